@@ -1,0 +1,77 @@
+/* model: the adoption model (one YAML or JSON file) that maps events to features
+ * and holds every threshold and weight of spec/metrics.md. Invariant: a loaded
+ * model is fully validated; every name is unique within its list; every numeric
+ * setting is in range. Loading never keeps a reference to the input text. */
+#ifndef UP_MODEL_H
+#define UP_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+typedef struct {
+    char *name;
+    bool core;
+    char **events;           /* events that mean "used" */
+    size_t n_events;
+    char **advanced_events;  /* also "used"; mark mastery */
+    size_t n_advanced;
+    char **exposure_events;  /* the user saw the feature; passive */
+    size_t n_exposure;
+} up_feature_t;
+
+/* Health component weights, in the order of metrics.md. */
+typedef struct {
+    double breadth, depth, stickiness, consistency, trend, nps;
+} up_health_weights_t;
+
+typedef struct {
+    /* levels (metrics.md "Account adoption level") */
+    double level_breadth_min;      /* default 0.40 */
+    double level_depth_min;        /* default 0.30 */
+    /* stages */
+    int stage_regular_blocks;      /* default 3 (of 4 seven-day blocks) */
+    double stage_mastery_top;      /* default 0.10 (top decile) */
+    /* nps */
+    int nps_promoter_min;          /* default 9 */
+    int nps_detractor_max;         /* default 6 */
+    int nps_window_days;           /* default 90 */
+    /* activation */
+    int activation_days;           /* default 14 */
+    /* health */
+    up_health_weights_t weights;   /* defaults .30 .25 .15 .10 .10 .10 */
+} up_settings_t;
+
+typedef struct {
+    up_feature_t *features;
+    size_t n_features;
+    char **passive_events;
+    size_t n_passive;
+    char **key_actions;
+    size_t n_key_actions;
+    up_settings_t settings;
+} up_model_t;
+
+/* Fills s with the defaults of metrics.md. */
+void up_settings_default(up_settings_t *s);
+
+/* Parses a model from text (YAML 1.1, so JSON too). name is used in messages
+ * (a file path or "<string>"). On success returns 0 and *out owns a new model
+ * (free with up_model_free). On failure returns -UP_EMODEL and writes into err
+ * a message naming the file, the line and the key, e.g.
+ *   "model.yaml:12: features[2].core: expected true or false, got 'yes please'".
+ * Unknown keys, wrong types, duplicate names, empty feature names, weights that
+ * are negative or all zero, and thresholds out of range are all errors. */
+int up_model_parse(const char *text, size_t len, const char *name,
+                   up_model_t **out, char *err, size_t errlen);
+
+/* Reads a file and parses it as above. */
+int up_model_load(const char *path, up_model_t **out, char *err, size_t errlen);
+
+/* Writes the model as canonical YAML (every key, defaults included) to a
+ * malloc'd NUL-terminated string in *out. Returns 0 or -UP_ENOMEM. */
+int up_model_dump(const up_model_t *m, char **out);
+
+void up_model_free(up_model_t *m);
+
+#endif

@@ -1,0 +1,66 @@
+/* util: the error table, growable buffers, hashing and small helpers shared by
+ * every module. Invariant: nothing here allocates behind the caller's back
+ * except the buffers it returns, which the caller frees. */
+#ifndef UP_UTIL_H
+#define UP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+/* One table of error codes: X(name, message). Functions return 0 or -UP_E*. */
+#define UP_ERRORS(X)                                   \
+    X(UP_EOK, "success")                               \
+    X(UP_ENOMEM, "out of memory")                      \
+    X(UP_EIO, "input/output error")                    \
+    X(UP_EPARSE, "parse error")                        \
+    X(UP_EINVAL, "invalid argument")                   \
+    X(UP_ENOTFOUND, "not found")                       \
+    X(UP_ECORRUPT, "store is corrupt")                 \
+    X(UP_EDB, "database error")                        \
+    X(UP_EMODEL, "invalid adoption model")             \
+    X(UP_EUSAGE, "usage error")                        \
+    X(UP_EEXIST, "already exists")
+
+enum {
+#define UP_ERR_ENUM(name, msg) name,
+    UP_ERRORS(UP_ERR_ENUM)
+#undef UP_ERR_ENUM
+    UP_ENUM_ERRORS
+};
+
+/* Returns the message for an error code (positive or negative). */
+const char *up_strerror(int code);
+
+/* A growable byte buffer. len excludes the NUL that is always kept after data. */
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} up_buf_t;
+
+int up_buf_reserve(up_buf_t *b, size_t extra);
+int up_buf_append(up_buf_t *b, const void *p, size_t n);
+int up_buf_puts(up_buf_t *b, const char *s);
+int up_buf_printf(up_buf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void up_buf_reset(up_buf_t *b);
+void up_buf_free(up_buf_t *b);
+
+/* 64-bit hash of bytes (FNV-1a folded with a final mix); seedable. */
+uint64_t up_hash64(const void *p, size_t n, uint64_t seed);
+/* CRC-32C (Castagnoli) of bytes, continuing from crc (start with 0). */
+uint32_t up_crc32c(uint32_t crc, const void *p, size_t n);
+
+/* Formats a double with the fewest digits that read back to the same value
+ * (like Python's repr); writes into out (>= 32 bytes). */
+void up_fmt_double(char *out, size_t outlen, double v);
+
+/* strdup / strndup that return NULL on out-of-memory. */
+char *up_strdup(const char *s);
+char *up_strndup(const char *s, size_t n);
+
+/* Lower-cases and trims ASCII whitespace in place; returns s. */
+char *up_trim_lower(char *s);
+
+#endif
