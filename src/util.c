@@ -1,0 +1,192 @@
+/* util: the error table, growable buffers, hashing and number formatting.
+ * Invariant: up_buf_t data is always NUL-terminated once anything is appended. */
+#include "util.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const messages[] = {
+#define UP_ERR_MSG(name, msg) msg,
+    UP_ERRORS(UP_ERR_MSG)
+#undef UP_ERR_MSG
+};
+
+const char *up_strerror(int code)
+{
+    if (code < 0)
+        code = -code;
+    if (code >= UP_ENUM_ERRORS)
+        return "unknown error";
+    return messages[code];
+}
+
+int up_buf_reserve(up_buf_t *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return -UP_ENOMEM;
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+int up_buf_append(up_buf_t *b, const void *p, size_t n)
+{
+    if (up_buf_reserve(b, n) < 0)
+        return -UP_ENOMEM;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int up_buf_puts(up_buf_t *b, const char *s)
+{
+    return up_buf_append(b, s, strlen(s));
+}
+
+int up_buf_printf(up_buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return -UP_EINVAL;
+    if ((size_t)n < sizeof small)
+        return up_buf_append(b, small, (size_t)n);
+    if (up_buf_reserve(b, (size_t)n) < 0)
+        return -UP_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return 0;
+}
+
+void up_buf_reset(up_buf_t *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void up_buf_free(up_buf_t *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+uint64_t up_hash64(const void *p, size_t n, uint64_t seed)
+{
+    /* FNV-1a over 8-byte words where possible, then a murmur-style finaliser:
+     * fast for the short ids uptake hashes, and well mixed in every bit. */
+    const unsigned char *s = p;
+    uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+    while (n >= 8) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 29;
+        s += 8;
+        n -= 8;
+    }
+    while (n--) {
+        h = (h ^ *s++) * 0x100000001b3ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static uint32_t crc_table[8][256];
+static int crc_ready;
+
+static void crc_init(void)
+{
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1)));
+        crc_table[0][i] = c;
+    }
+    for (int t = 1; t < 8; t++)
+        for (int i = 0; i < 256; i++)
+            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
+    crc_ready = 1;
+}
+
+uint32_t up_crc32c(uint32_t crc, const void *p, size_t n)
+{
+    if (!crc_ready)
+        crc_init();
+    const unsigned char *s = p;
+    crc = ~crc;
+    while (n >= 8) {
+        uint32_t lo = (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24;
+        lo ^= crc;
+        crc = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
+              crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
+              crc_table[3][s[4]] ^ crc_table[2][s[5]] ^ crc_table[1][s[6]] ^ crc_table[0][s[7]];
+        s += 8;
+        n -= 8;
+    }
+    while (n--)
+        crc = (crc >> 8) ^ crc_table[0][(crc ^ *s++) & 0xff];
+    return ~crc;
+}
+
+void up_fmt_double(char *out, size_t outlen, double v)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(out, outlen, "%.*g", prec, v);
+        if (strtod(out, NULL) == v)
+            break;
+    }
+    /* Integral values print as "1" from %g; keep them recognisably numeric
+     * but unchanged: JSON and CSV readers parse "1" and "1.0" alike. */
+}
+
+char *up_strdup(const char *s)
+{
+    return up_strndup(s, strlen(s));
+}
+
+char *up_strndup(const char *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *up_trim_lower(char *s)
+{
+    char *start = s;
+    while (*start && isspace((unsigned char)*start))
+        start++;
+    size_t n = strlen(start);
+    while (n && isspace((unsigned char)start[n - 1]))
+        n--;
+    memmove(s, start, n);
+    s[n] = '\0';
+    for (char *p = s; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return s;
+}
