@@ -1,0 +1,263 @@
+/* dict: string interning and 64-bit sets/maps with open addressing and linear
+ * probing. Invariant: load factor stays at or below 1/2, so probes are short
+ * and a free slot always exists. */
+#include "dict.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void up_dict_init(up_dict_t *d)
+{
+    memset(d, 0, sizeof *d);
+}
+
+void up_dict_free(up_dict_t *d)
+{
+    for (uint32_t i = 0; i < d->n; i++)
+        free(d->strs[i]);
+    free(d->slots);
+    free(d->hashes);
+    free(d->strs);
+    free(d->lens);
+    memset(d, 0, sizeof *d);
+}
+
+static int dict_grow_slots(up_dict_t *d)
+{
+    uint32_t nslots = d->mask ? (d->mask + 1) * 2 : 1024;
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return -UP_ENOMEM;
+    for (uint32_t id = 0; id < d->n; id++) {
+        uint32_t i = (uint32_t)d->hashes[id] & (nslots - 1);
+        while (slots[i])
+            i = (i + 1) & (nslots - 1);
+        slots[i] = id + 1;
+    }
+    free(d->slots);
+    d->slots = slots;
+    d->mask = nslots - 1;
+    return 0;
+}
+
+int64_t up_dict_find(const up_dict_t *d, const char *s, size_t n)
+{
+    if (!d->slots)
+        return -1;
+    uint64_t h = up_hash64(s, n, 0);
+    uint32_t i = (uint32_t)h & d->mask;
+    for (;;) {
+        uint32_t v = d->slots[i];
+        if (!v)
+            return -1;
+        uint32_t id = v - 1;
+        if (d->hashes[id] == h && d->lens[id] == n && memcmp(d->strs[id], s, n) == 0)
+            return id;
+        i = (i + 1) & d->mask;
+    }
+}
+
+int64_t up_dict_intern(up_dict_t *d, const char *s, size_t n, int *added)
+{
+    if (added)
+        *added = 0;
+    if (!d->slots || (uint64_t)(d->n + 1) * 2 > (uint64_t)d->mask + 1) {
+        if (dict_grow_slots(d) < 0)
+            return -UP_ENOMEM;
+    }
+    uint64_t h = up_hash64(s, n, 0);
+    uint32_t i = (uint32_t)h & d->mask;
+    for (;;) {
+        uint32_t v = d->slots[i];
+        if (!v)
+            break;
+        uint32_t id = v - 1;
+        if (d->hashes[id] == h && d->lens[id] == n && memcmp(d->strs[id], s, n) == 0)
+            return id;
+        i = (i + 1) & d->mask;
+    }
+    if (d->n == d->cap_ids) {
+        uint32_t cap = d->cap_ids ? d->cap_ids * 2 : 256;
+        uint64_t *hashes = realloc(d->hashes, cap * sizeof *hashes);
+        if (!hashes)
+            return -UP_ENOMEM;
+        d->hashes = hashes;
+        char **strs = realloc(d->strs, cap * sizeof *strs);
+        if (!strs)
+            return -UP_ENOMEM;
+        d->strs = strs;
+        uint32_t *lens = realloc(d->lens, cap * sizeof *lens);
+        if (!lens)
+            return -UP_ENOMEM;
+        d->lens = lens;
+        d->cap_ids = cap;
+    }
+    char *copy = up_strndup(s, n);
+    if (!copy)
+        return -UP_ENOMEM;
+    uint32_t id = d->n++;
+    d->strs[id] = copy;
+    d->lens[id] = (uint32_t)n;
+    d->hashes[id] = h;
+    d->slots[i] = id + 1;
+    if (added)
+        *added = 1;
+    return id;
+}
+
+static inline uint64_t mix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return k;
+}
+
+void up_set64_init(up_set64_t *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+void up_set64_free(up_set64_t *s)
+{
+    free(s->keys);
+    memset(s, 0, sizeof *s);
+}
+
+static int set64_grow(up_set64_t *s)
+{
+    uint64_t ncap = s->mask ? (s->mask + 1) * 2 : 4096;
+    uint64_t *keys = calloc(ncap, sizeof *keys);
+    if (!keys)
+        return -UP_ENOMEM;
+    if (s->keys) {
+        for (uint64_t i = 0; i <= s->mask; i++) {
+            uint64_t k = s->keys[i];
+            if (!k)
+                continue;
+            uint64_t j = mix64(k) & (ncap - 1);
+            while (keys[j])
+                j = (j + 1) & (ncap - 1);
+            keys[j] = k;
+        }
+    }
+    free(s->keys);
+    s->keys = keys;
+    s->mask = ncap - 1;
+    return 0;
+}
+
+int up_set64_add(up_set64_t *s, uint64_t key)
+{
+    if (key == 0) {
+        if (s->has_zero)
+            return 0;
+        s->has_zero = 1;
+        return 1;
+    }
+    if (!s->keys || (s->n + 1) * 2 > s->mask + 1) {
+        if (set64_grow(s) < 0)
+            return -UP_ENOMEM;
+    }
+    uint64_t i = mix64(key) & s->mask;
+    while (s->keys[i]) {
+        if (s->keys[i] == key)
+            return 0;
+        i = (i + 1) & s->mask;
+    }
+    s->keys[i] = key;
+    s->n++;
+    return 1;
+}
+
+int up_set64_has(const up_set64_t *s, uint64_t key)
+{
+    if (key == 0)
+        return s->has_zero;
+    if (!s->keys)
+        return 0;
+    uint64_t i = mix64(key) & s->mask;
+    while (s->keys[i]) {
+        if (s->keys[i] == key)
+            return 1;
+        i = (i + 1) & s->mask;
+    }
+    return 0;
+}
+
+void up_map64_init(up_map64_t *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void up_map64_free(up_map64_t *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+static int map64_grow(up_map64_t *m)
+{
+    uint64_t ncap = m->keys ? (m->mask + 1) * 2 : 1024;
+    uint64_t *keys = malloc(ncap * sizeof *keys);
+    uint32_t *vals = malloc(ncap * sizeof *vals);
+    if (!keys || !vals) {
+        free(keys);
+        free(vals);
+        return -UP_ENOMEM;
+    }
+    memset(keys, 0xff, ncap * sizeof *keys);
+    if (m->keys) {
+        for (uint64_t i = 0; i <= m->mask; i++) {
+            uint64_t k = m->keys[i];
+            if (k == UINT64_MAX)
+                continue;
+            uint64_t j = mix64(k) & (ncap - 1);
+            while (keys[j] != UINT64_MAX)
+                j = (j + 1) & (ncap - 1);
+            keys[j] = k;
+            vals[j] = m->vals[i];
+        }
+    }
+    free(m->keys);
+    free(m->vals);
+    m->keys = keys;
+    m->vals = vals;
+    m->mask = ncap - 1;
+    return 0;
+}
+
+uint32_t *up_map64_slot(up_map64_t *m, uint64_t key, int *added)
+{
+    *added = 0;
+    if (!m->keys || (m->n + 1) * 2 > m->mask + 1) {
+        if (map64_grow(m) < 0)
+            return NULL;
+    }
+    uint64_t i = mix64(key) & m->mask;
+    while (m->keys[i] != UINT64_MAX) {
+        if (m->keys[i] == key)
+            return &m->vals[i];
+        i = (i + 1) & m->mask;
+    }
+    m->keys[i] = key;
+    m->vals[i] = UINT32_MAX;
+    m->n++;
+    *added = 1;
+    return &m->vals[i];
+}
+
+uint32_t up_map64_get(const up_map64_t *m, uint64_t key)
+{
+    if (!m->keys)
+        return UINT32_MAX;
+    uint64_t i = mix64(key) & m->mask;
+    while (m->keys[i] != UINT64_MAX) {
+        if (m->keys[i] == key)
+            return m->vals[i];
+        i = (i + 1) & m->mask;
+    }
+    return UINT32_MAX;
+}

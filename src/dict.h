@@ -1,0 +1,59 @@
+/* dict: string interning. Each distinct string gets a dense id (0, 1, 2, …) in
+ * order of first insertion; ids never change, so they can be written to disk.
+ * Invariant: the table never holds two equal strings. */
+#ifndef UP_DICT_H
+#define UP_DICT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint32_t *slots;      /* id + 1, 0 = empty; open addressing */
+    uint64_t *hashes;     /* per id */
+    char **strs;          /* per id, NUL-terminated */
+    uint32_t *lens;       /* per id */
+    uint32_t n, cap_ids;
+    uint32_t mask;        /* slots - 1 */
+} up_dict_t;
+
+void up_dict_init(up_dict_t *d);
+void up_dict_free(up_dict_t *d);
+
+/* Returns the id of s[0..n), or -1 when absent. */
+int64_t up_dict_find(const up_dict_t *d, const char *s, size_t n);
+
+/* Returns the id of s[0..n), adding it when absent (*added set to 1 then).
+ * Returns -UP_ENOMEM on out-of-memory. */
+int64_t up_dict_intern(up_dict_t *d, const char *s, size_t n, int *added);
+
+static inline const char *up_dict_str(const up_dict_t *d, uint32_t id) { return d->strs[id]; }
+
+/* A set of 64-bit keys (open addressing; key 0 is stored out of band). */
+typedef struct {
+    uint64_t *keys;
+    uint64_t n, mask;
+    int has_zero;
+} up_set64_t;
+
+void up_set64_init(up_set64_t *s);
+void up_set64_free(up_set64_t *s);
+/* Returns 1 when added, 0 when already present, -UP_ENOMEM. */
+int up_set64_add(up_set64_t *s, uint64_t key);
+int up_set64_has(const up_set64_t *s, uint64_t key);
+
+/* A map from 64-bit keys to 32-bit values. */
+typedef struct {
+    uint64_t *keys;
+    uint32_t *vals;
+    uint64_t n, mask;
+} up_map64_t;
+
+void up_map64_init(up_map64_t *m);
+void up_map64_free(up_map64_t *m);
+/* Returns a pointer to the value for key (inserted as 0xffffffff when absent,
+ * *added set), or NULL on out-of-memory. key must not be UINT64_MAX. */
+uint32_t *up_map64_slot(up_map64_t *m, uint64_t key, int *added);
+/* Returns the value or UINT32_MAX when absent. */
+uint32_t up_map64_get(const up_map64_t *m, uint64_t key);
+
+#endif

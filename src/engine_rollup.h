@@ -1,0 +1,102 @@
+/* engine_rollup: the compact state every metric is computed from. Per
+ * (account, user) pair it keeps a bitmap of active days, first and last event,
+ * the days and times of key actions, and per feature the days used (and used
+ * with an advanced event) and the first use and exposure. It also owns the
+ * dictionaries that turn ids into names.
+ * Invariant: the rollup equals a fold of every stored event (ts <= cutoff)
+ * through the model it was built with; it is rebuilt when the model changes. */
+#ifndef UP_ENGINE_ROLLUP_H
+#define UP_ENGINE_ROLLUP_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dict.h"
+#include "model.h"
+#include "store_log.h"
+
+#define UP_TS_NONE INT64_MAX
+
+/* A set of UTC days: bit i of w[] is day base + i; base is a multiple of 64. */
+typedef struct {
+    int32_t base;
+    uint32_t nw;
+    uint64_t *w;
+} up_days_t;
+
+int up_days_set(up_days_t *d, int32_t day);
+/* Number of set days in [from, to] (inclusive). */
+int up_days_count(const up_days_t *d, int32_t from, int32_t to);
+/* 1 when any day in [from, to] is set. */
+int up_days_any(const up_days_t *d, int32_t from, int32_t to);
+void up_days_free(up_days_t *d);
+
+/* One pair × feature. */
+typedef struct {
+    uint32_t feature;
+    int64_t first_exposure_ts; /* UP_TS_NONE when never exposed */
+    int64_t first_use_ts;    /* UP_TS_NONE when never used */
+    up_days_t used;          /* days used (any use event, advanced included) */
+    up_days_t advanced;      /* days used with an advanced event */
+} up_pf_t;
+
+/* Days with a key action, with the first and last ms of that day. */
+typedef struct {
+    int32_t day;
+    int32_t min_ms, max_ms;  /* ms since the day's 00:00 UTC */
+} up_kaday_t;
+
+typedef struct {
+    uint32_t account, user;  /* dictionary ids */
+    int64_t first_ts, last_ts;
+    int64_t first_ka_ts;     /* UP_TS_NONE when none */
+    up_days_t active;
+    up_pf_t *pf;
+    uint32_t n_pf, cap_pf;
+    up_kaday_t *ka;          /* sorted by day */
+    uint32_t n_ka, cap_ka;
+} up_pair_t;
+
+/* How the model classifies one event name. */
+typedef struct {
+    uint8_t passive;         /* does not make the user active */
+    uint8_t key_action;
+    uint16_t n_roles;
+    uint32_t *roles;         /* feature << 2 | role (0 use, 1 advanced, 2 exposure) */
+} up_evclass_t;
+
+typedef struct {
+    up_dict_t dict[UP_KINDS];        /* users, accounts, event names */
+    up_map64_t pair_index;           /* account << 32 | user -> pair id */
+    up_pair_t *pairs;
+    uint32_t n_pairs, cap_pairs;
+    up_evclass_t *evclass;           /* per event-name id */
+    uint32_t n_evclass;
+    const up_model_t *model;         /* borrowed */
+    int64_t cutoff;                  /* events with ts > cutoff are ignored */
+    uint64_t events;                 /* events folded in */
+    int64_t min_ts, max_ts;          /* over all folded events */
+} up_rollup_t;
+
+/* Initialises an empty rollup over model (borrowed; must outlive it). */
+void up_rollup_init(up_rollup_t *r, const up_model_t *model, int64_t cutoff);
+void up_rollup_free(up_rollup_t *r);
+
+/* Interns a pair; returns its id or a negative UP_E* code. *added set to 1
+ * when new. */
+int64_t up_rollup_pair(up_rollup_t *r, uint32_t account, uint32_t user, int *added);
+
+/* Folds one event (ids already interned) into the rollup. */
+int up_rollup_add(up_rollup_t *r, const up_ev_t *ev);
+
+/* Applies a decoded log block: interns its strings and pairs (checking that
+ * their ids continue the sequences) and folds its events. */
+int up_rollup_apply_block(up_rollup_t *r, const up_block_t *b);
+
+/* Writes / reads the whole rollup (dictionaries included) to / from f.
+ * model_hash and log_offset are stored alongside; load returns -UP_ENOTFOUND
+ * when the stored model hash differs (the caller then rebuilds). */
+int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t log_offset);
+int up_rollup_load(up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t *log_offset);
+
+#endif

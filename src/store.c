@@ -1,0 +1,635 @@
+/* store: the data directory: lock, SQLite entity tables, the event log, the
+ * rollup snapshot and message-id de-duplication.
+ *
+ * Durability order on commit: log block written and fsynced, then the snapshot
+ * written to a temporary file, fsynced and renamed over rollup.bin. A crash
+ * between the two leaves a snapshot that covers a prefix of the log; opening
+ * replays the rest. A crash inside a block write leaves a torn tail, which the
+ * next writer cuts (a reader just stops before it). */
+#include "store.h"
+#include "timeparse.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BLOCK_EVENTS 65536
+#define ZSTD_LEVEL 3
+
+struct up_store {
+    char *dir;
+    int flags;
+    int lock_fd, log_fd;
+    sqlite3 *db;
+    sqlite3_stmt *reject_stmt;
+    char *model_text;
+    up_model_t *model;
+    uint64_t model_hash;
+    up_rollup_t roll;
+    uint64_t log_end;           /* bytes of the log folded into roll */
+    int dirty;                  /* roll differs from the snapshot on disk */
+    char notice[512];
+    /* pending block */
+    uint32_t persisted_strs[UP_KINDS], persisted_pairs;
+    up_ev_t *pend;
+    uint64_t *pend_mids;        /* 2 per pending event */
+    uint32_t n_pend;
+    int pend_has_mid;
+    /* de-duplication: h1 -> index into h2 (loaded on first use) */
+    int dedup_loaded;
+    up_map64_t dedup;
+    uint64_t *dedup_h2;
+    uint32_t n_h2, cap_h2;
+};
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS model(id INTEGER PRIMARY KEY CHECK (id = 1), text TEXT NOT NULL,"
+    " name TEXT, set_at TEXT);"
+    "CREATE TABLE IF NOT EXISTS accounts(account_id TEXT PRIMARY KEY, name TEXT, seats INTEGER,"
+    " contract_start TEXT, renewal_date TEXT, arr REAL, segment TEXT, owner TEXT, churned_at TEXT,"
+    " plan TEXT);"
+    "CREATE TABLE IF NOT EXISTS users(account_id TEXT NOT NULL, user_id TEXT NOT NULL,"
+    " created_at INTEGER, role TEXT, deactivated_at INTEGER, PRIMARY KEY (account_id, user_id));"
+    "CREATE TABLE IF NOT EXISTS user_profiles(user_id TEXT PRIMARY KEY, created_at INTEGER,"
+    " role TEXT, deactivated_at INTEGER);"
+    "CREATE TABLE IF NOT EXISTS surveys(account_id TEXT NOT NULL, user_id TEXT NOT NULL DEFAULT '',"
+    " ts INTEGER NOT NULL, kind TEXT NOT NULL, score REAL NOT NULL,"
+    " UNIQUE (account_id, user_id, ts, kind));"
+    "CREATE TABLE IF NOT EXISTS rejects(id INTEGER PRIMARY KEY, at TEXT NOT NULL, source TEXT,"
+    " file TEXT, line INTEGER, field TEXT, reason TEXT NOT NULL, record TEXT);"
+    "CREATE TABLE IF NOT EXISTS imports(id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT,"
+    " file TEXT, read INTEGER, stored INTEGER, duplicates INTEGER, rejected INTEGER);";
+
+static void set_err(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
+{
+    if (err && errlen)
+        snprintf(err, errlen, fmt, a, b);
+}
+
+static char *path_in(const up_store_t *s, const char *name)
+{
+    size_t n = strlen(s->dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", s->dir, name);
+    return p;
+}
+
+static int rollup_block_cb(void *ctx, const up_block_t *b)
+{
+    return up_rollup_apply_block(ctx, b);
+}
+
+/* Folds the log from offset start into s->roll. */
+static int replay(up_store_t *s, uint64_t start)
+{
+    uint64_t end, cut;
+    int rc = up_log_scan(s->log_fd, start, rollup_block_cb, &s->roll,
+                         (s->flags & UP_STORE_WRITE) != 0, &end, &cut);
+    if (rc < 0)
+        return rc;
+    if (end != start)
+        s->dirty = 1;
+    s->log_end = end;
+    if (cut) {
+        size_t l = strlen(s->notice);
+        snprintf(s->notice + l, sizeof s->notice - l,
+                 "%sevents.log: found a torn tail of %llu bytes after offset %llu (an interrupted write"
+                 " that was never acknowledged); %s",
+                 l ? "; " : "", (unsigned long long)cut, (unsigned long long)end,
+                 (s->flags & UP_STORE_WRITE) ? "cut it" : "ignored it (read-only open)");
+    }
+    return 0;
+}
+
+static void mark_persisted(up_store_t *s)
+{
+    for (int k = 0; k < UP_KINDS; k++)
+        s->persisted_strs[k] = s->roll.dict[k].n;
+    s->persisted_pairs = s->roll.n_pairs;
+}
+
+/* Builds s->roll from the snapshot when it matches, then the log tail. */
+static int build_rollup(up_store_t *s, int allow_snapshot)
+{
+    up_rollup_init(&s->roll, s->model, INT64_MAX);
+    uint64_t start = 0;
+    struct stat st;
+    if (fstat(s->log_fd, &st) < 0)
+        return -UP_EIO;
+    if (allow_snapshot) {
+        char *p = path_in(s, "rollup.bin");
+        FILE *f = p ? fopen(p, "rb") : NULL;
+        free(p);
+        if (f) {
+            char *buf = malloc(1 << 20);
+            if (buf)
+                setvbuf(f, buf, _IOFBF, 1 << 20);
+            int rc = up_rollup_load(&s->roll, f, s->model_hash, &start);
+            fclose(f);
+            free(buf);
+            if (rc == -UP_ENOMEM)
+                return rc;
+            if (rc < 0 || start > (uint64_t)st.st_size) {
+                up_rollup_free(&s->roll);
+                up_rollup_init(&s->roll, s->model, INT64_MAX);
+                start = 0;
+                if (rc != -UP_ENOTFOUND && st.st_size > 0)
+                    snprintf(s->notice + strlen(s->notice), sizeof s->notice - strlen(s->notice),
+                             "%srollup.bin did not match the log; rebuilt it from events.log",
+                             s->notice[0] ? "; " : "");
+            }
+        }
+    }
+    int rc = replay(s, start);
+    if (rc < 0)
+        return rc;
+    mark_persisted(s);
+    return 0;
+}
+
+static int save_snapshot(up_store_t *s)
+{
+    if (!(s->flags & UP_STORE_WRITE) || !s->dirty)
+        return 0;
+    char *tmp = path_in(s, "rollup.bin.tmp"), *dst = path_in(s, "rollup.bin");
+    int rc = -UP_EIO;
+    FILE *f = tmp ? fopen(tmp, "wb") : NULL;
+    if (f) {
+        char *buf = malloc(1 << 20);
+        if (buf)
+            setvbuf(f, buf, _IOFBF, 1 << 20);
+        rc = up_rollup_save(&s->roll, f, s->model_hash, s->log_end);
+        if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+            rc = -UP_EIO;
+        if (fclose(f) != 0)
+            rc = -UP_EIO;
+        free(buf);
+        if (rc == 0 && rename(tmp, dst) != 0)
+            rc = -UP_EIO;
+        if (rc == 0)
+            s->dirty = 0;
+    }
+    free(tmp);
+    free(dst);
+    return rc;
+}
+
+static int load_model(up_store_t *s, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT text FROM model WHERE id = 1", -1, &st, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    int rc = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        s->model_text = up_strdup(text ? text : "");
+        if (!s->model_text)
+            rc = -UP_ENOMEM;
+        else
+            rc = up_model_parse(s->model_text, strlen(s->model_text), "stored model", &s->model,
+                                err, errlen);
+        s->model_hash = up_hash64(s->model_text ? s->model_text : "", s->model_text ? strlen(s->model_text) : 0, 0);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_t errlen)
+{
+    *out = NULL;
+    up_store_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return -UP_ENOMEM;
+    s->flags = flags;
+    s->lock_fd = s->log_fd = -1;
+    up_map64_init(&s->dedup);
+    s->dir = up_strdup(dir);
+    if (!s->dir) {
+        free(s);
+        return -UP_ENOMEM;
+    }
+    int rc = -UP_EIO;
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (!(flags & UP_STORE_CREATE)) {
+            set_err(err, errlen, "%s: no store here (run `uptake init --data %s` first)", dir, dir);
+            rc = -UP_ENOTFOUND;
+            goto fail;
+        }
+        if (mkdir(dir, 0755) != 0) {
+            set_err(err, errlen, "%s: cannot create directory: %s", dir, strerror(errno));
+            goto fail;
+        }
+    }
+    char *p = path_in(s, "lock");
+    s->lock_fd = p ? open(p, ((flags & UP_STORE_WRITE) ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0644) : -1;
+    free(p);
+    if (s->lock_fd < 0) {
+        if (!(flags & UP_STORE_WRITE))
+            set_err(err, errlen, "%s: no store here (run `uptake init --data %s` first)", dir, dir);
+        else
+            set_err(err, errlen, "%s: cannot open lock file: %s", dir, strerror(errno));
+        rc = -UP_ENOTFOUND;
+        goto fail;
+    }
+    if (flock(s->lock_fd, (flags & UP_STORE_WRITE) ? LOCK_EX : LOCK_SH) != 0) {
+        set_err(err, errlen, "%s: cannot lock the store: %s", dir, strerror(errno));
+        goto fail;
+    }
+    p = path_in(s, "uptake.db");
+    int sqflags = (flags & UP_STORE_WRITE) ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    if (!p || sqlite3_open_v2(p, &s->db, sqflags, NULL) != SQLITE_OK) {
+        set_err(err, errlen, "%s: cannot open uptake.db: %s", dir, s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        free(p);
+        rc = -UP_EDB;
+        goto fail;
+    }
+    free(p);
+    sqlite3_busy_timeout(s->db, 10000);
+    if (flags & UP_STORE_WRITE) {
+        char *msg = NULL;
+        if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL) != SQLITE_OK ||
+            sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
+            set_err(err, errlen, "%s: cannot create tables: %s", dir, msg ? msg : "?");
+            sqlite3_free(msg);
+            rc = -UP_EDB;
+            goto fail;
+        }
+    }
+    rc = load_model(s, err, errlen);
+    if (rc < 0)
+        goto fail;
+    if (!s->model && !(flags & UP_STORE_CREATE)) {
+        set_err(err, errlen, "%s: the store has no adoption model (run `uptake init --data %s`)", dir, dir);
+        rc = -UP_ENOTFOUND;
+        goto fail;
+    }
+    p = path_in(s, "events.log");
+    s->log_fd = p ? open(p, ((flags & UP_STORE_WRITE) ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0644) : -1;
+    free(p);
+    if (s->log_fd < 0 && !(flags & UP_STORE_WRITE)) {
+        /* a store initialised but never written: read as empty */
+        s->log_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    if (s->log_fd < 0) {
+        set_err(err, errlen, "%s: cannot open events.log: %s", dir, strerror(errno));
+        rc = -UP_EIO;
+        goto fail;
+    }
+    rc = build_rollup(s, 1);
+    if (rc < 0) {
+        set_err(err, errlen, "%s: cannot read events.log: %s", dir, up_strerror(rc));
+        goto fail;
+    }
+    if (flags & UP_STORE_WRITE) {
+        if (save_snapshot(s) < 0) {
+            set_err(err, errlen, "%s: cannot write rollup.bin: %s", dir, strerror(errno));
+            rc = -UP_EIO;
+            goto fail;
+        }
+    }
+    *out = s;
+    return 0;
+fail:
+    s->flags &= ~UP_STORE_WRITE; /* nothing to flush */
+    up_store_close(s);
+    return rc;
+}
+
+static int flush_block(up_store_t *s)
+{
+    up_rollup_t *r = &s->roll;
+    uint32_t n_strs = 0;
+    for (int k = 0; k < UP_KINDS; k++)
+        n_strs += r->dict[k].n - s->persisted_strs[k];
+    if (!s->n_pend && !n_strs && s->persisted_pairs == r->n_pairs)
+        return 0;
+    uint8_t *kinds = malloc(n_strs + 1);
+    const char **strs = malloc((n_strs + 1) * sizeof *strs);
+    uint32_t *lens = malloc((n_strs + 1) * sizeof *lens);
+    uint32_t n_pairs = r->n_pairs - s->persisted_pairs;
+    uint32_t *pacc = malloc((n_pairs + 1) * sizeof *pacc), *puser = malloc((n_pairs + 1) * sizeof *puser);
+    int rc = -UP_ENOMEM;
+    if (kinds && strs && lens && pacc && puser) {
+        uint32_t i = 0;
+        for (int k = 0; k < UP_KINDS; k++)
+            for (uint32_t id = s->persisted_strs[k]; id < r->dict[k].n; id++, i++) {
+                kinds[i] = (uint8_t)k;
+                strs[i] = r->dict[k].strs[id];
+                lens[i] = r->dict[k].lens[id];
+            }
+        for (uint32_t j = 0; j < n_pairs; j++) {
+            pacc[j] = r->pairs[s->persisted_pairs + j].account;
+            puser[j] = r->pairs[s->persisted_pairs + j].user;
+        }
+        up_block_t b = {
+            .n_strs = n_strs, .str_kind = kinds, .strs = strs, .str_lens = lens,
+            .n_pairs = n_pairs, .pair_account = pacc, .pair_user = puser,
+            .n_events = s->n_pend, .events = s->pend,
+            .mids = s->pend_has_mid ? s->pend_mids : NULL,
+        };
+        uint64_t bytes;
+        rc = up_log_append(s->log_fd, &b, ZSTD_LEVEL, &bytes);
+        if (rc == 0) {
+            s->log_end += bytes;
+            mark_persisted(s);
+            s->n_pend = 0;
+            s->pend_has_mid = 0;
+            s->dirty = 1;
+        }
+    }
+    free(kinds);
+    free(strs);
+    free(lens);
+    free(pacc);
+    free(puser);
+    return rc;
+}
+
+int up_store_commit(up_store_t *s)
+{
+    if (!(s->flags & UP_STORE_WRITE))
+        return 0;
+    int rc = flush_block(s);
+    if (rc < 0)
+        return rc;
+    if (fsync(s->log_fd) != 0)
+        return -UP_EIO;
+    return save_snapshot(s);
+}
+
+int up_store_close(up_store_t *s)
+{
+    if (!s)
+        return 0;
+    int rc = 0;
+    if ((s->flags & UP_STORE_WRITE) && s->log_fd >= 0)
+        rc = up_store_commit(s);
+    if (s->reject_stmt)
+        sqlite3_finalize(s->reject_stmt);
+    if (s->db)
+        sqlite3_close(s->db);
+    if (s->log_fd >= 0)
+        close(s->log_fd);
+    if (s->lock_fd >= 0)
+        close(s->lock_fd);
+    up_rollup_free(&s->roll);
+    if (s->model)
+        up_model_free(s->model);
+    free(s->model_text);
+    free(s->pend);
+    free(s->pend_mids);
+    up_map64_free(&s->dedup);
+    free(s->dedup_h2);
+    free(s->dir);
+    free(s);
+    return rc;
+}
+
+const char *up_store_notice(const up_store_t *s)
+{
+    return s->notice[0] ? s->notice : NULL;
+}
+
+sqlite3 *up_store_db(up_store_t *s) { return s->db; }
+const char *up_store_dir(const up_store_t *s) { return s->dir; }
+const up_model_t *up_store_model(const up_store_t *s) { return s->model; }
+const char *up_store_model_text(const up_store_t *s) { return s->model_text; }
+
+int up_store_set_model(up_store_t *s, const char *text, size_t len, const char *name,
+                       char *err, size_t errlen)
+{
+    up_model_t *m;
+    int rc = up_model_parse(text, len, name, &m, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (!(s->flags & UP_STORE_WRITE)) {
+        up_model_free(m);
+        return -UP_EINVAL;
+    }
+    char *copy = up_strndup(text, len);
+    if (!copy) {
+        up_model_free(m);
+        return -UP_ENOMEM;
+    }
+    /* pending events belong to the log before the model changes */
+    if ((rc = up_store_commit(s)) < 0) {
+        free(copy);
+        up_model_free(m);
+        return rc;
+    }
+    sqlite3_stmt *st;
+    rc = -UP_EDB;
+    if (sqlite3_prepare_v2(s->db,
+            "INSERT INTO model(id, text, name, set_at) VALUES (1, ?, ?, datetime('now'))"
+            " ON CONFLICT(id) DO UPDATE SET text = excluded.text, name = excluded.name, set_at = excluded.set_at",
+            -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, copy, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            rc = 0;
+        sqlite3_finalize(st);
+    }
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot store the model: %s", sqlite3_errmsg(s->db));
+        free(copy);
+        up_model_free(m);
+        return rc;
+    }
+    up_rollup_free(&s->roll);
+    if (s->model)
+        up_model_free(s->model);
+    free(s->model_text);
+    s->model = m;
+    s->model_text = copy;
+    s->model_hash = up_hash64(copy, len, 0);
+    rc = build_rollup(s, 0);
+    s->dirty = 1;
+    if (rc == 0)
+        rc = save_snapshot(s);
+    return rc;
+}
+
+static int cutoff_cb(void *ctx, const up_block_t *b)
+{
+    return up_rollup_apply_block(ctx, b);
+}
+
+int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned)
+{
+    int32_t d0 = up_day_of(T);
+    int64_t end_of_day = (int64_t)(d0 + 1) * UP_MS_PER_DAY - 1;
+    *owned = 0;
+    if (T >= s->roll.max_ts || T == end_of_day || s->roll.events == 0) {
+        *out = &s->roll;
+        return 0;
+    }
+    /* T falls inside a day that has later events: fold the log up to T. */
+    int rc = up_store_commit(s);
+    if (rc < 0)
+        return rc;
+    up_rollup_t *r = malloc(sizeof *r);
+    if (!r)
+        return -UP_ENOMEM;
+    up_rollup_init(r, s->model, T);
+    uint64_t end, cut;
+    rc = up_log_scan(s->log_fd, 0, cutoff_cb, r, 0, &end, &cut);
+    if (rc < 0) {
+        up_rollup_free(r);
+        free(r);
+        return rc;
+    }
+    *out = r;
+    *owned = 1;
+    return 0;
+}
+
+static int dedup_cb(void *ctx, const up_block_t *b);
+
+static int dedup_add(up_store_t *s, uint64_t h1, uint64_t h2)
+{
+    int added;
+    uint32_t *slot = up_map64_slot(&s->dedup, h1 == UINT64_MAX ? h1 - 1 : h1, &added);
+    if (!slot)
+        return -UP_ENOMEM;
+    if (!added)
+        return s->dedup_h2[*slot] == h2 ? 0 : 1; /* a 64-bit collision: keep both */
+    if (s->n_h2 == s->cap_h2) {
+        uint32_t cap = s->cap_h2 ? s->cap_h2 * 2 : 4096;
+        uint64_t *h = realloc(s->dedup_h2, cap * sizeof *h);
+        if (!h)
+            return -UP_ENOMEM;
+        s->dedup_h2 = h;
+        s->cap_h2 = cap;
+    }
+    s->dedup_h2[s->n_h2] = h2;
+    *slot = s->n_h2++;
+    return 1;
+}
+
+static int dedup_cb(void *ctx, const up_block_t *b)
+{
+    up_store_t *s = ctx;
+    if (!b->mids)
+        return 0;
+    for (uint32_t i = 0; i < b->n_events; i++) {
+        uint64_t h1 = b->mids[2 * (size_t)i], h2 = b->mids[2 * (size_t)i + 1];
+        if ((h1 | h2) && dedup_add(s, h1, h2) < 0)
+            return -UP_ENOMEM;
+    }
+    return 0;
+}
+
+static int dedup_load(up_store_t *s)
+{
+    uint64_t end, cut;
+    int rc = up_log_scan(s->log_fd, 0, dedup_cb, s, 0, &end, &cut);
+    if (rc < 0)
+        return rc;
+    for (uint32_t i = 0; s->pend_has_mid && i < s->n_pend; i++) {
+        uint64_t h1 = s->pend_mids[2 * (size_t)i], h2 = s->pend_mids[2 * (size_t)i + 1];
+        if ((h1 | h2) && dedup_add(s, h1, h2) < 0)
+            return -UP_ENOMEM;
+    }
+    s->dedup_loaded = 1;
+    return 0;
+}
+
+int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len,
+                    const char *account, size_t account_len, const char *event,
+                    size_t event_len, const char *msgid, size_t msgid_len)
+{
+    uint64_t h1 = 0, h2 = 0;
+    int rc;
+    if (msgid && msgid_len) {
+        if (!s->dedup_loaded && (rc = dedup_load(s)) < 0)
+            return rc;
+        h1 = up_hash64(msgid, msgid_len, 0x75707461u);
+        h2 = up_hash64(msgid, msgid_len, 0x6b652121u);
+        if (!(h1 | h2))
+            h2 = 1;
+        rc = dedup_add(s, h1, h2);
+        if (rc <= 0)
+            return rc;
+    }
+    up_rollup_t *r = &s->roll;
+    int added;
+    int64_t uid = up_dict_intern(&r->dict[UP_KIND_USER], user, user_len, &added);
+    int64_t aid = up_dict_intern(&r->dict[UP_KIND_ACCOUNT], account, account_len, &added);
+    int64_t eid = up_dict_intern(&r->dict[UP_KIND_EVENT], event, event_len, &added);
+    if (uid < 0 || aid < 0 || eid < 0)
+        return -UP_ENOMEM;
+    int64_t pid = up_rollup_pair(r, (uint32_t)aid, (uint32_t)uid, &added);
+    if (pid < 0)
+        return (int)pid;
+    if (!s->pend) {
+        s->pend = malloc(BLOCK_EVENTS * sizeof *s->pend);
+        s->pend_mids = malloc(BLOCK_EVENTS * 2 * sizeof *s->pend_mids);
+        if (!s->pend || !s->pend_mids)
+            return -UP_ENOMEM;
+    }
+    up_ev_t ev = {ts, (uint32_t)pid, (uint32_t)eid};
+    s->pend[s->n_pend] = ev;
+    s->pend_mids[2 * (size_t)s->n_pend] = h1;
+    s->pend_mids[2 * (size_t)s->n_pend + 1] = h2;
+    if (h1 | h2)
+        s->pend_has_mid = 1;
+    s->n_pend++;
+    if ((rc = up_rollup_add(r, &ev)) < 0)
+        return rc;
+    s->dirty = 1;
+    if (s->n_pend == BLOCK_EVENTS && (rc = flush_block(s)) < 0)
+        return rc;
+    return 1;
+}
+
+int up_store_reject(up_store_t *s, const char *source, const char *file, long line,
+                    const char *field, const char *reason, const char *record)
+{
+    if (!s->reject_stmt &&
+        sqlite3_prepare_v2(s->db,
+            "INSERT INTO rejects(at, source, file, line, field, reason, record)"
+            " VALUES (strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?, ?, ?, ?, ?, ?)",
+            -1, &s->reject_stmt, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    sqlite3_stmt *st = s->reject_stmt;
+    sqlite3_bind_text(st, 1, source, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, file, -1, SQLITE_TRANSIENT);
+    if (line > 0)
+        sqlite3_bind_int64(st, 3, line);
+    else
+        sqlite3_bind_null(st, 3);
+    sqlite3_bind_text(st, 4, field, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, reason, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 6, record, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -UP_EDB;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+void up_store_stats(up_store_t *s, up_store_stats_t *st)
+{
+    memset(st, 0, sizeof *st);
+    st->events = s->roll.events;
+    st->log_bytes = s->log_end;
+    st->pairs = s->roll.n_pairs;
+    st->users = s->roll.dict[UP_KIND_USER].n;
+    st->accounts = s->roll.dict[UP_KIND_ACCOUNT].n;
+    st->event_names = s->roll.dict[UP_KIND_EVENT].n;
+    st->min_ts = s->roll.min_ts;
+    st->max_ts = s->roll.max_ts;
+    char *p = path_in(s, "rollup.bin");
+    struct stat sb;
+    if (p && stat(p, &sb) == 0)
+        st->snapshot_bytes = (uint64_t)sb.st_size;
+    free(p);
+}

@@ -1,0 +1,78 @@
+/* store: the embedded store in one data directory.
+ *   events.log   the append-only event log (store_log)
+ *   rollup.bin   a snapshot of the rollup and dictionaries (a cache of the log)
+ *   uptake.db    SQLite: the model, accounts, users, surveys, rejects, imports
+ *   lock         flock: one writer, or any number of readers
+ * Invariant: every event acknowledged by up_store_commit is in events.log
+ * exactly once (message ids de-duplicate), and the rollup in memory equals
+ * the fold of the log through the current model. */
+#ifndef UP_STORE_H
+#define UP_STORE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine_rollup.h"
+#include "model.h"
+
+typedef struct up_store up_store_t;
+
+enum {
+    UP_STORE_READ = 0,    /* shared lock; never modifies files */
+    UP_STORE_WRITE = 1,   /* exclusive lock; cuts a torn log tail */
+    UP_STORE_CREATE = 2,  /* with WRITE: create the directory when missing */
+};
+
+/* Opens the store in dir. On success *out owns it; a note about recovery (a
+ * torn tail cut, a rollup rebuilt) is available from up_store_notice. On
+ * failure returns a negative UP_E* code with a message in err. A store
+ * without a model cannot be opened except with UP_STORE_CREATE. */
+int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_t errlen);
+
+/* Writes pending events and the snapshot (when opened for writing) and frees. */
+int up_store_close(up_store_t *s);
+
+/* A human sentence about what opening recovered, or NULL. */
+const char *up_store_notice(const up_store_t *s);
+
+sqlite3 *up_store_db(up_store_t *s);
+const char *up_store_dir(const up_store_t *s);
+
+/* The model in use (NULL before one is set) and its source text. */
+const up_model_t *up_store_model(const up_store_t *s);
+const char *up_store_model_text(const up_store_t *s);
+
+/* Validates and installs a model (text as YAML/JSON); the rollup is rebuilt
+ * from the log. Returns 0 or -UP_EMODEL with the message in err. */
+int up_store_set_model(up_store_t *s, const char *text, size_t len, const char *name,
+                       char *err, size_t errlen);
+
+/* The rollup for as-of instant T: the store's own when it is exact for T,
+ * otherwise a new one folded from the log with cutoff T (*owned set to 1;
+ * free it with up_rollup_free + free). */
+int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned);
+
+/* Appends one event. msgid may be NULL. Returns 1 when stored, 0 when a
+ * duplicate of a stored message id, or a negative UP_E* code. The event is
+ * durable after up_store_commit. */
+int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len,
+                    const char *account, size_t account_len, const char *event,
+                    size_t event_len, const char *msgid, size_t msgid_len);
+
+/* Writes the pending block, fsyncs the log and refreshes the snapshot. */
+int up_store_commit(up_store_t *s);
+
+/* Records a rejected input record. */
+int up_store_reject(up_store_t *s, const char *source, const char *file, long line,
+                    const char *field, const char *reason, const char *record);
+
+/* Store-wide counts for `uptake status`. */
+typedef struct {
+    uint64_t events, log_bytes, snapshot_bytes;
+    uint32_t pairs, users, accounts, event_names;
+    int64_t min_ts, max_ts;
+} up_store_stats_t;
+void up_store_stats(up_store_t *s, up_store_stats_t *st);
+
+#endif
