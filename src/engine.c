@@ -1,0 +1,592 @@
+/* engine: account metrics, feature adoption and health as of T.
+ *
+ * Everything is a count over the rollup's day bitmaps: DAU/WAU/MAU are pairs
+ * with a set bit in a day range; stickiness sums the bits; consistency ORs
+ * the account's pairs per block. The cost is O(pairs × features), never
+ * O(events). Floating-point expressions follow metrics.md term by term (one
+ * division per ratio, in the order written) so that the figures match an
+ * independent implementation to the last digit. */
+#include "engine.h"
+#include "timeparse.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+const char *const up_health_names[UP_H_N] = {
+    "breadth", "depth", "stickiness", "consistency", "trend", "nps"};
+const char *const up_metric_names[UP_M_N] = {
+    "breadth", "depth", "stickiness", "wau_trend", "ttfv_days", "activation_rate",
+    "consistency", "champion_active", "nps", "health"};
+
+int64_t up_engine_end_of_day(int32_t day)
+{
+    return (int64_t)(day + 1) * UP_MS_PER_DAY - 1;
+}
+
+/* ---- entities ---------------------------------------------------------- */
+
+static char *col_str(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? up_strdup((const char *)t) : NULL;
+}
+
+static int32_t col_day(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    int32_t day;
+    if (!t || up_date_parse((const char *)t, strlen((const char *)t), &day) < 0)
+        return UP_NO_DAY;
+    return day;
+}
+
+static int64_t col_ts(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? UP_TS_NONE : sqlite3_column_int64(st, i);
+}
+
+static int grow(void **p, uint32_t *cap, uint32_t n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    uint32_t c = *cap ? *cap * 2 : 64;
+    void *q = realloc(*p, c * size);
+    if (!q)
+        return -UP_ENOMEM;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+int up_entities_load(sqlite3 *db, up_entities_t *e, char *err, size_t errlen)
+{
+    memset(e, 0, sizeof *e);
+    sqlite3_stmt *st = NULL;
+    uint32_t cap = 0;
+    int rc = -UP_EDB;
+    if (sqlite3_prepare_v2(db,
+            "SELECT account_id, name, seats, contract_start, renewal_date, arr, segment, owner,"
+            " churned_at, plan FROM accounts ORDER BY account_id", -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (grow((void **)&e->accounts, &cap, e->n_accounts, sizeof *e->accounts) < 0)
+            goto nomem;
+        up_account_t *a = &e->accounts[e->n_accounts++];
+        memset(a, 0, sizeof *a);
+        a->account_id = col_str(st, 0);
+        a->name = col_str(st, 1);
+        a->seats = sqlite3_column_int64(st, 2);
+        a->contract_start = col_day(st, 3);
+        a->renewal_date = col_day(st, 4);
+        a->arr = sqlite3_column_type(st, 5) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 5);
+        a->segment = col_str(st, 6);
+        a->owner = col_str(st, 7);
+        a->churned_at = col_day(st, 8);
+        a->plan = col_str(st, 9);
+        a->in_table = true;
+        if (!a->account_id)
+            goto nomem;
+    }
+    sqlite3_finalize(st);
+    cap = 0;
+    if (sqlite3_prepare_v2(db,
+            "SELECT account_id, user_id, created_at, role, deactivated_at FROM users"
+            " ORDER BY account_id, user_id", -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (grow((void **)&e->users, &cap, e->n_users, sizeof *e->users) < 0)
+            goto nomem;
+        up_user_t *u = &e->users[e->n_users++];
+        u->account_id = col_str(st, 0);
+        u->user_id = col_str(st, 1);
+        u->created_at = col_ts(st, 2);
+        u->role = col_str(st, 3);
+        u->deactivated_at = col_ts(st, 4);
+        if (!u->account_id || !u->user_id)
+            goto nomem;
+    }
+    sqlite3_finalize(st);
+    cap = 0;
+    if (sqlite3_prepare_v2(db,
+            "SELECT account_id, user_id, ts, kind, score FROM surveys ORDER BY account_id, ts",
+            -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (grow((void **)&e->surveys, &cap, e->n_surveys, sizeof *e->surveys) < 0)
+            goto nomem;
+        up_survey_t *s = &e->surveys[e->n_surveys++];
+        s->account_id = col_str(st, 0);
+        s->user_id = col_str(st, 1);
+        s->ts = sqlite3_column_int64(st, 2);
+        s->kind = col_str(st, 3);
+        s->score = sqlite3_column_double(st, 4);
+        if (!s->account_id || !s->kind)
+            goto nomem;
+    }
+    sqlite3_finalize(st);
+    return 0;
+nomem:
+    rc = -UP_ENOMEM;
+fail:
+    if (err)
+        snprintf(err, errlen, "reading entity tables: %s", rc == -UP_ENOMEM ? "out of memory" : sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    up_entities_free(e);
+    return rc;
+}
+
+static void account_free(up_account_t *a)
+{
+    free(a->account_id);
+    free(a->name);
+    free(a->segment);
+    free(a->owner);
+    free(a->plan);
+}
+
+void up_entities_free(up_entities_t *e)
+{
+    for (uint32_t i = 0; i < e->n_accounts; i++)
+        account_free(&e->accounts[i]);
+    for (uint32_t i = 0; i < e->n_users; i++) {
+        free(e->users[i].account_id);
+        free(e->users[i].user_id);
+        free(e->users[i].role);
+    }
+    for (uint32_t i = 0; i < e->n_surveys; i++) {
+        free(e->surveys[i].account_id);
+        free(e->surveys[i].user_id);
+        free(e->surveys[i].kind);
+    }
+    free(e->accounts);
+    free(e->users);
+    free(e->surveys);
+    memset(e, 0, sizeof *e);
+}
+
+/* ---- metrics ----------------------------------------------------------- */
+
+typedef struct {
+    const up_rollup_t *r;
+    const up_model_t *m;
+    const up_entities_t *e;
+    int64_t T;
+    int32_t d0;
+    uint32_t *acc_start, *acc_pairs;   /* CSR: pairs of account dict id a */
+} ctx_t;
+
+static double clamp100(double v)
+{
+    return v < 0 ? 0 : v > 100 ? 100 : v;
+}
+
+/* Whether pair p has a key action in [from, to] (ms, inclusive). */
+static int ka_between(const up_pair_t *p, int64_t from, int64_t to)
+{
+    if (p->first_ka_ts > to)
+        return 0;
+    int32_t dfrom = up_day_of(from), dto = up_day_of(to);
+    for (uint32_t i = 0; i < p->n_ka; i++) {
+        const up_kaday_t *k = &p->ka[i];
+        if (k->day < dfrom || k->day > dto)
+            continue;
+        int64_t base = (int64_t)k->day * UP_MS_PER_DAY;
+        int64_t lo = base + k->min_ms, hi = base + k->max_ms;
+        if (k->day > dfrom && k->day < dto)
+            return 1;
+        /* boundary day: some key action of that day lies in [from, to] when
+         * the day's earliest is not after `to` and its latest not before `from`;
+         * on a boundary day one of the two limits is outside the day, so the
+         * day's min/max decide exactly */
+        if (lo <= to && hi >= from)
+            return 1;
+    }
+    return 0;
+}
+
+static const up_pair_t *find_pair(const up_rollup_t *r, const char *account, const char *user)
+{
+    int64_t a = up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account));
+    int64_t u = up_dict_find(&r->dict[UP_KIND_USER], user, strlen(user));
+    if (a < 0 || u < 0)
+        return NULL;
+    uint32_t id = up_map64_get(&r->pair_index, (uint64_t)a << 32 | (uint64_t)u);
+    return id == UINT32_MAX ? NULL : &r->pairs[id];
+}
+
+static int cmp_str(const char *a, const char *b)
+{
+    return strcmp(a, b);
+}
+
+/* Index range of the entity rows [lo, hi) of account id in a sorted array. */
+#define RANGE_OF(arr, n, field, id, lo, hi)                                  \
+    do {                                                                     \
+        uint32_t l_ = 0, h_ = (n);                                           \
+        while (l_ < h_) {                                                    \
+            uint32_t m_ = (l_ + h_) / 2;                                     \
+            if (cmp_str((arr)[m_].field, (id)) < 0)                          \
+                l_ = m_ + 1;                                                 \
+            else                                                             \
+                h_ = m_;                                                     \
+        }                                                                    \
+        (lo) = l_;                                                           \
+        while (l_ < (n) && strcmp((arr)[l_].field, (id)) == 0)               \
+            l_++;                                                            \
+        (hi) = l_;                                                           \
+    } while (0)
+
+static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row)
+{
+    const up_rollup_t *r = c->r;
+    const up_model_t *m = c->m;
+    const up_settings_t *set = &m->settings;
+    int64_t T = c->T;
+    int32_t d0 = c->d0;
+    memset(row, 0, sizeof *row);
+    row->account = acc;
+    row->seats = acc->seats;
+    size_t nf = m->n_features;
+    row->feature_users = calloc(nf + 1, sizeof *row->feature_users);
+    row->feature_adoption = calloc(nf + 1, sizeof *row->feature_adoption);
+    uint8_t *core_used = calloc(nf + 1, 1);
+    if (!row->feature_users || !row->feature_adoption || !core_used) {
+        free(core_used);
+        return -UP_ENOMEM;
+    }
+
+    int64_t aid = up_dict_find(&r->dict[UP_KIND_ACCOUNT], acc->account_id, strlen(acc->account_id));
+    uint32_t p_lo = 0, p_hi = 0;
+    if (aid >= 0) {
+        p_lo = c->acc_start[aid];
+        p_hi = c->acc_start[aid + 1];
+    }
+    uint32_t u_lo, u_hi;
+    RANGE_OF(c->e->users, c->e->n_users, account_id, acc->account_id, u_lo, u_hi);
+
+    /* pair-based counts */
+    int64_t sum_dau = 0, event_known = 0;
+    int64_t first_ka = UP_TS_NONE;
+    uint64_t block_active = 0;   /* bit k: block k has an active user */
+    for (uint32_t i = p_lo; i < p_hi; i++) {
+        const up_pair_t *p = &r->pairs[c->acc_pairs[i]];
+        if (p->first_ts > T)
+            continue;  /* this pair does not exist yet at T */
+        const up_days_t *act = &p->active;
+        if (up_days_any(act, d0, d0))
+            row->dau++;
+        if (up_days_any(act, d0 - 6, d0))
+            row->wau++;
+        if (up_days_any(act, d0 - 13, d0 - 7))
+            row->wau_prev++;
+        int days28 = up_days_count(act, d0 - 27, d0);
+        if (days28) {
+            row->mau++;
+            sum_dau += days28;
+        }
+        for (int k = 0; k < 12; k++)
+            if (!(block_active >> k & 1) && up_days_any(act, d0 - 7 * k - 6, d0 - 7 * k))
+                block_active |= 1ULL << k;
+        if (p->first_ka_ts < first_ka)
+            first_ka = p->first_ka_ts;
+        for (uint32_t j = 0; j < p->n_pf; j++) {
+            const up_pf_t *pf = &p->pf[j];
+            if (pf->first_use_ts <= T && up_days_any(&pf->used, d0 - 27, d0)) {
+                row->feature_users[pf->feature]++;
+                if (m->features[pf->feature].core)
+                    core_used[pf->feature] = 1;
+            }
+        }
+        /* an event-only user is known once it has an event; users in the
+         * users table are governed by their created_at below */
+        int in_table = 0;
+        const char *uname = up_dict_str(&r->dict[UP_KIND_USER], p->user);
+        uint32_t lo = u_lo, hi = u_hi;
+        while (lo < hi) {
+            uint32_t mid = (lo + hi) / 2;
+            int cmp = strcmp(c->e->users[mid].user_id, uname);
+            if (cmp == 0) {
+                in_table = 1;
+                break;
+            }
+            if (cmp < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (!in_table)
+            event_known++;
+    }
+    row->active_users = row->mau;
+
+    /* users table: known users, activation, champions */
+    int64_t table_known = 0, cohort = 0, activated = 0, champions = 0, champions_active = 0;
+    int32_t act_days = set->activation_days;
+    for (uint32_t i = u_lo; i < u_hi; i++) {
+        const up_user_t *u = &c->e->users[i];
+        if (u->created_at != UP_TS_NONE && u->created_at > T)
+            continue;
+        table_known++;
+        const up_pair_t *p = NULL;
+        int looked = 0;
+        if (u->created_at != UP_TS_NONE) {
+            int32_t cd = up_day_of(u->created_at);
+            if (cd >= d0 - (act_days + 27) && cd <= d0 - act_days) {
+                cohort++;
+                p = find_pair(r, u->account_id, u->user_id);
+                looked = 1;
+                int64_t until = u->created_at + (int64_t)act_days * UP_MS_PER_DAY;
+                if (until > T)
+                    until = T;
+                if (p && ka_between(p, u->created_at, until))
+                    activated++;
+            }
+        }
+        if (u->role) {
+            char role[64];
+            snprintf(role, sizeof role, "%s", u->role);
+            if (strcmp(up_trim_lower(role), "champion") == 0) {
+                champions++;
+                if (!looked)
+                    p = find_pair(r, u->account_id, u->user_id);
+                if (p && p->first_ts <= T && up_days_any(&p->active, d0 - 13, d0))
+                    champions_active++;
+            }
+        }
+    }
+    row->known_users = table_known + event_known;
+
+    /* ratios, each null with its reason */
+    const double nan = NAN;
+    if (row->seats > 0)
+        row->breadth = (double)row->active_users / (double)row->seats;
+    else if (row->known_users > 0)
+        row->breadth = (double)row->active_users / (double)row->known_users;
+    else {
+        row->breadth = nan;
+        row->why_null[UP_M_BREADTH] = "seats = 0 and the account has no known users";
+    }
+    size_t n_core = 0, n_core_used = 0;
+    for (size_t f = 0; f < nf; f++) {
+        if (m->features[f].core) {
+            n_core++;
+            n_core_used += core_used[f];
+        }
+        row->feature_adoption[f] = row->active_users > 0
+            ? (double)row->feature_users[f] / (double)row->active_users : nan;
+    }
+    free(core_used);
+    if (n_core)
+        row->depth = (double)n_core_used / (double)n_core;
+    else {
+        row->depth = nan;
+        row->why_null[UP_M_DEPTH] = "the adoption model has no core feature";
+    }
+    if (row->mau > 0)
+        row->stickiness = ((double)sum_dau / 28.0) / (double)row->mau;
+    else {
+        row->stickiness = nan;
+        row->why_null[UP_M_STICKINESS] = "no active user in the last 28 days (MAU = 0)";
+    }
+    if (row->wau_prev > 0)
+        row->wau_trend = (double)(row->wau - row->wau_prev) / (double)row->wau_prev;
+    else {
+        row->wau_trend = nan;
+        row->why_null[UP_M_WAU_TREND] = "no active user in the week before last (WAU(T-7d) = 0)";
+    }
+    row->ttfv_days = INT64_MIN;
+    if (first_ka > T)
+        row->why_null[UP_M_TTFV] = "no key action yet";
+    else if (acc->contract_start == UP_NO_DAY)
+        row->why_null[UP_M_TTFV] = "the account has no contract_start";
+    else {
+        int64_t d = (int64_t)up_day_of(first_ka) - acc->contract_start;
+        row->ttfv_days = d < 0 ? 0 : d;
+    }
+    if (cohort > 0)
+        row->activation_rate = (double)activated / (double)cohort;
+    else {
+        row->activation_rate = nan;
+        row->why_null[UP_M_ACTIVATION] = "no user created 14 to 41 days before the as-of date";
+    }
+    int blocks = 0, blocks_active = 0;
+    for (int k = 0; k < 12; k++) {
+        int32_t first_day = d0 - 7 * k - 6;
+        if (acc->contract_start != UP_NO_DAY && first_day < acc->contract_start)
+            continue;
+        blocks++;
+        blocks_active += (int)(block_active >> k & 1);
+    }
+    if (blocks)
+        row->consistency = (double)blocks_active / (double)blocks;
+    else {
+        row->consistency = nan;
+        row->why_null[UP_M_CONSISTENCY] = "no 7-day block starts on or after contract_start";
+    }
+    if (champions)
+        row->champion_active = champions_active == champions;
+    else {
+        row->champion_active = -1;
+        row->why_null[UP_M_CHAMPION] = "the account has no user with role champion";
+    }
+    uint32_t s_lo, s_hi;
+    RANGE_OF(c->e->surveys, c->e->n_surveys, account_id, acc->account_id, s_lo, s_hi);
+    int64_t answers = 0, promoters = 0, detractors = 0;
+    int64_t from = (int64_t)(d0 - (set->nps_window_days - 1)) * UP_MS_PER_DAY;
+    for (uint32_t i = s_lo; i < s_hi; i++) {
+        const up_survey_t *sv = &c->e->surveys[i];
+        if (strcasecmp(sv->kind, "nps") != 0 || sv->ts < from || sv->ts > T)
+            continue;
+        answers++;
+        if (sv->score >= set->nps_promoter_min)
+            promoters++;
+        else if (sv->score <= set->nps_detractor_max)
+            detractors++;
+    }
+    if (answers)
+        row->nps = (double)(100 * (promoters - detractors)) / (double)answers;
+    else {
+        row->nps = nan;
+        row->why_null[UP_M_NPS] = "no NPS answer in the last 90 days";
+    }
+
+    /* health: null components left out, the other weights rescaled */
+    const up_health_weights_t *w = &set->weights;
+    double weights[UP_H_N] = {w->breadth, w->depth, w->stickiness, w->consistency, w->trend, w->nps};
+    double scores[UP_H_N] = {
+        isnan(row->breadth) ? nan : clamp100(100 * row->breadth),
+        isnan(row->depth) ? nan : clamp100(100 * row->depth),
+        isnan(row->stickiness) ? nan : clamp100(200 * row->stickiness),
+        isnan(row->consistency) ? nan : clamp100(100 * row->consistency),
+        isnan(row->wau_trend) ? nan : clamp100(50 + 100 * row->wau_trend),
+        isnan(row->nps) ? nan : clamp100((row->nps + 100) / 2),
+    };
+    double wsum = 0;
+    for (int i = 0; i < UP_H_N; i++)
+        if (!isnan(scores[i]))
+            wsum += weights[i];
+    row->health = nan;
+    if (wsum > 0) {
+        double h = 0;
+        for (int i = 0; i < UP_H_N; i++) {
+            up_health_part_t *hp = &row->parts[i];
+            hp->score = scores[i];
+            hp->weight = weights[i];
+            if (isnan(scores[i]))
+                continue;
+            hp->rescaled = weights[i] / wsum;
+            hp->contribution = hp->rescaled * scores[i];
+            h += hp->contribution;
+        }
+        row->health = h;
+    } else {
+        for (int i = 0; i < UP_H_N; i++) {
+            row->parts[i].score = scores[i];
+            row->parts[i].weight = weights[i];
+        }
+        row->why_null[UP_M_HEALTH] = "no health component has a value";
+    }
+    return 0;
+}
+
+static int cmp_account(const void *a, const void *b)
+{
+    return strcmp(((const up_account_t *)a)->account_id, ((const up_account_t *)b)->account_id);
+}
+
+static int cmp_row(const void *a, const void *b)
+{
+    return strcmp(((const up_account_metrics_t *)a)->account->account_id,
+                  ((const up_account_metrics_t *)b)->account->account_id);
+}
+
+int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
+                        int64_t T, up_portfolio_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->T = T;
+    out->d0 = up_day_of(T);
+    out->model = m;
+    ctx_t c = {r, m, e, T, out->d0, NULL, NULL};
+    uint32_t n_acc = r->dict[UP_KIND_ACCOUNT].n;
+    c.acc_start = calloc(n_acc + 2, sizeof *c.acc_start);
+    c.acc_pairs = malloc((r->n_pairs + 1) * sizeof *c.acc_pairs);
+    uint8_t *seen = calloc(n_acc + 1, 1);
+    int rc = -UP_ENOMEM;
+    if (!c.acc_start || !c.acc_pairs || !seen)
+        goto done;
+    /* counting sort of pairs by account */
+    for (uint32_t i = 0; i < r->n_pairs; i++)
+        c.acc_start[r->pairs[i].account + 1]++;
+    for (uint32_t a = 0; a < n_acc; a++)
+        c.acc_start[a + 1] += c.acc_start[a];
+    {
+        uint32_t *fill = malloc((n_acc + 1) * sizeof *fill);
+        if (!fill)
+            goto done;
+        memcpy(fill, c.acc_start, (n_acc + 1) * sizeof *fill);
+        for (uint32_t i = 0; i < r->n_pairs; i++)
+            c.acc_pairs[fill[r->pairs[i].account]++] = i;
+        free(fill);
+    }
+    /* accounts seen in events by T but not in the accounts table */
+    for (uint32_t i = 0; i < r->n_pairs; i++)
+        if (r->pairs[i].first_ts <= T)
+            seen[r->pairs[i].account] = 1;
+    for (uint32_t i = 0; i < e->n_accounts; i++) {
+        int64_t a = up_dict_find(&r->dict[UP_KIND_ACCOUNT], e->accounts[i].account_id,
+                                 strlen(e->accounts[i].account_id));
+        if (a >= 0)
+            seen[a] = 0;
+    }
+    uint32_t n_extra = 0;
+    for (uint32_t a = 0; a < n_acc; a++)
+        n_extra += seen[a];
+    out->event_only = calloc(n_extra + 1, sizeof *out->event_only);
+    if (!out->event_only)
+        goto done;
+    for (uint32_t a = 0; a < n_acc; a++) {
+        if (!seen[a])
+            continue;
+        up_account_t *x = &out->event_only[out->n_event_only++];
+        x->account_id = up_strdup(up_dict_str(&r->dict[UP_KIND_ACCOUNT], a));
+        if (!x->account_id)
+            goto done;
+        x->contract_start = x->renewal_date = x->churned_at = UP_NO_DAY;
+        x->arr = NAN;
+    }
+    qsort(out->event_only, out->n_event_only, sizeof *out->event_only, cmp_account);
+    out->rows = calloc(e->n_accounts + n_extra + 1, sizeof *out->rows);
+    if (!out->rows)
+        goto done;
+    for (uint32_t i = 0; i < e->n_accounts; i++)
+        if ((rc = account_metrics(&c, &e->accounts[i], &out->rows[out->n_rows++])) < 0)
+            goto done;
+    for (uint32_t i = 0; i < out->n_event_only; i++)
+        if ((rc = account_metrics(&c, &out->event_only[i], &out->rows[out->n_rows++])) < 0)
+            goto done;
+    qsort(out->rows, out->n_rows, sizeof *out->rows, cmp_row);
+    rc = 0;
+done:
+    free(c.acc_start);
+    free(c.acc_pairs);
+    free(seen);
+    if (rc < 0)
+        up_portfolio_free(out);
+    return rc;
+}
+
+void up_portfolio_free(up_portfolio_t *p)
+{
+    for (uint32_t i = 0; i < p->n_rows; i++) {
+        free(p->rows[i].feature_users);
+        free(p->rows[i].feature_adoption);
+    }
+    free(p->rows);
+    for (uint32_t i = 0; i < p->n_event_only; i++)
+        account_free(&p->event_only[i]);
+    free(p->event_only);
+    memset(p, 0, sizeof *p);
+}

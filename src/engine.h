@@ -1,0 +1,103 @@
+/* engine: every account metric of spec/metrics.md, feature adoption and the
+ * health score, computed as of an instant T from the rollup and the entity
+ * tables. Invariant: one implementation per metric; a null metric is NAN (or
+ * the documented sentinel) and always carries the reason it is null. */
+#ifndef UP_ENGINE_H
+#define UP_ENGINE_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine_rollup.h"
+#include "model.h"
+#include "store.h"
+
+#define UP_NO_DAY INT32_MIN
+
+/* An account as the CRM tables describe it (or as first seen in events). */
+typedef struct {
+    char *account_id, *name, *segment, *owner, *plan;
+    int64_t seats;
+    int32_t contract_start, renewal_date, churned_at;   /* UP_NO_DAY when unset */
+    double arr;                                          /* NAN when unset */
+    bool in_table;
+} up_account_t;
+
+typedef struct {
+    char *account_id, *user_id, *role;
+    int64_t created_at;        /* UP_TS_NONE when unset */
+    int64_t deactivated_at;    /* UP_TS_NONE when unset */
+} up_user_t;
+
+typedef struct {
+    char *account_id, *user_id, *kind;
+    int64_t ts;
+    double score;
+} up_survey_t;
+
+/* The entity tables, loaded once per query. */
+typedef struct {
+    up_account_t *accounts;   /* sorted by account_id */
+    uint32_t n_accounts;
+    up_user_t *users;         /* sorted by account_id, user_id */
+    uint32_t n_users;
+    up_survey_t *surveys;     /* sorted by account_id, ts */
+    uint32_t n_surveys;
+} up_entities_t;
+
+int up_entities_load(sqlite3 *db, up_entities_t *e, char *err, size_t errlen);
+void up_entities_free(up_entities_t *e);
+
+enum {
+    UP_H_BREADTH, UP_H_DEPTH, UP_H_STICKINESS, UP_H_CONSISTENCY, UP_H_TREND, UP_H_NPS, UP_H_N
+};
+extern const char *const up_health_names[UP_H_N];
+
+typedef struct {
+    double score;         /* clamped 0..100; NAN when the metric is null */
+    double weight;        /* the model's weight */
+    double rescaled;      /* weight / sum of weights of non-null components; 0 when null */
+    double contribution;  /* rescaled × score; 0 when null */
+} up_health_part_t;
+
+/* Metric ids for null reasons. */
+enum {
+    UP_M_BREADTH, UP_M_DEPTH, UP_M_STICKINESS, UP_M_WAU_TREND, UP_M_TTFV, UP_M_ACTIVATION,
+    UP_M_CONSISTENCY, UP_M_CHAMPION, UP_M_NPS, UP_M_HEALTH, UP_M_N
+};
+extern const char *const up_metric_names[UP_M_N];
+
+typedef struct {
+    const up_account_t *account;
+    int64_t seats, known_users, dau, wau, wau_prev, mau, active_users;
+    double breadth, depth, stickiness, wau_trend, activation_rate, consistency, nps, health;
+    int64_t ttfv_days;          /* INT64_MIN when null */
+    int champion_active;        /* -1 null, 0 false, 1 true */
+    up_health_part_t parts[UP_H_N];
+    const char *why_null[UP_M_N];   /* reason per null metric, NULL when set */
+    /* per model feature: users who used it in window(28), and the share */
+    int64_t *feature_users;
+    double *feature_adoption;
+} up_account_metrics_t;
+
+typedef struct {
+    int64_t T;
+    int32_t d0;
+    const up_model_t *model;
+    up_account_metrics_t *rows;   /* sorted by account_id */
+    uint32_t n_rows;
+    up_account_t *event_only;     /* accounts seen only in events (owned) */
+    uint32_t n_event_only;
+} up_portfolio_t;
+
+/* Computes every account's metrics as of T. The rollup, model and entities
+ * are borrowed and must outlive the portfolio. */
+int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
+                        int64_t T, up_portfolio_t *out);
+void up_portfolio_free(up_portfolio_t *p);
+
+/* T for "--as-of DATE": the last instant (ms) of that UTC day. */
+int64_t up_engine_end_of_day(int32_t day);
+
+#endif

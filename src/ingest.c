@@ -1,0 +1,605 @@
+/* ingest: validation and storage of imported records.
+ *
+ * Events go to the store's log (up_store_append); CRM tables are upserted in
+ * one SQLite transaction per file, where a non-empty field overwrites the
+ * stored value and an empty one keeps it (so a partial export never erases
+ * data). A record that fails validation is written to the rejects table with
+ * the file, line, field and reason, and the import goes on. */
+#include "ingest.h"
+#include "timeparse.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ID 512
+
+static const char *const kind_names[] = {"events", "accounts", "users", "surveys"};
+
+int up_import_kind_parse(const char *s)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, kind_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *up_import_kind_name(up_import_kind_t k)
+{
+    return kind_names[k];
+}
+
+/* Field lists per kind; the index constants below follow them. */
+enum { E_TS, E_USER, E_ACCOUNT, E_EVENT, E_MSGID, E_CREATED, E_ROLE, E_NAME, E_SEATS, E_PLAN,
+       E_SEGMENT, E_OWNER, E_ARR, E_CSTART, E_RENEW, E_N };
+static const char *const event_fields[] = {
+    "ts", "user_id", "account_id", "event", "message_id", "created_at", "role", "name", "seats",
+    "plan", "segment", "owner", "arr", "contract_start", "renewal_date"};
+enum { A_ID, A_NAME, A_SEATS, A_CSTART, A_RENEW, A_ARR, A_SEGMENT, A_OWNER, A_CHURNED, A_PLAN, A_N };
+static const char *const account_fields[] = {
+    "account_id", "name", "seats", "contract_start", "renewal_date", "arr", "segment", "owner",
+    "churned_at", "plan"};
+enum { U_USER, U_ACCOUNT, U_CREATED, U_ROLE, U_DEACT, U_N };
+static const char *const user_fields[] = {"user_id", "account_id", "created_at", "role", "deactivated_at"};
+enum { S_ACCOUNT, S_USER, S_TS, S_KIND, S_SCORE, S_N };
+static const char *const survey_fields[] = {"account_id", "user_id", "ts", "kind", "score"};
+
+typedef struct {
+    up_store_t *s;
+    sqlite3 *db;
+    const char *path;
+    FILE *log;
+    int logged;
+    up_import_stats_t *st;
+    const up_record_t *rec;
+    const char *const *fields;
+    size_t n_fields;
+    char text[4][64];               /* scratch for normalised values */
+    sqlite3_stmt *upsert_account, *upsert_user, *insert_survey, *upsert_profile;
+    sqlite3_stmt *profile_get, *link_user;
+    /* user -> account links for events without account_id */
+    int links_loaded;
+    up_dict_t link_users;
+    char **link_account;          /* per link_users id; "" when ambiguous */
+} imp_t;
+
+static void rec_text(const imp_t *im, up_buf_t *b)
+{
+    for (size_t i = 0; i < im->n_fields; i++) {
+        if (!im->rec->val[i])
+            continue;
+        if (b->len)
+            up_buf_puts(b, ", ");
+        up_buf_printf(b, "%s=%.*s", im->fields[i], (int)(im->rec->len[i] > 200 ? 200 : im->rec->len[i]),
+                      im->rec->val[i]);
+    }
+}
+
+/* Rejects the current record; always returns 0 so callers can `return reject(…)`. */
+static int reject(imp_t *im, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int reject(imp_t *im, const char *field, const char *fmt, ...)
+{
+    char reason[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    up_buf_t b = {0};
+    if (im->rec)
+        rec_text(im, &b);
+    long line = im->rec ? im->rec->line : 0;
+    up_store_reject(im->s, "file", im->path, line, field, reason, b.data ? b.data : "");
+    up_buf_free(&b);
+    im->st->rejected++;
+    if (im->log && im->logged < 10)
+        fprintf(im->log, "%s:%ld: %s: %s\n", im->path, line, field ? field : "record", reason);
+    else if (im->log && im->logged == 10)
+        fprintf(im->log, "%s: more rejects; see `uptake rejects`\n", im->path);
+    im->logged++;
+    return 0;
+}
+
+static int has(const up_record_t *r, int i)
+{
+    return r->val[i] && r->len[i] > 0;
+}
+
+static void bind_opt(sqlite3_stmt *st, int idx, const up_record_t *r, int i)
+{
+    if (has(r, i))
+        sqlite3_bind_text(st, idx, r->val[i], (int)r->len[i], SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, idx);
+}
+
+/* Parses a date field (a date or any accepted timestamp, taken as its UTC
+ * day) into "YYYY-MM-DD" in out. */
+static int parse_date_field(const char *v, size_t n, char *out)
+{
+    int64_t ms;
+    if (up_time_parse(v, n, &ms) < 0)
+        return -1;
+    up_fmt_date(out, up_day_of(ms));
+    return 0;
+}
+
+static int parse_int(const char *v, size_t n, int64_t *out)
+{
+    char buf[64];
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    double d = strtod(buf, &end);
+    while (*end && isspace((unsigned char)*end))
+        end++;
+    if (*end || errno || d != d || d < -9e15 || d > 9e15 || d != (double)(int64_t)d)
+        return -1;
+    *out = (int64_t)d;
+    return 0;
+}
+
+static int parse_num(const char *v, size_t n, double *out)
+{
+    char buf[64];
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    char *end;
+    errno = 0;
+    double d = strtod(buf, &end);
+    while (*end && isspace((unsigned char)*end))
+        end++;
+    if (*end || errno || d != d || d == HUGE_VAL || d == -HUGE_VAL)
+        return -1;
+    *out = d;
+    return 0;
+}
+
+static int prepare(imp_t *im, sqlite3_stmt **st, const char *sql)
+{
+    if (*st)
+        return 0;
+    return sqlite3_prepare_v2(im->db, sql, -1, st, NULL) == SQLITE_OK ? 0 : -UP_EDB;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? 0 : -UP_EDB;
+}
+
+/* ---- accounts ---------------------------------------------------------- */
+
+static int check_id(imp_t *im, const up_record_t *r, int i, const char *name)
+{
+    if (!has(r, i))
+        return reject(im, name, "missing (required)"), -1;
+    if (r->len[i] > MAX_ID)
+        return reject(im, name, "longer than %d bytes", MAX_ID), -1;
+    return 0;
+}
+
+/* Validates and upserts account fields found at the given indexes of r
+ * (index -1: the field is not part of this record kind). */
+static int upsert_account(imp_t *im, const up_record_t *r, const int idx[A_N])
+{
+    char cstart[16] = "", renew[16] = "", churned[16] = "";
+    int64_t seats = 0;
+    double arr = 0;
+    const char *names[A_N] = {"account_id", "name", "seats", "contract_start", "renewal_date",
+                              "arr", "segment", "owner", "churned_at", "plan"};
+    if (check_id(im, r, idx[A_ID], "account_id") < 0)
+        return 0;
+    if (idx[A_SEATS] >= 0 && has(r, idx[A_SEATS]) &&
+        (parse_int(r->val[idx[A_SEATS]], r->len[idx[A_SEATS]], &seats) < 0 || seats < 0))
+        return reject(im, "seats", "expected a whole number of seats >= 0, got '%.*s'",
+                      (int)r->len[idx[A_SEATS]], r->val[idx[A_SEATS]]);
+    if (idx[A_ARR] >= 0 && has(r, idx[A_ARR]) && parse_num(r->val[idx[A_ARR]], r->len[idx[A_ARR]], &arr) < 0)
+        return reject(im, "arr", "expected a number, got '%.*s'", (int)r->len[idx[A_ARR]], r->val[idx[A_ARR]]);
+    char *dates[3] = {cstart, renew, churned};
+    int didx[3] = {A_CSTART, A_RENEW, A_CHURNED};
+    for (int k = 0; k < 3; k++) {
+        int i = idx[didx[k]];
+        if (i >= 0 && has(r, i) && parse_date_field(r->val[i], r->len[i], dates[k]) < 0)
+            return reject(im, names[didx[k]], "cannot parse '%.*s' as a date", (int)r->len[i], r->val[i]);
+    }
+    if (prepare(im, &im->upsert_account,
+            "INSERT INTO accounts(account_id, name, seats, contract_start, renewal_date, arr, segment,"
+            " owner, churned_at, plan) VALUES (?1, ?2, coalesce(?3, 0), ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            " ON CONFLICT(account_id) DO UPDATE SET name = coalesce(?2, name), seats = coalesce(?3, seats),"
+            " contract_start = coalesce(?4, contract_start), renewal_date = coalesce(?5, renewal_date),"
+            " arr = coalesce(?6, arr), segment = coalesce(?7, segment), owner = coalesce(?8, owner),"
+            " churned_at = coalesce(?9, churned_at), plan = coalesce(?10, plan)") < 0)
+        return -UP_EDB;
+    sqlite3_stmt *st = im->upsert_account;
+    bind_opt(st, 1, r, idx[A_ID]);
+    int text_fields[] = {A_NAME, A_SEGMENT, A_OWNER, A_PLAN};
+    int text_pos[] = {2, 7, 8, 10};
+    for (int k = 0; k < 4; k++) {
+        if (idx[text_fields[k]] >= 0)
+            bind_opt(st, text_pos[k], r, idx[text_fields[k]]);
+    }
+    if (idx[A_SEATS] >= 0 && has(r, idx[A_SEATS]))
+        sqlite3_bind_int64(st, 3, seats);
+    for (int k = 0; k < 3; k++)
+        if (dates[k][0])
+            sqlite3_bind_text(st, k == 0 ? 4 : k == 1 ? 5 : 9, dates[k], -1, SQLITE_TRANSIENT);
+    if (idx[A_ARR] >= 0 && has(r, idx[A_ARR]))
+        sqlite3_bind_double(st, 6, arr);
+    if (step_done(st) < 0)
+        return -UP_EDB;
+    im->st->stored++;
+    return 0;
+}
+
+/* ---- users and surveys ------------------------------------------------- */
+
+static int parse_ts_field(imp_t *im, const up_record_t *r, int i, const char *name, int64_t *ms)
+{
+    if (up_time_parse(r->val[i], r->len[i], ms) < 0) {
+        reject(im, name, "cannot parse '%.*s' as a timestamp (ISO-8601, 'YYYY-MM-DD HH:MM:SS',"
+               " a date, or epoch seconds/milliseconds)", (int)(r->len[i] > 60 ? 60 : r->len[i]), r->val[i]);
+        return -1;
+    }
+    return 0;
+}
+
+static int upsert_user(imp_t *im, const up_record_t *r)
+{
+    int64_t created = 0, deact = 0;
+    if (check_id(im, r, U_USER, "user_id") < 0 || check_id(im, r, U_ACCOUNT, "account_id") < 0)
+        return 0;
+    if (has(r, U_CREATED) && parse_ts_field(im, r, U_CREATED, "created_at", &created) < 0)
+        return 0;
+    if (has(r, U_DEACT) && parse_ts_field(im, r, U_DEACT, "deactivated_at", &deact) < 0)
+        return 0;
+    if (prepare(im, &im->upsert_user,
+            "INSERT INTO users(account_id, user_id, created_at, role, deactivated_at)"
+            " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(account_id, user_id) DO UPDATE SET"
+            " created_at = coalesce(?3, created_at), role = coalesce(?4, role),"
+            " deactivated_at = coalesce(?5, deactivated_at)") < 0)
+        return -UP_EDB;
+    sqlite3_stmt *st = im->upsert_user;
+    bind_opt(st, 1, r, U_ACCOUNT);
+    bind_opt(st, 2, r, U_USER);
+    if (has(r, U_CREATED))
+        sqlite3_bind_int64(st, 3, created);
+    bind_opt(st, 4, r, U_ROLE);
+    if (has(r, U_DEACT))
+        sqlite3_bind_int64(st, 5, deact);
+    if (step_done(st) < 0)
+        return -UP_EDB;
+    im->st->stored++;
+    return 0;
+}
+
+static int insert_survey(imp_t *im, const up_record_t *r)
+{
+    int64_t ts;
+    double score;
+    char kind[16];
+    if (check_id(im, r, S_ACCOUNT, "account_id") < 0)
+        return 0;
+    if (!has(r, S_TS))
+        return reject(im, "ts", "missing (required)");
+    if (parse_ts_field(im, r, S_TS, "ts", &ts) < 0)
+        return 0;
+    if (!has(r, S_KIND) || r->len[S_KIND] >= sizeof kind)
+        return reject(im, "kind", "expected nps or csat");
+    memcpy(kind, r->val[S_KIND], r->len[S_KIND]);
+    kind[r->len[S_KIND]] = '\0';
+    up_trim_lower(kind);
+    if (strcmp(kind, "nps") != 0 && strcmp(kind, "csat") != 0)
+        return reject(im, "kind", "expected nps or csat, got '%s'", kind);
+    if (!has(r, S_SCORE) || parse_num(r->val[S_SCORE], r->len[S_SCORE], &score) < 0)
+        return reject(im, "score", "expected a number");
+    if (strcmp(kind, "nps") == 0 && (score < 0 || score > 10))
+        return reject(im, "score", "an NPS answer is 0 to 10, got %g", score);
+    if (strcmp(kind, "csat") == 0 && score < 0)
+        return reject(im, "score", "a CSAT answer is >= 0, got %g", score);
+    if (prepare(im, &im->insert_survey,
+            "INSERT OR IGNORE INTO surveys(account_id, user_id, ts, kind, score) VALUES (?, coalesce(?, ''), ?, ?, ?)") < 0)
+        return -UP_EDB;
+    sqlite3_stmt *st = im->insert_survey;
+    bind_opt(st, 1, r, S_ACCOUNT);
+    bind_opt(st, 2, r, S_USER);
+    sqlite3_bind_int64(st, 3, ts);
+    sqlite3_bind_text(st, 4, kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 5, score);
+    if (step_done(st) < 0)
+        return -UP_EDB;
+    if (sqlite3_changes(im->db))
+        im->st->stored++;
+    else
+        im->st->duplicates++;
+    return 0;
+}
+
+/* ---- events ------------------------------------------------------------ */
+
+static void links_free(imp_t *im)
+{
+    for (uint32_t i = 0; i < im->link_users.n; i++)
+        free(im->link_account[i]);
+    free(im->link_account);
+    up_dict_free(&im->link_users);
+}
+
+/* Remembers that user belongs to account; a user seen in two accounts maps
+ * to "" (ambiguous, so events without account_id are rejected). */
+static int link_set(imp_t *im, const char *user, size_t ulen, const char *account, size_t alen)
+{
+    int added;
+    int64_t id = up_dict_intern(&im->link_users, user, ulen, &added);
+    if (id < 0)
+        return -UP_ENOMEM;
+    if (added) {
+        char **la = realloc(im->link_account, im->link_users.cap_ids * sizeof *la);
+        if (!la)
+            return -UP_ENOMEM;
+        im->link_account = la;
+        la[id] = up_strndup(account, alen);
+        return la[id] ? 0 : -UP_ENOMEM;
+    }
+    char *cur = im->link_account[id];
+    if (cur[0] && (strlen(cur) != alen || memcmp(cur, account, alen) != 0))
+        cur[0] = '\0';
+    return 0;
+}
+
+static int links_load(imp_t *im)
+{
+    im->links_loaded = 1;
+    up_dict_init(&im->link_users);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(im->db, "SELECT user_id, account_id FROM users", -1, &st, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    int rc = 0;
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *u = (const char *)sqlite3_column_text(st, 0), *a = (const char *)sqlite3_column_text(st, 1);
+        if (u && a)
+            rc = link_set(im, u, strlen(u), a, strlen(a));
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* identify: store the profile; update the user's rows in every account. */
+static int apply_identify(imp_t *im, const up_record_t *r)
+{
+    int64_t created = 0;
+    if (check_id(im, r, E_USER, "user_id") < 0)
+        return 0;
+    if (has(r, E_CREATED) && parse_ts_field(im, r, E_CREATED, "traits.created_at", &created) < 0)
+        return 0;
+    if (prepare(im, &im->upsert_profile,
+            "INSERT INTO user_profiles(user_id, created_at, role) VALUES (?1, ?2, ?3)"
+            " ON CONFLICT(user_id) DO UPDATE SET created_at = coalesce(?2, created_at), role = coalesce(?3, role)") < 0 ||
+        prepare(im, &im->link_user,
+            "UPDATE users SET created_at = coalesce(?2, created_at), role = coalesce(?3, role) WHERE user_id = ?1") < 0)
+        return -UP_EDB;
+    sqlite3_stmt *sts[2] = {im->upsert_profile, im->link_user};
+    for (int k = 0; k < 2; k++) {
+        bind_opt(sts[k], 1, r, E_USER);
+        if (has(r, E_CREATED))
+            sqlite3_bind_int64(sts[k], 2, created);
+        bind_opt(sts[k], 3, r, E_ROLE);
+        if (step_done(sts[k]) < 0)
+            return -UP_EDB;
+    }
+    if (has(r, E_ACCOUNT)) {
+        if (prepare(im, &im->upsert_user,
+                "INSERT INTO users(account_id, user_id, created_at, role, deactivated_at)"
+                " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(account_id, user_id) DO UPDATE SET"
+                " created_at = coalesce(?3, created_at), role = coalesce(?4, role),"
+                " deactivated_at = coalesce(?5, deactivated_at)") < 0)
+            return -UP_EDB;
+        sqlite3_stmt *st = im->upsert_user;
+        bind_opt(st, 1, r, E_ACCOUNT);
+        bind_opt(st, 2, r, E_USER);
+        if (has(r, E_CREATED))
+            sqlite3_bind_int64(st, 3, created);
+        bind_opt(st, 4, r, E_ROLE);
+        if (step_done(st) < 0)
+            return -UP_EDB;
+        if (im->links_loaded && link_set(im, r->val[E_USER], r->len[E_USER], r->val[E_ACCOUNT], r->len[E_ACCOUNT]) < 0)
+            return -UP_ENOMEM;
+    }
+    im->st->identifies++;
+    im->st->stored++;
+    return 0;
+}
+
+/* group: link the user to the account (with the stored profile) and apply
+ * the account traits. */
+static int apply_group(imp_t *im, const up_record_t *r)
+{
+    if (check_id(im, r, E_ACCOUNT, "groupId") < 0)
+        return 0;
+    int idx[A_N] = {E_ACCOUNT, E_NAME, E_SEATS, E_CSTART, E_RENEW, E_ARR, E_SEGMENT, E_OWNER, -1, E_PLAN};
+    uint64_t stored = im->st->stored, rejected = im->st->rejected;
+    int rc = upsert_account(im, r, idx);
+    if (rc < 0 || im->st->rejected != rejected)
+        return rc;
+    im->st->stored = stored;
+    if (has(r, E_USER)) {
+        if (r->len[E_USER] > MAX_ID)
+            return reject(im, "userId", "longer than %d bytes", MAX_ID);
+        if (prepare(im, &im->profile_get,
+                "INSERT INTO users(account_id, user_id, created_at, role)"
+                " SELECT ?1, ?2, p.created_at, p.role FROM (SELECT 1) LEFT JOIN user_profiles p ON p.user_id = ?2"
+                " WHERE true ON CONFLICT(account_id, user_id) DO NOTHING") < 0)
+            return -UP_EDB;
+        bind_opt(im->profile_get, 1, r, E_ACCOUNT);
+        bind_opt(im->profile_get, 2, r, E_USER);
+        if (step_done(im->profile_get) < 0)
+            return -UP_EDB;
+        if (im->links_loaded && link_set(im, r->val[E_USER], r->len[E_USER], r->val[E_ACCOUNT], r->len[E_ACCOUNT]) < 0)
+            return -UP_ENOMEM;
+    }
+    im->st->groups++;
+    im->st->stored++;
+    return 0;
+}
+
+static int store_event(imp_t *im, const up_record_t *r)
+{
+    if (r->kind == UP_MSG_IDENTIFY)
+        return apply_identify(im, r);
+    if (r->kind == UP_MSG_GROUP)
+        return apply_group(im, r);
+    if (r->kind == UP_MSG_ALIAS || r->kind == UP_MSG_OTHER)
+        return reject(im, "type", "%s messages carry no usage event; not stored",
+                      r->kind == UP_MSG_ALIAS ? "alias" : "this type of");
+    int64_t ts;
+    if (!has(r, E_TS))
+        return reject(im, "ts", "missing (required)");
+    if (parse_ts_field(im, r, E_TS, "ts", &ts) < 0)
+        return 0;
+    if (check_id(im, r, E_USER, "user_id") < 0)
+        return 0;
+    if (!has(r, E_EVENT))
+        return reject(im, "event", "missing (required)");
+    if (r->len[E_EVENT] > MAX_ID)
+        return reject(im, "event", "longer than %d bytes", MAX_ID);
+    if (has(r, E_MSGID) && r->len[E_MSGID] > MAX_ID)
+        return reject(im, "message_id", "longer than %d bytes", MAX_ID);
+    const char *account = r->val[E_ACCOUNT];
+    size_t alen = r->len[E_ACCOUNT];
+    if (!has(r, E_ACCOUNT)) {
+        if (!im->links_loaded && links_load(im) < 0)
+            return -UP_EDB;
+        int64_t id = up_dict_find(&im->link_users, r->val[E_USER], r->len[E_USER]);
+        if (id < 0 || !im->link_account[id][0])
+            return reject(im, "account_id",
+                          id < 0 ? "missing, and the user is in no account of the users table"
+                                 : "missing, and the user is in several accounts of the users table");
+        account = im->link_account[id];
+        alen = strlen(account);
+    } else if (alen > MAX_ID)
+        return reject(im, "account_id", "longer than %d bytes", MAX_ID);
+    int rc = up_store_append(im->s, ts, r->val[E_USER], r->len[E_USER], account, alen,
+                             r->val[E_EVENT], r->len[E_EVENT],
+                             has(r, E_MSGID) ? r->val[E_MSGID] : NULL, has(r, E_MSGID) ? r->len[E_MSGID] : 0);
+    if (rc < 0)
+        return rc;
+    if (rc == 1)
+        im->st->stored++;
+    else
+        im->st->duplicates++;
+    return 0;
+}
+
+int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
+                   const up_mapping_t *map, up_progress_fn progress, void *pctx,
+                   FILE *log, up_import_stats_t *st, char *err, size_t errlen)
+{
+    memset(st, 0, sizeof *st);
+    static const char *const *lists[] = {event_fields, account_fields, user_fields, survey_fields};
+    static const size_t counts[] = {E_N, A_N, U_N, S_N};
+    imp_t im;
+    memset(&im, 0, sizeof im);
+    im.s = s;
+    im.db = up_store_db(s);
+    im.path = path;
+    im.log = log;
+    im.st = st;
+    im.fields = lists[kind];
+    im.n_fields = counts[kind];
+
+    up_reader_t *rd;
+    int rc = up_reader_open(&rd, path, im.fields, im.n_fields, map, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (sqlite3_exec(im.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        up_reader_close(rd);
+        snprintf(err, errlen, "%s: cannot start a transaction: %s", path, sqlite3_errmsg(im.db));
+        return -UP_EDB;
+    }
+    up_record_t rec;
+    char rerr[512];
+    uint64_t n = 0;
+    int aidx[A_N];
+    for (int i = 0; i < A_N; i++)
+        aidx[i] = i;
+    for (;;) {
+        rc = up_reader_next(rd, &rec, rerr, sizeof rerr);
+        if (rc == 0)
+            break;
+        if (rc == -UP_EIO) {
+            snprintf(err, errlen, "%s: %s", path, rerr);
+            break;
+        }
+        st->read++;
+        if (rc < 0) {
+            im.rec = NULL;
+            /* the reader's message already says "line N: …" */
+            up_store_reject(s, "file", path, rec.line, NULL, rerr, "");
+            st->rejected++;
+            if (log && im.logged < 10)
+                fprintf(log, "%s: %s\n", path, rerr);
+            im.logged++;
+            rc = 0;
+            continue;
+        }
+        im.rec = &rec;
+        switch (kind) {
+        case UP_IMPORT_EVENTS: rc = store_event(&im, &rec); break;
+        case UP_IMPORT_ACCOUNTS: rc = upsert_account(&im, &rec, aidx); break;
+        case UP_IMPORT_USERS: rc = upsert_user(&im, &rec); break;
+        case UP_IMPORT_SURVEYS: rc = insert_survey(&im, &rec); break;
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "%s:%ld: cannot store: %s%s%s", path, rec.line, up_strerror(rc),
+                     rc == -UP_EDB ? ": " : "", rc == -UP_EDB ? sqlite3_errmsg(im.db) : "");
+            break;
+        }
+        if (progress && (++n & 0xffff) == 0)
+            progress(pctx, up_reader_pos(rd), up_reader_size(rd));
+    }
+    if (progress)
+        progress(pctx, up_reader_pos(rd), up_reader_size(rd));
+    up_reader_close(rd);
+    sqlite3_stmt *sts[] = {im.upsert_account, im.upsert_user, im.insert_survey, im.upsert_profile,
+                           im.profile_get, im.link_user};
+    for (size_t i = 0; i < sizeof sts / sizeof *sts; i++)
+        sqlite3_finalize(sts[i]);
+    if (im.links_loaded)
+        links_free(&im);
+    /* events first (fsync), then the transaction that records the import */
+    int crc = rc < 0 ? 0 : up_store_commit(s);
+    if (crc < 0 && rc == 0) {
+        snprintf(err, errlen, "%s: cannot write the event log: %s", path, up_strerror(crc));
+        rc = crc;
+    }
+    sqlite3_stmt *ins;
+    if (sqlite3_prepare_v2(im.db,
+            "INSERT INTO imports(at, kind, file, read, stored, duplicates, rejected)"
+            " VALUES (strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?, ?, ?, ?, ?, ?)", -1, &ins, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(ins, 1, kind_names[kind], -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 2, path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 3, (sqlite3_int64)st->read);
+        sqlite3_bind_int64(ins, 4, (sqlite3_int64)st->stored);
+        sqlite3_bind_int64(ins, 5, (sqlite3_int64)st->duplicates);
+        sqlite3_bind_int64(ins, 6, (sqlite3_int64)st->rejected);
+        sqlite3_step(ins);
+        sqlite3_finalize(ins);
+    }
+    if (sqlite3_exec(im.db, rc < 0 && kind != UP_IMPORT_EVENTS ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && rc == 0) {
+        snprintf(err, errlen, "%s: cannot commit: %s", path, sqlite3_errmsg(im.db));
+        rc = -UP_EDB;
+    }
+    return rc;
+}

@@ -1,0 +1,41 @@
+/* ingest: `uptake import`: reads CSV/JSONL files through the reader, validates
+ * each record, stores the good ones (events in the log, CRM rows in SQLite)
+ * and keeps every rejected one with its file, line, field and reason.
+ * Invariant: a bad record never stops the import; every record read is
+ * counted exactly once as stored, duplicate or rejected. */
+#ifndef UP_INGEST_H
+#define UP_INGEST_H
+
+#include <stdint.h>
+
+#include "reader.h"
+#include "store.h"
+
+typedef enum {
+    UP_IMPORT_EVENTS,
+    UP_IMPORT_ACCOUNTS,
+    UP_IMPORT_USERS,
+    UP_IMPORT_SURVEYS,
+} up_import_kind_t;
+
+/* Parses "events", "accounts", … ; returns -1 when unknown. */
+int up_import_kind_parse(const char *s);
+const char *up_import_kind_name(up_import_kind_t k);
+
+typedef struct {
+    uint64_t read, stored, duplicates, rejected;
+    uint64_t identifies, groups;   /* Segment-style JSONL: profile updates */
+} up_import_stats_t;
+
+/* Called now and then with the bytes consumed and the file size. */
+typedef void (*up_progress_fn)(void *ctx, uint64_t pos, uint64_t size);
+
+/* Imports one file. Returns 0 when the file was read to its end (whatever
+ * was rejected), or a negative UP_E* code with a message in err when the file
+ * could not be opened or read. The first few reject messages are also
+ * written to `log` when it is not NULL. */
+int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
+                   const up_mapping_t *map, up_progress_fn progress, void *pctx,
+                   FILE *log, up_import_stats_t *st, char *err, size_t errlen);
+
+#endif
