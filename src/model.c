@@ -1,0 +1,781 @@
+/* model: loads, validates and dumps the adoption model (docs/model.md).
+ * Invariant: a model handed out is complete and valid (every key checked against
+ * its map's table, every number in range, every name unique in its list) and owns
+ * all of its strings; a failed parse frees everything it built and leaves exactly
+ * one message "FILE:LINE: key.path: reason" in err. Each map of the format is a
+ * table of known keys with one handler per key: a new key is a row and a handler. */
+#include "model.h"
+#include "util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+/* Names already taken in one scope, with the line each was first seen on. */
+typedef struct {
+    const char **names;        /* borrowed from the model being built */
+    unsigned long *lines;
+    size_t n, cap;
+} seen_t;
+
+typedef struct {
+    yaml_document_t *doc;
+    const char *file;
+    char *err;
+    size_t errlen;
+    char path[256];            /* "features[2].core" while that value is handled */
+    size_t path_len;
+    seen_t *list_seen;         /* the current feature's events, all three lists */
+    seen_t feature_names;
+} ctx_t;
+
+typedef int (*handler_fn)(ctx_t *c, yaml_node_t *value, void *obj, const void *arg);
+
+typedef struct {
+    const char *key;
+    handler_fn fn;
+    const void *arg;
+} key_spec_t;
+
+/* A numeric field at offset off of the object its map fills. */
+typedef struct {
+    size_t off;
+    bool is_int;
+    double min, max;           /* inclusive, except min when min_open */
+    bool min_open;
+    const char *range;         /* as the error message says it */
+} num_spec_t;
+
+/* A list of strings at list_off with its count at count_off. */
+typedef struct {
+    size_t list_off, count_off;
+} list_spec_t;
+
+#define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
+
+/* ---- messages and paths ---- */
+
+static unsigned long line_of(const yaml_node_t *n)
+{
+    return (unsigned long)n->start_mark.line + 1;
+}
+
+static int vfail(ctx_t *c, unsigned long line, const char *fmt, va_list ap)
+{
+    if (!c->err || !c->errlen)
+        return -UP_EMODEL;
+    int n = snprintf(c->err, c->errlen, "%s:%lu: %s%s", c->file, line, c->path,
+                     c->path_len ? ": " : "");
+    if (n >= 0 && (size_t)n < c->errlen)
+        vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+    return -UP_EMODEL;
+}
+
+static int fail_at(ctx_t *c, unsigned long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail_at(ctx_t *c, unsigned long line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfail(c, line, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int nomem(ctx_t *c)
+{
+    if (c->err && c->errlen)
+        snprintf(c->err, c->errlen, "%s: out of memory", c->file);
+    return -UP_ENOMEM;
+}
+
+static size_t path_push(ctx_t *c, const char *key, size_t index, bool is_index)
+{
+    size_t saved = c->path_len;
+    size_t room = sizeof c->path - saved;
+    int n = is_index ? snprintf(c->path + saved, room, "[%zu]", index)
+                     : snprintf(c->path + saved, room, "%s%s", saved ? "." : "", key);
+    if (n > 0)
+        c->path_len = saved + ((size_t)n < room ? (size_t)n : room - 1);
+    return saved;
+}
+
+static void path_pop(ctx_t *c, size_t saved)
+{
+    c->path_len = saved;
+    c->path[saved] = '\0';
+}
+
+/* ---- scalars ---- */
+
+static const char *text_of(const yaml_node_t *n)
+{
+    return (const char *)n->data.scalar.value;
+}
+
+static bool is_plain(const yaml_node_t *n)
+{
+    return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+    if (!is_plain(n))
+        return false;
+    const char *s = text_of(n);
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+           !strcmp(s, "NULL");
+}
+
+/* What the user wrote, for "got ..." in messages. */
+static const char *describe(const yaml_node_t *n, char *buf, size_t len)
+{
+    if (n->type == YAML_SEQUENCE_NODE)
+        return "a list";
+    if (n->type == YAML_MAPPING_NODE)
+        return "a map";
+    if (is_null(n))
+        return *text_of(n) ? "null" : "nothing";
+    size_t l = n->data.scalar.length;
+    snprintf(buf, len, "%s'%.*s%s'", is_plain(n) ? "" : "quoted string ",
+             (int)(l > 40 ? 40 : l), text_of(n), l > 40 ? "..." : "");
+    return buf;
+}
+
+static int expected(ctx_t *c, const yaml_node_t *n, const char *what)
+{
+    char buf[80];
+    return fail_at(c, line_of(n), "expected %s, got %s", what, describe(n, buf, sizeof buf));
+}
+
+/* A name: a non-null scalar with something other than blanks in it. */
+static int get_name(ctx_t *c, const yaml_node_t *n, const char *what, char **out)
+{
+    if (n->type != YAML_SCALAR_NODE || is_null(n))
+        return expected(c, n, what);
+    const char *s = text_of(n);
+    if (strlen(s) != n->data.scalar.length)
+        return fail_at(c, line_of(n), "must not contain a NUL byte");
+    if (!s[strspn(s, " \t\r\n")])
+        return fail_at(c, line_of(n), "must not be empty");
+    if (!(*out = up_strdup(s)))
+        return nomem(c);
+    return 0;
+}
+
+/* Only these characters may reach strtod: no hex, inf, nan or locale surprises. */
+static bool parse_double(const char *s, double *out)
+{
+    if (!*s || s[strspn(s, "0123456789+-.eE")])
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end || errno == ERANGE || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_long(const char *s, long *out)
+{
+    const char *digits = (*s == '+' || *s == '-') ? s + 1 : s;
+    if (!*digits || digits[strspn(digits, "0123456789")])
+        return false;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end || errno == ERANGE)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ---- seen sets ---- */
+
+static long seen_find(const seen_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->names[i], name))
+            return (long)i;
+    return -1;
+}
+
+static int seen_add(ctx_t *c, seen_t *s, const char *name, unsigned long line)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 16;
+        const char **names = realloc(s->names, cap * sizeof *names);
+        if (!names)
+            return nomem(c);
+        s->names = names;
+        unsigned long *lines = realloc(s->lines, cap * sizeof *lines);
+        if (!lines)
+            return nomem(c);
+        s->lines = lines;
+        s->cap = cap;
+    }
+    s->names[s->n] = name;
+    s->lines[s->n++] = line;
+    return 0;
+}
+
+static void seen_free(seen_t *s)
+{
+    free(s->names);
+    free(s->lines);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- maps ---- */
+
+static yaml_node_t *node(ctx_t *c, int id)
+{
+    return yaml_document_get_node(c->doc, id);
+}
+
+static yaml_node_t *find_key(ctx_t *c, yaml_node_t *map, const char *key)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node(c, p->key);
+        if (k->type == YAML_SCALAR_NODE && !strcmp(text_of(k), key))
+            return k;
+    }
+    return NULL;
+}
+
+/* Calls the handler of every key of map, in file order. Keys must be strings,
+ * known to the table and not repeated. */
+static int walk_map(ctx_t *c, yaml_node_t *map, const key_spec_t *keys, size_t nkeys, void *obj)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
+        yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+        if (k->type != YAML_SCALAR_NODE || is_null(k))
+            return expected(c, k, "a key name");
+        const char *key = text_of(k);
+        size_t saved = path_push(c, key, 0, false);
+        for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
+            yaml_node_t *prev = node(c, q->key);
+            if (prev->type == YAML_SCALAR_NODE && !strcmp(text_of(prev), key))
+                return fail_at(c, line_of(k), "duplicate key (first at line %lu)", line_of(prev));
+        }
+        const key_spec_t *spec = NULL;
+        for (size_t i = 0; i < nkeys && !spec; i++)
+            if (!strcmp(keys[i].key, key))
+                spec = &keys[i];
+        if (!spec) {
+            char known[256] = "";
+            for (size_t i = 0; i < nkeys; i++) {
+                size_t used = strlen(known);
+                snprintf(known + used, sizeof known - used, "%s%s", i ? ", " : "", keys[i].key);
+            }
+            return fail_at(c, line_of(k), "unknown key (expected one of: %s)", known);
+        }
+        int rc = spec->fn(c, v, obj, spec->arg);
+        if (rc)
+            return rc;
+        path_pop(c, saved);
+    }
+    return 0;
+}
+
+/* ---- handlers ---- */
+
+static int h_number(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    const num_spec_t *spec = arg;
+    const char *kind = spec->is_int ? "an integer" : "a number";
+    char what[64];
+    snprintf(what, sizeof what, "%s %s", kind, spec->range);
+    if (!is_plain(v) || is_null(v))
+        return expected(c, v, what);
+    double d = 0;
+    long l = 0;
+    bool ok = spec->is_int ? parse_long(text_of(v), &l) : parse_double(text_of(v), &d);
+    if (spec->is_int)
+        d = (double)l;
+    if (!ok || d > spec->max || d < spec->min || (spec->min_open && d == spec->min))
+        return expected(c, v, what);
+    if (spec->is_int)
+        *(int *)((char *)obj + spec->off) = (int)l;
+    else
+        *(double *)((char *)obj + spec->off) = d;
+    return 0;
+}
+
+static int h_bool(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    bool *out = (bool *)((char *)obj + *(const size_t *)arg);
+    static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
+    for (size_t i = 0; is_plain(v) && i < 3; i++) {
+        if (!strcasecmp(text_of(v), yes[i]) || !strcasecmp(text_of(v), no[i])) {
+            *out = !strcasecmp(text_of(v), yes[i]);
+            return 0;
+        }
+    }
+    return expected(c, v, "true or false");
+}
+
+/* A list of event names. Inside a feature the three lists share one seen set, so
+ * an event may appear once per feature; passive_events and key_actions each have
+ * their own. */
+static int h_events(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    const list_spec_t *spec = arg;
+    char ***list = (char ***)((char *)obj + spec->list_off);
+    size_t *count = (size_t *)((char *)obj + spec->count_off);
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return expected(c, v, "a list of event names");
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (!n)
+        return 0;
+    if (!(*list = calloc(n, sizeof **list)))
+        return nomem(c);
+    seen_t local = {0};
+    seen_t *seen = c->list_seen ? c->list_seen : &local;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        yaml_node_t *item = node(c, v->data.sequence.items.start[i]);
+        size_t saved = path_push(c, NULL, i, true);
+        char *name;
+        if ((rc = get_name(c, item, "an event name", &name)))
+            break;
+        (*list)[(*count)++] = name;
+        long first = seen_find(seen, name);
+        if (first >= 0)
+            rc = fail_at(c, line_of(item), "event '%s' is listed twice%s (first at line %lu)", name,
+                         c->list_seen ? " in this feature" : "", seen->lines[first]);
+        else
+            rc = seen_add(c, seen, name, line_of(item));
+        if (!rc)
+            path_pop(c, saved);
+    }
+    seen_free(&local);
+    return rc;
+}
+
+static int h_feature_name(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    up_feature_t *f = obj;
+    int rc = get_name(c, v, "a feature name", &f->name);
+    if (rc)
+        return rc;
+    long first = seen_find(&c->feature_names, f->name);
+    if (first >= 0)
+        return fail_at(c, line_of(v), "duplicate feature name '%s' (first at line %lu)", f->name,
+                       c->feature_names.lines[first]);
+    return seen_add(c, &c->feature_names, f->name, line_of(v));
+}
+
+static const size_t core_off = offsetof(up_feature_t, core);
+static const list_spec_t feature_events = {offsetof(up_feature_t, events), offsetof(up_feature_t, n_events)};
+static const list_spec_t feature_advanced = {offsetof(up_feature_t, advanced_events),
+                                             offsetof(up_feature_t, n_advanced)};
+static const list_spec_t feature_exposure = {offsetof(up_feature_t, exposure_events),
+                                             offsetof(up_feature_t, n_exposure)};
+
+static const key_spec_t feature_keys[] = {
+    {"name", h_feature_name, NULL},
+    {"core", h_bool, &core_off},
+    {"events", h_events, &feature_events},
+    {"advanced_events", h_events, &feature_advanced},
+    {"exposure_events", h_events, &feature_exposure},
+};
+
+static int h_features(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    up_model_t *m = obj;
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return expected(c, v, "a list of features");
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (!n)
+        return 0;
+    if (!(m->features = calloc(n, sizeof *m->features)))
+        return nomem(c);
+    m->n_features = n;  /* zeroed entries free cleanly if we stop half-way */
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *item = node(c, v->data.sequence.items.start[i]);
+        size_t saved = path_push(c, NULL, i, true);
+        if (item->type != YAML_MAPPING_NODE)
+            return expected(c, item, "a map with a 'name'");
+        seen_t events = {0};
+        c->list_seen = &events;
+        int rc = walk_map(c, item, feature_keys, NKEYS(feature_keys), &m->features[i]);
+        c->list_seen = NULL;
+        seen_free(&events);
+        if (rc)
+            return rc;
+        if (!m->features[i].name)
+            return fail_at(c, line_of(item), "missing required key 'name'");
+        path_pop(c, saved);
+    }
+    return 0;
+}
+
+#define WEIGHT(field) {offsetof(up_health_weights_t, field), false, 0, HUGE_VAL, false, ">= 0"}
+static const num_spec_t weight_specs[] = {
+    WEIGHT(breadth), WEIGHT(depth), WEIGHT(stickiness), WEIGHT(consistency), WEIGHT(trend), WEIGHT(nps),
+};
+static const key_spec_t weight_keys[] = {
+    {"breadth", h_number, &weight_specs[0]},
+    {"depth", h_number, &weight_specs[1]},
+    {"stickiness", h_number, &weight_specs[2]},
+    {"consistency", h_number, &weight_specs[3]},
+    {"trend", h_number, &weight_specs[4]},
+    {"nps", h_number, &weight_specs[5]},
+};
+
+static int h_weights(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    up_health_weights_t *w = &((up_settings_t *)obj)->weights;
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE)
+        return expected(c, v, "a map of weights");
+    int rc = walk_map(c, v, weight_keys, NKEYS(weight_keys), w);
+    if (rc)
+        return rc;
+    if (w->breadth + w->depth + w->stickiness + w->consistency + w->trend + w->nps <= 0)
+        return fail_at(c, line_of(v), "weights must not all be zero");
+    return 0;
+}
+
+#define SETTING(field, is_int, min, max, open, range) \
+    {offsetof(up_settings_t, field), is_int, min, max, open, range}
+static const num_spec_t setting_specs[] = {
+    SETTING(level_breadth_min, false, 0, HUGE_VAL, false, ">= 0"),
+    SETTING(level_depth_min, false, 0, 1, false, "from 0 to 1"),
+    SETTING(stage_regular_blocks, true, 1, 4, false, "from 1 to 4"),
+    SETTING(stage_mastery_top, false, 0, 1, true, "> 0 and <= 1"),
+    SETTING(nps_promoter_min, true, 0, 10, false, "from 0 to 10"),
+    SETTING(nps_detractor_max, true, 0, 10, false, "from 0 to 10"),
+    SETTING(nps_window_days, true, 1, 36500, false, "from 1 to 36500"),
+    SETTING(activation_days, true, 1, 36500, false, "from 1 to 36500"),
+};
+static const key_spec_t setting_keys[] = {
+    {"level_breadth_min", h_number, &setting_specs[0]},
+    {"level_depth_min", h_number, &setting_specs[1]},
+    {"stage_regular_blocks", h_number, &setting_specs[2]},
+    {"stage_mastery_top", h_number, &setting_specs[3]},
+    {"nps_promoter_min", h_number, &setting_specs[4]},
+    {"nps_detractor_max", h_number, &setting_specs[5]},
+    {"nps_window_days", h_number, &setting_specs[6]},
+    {"activation_days", h_number, &setting_specs[7]},
+    {"health_weights", h_weights, NULL},
+};
+
+static int h_settings(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    up_settings_t *s = &((up_model_t *)obj)->settings;
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE)
+        return expected(c, v, "a map of settings");
+    int rc = walk_map(c, v, setting_keys, NKEYS(setting_keys), s);
+    if (rc || s->nps_detractor_max < s->nps_promoter_min)
+        return rc;
+    /* Blame the detractor bound when it was written, else the promoter bound. */
+    yaml_node_t *k = find_key(c, v, "nps_detractor_max");
+    if (k) {
+        path_push(c, "nps_detractor_max", 0, false);
+        return fail_at(c, line_of(k), "must be less than nps_promoter_min (%d), got %d",
+                       s->nps_promoter_min, s->nps_detractor_max);
+    }
+    k = find_key(c, v, "nps_promoter_min");
+    path_push(c, "nps_promoter_min", 0, false);
+    return fail_at(c, line_of(k), "must be greater than nps_detractor_max (%d), got %d",
+                   s->nps_detractor_max, s->nps_promoter_min);
+}
+
+static int h_version(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)obj, (void)arg;
+    long version;
+    if (!is_plain(v) || !parse_long(text_of(v), &version))
+        return expected(c, v, "an integer");
+    if (version != 1)
+        return fail_at(c, line_of(v), "unsupported version %ld (this uptake reads version 1)", version);
+    return 0;
+}
+
+static const list_spec_t passive_list = {offsetof(up_model_t, passive_events), offsetof(up_model_t, n_passive)};
+static const list_spec_t key_action_list = {offsetof(up_model_t, key_actions),
+                                            offsetof(up_model_t, n_key_actions)};
+
+/* Top-level keys. Planned: workflows, targets, rules, playbooks, nudges,
+ * trait_mapping, group_type; until then they are unknown keys. */
+static const key_spec_t top_keys[] = {
+    {"version", h_version, NULL},
+    {"features", h_features, NULL},
+    {"passive_events", h_events, &passive_list},
+    {"key_actions", h_events, &key_action_list},
+    {"settings", h_settings, NULL},
+};
+
+/* ---- public ---- */
+
+void up_settings_default(up_settings_t *s)
+{
+    s->level_breadth_min = 0.40;
+    s->level_depth_min = 0.30;
+    s->stage_regular_blocks = 3;
+    s->stage_mastery_top = 0.10;
+    s->nps_promoter_min = 9;
+    s->nps_detractor_max = 6;
+    s->nps_window_days = 90;
+    s->activation_days = 14;
+    s->weights = (up_health_weights_t){0.30, 0.25, 0.15, 0.10, 0.10, 0.10};
+}
+
+/* Counts the lines before byte offset off, for reader errors that have no mark. */
+static unsigned long line_at(const char *text, size_t len, size_t off)
+{
+    unsigned long line = 1;
+    for (size_t i = 0; i < off && i < len; i++)
+        line += text[i] == '\n';
+    return line;
+}
+
+static int syntax_error(ctx_t *c, const yaml_parser_t *p, const char *text, size_t len)
+{
+    if (p->error == YAML_MEMORY_ERROR)
+        return nomem(c);
+    if (p->error == YAML_READER_ERROR)
+        return fail_at(c, line_at(text, len, p->problem_offset), "invalid input: %s",
+                       p->problem ? p->problem : "unreadable text");
+    unsigned long line = (unsigned long)p->problem_mark.line + 1;
+    if (p->context)
+        return fail_at(c, line, "YAML syntax error: %s (%s at line %lu)", p->problem, p->context,
+                       (unsigned long)p->context_mark.line + 1);
+    return fail_at(c, line, "YAML syntax error: %s", p->problem ? p->problem : "unknown problem");
+}
+
+/* Returns 0 with *out set, or -UP_EMODEL / -UP_ENOMEM with err set; *out is
+ * untouched on failure. text need not be NUL-terminated and is not kept. */
+int up_model_parse(const char *text, size_t len, const char *name,
+                   up_model_t **out, char *err, size_t errlen)
+{
+    ctx_t c = {.file = name ? name : "<string>", .err = err, .errlen = errlen};
+    if (err && errlen)
+        err[0] = '\0';
+    yaml_parser_t parser;
+    yaml_document_t doc, next;
+    if (!yaml_parser_initialize(&parser))
+        return nomem(&c);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&parser, &doc)) {
+        int rc = syntax_error(&c, &parser, text, len);
+        yaml_parser_delete(&parser);
+        return rc;
+    }
+    c.doc = &doc;
+    up_model_t *m = NULL;
+    int rc = 0;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root || is_null(root)) {
+        rc = fail_at(&c, (unsigned long)doc.start_mark.line + 1,
+                     "the model is empty (expected a map of keys)");
+        goto done;
+    }
+    /* A second document is an error, and so is a syntax error anywhere after the first. */
+    if (!yaml_parser_load(&parser, &next)) {
+        rc = syntax_error(&c, &parser, text, len);
+        goto done;
+    }
+    yaml_node_t *extra = yaml_document_get_root_node(&next);
+    if (extra)
+        rc = fail_at(&c, (unsigned long)next.start_mark.line + 1,
+                     "expected one YAML document, found a second");
+    yaml_document_delete(&next);
+    if (rc)
+        goto done;
+    if (root->type != YAML_MAPPING_NODE) {
+        rc = expected(&c, root, "a map of keys at the top level");
+        goto done;
+    }
+    if (!(m = calloc(1, sizeof *m))) {
+        rc = nomem(&c);
+        goto done;
+    }
+    up_settings_default(&m->settings);
+    rc = walk_map(&c, root, top_keys, NKEYS(top_keys), m);
+done:
+    seen_free(&c.feature_names);
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&parser);
+    if (rc) {
+        up_model_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+/* As up_model_parse, naming path in messages. A file that cannot be read
+ * returns -UP_EIO with "PATH: cannot read: REASON" in err. */
+int up_model_load(const char *path, up_model_t **out, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        return -UP_EIO;
+    }
+    up_buf_t text = {0};
+    char chunk[8192];
+    size_t got;
+    int rc = 0;
+    while (!rc && (got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        rc = up_buf_append(&text, chunk, got);
+    if (!rc && ferror(f)) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        rc = -UP_EIO;
+    } else if (rc && err && errlen) {
+        snprintf(err, errlen, "%s: out of memory", path);
+    }
+    fclose(f);
+    if (!rc)
+        rc = up_model_parse(text.data ? text.data : "", text.len, path, out, err, errlen);
+    up_buf_free(&text);
+    return rc;
+}
+
+/* ---- dump ---- */
+
+typedef struct {
+    up_buf_t buf;
+    int rc;
+} dump_t;
+
+static void put(dump_t *d, const char *s)
+{
+    if (!d->rc)
+        d->rc = up_buf_puts(&d->buf, s);
+}
+
+/* Plain when no YAML reader (ours or another) could take the text for anything
+ * but a string; double-quoted otherwise. */
+static void put_string(dump_t *d, const char *s)
+{
+    static const char *const words[] = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"};
+    bool plain = (*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) &&
+                 !s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/")];
+    for (size_t i = 0; plain && i < NKEYS(words); i++)
+        plain = strcasecmp(s, words[i]) != 0;
+    if (plain) {
+        put(d, s);
+        return;
+    }
+    put(d, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8] = {(char)*p, 0};
+        if (*p == '"' || *p == '\\')
+            snprintf(esc, sizeof esc, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            snprintf(esc, sizeof esc, "\\x%02x", *p);
+        put(d, esc);
+    }
+    put(d, "\"");
+}
+
+static void put_list(dump_t *d, const char *indent, const char *key, char *const *items, size_t n)
+{
+    put(d, indent);
+    put(d, key);
+    put(d, n ? ":\n" : ": []\n");
+    for (size_t i = 0; i < n; i++) {
+        put(d, indent);
+        put(d, "  - ");
+        put_string(d, items[i]);
+        put(d, "\n");
+    }
+}
+
+static void put_numbers(dump_t *d, const char *indent, const key_spec_t *keys, size_t nkeys,
+                        const void *obj)
+{
+    for (size_t i = 0; i < nkeys; i++) {
+        const num_spec_t *spec = keys[i].arg;
+        if (keys[i].fn != h_number)
+            continue;
+        char num[40];
+        if (spec->is_int)
+            snprintf(num, sizeof num, "%d", *(const int *)((const char *)obj + spec->off));
+        else
+            up_fmt_double(num, sizeof num, *(const double *)((const char *)obj + spec->off));
+        put(d, indent);
+        put(d, keys[i].key);
+        put(d, ": ");
+        put(d, num);
+        put(d, "\n");
+    }
+}
+
+/* Returns 0 with *out a malloc'd string the caller frees, or -UP_ENOMEM. The
+ * output parses back to an equal model; keys come in the order of the tables. */
+int up_model_dump(const up_model_t *m, char **out)
+{
+    dump_t d = {{0}, 0};
+    put(&d, "version: 1\nfeatures:");
+    put(&d, m->n_features ? "\n" : " []\n");
+    for (size_t i = 0; i < m->n_features; i++) {
+        const up_feature_t *f = &m->features[i];
+        put(&d, "  - name: ");
+        put_string(&d, f->name);
+        put(&d, f->core ? "\n    core: true\n" : "\n    core: false\n");
+        put_list(&d, "    ", "events", f->events, f->n_events);
+        put_list(&d, "    ", "advanced_events", f->advanced_events, f->n_advanced);
+        put_list(&d, "    ", "exposure_events", f->exposure_events, f->n_exposure);
+    }
+    put_list(&d, "", "passive_events", m->passive_events, m->n_passive);
+    put_list(&d, "", "key_actions", m->key_actions, m->n_key_actions);
+    put(&d, "settings:\n");
+    put_numbers(&d, "  ", setting_keys, NKEYS(setting_keys), &m->settings);
+    put(&d, "  health_weights:\n");
+    put_numbers(&d, "    ", weight_keys, NKEYS(weight_keys), &m->settings.weights);
+    if (d.rc) {
+        up_buf_free(&d.buf);
+        return -UP_ENOMEM;
+    }
+    *out = d.buf.data;
+    return 0;
+}
+
+static void free_list(char **items, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(items[i]);
+    free(items);
+}
+
+/* Frees m and everything it owns; m may be NULL or partly built. */
+void up_model_free(up_model_t *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n_features; i++) {
+        up_feature_t *f = &m->features[i];
+        free(f->name);
+        free_list(f->events, f->n_events);
+        free_list(f->advanced_events, f->n_advanced);
+        free_list(f->exposure_events, f->n_exposure);
+    }
+    free(m->features);
+    free_list(m->passive_events, m->n_passive);
+    free_list(m->key_actions, m->n_key_actions);
+    free(m);
+}
