@@ -1,2 +1,7 @@
-#include <stdio.h>
-int main(void) { puts("uptake"); return 0; }
+/* main: process entry; dispatch only. */
+#include "cli.h"
+
+int main(int argc, char **argv)
+{
+    return up_cli_main(argc, argv);
+}

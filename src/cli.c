@@ -1,0 +1,749 @@
+/* cli: option parsing, verbs and their output. Options may come before or
+ * after the verb; each option says which verbs accept it, so --help and
+ * error messages come from the same table as the parser. */
+#include "cli.h"
+#include "demo.h"
+#include "engine.h"
+#include "ingest.h"
+#include "model.h"
+#include "report.h"
+#include "store.h"
+#include "timeparse.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define UPTAKE_VERSION "0.1.0"
+
+enum {
+    O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
+    O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LIMIT,
+    O_HELP, O_N
+};
+
+/* verbs, as bits */
+enum {
+    V_INIT = 1, V_MODEL = 2, V_IMPORT = 4, V_REJECTS = 8, V_REPORT = 16, V_DEMO = 32,
+    V_STATUS = 64, V_ALL = 127
+};
+
+typedef struct {
+    const char *name;
+    char short_name;
+    const char *arg;     /* NULL: a flag */
+    int verbs;
+    const char *help;
+} opt_t;
+
+static const opt_t OPTS[O_N] = {
+    [O_DATA] = {"data", 'd', "DIR", V_ALL & ~V_DEMO, "the store's directory (default $UPTAKE_DATA, else ./uptake-data)"},
+    [O_MODEL] = {"model", 0, "FILE", V_INIT, "adoption model to install (default: the demo model)"},
+    [O_MAP] = {"map", 0, "SPEC", V_IMPORT, "column mapping, e.g. user_id=subscription_id,ts=usage_date"},
+    [O_MAP_FILE] = {"map-file", 0, "FILE", V_IMPORT, "column mapping file: one 'field = column' per line"},
+    [O_STRICT] = {"strict", 0, NULL, V_IMPORT, "exit 1 when any record is rejected"},
+    [O_QUIET] = {"quiet", 'q', NULL, V_IMPORT | V_INIT, "no progress bar, no per-record messages"},
+    [O_AS_OF] = {"as-of", 0, "DATE", V_REPORT, "compute as of the end of this UTC day (default: now)"},
+    [O_FORMAT] = {"format", 'f', "FMT", V_REPORT | V_REJECTS, "table, json or csv (default table)"},
+    [O_ACCOUNT] = {"account", 'a', "ID", V_REPORT, "only this account"},
+    [O_SEGMENT] = {"segment", 0, "S", V_REPORT, "only accounts of this segment"},
+    [O_SORT] = {"sort", 0, "COL", V_REPORT, "sort by a column; -COL sorts descending"},
+    [O_EXPLAIN] = {"explain", 0, NULL, V_REPORT, "say why each empty value is empty"},
+    [O_OUT] = {"out", 'o', "DIR", V_DEMO, "directory to write the demo data set into"},
+    [O_ACCOUNTS] = {"accounts", 0, "N", V_DEMO, "number of accounts (default 60)"},
+    [O_DAYS] = {"days", 0, "D", V_DEMO, "days of history (default 180)"},
+    [O_SEED] = {"seed", 0, "S", V_DEMO, "random seed; the same seed gives the same bytes (default 1)"},
+    [O_EVENTS] = {"events", 0, "N", V_DEMO, "scale to about N events (suffixes k, M)"},
+    [O_LIMIT] = {"limit", 'n', "N", V_REJECTS, "show at most N records (default 50 in a table)"},
+    [O_HELP] = {"help", 'h', NULL, V_ALL, "show help"},
+};
+
+typedef struct {
+    const char *name;
+    int bit;
+    const char *usage;
+    const char *summary;
+} verb_t;
+
+static const verb_t VERBS[] = {
+    {"init", V_INIT, "init [--model FILE]", "create a store with an adoption model"},
+    {"model", V_MODEL, "model set FILE | model check FILE | model show", "replace, validate or print the model"},
+    {"import", V_IMPORT, "import events|accounts|users|surveys FILE...", "load CSV or JSONL files (.gz too)"},
+    {"rejects", V_REJECTS, "rejects [--limit N] [--format F]", "list rejected input records"},
+    {"report", V_REPORT, "report accounts|features [--as-of DATE] [--format F]", "adoption metrics per account or feature"},
+    {"demo", V_DEMO, "demo --out DIR [--accounts N] [--days D] [--seed S] [--events N]", "write a realistic demo data set"},
+    {"status", V_STATUS, "status", "what the store holds"},
+};
+#define NVERBS (sizeof VERBS / sizeof *VERBS)
+
+typedef struct {
+    const char *val[O_N];
+    int set[O_N];
+    const char *pos[64];
+    int npos;
+    const verb_t *verb;
+} args_t;
+
+static void usage_all(FILE *out)
+{
+    fprintf(out, "uptake %s: customer-adoption analytics\n\nUsage: uptake [--data DIR] <verb> [options]\n\n",
+            UPTAKE_VERSION);
+    for (size_t i = 0; i < NVERBS; i++)
+        fprintf(out, "  %-62s %s\n", VERBS[i].usage, VERBS[i].summary);
+    fprintf(out, "\n`uptake <verb> --help` lists a verb's options. See also man uptake.\n");
+}
+
+static void usage_verb(FILE *out, const verb_t *v)
+{
+    fprintf(out, "Usage: uptake %s\n%s.\n\nOptions:\n", v->usage, v->summary);
+    for (int o = 0; o < O_N; o++) {
+        if (!(OPTS[o].verbs & v->bit))
+            continue;
+        char left[64];
+        if (OPTS[o].short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", OPTS[o].short_name, OPTS[o].name,
+                     OPTS[o].arg ? " " : "", OPTS[o].arg ? OPTS[o].arg : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", OPTS[o].name, OPTS[o].arg ? " " : "",
+                     OPTS[o].arg ? OPTS[o].arg : "");
+        fprintf(out, "  %-24s %s\n", left, OPTS[o].help);
+    }
+}
+
+static int parse_args(int argc, char **argv, args_t *a)
+{
+    memset(a, 0, sizeof *a);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        int o = -1;
+        const char *inline_val = NULL;
+        if (arg[0] == '-' && arg[1] == '-' && arg[2]) {
+            const char *name = arg + 2;
+            const char *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            for (int k = 0; k < O_N; k++)
+                if (strlen(OPTS[k].name) == len && strncmp(OPTS[k].name, name, len) == 0)
+                    o = k;
+            if (o < 0) {
+                fprintf(stderr, "uptake: unknown option '%s'\n", arg);
+                return -1;
+            }
+            if (eq)
+                inline_val = eq + 1;
+        } else if (arg[0] == '-' && arg[1] && arg[1] != '-' && !arg[2] && !(arg[1] >= '0' && arg[1] <= '9')) {
+            for (int k = 0; k < O_N; k++)
+                if (OPTS[k].short_name == arg[1])
+                    o = k;
+            if (o < 0) {
+                fprintf(stderr, "uptake: unknown option '%s'\n", arg);
+                return -1;
+            }
+        } else {
+            if (a->npos == 64) {
+                fprintf(stderr, "uptake: too many arguments\n");
+                return -1;
+            }
+            a->pos[a->npos++] = arg;
+            continue;
+        }
+        if (OPTS[o].arg) {
+            if (!inline_val) {
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "uptake: option --%s needs a value (%s)\n", OPTS[o].name, OPTS[o].arg);
+                    return -1;
+                }
+                inline_val = argv[++i];
+            }
+            a->val[o] = inline_val;
+        } else if (inline_val) {
+            fprintf(stderr, "uptake: option --%s takes no value\n", OPTS[o].name);
+            return -1;
+        }
+        a->set[o] = 1;
+    }
+    if (a->npos == 0)
+        return 0;
+    for (size_t i = 0; i < NVERBS; i++)
+        if (strcmp(VERBS[i].name, a->pos[0]) == 0)
+            a->verb = &VERBS[i];
+    if (!a->verb) {
+        if (strcmp(a->pos[0], "help") == 0)
+            return 0;
+        fprintf(stderr, "uptake: unknown verb '%s' (try uptake --help)\n", a->pos[0]);
+        return -1;
+    }
+    for (int o = 0; o < O_N; o++)
+        if (a->set[o] && !(OPTS[o].verbs & a->verb->bit)) {
+            fprintf(stderr, "uptake %s: option --%s does not apply here (try uptake %s --help)\n",
+                    a->verb->name, OPTS[o].name, a->verb->name);
+            return -1;
+        }
+    return 0;
+}
+
+static const char *data_dir(const args_t *a)
+{
+    if (a->val[O_DATA])
+        return a->val[O_DATA];
+    const char *env = getenv("UPTAKE_DATA");
+    return env && *env ? env : "./uptake-data";
+}
+
+static int open_store(const args_t *a, int flags, up_store_t **s)
+{
+    char err[1024] = "";
+    int rc = up_store_open(s, data_dir(a), flags, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "uptake: %s\n", err[0] ? err : up_strerror(rc));
+        return -1;
+    }
+    const char *notice = up_store_notice(*s);
+    if (notice)
+        fprintf(stderr, "uptake: %s\n", notice);
+    return 0;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    up_buf_t b = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (up_buf_append(&b, chunk, n) < 0) {
+            fclose(f);
+            up_buf_free(&b);
+            return NULL;
+        }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        up_buf_free(&b);
+        return NULL;
+    }
+    if (!b.data)
+        up_buf_append(&b, "", 0);
+    *len = b.len;
+    return b.data;
+}
+
+/* ---- init / model ------------------------------------------------------ */
+
+static int cmd_init(const args_t *a)
+{
+    if (a->npos > 1) {
+        fprintf(stderr, "uptake init: unexpected argument '%s'\n", a->pos[1]);
+        return UP_EXIT_USAGE;
+    }
+    const char *text, *name;
+    char *owned = NULL;
+    size_t len;
+    if (a->val[O_MODEL]) {
+        owned = read_file(a->val[O_MODEL], &len);
+        if (!owned) {
+            fprintf(stderr, "uptake init: %s: %s\n", a->val[O_MODEL], strerror(errno));
+            return UP_EXIT_FAIL;
+        }
+        text = owned;
+        name = a->val[O_MODEL];
+    } else {
+        text = up_demo_model_yaml();
+        len = strlen(text);
+        name = "demo model";
+    }
+    char err[1024] = "";
+    up_model_t *m;
+    if (up_model_parse(text, len, name, &m, err, sizeof err) < 0) {
+        fprintf(stderr, "uptake init: %s\n", err);
+        free(owned);
+        return UP_EXIT_FAIL;
+    }
+    up_model_free(m);
+    up_store_t *s;
+    if (open_store(a, UP_STORE_WRITE | UP_STORE_CREATE, &s) < 0) {
+        free(owned);
+        return UP_EXIT_STORE;
+    }
+    if (up_store_model(s)) {
+        fprintf(stderr, "uptake init: %s already holds a store; use `uptake model set FILE` to change its model\n",
+                data_dir(a));
+        up_store_close(s);
+        free(owned);
+        return UP_EXIT_FAIL;
+    }
+    int rc = up_store_set_model(s, text, len, name, err, sizeof err);
+    free(owned);
+    if (rc < 0) {
+        fprintf(stderr, "uptake init: %s\n", err[0] ? err : up_strerror(rc));
+        up_store_close(s);
+        return UP_EXIT_STORE;
+    }
+    const up_model_t *mm = up_store_model(s);
+    if (!a->set[O_QUIET])
+        printf("Created a store in %s with the %s (%zu features).\n", data_dir(a), name, mm->n_features);
+    return up_store_close(s) < 0 ? UP_EXIT_STORE : UP_EXIT_OK;
+}
+
+static void describe_model(const up_model_t *m, const char *name)
+{
+    size_t core = 0;
+    for (size_t i = 0; i < m->n_features; i++)
+        core += m->features[i].core;
+    printf("%s: valid: %zu features (%zu core), %zu passive events, %zu key actions\n", name,
+           m->n_features, core, m->n_passive, m->n_key_actions);
+}
+
+static int cmd_model(const args_t *a)
+{
+    const char *sub = a->npos > 1 ? a->pos[1] : NULL;
+    char err[1024] = "";
+    if (sub && strcmp(sub, "show") == 0 && a->npos == 2) {
+        up_store_t *s;
+        if (open_store(a, UP_STORE_READ, &s) < 0)
+            return UP_EXIT_STORE;
+        fputs(up_store_model_text(s), stdout);
+        size_t n = strlen(up_store_model_text(s));
+        if (n && up_store_model_text(s)[n - 1] != '\n')
+            putchar('\n');
+        up_store_close(s);
+        return UP_EXIT_OK;
+    }
+    if (!sub || (strcmp(sub, "set") != 0 && strcmp(sub, "check") != 0) || a->npos != 3) {
+        fprintf(stderr, "usage: uptake model set FILE | model check FILE | model show\n");
+        return UP_EXIT_USAGE;
+    }
+    size_t len;
+    char *text = read_file(a->pos[2], &len);
+    if (!text) {
+        fprintf(stderr, "uptake model %s: %s: %s\n", sub, a->pos[2], strerror(errno));
+        return UP_EXIT_FAIL;
+    }
+    up_model_t *m;
+    if (up_model_parse(text, len, a->pos[2], &m, err, sizeof err) < 0) {
+        fprintf(stderr, "%s\n", err);
+        free(text);
+        return UP_EXIT_FAIL;
+    }
+    if (strcmp(sub, "check") == 0) {
+        describe_model(m, a->pos[2]);
+        up_model_free(m);
+        free(text);
+        return UP_EXIT_OK;
+    }
+    up_model_free(m);
+    up_store_t *s;
+    if (open_store(a, UP_STORE_WRITE, &s) < 0) {
+        free(text);
+        return UP_EXIT_STORE;
+    }
+    int rc = up_store_set_model(s, text, len, a->pos[2], err, sizeof err);
+    free(text);
+    if (rc < 0) {
+        fprintf(stderr, "uptake model set: %s\n", err[0] ? err : up_strerror(rc));
+        up_store_close(s);
+        return UP_EXIT_STORE;
+    }
+    describe_model(up_store_model(s), a->pos[2]);
+    up_store_stats_t st;
+    up_store_stats(s, &st);
+    printf("Model installed; metrics recomputed from %llu stored events (no re-import needed).\n",
+           (unsigned long long)st.events);
+    return up_store_close(s) < 0 ? UP_EXIT_STORE : UP_EXIT_OK;
+}
+
+/* ---- import ------------------------------------------------------------ */
+
+typedef struct {
+    const char *file;
+    double start;
+    double last;
+    int shown;
+} progress_t;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void progress_cb(void *ctx, uint64_t pos, uint64_t size)
+{
+    progress_t *p = ctx;
+    double t = now_s();
+    if (t - p->start < 1.0 || (t - p->last < 0.2 && pos < size))
+        return;
+    p->last = t;
+    p->shown = 1;
+    int width = 30;
+    double frac = size ? (double)pos / (double)size : 0;
+    if (frac > 1)
+        frac = 1;
+    int fill = (int)(frac * width);
+    fprintf(stderr, "\r%-20.20s [", p->file);
+    for (int i = 0; i < width; i++)
+        fputc(i < fill ? '#' : ' ', stderr);
+    fprintf(stderr, "] %3.0f%%  %.0f MB/s ", frac * 100, (double)pos / 1e6 / (t - p->start));
+}
+
+static int cmd_import(const args_t *a)
+{
+    if (a->npos < 3) {
+        fprintf(stderr, "usage: uptake import events|accounts|users|surveys FILE...\n");
+        return UP_EXIT_USAGE;
+    }
+    int kind = up_import_kind_parse(a->pos[1]);
+    if (kind < 0) {
+        fprintf(stderr, "uptake import: unknown table '%s' (events, accounts, users or surveys)\n", a->pos[1]);
+        return UP_EXIT_USAGE;
+    }
+    up_mapping_t map;
+    memset(&map, 0, sizeof map);
+    char err[1024] = "";
+    if (a->val[O_MAP_FILE] && up_mapping_load(&map, a->val[O_MAP_FILE], err, sizeof err) < 0) {
+        fprintf(stderr, "uptake import: %s\n", err);
+        up_mapping_free(&map);
+        return UP_EXIT_USAGE;
+    }
+    if (a->val[O_MAP] && up_mapping_parse(&map, a->val[O_MAP], err, sizeof err) < 0) {
+        fprintf(stderr, "uptake import: --map: %s\n", err);
+        up_mapping_free(&map);
+        return UP_EXIT_USAGE;
+    }
+    up_store_t *s;
+    if (open_store(a, UP_STORE_WRITE, &s) < 0) {
+        up_mapping_free(&map);
+        return UP_EXIT_STORE;
+    }
+    int exit_code = UP_EXIT_OK;
+    int tty = isatty(2) && !a->set[O_QUIET];
+    for (int i = 2; i < a->npos; i++) {
+        const char *file = a->pos[i];
+        up_import_stats_t st;
+        progress_t pg = {file, now_s(), 0, 0};
+        int rc = up_import_file(s, (up_import_kind_t)kind, file, map.n ? &map : NULL,
+                                tty ? progress_cb : NULL, &pg, a->set[O_QUIET] ? NULL : stderr,
+                                &st, err, sizeof err);
+        if (pg.shown)
+            fputc('\n', stderr);
+        if (rc < 0) {
+            fprintf(stderr, "uptake import: %s\n", err[0] ? err : up_strerror(rc));
+            exit_code = rc == -UP_EIO && st.read == 0 ? UP_EXIT_FAIL : UP_EXIT_STORE;
+            if (rc != -UP_EIO && rc != -UP_EPARSE)
+                break;
+            continue;
+        }
+        double secs = now_s() - pg.start;
+        printf("%s: read %llu, stored %llu, duplicates %llu, rejected %llu (%.2f s)\n", file,
+               (unsigned long long)st.read, (unsigned long long)st.stored,
+               (unsigned long long)st.duplicates, (unsigned long long)st.rejected, secs);
+        if (st.rejected && !a->set[O_QUIET])
+            fprintf(stderr, "%s: %llu record%s rejected; `uptake rejects` lists them with their reasons\n", file,
+                    (unsigned long long)st.rejected, st.rejected == 1 ? "" : "s");
+        if (st.read == 0 || st.stored + st.duplicates == 0) {
+            fprintf(stderr, "%s: nothing could be read%s\n", file, st.read ? " (every record was rejected)" : "");
+            exit_code = UP_EXIT_FAIL;
+        } else if (st.rejected && a->set[O_STRICT] && exit_code == UP_EXIT_OK)
+            exit_code = UP_EXIT_FAIL;
+    }
+    up_mapping_free(&map);
+    if (up_store_close(s) < 0) {
+        fprintf(stderr, "uptake import: could not write the store\n");
+        return UP_EXIT_STORE;
+    }
+    return exit_code;
+}
+
+/* ---- rejects ----------------------------------------------------------- */
+
+static int cmd_rejects(const args_t *a)
+{
+    int fmt = a->val[O_FORMAT] ? up_format_parse(a->val[O_FORMAT]) : UP_FMT_TABLE;
+    if (fmt < 0) {
+        fprintf(stderr, "uptake rejects: unknown format '%s' (table, json or csv)\n", a->val[O_FORMAT]);
+        return UP_EXIT_USAGE;
+    }
+    long limit = a->val[O_LIMIT] ? strtol(a->val[O_LIMIT], NULL, 10) : (fmt == UP_FMT_TABLE ? 50 : -1);
+    up_store_t *s;
+    if (open_store(a, UP_STORE_READ, &s) < 0)
+        return UP_EXIT_STORE;
+    sqlite3 *db = up_store_db(s);
+    sqlite3_stmt *st;
+    sqlite3_int64 total = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM rejects", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            total = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    if (sqlite3_prepare_v2(db, "SELECT id, at, source, file, line, field, reason, record FROM rejects"
+                               " ORDER BY id DESC LIMIT ?", -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "uptake rejects: %s\n", sqlite3_errmsg(db));
+        up_store_close(s);
+        return UP_EXIT_STORE;
+    }
+    sqlite3_bind_int64(st, 1, limit);
+    static const char *const cols[] = {"id", "at", "source", "file", "line", "field", "reason", "record"};
+    up_buf_t b = {0};
+    if (fmt == UP_FMT_CSV)
+        printf("id,at,source,file,line,field,reason,record\n");
+    else if (fmt == UP_FMT_JSON)
+        up_buf_puts(&b, "{\"rejects\":[");
+    else if (total == 0)
+        printf("No rejected records.\n");
+    else
+        printf("%lld rejected record%s (newest first%s):\n", (long long)total, total == 1 ? "" : "s",
+               limit >= 0 && total > limit ? "; --limit N shows more" : "");
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *v[8];
+        for (int i = 0; i < 8; i++)
+            v[i] = (const char *)sqlite3_column_text(st, i);
+        if (fmt == UP_FMT_CSV) {
+            for (int i = 0; i < 8; i++) {
+                if (i)
+                    putchar(',');
+                const char *t = v[i] ? v[i] : "";
+                if (strpbrk(t, ",\"\n\r")) {
+                    putchar('"');
+                    for (; *t; t++) {
+                        if (*t == '"')
+                            putchar('"');
+                        putchar(*t);
+                    }
+                    putchar('"');
+                } else
+                    fputs(t, stdout);
+            }
+            putchar('\n');
+        } else if (fmt == UP_FMT_JSON) {
+            up_buf_puts(&b, n ? ",\n{" : "\n{");
+            for (int i = 0; i < 8; i++) {
+                up_buf_printf(&b, "%s\"%s\":", i ? "," : "", cols[i]);
+                if (!v[i])
+                    up_buf_puts(&b, "null");
+                else if (i == 0 || i == 4)
+                    up_buf_puts(&b, v[i]);
+                else
+                    up_json_str(&b, v[i]);
+            }
+            up_buf_puts(&b, "}");
+        } else {
+            printf("  %s:%s: %s%s%s\n      %s\n", v[3] ? v[3] : "?", v[4] ? v[4] : "?", v[5] ? v[5] : "",
+                   v[5] ? ": " : "", v[6] ? v[6] : "", v[7] && *v[7] ? v[7] : "(record not decodable)");
+        }
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (fmt == UP_FMT_JSON) {
+        up_buf_printf(&b, "\n],\"total\":%lld}\n", (long long)total);
+        fwrite(b.data, 1, b.len, stdout);
+        up_buf_free(&b);
+    }
+    up_store_close(s);
+    return UP_EXIT_OK;
+}
+
+/* ---- report ------------------------------------------------------------ */
+
+static int parse_as_of(const char *s, int64_t *T)
+{
+    int32_t day;
+    if (up_date_parse(s, strlen(s), &day) == 0) {
+        *T = up_engine_end_of_day(day);
+        return 0;
+    }
+    return up_time_parse(s, strlen(s), T);
+}
+
+static int cmd_report(const args_t *a)
+{
+    const char *what = a->npos > 1 ? a->pos[1] : NULL;
+    if (!what || a->npos != 2 || (strcmp(what, "accounts") != 0 && strcmp(what, "features") != 0)) {
+        fprintf(stderr, "usage: uptake report accounts|features [--as-of DATE] [--format table|json|csv]\n");
+        return UP_EXIT_USAGE;
+    }
+    up_report_opts_t o = {UP_FMT_TABLE, a->val[O_ACCOUNT], a->val[O_SEGMENT], a->val[O_SORT], a->set[O_EXPLAIN]};
+    if (a->val[O_FORMAT]) {
+        int f = up_format_parse(a->val[O_FORMAT]);
+        if (f < 0) {
+            fprintf(stderr, "uptake report: unknown format '%s' (table, json or csv)\n", a->val[O_FORMAT]);
+            return UP_EXIT_USAGE;
+        }
+        o.format = (up_format_t)f;
+    }
+    if (up_report_sort_valid(o.sort) < 0) {
+        fprintf(stderr, "uptake report: cannot sort by '%s' (a column of the CSV, or name, segment, owner, arr)\n", o.sort);
+        return UP_EXIT_USAGE;
+    }
+    int64_t T;
+    if (a->val[O_AS_OF]) {
+        if (parse_as_of(a->val[O_AS_OF], &T) < 0) {
+            fprintf(stderr, "uptake report: --as-of: cannot parse '%s' as a date (YYYY-MM-DD)\n", a->val[O_AS_OF]);
+            return UP_EXIT_USAGE;
+        }
+    } else {
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        T = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    }
+    up_store_t *s;
+    if (open_store(a, UP_STORE_READ, &s) < 0)
+        return UP_EXIT_STORE;
+    up_rollup_t *r;
+    int owned, rc;
+    up_entities_t e;
+    up_portfolio_t p;
+    char err[1024] = "";
+    if ((rc = up_store_rollup(s, T, &r, &owned)) < 0) {
+        fprintf(stderr, "uptake report: reading the event log: %s\n", up_strerror(rc));
+        up_store_close(s);
+        return UP_EXIT_STORE;
+    }
+    if ((rc = up_entities_load(up_store_db(s), &e, err, sizeof err)) < 0) {
+        fprintf(stderr, "uptake report: %s\n", err);
+        goto fail_roll;
+    }
+    if ((rc = up_engine_portfolio(r, up_store_model(s), &e, T, &p)) < 0) {
+        fprintf(stderr, "uptake report: %s\n", up_strerror(rc));
+        goto fail_ent;
+    }
+    rc = strcmp(what, "accounts") == 0 ? up_report_accounts(stdout, &p, &o) : up_report_features(stdout, &p, &o);
+    if (rc == -UP_ENOTFOUND)
+        fprintf(stderr, "uptake report: no account '%s'\n", o.account);
+    up_portfolio_free(&p);
+fail_ent:
+    up_entities_free(&e);
+fail_roll:
+    if (owned) {
+        up_rollup_free(r);
+        free(r);
+    }
+    up_store_close(s);
+    if (fflush(stdout) != 0)
+        return UP_EXIT_FAIL;
+    return rc < 0 ? UP_EXIT_FAIL : UP_EXIT_OK;
+}
+
+/* ---- demo / status ----------------------------------------------------- */
+
+static int parse_count(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno)
+        return -1;
+    if (*end == 'k' || *end == 'K')
+        v *= 1e3, end++;
+    else if (*end == 'M' || *end == 'm')
+        v *= 1e6, end++;
+    if (*end || v < 0 || v > 1e12)
+        return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+static int cmd_demo(const args_t *a)
+{
+    if (!a->val[O_OUT] || a->npos != 1) {
+        fprintf(stderr, "usage: uptake demo --out DIR [--accounts N] [--days D] [--seed S] [--events N]\n");
+        return UP_EXIT_USAGE;
+    }
+    up_demo_opts_t o;
+    up_demo_defaults(&o);
+    int64_t v;
+    const int ids[] = {O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS};
+    for (int i = 0; i < 4; i++) {
+        if (!a->val[ids[i]])
+            continue;
+        if (parse_count(a->val[ids[i]], &v) < 0 || (ids[i] != O_SEED && ids[i] != O_EVENTS && (v < 1 || v > 10000000))) {
+            fprintf(stderr, "uptake demo: --%s: expected a positive number, got '%s'\n", OPTS[ids[i]].name, a->val[ids[i]]);
+            return UP_EXIT_USAGE;
+        }
+        if (ids[i] == O_ACCOUNTS)
+            o.accounts = (int)v;
+        else if (ids[i] == O_DAYS)
+            o.days = (int)v;
+        else if (ids[i] == O_SEED)
+            o.seed = (uint64_t)v;
+        else
+            o.events = v;
+    }
+    o.progress = isatty(2);
+    char err[1024] = "";
+    int rc = up_demo_write(a->val[O_OUT], &o, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "uptake demo: %s\n", err[0] ? err : up_strerror(rc));
+        return UP_EXIT_FAIL;
+    }
+    printf("Wrote the demo data set to %s (model.yaml, accounts.csv, users.csv, events.csv, surveys.csv).\n",
+           a->val[O_OUT]);
+    return UP_EXIT_OK;
+}
+
+static int cmd_status(const args_t *a)
+{
+    up_store_t *s;
+    if (open_store(a, UP_STORE_READ, &s) < 0)
+        return UP_EXIT_STORE;
+    up_store_stats_t st;
+    up_store_stats(s, &st);
+    char from[40] = "-", to[40] = "-";
+    if (st.events) {
+        up_fmt_time(from, st.min_ts);
+        up_fmt_time(to, st.max_ts);
+    }
+    printf("store       %s\nevents      %llu (%s .. %s)\nusers       %u in events, %u (account, user) pairs\n"
+           "accounts    %u in events\nevent names %u\nlog         %llu bytes (%.2f bytes/event)\nsnapshot    %llu bytes\n",
+           up_store_dir(s), (unsigned long long)st.events, from, to, st.users, st.pairs, st.accounts,
+           st.event_names, (unsigned long long)st.log_bytes, st.events ? (double)st.log_bytes / (double)st.events : 0.0,
+           (unsigned long long)st.snapshot_bytes);
+    sqlite3_stmt *q;
+    const char *sql = "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM users),"
+                      " (SELECT count(*) FROM surveys), (SELECT count(*) FROM rejects)";
+    if (sqlite3_prepare_v2(up_store_db(s), sql, -1, &q, NULL) == SQLITE_OK) {
+        if (sqlite3_step(q) == SQLITE_ROW)
+            printf("tables      %lld accounts, %lld users, %lld surveys, %lld rejects\n",
+                   (long long)sqlite3_column_int64(q, 0), (long long)sqlite3_column_int64(q, 1),
+                   (long long)sqlite3_column_int64(q, 2), (long long)sqlite3_column_int64(q, 3));
+        sqlite3_finalize(q);
+    }
+    up_store_close(s);
+    return UP_EXIT_OK;
+}
+
+int up_cli_main(int argc, char **argv)
+{
+    args_t a;
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("uptake %s\n", UPTAKE_VERSION);
+        return UP_EXIT_OK;
+    }
+    if (parse_args(argc, argv, &a) < 0)
+        return UP_EXIT_USAGE;
+    if (!a.verb) {
+        usage_all(a.set[O_HELP] || a.npos ? stdout : stderr);
+        return a.set[O_HELP] || a.npos ? UP_EXIT_OK : UP_EXIT_USAGE;
+    }
+    if (a.set[O_HELP]) {
+        usage_verb(stdout, a.verb);
+        return UP_EXIT_OK;
+    }
+    switch (a.verb->bit) {
+    case V_INIT: return cmd_init(&a);
+    case V_MODEL: return cmd_model(&a);
+    case V_IMPORT: return cmd_import(&a);
+    case V_REJECTS: return cmd_rejects(&a);
+    case V_REPORT: return cmd_report(&a);
+    case V_DEMO: return cmd_demo(&a);
+    case V_STATUS: return cmd_status(&a);
+    }
+    return UP_EXIT_USAGE;
+}

@@ -1,0 +1,544 @@
+/* report: rendering of the portfolio. One column table drives CSV, JSON and
+ * --sort, so a column has one name and one value everywhere. */
+#include "report.h"
+#include "timeparse.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int up_format_parse(const char *s)
+{
+    if (strcmp(s, "table") == 0)
+        return UP_FMT_TABLE;
+    if (strcmp(s, "json") == 0)
+        return UP_FMT_JSON;
+    if (strcmp(s, "csv") == 0)
+        return UP_FMT_CSV;
+    return -1;
+}
+
+/* ---- column table ------------------------------------------------------ */
+
+typedef enum { T_STR, T_INT, T_NUM, T_BOOL } ctype_t;
+
+typedef struct {
+    const char *name;
+    ctype_t type;
+    int metric;   /* UP_M_* for null reasons, or -1 */
+} col_t;
+
+static const col_t COLS[] = {
+    {"account_id", T_STR, -1}, {"seats", T_INT, -1}, {"known_users", T_INT, -1},
+    {"dau", T_INT, -1}, {"wau", T_INT, -1}, {"wau_prev", T_INT, -1}, {"mau", T_INT, -1},
+    {"active_users", T_INT, -1}, {"breadth", T_NUM, UP_M_BREADTH}, {"depth", T_NUM, UP_M_DEPTH},
+    {"stickiness", T_NUM, UP_M_STICKINESS}, {"wau_trend", T_NUM, UP_M_WAU_TREND},
+    {"ttfv_days", T_INT, UP_M_TTFV}, {"activation_rate", T_NUM, UP_M_ACTIVATION},
+    {"consistency", T_NUM, UP_M_CONSISTENCY}, {"champion_active", T_BOOL, UP_M_CHAMPION},
+    {"nps", T_NUM, UP_M_NPS}, {"health", T_NUM, UP_M_HEALTH},
+};
+#define NCOLS (sizeof COLS / sizeof *COLS)
+
+/* Extra sortable columns (not in the CSV). */
+static const char *const EXTRA_SORT[] = {"name", "segment", "owner", "arr"};
+
+typedef struct {
+    int null;
+    const char *s;
+    int64_t i;
+    double d;
+} cell_t;
+
+static cell_t cell(const up_account_metrics_t *r, size_t c)
+{
+    cell_t v = {0, NULL, 0, 0};
+    switch (c) {
+    case 0: v.s = r->account->account_id; break;
+    case 1: v.i = r->seats; break;
+    case 2: v.i = r->known_users; break;
+    case 3: v.i = r->dau; break;
+    case 4: v.i = r->wau; break;
+    case 5: v.i = r->wau_prev; break;
+    case 6: v.i = r->mau; break;
+    case 7: v.i = r->active_users; break;
+    case 8: v.d = r->breadth; break;
+    case 9: v.d = r->depth; break;
+    case 10: v.d = r->stickiness; break;
+    case 11: v.d = r->wau_trend; break;
+    case 12: v.i = r->ttfv_days; v.null = r->ttfv_days == INT64_MIN; break;
+    case 13: v.d = r->activation_rate; break;
+    case 14: v.d = r->consistency; break;
+    case 15: v.i = r->champion_active; v.null = r->champion_active < 0; break;
+    case 16: v.d = r->nps; break;
+    case 17: v.d = r->health; break;
+    }
+    if (COLS[c].type == T_NUM)
+        v.null = isnan(v.d);
+    return v;
+}
+
+static void cell_text(char *out, size_t n, const cell_t *v, ctype_t t)
+{
+    if (v->null) {
+        out[0] = '\0';
+        return;
+    }
+    switch (t) {
+    case T_STR: snprintf(out, n, "%s", v->s); break;
+    case T_INT: snprintf(out, n, "%lld", (long long)v->i); break;
+    case T_NUM: up_fmt_double(out, n, v->d); break;
+    case T_BOOL: snprintf(out, n, "%s", v->i ? "true" : "false"); break;
+    }
+}
+
+int up_report_sort_valid(const char *sort)
+{
+    if (!sort)
+        return 0;
+    if (*sort == '-')
+        sort++;
+    for (size_t c = 0; c < NCOLS; c++)
+        if (strcmp(COLS[c].name, sort) == 0)
+            return 0;
+    for (size_t i = 0; i < sizeof EXTRA_SORT / sizeof *EXTRA_SORT; i++)
+        if (strcmp(EXTRA_SORT[i], sort) == 0)
+            return 0;
+    return -UP_EUSAGE;
+}
+
+/* Sorting: nulls last in either direction, ties by account_id. */
+static const char *sort_col;
+static int sort_desc;
+
+static int sort_key(const up_account_metrics_t *r, cell_t *v, ctype_t *t)
+{
+    for (size_t c = 0; c < NCOLS; c++)
+        if (strcmp(COLS[c].name, sort_col) == 0) {
+            *v = cell(r, c);
+            *t = COLS[c].type;
+            return 0;
+        }
+    memset(v, 0, sizeof *v);
+    *t = T_STR;
+    if (strcmp(sort_col, "name") == 0)
+        v->s = r->account->name;
+    else if (strcmp(sort_col, "segment") == 0)
+        v->s = r->account->segment;
+    else if (strcmp(sort_col, "owner") == 0)
+        v->s = r->account->owner;
+    else {
+        *t = T_NUM;
+        v->d = r->account->arr;
+        v->null = isnan(v->d);
+    }
+    if (*t == T_STR && !v->s)
+        v->null = 1;
+    return 0;
+}
+
+static int cmp_rows(const void *pa, const void *pb)
+{
+    const up_account_metrics_t *a = *(const up_account_metrics_t *const *)pa;
+    const up_account_metrics_t *b = *(const up_account_metrics_t *const *)pb;
+    cell_t x, y;
+    ctype_t t;
+    sort_key(a, &x, &t);
+    sort_key(b, &y, &t);
+    int r = 0;
+    if (x.null || y.null)
+        r = x.null && y.null ? 0 : x.null ? 1 : -1;
+    else {
+        if (t == T_STR)
+            r = strcmp(x.s, y.s);
+        else if (t == T_NUM)
+            r = x.d < y.d ? -1 : x.d > y.d ? 1 : 0;
+        else
+            r = x.i < y.i ? -1 : x.i > y.i ? 1 : 0;
+        if (sort_desc)
+            r = -r;
+    }
+    if (r == 0)
+        r = strcmp(a->account->account_id, b->account->account_id);
+    return r;
+}
+
+/* The selected rows in output order (caller frees the array). */
+static const up_account_metrics_t **select_rows(const up_portfolio_t *p, const up_report_opts_t *o, uint32_t *n)
+{
+    const up_account_metrics_t **rows = malloc((p->n_rows + 1) * sizeof *rows);
+    if (!rows)
+        return NULL;
+    *n = 0;
+    for (uint32_t i = 0; i < p->n_rows; i++) {
+        const up_account_metrics_t *r = &p->rows[i];
+        if (o->account && strcmp(r->account->account_id, o->account) != 0)
+            continue;
+        if (o->segment && (!r->account->segment || strcmp(r->account->segment, o->segment) != 0))
+            continue;
+        rows[(*n)++] = r;
+    }
+    if (o->sort) {
+        sort_desc = o->sort[0] == '-';
+        sort_col = o->sort + sort_desc;
+        qsort(rows, *n, sizeof *rows, cmp_rows);
+    }
+    return rows;
+}
+
+/* ---- JSON / CSV helpers ------------------------------------------------ */
+
+int up_json_str(up_buf_t *b, const char *s)
+{
+    int rc = up_buf_append(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            char esc[2] = {'\\', (char)*p};
+            rc |= up_buf_append(b, esc, 2);
+        } else if (*p < 0x20) {
+            rc |= up_buf_printf(b, "\\u%04x", *p);
+        } else
+            rc |= up_buf_append(b, p, 1);
+    }
+    return rc | up_buf_append(b, "\"", 1);
+}
+
+static void json_num(up_buf_t *b, double v)
+{
+    char t[40];
+    if (isnan(v)) {
+        up_buf_puts(b, "null");
+        return;
+    }
+    up_fmt_double(t, sizeof t, v);
+    up_buf_puts(b, t);
+}
+
+static void json_opt_str(up_buf_t *b, const char *s)
+{
+    if (s)
+        up_json_str(b, s);
+    else
+        up_buf_puts(b, "null");
+}
+
+static void json_opt_day(up_buf_t *b, int32_t day)
+{
+    char t[16];
+    if (day == UP_NO_DAY) {
+        up_buf_puts(b, "null");
+        return;
+    }
+    up_fmt_date(t, day);
+    up_json_str(b, t);
+}
+
+static void csv_field(FILE *out, const char *s)
+{
+    if (strpbrk(s, ",\"\n\r")) {
+        fputc('"', out);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', out);
+            fputc(*s, out);
+        }
+        fputc('"', out);
+    } else
+        fputs(s, out);
+}
+
+/* ---- table helpers ----------------------------------------------------- */
+
+/* Display width of UTF-8 text (code points; good enough for the dash). */
+static int utf8_width(const char *s)
+{
+    int w = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xc0) != 0x80)
+            w++;
+    return w;
+}
+
+static void pad(FILE *out, const char *s, int width, int right)
+{
+    int w = utf8_width(s);
+    if (right)
+        for (int i = w; i < width; i++)
+            fputc(' ', out);
+    fputs(s, out);
+    if (!right)
+        for (int i = w; i < width; i++)
+            fputc(' ', out);
+}
+
+#define DASH "\xe2\x80\x93"
+
+static void pct(char *t, size_t n, double v, int decimals)
+{
+    if (isnan(v))
+        snprintf(t, n, DASH);
+    else
+        snprintf(t, n, "%.*f%%", decimals, 100 * v);
+}
+
+/* Truncates s to width display characters with an ellipsis. */
+static void clip(char *out, size_t n, const char *s, int width)
+{
+    int w = 0;
+    size_t i = 0, o = 0;
+    while (s[i] && o + 4 < n) {
+        if (((unsigned char)s[i] & 0xc0) != 0x80) {
+            if (w == width - 1 && utf8_width(s + i) > 1) {
+                memcpy(out + o, "\xe2\x80\xa6", 3);
+                o += 3;
+                break;
+            }
+            w++;
+        }
+        out[o++] = s[i++];
+    }
+    out[o] = '\0';
+}
+
+static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_metrics_t **rows,
+                           uint32_t n, const up_report_opts_t *o)
+{
+    static const char *const hdr[] = {"ACCOUNT", "SEATS", "ACTIVE", "BREADTH", "DEPTH", "STICKY",
+                                      "WAU Δ", "TTFV", "ACTIV", "CONSIST", "CHAMP", "NPS", "HEALTH"};
+    static const int width[] = {22, 6, 6, 7, 5, 6, 7, 5, 5, 7, 5, 4, 6};
+    char as_of[32];
+    up_fmt_date(as_of, p->d0);
+    fprintf(out, "Portfolio as of %s (end of day UTC): %u account%s\n\n", as_of, n, n == 1 ? "" : "s");
+    for (size_t c = 0; c < 13; c++) {
+        pad(out, hdr[c], width[c], c > 0);
+        fputc(c == 12 ? '\n' : ' ', out);
+    }
+    int nulls = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const up_account_metrics_t *r = rows[i];
+        char t[13][64], label[128];
+        snprintf(label, sizeof label, "%s%s%s", r->account->account_id, r->account->name ? " " : "",
+                 r->account->name ? r->account->name : "");
+        clip(t[0], sizeof t[0], label, width[0]);
+        snprintf(t[1], 64, "%lld", (long long)r->seats);
+        snprintf(t[2], 64, "%lld", (long long)r->active_users);
+        pct(t[3], 64, r->breadth, 0);
+        pct(t[4], 64, r->depth, 0);
+        pct(t[5], 64, r->stickiness, 0);
+        if (isnan(r->wau_trend))
+            snprintf(t[6], 64, DASH);
+        else
+            snprintf(t[6], 64, "%+.0f%%", 100 * r->wau_trend);
+        if (r->ttfv_days == INT64_MIN)
+            snprintf(t[7], 64, DASH);
+        else
+            snprintf(t[7], 64, "%lldd", (long long)r->ttfv_days);
+        pct(t[8], 64, r->activation_rate, 0);
+        pct(t[9], 64, r->consistency, 0);
+        snprintf(t[10], 64, "%s", r->champion_active < 0 ? DASH : r->champion_active ? "yes" : "no");
+        if (isnan(r->nps))
+            snprintf(t[11], 64, DASH);
+        else
+            snprintf(t[11], 64, "%.0f", r->nps);
+        if (isnan(r->health))
+            snprintf(t[12], 64, DASH);
+        else
+            snprintf(t[12], 64, "%.1f", r->health);
+        for (size_t c = 0; c < 13; c++) {
+            pad(out, t[c], width[c], c > 0);
+            fputc(c == 12 ? '\n' : ' ', out);
+        }
+        for (int m = 0; m < UP_M_N; m++)
+            nulls += r->why_null[m] != NULL;
+    }
+    fprintf(out, "\nACTIVE = users active in the last 28 days; BREADTH = active / seats; "
+                 "STICKY = avg DAU / MAU.\n");
+    if (nulls && !o->explain)
+        fprintf(out, "%s = no value; add --explain to see why.\n", DASH);
+    if (o->explain && nulls) {
+        fprintf(out, "\nWhy some values are %s:\n", DASH);
+        for (uint32_t i = 0; i < n; i++)
+            for (int m = 0; m < UP_M_N; m++)
+                if (rows[i]->why_null[m])
+                    fprintf(out, "  %s %s: %s\n", rows[i]->account->account_id, up_metric_names[m],
+                            rows[i]->why_null[m]);
+    }
+}
+
+static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_metrics_t **rows, uint32_t n)
+{
+    up_buf_t b = {0};
+    char t[40];
+    up_fmt_time(t, p->T);
+    up_buf_puts(&b, "{\"as_of\":");
+    up_json_str(&b, t);
+    up_buf_puts(&b, ",\"accounts\":[");
+    for (uint32_t i = 0; i < n; i++) {
+        const up_account_metrics_t *r = rows[i];
+        up_buf_puts(&b, i ? ",\n{" : "\n{");
+        for (size_t c = 0; c < NCOLS; c++) {
+            cell_t v = cell(r, c);
+            up_buf_printf(&b, "%s\"%s\":", c ? "," : "", COLS[c].name);
+            if (v.null)
+                up_buf_puts(&b, "null");
+            else if (COLS[c].type == T_STR)
+                up_json_str(&b, v.s);
+            else {
+                cell_text(t, sizeof t, &v, COLS[c].type);
+                up_buf_puts(&b, t);
+            }
+        }
+        up_buf_puts(&b, ",\"name\":");
+        json_opt_str(&b, r->account->name);
+        up_buf_puts(&b, ",\"segment\":");
+        json_opt_str(&b, r->account->segment);
+        up_buf_puts(&b, ",\"owner\":");
+        json_opt_str(&b, r->account->owner);
+        up_buf_puts(&b, ",\"arr\":");
+        json_num(&b, r->account->arr);
+        up_buf_puts(&b, ",\"contract_start\":");
+        json_opt_day(&b, r->account->contract_start);
+        up_buf_puts(&b, ",\"renewal_date\":");
+        json_opt_day(&b, r->account->renewal_date);
+        up_buf_puts(&b, ",\"churned_at\":");
+        json_opt_day(&b, r->account->churned_at);
+        up_buf_puts(&b, ",\"health_components\":[");
+        for (int h = 0; h < UP_H_N; h++) {
+            const up_health_part_t *hp = &r->parts[h];
+            up_buf_printf(&b, "%s{\"name\":\"%s\",\"score\":", h ? "," : "", up_health_names[h]);
+            json_num(&b, hp->score);
+            up_buf_puts(&b, ",\"weight\":");
+            json_num(&b, hp->weight);
+            up_buf_puts(&b, ",\"rescaled_weight\":");
+            json_num(&b, isnan(hp->score) ? NAN : hp->rescaled);
+            up_buf_puts(&b, ",\"contribution\":");
+            json_num(&b, isnan(hp->score) ? NAN : hp->contribution);
+            up_buf_puts(&b, "}");
+        }
+        up_buf_puts(&b, "],\"null_reasons\":{");
+        int first = 1;
+        for (int m = 0; m < UP_M_N; m++) {
+            if (!r->why_null[m])
+                continue;
+            up_buf_printf(&b, "%s\"%s\":", first ? "" : ",", up_metric_names[m]);
+            up_json_str(&b, r->why_null[m]);
+            first = 0;
+        }
+        up_buf_puts(&b, "}}");
+    }
+    up_buf_puts(&b, "\n]}\n");
+    fwrite(b.data, 1, b.len, out);
+    up_buf_free(&b);
+}
+
+int up_report_accounts(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o)
+{
+    uint32_t n;
+    const up_account_metrics_t **rows = select_rows(p, o, &n);
+    if (!rows)
+        return -UP_ENOMEM;
+    if (o->account && n == 0) {
+        free(rows);
+        return -UP_ENOTFOUND;
+    }
+    if (o->format == UP_FMT_CSV) {
+        for (size_t c = 0; c < NCOLS; c++)
+            fprintf(out, "%s%s", c ? "," : "", COLS[c].name);
+        fputc('\n', out);
+        char t[600];
+        for (uint32_t i = 0; i < n; i++) {
+            for (size_t c = 0; c < NCOLS; c++) {
+                cell_t v = cell(rows[i], c);
+                cell_text(t, sizeof t, &v, COLS[c].type);
+                if (c)
+                    fputc(',', out);
+                csv_field(out, t);
+            }
+            fputc('\n', out);
+        }
+    } else if (o->format == UP_FMT_JSON)
+        json_accounts(out, p, rows, n);
+    else
+        table_accounts(out, p, rows, n, o);
+    free(rows);
+    return 0;
+}
+
+int up_report_features(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o)
+{
+    uint32_t n;
+    const up_account_metrics_t **rows = select_rows(p, o, &n);
+    if (!rows)
+        return -UP_ENOMEM;
+    if (o->account && n == 0) {
+        free(rows);
+        return -UP_ENOTFOUND;
+    }
+    const up_model_t *m = p->model;
+    char t[40];
+    if (o->format == UP_FMT_CSV) {
+        fputs("account_id,feature,users,active_users,feature_adoption\n", out);
+        for (uint32_t i = 0; i < n; i++)
+            for (size_t f = 0; f < m->n_features; f++) {
+                csv_field(out, rows[i]->account->account_id);
+                fputc(',', out);
+                csv_field(out, m->features[f].name);
+                if (isnan(rows[i]->feature_adoption[f]))
+                    t[0] = '\0';
+                else
+                    up_fmt_double(t, sizeof t, rows[i]->feature_adoption[f]);
+                fprintf(out, ",%lld,%lld,%s\n", (long long)rows[i]->feature_users[f],
+                        (long long)rows[i]->active_users, t);
+            }
+    } else if (o->format == UP_FMT_JSON) {
+        up_buf_t b = {0};
+        up_fmt_time(t, p->T);
+        up_buf_puts(&b, "{\"as_of\":");
+        up_json_str(&b, t);
+        up_buf_puts(&b, ",\"features\":[");
+        int first = 1;
+        for (uint32_t i = 0; i < n; i++)
+            for (size_t f = 0; f < m->n_features; f++) {
+                up_buf_puts(&b, first ? "\n{\"account_id\":" : ",\n{\"account_id\":");
+                first = 0;
+                up_json_str(&b, rows[i]->account->account_id);
+                up_buf_puts(&b, ",\"feature\":");
+                up_json_str(&b, m->features[f].name);
+                up_buf_printf(&b, ",\"core\":%s,\"users\":%lld,\"active_users\":%lld,\"feature_adoption\":",
+                              m->features[f].core ? "true" : "false",
+                              (long long)rows[i]->feature_users[f], (long long)rows[i]->active_users);
+                json_num(&b, rows[i]->feature_adoption[f]);
+                up_buf_puts(&b, "}");
+            }
+        up_buf_puts(&b, "\n]}\n");
+        fwrite(b.data, 1, b.len, out);
+        up_buf_free(&b);
+    } else {
+        char as_of[16];
+        up_fmt_date(as_of, p->d0);
+        fprintf(out, "Feature adoption as of %s over %u account%s (users in the last 28 days)\n\n",
+                as_of, n, n == 1 ? "" : "s");
+        fprintf(out, "%-24s %-4s %9s %9s %9s %9s\n", "FEATURE", "CORE", "ACCOUNTS", "USERS", "ACTIVE", "ADOPTION");
+        int64_t active = 0;
+        for (uint32_t i = 0; i < n; i++)
+            active += rows[i]->active_users;
+        for (size_t f = 0; f < m->n_features; f++) {
+            int64_t users = 0, accounts = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                users += rows[i]->feature_users[f];
+                accounts += rows[i]->feature_users[f] > 0;
+            }
+            char name[64], a[32];
+            clip(name, sizeof name, m->features[f].name, 24);
+            pct(a, sizeof a, active ? (double)users / (double)active : NAN, 1);
+            pad(out, name, 24, 0);
+            fprintf(out, " %-4s %9lld %9lld %9lld ", m->features[f].core ? "yes" : "no",
+                    (long long)accounts, (long long)users, (long long)active);
+            pad(out, a, 9, 1);
+            fputc('\n', out);
+        }
+        fprintf(out, "\nACCOUNTS = accounts where someone used it; ADOPTION = USERS / ACTIVE users of those %u accounts.\n"
+                     "Per account: --format csv or json.\n", n);
+    }
+    free(rows);
+    return 0;
+}
