@@ -13,7 +13,7 @@ LIBOBJ   = $(LIBSRC:src/%.c=$(BUILD)/obj/%.o)
 UNITSRC  = $(wildcard tests/unit/test_*.c)
 UNITBIN  = $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit cli check bench install clean
+.PHONY: all test unit cli check bench install clean demo
 
 all: $(BUILD)/uptake
 
@@ -45,6 +45,19 @@ cli: $(BUILD)/uptake
 check:
 	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDLIBS="$(LDLIBS) -fsanitize=address,undefined" test
+
+# The main job on the demo data: generate, load, print the portfolio.
+DEMO_AS_OF = 2026-11-20
+demo: $(BUILD)/uptake
+	rm -rf demo && mkdir -p demo
+	$(BUILD)/uptake demo --out demo/data
+	$(BUILD)/uptake --data demo/store init --model demo/data/model.yaml
+	$(BUILD)/uptake --data demo/store import accounts demo/data/accounts.csv
+	$(BUILD)/uptake --data demo/store import users demo/data/users.csv
+	$(BUILD)/uptake --data demo/store import surveys demo/data/surveys.csv
+	$(BUILD)/uptake --data demo/store import events demo/data/events.csv
+	@echo
+	$(BUILD)/uptake --data demo/store report accounts --as-of $(DEMO_AS_OF)
 
 SIZE ?= 10M
 bench: $(BUILD)/uptake
