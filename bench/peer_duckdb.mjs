@@ -1,0 +1,166 @@
+#!/usr/bin/env node
+// An independent implementation of the account metrics and feature adoption
+// of ../shared/spec/metrics.md, in SQL run by DuckDB (@duckdb/node-api).
+//
+//   node bench/peer_duckdb.mjs --data DIR --model FILE --as-of YYYY-MM-DD --out DIR
+//        [--db FILE] [--phase all|load|report]
+//
+// DIR holds accounts.csv, users.csv, events.csv, surveys.csv (uptake demo's
+// shapes; a missing file is an empty table). The load phase creates the
+// tables in --db (default: in memory); the report phase opens --db, computes
+// both reports and writes OUT/accounts.csv and OUT/features.csv in the format
+// of `uptake report accounts|features --format csv`. The last line on stdout
+// is JSON: {"import": seconds, "report": seconds, ...}.
+import { DuckDBInstance } from '@duckdb/node-api';
+import { existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadModel, modelSql, fmtCell, sqlStr, ACCOUNT_COLUMNS, FEATURE_COLUMNS } from './lib.mjs';
+import { reportSql } from './metrics_sql.mjs';
+
+function args(argv) {
+  const o = { phase: 'all', db: ':memory:' };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i];
+    const v = () => { if (i + 1 >= argv.length) throw new Error(`${k} needs a value`); return argv[++i]; };
+    if (k === '--data') o.data = v();
+    else if (k === '--model') o.model = v();
+    else if (k === '--as-of') o.asOf = v();
+    else if (k === '--out') o.out = v();
+    else if (k === '--db') o.db = v();
+    else if (k === '--phase') o.phase = v();
+    else throw new Error(`unknown argument ${k}`);
+  }
+  if (o.phase !== 'load' && !/^\d{4}-\d{2}-\d{2}$/.test(o.asOf ?? '')) throw new Error('--as-of YYYY-MM-DD is required');
+  if ((o.phase === 'all' || o.phase === 'load') && !o.data) throw new Error('--data DIR is required');
+  if ((o.phase === 'all' || o.phase === 'report') && (!o.model || !o.out)) throw new Error('--model FILE and --out DIR are required');
+  if (o.phase !== 'all' && o.db === ':memory:') throw new Error('--phase load|report needs --db FILE');
+  return o;
+}
+
+// A timestamp as the importer reads one: ISO-8601 with Z or an offset,
+// "YYYY-MM-DD HH:MM:SS" (UTC), a plain date (00:00 UTC), epoch seconds, or
+// epoch milliseconds (13 digits or more). The result is a UTC TIMESTAMP.
+const TS_MACRO = `
+CREATE OR REPLACE MACRO up_ts(s) AS
+  CASE WHEN s IS NULL OR trim(s) = '' THEN NULL
+       WHEN regexp_full_match(trim(s), '-?[0-9]{1,12}') THEN make_timestamp(CAST(trim(s) AS BIGINT) * 1000000)
+       WHEN regexp_full_match(trim(s), '-?[0-9]{13,}') THEN make_timestamp(CAST(trim(s) AS BIGINT) * 1000)
+       ELSE timezone('UTC', TRY_CAST(trim(s) AS TIMESTAMPTZ)) END;`;
+
+async function columnsOf(con, file) {
+  const r = await con.runAndReadAll(`DESCRIBE SELECT * FROM read_csv(${sqlStr(file)}, header = true, all_varchar = true)`);
+  return r.getRowObjectsJS().map((x) => x.column_name);
+}
+
+const csv = (file) => `read_csv(${sqlStr(file)}, header = true, all_varchar = true, quote = '"', escape = '"')`;
+const col = (cols, name, type = 'VARCHAR') => cols.includes(name) ? name : `CAST(NULL AS ${type})`;
+const blank = (x) => `(${x} IS NULL OR ${x} = '')`;
+
+async function load(con, dir) {
+  await con.run(`SET TimeZone = 'UTC'`);
+  await con.run(TS_MACRO);
+  const f = (n) => join(dir, n);
+  // events: rows without ts, user_id, account_id or event, or with a ts that
+  // does not parse, are rejected (not stored). Same message_id = one event,
+  // the first in file order wins; without a message_id column nothing is merged.
+  if (existsSync(f('events.csv'))) {
+    const cols = await columnsOf(con, f('events.csv'));
+    const body = `SELECT up_ts(ts) AS ts, user_id, account_id, event${cols.includes('message_id') ? ', message_id' : ''}
+                  FROM ${csv(f('events.csv'))}
+                  WHERE NOT ${blank('user_id')} AND NOT ${blank('account_id')} AND NOT ${blank('event')}`;
+    if (cols.includes('message_id')) {
+      await con.run(`CREATE OR REPLACE TEMP TABLE ev_raw AS SELECT * FROM (${body}) WHERE ts IS NOT NULL`);
+      await con.run(`CREATE OR REPLACE TABLE events AS
+        SELECT ts, user_id, account_id, event FROM (SELECT *, rowid AS rid FROM ev_raw) q
+        QUALIFY message_id IS NULL OR message_id = ''
+             OR row_number() OVER (PARTITION BY message_id ORDER BY rid) = 1`);
+      await con.run('DROP TABLE ev_raw');
+    } else {
+      await con.run(`CREATE OR REPLACE TABLE events AS SELECT ts, user_id, account_id, event FROM (${body}) WHERE ts IS NOT NULL`);
+    }
+  } else {
+    await con.run('CREATE OR REPLACE TABLE events(ts TIMESTAMP, user_id VARCHAR, account_id VARCHAR, event VARCHAR)');
+  }
+  // accounts: one row per account_id, the last in file order wins (an
+  // import upserts). seats: an integer; missing or unreadable = 0.
+  if (existsSync(f('accounts.csv'))) {
+    const cols = await columnsOf(con, f('accounts.csv'));
+    await con.run(`CREATE OR REPLACE TEMP TABLE acc_raw AS
+      SELECT account_id, ${col(cols, 'seats')} AS seats, ${col(cols, 'contract_start')} AS contract_start
+      FROM ${csv(f('accounts.csv'))} WHERE NOT ${blank('account_id')}`);
+    await con.run(`CREATE OR REPLACE TABLE accounts AS
+      SELECT account_id, COALESCE(TRY_CAST(trim(seats) AS BIGINT), 0) AS seats,
+             CAST(up_ts(contract_start) AS DATE) AS contract_start
+      FROM (SELECT *, rowid AS rid FROM acc_raw) QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY rid DESC) = 1`);
+    await con.run('DROP TABLE acc_raw');
+  } else {
+    await con.run('CREATE OR REPLACE TABLE accounts(account_id VARCHAR, seats BIGINT, contract_start DATE)');
+  }
+  // users: one row per (account_id, user_id), the last in file order wins.
+  if (existsSync(f('users.csv'))) {
+    const cols = await columnsOf(con, f('users.csv'));
+    await con.run(`CREATE OR REPLACE TEMP TABLE usr_raw AS
+      SELECT account_id, user_id, ${col(cols, 'created_at')} AS created_at, ${col(cols, 'role')} AS role
+      FROM ${csv(f('users.csv'))} WHERE NOT ${blank('account_id')} AND NOT ${blank('user_id')}`);
+    await con.run(`CREATE OR REPLACE TABLE users AS
+      SELECT account_id, user_id, up_ts(created_at) AS created_at, role
+      FROM (SELECT *, rowid AS rid FROM usr_raw) QUALIFY row_number() OVER (PARTITION BY account_id, user_id ORDER BY rid DESC) = 1`);
+    await con.run('DROP TABLE usr_raw');
+  } else {
+    await con.run('CREATE OR REPLACE TABLE users(account_id VARCHAR, user_id VARCHAR, created_at TIMESTAMP, role VARCHAR)');
+  }
+  // surveys: every row is an answer (no de-duplication).
+  if (existsSync(f('surveys.csv'))) {
+    const cols = await columnsOf(con, f('surveys.csv'));
+    await con.run(`CREATE OR REPLACE TABLE surveys AS
+      SELECT account_id, up_ts(${col(cols, 'ts')}) AS ts, ${col(cols, 'kind')} AS kind,
+             TRY_CAST(trim(${col(cols, 'score')}) AS DOUBLE) AS score
+      FROM ${csv(f('surveys.csv'))} WHERE NOT ${blank('account_id')}`);
+  } else {
+    await con.run('CREATE OR REPLACE TABLE surveys(account_id VARCHAR, ts TIMESTAMP, kind VARCHAR, score DOUBLE)');
+  }
+  await con.run('CHECKPOINT');
+}
+
+async function writeReport(con, sql, columns, path) {
+  const r = await con.runAndReadAll(sql);
+  const names = r.columnNames();
+  if (names.join(',') !== columns.join(',')) throw new Error(`internal: columns ${names} != ${columns}`);
+  const lines = [columns.join(',')];
+  for (const row of r.getRowsJS()) lines.push(row.map(fmtCell).join(','));
+  writeFileSync(path, lines.join('\n') + '\n');
+  return lines.length - 1;
+}
+
+async function main() {
+  const o = args(process.argv.slice(2));
+  const res = {};
+  if (o.phase === 'load' && o.db !== ':memory:') {
+    for (const s of ['', '.wal']) rmSync(o.db + s, { force: true });
+  }
+  const inst = await DuckDBInstance.create(o.db);
+  const con = await inst.connect();
+  if (o.phase === 'all' || o.phase === 'load') {
+    const t0 = performance.now();
+    await load(con, o.data);
+    res.import = (performance.now() - t0) / 1000;
+    const n = await con.runAndReadAll('SELECT COUNT(*) FROM events');
+    res.events = Number(n.getRowsJS()[0][0]);
+  }
+  if (o.phase === 'all' || o.phase === 'report') {
+    const m = loadModel(o.model);
+    const t0 = performance.now();
+    await con.run(`SET TimeZone = 'UTC'`);
+    await con.run(modelSql(m).replaceAll('CREATE TABLE', 'CREATE TEMP TABLE'));
+    const q = reportSql(o.asOf, m.settings);
+    mkdirSync(o.out, { recursive: true });
+    res.accounts = await writeReport(con, q.accounts, ACCOUNT_COLUMNS, join(o.out, 'accounts.csv'));
+    res.features = await writeReport(con, q.features, FEATURE_COLUMNS, join(o.out, 'features.csv'));
+    res.report = (performance.now() - t0) / 1000;
+  }
+  con.closeSync?.();
+  inst.closeSync?.();
+  console.log(JSON.stringify(res));
+}
+
+main().catch((e) => { console.error(`peer_duckdb: ${e.message}`); process.exit(1); });
