@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,13 +153,66 @@ uint32_t up_crc32c(uint32_t crc, const void *p, size_t n)
 
 void up_fmt_double(char *out, size_t outlen, double v)
 {
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(out, outlen, "%.*g", prec, v);
-        if (strtod(out, NULL) == v)
+    /* Python's repr: the shortest digits that read back to v, in positional
+     * notation when the decimal exponent is in [-4, 16), else scientific. */
+    if (v != v) {
+        snprintf(out, outlen, "nan");
+        return;
+    }
+    if (v == 0) {
+        snprintf(out, outlen, signbit(v) ? "-0.0" : "0.0");
+        return;
+    }
+    char sci[40];
+    int prec;
+    for (prec = 0; prec < 17; prec++) {
+        snprintf(sci, sizeof sci, "%.*e", prec, v);
+        if (strtod(sci, NULL) == v)
             break;
     }
-    /* Integral values print as "1" from %g; keep them recognisably numeric
-     * but unchanged: JSON and CSV readers parse "1" and "1.0" alike. */
+    /* sci is [-]d[.ddd]e±XX */
+    char digits[24];
+    int nd = 0, neg = sci[0] == '-';
+    const char *p = sci + neg;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[nd++] = *p;
+    int exp = atoi(p + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    char buf[64];
+    size_t o = 0;
+    if (neg)
+        buf[o++] = '-';
+    if (exp >= -4 && exp < 16) {
+        if (exp < 0) {
+            buf[o++] = '0';
+            buf[o++] = '.';
+            for (int i = -1; i > exp; i--)
+                buf[o++] = '0';
+            for (int i = 0; i < nd; i++)
+                buf[o++] = digits[i];
+        } else {
+            for (int i = 0; i <= exp; i++)
+                buf[o++] = i < nd ? digits[i] : '0';
+            buf[o++] = '.';
+            if (nd > exp + 1)
+                for (int i = exp + 1; i < nd; i++)
+                    buf[o++] = digits[i];
+            else
+                buf[o++] = '0';
+        }
+        buf[o] = '\0';
+    } else {
+        buf[o++] = digits[0];
+        if (nd > 1) {
+            buf[o++] = '.';
+            for (int i = 1; i < nd; i++)
+                buf[o++] = digits[i];
+        }
+        snprintf(buf + o, sizeof buf - o, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+    }
+    snprintf(out, outlen, "%s", buf);
 }
 
 char *up_strdup(const char *s)
