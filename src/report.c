@@ -303,8 +303,8 @@ static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_
                            uint32_t n, const up_report_opts_t *o)
 {
     static const char *const hdr[] = {"ACCOUNT", "SEATS", "ACTIVE", "BREADTH", "DEPTH", "STICKY",
-                                      "WAU Δ", "TTFV", "ACTIV", "CONSIST", "CHAMP", "NPS", "HEALTH"};
-    static const int width[] = {22, 6, 6, 7, 5, 6, 7, 5, 5, 7, 5, 4, 6};
+                                      "WAU Δ", "TTFV", "ACTIV", "CONS", "CHAMP", "NPS", "HEALTH"};
+    static const int width[] = {20, 6, 6, 7, 5, 6, 6, 5, 5, 5, 5, 4, 6};
     char as_of[32];
     up_fmt_date(as_of, p->d0);
     fprintf(out, "Portfolio as of %s (end of day UTC): %u account%s\n\n", as_of, n, n == 1 ? "" : "s");
@@ -350,8 +350,10 @@ static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_
         for (int m = 0; m < UP_M_N; m++)
             nulls += r->why_null[m] != NULL;
     }
-    fprintf(out, "\nACTIVE = users active in the last 28 days; BREADTH = active / seats; "
-                 "STICKY = avg DAU / MAU.\n");
+    fprintf(out, "\nACTIVE: users active in the last 28 days. BREADTH: active / seats. DEPTH: core features\n"
+                 "used. STICKY: average DAU / MAU. WAU Δ: this week vs last. TTFV: days from contract to\n"
+                 "first key action. ACTIV: new users with a key action in 14 days. CONS: weeks with activity.\n"
+                 "CHAMP: every champion active in 14 days. HEALTH: 0-100, see --format json for its parts.\n");
     if (nulls && !o->explain)
         fprintf(out, "%s = no value; add --explain to see why.\n", DASH);
     if (o->explain && nulls) {
