@@ -593,9 +593,12 @@ static int cmd_report(const args_t *a)
         gettimeofday(&tv, NULL);
         T = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
     }
+    int timing = getenv("UPTAKE_TIMING") != NULL;
+    double t0 = now_s();
     up_store_t *s;
     if (open_store(a, UP_STORE_READ, &s) < 0)
         return UP_EXIT_STORE;
+    double t_open = now_s();
     up_rollup_t *r;
     int owned, rc;
     up_entities_t e;
@@ -610,13 +613,18 @@ static int cmd_report(const args_t *a)
         fprintf(stderr, "uptake report: %s\n", err);
         goto fail_roll;
     }
+    double t_ent = now_s();
     if ((rc = up_engine_portfolio(r, up_store_model(s), &e, T, &p)) < 0) {
         fprintf(stderr, "uptake report: %s\n", up_strerror(rc));
         goto fail_ent;
     }
+    double t_eng = now_s();
     rc = strcmp(what, "accounts") == 0 ? up_report_accounts(stdout, &p, &o) : up_report_features(stdout, &p, &o);
     if (rc == -UP_ENOTFOUND)
         fprintf(stderr, "uptake report: no account '%s'\n", o.account);
+    if (timing)
+        fprintf(stderr, "timing: open %.3f s, rollup+entities %.3f s, metrics %.3f s, output %.3f s\n",
+                t_open - t0, t_ent - t_open, t_eng - t_ent, now_s() - t_eng);
     up_portfolio_free(&p);
 fail_ent:
     up_entities_free(&e);

@@ -14,8 +14,7 @@ void up_dict_init(up_dict_t *d)
 
 void up_dict_free(up_dict_t *d)
 {
-    for (uint32_t i = 0; i < d->n; i++)
-        free(d->strs[i]);
+    up_arena_free(&d->arena);
     free(d->slots);
     free(d->hashes);
     free(d->strs);
@@ -93,7 +92,7 @@ int64_t up_dict_intern(up_dict_t *d, const char *s, size_t n, int *added)
         d->lens = lens;
         d->cap_ids = cap;
     }
-    char *copy = up_strndup(s, n);
+    char *copy = up_arena_strndup(&d->arena, s, n);
     if (!copy)
         return -UP_ENOMEM;
     uint32_t id = d->n++;

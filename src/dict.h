@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util.h"
+
 typedef struct {
     uint32_t *slots;      /* id + 1, 0 = empty; open addressing */
     uint64_t *hashes;     /* per id */
@@ -14,6 +16,7 @@ typedef struct {
     uint32_t *lens;       /* per id */
     uint32_t n, cap_ids;
     uint32_t mask;        /* slots - 1 */
+    up_arena_t arena;     /* the strings */
 } up_dict_t;
 
 void up_dict_init(up_dict_t *d);

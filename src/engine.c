@@ -27,11 +27,12 @@ int64_t up_engine_end_of_day(int32_t day)
 
 /* ---- entities ---------------------------------------------------------- */
 
-static char *col_str(sqlite3_stmt *st, int i)
+static char *col_str_in(up_arena_t *a, sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? up_strdup((const char *)t) : NULL;
+    return t ? up_arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
 }
+#define col_str(st, i) col_str_in(&e->strings, st, i)
 
 static int32_t col_day(sqlite3_stmt *st, int i)
 {
@@ -140,26 +141,11 @@ fail:
 static void account_free(up_account_t *a)
 {
     free(a->account_id);
-    free(a->name);
-    free(a->segment);
-    free(a->owner);
-    free(a->plan);
 }
 
 void up_entities_free(up_entities_t *e)
 {
-    for (uint32_t i = 0; i < e->n_accounts; i++)
-        account_free(&e->accounts[i]);
-    for (uint32_t i = 0; i < e->n_users; i++) {
-        free(e->users[i].account_id);
-        free(e->users[i].user_id);
-        free(e->users[i].role);
-    }
-    for (uint32_t i = 0; i < e->n_surveys; i++) {
-        free(e->surveys[i].account_id);
-        free(e->surveys[i].user_id);
-        free(e->surveys[i].kind);
-    }
+    up_arena_free(&e->strings);
     free(e->accounts);
     free(e->users);
     free(e->surveys);
@@ -175,6 +161,7 @@ typedef struct {
     int64_t T;
     int32_t d0;
     uint32_t *acc_start, *acc_pairs;   /* CSR: pairs of account dict id a */
+    uint8_t *in_table;                 /* per pair: the user is in the users table */
 } ctx_t;
 
 static double clamp100(double v)
@@ -270,25 +257,26 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
     int64_t sum_dau = 0, event_known = 0;
     int64_t first_ka = UP_TS_NONE;
     uint64_t block_active = 0;   /* bit k: block k has an active user */
+    /* days D0-83 .. D0 as bits 0 .. 83 of a 128-bit window: D0 is bit 83 */
+    const int32_t from = d0 - 83;
+    uint64_t acc_days[2] = {0, 0};
     for (uint32_t i = p_lo; i < p_hi; i++) {
-        const up_pair_t *p = &r->pairs[c->acc_pairs[i]];
+        uint32_t pid = c->acc_pairs[i];
+        const up_pair_t *p = &r->pairs[pid];
         if (p->first_ts > T)
             continue;  /* this pair does not exist yet at T */
-        const up_days_t *act = &p->active;
-        if (up_days_any(act, d0, d0))
-            row->dau++;
-        if (up_days_any(act, d0 - 6, d0))
-            row->wau++;
-        if (up_days_any(act, d0 - 13, d0 - 7))
-            row->wau_prev++;
-        int days28 = up_days_count(act, d0 - 27, d0);
+        uint64_t w[2];
+        up_days_window128(&p->active, from, w);
+        acc_days[0] |= w[0];
+        acc_days[1] |= w[1];
+        row->dau += up_bits128_count(w, 83, 83);
+        row->wau += up_bits128_count(w, 77, 83) > 0;
+        row->wau_prev += up_bits128_count(w, 70, 76) > 0;
+        int days28 = up_bits128_count(w, 56, 83);
         if (days28) {
             row->mau++;
             sum_dau += days28;
         }
-        for (int k = 0; k < 12; k++)
-            if (!(block_active >> k & 1) && up_days_any(act, d0 - 7 * k - 6, d0 - 7 * k))
-                block_active |= 1ULL << k;
         if (p->first_ka_ts < first_ka)
             first_ka = p->first_ka_ts;
         for (uint32_t j = 0; j < p->n_pf; j++) {
@@ -301,24 +289,13 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
         }
         /* an event-only user is known once it has an event; users in the
          * users table are governed by their created_at below */
-        int in_table = 0;
-        const char *uname = up_dict_str(&r->dict[UP_KIND_USER], p->user);
-        uint32_t lo = u_lo, hi = u_hi;
-        while (lo < hi) {
-            uint32_t mid = (lo + hi) / 2;
-            int cmp = strcmp(c->e->users[mid].user_id, uname);
-            if (cmp == 0) {
-                in_table = 1;
-                break;
-            }
-            if (cmp < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (!in_table)
+        if (!c->in_table[pid])
             event_known++;
     }
+    /* block k = days D0-7k-6 .. D0-7k = bits 77-7k .. 83-7k */
+    for (int k = 0; k < 12; k++)
+        if (up_bits128_count(acc_days, 77 - 7 * k, 83 - 7 * k))
+            block_active |= 1ULL << k;
     row->active_users = row->mau;
 
     /* users table: known users, activation, champions */
@@ -434,10 +411,10 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
     uint32_t s_lo, s_hi;
     RANGE_OF(c->e->surveys, c->e->n_surveys, account_id, acc->account_id, s_lo, s_hi);
     int64_t answers = 0, promoters = 0, detractors = 0;
-    int64_t from = (int64_t)(d0 - (set->nps_window_days - 1)) * UP_MS_PER_DAY;
+    int64_t nps_from = (int64_t)(d0 - (set->nps_window_days - 1)) * UP_MS_PER_DAY;
     for (uint32_t i = s_lo; i < s_hi; i++) {
         const up_survey_t *sv = &c->e->surveys[i];
-        if (strcasecmp(sv->kind, "nps") != 0 || sv->ts < from || sv->ts > T)
+        if (strcasecmp(sv->kind, "nps") != 0 || sv->ts < nps_from || sv->ts > T)
             continue;
         answers++;
         if (sv->score >= set->nps_promoter_min)
@@ -509,14 +486,20 @@ int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_enti
     out->T = T;
     out->d0 = up_day_of(T);
     out->model = m;
-    ctx_t c = {r, m, e, T, out->d0, NULL, NULL};
+    ctx_t c = {r, m, e, T, out->d0, NULL, NULL, NULL};
     uint32_t n_acc = r->dict[UP_KIND_ACCOUNT].n;
     c.acc_start = calloc(n_acc + 2, sizeof *c.acc_start);
     c.acc_pairs = malloc((r->n_pairs + 1) * sizeof *c.acc_pairs);
     uint8_t *seen = calloc(n_acc + 1, 1);
+    c.in_table = calloc(r->n_pairs + 1, 1);
     int rc = -UP_ENOMEM;
-    if (!c.acc_start || !c.acc_pairs || !seen)
+    if (!c.acc_start || !c.acc_pairs || !seen || !c.in_table)
         goto done;
+    for (uint32_t i = 0; i < e->n_users; i++) {
+        const up_pair_t *p = find_pair(r, e->users[i].account_id, e->users[i].user_id);
+        if (p)
+            c.in_table[p - r->pairs] = 1;
+    }
     /* counting sort of pairs by account */
     for (uint32_t i = 0; i < r->n_pairs; i++)
         c.acc_start[r->pairs[i].account + 1]++;
@@ -572,6 +555,7 @@ int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_enti
 done:
     free(c.acc_start);
     free(c.acc_pairs);
+    free(c.in_table);
     free(seen);
     if (rc < 0)
         up_portfolio_free(out);

@@ -44,6 +44,7 @@ typedef struct {
     uint32_t n_users;
     up_survey_t *surveys;     /* sorted by account_id, ts */
     uint32_t n_surveys;
+    up_arena_t strings;       /* every string above */
 } up_entities_t;
 
 int up_entities_load(sqlite3 *db, up_entities_t *e, char *err, size_t errlen);

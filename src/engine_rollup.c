@@ -9,8 +9,12 @@
 #include "timeparse.h"
 #include "util.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int32_t floor64(int32_t day)
 {
@@ -26,6 +30,15 @@ int up_days_set(up_days_t *d, int32_t day)
             return -UP_ENOMEM;
         d->base = wbase;
         d->nw = 1;
+    } else if (d->borrowed) {
+        /* copy out of the snapshot mapping before the first change */
+        uint64_t *w = malloc(d->nw * sizeof *w);
+        if (!w)
+            return -UP_ENOMEM;
+        memcpy(w, d->w, d->nw * sizeof *w);
+        d->w = w;
+        d->borrowed = 0;
+        return up_days_set(d, day);
     } else if (wbase < d->base) {
         uint32_t extra = (uint32_t)((d->base - wbase) / 64);
         uint64_t *w = calloc(d->nw + extra, sizeof *w);
@@ -34,7 +47,7 @@ int up_days_set(up_days_t *d, int32_t day)
         memcpy(w + extra, d->w, d->nw * sizeof *w);
         free(d->w);
         d->w = w;
-        d->nw += extra;
+        d->nw = (uint16_t)(d->nw + extra);
         d->base = wbase;
     } else if ((wbase - d->base) / 64 >= (int32_t)d->nw) {
         uint32_t nw = (uint32_t)((wbase - d->base) / 64) + 1;
@@ -43,7 +56,7 @@ int up_days_set(up_days_t *d, int32_t day)
             return -UP_ENOMEM;
         memset(w + d->nw, 0, (nw - d->nw) * sizeof *w);
         d->w = w;
-        d->nw = nw;
+        d->nw = (uint16_t)nw;
     }
     int32_t off = day - d->base;
     d->w[off / 64] |= 1ULL << (off % 64);
@@ -76,9 +89,50 @@ int up_days_any(const up_days_t *d, int32_t from, int32_t to)
     return up_days_count(d, from, to) > 0;
 }
 
+/* 64 bits of d starting at bit offset off (relative to base); zeros outside. */
+static uint64_t get64(const up_days_t *d, int64_t off)
+{
+    int64_t wi = off >= 0 ? off / 64 : -((-off + 63) / 64);
+    int sh = (int)(off - wi * 64);
+    uint64_t lo = (wi >= 0 && wi < d->nw) ? d->w[wi] : 0;
+    if (sh == 0)
+        return lo;
+    uint64_t hi = (wi + 1 >= 0 && wi + 1 < d->nw) ? d->w[wi + 1] : 0;
+    return (lo >> sh) | (hi << (64 - sh));
+}
+
+void up_days_window128(const up_days_t *d, int32_t from, uint64_t out[2])
+{
+    if (!d->nw) {
+        out[0] = out[1] = 0;
+        return;
+    }
+    int64_t off = (int64_t)from - d->base;
+    out[0] = get64(d, off);
+    out[1] = get64(d, off + 64);
+}
+
+int up_bits128_count(const uint64_t w[2], int lo, int hi)
+{
+    int count = 0;
+    for (int k = 0; k < 2; k++) {
+        int a = lo - 64 * k, b = hi - 64 * k;
+        if (b < 0 || a > 63)
+            continue;
+        if (a < 0)
+            a = 0;
+        if (b > 63)
+            b = 63;
+        uint64_t mask = (b == 63 ? ~0ULL : ((1ULL << (b + 1)) - 1)) & (~0ULL << a);
+        count += __builtin_popcountll(w[k] & mask);
+    }
+    return count;
+}
+
 void up_days_free(up_days_t *d)
 {
-    free(d->w);
+    if (!d->borrowed)
+        free(d->w);
     d->w = NULL;
     d->nw = 0;
 }
@@ -102,8 +156,10 @@ static void pair_free(up_pair_t *p)
         up_days_free(&p->pf[i].used);
         up_days_free(&p->pf[i].advanced);
     }
-    free(p->pf);
-    free(p->ka);
+    if (p->cap_pf)
+        free(p->pf);
+    if (p->cap_ka)
+        free(p->ka);
 }
 
 void up_rollup_free(up_rollup_t *r)
@@ -117,6 +173,9 @@ void up_rollup_free(up_rollup_t *r)
     for (uint32_t i = 0; i < r->n_evclass; i++)
         free(r->evclass[i].roles);
     free(r->evclass);
+    if (r->map)
+        munmap(r->map, r->map_len);
+    free(r->pf_pool);
     memset(r, 0, sizeof *r);
 }
 
@@ -200,9 +259,15 @@ static up_pf_t *pair_feature(up_pair_t *p, uint32_t f)
     for (uint32_t i = 0; i < p->n_pf; i++)
         if (p->pf[i].feature == f)
             return &p->pf[i];
-    if (p->n_pf == p->cap_pf) {
-        uint32_t cap = p->cap_pf ? p->cap_pf * 2 : 2;
-        up_pf_t *pf = realloc(p->pf, cap * sizeof *pf);
+    if (p->n_pf == p->cap_pf || (p->cap_pf == 0 && p->n_pf)) {
+        uint32_t cap = p->cap_pf ? p->cap_pf * 2 : p->n_pf ? p->n_pf * 2 : 2;
+        up_pf_t *pf;
+        if (p->cap_pf == 0 && p->n_pf) {   /* borrowed: copy out */
+            pf = malloc(cap * sizeof *pf);
+            if (pf)
+                memcpy(pf, p->pf, p->n_pf * sizeof *pf);
+        } else
+            pf = realloc(p->pf, cap * sizeof *pf);
         if (!pf)
             return NULL;
         p->pf = pf;
@@ -237,9 +302,15 @@ static int add_ka(up_pair_t *p, int32_t day, int32_t ms)
             p->ka[lo].max_ms = ms;
         return 0;
     }
-    if (p->n_ka == p->cap_ka) {
-        uint32_t cap = p->cap_ka ? p->cap_ka * 2 : 4;
-        up_kaday_t *k = realloc(p->ka, cap * sizeof *k);
+    if (p->n_ka == p->cap_ka || (p->cap_ka == 0 && p->n_ka)) {
+        uint32_t cap = p->cap_ka ? p->cap_ka * 2 : p->n_ka ? p->n_ka * 2 : 4;
+        up_kaday_t *k;
+        if (p->cap_ka == 0 && p->n_ka) {   /* borrowed: copy out */
+            k = malloc(cap * sizeof *k);
+            if (k)
+                memcpy(k, p->ka, p->n_ka * sizeof *k);
+        } else
+            k = realloc(p->ka, cap * sizeof *k);
         if (!k)
             return -UP_ENOMEM;
         p->ka = k;
@@ -332,121 +403,196 @@ int up_rollup_apply_block(up_rollup_t *r, const up_block_t *b)
 
 /* ---- snapshot ---------------------------------------------------------- */
 
-#define SNAP_MAGIC "UPROLL02"
+/* Layout (little-endian, native structs): header; dictionaries; pair count;
+ * per pair a fixed record, then its active bitmap, key-action days and
+ * feature records, each array starting at an 8-byte boundary so the reader
+ * uses them in place from the mapping. */
+#define SNAP_MAGIC "UPROLL03"
 
-static int w_all(FILE *f, const void *p, size_t n)
+typedef struct {
+    FILE *f;
+    uint64_t pos;
+    int rc;
+} wr_t;
+
+static void w_all(wr_t *w, const void *p, size_t n)
 {
-    return fwrite(p, 1, n, f) == n ? 0 : -UP_EIO;
+    if (n && fwrite(p, 1, n, w->f) != n)
+        w->rc = -UP_EIO;
+    w->pos += n;
 }
 
-static int w_days(FILE *f, const up_days_t *d)
+static void w_align(wr_t *w)
 {
-    int rc = w_all(f, &d->base, 4);
-    rc |= w_all(f, &d->nw, 4);
-    if (d->nw)
-        rc |= w_all(f, d->w, d->nw * 8);
-    return rc;
+    static const char zero[8] = {0};
+    if (w->pos % 8)
+        w_all(w, zero, 8 - w->pos % 8);
 }
+
+static void w_days(wr_t *w, const up_days_t *d)
+{
+    uint32_t nw = d->nw;
+    w_all(w, &d->base, 4);
+    w_all(w, &nw, 4);
+    w_align(w);
+    w_all(w, d->w, (size_t)nw * 8);
+}
+
+typedef struct {
+    uint32_t feature, pad;
+    int64_t first_exposure_ts, first_use_ts;
+} snap_pf_t;
 
 int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t log_offset)
 {
-    int rc = w_all(f, SNAP_MAGIC, 8);
-    rc |= w_all(f, &model_hash, 8);
-    rc |= w_all(f, &log_offset, 8);
-    rc |= w_all(f, &r->events, 8);
-    rc |= w_all(f, &r->min_ts, 8);
-    rc |= w_all(f, &r->max_ts, 8);
+    wr_t w = {f, 0, 0};
+    w_all(&w, SNAP_MAGIC, 8);
+    w_all(&w, &model_hash, 8);
+    w_all(&w, &log_offset, 8);
+    w_all(&w, &r->events, 8);
+    w_all(&w, &r->min_ts, 8);
+    w_all(&w, &r->max_ts, 8);
     for (int k = 0; k < UP_KINDS; k++) {
         const up_dict_t *d = &r->dict[k];
-        rc |= w_all(f, &d->n, 4);
+        w_all(&w, &d->n, 4);
         for (uint32_t i = 0; i < d->n; i++) {
-            rc |= w_all(f, &d->lens[i], 4);
-            rc |= w_all(f, d->strs[i], d->lens[i]);
+            w_all(&w, &d->lens[i], 4);
+            w_all(&w, d->strs[i], d->lens[i]);
         }
     }
-    rc |= w_all(f, &r->n_pairs, 4);
-    for (uint32_t i = 0; i < r->n_pairs && !rc; i++) {
+    w_all(&w, &r->n_pairs, 4);
+    for (uint32_t i = 0; i < r->n_pairs && !w.rc; i++) {
         const up_pair_t *p = &r->pairs[i];
-        rc |= w_all(f, &p->account, 4);
-        rc |= w_all(f, &p->user, 4);
-        rc |= w_all(f, &p->first_ts, 8);
-        rc |= w_all(f, &p->last_ts, 8);
-        rc |= w_all(f, &p->first_ka_ts, 8);
-        rc |= w_days(f, &p->active);
-        rc |= w_all(f, &p->n_ka, 4);
-        if (p->n_ka)
-            rc |= w_all(f, p->ka, p->n_ka * sizeof *p->ka);
-        rc |= w_all(f, &p->n_pf, 4);
+        w_align(&w);
+        w_all(&w, &p->account, 4);
+        w_all(&w, &p->user, 4);
+        w_all(&w, &p->first_ts, 8);
+        w_all(&w, &p->last_ts, 8);
+        w_all(&w, &p->first_ka_ts, 8);
+        w_all(&w, &p->n_ka, 4);
+        w_all(&w, &p->n_pf, 4);
+        w_days(&w, &p->active);
+        w_align(&w);
+        w_all(&w, p->ka, p->n_ka * sizeof *p->ka);
         for (uint32_t j = 0; j < p->n_pf; j++) {
             const up_pf_t *pf = &p->pf[j];
-            rc |= w_all(f, &pf->feature, 4);
-            rc |= w_all(f, &pf->first_exposure_ts, 8);
-            rc |= w_all(f, &pf->first_use_ts, 8);
-            rc |= w_days(f, &pf->used);
-            rc |= w_days(f, &pf->advanced);
+            snap_pf_t sp = {pf->feature, 0, pf->first_exposure_ts, pf->first_use_ts};
+            w_align(&w);
+            w_all(&w, &sp, sizeof sp);
+            w_days(&w, &pf->used);
+            w_days(&w, &pf->advanced);
         }
     }
-    return rc ? -UP_EIO : 0;
+    return w.rc;
 }
 
-static int r_all(FILE *f, void *p, size_t n)
+typedef struct {
+    const uint8_t *p, *end;
+} rd_t;
+
+static const void *r_take(rd_t *c, size_t n)
 {
-    return fread(p, 1, n, f) == n ? 0 : -UP_ECORRUPT;
+    if ((size_t)(c->end - c->p) < n)
+        return NULL;
+    const void *q = c->p;
+    c->p += n;
+    return q;
 }
 
-static int r_days(FILE *f, up_days_t *d)
+static int r_copy(rd_t *c, void *dst, size_t n)
 {
-    if (r_all(f, &d->base, 4) || r_all(f, &d->nw, 4) || d->nw > (1u << 20))
+    const void *q = r_take(c, n);
+    if (!q)
+        return -1;
+    memcpy(dst, q, n);
+    return 0;
+}
+
+static void r_align(rd_t *c, const uint8_t *base)
+{
+    size_t off = (size_t)(c->p - base);
+    if (off % 8)
+        c->p += 8 - off % 8;
+    if (c->p > c->end)
+        c->p = c->end;
+}
+
+static int r_days(rd_t *c, const uint8_t *base, up_days_t *d)
+{
+    uint32_t nw;
+    if (r_copy(c, &d->base, 4) || r_copy(c, &nw, 4) || nw > UINT16_MAX)
         return -UP_ECORRUPT;
-    if (!d->nw)
-        return 0;
-    d->w = malloc(d->nw * 8);
-    if (!d->w)
-        return -UP_ENOMEM;
-    return r_all(f, d->w, d->nw * 8);
+    r_align(c, base);
+    d->nw = (uint16_t)nw;
+    d->w = nw ? (uint64_t *)(uintptr_t)r_take(c, (size_t)nw * 8) : NULL;
+    if (nw && !d->w)
+        return -UP_ECORRUPT;
+    d->borrowed = 1;
+    return 0;
 }
 
-int up_rollup_load(up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t *log_offset)
+int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64_t *log_offset)
 {
-    char magic[8];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -UP_ENOTFOUND;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < 48) {
+        close(fd);
+        return -UP_ECORRUPT;
+    }
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return -UP_EIO;
+    r->map = map;
+    r->map_len = (size_t)st.st_size;
+    const uint8_t *base = map;
+    rd_t c = {base, base + st.st_size};
     uint64_t hash;
-    if (r_all(f, magic, 8) || memcmp(magic, SNAP_MAGIC, 8) || r_all(f, &hash, 8))
+    if (memcmp(base, SNAP_MAGIC, 8) != 0)
+        return -UP_ECORRUPT;
+    c.p += 8;
+    if (r_copy(&c, &hash, 8))
         return -UP_ECORRUPT;
     if (hash != model_hash)
         return -UP_ENOTFOUND;
-    if (r_all(f, log_offset, 8) || r_all(f, &r->events, 8) || r_all(f, &r->min_ts, 8) ||
-        r_all(f, &r->max_ts, 8))
+    if (r_copy(&c, log_offset, 8) || r_copy(&c, &r->events, 8) || r_copy(&c, &r->min_ts, 8) ||
+        r_copy(&c, &r->max_ts, 8))
         return -UP_ECORRUPT;
-    char *buf = NULL;
     for (int k = 0; k < UP_KINDS; k++) {
         uint32_t n, len;
-        if (r_all(f, &n, 4))
+        if (r_copy(&c, &n, 4))
             return -UP_ECORRUPT;
         for (uint32_t i = 0; i < n; i++) {
-            if (r_all(f, &len, 4) || len > (1u << 24))
-                goto corrupt;
-            char *nb = realloc(buf, len + 1);
-            if (!nb)
-                goto nomem;
-            buf = nb;
-            if (r_all(f, buf, len))
-                goto corrupt;
+            const char *str;
+            if (r_copy(&c, &len, 4) || !(str = r_take(&c, len)))
+                return -UP_ECORRUPT;
             int added;
-            if (up_dict_intern(&r->dict[k], buf, len, &added) < 0)
-                goto nomem;
+            if (up_dict_intern(&r->dict[k], str, len, &added) < 0)
+                return -UP_ENOMEM;
             if (!added)
-                goto corrupt;
+                return -UP_ECORRUPT;
         }
     }
-    free(buf);
-    buf = NULL;
     uint32_t n_pairs;
-    if (r_all(f, &n_pairs, 4))
+    if (r_copy(&c, &n_pairs, 4) || n_pairs > (uint64_t)st.st_size / 40)
         return -UP_ECORRUPT;
+    /* size everything once: the pairs, their index, and a pool for the
+     * pair × feature records (at most one per 40 bytes of file) */
+    r->pairs = malloc(((size_t)n_pairs + 1) * sizeof *r->pairs);
+    r->pf_pool = malloc((size_t)st.st_size / 40 * sizeof *r->pf_pool + sizeof *r->pf_pool);
+    if (!r->pairs || !r->pf_pool)
+        return -UP_ENOMEM;
+    r->cap_pairs = n_pairs + 1;
+    size_t pool_used = 0, pool_cap = (size_t)st.st_size / 40 + 1;
     for (uint32_t i = 0; i < n_pairs; i++) {
         uint32_t account, user;
         int added, rc;
-        if (r_all(f, &account, 4) || r_all(f, &user, 4))
+        r_align(&c, base);
+        if (r_copy(&c, &account, 4) || r_copy(&c, &user, 4))
+            return -UP_ECORRUPT;
+        if (account >= r->dict[UP_KIND_ACCOUNT].n || user >= r->dict[UP_KIND_USER].n)
             return -UP_ECORRUPT;
         int64_t id = up_rollup_pair(r, account, user, &added);
         if (id < 0)
@@ -454,33 +600,32 @@ int up_rollup_load(up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t *log_o
         if (!added)
             return -UP_ECORRUPT;
         up_pair_t *p = &r->pairs[id];
-        if (r_all(f, &p->first_ts, 8) || r_all(f, &p->last_ts, 8) || r_all(f, &p->first_ka_ts, 8))
-            return -UP_ECORRUPT;
-        if ((rc = r_days(f, &p->active)) < 0)
-            return rc;
-        if (r_all(f, &p->n_ka, 4) || p->n_ka > (1u << 24))
-            return -UP_ECORRUPT;
-        if (p->n_ka) {
-            p->ka = malloc(p->n_ka * sizeof *p->ka);
-            if (!p->ka)
-                return -UP_ENOMEM;
-            p->cap_ka = p->n_ka;
-            if (r_all(f, p->ka, p->n_ka * sizeof *p->ka))
-                return -UP_ECORRUPT;
-        }
         uint32_t n_pf;
-        if (r_all(f, &n_pf, 4) || n_pf > (1u << 16))
+        if (r_copy(&c, &p->first_ts, 8) || r_copy(&c, &p->last_ts, 8) || r_copy(&c, &p->first_ka_ts, 8) ||
+            r_copy(&c, &p->n_ka, 4) || r_copy(&c, &n_pf, 4) || n_pf > (1u << 16))
             return -UP_ECORRUPT;
+        if ((rc = r_days(&c, base, &p->active)) < 0)
+            return rc;
+        r_align(&c, base);
+        p->ka = p->n_ka ? (up_kaday_t *)(uintptr_t)r_take(&c, p->n_ka * sizeof *p->ka) : NULL;
+        if (p->n_ka && !p->ka)
+            return -UP_ECORRUPT;
+        p->cap_ka = 0;
+        if (pool_used + n_pf > pool_cap)
+            return -UP_ECORRUPT;
+        p->pf = r->pf_pool + pool_used;   /* borrowed: cap_pf stays 0 */
+        pool_used += n_pf;
         for (uint32_t j = 0; j < n_pf; j++) {
-            uint32_t feature;
-            if (r_all(f, &feature, 4))
+            snap_pf_t sp;
+            r_align(&c, base);
+            if (r_copy(&c, &sp, sizeof sp))
                 return -UP_ECORRUPT;
-            up_pf_t *pf = pair_feature(p, feature);
-            if (!pf)
-                return -UP_ENOMEM;
-            if (r_all(f, &pf->first_exposure_ts, 8) || r_all(f, &pf->first_use_ts, 8))
-                return -UP_ECORRUPT;
-            if ((rc = r_days(f, &pf->used)) < 0 || (rc = r_days(f, &pf->advanced)) < 0)
+            up_pf_t *pf = &p->pf[p->n_pf++];
+            memset(pf, 0, sizeof *pf);
+            pf->feature = sp.feature;
+            pf->first_exposure_ts = sp.first_exposure_ts;
+            pf->first_use_ts = sp.first_use_ts;
+            if ((rc = r_days(&c, base, &pf->used)) < 0 || (rc = r_days(&c, base, &pf->advanced)) < 0)
                 return rc;
         }
     }
@@ -488,10 +633,4 @@ int up_rollup_load(up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t *log_o
         if (classify(r, e) < 0)
             return -UP_ENOMEM;
     return 0;
-corrupt:
-    free(buf);
-    return -UP_ECORRUPT;
-nomem:
-    free(buf);
-    return -UP_ENOMEM;
 }

@@ -17,10 +17,12 @@
 
 #define UP_TS_NONE INT64_MAX
 
-/* A set of UTC days: bit i of w[] is day base + i; base is a multiple of 64. */
+/* A set of UTC days: bit i of w[] is day base + i; base is a multiple of 64.
+ * borrowed: w points into a mapped snapshot and is copied before it grows. */
 typedef struct {
     int32_t base;
-    uint32_t nw;
+    uint16_t nw;
+    uint16_t borrowed;
     uint64_t *w;
 } up_days_t;
 
@@ -30,6 +32,10 @@ int up_days_count(const up_days_t *d, int32_t from, int32_t to);
 /* 1 when any day in [from, to] is set. */
 int up_days_any(const up_days_t *d, int32_t from, int32_t to);
 void up_days_free(up_days_t *d);
+/* Bits of days from .. from + 127 into out[0] (days from .. from+63) and out[1]. */
+void up_days_window128(const up_days_t *d, int32_t from, uint64_t out[2]);
+/* Set bits of a 128-bit window in positions lo .. hi (inclusive, 0 <= lo <= hi < 128). */
+int up_bits128_count(const uint64_t w[2], int lo, int hi);
 
 /* One pair × feature. */
 typedef struct {
@@ -51,9 +57,9 @@ typedef struct {
     int64_t first_ts, last_ts;
     int64_t first_ka_ts;     /* UP_TS_NONE when none */
     up_days_t active;
-    up_pf_t *pf;
+    up_pf_t *pf;             /* cap_pf == 0 with n_pf > 0: borrowed from the snapshot */
     uint32_t n_pf, cap_pf;
-    up_kaday_t *ka;          /* sorted by day */
+    up_kaday_t *ka;          /* sorted by day; cap_ka == 0: borrowed likewise */
     uint32_t n_ka, cap_ka;
 } up_pair_t;
 
@@ -76,6 +82,9 @@ typedef struct {
     int64_t cutoff;                  /* events with ts > cutoff are ignored */
     uint64_t events;                 /* events folded in */
     int64_t min_ts, max_ts;          /* over all folded events */
+    void *map;                       /* the mapped snapshot, or NULL */
+    up_pf_t *pf_pool;                /* pair × feature records of the snapshot */
+    size_t map_len;
 } up_rollup_t;
 
 /* Initialises an empty rollup over model (borrowed; must outlive it). */
@@ -93,10 +102,15 @@ int up_rollup_add(up_rollup_t *r, const up_ev_t *ev);
  * their ids continue the sequences) and folds its events. */
 int up_rollup_apply_block(up_rollup_t *r, const up_block_t *b);
 
-/* Writes / reads the whole rollup (dictionaries included) to / from f.
- * model_hash and log_offset are stored alongside; load returns -UP_ENOTFOUND
- * when the stored model hash differs (the caller then rebuilds). */
+/* Writes the whole rollup (dictionaries included) to f, with model_hash and
+ * log_offset alongside. Bitmaps are 8-byte aligned in the file so that a
+ * reader can map it and use them in place. */
 int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t log_offset);
-int up_rollup_load(up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t *log_offset);
+
+/* Maps the snapshot at path into an initialised, empty r; the bitmaps stay in
+ * the mapping (unmapped by up_rollup_free). Returns 0, -UP_ENOTFOUND when the
+ * file is missing or was built with another model (the caller rebuilds), or
+ * -UP_ECORRUPT. */
+int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64_t *log_offset);
 
 #endif

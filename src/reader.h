@@ -47,7 +47,9 @@ typedef struct {
 
 /* Parses "a=b,c=d" into m (strings are copied into m's storage via strdup and
  * freed by up_mapping_free). Also accepts a mapping file: one "canonical = source"
- * per line, '#' comments. Returns 0 or -UP_EPARSE with a message in err. */
+ * per line, '#' comments. Returns 0 or -UP_EPARSE with a message in err.
+ * m must be zeroed before the first call; each call adds to it, and a name
+ * mapped by an earlier call is remapped (so --map overrides --map-file). */
 int up_mapping_parse(up_mapping_t *m, const char *spec, char *err, size_t errlen);
 int up_mapping_load(up_mapping_t *m, const char *path, char *err, size_t errlen);
 void up_mapping_free(up_mapping_t *m);

@@ -126,26 +126,20 @@ static int build_rollup(up_store_t *s, int allow_snapshot)
         return -UP_EIO;
     if (allow_snapshot) {
         char *p = path_in(s, "rollup.bin");
-        FILE *f = p ? fopen(p, "rb") : NULL;
+        if (!p)
+            return -UP_ENOMEM;
+        int rc = up_rollup_load(&s->roll, p, s->model_hash, &start);
         free(p);
-        if (f) {
-            char *buf = malloc(1 << 20);
-            if (buf)
-                setvbuf(f, buf, _IOFBF, 1 << 20);
-            int rc = up_rollup_load(&s->roll, f, s->model_hash, &start);
-            fclose(f);
-            free(buf);
-            if (rc == -UP_ENOMEM)
-                return rc;
-            if (rc < 0 || start > (uint64_t)st.st_size) {
-                up_rollup_free(&s->roll);
-                up_rollup_init(&s->roll, s->model, INT64_MAX);
-                start = 0;
-                if (rc != -UP_ENOTFOUND && st.st_size > 0)
-                    snprintf(s->notice + strlen(s->notice), sizeof s->notice - strlen(s->notice),
-                             "%srollup.bin did not match the log; rebuilt it from events.log",
-                             s->notice[0] ? "; " : "");
-            }
+        if (rc == -UP_ENOMEM)
+            return rc;
+        if (rc < 0 || start > (uint64_t)st.st_size) {
+            up_rollup_free(&s->roll);
+            up_rollup_init(&s->roll, s->model, INT64_MAX);
+            start = 0;
+            if (rc != -UP_ENOTFOUND && st.st_size > 0)
+                snprintf(s->notice + strlen(s->notice), sizeof s->notice - strlen(s->notice),
+                         "%srollup.bin did not match the log; rebuilt it from events.log",
+                         s->notice[0] ? "; " : "");
         }
     }
     int rc = replay(s, start);

@@ -215,6 +215,49 @@ void up_fmt_double(char *out, size_t outlen, double v)
     snprintf(out, outlen, "%s", buf);
 }
 
+struct up_arena_chunk {
+    up_arena_chunk_t *next;
+    max_align_t data[];
+};
+
+void *up_arena_alloc(up_arena_t *a, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    if (!a->head || a->used + n > a->cap) {
+        size_t cap = n > (256u << 10) ? n : (256u << 10);
+        up_arena_chunk_t *c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->next = a->head;
+        a->head = c;
+        a->used = 0;
+        a->cap = cap;
+    }
+    void *p = (char *)a->head->data + a->used;
+    a->used += n;
+    return p;
+}
+
+char *up_arena_strndup(up_arena_t *a, const char *s, size_t n)
+{
+    char *p = up_arena_alloc(a, n + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+void up_arena_free(up_arena_t *a)
+{
+    while (a->head) {
+        up_arena_chunk_t *next = a->head->next;
+        free(a->head);
+        a->head = next;
+    }
+    a->used = a->cap = 0;
+}
+
 char *up_strdup(const char *s)
 {
     return up_strndup(s, strlen(s));

@@ -56,6 +56,20 @@ uint32_t up_crc32c(uint32_t crc, const void *p, size_t n);
  * (like Python's repr); writes into out (>= 32 bytes). */
 void up_fmt_double(char *out, size_t outlen, double v);
 
+/* An arena: many small allocations freed in one call. Chunks of at least
+ * 256 KiB; pointers stay valid until up_arena_free. */
+typedef struct up_arena_chunk up_arena_chunk_t;
+typedef struct {
+    up_arena_chunk_t *head;
+    size_t used, cap;
+} up_arena_t;
+
+/* Returns n bytes aligned to 8, or NULL on out-of-memory. */
+void *up_arena_alloc(up_arena_t *a, size_t n);
+/* Copies s[0..n) with a NUL into the arena. */
+char *up_arena_strndup(up_arena_t *a, const char *s, size_t n);
+void up_arena_free(up_arena_t *a);
+
 /* strdup / strndup that return NULL on out-of-memory. */
 char *up_strdup(const char *s);
 char *up_strndup(const char *s, size_t n);
