@@ -1,0 +1,1126 @@
+/* reader: CSV and JSON-lines input, plain or gzip, as records of canonical fields.
+ * Invariant: bytes flow file -> one large buffer -> records parsed in place.
+ * buf[start, end) holds unconsumed input and buf[end] is always writable, so
+ * a field can be NUL-terminated where it lies; a record is only modified once
+ * its full extent is known to be in the buffer, so a refill never has to undo
+ * a half-parsed record. Nothing is allocated per record on the CSV path. */
+#include "reader.h"
+
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#define CHUNK (1u << 20)          /* bytes asked of read(2)/gzread per refill */
+#define MAX_RECORD (16u << 20)    /* a longer record is reported and skipped */
+
+/* Internal results, outside the range of -UP_E* codes. */
+#define UNTERMINATED (-1000)      /* split_quoted: a quote still open at end of input */
+#define HAS_QUOTE (-1001)         /* split_line: a field starts with a quote */
+#define NO_NEWLINE (-1002)        /* split_line: the line runs past the buffered bytes */
+#define PAD 16                    /* zero bytes kept after the data, for 16-byte loads */
+
+enum { FMT_CSV, FMT_JSONL };
+
+/* How a canonical field is found in a Segment message when it is not mapped. */
+enum {
+    SEG_GENERIC,      /* X, properties.X, traits.X, context.traits.X */
+    SEG_TS,
+    SEG_USER,
+    SEG_ACCOUNT,
+    SEG_EVENT,
+    SEG_MESSAGE_ID,
+    SEG_TRAIT,        /* traits.<alt[0]> or traits.<alt[1]>; group messages only */
+    SEG_USER_TRAIT,   /* the same, on any message that has traits */
+};
+
+typedef struct {
+    const char *name;       /* canonical name (borrowed from the caller's array) */
+    char *source;           /* CSV column or JSON key path */
+    bool mapped;            /* source came from the mapping */
+    char **path;            /* source split at '.', for JSON */
+    size_t path_len;
+    int seg;                /* SEG_* */
+    const char *alt[2];     /* trait keys for SEG_TRAIT / SEG_USER_TRAIT */
+    int col;                /* CSV: header column index, -1 if absent */
+} field_t;
+
+typedef struct {
+    size_t off, len;        /* relative to the record start */
+    bool raw;               /* a quoted field still to be unquoted in place */
+} span_t;
+
+struct up_reader {
+    char *path;
+    int fd;
+    gzFile gz;
+    int format;
+    uint64_t size, consumed;
+    char *buf;
+    size_t cap, start, end;
+    bool eof;
+    bool skip_line;         /* discarding the rest of an over-long line */
+    long line;              /* line number of buf[start] */
+
+    field_t fields[UP_READER_MAX_FIELDS];
+    size_t n_fields;
+
+    /* CSV */
+    char **cols;
+    size_t n_cols;
+    span_t *spans;          /* the fields of the record being parsed */
+    size_t span_cap;
+
+    /* JSONL */
+    json_t *root;           /* the current record's document, kept until the next call */
+    up_buf_t scratch;       /* converted values of the current record */
+};
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Trims blanks (and, for mapping text, CR) from both ends of p[0..*n). */
+static const char *trim_span(const char *p, size_t *n)
+{
+    size_t len = *n;
+    while (len && (is_blank(*p) || *p == '\r')) {
+        p++;
+        len--;
+    }
+    while (len && (is_blank(p[len - 1]) || p[len - 1] == '\r'))
+        len--;
+    *n = len;
+    return p;
+}
+
+/* ---------------------------------------------------------------- mapping */
+
+void up_mapping_free(up_mapping_t *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free((char *)m->canonical[i]);
+        free((char *)m->source[i]);
+    }
+    memset(m, 0, sizeof *m);
+}
+
+/* Adds one "canonical = source" entry from text[0..n); where names the entry
+ * in error messages. Blank entries and '#' comment lines are ignored. A name
+ * mapped by an earlier call (entries before first) is remapped: a --map on the
+ * command line overrides a --map-file; mapped twice in one text is an error. */
+static int mapping_entry(up_mapping_t *m, size_t first, const char *text, size_t n,
+                         const char *where, char *err, size_t errlen)
+{
+    const char *p = trim_span(text, &n);
+    if (n == 0 || p[0] == '#')
+        return 0;
+    const char *eq = memchr(p, '=', n);
+    if (!eq) {
+        set_err(err, errlen, "%s: expected canonical=source, got '%.*s'", where, (int)n, p);
+        return -UP_EPARSE;
+    }
+    size_t cn = (size_t)(eq - p), sn = n - cn - 1;
+    const char *c = trim_span(p, &cn), *s = trim_span(eq + 1, &sn);
+    if (cn == 0 || sn == 0) {
+        set_err(err, errlen, "%s: empty %s name in '%.*s'", where, cn ? "source" : "canonical",
+                (int)n, p);
+        return -UP_EPARSE;
+    }
+    size_t slot = m->n;
+    for (size_t i = 0; i < m->n; i++)
+        if (strlen(m->canonical[i]) == cn && memcmp(m->canonical[i], c, cn) == 0) {
+            if (i >= first) {
+                set_err(err, errlen, "%s: '%.*s' is mapped twice", where, (int)cn, c);
+                return -UP_EPARSE;
+            }
+            slot = i;
+        }
+    if (slot == UP_READER_MAX_FIELDS) {
+        set_err(err, errlen, "%s: more than %d mappings", where, UP_READER_MAX_FIELDS);
+        return -UP_EPARSE;
+    }
+    char *ss = up_strndup(s, sn);
+    if (!ss)
+        goto oom;
+    if (slot < m->n) {
+        free((char *)m->source[slot]);
+        m->source[slot] = ss;
+        return 0;
+    }
+    char *cs = up_strndup(c, cn);
+    if (!cs) {
+        free(ss);
+        goto oom;
+    }
+    m->canonical[m->n] = cs;
+    m->source[m->n] = ss;
+    m->n++;
+    return 0;
+oom:
+    set_err(err, errlen, "%s: out of memory", where);
+    return -UP_ENOMEM;
+}
+
+/* Splits text at newlines (and, for a command-line spec, commas) into entries
+ * added to m. file is NULL for a spec string. On error m keeps what it held
+ * before, less any source an earlier entry of this text replaced. */
+static int mapping_text(up_mapping_t *m, const char *text, size_t n, const char *file,
+                        char *err, size_t errlen)
+{
+    size_t first = m->n, i = 0, entry = 0;
+    long line = 1;
+    while (i <= n) {
+        size_t j = i;
+        while (j < n && text[j] != '\n' && (file || text[j] != ','))
+            j++;
+        char where[512];
+        entry++;
+        if (file)
+            snprintf(where, sizeof where, "%s:%ld", file, line);
+        else
+            snprintf(where, sizeof where, "mapping entry %zu", entry);
+        int rc = mapping_entry(m, first, text + i, j - i, where, err, errlen);
+        if (rc < 0) {
+            while (m->n > first) {
+                m->n--;
+                free((char *)m->canonical[m->n]);
+                free((char *)m->source[m->n]);
+                m->canonical[m->n] = m->source[m->n] = NULL;
+            }
+            return rc;
+        }
+        if (j < n && text[j] == '\n')
+            line++;
+        i = j + 1;
+    }
+    return 0;
+}
+
+int up_mapping_parse(up_mapping_t *m, const char *spec, char *err, size_t errlen)
+{
+    return mapping_text(m, spec, strlen(spec), NULL, err, errlen);
+}
+
+int up_mapping_load(up_mapping_t *m, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        return -UP_EIO;
+    }
+    up_buf_t text = {0};
+    char chunk[8192];
+    size_t got;
+    int rc = 0;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if ((rc = up_buf_append(&text, chunk, got)) < 0)
+            break;
+    if (rc == 0 && ferror(f))
+        rc = -UP_EIO;
+    fclose(f);
+    if (rc < 0) {
+        set_err(err, errlen, "%s: %s", path, up_strerror(rc));
+        up_buf_free(&text);
+        return rc;
+    }
+    rc = mapping_text(m, text.data ? text.data : "", text.len, path, err, errlen);
+    up_buf_free(&text);
+    return rc;
+}
+
+/* ------------------------------------------------------------ byte source */
+
+/* Makes room for and reads more input after buf[end]. Moves the unconsumed
+ * bytes to the front first, and doubles the buffer only when a single record
+ * fills it. Returns 0 (r->eof set at end of input) or -UP_EIO. */
+static int refill(up_reader_t *r, char *err, size_t errlen)
+{
+    if (r->start > 0) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+    }
+    if (r->cap - 1 - r->end < CHUNK / 2) {
+        size_t cap = r->cap * 2;
+        char *p = realloc(r->buf, cap + PAD);
+        if (!p) {
+            set_err(err, errlen, "%s: out of memory", r->path);
+            return -UP_ENOMEM;
+        }
+        r->buf = p;
+        r->cap = cap;
+    }
+    size_t want = r->cap - 1 - r->end;
+    for (;;) {
+        ssize_t got;
+        if (r->gz) {
+            got = gzread(r->gz, r->buf + r->end, want > INT32_MAX ? INT32_MAX : (unsigned)want);
+            if (got < 0) {
+                int zerr;
+                const char *msg = gzerror(r->gz, &zerr);
+                set_err(err, errlen, "%s: gzip: %s", r->path, msg);
+                return -UP_EIO;
+            }
+            if (got == 0) {
+                int zerr;
+                const char *msg = gzerror(r->gz, &zerr);
+                if (zerr != Z_OK) { /* e.g. a truncated file: "unexpected end of file" */
+                    set_err(err, errlen, "%s: gzip: %s", r->path, msg);
+                    return -UP_EIO;
+                }
+            }
+            r->consumed = (uint64_t)gzoffset(r->gz);
+        } else {
+            got = read(r->fd, r->buf + r->end, want);
+            if (got < 0) {
+                if (errno == EINTR)
+                    continue;
+                set_err(err, errlen, "%s: %s", r->path, strerror(errno));
+                return -UP_EIO;
+            }
+            r->consumed += (uint64_t)got;
+        }
+        if (got == 0)
+            r->eof = true;
+        r->end += (size_t)got;
+        memset(r->buf + r->end, 0, PAD + 1);
+        return 0;
+    }
+}
+
+/* Drops bytes up to and including the next newline (an over-long line).
+ * Returns 0 when done (or at end of input), or a refill error. */
+static int skip_rest_of_line(up_reader_t *r, char *err, size_t errlen)
+{
+    while (r->skip_line) {
+        char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+        if (nl) {
+            r->start = (size_t)(nl - r->buf) + 1;
+            r->line++;
+            r->skip_line = false;
+            break;
+        }
+        r->start = r->end;
+        if (r->eof) {
+            r->skip_line = false;
+            break;
+        }
+        int rc = refill(r, err, errlen);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Reports an over-long record that starts at buf[start] and resumes at the
+ * line after its first line. */
+static int too_long(up_reader_t *r, up_record_t *rec, char *err, size_t errlen)
+{
+    rec->line = r->line;
+    set_err(err, errlen, "line %ld: record longer than %u MiB (unterminated quote?)", r->line,
+            MAX_RECORD >> 20);
+    r->skip_line = true;
+    int rc = skip_rest_of_line(r, err, errlen);
+    if (rc < 0)
+        return rc;
+    set_err(err, errlen, "line %ld: record longer than %u MiB (unterminated quote?)", rec->line,
+            MAX_RECORD >> 20);
+    return -UP_EPARSE;
+}
+
+/* --------------------------------------------------------------------- CSV */
+
+static int spans_reserve(up_reader_t *r, size_t n)
+{
+    if (n <= r->span_cap)
+        return 0;
+    size_t cap = r->span_cap ? r->span_cap : 16;
+    while (cap < n)
+        cap *= 2;
+    span_t *p = realloc(r->spans, cap * sizeof *p);
+    if (!p)
+        return -UP_ENOMEM;
+    r->spans = p;
+    r->span_cap = cap;
+    return 0;
+}
+
+/* A bit per byte of p[0..16) that is a comma or a newline. The 16 bytes are
+ * always readable: the buffer keeps PAD zero bytes after its data. */
+static inline unsigned delim_mask(const char *p)
+{
+#ifdef __SSE2__
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')),
+                               _mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+    return (unsigned)_mm_movemask_epi8(hit);
+#else
+    unsigned m = 0;
+    for (unsigned k = 0; k < 16; k++)
+        m |= (unsigned)(p[k] == ',' || p[k] == '\n') << k;
+    return m;
+#endif
+}
+
+/* The index of the first comma or newline in s[from, avail), or avail. */
+static size_t find_delim(const char *s, size_t from, size_t avail)
+{
+    for (size_t base = from; base < avail; base += 16) {
+        unsigned mask = delim_mask(s + base);
+        if (avail - base < 16)
+            mask &= (1u << (avail - base)) - 1;
+        if (mask)
+            return base + (size_t)__builtin_ctz(mask);
+    }
+    return avail;
+}
+
+static int add_span(up_reader_t *r, size_t *n, size_t off, size_t len, bool raw)
+{
+    if (*n == r->span_cap && spans_reserve(r, *n + 1) < 0)
+        return -UP_ENOMEM;
+    r->spans[*n] = (span_t){off, len, raw};
+    (*n)++;
+    return 0;
+}
+
+/* The fast path: splits the line at s (avail bytes buffered) into r->spans
+ * at commas, 16 bytes at a time, without modifying it. Returns the field
+ * count with *len the line's length before its newline; NO_NEWLINE if the
+ * line may continue past the buffered bytes; HAS_QUOTE if a field starts
+ * with a quote (the caller takes the RFC 4180 path); or -UP_ENOMEM. A CR
+ * before the newline is left out of the last field. */
+static long split_line(up_reader_t *r, const char *s, size_t avail, size_t *len)
+{
+    size_t n = 0, field = 0;
+    if (s[0] == '"')
+        return HAS_QUOTE;
+    for (size_t base = 0; base < avail; base += 16) {
+        unsigned mask = delim_mask(s + base);
+        if (avail - base < 16)
+            mask &= (1u << (avail - base)) - 1;
+        while (mask) {
+            size_t i = base + (size_t)__builtin_ctz(mask);
+            mask &= mask - 1;
+            if (n == r->span_cap && spans_reserve(r, n + 1) < 0)
+                return -UP_ENOMEM;
+            r->spans[n].off = field;
+            r->spans[n].len = i - field;
+            r->spans[n].raw = false;
+            n++;
+            field = i + 1;
+            if (s[i] == '\n') {
+                *len = i;
+                goto line_end;
+            }
+            if (s[field] == '"') /* s[avail] is readable padding */
+                return HAS_QUOTE;
+        }
+    }
+    if (!r->eof)
+        return NO_NEWLINE;
+    /* the last line of the input, without a newline */
+    if (add_span(r, &n, field, avail - field, false) < 0)
+        return -UP_ENOMEM;
+    *len = avail;
+line_end:
+    if (*len > 0 && s[*len - 1] == '\r' && r->spans[n - 1].len > 0)
+        r->spans[n - 1].len--;
+    return (long)n;
+}
+
+/* The RFC 4180 path, for records with quoted fields. A quote opens a quoted
+ * field only as the field's first byte (elsewhere it is an ordinary byte);
+ * inside, "" is a literal quote and commas and newlines are data. Text after
+ * the closing quote is kept, as Python's csv module does. Like split_line it
+ * leaves the buffer untouched, so that running out of input (NO_NEWLINE)
+ * just means "refill and scan again": fields needing rewriting are marked
+ * raw and unquoted in place by unquote_field once the record is complete.
+ * Also sets *newlines to the newlines inside quoted fields. Returns the field
+ * count, NO_NEWLINE, UNTERMINATED (at end of input) or -UP_ENOMEM. */
+static long split_quoted(up_reader_t *r, const char *s, size_t avail, size_t *len,
+                         long *newlines)
+{
+    size_t n = 0, i = 0;
+    *newlines = 0;
+    for (;;) {
+        size_t field = i, stop;
+        bool raw = false;
+        if (i < avail && s[i] == '"') {
+            size_t j = i + 1, close;
+            for (;;) {
+                const char *q = memchr(s + j, '"', avail - j);
+                if (!q)
+                    return r->eof ? UNTERMINATED : NO_NEWLINE;
+                close = (size_t)(q - s);
+                if (close + 1 == avail && !r->eof)
+                    return NO_NEWLINE; /* "" or the end: cannot tell yet */
+                if (close + 1 < avail && s[close + 1] == '"') {
+                    raw = true;
+                    j = close + 2;
+                    continue;
+                }
+                break;
+            }
+            for (const char *p = s + i + 1; (p = memchr(p, '\n', (size_t)(s + close - p))); p++)
+                (*newlines)++;
+            i = close + 1;
+            bool crlf = i + 1 < avail && s[i] == '\r' && s[i + 1] == '\n';
+            if (i < avail && s[i] != ',' && s[i] != '\n' && !crlf) {
+                raw = true; /* text after the closing quote */
+                i = find_delim(s, i, avail);
+            }
+            stop = i;
+            if (!raw) {
+                field++;    /* just the text between the quotes */
+                stop = close;
+            }
+            if (crlf)
+                i++;
+        } else {
+            i = stop = find_delim(s, i, avail);
+        }
+        if (i == avail && !r->eof)
+            return NO_NEWLINE;
+        bool last = i == avail || s[i] == '\n';
+        if (last && stop > field && stop == i && s[stop - 1] == '\r')
+            stop--; /* CRLF after an unquoted (or raw) last field */
+        if (add_span(r, &n, field, stop - field, raw) < 0)
+            return -UP_ENOMEM;
+        if (last) {
+            *len = i;
+            return (long)n;
+        }
+        i++; /* the comma */
+    }
+}
+
+/* Rewrites a raw quoted field in place: drops the enclosing quotes, turns ""
+ * into ", keeps any text after the closing quote. Returns the new length. */
+static size_t unquote_field(char *f, size_t len)
+{
+    size_t i = 1, w = 0;
+    while (i < len) {
+        char c = f[i++];
+        if (c == '"') {
+            if (i < len && f[i] == '"')
+                i++;
+            else
+                break;
+        }
+        f[w++] = c;
+    }
+    while (i < len)
+        f[w++] = f[i++];
+    return w;
+}
+
+/* Reads the next non-empty CSV record into r->spans. Returns the field
+ * count (>0), 0 at end of input, or a negative error. *rec_start is the
+ * record's offset in buf, *rec_line its first line. */
+static long csv_record(up_reader_t *r, size_t *rec_start, long *rec_line, up_record_t *out,
+                       char *err, size_t errlen)
+{
+    for (;;) {
+        if (r->skip_line) {
+            int rc = skip_rest_of_line(r, err, errlen);
+            if (rc < 0)
+                return rc;
+        }
+        char *s = r->buf + r->start;
+        size_t avail = r->end - r->start;
+        if (avail == 0 && r->eof)
+            return 0;
+        size_t len = 0;
+        long newlines = 0;
+        long n = avail ? split_line(r, s, avail, &len) : NO_NEWLINE;
+        if (n == HAS_QUOTE)
+            n = split_quoted(r, s, avail, &len, &newlines);
+        if (n == NO_NEWLINE) {
+            if (avail >= MAX_RECORD)
+                return too_long(r, out, err, errlen);
+            int rc = refill(r, err, errlen);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (n == -UP_ENOMEM)
+            return n;
+        out->line = *rec_line = r->line;
+        *rec_start = r->start;
+        if (n == UNTERMINATED) {
+            /* only known at the end of input: report it, resume at the next line */
+            set_err(err, errlen, "line %ld: unterminated quoted field", r->line);
+            char *nl = memchr(s, '\n', avail);
+            r->start = nl ? (size_t)(nl - r->buf) + 1 : r->end;
+            r->line++;
+            return -UP_EPARSE;
+        }
+        for (long k = 0; k < n; k++)
+            if (r->spans[k].raw)
+                r->spans[k].len = unquote_field(s + r->spans[k].off, r->spans[k].len);
+        r->start += len + (len < avail); /* and the newline, if there is one */
+        r->line += 1 + newlines;
+        if (n > 1 || !(len == 0 || (len == 1 && s[0] == '\r')))
+            return n;
+        /* an empty line (or just a CR): skip it */
+    }
+}
+
+static int csv_next(up_reader_t *r, up_record_t *rec, char *err, size_t errlen)
+{
+    size_t at;
+    long line;
+    long n = csv_record(r, &at, &line, rec, err, errlen);
+    if (n <= 0)
+        return (int)n;
+    if ((size_t)n != r->n_cols) {
+        set_err(err, errlen, "line %ld: expected %zu fields, got %ld", line, r->n_cols, n);
+        return -UP_EPARSE;
+    }
+    char *base = r->buf + at;
+    for (long k = 0; k < n; k++)
+        base[r->spans[k].off + r->spans[k].len] = '\0';
+    rec->kind = UP_MSG_ROW;
+    rec->traits_json = NULL;
+    for (size_t i = 0; i < r->n_fields; i++) {
+        int col = r->fields[i].col;
+        if (col >= 0 && r->spans[col].len) {
+            rec->val[i] = base + r->spans[col].off;
+            rec->len[i] = r->spans[col].len;
+        } else {
+            rec->val[i] = NULL;
+            rec->len[i] = 0;
+        }
+    }
+    return 1;
+}
+
+/* Reads the header row and resolves each requested field to a column. */
+static int csv_header(up_reader_t *r, char *err, size_t errlen)
+{
+    size_t at;
+    long line;
+    up_record_t tmp;
+    char sub[256];
+    long n = csv_record(r, &at, &line, &tmp, sub, sizeof sub);
+    if (n == 0) {
+        set_err(err, errlen, "%s: no header row", r->path);
+        return -UP_EPARSE;
+    }
+    if (n < 0) {
+        set_err(err, errlen, "%s: header: %s", r->path, sub);
+        return (int)(n == -UP_EIO || n == -UP_ENOMEM ? n : -UP_EPARSE);
+    }
+    r->cols = calloc((size_t)n + 1, sizeof *r->cols);
+    if (!r->cols)
+        goto oom;
+    r->n_cols = (size_t)n;
+    for (long k = 0; k < n; k++) {
+        size_t len = r->spans[k].len;
+        const char *name = trim_span(r->buf + at + r->spans[k].off, &len);
+        if (!(r->cols[k] = up_strndup(name, len)))
+            goto oom;
+    }
+    for (size_t i = 0; i < r->n_fields; i++) {
+        r->fields[i].col = -1;
+        for (size_t k = 0; k < r->n_cols; k++)
+            if (strcmp(r->cols[k], r->fields[i].source) == 0) {
+                r->fields[i].col = (int)k;
+                break;
+            }
+    }
+    return spans_reserve(r, r->n_cols + 1) < 0 ? -UP_ENOMEM : 0;
+oom:
+    set_err(err, errlen, "%s: out of memory", r->path);
+    return -UP_ENOMEM;
+}
+
+/* ------------------------------------------------------------------- JSONL */
+
+/* Segment's message types, in up_msg_kind_t order from UP_MSG_TRACK. */
+static const char *const seg_types[] = {"track", "page", "screen", "identify", "group", "alias"};
+
+static up_msg_kind_t json_kind(json_t *o)
+{
+    json_t *type = json_object_get(o, "type");
+    bool who = json_object_get(o, "userId") || json_object_get(o, "anonymousId");
+    if (json_is_string(type)) {
+        const char *t = json_string_value(type);
+        for (size_t k = 0; k < sizeof seg_types / sizeof *seg_types; k++)
+            if (strcmp(t, seg_types[k]) == 0)
+                return (up_msg_kind_t)(UP_MSG_TRACK + k);
+        /* an unknown type is a Segment message only if it names a sender;
+         * otherwise "type" is just a column of a plain object */
+        return who || json_object_get(o, "messageId") ? UP_MSG_OTHER : UP_MSG_ROW;
+    }
+    if (!type && who) {
+        if (json_object_get(o, "event"))
+            return UP_MSG_TRACK;
+        if (json_object_get(o, "groupId"))
+            return UP_MSG_GROUP;
+        if (json_object_get(o, "traits"))
+            return UP_MSG_IDENTIFY;
+    }
+    return UP_MSG_ROW;
+}
+
+static json_t *get2(json_t *o, const char *a, const char *b)
+{
+    return json_object_get(json_object_get(o, a), b);
+}
+
+/* A mapped source: the key as written, else the dot path. */
+static json_t *get_path(json_t *o, const field_t *f)
+{
+    json_t *v = json_object_get(o, f->source);
+    if (v || f->path_len < 2)
+        return v;
+    for (size_t k = 0; k < f->path_len && o; k++)
+        o = json_object_get(o, f->path[k]);
+    return o;
+}
+
+static bool present(json_t *v)
+{
+    return v && !json_is_null(v);
+}
+
+/* The traits object of a message: identify has "traits" (Rudder also copies
+ * them to "context.traits"), group has "traits". */
+static json_t *traits_of(json_t *o, up_msg_kind_t kind)
+{
+    json_t *t = json_object_get(o, "traits");
+    if (!json_is_object(t) && kind != UP_MSG_GROUP)
+        t = get2(o, "context", "traits");
+    return json_is_object(t) ? t : NULL;
+}
+
+/* Resolves an unmapped canonical field of a Segment message. *constant is
+ * set instead for the synthetic page_view/screen_view events. */
+static json_t *seg_field(json_t *o, up_msg_kind_t kind, json_t *traits, const field_t *f,
+                         const char **constant)
+{
+    json_t *v = NULL;
+    switch (f->seg) {
+    case SEG_TS: {
+        static const char *const keys[] = {"timestamp", "originalTimestamp", "receivedAt", "sentAt"};
+        for (size_t k = 0; k < 4 && !present(v); k++)
+            v = json_object_get(o, keys[k]);
+        return v;
+    }
+    case SEG_USER:
+        v = json_object_get(o, "userId");
+        return present(v) ? v : json_object_get(o, "anonymousId");
+    case SEG_ACCOUNT:
+        if (kind == UP_MSG_GROUP && present(v = json_object_get(o, "groupId")))
+            return v;
+        return get2(o, "context", "groupId");
+    case SEG_EVENT:
+        if (kind == UP_MSG_PAGE)
+            *constant = "page_view";
+        else if (kind == UP_MSG_SCREEN)
+            *constant = "screen_view";
+        else if (kind == UP_MSG_TRACK)
+            return json_object_get(o, "event");
+        return NULL;
+    case SEG_MESSAGE_ID:
+        return json_object_get(o, "messageId");
+    case SEG_TRAIT:
+        if (kind != UP_MSG_GROUP)
+            break; /* outside group messages these names are ordinary fields */
+        /* fall through */
+    case SEG_USER_TRAIT:
+        v = json_object_get(traits, f->alt[0]);
+        if (!present(v) && f->alt[1])
+            v = json_object_get(traits, f->alt[1]);
+        return v;
+    default:
+        break;
+    }
+    if (present(v = json_object_get(o, f->name)))
+        return v;
+    if (present(v = get2(o, "properties", f->name)))
+        return v;
+    if (present(v = get2(o, "traits", f->name)))
+        return v;
+    return json_object_get(get2(o, "context", "traits"), f->name);
+}
+
+static int dump_cb(const char *p, size_t n, void *data)
+{
+    return up_buf_append(data, p, n) < 0 ? -1 : 0;
+}
+
+/* Converts a JSON value to text: a pointer into the document for strings, or
+ * an offset into r->scratch (*off, with *in_scratch set) for everything else. */
+static int json_text(up_reader_t *r, json_t *v, const char **p, size_t *len, size_t *off,
+                     bool *in_scratch)
+{
+    *in_scratch = false;
+    *p = NULL;
+    *len = 0;
+    if (json_is_string(v)) {
+        *p = json_string_value(v);
+        *len = json_string_length(v);
+        return 0;
+    }
+    if (!v || json_is_null(v))
+        return 0;
+    char num[40];
+    const char *text = num;
+    size_t start = r->scratch.len;
+    if (json_is_integer(v)) {
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    } else if (json_is_real(v)) {
+        /* the shortest digits that read back to the same double */
+        up_fmt_double(num, sizeof num, json_real_value(v));
+    } else if (json_is_true(v)) {
+        text = "true";
+    } else if (json_is_false(v)) {
+        text = "false";
+    } else {
+        if (json_dump_callback(v, dump_cb, &r->scratch, JSON_COMPACT) < 0)
+            return -UP_ENOMEM;
+        text = NULL;
+    }
+    if (text && up_buf_append(&r->scratch, text, strlen(text)) < 0)
+        return -UP_ENOMEM;
+    if (up_buf_append(&r->scratch, "", 1) < 0) /* keep each value NUL-terminated */
+        return -UP_ENOMEM;
+    *off = start;
+    *len = r->scratch.len - start - 1;
+    *in_scratch = true;
+    return 0;
+}
+
+static int json_next(up_reader_t *r, up_record_t *rec, char *err, size_t errlen)
+{
+    json_decref(r->root);
+    r->root = NULL;
+    for (;;) {
+        if (r->skip_line) {
+            int rc = skip_rest_of_line(r, err, errlen);
+            if (rc < 0)
+                return rc;
+        }
+        char *s = r->buf + r->start;
+        size_t avail = r->end - r->start;
+        char *nl = memchr(s, '\n', avail);
+        if (!nl && !r->eof) {
+            if (avail >= MAX_RECORD)
+                return too_long(r, rec, err, errlen);
+            int rc = refill(r, err, errlen);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        if (!nl && avail == 0)
+            return 0;
+        size_t len = nl ? (size_t)(nl - s) : avail;
+        long line = r->line;
+        r->start += len + (nl != NULL);
+        r->line++;
+        size_t blank = 0;
+        while (blank < len && (is_blank(s[blank]) || s[blank] == '\r'))
+            blank++;
+        if (blank == len)
+            continue;
+        rec->line = line;
+        json_error_t jerr;
+        r->root = json_loadb(s, len, 0, &jerr);
+        if (!r->root) {
+            set_err(err, errlen, "line %ld: invalid JSON: %s", line, jerr.text);
+            return -UP_EPARSE;
+        }
+        if (!json_is_object(r->root)) {
+            set_err(err, errlen, "line %ld: invalid JSON: expected an object", line);
+            json_decref(r->root);
+            r->root = NULL;
+            return -UP_EPARSE;
+        }
+        break;
+    }
+
+    json_t *o = r->root;
+    up_msg_kind_t kind = json_kind(o);
+    json_t *traits = kind == UP_MSG_ROW ? NULL : traits_of(o, kind);
+    size_t off[UP_READER_MAX_FIELDS];
+    bool in_scratch[UP_READER_MAX_FIELDS];
+    up_buf_reset(&r->scratch);
+    for (size_t i = 0; i < r->n_fields; i++) {
+        const field_t *f = &r->fields[i];
+        const char *constant = NULL;
+        json_t *v;
+        if (f->mapped)
+            v = get_path(o, f);
+        else if (kind == UP_MSG_ROW)
+            v = json_object_get(o, f->name);
+        else
+            v = seg_field(o, kind, traits, f, &constant);
+        if (constant) {
+            rec->val[i] = constant;
+            rec->len[i] = strlen(constant);
+            in_scratch[i] = false;
+            continue;
+        }
+        if (json_text(r, v, &rec->val[i], &rec->len[i], &off[i], &in_scratch[i]) < 0)
+            goto oom;
+    }
+    size_t traits_off = 0;
+    bool has_traits = (kind == UP_MSG_IDENTIFY || kind == UP_MSG_GROUP) && traits;
+    if (has_traits) {
+        traits_off = r->scratch.len;
+        if (json_dump_callback(traits, dump_cb, &r->scratch, JSON_COMPACT) < 0 ||
+            up_buf_append(&r->scratch, "", 1) < 0)
+            goto oom;
+    }
+    /* scratch may have moved while growing: resolve offsets only now */
+    for (size_t i = 0; i < r->n_fields; i++) {
+        if (in_scratch[i])
+            rec->val[i] = r->scratch.data + off[i];
+        if (rec->len[i] == 0)
+            rec->val[i] = NULL;
+    }
+    rec->traits_json = has_traits ? r->scratch.data + traits_off : NULL;
+    rec->kind = kind;
+    return 1;
+oom:
+    set_err(err, errlen, "line %ld: out of memory", rec->line);
+    return -UP_ENOMEM;
+}
+
+/* --------------------------------------------------------------- open/close */
+
+/* Canonical names with a Segment default other than the generic search. */
+static void seg_role(field_t *f)
+{
+    static const struct {
+        const char *name;
+        int seg;
+        const char *alt0, *alt1;
+    } roles[] = {
+        {"ts", SEG_TS, NULL, NULL},
+        {"user_id", SEG_USER, NULL, NULL},
+        {"account_id", SEG_ACCOUNT, NULL, NULL},
+        {"event", SEG_EVENT, NULL, NULL},
+        {"message_id", SEG_MESSAGE_ID, NULL, NULL},
+        {"created_at", SEG_USER_TRAIT, "createdAt", "created_at"},
+        {"role", SEG_USER_TRAIT, "role", NULL},
+        {"name", SEG_TRAIT, "name", NULL},
+        {"seats", SEG_TRAIT, "seats", NULL},
+        {"plan", SEG_TRAIT, "plan", NULL},
+        {"segment", SEG_TRAIT, "segment", NULL},
+        {"owner", SEG_TRAIT, "owner", NULL},
+        {"arr", SEG_TRAIT, "arr", NULL},
+        {"contract_start", SEG_TRAIT, "contract_start", "contractStart"},
+        {"renewal_date", SEG_TRAIT, "renewal_date", "renewalDate"},
+    };
+    f->seg = SEG_GENERIC;
+    for (size_t k = 0; k < sizeof roles / sizeof *roles; k++)
+        if (strcmp(f->name, roles[k].name) == 0) {
+            f->seg = roles[k].seg;
+            f->alt[0] = roles[k].alt0;
+            f->alt[1] = roles[k].alt1;
+            return;
+        }
+}
+
+/* Splits f->source at dots into f->path. */
+static int split_path(field_t *f)
+{
+    size_t parts = 1;
+    for (const char *p = f->source; *p; p++)
+        parts += *p == '.';
+    f->path = calloc(parts, sizeof *f->path);
+    if (!f->path)
+        return -UP_ENOMEM;
+    const char *p = f->source;
+    for (size_t k = 0; k < parts; k++) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (!(f->path[k] = up_strndup(p, n)))
+            return -UP_ENOMEM;
+        f->path_len = k + 1;
+        p += n + 1;
+    }
+    return 0;
+}
+
+static bool has_suffix(const char *s, size_t n, const char *suffix)
+{
+    size_t k = strlen(suffix);
+    return n >= k && strncasecmp(s + n - k, suffix, k) == 0;
+}
+
+int up_reader_open(up_reader_t **out, const char *path, const char *const *fields,
+                   size_t n_fields, const up_mapping_t *map, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (n_fields > UP_READER_MAX_FIELDS) {
+        set_err(err, errlen, "%s: more than %d fields requested", path, UP_READER_MAX_FIELDS);
+        return -UP_EINVAL;
+    }
+    up_reader_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        set_err(err, errlen, "%s: out of memory", path);
+        return -UP_ENOMEM;
+    }
+    r->fd = -1;
+    r->line = 1;
+    int rc = -UP_ENOMEM;
+    if (!(r->path = up_strdup(path)))
+        goto oom;
+    r->n_fields = n_fields;
+    for (size_t i = 0; i < n_fields; i++) {
+        field_t *f = &r->fields[i];
+        f->name = fields[i];
+        f->col = -1;
+        const char *src = fields[i];
+        for (size_t k = 0; map && k < map->n; k++)
+            if (strcmp(map->canonical[k], fields[i]) == 0) {
+                src = map->source[k];
+                f->mapped = true;
+                break;
+            }
+        if (!(f->source = up_strdup(src)) || split_path(f) < 0)
+            goto oom;
+        seg_role(f);
+    }
+
+    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (r->fd < 0 || fstat(r->fd, &st) < 0) {
+        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        rc = -UP_EIO;
+        goto fail;
+    }
+    r->size = (uint64_t)st.st_size;
+    r->cap = (size_t)CHUNK * 2 + 1;
+    if (!(r->buf = malloc(r->cap + PAD)))
+        goto oom;
+
+    /* gzip is recognised by its magic bytes, whatever the name says */
+    unsigned char magic[2];
+    ssize_t got = pread(r->fd, magic, 2, 0);
+    if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b) {
+        if (!(r->gz = gzdopen(r->fd, "rb")))
+            goto oom;
+        r->fd = -1; /* now owned by gz */
+        gzbuffer(r->gz, 1u << 20);
+    }
+
+    size_t plen = strlen(path);
+    if (has_suffix(path, plen, ".gz"))
+        plen -= 3;
+    if (has_suffix(path, plen, ".csv"))
+        r->format = FMT_CSV;
+    else if (has_suffix(path, plen, ".jsonl") || has_suffix(path, plen, ".ndjson") ||
+             has_suffix(path, plen, ".json"))
+        r->format = FMT_JSONL;
+    else
+        r->format = -1;
+
+    /* Fill until there is something to sniff (or the input ends). */
+    size_t at;
+    for (;;) {
+        if ((rc = refill(r, err, errlen)) < 0)
+            goto fail;
+        const char *s = r->buf;
+        at = r->end >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+        while (at < r->end && (is_blank(s[at]) || s[at] == '\r' || s[at] == '\n'))
+            at++;
+        if (at < r->end || r->eof || r->end >= MAX_RECORD)
+            break;
+    }
+    if (r->end >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0)
+        r->start = 3;
+    if (r->format < 0)
+        r->format = at < r->end && r->buf[at] == '{' ? FMT_JSONL : FMT_CSV;
+
+    if (r->format == FMT_CSV && (rc = csv_header(r, err, errlen)) < 0)
+        goto fail;
+    *out = r;
+    return 0;
+oom:
+    set_err(err, errlen, "%s: out of memory", path);
+    rc = -UP_ENOMEM;
+fail:
+    up_reader_close(r);
+    return rc;
+}
+
+int up_reader_next(up_reader_t *r, up_record_t *rec, char *err, size_t errlen)
+{
+    if (r->format == FMT_CSV)
+        return csv_next(r, rec, err, errlen);
+    return json_next(r, rec, err, errlen);
+}
+
+uint64_t up_reader_pos(const up_reader_t *r)
+{
+    return r->consumed;
+}
+
+uint64_t up_reader_size(const up_reader_t *r)
+{
+    return r->size;
+}
+
+const char *const *up_reader_columns(const up_reader_t *r, size_t *n)
+{
+    *n = r->n_cols;
+    return r->format == FMT_CSV ? (const char *const *)r->cols : NULL;
+}
+
+void up_reader_close(up_reader_t *r)
+{
+    if (!r)
+        return;
+    if (r->gz)
+        gzclose(r->gz);
+    if (r->fd >= 0)
+        close(r->fd);
+    for (size_t i = 0; i < r->n_fields; i++) {
+        free(r->fields[i].source);
+        for (size_t k = 0; k < r->fields[i].path_len; k++)
+            free(r->fields[i].path[k]);
+        free(r->fields[i].path);
+    }
+    for (size_t k = 0; k < r->n_cols; k++)
+        free(r->cols[k]);
+    free(r->cols);
+    free(r->spans);
+    json_decref(r->root);
+    up_buf_free(&r->scratch);
+    free(r->buf);
+    free(r->path);
+    free(r);
+}
