@@ -267,7 +267,7 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
         goto fail;
     }
     p = path_in(s, "events.log");
-    s->log_fd = p ? open(p, ((flags & UP_STORE_WRITE) ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0644) : -1;
+    s->log_fd = p ? open(p, ((flags & UP_STORE_WRITE) ? O_RDWR | O_CREAT | O_APPEND : O_RDONLY) | O_CLOEXEC, 0644) : -1;
     free(p);
     if (s->log_fd < 0 && !(flags & UP_STORE_WRITE)) {
         /* a store initialised but never written: read as empty */
