@@ -435,7 +435,9 @@ static int cmd_import(const args_t *a)
             fputc('\n', stderr);
         if (rc < 0) {
             fprintf(stderr, "uptake import: %s\n", err[0] ? err : up_strerror(rc));
-            exit_code = rc == -UP_EIO && st.read == 0 ? UP_EXIT_FAIL : UP_EXIT_STORE;
+            /* a file that cannot be opened or decoded (no header, bad gzip
+             * before any record) is bad input, not a store failure */
+            exit_code = rc == -UP_EPARSE || (rc == -UP_EIO && st.read == 0) ? UP_EXIT_FAIL : UP_EXIT_STORE;
             if (rc != -UP_EIO && rc != -UP_EPARSE)
                 break;
             continue;
