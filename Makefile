@@ -13,7 +13,7 @@ LIBOBJ   = $(LIBSRC:src/%.c=$(BUILD)/obj/%.o)
 UNITSRC  = $(wildcard tests/unit/test_*.c)
 UNITBIN  = $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit cli check bench install clean demo
+.PHONY: all test unit cli crosscheck check bench install clean demo
 
 all: $(BUILD)/uptake
 
@@ -32,14 +32,18 @@ $(BUILD)/uptake: $(BUILD)/obj/main.o $(BUILD)/libuptake.a
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libuptake.a tests/unit/testutil.h | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libuptake.a $(LDLIBS) -lcmocka
 
-# Every test: cmocka unit tests, then the CLI tests that drive the real binary.
-test: unit cli
+# Every test: cmocka unit tests, the CLI tests that drive the real binary,
+# and the cross-check against an independent SQL implementation of metrics.md.
+test: unit cli crosscheck
 
 unit: $(UNITBIN)
 	@set -e; for t in $(UNITBIN); do echo "== $$t"; $$t; done
 
 cli: $(BUILD)/uptake
 	@set -e; for t in tests/cli/*.sh; do echo "== $$t"; UPTAKE=$(abspath $(BUILD)/uptake) sh $$t; done
+
+crosscheck: $(BUILD)/uptake
+	UPTAKE=$(abspath $(BUILD)/uptake) sh tests/crosscheck/run.sh
 
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 check:
