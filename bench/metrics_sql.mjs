@@ -52,14 +52,15 @@ export function reportSql(asOf, settings) {
   const accounts = `
 WITH ${common},
   -- known_users: users-table users of the account with created_at <= T or
-  -- no created_at, UNION the (account, user) pairs seen in that account's
-  -- events up to T (any event, passive included). The second half is the
-  -- project's choice: metrics.md counts "users of the account", and a user
-  -- seen only in events is one (see "Activity belongs to the event's own
-  -- account_id").
+  -- no created_at, UNION the (account, user) pairs seen only in that
+  -- account's events up to T (any event, passive included) and absent from
+  -- the users table. The second half is the project's choice: metrics.md
+  -- counts "users of the account", and a user seen only in events is one,
+  -- while a users-table user is governed by its created_at.
   known AS (
     SELECT account_id, user_id FROM users WHERE created_at IS NULL OR created_at <= ${T}
-    UNION SELECT DISTINCT account_id, user_id FROM ev),
+    UNION SELECT DISTINCT e.account_id, e.user_id FROM ev e
+      WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.account_id = e.account_id AND u.user_id = e.user_id)),
   kn AS (SELECT account_id, COUNT(*) AS known_users FROM known GROUP BY account_id),
   ncore AS (SELECT COUNT(*) AS n FROM m_feat WHERE core = 1),
   dep AS (

@@ -42,7 +42,8 @@ CREATE TEMP TABLE fu AS
 WITH
   known AS (
     SELECT account_id, user_id FROM users WHERE created_at IS NULL OR created_at <= @t
-    UNION SELECT account_id, user_id FROM ev),
+    UNION SELECT e.account_id, e.user_id FROM ev e
+      WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.account_id = e.account_id AND u.user_id = e.user_id)),
   kn AS (SELECT account_id, COUNT(*) AS known_users FROM known GROUP BY account_id),
   ncore AS (SELECT COUNT(*) AS n FROM m_feat WHERE core = 1),
   dep AS (
