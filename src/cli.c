@@ -12,6 +12,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -564,6 +565,20 @@ static int parse_as_of(const char *s, int64_t *T)
     return up_time_parse(s, strlen(s), T);
 }
 
+typedef struct {
+    sqlite3 *db;
+    up_entities_t e;
+    int rc;
+    char err[512];
+} entities_job_t;
+
+static void *entities_thread(void *arg)
+{
+    entities_job_t *job = arg;
+    job->rc = up_entities_load(job->db, &job->e, job->err, sizeof job->err);
+    return NULL;
+}
+
 static int cmd_report(const args_t *a)
 {
     const char *what = a->npos > 1 ? a->pos[1] : NULL;
@@ -598,21 +613,33 @@ static int cmd_report(const args_t *a)
     int timing = getenv("UPTAKE_TIMING") != NULL;
     double t0 = now_s();
     up_store_t *s;
-    if (open_store(a, UP_STORE_READ, &s) < 0)
+    if (open_store(a, UP_STORE_READ | UP_STORE_DEFER, &s) < 0)
         return UP_EXIT_STORE;
     double t_open = now_s();
     up_rollup_t *r;
     int owned, rc;
-    up_entities_t e;
     up_portfolio_t p;
-    char err[1024] = "";
-    if ((rc = up_store_rollup(s, T, &r, &owned)) < 0) {
+    /* the entity tables load on a second thread while the rollup is mapped */
+    entities_job_t job = {up_store_db(s), {0}, 0, ""};
+    pthread_t tid;
+    int threaded = pthread_create(&tid, NULL, entities_thread, &job) == 0;
+    if (!threaded)
+        entities_thread(&job);
+    rc = up_store_rollup(s, T, &r, &owned);
+    if (threaded)
+        pthread_join(tid, NULL);
+    up_entities_t e = job.e;
+    if (rc < 0) {
         fprintf(stderr, "uptake report: reading the event log: %s\n", up_strerror(rc));
+        if (job.rc == 0)
+            up_entities_free(&e);
         up_store_close(s);
         return UP_EXIT_STORE;
     }
-    if ((rc = up_entities_load(up_store_db(s), &e, err, sizeof err)) < 0) {
-        fprintf(stderr, "uptake report: %s\n", err);
+    if (up_store_notice(s))
+        fprintf(stderr, "uptake: %s\n", up_store_notice(s));
+    if ((rc = job.rc) < 0) {
+        fprintf(stderr, "uptake report: %s\n", job.err);
         goto fail_roll;
     }
     double t_ent = now_s();

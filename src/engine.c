@@ -10,6 +10,7 @@
 #include "timeparse.h"
 #include "util.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -468,6 +469,26 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
     return 0;
 }
 
+typedef struct {
+    const ctx_t *c;
+    up_portfolio_t *out;
+    const up_entities_t *e;
+    uint32_t first, step;
+    int rc;
+} worker_t;
+
+static void *worker_run(void *arg)
+{
+    worker_t *w = arg;
+    uint32_t n = w->e->n_accounts + w->out->n_event_only;
+    for (uint32_t i = w->first; i < n && w->rc == 0; i += w->step) {
+        const up_account_t *acc = i < w->e->n_accounts ? &w->e->accounts[i]
+                                                        : &w->out->event_only[i - w->e->n_accounts];
+        w->rc = account_metrics(w->c, acc, &w->out->rows[i]);
+    }
+    return NULL;
+}
+
 static int cmp_account(const void *a, const void *b)
 {
     return strcmp(((const up_account_t *)a)->account_id, ((const up_account_t *)b)->account_id);
@@ -544,12 +565,22 @@ int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_enti
     out->rows = calloc(e->n_accounts + n_extra + 1, sizeof *out->rows);
     if (!out->rows)
         goto done;
-    for (uint32_t i = 0; i < e->n_accounts; i++)
-        if ((rc = account_metrics(&c, &e->accounts[i], &out->rows[out->n_rows++])) < 0)
+    {
+        /* accounts are independent: two workers, each over every other one */
+        uint32_t n = e->n_accounts + out->n_event_only;
+        worker_t w[2] = {{&c, out, e, 0, 2, 0}, {&c, out, e, 1, 2, 0}};
+        pthread_t tid;
+        int threaded = n >= 256 && pthread_create(&tid, NULL, worker_run, &w[1]) == 0;
+        if (!threaded)
+            w[0].step = 1;
+        worker_run(&w[0]);
+        if (threaded)
+            pthread_join(tid, NULL);
+        out->n_rows = n;
+        rc = w[0].rc < 0 ? w[0].rc : w[1].rc;
+        if (rc < 0)
             goto done;
-    for (uint32_t i = 0; i < out->n_event_only; i++)
-        if ((rc = account_metrics(&c, &out->event_only[i], &out->rows[out->n_rows++])) < 0)
-            goto done;
+    }
     qsort(out->rows, out->n_rows, sizeof *out->rows, cmp_row);
     rc = 0;
 done:

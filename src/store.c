@@ -35,6 +35,7 @@ struct up_store {
     up_rollup_t roll;
     uint64_t log_end;           /* bytes of the log folded into roll */
     int dirty;                  /* roll differs from the snapshot on disk */
+    int roll_ready;             /* roll is built (not deferred) */
     char notice[512];
     /* pending block */
     uint32_t persisted_strs[UP_KINDS], persisted_pairs;
@@ -278,10 +279,13 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
         rc = -UP_EIO;
         goto fail;
     }
-    rc = build_rollup(s, 1);
-    if (rc < 0) {
-        set_err(err, errlen, "%s: cannot read events.log: %s", dir, up_strerror(rc));
-        goto fail;
+    if (!(flags & UP_STORE_DEFER) || (flags & UP_STORE_WRITE)) {
+        rc = build_rollup(s, 1);
+        if (rc < 0) {
+            set_err(err, errlen, "%s: cannot read events.log: %s", dir, up_strerror(rc));
+            goto fail;
+        }
+        s->roll_ready = 1;
     }
     if (flags & UP_STORE_WRITE) {
         if (save_snapshot(s) < 0) {
@@ -462,6 +466,12 @@ int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned)
     int32_t d0 = up_day_of(T);
     int64_t end_of_day = (int64_t)(d0 + 1) * UP_MS_PER_DAY - 1;
     *owned = 0;
+    if (!s->roll_ready) {
+        int rc = build_rollup(s, 1);
+        if (rc < 0)
+            return rc;
+        s->roll_ready = 1;
+    }
     if (T >= s->roll.max_ts || T == end_of_day || s->roll.events == 0) {
         *out = &s->roll;
         return 0;
@@ -613,6 +623,11 @@ int up_store_reject(up_store_t *s, const char *source, const char *file, long li
 void up_store_stats(up_store_t *s, up_store_stats_t *st)
 {
     memset(st, 0, sizeof *st);
+    if (!s->roll_ready) {
+        if (build_rollup(s, 1) < 0)
+            return;
+        s->roll_ready = 1;
+    }
     st->events = s->roll.events;
     st->log_bytes = s->log_end;
     st->pairs = s->roll.n_pairs;

@@ -22,6 +22,8 @@ enum {
     UP_STORE_READ = 0,    /* shared lock; never modifies files */
     UP_STORE_WRITE = 1,   /* exclusive lock; cuts a torn log tail */
     UP_STORE_CREATE = 2,  /* with WRITE: create the directory when missing */
+    UP_STORE_DEFER = 4,   /* with READ: build the rollup on first use (up_store_rollup),
+                           * so that the caller can read the entity tables meanwhile */
 };
 
 /* Opens the store in dir. On success *out owns it; a note about recovery (a

@@ -163,13 +163,18 @@ void up_fmt_double(char *out, size_t outlen, double v)
         snprintf(out, outlen, signbit(v) ? "-0.0" : "0.0");
         return;
     }
+    /* round-tripping is monotone in the precision: binary search it */
     char sci[40];
-    int prec;
-    for (prec = 0; prec < 17; prec++) {
-        snprintf(sci, sizeof sci, "%.*e", prec, v);
+    int lo = 0, hi = 16;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(sci, sizeof sci, "%.*e", mid, v);
         if (strtod(sci, NULL) == v)
-            break;
+            hi = mid;
+        else
+            lo = mid + 1;
     }
+    snprintf(sci, sizeof sci, "%.*e", lo, v);
     /* sci is [-]d[.ddd]e±XX */
     char digits[24];
     int nd = 0, neg = sci[0] == '-';
