@@ -630,7 +630,7 @@ static int cmd_report(const args_t *a)
         pthread_join(tid, NULL);
     up_entities_t e = job.e;
     if (rc < 0) {
-        fprintf(stderr, "uptake report: reading the event log: %s\n", up_strerror(rc));
+        fprintf(stderr, "uptake report: %s\n", up_store_notice(s) ? up_store_notice(s) : up_strerror(rc));
         if (job.rc == 0)
             up_entities_free(&e);
         up_store_close(s);

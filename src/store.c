@@ -94,6 +94,11 @@ static int replay(up_store_t *s, uint64_t start)
     uint64_t end, cut;
     int rc = up_log_scan(s->log_fd, start, rollup_block_cb, &s->roll,
                          (s->flags & UP_STORE_WRITE) != 0, &end, &cut);
+    if (rc == -UP_ECORRUPT)
+        snprintf(s->notice, sizeof s->notice,
+                 "events.log is damaged at offset %llu: a block there fails its checksum and data"
+                 " follows it, so this is not an interrupted write; nothing was cut. Restore the"
+                 " store from a backup (see docs/store.md)", (unsigned long long)end);
     if (rc < 0)
         return rc;
     if (end != start)
@@ -282,7 +287,7 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
     if (!(flags & UP_STORE_DEFER) || (flags & UP_STORE_WRITE)) {
         rc = build_rollup(s, 1);
         if (rc < 0) {
-            set_err(err, errlen, "%s: cannot read events.log: %s", dir, up_strerror(rc));
+            set_err(err, errlen, "%s: %s", dir, rc == -UP_ECORRUPT && s->notice[0] ? s->notice : up_strerror(rc));
             goto fail;
         }
         s->roll_ready = 1;

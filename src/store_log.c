@@ -308,6 +308,22 @@ static int read_at(int fd, void *p, size_t n, uint64_t off)
     return 0;
 }
 
+/* Whether every byte of fd from off to size is zero. */
+static int all_zero(int fd, uint64_t off, uint64_t size)
+{
+    uint8_t buf[4096];
+    while (off < size) {
+        size_t n = size - off < sizeof buf ? (size_t)(size - off) : sizeof buf;
+        if (read_at(fd, buf, n, off) != 0)
+            return 0;
+        for (size_t i = 0; i < n; i++)
+            if (buf[i])
+                return 0;
+        off += n;
+    }
+    return 1;
+}
+
 int up_log_scan(int fd, uint64_t start, up_log_block_fn fn, void *ctx,
                 int truncate, uint64_t *end, uint64_t *cut)
 {
@@ -324,11 +340,21 @@ int up_log_scan(int fd, uint64_t start, up_log_block_fn fn, void *ctx,
         return -UP_ENOMEM;
     while (off < size) {
         uint8_t hdr[HDR];
-        if (size - off < HDR || read_at(fd, hdr, HDR, off) != 0 || memcmp(hdr, MAGIC, 4) != 0)
-            break;
+        if (size - off < HDR || read_at(fd, hdr, HDR, off) != 0)
+            break;                          /* a header cut short: torn */
+        if (memcmp(hdr, MAGIC, 4) != 0) {
+            if (all_zero(fd, off, size))
+                break;                      /* space allocated, never written: torn */
+            rc = -UP_ECORRUPT;              /* damage with data after it */
+            goto done;
+        }
         uint32_t clen = rd32(hdr + 4), rlen = rd32(hdr + 8), crc = rd32(hdr + 12);
         if (size - off - HDR < clen)
-            break;
+            break;                          /* the block's bytes run past the end: torn */
+        if (rlen > (1u << 30)) {
+            rc = -UP_ECORRUPT;
+            goto done;
+        }
         if (clen > ccap) {
             free(cbuf);
             ccap = clen;
@@ -341,8 +367,15 @@ int up_log_scan(int fd, uint64_t start, up_log_block_fn fn, void *ctx,
         if (read_at(fd, cbuf, clen, off + HDR) != 0)
             break;
         uint32_t c = up_crc32c(0, hdr + 4, 8);
-        if (up_crc32c(c, cbuf, clen) != crc)
-            break;
+        if (up_crc32c(c, cbuf, clen) != crc) {
+            /* the last block, written out of order by a crash, is a torn
+             * tail; a bad block with blocks after it is damage, and cutting
+             * there would destroy acknowledged events */
+            if (off + HDR + clen == size)
+                break;
+            rc = -UP_ECORRUPT;
+            goto done;
+        }
         if (rlen > rcap) {
             free(rbuf);
             rcap = rlen;

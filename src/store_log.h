@@ -44,10 +44,13 @@ int up_log_append(int fd, const up_block_t *b, int zstd_level, uint64_t *bytes_o
 typedef int (*up_log_block_fn)(void *ctx, const up_block_t *b);
 
 /* Reads blocks from offset start to the end of fd, calling fn for each.
- * A torn or corrupt tail is found: *cut receives its size in bytes (0
- * normally) and *end the offset after the last good block; with truncate set
- * the tail is cut from the file (and the file synced). Returns 0, the first
- * non-zero value fn returned, or a negative UP_E* code. */
+ * A torn tail (a header cut short, a block whose bytes run past the end, a
+ * last block failing its CRC, or zeros) is found: *cut receives its size in
+ * bytes (0 normally) and *end the offset after the last good block; with
+ * truncate set the tail is cut from the file (and the file synced). Damage
+ * with data after it is never cut: -UP_ECORRUPT, with *end at the damaged
+ * block. Returns 0, the first non-zero value fn returned, or a negative
+ * UP_E* code. */
 int up_log_scan(int fd, uint64_t start, up_log_block_fn fn, void *ctx,
                 int truncate, uint64_t *end, uint64_t *cut);
 

@@ -148,6 +148,52 @@ static void test_dedup_across_reopen(void **state)
     up_store_close(s);
 }
 
+static void flip_byte(off_t at)
+{
+    int fd = open(logpath, O_RDWR);
+    assert_true(fd >= 0);
+    unsigned char b;
+    assert_int_equal(pread(fd, &b, 1, at), 1);
+    b ^= 0x5a;
+    assert_int_equal(pwrite(fd, &b, 1, at), 1);
+    close(fd);
+}
+
+/* A damaged byte in the first of several blocks is not a torn tail: the
+ * store refuses to open rather than cut acknowledged events. Flipping it back
+ * restores everything. */
+static void test_damage_is_not_cut(void **state)
+{
+    (void)state;
+    off_t size = size_of(logpath);
+    assert_int_equal(unlink(snappath), 0);
+    flip_byte(100);
+    up_store_t *s;
+    char err[512] = "";
+    assert_int_equal(up_store_open(&s, dir, UP_STORE_WRITE, err, sizeof err), -UP_ECORRUPT);
+    assert_non_null(strstr(err, "damaged at offset 0"));
+    assert_int_equal(size_of(logpath), size);
+    flip_byte(100);
+    s = open_w();
+    assert_int_equal(events_of(s), 100003);
+    up_store_close(s);
+}
+
+/* The same damage in the last block is what a crash mid-write leaves (before
+ * the snapshot covers it, hence no snapshot here): cut. */
+static void test_bad_last_block_is_cut(void **state)
+{
+    (void)state;
+    off_t size = size_of(logpath);
+    assert_int_equal(unlink(snappath), 0);
+    flip_byte(size - 3);
+    up_store_t *s = open_w();
+    assert_non_null(up_store_notice(s));
+    assert_true(events_of(s) < 100003);
+    up_store_close(s);
+    assert_true(size_of(logpath) < size);
+}
+
 static void test_missing_store(void **state)
 {
     (void)state;
@@ -165,6 +211,8 @@ int main(void)
         cmocka_unit_test(test_cut_last_block),
         cmocka_unit_test(test_lost_snapshot),
         cmocka_unit_test(test_dedup_across_reopen),
+        cmocka_unit_test(test_damage_is_not_cut),
+        cmocka_unit_test(test_bad_last_block_is_cut),
         cmocka_unit_test(test_missing_store),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
