@@ -567,6 +567,7 @@ static int parse_as_of(const char *s, int64_t *T)
 
 typedef struct {
     sqlite3 *db;
+    int64_t survey_from, survey_to;
     up_entities_t e;
     int rc;
     char err[512];
@@ -575,7 +576,7 @@ typedef struct {
 static void *entities_thread(void *arg)
 {
     entities_job_t *job = arg;
-    job->rc = up_entities_load(job->db, &job->e, job->err, sizeof job->err);
+    job->rc = up_entities_load(job->db, job->survey_from, job->survey_to, &job->e, job->err, sizeof job->err);
     return NULL;
 }
 
@@ -620,7 +621,7 @@ static int cmd_report(const args_t *a)
     int owned, rc;
     up_portfolio_t p;
     /* the entity tables load on a second thread while the rollup is mapped */
-    entities_job_t job = {up_store_db(s), {0}, 0, ""};
+    entities_job_t job = {up_store_db(s), up_engine_nps_from(up_store_model(s), T), T, {0}, 0, ""};
     pthread_t tid;
     int threaded = pthread_create(&tid, NULL, entities_thread, &job) == 0;
     if (!threaded)

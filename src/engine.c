@@ -44,11 +44,6 @@ static int32_t col_day(sqlite3_stmt *st, int i)
     return day;
 }
 
-static int64_t col_ts(sqlite3_stmt *st, int i)
-{
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? UP_TS_NONE : sqlite3_column_int64(st, i);
-}
-
 static int grow(void **p, uint32_t *cap, uint32_t n, size_t size)
 {
     if (n < *cap)
@@ -62,7 +57,13 @@ static int grow(void **p, uint32_t *cap, uint32_t n, size_t size)
     return 0;
 }
 
-int up_entities_load(sqlite3 *db, up_entities_t *e, char *err, size_t errlen)
+int64_t up_engine_nps_from(const up_model_t *m, int64_t T)
+{
+    return (int64_t)(up_day_of(T) - (m->settings.nps_window_days - 1)) * UP_MS_PER_DAY;
+}
+
+int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_entities_t *e,
+                     char *err, size_t errlen)
 {
     memset(e, 0, sizeof *e);
     sqlite3_stmt *st = NULL;
@@ -94,27 +95,11 @@ int up_entities_load(sqlite3 *db, up_entities_t *e, char *err, size_t errlen)
     sqlite3_finalize(st);
     cap = 0;
     if (sqlite3_prepare_v2(db,
-            "SELECT account_id, user_id, created_at, role, deactivated_at FROM users"
-            " ORDER BY account_id, user_id", -1, &st, NULL) != SQLITE_OK)
+            "SELECT account_id, user_id, ts, kind, score FROM surveys WHERE kind = 'nps' AND ts >= ? AND ts <= ?"
+            " ORDER BY account_id, ts", -1, &st, NULL) != SQLITE_OK)
         goto fail;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        if (grow((void **)&e->users, &cap, e->n_users, sizeof *e->users) < 0)
-            goto nomem;
-        up_user_t *u = &e->users[e->n_users++];
-        u->account_id = col_str(st, 0);
-        u->user_id = col_str(st, 1);
-        u->created_at = col_ts(st, 2);
-        u->role = col_str(st, 3);
-        u->deactivated_at = col_ts(st, 4);
-        if (!u->account_id || !u->user_id)
-            goto nomem;
-    }
-    sqlite3_finalize(st);
-    cap = 0;
-    if (sqlite3_prepare_v2(db,
-            "SELECT account_id, user_id, ts, kind, score FROM surveys ORDER BY account_id, ts",
-            -1, &st, NULL) != SQLITE_OK)
-        goto fail;
+    sqlite3_bind_int64(st, 1, survey_from);
+    sqlite3_bind_int64(st, 2, survey_to);
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (grow((void **)&e->surveys, &cap, e->n_surveys, sizeof *e->surveys) < 0)
             goto nomem;
@@ -148,7 +133,6 @@ void up_entities_free(up_entities_t *e)
 {
     up_arena_free(&e->strings);
     free(e->accounts);
-    free(e->users);
     free(e->surveys);
     memset(e, 0, sizeof *e);
 }
@@ -162,7 +146,6 @@ typedef struct {
     int64_t T;
     int32_t d0;
     uint32_t *acc_start, *acc_pairs;   /* CSR: pairs of account dict id a */
-    uint8_t *in_table;                 /* per pair: the user is in the users table */
 } ctx_t;
 
 static double clamp100(double v)
@@ -192,16 +175,6 @@ static int ka_between(const up_pair_t *p, int64_t from, int64_t to)
             return 1;
     }
     return 0;
-}
-
-static const up_pair_t *find_pair(const up_rollup_t *r, const char *account, const char *user)
-{
-    int64_t a = up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account));
-    int64_t u = up_dict_find(&r->dict[UP_KIND_USER], user, strlen(user));
-    if (a < 0 || u < 0)
-        return NULL;
-    uint32_t id = up_map64_get(&r->pair_index, (uint64_t)a << 32 | (uint64_t)u);
-    return id == UINT32_MAX ? NULL : &r->pairs[id];
 }
 
 static int cmp_str(const char *a, const char *b)
@@ -251,23 +224,45 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
         p_lo = c->acc_start[aid];
         p_hi = c->acc_start[aid + 1];
     }
-    uint32_t u_lo, u_hi;
-    RANGE_OF(c->e->users, c->e->n_users, account_id, acc->account_id, u_lo, u_hi);
-
-    /* pair-based counts */
-    int64_t sum_dau = 0, event_known = 0;
+    /* One pass over the account's pairs. A pair is a users-table user
+     * (created_at and role from the table), an event-only user, or both. */
+    int64_t sum_dau = 0, event_known = 0, table_known = 0;
+    int64_t cohort = 0, activated = 0, champions = 0, champions_active = 0;
     int64_t first_ka = UP_TS_NONE;
     uint64_t block_active = 0;   /* bit k: block k has an active user */
+    int32_t act_days = set->activation_days;
     /* days D0-83 .. D0 as bits 0 .. 83 of a 128-bit window: D0 is bit 83 */
     const int32_t from = d0 - 83;
     uint64_t acc_days[2] = {0, 0};
     for (uint32_t i = p_lo; i < p_hi; i++) {
-        uint32_t pid = c->acc_pairs[i];
-        const up_pair_t *p = &r->pairs[pid];
-        if (p->first_ts > T)
-            continue;  /* this pair does not exist yet at T */
-        uint64_t w[2];
-        up_days_window128(&p->active, from, w);
+        const up_pair_t *p = &r->pairs[c->acc_pairs[i]];
+        int exists = p->first_ts <= T;   /* has an event by T */
+        uint64_t w[2] = {0, 0};
+        if (exists)
+            up_days_window128(&p->active, from, w);
+        if (p->flags & UP_PAIR_IN_TABLE) {
+            if (p->created_at == UP_TS_NONE || p->created_at <= T) {
+                table_known++;
+                if (p->created_at != UP_TS_NONE) {
+                    int32_t cd = up_day_of(p->created_at);
+                    if (cd >= d0 - (act_days + 27) && cd <= d0 - act_days) {
+                        cohort++;
+                        int64_t until = p->created_at + (int64_t)act_days * UP_MS_PER_DAY;
+                        if (until > T)
+                            until = T;
+                        if (ka_between(p, p->created_at, until))
+                            activated++;
+                    }
+                }
+                if (p->flags & UP_PAIR_CHAMPION) {
+                    champions++;
+                    champions_active += up_bits128_count(w, 70, 83) > 0;
+                }
+            }
+        } else if (exists)
+            event_known++;   /* an event-only user is known once it has an event */
+        if (!exists)
+            continue;
         acc_days[0] |= w[0];
         acc_days[1] |= w[1];
         row->dau += up_bits128_count(w, 83, 83);
@@ -288,52 +283,12 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
                     core_used[pf->feature] = 1;
             }
         }
-        /* an event-only user is known once it has an event; users in the
-         * users table are governed by their created_at below */
-        if (!c->in_table[pid])
-            event_known++;
     }
     /* block k = days D0-7k-6 .. D0-7k = bits 77-7k .. 83-7k */
     for (int k = 0; k < 12; k++)
         if (up_bits128_count(acc_days, 77 - 7 * k, 83 - 7 * k))
             block_active |= 1ULL << k;
     row->active_users = row->mau;
-
-    /* users table: known users, activation, champions */
-    int64_t table_known = 0, cohort = 0, activated = 0, champions = 0, champions_active = 0;
-    int32_t act_days = set->activation_days;
-    for (uint32_t i = u_lo; i < u_hi; i++) {
-        const up_user_t *u = &c->e->users[i];
-        if (u->created_at != UP_TS_NONE && u->created_at > T)
-            continue;
-        table_known++;
-        const up_pair_t *p = NULL;
-        int looked = 0;
-        if (u->created_at != UP_TS_NONE) {
-            int32_t cd = up_day_of(u->created_at);
-            if (cd >= d0 - (act_days + 27) && cd <= d0 - act_days) {
-                cohort++;
-                p = find_pair(r, u->account_id, u->user_id);
-                looked = 1;
-                int64_t until = u->created_at + (int64_t)act_days * UP_MS_PER_DAY;
-                if (until > T)
-                    until = T;
-                if (p && ka_between(p, u->created_at, until))
-                    activated++;
-            }
-        }
-        if (u->role) {
-            char role[64];
-            snprintf(role, sizeof role, "%s", u->role);
-            if (strcmp(up_trim_lower(role), "champion") == 0) {
-                champions++;
-                if (!looked)
-                    p = find_pair(r, u->account_id, u->user_id);
-                if (p && p->first_ts <= T && up_days_any(&p->active, d0 - 13, d0))
-                    champions_active++;
-            }
-        }
-    }
     row->known_users = table_known + event_known;
 
     /* ratios, each null with its reason */
@@ -387,7 +342,7 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
         row->activation_rate = (double)activated / (double)cohort;
     else {
         row->activation_rate = nan;
-        row->why_null[UP_M_ACTIVATION] = "no user created 14 to 41 days before the as-of date";
+        row->why_null[UP_M_ACTIVATION] = "no user was created in the activation cohort (activation_days + 27 to activation_days days before the as-of date)";
     }
     int blocks = 0, blocks_active = 0;
     for (int k = 0; k < 12; k++) {
@@ -427,7 +382,7 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
         row->nps = (double)(100 * (promoters - detractors)) / (double)answers;
     else {
         row->nps = nan;
-        row->why_null[UP_M_NPS] = "no NPS answer in the last 90 days";
+        row->why_null[UP_M_NPS] = "no NPS answer within nps_window_days of the as-of date";
     }
 
     /* health: null components left out, the other weights rescaled */
@@ -464,7 +419,7 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
             row->parts[i].score = scores[i];
             row->parts[i].weight = weights[i];
         }
-        row->why_null[UP_M_HEALTH] = "no health component has a value";
+        row->why_null[UP_M_HEALTH] = "no health component has a value (or their weights are all 0)";
     }
     return 0;
 }
@@ -507,20 +462,14 @@ int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_enti
     out->T = T;
     out->d0 = up_day_of(T);
     out->model = m;
-    ctx_t c = {r, m, e, T, out->d0, NULL, NULL, NULL};
+    ctx_t c = {r, m, e, T, out->d0, NULL, NULL};
     uint32_t n_acc = r->dict[UP_KIND_ACCOUNT].n;
     c.acc_start = calloc(n_acc + 2, sizeof *c.acc_start);
     c.acc_pairs = malloc((r->n_pairs + 1) * sizeof *c.acc_pairs);
     uint8_t *seen = calloc(n_acc + 1, 1);
-    c.in_table = calloc(r->n_pairs + 1, 1);
     int rc = -UP_ENOMEM;
-    if (!c.acc_start || !c.acc_pairs || !seen || !c.in_table)
+    if (!c.acc_start || !c.acc_pairs || !seen)
         goto done;
-    for (uint32_t i = 0; i < e->n_users; i++) {
-        const up_pair_t *p = find_pair(r, e->users[i].account_id, e->users[i].user_id);
-        if (p)
-            c.in_table[p - r->pairs] = 1;
-    }
     /* counting sort of pairs by account */
     for (uint32_t i = 0; i < r->n_pairs; i++)
         c.acc_start[r->pairs[i].account + 1]++;
@@ -586,7 +535,6 @@ int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_enti
 done:
     free(c.acc_start);
     free(c.acc_pairs);
-    free(c.in_table);
     free(seen);
     if (rc < 0)
         up_portfolio_free(out);

@@ -25,29 +25,27 @@ typedef struct {
 } up_account_t;
 
 typedef struct {
-    char *account_id, *user_id, *role;
-    int64_t created_at;        /* UP_TS_NONE when unset */
-    int64_t deactivated_at;    /* UP_TS_NONE when unset */
-} up_user_t;
-
-typedef struct {
     char *account_id, *user_id, *kind;
     int64_t ts;
     double score;
 } up_survey_t;
 
-/* The entity tables, loaded once per query. */
+/* The entity tables a query needs, loaded once per query. The users table is
+ * not here: the store folds it into the rollup's pairs (created_at, roles). */
 typedef struct {
     up_account_t *accounts;   /* sorted by account_id */
     uint32_t n_accounts;
-    up_user_t *users;         /* sorted by account_id, user_id */
-    uint32_t n_users;
-    up_survey_t *surveys;     /* sorted by account_id, ts */
+    up_survey_t *surveys;     /* NPS answers with ts in [from, to], sorted by account_id, ts */
     uint32_t n_surveys;
     up_arena_t strings;       /* every string above */
 } up_entities_t;
 
-int up_entities_load(sqlite3 *db, up_entities_t *e, char *err, size_t errlen);
+/* Loads the accounts and the NPS answers with ts in [survey_from, survey_to]. */
+int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_entities_t *e,
+                     char *err, size_t errlen);
+
+/* The first instant of the NPS window for as-of T under model m. */
+int64_t up_engine_nps_from(const up_model_t *m, int64_t T);
 void up_entities_free(up_entities_t *e);
 
 enum {

@@ -147,6 +147,7 @@ void up_rollup_init(up_rollup_t *r, const up_model_t *model, int64_t cutoff)
     r->cutoff = cutoff;
     r->min_ts = UP_TS_NONE;
     r->max_ts = INT64_MIN;
+    r->users_gen = -1;
 }
 
 static void pair_free(up_pair_t *p)
@@ -198,7 +199,7 @@ int64_t up_rollup_pair(up_rollup_t *r, uint32_t account, uint32_t user, int *add
     memset(p, 0, sizeof *p);
     p->account = account;
     p->user = user;
-    p->first_ts = p->first_ka_ts = UP_TS_NONE;
+    p->first_ts = p->first_ka_ts = p->created_at = UP_TS_NONE;
     p->last_ts = INT64_MIN;
     *slot = r->n_pairs;
     return r->n_pairs++;
@@ -407,7 +408,7 @@ int up_rollup_apply_block(up_rollup_t *r, const up_block_t *b)
  * per pair a fixed record, then its active bitmap, key-action days and
  * feature records, each array starting at an 8-byte boundary so the reader
  * uses them in place from the mapping. */
-#define SNAP_MAGIC "UPROLL03"
+#define SNAP_MAGIC "UPROLL04"
 
 typedef struct {
     FILE *f;
@@ -452,6 +453,7 @@ int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t 
     w_all(&w, &r->events, 8);
     w_all(&w, &r->min_ts, 8);
     w_all(&w, &r->max_ts, 8);
+    w_all(&w, &r->users_gen, 8);
     for (int k = 0; k < UP_KINDS; k++) {
         const up_dict_t *d = &r->dict[k];
         w_all(&w, &d->n, 4);
@@ -469,6 +471,8 @@ int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t 
         w_all(&w, &p->first_ts, 8);
         w_all(&w, &p->last_ts, 8);
         w_all(&w, &p->first_ka_ts, 8);
+        w_all(&w, &p->created_at, 8);
+        w_all(&w, &p->flags, 4);
         w_all(&w, &p->n_ka, 4);
         w_all(&w, &p->n_pf, 4);
         w_days(&w, &p->active);
@@ -558,7 +562,7 @@ int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64
     if (hash != model_hash)
         return -UP_ENOTFOUND;
     if (r_copy(&c, log_offset, 8) || r_copy(&c, &r->events, 8) || r_copy(&c, &r->min_ts, 8) ||
-        r_copy(&c, &r->max_ts, 8))
+        r_copy(&c, &r->max_ts, 8) || r_copy(&c, &r->users_gen, 8))
         return -UP_ECORRUPT;
     for (int k = 0; k < UP_KINDS; k++) {
         uint32_t n, len;
@@ -602,7 +606,7 @@ int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64
         up_pair_t *p = &r->pairs[id];
         uint32_t n_pf;
         if (r_copy(&c, &p->first_ts, 8) || r_copy(&c, &p->last_ts, 8) || r_copy(&c, &p->first_ka_ts, 8) ||
-            r_copy(&c, &p->n_ka, 4) || r_copy(&c, &n_pf, 4) || n_pf > (1u << 16))
+            r_copy(&c, &p->created_at, 8) || r_copy(&c, &p->flags, 4) || r_copy(&c, &p->n_ka, 4) || r_copy(&c, &n_pf, 4) || n_pf > (1u << 16))
             return -UP_ECORRUPT;
         if ((rc = r_days(&c, base, &p->active)) < 0)
             return rc;
@@ -613,7 +617,7 @@ int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64
         p->cap_ka = 0;
         if (pool_used + n_pf > pool_cap)
             return -UP_ECORRUPT;
-        p->pf = r->pf_pool + pool_used;   /* borrowed: cap_pf stays 0 */
+        p->pf = n_pf ? r->pf_pool + pool_used : NULL;   /* borrowed: cap_pf stays 0 */
         pool_used += n_pf;
         for (uint32_t j = 0; j < n_pf; j++) {
             snap_pf_t sp;

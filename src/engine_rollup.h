@@ -52,9 +52,14 @@ typedef struct {
     int32_t min_ms, max_ms;  /* ms since the day's 00:00 UTC */
 } up_kaday_t;
 
+/* Pair flags from the users table (not from events). */
+enum { UP_PAIR_IN_TABLE = 1, UP_PAIR_CHAMPION = 2, UP_PAIR_SPONSOR = 4 };
+
 typedef struct {
     uint32_t account, user;  /* dictionary ids */
-    int64_t first_ts, last_ts;
+    uint32_t flags;          /* UP_PAIR_*: the users table's view of this pair */
+    int64_t created_at;      /* from the users table; UP_TS_NONE when unset */
+    int64_t first_ts, last_ts;   /* UP_TS_NONE / INT64_MIN for a pair only in the users table */
     int64_t first_ka_ts;     /* UP_TS_NONE when none */
     up_days_t active;
     up_pf_t *pf;             /* cap_pf == 0 with n_pf > 0: borrowed from the snapshot */
@@ -82,6 +87,7 @@ typedef struct {
     int64_t cutoff;                  /* events with ts > cutoff are ignored */
     uint64_t events;                 /* events folded in */
     int64_t min_ts, max_ts;          /* over all folded events */
+    int64_t users_gen;               /* the users table generation folded in (-1: none) */
     void *map;                       /* the mapped snapshot, or NULL */
     up_pf_t *pf_pool;                /* pair × feature records of the snapshot */
     size_t map_len;

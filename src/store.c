@@ -66,7 +66,19 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS rejects(id INTEGER PRIMARY KEY, at TEXT NOT NULL, source TEXT,"
     " file TEXT, line INTEGER, field TEXT, reason TEXT NOT NULL, record TEXT);"
     "CREATE TABLE IF NOT EXISTS imports(id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT,"
-    " file TEXT, read INTEGER, stored INTEGER, duplicates INTEGER, rejected INTEGER);";
+    " file TEXT, read INTEGER, stored INTEGER, duplicates INTEGER, rejected INTEGER);"
+    "CREATE INDEX IF NOT EXISTS surveys_kind_ts ON surveys(kind, ts);"
+    /* users_gen counts every change to the users table, so the snapshot,
+     * which carries the users' created_at and roles per pair, knows when it
+     * is stale */
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES ('users_gen', 0);"
+    "CREATE TRIGGER IF NOT EXISTS users_gen_insert AFTER INSERT ON users"
+    " BEGIN UPDATE meta SET value = value + 1 WHERE key = 'users_gen'; END;"
+    "CREATE TRIGGER IF NOT EXISTS users_gen_update AFTER UPDATE ON users"
+    " BEGIN UPDATE meta SET value = value + 1 WHERE key = 'users_gen'; END;"
+    "CREATE TRIGGER IF NOT EXISTS users_gen_delete AFTER DELETE ON users"
+    " BEGIN UPDATE meta SET value = value + 1 WHERE key = 'users_gen'; END;";
 
 static void set_err(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
 {
@@ -81,6 +93,73 @@ static char *path_in(const up_store_t *s, const char *name)
     if (p)
         snprintf(p, n, "%s/%s", s->dir, name);
     return p;
+}
+
+/* The users table's generation, or -2 when it cannot be read (an old store
+ * opened read-only). */
+static int64_t users_gen(up_store_t *s)
+{
+    sqlite3_stmt *st;
+    int64_t gen = -2;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'users_gen'", -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            gen = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    return gen;
+}
+
+/* Folds the users table into the pairs of r: created_at and role flags, and
+ * a pair for every users-table row (with no events it stays inactive). */
+static int sync_users(up_store_t *s, up_rollup_t *r, int64_t gen)
+{
+    for (uint32_t i = 0; i < r->n_pairs; i++) {
+        r->pairs[i].flags = 0;
+        r->pairs[i].created_at = UP_TS_NONE;
+    }
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT account_id, user_id, created_at, role FROM users", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -UP_EDB;
+    int rc = 0;
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *acc = (const char *)sqlite3_column_text(st, 0);
+        size_t alen = (size_t)sqlite3_column_bytes(st, 0);
+        const char *user = (const char *)sqlite3_column_text(st, 1);
+        size_t ulen = (size_t)sqlite3_column_bytes(st, 1);
+        if (!acc || !user)
+            continue;
+        int added;
+        int64_t aid = up_dict_intern(&r->dict[UP_KIND_ACCOUNT], acc, alen, &added);
+        int64_t uid = up_dict_intern(&r->dict[UP_KIND_USER], user, ulen, &added);
+        if (aid < 0 || uid < 0) {
+            rc = -UP_ENOMEM;
+            break;
+        }
+        int64_t pid = up_rollup_pair(r, (uint32_t)aid, (uint32_t)uid, &added);
+        if (pid < 0) {
+            rc = (int)pid;
+            break;
+        }
+        up_pair_t *p = &r->pairs[pid];
+        p->flags = UP_PAIR_IN_TABLE;
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+            p->created_at = sqlite3_column_int64(st, 2);
+        const char *role = (const char *)sqlite3_column_text(st, 3);
+        if (role) {
+            char buf[64];
+            snprintf(buf, sizeof buf, "%s", role);
+            up_trim_lower(buf);
+            if (strcmp(buf, "champion") == 0)
+                p->flags |= UP_PAIR_CHAMPION;
+            else if (strcmp(buf, "sponsor") == 0)
+                p->flags |= UP_PAIR_SPONSOR;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc == 0)
+        r->users_gen = gen;
+    return rc;
 }
 
 static int rollup_block_cb(void *ctx, const up_block_t *b)
@@ -293,7 +372,7 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
         s->roll_ready = 1;
     }
     if (flags & UP_STORE_WRITE) {
-        if (save_snapshot(s) < 0) {
+        if ((rc = up_store_commit(s)) < 0) {
             set_err(err, errlen, "%s: cannot write rollup.bin: %s", dir, strerror(errno));
             rc = -UP_EIO;
             goto fail;
@@ -359,14 +438,41 @@ static int flush_block(up_store_t *s)
 
 int up_store_commit(up_store_t *s)
 {
-    if (!(s->flags & UP_STORE_WRITE))
+    if (!(s->flags & UP_STORE_WRITE) || !s->roll_ready)
         return 0;
+    int64_t gen = users_gen(s);
+    if (gen != s->roll.users_gen) {
+        int rc = sync_users(s, &s->roll, gen);
+        if (rc < 0)
+            return rc;
+        s->dirty = 1;
+    }
+    /* the block carries the dictionary strings and pairs the users table
+     * added, so the log alone can rebuild every id */
     int rc = flush_block(s);
     if (rc < 0)
         return rc;
     if (fsync(s->log_fd) != 0)
         return -UP_EIO;
     return save_snapshot(s);
+}
+
+/* Makes s->roll usable: built, and in step with the users table. */
+static int ensure_rollup(up_store_t *s)
+{
+    if (!s->roll_ready) {
+        int rc = build_rollup(s, 1);
+        if (rc < 0)
+            return rc;
+        s->roll_ready = 1;
+    }
+    int64_t gen = users_gen(s);
+    if (gen != s->roll.users_gen) {
+        if (s->flags & UP_STORE_WRITE)
+            return up_store_commit(s);
+        return sync_users(s, &s->roll, gen);   /* in memory only */
+    }
+    return 0;
 }
 
 int up_store_close(up_store_t *s)
@@ -455,9 +561,10 @@ int up_store_set_model(up_store_t *s, const char *text, size_t len, const char *
     s->model_text = copy;
     s->model_hash = up_hash64(copy, len, 0);
     rc = build_rollup(s, 0);
+    s->roll_ready = rc == 0;
     s->dirty = 1;
     if (rc == 0)
-        rc = save_snapshot(s);
+        rc = up_store_commit(s);   /* folds the users table in, writes the snapshot */
     return rc;
 }
 
@@ -471,12 +578,9 @@ int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned)
     int32_t d0 = up_day_of(T);
     int64_t end_of_day = (int64_t)(d0 + 1) * UP_MS_PER_DAY - 1;
     *owned = 0;
-    if (!s->roll_ready) {
-        int rc = build_rollup(s, 1);
-        if (rc < 0)
-            return rc;
-        s->roll_ready = 1;
-    }
+    int rc0 = ensure_rollup(s);
+    if (rc0 < 0)
+        return rc0;
     if (T >= s->roll.max_ts || T == end_of_day || s->roll.events == 0) {
         *out = &s->roll;
         return 0;
@@ -491,6 +595,8 @@ int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned)
     up_rollup_init(r, s->model, T);
     uint64_t end, cut;
     rc = up_log_scan(s->log_fd, 0, cutoff_cb, r, 0, &end, &cut);
+    if (rc == 0)
+        rc = sync_users(s, r, s->roll.users_gen);
     if (rc < 0) {
         up_rollup_free(r);
         free(r);
@@ -628,16 +734,24 @@ int up_store_reject(up_store_t *s, const char *source, const char *file, long li
 void up_store_stats(up_store_t *s, up_store_stats_t *st)
 {
     memset(st, 0, sizeof *st);
-    if (!s->roll_ready) {
-        if (build_rollup(s, 1) < 0)
-            return;
-        s->roll_ready = 1;
-    }
+    if (ensure_rollup(s) < 0)
+        return;
     st->events = s->roll.events;
     st->log_bytes = s->log_end;
-    st->pairs = s->roll.n_pairs;
-    st->users = s->roll.dict[UP_KIND_USER].n;
-    st->accounts = s->roll.dict[UP_KIND_ACCOUNT].n;
+    /* count what the events hold; the users table adds ids of its own */
+    uint8_t *seen_u = calloc(s->roll.dict[UP_KIND_USER].n + 1, 1);
+    uint8_t *seen_a = calloc(s->roll.dict[UP_KIND_ACCOUNT].n + 1, 1);
+    for (uint32_t i = 0; seen_u && seen_a && i < s->roll.n_pairs; i++) {
+        const up_pair_t *p = &s->roll.pairs[i];
+        if (p->first_ts == UP_TS_NONE)
+            continue;
+        st->pairs++;
+        st->users += !seen_u[p->user];
+        st->accounts += !seen_a[p->account];
+        seen_u[p->user] = seen_a[p->account] = 1;
+    }
+    free(seen_u);
+    free(seen_a);
     st->event_names = s->roll.dict[UP_KIND_EVENT].n;
     st->min_ts = s->roll.min_ts;
     st->max_ts = s->roll.max_ts;

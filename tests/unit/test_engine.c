@@ -139,7 +139,8 @@ static void compute(run_t *x, int64_t T)
     char err[512];
     assert_int_equal(up_store_open(&x->s, dir, UP_STORE_READ, err, sizeof err), 0);
     assert_int_equal(up_store_rollup(x->s, T, &x->r, &x->owned), 0);
-    assert_int_equal(up_entities_load(up_store_db(x->s), &x->e, err, sizeof err), 0);
+    assert_int_equal(up_entities_load(up_store_db(x->s), up_engine_nps_from(up_store_model(x->s), T), T, &x->e,
+                                      err, sizeof err), 0);
     assert_int_equal(up_engine_portfolio(x->r, up_store_model(x->s), &x->e, T, &x->p), 0);
 }
 
