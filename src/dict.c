@@ -40,8 +40,65 @@ static int dict_grow_slots(up_dict_t *d)
     return 0;
 }
 
+static int grow_ids(up_dict_t *d)
+{
+    uint32_t cap = d->cap_ids ? d->cap_ids * 2 : 256;
+    uint64_t *hashes = realloc(d->hashes, cap * sizeof *hashes);
+    if (!hashes)
+        return -UP_ENOMEM;
+    d->hashes = hashes;
+    char **strs = realloc(d->strs, cap * sizeof *strs);
+    if (!strs)
+        return -UP_ENOMEM;
+    d->strs = strs;
+    uint32_t *lens = realloc(d->lens, cap * sizeof *lens);
+    if (!lens)
+        return -UP_ENOMEM;
+    d->lens = lens;
+    d->cap_ids = cap;
+    return 0;
+}
+
+int64_t up_dict_add_borrowed(up_dict_t *d, const char *s, size_t n)
+{
+    if (d->n == d->cap_ids && grow_ids(d) < 0)
+        return -UP_ENOMEM;
+    d->strs[d->n] = (char *)(uintptr_t)s;
+    d->lens[d->n] = (uint32_t)n;
+    d->lazy = 1;
+    return d->n++;
+}
+
+/* Builds the hash index of a dict filled by up_dict_add_borrowed. */
+static int build_index(up_dict_t *d)
+{
+    for (uint32_t id = 0; id < d->n; id++)
+        d->hashes[id] = up_hash64(d->strs[id], d->lens[id], 0);
+    uint32_t nslots = 1024;
+    while ((uint64_t)d->n * 2 + 2 > nslots)
+        nslots *= 2;
+    free(d->slots);
+    d->slots = NULL;
+    d->mask = 0;
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return -UP_ENOMEM;
+    for (uint32_t id = 0; id < d->n; id++) {
+        uint32_t i = (uint32_t)d->hashes[id] & (nslots - 1);
+        while (slots[i])
+            i = (i + 1) & (nslots - 1);
+        slots[i] = id + 1;
+    }
+    d->slots = slots;
+    d->mask = nslots - 1;
+    d->lazy = 0;
+    return 0;
+}
+
 int64_t up_dict_find(const up_dict_t *d, const char *s, size_t n)
 {
+    if (d->lazy && build_index((up_dict_t *)(uintptr_t)d) < 0)
+        return -1;
     if (!d->slots)
         return -1;
     uint64_t h = up_hash64(s, n, 0);
@@ -61,6 +118,8 @@ int64_t up_dict_intern(up_dict_t *d, const char *s, size_t n, int *added)
 {
     if (added)
         *added = 0;
+    if (d->lazy && build_index(d) < 0)
+        return -UP_ENOMEM;
     if (!d->slots || (uint64_t)(d->n + 1) * 2 > (uint64_t)d->mask + 1) {
         if (dict_grow_slots(d) < 0)
             return -UP_ENOMEM;
@@ -76,22 +135,8 @@ int64_t up_dict_intern(up_dict_t *d, const char *s, size_t n, int *added)
             return id;
         i = (i + 1) & d->mask;
     }
-    if (d->n == d->cap_ids) {
-        uint32_t cap = d->cap_ids ? d->cap_ids * 2 : 256;
-        uint64_t *hashes = realloc(d->hashes, cap * sizeof *hashes);
-        if (!hashes)
-            return -UP_ENOMEM;
-        d->hashes = hashes;
-        char **strs = realloc(d->strs, cap * sizeof *strs);
-        if (!strs)
-            return -UP_ENOMEM;
-        d->strs = strs;
-        uint32_t *lens = realloc(d->lens, cap * sizeof *lens);
-        if (!lens)
-            return -UP_ENOMEM;
-        d->lens = lens;
-        d->cap_ids = cap;
-    }
+    if (d->n == d->cap_ids && grow_ids(d) < 0)
+        return -UP_ENOMEM;
     char *copy = up_arena_strndup(&d->arena, s, n);
     if (!copy)
         return -UP_ENOMEM;

@@ -16,7 +16,8 @@ typedef struct {
     uint32_t *lens;       /* per id */
     uint32_t n, cap_ids;
     uint32_t mask;        /* slots - 1 */
-    up_arena_t arena;     /* the strings */
+    up_arena_t arena;     /* the strings it copied */
+    int lazy;             /* ids added by up_dict_add_borrowed; no hash index yet */
 } up_dict_t;
 
 void up_dict_init(up_dict_t *d);
@@ -28,6 +29,12 @@ int64_t up_dict_find(const up_dict_t *d, const char *s, size_t n);
 /* Returns the id of s[0..n), adding it when absent (*added set to 1 then).
  * Returns -UP_ENOMEM on out-of-memory. */
 int64_t up_dict_intern(up_dict_t *d, const char *s, size_t n, int *added);
+
+/* Appends s (NUL-terminated, n bytes, owned by the caller and outliving the
+ * dict) as the next id without checking for duplicates: for loading a
+ * snapshot whose strings are known to be distinct. The hash index is built
+ * on the first find or intern. Returns the id or -UP_ENOMEM. */
+int64_t up_dict_add_borrowed(up_dict_t *d, const char *s, size_t n);
 
 static inline const char *up_dict_str(const up_dict_t *d, uint32_t id) { return d->strs[id]; }
 

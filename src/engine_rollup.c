@@ -176,12 +176,36 @@ void up_rollup_free(up_rollup_t *r)
     free(r->evclass);
     if (r->map)
         munmap(r->map, r->map_len);
-    free(r->pf_pool);
+    if (r->pf_pool)
+        munmap(r->pf_pool, r->pf_pool_len);
     memset(r, 0, sizeof *r);
+}
+
+/* Builds pair_index for pairs appended by a snapshot load; a report never
+ * needs it, so a load does not pay for it. */
+static int build_pair_index(up_rollup_t *r)
+{
+    r->index_stale = 0;
+    for (uint32_t i = 0; i < r->n_pairs; i++) {
+        int added;
+        uint32_t *slot = up_map64_slot(&r->pair_index, (uint64_t)r->pairs[i].account << 32 | r->pairs[i].user, &added);
+        if (!slot)
+            return -UP_ENOMEM;
+        if (!added)
+            return -UP_ECORRUPT;
+        *slot = i;
+    }
+    return 0;
 }
 
 int64_t up_rollup_pair(up_rollup_t *r, uint32_t account, uint32_t user, int *added)
 {
+    *added = 0;
+    if (r->index_stale) {
+        int rc = build_pair_index(r);
+        if (rc < 0)
+            return rc;
+    }
     uint32_t *slot = up_map64_slot(&r->pair_index, (uint64_t)account << 32 | user, added);
     if (!slot)
         return -UP_ENOMEM;
@@ -402,13 +426,28 @@ int up_rollup_apply_block(up_rollup_t *r, const up_block_t *b)
     return 0;
 }
 
+/* Allocates a large array for a snapshot load: anonymous memory with
+ * transparent huge pages requested, so that filling it costs a page fault per
+ * 2 MiB instead of per 4 KiB. Freed with big_free. */
+static void *big_alloc(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    madvise(p, n, MADV_HUGEPAGE);
+    return p;
+}
+
 /* ---- snapshot ---------------------------------------------------------- */
 
-/* Layout (little-endian, native structs): header; dictionaries; pair count;
- * per pair a fixed record, then its active bitmap, key-action days and
- * feature records, each array starting at an 8-byte boundary so the reader
- * uses them in place from the mapping. */
-#define SNAP_MAGIC "UPROLL04"
+/* Layout (little-endian, native structs), in two regions so that a report
+ * touches only what it reads:
+ *   hot:  header; dictionaries (NUL-terminated strings); pair count; per pair
+ *         a fixed record and its active bitmap, then per feature a record and
+ *         its used bitmap; every array 8-byte aligned
+ *   cold: key-action days and advanced-use bitmaps, referenced by offset
+ * The reader maps the file and uses the bitmaps and arrays in place. */
+#define SNAP_MAGIC "UPROLL06"
 
 typedef struct {
     FILE *f;
@@ -435,18 +474,28 @@ static void w_days(wr_t *w, const up_days_t *d)
     uint32_t nw = d->nw;
     w_all(w, &d->base, 4);
     w_all(w, &nw, 4);
-    w_align(w);
-    w_all(w, d->w, (size_t)nw * 8);
+    w_all(w, d->w, (size_t)nw * 8);   /* at 8 alignment: the record before keeps it */
 }
 
 typedef struct {
-    uint32_t feature, pad;
+    uint32_t account, user, flags, n_ka, n_pf, pad;
+    int64_t created_at, first_ts, last_ts, first_ka_ts;
+    uint64_t ka_off;        /* into the cold region */
+} snap_pair_t;
+
+typedef struct {
+    uint32_t feature;
+    int32_t adv_base;
+    uint32_t adv_nw, pad;
     int64_t first_exposure_ts, first_use_ts;
+    uint64_t adv_off;       /* into the cold region */
 } snap_pf_t;
 
 int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t log_offset)
 {
     wr_t w = {f, 0, 0};
+    up_buf_t cold = {0};
+    int rc = 0;
     w_all(&w, SNAP_MAGIC, 8);
     w_all(&w, &model_hash, 8);
     w_all(&w, &log_offset, 8);
@@ -454,39 +503,49 @@ int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t 
     w_all(&w, &r->min_ts, 8);
     w_all(&w, &r->max_ts, 8);
     w_all(&w, &r->users_gen, 8);
+    uint64_t cold_off = 0;          /* patched at the end */
+    long cold_off_pos = ftell(f);
+    w_all(&w, &cold_off, 8);
     for (int k = 0; k < UP_KINDS; k++) {
         const up_dict_t *d = &r->dict[k];
         w_all(&w, &d->n, 4);
         for (uint32_t i = 0; i < d->n; i++) {
             w_all(&w, &d->lens[i], 4);
-            w_all(&w, d->strs[i], d->lens[i]);
+            w_all(&w, d->strs[i], d->lens[i] + 1);
         }
     }
     w_all(&w, &r->n_pairs, 4);
-    for (uint32_t i = 0; i < r->n_pairs && !w.rc; i++) {
+    for (uint32_t i = 0; i < r->n_pairs && !w.rc && !rc; i++) {
         const up_pair_t *p = &r->pairs[i];
+        snap_pair_t sp = {p->account, p->user, p->flags, p->n_ka, p->n_pf, 0, p->created_at,
+                          p->first_ts, p->last_ts, p->first_ka_ts, cold.len};
+        rc |= up_buf_append(&cold, p->ka, p->n_ka * sizeof *p->ka);
+        rc |= up_buf_reserve(&cold, 8);
+        while (cold.len % 8)
+            cold.data[cold.len++] = 0;
         w_align(&w);
-        w_all(&w, &p->account, 4);
-        w_all(&w, &p->user, 4);
-        w_all(&w, &p->first_ts, 8);
-        w_all(&w, &p->last_ts, 8);
-        w_all(&w, &p->first_ka_ts, 8);
-        w_all(&w, &p->created_at, 8);
-        w_all(&w, &p->flags, 4);
-        w_all(&w, &p->n_ka, 4);
-        w_all(&w, &p->n_pf, 4);
+        w_all(&w, &sp, sizeof sp);
         w_days(&w, &p->active);
-        w_align(&w);
-        w_all(&w, p->ka, p->n_ka * sizeof *p->ka);
         for (uint32_t j = 0; j < p->n_pf; j++) {
             const up_pf_t *pf = &p->pf[j];
-            snap_pf_t sp = {pf->feature, 0, pf->first_exposure_ts, pf->first_use_ts};
-            w_align(&w);
-            w_all(&w, &sp, sizeof sp);
+            snap_pf_t sf = {pf->feature, pf->advanced.base, pf->advanced.nw, 0, pf->first_exposure_ts,
+                            pf->first_use_ts, cold.len};
+            rc |= up_buf_append(&cold, pf->advanced.w, (size_t)pf->advanced.nw * 8);
+            w_all(&w, &sf, sizeof sf);
             w_days(&w, &pf->used);
-            w_days(&w, &pf->advanced);
         }
     }
+    w_align(&w);
+    uint64_t cold_len = cold.len;
+    w_all(&w, &cold_len, 8);
+    cold_off = w.pos;
+    w_all(&w, cold.data, cold.len);
+    up_buf_free(&cold);
+    if (cold_off_pos < 0 || fseek(f, cold_off_pos, SEEK_SET) != 0 || fwrite(&cold_off, 8, 1, f) != 1 ||
+        fseek(f, 0, SEEK_END) != 0)
+        w.rc = -UP_EIO;
+    if (rc)
+        return -UP_ENOMEM;
     return w.rc;
 }
 
@@ -521,12 +580,11 @@ static void r_align(rd_t *c, const uint8_t *base)
         c->p = c->end;
 }
 
-static int r_days(rd_t *c, const uint8_t *base, up_days_t *d)
+static int r_days(rd_t *c, up_days_t *d)
 {
     uint32_t nw;
     if (r_copy(c, &d->base, 4) || r_copy(c, &nw, 4) || nw > UINT16_MAX)
         return -UP_ECORRUPT;
-    r_align(c, base);
     d->nw = (uint16_t)nw;
     d->w = nw ? (uint64_t *)(uintptr_t)r_take(c, (size_t)nw * 8) : NULL;
     if (nw && !d->w)
@@ -541,11 +599,11 @@ int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64
     if (fd < 0)
         return -UP_ENOTFOUND;
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < 48) {
+    if (fstat(fd, &st) != 0 || st.st_size < 64) {
         close(fd);
         return -UP_ECORRUPT;
     }
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED)
         return -UP_EIO;
@@ -564,75 +622,99 @@ int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64
     if (r_copy(&c, log_offset, 8) || r_copy(&c, &r->events, 8) || r_copy(&c, &r->min_ts, 8) ||
         r_copy(&c, &r->max_ts, 8) || r_copy(&c, &r->users_gen, 8))
         return -UP_ECORRUPT;
+    uint64_t cold_off;
+    if (r_copy(&c, &cold_off, 8) || cold_off > (uint64_t)st.st_size)
+        return -UP_ECORRUPT;
+#ifdef MADV_POPULATE_READ
+    /* map the hot region's pages in one call rather than a fault per page;
+     * the cold region (key-action days, advanced use) is faulted only when
+     * read. Older kernels say EINVAL: then pages fault in as read. */
+    madvise(map, (size_t)cold_off, MADV_POPULATE_READ);
+#endif
     for (int k = 0; k < UP_KINDS; k++) {
         uint32_t n, len;
         if (r_copy(&c, &n, 4))
             return -UP_ECORRUPT;
         for (uint32_t i = 0; i < n; i++) {
             const char *str;
-            if (r_copy(&c, &len, 4) || !(str = r_take(&c, len)))
+            if (r_copy(&c, &len, 4) || !(str = r_take(&c, (size_t)len + 1)) || str[len] != '\0')
                 return -UP_ECORRUPT;
-            int added;
-            if (up_dict_intern(&r->dict[k], str, len, &added) < 0)
+            if (up_dict_add_borrowed(&r->dict[k], str, len) < 0)
                 return -UP_ENOMEM;
-            if (!added)
-                return -UP_ECORRUPT;
         }
     }
     uint32_t n_pairs;
-    if (r_copy(&c, &n_pairs, 4) || n_pairs > (uint64_t)st.st_size / 40)
+    if (r_copy(&c, &n_pairs, 4) || n_pairs > (uint64_t)st.st_size / sizeof(snap_pair_t))
         return -UP_ECORRUPT;
-    /* size everything once: the pairs, their index, and a pool for the
-     * pair × feature records (at most one per 40 bytes of file) */
     r->pairs = malloc(((size_t)n_pairs + 1) * sizeof *r->pairs);
-    r->pf_pool = malloc((size_t)st.st_size / 40 * sizeof *r->pf_pool + sizeof *r->pf_pool);
+    size_t pool_cap = (size_t)st.st_size / sizeof(snap_pf_t) + 1;
+    r->pf_pool_len = pool_cap * sizeof *r->pf_pool;
+    r->pf_pool = big_alloc(r->pf_pool_len);
     if (!r->pairs || !r->pf_pool)
         return -UP_ENOMEM;
+    madvise((void *)((uintptr_t)r->pairs & ~(uintptr_t)4095), ((size_t)n_pairs + 1) * sizeof *r->pairs, MADV_HUGEPAGE);
     r->cap_pairs = n_pairs + 1;
-    size_t pool_used = 0, pool_cap = (size_t)st.st_size / 40 + 1;
+    size_t pool_used = 0;
+    /* the cold region's offsets are checked against its length after the
+     * pass, so remember the largest end seen */
+    uint64_t cold_need = 0;
     for (uint32_t i = 0; i < n_pairs; i++) {
-        uint32_t account, user;
-        int added, rc;
+        snap_pair_t sp;
+        int rc;
         r_align(&c, base);
-        if (r_copy(&c, &account, 4) || r_copy(&c, &user, 4))
+        if (r_copy(&c, &sp, sizeof sp) || sp.account >= r->dict[UP_KIND_ACCOUNT].n ||
+            sp.user >= r->dict[UP_KIND_USER].n || sp.n_pf > (1u << 16) || pool_used + sp.n_pf > pool_cap)
             return -UP_ECORRUPT;
-        if (account >= r->dict[UP_KIND_ACCOUNT].n || user >= r->dict[UP_KIND_USER].n)
-            return -UP_ECORRUPT;
-        int64_t id = up_rollup_pair(r, account, user, &added);
-        if (id < 0)
-            return (int)id;
-        if (!added)
-            return -UP_ECORRUPT;
-        up_pair_t *p = &r->pairs[id];
-        uint32_t n_pf;
-        if (r_copy(&c, &p->first_ts, 8) || r_copy(&c, &p->last_ts, 8) || r_copy(&c, &p->first_ka_ts, 8) ||
-            r_copy(&c, &p->created_at, 8) || r_copy(&c, &p->flags, 4) || r_copy(&c, &p->n_ka, 4) || r_copy(&c, &n_pf, 4) || n_pf > (1u << 16))
-            return -UP_ECORRUPT;
-        if ((rc = r_days(&c, base, &p->active)) < 0)
+        up_pair_t *p = &r->pairs[r->n_pairs++];
+        memset(p, 0, sizeof *p);
+        p->account = sp.account;
+        p->user = sp.user;
+        p->flags = sp.flags;
+        p->created_at = sp.created_at;
+        p->first_ts = sp.first_ts;
+        p->last_ts = sp.last_ts;
+        p->first_ka_ts = sp.first_ka_ts;
+        p->n_ka = sp.n_ka;
+        p->ka = (up_kaday_t *)(uintptr_t)sp.ka_off;   /* resolved below */
+        if (sp.ka_off + (uint64_t)sp.n_ka * sizeof(up_kaday_t) > cold_need)
+            cold_need = sp.ka_off + (uint64_t)sp.n_ka * sizeof(up_kaday_t);
+        if ((rc = r_days(&c, &p->active)) < 0)
             return rc;
-        r_align(&c, base);
-        p->ka = p->n_ka ? (up_kaday_t *)(uintptr_t)r_take(&c, p->n_ka * sizeof *p->ka) : NULL;
-        if (p->n_ka && !p->ka)
-            return -UP_ECORRUPT;
-        p->cap_ka = 0;
-        if (pool_used + n_pf > pool_cap)
-            return -UP_ECORRUPT;
-        p->pf = n_pf ? r->pf_pool + pool_used : NULL;   /* borrowed: cap_pf stays 0 */
-        pool_used += n_pf;
-        for (uint32_t j = 0; j < n_pf; j++) {
-            snap_pf_t sp;
-            r_align(&c, base);
-            if (r_copy(&c, &sp, sizeof sp))
+        p->pf = sp.n_pf ? r->pf_pool + pool_used : NULL;   /* borrowed: cap_pf stays 0 */
+        pool_used += sp.n_pf;
+        for (uint32_t j = 0; j < sp.n_pf; j++) {
+            snap_pf_t sf;
+            if (r_copy(&c, &sf, sizeof sf) || sf.adv_nw > UINT16_MAX)
                 return -UP_ECORRUPT;
             up_pf_t *pf = &p->pf[p->n_pf++];
             memset(pf, 0, sizeof *pf);
-            pf->feature = sp.feature;
-            pf->first_exposure_ts = sp.first_exposure_ts;
-            pf->first_use_ts = sp.first_use_ts;
-            if ((rc = r_days(&c, base, &pf->used)) < 0 || (rc = r_days(&c, base, &pf->advanced)) < 0)
+            pf->feature = sf.feature;
+            pf->first_exposure_ts = sf.first_exposure_ts;
+            pf->first_use_ts = sf.first_use_ts;
+            pf->advanced.base = sf.adv_base;
+            pf->advanced.nw = (uint16_t)sf.adv_nw;
+            pf->advanced.borrowed = 1;
+            pf->advanced.w = (uint64_t *)(uintptr_t)sf.adv_off;   /* resolved below */
+            if (sf.adv_off + (uint64_t)sf.adv_nw * 8 > cold_need)
+                cold_need = sf.adv_off + (uint64_t)sf.adv_nw * 8;
+            if ((rc = r_days(&c, &pf->used)) < 0)
                 return rc;
         }
     }
+    uint64_t cold_len;
+    r_align(&c, base);
+    if (r_copy(&c, &cold_len, 8) || cold_len != (uint64_t)(c.end - c.p) || cold_need > cold_len)
+        return -UP_ECORRUPT;
+    const uint8_t *cold = c.p;
+    for (uint32_t i = 0; i < r->n_pairs; i++) {
+        up_pair_t *p = &r->pairs[i];
+        p->ka = p->n_ka ? (up_kaday_t *)(uintptr_t)(cold + (uintptr_t)p->ka) : NULL;
+        for (uint32_t j = 0; j < p->n_pf; j++) {
+            up_days_t *a = &p->pf[j].advanced;
+            a->w = a->nw ? (uint64_t *)(uintptr_t)(cold + (uintptr_t)a->w) : NULL;
+        }
+    }
+    r->index_stale = 1;
     for (uint32_t e = 0; e < r->dict[UP_KIND_EVENT].n; e++)
         if (classify(r, e) < 0)
             return -UP_ENOMEM;

@@ -79,6 +79,7 @@ typedef struct {
 typedef struct {
     up_dict_t dict[UP_KINDS];        /* users, accounts, event names */
     up_map64_t pair_index;           /* account << 32 | user -> pair id */
+    int index_stale;                 /* pair_index not built yet (after a load) */
     up_pair_t *pairs;
     uint32_t n_pairs, cap_pairs;
     up_evclass_t *evclass;           /* per event-name id */
@@ -89,7 +90,8 @@ typedef struct {
     int64_t min_ts, max_ts;          /* over all folded events */
     int64_t users_gen;               /* the users table generation folded in (-1: none) */
     void *map;                       /* the mapped snapshot, or NULL */
-    up_pf_t *pf_pool;                /* pair × feature records of the snapshot */
+    up_pf_t *pf_pool;                /* pair × feature records of the snapshot (mmap'd) */
+    size_t pf_pool_len;
     size_t map_len;
 } up_rollup_t;
 
