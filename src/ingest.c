@@ -502,6 +502,14 @@ static int store_event(imp_t *im, const up_record_t *r)
     return 0;
 }
 
+/* msg without a leading "line N: " naming this line. */
+static const char *strip_line(const char *msg, long line)
+{
+    char prefix[32];
+    int n = snprintf(prefix, sizeof prefix, "line %ld: ", line);
+    return n > 0 && strncmp(msg, prefix, (size_t)n) == 0 ? msg + n : msg;
+}
+
 int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
                    const up_mapping_t *map, up_progress_fn progress, void *pctx,
                    FILE *log, up_import_stats_t *st, char *err, size_t errlen)
@@ -545,8 +553,8 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
         st->read++;
         if (rc < 0) {
             im.rec = NULL;
-            /* the reader's message already says "line N: …" */
-            up_store_reject(s, "file", path, rec.line, NULL, rerr, "");
+            /* the reader's message says "line N: …"; the line is its own column */
+            up_store_reject(s, "file", path, rec.line, NULL, strip_line(rerr, rec.line), "");
             st->rejected++;
             if (log && im.logged < 10)
                 fprintf(log, "%s: %s\n", path, rerr);

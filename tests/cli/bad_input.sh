@@ -32,15 +32,21 @@ ok --data "$D" rejects
 expect_grep "5 rejected records" "$TMP/out" "rejects count"
 expect_grep "bad-events.csv:3: ts: cannot parse" "$TMP/out" "rejects: bad ts"
 expect_grep "bad-events.csv:4: user_id: missing (required)" "$TMP/out" "rejects: missing user_id"
-expect_grep "bad-events.csv:5: line 5: expected 4 fields, got 3" "$TMP/out" "rejects: too few fields"
-expect_grep "bad-events.csv:6: line 6: expected 4 fields, got 5" "$TMP/out" "rejects: too many fields"
+expect_grep "bad-events.csv:5: expected 4 fields, got 3" "$TMP/out" "rejects: too few fields"
+expect_grep "bad-events.csv:6: expected 4 fields, got 5" "$TMP/out" "rejects: too many fields"
 expect_grep "bad-surveys.csv:3: kind: expected nps or csat, got 'ces'" "$TMP/out" "rejects: unknown survey kind"
+expect_no_grep "line 5:" "$TMP/out" "rejects: the line is not repeated in the reason"
 ok --data "$D" rejects --format csv
 # file,line,field columns of the CSV, newest first
 cut -d, -f4-6 "$TMP/out" >"$TMP/rej.txt"
 printf '%s\n' file,line,field bad-surveys.csv,3,kind bad-events.csv,6, bad-events.csv,5, \
     bad-events.csv,4,user_id bad-events.csv,3,ts >"$TMP/rej.expected"
 expect_same "$TMP/rej.txt" "$TMP/rej.expected" "rejects --format csv: file, line, field"
+# the reason column holds the reader's message without its "line N: "
+python3 -c 'import csv,sys; r={(x["file"],x["line"]): x["reason"] for x in csv.DictReader(open(sys.argv[1]))}
+assert r[("bad-events.csv","5")] == "expected 4 fields, got 3", r
+assert r[("bad-events.csv","6")] == "expected 4 fields, got 5", r' "$TMP/out" ||
+    fail "rejects --format csv: reasons of lines 5 and 6"
 ok --data "$D" rejects --format json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["total"] == 5 and len(d["rejects"]) == 5, d' \
     "$TMP/out" || fail "rejects --format json: total 5"
