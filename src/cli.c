@@ -434,7 +434,7 @@ static int cmd_import(const args_t *a)
                                 &st, err, sizeof err);
         if (pg.shown)
             fputc('\n', stderr);
-        if (rc < 0) {
+        if (rc < 0 && !st.partial) {
             fprintf(stderr, "uptake import: %s\n", err[0] ? err : up_strerror(rc));
             /* a file that cannot be opened or decoded (no header, bad gzip
              * before any record) is bad input, not a store failure */
@@ -450,7 +450,13 @@ static int cmd_import(const args_t *a)
         if (st.rejected && !a->set[O_QUIET])
             fprintf(stderr, "%s: %llu record%s rejected; `uptake rejects` lists them with their reasons\n", file,
                     (unsigned long long)st.rejected, st.rejected == 1 ? "" : "s");
-        if (st.read == 0 || st.stored + st.duplicates == 0) {
+        if (st.partial) {
+            /* a truncated .gz or a read error part-way: bad input; what was
+             * read before it is stored, and the next file is still read */
+            fprintf(stderr, "uptake import: %s; the file was read only up to there (the summary counts the"
+                            " records before it)\n", err[0] ? err : up_strerror(rc));
+            exit_code = UP_EXIT_FAIL;
+        } else if (st.read == 0 || st.stored + st.duplicates == 0) {
             fprintf(stderr, "%s: nothing could be read%s\n", file, st.read ? " (every record was rejected)" : "");
             exit_code = UP_EXIT_FAIL;
         } else if (st.rejected && a->set[O_STRICT] && exit_code == UP_EXIT_OK)

@@ -547,7 +547,9 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
         if (rc == 0)
             break;
         if (rc == -UP_EIO) {
-            snprintf(err, errlen, "%s: %s", path, rerr);
+            /* the reader's message names the file */
+            snprintf(err, errlen, "%s", rerr);
+            st->partial = 1;
             break;
         }
         st->read++;
@@ -586,11 +588,15 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
         sqlite3_finalize(sts[i]);
     if (im.links_loaded)
         links_free(&im);
-    /* events first (fsync), then the transaction that records the import */
-    int crc = rc < 0 ? 0 : up_store_commit(s);
-    if (crc < 0 && rc == 0) {
+    /* events first (fsync), then the transaction that records the import;
+     * a read error part-way keeps what was read before it */
+    int keep = rc == 0 || st->partial;
+    int crc = keep ? up_store_commit(s) : 0;
+    if (crc < 0 && keep) {
         snprintf(err, errlen, "%s: cannot write the event log: %s", path, up_strerror(crc));
         rc = crc;
+        st->partial = 0;
+        keep = 0;
     }
     sqlite3_stmt *ins;
     if (sqlite3_prepare_v2(im.db,
@@ -605,9 +611,10 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
         sqlite3_step(ins);
         sqlite3_finalize(ins);
     }
-    if (sqlite3_exec(im.db, rc < 0 && kind != UP_IMPORT_EVENTS ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && rc == 0) {
+    if (sqlite3_exec(im.db, !keep && kind != UP_IMPORT_EVENTS ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && keep) {
         snprintf(err, errlen, "%s: cannot commit: %s", path, sqlite3_errmsg(im.db));
         rc = -UP_EDB;
+        st->partial = 0;
     }
     return rc;
 }

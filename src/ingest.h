@@ -25,6 +25,7 @@ const char *up_import_kind_name(up_import_kind_t k);
 typedef struct {
     uint64_t read, stored, duplicates, rejected;
     uint64_t identifies, groups;   /* Segment-style JSONL: profile updates */
+    int partial;                   /* a read error stopped the file part-way */
 } up_import_stats_t;
 
 /* Called now and then with the bytes consumed and the file size. */
@@ -32,8 +33,11 @@ typedef void (*up_progress_fn)(void *ctx, uint64_t pos, uint64_t size);
 
 /* Imports one file. Returns 0 when the file was read to its end (whatever
  * was rejected), or a negative UP_E* code with a message in err when the file
- * could not be opened or read. The first few reject messages are also
- * written to `log` when it is not NULL. */
+ * could not be opened, read or stored. A read error part-way (a truncated
+ * .gz, an I/O error) returns -UP_EIO with st->partial set: the records read
+ * before it are stored and committed, st counts them, and the import is
+ * recorded, as for a file read to its end. The first few reject messages are
+ * also written to `log` when it is not NULL. */
 int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
                    const up_mapping_t *map, up_progress_fn progress, void *pctx,
                    FILE *log, up_import_stats_t *st, char *err, size_t errlen);
