@@ -305,9 +305,15 @@ static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_
     static const char *const hdr[] = {"ACCOUNT", "SEATS", "ACTIVE", "BREADTH", "DEPTH", "STICKY",
                                       "WAU Δ", "TTFV", "ACTIV", "CONS", "CHAMP", "NPS", "HEALTH"};
     static const int width[] = {20, 6, 6, 7, 5, 6, 6, 5, 5, 5, 5, 4, 6};
-    char as_of[32];
-    up_fmt_date(as_of, p->d0);
-    fprintf(out, "Portfolio as of %s (end of day UTC): %u account%s\n\n", as_of, n, n == 1 ? "" : "s");
+    /* "end of day" only when T is the last ms of its day (--as-of DATE);
+     * any other T (a timestamp, or now) is shown as itself */
+    char as_of[48];
+    if (p->T == up_engine_end_of_day(up_day_of(p->T))) {
+        up_fmt_date(as_of, up_day_of(p->T));
+        strcat(as_of, " (end of day UTC)");
+    } else
+        up_fmt_time(as_of, p->T);
+    fprintf(out, "Portfolio as of %s: %u account%s\n\n", as_of, n, n == 1 ? "" : "s");
     for (size_t c = 0; c < 13; c++) {
         pad(out, hdr[c], width[c], c > 0);
         fputc(c == 12 ? '\n' : ' ', out);

@@ -154,4 +154,19 @@ expect_nonzero "report features --account nosuch"
 say "the table format and --explain run"
 ok --data "$D" report accounts --as-of 2026-03-31 --explain
 expect_grep "acme" "$TMP/out" "table lists acme"
+
+say "the table's title says end of day only when T is the last ms of its day"
+# the accounts of expected-accounts.csv: acme, beta, delta, gamma -> 4
+expect_eq "$(sed -n 1p "$TMP/out")" "Portfolio as of 2026-03-31 (end of day UTC): 4 accounts" "title of --as-of 2026-03-31"
+ok --data "$D" report accounts --as-of 2026-03-31T12:00:00Z
+expect_eq "$(sed -n 1p "$TMP/out")" "Portfolio as of 2026-03-31T12:00:00Z: 4 accounts" "title of --as-of a timestamp"
+ok --data "$D" report accounts --as-of 2026-03-31T10:00:00.250+01:00
+expect_eq "$(sed -n 1p "$TMP/out")" "Portfolio as of 2026-03-31T09:00:00.250Z: 4 accounts" \
+    "title of --as-of a timestamp with ms and a zone"
+ok --data "$D" report accounts --as-of 2026-03-31T23:59:59.999Z
+expect_eq "$(sed -n 1p "$TMP/out")" "Portfolio as of 2026-03-31 (end of day UTC): 4 accounts" \
+    "title of --as-of the last ms of a day"
+ok --data "$D" report accounts
+sed -n 1p "$TMP/out" | grep -E -q '^Portfolio as of [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z: 4 accounts$' ||
+    fail "title without --as-of (now) is an ISO timestamp"
 echo "ok $TEST_NAME"
