@@ -53,7 +53,7 @@ check:
 # The main job on the demo data: generate, load, print the portfolio.
 DEMO_AS_OF = 2026-11-20
 demo: $(BUILD)/uptake
-	rm -rf demo && mkdir -p demo
+	rm -rf demo
 	$(BUILD)/uptake demo --out demo/data
 	$(BUILD)/uptake --data demo/store init --model demo/data/model.yaml
 	$(BUILD)/uptake --data demo/store import accounts demo/data/accounts.csv

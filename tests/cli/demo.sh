@@ -19,6 +19,16 @@ expect_rc 2 "demo without --out"
 up demo --out d4 --accounts zero
 expect_rc 2 "demo --accounts zero"
 
+say "demo --out creates missing parent directories, like mkdir -p"
+ok demo --out new/a/b --accounts 5 --days 30 --seed 7
+for f in model.yaml accounts.csv users.csv events.csv surveys.csv; do
+    cmp "d1/$f" "new/a/b/$f" >/dev/null || fail "demo --out new/a/b: $f differs from d1/$f"
+done
+: >plain-file
+up demo --out plain-file/x --accounts 5
+expect_rc 1 "demo --out under a regular file"
+expect_grep "uptake demo: plain-file: Not a directory" "$TMP/err" "the message names the path that is not a directory"
+
 say "the demo data imports with nothing rejected and reports 5 accounts"
 ok --data store init -q --model d1/model.yaml
 for t in accounts users surveys events; do
