@@ -30,6 +30,7 @@ int up_days_set(up_days_t *d, int32_t day)
             return -UP_ENOMEM;
         d->base = wbase;
         d->nw = 1;
+        d->borrowed = 0;
     } else if (d->borrowed) {
         /* copy out of the snapshot mapping before the first change */
         uint64_t *w = malloc(d->nw * sizeof *w);
@@ -589,7 +590,7 @@ static int r_days(rd_t *c, up_days_t *d)
     d->w = nw ? (uint64_t *)(uintptr_t)r_take(c, (size_t)nw * 8) : NULL;
     if (nw && !d->w)
         return -UP_ECORRUPT;
-    d->borrowed = 1;
+    d->borrowed = nw > 0;
     return 0;
 }
 
@@ -623,7 +624,7 @@ int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64
         r_copy(&c, &r->max_ts, 8) || r_copy(&c, &r->users_gen, 8))
         return -UP_ECORRUPT;
     uint64_t cold_off;
-    if (r_copy(&c, &cold_off, 8) || cold_off > (uint64_t)st.st_size)
+    if (r_copy(&c, &cold_off, 8) || cold_off > (uint64_t)st.st_size || cold_off % 8)
         return -UP_ECORRUPT;
 #ifdef MADV_POPULATE_READ
     /* map the hot region's pages in one call rather than a fault per page;
@@ -655,9 +656,8 @@ int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64
     madvise((void *)((uintptr_t)r->pairs & ~(uintptr_t)4095), ((size_t)n_pairs + 1) * sizeof *r->pairs, MADV_HUGEPAGE);
     r->cap_pairs = n_pairs + 1;
     size_t pool_used = 0;
-    /* the cold region's offsets are checked against its length after the
-     * pass, so remember the largest end seen */
-    uint64_t cold_need = 0;
+    const uint8_t *cold = base + cold_off;
+    uint64_t cold_len = (uint64_t)st.st_size - cold_off;
     for (uint32_t i = 0; i < n_pairs; i++) {
         snap_pair_t sp;
         int rc;
@@ -675,9 +675,9 @@ int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64
         p->last_ts = sp.last_ts;
         p->first_ka_ts = sp.first_ka_ts;
         p->n_ka = sp.n_ka;
-        p->ka = (up_kaday_t *)(uintptr_t)sp.ka_off;   /* resolved below */
-        if (sp.ka_off + (uint64_t)sp.n_ka * sizeof(up_kaday_t) > cold_need)
-            cold_need = sp.ka_off + (uint64_t)sp.n_ka * sizeof(up_kaday_t);
+        if (sp.ka_off + (uint64_t)sp.n_ka * sizeof(up_kaday_t) > cold_len)
+            return -UP_ECORRUPT;
+        p->ka = sp.n_ka ? (up_kaday_t *)(uintptr_t)(cold + sp.ka_off) : NULL;
         if ((rc = r_days(&c, &p->active)) < 0)
             return rc;
         p->pf = sp.n_pf ? r->pf_pool + pool_used : NULL;   /* borrowed: cap_pf stays 0 */
@@ -693,27 +693,18 @@ int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64
             pf->first_use_ts = sf.first_use_ts;
             pf->advanced.base = sf.adv_base;
             pf->advanced.nw = (uint16_t)sf.adv_nw;
-            pf->advanced.borrowed = 1;
-            pf->advanced.w = (uint64_t *)(uintptr_t)sf.adv_off;   /* resolved below */
-            if (sf.adv_off + (uint64_t)sf.adv_nw * 8 > cold_need)
-                cold_need = sf.adv_off + (uint64_t)sf.adv_nw * 8;
+            pf->advanced.borrowed = sf.adv_nw > 0;
+            if (sf.adv_off + (uint64_t)sf.adv_nw * 8 > cold_len)
+                return -UP_ECORRUPT;
+            pf->advanced.w = sf.adv_nw ? (uint64_t *)(uintptr_t)(cold + sf.adv_off) : NULL;
             if ((rc = r_days(&c, &pf->used)) < 0)
                 return rc;
         }
     }
-    uint64_t cold_len;
+    uint64_t stored_len;
     r_align(&c, base);
-    if (r_copy(&c, &cold_len, 8) || cold_len != (uint64_t)(c.end - c.p) || cold_need > cold_len)
+    if (r_copy(&c, &stored_len, 8) || stored_len != cold_len || c.p != cold)
         return -UP_ECORRUPT;
-    const uint8_t *cold = c.p;
-    for (uint32_t i = 0; i < r->n_pairs; i++) {
-        up_pair_t *p = &r->pairs[i];
-        p->ka = p->n_ka ? (up_kaday_t *)(uintptr_t)(cold + (uintptr_t)p->ka) : NULL;
-        for (uint32_t j = 0; j < p->n_pf; j++) {
-            up_days_t *a = &p->pf[j].advanced;
-            a->w = a->nw ? (uint64_t *)(uintptr_t)(cold + (uintptr_t)a->w) : NULL;
-        }
-    }
     r->index_stale = 1;
     for (uint32_t e = 0; e < r->dict[UP_KIND_EVENT].n; e++)
         if (classify(r, e) < 0)

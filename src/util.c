@@ -163,9 +163,19 @@ void up_fmt_double(char *out, size_t outlen, double v)
         snprintf(out, outlen, signbit(v) ? "-0.0" : "0.0");
         return;
     }
-    /* round-tripping is monotone in the precision: binary search it */
+    /* round-tripping is monotone in the precision. Most ratios need 16 or
+     * 17 digits and most counts very few, so look at 15 digits first and
+     * search below it only when it already round-trips */
     char sci[40];
-    int lo = 0, hi = 16;
+    int lo, hi;
+    snprintf(sci, sizeof sci, "%.14e", v);
+    if (strtod(sci, NULL) == v) {
+        lo = 0;
+        hi = 14;
+    } else {
+        lo = 15;
+        hi = 16;
+    }
     while (lo < hi) {
         int mid = (lo + hi) / 2;
         snprintf(sci, sizeof sci, "%.*e", mid, v);
