@@ -13,7 +13,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 const char *const up_health_names[UP_H_N] = {
     "breadth", "depth", "stickiness", "consistency", "trend", "nps"};
@@ -95,7 +94,7 @@ int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_ent
     sqlite3_finalize(st);
     cap = 0;
     if (sqlite3_prepare_v2(db,
-            "SELECT account_id, user_id, ts, kind, score FROM surveys WHERE kind = 'nps' AND ts >= ? AND ts <= ?"
+            "SELECT account_id, ts, score FROM surveys WHERE kind = 'nps' AND ts >= ? AND ts <= ?"
             " ORDER BY account_id, ts", -1, &st, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_bind_int64(st, 1, survey_from);
@@ -105,11 +104,9 @@ int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_ent
             goto nomem;
         up_survey_t *s = &e->surveys[e->n_surveys++];
         s->account_id = col_str(st, 0);
-        s->user_id = col_str(st, 1);
-        s->ts = sqlite3_column_int64(st, 2);
-        s->kind = col_str(st, 3);
-        s->score = sqlite3_column_double(st, 4);
-        if (!s->account_id || !s->kind)
+        s->ts = sqlite3_column_int64(st, 1);
+        s->score = sqlite3_column_double(st, 2);
+        if (!s->account_id)
             goto nomem;
     }
     sqlite3_finalize(st);
@@ -370,7 +367,7 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
     int64_t nps_from = (int64_t)(d0 - (set->nps_window_days - 1)) * UP_MS_PER_DAY;
     for (uint32_t i = s_lo; i < s_hi; i++) {
         const up_survey_t *sv = &c->e->surveys[i];
-        if (strcasecmp(sv->kind, "nps") != 0 || sv->ts < nps_from || sv->ts > T)
+        if (sv->ts < nps_from || sv->ts > T)
             continue;
         answers++;
         if (sv->score >= set->nps_promoter_min)

@@ -24,8 +24,9 @@ typedef struct {
     bool in_table;
 } up_account_t;
 
+/* An NPS answer. */
 typedef struct {
-    char *account_id, *user_id, *kind;
+    char *account_id;
     int64_t ts;
     double score;
 } up_survey_t;

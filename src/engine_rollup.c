@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -448,7 +449,7 @@ static void *big_alloc(size_t n)
  *         its used bitmap; every array 8-byte aligned
  *   cold: key-action days and advanced-use bitmaps, referenced by offset
  * The reader maps the file and uses the bitmaps and arrays in place. */
-#define SNAP_MAGIC "UPROLL06"
+#define SNAP_MAGIC "UPROLL07"
 
 typedef struct {
     FILE *f;
@@ -516,8 +517,19 @@ int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t 
         }
     }
     w_all(&w, &r->n_pairs, 4);
+    /* where the second half of the pairs starts, so two threads can load */
+    uint64_t split[4] = {r->n_pairs / 2, 0, 0, 0};   /* pair index, file offset, pf index, pf total */
+    long split_pos = ftell(f);
+    w_all(&w, split, sizeof split);
+    uint64_t n_pf_total = 0;
     for (uint32_t i = 0; i < r->n_pairs && !w.rc && !rc; i++) {
         const up_pair_t *p = &r->pairs[i];
+        if (i == split[0]) {
+            w_align(&w);
+            split[1] = w.pos;
+            split[2] = n_pf_total;
+        }
+        n_pf_total += p->n_pf;
         snap_pair_t sp = {p->account, p->user, p->flags, p->n_ka, p->n_pf, 0, p->created_at,
                           p->first_ts, p->last_ts, p->first_ka_ts, cold.len};
         rc |= up_buf_append(&cold, p->ka, p->n_ka * sizeof *p->ka);
@@ -542,7 +554,11 @@ int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t 
     cold_off = w.pos;
     w_all(&w, cold.data, cold.len);
     up_buf_free(&cold);
+    split[3] = n_pf_total;
+    if (r->n_pairs == 0)
+        split[1] = cold_off - 8;
     if (cold_off_pos < 0 || fseek(f, cold_off_pos, SEEK_SET) != 0 || fwrite(&cold_off, 8, 1, f) != 1 ||
+        split_pos < 0 || fseek(f, split_pos, SEEK_SET) != 0 || fwrite(split, sizeof split, 1, f) != 1 ||
         fseek(f, 0, SEEK_END) != 0)
         w.rc = -UP_EIO;
     if (rc)
@@ -592,6 +608,78 @@ static int r_days(rd_t *c, up_days_t *d)
         return -UP_ECORRUPT;
     d->borrowed = nw > 0;
     return 0;
+}
+
+/* One contiguous run of pair records [first, end) in the file bytes
+ * [from, to), whose feature records fill pf_pool[pf_first, pf_end). */
+typedef struct {
+    up_rollup_t *r;
+    const uint8_t *base, *from, *to, *cold;
+    uint64_t cold_len;
+    uint32_t first, end;
+    uint64_t pf_first, pf_end;
+    int rc;
+} load_part_t;
+
+static int parse_part(load_part_t *lp)
+{
+    up_rollup_t *r = lp->r;
+    rd_t c = {lp->from, lp->to};
+    uint64_t pool_used = lp->pf_first;
+    for (uint32_t i = lp->first; i < lp->end; i++) {
+        snap_pair_t sp;
+        int rc;
+        r_align(&c, lp->base);
+        if (r_copy(&c, &sp, sizeof sp) || sp.account >= r->dict[UP_KIND_ACCOUNT].n ||
+            sp.user >= r->dict[UP_KIND_USER].n || sp.n_pf > (1u << 16) || pool_used + sp.n_pf > lp->pf_end)
+            return -UP_ECORRUPT;
+        up_pair_t *p = &r->pairs[i];
+        memset(p, 0, sizeof *p);
+        p->account = sp.account;
+        p->user = sp.user;
+        p->flags = sp.flags;
+        p->created_at = sp.created_at;
+        p->first_ts = sp.first_ts;
+        p->last_ts = sp.last_ts;
+        p->first_ka_ts = sp.first_ka_ts;
+        p->n_ka = sp.n_ka;
+        if (sp.ka_off + (uint64_t)sp.n_ka * sizeof(up_kaday_t) > lp->cold_len)
+            return -UP_ECORRUPT;
+        p->ka = sp.n_ka ? (up_kaday_t *)(uintptr_t)(lp->cold + sp.ka_off) : NULL;
+        if ((rc = r_days(&c, &p->active)) < 0)
+            return rc;
+        p->pf = sp.n_pf ? r->pf_pool + pool_used : NULL;   /* borrowed: cap_pf stays 0 */
+        pool_used += sp.n_pf;
+        for (uint32_t j = 0; j < sp.n_pf; j++) {
+            snap_pf_t sf;
+            if (r_copy(&c, &sf, sizeof sf) || sf.adv_nw > UINT16_MAX)
+                return -UP_ECORRUPT;
+            up_pf_t *pf = &p->pf[p->n_pf++];
+            memset(pf, 0, sizeof *pf);
+            pf->feature = sf.feature;
+            pf->first_exposure_ts = sf.first_exposure_ts;
+            pf->first_use_ts = sf.first_use_ts;
+            pf->advanced.base = sf.adv_base;
+            pf->advanced.nw = (uint16_t)sf.adv_nw;
+            pf->advanced.borrowed = sf.adv_nw > 0;
+            if (sf.adv_off + (uint64_t)sf.adv_nw * 8 > lp->cold_len)
+                return -UP_ECORRUPT;
+            pf->advanced.w = sf.adv_nw ? (uint64_t *)(uintptr_t)(lp->cold + sf.adv_off) : NULL;
+            if ((rc = r_days(&c, &pf->used)) < 0)
+                return rc;
+        }
+    }
+    r_align(&c, lp->base);
+    if (c.p != lp->to || pool_used != lp->pf_end)
+        return -UP_ECORRUPT;
+    return 0;
+}
+
+static void *load_part(void *arg)
+{
+    load_part_t *lp = arg;
+    lp->rc = parse_part(lp);
+    return NULL;
 }
 
 int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64_t *log_offset)
@@ -645,64 +733,40 @@ int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64
         }
     }
     uint32_t n_pairs;
-    if (r_copy(&c, &n_pairs, 4) || n_pairs > (uint64_t)st.st_size / sizeof(snap_pair_t))
+    uint64_t split[4];
+    if (r_copy(&c, &n_pairs, 4) || n_pairs > (uint64_t)st.st_size / sizeof(snap_pair_t) ||
+        r_copy(&c, split, sizeof split) || split[0] > n_pairs || split[1] > cold_off ||
+        split[2] > split[3] || split[3] > (uint64_t)st.st_size / sizeof(snap_pf_t))
         return -UP_ECORRUPT;
     r->pairs = malloc(((size_t)n_pairs + 1) * sizeof *r->pairs);
-    size_t pool_cap = (size_t)st.st_size / sizeof(snap_pf_t) + 1;
-    r->pf_pool_len = pool_cap * sizeof *r->pf_pool;
+    r->pf_pool_len = ((size_t)split[3] + 1) * sizeof *r->pf_pool;
     r->pf_pool = big_alloc(r->pf_pool_len);
     if (!r->pairs || !r->pf_pool)
         return -UP_ENOMEM;
-    madvise((void *)((uintptr_t)r->pairs & ~(uintptr_t)4095), ((size_t)n_pairs + 1) * sizeof *r->pairs, MADV_HUGEPAGE);
     r->cap_pairs = n_pairs + 1;
-    size_t pool_used = 0;
+    /* two halves, the second on its own thread; each must end exactly where
+     * the next part begins */
+    r_align(&c, base);
+    load_part_t parts[2] = {
+        {r, base, c.p, base + split[1], base + cold_off, (uint64_t)st.st_size - cold_off,
+         0, (uint32_t)split[0], 0, split[2], 0},
+        {r, base, base + split[1], base + cold_off - 8, base + cold_off, (uint64_t)st.st_size - cold_off,
+         (uint32_t)split[0], n_pairs, split[2], split[3], 0},
+    };
+    pthread_t tid;
+    int threaded = n_pairs >= 4096 && pthread_create(&tid, NULL, load_part, &parts[1]) == 0;
+    load_part(&parts[0]);
+    if (threaded)
+        pthread_join(tid, NULL);
+    else
+        load_part(&parts[1]);
+    if (parts[0].rc < 0 || parts[1].rc < 0)
+        return parts[0].rc < 0 ? parts[0].rc : parts[1].rc;
+    r->n_pairs = n_pairs;
     const uint8_t *cold = base + cold_off;
     uint64_t cold_len = (uint64_t)st.st_size - cold_off;
-    for (uint32_t i = 0; i < n_pairs; i++) {
-        snap_pair_t sp;
-        int rc;
-        r_align(&c, base);
-        if (r_copy(&c, &sp, sizeof sp) || sp.account >= r->dict[UP_KIND_ACCOUNT].n ||
-            sp.user >= r->dict[UP_KIND_USER].n || sp.n_pf > (1u << 16) || pool_used + sp.n_pf > pool_cap)
-            return -UP_ECORRUPT;
-        up_pair_t *p = &r->pairs[r->n_pairs++];
-        memset(p, 0, sizeof *p);
-        p->account = sp.account;
-        p->user = sp.user;
-        p->flags = sp.flags;
-        p->created_at = sp.created_at;
-        p->first_ts = sp.first_ts;
-        p->last_ts = sp.last_ts;
-        p->first_ka_ts = sp.first_ka_ts;
-        p->n_ka = sp.n_ka;
-        if (sp.ka_off + (uint64_t)sp.n_ka * sizeof(up_kaday_t) > cold_len)
-            return -UP_ECORRUPT;
-        p->ka = sp.n_ka ? (up_kaday_t *)(uintptr_t)(cold + sp.ka_off) : NULL;
-        if ((rc = r_days(&c, &p->active)) < 0)
-            return rc;
-        p->pf = sp.n_pf ? r->pf_pool + pool_used : NULL;   /* borrowed: cap_pf stays 0 */
-        pool_used += sp.n_pf;
-        for (uint32_t j = 0; j < sp.n_pf; j++) {
-            snap_pf_t sf;
-            if (r_copy(&c, &sf, sizeof sf) || sf.adv_nw > UINT16_MAX)
-                return -UP_ECORRUPT;
-            up_pf_t *pf = &p->pf[p->n_pf++];
-            memset(pf, 0, sizeof *pf);
-            pf->feature = sf.feature;
-            pf->first_exposure_ts = sf.first_exposure_ts;
-            pf->first_use_ts = sf.first_use_ts;
-            pf->advanced.base = sf.adv_base;
-            pf->advanced.nw = (uint16_t)sf.adv_nw;
-            pf->advanced.borrowed = sf.adv_nw > 0;
-            if (sf.adv_off + (uint64_t)sf.adv_nw * 8 > cold_len)
-                return -UP_ECORRUPT;
-            pf->advanced.w = sf.adv_nw ? (uint64_t *)(uintptr_t)(cold + sf.adv_off) : NULL;
-            if ((rc = r_days(&c, &pf->used)) < 0)
-                return rc;
-        }
-    }
+    c.p = cold - 8;
     uint64_t stored_len;
-    r_align(&c, base);
     if (r_copy(&c, &stored_len, 8) || stored_len != cold_len || c.p != cold)
         return -UP_ECORRUPT;
     r->index_stale = 1;

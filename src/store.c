@@ -67,7 +67,8 @@ static const char SCHEMA[] =
     " file TEXT, line INTEGER, field TEXT, reason TEXT NOT NULL, record TEXT);"
     "CREATE TABLE IF NOT EXISTS imports(id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT,"
     " file TEXT, read INTEGER, stored INTEGER, duplicates INTEGER, rejected INTEGER);"
-    "CREATE INDEX IF NOT EXISTS surveys_kind_ts ON surveys(kind, ts);"
+    /* covers the NPS query of a report: no table reads, no sort */
+    "CREATE INDEX IF NOT EXISTS surveys_nps ON surveys(kind, account_id, ts, score);"
     /* users_gen counts every change to the users table, so the snapshot,
      * which carries the users' created_at and roles per pair, knows when it
      * is stale */
@@ -333,6 +334,8 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
     }
     free(p);
     sqlite3_busy_timeout(s->db, 10000);
+    /* read pages through a mapping rather than a pread per page */
+    sqlite3_exec(s->db, "PRAGMA mmap_size = 1073741824", NULL, NULL, NULL);
     if (flags & UP_STORE_WRITE) {
         char *msg = NULL;
         if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL) != SQLITE_OK ||
