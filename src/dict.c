@@ -22,9 +22,9 @@ void up_dict_free(up_dict_t *d)
     memset(d, 0, sizeof *d);
 }
 
-static int dict_grow_slots(up_dict_t *d)
+/* Rebuilds the slot table with nslots slots (a power of two) from hashes[]. */
+static int rehash(up_dict_t *d, uint32_t nslots)
 {
-    uint32_t nslots = d->mask ? (d->mask + 1) * 2 : 1024;
     uint32_t *slots = calloc(nslots, sizeof *slots);
     if (!slots)
         return -UP_ENOMEM;
@@ -77,22 +77,10 @@ static int build_index(up_dict_t *d)
     uint32_t nslots = 1024;
     while ((uint64_t)d->n * 2 + 2 > nslots)
         nslots *= 2;
-    free(d->slots);
-    d->slots = NULL;
-    d->mask = 0;
-    uint32_t *slots = calloc(nslots, sizeof *slots);
-    if (!slots)
-        return -UP_ENOMEM;
-    for (uint32_t id = 0; id < d->n; id++) {
-        uint32_t i = (uint32_t)d->hashes[id] & (nslots - 1);
-        while (slots[i])
-            i = (i + 1) & (nslots - 1);
-        slots[i] = id + 1;
-    }
-    d->slots = slots;
-    d->mask = nslots - 1;
-    d->lazy = 0;
-    return 0;
+    int rc = rehash(d, nslots);
+    if (rc == 0)
+        d->lazy = 0;
+    return rc;
 }
 
 int64_t up_dict_find(const up_dict_t *d, const char *s, size_t n)
@@ -121,7 +109,7 @@ int64_t up_dict_intern(up_dict_t *d, const char *s, size_t n, int *added)
     if (d->lazy && build_index(d) < 0)
         return -UP_ENOMEM;
     if (!d->slots || (uint64_t)(d->n + 1) * 2 > (uint64_t)d->mask + 1) {
-        if (dict_grow_slots(d) < 0)
+        if (rehash(d, d->mask ? (d->mask + 1) * 2 : 1024) < 0)
             return -UP_ENOMEM;
     }
     uint64_t h = up_hash64(s, n, 0);
@@ -156,78 +144,6 @@ static inline uint64_t mix64(uint64_t k)
     k *= 0xff51afd7ed558ccdULL;
     k ^= k >> 33;
     return k;
-}
-
-void up_set64_init(up_set64_t *s)
-{
-    memset(s, 0, sizeof *s);
-}
-
-void up_set64_free(up_set64_t *s)
-{
-    free(s->keys);
-    memset(s, 0, sizeof *s);
-}
-
-static int set64_grow(up_set64_t *s)
-{
-    uint64_t ncap = s->mask ? (s->mask + 1) * 2 : 4096;
-    uint64_t *keys = calloc(ncap, sizeof *keys);
-    if (!keys)
-        return -UP_ENOMEM;
-    if (s->keys) {
-        for (uint64_t i = 0; i <= s->mask; i++) {
-            uint64_t k = s->keys[i];
-            if (!k)
-                continue;
-            uint64_t j = mix64(k) & (ncap - 1);
-            while (keys[j])
-                j = (j + 1) & (ncap - 1);
-            keys[j] = k;
-        }
-    }
-    free(s->keys);
-    s->keys = keys;
-    s->mask = ncap - 1;
-    return 0;
-}
-
-int up_set64_add(up_set64_t *s, uint64_t key)
-{
-    if (key == 0) {
-        if (s->has_zero)
-            return 0;
-        s->has_zero = 1;
-        return 1;
-    }
-    if (!s->keys || (s->n + 1) * 2 > s->mask + 1) {
-        if (set64_grow(s) < 0)
-            return -UP_ENOMEM;
-    }
-    uint64_t i = mix64(key) & s->mask;
-    while (s->keys[i]) {
-        if (s->keys[i] == key)
-            return 0;
-        i = (i + 1) & s->mask;
-    }
-    s->keys[i] = key;
-    s->n++;
-    return 1;
-}
-
-int up_set64_has(const up_set64_t *s, uint64_t key)
-{
-    if (key == 0)
-        return s->has_zero;
-    if (!s->keys)
-        return 0;
-    uint64_t i = mix64(key) & s->mask;
-    while (s->keys[i]) {
-        if (s->keys[i] == key)
-            return 1;
-        i = (i + 1) & s->mask;
-    }
-    return 0;
 }
 
 void up_map64_init(up_map64_t *m)

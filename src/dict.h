@@ -38,19 +38,6 @@ int64_t up_dict_add_borrowed(up_dict_t *d, const char *s, size_t n);
 
 static inline const char *up_dict_str(const up_dict_t *d, uint32_t id) { return d->strs[id]; }
 
-/* A set of 64-bit keys (open addressing; key 0 is stored out of band). */
-typedef struct {
-    uint64_t *keys;
-    uint64_t n, mask;
-    int has_zero;
-} up_set64_t;
-
-void up_set64_init(up_set64_t *s);
-void up_set64_free(up_set64_t *s);
-/* Returns 1 when added, 0 when already present, -UP_ENOMEM. */
-int up_set64_add(up_set64_t *s, uint64_t key);
-int up_set64_has(const up_set64_t *s, uint64_t key);
-
 /* A map from 64-bit keys to 32-bit values. */
 typedef struct {
     uint64_t *keys;

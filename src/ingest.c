@@ -129,24 +129,6 @@ static int parse_date_field(const char *v, size_t n, char *out)
     return 0;
 }
 
-static int parse_int(const char *v, size_t n, int64_t *out)
-{
-    char buf[64];
-    if (n == 0 || n >= sizeof buf)
-        return -1;
-    memcpy(buf, v, n);
-    buf[n] = '\0';
-    char *end;
-    errno = 0;
-    double d = strtod(buf, &end);
-    while (*end && isspace((unsigned char)*end))
-        end++;
-    if (*end || errno || d != d || d < -9e15 || d > 9e15 || d != (double)(int64_t)d)
-        return -1;
-    *out = (int64_t)d;
-    return 0;
-}
-
 static int parse_num(const char *v, size_t n, double *out)
 {
     char buf[64];
@@ -164,6 +146,16 @@ static int parse_num(const char *v, size_t n, double *out)
     *out = d;
     return 0;
 }
+
+static int parse_int(const char *v, size_t n, int64_t *out)
+{
+    double d;
+    if (parse_num(v, n, &d) < 0 || d < -9e15 || d > 9e15 || d != (double)(int64_t)d)
+        return -1;
+    *out = (int64_t)d;
+    return 0;
+}
+
 
 static int prepare(imp_t *im, sqlite3_stmt **st, const char *sql)
 {
