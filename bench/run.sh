@@ -34,8 +34,11 @@ case $size in
 esac
 
 if [ ! -d bench/node_modules/@duckdb/node-api ] || [ ! -d bench/node_modules/yaml ]; then
-    echo "bench: installing the pinned npm packages (npm ci)" >&2
-    (cd bench && npm ci --no-audit --no-fund --loglevel=error) >&2
+    # `npm install` with the lock file, not `npm ci`: the lock cannot list the
+    # other platforms' optional DuckDB bindings (this registry does not serve
+    # them), and `npm ci` refuses a lock without them.
+    echo "bench: installing the pinned npm packages (bench/package-lock.json)" >&2
+    (cd bench && npm install --no-audit --no-fund --loglevel=error) >&2
 fi
 
 rm -rf "$out"

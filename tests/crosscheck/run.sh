@@ -15,8 +15,9 @@ asof=2026-11-20
 [ -x "$uptake" ] || { echo "crosscheck: no uptake binary at $uptake (run make)" >&2; exit 2; }
 command -v node >/dev/null || { echo "crosscheck: node is missing: run scripts/deps.sh" >&2; exit 2; }
 if [ ! -d "$root/bench/node_modules/@duckdb/node-api" ] || [ ! -d "$root/bench/node_modules/yaml" ]; then
-    (cd "$root/bench" && npm ci --no-audit --no-fund --loglevel=error) >&2 ||
-        { echo "crosscheck: npm ci in bench/ failed" >&2; exit 2; }
+    # npm install with the lock file (see bench/run.sh for why not npm ci)
+    (cd "$root/bench" && npm install --no-audit --no-fund --loglevel=error) >&2 ||
+        { echo "crosscheck: npm install in bench/ failed" >&2; exit 2; }
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/uptake-crosscheck.XXXXXX")
 if [ "${CROSSCHECK_KEEP:-}" ]; then echo "crosscheck: keeping $tmp" >&2; else trap 'rm -rf "$tmp"' EXIT; fi
