@@ -74,7 +74,7 @@ typedef struct {
 static const verb_t VERBS[] = {
     {"init", V_INIT, "init [--model FILE]", "create a store with an adoption model"},
     {"model", V_MODEL, "model set FILE | model check FILE | model show", "replace, validate or print the model"},
-    {"import", V_IMPORT, "import events|accounts|users|surveys FILE...", "load CSV or JSONL files (.gz too)"},
+    {"import", V_IMPORT, "import events|accounts|users|surveys|subscriptions|outcomes FILE...", "load CSV or JSONL files (.gz too)"},
     {"rejects", V_REJECTS, "rejects [--limit N] [--format F]", "list rejected input records"},
     {"report", V_REPORT, "report accounts|features [--as-of DATE] [--format F]", "adoption metrics per account or feature"},
     {"demo", V_DEMO, "demo --out DIR [--accounts N] [--days D] [--seed S] [--events N]", "write a realistic demo data set"},
@@ -397,12 +397,12 @@ static void progress_cb(void *ctx, uint64_t pos, uint64_t size)
 static int cmd_import(const args_t *a)
 {
     if (a->npos < 3) {
-        fprintf(stderr, "usage: uptake import events|accounts|users|surveys FILE...\n");
+        fprintf(stderr, "usage: uptake import events|accounts|users|surveys|subscriptions|outcomes FILE...\n");
         return UP_EXIT_USAGE;
     }
     int kind = up_import_kind_parse(a->pos[1]);
     if (kind < 0) {
-        fprintf(stderr, "uptake import: unknown table '%s' (events, accounts, users or surveys)\n", a->pos[1]);
+        fprintf(stderr, "uptake import: unknown table '%s' (events, accounts, users, surveys, subscriptions or outcomes)\n", a->pos[1]);
         return UP_EXIT_USAGE;
     }
     up_mapping_t map;

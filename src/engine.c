@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const up_level_names[3] = {"low", "high", "effective"};
 const char *const up_health_names[UP_H_N] = {
     "breadth", "depth", "stickiness", "consistency", "trend", "nps"};
 const char *const up_metric_names[UP_M_N] = {
@@ -110,6 +111,42 @@ int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_ent
             goto nomem;
     }
     sqlite3_finalize(st);
+    cap = 0;
+    if (sqlite3_prepare_v2(db, "SELECT account_id, start, end, seats, arr FROM subscriptions ORDER BY account_id",
+                           -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (grow((void **)&e->subscriptions, &cap, e->n_subscriptions, sizeof *e->subscriptions) < 0)
+            goto nomem;
+        up_subscription_t *b = &e->subscriptions[e->n_subscriptions++];
+        b->account_id = col_str(st, 0);
+        b->start = sqlite3_column_int64(st, 1);
+        b->end = sqlite3_column_type(st, 2) == SQLITE_NULL ? UP_TS_NONE : sqlite3_column_int64(st, 2);
+        b->seats = sqlite3_column_int64(st, 3);
+        b->arr = sqlite3_column_type(st, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 4);
+        if (!b->account_id)
+            goto nomem;
+    }
+    sqlite3_finalize(st);
+    cap = 0;
+    if (sqlite3_prepare_v2(db, "SELECT account_id, metric, ts, value, target, due FROM outcomes WHERE ts <= ?"
+                               " ORDER BY account_id, metric, ts, seq", -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_int64(st, 1, survey_to);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (grow((void **)&e->outcomes, &cap, e->n_outcomes, sizeof *e->outcomes) < 0)
+            goto nomem;
+        up_outcome_t *o = &e->outcomes[e->n_outcomes++];
+        o->account_id = col_str(st, 0);
+        o->metric = col_str(st, 1);
+        o->ts = sqlite3_column_int64(st, 2);
+        o->value = sqlite3_column_double(st, 3);
+        o->target = sqlite3_column_type(st, 4) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 4);
+        o->due = sqlite3_column_type(st, 5) == SQLITE_NULL ? UP_TS_NONE : sqlite3_column_int64(st, 5);
+        if (!o->account_id || !o->metric)
+            goto nomem;
+    }
+    sqlite3_finalize(st);
     return 0;
 nomem:
     rc = -UP_ENOMEM;
@@ -131,6 +168,8 @@ void up_entities_free(up_entities_t *e)
     up_arena_free(&e->strings);
     free(e->accounts);
     free(e->surveys);
+    free(e->subscriptions);
+    free(e->outcomes);
     memset(e, 0, sizeof *e);
 }
 
@@ -206,6 +245,19 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
     memset(row, 0, sizeof *row);
     row->account = acc;
     row->seats = acc->seats;
+    {
+        /* with subscriptions loaded, seats are those active at T */
+        uint32_t b_lo, b_hi;
+        RANGE_OF(c->e->subscriptions, c->e->n_subscriptions, account_id, acc->account_id, b_lo, b_hi);
+        if (b_hi > b_lo) {
+            row->seats = 0;
+            for (uint32_t i = b_lo; i < b_hi; i++) {
+                const up_subscription_t *b = &c->e->subscriptions[i];
+                if (b->start <= T && (b->end == UP_TS_NONE || T < b->end))
+                    row->seats += b->seats;
+            }
+        }
+    }
     size_t nf = m->n_features;
     row->feature_users = calloc(nf + 1, sizeof *row->feature_users);
     row->feature_adoption = calloc(nf + 1, sizeof *row->feature_adoption);
@@ -417,6 +469,41 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
             row->parts[i].weight = weights[i];
         }
         row->why_null[UP_M_HEALTH] = "no health component has a value (or their weights are all 0)";
+    }
+
+    /* level (TSIA): low / high from breadth and depth, effective when every
+     * outcome metric with a target is on track, judged on its latest row */
+    uint32_t o_lo, o_hi;
+    RANGE_OF(c->e->outcomes, c->e->n_outcomes, account_id, acc->account_id, o_lo, o_hi);
+    for (uint32_t i = o_lo; i < o_hi;) {
+        uint32_t j = i;
+        while (j < o_hi && strcmp(c->e->outcomes[j].metric, c->e->outcomes[i].metric) == 0)
+            j++;
+        const up_outcome_t *first = &c->e->outcomes[i], *last = &c->e->outcomes[j - 1];
+        if (!isnan(last->target)) {
+            row->outcomes_with_target++;
+            int ok = last->value >= last->target;
+            if (!ok && last->due != UP_TS_NONE && T < last->due && last->due > first->ts)
+                ok = last->value >= last->target * (double)(T - first->ts) / (double)(last->due - first->ts);
+            row->outcomes_on_track += ok;
+        }
+        i = j;
+    }
+    if (isnan(row->breadth) || isnan(row->depth)) {
+        row->level = UP_LEVEL_LOW;
+        row->level_why = "breadth or depth has no value";
+    } else if (row->breadth < set->level_breadth_min || row->depth < set->level_depth_min) {
+        row->level = UP_LEVEL_LOW;
+        row->level_why = row->breadth < set->level_breadth_min ? "breadth is below level_breadth_min"
+                                                               : "depth is below level_depth_min";
+    } else if (row->outcomes_with_target > 0 && row->outcomes_on_track == row->outcomes_with_target) {
+        row->level = UP_LEVEL_EFFECTIVE;
+        row->level_why = "breadth and depth reach the thresholds and every outcome with a target is on track";
+    } else {
+        row->level = UP_LEVEL_HIGH;
+        row->level_why = row->outcomes_with_target == 0
+            ? "breadth and depth reach the thresholds; no outcome with a target is recorded"
+            : "breadth and depth reach the thresholds; an outcome with a target is off track";
     }
     return 0;
 }

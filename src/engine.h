@@ -31,6 +31,21 @@ typedef struct {
     double score;
 } up_survey_t;
 
+/* A subscription: seats licensed from start (inclusive) to end (exclusive). */
+typedef struct {
+    char *account_id;
+    int64_t start, end;        /* end UP_TS_NONE when open */
+    int64_t seats;
+    double arr;                /* NAN when unset */
+} up_subscription_t;
+
+/* An outcome measurement (business result measured outside the product). */
+typedef struct {
+    char *account_id, *metric;
+    int64_t ts, due;           /* due UP_TS_NONE when unset */
+    double value, target;      /* target NAN when unset */
+} up_outcome_t;
+
 /* The entity tables a query needs, loaded once per query. The users table is
  * not here: the store folds it into the rollup's pairs (created_at, roles). */
 typedef struct {
@@ -38,10 +53,15 @@ typedef struct {
     uint32_t n_accounts;
     up_survey_t *surveys;     /* NPS answers with ts in [from, to], sorted by account_id, ts */
     uint32_t n_surveys;
+    up_subscription_t *subscriptions;   /* sorted by account_id */
+    uint32_t n_subscriptions;
+    up_outcome_t *outcomes;   /* ts <= to, sorted by account_id, metric, ts, arrival */
+    uint32_t n_outcomes;
     up_arena_t strings;       /* every string above */
 } up_entities_t;
 
-/* Loads the accounts and the NPS answers with ts in [survey_from, survey_to]. */
+/* Loads the accounts, the subscriptions, the outcomes with ts <= survey_to
+ * and the NPS answers with ts in [survey_from, survey_to]. */
 int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_entities_t *e,
                      char *err, size_t errlen);
 
@@ -62,6 +82,10 @@ typedef struct {
 } up_health_part_t;
 
 /* Metric ids for null reasons. */
+/* TSIA adoption levels. */
+typedef enum { UP_LEVEL_LOW, UP_LEVEL_HIGH, UP_LEVEL_EFFECTIVE } up_level_t;
+extern const char *const up_level_names[3];
+
 enum {
     UP_M_BREADTH, UP_M_DEPTH, UP_M_STICKINESS, UP_M_WAU_TREND, UP_M_TTFV, UP_M_ACTIVATION,
     UP_M_CONSISTENCY, UP_M_CHAMPION, UP_M_NPS, UP_M_HEALTH, UP_M_N
@@ -75,6 +99,9 @@ typedef struct {
     int64_t ttfv_days;          /* INT64_MIN when null */
     int champion_active;        /* -1 null, 0 false, 1 true */
     up_health_part_t parts[UP_H_N];
+    up_level_t level;
+    const char *level_why;      /* the sentence that explains the level */
+    int outcomes_with_target, outcomes_on_track;
     const char *why_null[UP_M_N];   /* reason per null metric, NULL when set */
     /* per model feature: users who used it in window(28), and the share */
     int64_t *feature_users;

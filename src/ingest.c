@@ -19,11 +19,12 @@
 
 #define MAX_ID 512
 
-static const char *const kind_names[] = {"events", "accounts", "users", "surveys"};
+static const char *const kind_names[] = {"events", "accounts", "users", "surveys", "subscriptions",
+                                         "outcomes"};
 
 int up_import_kind_parse(const char *s)
 {
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < UP_IMPORT_KINDS; i++)
         if (strcmp(s, kind_names[i]) == 0)
             return i;
     return -1;
@@ -48,6 +49,10 @@ enum { U_USER, U_ACCOUNT, U_CREATED, U_ROLE, U_DEACT, U_N };
 static const char *const user_fields[] = {"user_id", "account_id", "created_at", "role", "deactivated_at"};
 enum { S_ACCOUNT, S_USER, S_TS, S_KIND, S_SCORE, S_N };
 static const char *const survey_fields[] = {"account_id", "user_id", "ts", "kind", "score"};
+enum { B_ACCOUNT, B_START, B_END, B_SEATS, B_ARR, B_ID, B_N };
+static const char *const subscription_fields[] = {"account_id", "start", "end", "seats", "arr", "subscription_id"};
+enum { O_ACCOUNT, O_METRIC, O_TS, O_VALUE, O_TARGET, O_DUE, O_N };
+static const char *const outcome_fields[] = {"account_id", "metric", "ts", "value", "target", "due"};
 
 typedef struct {
     up_store_t *s;
@@ -61,7 +66,7 @@ typedef struct {
     size_t n_fields;
     char text[4][64];               /* scratch for normalised values */
     sqlite3_stmt *upsert_account, *upsert_user, *insert_survey, *upsert_profile;
-    sqlite3_stmt *profile_get, *link_user;
+    sqlite3_stmt *profile_get, *link_user, *insert_subscription, *insert_outcome;
     /* user -> account links for events without account_id */
     int links_loaded;
     up_dict_t link_users;
@@ -319,6 +324,88 @@ static int insert_survey(imp_t *im, const up_record_t *r)
     return 0;
 }
 
+/* ---- subscriptions and outcomes --------------------------------------- */
+
+/* A subscription: seats from start (inclusive) to end (exclusive; none =
+ * open). Re-imports are idempotent on (account_id, subscription_id, start). */
+static int insert_subscription(imp_t *im, const up_record_t *r)
+{
+    int64_t start, end = 0, seats = 0;
+    double arr = 0;
+    if (check_id(im, r, B_ACCOUNT, "account_id") < 0)
+        return 0;
+    if (!has(r, B_START))
+        return reject(im, "start", "missing (required)");
+    if (parse_ts_field(im, r, B_START, "start", &start) < 0)
+        return 0;
+    if (has(r, B_END) && parse_ts_field(im, r, B_END, "end", &end) < 0)
+        return 0;
+    if (has(r, B_END) && end < start)
+        return reject(im, "end", "before start");
+    if (!has(r, B_SEATS) || parse_int(r->val[B_SEATS], r->len[B_SEATS], &seats) < 0 || seats < 0)
+        return reject(im, "seats", "expected a whole number of seats >= 0");
+    if (has(r, B_ARR) && parse_num(r->val[B_ARR], r->len[B_ARR], &arr) < 0)
+        return reject(im, "arr", "expected a number, got '%.*s'", (int)r->len[B_ARR], r->val[B_ARR]);
+    if (prepare(im, &im->insert_subscription,
+            "INSERT OR IGNORE INTO subscriptions(account_id, subscription_id, start, end, seats, arr)"
+            " VALUES (?, coalesce(?, ''), ?, ?, ?, ?)") < 0)
+        return -UP_EDB;
+    sqlite3_stmt *st = im->insert_subscription;
+    bind_opt(st, 1, r, B_ACCOUNT);
+    bind_opt(st, 2, r, B_ID);
+    sqlite3_bind_int64(st, 3, start);
+    if (has(r, B_END))
+        sqlite3_bind_int64(st, 4, end);
+    sqlite3_bind_int64(st, 5, seats);
+    if (has(r, B_ARR))
+        sqlite3_bind_double(st, 6, arr);
+    if (step_done(st) < 0)
+        return -UP_EDB;
+    if (sqlite3_changes(im->db))
+        im->st->stored++;
+    else
+        im->st->duplicates++;
+    return 0;
+}
+
+/* An outcome measurement; rows keep their order of arrival (seq), which
+ * breaks ties on ts. Idempotent on (account_id, metric, ts). */
+static int insert_outcome(imp_t *im, const up_record_t *r)
+{
+    int64_t ts, due = 0;
+    double value, target = 0;
+    if (check_id(im, r, O_ACCOUNT, "account_id") < 0 || check_id(im, r, O_METRIC, "metric") < 0)
+        return 0;
+    if (!has(r, O_TS))
+        return reject(im, "ts", "missing (required)");
+    if (parse_ts_field(im, r, O_TS, "ts", &ts) < 0)
+        return 0;
+    if (!has(r, O_VALUE) || parse_num(r->val[O_VALUE], r->len[O_VALUE], &value) < 0)
+        return reject(im, "value", "expected a number");
+    if (has(r, O_TARGET) && parse_num(r->val[O_TARGET], r->len[O_TARGET], &target) < 0)
+        return reject(im, "target", "expected a number, got '%.*s'", (int)r->len[O_TARGET], r->val[O_TARGET]);
+    if (has(r, O_DUE) && parse_ts_field(im, r, O_DUE, "due", &due) < 0)
+        return 0;
+    if (prepare(im, &im->insert_outcome,
+            "INSERT INTO outcomes(account_id, metric, ts, value, target, due) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            " ON CONFLICT(account_id, metric, ts) DO UPDATE SET value = ?4, target = ?5, due = ?6,"
+            " seq = (SELECT coalesce(max(seq), 0) + 1 FROM outcomes)") < 0)
+        return -UP_EDB;
+    sqlite3_stmt *st = im->insert_outcome;
+    bind_opt(st, 1, r, O_ACCOUNT);
+    bind_opt(st, 2, r, O_METRIC);
+    sqlite3_bind_int64(st, 3, ts);
+    sqlite3_bind_double(st, 4, value);
+    if (has(r, O_TARGET))
+        sqlite3_bind_double(st, 5, target);
+    if (has(r, O_DUE))
+        sqlite3_bind_int64(st, 6, due);
+    if (step_done(st) < 0)
+        return -UP_EDB;
+    im->st->stored++;
+    return 0;
+}
+
 /* ---- events ------------------------------------------------------------ */
 
 static void links_free(imp_t *im)
@@ -507,8 +594,9 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
                    FILE *log, up_import_stats_t *st, char *err, size_t errlen)
 {
     memset(st, 0, sizeof *st);
-    static const char *const *lists[] = {event_fields, account_fields, user_fields, survey_fields};
-    static const size_t counts[] = {E_N, A_N, U_N, S_N};
+    static const char *const *lists[] = {event_fields, account_fields, user_fields, survey_fields,
+                                         subscription_fields, outcome_fields};
+    static const size_t counts[] = {E_N, A_N, U_N, S_N, B_N, O_N};
     imp_t im;
     memset(&im, 0, sizeof im);
     im.s = s;
@@ -562,6 +650,9 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
         case UP_IMPORT_ACCOUNTS: rc = upsert_account(&im, &rec, aidx); break;
         case UP_IMPORT_USERS: rc = upsert_user(&im, &rec); break;
         case UP_IMPORT_SURVEYS: rc = insert_survey(&im, &rec); break;
+        case UP_IMPORT_SUBSCRIPTIONS: rc = insert_subscription(&im, &rec); break;
+        case UP_IMPORT_OUTCOMES: rc = insert_outcome(&im, &rec); break;
+        case UP_IMPORT_KINDS: break;
         }
         if (rc < 0) {
             snprintf(err, errlen, "%s:%ld: cannot store: %s%s%s", path, rec.line, up_strerror(rc),
@@ -575,7 +666,7 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
         progress(pctx, up_reader_pos(rd), up_reader_size(rd));
     up_reader_close(rd);
     sqlite3_stmt *sts[] = {im.upsert_account, im.upsert_user, im.insert_survey, im.upsert_profile,
-                           im.profile_get, im.link_user};
+                           im.profile_get, im.link_user, im.insert_subscription, im.insert_outcome};
     for (size_t i = 0; i < sizeof sts / sizeof *sts; i++)
         sqlite3_finalize(sts[i]);
     if (im.links_loaded)

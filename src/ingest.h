@@ -16,6 +16,9 @@ typedef enum {
     UP_IMPORT_ACCOUNTS,
     UP_IMPORT_USERS,
     UP_IMPORT_SURVEYS,
+    UP_IMPORT_SUBSCRIPTIONS,
+    UP_IMPORT_OUTCOMES,
+    UP_IMPORT_KINDS
 } up_import_kind_t;
 
 /* Parses "events", "accounts", … ; returns -1 when unknown. */

@@ -20,7 +20,7 @@ int up_format_parse(const char *s)
 
 /* ---- column table ------------------------------------------------------ */
 
-typedef enum { T_STR, T_INT, T_NUM, T_BOOL } ctype_t;
+typedef enum { T_STR, T_INT, T_NUM, T_BOOL, T_LEVEL } ctype_t;
 
 typedef struct {
     const char *name;
@@ -35,7 +35,7 @@ static const col_t COLS[] = {
     {"stickiness", T_NUM, UP_M_STICKINESS}, {"wau_trend", T_NUM, UP_M_WAU_TREND},
     {"ttfv_days", T_INT, UP_M_TTFV}, {"activation_rate", T_NUM, UP_M_ACTIVATION},
     {"consistency", T_NUM, UP_M_CONSISTENCY}, {"champion_active", T_BOOL, UP_M_CHAMPION},
-    {"nps", T_NUM, UP_M_NPS}, {"health", T_NUM, UP_M_HEALTH},
+    {"nps", T_NUM, UP_M_NPS}, {"health", T_NUM, UP_M_HEALTH}, {"level", T_LEVEL, -1},
 };
 #define NCOLS (sizeof COLS / sizeof *COLS)
 
@@ -71,6 +71,7 @@ static cell_t cell(const up_account_metrics_t *r, size_t c)
     case 15: v.i = r->champion_active; v.null = r->champion_active < 0; break;
     case 16: v.d = r->nps; break;
     case 17: v.d = r->health; break;
+    case 18: v.i = r->level; v.s = up_level_names[r->level]; break;
     }
     if (COLS[c].type == T_NUM)
         v.null = isnan(v.d);
@@ -88,6 +89,7 @@ static void cell_text(char *out, size_t n, const cell_t *v, ctype_t t)
     case T_INT: snprintf(out, n, "%lld", (long long)v->i); break;
     case T_NUM: up_fmt_double(out, n, v->d); break;
     case T_BOOL: snprintf(out, n, "%s", v->i ? "true" : "false"); break;
+    case T_LEVEL: snprintf(out, n, "%s", v->s); break;
     }
 }
 
@@ -303,8 +305,8 @@ static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_
                            uint32_t n, const up_report_opts_t *o)
 {
     static const char *const hdr[] = {"ACCOUNT", "SEATS", "ACTIVE", "BREADTH", "DEPTH", "STICKY",
-                                      "WAU Δ", "TTFV", "ACTIV", "CONS", "CHAMP", "NPS", "HEALTH"};
-    static const int width[] = {20, 6, 6, 7, 5, 6, 6, 5, 5, 5, 5, 4, 6};
+                                      "WAU Δ", "TTFV", "ACTIV", "CHAMP", "NPS", "HEALTH", "LEVEL"};
+    static const int width[] = {18, 6, 6, 7, 5, 6, 6, 5, 5, 5, 4, 6, 9};
     /* "end of day" only when T is the last ms of its day (--as-of DATE);
      * any other T (a timestamp, or now) is shown as itself */
     char as_of[48];
@@ -315,8 +317,12 @@ static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_
         up_fmt_time(as_of, p->T);
     fprintf(out, "Portfolio as of %s: %u account%s\n\n", as_of, n, n == 1 ? "" : "s");
     for (size_t c = 0; c < 13; c++) {
-        pad(out, hdr[c], width[c], c > 0);
-        fputc(c == 12 ? '\n' : ' ', out);
+        if (c == 12)
+            fprintf(out, "%s\n", hdr[c]);
+        else {
+            pad(out, hdr[c], width[c], c > 0);
+            fputc(' ', out);
+        }
     }
     int nulls = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -339,27 +345,32 @@ static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_
         else
             snprintf(t[7], 64, "%lldd", (long long)r->ttfv_days);
         pct(t[8], 64, r->activation_rate, 0);
-        pct(t[9], 64, r->consistency, 0);
-        snprintf(t[10], 64, "%s", r->champion_active < 0 ? DASH : r->champion_active ? "yes" : "no");
+        snprintf(t[9], 64, "%s", r->champion_active < 0 ? DASH : r->champion_active ? "yes" : "no");
         if (isnan(r->nps))
+            snprintf(t[10], 64, DASH);
+        else
+            snprintf(t[10], 64, "%.0f", r->nps);
+        if (isnan(r->health))
             snprintf(t[11], 64, DASH);
         else
-            snprintf(t[11], 64, "%.0f", r->nps);
-        if (isnan(r->health))
-            snprintf(t[12], 64, DASH);
-        else
-            snprintf(t[12], 64, "%.1f", r->health);
+            snprintf(t[11], 64, "%.1f", r->health);
+        snprintf(t[12], 64, "%s", up_level_names[r->level]);
         for (size_t c = 0; c < 13; c++) {
-            pad(out, t[c], width[c], c > 0);
-            fputc(c == 12 ? '\n' : ' ', out);
+            if (c == 12)
+                fprintf(out, "%s\n", t[c]);
+            else {
+                pad(out, t[c], width[c], c > 0);
+                fputc(' ', out);
+            }
         }
         for (int m = 0; m < UP_M_N; m++)
             nulls += r->why_null[m] != NULL;
     }
     fprintf(out, "\nACTIVE: users active in the last 28 days. BREADTH: active / seats. DEPTH: core features\n"
                  "used. STICKY: average DAU / MAU. WAU Δ: this week vs last. TTFV: days from contract to\n"
-                 "first key action. ACTIV: new users with a key action in 14 days. CONS: weeks with activity.\n"
-                 "CHAMP: every champion active in 14 days. HEALTH: 0-100, see --format json for its parts.\n");
+                 "first key action. ACTIV: new users with a key action in 14 days. CHAMP: every champion\n"
+                 "active in 14 days. HEALTH: 0-100 (--format json has its parts). LEVEL: low / high /\n"
+                 "effective (breadth and depth at their thresholds, and outcomes on track).\n");
     if (nulls && !o->explain)
         fprintf(out, "%s = no value; add --explain to see why.\n", DASH);
     if (o->explain && nulls) {
@@ -388,7 +399,7 @@ static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
             up_buf_printf(&b, "%s\"%s\":", c ? "," : "", COLS[c].name);
             if (v.null)
                 up_buf_puts(&b, "null");
-            else if (COLS[c].type == T_STR)
+            else if (COLS[c].type == T_STR || COLS[c].type == T_LEVEL)
                 up_json_str(&b, v.s);
             else {
                 cell_text(t, sizeof t, &v, COLS[c].type);

@@ -67,6 +67,12 @@ static const char SCHEMA[] =
     " file TEXT, line INTEGER, field TEXT, reason TEXT NOT NULL, record TEXT);"
     "CREATE TABLE IF NOT EXISTS imports(id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT,"
     " file TEXT, read INTEGER, stored INTEGER, duplicates INTEGER, rejected INTEGER);"
+    "CREATE TABLE IF NOT EXISTS subscriptions(account_id TEXT NOT NULL, subscription_id TEXT NOT NULL"
+    " DEFAULT '', start INTEGER NOT NULL, end INTEGER, seats INTEGER NOT NULL, arr REAL,"
+    " UNIQUE (account_id, subscription_id, start));"
+    "CREATE TABLE IF NOT EXISTS outcomes(seq INTEGER PRIMARY KEY, account_id TEXT NOT NULL,"
+    " metric TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, target REAL, due INTEGER,"
+    " UNIQUE (account_id, metric, ts));"
     /* covers the NPS query of a report: no table reads, no sort */
     "CREATE INDEX IF NOT EXISTS surveys_nps ON surveys(kind, account_id, ts, score);"
     /* users_gen counts every change to the users table, so the snapshot,

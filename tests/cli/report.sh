@@ -13,6 +13,9 @@ set -eu
 #   activation cohort: created 02-18 (D0-41) .. 03-17 (D0-14)
 #   consistency blocks k = 0..11, first days 03-25, 03-18, 03-11, 03-04,
 #     02-25, 02-18, 02-11, 02-04, 01-28, 01-21, 01-14, 01-07 (block 11 = 01-07..01-13)
+# level (thresholds 0.40 / 0.30, no outcomes): acme breadth 0.4 (not below 0.40)
+#   and depth 1.0 -> high; beta and delta breadth 1.0, depth 0.5 -> high;
+#   gamma breadth 0.0 -> low.
 # Model: reports (core: report.view, report.create; exposure tour.reports),
 #   dashboards (core: dashboard.view), exports (not core: export.csv);
 #   passive: login; key action: report.create. settings.open is in no feature.
@@ -89,7 +92,7 @@ ok --data "$D" report accounts --as-of 2026-03-31 --format csv
 cp "$TMP/out" "$TMP/accounts.csv"
 expect_same "$TMP/accounts.csv" "$FIX/expected-accounts.csv" "report accounts --format csv"
 expect_eq "$(head -1 "$TMP/accounts.csv")" \
-    "account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health" \
+    "account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level" \
     "CSV header"
 
 say "report features --format csv equals expected-features.csv"

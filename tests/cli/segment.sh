@@ -18,6 +18,7 @@ set -eu
 #   seats 20 (group traits); known_users u1 (created 03-02), u2, u3 (no createdAt) = 3
 #   dau {u1} = 1; wau (03-25..31) {u1, u2} = 2; wau_prev (03-18..24) {u1 03-24} = 1; mau 2
 #   breadth 2/20 = 0.1; depth reports (u1) + dashboards (u1) = 2/2 = 1.0
+#   level: breadth 0.1 < 0.40 -> low
 #   stickiness: user-days 03-24 u1, 03-30 u2, 03-31 u1 = 3 -> (3/28)/2 = 0.05357142857142857
 #   wau_trend (2-1)/1 = 1.0; ttfv = 03-31 - 03-01 = 30
 #   activation: cohort (created 02-18..03-17) = {u1}; its report.create on 03-31 is
@@ -29,8 +30,8 @@ set -eu
 #   nps null; health: weights .3 .25 .15 .1 .1 (sum 0.9), scores 10, 100,
 #     200*0.05357.. = 10.714285714285714, 50, min(100, 50+100*1.0) = 100
 #     -> sum((w/0.9)*score) = 49.56349206349207
-EXPECTED='account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health
-acme,20,3,1,2,1,2,2,0.1,1.0,0.05357142857142857,1.0,30,0.0,0.5,false,,49.56349206349207'
+EXPECTED='account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level
+acme,20,3,1,2,1,2,2,0.1,1.0,0.05357142857142857,1.0,30,0.0,0.5,false,,49.56349206349207,low'
 printf '%s\n' "$EXPECTED" >"$TMP/expected.csv"
 
 cp "$FIX/segment.jsonl" "$TMP/segment.jsonl"
