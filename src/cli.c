@@ -7,6 +7,7 @@
 #include "ingest.h"
 #include "model.h"
 #include "report.h"
+#include "report_users.h"
 #include "store.h"
 #include "timeparse.h"
 #include "util.h"
@@ -25,7 +26,7 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LIMIT,
-    O_HELP, O_N
+    O_FEATURE, O_HELP, O_N
 };
 
 /* verbs, as bits */
@@ -61,6 +62,7 @@ static const opt_t OPTS[O_N] = {
     [O_SEED] = {"seed", 0, "S", V_DEMO, "random seed; the same seed gives the same bytes (default 1)"},
     [O_EVENTS] = {"events", 0, "N", V_DEMO, "scale to about N events (suffixes k, M)"},
     [O_LIMIT] = {"limit", 'n', "N", V_REJECTS, "show at most N records (default 50 in a table)"},
+    [O_FEATURE] = {"feature", 0, "F", V_REPORT, "report stages: only this feature"},
     [O_HELP] = {"help", 'h', NULL, V_ALL, "show help"},
 };
 
@@ -76,7 +78,8 @@ static const verb_t VERBS[] = {
     {"model", V_MODEL, "model set FILE | model check FILE | model show", "replace, validate or print the model"},
     {"import", V_IMPORT, "import events|accounts|users|surveys|subscriptions|outcomes FILE...", "load CSV or JSONL files (.gz too)"},
     {"rejects", V_REJECTS, "rejects [--limit N] [--format F]", "list rejected input records"},
-    {"report", V_REPORT, "report accounts|features [--as-of DATE] [--format F]", "adoption metrics per account or feature"},
+    {"report", V_REPORT, "report accounts|features|users|stages [--as-of DATE] [--format F]",
+     "adoption metrics per account or feature; stages per user"},
     {"demo", V_DEMO, "demo --out DIR [--accounts N] [--days D] [--seed S] [--events N]", "write a realistic demo data set"},
     {"status", V_STATUS, "status", "what the store holds"},
 };
@@ -589,11 +592,54 @@ static void *entities_thread(void *arg)
     return NULL;
 }
 
+/* `report users` and `report stages`: from the rollup alone. */
+static int report_stages(const args_t *a, up_store_t *s, const char *what, const up_report_opts_t *o, int64_t T)
+{
+    up_rollup_t *r;
+    int owned, rc;
+    up_stages_t st;
+    if ((rc = up_store_rollup(s, T, &r, &owned)) < 0) {
+        fprintf(stderr, "uptake report: %s\n", up_store_notice(s) ? up_store_notice(s) : up_strerror(rc));
+        up_store_close(s);
+        return UP_EXIT_STORE;
+    }
+    if (up_store_notice(s))
+        fprintf(stderr, "uptake: %s\n", up_store_notice(s));
+    const up_model_t *m = up_store_model(s);
+    rc = up_engine_stages(r, m, T, o->account, &st);
+    if (rc == 0 && o->account &&
+        up_dict_find(&r->dict[UP_KIND_ACCOUNT], o->account, strlen(o->account)) < 0) {
+        fprintf(stderr, "uptake report: no account '%s' in the events\n", o->account);
+        rc = -UP_ENOTFOUND;
+    } else if (rc == 0) {
+        rc = strcmp(what, "users") == 0 ? up_report_users(stdout, r, m, T, &st, o->format)
+                                        : up_report_stages(stdout, m, T, &st, a->val[O_FEATURE], o->format);
+        if (rc == -UP_ENOTFOUND)
+            fprintf(stderr, "uptake report: no feature '%s' in the model\n", a->val[O_FEATURE]);
+    } else
+        fprintf(stderr, "uptake report: %s\n", up_strerror(rc));
+    up_stages_free(&st);
+    if (owned) {
+        up_rollup_free(r);
+        free(r);
+    }
+    up_store_close(s);
+    if (fflush(stdout) != 0)
+        return UP_EXIT_FAIL;
+    return rc < 0 ? UP_EXIT_FAIL : UP_EXIT_OK;
+}
+
 static int cmd_report(const args_t *a)
 {
     const char *what = a->npos > 1 ? a->pos[1] : NULL;
-    if (!what || a->npos != 2 || (strcmp(what, "accounts") != 0 && strcmp(what, "features") != 0)) {
-        fprintf(stderr, "usage: uptake report accounts|features [--as-of DATE] [--format table|json|csv]\n");
+    if (!what || a->npos != 2 ||
+        (strcmp(what, "accounts") != 0 && strcmp(what, "features") != 0 && strcmp(what, "users") != 0 &&
+         strcmp(what, "stages") != 0)) {
+        fprintf(stderr, "usage: uptake report accounts|features|users|stages [--as-of DATE] [--format table|json|csv]\n");
+        return UP_EXIT_USAGE;
+    }
+    if (a->val[O_FEATURE] && strcmp(what, "stages") != 0) {
+        fprintf(stderr, "uptake report: --feature applies to report stages\n");
         return UP_EXIT_USAGE;
     }
     up_report_opts_t o = {UP_FMT_TABLE, a->val[O_ACCOUNT], a->val[O_SEGMENT], a->val[O_SORT], a->set[O_EXPLAIN]};
@@ -629,6 +675,8 @@ static int cmd_report(const args_t *a)
     up_rollup_t *r;
     int owned, rc;
     up_portfolio_t p;
+    if (strcmp(what, "users") == 0 || strcmp(what, "stages") == 0)
+        return report_stages(a, s, what, &o, T);
     /* the entity tables load on a second thread while the rollup is mapped */
     entities_job_t job = {up_store_db(s), up_engine_nps_from(up_store_model(s), T), T, {0}, 0, "", 0};
     pthread_t tid;

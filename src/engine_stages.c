@@ -1,0 +1,140 @@
+/* engine_stages: stages from the per pair × feature day bitmaps.
+ *
+ * Only the 28 days of window(28) matter: they hold the four seven-day blocks
+ * and the mastery tests. The top decile is decided exactly in decimal: a pair
+ * that used f on d days is in it when the pairs with more days number fewer
+ * than stage_mastery_top × N, compared as integers scaled by 10^6 (so 3 of 30
+ * is not fewer than 10%), with a histogram of days per feature. */
+#include "engine_stages.h"
+#include "timeparse.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const up_stage_names[UP_STAGES] = {"none", "aware", "trial", "regular", "mastery"};
+
+static const up_rollup_t *sort_roll;
+
+static int cmp_rows(const void *pa, const void *pb)
+{
+    const up_stage_row_t *a = pa, *b = pb;
+    const up_pair_t *x = &sort_roll->pairs[a->pair], *y = &sort_roll->pairs[b->pair];
+    if (a->pair != b->pair) {
+        int c = strcmp(up_dict_str(&sort_roll->dict[UP_KIND_ACCOUNT], x->account),
+                       up_dict_str(&sort_roll->dict[UP_KIND_ACCOUNT], y->account));
+        if (c)
+            return c;
+        c = strcmp(up_dict_str(&sort_roll->dict[UP_KIND_USER], x->user),
+                   up_dict_str(&sort_roll->dict[UP_KIND_USER], y->user));
+        if (c)
+            return c;
+    }
+    return a->feature < b->feature ? -1 : a->feature > b->feature;
+}
+
+int up_engine_stages(const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
+                     up_stages_t *out)
+{
+    memset(out, 0, sizeof *out);
+    const up_settings_t *set = &m->settings;
+    size_t nf = m->n_features;
+    int32_t d0 = up_day_of(T), from = d0 - 27;   /* window(28) = bits 0 .. 27 */
+    int64_t account_id = -1;
+    if (account) {
+        account_id = up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account));
+        if (account_id < 0)
+            account_id = -2;   /* no such account in the rollup: nothing matches */
+    }
+    /* days used in window(28), histogram per feature over every account */
+    int64_t (*hist)[29] = calloc(nf + 1, sizeof *hist);
+    out->funnel = calloc(nf + 1, sizeof *out->funnel);
+    out->n_features = (uint32_t)nf;
+    uint32_t cap = 0;
+    if (!hist || !out->funnel)
+        goto nomem;
+    for (uint32_t i = 0; i < r->n_pairs; i++) {
+        const up_pair_t *p = &r->pairs[i];
+        if (p->first_ts > T)
+            continue;
+        for (uint32_t j = 0; j < p->n_pf; j++) {
+            const up_pf_t *pf = &p->pf[j];
+            if (pf->first_use_ts > T)
+                continue;
+            uint64_t w[2];
+            up_days_window128(&pf->used, from, w);
+            int days = up_bits128_count(w, 0, 27);
+            if (days)
+                hist[pf->feature][days]++;
+        }
+    }
+    int64_t top_scaled = llround(set->stage_mastery_top * 1e6);
+    for (uint32_t i = 0; i < r->n_pairs; i++) {
+        const up_pair_t *p = &r->pairs[i];
+        if (account_id != -1 && (int64_t)p->account != account_id)
+            continue;
+        int known = p->first_ts <= T ||
+                    ((p->flags & UP_PAIR_IN_TABLE) && (p->created_at == UP_TS_NONE || p->created_at <= T));
+        if (!known)
+            continue;
+        for (size_t f = 0; f < nf; f++)
+            out->funnel[f][UP_STAGE_NONE]++;
+        if (p->first_ts > T)
+            continue;
+        for (uint32_t j = 0; j < p->n_pf; j++) {
+            const up_pf_t *pf = &p->pf[j];
+            int used = pf->first_use_ts <= T, exposed = pf->first_exposure_ts <= T;
+            if (!used && !exposed)
+                continue;
+            up_stage_row_t row = {i, pf->feature, UP_STAGE_AWARE, 0};
+            if (used) {
+                uint64_t w[2], adv[2];
+                up_days_window128(&pf->used, from, w);
+                row.days_used_28d = up_bits128_count(w, 0, 27);
+                int blocks = 0;
+                for (int k = 0; k < 4; k++)   /* block k = D0-7k-6 .. D0-7k */
+                    blocks += up_bits128_count(w, 21 - 7 * k, 27 - 7 * k) > 0;
+                row.stage = blocks >= set->stage_regular_blocks ? UP_STAGE_REGULAR : UP_STAGE_TRIAL;
+                if (row.stage == UP_STAGE_REGULAR) {
+                    up_days_window128(&pf->advanced, from, adv);
+                    int64_t n = 0, more = 0;
+                    for (int d = 1; d <= 28; d++) {
+                        n += hist[pf->feature][d];
+                        if (d > row.days_used_28d)
+                            more += hist[pf->feature][d];
+                    }
+                    if (up_bits128_count(adv, 0, 27) > 0 ||
+                        (row.days_used_28d > 0 && more * 1000000 < top_scaled * n))
+                        row.stage = UP_STAGE_MASTERY;
+                }
+            }
+            out->funnel[pf->feature][UP_STAGE_NONE]--;
+            out->funnel[pf->feature][row.stage]++;
+            if (out->n_rows == cap) {
+                uint32_t c = cap ? cap * 2 : 1024;
+                up_stage_row_t *rows = realloc(out->rows, c * sizeof *rows);
+                if (!rows)
+                    goto nomem;
+                out->rows = rows;
+                cap = c;
+            }
+            out->rows[out->n_rows++] = row;
+        }
+    }
+    free(hist);
+    sort_roll = r;
+    qsort(out->rows, out->n_rows, sizeof *out->rows, cmp_rows);
+    return 0;
+nomem:
+    free(hist);
+    up_stages_free(out);
+    return -UP_ENOMEM;
+}
+
+void up_stages_free(up_stages_t *s)
+{
+    free(s->rows);
+    free(s->funnel);
+    memset(s, 0, sizeof *s);
+}
