@@ -49,6 +49,10 @@ export function loadModel(path) {
     nps_detractor_max: pick(s, ['nps_detractor_max', 'nps.detractor_max'], 6),
     nps_window_days: pick(s, ['nps_window_days', 'nps.window_days'], 90),
     activation_days: pick(s, ['activation_days', 'activation.days'], 14),
+    level_breadth_min: pick(s, ['level_breadth_min', 'level.breadth_min'], 0.40),
+    level_depth_min: pick(s, ['level_depth_min', 'level.depth_min'], 0.30),
+    stage_regular_blocks: pick(s, ['stage_regular_blocks', 'stage.regular_blocks'], 3),
+    stage_mastery_top: pick(s, ['stage_mastery_top', 'stage.mastery_top'], 0.10),
   };
   return {
     features,
@@ -65,6 +69,9 @@ export function loadModel(path) {
 //   feat_event(feature,event) the events that mean "uses f": events and
 //                             advanced_events of f, less any passive event
 //   key_action(event)
+//   feat_adv(feature, event)  the advanced events of f that are a use of f
+//                             (advanced_events less any passive event)
+//   feat_expo(feature, event) the exposure events of f
 export function modelRows(m) {
   const passive = new Set(m.passive);
   for (const f of m.features) for (const e of f.exposure) passive.add(e);
@@ -77,10 +84,17 @@ export function modelRows(m) {
       featEvent.push([f.name, e]);
     }
   }
+  const featAdv = [], featExpo = [];
+  for (const f of m.features) {
+    for (const e of new Set(f.advanced)) if (!passive.has(e)) featAdv.push([f.name, e]);
+    for (const e of new Set(f.exposure)) featExpo.push([f.name, e]);
+  }
   return {
     passive: [...passive],
     feat: m.features.map((f, i) => [f.name, f.core ? 1 : 0, i]),
     featEvent,
+    featAdv,
+    featExpo,
     keyAction: [...new Set(m.keyActions)],
   };
 }
@@ -103,6 +117,8 @@ export function modelSql(m, prefix = '') {
   mk('m_feat', 'feature VARCHAR, core INTEGER, ord INTEGER', r.feat);
   mk('m_feat_event', 'feature VARCHAR, event VARCHAR', r.featEvent);
   mk('m_key_action', 'event VARCHAR', r.keyAction.map((e) => [e]));
+  mk('m_feat_adv', 'feature VARCHAR, event VARCHAR', r.featAdv);
+  mk('m_feat_expo', 'feature VARCHAR, event VARCHAR', r.featExpo);
   return out.join('\n');
 }
 
@@ -167,5 +183,14 @@ export function parseCsv(text) {
 
 export const ACCOUNT_COLUMNS = ['account_id', 'seats', 'known_users', 'dau', 'wau', 'wau_prev', 'mau',
   'active_users', 'breadth', 'depth', 'stickiness', 'wau_trend', 'ttfv_days', 'activation_rate',
-  'consistency', 'champion_active', 'nps', 'health'];
+  'consistency', 'champion_active', 'nps', 'health', 'level'];
 export const FEATURE_COLUMNS = ['account_id', 'feature', 'users', 'active_users', 'feature_adoption'];
+export const USER_COLUMNS = ['account_id', 'user_id', 'feature', 'stage', 'days_used_28d'];
+export const STAGE_COLUMNS = ['feature', 'none', 'aware', 'trial', 'regular', 'mastery'];
+// The report files and their key columns (compare.mjs).
+export const REPORTS = [
+  { file: 'accounts.csv', columns: ACCOUNT_COLUMNS, nkey: 1 },
+  { file: 'features.csv', columns: FEATURE_COLUMNS, nkey: 2 },
+  { file: 'users.csv', columns: USER_COLUMNS, nkey: 3 },
+  { file: 'stages.csv', columns: STAGE_COLUMNS, nkey: 1 },
+];

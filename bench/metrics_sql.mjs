@@ -4,9 +4,12 @@
 //   accounts(account_id, seats BIGINT, contract_start DATE)   one row per id
 //   users(account_id, user_id, created_at TIMESTAMP, role)    one row per pair
 //   surveys(account_id, ts TIMESTAMP, kind, score DOUBLE)
+//   subscriptions(account_id, start_ts, end_ts TIMESTAMP, seats BIGINT, rid)
+//   outcomes(account_id, metric, ts TIMESTAMP, value, target DOUBLE, due TIMESTAMP, rid)
 // and the model relations of lib.mjs (m_passive, m_feat, m_feat_event,
-// m_key_action). Written for DuckDB; the SQLite peer (peer_sqlite.sh) is a
-// transcription of the same statements.
+// m_key_action, m_feat_adv, m_feat_expo). Written for DuckDB; the SQLite
+// peer (peer_sqlite.sh) is a transcription of the account and feature
+// statements as they were before subscriptions, level, users and stages.
 //
 // Conventions: a user is an (account_id, user_id) pair. o = D0 - date(ts) is
 // the day offset of an event (0 = D0, the as-of day). T is the last instant
@@ -21,6 +24,10 @@ export function reportSql(asOf, settings) {
   const a = settings.activation_days;
   const npsWin = settings.nps_window_days;
   const D = (x) => sqlDouble(x);
+  const Tms = Date.UTC(+asOf.slice(0, 4), +asOf.slice(5, 7) - 1, +asOf.slice(8, 10)) + 86400000 - 1;
+  const R = settings.stage_regular_blocks;
+  // "fewer than top × count" compared exactly in decimal: more × 10^6 < round(top × 10^6) × count
+  const topMicro = Math.round(settings.stage_mastery_top * 1000000);
   // clamp to 0..100 keeping NULL (GREATEST/LEAST skip NULLs, so no use here)
   const clamp = (x) => `CASE WHEN (${x}) IS NULL THEN NULL WHEN (${x}) < ${D(0)} THEN ${D(0)} WHEN (${x}) > ${D(100)} THEN ${D(100)} ELSE (${x}) END`;
   const common = `
@@ -29,9 +36,17 @@ export function reportSql(asOf, settings) {
     FROM events WHERE ts <= ${T}),
   acct AS ( -- accounts.csv plus accounts seen in events up to T (seats 0)
     SELECT account_id FROM accounts UNION SELECT DISTINCT account_id FROM ev),
-  A AS (
-    SELECT acct.account_id, COALESCE(a.seats, 0) AS seats, a.contract_start AS cs
-    FROM acct LEFT JOIN accounts a ON a.account_id = acct.account_id),
+  sub AS (  -- accounts with subscription rows: seats = sum over those active at T
+            -- (start <= T < end, empty end = open); none active = 0
+    SELECT account_id,
+      CAST(COALESCE(SUM(seats) FILTER (WHERE start_ts <= ${T} AND (end_ts IS NULL OR ${T} < end_ts)), 0) AS BIGINT) AS seats
+    FROM subscriptions GROUP BY account_id),
+  A AS (    -- an account without subscription rows keeps the accounts-table seats
+    SELECT acct.account_id,
+      CASE WHEN sub.account_id IS NOT NULL THEN sub.seats ELSE COALESCE(a.seats, 0) END AS seats,
+      a.contract_start AS cs
+    FROM acct LEFT JOIN accounts a ON a.account_id = acct.account_id
+    LEFT JOIN sub ON sub.account_id = acct.account_id),
   act AS (  -- (account, user, day) with at least one non-passive event; 84 days for consistency
     SELECT DISTINCT account_id, user_id, o FROM ev
     WHERE o BETWEEN 0 AND 83 AND event NOT IN (SELECT event FROM m_passive)),
@@ -107,8 +122,22 @@ WITH ${common},
     WHERE lower(trim(kind)) = 'nps' AND score IS NOT NULL
       AND ts >= CAST(${D0} - ${npsWin - 1} AS TIMESTAMP) AND ts <= ${T}
     GROUP BY account_id),
+  ol AS (  -- each outcome metric's latest row with ts <= T (a tie on ts: the
+            -- last in file order), with start = the ts of its first row
+    SELECT account_id, metric, value, target, due,
+      MIN(ts) OVER (PARTITION BY account_id, metric) AS start_ts
+    FROM outcomes WHERE ts <= ${T}
+    QUALIFY row_number() OVER (PARTITION BY account_id, metric ORDER BY ts DESC, rid DESC) = 1),
+  otr AS (  -- the metrics whose latest row has a target, and whether each is on track
+    SELECT account_id, COALESCE(
+      value >= target
+      OR (due IS NOT NULL AND ${Tms} < epoch_ms(due) AND epoch_ms(due) > epoch_ms(start_ts)
+          AND value >= (target * CAST(${Tms} - epoch_ms(start_ts) AS DOUBLE))
+                       / CAST(epoch_ms(due) - epoch_ms(start_ts) AS DOUBLE)), false) AS on_track
+    FROM ol WHERE target IS NOT NULL),
+  oc AS (SELECT account_id, COUNT(*) AS n, BOOL_AND(on_track) AS all_on FROM otr GROUP BY account_id),
   m AS (
-    SELECT A.account_id, A.seats,
+    SELECT A.account_id, A.seats, oc.n AS out_n, oc.all_on AS out_all_on,
       COALESCE(kn.known_users, 0) AS known_users,
       COALESCE(cnt.dau, 0) AS dau, COALESCE(cnt.wau, 0) AS wau,
       COALESCE(cnt.wau_prev, 0) AS wau_prev, COALESCE(cnt.mau, 0) AS mau,
@@ -128,7 +157,8 @@ WITH ${common},
     LEFT JOIN activ ON activ.account_id = A.account_id
     LEFT JOIN cons ON cons.account_id = A.account_id
     LEFT JOIN champ ON champ.account_id = A.account_id
-    LEFT JOIN np ON np.account_id = A.account_id),
+    LEFT JOIN np ON np.account_id = A.account_id
+    LEFT JOIN oc ON oc.account_id = A.account_id),
   r AS (
     SELECT *,
       CASE WHEN seats > 0 THEN CAST(mau AS DOUBLE) / CAST(seats AS DOUBLE)
@@ -168,7 +198,11 @@ SELECT account_id, seats, known_users, dau, wau, wau_prev, mau, mau AS active_us
       + CASE WHEN c4 IS NULL THEN ${D(0)} ELSE (${D(w.consistency)} / wsum) * c4 END)
       + CASE WHEN c5 IS NULL THEN ${D(0)} ELSE (${D(w.trend)} / wsum) * c5 END)
       + CASE WHEN c6 IS NULL THEN ${D(0)} ELSE (${D(w.nps)} / wsum) * c6 END
-  END AS health
+  END AS health,
+  CASE WHEN breadth IS NULL OR depth IS NULL
+         OR breadth < ${D(settings.level_breadth_min)} OR depth < ${D(settings.level_depth_min)} THEN 'low'
+       WHEN out_n > 0 AND out_all_on THEN 'effective'
+       ELSE 'high' END AS level
 FROM hw
 ORDER BY account_id`;
 
@@ -182,5 +216,72 @@ LEFT JOIN fu ON fu.account_id = A.account_id AND fu.feature = f.feature
 LEFT JOIN mau ON mau.account_id = A.account_id
 ORDER BY A.account_id, f.ord`;  // features in model order (as uptake lists them)
 
-  return { accounts, features };
+  // User x feature adoption stage. A pair is (account_id, user_id); only
+  // events with ts <= T count (ev). Blocks k = 0..3 are o // 7 for o in 0..27.
+  const stageCommon = `
+  ev AS (SELECT account_id, user_id, event, ts, (${D0} - CAST(ts AS DATE)) AS o
+         FROM events WHERE ts <= ${T}),
+  uses AS (   -- (pair, feature, day offset) of every use
+    SELECT ev.account_id, ev.user_id, fe.feature, ev.o
+    FROM ev JOIN m_feat_event fe ON fe.event = ev.event),
+  us AS (
+    SELECT account_id, user_id, feature,
+      COUNT(DISTINCT o // 7) FILTER (WHERE o BETWEEN 0 AND 27) AS blocks,
+      COUNT(DISTINCT o) FILTER (WHERE o BETWEEN 0 AND 27) AS days28
+    FROM uses GROUP BY account_id, user_id, feature),
+  adv AS (    -- pairs that used one of f's advanced events in window(28)
+    SELECT DISTINCT ev.account_id, ev.user_id, fa.feature
+    FROM ev JOIN m_feat_adv fa ON fa.event = ev.event WHERE ev.o BETWEEN 0 AND 27),
+  expo AS (
+    SELECT DISTINCT ev.account_id, ev.user_id, fx.feature
+    FROM ev JOIN m_feat_expo fx ON fx.event = ev.event),
+  rk AS (     -- the feature's users (days28 > 0, all accounts): how many used it on strictly more days
+    SELECT account_id, user_id, feature,
+      rank() OVER (PARTITION BY feature ORDER BY days28 DESC) - 1 AS more,
+      COUNT(*) OVER (PARTITION BY feature) AS cnt
+    FROM us WHERE days28 > 0),
+  pf AS (SELECT account_id, user_id, feature FROM us UNION SELECT account_id, user_id, feature FROM expo),
+  st AS (
+    SELECT pf.account_id, pf.user_id, pf.feature,
+      CASE WHEN us.account_id IS NULL THEN 'aware'
+           WHEN us.blocks >= ${R} THEN
+             CASE WHEN adv.account_id IS NOT NULL
+                    OR CAST(rk.more AS BIGINT) * 1000000 < CAST(${topMicro} AS BIGINT) * CAST(rk.cnt AS BIGINT)
+                  THEN 'mastery' ELSE 'regular' END
+           ELSE 'trial' END AS stage,
+      COALESCE(us.days28, 0) AS days_used_28d
+    FROM pf
+    LEFT JOIN us ON us.account_id = pf.account_id AND us.user_id = pf.user_id AND us.feature = pf.feature
+    LEFT JOIN adv ON adv.account_id = pf.account_id AND adv.user_id = pf.user_id AND adv.feature = pf.feature
+    LEFT JOIN rk ON rk.account_id = pf.account_id AND rk.user_id = pf.user_id AND rk.feature = pf.feature)`;
+
+  const users = `
+WITH ${stageCommon}
+SELECT st.account_id, st.user_id, st.feature, st.stage, st.days_used_28d
+FROM st JOIN m_feat f ON f.feature = st.feature
+ORDER BY st.account_id, st.user_id, f.ord`;
+
+  // The population of the funnel: every pair with any event up to T, or in
+  // the users table with created_at <= T or empty (all accounts).
+  const stages = `
+WITH ${stageCommon},
+  known AS (
+    SELECT account_id, user_id FROM ev
+    UNION SELECT account_id, user_id FROM users WHERE created_at IS NULL OR created_at <= ${T}),
+  nk AS (SELECT COUNT(*) AS n FROM known),
+  sc AS (
+    SELECT feature,
+      COUNT(*) FILTER (WHERE stage = 'aware') AS aware,
+      COUNT(*) FILTER (WHERE stage = 'trial') AS trial,
+      COUNT(*) FILTER (WHERE stage = 'regular') AS regular,
+      COUNT(*) FILTER (WHERE stage = 'mastery') AS mastery
+    FROM st GROUP BY feature)
+SELECT f.feature,
+  nk.n - COALESCE(sc.aware + sc.trial + sc.regular + sc.mastery, 0) AS none,
+  COALESCE(sc.aware, 0) AS aware, COALESCE(sc.trial, 0) AS trial,
+  COALESCE(sc.regular, 0) AS regular, COALESCE(sc.mastery, 0) AS mastery
+FROM m_feat f CROSS JOIN nk LEFT JOIN sc ON sc.feature = f.feature
+ORDER BY f.ord`;
+
+  return { accounts, features, users, stages };
 }

@@ -3,22 +3,25 @@
 // of ../shared/spec/metrics.md, in SQL run by DuckDB (@duckdb/node-api).
 //
 //   node bench/peer_duckdb.mjs --data DIR --model FILE --as-of YYYY-MM-DD --out DIR
-//        [--db FILE] [--phase all|load|report]
+//        [--db FILE] [--phase all|load|report] [--skip TABLE,...]
 //
 // DIR holds accounts.csv, users.csv, events.csv, surveys.csv (uptake demo's
-// shapes; a missing file is an empty table). The load phase creates the
-// tables in --db (default: in memory); the report phase opens --db, computes
-// both reports and writes OUT/accounts.csv and OUT/features.csv in the format
-// of `uptake report accounts|features --format csv`. The last line on stdout
-// is JSON: {"import": seconds, "report": seconds, ...}.
+// shapes) and optionally subscriptions.csv and outcomes.csv; a missing file
+// is an empty table, and so is a file named in --skip (e.g. --skip
+// subscriptions,outcomes when the other side did not import them). The load
+// phase creates the tables in --db (default: in memory); the report phase
+// opens --db, computes the reports and writes OUT/accounts.csv,
+// OUT/features.csv, OUT/users.csv and OUT/stages.csv in the format of
+// `uptake report accounts|features|users|stages --format csv`. The last line
+// on stdout is JSON: {"import": seconds, "report": seconds, ...}.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadModel, modelSql, fmtCell, sqlStr, ACCOUNT_COLUMNS, FEATURE_COLUMNS } from './lib.mjs';
+import { loadModel, modelSql, fmtCell, sqlStr, ACCOUNT_COLUMNS, FEATURE_COLUMNS, USER_COLUMNS, STAGE_COLUMNS } from './lib.mjs';
 import { reportSql } from './metrics_sql.mjs';
 
 function args(argv) {
-  const o = { phase: 'all', db: ':memory:' };
+  const o = { phase: 'all', db: ':memory:', skip: [] };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     const v = () => { if (i + 1 >= argv.length) throw new Error(`${k} needs a value`); return argv[++i]; };
@@ -28,6 +31,7 @@ function args(argv) {
     else if (k === '--out') o.out = v();
     else if (k === '--db') o.db = v();
     else if (k === '--phase') o.phase = v();
+    else if (k === '--skip') o.skip = v().split(',').map((x) => x.trim()).filter(Boolean);
     else throw new Error(`unknown argument ${k}`);
   }
   if (o.phase !== 'load' && !/^\d{4}-\d{2}-\d{2}$/.test(o.asOf ?? '')) throw new Error('--as-of YYYY-MM-DD is required');
@@ -53,17 +57,18 @@ async function columnsOf(con, file) {
 }
 
 const csv = (file) => `read_csv(${sqlStr(file)}, header = true, all_varchar = true, quote = '"', escape = '"')`;
-const col = (cols, name, type = 'VARCHAR') => cols.includes(name) ? name : `CAST(NULL AS ${type})`;
+const col = (cols, name, type = 'VARCHAR') => cols.includes(name) ? `"${name}"` : `CAST(NULL AS ${type})`;
 const blank = (x) => `(${x} IS NULL OR ${x} = '')`;
 
-async function load(con, dir) {
+async function load(con, dir, skip = []) {
   await con.run(`SET TimeZone = 'UTC'`);
   await con.run(TS_MACRO);
   const f = (n) => join(dir, n);
+  const present = (n) => !skip.includes(n.replace(/\.csv$/, '')) && existsSync(f(n));
   // events: rows without ts, user_id, account_id or event, or with a ts that
   // does not parse, are rejected (not stored). Same message_id = one event,
   // the first in file order wins; without a message_id column nothing is merged.
-  if (existsSync(f('events.csv'))) {
+  if (present('events.csv')) {
     const cols = await columnsOf(con, f('events.csv'));
     const body = `SELECT up_ts(ts) AS ts, user_id, account_id, event${cols.includes('message_id') ? ', message_id' : ''}
                   FROM ${csv(f('events.csv'))}
@@ -83,7 +88,7 @@ async function load(con, dir) {
   }
   // accounts: one row per account_id, the last in file order wins (an
   // import upserts). seats: an integer; missing or unreadable = 0.
-  if (existsSync(f('accounts.csv'))) {
+  if (present('accounts.csv')) {
     const cols = await columnsOf(con, f('accounts.csv'));
     await con.run(`CREATE OR REPLACE TEMP TABLE acc_raw AS
       SELECT account_id, ${col(cols, 'seats')} AS seats, ${col(cols, 'contract_start')} AS contract_start
@@ -97,7 +102,7 @@ async function load(con, dir) {
     await con.run('CREATE OR REPLACE TABLE accounts(account_id VARCHAR, seats BIGINT, contract_start DATE)');
   }
   // users: one row per (account_id, user_id), the last in file order wins.
-  if (existsSync(f('users.csv'))) {
+  if (present('users.csv')) {
     const cols = await columnsOf(con, f('users.csv'));
     await con.run(`CREATE OR REPLACE TEMP TABLE usr_raw AS
       SELECT account_id, user_id, ${col(cols, 'created_at')} AS created_at, ${col(cols, 'role')} AS role
@@ -110,7 +115,7 @@ async function load(con, dir) {
     await con.run('CREATE OR REPLACE TABLE users(account_id VARCHAR, user_id VARCHAR, created_at TIMESTAMP, role VARCHAR)');
   }
   // surveys: every row is an answer (no de-duplication).
-  if (existsSync(f('surveys.csv'))) {
+  if (present('surveys.csv')) {
     const cols = await columnsOf(con, f('surveys.csv'));
     await con.run(`CREATE OR REPLACE TABLE surveys AS
       SELECT account_id, up_ts(${col(cols, 'ts')}) AS ts, ${col(cols, 'kind')} AS kind,
@@ -118,6 +123,41 @@ async function load(con, dir) {
       FROM ${csv(f('surveys.csv'))} WHERE NOT ${blank('account_id')}`);
   } else {
     await con.run('CREATE OR REPLACE TABLE surveys(account_id VARCHAR, ts TIMESTAMP, kind VARCHAR, score DOUBLE)');
+  }
+  // subscriptions: every row with an account_id is kept (rid = file order).
+  // start/end: dates (00:00 UTC) or timestamps; an empty end is open.
+  // seats: an integer; missing or unreadable = 0.
+  if (present('subscriptions.csv')) {
+    const cols = await columnsOf(con, f('subscriptions.csv'));
+    await con.run(`CREATE OR REPLACE TEMP TABLE sub_raw AS
+      SELECT account_id, ${col(cols, 'start')} AS s, ${col(cols, 'end')} AS e, ${col(cols, 'seats')} AS seats
+      FROM ${csv(f('subscriptions.csv'))} WHERE NOT ${blank('account_id')}`);
+    await con.run(`CREATE OR REPLACE TABLE subscriptions AS
+      SELECT account_id, up_ts(s) AS start_ts, up_ts(e) AS end_ts,
+             COALESCE(TRY_CAST(trim(seats) AS BIGINT), 0) AS seats, rowid AS rid
+      FROM sub_raw`);
+    await con.run('DROP TABLE sub_raw');
+  } else {
+    await con.run('CREATE OR REPLACE TABLE subscriptions(account_id VARCHAR, start_ts TIMESTAMP, end_ts TIMESTAMP, seats BIGINT, rid BIGINT)');
+  }
+  // outcomes: rows without account_id, metric or a readable ts are dropped;
+  // rid = file order (the last row wins a tie on ts). value/target: numbers,
+  // empty = NULL; due: a date (00:00 UTC) or timestamp, empty = NULL.
+  if (present('outcomes.csv')) {
+    const cols = await columnsOf(con, f('outcomes.csv'));
+    await con.run(`CREATE OR REPLACE TEMP TABLE out_raw AS
+      SELECT account_id, ${col(cols, 'metric')} AS metric, ${col(cols, 'ts')} AS ts, ${col(cols, 'value')} AS value,
+             ${col(cols, 'target')} AS target, ${col(cols, 'due')} AS due
+      FROM ${csv(f('outcomes.csv'))} WHERE NOT ${blank('account_id')}`);
+    await con.run(`CREATE OR REPLACE TABLE outcomes AS
+      SELECT * FROM (
+        SELECT account_id, metric, up_ts(ts) AS ts, TRY_CAST(trim(value) AS DOUBLE) AS value,
+               TRY_CAST(trim(target) AS DOUBLE) AS target, up_ts(due) AS due, rowid AS rid
+        FROM out_raw)
+      WHERE NOT ${blank('metric')} AND ts IS NOT NULL`);
+    await con.run('DROP TABLE out_raw');
+  } else {
+    await con.run('CREATE OR REPLACE TABLE outcomes(account_id VARCHAR, metric VARCHAR, ts TIMESTAMP, value DOUBLE, target DOUBLE, due TIMESTAMP, rid BIGINT)');
   }
   await con.run('CHECKPOINT');
 }
@@ -142,7 +182,7 @@ async function main() {
   const con = await inst.connect();
   if (o.phase === 'all' || o.phase === 'load') {
     const t0 = performance.now();
-    await load(con, o.data);
+    await load(con, o.data, o.skip);
     res.import = (performance.now() - t0) / 1000;
     const n = await con.runAndReadAll('SELECT COUNT(*) FROM events');
     res.events = Number(n.getRowsJS()[0][0]);
@@ -156,6 +196,8 @@ async function main() {
     mkdirSync(o.out, { recursive: true });
     res.accounts = await writeReport(con, q.accounts, ACCOUNT_COLUMNS, join(o.out, 'accounts.csv'));
     res.features = await writeReport(con, q.features, FEATURE_COLUMNS, join(o.out, 'features.csv'));
+    res.users = await writeReport(con, q.users, USER_COLUMNS, join(o.out, 'users.csv'));
+    res.stages = await writeReport(con, q.stages, STAGE_COLUMNS, join(o.out, 'stages.csv'));
     res.report = (performance.now() - t0) / 1000;
   }
   con.closeSync?.();
