@@ -326,9 +326,18 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
         rc = -UP_ENOTFOUND;
         goto fail;
     }
-    if (flock(s->lock_fd, (flags & UP_STORE_WRITE) ? LOCK_EX : LOCK_SH) != 0) {
-        set_err(err, errlen, "%s: cannot lock the store: %s", dir, strerror(errno));
-        goto fail;
+    /* another uptake may hold the store (an import, a report): wait for it,
+     * but not forever */
+    for (int waited_ms = 0;; waited_ms += 50) {
+        if (flock(s->lock_fd, ((flags & UP_STORE_WRITE) ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+            break;
+        if (errno != EWOULDBLOCK || waited_ms >= 30000) {
+            set_err(err, errlen, "%s: cannot lock the store: %s", dir,
+                    errno == EWOULDBLOCK ? "another uptake process has held it for 30 s" : strerror(errno));
+            goto fail;
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
     }
     p = path_in(s, "uptake.db");
     int sqflags = (flags & UP_STORE_WRITE) ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;

@@ -1,0 +1,271 @@
+/* test_stages: stages, levels, outcomes and subscription seats on fixtures
+ * worked out by hand. As of T = 2026-03-31 end of day, D0 = 03-31; blocks:
+ * k0 = D0-6..D0, k1 = D0-13..D0-7, k2 = D0-20..D0-14, k3 = D0-27..D0-21.
+ * Model: f (core; use f.use, advanced f.adv, exposure f.tour), g (core; g.use).
+ *
+ * Account A, feature f:
+ *   p1 f.use D0, D0-7, D0-14 (k0 k1 k2)            -> regular, 3 days
+ *   p2 f.use D0, D0-7 (2 blocks)                    -> trial, 2 days
+ *   p3 f.use D0-21 (last day of k3), D0-20 (first of k2), D0-13 (first of k1)
+ *                                                   -> regular, 3 days
+ *   p4 f.tour only                                  -> aware, 0 days
+ *   p5 f.use D0-28 23:59:59 (a second before window(28)) -> trial, 0 days
+ *   p6 f.use D0-1, D0-8, D0-15 and f.adv D0-3       -> mastery (advanced), 4 days
+ *   p7 g.use only                                   -> none for f
+ *   f's users in window(28): p1 3, p2 2, p3 3, p6 4 -> N = 4; for p1/p3 one
+ *   pair has more days: 1 < 0.1 × 4 is false -> they stay regular.
+ *   Funnel f over A: none 1 (p7), aware 1, trial 2, regular 2, mastery 1.
+ * Account B, feature g, the exact top-decile edge (g's users are counted
+ *   across accounts): 26 users on 3 days (one in each of k0 k1 k2), 3 users on
+ *   4 days, and p7 of account A on 1 day -> N = 30; a 3-day user has 3 with
+ *   more days: 3 < 0.1 × 30 is false (exactly 10%), so regular; the 4-day
+ *   users have 0 more -> mastery. One more g user on 1 day (trial) makes
+ *   N = 31: 3 < 3.1, so the 3-day users become mastery. */
+#include "testutil.h"
+
+#include <math.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "engine_stages.h"
+#include "store.h"
+#include "timeparse.h"
+
+static const char MODEL[] =
+    "features:\n"
+    "  - name: f\n    core: true\n    events: [f.use]\n    advanced_events: [f.adv]\n    exposure_events: [f.tour]\n"
+    "  - name: g\n    core: true\n    events: [g.use]\n";
+
+static int32_t D0;
+static char dir[64];
+
+static int64_t at(int day, int h, int m, int s)
+{
+    return ((int64_t)(D0 + day) * 86400 + h * 3600 + m * 60 + s) * 1000;
+}
+
+static void ev(up_store_t *s, int64_t ts, const char *user, const char *account, const char *event)
+{
+    assert_int_equal(up_store_append(s, ts, user, strlen(user), account, strlen(account), event,
+                                     strlen(event), NULL, 0), 1);
+}
+
+static void sql(up_store_t *s, const char *q)
+{
+    char *err = NULL;
+    if (sqlite3_exec(up_store_db(s), q, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", q, err);
+}
+
+static up_store_t *open_w(void)
+{
+    up_store_t *s;
+    char err[512];
+    assert_int_equal(up_store_open(&s, dir, UP_STORE_WRITE | UP_STORE_CREATE, err, sizeof err), 0);
+    return s;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    D0 = up_days_from_civil(2026, 3, 31);
+    snprintf(dir, sizeof dir, "/tmp/uptake-test-stages-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    up_store_t *s = open_w();
+    char err[512];
+    assert_int_equal(up_store_set_model(s, MODEL, strlen(MODEL), "t", err, sizeof err), 0);
+    const int p1[] = {0, -7, -14}, p2[] = {0, -7}, p3[] = {-21, -20, -13}, p6[] = {-1, -8, -15};
+    for (int i = 0; i < 3; i++)
+        ev(s, at(p1[i], 10, 0, 0), "p1", "A", "f.use");
+    for (int i = 0; i < 2; i++)
+        ev(s, at(p2[i], 10, 0, 0), "p2", "A", "f.use");
+    for (int i = 0; i < 3; i++)
+        ev(s, at(p3[i], 10, 0, 0), "p3", "A", "f.use");
+    ev(s, at(-2, 10, 0, 0), "p4", "A", "f.tour");
+    ev(s, at(-28, 23, 59, 59), "p5", "A", "f.use");
+    for (int i = 0; i < 3; i++)
+        ev(s, at(p6[i], 10, 0, 0), "p6", "A", "f.use");
+    ev(s, at(-3, 10, 0, 0), "p6", "A", "f.adv");
+    ev(s, at(-4, 10, 0, 0), "p7", "A", "g.use");
+    char user[16];
+    for (int u = 0; u < 29; u++) {
+        snprintf(user, sizeof user, "b%02d", u);
+        ev(s, at(0, 9, 0, 0), user, "B", "g.use");
+        ev(s, at(-7, 9, 0, 0), user, "B", "g.use");
+        ev(s, at(-14, 9, 0, 0), user, "B", "g.use");
+        if (u >= 26)
+            ev(s, at(-1, 9, 0, 0), user, "B", "g.use");
+    }
+    assert_int_equal(up_store_close(s), 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd);
+}
+
+typedef struct {
+    up_store_t *s;
+    up_rollup_t *r;
+    int owned;
+} run_t;
+
+static void open_r(run_t *x, int64_t T)
+{
+    char err[512];
+    assert_int_equal(up_store_open(&x->s, dir, UP_STORE_READ, err, sizeof err), 0);
+    assert_int_equal(up_store_rollup(x->s, T, &x->r, &x->owned), 0);
+}
+
+static void close_r(run_t *x)
+{
+    if (x->owned) {
+        up_rollup_free(x->r);
+        free(x->r);
+    }
+    up_store_close(x->s);
+}
+
+static const up_stage_row_t *find(const up_rollup_t *r, const up_stages_t *st, const char *user, uint32_t f)
+{
+    for (uint32_t i = 0; i < st->n_rows; i++)
+        if (st->rows[i].feature == f &&
+            strcmp(up_dict_str(&r->dict[UP_KIND_USER], r->pairs[st->rows[i].pair].user), user) == 0)
+            return &st->rows[i];
+    return NULL;
+}
+
+static void test_stage_boundaries(void **state)
+{
+    (void)state;
+    run_t x;
+    open_r(&x, up_engine_end_of_day(D0));
+    up_stages_t st;
+    assert_int_equal(up_engine_stages(x.r, up_store_model(x.s), up_engine_end_of_day(D0), "A", &st), 0);
+    const char *users[] = {"p1", "p2", "p3", "p4", "p5", "p6"};
+    const up_stage_t want[] = {UP_STAGE_REGULAR, UP_STAGE_TRIAL, UP_STAGE_REGULAR, UP_STAGE_AWARE,
+                               UP_STAGE_TRIAL, UP_STAGE_MASTERY};
+    const int days[] = {3, 2, 3, 0, 0, 4};
+    for (int i = 0; i < 6; i++) {
+        const up_stage_row_t *row = find(x.r, &st, users[i], 0);
+        assert_non_null(row);
+        assert_int_equal(row->stage, want[i]);
+        assert_int_equal(row->days_used_28d, days[i]);
+    }
+    assert_null(find(x.r, &st, "p7", 0));
+    const int64_t funnel[UP_STAGES] = {1, 1, 2, 2, 1};
+    for (int k = 0; k < UP_STAGES; k++)
+        assert_int_equal(st.funnel[0][k], funnel[k]);
+    /* rows come sorted by user: p1 f, p2 f, p3 f, p4 f, p5 f, p6 f, p7 g */
+    assert_int_equal(st.n_rows, 7);
+    assert_string_equal(up_dict_str(&x.r->dict[UP_KIND_USER], x.r->pairs[st.rows[6].pair].user), "p7");
+    up_stages_free(&st);
+    close_r(&x);
+}
+
+static void test_top_decile_exact(void **state)
+{
+    (void)state;
+    run_t x;
+    int64_t T = up_engine_end_of_day(D0);
+    open_r(&x, T);
+    up_stages_t st;
+    assert_int_equal(up_engine_stages(x.r, up_store_model(x.s), T, "B", &st), 0);
+    assert_int_equal(find(x.r, &st, "b00", 1)->stage, UP_STAGE_REGULAR);   /* 3 of 30: not fewer */
+    assert_int_equal(find(x.r, &st, "b26", 1)->stage, UP_STAGE_MASTERY);
+    assert_int_equal(st.funnel[1][UP_STAGE_REGULAR], 26);
+    assert_int_equal(st.funnel[1][UP_STAGE_MASTERY], 3);
+    up_stages_free(&st);
+    close_r(&x);
+    up_store_t *s = open_w();
+    ev(s, at(-2, 9, 0, 0), "b29", "B", "g.use");
+    up_store_close(s);
+    open_r(&x, T);
+    assert_int_equal(up_engine_stages(x.r, up_store_model(x.s), T, "B", &st), 0);
+    assert_int_equal(find(x.r, &st, "b00", 1)->stage, UP_STAGE_MASTERY);   /* 3 < 3.1 */
+    assert_int_equal(find(x.r, &st, "b29", 1)->stage, UP_STAGE_TRIAL);
+    assert_int_equal(st.funnel[1][UP_STAGE_MASTERY], 29);
+    up_stages_free(&st);
+    close_r(&x);
+}
+
+/* Levels and seats. As of D0:
+ *   L1: seats 5, active p 2 (q1 f.use, q2 g.use) -> breadth 0.4 (not below
+ *       0.40), depth 1.0 -> high (no outcomes).
+ *   L2: seats 6, the same two users -> breadth 0.333… -> low.
+ *   O1: like L1, outcome m1 rows (start D0-60, value 10) and latest D0-1 with
+ *       value 67.7777778, target 100, due D0+30: needed = 100 × (61 d − 1 ms)
+ *       / 90 d = 67.7777777649177 -> on track; m2 has no target -> effective.
+ *   O2: the same with value 67.7777777 -> off track -> high.
+ *   S:  subscriptions [D0-10, D0) 5 seats (ends at D0 00:00: not active at T),
+ *       [D0-5, open) 3, [D0+1, open) 7 (later) -> seats 3; its accounts-table
+ *       seats (50) are ignored once it has subscriptions; breadth 2/3 -> high. */
+static void test_levels_and_seats(void **state)
+{
+    (void)state;
+    up_store_t *s = open_w();
+    const char *accs[] = {"L1", "L2", "O1", "O2", "S"};
+    char u[32], q[1024];
+    for (int i = 0; i < 5; i++) {
+        snprintf(u, sizeof u, "%s-q1", accs[i]);
+        ev(s, at(-1, 9, 0, 0), u, accs[i], "f.use");
+        snprintf(u, sizeof u, "%s-q2", accs[i]);
+        ev(s, at(-1, 9, 0, 0), u, accs[i], "g.use");
+    }
+    snprintf(q, sizeof q,
+             "INSERT INTO accounts(account_id, seats) VALUES ('L1',5),('L2',6),('O1',5),('O2',5),('S',50);"
+             "INSERT INTO outcomes(account_id, metric, ts, value, target, due) VALUES"
+             " ('O1','m1',%lld,10,100,%lld), ('O1','m1',%lld,67.7777778,100,%lld), ('O1','m2',%lld,5,NULL,NULL),"
+             " ('O2','m1',%lld,10,100,%lld), ('O2','m1',%lld,67.7777777,100,%lld);"
+             "INSERT INTO subscriptions(account_id, subscription_id, start, end, seats) VALUES"
+             " ('S','a',%lld,%lld,5), ('S','b',%lld,NULL,3), ('S','c',%lld,NULL,7);",
+             (long long)at(-60, 0, 0, 0), (long long)at(30, 0, 0, 0), (long long)at(-1, 0, 0, 0),
+             (long long)at(30, 0, 0, 0), (long long)at(-2, 0, 0, 0), (long long)at(-60, 0, 0, 0),
+             (long long)at(30, 0, 0, 0), (long long)at(-1, 0, 0, 0), (long long)at(30, 0, 0, 0),
+             (long long)at(-10, 0, 0, 0), (long long)at(0, 0, 0, 0), (long long)at(-5, 0, 0, 0),
+             (long long)at(1, 0, 0, 0));
+    sql(s, q);
+    up_store_close(s);
+
+    run_t x;
+    int64_t T = up_engine_end_of_day(D0);
+    open_r(&x, T);
+    up_entities_t e;
+    up_portfolio_t p;
+    char err[512];
+    assert_int_equal(up_entities_load(up_store_db(x.s), up_engine_nps_from(up_store_model(x.s), T), T, &e, err,
+                                      sizeof err), 0);
+    assert_int_equal(up_engine_portfolio(x.r, up_store_model(x.s), &e, T, &p), 0);
+    const up_level_t want[] = {UP_LEVEL_HIGH, UP_LEVEL_LOW, UP_LEVEL_EFFECTIVE, UP_LEVEL_HIGH, UP_LEVEL_HIGH};
+    for (int i = 0; i < 5; i++) {
+        const up_account_metrics_t *row = NULL;
+        for (uint32_t j = 0; j < p.n_rows; j++)
+            if (strcmp(p.rows[j].account->account_id, accs[i]) == 0)
+                row = &p.rows[j];
+        assert_non_null(row);
+        assert_int_equal(row->level, want[i]);
+        if (i == 0)
+            assert_true(row->breadth == 0.4);
+        if (i == 4) {
+            assert_int_equal(row->seats, 3);
+            assert_true(fabs(row->breadth - 2.0 / 3.0) < 1e-15);
+        }
+    }
+    up_portfolio_free(&p);
+    up_entities_free(&e);
+    close_r(&x);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stage_boundaries),
+        cmocka_unit_test(test_top_decile_exact),
+        cmocka_unit_test(test_levels_and_seats),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
