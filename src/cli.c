@@ -8,6 +8,8 @@
 #include "model.h"
 #include "report.h"
 #include "report_users.h"
+#include "report_account.h"
+#include "engine_people.h"
 #include "store.h"
 #include "timeparse.h"
 #include "util.h"
@@ -26,7 +28,7 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LIMIT,
-    O_FEATURE, O_HELP, O_N
+    O_FEATURE, O_TOP, O_HELP, O_N
 };
 
 /* verbs, as bits */
@@ -63,6 +65,7 @@ static const opt_t OPTS[O_N] = {
     [O_EVENTS] = {"events", 0, "N", V_DEMO, "scale to about N events (suffixes k, M)"},
     [O_LIMIT] = {"limit", 'n', "N", V_REJECTS, "show at most N records (default 50 in a table)"},
     [O_FEATURE] = {"feature", 0, "F", V_REPORT, "report stages: only this feature"},
+    [O_TOP] = {"top", 0, "N", V_REPORT, "report gaps: the N accounts with the largest gaps (default 20)"},
     [O_HELP] = {"help", 'h', NULL, V_ALL, "show help"},
 };
 
@@ -78,8 +81,8 @@ static const verb_t VERBS[] = {
     {"model", V_MODEL, "model set FILE | model check FILE | model show", "replace, validate or print the model"},
     {"import", V_IMPORT, "import events|accounts|users|surveys|subscriptions|outcomes FILE...", "load CSV or JSONL files (.gz too)"},
     {"rejects", V_REJECTS, "rejects [--limit N] [--format F]", "list rejected input records"},
-    {"report", V_REPORT, "report accounts|features|users|stages [--as-of DATE] [--format F]",
-     "adoption metrics per account or feature; stages per user"},
+    {"report", V_REPORT, "report accounts|features|users|stages|gaps|account ID [--as-of DATE] [--format F]",
+     "adoption metrics, stages, gaps, one account's page"},
     {"demo", V_DEMO, "demo --out DIR [--accounts N] [--days D] [--seed S] [--events N]", "write a realistic demo data set"},
     {"status", V_STATUS, "status", "what the store holds"},
 };
@@ -592,6 +595,34 @@ static void *entities_thread(void *arg)
     return NULL;
 }
 
+/* `report account ID`: the account's metrics row with its stages and people. */
+static int report_one_account(const up_portfolio_t *p, const up_rollup_t *r, const up_model_t *m,
+                              const up_entities_t *e, const char *id, up_format_t format)
+{
+    const up_account_metrics_t *row = NULL;
+    for (uint32_t i = 0; i < p->n_rows; i++)
+        if (strcmp(p->rows[i].account->account_id, id) == 0)
+            row = &p->rows[i];
+    if (!row)
+        return -UP_ENOTFOUND;
+    up_stages_t st;
+    up_people_t people;
+    int rc = up_engine_stages(r, m, p->T, id, &st);
+    if (rc < 0)
+        return rc;
+    int64_t aid = up_dict_find(&r->dict[UP_KIND_ACCOUNT], id, strlen(id));
+    memset(&people, 0, sizeof people);
+    people.single_threaded = 1;
+    if (aid >= 0 && (rc = up_engine_people(r, (uint32_t)aid, p->T, &people)) < 0) {
+        up_stages_free(&st);
+        return rc;
+    }
+    rc = up_report_account(stdout, p, row, r, &st, &people, e, format);
+    up_people_free(&people);
+    up_stages_free(&st);
+    return rc;
+}
+
 /* `report users` and `report stages`: from the rollup alone. */
 static int report_stages(const args_t *a, up_store_t *s, const char *what, const up_report_opts_t *o, int64_t T)
 {
@@ -632,11 +663,22 @@ static int report_stages(const args_t *a, up_store_t *s, const char *what, const
 static int cmd_report(const args_t *a)
 {
     const char *what = a->npos > 1 ? a->pos[1] : NULL;
-    if (!what || a->npos != 2 ||
-        (strcmp(what, "accounts") != 0 && strcmp(what, "features") != 0 && strcmp(what, "users") != 0 &&
-         strcmp(what, "stages") != 0)) {
-        fprintf(stderr, "usage: uptake report accounts|features|users|stages [--as-of DATE] [--format table|json|csv]\n");
+    int is_account = what && strcmp(what, "account") == 0;
+    if (!what || a->npos != (is_account ? 3 : 2) ||
+        (!is_account && strcmp(what, "accounts") != 0 && strcmp(what, "features") != 0 &&
+         strcmp(what, "users") != 0 && strcmp(what, "stages") != 0 && strcmp(what, "gaps") != 0)) {
+        fprintf(stderr, "usage: uptake report accounts|features|users|stages|gaps|account ID [--as-of DATE]"
+                        " [--format table|json|csv]\n");
         return UP_EXIT_USAGE;
+    }
+    long top = 20;
+    if (a->val[O_TOP]) {
+        char *end;
+        top = strtol(a->val[O_TOP], &end, 10);
+        if (*end || top < 1 || strcmp(what, "gaps") != 0) {
+            fprintf(stderr, "uptake report: --top N (N >= 1) applies to report gaps\n");
+            return UP_EXIT_USAGE;
+        }
     }
     if (a->val[O_FEATURE] && strcmp(what, "stages") != 0) {
         fprintf(stderr, "uptake report: --feature applies to report stages\n");
@@ -706,9 +748,14 @@ static int cmd_report(const args_t *a)
         goto fail_ent;
     }
     double t_eng = now_s();
-    rc = strcmp(what, "accounts") == 0 ? up_report_accounts(stdout, &p, &o) : up_report_features(stdout, &p, &o);
+    if (strcmp(what, "gaps") == 0)
+        rc = up_report_gaps(stdout, &p, &o, (int)top);
+    else if (is_account)
+        rc = report_one_account(&p, r, up_store_model(s), &e, a->pos[2], o.format);
+    else
+        rc = strcmp(what, "accounts") == 0 ? up_report_accounts(stdout, &p, &o) : up_report_features(stdout, &p, &o);
     if (rc == -UP_ENOTFOUND)
-        fprintf(stderr, "uptake report: no account '%s'\n", o.account);
+        fprintf(stderr, "uptake report: no account '%s'\n", is_account ? a->pos[2] : o.account);
     if (timing)
         fprintf(stderr, "timing: open %.3f s, rollup+entities %.3f s (entities %.3f s on a second thread),"
                 " metrics %.3f s, output %.3f s\n",

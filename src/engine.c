@@ -57,6 +57,17 @@ static int grow(void **p, uint32_t *cap, uint32_t n, size_t size)
     return 0;
 }
 
+int up_outcome_on_track(const up_outcome_t *first, const up_outcome_t *latest, int64_t T)
+{
+    if (isnan(latest->target))
+        return -1;
+    if (latest->value >= latest->target)
+        return 1;
+    if (latest->due != UP_TS_NONE && T < latest->due && latest->due > first->ts)
+        return latest->value >= latest->target * (double)(T - first->ts) / (double)(latest->due - first->ts);
+    return 0;
+}
+
 int64_t up_engine_nps_from(const up_model_t *m, int64_t T)
 {
     return (int64_t)(up_day_of(T) - (m->settings.nps_window_days - 1)) * UP_MS_PER_DAY;
@@ -360,6 +371,8 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
             ? (double)row->feature_users[f] / (double)row->active_users : nan;
     }
     free(core_used);
+    row->core_total = (int64_t)n_core;
+    row->core_used = (int64_t)n_core_used;
     if (n_core)
         row->depth = (double)n_core_used / (double)n_core;
     else {
@@ -479,12 +492,9 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
         uint32_t j = i;
         while (j < o_hi && strcmp(c->e->outcomes[j].metric, c->e->outcomes[i].metric) == 0)
             j++;
-        const up_outcome_t *first = &c->e->outcomes[i], *last = &c->e->outcomes[j - 1];
-        if (!isnan(last->target)) {
+        int ok = up_outcome_on_track(&c->e->outcomes[i], &c->e->outcomes[j - 1], T);
+        if (ok >= 0) {
             row->outcomes_with_target++;
-            int ok = last->value >= last->target;
-            if (!ok && last->due != UP_TS_NONE && T < last->due && last->due > first->ts)
-                ok = last->value >= last->target * (double)(T - first->ts) / (double)(last->due - first->ts);
             row->outcomes_on_track += ok;
         }
         i = j;

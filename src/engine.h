@@ -65,6 +65,11 @@ typedef struct {
 int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_entities_t *e,
                      char *err, size_t errlen);
 
+/* Whether an outcome metric is on track at T (metrics.md), judged on its
+ * latest row with ts <= T, start being the ts of its first row; -1 when the
+ * latest row has no target. */
+int up_outcome_on_track(const up_outcome_t *first, const up_outcome_t *latest, int64_t T);
+
 /* The first instant of the NPS window for as-of T under model m. */
 int64_t up_engine_nps_from(const up_model_t *m, int64_t T);
 void up_entities_free(up_entities_t *e);
@@ -99,6 +104,7 @@ typedef struct {
     int64_t ttfv_days;          /* INT64_MIN when null */
     int champion_active;        /* -1 null, 0 false, 1 true */
     up_health_part_t parts[UP_H_N];
+    int64_t core_total, core_used;   /* core features in the model / used in window(28) */
     up_level_t level;
     const char *level_why;      /* the sentence that explains the level */
     int outcomes_with_target, outcomes_on_track;

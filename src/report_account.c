@@ -1,0 +1,428 @@
+/* report_account: the account page and the gap analysis.
+ *
+ * Gaps (project definitions, docs/metrics.md): unused seats = max(seats −
+ * active users, 0); unused_seat_share = unused / seats; unused_core_share =
+ * core features unused in window(28) / core features; gap_score = the mean of
+ * the two shares that exist; arr_at_stake = arr × unused_seat_share. */
+#include "report_account.h"
+#include "timeparse.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DASH "\xe2\x80\x93"
+
+typedef struct {
+    const up_account_metrics_t *row;
+    int64_t unused_seats;
+    double seat_share, core_share, score, at_stake;
+} gap_t;
+
+static void gap_of(const up_account_metrics_t *r, gap_t *g)
+{
+    g->row = r;
+    g->unused_seats = r->seats > r->active_users ? r->seats - r->active_users : 0;
+    g->seat_share = r->seats > 0 ? (double)g->unused_seats / (double)r->seats : NAN;
+    g->core_share = r->core_total > 0 ? (double)(r->core_total - r->core_used) / (double)r->core_total : NAN;
+    if (!isnan(g->seat_share) && !isnan(g->core_share))
+        g->score = (g->seat_share + g->core_share) / 2;
+    else
+        g->score = isnan(g->seat_share) ? g->core_share : g->seat_share;
+    g->at_stake = isnan(r->account->arr) || isnan(g->seat_share) ? NAN : r->account->arr * g->seat_share;
+}
+
+static int cmp_num_desc(double a, double b)
+{
+    if (isnan(a) || isnan(b))
+        return isnan(a) && isnan(b) ? 0 : isnan(a) ? 1 : -1;
+    return a > b ? -1 : a < b ? 1 : 0;
+}
+
+static int cmp_gaps(const void *pa, const void *pb)
+{
+    const gap_t *a = pa, *b = pb;
+    int c = cmp_num_desc(a->score, b->score);
+    if (!c)
+        c = cmp_num_desc(a->at_stake, b->at_stake);
+    return c ? c : strcmp(a->row->account->account_id, b->row->account->account_id);
+}
+
+static void num(char *t, size_t n, double v)
+{
+    if (isnan(v))
+        t[0] = '\0';
+    else
+        up_fmt_double(t, n, v);
+}
+
+static void csv_str(FILE *out, const char *s)
+{
+    if (!s)
+        return;
+    if (strpbrk(s, ",\"\n\r")) {
+        fputc('"', out);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', out);
+            fputc(*s, out);
+        }
+        fputc('"', out);
+    } else
+        fputs(s, out);
+}
+
+static void json_num(up_buf_t *b, double v)
+{
+    char t[40];
+    if (isnan(v))
+        up_buf_puts(b, "null");
+    else {
+        up_fmt_double(t, sizeof t, v);
+        up_buf_puts(b, t);
+    }
+}
+
+static void json_str_or_null(up_buf_t *b, const char *s)
+{
+    if (s)
+        up_json_str(b, s);
+    else
+        up_buf_puts(b, "null");
+}
+
+int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o, int top)
+{
+    gap_t *g = malloc((p->n_rows + 1) * sizeof *g);
+    if (!g)
+        return -UP_ENOMEM;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->n_rows; i++) {
+        const up_account_metrics_t *r = &p->rows[i];
+        if (o->segment && (!r->account->segment || strcmp(r->account->segment, o->segment) != 0))
+            continue;
+        gap_of(r, &g[n++]);
+    }
+    qsort(g, n, sizeof *g, cmp_gaps);
+    if (top >= 0 && (uint32_t)top < n)
+        n = (uint32_t)top;
+    char a[40], b[40], c[40], d[40], e[40];
+    if (o->format == UP_FMT_CSV) {
+        fputs("account_id,name,seats,active_users,unused_seats,unused_seat_share,core_features,"
+              "core_features_used,unused_core_share,gap_score,arr,arr_at_stake,owner\n", out);
+        for (uint32_t i = 0; i < n; i++) {
+            const up_account_metrics_t *r = g[i].row;
+            csv_str(out, r->account->account_id);
+            fputc(',', out);
+            csv_str(out, r->account->name);
+            num(a, sizeof a, g[i].seat_share);
+            num(b, sizeof b, g[i].core_share);
+            num(c, sizeof c, g[i].score);
+            num(d, sizeof d, r->account->arr);
+            num(e, sizeof e, g[i].at_stake);
+            fprintf(out, ",%lld,%lld,%lld,%s,%lld,%lld,%s,%s,%s,%s,", (long long)r->seats,
+                    (long long)r->active_users, (long long)g[i].unused_seats, a, (long long)r->core_total,
+                    (long long)r->core_used, b, c, d, e);
+            csv_str(out, r->account->owner);
+            fputc('\n', out);
+        }
+    } else if (o->format == UP_FMT_JSON) {
+        up_buf_t j = {0};
+        up_fmt_time(a, p->T);
+        up_buf_puts(&j, "{\"as_of\":");
+        up_json_str(&j, a);
+        up_buf_puts(&j, ",\"gaps\":[");
+        for (uint32_t i = 0; i < n; i++) {
+            const up_account_metrics_t *r = g[i].row;
+            up_buf_puts(&j, i ? ",\n{\"account_id\":" : "\n{\"account_id\":");
+            up_json_str(&j, r->account->account_id);
+            up_buf_puts(&j, ",\"name\":");
+            json_str_or_null(&j, r->account->name);
+            up_buf_printf(&j, ",\"seats\":%lld,\"active_users\":%lld,\"unused_seats\":%lld,\"unused_seat_share\":",
+                          (long long)r->seats, (long long)r->active_users, (long long)g[i].unused_seats);
+            json_num(&j, g[i].seat_share);
+            up_buf_printf(&j, ",\"core_features\":%lld,\"core_features_used\":%lld,\"unused_core_share\":",
+                          (long long)r->core_total, (long long)r->core_used);
+            json_num(&j, g[i].core_share);
+            up_buf_puts(&j, ",\"gap_score\":");
+            json_num(&j, g[i].score);
+            up_buf_puts(&j, ",\"arr\":");
+            json_num(&j, r->account->arr);
+            up_buf_puts(&j, ",\"arr_at_stake\":");
+            json_num(&j, g[i].at_stake);
+            up_buf_puts(&j, ",\"owner\":");
+            json_str_or_null(&j, r->account->owner);
+            up_buf_puts(&j, "}");
+        }
+        up_buf_puts(&j, "\n]}\n");
+        fwrite(j.data, 1, j.len, out);
+        up_buf_free(&j);
+    } else {
+        up_fmt_date(a, p->d0);
+        double stake = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (!isnan(g[i].at_stake))
+                stake += g[i].at_stake;
+        fprintf(out, "Largest adoption gaps as of %s: %u account%s, ARR at stake %.0f\n\n", a, n,
+                n == 1 ? "" : "s", stake);
+        fprintf(out, "%-24s %6s %6s %7s %9s %6s %10s %10s  %s\n", "ACCOUNT", "SEATS", "ACTIVE", "UNUSED",
+                "CORE USED", "GAP", "ARR", "AT STAKE", "OWNER");
+        for (uint32_t i = 0; i < n; i++) {
+            const up_account_metrics_t *r = g[i].row;
+            char label[64], core[16], gap[16], arr[24], at[24];
+            snprintf(label, sizeof label, "%s %s", r->account->account_id, r->account->name ? r->account->name : "");
+            snprintf(core, sizeof core, "%lld/%lld", (long long)r->core_used, (long long)r->core_total);
+            if (isnan(g[i].score))
+                snprintf(gap, sizeof gap, DASH);
+            else
+                snprintf(gap, sizeof gap, "%.0f%%", 100 * g[i].score);
+            if (isnan(r->account->arr))
+                snprintf(arr, sizeof arr, DASH);
+            else
+                snprintf(arr, sizeof arr, "%.0f", r->account->arr);
+            if (isnan(g[i].at_stake))
+                snprintf(at, sizeof at, DASH);
+            else
+                snprintf(at, sizeof at, "%.0f", g[i].at_stake);
+            fprintf(out, "%-24.24s %6lld %6lld %7lld %9s %6s %10s %10s  %s\n", label, (long long)r->seats,
+                    (long long)r->active_users, (long long)g[i].unused_seats, core, gap, arr, at,
+                    r->account->owner ? r->account->owner : "");
+        }
+        fprintf(out, "\nUNUSED: licensed seats without an active user in 28 days. GAP: the mean of the unused\n"
+                     "seat share and the unused core-feature share. AT STAKE: ARR × unused seat share.\n");
+    }
+    free(g);
+    return 0;
+}
+
+/* ---- the account page -------------------------------------------------- */
+
+static const char *status_name(int ok)
+{
+    return ok < 0 ? "no target" : ok ? "on track" : "off track";
+}
+
+static void pct_text(char *t, size_t n, double v)
+{
+    if (isnan(v))
+        snprintf(t, n, DASH);
+    else
+        snprintf(t, n, "%.0f%%", 100 * v);
+}
+
+int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metrics_t *row,
+                      const up_rollup_t *r, const up_stages_t *st, const up_people_t *people,
+                      const up_entities_t *e, up_format_t format)
+{
+    const up_model_t *m = p->model;
+    const up_account_t *acc = row->account;
+    int64_t T = p->T;
+    /* outcomes of this account: runs of one metric, sorted by ts */
+    uint32_t o_lo = 0, o_hi = 0;
+    while (o_lo < e->n_outcomes && strcmp(e->outcomes[o_lo].account_id, acc->account_id) < 0)
+        o_lo++;
+    o_hi = o_lo;
+    while (o_hi < e->n_outcomes && strcmp(e->outcomes[o_hi].account_id, acc->account_id) == 0)
+        o_hi++;
+    char t1[48], t2[48], t3[48], t4[48];
+    if (format == UP_FMT_CSV) {
+        /* one "section,key,value" row per fact */
+        fputs("section,key,value\n", out);
+        fprintf(out, "account,account_id,");
+        csv_str(out, acc->account_id);
+        fprintf(out, "\naccount,name,");
+        csv_str(out, acc->name);
+        fprintf(out, "\naccount,level,%s\n", up_level_names[row->level]);
+        const double nums[] = {row->breadth, row->depth, row->stickiness, row->wau_trend, row->activation_rate,
+                               row->consistency, row->nps, row->health};
+        static const char *const names[] = {"breadth", "depth", "stickiness", "wau_trend", "activation_rate",
+                                            "consistency", "nps", "health"};
+        fprintf(out, "metrics,seats,%lld\nmetrics,active_users,%lld\nmetrics,known_users,%lld\n",
+                (long long)row->seats, (long long)row->active_users, (long long)row->known_users);
+        for (int i = 0; i < 8; i++) {
+            num(t1, sizeof t1, nums[i]);
+            fprintf(out, "metrics,%s,%s\n", names[i], t1);
+        }
+        for (size_t f = 0; f < m->n_features; f++) {
+            num(t1, sizeof t1, row->feature_adoption[f]);
+            fprintf(out, "feature_adoption,");
+            csv_str(out, m->features[f].name);
+            fprintf(out, ",%s\n", t1);
+        }
+        fprintf(out, "people,engaged_stakeholders,%lld\npeople,single_threaded,%s\npeople,new_stakeholders,%lld\n",
+                (long long)people->engaged, people->single_threaded ? "true" : "false",
+                (long long)people->new_stakeholders);
+        for (uint32_t i = o_lo; i < o_hi;) {
+            uint32_t j = i;
+            while (j < o_hi && strcmp(e->outcomes[j].metric, e->outcomes[i].metric) == 0)
+                j++;
+            fprintf(out, "outcomes,");
+            csv_str(out, e->outcomes[i].metric);
+            fprintf(out, ",%s\n", status_name(up_outcome_on_track(&e->outcomes[i], &e->outcomes[j - 1], T)));
+            i = j;
+        }
+        return 0;
+    }
+    if (format == UP_FMT_JSON) {
+        up_buf_t b = {0};
+        up_fmt_time(t1, T);
+        up_buf_puts(&b, "{\"as_of\":");
+        up_json_str(&b, t1);
+        up_buf_puts(&b, ",\"account_id\":");
+        up_json_str(&b, acc->account_id);
+        up_buf_puts(&b, ",\"name\":");
+        json_str_or_null(&b, acc->name);
+        up_buf_printf(&b, ",\"level\":\"%s\",\"level_reason\":", up_level_names[row->level]);
+        up_json_str(&b, row->level_why);
+        up_buf_printf(&b, ",\"seats\":%lld,\"known_users\":%lld,\"active_users\":%lld,\"dau\":%lld,\"wau\":%lld,"
+                          "\"wau_prev\":%lld", (long long)row->seats, (long long)row->known_users,
+                      (long long)row->active_users, (long long)row->dau, (long long)row->wau, (long long)row->wau_prev);
+        const double nums[] = {row->breadth, row->depth, row->stickiness, row->wau_trend, row->activation_rate,
+                               row->consistency, row->nps, row->health};
+        static const char *const names[] = {"breadth", "depth", "stickiness", "wau_trend", "activation_rate",
+                                            "consistency", "nps", "health"};
+        for (int i = 0; i < 8; i++) {
+            up_buf_printf(&b, ",\"%s\":", names[i]);
+            json_num(&b, nums[i]);
+        }
+        up_buf_puts(&b, ",\"features\":[");
+        for (size_t f = 0; f < m->n_features; f++) {
+            up_buf_puts(&b, f ? ",{\"feature\":" : "{\"feature\":");
+            up_json_str(&b, m->features[f].name);
+            up_buf_printf(&b, ",\"core\":%s,\"users\":%lld,\"feature_adoption\":", m->features[f].core ? "true" : "false",
+                          (long long)row->feature_users[f]);
+            json_num(&b, row->feature_adoption[f]);
+            for (int k = 0; k < UP_STAGES; k++)
+                up_buf_printf(&b, ",\"%s\":%lld", up_stage_names[k], (long long)st->funnel[f][k]);
+            up_buf_puts(&b, "}");
+        }
+        up_buf_printf(&b, "],\"people\":{\"engaged_stakeholders\":%lld,\"single_threaded\":%s,\"new_stakeholders\":%lld,"
+                          "\"champions_and_sponsors\":[", (long long)people->engaged,
+                      people->single_threaded ? "true" : "false", (long long)people->new_stakeholders);
+        for (uint32_t i = 0; i < people->n_people; i++) {
+            const up_person_t *h = &people->people[i];
+            up_buf_puts(&b, i ? ",{\"user_id\":" : "{\"user_id\":");
+            up_json_str(&b, up_dict_str(&r->dict[UP_KIND_USER], r->pairs[h->pair].user));
+            up_buf_printf(&b, ",\"role\":\"%s\",\"active_days_14d\":%d,\"active_days_prev_28d\":%d,\"trend\":",
+                          h->champion ? "champion" : "sponsor", h->days_14, h->days_prev_28);
+            json_num(&b, h->trend);
+            up_buf_puts(&b, "}");
+        }
+        up_buf_puts(&b, "]},\"outcomes\":[");
+        int first = 1;
+        for (uint32_t i = o_lo; i < o_hi;) {
+            uint32_t j = i;
+            while (j < o_hi && strcmp(e->outcomes[j].metric, e->outcomes[i].metric) == 0)
+                j++;
+            const up_outcome_t *last = &e->outcomes[j - 1];
+            up_buf_puts(&b, first ? "{\"metric\":" : ",{\"metric\":");
+            first = 0;
+            up_json_str(&b, last->metric);
+            up_buf_puts(&b, ",\"value\":");
+            json_num(&b, last->value);
+            up_buf_puts(&b, ",\"target\":");
+            json_num(&b, last->target);
+            up_buf_printf(&b, ",\"status\":\"%s\"}", status_name(up_outcome_on_track(&e->outcomes[i], last, T)));
+            i = j;
+        }
+        up_buf_puts(&b, "]}\n");
+        fwrite(b.data, 1, b.len, out);
+        up_buf_free(&b);
+        return 0;
+    }
+    /* table: one page */
+    up_fmt_date(t1, p->d0);
+    fprintf(out, "%s %s\n", acc->account_id, acc->name ? acc->name : "");
+    fprintf(out, "%s%s%s, as of %s\n", acc->segment ? acc->segment : "no segment",
+            acc->owner ? ", owner " : "", acc->owner ? acc->owner : "", t1);
+    if (acc->contract_start != UP_NO_DAY) {
+        up_fmt_date(t2, acc->contract_start);
+        fprintf(out, "Contract since %s", t2);
+        if (acc->renewal_date != UP_NO_DAY) {
+            up_fmt_date(t3, acc->renewal_date);
+            fprintf(out, ", renewal %s (%d days)", t3, acc->renewal_date - p->d0);
+        }
+        if (!isnan(acc->arr))
+            fprintf(out, ", ARR %.0f", acc->arr);
+        fputc('\n', out);
+    }
+    fprintf(out, "\nLEVEL %s: %s\n", up_level_names[row->level], row->level_why);
+    if (!isnan(row->health)) {
+        fprintf(out, "HEALTH %.1f =", row->health);
+        for (int h = 0; h < UP_H_N; h++)
+            if (!isnan(row->parts[h].score))
+                fprintf(out, " %s%s %.1f", h ? "+ " : "", up_health_names[h], row->parts[h].contribution);
+        fputc('\n', out);
+    }
+    pct_text(t1, sizeof t1, row->breadth);
+    pct_text(t2, sizeof t2, row->depth);
+    pct_text(t3, sizeof t3, row->stickiness);
+    fprintf(out, "\nSeats %lld, active in 28 days %lld (breadth %s), core features used %lld of %lld (depth %s)\n",
+            (long long)row->seats, (long long)row->active_users, t1, (long long)row->core_used,
+            (long long)row->core_total, t2);
+    pct_text(t1, sizeof t1, row->wau_trend);
+    pct_text(t4, sizeof t4, row->consistency);
+    fprintf(out, "DAU %lld, WAU %lld (week before %lld, trend %s), stickiness %s, consistency %s\n",
+            (long long)row->dau, (long long)row->wau, (long long)row->wau_prev, t1, t3, t4);
+    pct_text(t1, sizeof t1, row->activation_rate);
+    if (row->ttfv_days == INT64_MIN)
+        snprintf(t2, sizeof t2, DASH);
+    else
+        snprintf(t2, sizeof t2, "%lld days", (long long)row->ttfv_days);
+    if (isnan(row->nps))
+        snprintf(t3, sizeof t3, DASH);
+    else
+        snprintf(t3, sizeof t3, "%.0f", row->nps);
+    fprintf(out, "Time to first value %s, activation %s, NPS %s\n", t2, t1, t3);
+
+    fprintf(out, "\n%-18s %-4s %6s %6s %6s %6s %7s %7s\n", "FEATURE", "CORE", "USERS", "ADOPT", "AWARE", "TRIAL",
+            "REGULAR", "MASTERY");
+    for (size_t f = 0; f < m->n_features; f++) {
+        pct_text(t1, sizeof t1, row->feature_adoption[f]);
+        fprintf(out, "%-18.18s %-4s %6lld %6s %6lld %6lld %7lld %7lld\n", m->features[f].name,
+                m->features[f].core ? "yes" : "no", (long long)row->feature_users[f], t1,
+                (long long)st->funnel[f][UP_STAGE_AWARE], (long long)st->funnel[f][UP_STAGE_TRIAL],
+                (long long)st->funnel[f][UP_STAGE_REGULAR], (long long)st->funnel[f][UP_STAGE_MASTERY]);
+    }
+
+    fprintf(out, "\nPeople: %lld engaged in 14 days%s, %lld new in 14 days\n", (long long)people->engaged,
+            people->single_threaded ? " (single-threaded: one contact or none)" : "",
+            (long long)people->new_stakeholders);
+    if (people->n_people) {
+        fprintf(out, "%-20s %-9s %8s %11s %7s  %s\n", "USER", "ROLE", "DAYS 14d", "DAYS 28 BEF", "TREND", "LAST ACTIVE");
+        for (uint32_t i = 0; i < people->n_people; i++) {
+            const up_person_t *h = &people->people[i];
+            pct_text(t1, sizeof t1, h->trend);
+            if (h->last_active == UP_TS_NONE)
+                snprintf(t2, sizeof t2, "never");
+            else
+                up_fmt_date(t2, up_day_of(h->last_active));
+            fprintf(out, "%-20.20s %-9s %8d %11d %7s  %s\n",
+                    up_dict_str(&r->dict[UP_KIND_USER], r->pairs[h->pair].user),
+                    h->champion ? "champion" : "sponsor", h->days_14, h->days_prev_28, t1, t2);
+        }
+    } else
+        fprintf(out, "No champion or sponsor in the users table.\n");
+
+    if (o_hi > o_lo) {
+        fprintf(out, "\n%-22s %12s %12s %-10s  %s\n", "OUTCOME", "VALUE", "TARGET", "DUE", "STATUS");
+        for (uint32_t i = o_lo; i < o_hi;) {
+            uint32_t j = i;
+            while (j < o_hi && strcmp(e->outcomes[j].metric, e->outcomes[i].metric) == 0)
+                j++;
+            const up_outcome_t *last = &e->outcomes[j - 1];
+            num(t1, sizeof t1, last->value);
+            num(t2, sizeof t2, last->target);
+            if (last->due == UP_TS_NONE)
+                snprintf(t3, sizeof t3, DASH);
+            else
+                up_fmt_date(t3, up_day_of(last->due));
+            fprintf(out, "%-22.22s %12s %12s %-10s  %s\n", last->metric, t1, t2[0] ? t2 : DASH, t3,
+                    status_name(up_outcome_on_track(&e->outcomes[i], last, T)));
+            i = j;
+        }
+    } else
+        fprintf(out, "\nNo business outcome recorded (uptake import outcomes): the level cannot be effective.\n");
+    return 0;
+}

@@ -1,0 +1,23 @@
+/* report_account: the one-page account report for a CSM before a call
+ * (`report account ID`) and the gap analysis (`report gaps`), in table, JSON
+ * and CSV. */
+#ifndef UP_REPORT_ACCOUNT_H
+#define UP_REPORT_ACCOUNT_H
+
+#include <stdio.h>
+
+#include "engine.h"
+#include "engine_people.h"
+#include "engine_stages.h"
+#include "report.h"
+
+/* Writes `report gaps`: accounts ranked by gap_score, at most top rows. */
+int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o, int top);
+
+/* Writes `report account ID` from its metrics row, its stages (computed for
+ * that account), its people and the outcomes in e. */
+int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metrics_t *row,
+                      const up_rollup_t *r, const up_stages_t *st, const up_people_t *people,
+                      const up_entities_t *e, up_format_t format);
+
+#endif
