@@ -1,0 +1,56 @@
+#!/bin/sh
+# report gaps and report account on the hand-made fixture (see report.sh for
+# the metrics worked out by hand). As of 2026-03-31:
+#   gaps: unused seats = max(seats - active, 0); shares of unused seats and of
+#   unused core features (2 core features: reports, dashboards); gap_score =
+#   mean of the shares that exist; arr_at_stake = arr x unused seat share.
+#     gamma: seats 5, active 0 -> 5 unused, 1.0; depth 0 -> 0/2 used, 1.0; score 1.0
+#     beta:  seats 0 -> share null; depth 0.5 -> 1/2, 0.5; score 0.5; no arr
+#     delta: the same as beta (seats 0, depth 0.5) -> 0.5; ties by account_id
+#     acme:  seats 10, active 4 -> 6 unused, 0.6; 2/2 used -> 0.0; score 0.3;
+#            at stake 120000 x 0.6 = 72000.0
+#   people of acme: champion a1 active 03-20 and 03-31 -> 2 days in the last 14
+#     (03-18..03-31), none in the 28 before (02-18..03-17) -> trend null;
+#     engaged in 14 days: a1, a2 (03-31), a3 (03-19 settings.open), a5 (03-26)
+#     = 4, so not single-threaded; new in 14 days: a5 (first event 03-26) = 1.
+set -eu
+. "$(dirname "$0")/lib.inc"
+D=$TMP/store
+ok --data "$D" init -q --model "$FIX/model.yaml"
+for t in accounts users surveys events; do ok --data "$D" import "$t" "$FIX/$t.csv"; done
+
+say "report gaps --format csv ranks by gap score, then ARR at stake, then id"
+cat >"$TMP/gaps.csv" <<'CSV'
+account_id,name,seats,active_users,unused_seats,unused_seat_share,core_features,core_features_used,unused_core_share,gap_score,arr,arr_at_stake,owner
+gamma,Gamma,5,0,5,1.0,2,0,1.0,1.0,,,
+beta,"Beta, Inc.",0,2,0,,2,1,0.5,0.5,,,bob
+delta,,0,1,0,,2,1,0.5,0.5,,,
+acme,Acme Corp,10,4,6,0.6,2,2,0.0,0.3,120000.0,72000.0,ann
+CSV
+ok --data "$D" report gaps --as-of 2026-03-31 --format csv
+cp "$TMP/out" "$TMP/got.csv"
+expect_same "$TMP/got.csv" "$TMP/gaps.csv" "report gaps"
+ok --data "$D" report gaps --as-of 2026-03-31 --format csv --top 2
+expect_eq "$(wc -l <"$TMP/out" | tr -d ' ')" 3 "--top 2 keeps a header and two rows"
+up --data "$D" report gaps --top 0
+expect_rc 2 "--top 0"
+
+say "report account acme: people, level, JSON and the table"
+ok --data "$D" report account acme --as-of 2026-03-31 --format json
+node -e '
+const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const p = d.people, c = p.champions_and_sponsors;
+const want = [d.level, p.engaged_stakeholders, p.single_threaded, p.new_stakeholders, c.length,
+              c[0].user_id, c[0].active_days_14d, c[0].active_days_prev_28d, c[0].trend, d.seats, d.breadth];
+const exp = ["high", 4, false, 1, 1, "a1", 2, 0, null, 10, 0.4];
+if (JSON.stringify(want) !== JSON.stringify(exp)) { console.error(JSON.stringify(want), "!=", JSON.stringify(exp)); process.exit(1); }
+' "$TMP/out" || fail "report account acme --format json"
+ok --data "$D" report account acme --as-of 2026-03-31
+expect_grep "LEVEL high" "$TMP/out" "the table names the level"
+expect_grep "People: 4 engaged in 14 days, 1 new in 14 days" "$TMP/out" "the table's people line"
+ok --data "$D" report account gamma --as-of 2026-03-31
+expect_grep "LEVEL low: breadth is below level_breadth_min" "$TMP/out" "gamma's level and why"
+up --data "$D" report account nobody --as-of 2026-03-31
+expect_rc 1 "an unknown account"
+expect_grep "no account 'nobody'" "$TMP/err" "the message names the account"
+echo "ok $TEST_NAME"
