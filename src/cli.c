@@ -617,7 +617,18 @@ static int report_one_account(const up_portfolio_t *p, const up_rollup_t *r, con
         up_stages_free(&st);
         return rc;
     }
-    rc = up_report_account(stdout, p, row, r, &st, &people, e, format);
+    /* the level at the end of each day of the last 180 (or since the contract) */
+    int32_t from = p->d0 - 179;
+    if (row->account->contract_start != UP_NO_DAY && row->account->contract_start > from)
+        from = row->account->contract_start <= p->d0 ? row->account->contract_start : p->d0;
+    up_level_t *history = malloc((size_t)(p->d0 - from + 1) * sizeof *history);
+    if (!history)
+        rc = -UP_ENOMEM;
+    else
+        rc = up_engine_level_history(r, m, e, row->account, from, p->d0, history);
+    if (rc == 0)
+        rc = up_report_account(stdout, p, row, r, &st, &people, e, history, from, format);
+    free(history);
     up_people_free(&people);
     up_stages_free(&st);
     return rc;

@@ -489,10 +489,13 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
     uint32_t o_lo, o_hi;
     RANGE_OF(c->e->outcomes, c->e->n_outcomes, account_id, acc->account_id, o_lo, o_hi);
     for (uint32_t i = o_lo; i < o_hi;) {
-        uint32_t j = i;
-        while (j < o_hi && strcmp(c->e->outcomes[j].metric, c->e->outcomes[i].metric) == 0)
+        uint32_t j = i, last = i;
+        while (j < o_hi && strcmp(c->e->outcomes[j].metric, c->e->outcomes[i].metric) == 0) {
+            if (c->e->outcomes[j].ts <= T)
+                last = j;   /* rows are by ts: the latest row at or before T */
             j++;
-        int ok = up_outcome_on_track(&c->e->outcomes[i], &c->e->outcomes[j - 1], T);
+        }
+        int ok = c->e->outcomes[i].ts <= T ? up_outcome_on_track(&c->e->outcomes[i], &c->e->outcomes[last], T) : -1;
         if (ok >= 0) {
             row->outcomes_with_target++;
             row->outcomes_on_track += ok;
@@ -538,6 +541,50 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
+/* Groups the rollup's pairs by account (a counting sort): the pairs of
+ * account id a are acc_pairs[acc_start[a] .. acc_start[a + 1]). */
+static int group_pairs(ctx_t *c)
+{
+    const up_rollup_t *r = c->r;
+    uint32_t n_acc = r->dict[UP_KIND_ACCOUNT].n;
+    c->acc_start = calloc(n_acc + 2, sizeof *c->acc_start);
+    c->acc_pairs = malloc((r->n_pairs + 1) * sizeof *c->acc_pairs);
+    uint32_t *fill = malloc((n_acc + 1) * sizeof *fill);
+    if (!c->acc_start || !c->acc_pairs || !fill) {
+        free(fill);
+        return -UP_ENOMEM;
+    }
+    for (uint32_t i = 0; i < r->n_pairs; i++)
+        c->acc_start[r->pairs[i].account + 1]++;
+    for (uint32_t a = 0; a < n_acc; a++)
+        c->acc_start[a + 1] += c->acc_start[a];
+    memcpy(fill, c->acc_start, (n_acc + 1) * sizeof *fill);
+    for (uint32_t i = 0; i < r->n_pairs; i++)
+        c->acc_pairs[fill[r->pairs[i].account]++] = i;
+    free(fill);
+    return 0;
+}
+
+int up_engine_level_history(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
+                            const up_account_t *acc, int32_t from_day, int32_t to_day, up_level_t *out)
+{
+    ctx_t c = {r, m, e, 0, 0, NULL, NULL};
+    int rc = group_pairs(&c);
+    for (int32_t d = from_day; rc == 0 && d <= to_day; d++) {
+        up_account_metrics_t row;
+        c.T = up_engine_end_of_day(d);
+        c.d0 = d;
+        rc = account_metrics(&c, acc, &row);
+        free(row.feature_users);
+        free(row.feature_adoption);
+        if (rc == 0)
+            out[d - from_day] = row.level;
+    }
+    free(c.acc_start);
+    free(c.acc_pairs);
+    return rc;
+}
+
 static int cmp_account(const void *a, const void *b)
 {
     return strcmp(((const up_account_t *)a)->account_id, ((const up_account_t *)b)->account_id);
@@ -558,26 +605,10 @@ int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_enti
     out->model = m;
     ctx_t c = {r, m, e, T, out->d0, NULL, NULL};
     uint32_t n_acc = r->dict[UP_KIND_ACCOUNT].n;
-    c.acc_start = calloc(n_acc + 2, sizeof *c.acc_start);
-    c.acc_pairs = malloc((r->n_pairs + 1) * sizeof *c.acc_pairs);
     uint8_t *seen = calloc(n_acc + 1, 1);
     int rc = -UP_ENOMEM;
-    if (!c.acc_start || !c.acc_pairs || !seen)
+    if (!seen || group_pairs(&c) < 0)
         goto done;
-    /* counting sort of pairs by account */
-    for (uint32_t i = 0; i < r->n_pairs; i++)
-        c.acc_start[r->pairs[i].account + 1]++;
-    for (uint32_t a = 0; a < n_acc; a++)
-        c.acc_start[a + 1] += c.acc_start[a];
-    {
-        uint32_t *fill = malloc((n_acc + 1) * sizeof *fill);
-        if (!fill)
-            goto done;
-        memcpy(fill, c.acc_start, (n_acc + 1) * sizeof *fill);
-        for (uint32_t i = 0; i < r->n_pairs; i++)
-            c.acc_pairs[fill[r->pairs[i].account]++] = i;
-        free(fill);
-    }
     /* accounts seen in events by T but not in the accounts table */
     for (uint32_t i = 0; i < r->n_pairs; i++)
         if (r->pairs[i].first_ts <= T)

@@ -130,6 +130,11 @@ int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_enti
                         int64_t T, up_portfolio_t *out);
 void up_portfolio_free(up_portfolio_t *p);
 
+/* The level of one account at the end of each day from_day .. to_day into
+ * out[0 .. to_day - from_day]; e must hold the outcomes up to to_day. */
+int up_engine_level_history(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
+                            const up_account_t *acc, int32_t from_day, int32_t to_day, up_level_t *out);
+
 /* T for "--as-of DATE": the last instant (ms) of that UTC day. */
 int64_t up_engine_end_of_day(int32_t day);
 

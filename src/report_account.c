@@ -213,8 +213,10 @@ static void pct_text(char *t, size_t n, double v)
 
 int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metrics_t *row,
                       const up_rollup_t *r, const up_stages_t *st, const up_people_t *people,
-                      const up_entities_t *e, up_format_t format)
+                      const up_entities_t *e, const up_level_t *history, int32_t history_from,
+                      up_format_t format)
 {
+    int32_t n_hist = p->d0 - history_from + 1;
     const up_model_t *m = p->model;
     const up_account_t *acc = row->account;
     int64_t T = p->T;
@@ -234,6 +236,11 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         fprintf(out, "\naccount,name,");
         csv_str(out, acc->name);
         fprintf(out, "\naccount,level,%s\n", up_level_names[row->level]);
+        for (int32_t i = 0; i < n_hist; i++)
+            if (i == 0 || history[i] != history[i - 1]) {
+                up_fmt_date(t1, history_from + i);
+                fprintf(out, "level_history,%s,%s\n", t1, up_level_names[history[i]]);
+            }
         const double nums[] = {row->breadth, row->depth, row->stickiness, row->wau_trend, row->activation_rate,
                                row->consistency, row->nps, row->health};
         static const char *const names[] = {"breadth", "depth", "stickiness", "wau_trend", "activation_rate",
@@ -326,6 +333,13 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             up_buf_printf(&b, ",\"status\":\"%s\"}", status_name(up_outcome_on_track(&e->outcomes[i], last, T)));
             i = j;
         }
+        up_buf_puts(&b, "],\"level_history\":[");
+        for (int32_t i = 0, n = 0; i < n_hist; i++) {
+            if (i > 0 && history[i] == history[i - 1])
+                continue;
+            up_fmt_date(t1, history_from + i);
+            up_buf_printf(&b, "%s{\"date\":\"%s\",\"level\":\"%s\"}", n++ ? "," : "", t1, up_level_names[history[i]]);
+        }
         up_buf_puts(&b, "]}\n");
         fwrite(b.data, 1, b.len, out);
         up_buf_free(&b);
@@ -348,6 +362,16 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         fputc('\n', out);
     }
     fprintf(out, "\nLEVEL %s: %s\n", up_level_names[row->level], row->level_why);
+    if (n_hist > 0) {
+        up_fmt_date(t1, history_from);
+        fprintf(out, "Level since %s:", t1);
+        for (int32_t i = 0; i < n_hist; i++)
+            if (i == 0 || history[i] != history[i - 1]) {
+                up_fmt_date(t2, history_from + i);
+                fprintf(out, " %s%s %s", i ? "→ " : "", t2, up_level_names[history[i]]);
+            }
+        fputc('\n', out);
+    }
     if (!isnan(row->health)) {
         fprintf(out, "HEALTH %.1f =", row->health);
         for (int h = 0; h < UP_H_N; h++)

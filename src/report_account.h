@@ -15,9 +15,11 @@
 int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o, int top);
 
 /* Writes `report account ID` from its metrics row, its stages (computed for
- * that account), its people and the outcomes in e. */
+ * that account), its people, the outcomes in e and its level at the end of
+ * each day from history_from to the as-of day (history[0] is history_from). */
 int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metrics_t *row,
                       const up_rollup_t *r, const up_stages_t *st, const up_people_t *people,
-                      const up_entities_t *e, up_format_t format);
+                      const up_entities_t *e, const up_level_t *history, int32_t history_from,
+                      up_format_t format);
 
 #endif

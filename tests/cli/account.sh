@@ -13,6 +13,11 @@
 #     (03-18..03-31), none in the 28 before (02-18..03-17) -> trend null;
 #     engaged in 14 days: a1, a2 (03-31), a3 (03-19 settings.open), a5 (03-26)
 #     = 4, so not single-threaded; new in 14 days: a5 (first event 03-26) = 1.
+#   level history of acme from its contract start 2026-01-01: high needs 4
+#     active users in 28 days (breadth 0.4) and a core feature used. As of
+#     03-25 the window 02-26..03-25 holds a1 (03-20), a2 (03-03), a3 (03-04,
+#     03-19) = 3 -> low; on 03-26 a5 joins -> 4 -> high, and it stays high to
+#     03-31 (a2's 03-03 drops out on 03-31, but a2 is active on 03-31).
 set -eu
 . "$(dirname "$0")/lib.inc"
 D=$TMP/store
@@ -41,8 +46,10 @@ node -e '
 const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
 const p = d.people, c = p.champions_and_sponsors;
 const want = [d.level, p.engaged_stakeholders, p.single_threaded, p.new_stakeholders, c.length,
-              c[0].user_id, c[0].active_days_14d, c[0].active_days_prev_28d, c[0].trend, d.seats, d.breadth];
-const exp = ["high", 4, false, 1, 1, "a1", 2, 0, null, 10, 0.4];
+              c[0].user_id, c[0].active_days_14d, c[0].active_days_prev_28d, c[0].trend, d.seats, d.breadth,
+              d.level_history];
+const exp = ["high", 4, false, 1, 1, "a1", 2, 0, null, 10, 0.4,
+             [{date: "2026-01-01", level: "low"}, {date: "2026-03-26", level: "high"}]];
 if (JSON.stringify(want) !== JSON.stringify(exp)) { console.error(JSON.stringify(want), "!=", JSON.stringify(exp)); process.exit(1); }
 ' "$TMP/out" || fail "report account acme --format json"
 ok --data "$D" report account acme --as-of 2026-03-31
