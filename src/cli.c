@@ -79,7 +79,7 @@ typedef struct {
 static const verb_t VERBS[] = {
     {"init", V_INIT, "init [--model FILE]", "create a store with an adoption model"},
     {"model", V_MODEL, "model set FILE | model check FILE | model show", "replace, validate or print the model"},
-    {"import", V_IMPORT, "import events|accounts|users|surveys|subscriptions|outcomes FILE...", "load CSV or JSONL files (.gz too)"},
+    {"import", V_IMPORT, "import events|accounts|users|surveys|subscriptions|outcomes|tickets|milestones FILE...", "load CSV or JSONL files (.gz too)"},
     {"rejects", V_REJECTS, "rejects [--limit N] [--format F]", "list rejected input records"},
     {"report", V_REPORT, "report accounts|features|users|stages|gaps|account ID [--as-of DATE] [--format F]",
      "adoption metrics, stages, gaps, one account's page"},
@@ -403,12 +403,12 @@ static void progress_cb(void *ctx, uint64_t pos, uint64_t size)
 static int cmd_import(const args_t *a)
 {
     if (a->npos < 3) {
-        fprintf(stderr, "usage: uptake import events|accounts|users|surveys|subscriptions|outcomes FILE...\n");
+        fprintf(stderr, "usage: uptake import events|accounts|users|surveys|subscriptions|outcomes|tickets|milestones FILE...\n");
         return UP_EXIT_USAGE;
     }
     int kind = up_import_kind_parse(a->pos[1]);
     if (kind < 0) {
-        fprintf(stderr, "uptake import: unknown table '%s' (events, accounts, users, surveys, subscriptions or outcomes)\n", a->pos[1]);
+        fprintf(stderr, "uptake import: unknown table '%s' (events, accounts, users, surveys, subscriptions, outcomes, tickets or milestones)\n", a->pos[1]);
         return UP_EXIT_USAGE;
     }
     up_mapping_t map;
@@ -596,7 +596,7 @@ static void *entities_thread(void *arg)
 }
 
 /* `report account ID`: the account's metrics row with its stages and people. */
-static int report_one_account(const up_portfolio_t *p, const up_rollup_t *r, const up_model_t *m,
+static int report_one_account(sqlite3 *db, const up_portfolio_t *p, const up_rollup_t *r, const up_model_t *m,
                               const up_entities_t *e, const char *id, up_format_t format)
 {
     const up_account_metrics_t *row = NULL;
@@ -626,8 +626,13 @@ static int report_one_account(const up_portfolio_t *p, const up_rollup_t *r, con
         rc = -UP_ENOMEM;
     else
         rc = up_engine_level_history(r, m, e, row->account, from, p->d0, history);
+    up_account_extras_t extras;
+    memset(&extras, 0, sizeof extras);
     if (rc == 0)
-        rc = up_report_account(stdout, p, row, r, &st, &people, e, history, from, format);
+        rc = up_account_extras(db, m, row, p->T, &extras);
+    if (rc == 0)
+        rc = up_report_account(stdout, p, row, r, &st, &people, e, history, from, &extras, format);
+    up_account_extras_free(&extras);
     free(history);
     up_people_free(&people);
     up_stages_free(&st);
@@ -762,11 +767,14 @@ static int cmd_report(const args_t *a)
     if (strcmp(what, "gaps") == 0)
         rc = up_report_gaps(stdout, &p, &o, (int)top);
     else if (is_account)
-        rc = report_one_account(&p, r, up_store_model(s), &e, a->pos[2], o.format);
+        rc = report_one_account(up_store_db(s), &p, r, up_store_model(s), &e, a->pos[2], o.format);
     else
         rc = strcmp(what, "accounts") == 0 ? up_report_accounts(stdout, &p, &o) : up_report_features(stdout, &p, &o);
     if (rc == -UP_ENOTFOUND)
         fprintf(stderr, "uptake report: no account '%s'\n", is_account ? a->pos[2] : o.account);
+    else if (rc < 0)
+        fprintf(stderr, "uptake report: %s%s%s\n", up_strerror(rc), rc == -UP_EDB ? ": " : "",
+                rc == -UP_EDB ? sqlite3_errmsg(up_store_db(s)) : "");
     if (timing)
         fprintf(stderr, "timing: open %.3f s, rollup+entities %.3f s (entities %.3f s on a second thread),"
                 " metrics %.3f s, output %.3f s\n",

@@ -20,7 +20,7 @@
 #define MAX_ID 512
 
 static const char *const kind_names[] = {"events", "accounts", "users", "surveys", "subscriptions",
-                                         "outcomes"};
+                                         "outcomes", "tickets", "milestones"};
 
 int up_import_kind_parse(const char *s)
 {
@@ -53,6 +53,10 @@ enum { B_ACCOUNT, B_START, B_END, B_SEATS, B_ARR, B_ID, B_N };
 static const char *const subscription_fields[] = {"account_id", "start", "end", "seats", "arr", "subscription_id"};
 enum { O_ACCOUNT, O_METRIC, O_TS, O_VALUE, O_TARGET, O_DUE, O_N };
 static const char *const outcome_fields[] = {"account_id", "metric", "ts", "value", "target", "due"};
+enum { K_ACCOUNT, K_TS, K_PRIORITY, K_SATISFACTION, K_ID, K_N };
+static const char *const ticket_fields[] = {"account_id", "ts", "priority", "satisfaction", "ticket_id"};
+enum { M_ACCOUNT, M_NAME, M_DUE, M_DONE, M_OWNER, M_N };
+static const char *const milestone_fields[] = {"account_id", "name", "due", "done_at", "owner"};
 
 typedef struct {
     up_store_t *s;
@@ -66,7 +70,8 @@ typedef struct {
     size_t n_fields;
     char text[4][64];               /* scratch for normalised values */
     sqlite3_stmt *upsert_account, *upsert_user, *insert_survey, *upsert_profile;
-    sqlite3_stmt *profile_get, *link_user, *insert_subscription, *insert_outcome;
+    sqlite3_stmt *profile_get, *link_user, *insert_subscription, *insert_outcome, *insert_ticket,
+        *upsert_milestone;
     /* user -> account links for events without account_id */
     int links_loaded;
     up_dict_t link_users;
@@ -406,6 +411,70 @@ static int insert_outcome(imp_t *im, const up_record_t *r)
     return 0;
 }
 
+/* A support ticket; idempotent on (account_id, ticket_id, ts). */
+static int insert_ticket(imp_t *im, const up_record_t *r)
+{
+    int64_t ts;
+    double sat = 0;
+    if (check_id(im, r, K_ACCOUNT, "account_id") < 0)
+        return 0;
+    if (!has(r, K_TS))
+        return reject(im, "ts", "missing (required)");
+    if (parse_ts_field(im, r, K_TS, "ts", &ts) < 0)
+        return 0;
+    if (has(r, K_SATISFACTION) && parse_num(r->val[K_SATISFACTION], r->len[K_SATISFACTION], &sat) < 0)
+        return reject(im, "satisfaction", "expected a number, got '%.*s'", (int)r->len[K_SATISFACTION],
+                      r->val[K_SATISFACTION]);
+    if (prepare(im, &im->insert_ticket,
+            "INSERT OR IGNORE INTO tickets(account_id, ticket_id, ts, priority, satisfaction)"
+            " VALUES (?, coalesce(?, ''), ?, lower(trim(?)), ?)") < 0)
+        return -UP_EDB;
+    sqlite3_stmt *st = im->insert_ticket;
+    bind_opt(st, 1, r, K_ACCOUNT);
+    bind_opt(st, 2, r, K_ID);
+    sqlite3_bind_int64(st, 3, ts);
+    bind_opt(st, 4, r, K_PRIORITY);
+    if (has(r, K_SATISFACTION))
+        sqlite3_bind_double(st, 5, sat);
+    if (step_done(st) < 0)
+        return -UP_EDB;
+    if (sqlite3_changes(im->db))
+        im->st->stored++;
+    else
+        im->st->duplicates++;
+    return 0;
+}
+
+/* An onboarding or adoption-plan milestone, keyed by (account_id, name):
+ * a re-import updates it (a non-empty field overwrites). */
+static int upsert_milestone(imp_t *im, const up_record_t *r)
+{
+    int64_t due = 0, done = 0;
+    if (check_id(im, r, M_ACCOUNT, "account_id") < 0 || check_id(im, r, M_NAME, "name") < 0)
+        return 0;
+    if (has(r, M_DUE) && parse_ts_field(im, r, M_DUE, "due", &due) < 0)
+        return 0;
+    if (has(r, M_DONE) && parse_ts_field(im, r, M_DONE, "done_at", &done) < 0)
+        return 0;
+    if (prepare(im, &im->upsert_milestone,
+            "INSERT INTO milestones(account_id, name, due, done_at, owner) VALUES (?1, ?2, ?3, ?4, ?5)"
+            " ON CONFLICT(account_id, name) DO UPDATE SET due = coalesce(?3, due),"
+            " done_at = coalesce(?4, done_at), owner = coalesce(?5, owner)") < 0)
+        return -UP_EDB;
+    sqlite3_stmt *st = im->upsert_milestone;
+    bind_opt(st, 1, r, M_ACCOUNT);
+    bind_opt(st, 2, r, M_NAME);
+    if (has(r, M_DUE))
+        sqlite3_bind_int64(st, 3, due);
+    if (has(r, M_DONE))
+        sqlite3_bind_int64(st, 4, done);
+    bind_opt(st, 5, r, M_OWNER);
+    if (step_done(st) < 0)
+        return -UP_EDB;
+    im->st->stored++;
+    return 0;
+}
+
 /* ---- events ------------------------------------------------------------ */
 
 static void links_free(imp_t *im)
@@ -595,8 +664,8 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
 {
     memset(st, 0, sizeof *st);
     static const char *const *lists[] = {event_fields, account_fields, user_fields, survey_fields,
-                                         subscription_fields, outcome_fields};
-    static const size_t counts[] = {E_N, A_N, U_N, S_N, B_N, O_N};
+                                         subscription_fields, outcome_fields, ticket_fields, milestone_fields};
+    static const size_t counts[] = {E_N, A_N, U_N, S_N, B_N, O_N, K_N, M_N};
     imp_t im;
     memset(&im, 0, sizeof im);
     im.s = s;
@@ -652,6 +721,8 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
         case UP_IMPORT_SURVEYS: rc = insert_survey(&im, &rec); break;
         case UP_IMPORT_SUBSCRIPTIONS: rc = insert_subscription(&im, &rec); break;
         case UP_IMPORT_OUTCOMES: rc = insert_outcome(&im, &rec); break;
+        case UP_IMPORT_TICKETS: rc = insert_ticket(&im, &rec); break;
+        case UP_IMPORT_MILESTONES: rc = upsert_milestone(&im, &rec); break;
         case UP_IMPORT_KINDS: break;
         }
         if (rc < 0) {
@@ -666,7 +737,8 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
         progress(pctx, up_reader_pos(rd), up_reader_size(rd));
     up_reader_close(rd);
     sqlite3_stmt *sts[] = {im.upsert_account, im.upsert_user, im.insert_survey, im.upsert_profile,
-                           im.profile_get, im.link_user, im.insert_subscription, im.insert_outcome};
+                           im.profile_get, im.link_user, im.insert_subscription, im.insert_outcome,
+                           im.insert_ticket, im.upsert_milestone};
     for (size_t i = 0; i < sizeof sts / sizeof *sts; i++)
         sqlite3_finalize(sts[i]);
     if (im.links_loaded)

@@ -214,7 +214,7 @@ static void pct_text(char *t, size_t n, double v)
 int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metrics_t *row,
                       const up_rollup_t *r, const up_stages_t *st, const up_people_t *people,
                       const up_entities_t *e, const up_level_t *history, int32_t history_from,
-                      up_format_t format)
+                      const up_account_extras_t *x, up_format_t format)
 {
     int32_t n_hist = p->d0 - history_from + 1;
     const up_model_t *m = p->model;
@@ -268,6 +268,23 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             csv_str(out, e->outcomes[i].metric);
             fprintf(out, ",%s\n", status_name(up_outcome_on_track(&e->outcomes[i], &e->outcomes[j - 1], T)));
             i = j;
+        }
+        num(t1, sizeof t1, x->satisfaction_90d);
+        num(t2, sizeof t2, x->friction);
+        fprintf(out, "support,tickets_28d,%lld\nsupport,tickets_90d,%lld\nsupport,urgent_90d,%lld\n"
+                     "support,satisfaction_90d,%s\nsupport,friction,%s\nsupport,friction_flag,%s\n",
+                (long long)x->tickets_28d, (long long)x->tickets_90d, (long long)x->urgent_90d, t1, t2,
+                x->friction_flag ? "true" : "false");
+        num(t1, sizeof t1, x->done_per_week);
+        num(t2, sizeof t2, x->planned_per_week);
+        fprintf(out, "milestones,total,%u\nmilestones,done,%lld\nmilestones,overdue,%lld\nmilestones,stalled,%lld\n"
+                     "milestones,done_per_week,%s\nmilestones,planned_per_week,%s\n",
+                x->n_milestones, (long long)x->done, (long long)x->overdue, (long long)x->stalled, t1, t2);
+        for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
+            up_fmt_date(t3, x->months[k].first_day);
+            num(t1, sizeof t1, x->months[k].nps);
+            num(t2, sizeof t2, x->months[k].csat);
+            fprintf(out, "surveys,nps_%.7s,%s\nsurveys,csat_%.7s,%s\n", t3, t1, t3, t2);
         }
         return 0;
     }
@@ -332,6 +349,49 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             json_num(&b, last->target);
             up_buf_printf(&b, ",\"status\":\"%s\"}", status_name(up_outcome_on_track(&e->outcomes[i], last, T)));
             i = j;
+        }
+        up_buf_printf(&b, "],\"support\":{\"tickets_28d\":%lld,\"tickets_90d\":%lld,\"urgent_90d\":%lld,"
+                          "\"satisfaction_90d\":", (long long)x->tickets_28d, (long long)x->tickets_90d,
+                      (long long)x->urgent_90d);
+        json_num(&b, x->satisfaction_90d);
+        up_buf_puts(&b, ",\"friction\":");
+        json_num(&b, x->friction);
+        up_buf_printf(&b, ",\"friction_flag\":%s},\"milestones\":{\"total\":%u,\"done\":%lld,\"overdue\":%lld,"
+                          "\"stalled\":%lld,\"done_per_week\":", x->friction_flag ? "true" : "false",
+                      x->n_milestones, (long long)x->done, (long long)x->overdue, (long long)x->stalled);
+        json_num(&b, x->done_per_week);
+        up_buf_puts(&b, ",\"planned_per_week\":");
+        json_num(&b, x->planned_per_week);
+        up_buf_puts(&b, ",\"items\":[");
+        for (uint32_t i = 0; i < x->n_milestones; i++) {
+            const up_milestone_t *ms = &x->milestones[i];
+            up_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
+            up_json_str(&b, ms->name);
+            up_buf_puts(&b, ",\"due\":");
+            if (ms->due == UP_TS_NONE)
+                up_buf_puts(&b, "null");
+            else {
+                up_fmt_date(t1, up_day_of(ms->due));
+                up_json_str(&b, t1);
+            }
+            up_buf_puts(&b, ",\"done_at\":");
+            if (ms->done_at == UP_TS_NONE || ms->done_at > T)
+                up_buf_puts(&b, "null");
+            else {
+                up_fmt_date(t1, up_day_of(ms->done_at));
+                up_json_str(&b, t1);
+            }
+            up_buf_printf(&b, ",\"overdue_days\":%d}", ms->overdue_days);
+        }
+        up_buf_puts(&b, "]},\"surveys_by_month\":[");
+        for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
+            up_fmt_date(t1, x->months[k].first_day);
+            up_buf_printf(&b, "%s{\"month\":\"%.7s\",\"nps_answers\":%lld,\"nps\":", k ? "," : "", t1,
+                          (long long)x->months[k].nps_answers);
+            json_num(&b, x->months[k].nps);
+            up_buf_printf(&b, ",\"csat_answers\":%lld,\"csat\":", (long long)x->months[k].csat_answers);
+            json_num(&b, x->months[k].csat);
+            up_buf_puts(&b, "}");
         }
         up_buf_puts(&b, "],\"level_history\":[");
         for (int32_t i = 0, n = 0; i < n_hist; i++) {
@@ -448,5 +508,52 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         }
     } else
         fprintf(out, "\nNo business outcome recorded (uptake import outcomes): the level cannot be effective.\n");
+
+    if (isnan(x->satisfaction_90d))
+        snprintf(t1, sizeof t1, DASH);
+    else
+        snprintf(t1, sizeof t1, "%.1f", x->satisfaction_90d);
+    if (isnan(x->friction))
+        snprintf(t2, sizeof t2, DASH);
+    else
+        snprintf(t2, sizeof t2, "%.2f", x->friction);
+    fprintf(out, "\nSupport: %lld tickets in 28 days, %lld in 90 (%lld urgent), satisfaction %s; friction %s"
+                 " tickets per active user%s\n", (long long)x->tickets_28d, (long long)x->tickets_90d,
+            (long long)x->urgent_90d, t1, t2,
+            x->friction_flag ? " - FLAG: users are active but keep asking for help (stuck in a loop?)" : "");
+    if (x->n_milestones) {
+        fprintf(out, "\nMilestones: %lld of %u done, %lld overdue (%lld stalled 7+ days); last 28 days %.2f done"
+                     " per week vs %.2f planned\n", (long long)x->done, x->n_milestones, (long long)x->overdue,
+                (long long)x->stalled, x->done_per_week, x->planned_per_week);
+        for (uint32_t i = 0; i < x->n_milestones; i++) {
+            const up_milestone_t *ms = &x->milestones[i];
+            if (ms->due == UP_TS_NONE)
+                snprintf(t1, sizeof t1, DASH);
+            else
+                up_fmt_date(t1, up_day_of(ms->due));
+            if (ms->done_at != UP_TS_NONE && ms->done_at <= T) {
+                up_fmt_date(t2, up_day_of(ms->done_at));
+                snprintf(t3, sizeof t3, "done %s", t2);
+            } else if (ms->overdue_days)
+                snprintf(t3, sizeof t3, "OVERDUE %d days", ms->overdue_days);
+            else
+                snprintf(t3, sizeof t3, "open");
+            fprintf(out, "  %-28.28s due %-10s  %-18s %s\n", ms->name, t1, t3, ms->owner);
+        }
+    }
+    fprintf(out, "\nSurveys by month:");
+    for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
+        up_fmt_date(t1, x->months[k].first_day);
+        if (isnan(x->months[k].nps))
+            snprintf(t2, sizeof t2, DASH);
+        else
+            snprintf(t2, sizeof t2, "%.0f", x->months[k].nps);
+        if (isnan(x->months[k].csat))
+            snprintf(t3, sizeof t3, DASH);
+        else
+            snprintf(t3, sizeof t3, "%.1f", x->months[k].csat);
+        fprintf(out, "%s %.7s NPS %s CSAT %s", k ? " |" : "", t1, t2, t3);
+    }
+    fputc('\n', out);
     return 0;
 }

@@ -73,6 +73,10 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS outcomes(seq INTEGER PRIMARY KEY, account_id TEXT NOT NULL,"
     " metric TEXT NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, target REAL, due INTEGER,"
     " UNIQUE (account_id, metric, ts));"
+    "CREATE TABLE IF NOT EXISTS tickets(account_id TEXT NOT NULL, ticket_id TEXT NOT NULL DEFAULT '',"
+    " ts INTEGER NOT NULL, priority TEXT, satisfaction REAL, UNIQUE (account_id, ticket_id, ts));"
+    "CREATE TABLE IF NOT EXISTS milestones(account_id TEXT NOT NULL, name TEXT NOT NULL, due INTEGER,"
+    " done_at INTEGER, owner TEXT, PRIMARY KEY (account_id, name));"
     /* covers the NPS query of a report: no table reads, no sort */
     "CREATE INDEX IF NOT EXISTS surveys_nps ON surveys(kind, account_id, ts, score);"
     /* users_gen counts every change to the users table, so the snapshot,

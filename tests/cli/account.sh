@@ -60,4 +60,44 @@ expect_grep "LEVEL low: breadth is below level_breadth_min" "$TMP/out" "gamma's 
 up --data "$D" report account nobody --as-of 2026-03-31
 expect_rc 1 "an unknown account"
 expect_grep "no account 'nobody'" "$TMP/err" "the message names the account"
+say "tickets and milestones on the account page"
+# tickets of acme: 03-10 high (satisfaction 4), 03-20 low (2), 01-15 urgent (no
+# score), 2025-12-20 (before window(90) = 01-01..03-31), 04-02 (after T).
+#   tickets_28d (03-04..03-31) = 2; tickets_90d = 3; urgent (high/urgent) = 2;
+#   satisfaction = (4 + 2) / 2 = 3.0; friction = 2 / 4 active = 0.5, flagged
+#   because breadth 0.4 reaches 0.40.
+# milestones: kickoff due 01-10 done 01-09; sso due 03-25 open -> overdue 6
+#   days; training due 03-01 open -> overdue 30 -> stalled; rollout due 04-30.
+#   done 1, overdue 2, stalled 1; done in the last 28 days 0 -> 0.0 per week;
+#   due in them (sso) 1 -> 0.25 per week.
+cat >"$TMP/tickets.csv" <<'CSV'
+account_id,ts,priority,satisfaction,ticket_id
+acme,2026-03-10,high,4,t1
+acme,2026-03-20,low,2,t2
+acme,2026-01-15,urgent,,t3
+acme,2025-12-20,low,5,t4
+acme,2026-04-02,high,1,t5
+CSV
+cat >"$TMP/milestones.csv" <<'CSV'
+account_id,name,due,done_at,owner
+acme,kickoff,2026-01-10,2026-01-09,ann
+acme,sso,2026-03-25,,ann
+acme,training,2026-03-01,,bob
+acme,rollout,2026-04-30,,ann
+CSV
+ok --data "$D" import tickets "$TMP/tickets.csv"
+expect_grep "read 5, stored 5, duplicates 0, rejected 0" "$TMP/out" "tickets import"
+ok --data "$D" import tickets "$TMP/tickets.csv"
+expect_grep "read 5, stored 0, duplicates 5, rejected 0" "$TMP/out" "tickets re-import"
+ok --data "$D" import milestones "$TMP/milestones.csv"
+ok --data "$D" report account acme --as-of 2026-03-31 --format json
+node -e '
+const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const s = d.support, m = d.milestones;
+const got = [s.tickets_28d, s.tickets_90d, s.urgent_90d, s.satisfaction_90d, s.friction, s.friction_flag,
+             m.total, m.done, m.overdue, m.stalled, m.done_per_week, m.planned_per_week,
+             m.items.map((i) => i.name + ":" + i.overdue_days).join(" ")];
+const exp = [2, 3, 2, 3, 0.5, true, 4, 1, 2, 1, 0, 0.25, "kickoff:0 training:30 sso:6 rollout:0"];
+if (JSON.stringify(got) !== JSON.stringify(exp)) { console.error(JSON.stringify(got), "!=", JSON.stringify(exp)); process.exit(1); }
+' "$TMP/out" || fail "support and milestones of acme"
 echo "ok $TEST_NAME"

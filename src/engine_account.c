@@ -1,0 +1,153 @@
+/* engine_account: per-account CRM facts. Project definitions where the spec
+ * is silent (docs/metrics.md): friction counts tickets opened in window(28)
+ * per active user (MAU) and is flagged at 0.5 or more while breadth reaches
+ * the low/high threshold (users active yet stuck); a milestone is overdue at
+ * T when due < T and not done by T, stalled when overdue by 7 days or more;
+ * velocity compares milestones done in the last 28 days with those due in
+ * them, per week. NPS per calendar month uses the model's promoter and
+ * detractor settings; CSAT is the mean score. */
+#include "engine_account.h"
+#include "timeparse.h"
+#include "util.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int64_t col_ts(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? UP_TS_NONE : sqlite3_column_int64(st, i);
+}
+
+int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
+                      up_account_extras_t *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *id = row->account->account_id;
+    int32_t d0 = up_day_of(T);
+    int64_t from28 = (int64_t)(d0 - 27) * UP_MS_PER_DAY, from90 = (int64_t)(d0 - 89) * UP_MS_PER_DAY;
+    sqlite3_stmt *st;
+    double sat_sum = 0;
+    int64_t sat_n = 0;
+    /* a store written by an older uptake may lack a table: no rows then */
+    if (sqlite3_prepare_v2(db, "SELECT ts, priority, satisfaction FROM tickets WHERE account_id = ? AND ts <= ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        st = NULL;
+    if (st) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, T);
+    }
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        int64_t ts = sqlite3_column_int64(st, 0);
+        const char *prio = (const char *)sqlite3_column_text(st, 1);
+        if (ts >= from28)
+            out->tickets_28d++;
+        if (ts < from90)
+            continue;
+        out->tickets_90d++;
+        if (prio && (!strcmp(prio, "high") || !strcmp(prio, "urgent") || !strcmp(prio, "critical")))
+            out->urgent_90d++;
+        if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
+            sat_sum += sqlite3_column_double(st, 2);
+            sat_n++;
+        }
+    }
+    sqlite3_finalize(st);
+    out->satisfaction_90d = sat_n ? sat_sum / (double)sat_n : NAN;
+    out->friction = row->active_users ? (double)out->tickets_28d / (double)row->active_users : NAN;
+    out->friction_flag = !isnan(out->friction) && out->friction >= 0.5 && !isnan(row->breadth) &&
+                         row->breadth >= m->settings.level_breadth_min;
+
+    if (sqlite3_prepare_v2(db, "SELECT name, due, done_at, owner FROM milestones WHERE account_id = ?"
+                               " ORDER BY due IS NULL, due, name", -1, &st, NULL) != SQLITE_OK)
+        st = NULL;
+    if (st)
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    uint32_t cap = 0;
+    int64_t done_28 = 0, due_28 = 0;
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        if (out->n_milestones == cap) {
+            uint32_t c = cap ? cap * 2 : 8;
+            up_milestone_t *q = realloc(out->milestones, c * sizeof *q);
+            if (!q) {
+                sqlite3_finalize(st);
+                up_account_extras_free(out);
+                return -UP_ENOMEM;
+            }
+            out->milestones = q;
+            cap = c;
+        }
+        up_milestone_t *ms = &out->milestones[out->n_milestones++];
+        memset(ms, 0, sizeof *ms);
+        const char *name = (const char *)sqlite3_column_text(st, 0), *owner = (const char *)sqlite3_column_text(st, 3);
+        snprintf(ms->name, sizeof ms->name, "%s", name ? name : "");
+        snprintf(ms->owner, sizeof ms->owner, "%s", owner ? owner : "");
+        ms->due = col_ts(st, 1);
+        ms->done_at = col_ts(st, 2);
+        int done = ms->done_at != UP_TS_NONE && ms->done_at <= T;
+        out->done += done;
+        if (!done && ms->due != UP_TS_NONE && ms->due < T) {
+            ms->overdue_days = (int)(d0 - up_day_of(ms->due));
+            out->overdue++;
+            out->stalled += ms->overdue_days >= 7;
+        }
+        if (done && ms->done_at >= from28)
+            done_28++;
+        if (ms->due != UP_TS_NONE && ms->due >= from28 && ms->due <= T)
+            due_28++;
+    }
+    sqlite3_finalize(st);
+    out->done_per_week = (double)done_28 / 4.0;
+    out->planned_per_week = (double)due_28 / 4.0;
+
+    /* surveys: the six calendar months ending with T's month */
+    int y;
+    unsigned mo, dd;
+    up_civil_from_days(d0, &y, &mo, &dd);
+    for (int i = UP_SURVEY_MONTHS - 1; i >= 0; i--) {
+        out->months[i].first_day = up_days_from_civil(y, mo, 1);
+        out->months[i].nps = out->months[i].csat = NAN;
+        if (--mo == 0) {
+            mo = 12;
+            y--;
+        }
+    }
+    int64_t prom[UP_SURVEY_MONTHS] = {0}, detr[UP_SURVEY_MONTHS] = {0};
+    double csat_sum[UP_SURVEY_MONTHS] = {0};
+    if (sqlite3_prepare_v2(db, "SELECT ts, kind, score FROM surveys WHERE account_id = ? AND ts >= ? AND ts <= ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)out->months[0].first_day * UP_MS_PER_DAY);
+    sqlite3_bind_int64(st, 3, T);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int32_t day = up_day_of(sqlite3_column_int64(st, 0));
+        const char *kind = (const char *)sqlite3_column_text(st, 1);
+        double score = sqlite3_column_double(st, 2);
+        int k = UP_SURVEY_MONTHS - 1;
+        while (k > 0 && day < out->months[k].first_day)
+            k--;
+        if (kind && !strcmp(kind, "nps")) {
+            out->months[k].nps_answers++;
+            prom[k] += score >= m->settings.nps_promoter_min;
+            detr[k] += score <= m->settings.nps_detractor_max;
+        } else if (kind && !strcmp(kind, "csat")) {
+            out->months[k].csat_answers++;
+            csat_sum[k] += score;
+        }
+    }
+    sqlite3_finalize(st);
+    for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
+        if (out->months[k].nps_answers)
+            out->months[k].nps = (double)(100 * (prom[k] - detr[k])) / (double)out->months[k].nps_answers;
+        if (out->months[k].csat_answers)
+            out->months[k].csat = csat_sum[k] / (double)out->months[k].csat_answers;
+    }
+    return 0;
+}
+
+void up_account_extras_free(up_account_extras_t *x)
+{
+    free(x->milestones);
+    memset(x, 0, sizeof *x);
+}

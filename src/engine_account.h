@@ -1,0 +1,42 @@
+/* engine_account: the facts of one account that live in the CRM tables
+ * rather than in events: support tickets and friction, milestones and
+ * implementation velocity, NPS and CSAT month by month. Read per account from
+ * SQLite, for `report account`. */
+#ifndef UP_ENGINE_ACCOUNT_H
+#define UP_ENGINE_ACCOUNT_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+#define UP_SURVEY_MONTHS 6
+
+typedef struct {
+    char name[128], owner[64];
+    int64_t due, done_at;         /* UP_TS_NONE when unset */
+    int overdue_days;             /* days past due at T when not done by T; 0 otherwise */
+} up_milestone_t;
+
+typedef struct {
+    int64_t tickets_28d, tickets_90d, urgent_90d;   /* urgent: priority high, urgent or critical */
+    double satisfaction_90d;      /* mean satisfaction of tickets in window(90); NAN when none */
+    double friction;              /* tickets in window(28) per active user; NAN when no active user */
+    int friction_flag;            /* friction >= 0.5 while breadth reaches level_breadth_min */
+    up_milestone_t *milestones;   /* by due date */
+    uint32_t n_milestones;
+    int64_t done, overdue, stalled;                 /* stalled: overdue by 7 days or more */
+    double done_per_week, planned_per_week;         /* over the last 28 days */
+    struct {
+        int32_t first_day;        /* the month's first day */
+        int64_t nps_answers, csat_answers;
+        double nps, csat;         /* NAN without answers */
+    } months[UP_SURVEY_MONTHS];   /* oldest first, the last is T's month */
+} up_account_extras_t;
+
+/* Loads the extras of account row->account as of T. */
+int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
+                      up_account_extras_t *out);
+void up_account_extras_free(up_account_extras_t *x);
+
+#endif
