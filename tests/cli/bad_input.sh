@@ -88,7 +88,7 @@ say "a missing file exits non-zero and names the file"
 up --data "$D" import events no-such-file.csv
 expect_nonzero "import of a missing file"
 expect_grep "no-such-file.csv" "$TMP/err" "the message names the missing file"
-up --data "$D" import tickets "$FIX/events.csv"
+up --data "$D" import invoices "$FIX/events.csv"
 expect_rc 2 "import of an unknown table"
 
 say "nothing above disturbed the store: still the 2 good events, 2 + 7 surveys"
