@@ -60,7 +60,8 @@ int up_engine_people(const up_rollup_t *r, uint32_t account, int64_t T, up_peopl
     }
     out->single_threaded = out->engaged <= 1;
     sort_roll = r;
-    qsort(out->people, out->n_people, sizeof *out->people, cmp_people);
+    if (out->n_people)
+        qsort(out->people, out->n_people, sizeof *out->people, cmp_people);
     return 0;
 }
 

@@ -124,7 +124,8 @@ int up_engine_stages(const up_rollup_t *r, const up_model_t *m, int64_t T, const
     }
     free(hist);
     sort_roll = r;
-    qsort(out->rows, out->n_rows, sizeof *out->rows, cmp_rows);
+    if (out->n_rows)
+        qsort(out->rows, out->n_rows, sizeof *out->rows, cmp_rows);
     return 0;
 nomem:
     free(hist);
