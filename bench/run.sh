@@ -73,9 +73,12 @@ up_ev_secs=$secs up_ev_rss=$rss
 up_imp_secs=$(sum "$ent_secs" "$up_ev_secs") up_imp_rss=$(max "$ent_rss" "$up_ev_rss")
 up_bytes=$(du -sb "$store" | cut -f1)
 mkdir -p "$out/uptake"
+# the same four reports the DuckDB peer writes: accounts, features, users, stages
 measure "uptake report" sh -c '
     "$1" --data "$2" report accounts --as-of "$3" --format csv > "$4/accounts.csv" &&
-    "$1" --data "$2" report features --as-of "$3" --format csv > "$4/features.csv"' \
+    "$1" --data "$2" report features --as-of "$3" --format csv > "$4/features.csv" &&
+    "$1" --data "$2" report users --as-of "$3" --format csv > "$4/users.csv" &&
+    "$1" --data "$2" report stages --as-of "$3" --format csv > "$4/stages.csv"' \
     sh "$uptake" "$store" "$asof" "$out/uptake"
 up_rep_secs=$secs up_rep_rss=$rss
 
@@ -110,9 +113,9 @@ BEGIN {
     print "|---|---:|---:|---:|---:|"
     row("uptake import (4 tables)", ui, uir, ub)
     row("uptake import events only", ue, uer, "")
-    row("uptake report (accounts + features)", ur, urr, "")
+    row("uptake report (accounts + features + users + stages)", ur, urr, "")
     row("DuckDB load (4 tables)", di, dir, db)
-    row("DuckDB report (accounts + features)", dr, drr, "")
+    row("DuckDB report (accounts + features + users + stages)", dr, drr, "")
     row("SQLite load (4 tables)", si, sir, sb)
     row("SQLite report (accounts + features)", sr, srr, "")
     print ""
