@@ -204,7 +204,7 @@ int up_json_str(up_buf_t *b, const char *s)
     return rc | up_buf_append(b, "\"", 1);
 }
 
-static void json_num(up_buf_t *b, double v)
+void up_json_num(up_buf_t *b, double v)
 {
     char t[40];
     if (isnan(v)) {
@@ -215,7 +215,7 @@ static void json_num(up_buf_t *b, double v)
     up_buf_puts(b, t);
 }
 
-static void json_opt_str(up_buf_t *b, const char *s)
+void up_json_opt_str(up_buf_t *b, const char *s)
 {
     if (s)
         up_json_str(b, s);
@@ -234,8 +234,10 @@ static void json_opt_day(up_buf_t *b, int32_t day)
     up_json_str(b, t);
 }
 
-static void csv_field(FILE *out, const char *s)
+void up_csv_field(FILE *out, const char *s)
 {
+    if (!s)
+        return;
     if (strpbrk(s, ",\"\n\r")) {
         fputc('"', out);
         for (; *s; s++) {
@@ -407,13 +409,13 @@ static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
             }
         }
         up_buf_puts(&b, ",\"name\":");
-        json_opt_str(&b, r->account->name);
+        up_json_opt_str(&b, r->account->name);
         up_buf_puts(&b, ",\"segment\":");
-        json_opt_str(&b, r->account->segment);
+        up_json_opt_str(&b, r->account->segment);
         up_buf_puts(&b, ",\"owner\":");
-        json_opt_str(&b, r->account->owner);
+        up_json_opt_str(&b, r->account->owner);
         up_buf_puts(&b, ",\"arr\":");
-        json_num(&b, r->account->arr);
+        up_json_num(&b, r->account->arr);
         up_buf_puts(&b, ",\"contract_start\":");
         json_opt_day(&b, r->account->contract_start);
         up_buf_puts(&b, ",\"renewal_date\":");
@@ -424,13 +426,13 @@ static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
         for (int h = 0; h < UP_H_N; h++) {
             const up_health_part_t *hp = &r->parts[h];
             up_buf_printf(&b, "%s{\"name\":\"%s\",\"score\":", h ? "," : "", up_health_names[h]);
-            json_num(&b, hp->score);
+            up_json_num(&b, hp->score);
             up_buf_puts(&b, ",\"weight\":");
-            json_num(&b, hp->weight);
+            up_json_num(&b, hp->weight);
             up_buf_puts(&b, ",\"rescaled_weight\":");
-            json_num(&b, isnan(hp->score) ? NAN : hp->rescaled);
+            up_json_num(&b, isnan(hp->score) ? NAN : hp->rescaled);
             up_buf_puts(&b, ",\"contribution\":");
-            json_num(&b, isnan(hp->score) ? NAN : hp->contribution);
+            up_json_num(&b, isnan(hp->score) ? NAN : hp->contribution);
             up_buf_puts(&b, "}");
         }
         up_buf_puts(&b, "],\"null_reasons\":{");
@@ -470,7 +472,7 @@ int up_report_accounts(FILE *out, const up_portfolio_t *p, const up_report_opts_
                 cell_text(t, sizeof t, &v, COLS[c].type);
                 if (c)
                     fputc(',', out);
-                csv_field(out, t);
+                up_csv_field(out, t);
             }
             fputc('\n', out);
         }
@@ -498,9 +500,9 @@ int up_report_features(FILE *out, const up_portfolio_t *p, const up_report_opts_
         fputs("account_id,feature,users,active_users,feature_adoption\n", out);
         for (uint32_t i = 0; i < n; i++)
             for (size_t f = 0; f < m->n_features; f++) {
-                csv_field(out, rows[i]->account->account_id);
+                up_csv_field(out, rows[i]->account->account_id);
                 fputc(',', out);
-                csv_field(out, m->features[f].name);
+                up_csv_field(out, m->features[f].name);
                 if (isnan(rows[i]->feature_adoption[f]))
                     t[0] = '\0';
                 else
@@ -525,7 +527,7 @@ int up_report_features(FILE *out, const up_portfolio_t *p, const up_report_opts_
                 up_buf_printf(&b, ",\"core\":%s,\"users\":%lld,\"active_users\":%lld,\"feature_adoption\":",
                               m->features[f].core ? "true" : "false",
                               (long long)rows[i]->feature_users[f], (long long)rows[i]->active_users);
-                json_num(&b, rows[i]->feature_adoption[f]);
+                up_json_num(&b, rows[i]->feature_adoption[f]);
                 up_buf_puts(&b, "}");
             }
         up_buf_puts(&b, "\n]}\n");

@@ -57,41 +57,6 @@ static void num(char *t, size_t n, double v)
         up_fmt_double(t, n, v);
 }
 
-static void csv_str(FILE *out, const char *s)
-{
-    if (!s)
-        return;
-    if (strpbrk(s, ",\"\n\r")) {
-        fputc('"', out);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', out);
-            fputc(*s, out);
-        }
-        fputc('"', out);
-    } else
-        fputs(s, out);
-}
-
-static void json_num(up_buf_t *b, double v)
-{
-    char t[40];
-    if (isnan(v))
-        up_buf_puts(b, "null");
-    else {
-        up_fmt_double(t, sizeof t, v);
-        up_buf_puts(b, t);
-    }
-}
-
-static void json_str_or_null(up_buf_t *b, const char *s)
-{
-    if (s)
-        up_json_str(b, s);
-    else
-        up_buf_puts(b, "null");
-}
-
 int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o, int top)
 {
     gap_t *g = malloc((p->n_rows + 1) * sizeof *g);
@@ -113,9 +78,9 @@ int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o
               "core_features_used,unused_core_share,gap_score,arr,arr_at_stake,owner\n", out);
         for (uint32_t i = 0; i < n; i++) {
             const up_account_metrics_t *r = g[i].row;
-            csv_str(out, r->account->account_id);
+            up_csv_field(out, r->account->account_id);
             fputc(',', out);
-            csv_str(out, r->account->name);
+            up_csv_field(out, r->account->name);
             num(a, sizeof a, g[i].seat_share);
             num(b, sizeof b, g[i].core_share);
             num(c, sizeof c, g[i].score);
@@ -124,7 +89,7 @@ int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o
             fprintf(out, ",%lld,%lld,%lld,%s,%lld,%lld,%s,%s,%s,%s,", (long long)r->seats,
                     (long long)r->active_users, (long long)g[i].unused_seats, a, (long long)r->core_total,
                     (long long)r->core_used, b, c, d, e);
-            csv_str(out, r->account->owner);
+            up_csv_field(out, r->account->owner);
             fputc('\n', out);
         }
     } else if (o->format == UP_FMT_JSON) {
@@ -138,21 +103,21 @@ int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o
             up_buf_puts(&j, i ? ",\n{\"account_id\":" : "\n{\"account_id\":");
             up_json_str(&j, r->account->account_id);
             up_buf_puts(&j, ",\"name\":");
-            json_str_or_null(&j, r->account->name);
+            up_json_opt_str(&j, r->account->name);
             up_buf_printf(&j, ",\"seats\":%lld,\"active_users\":%lld,\"unused_seats\":%lld,\"unused_seat_share\":",
                           (long long)r->seats, (long long)r->active_users, (long long)g[i].unused_seats);
-            json_num(&j, g[i].seat_share);
+            up_json_num(&j, g[i].seat_share);
             up_buf_printf(&j, ",\"core_features\":%lld,\"core_features_used\":%lld,\"unused_core_share\":",
                           (long long)r->core_total, (long long)r->core_used);
-            json_num(&j, g[i].core_share);
+            up_json_num(&j, g[i].core_share);
             up_buf_puts(&j, ",\"gap_score\":");
-            json_num(&j, g[i].score);
+            up_json_num(&j, g[i].score);
             up_buf_puts(&j, ",\"arr\":");
-            json_num(&j, r->account->arr);
+            up_json_num(&j, r->account->arr);
             up_buf_puts(&j, ",\"arr_at_stake\":");
-            json_num(&j, g[i].at_stake);
+            up_json_num(&j, g[i].at_stake);
             up_buf_puts(&j, ",\"owner\":");
-            json_str_or_null(&j, r->account->owner);
+            up_json_opt_str(&j, r->account->owner);
             up_buf_puts(&j, "}");
         }
         up_buf_puts(&j, "\n]}\n");
@@ -232,9 +197,9 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         /* one "section,key,value" row per fact */
         fputs("section,key,value\n", out);
         fprintf(out, "account,account_id,");
-        csv_str(out, acc->account_id);
+        up_csv_field(out, acc->account_id);
         fprintf(out, "\naccount,name,");
-        csv_str(out, acc->name);
+        up_csv_field(out, acc->name);
         fprintf(out, "\naccount,level,%s\n", up_level_names[row->level]);
         for (int32_t i = 0; i < n_hist; i++)
             if (i == 0 || history[i] != history[i - 1]) {
@@ -254,7 +219,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         for (size_t f = 0; f < m->n_features; f++) {
             num(t1, sizeof t1, row->feature_adoption[f]);
             fprintf(out, "feature_adoption,");
-            csv_str(out, m->features[f].name);
+            up_csv_field(out, m->features[f].name);
             fprintf(out, ",%s\n", t1);
         }
         fprintf(out, "people,engaged_stakeholders,%lld\npeople,single_threaded,%s\npeople,new_stakeholders,%lld\n",
@@ -265,7 +230,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             while (j < o_hi && strcmp(e->outcomes[j].metric, e->outcomes[i].metric) == 0)
                 j++;
             fprintf(out, "outcomes,");
-            csv_str(out, e->outcomes[i].metric);
+            up_csv_field(out, e->outcomes[i].metric);
             fprintf(out, ",%s\n", status_name(up_outcome_on_track(&e->outcomes[i], &e->outcomes[j - 1], T)));
             i = j;
         }
@@ -296,7 +261,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         up_buf_puts(&b, ",\"account_id\":");
         up_json_str(&b, acc->account_id);
         up_buf_puts(&b, ",\"name\":");
-        json_str_or_null(&b, acc->name);
+        up_json_opt_str(&b, acc->name);
         up_buf_printf(&b, ",\"level\":\"%s\",\"level_reason\":", up_level_names[row->level]);
         up_json_str(&b, row->level_why);
         up_buf_printf(&b, ",\"seats\":%lld,\"known_users\":%lld,\"active_users\":%lld,\"dau\":%lld,\"wau\":%lld,"
@@ -308,7 +273,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
                                             "consistency", "nps", "health"};
         for (int i = 0; i < 8; i++) {
             up_buf_printf(&b, ",\"%s\":", names[i]);
-            json_num(&b, nums[i]);
+            up_json_num(&b, nums[i]);
         }
         up_buf_puts(&b, ",\"features\":[");
         for (size_t f = 0; f < m->n_features; f++) {
@@ -316,7 +281,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             up_json_str(&b, m->features[f].name);
             up_buf_printf(&b, ",\"core\":%s,\"users\":%lld,\"feature_adoption\":", m->features[f].core ? "true" : "false",
                           (long long)row->feature_users[f]);
-            json_num(&b, row->feature_adoption[f]);
+            up_json_num(&b, row->feature_adoption[f]);
             for (int k = 0; k < UP_STAGES; k++)
                 up_buf_printf(&b, ",\"%s\":%lld", up_stage_names[k], (long long)st->funnel[f][k]);
             up_buf_puts(&b, "}");
@@ -330,7 +295,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             up_json_str(&b, up_dict_str(&r->dict[UP_KIND_USER], r->pairs[h->pair].user));
             up_buf_printf(&b, ",\"role\":\"%s\",\"active_days_14d\":%d,\"active_days_prev_28d\":%d,\"trend\":",
                           h->champion ? "champion" : "sponsor", h->days_14, h->days_prev_28);
-            json_num(&b, h->trend);
+            up_json_num(&b, h->trend);
             up_buf_puts(&b, "}");
         }
         up_buf_puts(&b, "]},\"outcomes\":[");
@@ -344,24 +309,24 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             first = 0;
             up_json_str(&b, last->metric);
             up_buf_puts(&b, ",\"value\":");
-            json_num(&b, last->value);
+            up_json_num(&b, last->value);
             up_buf_puts(&b, ",\"target\":");
-            json_num(&b, last->target);
+            up_json_num(&b, last->target);
             up_buf_printf(&b, ",\"status\":\"%s\"}", status_name(up_outcome_on_track(&e->outcomes[i], last, T)));
             i = j;
         }
         up_buf_printf(&b, "],\"support\":{\"tickets_28d\":%lld,\"tickets_90d\":%lld,\"urgent_90d\":%lld,"
                           "\"satisfaction_90d\":", (long long)x->tickets_28d, (long long)x->tickets_90d,
                       (long long)x->urgent_90d);
-        json_num(&b, x->satisfaction_90d);
+        up_json_num(&b, x->satisfaction_90d);
         up_buf_puts(&b, ",\"friction\":");
-        json_num(&b, x->friction);
+        up_json_num(&b, x->friction);
         up_buf_printf(&b, ",\"friction_flag\":%s},\"milestones\":{\"total\":%u,\"done\":%lld,\"overdue\":%lld,"
                           "\"stalled\":%lld,\"done_per_week\":", x->friction_flag ? "true" : "false",
                       x->n_milestones, (long long)x->done, (long long)x->overdue, (long long)x->stalled);
-        json_num(&b, x->done_per_week);
+        up_json_num(&b, x->done_per_week);
         up_buf_puts(&b, ",\"planned_per_week\":");
-        json_num(&b, x->planned_per_week);
+        up_json_num(&b, x->planned_per_week);
         up_buf_puts(&b, ",\"items\":[");
         for (uint32_t i = 0; i < x->n_milestones; i++) {
             const up_milestone_t *ms = &x->milestones[i];
@@ -388,9 +353,9 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             up_fmt_date(t1, x->months[k].first_day);
             up_buf_printf(&b, "%s{\"month\":\"%.7s\",\"nps_answers\":%lld,\"nps\":", k ? "," : "", t1,
                           (long long)x->months[k].nps_answers);
-            json_num(&b, x->months[k].nps);
+            up_json_num(&b, x->months[k].nps);
             up_buf_printf(&b, ",\"csat_answers\":%lld,\"csat\":", (long long)x->months[k].csat_answers);
-            json_num(&b, x->months[k].csat);
+            up_json_num(&b, x->months[k].csat);
             up_buf_puts(&b, "}");
         }
         up_buf_puts(&b, "],\"level_history\":[");

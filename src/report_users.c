@@ -21,20 +21,6 @@ static const char *user_of(const up_rollup_t *r, uint32_t pair)
     return up_dict_str(&r->dict[UP_KIND_USER], r->pairs[pair].user);
 }
 
-static void csv_field(FILE *out, const char *s)
-{
-    if (strpbrk(s, ",\"\n\r")) {
-        fputc('"', out);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', out);
-            fputc(*s, out);
-        }
-        fputc('"', out);
-    } else
-        fputs(s, out);
-}
-
 static void table_users(FILE *out, const up_rollup_t *r, const up_model_t *m, int64_t T, const up_stages_t *s)
 {
     char day[16], first[16], last[16];
@@ -88,11 +74,11 @@ int up_report_users(FILE *out, const up_rollup_t *r, const up_model_t *m, int64_
         fputs("account_id,user_id,feature,stage,days_used_28d\n", out);
         for (uint32_t i = 0; i < s->n_rows; i++) {
             const up_stage_row_t *row = &s->rows[i];
-            csv_field(out, acc_of(r, row->pair));
+            up_csv_field(out, acc_of(r, row->pair));
             fputc(',', out);
-            csv_field(out, user_of(r, row->pair));
+            up_csv_field(out, user_of(r, row->pair));
             fputc(',', out);
-            csv_field(out, m->features[row->feature].name);
+            up_csv_field(out, m->features[row->feature].name);
             fprintf(out, ",%s,%d\n", up_stage_names[row->stage], row->days_used_28d);
         }
         return 0;
@@ -165,7 +151,7 @@ int up_report_stages(FILE *out, const up_model_t *m, int64_t T, const up_stages_
         for (size_t f = 0; f < m->n_features; f++) {
             if (only != SIZE_MAX && f != only)
                 continue;
-            csv_field(out, m->features[f].name);
+            up_csv_field(out, m->features[f].name);
             for (int k = 0; k < UP_STAGES; k++)
                 fprintf(out, ",%lld", (long long)s->funnel[f][k]);
             fputc('\n', out);
