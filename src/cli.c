@@ -595,6 +595,19 @@ static void *entities_thread(void *arg)
     return NULL;
 }
 
+/* Releases what a report held and turns its result into the exit code. */
+static int finish_report(up_store_t *s, up_rollup_t *r, int owned, int rc)
+{
+    if (owned) {
+        up_rollup_free(r);
+        free(r);
+    }
+    up_store_close(s);
+    if (fflush(stdout) != 0)
+        return UP_EXIT_FAIL;
+    return rc < 0 ? UP_EXIT_FAIL : UP_EXIT_OK;
+}
+
 /* `report account ID`: the account's metrics row with its stages and people. */
 static int report_one_account(sqlite3 *db, const up_portfolio_t *p, const up_rollup_t *r, const up_model_t *m,
                               const up_entities_t *e, const char *id, up_format_t format)
@@ -666,14 +679,7 @@ static int report_stages(const args_t *a, up_store_t *s, const char *what, const
     } else
         fprintf(stderr, "uptake report: %s\n", up_strerror(rc));
     up_stages_free(&st);
-    if (owned) {
-        up_rollup_free(r);
-        free(r);
-    }
-    up_store_close(s);
-    if (fflush(stdout) != 0)
-        return UP_EXIT_FAIL;
-    return rc < 0 ? UP_EXIT_FAIL : UP_EXIT_OK;
+    return finish_report(s, r, owned, rc);
 }
 
 static int cmd_report(const args_t *a)
@@ -783,14 +789,7 @@ static int cmd_report(const args_t *a)
 fail_ent:
     up_entities_free(&e);
 fail_roll:
-    if (owned) {
-        up_rollup_free(r);
-        free(r);
-    }
-    up_store_close(s);
-    if (fflush(stdout) != 0)
-        return UP_EXIT_FAIL;
-    return rc < 0 ? UP_EXIT_FAIL : UP_EXIT_OK;
+    return finish_report(s, r, owned, rc);
 }
 
 /* ---- demo / status ----------------------------------------------------- */
