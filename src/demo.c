@@ -1,5 +1,5 @@
 /* demo: generates a realistic B2B SaaS portfolio (accounts, users, events,
- * surveys) and the adoption model that reads it, as plain files.
+ * surveys, outcomes) and the adoption model that reads it, as plain files.
  * Invariant: the output depends only on the options. Randomness comes from our
  * own generators, dates and numbers are formatted by hand, and events are
  * streamed day by day, so memory stays flat whatever the event count. */
@@ -760,6 +760,79 @@ static int write_surveys(const gen_t *g, const char *dir, char *err, size_t errl
     return out_close(&o, rc, err, errlen);
 }
 
+/* One outcome metric's rows: every 30 days from t0 to last, against a target
+ * due after the data ends. Ahead, each row's value is at least 110% of the
+ * pro-rated target at the next row's date (end of data for the last row), so
+ * the metric is on track at every instant from t0 on, whatever the as-of day.
+ * Behind, each value is at most 65% of the pro-rated target at its own date,
+ * so from the end of t0's day on the metric is off track. */
+static int write_outcome_rows(out_t *o, rng_t *r, const account_t *a, const char *metric,
+                              int64_t target, int32_t from, int32_t last, int32_t end_day,
+                              int ahead, char *err, size_t errlen)
+{
+    uint32_t lead = (uint32_t)(last - from + 1 < 14 ? last - from + 1 : 14);
+    int32_t t0 = from + (int32_t)below(r, lead);
+    int32_t due = end_day + 30 + (int32_t)below(r, 121);
+    int64_t span = due - t0, prev = 0;
+    char due_s[16];
+    *put_date(due_s, due) = '\0';
+    int rc = 0;
+    for (int32_t t = t0; rc >= 0 && t <= last; t += 30) {
+        int64_t v;
+        if (ahead) {
+            int64_t next = t + 30 <= last ? t + 30 : last + 1;
+            v = (target * (next - t0) * 11 + 10 * span - 1) / (10 * span) +
+                (int64_t)below(r, (uint32_t)(target / 50 + 1));
+        } else {
+            v = target * (t - t0) * (45 + (int64_t)below(r, 21)) / (100 * span);
+        }
+        if (v < prev)
+            v = prev;
+        prev = v;
+        char ts[16];
+        *put_date(ts, t) = '\0';
+        rc = out_printf(o, err, errlen, "%s,%s,%s,%lld,%lld,%s\n", a->id, metric, ts,
+                        (long long)v, (long long)target, due_s);
+    }
+    return rc;
+}
+
+/* Business outcomes measured outside the product. Effective accounts are on
+ * track on every metric (hours saved, and reports automated for about half);
+ * high accounts are behind on hours saved (with an on-track second metric
+ * for about half, which does not help); about half of the low accounts are
+ * behind too; the other archetypes report no outcomes. Each account draws from
+ * its own stream, so the other files do not change with this one. */
+static int write_outcomes(const gen_t *g, const char *dir, char *err, size_t errlen)
+{
+    out_t o;
+    int rc = out_open(&o, dir, "outcomes.csv", err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = out_printf(&o, err, errlen, "account_id,metric,ts,value,target,due\n");
+    for (uint32_t i = 0; rc >= 0 && i < g->n_acc; i++) {
+        const account_t *a = &g->acc[i];
+        int ar = a->archetype;
+        if (ar != A_EFFECTIVE && ar != A_HIGH && ar != A_LOW)
+            continue;
+        rng_t r;
+        rng_seed(&r, mix3(g->o.seed, 0x0C7C, i));
+        int32_t from = a->start_day > g->first_day ? a->start_day : g->first_day;
+        int32_t last = a->churn_day == INT32_MAX ? g->end_day : a->churn_day - 1;
+        int second = below(&r, 2) == 0;
+        if (last < from || (ar == A_LOW && !second))
+            continue;
+        int64_t hours = 10 * (a->seats / 2 + 20 + (int64_t)below(&r, 40));
+        int64_t reports = 5 * (4 + (int64_t)below(&r, 17));
+        rc = write_outcome_rows(&o, &r, a, "hours_saved", hours, from, last, g->end_day,
+                                ar == A_EFFECTIVE, err, errlen);
+        if (rc >= 0 && second && ar != A_LOW)
+            rc = write_outcome_rows(&o, &r, a, "reports_automated", reports, from, last,
+                                    g->end_day, 1, err, errlen);
+    }
+    return out_close(&o, rc, err, errlen);
+}
+
 /* One event of a day: the user, and (second of day << 8 | event id). */
 typedef struct { uint32_t user, sec_ev; } day_event_t;
 
@@ -996,7 +1069,8 @@ int up_demo_write(const char *dir, const up_demo_opts_t *opts, char *err, size_t
     if ((rc = write_model(dir, err, errlen)) >= 0 &&
         (rc = write_accounts(&g, dir, err, errlen)) >= 0 &&
         (rc = write_users(&g, dir, err, errlen)) >= 0 &&
-        (rc = write_surveys(&g, dir, err, errlen)) >= 0)
+        (rc = write_surveys(&g, dir, err, errlen)) >= 0 &&
+        (rc = write_outcomes(&g, dir, err, errlen)) >= 0)
         rc = write_events(&g, dir, err, errlen);
     free_portfolio(&g);
     return rc < 0 ? rc : 0;

@@ -19,7 +19,7 @@ typedef struct {
 void up_demo_defaults(up_demo_opts_t *o);
 
 /* Writes into directory dir (created with its missing parents): model.yaml, accounts.csv,
- * users.csv, events.csv, surveys.csv. Returns 0, or a negative UP_E* code
+ * users.csv, events.csv, surveys.csv, outcomes.csv. Returns 0, or a negative UP_E* code
  * with a message in err. */
 int up_demo_write(const char *dir, const up_demo_opts_t *o, char *err, size_t errlen);
 

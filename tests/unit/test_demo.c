@@ -1,6 +1,7 @@
 /* test_demo: the demo generator is deterministic, writes the documented
  * headers, keeps every event inside its user's account and time span, gives
- * each archetype its signature, and meets an event target within 10%. */
+ * each archetype its signature (outcomes on track for the effective ones,
+ * behind for the high ones), and meets an event target within 10%. */
 #include "testutil.h"
 #include "demo.h"
 #include "util.h"
@@ -8,8 +9,8 @@
 #include <unistd.h>
 
 static const char *const files[] = {"model.yaml", "accounts.csv", "users.csv",
-                                    "events.csv", "surveys.csv"};
-#define N_FILES 5
+                                    "events.csv", "surveys.csv", "outcomes.csv"};
+#define N_FILES 6
 
 static char *read_all(const char *dir, const char *name, size_t *len)
 {
@@ -137,6 +138,7 @@ static void test_headers(void **state)
         "user_id,account_id,created_at,role,deactivated_at\n",
         "ts,user_id,account_id,event\n",
         "account_id,user_id,ts,kind,score\n",
+        "account_id,metric,ts,value,target,due\n",
     };
     char dir[64];
     make_dir(dir);
@@ -347,6 +349,110 @@ static void test_small_run(void **state)
     }
 }
 
+/* One row of outcomes.csv. */
+typedef struct {
+    int account;                 /* 0-based */
+    char metric[32];
+    int32_t day, due;            /* ts and due, days since epoch (dates only) */
+    double value, target;
+} outcome_t;
+
+/* The rule of the spec, worked on its own: the metric's latest row with ts <= T
+ * is on track when value >= target, or when T < due, due > start and value >=
+ * target * (T - start) / (due - start), start being the metric's first ts.
+ * Rows are grouped by metric and in ts order. T in ms. Returns 1 on track,
+ * 0 behind, -1 when the metric has no row by T. */
+static int on_track_at(const outcome_t *rows, int n, int first, double t_ms)
+{
+    int latest = -1;
+    for (int k = first; k < n && rows[k].account == rows[first].account &&
+                        strcmp(rows[k].metric, rows[first].metric) == 0; k++)
+        if (rows[k].day * 86400000.0 <= t_ms)
+            latest = k;
+    if (latest < 0)
+        return -1;
+    const outcome_t *r = &rows[latest];
+    double start = rows[first].day * 86400000.0, due = r->due * 86400000.0;
+    if (r->value >= r->target)
+        return 1;
+    return t_ms < due && due > start && r->value >= r->target * (t_ms - start) / (due - start);
+}
+
+static void test_outcomes(void **state)
+{
+    (void)state;
+    enum { N_ACC = 28 };
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        char dir[64];
+        make_dir(dir);
+        up_demo_opts_t o;
+        up_demo_defaults(&o);
+        o.accounts = N_ACC;
+        o.days = seed == 3 ? 20 : 180;
+        o.seed = seed;
+        generate(dir, &o);
+        int32_t first_day = o.end_day - o.days + 1;
+        size_t len;
+        char *text = read_all(dir, "outcomes.csv", &len);
+        int cap = (int)count_lines(text, len), n = 0;
+        outcome_t *rows = calloc((size_t)cap + 1, sizeof *rows);
+        for (char *line = strchr(text, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+            outcome_t *r = &rows[n];
+            char ts[16], due[16];
+            int aid;
+            assert_int_equal(sscanf(line, "acct%d,%31[^,],%15[^,],%lf,%lf,%15[^,\n]", &aid,
+                                    r->metric, ts, &r->value, &r->target, due), 6);
+            assert_int_equal(strlen(ts), 10);
+            assert_int_equal(strlen(due), 10);
+            r->account = aid - 1;
+            r->day = day_of(ts);
+            r->due = day_of(due);
+            assert_true(r->account >= 0 && r->account < N_ACC);
+            assert_true(r->day >= first_day && r->day <= o.end_day);
+            assert_true(r->target > 0 && r->value >= 0);
+            if (n > 0 && rows[n - 1].account == r->account &&
+                strcmp(rows[n - 1].metric, r->metric) == 0) {
+                assert_true(r->day > rows[n - 1].day);       /* in ts order */
+                assert_true(r->value >= rows[n - 1].value);  /* and never falling */
+            } else if (n > 0) {
+                assert_true(r->account >= rows[n - 1].account);
+            }
+            n++;
+        }
+        free(text);
+        int metrics[N_ACC] = {0}, behind_at_end[N_ACC] = {0};
+        for (int k = 0; k < n; k++) {
+            if (k > 0 && rows[k].account == rows[k - 1].account &&
+                strcmp(rows[k].metric, rows[k - 1].metric) == 0)
+                continue;   /* not a metric's first row */
+            int a = rows[k].account, arch = a % 7;
+            metrics[a]++;
+            /* only low (0), high (1) and effective (2) accounts report outcomes */
+            assert_true(arch <= 2);
+            double end_t = (o.end_day + 1) * 86400000.0 - 1;
+            if (on_track_at(rows, n, k, end_t) == 0)
+                behind_at_end[a]++;
+            if (arch != 2)
+                continue;
+            /* effective: on track at the end of every day from the first row on */
+            for (int32_t d = rows[k].day; d <= o.end_day; d++) {
+                double t = (d + 1) * 86400000.0 - 1;
+                assert_int_equal(on_track_at(rows, n, k, t), 1);
+            }
+        }
+        for (int a = 0; a < N_ACC; a++) {
+            if (a % 7 == 2)
+                assert_true(metrics[a] >= 1);         /* effective: something on track */
+            else if (a % 7 == 1)   /* high: behind on something (unless churned before the data) */
+                assert_true(behind_at_end[a] >= 1 || (a >= 7 && metrics[a] == 0));
+            else if (a % 7 > 2)
+                assert_int_equal(metrics[a], 0);
+        }
+        free(rows);
+        remove_dir(dir);
+    }
+}
+
 static void test_event_target(void **state)
 {
     (void)state;
@@ -396,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_headers),
         cmocka_unit_test(test_small_run),
+        cmocka_unit_test(test_outcomes),
         cmocka_unit_test(test_event_target),
         cmocka_unit_test(test_errors),
     };
