@@ -59,6 +59,7 @@ demo: $(BUILD)/uptake
 	$(BUILD)/uptake --data demo/store import accounts demo/data/accounts.csv
 	$(BUILD)/uptake --data demo/store import users demo/data/users.csv
 	$(BUILD)/uptake --data demo/store import surveys demo/data/surveys.csv
+	$(BUILD)/uptake --data demo/store import outcomes demo/data/outcomes.csv
 	$(BUILD)/uptake --data demo/store import events demo/data/events.csv
 	@echo
 	$(BUILD)/uptake --data demo/store report accounts --as-of $(DEMO_AS_OF)
