@@ -32,6 +32,9 @@ trap 'rm -rf "$SORTED"' EXIT
 u import accounts --map-file "$HERE/churn.map" "$SORTED/ravenstack_churn_events.csv"
 # 3. subscriptions as users (usage has no user id), before the usage that needs them
 u import users --map-file "$HERE/users.map" "$DATA/ravenstack_subscriptions.csv"
-# 4. feature usage as events; the account comes from the subscription
+# 4. the same subscriptions as subscriptions: an account's seats at a date are
+#    the seats of its subscriptions active then (end_date exclusive)
+u import subscriptions --map-file "$HERE/subscriptions.map" "$DATA/ravenstack_subscriptions.csv"
+# 5. feature usage as events; the account comes from the subscription
 u import events --map-file "$HERE/usage.map" "$DATA/ravenstack_feature_usage.csv"
 u status

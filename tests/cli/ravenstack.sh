@@ -25,7 +25,9 @@ UPTAKE="$UPTAKE" run sh "$REPO/examples/ravenstack/load.sh" "$DATA" "$D"
 # events, 5000 subscriptions, 25000 usage rows; usage_id is unique.
 expect_grep "ravenstack_accounts.csv: read 500, stored 500, duplicates 0, rejected 0" "$TMP/out" "accounts import"
 expect_grep "ravenstack_churn_events.csv: read 600, stored 600, duplicates 0, rejected 0" "$TMP/out" "churn import"
-expect_grep "ravenstack_subscriptions.csv: read 5000, stored 5000, duplicates 0, rejected 0" "$TMP/out" "subscriptions import"
+# the subscriptions go in twice: as users (for the usage rows) and as subscriptions (seats)
+expect_eq "$(grep -c -F "ravenstack_subscriptions.csv: read 5000, stored 5000, duplicates 0, rejected 0" "$TMP/out")" 2 \
+    "subscriptions imported as users and as subscriptions"
 expect_grep "ravenstack_feature_usage.csv: read 25000, stored 25000, duplicates 0, rejected 0" "$TMP/out" "usage import"
 expect_grep "events      25000 (2023-01-01T00:00:00Z .. 2024-12-31T00:00:00Z)" "$TMP/out" "status: events"
 # 4967 of the 5000 subscriptions have usage rows; every account has some
@@ -40,6 +42,11 @@ expect_grep "read 25000, stored 0, duplicates 25000, rejected 0" "$TMP/out" "usa
 say "the same figures from the raw CSVs with sqlite3"
 # window(28) = 2024-12-04..12-31, window(7) = 12-25..31, WAU(T-7d) = 12-18..24.
 # A "user" is a subscription; its account is the subscription's account_id.
+# seats at T (the end of the day AS_OF) = the seats of the account's
+# subscriptions active at T: start <= T < end, a date being 00:00 UTC, so
+# start_date <= AS_OF and (no end_date, or end_date > AS_OF); an account
+# without subscription rows would keep ravenstack_accounts.csv's seats (every
+# account has some). Worked out here from the spec, not from uptake's code.
 # known_users = subscriptions of the account (all start on or before 2024-12-31).
 # user_days = distinct (subscription, day) in window(28), for stickiness.
 # core_used = the model's 14 core features used in window(28), for depth.
@@ -50,7 +57,13 @@ sqlite3 -batch -csv >"$TMP/sql.csv" 2>"$TMP/err" <<SQL || fail "sqlite3 failed"
 .import $DATA/ravenstack_feature_usage.csv usage
 CREATE TEMP VIEW u AS SELECT s.account_id, u.subscription_id AS sub, u.usage_date AS day, u.feature_name AS f
   FROM usage u JOIN subs s USING (subscription_id) WHERE u.usage_date <= '$AS_OF';
-SELECT a.account_id, CAST(a.seats AS INTEGER),
+CREATE TEMP VIEW seats_at AS SELECT a.account_id,
+  CASE WHEN EXISTS (SELECT 1 FROM subs s WHERE s.account_id = a.account_id)
+       THEN (SELECT coalesce(sum(CAST(s.seats AS INTEGER)), 0) FROM subs s WHERE s.account_id = a.account_id
+             AND s.start_date <= '$AS_OF' AND (s.end_date = '' OR s.end_date > '$AS_OF'))
+       ELSE CAST(a.seats AS INTEGER) END AS seats
+  FROM acc a;
+SELECT a.account_id, (SELECT seats FROM seats_at t WHERE t.account_id = a.account_id),
   (SELECT count(*) FROM subs s WHERE s.account_id = a.account_id AND s.start_date <= '$AS_OF'),
   (SELECT count(DISTINCT sub) FROM u WHERE u.account_id = a.account_id AND day = '$AS_OF'),
   (SELECT count(DISTINCT sub) FROM u WHERE u.account_id = a.account_id AND day >= '2024-12-25'),
@@ -78,11 +91,39 @@ cp "$TMP/out" "$TMP/report.csv"
 cut -d, -f1-11 "$TMP/report.csv" >"$TMP/got.csv"
 expect_same "$TMP/got.csv" "$TMP/expected.csv" "report accounts (seats .. stickiness) vs sqlite3 on the raw CSVs"
 
+say "seats at other dates: subscriptions active then, end_date exclusive"
+# every account's seats from sqlite3 (same rule as above) against the report,
+# on a mid-year date and on days when subscriptions start or end
+for T in 2024-06-30 2024-11-15 2024-11-16 2024-12-13; do
+    sqlite3 -batch -csv >"$TMP/seats-sql.csv" 2>"$TMP/err" <<SQL || fail "sqlite3 failed (seats at $T)"
+.import $DATA/ravenstack_accounts.csv acc
+.import $DATA/ravenstack_subscriptions.csv subs
+SELECT a.account_id,
+  CASE WHEN EXISTS (SELECT 1 FROM subs s WHERE s.account_id = a.account_id)
+       THEN (SELECT coalesce(sum(CAST(s.seats AS INTEGER)), 0) FROM subs s WHERE s.account_id = a.account_id
+             AND s.start_date <= '$T' AND (s.end_date = '' OR s.end_date > '$T'))
+       ELSE CAST(a.seats AS INTEGER) END
+FROM acc a ORDER BY a.account_id;
+SQL
+    expect_eq "$(wc -l <"$TMP/seats-sql.csv" | tr -d ' ')" 500 "sqlite3 rows (seats at $T)"
+    ok --data "$D" report accounts --as-of "$T" --format csv
+    tail -n +2 "$TMP/out" | cut -d, -f1,2 >"$TMP/seats-got.csv"
+    expect_same "$TMP/seats-got.csv" "$TMP/seats-sql.csv" "seats at $T vs sqlite3 on ravenstack_subscriptions.csv"
+done
+
 say "one account by hand: A-029f69 (Company_129)"
-# sqlite3 above: 3 seats; its subscriptions used features on 2024-12-04..31 as
-# 2 distinct subscriptions -> mau 2, breadth 2/3; signup 2024-03-07 is the contract start
+# ravenstack_accounts.csv says 3 seats; its 16 subscriptions say otherwise. On
+# 2024-12-31, 13 are active: 26+24+3+15+27+15+3+3+3+11+7+10+34 = 181 (S-21c164
+# starts that day and counts; S-e0bfb1, S-c2c197 and S-32e881 ended before).
+# Its subscriptions used features on 2024-12-04..31 as 2 distinct subscriptions
+# -> mau 2, breadth 2/181; signup 2024-03-07 is the contract start
 expect_eq "$(csv_field "$TMP/report.csv" A-029f69 seats),$(csv_field "$TMP/report.csv" A-029f69 mau),$(csv_field "$TMP/report.csv" A-029f69 breadth)" \
-    "3,2,0.6666666666666666" "A-029f69 seats, mau, breadth"
+    "181,2,0.011049723756906077" "A-029f69 seats, mau, breadth"
+# S-32e881 (3 seats, 2024-10-10 .. 2024-11-16) counts on 11-15, not on 11-16 (end exclusive)
+ok --data "$D" report accounts --as-of 2024-11-15 --account A-029f69 --format csv
+expect_eq "$(csv_field "$TMP/out" A-029f69 seats)" 122 "A-029f69 seats on 2024-11-15"
+ok --data "$D" report accounts --as-of 2024-11-16 --account A-029f69 --format csv
+expect_eq "$(csv_field "$TMP/out" A-029f69 seats)" 119 "A-029f69 seats on 2024-11-16 (S-32e881 ended)"
 ok --data "$D" report accounts --as-of "$AS_OF" --account A-029f69 --format json
 python3 - "$TMP/out" <<'PY' || fail "A-029f69 JSON: name, segment, contract start, latest churn date"
 import json, sys
