@@ -258,6 +258,17 @@ static int parse_ts_field(imp_t *im, const up_record_t *r, int i, const char *na
     return 0;
 }
 
+/* The users upsert shared by users imports and Segment identify messages:
+ * a non-empty field overwrites, an empty one keeps. */
+static int prepare_upsert_user(imp_t *im)
+{
+    return prepare(im, &im->upsert_user,
+            "INSERT INTO users(account_id, user_id, created_at, role, deactivated_at)"
+            " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(account_id, user_id) DO UPDATE SET"
+            " created_at = coalesce(?3, created_at), role = coalesce(?4, role),"
+            " deactivated_at = coalesce(?5, deactivated_at)");
+}
+
 static int upsert_user(imp_t *im, const up_record_t *r)
 {
     int64_t created = 0, deact = 0;
@@ -267,11 +278,7 @@ static int upsert_user(imp_t *im, const up_record_t *r)
         return 0;
     if (has(r, U_DEACT) && parse_ts_field(im, r, U_DEACT, "deactivated_at", &deact) < 0)
         return 0;
-    if (prepare(im, &im->upsert_user,
-            "INSERT INTO users(account_id, user_id, created_at, role, deactivated_at)"
-            " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(account_id, user_id) DO UPDATE SET"
-            " created_at = coalesce(?3, created_at), role = coalesce(?4, role),"
-            " deactivated_at = coalesce(?5, deactivated_at)") < 0)
+    if (prepare_upsert_user(im) < 0)
         return -UP_EDB;
     sqlite3_stmt *st = im->upsert_user;
     bind_opt(st, 1, r, U_ACCOUNT);
@@ -548,11 +555,7 @@ static int apply_identify(imp_t *im, const up_record_t *r)
             return -UP_EDB;
     }
     if (has(r, E_ACCOUNT)) {
-        if (prepare(im, &im->upsert_user,
-                "INSERT INTO users(account_id, user_id, created_at, role, deactivated_at)"
-                " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(account_id, user_id) DO UPDATE SET"
-                " created_at = coalesce(?3, created_at), role = coalesce(?4, role),"
-                " deactivated_at = coalesce(?5, deactivated_at)") < 0)
+        if (prepare_upsert_user(im) < 0)
             return -UP_EDB;
         sqlite3_stmt *st = im->upsert_user;
         bind_opt(st, 1, r, E_ACCOUNT);
