@@ -629,6 +629,41 @@ int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned)
     return 0;
 }
 
+typedef struct {
+    int64_t T;
+    const uint8_t *want;
+    uint32_t n_want;
+    up_event_fn fn;
+    void *ctx;
+} scan_ctx_t;
+
+static int scan_cb(void *ctx, const up_block_t *b)
+{
+    scan_ctx_t *c = ctx;
+    for (uint32_t i = 0; i < b->n_events; i++) {
+        const up_ev_t *ev = &b->events[i];
+        if (ev->ts > c->T)
+            break;   /* sorted within the block */
+        if (ev->event < c->n_want && c->want[ev->event]) {
+            int rc = c->fn(c->ctx, ev);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int up_store_scan_events(up_store_t *s, int64_t T, const uint8_t *want, uint32_t n_want,
+                         up_event_fn fn, void *ctx)
+{
+    int rc = up_store_commit(s);   /* pending events of a writer go first */
+    if (rc < 0)
+        return rc;
+    scan_ctx_t c = {T, want, n_want, fn, ctx};
+    uint64_t end, cut;
+    return up_log_scan(s->log_fd, 0, scan_cb, &c, 0, &end, &cut);
+}
+
 static int dedup_cb(void *ctx, const up_block_t *b);
 
 static int dedup_add(up_store_t *s, uint64_t h1, uint64_t h2)

@@ -55,6 +55,16 @@ int up_store_set_model(up_store_t *s, const char *text, size_t len, const char *
  * free it with up_rollup_free + free). */
 int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned);
 
+/* Calls fn for every stored event with ts <= T whose event-name id e has
+ * e < n_want and want[e] set, block by block in log order (sorted by ts
+ * within a block, not across blocks). Ids are those of up_store_rollup's
+ * rollup. Used for what the rollup does not keep: event sequences
+ * (workflows) and event counts (error events). Returns 0, fn's first
+ * non-zero value, or a negative UP_E* code. */
+typedef int (*up_event_fn)(void *ctx, const up_ev_t *ev);
+int up_store_scan_events(up_store_t *s, int64_t T, const uint8_t *want, uint32_t n_want,
+                         up_event_fn fn, void *ctx);
+
 /* Appends one event. msgid may be NULL. Returns 1 when stored, 0 when a
  * duplicate of a stored message id, or a negative UP_E* code. The event is
  * durable after up_store_commit. */
