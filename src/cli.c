@@ -9,6 +9,7 @@
 #include "report.h"
 #include "report_users.h"
 #include "report_account.h"
+#include "report_run.h"
 #include "engine_people.h"
 #include "store.h"
 #include "timeparse.h"
@@ -567,229 +568,68 @@ static int cmd_rejects(const args_t *a)
 
 /* ---- report ------------------------------------------------------------ */
 
-static int parse_as_of(const char *s, int64_t *T)
-{
-    int32_t day;
-    if (up_date_parse(s, strlen(s), &day) == 0) {
-        *T = up_engine_end_of_day(day);
-        return 0;
-    }
-    return up_time_parse(s, strlen(s), T);
-}
-
-typedef struct {
-    sqlite3 *db;
-    int64_t survey_from, survey_to;
-    up_entities_t e;
-    int rc;
-    char err[512];
-    double secs;
-} entities_job_t;
-
-static void *entities_thread(void *arg)
-{
-    entities_job_t *job = arg;
-    double t = now_s();
-    job->rc = up_entities_load(job->db, job->survey_from, job->survey_to, &job->e, job->err, sizeof job->err);
-    job->secs = now_s() - t;
-    return NULL;
-}
-
-/* Releases what a report held and turns its result into the exit code. */
-static int finish_report(up_store_t *s, up_rollup_t *r, int owned, int rc)
-{
-    if (owned) {
-        up_rollup_free(r);
-        free(r);
-    }
-    up_store_close(s);
-    if (fflush(stdout) != 0)
-        return UP_EXIT_FAIL;
-    return rc < 0 ? UP_EXIT_FAIL : UP_EXIT_OK;
-}
-
-/* `report account ID`: the account's metrics row with its stages and people. */
-static int report_one_account(sqlite3 *db, const up_portfolio_t *p, const up_rollup_t *r, const up_model_t *m,
-                              const up_entities_t *e, const char *id, up_format_t format)
-{
-    const up_account_metrics_t *row = NULL;
-    for (uint32_t i = 0; i < p->n_rows; i++)
-        if (strcmp(p->rows[i].account->account_id, id) == 0)
-            row = &p->rows[i];
-    if (!row)
-        return -UP_ENOTFOUND;
-    up_stages_t st;
-    up_people_t people;
-    int rc = up_engine_stages(r, m, p->T, id, &st);
-    if (rc < 0)
-        return rc;
-    int64_t aid = up_dict_find(&r->dict[UP_KIND_ACCOUNT], id, strlen(id));
-    memset(&people, 0, sizeof people);
-    people.single_threaded = 1;
-    if (aid >= 0 && (rc = up_engine_people(r, (uint32_t)aid, p->T, &people)) < 0) {
-        up_stages_free(&st);
-        return rc;
-    }
-    /* the level at the end of each day of the last 180 (or since the contract) */
-    int32_t from = p->d0 - 179;
-    if (row->account->contract_start != UP_NO_DAY && row->account->contract_start > from)
-        from = row->account->contract_start <= p->d0 ? row->account->contract_start : p->d0;
-    up_level_t *history = malloc((size_t)(p->d0 - from + 1) * sizeof *history);
-    if (!history)
-        rc = -UP_ENOMEM;
-    else
-        rc = up_engine_level_history(r, m, e, row->account, from, p->d0, history);
-    up_account_extras_t extras;
-    memset(&extras, 0, sizeof extras);
-    if (rc == 0)
-        rc = up_account_extras(db, m, row, p->T, &extras);
-    if (rc == 0)
-        rc = up_report_account(stdout, p, row, r, &st, &people, e, history, from, &extras, format);
-    up_account_extras_free(&extras);
-    free(history);
-    up_people_free(&people);
-    up_stages_free(&st);
-    return rc;
-}
-
-/* `report users` and `report stages`: from the rollup alone. */
-static int report_stages(const args_t *a, up_store_t *s, const char *what, const up_report_opts_t *o, int64_t T)
-{
-    up_rollup_t *r;
-    int owned, rc;
-    up_stages_t st;
-    if ((rc = up_store_rollup(s, T, &r, &owned)) < 0) {
-        fprintf(stderr, "uptake report: %s\n", up_store_notice(s) ? up_store_notice(s) : up_strerror(rc));
-        up_store_close(s);
-        return UP_EXIT_STORE;
-    }
-    if (up_store_notice(s))
-        fprintf(stderr, "uptake: %s\n", up_store_notice(s));
-    const up_model_t *m = up_store_model(s);
-    rc = up_engine_stages(r, m, T, o->account, &st);
-    if (rc == 0 && o->account &&
-        up_dict_find(&r->dict[UP_KIND_ACCOUNT], o->account, strlen(o->account)) < 0) {
-        fprintf(stderr, "uptake report: no account '%s' in the events\n", o->account);
-        rc = -UP_ENOTFOUND;
-    } else if (rc == 0) {
-        rc = strcmp(what, "users") == 0 ? up_report_users(stdout, r, m, T, &st, o->format)
-                                        : up_report_stages(stdout, m, T, &st, a->val[O_FEATURE], o->format);
-        if (rc == -UP_ENOTFOUND)
-            fprintf(stderr, "uptake report: no feature '%s' in the model\n", a->val[O_FEATURE]);
-    } else
-        fprintf(stderr, "uptake report: %s\n", up_strerror(rc));
-    up_stages_free(&st);
-    return finish_report(s, r, owned, rc);
-}
-
 static int cmd_report(const args_t *a)
 {
     const char *what = a->npos > 1 ? a->pos[1] : NULL;
     int is_account = what && strcmp(what, "account") == 0;
-    if (!what || a->npos != (is_account ? 3 : 2) ||
-        (!is_account && strcmp(what, "accounts") != 0 && strcmp(what, "features") != 0 &&
-         strcmp(what, "users") != 0 && strcmp(what, "stages") != 0 && strcmp(what, "gaps") != 0)) {
+    if (!what || a->npos != (is_account ? 3 : 2) || !up_report_known(what)) {
         fprintf(stderr, "usage: uptake report accounts|features|users|stages|gaps|account ID [--as-of DATE]"
                         " [--format table|json|csv]\n");
         return UP_EXIT_USAGE;
     }
-    long top = 20;
+    up_report_req_t q = {what, is_account ? a->pos[2] : NULL, 0,
+                         {UP_FMT_TABLE, a->val[O_ACCOUNT], a->val[O_SEGMENT], a->val[O_SORT], a->set[O_EXPLAIN]},
+                         a->val[O_FEATURE], 20};
     if (a->val[O_TOP]) {
         char *end;
-        top = strtol(a->val[O_TOP], &end, 10);
-        if (*end || top < 1 || strcmp(what, "gaps") != 0) {
+        long top = strtol(a->val[O_TOP], &end, 10);
+        if (*end || top < 1 || top > 1000000 || strcmp(what, "gaps") != 0) {
             fprintf(stderr, "uptake report: --top N (N >= 1) applies to report gaps\n");
             return UP_EXIT_USAGE;
         }
+        q.top = (int)top;
     }
     if (a->val[O_FEATURE] && strcmp(what, "stages") != 0) {
         fprintf(stderr, "uptake report: --feature applies to report stages\n");
         return UP_EXIT_USAGE;
     }
-    up_report_opts_t o = {UP_FMT_TABLE, a->val[O_ACCOUNT], a->val[O_SEGMENT], a->val[O_SORT], a->set[O_EXPLAIN]};
     if (a->val[O_FORMAT]) {
         int f = up_format_parse(a->val[O_FORMAT]);
         if (f < 0) {
             fprintf(stderr, "uptake report: unknown format '%s' (table, json or csv)\n", a->val[O_FORMAT]);
             return UP_EXIT_USAGE;
         }
-        o.format = (up_format_t)f;
+        q.o.format = (up_format_t)f;
     }
-    if (up_report_sort_valid(o.sort) < 0) {
-        fprintf(stderr, "uptake report: cannot sort by '%s' (a column of the CSV, or name, segment, owner, arr)\n", o.sort);
+    if (up_report_sort_valid(q.o.sort) < 0) {
+        fprintf(stderr, "uptake report: cannot sort by '%s' (a column of the CSV, or name, segment, owner, arr)\n", q.o.sort);
         return UP_EXIT_USAGE;
     }
-    int64_t T;
     if (a->val[O_AS_OF]) {
-        if (parse_as_of(a->val[O_AS_OF], &T) < 0) {
+        if (up_report_parse_as_of(a->val[O_AS_OF], &q.T) < 0) {
             fprintf(stderr, "uptake report: --as-of: cannot parse '%s' as a date (YYYY-MM-DD)\n", a->val[O_AS_OF]);
             return UP_EXIT_USAGE;
         }
     } else {
         struct timeval tv;
         gettimeofday(&tv, NULL);
-        T = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+        q.T = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
     }
-    int timing = getenv("UPTAKE_TIMING") != NULL;
-    double t0 = now_s();
     up_store_t *s;
     if (open_store(a, UP_STORE_READ | UP_STORE_DEFER, &s) < 0)
         return UP_EXIT_STORE;
-    double t_open = now_s();
-    up_rollup_t *r;
-    int owned, rc;
-    up_portfolio_t p;
-    if (strcmp(what, "users") == 0 || strcmp(what, "stages") == 0)
-        return report_stages(a, s, what, &o, T);
-    /* the entity tables load on a second thread while the rollup is mapped */
-    entities_job_t job = {up_store_db(s), up_engine_nps_from(up_store_model(s), T), T, {0}, 0, "", 0};
-    pthread_t tid;
-    int threaded = pthread_create(&tid, NULL, entities_thread, &job) == 0;
-    if (!threaded)
-        entities_thread(&job);
-    rc = up_store_rollup(s, T, &r, &owned);
-    if (threaded)
-        pthread_join(tid, NULL);
-    up_entities_t e = job.e;
-    if (rc < 0) {
-        fprintf(stderr, "uptake report: %s\n", up_store_notice(s) ? up_store_notice(s) : up_strerror(rc));
-        if (job.rc == 0)
-            up_entities_free(&e);
-        up_store_close(s);
-        return UP_EXIT_STORE;
-    }
-    if (up_store_notice(s))
+    char err[1024];
+    int rc = up_report_run(s, &q, stdout, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "uptake report: %s\n", err);
+    else if (up_store_notice(s))   /* what building the rollup recovered */
         fprintf(stderr, "uptake: %s\n", up_store_notice(s));
-    if ((rc = job.rc) < 0) {
-        fprintf(stderr, "uptake report: %s\n", job.err);
-        goto fail_roll;
-    }
-    double t_ent = now_s();
-    if ((rc = up_engine_portfolio(r, up_store_model(s), &e, T, &p)) < 0) {
-        fprintf(stderr, "uptake report: %s\n", up_strerror(rc));
-        goto fail_ent;
-    }
-    double t_eng = now_s();
-    if (strcmp(what, "gaps") == 0)
-        rc = up_report_gaps(stdout, &p, &o, (int)top);
-    else if (is_account)
-        rc = report_one_account(up_store_db(s), &p, r, up_store_model(s), &e, a->pos[2], o.format);
-    else
-        rc = strcmp(what, "accounts") == 0 ? up_report_accounts(stdout, &p, &o) : up_report_features(stdout, &p, &o);
-    if (rc == -UP_ENOTFOUND)
-        fprintf(stderr, "uptake report: no account '%s'\n", is_account ? a->pos[2] : o.account);
-    else if (rc < 0)
-        fprintf(stderr, "uptake report: %s%s%s\n", up_strerror(rc), rc == -UP_EDB ? ": " : "",
-                rc == -UP_EDB ? sqlite3_errmsg(up_store_db(s)) : "");
-    if (timing)
-        fprintf(stderr, "timing: open %.3f s, rollup+entities %.3f s (entities %.3f s on a second thread),"
-                " metrics %.3f s, output %.3f s\n",
-                t_open - t0, t_ent - t_open, job.secs, t_eng - t_ent, now_s() - t_eng);
-    up_portfolio_free(&p);
-fail_ent:
-    up_entities_free(&e);
-fail_roll:
-    return finish_report(s, r, owned, rc);
+    up_store_close(s);
+    if (fflush(stdout) != 0)
+        return UP_EXIT_FAIL;
+    if (rc == -UP_EIO || rc == -UP_ECORRUPT)
+        return UP_EXIT_STORE;
+    return rc < 0 ? UP_EXIT_FAIL : UP_EXIT_OK;
 }
 
 /* ---- demo / status ----------------------------------------------------- */

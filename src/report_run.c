@@ -1,0 +1,209 @@
+/* report_run: loads what a report needs and calls its writer (see the
+ * header). The entity tables load on a second thread while the rollup is
+ * mapped and folded, which is most of a report's time on a large store. */
+#include "report_run.h"
+
+#include "engine.h"
+#include "engine_people.h"
+#include "report_account.h"
+#include "report_users.h"
+#include "timeparse.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const REPORTS[] = {"accounts", "features", "users", "stages", "gaps", "account"};
+
+int up_report_known(const char *what)
+{
+    for (size_t i = 0; i < sizeof REPORTS / sizeof REPORTS[0]; i++)
+        if (strcmp(what, REPORTS[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int up_report_parse_as_of(const char *s, int64_t *T)
+{
+    int32_t day;
+    if (up_date_parse(s, strlen(s), &day) == 0) {
+        *T = up_engine_end_of_day(day);
+        return 0;
+    }
+    return up_time_parse(s, strlen(s), T);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+typedef struct {
+    sqlite3 *db;
+    int64_t survey_from, survey_to;
+    up_entities_t e;
+    int rc;
+    char err[512];
+    double secs;
+} entities_job_t;
+
+static void *entities_thread(void *arg)
+{
+    entities_job_t *job = arg;
+    double t = now_s();
+    job->rc = up_entities_load(job->db, job->survey_from, job->survey_to, &job->e, job->err, sizeof job->err);
+    job->secs = now_s() - t;
+    return NULL;
+}
+
+/* `report account ID`: the account's metrics row with its stages and people. */
+static int report_one_account(FILE *out, sqlite3 *db, const up_portfolio_t *p, const up_rollup_t *r,
+                              const up_model_t *m, const up_entities_t *e, const char *id, up_format_t format)
+{
+    const up_account_metrics_t *row = NULL;
+    for (uint32_t i = 0; i < p->n_rows; i++)
+        if (strcmp(p->rows[i].account->account_id, id) == 0)
+            row = &p->rows[i];
+    if (!row)
+        return -UP_ENOTFOUND;
+    up_stages_t st;
+    up_people_t people;
+    int rc = up_engine_stages(r, m, p->T, id, &st);
+    if (rc < 0)
+        return rc;
+    int64_t aid = up_dict_find(&r->dict[UP_KIND_ACCOUNT], id, strlen(id));
+    memset(&people, 0, sizeof people);
+    people.single_threaded = 1;
+    if (aid >= 0 && (rc = up_engine_people(r, (uint32_t)aid, p->T, &people)) < 0) {
+        up_stages_free(&st);
+        return rc;
+    }
+    /* the level at the end of each day of the last 180 (or since the contract) */
+    int32_t from = p->d0 - 179;
+    if (row->account->contract_start != UP_NO_DAY && row->account->contract_start > from)
+        from = row->account->contract_start <= p->d0 ? row->account->contract_start : p->d0;
+    up_level_t *history = malloc((size_t)(p->d0 - from + 1) * sizeof *history);
+    if (!history)
+        rc = -UP_ENOMEM;
+    else
+        rc = up_engine_level_history(r, m, e, row->account, from, p->d0, history);
+    up_account_extras_t extras;
+    memset(&extras, 0, sizeof extras);
+    if (rc == 0)
+        rc = up_account_extras(db, m, row, p->T, &extras);
+    if (rc == 0)
+        rc = up_report_account(out, p, row, r, &st, &people, e, history, from, &extras, format);
+    up_account_extras_free(&extras);
+    free(history);
+    up_people_free(&people);
+    up_stages_free(&st);
+    return rc;
+}
+
+static void release(up_rollup_t *r, int owned)
+{
+    if (owned) {
+        up_rollup_free(r);
+        free(r);
+    }
+}
+
+/* `report users` and `report stages`: from the rollup alone. */
+static int report_stages(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
+{
+    up_rollup_t *r;
+    int owned, rc;
+    up_stages_t st;
+    if ((rc = up_store_rollup(s, q->T, &r, &owned)) < 0)
+        return fail(err, errlen, rc, "%s", up_store_notice(s) ? up_store_notice(s) : up_strerror(rc));
+    const up_model_t *m = up_store_model(s);
+    const char *account = q->o.account;
+    rc = up_engine_stages(r, m, q->T, account, &st);
+    if (rc == 0 && account && up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account)) < 0) {
+        rc = fail(err, errlen, -UP_ENOTFOUND, "no account '%s' in the events", account);
+    } else if (rc == 0) {
+        rc = strcmp(q->what, "users") == 0 ? up_report_users(out, r, m, q->T, &st, q->o.format)
+                                           : up_report_stages(out, m, q->T, &st, q->feature, q->o.format);
+        if (rc == -UP_ENOTFOUND)
+            fail(err, errlen, rc, "no feature '%s' in the model", q->feature);
+    } else
+        fail(err, errlen, rc, "%s", up_strerror(rc));
+    if (rc < 0 && rc != -UP_ENOTFOUND && !err[0])
+        fail(err, errlen, rc, "%s", up_strerror(rc));
+    up_stages_free(&st);
+    release(r, owned);
+    return rc;
+}
+
+int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    if (strcmp(q->what, "users") == 0 || strcmp(q->what, "stages") == 0)
+        return report_stages(s, q, out, err, errlen);
+    int timing = getenv("UPTAKE_TIMING") != NULL;
+    double t0 = now_s();
+    up_rollup_t *r;
+    int owned, rc;
+    up_portfolio_t p;
+    /* the entity tables load on a second thread while the rollup is mapped */
+    entities_job_t job = {up_store_db(s), up_engine_nps_from(up_store_model(s), q->T), q->T, {0}, 0, "", 0};
+    pthread_t tid;
+    int threaded = pthread_create(&tid, NULL, entities_thread, &job) == 0;
+    if (!threaded)
+        entities_thread(&job);
+    rc = up_store_rollup(s, q->T, &r, &owned);
+    if (threaded)
+        pthread_join(tid, NULL);
+    up_entities_t e = job.e;
+    if (rc < 0) {
+        if (job.rc == 0)
+            up_entities_free(&e);
+        return fail(err, errlen, rc, "%s", up_store_notice(s) ? up_store_notice(s) : up_strerror(rc));
+    }
+    if ((rc = job.rc) < 0) {
+        fail(err, errlen, rc, "%s", job.err);
+        release(r, owned);
+        return rc;
+    }
+    double t_ent = now_s();
+    if ((rc = up_engine_portfolio(r, up_store_model(s), &e, q->T, &p)) < 0) {
+        fail(err, errlen, rc, "%s", up_strerror(rc));
+        goto done;
+    }
+    double t_eng = now_s();
+    int is_account = strcmp(q->what, "account") == 0;
+    if (strcmp(q->what, "gaps") == 0)
+        rc = up_report_gaps(out, &p, &q->o, q->top);
+    else if (is_account)
+        rc = report_one_account(out, up_store_db(s), &p, r, up_store_model(s), &e, q->id, q->o.format);
+    else
+        rc = strcmp(q->what, "accounts") == 0 ? up_report_accounts(out, &p, &q->o) : up_report_features(out, &p, &q->o);
+    if (rc == -UP_ENOTFOUND)
+        fail(err, errlen, rc, "no account '%s'", is_account ? q->id : q->o.account);
+    else if (rc < 0)
+        fail(err, errlen, rc, "%s%s%s", up_strerror(rc), rc == -UP_EDB ? ": " : "",
+             rc == -UP_EDB ? sqlite3_errmsg(up_store_db(s)) : "");
+    if (timing)
+        fprintf(stderr, "timing: rollup+entities %.3f s (entities %.3f s on a second thread),"
+                " metrics %.3f s, output %.3f s\n",
+                t_ent - t0, job.secs, t_eng - t_ent, now_s() - t_eng);
+    up_portfolio_free(&p);
+done:
+    up_entities_free(&e);
+    release(r, owned);
+    return rc;
+}

@@ -1,0 +1,36 @@
+/* report_run: one report, end to end, over an open store: the rollup as of T,
+ * the entity tables, the engine, and the writer for the chosen report. The
+ * CLI and the JSON API both call it, so a report means the same bytes on
+ * both. Invariant: nothing is written to out unless the report succeeds up
+ * to its writer; errors come back as a code and a sentence in err. */
+#ifndef UP_REPORT_RUN_H
+#define UP_REPORT_RUN_H
+
+#include <stdio.h>
+
+#include "report.h"
+#include "store.h"
+
+typedef struct {
+    const char *what;       /* accounts, features, users, stages, gaps, account */
+    const char *id;         /* the account of `report account ID` */
+    int64_t T;              /* as-of instant, ms since epoch UTC */
+    up_report_opts_t o;     /* format, account, segment, sort, explain */
+    const char *feature;    /* report stages: only this feature, or NULL */
+    int top;                /* report gaps: how many accounts */
+} up_report_req_t;
+
+/* 1 when what names a report up_report_run knows. */
+int up_report_known(const char *what);
+
+/* Runs the report q on s and writes it to out. Returns 0; -UP_ENOTFOUND
+ * when the account or feature named does not exist; another negative UP_E*
+ * code when the store or the engine failed. err receives a sentence
+ * whenever the return is negative. With UPTAKE_TIMING set in the
+ * environment the phases' times go to stderr. */
+int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen);
+
+/* Parses an --as-of value: a date (its last instant) or a timestamp. */
+int up_report_parse_as_of(const char *s, int64_t *T);
+
+#endif
