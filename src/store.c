@@ -35,6 +35,7 @@ struct up_store {
     up_rollup_t roll;
     uint64_t log_end;           /* bytes of the log folded into roll */
     int dirty;                  /* roll differs from the snapshot on disk */
+    int writer_active;          /* a reader opened while a writer held the store */
     int roll_ready;             /* roll is built (not deferred) */
     char notice[512];
     /* pending block */
@@ -194,7 +195,9 @@ static int replay(up_store_t *s, uint64_t start)
     if (end != start)
         s->dirty = 1;
     s->log_end = end;
-    if (cut) {
+    /* a reader beside a running writer sees the block being written as a
+     * tail: that is not damage, so it says nothing */
+    if (cut && !s->writer_active) {
         size_t l = strlen(s->notice);
         snprintf(s->notice + l, sizeof s->notice - l,
                  "%sevents.log: found a torn tail of %llu bytes after offset %llu (an interrupted write"
@@ -330,19 +333,28 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
         rc = -UP_ENOTFOUND;
         goto fail;
     }
-    /* another uptake may hold the store (an import, a report): wait for it,
-     * but not forever */
-    for (int waited_ms = 0;; waited_ms += 50) {
-        if (flock(s->lock_fd, ((flags & UP_STORE_WRITE) ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+    /* Writers exclude each other: another import or `uptake serve` may hold
+     * the store; wait for it, but not forever. Readers take no lock: the
+     * log only grows by whole checksummed blocks, the snapshot is replaced
+     * by rename and SQLite isolates its own readers, so a reader sees a
+     * consistent prefix of what a running writer has committed. */
+    for (int waited_ms = 0; flags & UP_STORE_WRITE; waited_ms += 50) {
+        if (flock(s->lock_fd, LOCK_EX | LOCK_NB) == 0)
             break;
         if (errno != EWOULDBLOCK || waited_ms >= 30000) {
             set_err(err, errlen, "%s: cannot lock the store: %s", dir,
-                    errno == EWOULDBLOCK ? "another uptake process has held it for 30 s" : strerror(errno));
+                    errno == EWOULDBLOCK ? "another uptake process (an import, or `uptake serve`) has held it"
+                                           " for 30 s; while a server runs, send events to it over HTTP"
+                                         : strerror(errno));
             goto fail;
         }
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
     }
+    if (!(flags & UP_STORE_WRITE) && flock(s->lock_fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+        s->writer_active = 1;
+    else if (!(flags & UP_STORE_WRITE))
+        flock(s->lock_fd, LOCK_UN);
     p = path_in(s, "uptake.db");
     int sqflags = (flags & UP_STORE_WRITE) ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
     if (!p || sqlite3_open_v2(p, &s->db, sqflags, NULL) != SQLITE_OK) {
@@ -442,6 +454,8 @@ static int flush_block(up_store_t *s)
         };
         uint64_t bytes;
         rc = up_log_append(s->log_fd, &b, ZSTD_LEVEL, &bytes);
+        if (rc < 0 && ftruncate(s->log_fd, (off_t)s->log_end) == 0)
+            fsync(s->log_fd);   /* a failed write leaves no partial block behind */
         if (rc == 0) {
             s->log_end += bytes;
             mark_persisted(s);
@@ -458,7 +472,7 @@ static int flush_block(up_store_t *s)
     return rc;
 }
 
-int up_store_commit(up_store_t *s)
+int up_store_sync(up_store_t *s)
 {
     if (!(s->flags & UP_STORE_WRITE) || !s->roll_ready)
         return 0;
@@ -476,7 +490,21 @@ int up_store_commit(up_store_t *s)
         return rc;
     if (fsync(s->log_fd) != 0)
         return -UP_EIO;
-    return save_snapshot(s);
+    return 0;
+}
+
+int up_store_commit(up_store_t *s)
+{
+    int rc = up_store_sync(s);
+    return rc < 0 ? rc : save_snapshot(s);
+}
+
+void up_store_abandon(up_store_t *s)
+{
+    if (s) {
+        s->flags &= ~UP_STORE_WRITE;
+        up_store_close(s);
+    }
 }
 
 /* Makes s->roll usable: built, and in step with the users table. */

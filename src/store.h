@@ -75,6 +75,16 @@ int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len
 /* Writes the pending block, fsyncs the log and refreshes the snapshot. */
 int up_store_commit(up_store_t *s);
 
+/* Writes the pending block and fsyncs the log, without the snapshot: what a
+ * server does per group of requests (the snapshot is a cache; a later
+ * commit or close writes it). After a failure (-UP_EIO: disk full, I/O
+ * error) the log is cut back to its last good block and the store must be
+ * abandoned and reopened: its memory holds events that are not on disk. */
+int up_store_sync(up_store_t *s);
+
+/* Closes without writing anything (after a failed sync). */
+void up_store_abandon(up_store_t *s);
+
 /* Records a rejected input record. */
 int up_store_reject(up_store_t *s, const char *source, const char *file, long line,
                     const char *field, const char *reason, const char *record);
