@@ -36,8 +36,10 @@ const char *up_import_kind_name(up_import_kind_t k)
 }
 
 /* Field lists per kind; the index constants below follow them. */
-enum { E_TS, E_USER, E_ACCOUNT, E_EVENT, E_MSGID, E_CREATED, E_ROLE, E_NAME, E_SEATS, E_PLAN,
-       E_SEGMENT, E_OWNER, E_ARR, E_CSTART, E_RENEW, E_N };
+enum { E_TS = UP_EF_TS, E_USER = UP_EF_USER, E_ACCOUNT = UP_EF_ACCOUNT, E_EVENT = UP_EF_EVENT,
+       E_MSGID = UP_EF_MSGID, E_CREATED = UP_EF_CREATED, E_ROLE = UP_EF_ROLE, E_NAME = UP_EF_NAME,
+       E_SEATS = UP_EF_SEATS, E_PLAN = UP_EF_PLAN, E_SEGMENT = UP_EF_SEGMENT, E_OWNER = UP_EF_OWNER,
+       E_ARR = UP_EF_ARR, E_CSTART = UP_EF_CSTART, E_RENEW = UP_EF_RENEW, E_N = UP_EF_N };
 static const char *const event_fields[] = {
     "ts", "user_id", "account_id", "event", "message_id", "created_at", "role", "name", "seats",
     "plan", "segment", "owner", "arr", "contract_start", "renewal_date"};
@@ -61,6 +63,7 @@ static const char *const milestone_fields[] = {"account_id", "name", "due", "don
 typedef struct {
     up_store_t *s;
     sqlite3 *db;
+    const char *source;             /* "file", or "http" for the server */
     const char *path;
     FILE *log;
     int logged;
@@ -104,7 +107,7 @@ static int reject(imp_t *im, const char *field, const char *fmt, ...)
     if (im->rec)
         rec_text(im, &b);
     long line = im->rec ? im->rec->line : 0;
-    up_store_reject(im->s, "file", im->path, line, field, reason, b.data ? b.data : "");
+    up_store_reject(im->s, im->source, im->path, line, field, reason, b.data ? b.data : "");
     up_buf_free(&b);
     im->st->rejected++;
     if (im->log && im->logged < 10)
@@ -661,6 +664,57 @@ static const char *strip_line(const char *msg, long line)
     return n > 0 && strncmp(msg, prefix, (size_t)n) == 0 ? msg + n : msg;
 }
 
+static void imp_release(imp_t *im)
+{
+    sqlite3_stmt *sts[] = {im->upsert_account, im->upsert_user, im->insert_survey, im->upsert_profile,
+                           im->profile_get, im->link_user, im->insert_subscription, im->insert_outcome,
+                           im->insert_ticket, im->upsert_milestone};
+    for (size_t i = 0; i < sizeof sts / sizeof *sts; i++)
+        sqlite3_finalize(sts[i]);
+    if (im->links_loaded)
+        links_free(im);
+}
+
+/* ---- messages from the server ------------------------------------------ */
+
+struct up_ingest {
+    imp_t im;
+};
+
+int up_ingest_open(up_store_t *s, up_ingest_t **out)
+{
+    up_ingest_t *in = calloc(1, sizeof *in);
+    if (!in)
+        return -UP_ENOMEM;
+    in->im.s = s;
+    in->im.db = up_store_db(s);
+    in->im.source = "http";
+    in->im.fields = event_fields;
+    in->im.n_fields = E_N;
+    *out = in;
+    return 0;
+}
+
+int up_ingest_message(up_ingest_t *in, const up_record_t *r, const char *where, up_import_stats_t *st)
+{
+    imp_t *im = &in->im;
+    im->path = where;
+    im->st = st;
+    im->rec = r;
+    st->read++;
+    int rc = store_event(im, r);
+    im->rec = NULL;
+    return rc;
+}
+
+void up_ingest_close(up_ingest_t *in)
+{
+    if (in) {
+        imp_release(&in->im);
+        free(in);
+    }
+}
+
 int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
                    const up_mapping_t *map, up_progress_fn progress, void *pctx,
                    FILE *log, up_import_stats_t *st, char *err, size_t errlen)
@@ -673,6 +727,7 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
     memset(&im, 0, sizeof im);
     im.s = s;
     im.db = up_store_db(s);
+    im.source = "file";
     im.path = path;
     im.log = log;
     im.st = st;
@@ -739,13 +794,7 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
     if (progress)
         progress(pctx, up_reader_pos(rd), up_reader_size(rd));
     up_reader_close(rd);
-    sqlite3_stmt *sts[] = {im.upsert_account, im.upsert_user, im.insert_survey, im.upsert_profile,
-                           im.profile_get, im.link_user, im.insert_subscription, im.insert_outcome,
-                           im.insert_ticket, im.upsert_milestone};
-    for (size_t i = 0; i < sizeof sts / sizeof *sts; i++)
-        sqlite3_finalize(sts[i]);
-    if (im.links_loaded)
-        links_free(&im);
+    imp_release(&im);
     /* events first (fsync), then the transaction that records the import;
      * a read error part-way keeps what was read before it */
     int keep = rc == 0 || st->partial;

@@ -47,4 +47,25 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
                    const up_mapping_t *map, up_progress_fn progress, void *pctx,
                    FILE *log, up_import_stats_t *st, char *err, size_t errlen);
 
+/* ---- messages from the server ----
+ * A long-lived session that stores Segment-style messages one by one with
+ * the same validation as a file import (rejects go to the rejects table with
+ * source "http", the `where` text as their file and the record's line as
+ * its position in the request). The caller owns the SQLite transaction and
+ * the commit (up_store_sync). */
+typedef struct up_ingest up_ingest_t;
+
+/* The fields of a message record, in order (val[UP_EF_*] of up_record_t);
+ * ts is text: ISO-8601 or epoch milliseconds. */
+enum { UP_EF_TS, UP_EF_USER, UP_EF_ACCOUNT, UP_EF_EVENT, UP_EF_MSGID, UP_EF_CREATED, UP_EF_ROLE,
+       UP_EF_NAME, UP_EF_SEATS, UP_EF_PLAN, UP_EF_SEGMENT, UP_EF_OWNER, UP_EF_ARR, UP_EF_CSTART,
+       UP_EF_RENEW, UP_EF_N };
+
+int up_ingest_open(up_store_t *s, up_ingest_t **out);
+/* Stores, de-duplicates or rejects r (kind track/page/screen: an event;
+ * identify, group: profile updates), counting it in *st. Returns 0, or a
+ * negative UP_E* code when the store failed. */
+int up_ingest_message(up_ingest_t *in, const up_record_t *r, const char *where, up_import_stats_t *st);
+void up_ingest_close(up_ingest_t *in);
+
 #endif
