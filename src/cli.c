@@ -490,80 +490,11 @@ static int cmd_rejects(const args_t *a)
     up_store_t *s;
     if (open_store(a, UP_STORE_READ, &s) < 0)
         return UP_EXIT_STORE;
-    sqlite3 *db = up_store_db(s);
-    sqlite3_stmt *st;
-    sqlite3_int64 total = 0;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM rejects", -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            total = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    if (sqlite3_prepare_v2(db, "SELECT id, at, source, file, line, field, reason, record FROM rejects"
-                               " ORDER BY id DESC LIMIT ?", -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "uptake rejects: %s\n", sqlite3_errmsg(db));
-        up_store_close(s);
-        return UP_EXIT_STORE;
-    }
-    sqlite3_bind_int64(st, 1, limit);
-    static const char *const cols[] = {"id", "at", "source", "file", "line", "field", "reason", "record"};
-    up_buf_t b = {0};
-    if (fmt == UP_FMT_CSV)
-        printf("id,at,source,file,line,field,reason,record\n");
-    else if (fmt == UP_FMT_JSON)
-        up_buf_puts(&b, "{\"rejects\":[");
-    else if (total == 0)
-        printf("No rejected records.\n");
-    else
-        printf("%lld rejected record%s (newest first%s):\n", (long long)total, total == 1 ? "" : "s",
-               limit >= 0 && total > limit ? "; --limit N shows more" : "");
-    int n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *v[8];
-        for (int i = 0; i < 8; i++)
-            v[i] = (const char *)sqlite3_column_text(st, i);
-        if (fmt == UP_FMT_CSV) {
-            for (int i = 0; i < 8; i++) {
-                if (i)
-                    putchar(',');
-                const char *t = v[i] ? v[i] : "";
-                if (strpbrk(t, ",\"\n\r")) {
-                    putchar('"');
-                    for (; *t; t++) {
-                        if (*t == '"')
-                            putchar('"');
-                        putchar(*t);
-                    }
-                    putchar('"');
-                } else
-                    fputs(t, stdout);
-            }
-            putchar('\n');
-        } else if (fmt == UP_FMT_JSON) {
-            up_buf_puts(&b, n ? ",\n{" : "\n{");
-            for (int i = 0; i < 8; i++) {
-                up_buf_printf(&b, "%s\"%s\":", i ? "," : "", cols[i]);
-                if (!v[i])
-                    up_buf_puts(&b, "null");
-                else if (i == 0 || i == 4)
-                    up_buf_puts(&b, v[i]);
-                else
-                    up_json_str(&b, v[i]);
-            }
-            up_buf_puts(&b, "}");
-        } else {
-            printf("  %s:%s: %s%s%s\n      %s\n", v[3] ? v[3] : "?", v[4] ? v[4] : "?", v[5] ? v[5] : "",
-                   v[5] ? ": " : "", v[6] ? v[6] : "", v[7] && *v[7] ? v[7] : "(record not decodable)");
-        }
-        n++;
-    }
-    sqlite3_finalize(st);
-    if (fmt == UP_FMT_JSON) {
-        up_buf_printf(&b, "\n],\"total\":%lld}\n", (long long)total);
-        fwrite(b.data, 1, b.len, stdout);
-        up_buf_free(&b);
-    }
+    int rc = up_report_rejects(up_store_db(s), stdout, (up_format_t)fmt, limit);
+    if (rc < 0)
+        fprintf(stderr, "uptake rejects: %s\n", sqlite3_errmsg(up_store_db(s)));
     up_store_close(s);
-    return UP_EXIT_OK;
+    return rc < 0 ? UP_EXIT_STORE : UP_EXIT_OK;
 }
 
 /* ---- report ------------------------------------------------------------ */

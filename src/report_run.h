@@ -33,4 +33,8 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
 /* Parses an --as-of value: a date (its last instant) or a timestamp. */
 int up_report_parse_as_of(const char *s, int64_t *T);
 
+/* Writes the rejects table, newest first, at most limit rows (-1: all):
+ * table, CSV, or JSON {"rejects":[…],"total":N}. Returns 0 or -UP_EDB. */
+int up_report_rejects(sqlite3 *db, FILE *out, up_format_t fmt, long limit);
+
 #endif

@@ -1,0 +1,47 @@
+/* keys: write keys (ingest only) and read tokens (API, dashboard). A key is
+ * shown once when created; the store keeps only its SHA-256, in uptake.db.
+ * Invariant: a presented key is compared with every stored hash of its kind
+ * in constant time, and a revoked key never matches. */
+#ifndef UP_KEYS_H
+#define UP_KEYS_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum { UP_KEY_WRITE = 1, UP_KEY_READ = 2 } up_key_kind_t;
+
+/* Creates the keys table when missing. Returns 0 or -UP_EDB. */
+int up_keys_init(sqlite3 *db);
+
+/* Creates a key of kind with an optional name; the key text (e.g.
+ * "upw_…" or "upr_…", 44 characters) goes to out (at least 64 bytes).
+ * Returns 0, -UP_EDB or -UP_EIO (no randomness). */
+int up_keys_create(sqlite3 *db, up_key_kind_t kind, const char *name, char *out, size_t outlen);
+
+/* Revokes the key whose id (the first 12 characters, e.g. "upw_1a2b3c4d")
+ * or full text is given. Returns 0, -UP_ENOTFOUND or -UP_EDB. */
+int up_keys_revoke(sqlite3 *db, const char *id);
+
+/* Writes the keys (id, kind, name, created, revoked; never the key) as a
+ * table, or as JSON when json is set. */
+int up_keys_list(sqlite3 *db, FILE *out, int json);
+
+/* The live keys, loaded once and checked against many requests. */
+typedef struct {
+    uint8_t (*hash)[32];
+    uint8_t *kind;
+    size_t n;
+    int64_t version;          /* PRAGMA data_version when loaded */
+} up_keyring_t;
+
+/* Loads (or reloads, when the database changed since) the live keys.
+ * Returns 0 or -UP_EDB / -UP_ENOMEM. */
+int up_keyring_load(up_keyring_t *k, sqlite3 *db);
+/* 1 when key (len bytes) is a live key of kind, else 0. Constant time in
+ * the key's content: every stored hash is compared in full. */
+int up_keyring_check(const up_keyring_t *k, up_key_kind_t kind, const char *key, size_t len);
+void up_keyring_free(up_keyring_t *k);
+
+#endif
