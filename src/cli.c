@@ -10,6 +10,8 @@
 #include "report_users.h"
 #include "report_account.h"
 #include "report_run.h"
+#include "keys.h"
+#include "server.h"
 #include "engine_people.h"
 #include "store.h"
 #include "timeparse.h"
@@ -29,13 +31,13 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LIMIT,
-    O_FEATURE, O_TOP, O_HELP, O_N
+    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_WRITE, O_READ, O_NAME, O_HELP, O_N
 };
 
 /* verbs, as bits */
 enum {
     V_INIT = 1, V_MODEL = 2, V_IMPORT = 4, V_REJECTS = 8, V_REPORT = 16, V_DEMO = 32,
-    V_STATUS = 64, V_ALL = 127
+    V_STATUS = 64, V_SERVE = 128, V_KEYS = 256, V_ALL = 511
 };
 
 typedef struct {
@@ -54,7 +56,7 @@ static const opt_t OPTS[O_N] = {
     [O_STRICT] = {"strict", 0, NULL, V_IMPORT, "exit 1 when any record is rejected"},
     [O_QUIET] = {"quiet", 'q', NULL, V_IMPORT | V_INIT, "no progress bar, no per-record messages"},
     [O_AS_OF] = {"as-of", 0, "DATE", V_REPORT, "compute as of the end of this UTC day (default: now)"},
-    [O_FORMAT] = {"format", 'f', "FMT", V_REPORT | V_REJECTS, "table, json or csv (default table)"},
+    [O_FORMAT] = {"format", 'f', "FMT", V_REPORT | V_REJECTS | V_KEYS, "table, json or csv (default table)"},
     [O_ACCOUNT] = {"account", 'a', "ID", V_REPORT, "only this account"},
     [O_SEGMENT] = {"segment", 0, "S", V_REPORT, "only accounts of this segment"},
     [O_SORT] = {"sort", 0, "COL", V_REPORT, "sort by a column; -COL sorts descending"},
@@ -67,6 +69,12 @@ static const opt_t OPTS[O_N] = {
     [O_LIMIT] = {"limit", 'n', "N", V_REJECTS, "show at most N records (default 50 in a table)"},
     [O_FEATURE] = {"feature", 0, "F", V_REPORT, "report stages: only this feature"},
     [O_TOP] = {"top", 0, "N", V_REPORT, "report gaps: the N accounts with the largest gaps (default 20)"},
+    [O_LISTEN] = {"listen", 0, "HOST:PORT", V_SERVE, "address to listen on (default 127.0.0.1:8080; port 0 picks one)"},
+    [O_CONFIG] = {"config", 0, "FILE", V_SERVE, "server settings (YAML; see docs/server.md); options override it"},
+    [O_LOG_LEVEL] = {"log-level", 0, "L", V_SERVE, "error, warn, info (a line per request; default) or debug"},
+    [O_WRITE] = {"write", 0, NULL, V_KEYS, "keys create: a write key (ingestion only)"},
+    [O_READ] = {"read", 0, NULL, V_KEYS, "keys create: a read token (API and dashboard only)"},
+    [O_NAME] = {"name", 0, "N", V_KEYS, "keys create: a name to recognise the key by"},
     [O_HELP] = {"help", 'h', NULL, V_ALL, "show help"},
 };
 
@@ -86,6 +94,10 @@ static const verb_t VERBS[] = {
      "adoption metrics, stages, gaps, one account's page"},
     {"demo", V_DEMO, "demo --out DIR [--accounts N] [--days D] [--seed S] [--events N]", "write a realistic demo data set"},
     {"status", V_STATUS, "status", "what the store holds"},
+    {"serve", V_SERVE, "serve [--listen HOST:PORT] [--config FILE] [--log-level L]",
+     "HTTP ingestion for Segment/RudderStack/PostHog/Mixpanel clients, and the JSON API"},
+    {"keys", V_KEYS, "keys create --write|--read [--name N] | keys list | keys revoke ID",
+     "manage write keys and read tokens"},
 };
 #define NVERBS (sizeof VERBS / sizeof *VERBS)
 
@@ -651,6 +663,85 @@ static int cmd_status(const args_t *a)
     return UP_EXIT_OK;
 }
 
+/* ---- serve / keys ------------------------------------------------------ */
+
+static int cmd_serve(const args_t *a)
+{
+    if (a->npos != 1) {
+        fprintf(stderr, "usage: uptake serve [--listen HOST:PORT] [--config FILE] [--log-level L]\n");
+        return UP_EXIT_USAGE;
+    }
+    up_server_cfg_t cfg;
+    char err[1024];
+    up_server_cfg_default(&cfg, data_dir(a));
+    if (a->val[O_CONFIG] && up_server_cfg_load(&cfg, a->val[O_CONFIG], err, sizeof err) < 0) {
+        fprintf(stderr, "uptake serve: %s\n", err);
+        return UP_EXIT_USAGE;
+    }
+    if (a->val[O_DATA])
+        snprintf(cfg.data, sizeof cfg.data, "%s", a->val[O_DATA]);
+    if (a->val[O_LISTEN])
+        snprintf(cfg.listen, sizeof cfg.listen, "%s", a->val[O_LISTEN]);
+    if (a->val[O_LOG_LEVEL] && (cfg.log_level = up_server_log_level(a->val[O_LOG_LEVEL])) < 0) {
+        fprintf(stderr, "uptake serve: --log-level: expected error, warn, info or debug\n");
+        return UP_EXIT_USAGE;
+    }
+    int rc = up_server_run(&cfg, stderr, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "uptake serve: %s\n", err);
+        return rc == -UP_EUSAGE ? UP_EXIT_USAGE : UP_EXIT_STORE;
+    }
+    return UP_EXIT_OK;
+}
+
+/* keys live in uptake.db but need no store lock: a running server picks up
+ * a new or revoked key within a second */
+static int cmd_keys(const args_t *a)
+{
+    const char *sub = a->npos > 1 ? a->pos[1] : "";
+    int create = strcmp(sub, "create") == 0, list = strcmp(sub, "list") == 0, revoke = strcmp(sub, "revoke") == 0;
+    if ((!create && !list && !revoke) || a->npos != (revoke ? 3 : 2) ||
+        (create && a->set[O_WRITE] == a->set[O_READ]) || (!create && (a->set[O_WRITE] || a->set[O_READ] || a->val[O_NAME]))) {
+        fprintf(stderr, "usage: uptake keys create --write|--read [--name N] | keys list [--format json] | keys revoke ID\n");
+        return UP_EXIT_USAGE;
+    }
+    char path[1100];
+    snprintf(path, sizeof path, "%s/uptake.db", data_dir(a));
+    sqlite3 *db = NULL;
+    if (access(path, F_OK) != 0 || sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        fprintf(stderr, "uptake keys: %s: no store here (run `uptake init --data %s` first)\n", data_dir(a), data_dir(a));
+        sqlite3_close(db);
+        return UP_EXIT_STORE;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    int rc, exit_code = UP_EXIT_OK;
+    if (create) {
+        char key[64];
+        rc = up_keys_create(db, a->set[O_WRITE] ? UP_KEY_WRITE : UP_KEY_READ, a->val[O_NAME], key, sizeof key);
+        if (rc == 0) {
+            printf("%s\n", key);
+            fprintf(stderr, "uptake keys: a %s (id %.12s); it is shown only this once: keep it somewhere safe\n",
+                    a->set[O_WRITE] ? "write key for the ingestion endpoints" : "read token for the API and dashboard", key);
+        }
+    } else if (list) {
+        int json = a->val[O_FORMAT] && strcmp(a->val[O_FORMAT], "json") == 0;
+        rc = up_keys_list(db, stdout, json);
+    } else {
+        rc = up_keys_revoke(db, a->pos[2]);
+        if (rc == -UP_ENOTFOUND) {
+            fprintf(stderr, "uptake keys: no live key with id '%s' (see `uptake keys list`)\n", a->pos[2]);
+            exit_code = UP_EXIT_FAIL;
+        } else if (rc == 0)
+            fprintf(stderr, "uptake keys: revoked %.12s\n", a->pos[2]);
+    }
+    if (rc < 0 && rc != -UP_ENOTFOUND) {
+        fprintf(stderr, "uptake keys: %s: %s\n", up_strerror(rc), sqlite3_errmsg(db));
+        exit_code = UP_EXIT_STORE;
+    }
+    sqlite3_close(db);
+    return exit_code;
+}
+
 int up_cli_main(int argc, char **argv)
 {
     args_t a;
@@ -676,6 +767,8 @@ int up_cli_main(int argc, char **argv)
     case V_REPORT: return cmd_report(&a);
     case V_DEMO: return cmd_demo(&a);
     case V_STATUS: return cmd_status(&a);
+    case V_SERVE: return cmd_serve(&a);
+    case V_KEYS: return cmd_keys(&a);
     }
     return UP_EXIT_USAGE;
 }

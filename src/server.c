@@ -1,0 +1,851 @@
+/* server: libmicrohttpd with a thread per connection in front of one
+ * committer thread that owns every write to the store.
+ *
+ * Why one committer: the store is single-writer, and fsync is the cost that
+ * matters. A request decodes its body on its own thread, puts its messages
+ * on the queue and waits; the committer takes everything queued, stores it
+ * in one SQLite transaction and one log block, fsyncs once, then wakes all
+ * those requests. Under load many requests share one fsync (group commit);
+ * alone, a request pays one. The queue is bounded in events: beyond it a
+ * request is answered 429 with Retry-After, before anything is stored.
+ *
+ * API reads use the same store handle under the same mutex, so they see
+ * every acknowledged event. */
+#include "server.h"
+
+#include "api.h"
+#include "ingest.h"
+#include "keys.h"
+#include "report.h"
+#include "store.h"
+#include "util.h"
+#include "wire.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <yaml.h>
+
+#define MAX_RAW_BODY (20u << 20)   /* before decompression; the decoder limits after */
+
+void up_server_cfg_default(up_server_cfg_t *c, const char *data_dir)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->data, sizeof c->data, "%s", data_dir);
+    snprintf(c->listen, sizeof c->listen, "127.0.0.1:8080");
+    c->log_level = 2;
+    c->queue_events = 200000;
+    c->timeout_s = 30;
+    c->checkpoint_s = 60;
+}
+
+int up_server_log_level(const char *s)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* ---- config file -------------------------------------------------------- */
+
+static int cfg_set(up_server_cfg_t *c, const char *key, const char *val, char *why, size_t whylen)
+{
+    char *end;
+    long n = strtol(val, &end, 10);
+    int is_num = *val && !*end;
+    if (strcmp(key, "data") == 0)
+        snprintf(c->data, sizeof c->data, "%s", val);
+    else if (strcmp(key, "listen") == 0)
+        snprintf(c->listen, sizeof c->listen, "%s", val);
+    else if (strcmp(key, "log_level") == 0) {
+        if ((c->log_level = up_server_log_level(val)) < 0)
+            return snprintf(why, whylen, "expected error, warn, info or debug, got '%s'", val), -1;
+    } else if (strcmp(key, "queue_events") == 0) {
+        if (!is_num || n < 100 || n > 100000000)
+            return snprintf(why, whylen, "expected a whole number from 100 to 100000000"), -1;
+        c->queue_events = (uint32_t)n;
+    } else if (strcmp(key, "timeout") == 0 || strcmp(key, "checkpoint") == 0) {
+        if (!is_num || n < 1 || n > 86400)
+            return snprintf(why, whylen, "expected seconds from 1 to 86400"), -1;
+        *(key[0] == 't' ? &c->timeout_s : &c->checkpoint_s) = (int)n;
+    } else
+        return snprintf(why, whylen, "unknown key (data, listen, log_level, queue_events, timeout, checkpoint)"), -1;
+    return 0;
+}
+
+int up_server_cfg_load(up_server_cfg_t *c, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -UP_EIO;
+    }
+    yaml_parser_t p;
+    yaml_parser_initialize(&p);
+    yaml_parser_set_input_file(&p, f);
+    int rc = 0, depth = 0, done = 0;
+    char key[64] = "";
+    while (!done && rc == 0) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) {
+            snprintf(err, errlen, "%s:%zu: %s", path, p.problem_mark.line + 1, p.problem ? p.problem : "bad YAML");
+            rc = -UP_EPARSE;
+            break;
+        }
+        size_t line = ev.start_mark.line + 1;
+        switch (ev.type) {
+        case YAML_MAPPING_START_EVENT:
+            if (++depth > 1) {
+                snprintf(err, errlen, "%s:%zu: %s: expected a plain value", path, line, key);
+                rc = -UP_EPARSE;
+            }
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+            snprintf(err, errlen, "%s:%zu: %s: expected a plain value, not a list", path, line, key[0] ? key : "config");
+            rc = -UP_EPARSE;
+            break;
+        case YAML_SCALAR_EVENT: {
+            const char *v = (const char *)ev.data.scalar.value;
+            if (!key[0])
+                snprintf(key, sizeof key, "%s", v);
+            else {
+                char why[160];
+                if (cfg_set(c, key, v, why, sizeof why) < 0) {
+                    snprintf(err, errlen, "%s:%zu: %s: %s", path, line, key, why);
+                    rc = -UP_EPARSE;
+                }
+                key[0] = '\0';
+            }
+            break;
+        }
+        case YAML_STREAM_END_EVENT:
+            done = 1;
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&p);
+    fclose(f);
+    return rc;
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+typedef struct job {
+    up_wire_batch_t *batch;
+    char where[96];
+    int done, status;                 /* status: 200, or 503 when storage failed */
+    uint64_t stored, duplicates, rejected;
+    struct job *next;
+} job_t;
+
+enum { N_BUCKETS = 12 };
+static const double BUCKETS[N_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5};
+
+typedef struct {
+    up_server_cfg_t cfg;
+    FILE *log;
+    up_store_t *store;
+    up_ingest_t *ingest;
+    pthread_mutex_t store_mu;         /* the store: the committer and API reads */
+    int store_broken;                 /* a failed reopen: every request gets 503 */
+    /* the queue */
+    pthread_mutex_t q_mu;
+    pthread_cond_t q_wake, q_done;
+    job_t *head, *tail;
+    uint32_t queued_events;
+    int stopping;
+    /* keys */
+    pthread_mutex_t key_mu;
+    up_keyring_t keys;
+    sqlite3 *key_db;                  /* own connection: sees `uptake keys` from other processes */
+    int64_t keys_checked_ms;
+    /* metrics */
+    pthread_mutex_t m_mu;
+    uint64_t received[UP_WIRE_FAMILIES], stored[UP_WIRE_FAMILIES], dups[UP_WIRE_FAMILIES];
+    uint64_t requests[6];             /* by status class 1xx..5xx, [0] other */
+    uint64_t lat_count, lat_buckets[N_BUCKETS];
+    double lat_sum;
+    struct reject_count { char source[16], field[40]; uint64_t n; } rejects[64];
+    int n_rejects;
+    atomic_int in_flight;
+} srv_t;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void logf_(srv_t *sv, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void logf_(srv_t *sv, int level, const char *fmt, ...)
+{
+    if (level > sv->cfg.log_level || !sv->log)
+        return;
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    char ts[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    va_list ap;
+    va_start(ap, fmt);
+    flockfile(sv->log);
+    fprintf(sv->log, "%s %s ", ts, names[level]);
+    vfprintf(sv->log, fmt, ap);
+    fputc('\n', sv->log);
+    fflush(sv->log);
+    funlockfile(sv->log);
+    va_end(ap);
+}
+
+static void count_reject(srv_t *sv, const char *source, const char *field)
+{
+    if (!field)
+        field = "record";
+    for (int i = 0; i < sv->n_rejects; i++)
+        if (strcmp(sv->rejects[i].source, source) == 0 && strcmp(sv->rejects[i].field, field) == 0) {
+            sv->rejects[i].n++;
+            return;
+        }
+    int i = sv->n_rejects < 64 ? sv->n_rejects++ : 63;   /* the last row collects the rest */
+    if (i == 63 && sv->n_rejects == 64 && sv->rejects[63].n)
+        field = "other";
+    snprintf(sv->rejects[i].source, sizeof sv->rejects[i].source, "%s", source);
+    snprintf(sv->rejects[i].field, sizeof sv->rejects[i].field, "%s", field);
+    sv->rejects[i].n++;
+}
+
+/* ---- the committer ------------------------------------------------------ */
+
+/* A wire message as the record the ingest session takes. */
+static void to_record(const up_wire_msg_t *m, up_record_t *r, char *tsbuf, size_t tslen, char num[4][32])
+{
+    memset(r, 0, sizeof *r);
+    r->line = 0;
+    r->kind = m->kind == UP_WIRE_IDENTIFY ? UP_MSG_IDENTIFY : m->kind == UP_WIRE_GROUP ? UP_MSG_GROUP
+            : m->kind == UP_WIRE_ALIAS ? UP_MSG_ALIAS : UP_MSG_TRACK;
+    snprintf(tsbuf, tslen, "%lld", (long long)m->ts);
+    const char *v[UP_EF_N] = {0};
+    v[UP_EF_TS] = tsbuf;
+    v[UP_EF_USER] = m->user_id;
+    v[UP_EF_ACCOUNT] = m->account_id;
+    v[UP_EF_EVENT] = m->event;
+    v[UP_EF_MSGID] = m->message_id;
+    /* traits: the canonical name, or its camelCase form */
+    static const struct { int f; const char *a, *b; } tr[] = {
+        {UP_EF_CREATED, "created_at", "createdAt"}, {UP_EF_ROLE, "role", NULL},
+        {UP_EF_NAME, "name", NULL}, {UP_EF_SEATS, "seats", NULL}, {UP_EF_PLAN, "plan", NULL},
+        {UP_EF_SEGMENT, "segment", NULL}, {UP_EF_OWNER, "owner", NULL}, {UP_EF_ARR, "arr", NULL},
+        {UP_EF_CSTART, "contract_start", "contractStart"}, {UP_EF_RENEW, "renewal_date", "renewalDate"},
+    };
+    int k = 0;
+    for (size_t i = 0; m->traits && i < sizeof tr / sizeof tr[0]; i++) {
+        json_t *t = json_object_get(m->traits, tr[i].a);
+        if (!t && tr[i].b)
+            t = json_object_get(m->traits, tr[i].b);
+        if (json_is_string(t))
+            v[tr[i].f] = json_string_value(t);
+        else if (json_is_number(t) && k < 4) {
+            if (json_is_integer(t))
+                snprintf(num[k], 32, "%lld", (long long)json_integer_value(t));
+            else
+                up_fmt_double(num[k], 32, json_real_value(t));
+            v[tr[i].f] = num[k++];
+        }
+    }
+    for (int i = 0; i < UP_EF_N; i++) {
+        r->val[i] = v[i] && *v[i] ? v[i] : NULL;
+        r->len[i] = r->val[i] ? strlen(r->val[i]) : 0;
+    }
+}
+
+/* Stores every message of the jobs in one transaction and one fsync.
+ * Returns 0 or a negative UP_E* code (nothing of these jobs is then
+ * acknowledged). */
+static int commit_jobs(srv_t *sv, job_t *jobs)
+{
+    sqlite3 *db = up_store_db(sv->store);
+    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    int rc = 0;
+    for (job_t *j = jobs; j && rc == 0; j = j->next) {
+        up_wire_batch_t *b = j->batch;
+        const char *source = up_wire_family_name(b->family);
+        for (size_t i = 0; i < b->n_msgs && rc == 0; i++) {
+            const up_wire_msg_t *m = &b->msgs[i];
+            if (m->reject) {
+                rc = up_store_reject(sv->store, "http", j->where, (long)i + 1, m->reject_field, m->reject,
+                                     m->record ? m->record : "");
+                j->rejected++;
+                count_reject(sv, source, m->reject_field);
+                continue;
+            }
+            up_record_t r;
+            char tsbuf[32], num[4][32];
+            to_record(m, &r, tsbuf, sizeof tsbuf, num);
+            r.line = (long)i + 1;
+            up_import_stats_t st = {0};
+            rc = up_ingest_message(sv->ingest, &r, j->where, &st);
+            j->stored += st.stored;
+            j->duplicates += st.duplicates;
+            j->rejected += st.rejected;
+            if (st.rejected)
+                count_reject(sv, source, "message");
+        }
+    }
+    if (rc < 0) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    return up_store_sync(sv->store);
+}
+
+/* After a failed commit the store's memory holds events that are not on
+ * disk: drop it and open the store again from its files. */
+static void reopen_store(srv_t *sv)
+{
+    up_ingest_close(sv->ingest);
+    sv->ingest = NULL;
+    up_store_abandon(sv->store);
+    sv->store = NULL;
+    char err[1024];
+    if (up_store_open(&sv->store, sv->cfg.data, UP_STORE_WRITE, err, sizeof err) < 0 ||
+        up_ingest_open(sv->store, &sv->ingest) < 0) {
+        logf_(sv, 0, "cannot reopen the store after a storage failure: %s; answering 503 until restarted", err);
+        sv->store_broken = 1;
+        return;
+    }
+    logf_(sv, 1, "store reopened after a storage failure%s%s", up_store_notice(sv->store) ? ": " : "",
+          up_store_notice(sv->store) ? up_store_notice(sv->store) : "");
+}
+
+static void *committer(void *arg)
+{
+    srv_t *sv = arg;
+    double last_checkpoint = mono_s();
+    for (;;) {
+        pthread_mutex_lock(&sv->q_mu);
+        while (!sv->head && !sv->stopping) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&sv->q_wake, &sv->q_mu, &ts);
+            if (!sv->head && mono_s() - last_checkpoint >= sv->cfg.checkpoint_s)
+                break;
+        }
+        job_t *jobs = sv->head;
+        int stop = sv->stopping && !jobs;
+        sv->head = sv->tail = NULL;
+        pthread_mutex_unlock(&sv->q_mu);
+        if (stop)
+            break;
+        pthread_mutex_lock(&sv->store_mu);
+        if (!jobs) {
+            /* quiet: refresh the snapshot so readers replay little */
+            if (!sv->store_broken && up_store_commit(sv->store) < 0)
+                logf_(sv, 1, "cannot write rollup.bin (the log is intact; will retry)");
+            last_checkpoint = mono_s();
+            pthread_mutex_unlock(&sv->store_mu);
+            continue;
+        }
+        int rc = sv->store_broken ? -UP_EIO : commit_jobs(sv, jobs);
+        if (rc < 0 && !sv->store_broken) {
+            logf_(sv, 0, "storage failure: %s; the requests waiting get 503", up_strerror(rc));
+            reopen_store(sv);
+        }
+        pthread_mutex_unlock(&sv->store_mu);
+        pthread_mutex_lock(&sv->m_mu);
+        for (job_t *j = jobs; j; j = j->next) {
+            int f = j->batch->family;
+            sv->received[f] += j->batch->n_msgs;
+            if (rc == 0) {
+                sv->stored[f] += j->stored;
+                sv->dups[f] += j->duplicates;
+            }
+        }
+        pthread_mutex_unlock(&sv->m_mu);
+        pthread_mutex_lock(&sv->q_mu);
+        for (job_t *j = jobs; j; j = j->next) {
+            sv->queued_events -= (uint32_t)j->batch->n_msgs;
+            j->status = rc == 0 ? 200 : 503;
+            j->done = 1;
+        }
+        pthread_cond_broadcast(&sv->q_done);
+        pthread_mutex_unlock(&sv->q_mu);
+    }
+    return NULL;
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+typedef struct {
+    char *uri;                /* the raw request target, query included */
+    up_buf_t body;
+    int started;              /* the first call (headers only) has been seen */
+    int too_big;
+    int status;               /* answered status, for the log */
+    size_t events;
+    double start;
+} conn_t;
+
+static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    conn_t *cn = calloc(1, sizeof *cn);
+    if (cn) {
+        cn->uri = strdup(uri);
+        cn->start = mono_s();
+    }
+    return cn;
+}
+
+static enum MHD_Result respond(struct MHD_Connection *c, conn_t *cn, int status, const char *ctype,
+                               const char *body, size_t len, const char *extra_name, const char *extra_val)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", ctype);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (extra_name)
+        MHD_add_response_header(r, extra_name, extra_val);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    cn->status = status;
+    return ret;
+}
+
+static enum MHD_Result respond_json_error(struct MHD_Connection *c, conn_t *cn, int status, const char *msg)
+{
+    up_buf_t b = {0};
+    up_buf_puts(&b, "{\"error\":");
+    up_json_str(&b, msg);
+    up_buf_puts(&b, "}\n");
+    enum MHD_Result r = respond(c, cn, status, "application/json", b.data ? b.data : "", b.len, NULL, NULL);
+    up_buf_free(&b);
+    return r;
+}
+
+/* The Bearer token of a request, or NULL. */
+static const char *bearer(struct MHD_Connection *c, size_t *len)
+{
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    *len = strlen(h);
+    return h;
+}
+
+/* 1 when key is a live key of kind; reloads the keys at most once a second. */
+static int key_ok(srv_t *sv, up_key_kind_t kind, const char *key, size_t len)
+{
+    pthread_mutex_lock(&sv->key_mu);
+    int64_t now = now_ms();
+    if (now - sv->keys_checked_ms >= 1000) {
+        if (up_keyring_load(&sv->keys, sv->key_db) < 0)
+            logf_(sv, 1, "cannot read the keys table: %s", sqlite3_errmsg(sv->key_db));
+        sv->keys_checked_ms = now;
+    }
+    int ok = up_keyring_check(&sv->keys, kind, key, len);
+    pthread_mutex_unlock(&sv->key_mu);
+    return ok;
+}
+
+static const char *api_arg(void *ctx, const char *key)
+{
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static enum MHD_Result handle_api(srv_t *sv, struct MHD_Connection *c, conn_t *cn, const char *url,
+                                  const char *method)
+{
+    size_t len = 0;
+    const char *tok = bearer(c, &len);
+    if (!tok)
+        return respond_json_error(c, cn, 401, "send a read token as 'Authorization: Bearer upr_…'"
+                                              " (create one with `uptake keys create --read`)");
+    if (!key_ok(sv, UP_KEY_READ, tok, len))
+        return respond_json_error(c, cn, key_ok(sv, UP_KEY_WRITE, tok, len) ? 403 : 401,
+                                  key_ok(sv, UP_KEY_WRITE, tok, len)
+                                      ? "this is a write key: it can only send events; the API needs a read token"
+                                      : "unknown or revoked token");
+    if (strcmp(method, "GET") != 0)
+        return respond_json_error(c, cn, 405, "the API is read-only: use GET");
+    up_buf_t out = {0};
+    pthread_mutex_lock(&sv->store_mu);
+    int status = sv->store_broken ? 503 : up_api_handle(sv->store, url, api_arg, c, &out);
+    pthread_mutex_unlock(&sv->store_mu);
+    enum MHD_Result r;
+    if (status == 503)
+        r = respond_json_error(c, cn, 503, "the store is unavailable; see the server log");
+    else
+        r = respond(c, cn, status, "application/json", out.data ? out.data : "", out.len, NULL, NULL);
+    up_buf_free(&out);
+    return r;
+}
+
+static void metrics_text(srv_t *sv, up_buf_t *b)
+{
+    pthread_mutex_lock(&sv->m_mu);
+    up_buf_puts(b, "# HELP uptake_events_received_total Messages received over HTTP, by client family.\n"
+                   "# TYPE uptake_events_received_total counter\n");
+    for (int f = 0; f < UP_WIRE_FAMILIES; f++)
+        up_buf_printf(b, "uptake_events_received_total{source=\"%s\"} %llu\n", up_wire_family_name(f),
+                      (unsigned long long)sv->received[f]);
+    up_buf_puts(b, "# HELP uptake_events_stored_total Messages stored (events, identify and group calls).\n"
+                   "# TYPE uptake_events_stored_total counter\n");
+    for (int f = 0; f < UP_WIRE_FAMILIES; f++)
+        up_buf_printf(b, "uptake_events_stored_total{source=\"%s\"} %llu\n", up_wire_family_name(f),
+                      (unsigned long long)sv->stored[f]);
+    up_buf_puts(b, "# HELP uptake_events_duplicate_total Messages whose id was already stored.\n"
+                   "# TYPE uptake_events_duplicate_total counter\n");
+    for (int f = 0; f < UP_WIRE_FAMILIES; f++)
+        up_buf_printf(b, "uptake_events_duplicate_total{source=\"%s\"} %llu\n", up_wire_family_name(f),
+                      (unsigned long long)sv->dups[f]);
+    up_buf_puts(b, "# HELP uptake_events_rejected_total Messages rejected into the rejects table, by field.\n"
+                   "# TYPE uptake_events_rejected_total counter\n");
+    for (int i = 0; i < sv->n_rejects; i++)
+        up_buf_printf(b, "uptake_events_rejected_total{source=\"%s\",reason=\"%s\"} %llu\n", sv->rejects[i].source,
+                      sv->rejects[i].field, (unsigned long long)sv->rejects[i].n);
+    up_buf_puts(b, "# HELP uptake_http_requests_total HTTP requests answered, by status class.\n"
+                   "# TYPE uptake_http_requests_total counter\n");
+    static const char *const cls[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (int i = 0; i < 6; i++)
+        up_buf_printf(b, "uptake_http_requests_total{code=\"%s\"} %llu\n", cls[i], (unsigned long long)sv->requests[i]);
+    up_buf_puts(b, "# HELP uptake_http_request_duration_seconds Time from request start to response.\n"
+                   "# TYPE uptake_http_request_duration_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int i = 0; i < N_BUCKETS; i++) {
+        cum += sv->lat_buckets[i];
+        char le[32];
+        up_fmt_double(le, sizeof le, BUCKETS[i]);
+        up_buf_printf(b, "uptake_http_request_duration_seconds_bucket{le=\"%s\"} %llu\n", le, (unsigned long long)cum);
+    }
+    up_buf_printf(b, "uptake_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                  (unsigned long long)sv->lat_count);
+    char sum[32];
+    up_fmt_double(sum, sizeof sum, sv->lat_sum);
+    up_buf_printf(b, "uptake_http_request_duration_seconds_sum %s\n", sum);
+    up_buf_printf(b, "uptake_http_request_duration_seconds_count %llu\n", (unsigned long long)sv->lat_count);
+    pthread_mutex_unlock(&sv->m_mu);
+    pthread_mutex_lock(&sv->q_mu);
+    uint32_t depth = sv->queued_events;
+    pthread_mutex_unlock(&sv->q_mu);
+    up_buf_printf(b, "# HELP uptake_queue_events Messages waiting for the disk.\n# TYPE uptake_queue_events gauge\n"
+                     "uptake_queue_events %u\n", depth);
+    up_store_stats_t st;
+    pthread_mutex_lock(&sv->store_mu);
+    if (!sv->store_broken)
+        up_store_stats(sv->store, &st);
+    else
+        memset(&st, 0, sizeof st);
+    pthread_mutex_unlock(&sv->store_mu);
+    up_buf_printf(b, "# HELP uptake_store_bytes Bytes of the store's files.\n# TYPE uptake_store_bytes gauge\n"
+                     "uptake_store_bytes{file=\"events.log\"} %llu\nuptake_store_bytes{file=\"rollup.bin\"} %llu\n",
+                  (unsigned long long)st.log_bytes, (unsigned long long)st.snapshot_bytes);
+    up_buf_printf(b, "# HELP uptake_store_events Events in the store.\n# TYPE uptake_store_events gauge\n"
+                     "uptake_store_events %llu\n", (unsigned long long)st.events);
+}
+
+static enum MHD_Result handle_ingest(srv_t *sv, struct MHD_Connection *c, conn_t *cn, const char *url,
+                                     const char *method)
+{
+    const char *q = strchr(cn->uri ? cn->uri : "", '?');
+    up_wire_req_t req = {
+        .method = method,
+        .path = url,
+        .query = q ? q + 1 : NULL,
+        .content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"),
+        .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
+        .body = (const uint8_t *)cn->body.data,
+        .body_len = cn->body.len,
+        .received_ms = now_ms(),
+        .group_type = NULL,
+    };
+    up_wire_batch_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return MHD_NO;
+    up_wire_decode(&req, b);
+    enum MHD_Result r;
+    const char *ctype;
+    const char *body;
+    if (b->status == 404) {
+        r = respond_json_error(c, cn, 404, "no such path; see docs/ingest-http.md");
+        goto out;
+    }
+    if (b->status != 200) {
+        body = up_wire_response(b, b->status, &ctype);
+        r = respond(c, cn, b->status, ctype, body, strlen(body), NULL, NULL);
+        goto out;
+    }
+    if (strcmp(method, "OPTIONS") == 0) {
+        r = respond(c, cn, 200, "text/plain", "", 0, "Access-Control-Allow-Origin", "*");
+        goto out;
+    }
+    int authorised = 0, read_token = 0;
+    for (int i = 0; i < b->n_keys && !authorised; i++)
+        authorised = key_ok(sv, UP_KEY_WRITE, b->keys[i], strlen(b->keys[i]));
+    for (int i = 0; i < b->n_keys && !authorised && !read_token; i++)
+        read_token = key_ok(sv, UP_KEY_READ, b->keys[i], strlen(b->keys[i]));
+    if (!authorised) {
+        body = up_wire_response(b, read_token ? 403 : 401, &ctype);
+        r = respond(c, cn, read_token ? 403 : 401, ctype, body, strlen(body), NULL, NULL);
+        goto out;
+    }
+    cn->events = b->n_msgs;
+    int status = 200;
+    if (b->n_msgs) {
+        job_t job;
+        memset(&job, 0, sizeof job);
+        job.batch = b;
+        snprintf(job.where, sizeof job.where, "%s %s", method, url);
+        pthread_mutex_lock(&sv->q_mu);
+        if (sv->queued_events + b->n_msgs > sv->cfg.queue_events && sv->queued_events > 0) {
+            pthread_mutex_unlock(&sv->q_mu);
+            body = up_wire_response(b, 429, &ctype);
+            r = respond(c, cn, 429, ctype, body, strlen(body), "Retry-After", "1");
+            goto out;
+        }
+        sv->queued_events += (uint32_t)b->n_msgs;
+        if (sv->tail)
+            sv->tail->next = &job;
+        else
+            sv->head = &job;
+        sv->tail = &job;
+        pthread_cond_signal(&sv->q_wake);
+        while (!job.done)
+            pthread_cond_wait(&sv->q_done, &sv->q_mu);
+        pthread_mutex_unlock(&sv->q_mu);
+        status = job.status;
+    }
+    body = up_wire_response(b, status, &ctype);
+    r = respond(c, cn, status, ctype, body, strlen(body), "Access-Control-Allow-Origin", "*");
+out:
+    up_wire_batch_free(b);
+    free(b);
+    return r;
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                               const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    srv_t *sv = cls;
+    conn_t *cn = *con_cls;
+    if (!cn)
+        return MHD_NO;
+    if (!cn->started) {
+        cn->started = 1;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (cn->body.len + *upload_size > MAX_RAW_BODY)
+            cn->too_big = 1;
+        else if (up_buf_append(&cn->body, upload, *upload_size) < 0)
+            return MHD_NO;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    atomic_fetch_add(&sv->in_flight, 1);
+    enum MHD_Result r;
+    if (cn->too_big)
+        r = respond_json_error(c, cn, 413, "request body larger than 20 MB");
+    else if (strcmp(url, "/healthz") == 0)
+        r = sv->store_broken ? respond(c, cn, 503, "text/plain", "store unavailable\n", 18, NULL, NULL)
+                             : respond(c, cn, 200, "text/plain", "ok\n", 3, NULL, NULL);
+    else if (strcmp(url, "/metrics") == 0) {
+        up_buf_t b = {0};
+        metrics_text(sv, &b);
+        r = respond(c, cn, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len, NULL, NULL);
+        up_buf_free(&b);
+    } else if (strncmp(url, "/api/", 5) == 0)
+        r = handle_api(sv, c, cn, url, method);
+    else
+        r = handle_ingest(sv, c, cn, url, method);
+    atomic_fetch_sub(&sv->in_flight, 1);
+    return r;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    srv_t *sv = cls;
+    conn_t *cn = *con_cls;
+    if (!cn)
+        return;
+    double secs = mono_s() - cn->start;
+    pthread_mutex_lock(&sv->m_mu);
+    int cls_i = cn->status >= 100 && cn->status < 600 ? cn->status / 100 : 0;
+    sv->requests[cls_i]++;
+    sv->lat_count++;
+    sv->lat_sum += secs;
+    for (int i = 0; i < N_BUCKETS; i++)
+        if (secs <= BUCKETS[i]) {
+            sv->lat_buckets[i]++;
+            break;
+        }
+    pthread_mutex_unlock(&sv->m_mu);
+    /* the path only: a query may carry a key */
+    char path[256];
+    snprintf(path, sizeof path, "%.*s", (int)strcspn(cn->uri ? cn->uri : "", "?"), cn->uri ? cn->uri : "");
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        logf_(sv, 1, "%s aborted (%s) after %.1f ms", path,
+              toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout" : "connection closed", secs * 1000);
+    else
+        logf_(sv, cn->status >= 500 ? 0 : 2, "%d %s %zu events %.1f ms", cn->status, path, cn->events, secs * 1000);
+    up_buf_free(&cn->body);
+    free(cn->uri);
+    free(cn);
+    *con_cls = NULL;
+}
+
+static int parse_listen(const char *s, struct sockaddr_in *sa)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon)
+        return -1;
+    char host[64];
+    size_t hl = (size_t)(colon - s);
+    if (hl == 0 || hl >= sizeof host)
+        return -1;
+    memcpy(host, s, hl);
+    host[hl] = '\0';
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535)
+        return -1;
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errlen)
+{
+    struct sockaddr_in sa;
+    if (parse_listen(cfg->listen, &sa) < 0) {
+        snprintf(err, errlen, "--listen: expected HOST:PORT with an IPv4 host, e.g. 127.0.0.1:8080, got '%s'",
+                 cfg->listen);
+        return -UP_EUSAGE;
+    }
+    srv_t *sv = calloc(1, sizeof *sv);
+    if (!sv)
+        return -UP_ENOMEM;
+    sv->cfg = *cfg;
+    sv->log = log;
+    int rc = up_store_open(&sv->store, cfg->data, UP_STORE_WRITE, err, errlen);
+    if (rc < 0) {
+        free(sv);
+        return rc;
+    }
+    if (up_store_notice(sv->store))
+        logf_(sv, 1, "%s", up_store_notice(sv->store));
+    char *dbpath = malloc(strlen(cfg->data) + 16);
+    if (dbpath)
+        sprintf(dbpath, "%s/uptake.db", cfg->data);
+    if (!dbpath || sqlite3_open_v2(dbpath, &sv->key_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        up_keys_init(sv->key_db) < 0 || (rc = up_ingest_open(sv->store, &sv->ingest)) < 0) {
+        snprintf(err, errlen, "%s: cannot open the keys table", cfg->data);
+        free(dbpath);
+        sqlite3_close(sv->key_db);
+        up_store_close(sv->store);
+        free(sv);
+        return -UP_EDB;
+    }
+    free(dbpath);
+    sqlite3_busy_timeout(sv->key_db, 5000);
+    sv->keys_checked_ms = INT64_MIN / 2;
+    pthread_mutex_init(&sv->store_mu, NULL);
+    pthread_mutex_init(&sv->q_mu, NULL);
+    pthread_mutex_init(&sv->key_mu, NULL);
+    pthread_mutex_init(&sv->m_mu, NULL);
+    pthread_cond_init(&sv->q_wake, NULL);
+    pthread_cond_init(&sv->q_done, NULL);
+
+    /* signals go to this thread only, through sigwait */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    pthread_t ct;
+    pthread_create(&ct, NULL, committer, sv);
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
+        0, NULL, NULL, handler, sv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_cb, sv,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, sv,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+        MHD_OPTION_END);
+    if (!d) {
+        snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, strerror(errno));
+        rc = -UP_EIO;
+    } else {
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+        char host[64];
+        inet_ntop(AF_INET, &sa.sin_addr, host, sizeof host);
+        logf_(sv, 0 > sv->cfg.log_level ? 0 : sv->cfg.log_level >= 1 ? 1 : 0,
+              "listening on http://%s:%u (store %s)", host, info ? info->port : 0, cfg->data);
+        int sig = 0;
+        sigwait(&sigs, &sig);
+        logf_(sv, 1, "%s: draining requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        /* stop accepting; let the requests in flight finish (bounded) */
+        MHD_quiesce_daemon(d);
+        for (int i = 0; i < 300 && atomic_load(&sv->in_flight) > 0; i++) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        MHD_stop_daemon(d);
+    }
+    pthread_mutex_lock(&sv->q_mu);
+    sv->stopping = 1;
+    pthread_cond_signal(&sv->q_wake);
+    pthread_mutex_unlock(&sv->q_mu);
+    pthread_join(ct, NULL);
+    up_ingest_close(sv->ingest);
+    int crc = sv->store ? up_store_close(sv->store) : 0;   /* writes the snapshot */
+    if (crc < 0 && rc == 0) {
+        snprintf(err, errlen, "%s: cannot write the snapshot on close: %s", cfg->data, up_strerror(crc));
+        rc = crc;
+    }
+    sqlite3_close(sv->key_db);
+    up_keyring_free(&sv->keys);
+    if (rc == 0)
+        logf_(sv, 1, "stopped; store closed cleanly");
+    free(sv);
+    return rc;
+}

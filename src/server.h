@@ -1,0 +1,41 @@
+/* server: `uptake serve`: the HTTP ingestion endpoints of the Segment,
+ * RudderStack, PostHog and Mixpanel clients, the JSON API, /healthz and
+ * /metrics, over one store opened for writing. Invariant: a request is
+ * answered 2xx only after every event it carried is in events.log and
+ * fsynced (group commit: one fsync for all requests waiting at that moment);
+ * a storage failure answers 503 and leaves the store as it was. */
+#ifndef UP_SERVER_H
+#define UP_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    char data[1024];          /* the store's directory */
+    char listen[128];         /* host:port; port 0 picks a free one (printed at start) */
+    int log_level;            /* 0 error, 1 warn, 2 info (a line per request), 3 debug */
+    uint32_t queue_events;    /* events waiting for the disk before 429 (default 200,000) */
+    int timeout_s;            /* idle connection / slow client timeout (default 30) */
+    int checkpoint_s;         /* write the rollup snapshot at most this often (default 60) */
+    int threads;              /* connection threads (default 0: one per connection) */
+} up_server_cfg_t;
+
+/* The defaults above, with data set to data_dir. */
+void up_server_cfg_default(up_server_cfg_t *c, const char *data_dir);
+
+/* Reads a config file (YAML: a flat mapping of the keys above: data, listen,
+ * log_level as error|warn|info|debug, queue_events, timeout, checkpoint)
+ * into c. Returns 0 or -UP_EPARSE with "FILE:LINE: key: reason" in err. */
+int up_server_cfg_load(up_server_cfg_t *c, const char *path, char *err, size_t errlen);
+
+/* Parses a log level name; -1 when unknown. */
+int up_server_log_level(const char *s);
+
+/* Runs until SIGTERM or SIGINT: then stops accepting, drains the requests
+ * in flight, writes the snapshot and closes the store. Log lines go to log.
+ * Returns 0, or a negative UP_E* code with a message in err when the store
+ * or the socket could not be opened. */
+int up_server_run(const up_server_cfg_t *c, FILE *log, char *err, size_t errlen);
+
+#endif

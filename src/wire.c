@@ -1,0 +1,740 @@
+/* wire: request decoding for the four client families (see the header and
+ * docs/ingest-http.md). The body goes through, in order: gunzip (bounded),
+ * form/base64 unwrapping, JSON (object, array or NDJSON), then one
+ * extractor per family that turns each event into a message with its user,
+ * account, event name, id and skew-corrected time. */
+#include "wire.h"
+
+#include "report.h"
+#include "timeparse.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <zlib.h>
+
+const char *up_wire_family_name(int family)
+{
+    static const char *const names[] = {"segment", "posthog", "mixpanel"};
+    return family >= 0 && family < UP_WIRE_FAMILIES ? names[family] : "unknown";
+}
+
+/* ---- endpoints ---------------------------------------------------------- */
+
+enum {
+    EP_NONE, EP_SEG_BATCH, EP_SEG_TRACK, EP_SEG_IDENTIFY, EP_SEG_GROUP, EP_SEG_PAGE, EP_SEG_SCREEN,
+    EP_SEG_ALIAS, EP_PH_BATCH, EP_PH_CAPTURE, EP_PH_V1, EP_MP_TRACK, EP_MP_ENGAGE, EP_MP_GROUPS, EP_MP_IMPORT
+};
+
+static const struct {
+    const char *path;
+    int ep, family;
+} ROUTES[] = {
+    {"/v1/batch", EP_SEG_BATCH, UP_WIRE_SEGMENT}, {"/v1/import", EP_SEG_BATCH, UP_WIRE_SEGMENT},
+    {"/v1/track", EP_SEG_TRACK, UP_WIRE_SEGMENT}, {"/v1/t", EP_SEG_TRACK, UP_WIRE_SEGMENT},
+    {"/v1/identify", EP_SEG_IDENTIFY, UP_WIRE_SEGMENT}, {"/v1/i", EP_SEG_IDENTIFY, UP_WIRE_SEGMENT},
+    {"/v1/group", EP_SEG_GROUP, UP_WIRE_SEGMENT}, {"/v1/g", EP_SEG_GROUP, UP_WIRE_SEGMENT},
+    {"/v1/page", EP_SEG_PAGE, UP_WIRE_SEGMENT}, {"/v1/p", EP_SEG_PAGE, UP_WIRE_SEGMENT},
+    {"/v1/screen", EP_SEG_SCREEN, UP_WIRE_SEGMENT},
+    {"/v1/alias", EP_SEG_ALIAS, UP_WIRE_SEGMENT}, {"/v1/a", EP_SEG_ALIAS, UP_WIRE_SEGMENT},
+    {"/batch", EP_PH_BATCH, UP_WIRE_POSTHOG}, {"/capture", EP_PH_CAPTURE, UP_WIRE_POSTHOG},
+    {"/i/v0/e", EP_PH_CAPTURE, UP_WIRE_POSTHOG}, {"/e", EP_PH_CAPTURE, UP_WIRE_POSTHOG},
+    {"/i/v1/analytics/events", EP_PH_V1, UP_WIRE_POSTHOG},
+    {"/track", EP_MP_TRACK, UP_WIRE_MIXPANEL}, {"/engage", EP_MP_ENGAGE, UP_WIRE_MIXPANEL},
+    {"/groups", EP_MP_GROUPS, UP_WIRE_MIXPANEL}, {"/import", EP_MP_IMPORT, UP_WIRE_MIXPANEL},
+};
+
+static int route(const char *path, int *family)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    for (size_t i = 0; i < sizeof ROUTES / sizeof ROUTES[0]; i++)
+        if (strlen(ROUTES[i].path) == n && memcmp(ROUTES[i].path, path, n) == 0) {
+            *family = ROUTES[i].family;
+            return ROUTES[i].ep;
+        }
+    return EP_NONE;
+}
+
+/* ---- small decoders ----------------------------------------------------- */
+
+static int hexval(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decodes s[0..n) into a new string. plus_is_space: form rules. */
+static char *pct_decode(const char *s, size_t n, int plus_is_space, size_t *outlen)
+{
+    char *o = malloc(n + 1);
+    if (!o)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            o[k++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else
+            o[k++] = plus_is_space && s[i] == '+' ? ' ' : s[i];
+    }
+    o[k] = '\0';
+    *outlen = k;
+    return o;
+}
+
+/* The raw value of key in a query or form string ("a=1&b=2"), or NULL. */
+static const char *form_value(const char *q, size_t qlen, const char *key, size_t *vlen)
+{
+    size_t kl = strlen(key);
+    const char *p = q, *end = q + qlen;
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        if ((size_t)(stop - p) > kl && memcmp(p, key, kl) == 0 && p[kl] == '=') {
+            *vlen = (size_t)(stop - p - (ptrdiff_t)kl - 1);
+            return p + kl + 1;
+        }
+        if ((size_t)(stop - p) == kl && memcmp(p, key, kl) == 0) {
+            *vlen = 0;
+            return stop;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* Standard or URL-safe base64, padding optional, whitespace skipped; a
+ * space is taken as '+' (a form decoder's damage undone). */
+static char *b64_decode(const char *s, size_t n, size_t *outlen)
+{
+    char *o = malloc(n / 4 * 3 + 4);
+    if (!o)
+        return NULL;
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i], v;
+        if (c == ' ')
+            c = '+';
+        if (c >= 'A' && c <= 'Z')
+            v = c - 'A';
+        else if (c >= 'a' && c <= 'z')
+            v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9')
+            v = c - '0' + 52;
+        else if (c == '+' || c == '-')
+            v = 62;
+        else if (c == '/' || c == '_')
+            v = 63;
+        else if (c == '=' || c == '\n' || c == '\r' || c == '\t')
+            continue;
+        else {
+            free(o);
+            return NULL;
+        }
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            o[k++] = (char)(acc >> bits & 0xff);
+        }
+    }
+    o[k] = '\0';
+    *outlen = k;
+    return o;
+}
+
+/* Inflates gzip (or zlib) data, refusing to grow past limit.
+ * Returns 0, -1 on bad data, -2 over the limit. */
+static int gunzip(const uint8_t *in, size_t n, size_t limit, char **out, size_t *outlen)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 32) != Z_OK)
+        return -1;
+    size_t cap = n * 4 + 1024 < limit ? n * 4 + 1024 : limit + 1;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        inflateEnd(&z);
+        return -1;
+    }
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)n;
+    size_t len = 0;
+    int rc;
+    for (;;) {
+        if (len == cap) {
+            if (cap > limit) {
+                free(buf);
+                inflateEnd(&z);
+                return -2;
+            }
+            size_t nc = cap * 2 > limit + 1 ? limit + 1 : cap * 2;
+            char *nb = realloc(buf, nc + 1);
+            if (!nb) {
+                free(buf);
+                inflateEnd(&z);
+                return -1;
+            }
+            buf = nb;
+            cap = nc;
+        }
+        z.next_out = (Bytef *)buf + len;
+        z.avail_out = (uInt)(cap - len);
+        rc = inflate(&z, Z_NO_FLUSH);
+        len = cap - z.avail_out;
+        if (rc == Z_STREAM_END)
+            break;
+        if (rc != Z_OK && !(rc == Z_BUF_ERROR && z.avail_out == 0)) {
+            free(buf);
+            inflateEnd(&z);
+            return -1;
+        }
+        if (z.avail_in == 0 && z.avail_out != 0) {   /* input ended before the stream did */
+            free(buf);
+            inflateEnd(&z);
+            return -1;
+        }
+    }
+    inflateEnd(&z);
+    if (len > limit) {
+        free(buf);
+        return -2;
+    }
+    buf[len] = '\0';
+    *out = buf;
+    *outlen = len;
+    return 0;
+}
+
+/* ---- JSON helpers ------------------------------------------------------- */
+
+static json_t *get(json_t *o, const char *k)
+{
+    return json_is_object(o) ? json_object_get(o, k) : NULL;
+}
+
+/* A string, or a number made into one (ids are often numbers); NULL else. */
+static const char *str_of(up_wire_batch_t *b, json_t *v)
+{
+    if (json_is_string(v))
+        return json_string_value(v)[0] ? json_string_value(v) : NULL;
+    char buf[40];
+    if (json_is_integer(v))
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        up_fmt_double(buf, sizeof buf, json_real_value(v));
+    else
+        return NULL;
+    json_t *s = json_string(buf);
+    if (!s || json_array_append_new(b->held, s) < 0)
+        return NULL;
+    return json_string_value(s);
+}
+
+static const char *hold(up_wire_batch_t *b, const char *s, size_t n)
+{
+    json_t *j = json_stringn(s, n);
+    if (!j || json_array_append_new(b->held, j) < 0)
+        return NULL;
+    return json_string_value(j);
+}
+
+/* A time value: ISO-8601 text, or a number of seconds or milliseconds
+ * (told apart by magnitude: below 1e11 it is seconds). */
+static int time_of(json_t *v, int64_t *ms)
+{
+    if (json_is_string(v))
+        return up_time_parse(json_string_value(v), json_string_length(v), ms);
+    if (json_is_number(v)) {
+        double d = json_number_value(v);
+        if (!(d > -1e15 && d < 1e15))
+            return -1;
+        *ms = d < 1e11 && d > -1e11 ? (int64_t)(d * 1000.0 + (d >= 0 ? 0.5 : -0.5)) : (int64_t)d;
+        return 0;
+    }
+    return -1;
+}
+
+static void add_key(up_wire_batch_t *b, const char *k)
+{
+    if (!k || !*k || b->n_keys == UP_WIRE_MAX_KEYS)
+        return;
+    for (int i = 0; i < b->n_keys; i++)
+        if (strcmp(b->keys[i], k) == 0)
+            return;
+    b->keys[b->n_keys++] = k;
+}
+
+static up_wire_msg_t *new_msg(up_wire_batch_t *b, size_t *cap)
+{
+    if (b->n_msgs == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        up_wire_msg_t *m = realloc(b->msgs, nc * sizeof *m);
+        if (!m)
+            return NULL;
+        b->msgs = m;
+        *cap = nc;
+    }
+    up_wire_msg_t *m = &b->msgs[b->n_msgs++];
+    memset(m, 0, sizeof *m);
+    return m;
+}
+
+static void reject(up_wire_msg_t *m, json_t *ev, const char *field, const char *why)
+{
+    m->reject = why;
+    m->reject_field = field;
+    char *txt = json_dumps(ev, JSON_COMPACT);
+    if (txt && strlen(txt) > 1000)
+        memcpy(txt + 996, "...", 4);
+    m->record = txt;
+}
+
+/* Checks what every message needs; rejects it otherwise. */
+static void finish(up_wire_msg_t *m, json_t *ev, int oversized)
+{
+    if (m->reject)
+        return;
+    if (oversized)
+        reject(m, ev, "event", "larger than 32 KB");
+    else if (!m->user_id && m->kind != UP_WIRE_GROUP)
+        reject(m, ev, "user_id", "missing: needs userId or anonymousId (distinct_id)");
+    else if (m->kind == UP_WIRE_TRACK && !m->event)
+        reject(m, ev, "event", "missing: a track call needs an event name");
+    else if (m->kind == UP_WIRE_GROUP && !m->account_id)
+        reject(m, ev, "groupId", "missing: a group call needs the group id");
+}
+
+static int too_big(json_t *ev, size_t body_len)
+{
+    if (body_len <= UP_WIRE_MAX_EVENT)
+        return 0;   /* a body this small cannot hold a bigger event */
+    char *txt = json_dumps(ev, JSON_COMPACT);
+    int big = !txt || strlen(txt) > UP_WIRE_MAX_EVENT;
+    free(txt);
+    return big;
+}
+
+/* ---- Segment and RudderStack ------------------------------------------- */
+
+static void seg_msg(up_wire_batch_t *b, json_t *ev, int ep, json_t *batch_sent, int64_t now, size_t *cap, size_t body_len)
+{
+    up_wire_msg_t *m = new_msg(b, cap);
+    if (!m)
+        return;
+    if (!json_is_object(ev)) {
+        reject(m, ev, "record", "not a JSON object");
+        return;
+    }
+    const char *type = json_string_value(get(ev, "type"));
+    if (ep != EP_SEG_BATCH)
+        type = ep == EP_SEG_TRACK ? "track" : ep == EP_SEG_IDENTIFY ? "identify" : ep == EP_SEG_GROUP ? "group"
+             : ep == EP_SEG_PAGE ? "page" : ep == EP_SEG_SCREEN ? "screen" : "alias";
+    if (!type) {
+        reject(m, ev, "type", "missing (track, identify, group, page, screen or alias)");
+        return;
+    }
+    add_key(b, json_string_value(get(ev, "writeKey")));
+    m->user_id = str_of(b, get(ev, "userId"));
+    if (!m->user_id)
+        m->user_id = str_of(b, get(ev, "anonymousId"));
+    m->message_id = str_of(b, get(ev, "messageId"));
+    json_t *ctx = get(ev, "context");
+    if (strcmp(type, "track") == 0) {
+        m->kind = UP_WIRE_TRACK;
+        m->event = str_of(b, get(ev, "event"));
+    } else if (strcmp(type, "page") == 0 || strcmp(type, "screen") == 0) {
+        m->kind = UP_WIRE_TRACK;
+        m->event = type[0] == 'p' ? "page_view" : "screen_view";
+    } else if (strcmp(type, "identify") == 0) {
+        m->kind = UP_WIRE_IDENTIFY;
+        m->traits = get(ev, "traits");
+        if (!json_is_object(m->traits))
+            m->traits = get(ctx, "traits");
+    } else if (strcmp(type, "group") == 0) {
+        m->kind = UP_WIRE_GROUP;
+        m->account_id = str_of(b, get(ev, "groupId"));
+        m->traits = get(ev, "traits");
+    } else if (strcmp(type, "alias") == 0) {
+        m->kind = UP_WIRE_ALIAS;
+    } else {
+        reject(m, ev, "type", "unknown message type (track, identify, group, page, screen or alias)");
+        return;
+    }
+    if (!json_is_object(m->traits))
+        m->traits = NULL;
+    if (m->kind != UP_WIRE_GROUP)
+        m->account_id = str_of(b, get(ctx, "groupId"));
+    /* time: Rudder marks the call time as originalTimestamp and keeps an
+     * explicit timestamp; Segment has timestamp only, corrected by sentAt */
+    int64_t ts = now, t, sent;
+    json_t *orig = get(ev, "originalTimestamp"), *stamp = get(ev, "timestamp");
+    json_t *sent_at = get(ev, "sentAt") ? get(ev, "sentAt") : batch_sent;
+    if (orig) {
+        if (stamp) {
+            if (time_of(stamp, &t) < 0)
+                return reject(m, ev, "timestamp", "cannot parse as a time");
+            ts = t;
+        } else if (time_of(orig, &t) < 0)
+            return reject(m, ev, "originalTimestamp", "cannot parse as a time");
+        else
+            ts = sent_at && time_of(sent_at, &sent) == 0 ? now - (sent - t) : t;
+    } else if (stamp) {
+        if (time_of(stamp, &t) < 0)
+            return reject(m, ev, "timestamp", "cannot parse as a time");
+        ts = sent_at && time_of(sent_at, &sent) == 0 ? now - (sent - t) : t;
+    }
+    m->ts = ts;
+    finish(m, ev, too_big(ev, body_len));
+}
+
+/* ---- PostHog ------------------------------------------------------------ */
+
+static void ph_msg(up_wire_batch_t *b, json_t *ev, const char *group_type, json_t *batch_sent, int64_t now,
+                   size_t *cap, size_t body_len)
+{
+    up_wire_msg_t *m = new_msg(b, cap);
+    if (!m)
+        return;
+    if (!json_is_object(ev)) {
+        reject(m, ev, "record", "not a JSON object");
+        return;
+    }
+    json_t *props = get(ev, "properties");
+    add_key(b, json_string_value(get(ev, "api_key")));
+    add_key(b, json_string_value(get(props, "token")));
+    m->user_id = str_of(b, get(ev, "distinct_id"));
+    if (!m->user_id)
+        m->user_id = str_of(b, get(props, "distinct_id"));
+    m->message_id = str_of(b, get(ev, "uuid"));
+    const char *event = str_of(b, get(ev, "event"));
+    m->kind = UP_WIRE_TRACK;
+    m->event = event;
+    m->account_id = str_of(b, get(get(props, "$groups"), group_type));
+    if (event && strcmp(event, "$identify") == 0) {
+        m->kind = UP_WIRE_IDENTIFY;
+        json_t *set = get(props, "$set"), *once = get(props, "$set_once");
+        if (json_is_object(set) || json_is_object(once)) {
+            json_t *t = json_object();
+            if (t && json_array_append_new(b->held, t) == 0) {
+                if (json_is_object(once))
+                    json_object_update(t, once);
+                if (json_is_object(set))
+                    json_object_update(t, set);   /* $set wins over $set_once */
+                m->traits = t;
+            }
+        }
+    } else if (event && strcmp(event, "$groupidentify") == 0) {
+        m->kind = UP_WIRE_GROUP;
+        const char *type = json_string_value(get(props, "$group_type"));
+        if (!type || strcmp(type, group_type) != 0) {
+            reject(m, ev, "$group_type", "not the model's account group type (ingest.group_type)");
+            return;
+        }
+        m->account_id = str_of(b, get(props, "$group_key"));
+        m->traits = get(props, "$group_set");
+        if (!json_is_object(m->traits))
+            m->traits = NULL;
+        m->user_id = NULL;   /* the distinct_id of a group call is not a person */
+    } else if (event && strcmp(event, "$create_alias") == 0)
+        m->kind = UP_WIRE_ALIAS;
+    int64_t ts = now, t, sent;
+    json_t *stamp = get(ev, "timestamp"), *sent_at = get(ev, "sent_at") ? get(ev, "sent_at") : batch_sent;
+    json_t *offset = get(ev, "offset");
+    if (stamp) {
+        if (time_of(stamp, &t) < 0)
+            return reject(m, ev, "timestamp", "cannot parse as a time");
+        ts = sent_at && time_of(sent_at, &sent) == 0 ? now - (sent - t) : t;
+    } else if (json_is_number(offset))
+        ts = now - (int64_t)json_number_value(offset);
+    m->ts = ts;
+    finish(m, ev, too_big(ev, body_len));
+}
+
+/* ---- Mixpanel ----------------------------------------------------------- */
+
+static void mp_msg(up_wire_batch_t *b, json_t *ev, int ep, const char *group_type, int64_t now, size_t *cap,
+                   size_t body_len)
+{
+    up_wire_msg_t *m = new_msg(b, cap);
+    if (!m)
+        return;
+    if (!json_is_object(ev)) {
+        reject(m, ev, "record", "not a JSON object");
+        return;
+    }
+    m->ts = now;
+    if (ep == EP_MP_ENGAGE) {
+        add_key(b, json_string_value(get(ev, "$token")));
+        m->kind = UP_WIRE_IDENTIFY;
+        m->user_id = str_of(b, get(ev, "$distinct_id"));
+        json_t *set = get(ev, "$set"), *once = get(ev, "$set_once");
+        json_t *t = json_object();
+        if (t && json_array_append_new(b->held, t) == 0) {
+            if (json_is_object(once))
+                json_object_update(t, once);
+            if (json_is_object(set))
+                json_object_update(t, set);
+            m->traits = t;
+        }
+        json_t *tm = get(ev, "$time");
+        int64_t ms;
+        if (tm && time_of(tm, &ms) == 0)
+            m->ts = ms;
+    } else if (ep == EP_MP_GROUPS) {
+        add_key(b, json_string_value(get(ev, "$token")));
+        m->kind = UP_WIRE_GROUP;
+        const char *key = json_string_value(get(ev, "$group_key"));
+        if (!key || strcmp(key, group_type) != 0) {
+            reject(m, ev, "$group_key", "not the model's account group type (ingest.group_type)");
+            return;
+        }
+        m->account_id = str_of(b, get(ev, "$group_id"));
+        m->traits = get(ev, "$set");
+        if (!json_is_object(m->traits))
+            m->traits = NULL;
+    } else {
+        json_t *props = get(ev, "properties");
+        add_key(b, json_string_value(get(props, "token")));
+        m->kind = UP_WIRE_TRACK;
+        m->event = str_of(b, get(ev, "event"));
+        m->user_id = str_of(b, get(props, "distinct_id"));
+        if (!m->user_id)
+            m->user_id = str_of(b, get(props, "$user_id"));
+        m->message_id = str_of(b, get(props, "$insert_id"));
+        json_t *acc = get(props, group_type);
+        if (json_is_array(acc))
+            acc = json_array_get(acc, 0);
+        m->account_id = str_of(b, acc);
+        json_t *tm = get(props, "time");
+        int64_t ms;
+        if (tm) {
+            if (time_of(tm, &ms) < 0)
+                return reject(m, ev, "properties.time", "cannot parse as a time");
+            m->ts = ms;
+        }
+    }
+    finish(m, ev, too_big(ev, body_len));
+}
+
+/* ---- the request -------------------------------------------------------- */
+
+static void fail(up_wire_batch_t *b, int status, const char *msg)
+{
+    b->status = status;
+    snprintf(b->error, sizeof b->error, "%s", msg);
+}
+
+/* JSON: one document, or NDJSON (one per line) gathered into an array. */
+static json_t *parse_json(const char *s, size_t n)
+{
+    json_t *j = json_loadb(s, n, JSON_DECODE_ANY, NULL);
+    if (j)
+        return j;
+    json_t *arr = json_array();
+    const char *p = s, *end = s + n;
+    while (arr && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *stop = nl ? nl : end;
+        const char *q = p;
+        while (q < stop && (*q == ' ' || *q == '\t' || *q == '\r'))
+            q++;
+        if (q < stop) {
+            json_t *line = json_loadb(q, (size_t)(stop - q), 0, NULL);
+            if (!line) {
+                json_decref(arr);
+                return NULL;
+            }
+            json_array_append_new(arr, line);
+        }
+        p = stop + 1;
+    }
+    if (arr && json_array_size(arr) == 0) {
+        json_decref(arr);
+        return NULL;
+    }
+    return arr;
+}
+
+static void basic_auth(up_wire_batch_t *b, const char *h, int also_password)
+{
+    if (!h || strncasecmp(h, "Basic ", 6) != 0)
+        return;
+    size_t n;
+    char *dec = b64_decode(h + 6, strlen(h + 6), &n);
+    if (!dec)
+        return;
+    char *colon = memchr(dec, ':', n);
+    size_t ul = colon ? (size_t)(colon - dec) : n;
+    if (ul)
+        add_key(b, hold(b, dec, ul));
+    if (colon && also_password && n - ul - 1 > 0)
+        add_key(b, hold(b, colon + 1, n - ul - 1));
+    free(dec);
+}
+
+void up_wire_decode(const up_wire_req_t *req, up_wire_batch_t *b)
+{
+    memset(b, 0, sizeof *b);
+    b->held = json_array();
+    b->status = 200;
+    const char *group_type = req->group_type && *req->group_type ? req->group_type : "company";
+    int ep = route(req->path, &b->family);
+    if (ep == EP_NONE)
+        return fail(b, 404, "no such path");
+    b->v1 = ep == EP_PH_V1;
+    const char *q = req->query ? req->query : "";
+    size_t qlen = strlen(q), vlen;
+    const char *v = form_value(q, qlen, "verbose", &vlen);
+    b->verbose = v && vlen == 1 && v[0] == '1';
+    if (strcmp(req->method, "OPTIONS") == 0)
+        return;
+    if (!b->held)
+        return fail(b, 400, "out of memory");
+
+    /* credentials that do not depend on the body */
+    basic_auth(b, req->authorization, ep == EP_MP_IMPORT);
+
+    /* the payload */
+    size_t limit = ep == EP_PH_BATCH ? UP_WIRE_MAX_BODY_POSTHOG_BATCH : UP_WIRE_MAX_BODY;
+    const char *body = (const char *)req->body;
+    size_t blen = req->body_len;
+    char *inflated = NULL, *unwrapped = NULL;
+    const char *comp = form_value(q, qlen, "compression", &vlen);
+    int gz = (req->content_encoding && strstr(req->content_encoding, "gzip")) ||
+             (blen >= 2 && (uint8_t)body[0] == 0x1f && (uint8_t)body[1] == 0x8b) ||
+             (comp && ((vlen == 4 && memcmp(comp, "gzip", 4) == 0) || (vlen == 7 && memcmp(comp, "gzip-js", 7) == 0)));
+    if (comp && vlen == 4 && memcmp(comp, "lz64", 4) == 0)
+        return fail(b, 400, "compression=lz64 is not supported; send gzip or plain JSON");
+    if (gz && blen) {
+        int rc = gunzip(req->body, blen, limit, &inflated, &blen);
+        if (rc == -2)
+            return fail(b, 413, "body larger than the limit after decompression");
+        if (rc < 0)
+            return fail(b, 400, "body is not valid gzip");
+        body = inflated;
+    } else if (blen > limit)
+        return fail(b, 413, "body larger than the limit");
+    /* data= in the query (Mixpanel GET) or as a form body */
+    const char *data = NULL;
+    size_t dlen = 0;
+    if (blen > 5 && memcmp(body, "data=", 5) == 0) {
+        data = form_value(body, blen, "data", &dlen);
+    } else if (blen == 0)
+        data = form_value(q, qlen, "data", &dlen);
+    if (data) {
+        size_t pl, bl;
+        char *pct = pct_decode(data, dlen, 0, &pl);   /* '+' stays '+': it is base64 */
+        unwrapped = pct ? b64_decode(pct, pl, &bl) : NULL;
+        if (!unwrapped && pct && pl && (pct[0] == '{' || pct[0] == '[')) {
+            unwrapped = pct;   /* data= holding plain JSON */
+            pct = NULL;
+            bl = pl;
+        }
+        free(pct);
+        if (!unwrapped) {
+            free(inflated);
+            return fail(b, 400, "data= is not valid base64");
+        }
+        body = unwrapped;
+        blen = bl;
+    } else if (b->family == UP_WIRE_POSTHOG && blen && body[0] != '{' && body[0] != '[') {
+        /* a legacy still-base64 body */
+        size_t bl;
+        unwrapped = b64_decode(body, blen, &bl);
+        if (unwrapped) {
+            body = unwrapped;
+            blen = bl;
+        }
+    }
+    if (blen == 0) {
+        free(inflated);
+        free(unwrapped);
+        return fail(b, 400, "empty body");
+    }
+    b->root = parse_json(body, blen);
+    free(inflated);
+    free(unwrapped);
+    if (!b->root)
+        return fail(b, 400, "body is not valid JSON (an object, an array or NDJSON)");
+
+    json_t *root = b->root;
+    add_key(b, json_string_value(get(root, "writeKey")));
+    add_key(b, json_string_value(get(root, "api_key")));
+    const char *auth = req->authorization;
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+        add_key(b, auth + 7);
+    json_t *list = root;
+    json_t *batch = get(root, "batch");
+    if (json_is_array(batch))
+        list = batch;
+    else if (json_is_object(root) && (ep == EP_PH_BATCH || ep == EP_SEG_BATCH) && json_is_array(get(root, "data")))
+        list = get(root, "data");
+    size_t cap = 0, n = json_is_array(list) ? json_array_size(list) : 1;
+    int64_t now = req->received_ms;
+    json_t *sent = get(root, "sentAt");
+    if (!sent)
+        sent = get(root, "sent_at");
+    if (!sent)
+        sent = get(root, "created_at");
+    for (size_t i = 0; i < n; i++) {
+        json_t *ev = json_is_array(list) ? json_array_get(list, i) : list;
+        if (b->family == UP_WIRE_SEGMENT)
+            seg_msg(b, ev, ep, sent, now, &cap, blen);
+        else if (b->family == UP_WIRE_POSTHOG)
+            ph_msg(b, ev, group_type, sent, now, &cap, blen);
+        else
+            mp_msg(b, ev, ep, group_type, now, &cap, blen);
+    }
+    /* the legacy Mixpanel key in the query comes last */
+    const char *ak = form_value(q, qlen, "api_key", &vlen);
+    if (ak && vlen)
+        add_key(b, hold(b, ak, vlen));
+    if (b->n_msgs < n)
+        fail(b, 400, "out of memory");
+}
+
+void up_wire_batch_free(up_wire_batch_t *b)
+{
+    for (size_t i = 0; i < b->n_msgs; i++)
+        free(b->msgs[i].record);
+    free(b->msgs);
+    json_decref(b->root);
+    json_decref(b->held);
+    memset(b, 0, sizeof *b);
+}
+
+const char *up_wire_response(up_wire_batch_t *b, int status, const char **ctype)
+{
+    const char *msg = b->error[0] ? b->error
+                    : status == 401 ? "unknown or missing write key (create one with `uptake keys create --write`)"
+                    : status == 403 ? "this is a read token; sending events needs a write key"
+                    : status == 429 ? "busy: retry after the time in Retry-After"
+                    : status == 503 ? "storage unavailable; retry later"
+                    : "error";
+    up_buf_t j = {0};
+    up_json_str(&j, msg);
+    const char *quoted = j.data ? j.data : "\"error\"";
+    if (b->family == UP_WIRE_MIXPANEL) {
+        *ctype = b->verbose ? "application/json" : "text/plain";
+        if (status == 200)
+            snprintf(b->response, sizeof b->response, "%s", b->verbose ? "{\"status\":1,\"error\":null}" : "1");
+        else if (b->verbose)
+            snprintf(b->response, sizeof b->response, "{\"status\":0,\"error\":%.280s}", quoted);
+        else
+            snprintf(b->response, sizeof b->response, "0");
+    } else {
+        *ctype = "application/json";
+        if (status == 200)
+            snprintf(b->response, sizeof b->response, "%s",
+                     b->family == UP_WIRE_POSTHOG ? (b->v1 ? "{\"results\":{}}" : "{\"status\":1}") : "{\"success\":true}");
+        else
+            snprintf(b->response, sizeof b->response, "{\"error\":%.290s}", quoted);
+    }
+    up_buf_free(&j);
+    return b->response;
+}
