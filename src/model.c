@@ -515,17 +515,77 @@ static const list_spec_t passive_list = {offsetof(up_model_t, passive_events), o
 static const list_spec_t key_action_list = {offsetof(up_model_t, key_actions),
                                             offsetof(up_model_t, n_key_actions)};
 
-/* Top-level keys. Planned: workflows, targets, rules, playbooks, nudges,
- * trait_mapping, group_type; until then they are unknown keys. */
+const char *const up_trait_fields[UP_TRAITS] = {"created_at", "role", "name", "seats", "plan", "segment",
+                                                 "owner", "arr", "contract_start", "renewal_date"};
+
+#define TRAIT(i) {offsetof(up_ingest_cfg_t, traits[i].names), offsetof(up_ingest_cfg_t, traits[i].n)}
+static const list_spec_t trait_lists[UP_TRAITS] = {
+    TRAIT(0), TRAIT(1), TRAIT(2), TRAIT(3), TRAIT(4), TRAIT(5), TRAIT(6), TRAIT(7), TRAIT(8), TRAIT(9),
+};
+static const key_spec_t trait_keys[UP_TRAITS] = {
+    {"created_at", h_events, &trait_lists[0]}, {"role", h_events, &trait_lists[1]},
+    {"name", h_events, &trait_lists[2]}, {"seats", h_events, &trait_lists[3]},
+    {"plan", h_events, &trait_lists[4]}, {"segment", h_events, &trait_lists[5]},
+    {"owner", h_events, &trait_lists[6]}, {"arr", h_events, &trait_lists[7]},
+    {"contract_start", h_events, &trait_lists[8]}, {"renewal_date", h_events, &trait_lists[9]},
+};
+
+static int h_traits(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE)
+        return expected(c, v, "a map from a field (role, seats, …) to a list of trait names");
+    return walk_map(c, v, trait_keys, NKEYS(trait_keys), obj);
+}
+
+static int h_group_type(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    up_ingest_cfg_t *g = obj;
+    return get_name(c, v, "a group type name", &g->group_type);
+}
+
+static const key_spec_t ingest_keys[] = {
+    {"group_type", h_group_type, NULL},
+    {"traits", h_traits, NULL},
+};
+
+static int h_ingest(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE)
+        return expected(c, v, "a map with group_type and traits");
+    return walk_map(c, v, ingest_keys, NKEYS(ingest_keys), &((up_model_t *)obj)->ingest);
+}
+
+/* Top-level keys. Planned: rules, playbooks, nudges; until then they are
+ * unknown keys. */
 static const key_spec_t top_keys[] = {
     {"version", h_version, NULL},
     {"features", h_features, NULL},
     {"passive_events", h_events, &passive_list},
     {"key_actions", h_events, &key_action_list},
     {"settings", h_settings, NULL},
+    {"ingest", h_ingest, NULL},
 };
 
 /* ---- public ---- */
+
+int up_model_trait_default(int field, char *camel, size_t len)
+{
+    const char *f = up_trait_fields[field];
+    if (!strchr(f, '_') || strlen(f) >= len)
+        return 0;
+    size_t k = 0;
+    for (size_t i = 0; f[i]; i++)
+        camel[k++] = f[i] == '_' && f[i + 1] ? (char)(f[++i] - 'a' + 'A') : f[i];
+    camel[k] = '\0';
+    return 1;
+}
 
 void up_settings_default(up_settings_t *s)
 {
@@ -747,6 +807,17 @@ int up_model_dump(const up_model_t *m, char **out)
     put_numbers(&d, "  ", setting_keys, NKEYS(setting_keys), &m->settings);
     put(&d, "  health_weights:\n");
     put_numbers(&d, "    ", weight_keys, NKEYS(weight_keys), &m->settings.weights);
+    put(&d, "ingest:\n  group_type: ");
+    put_string(&d, m->ingest.group_type ? m->ingest.group_type : "company");
+    put(&d, "\n  traits:\n");
+    for (int t = 0; t < UP_TRAITS; t++) {
+        const char *dflt[2] = {up_trait_fields[t], NULL};
+        char camel[32];
+        if (!m->ingest.traits[t].n && up_model_trait_default(t, camel, sizeof camel))
+            dflt[1] = camel;
+        put_list(&d, "    ", up_trait_fields[t], m->ingest.traits[t].n ? m->ingest.traits[t].names : (char **)dflt,
+                 m->ingest.traits[t].n ? m->ingest.traits[t].n : (dflt[1] ? 2 : 1));
+    }
     if (d.rc) {
         up_buf_free(&d.buf);
         return -UP_ENOMEM;
@@ -777,5 +848,8 @@ void up_model_free(up_model_t *m)
     free(m->features);
     free_list(m->passive_events, m->n_passive);
     free_list(m->key_actions, m->n_key_actions);
+    free(m->ingest.group_type);
+    for (int t = 0; t < UP_TRAITS; t++)
+        free_list(m->ingest.traits[t].names, m->ingest.traits[t].n);
     free(m);
 }

@@ -42,6 +42,20 @@ typedef struct {
     up_health_weights_t weights;   /* defaults .30 .25 .15 .10 .10 .10 */
 } up_settings_t;
 
+/* What identify and group traits update (model key `ingest.traits`). */
+enum { UP_TRAIT_CREATED_AT, UP_TRAIT_ROLE, UP_TRAIT_NAME, UP_TRAIT_SEATS, UP_TRAIT_PLAN, UP_TRAIT_SEGMENT,
+       UP_TRAIT_OWNER, UP_TRAIT_ARR, UP_TRAIT_CONTRACT_START, UP_TRAIT_RENEWAL_DATE, UP_TRAITS };
+extern const char *const up_trait_fields[UP_TRAITS];   /* "created_at", "role", … */
+
+typedef struct {
+    char *group_type;        /* PostHog/Mixpanel group type naming the account; NULL: "company" */
+    struct {
+        char **names;        /* trait names to read, first found wins; none: the field's own
+                              * name and its camelCase form */
+        size_t n;
+    } traits[UP_TRAITS];
+} up_ingest_cfg_t;
+
 typedef struct {
     up_feature_t *features;
     size_t n_features;
@@ -50,7 +64,12 @@ typedef struct {
     char **key_actions;
     size_t n_key_actions;
     up_settings_t settings;
+    up_ingest_cfg_t ingest;
 } up_model_t;
+
+/* The camelCase form of a trait field with an underscore ("createdAt")
+ * into camel; returns 0 when the field has none. */
+int up_model_trait_default(int field, char *camel, size_t len);
 
 /* Fills s with the defaults of metrics.md. */
 void up_settings_default(up_settings_t *s);

@@ -160,6 +160,8 @@ typedef struct {
     FILE *log;
     up_store_t *store;
     up_ingest_t *ingest;
+    char group_type[128];             /* the model's ingest.group_type (the model cannot
+                                       * change while the server holds the store) */
     pthread_mutex_t store_mu;         /* the store: the committer and API reads */
     int store_broken;                 /* a failed reopen: every request gets 503 */
     /* the queue */
@@ -240,7 +242,8 @@ static void count_reject(srv_t *sv, const char *source, const char *field)
 /* ---- the committer ------------------------------------------------------ */
 
 /* A wire message as the record the ingest session takes. */
-static void to_record(const up_wire_msg_t *m, up_record_t *r, char *tsbuf, size_t tslen, char num[4][32])
+static void to_record(const up_model_t *model, const up_wire_msg_t *m, up_record_t *r, char *tsbuf, size_t tslen,
+                      char num[4][32])
 {
     memset(r, 0, sizeof *r);
     r->line = 0;
@@ -253,26 +256,31 @@ static void to_record(const up_wire_msg_t *m, up_record_t *r, char *tsbuf, size_
     v[UP_EF_ACCOUNT] = m->account_id;
     v[UP_EF_EVENT] = m->event;
     v[UP_EF_MSGID] = m->message_id;
-    /* traits: the canonical name, or its camelCase form */
-    static const struct { int f; const char *a, *b; } tr[] = {
-        {UP_EF_CREATED, "created_at", "createdAt"}, {UP_EF_ROLE, "role", NULL},
-        {UP_EF_NAME, "name", NULL}, {UP_EF_SEATS, "seats", NULL}, {UP_EF_PLAN, "plan", NULL},
-        {UP_EF_SEGMENT, "segment", NULL}, {UP_EF_OWNER, "owner", NULL}, {UP_EF_ARR, "arr", NULL},
-        {UP_EF_CSTART, "contract_start", "contractStart"}, {UP_EF_RENEW, "renewal_date", "renewalDate"},
-    };
+    /* traits, through the model's ingest.traits: the names listed, else the
+     * field's own name and its camelCase form */
+    static const int field_of[UP_TRAITS] = {UP_EF_CREATED, UP_EF_ROLE, UP_EF_NAME, UP_EF_SEATS, UP_EF_PLAN,
+                                            UP_EF_SEGMENT, UP_EF_OWNER, UP_EF_ARR, UP_EF_CSTART, UP_EF_RENEW};
     int k = 0;
-    for (size_t i = 0; m->traits && i < sizeof tr / sizeof tr[0]; i++) {
-        json_t *t = json_object_get(m->traits, tr[i].a);
-        if (!t && tr[i].b)
-            t = json_object_get(m->traits, tr[i].b);
+    for (int f = 0; m->traits && f < UP_TRAITS; f++) {
+        json_t *t = NULL;
+        if (model->ingest.traits[f].n) {
+            for (size_t i = 0; !t && i < model->ingest.traits[f].n; i++)
+                t = json_object_get(m->traits, model->ingest.traits[f].names[i]);
+        } else {
+            char camel[32];
+            t = json_object_get(m->traits, up_trait_fields[f]);
+            if (!t && up_model_trait_default(f, camel, sizeof camel))
+                t = json_object_get(m->traits, camel);
+        }
+        int field = field_of[f];
         if (json_is_string(t))
-            v[tr[i].f] = json_string_value(t);
+            v[field] = json_string_value(t);
         else if (json_is_number(t) && k < 4) {
             if (json_is_integer(t))
                 snprintf(num[k], 32, "%lld", (long long)json_integer_value(t));
             else
                 up_fmt_double(num[k], 32, json_real_value(t));
-            v[tr[i].f] = num[k++];
+            v[field] = num[k++];
         }
     }
     for (int i = 0; i < UP_EF_N; i++) {
@@ -304,7 +312,7 @@ static int commit_jobs(srv_t *sv, job_t *jobs)
             }
             up_record_t r;
             char tsbuf[32], num[4][32];
-            to_record(m, &r, tsbuf, sizeof tsbuf, num);
+            to_record(up_store_model(sv->store), m, &r, tsbuf, sizeof tsbuf, num);
             r.line = (long)i + 1;
             up_import_stats_t st = {0};
             rc = up_ingest_message(sv->ingest, &r, j->where, &st);
@@ -587,7 +595,7 @@ static enum MHD_Result handle_ingest(srv_t *sv, struct MHD_Connection *c, conn_t
         .body = (const uint8_t *)cn->body.data,
         .body_len = cn->body.len,
         .received_ms = now_ms(),
-        .group_type = NULL,
+        .group_type = sv->group_type,
     };
     up_wire_batch_t *b = calloc(1, sizeof *b);
     if (!b)
@@ -769,6 +777,8 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
     }
     if (up_store_notice(sv->store))
         logf_(sv, 1, "%s", up_store_notice(sv->store));
+    const char *gt = up_store_model(sv->store)->ingest.group_type;
+    snprintf(sv->group_type, sizeof sv->group_type, "%s", gt ? gt : "company");
     char *dbpath = malloc(strlen(cfg->data) + 16);
     if (dbpath)
         sprintf(dbpath, "%s/uptake.db", cfg->data);

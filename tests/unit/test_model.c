@@ -164,6 +164,11 @@ static void test_every_key_yaml(void **state)
     char err[512];
     assert_int_equal(up_model_load(FIX "full.yaml", &m, err, sizeof err), 0);
     check_full(m);
+    /* ingest: the group type and the traits listed; the rest stay default */
+    assert_string_equal(m->ingest.group_type, "organization");
+    LIST(m->ingest.traits[UP_TRAIT_ROLE].names, m->ingest.traits[UP_TRAIT_ROLE].n, "title", "role");
+    LIST(m->ingest.traits[UP_TRAIT_SEATS].names, m->ingest.traits[UP_TRAIT_SEATS].n, "licensed_seats");
+    assert_int_equal(m->ingest.traits[UP_TRAIT_NAME].n, 0);
     up_model_free(m);
 }
 
@@ -256,9 +261,16 @@ static const struct {
      "m.yaml:5: features[2].core: expected true or false, got 'yes please'"},
     {"features:\n  - name: a\n    core:\n",
      "m.yaml:3: features[0].core: expected true or false, got nothing"},
-    {"version: 1\nworkflows: []\n",
-     "m.yaml:2: workflows: unknown key (expected one of: version, features, passive_events, "
-     "key_actions, settings)"},
+    {"version: 1\nrules: []\n",
+     "m.yaml:2: rules: unknown key (expected one of: version, features, passive_events, "
+     "key_actions, settings, ingest)"},
+    {"ingest:\n  traits:\n    role: title\n",
+     "m.yaml:3: ingest.traits.role: expected a list of event names, got 'title'"},
+    {"ingest:\n  traits:\n    colour: [c]\n",
+     "m.yaml:3: ingest.traits.colour: unknown key (expected one of: created_at, role, name, seats, plan, "
+     "segment, owner, arr, contract_start, renewal_date)"},
+    {"ingest:\n  group_type: \"\"\n",
+     "m.yaml:2: ingest.group_type: must not be empty"},
     {"features:\n  - name: a\n    colour: red\n",
      "m.yaml:3: features[0].colour: unknown key (expected one of: name, core, events, "
      "advanced_events, exposure_events)"},
@@ -434,7 +446,20 @@ static void test_dump_exact(void **state)
                         "    stickiness: 0.15\n"
                         "    consistency: 0.1\n"
                         "    trend: 0.1\n"
-                        "    nps: 0.1\n");
+                        "    nps: 0.1\n"
+                        "ingest:\n"
+                        "  group_type: company\n"
+                        "  traits:\n"
+                        "    created_at:\n      - created_at\n      - createdAt\n"
+                        "    role:\n      - role\n"
+                        "    name:\n      - name\n"
+                        "    seats:\n      - seats\n"
+                        "    plan:\n      - plan\n"
+                        "    segment:\n      - segment\n"
+                        "    owner:\n      - owner\n"
+                        "    arr:\n      - arr\n"
+                        "    contract_start:\n      - contract_start\n      - contractStart\n"
+                        "    renewal_date:\n      - renewal_date\n      - renewalDate\n");
     free(text);
     up_model_free(m);
     m = parse_ok("{}");
