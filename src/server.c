@@ -404,6 +404,14 @@ static void *committer(void *arg)
         }
         pthread_cond_broadcast(&sv->q_done);
         pthread_mutex_unlock(&sv->q_mu);
+        if (rc == 0 && mono_s() - last_checkpoint >= sv->cfg.checkpoint_s) {
+            /* under steady load too, after these requests are answered */
+            pthread_mutex_lock(&sv->store_mu);
+            if (up_store_commit(sv->store) < 0)
+                logf_(sv, 1, "cannot write rollup.bin (the log is intact; will retry)");
+            pthread_mutex_unlock(&sv->store_mu);
+            last_checkpoint = mono_s();
+        }
     }
     return NULL;
 }
