@@ -338,12 +338,14 @@ static void reopen_store(srv_t *sv)
 {
     up_ingest_close(sv->ingest);
     sv->ingest = NULL;
-    up_store_abandon(sv->store);
+    if (sv->store)
+        up_store_abandon(sv->store);
     sv->store = NULL;
     char err[1024];
     if (up_store_open(&sv->store, sv->cfg.data, UP_STORE_WRITE, err, sizeof err) < 0 ||
         up_ingest_open(sv->store, &sv->ingest) < 0) {
-        logf_(sv, 0, "cannot reopen the store after a storage failure: %s; answering 503 until restarted", err);
+        logf_(sv, 0, "cannot reopen the store after a storage failure: %s; answering 503 and retrying"
+              " with the next request", err);
         sv->store_broken = 1;
         return;
     }
@@ -379,6 +381,10 @@ static void *committer(void *arg)
             last_checkpoint = mono_s();
             pthread_mutex_unlock(&sv->store_mu);
             continue;
+        }
+        if (sv->store_broken) {   /* the disk may have recovered: try again */
+            sv->store_broken = 0;
+            reopen_store(sv);
         }
         int rc = sv->store_broken ? -UP_EIO : commit_jobs(sv, jobs);
         if (rc < 0 && !sv->store_broken) {
@@ -816,6 +822,7 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is a write error (503), not death */
 
     pthread_t ct;
     pthread_create(&ct, NULL, committer, sv);

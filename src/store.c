@@ -406,10 +406,16 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
         s->roll_ready = 1;
     }
     if (flags & UP_STORE_WRITE) {
-        if ((rc = up_store_commit(s)) < 0) {
-            set_err(err, errlen, "%s: cannot write rollup.bin: %s", dir, strerror(errno));
+        if ((rc = up_store_sync(s)) < 0) {
+            set_err(err, errlen, "%s: cannot write events.log: %s", dir, strerror(errno));
             rc = -UP_EIO;
             goto fail;
+        }
+        /* the snapshot is a cache: a full disk must not keep the store shut */
+        if (save_snapshot(s) < 0) {
+            size_t l = strlen(s->notice);
+            snprintf(s->notice + l, sizeof s->notice - l, "%scannot write rollup.bin (%s); the log is intact"
+                     " and readers rebuild from it", l ? "; " : "", strerror(errno));
         }
     }
     *out = s;
