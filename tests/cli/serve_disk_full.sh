@@ -34,7 +34,7 @@ stop_server() {
         sleep 0.05
     done
 }
-trap 'kill -9 "$PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill -9 "$PID" 2>/dev/null || true; rm -rf "$TMP"' EXIT
 
 # batch N: 200 distinct users (they compress badly) with unique message ids
 batch() {
