@@ -650,15 +650,21 @@ static int cmd_status(const args_t *a)
            st.event_names, (unsigned long long)st.log_bytes, st.events ? (double)st.log_bytes / (double)st.events : 0.0,
            (unsigned long long)st.snapshot_bytes);
     sqlite3_stmt *q;
-    const char *sql = "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM users),"
-                      " (SELECT count(*) FROM surveys), (SELECT count(*) FROM rejects)";
-    if (sqlite3_prepare_v2(up_store_db(s), sql, -1, &q, NULL) == SQLITE_OK) {
+    static const char *const tables[] = {"accounts", "users", "surveys", "subscriptions", "outcomes",
+                                         "tickets", "milestones", "rejects"};
+    up_buf_t line = {0};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", tables[i]);
+        if (sqlite3_prepare_v2(up_store_db(s), sql, -1, &q, NULL) != SQLITE_OK)
+            continue;
         if (sqlite3_step(q) == SQLITE_ROW)
-            printf("tables      %lld accounts, %lld users, %lld surveys, %lld rejects\n",
-                   (long long)sqlite3_column_int64(q, 0), (long long)sqlite3_column_int64(q, 1),
-                   (long long)sqlite3_column_int64(q, 2), (long long)sqlite3_column_int64(q, 3));
+            up_buf_printf(&line, "%s%lld %s", line.len ? ", " : "", (long long)sqlite3_column_int64(q, 0), tables[i]);
         sqlite3_finalize(q);
     }
+    if (line.len)
+        printf("tables      %s\n", line.data);
+    up_buf_free(&line);
     up_store_close(s);
     return UP_EXIT_OK;
 }

@@ -95,5 +95,5 @@ say "nothing above disturbed the store: still the 2 good events, 2 + 7 surveys"
 ok --data "$D" status
 expect_grep "events      2 (" "$TMP/out" "status after the bad imports"
 # rejects: 4 + 1 + 1 (the --strict re-run) + 2 (allbad.csv) + 2 (junk.jsonl) = 10
-expect_grep "0 accounts, 0 users, 9 surveys, 10 rejects" "$TMP/out" "tables after the bad imports"
+expect_grep "0 accounts, 0 users, 9 surveys, 0 subscriptions, 0 outcomes, 0 tickets, 0 milestones, 10 rejects" "$TMP/out" "tables after the bad imports"
 echo "ok $TEST_NAME"

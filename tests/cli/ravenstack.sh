@@ -33,7 +33,7 @@ expect_grep "events      25000 (2023-01-01T00:00:00Z .. 2024-12-31T00:00:00Z)" "
 # 4967 of the 5000 subscriptions have usage rows; every account has some
 expect_grep "users       4967 in events" "$TMP/out" "status: subscriptions seen in usage"
 expect_grep "accounts    500 in events" "$TMP/out" "status: accounts seen in usage"
-expect_grep "tables      500 accounts, 5000 users, 0 surveys, 0 rejects" "$TMP/out" "status: tables"
+expect_grep "tables      500 accounts, 5000 users, 0 surveys, 5000 subscriptions, 0 outcomes, 0 tickets, 0 milestones, 0 rejects" "$TMP/out" "status: tables"
 
 say "re-running the usage import stores nothing (usage_id is the message id)"
 ok --data "$D" import events --map-file "$REPO/examples/ravenstack/usage.map" "$DATA/ravenstack_feature_usage.csv"

@@ -85,7 +85,7 @@ for t in accounts users surveys events; do
 done
 ok --data "$D" status
 expect_grep "events      16 (" "$TMP/out" "status counts the 16 stored events"
-expect_grep "tables      3 accounts, 6 users, 7 surveys, 0 rejects" "$TMP/out" "status tables"
+expect_grep "tables      3 accounts, 6 users, 7 surveys, 0 subscriptions, 0 outcomes, 0 tickets, 0 milestones, 0 rejects" "$TMP/out" "status tables"
 
 say "report accounts --format csv equals the hand-worked expected-accounts.csv"
 ok --data "$D" report accounts --as-of 2026-03-31 --format csv
