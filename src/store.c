@@ -29,6 +29,8 @@ struct up_store {
     int lock_fd, log_fd;
     sqlite3 *db;
     sqlite3_stmt *reject_stmt;
+    sqlite3_stmt *profile_stmt;     /* one user's profile (new pairs of a writer) */
+    uint32_t profiled_pairs;        /* pairs of roll already given their profile */
     char *model_text;
     up_model_t *model;
     uint64_t model_hash;
@@ -90,6 +92,11 @@ static const char SCHEMA[] =
     "CREATE TRIGGER IF NOT EXISTS users_gen_update AFTER UPDATE ON users"
     " BEGIN UPDATE meta SET value = value + 1 WHERE key = 'users_gen'; END;"
     "CREATE TRIGGER IF NOT EXISTS users_gen_delete AFTER DELETE ON users"
+    " BEGIN UPDATE meta SET value = value + 1 WHERE key = 'users_gen'; END;"
+    /* profiles (identify calls) feed the pairs too: see sync_users */
+    "CREATE TRIGGER IF NOT EXISTS users_gen_profile_insert AFTER INSERT ON user_profiles"
+    " BEGIN UPDATE meta SET value = value + 1 WHERE key = 'users_gen'; END;"
+    "CREATE TRIGGER IF NOT EXISTS users_gen_profile_update AFTER UPDATE ON user_profiles"
     " BEGIN UPDATE meta SET value = value + 1 WHERE key = 'users_gen'; END;";
 
 static void set_err(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
@@ -119,6 +126,115 @@ static int64_t users_gen(up_store_t *s)
         sqlite3_finalize(st);
     }
     return gen;
+}
+
+static void set_role(up_pair_t *p, const char *role)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", role);
+    up_trim_lower(buf);
+    if (strcmp(buf, "champion") == 0)
+        p->flags |= UP_PAIR_CHAMPION;
+    else if (strcmp(buf, "sponsor") == 0)
+        p->flags |= UP_PAIR_SPONSOR;
+}
+
+/* A profile (from an identify call: PostHog $identify, Mixpanel /engage,
+ * Segment identify) belongs to a person, not to an account: it gives
+ * created_at and role to every pair of that user the users table does not
+ * describe, i.e. to the accounts where the user is seen only in events; such
+ * a pair then counts as a users-table user of that account (docs/metrics.md). */
+static int apply_profiles(up_store_t *s, up_rollup_t *r)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT user_id, created_at, role FROM user_profiles", -1, &st, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    uint32_t n_users = r->dict[UP_KIND_USER].n;
+    int64_t *created = NULL;
+    char **roles = NULL;
+    int any = 0, rc = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *user = (const char *)sqlite3_column_text(st, 0);
+        int64_t uid = user ? up_dict_find(&r->dict[UP_KIND_USER], user, (size_t)sqlite3_column_bytes(st, 0)) : -1;
+        if (uid < 0)
+            continue;   /* never seen: no pair to give it to */
+        if (!any) {
+            created = malloc(n_users * sizeof *created);
+            roles = calloc(n_users, sizeof *roles);
+            if (!created || !roles) {
+                rc = -UP_ENOMEM;
+                break;
+            }
+            for (uint32_t i = 0; i < n_users; i++)
+                created[i] = UP_TS_NONE;
+            any = 1;
+        }
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+            created[uid] = sqlite3_column_int64(st, 1);
+        const char *role = (const char *)sqlite3_column_text(st, 2);
+        if (role && !(roles[uid] = up_strndup(role, strlen(role)))) {
+            rc = -UP_ENOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    for (uint32_t i = 0; rc == 0 && any && i < r->n_pairs; i++) {
+        up_pair_t *p = &r->pairs[i];
+        if ((p->flags & UP_PAIR_IN_TABLE) || p->user >= n_users || (created[p->user] == UP_TS_NONE && !roles[p->user]))
+            continue;
+        p->flags |= UP_PAIR_IN_TABLE;   /* described like a users-table row */
+        if (created[p->user] != UP_TS_NONE)
+            p->created_at = created[p->user];
+        if (roles[p->user])
+            set_role(p, roles[p->user]);
+    }
+    if (roles)
+        for (uint32_t i = 0; i < n_users; i++)
+            free(roles[i]);
+    free(roles);
+    free(created);
+    return rc;
+}
+
+/* A writer's pairs created since the last sync (new users seen in events)
+ * get their profile one by one: the users generation did not move, so
+ * sync_users would not run for them. */
+static int profile_new_pairs(up_store_t *s)
+{
+    up_rollup_t *r = &s->roll;
+    if (!s->profile_stmt &&
+        sqlite3_prepare_v2(s->db, "SELECT created_at, role FROM user_profiles WHERE user_id = ?", -1,
+                           &s->profile_stmt, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    sqlite3_stmt *any;
+    int has_profiles = 1;
+    if (sqlite3_prepare_v2(s->db, "SELECT EXISTS (SELECT 1 FROM user_profiles)", -1, &any, NULL) == SQLITE_OK) {
+        if (sqlite3_step(any) == SQLITE_ROW)
+            has_profiles = sqlite3_column_int(any, 0);
+        sqlite3_finalize(any);
+    }
+    for (uint32_t i = s->profiled_pairs; has_profiles && i < r->n_pairs; i++) {
+        up_pair_t *p = &r->pairs[i];
+        if (p->flags & UP_PAIR_IN_TABLE)
+            continue;
+        const up_dict_t *users = &r->dict[UP_KIND_USER];
+        sqlite3_bind_text(s->profile_stmt, 1, users->strs[p->user], (int)users->lens[p->user], SQLITE_STATIC);
+        if (sqlite3_step(s->profile_stmt) == SQLITE_ROW) {
+            const char *role = (const char *)sqlite3_column_text(s->profile_stmt, 1);
+            int has_created = sqlite3_column_type(s->profile_stmt, 0) != SQLITE_NULL;
+            if (has_created || role) {
+                p->flags |= UP_PAIR_IN_TABLE;
+                if (has_created)
+                    p->created_at = sqlite3_column_int64(s->profile_stmt, 0);
+                if (role)
+                    set_role(p, role);
+                s->dirty = 1;
+            }
+        }
+        sqlite3_reset(s->profile_stmt);
+    }
+    s->profiled_pairs = r->n_pairs;
+    return 0;
 }
 
 /* Folds the users table into the pairs of r: created_at and role flags, and
@@ -158,17 +274,12 @@ static int sync_users(up_store_t *s, up_rollup_t *r, int64_t gen)
         if (sqlite3_column_type(st, 2) != SQLITE_NULL)
             p->created_at = sqlite3_column_int64(st, 2);
         const char *role = (const char *)sqlite3_column_text(st, 3);
-        if (role) {
-            char buf[64];
-            snprintf(buf, sizeof buf, "%s", role);
-            up_trim_lower(buf);
-            if (strcmp(buf, "champion") == 0)
-                p->flags |= UP_PAIR_CHAMPION;
-            else if (strcmp(buf, "sponsor") == 0)
-                p->flags |= UP_PAIR_SPONSOR;
-        }
+        if (role)
+            set_role(p, role);
     }
     sqlite3_finalize(st);
+    if (rc == 0)
+        rc = apply_profiles(s, r);
     if (rc == 0)
         r->users_gen = gen;
     return rc;
@@ -241,6 +352,7 @@ static int build_rollup(up_store_t *s, int allow_snapshot)
                          s->notice[0] ? "; " : "");
         }
     }
+    s->profiled_pairs = s->roll.n_pairs;   /* the snapshot's pairs carry their profiles */
     int rc = replay(s, start);
     if (rc < 0)
         return rc;
@@ -488,6 +600,11 @@ int up_store_sync(up_store_t *s)
         if (rc < 0)
             return rc;
         s->dirty = 1;
+        s->profiled_pairs = s->roll.n_pairs;
+    } else if (s->roll.n_pairs > s->profiled_pairs) {
+        int rc = profile_new_pairs(s);
+        if (rc < 0)
+            return rc;
     }
     /* the block carries the dictionary strings and pairs the users table
      * added, so the log alone can rebuild every id */
@@ -526,8 +643,11 @@ static int ensure_rollup(up_store_t *s)
     if (gen != s->roll.users_gen) {
         if (s->flags & UP_STORE_WRITE)
             return up_store_commit(s);
+        s->profiled_pairs = s->roll.n_pairs;
         return sync_users(s, &s->roll, gen);   /* in memory only */
     }
+    if (s->roll.n_pairs > s->profiled_pairs)    /* pairs replayed from the log tail */
+        return profile_new_pairs(s);
     return 0;
 }
 
@@ -540,6 +660,8 @@ int up_store_close(up_store_t *s)
         rc = up_store_commit(s);
     if (s->reject_stmt)
         sqlite3_finalize(s->reject_stmt);
+    if (s->profile_stmt)
+        sqlite3_finalize(s->profile_stmt);
     if (s->db)
         sqlite3_close(s->db);
     if (s->log_fd >= 0)
