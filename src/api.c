@@ -41,6 +41,8 @@ static int route(const char *path, char *what, size_t wlen, char *id, size_t idl
         p += m;
         if (strcmp(p, "/users") == 0 || strcmp(p, "/users/") == 0)
             *users = 1;
+        else if (strcmp(p, "/series") == 0 || strcmp(p, "/series/") == 0)
+            *users = 2;
         else if (*p && strcmp(p, "/") != 0)
             return -1;
     } else if (*p == '/' && p[1] == '\0')
@@ -73,12 +75,19 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
     }
     if (strcmp(what, "rejects") == 0 && !id[0]) {
         const char *l = arg(actx, "limit");
-        long limit = l ? strtol(l, NULL, 10) : 100;
+        char *end = NULL;
+        long limit = l ? strtol(l, &end, 10) : -1;   /* all, as `uptake rejects --format json` */
+        if (l && (*end || limit < 0)) {
+            json_error(out, "limit: expected a whole number >= 0");
+            return 400;
+        }
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
-        if (!f)
+        if (!f) {
+            json_error(out, "out of memory");
             return 500;
+        }
         int rc = up_report_rejects(up_store_db(s), f, UP_FMT_JSON, limit < 0 ? -1 : limit);
         fclose(f);
         if (rc == 0)
@@ -87,6 +96,31 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
             json_error(out, "cannot read the rejects table");
         free(buf);
         return rc == 0 ? 200 : 500;
+    }
+    if (strcmp(what, "accounts") == 0 && id[0] && users == 2) {
+        const char *d = arg(actx, "days");
+        char *end = NULL;
+        long days = d ? strtol(d, &end, 10) : 90;
+        if (d && (*end || days < 1 || days > 730)) {
+            json_error(out, "days: expected a whole number from 1 to 730");
+            return 400;
+        }
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f) {
+            json_error(out, "out of memory");
+            return 500;
+        }
+        char err[512];
+        int rc = up_report_series(s, id, q.T, (int)days, f, err, sizeof err);
+        fclose(f);
+        if (rc == 0)
+            up_buf_append(out, buf, len);
+        else
+            json_error(out, err);
+        free(buf);
+        return rc == 0 ? 200 : rc == -UP_ENOTFOUND ? 404 : 500;
     }
     if (strcmp(what, "accounts") == 0 && id[0]) {
         q.what = users ? "users" : "account";
@@ -100,6 +134,14 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
         q.o.segment = arg(actx, "segment");
         q.o.sort = arg(actx, "sort");
         q.feature = strcmp(what, "stages") == 0 ? arg(actx, "feature") : NULL;
+        if (arg(actx, "feature") && strcmp(what, "stages") != 0) {
+            json_error(out, "feature: applies to /api/v1/stages only");
+            return 400;
+        }
+        if (arg(actx, "top") && strcmp(what, "gaps") != 0) {
+            json_error(out, "top: applies to /api/v1/gaps only");
+            return 400;
+        }
         const char *top = arg(actx, "top");
         if (top) {
             char *end;
@@ -121,8 +163,10 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    if (!f)
+    if (!f) {
+        json_error(out, "out of memory");
         return 500;
+    }
     char err[1024];
     int rc = up_report_run(s, &q, f, err, sizeof err);
     fclose(f);

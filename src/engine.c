@@ -255,20 +255,7 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
     int32_t d0 = c->d0;
     memset(row, 0, sizeof *row);
     row->account = acc;
-    row->seats = acc->seats;
-    {
-        /* with subscriptions loaded, seats are those active at T */
-        uint32_t b_lo, b_hi;
-        RANGE_OF(c->e->subscriptions, c->e->n_subscriptions, account_id, acc->account_id, b_lo, b_hi);
-        if (b_hi > b_lo) {
-            row->seats = 0;
-            for (uint32_t i = b_lo; i < b_hi; i++) {
-                const up_subscription_t *b = &c->e->subscriptions[i];
-                if (b->start <= T && (b->end == UP_TS_NONE || T < b->end))
-                    row->seats += b->seats;
-            }
-        }
-    }
+    row->seats = up_engine_seats_at(c->e, acc, T);
     size_t nf = m->n_features;
     row->feature_users = calloc(nf + 1, sizeof *row->feature_users);
     row->feature_adoption = calloc(nf + 1, sizeof *row->feature_adoption);
@@ -677,4 +664,20 @@ void up_portfolio_free(up_portfolio_t *p)
         account_free(&p->event_only[i]);
     free(p->event_only);
     memset(p, 0, sizeof *p);
+}
+
+int64_t up_engine_seats_at(const up_entities_t *e, const up_account_t *acc, int64_t T)
+{
+    /* with subscriptions loaded, seats are those active at T */
+    uint32_t b_lo, b_hi;
+    RANGE_OF(e->subscriptions, e->n_subscriptions, account_id, acc->account_id, b_lo, b_hi);
+    if (b_hi == b_lo)
+        return acc->seats;
+    int64_t seats = 0;
+    for (uint32_t i = b_lo; i < b_hi; i++) {
+        const up_subscription_t *b = &e->subscriptions[i];
+        if (b->start <= T && (b->end == UP_TS_NONE || T < b->end))
+            seats += b->seats;
+    }
+    return seats;
 }

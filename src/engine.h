@@ -138,4 +138,8 @@ int up_engine_level_history(const up_rollup_t *r, const up_model_t *m, const up_
 /* T for "--as-of DATE": the last instant (ms) of that UTC day. */
 int64_t up_engine_end_of_day(int32_t day);
 
+/* The account's licensed seats at T: the subscriptions active at T when the
+ * account has any (metrics.md), else accounts.seats. */
+int64_t up_engine_seats_at(const up_entities_t *e, const up_account_t *acc, int64_t T);
+
 #endif

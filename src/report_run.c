@@ -5,6 +5,7 @@
 
 #include "engine.h"
 #include "engine_people.h"
+#include "engine_series.h"
 #include "report_account.h"
 #include "report_users.h"
 #include "timeparse.h"
@@ -280,4 +281,70 @@ int up_report_rejects(sqlite3 *db, FILE *out, up_format_t fmt, long limit)
         up_buf_free(&b);
     }
     return 0;
+}
+
+int up_report_series(up_store_t *s, const char *id, int64_t T, int days, FILE *out, char *err, size_t errlen)
+{
+    err[0] = '\0';
+    up_rollup_t *r;
+    int owned, rc;
+    if ((rc = up_store_rollup(s, T, &r, &owned)) < 0)
+        return fail(err, errlen, rc, "%s", up_store_notice(s) ? up_store_notice(s) : up_strerror(rc));
+    up_entities_t e;
+    char eerr[512];
+    if ((rc = up_entities_load(up_store_db(s), T, T, &e, eerr, sizeof eerr)) < 0) {
+        release(r, owned);
+        return fail(err, errlen, rc, "%s", eerr);
+    }
+    /* the account as the table describes it, or as first seen in events */
+    up_account_t only_events = {.account_id = (char *)id, .seats = 0, .contract_start = UP_NO_DAY,
+                                .renewal_date = UP_NO_DAY, .churned_at = UP_NO_DAY};
+    const up_account_t *acc = NULL;
+    for (uint32_t i = 0; i < e.n_accounts && !acc; i++)
+        if (strcmp(e.accounts[i].account_id, id) == 0)
+            acc = &e.accounts[i];
+    if (!acc && up_dict_find(&r->dict[UP_KIND_ACCOUNT], id, strlen(id)) >= 0)
+        acc = &only_events;
+    up_series_t se;
+    if (!acc)
+        rc = fail(err, errlen, -UP_ENOTFOUND, "no account '%s'", id);
+    else if ((rc = up_engine_series(r, up_store_model(s), &e, acc, T, days, &se)) < 0)
+        fail(err, errlen, rc, "%s", up_strerror(rc));
+    else {
+        const up_model_t *m = up_store_model(s);
+        up_buf_t b = {0};
+        char date[16], when[40];
+        up_fmt_time(when, T);
+        up_buf_puts(&b, "{\"account_id\":");
+        up_json_str(&b, id);
+        up_buf_printf(&b, ",\"as_of\":\"%s\",\"days\":[", when);
+        for (int i = 0; i < se.n_days; i++) {
+            up_fmt_date(date, se.days[i].day);
+            up_buf_printf(&b, "%s\n{\"date\":\"%s\",\"dau\":%lld,\"wau\":%lld,\"mau\":%lld,\"seats\":%lld}", i ? "," : "",
+                          date, (long long)se.days[i].dau, (long long)se.days[i].wau, (long long)se.days[i].mau,
+                          (long long)se.days[i].seats);
+        }
+        up_buf_puts(&b, "],\"feature_weeks\":[");
+        for (uint32_t f = 0; f < se.n_features; f++) {
+            up_buf_puts(&b, f ? ",\n{\"feature\":" : "\n{\"feature\":");
+            up_json_str(&b, m->features[f].name);
+            up_buf_printf(&b, ",\"core\":%s,\"weeks\":[", m->features[f].core ? "true" : "false");
+            for (int k = 0; k < 12; k++) {
+                char lo[16], hi[16];
+                up_fmt_date(lo, se.d0 - 7 * (11 - k) - 6);
+                up_fmt_date(hi, se.d0 - 7 * (11 - k));
+                up_buf_printf(&b, "%s{\"week_start\":\"%s\",\"week_end\":\"%s\",\"users\":%lld}", k ? "," : "", lo, hi,
+                              (long long)se.feature_weeks[f][k]);
+            }
+            up_buf_puts(&b, "]}");
+        }
+        up_buf_puts(&b, "]}\n");
+        if (!b.data || fwrite(b.data, 1, b.len, out) != b.len)
+            rc = fail(err, errlen, -UP_EIO, "cannot write the series");
+        up_buf_free(&b);
+        up_series_free(&se);
+    }
+    up_entities_free(&e);
+    release(r, owned);
+    return rc;
 }

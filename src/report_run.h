@@ -37,4 +37,10 @@ int up_report_parse_as_of(const char *s, int64_t *T);
  * table, CSV, or JSON {"rejects":[…],"total":N}. Returns 0 or -UP_EDB. */
 int up_report_rejects(sqlite3 *db, FILE *out, up_format_t fmt, long limit);
 
+/* Writes one account's series as JSON (the dashboard's charts): per day of
+ * the `days` ending with T's day, dau, wau, mau and seats; per feature the
+ * users in each of the last 12 seven-day blocks. -UP_ENOTFOUND for an
+ * unknown account. */
+int up_report_series(up_store_t *s, const char *id, int64_t T, int days, FILE *out, char *err, size_t errlen);
+
 #endif

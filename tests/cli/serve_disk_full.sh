@@ -10,30 +10,6 @@ S=$TMP/store
 ok --data "$S" init -q
 ok --data "$S" keys create --write
 KEY=$(cat "$TMP/out")
-LOG=$TMP/serve.log
-
-start_server() {   # start_server [ULIMIT_BLOCKS]
-    : >"$LOG"
-    if [ -n "${1:-}" ]; then
-        (ulimit -f "$1"; exec "$UPTAKE" --data "$S" serve --listen 127.0.0.1:0 2>"$LOG") &
-    else
-        "$UPTAKE" --data "$S" serve --listen 127.0.0.1:0 2>"$LOG" &
-    fi
-    PID=$!
-    i=0
-    until PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$LOG") && [ -n "$PORT" ]; do
-        i=$((i + 1)); [ $i -lt 100 ] || fail "server did not start: $(cat "$LOG")"
-        sleep 0.05
-    done
-}
-stop_server() {
-    kill -TERM "$PID" 2>/dev/null || true
-    i=0
-    while kill -0 "$PID" 2>/dev/null; do
-        i=$((i + 1)); [ $i -lt 200 ] || { kill -9 "$PID"; fail "server did not stop on SIGTERM"; }
-        sleep 0.05
-    done
-}
 trap 'kill -9 "$PID" 2>/dev/null || true; rm -rf "$TMP"' EXIT
 
 # batch N: 200 distinct users (they compress badly) with unique message ids
@@ -49,7 +25,7 @@ post() {   # post N: prints the HTTP status
 }
 
 say "server with a 48 KB file-size limit: send batches until the disk 'fills'"
-start_server 96
+serve_start "$S" 96
 acked=0 failed=""
 n=1
 while [ $n -le 60 ]; do
@@ -68,12 +44,12 @@ done
 [ -n "$failed" ] || fail "60 batches went in under a 48 KB limit: the limit did not bite"
 [ "$acked" -ge 1 ] || fail "the very first batch failed: the limit is too small for this test"
 say "$acked batches acknowledged, batch $failed answered 503"
-expect_grep "storage failure" "$LOG" "the server logs the failure"
+expect_grep "storage failure" "$SERVE_LOG" "the server logs the failure"
 code=$(post $failed)
 expect_eq "$code" 503 "a retry while the disk is still full"
 code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$PORT/healthz")
 expect_eq "$code" 200 "healthz: the store reopened from its files"
-stop_server
+serve_stop
 
 say "a reader sees exactly the acknowledged events: $acked x 200"
 ok --data "$S" status
@@ -81,12 +57,12 @@ expect_grep "events      $((acked * 200)) " "$TMP/out" "events stored after the 
 expect_no_grep "damaged" "$TMP/err" "no damage reported"
 
 say "without the limit, the failed batch goes in on retry; the acknowledged ones stay single"
-start_server
+serve_start "$S"
 code=$(post $failed)
 expect_eq "$code" 200 "the failed batch, retried"
 code=$(post 1)
 expect_eq "$code" 200 "an acknowledged batch re-sent"
-stop_server
+serve_stop
 ok --data "$S" status
 expect_grep "events      $(((acked + 1) * 200)) " "$TMP/out" "acknowledged + retried, each once"
 ok --data "$S" report accounts --as-of 2026-11-20 --format csv
