@@ -9,7 +9,10 @@ BUILD   ?= build
 
 SRC      = $(wildcard src/*.c)
 LIBSRC   = $(filter-out src/main.c,$(SRC))
-LIBOBJ   = $(LIBSRC:src/%.c=$(BUILD)/obj/%.o)
+LIBOBJ   = $(LIBSRC:src/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/web_assets.o
+# the dashboard: web/ and Debian's Chart.js (libjs-chart.js), embedded at build time
+WEBSRC   = $(wildcard web/*.html web/*.js web/*.css web/*.svg)
+CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
 UNITSRC  = $(wildcard tests/unit/test_*.c)
 UNITBIN  = $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -22,6 +25,15 @@ $(BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) | $(BUILD)/obj
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
+
+$(BUILD)/embed: tools/embed.c | $(BUILD)/obj
+	$(CC) -O2 -std=c11 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/obj/web_assets.c: $(BUILD)/embed $(WEBSRC) $(CHARTJS)
+	$(BUILD)/embed $@ $(foreach f,$(WEBSRC),$(notdir $(f))=$(f)) chart.min.js=$(CHARTJS)
+
+$(BUILD)/obj/web_assets.o: $(BUILD)/obj/web_assets.c src/assets.h
+	$(CC) $(CFLAGS) -Isrc -c -o $@ $<
 
 $(BUILD)/libuptake.a: $(LIBOBJ)
 	rm -f $@ && ar rcs $@ $^

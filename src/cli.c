@@ -31,7 +31,7 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LIMIT,
-    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_WRITE, O_READ, O_NAME, O_HELP, O_N
+    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_WRITE, O_READ, O_NAME, O_HELP, O_N
 };
 
 /* verbs, as bits */
@@ -72,6 +72,7 @@ static const opt_t OPTS[O_N] = {
     [O_LISTEN] = {"listen", 0, "HOST:PORT", V_SERVE, "address to listen on (default 127.0.0.1:8080; port 0 picks one)"},
     [O_CONFIG] = {"config", 0, "FILE", V_SERVE, "server settings (YAML; see docs/server.md); options override it"},
     [O_LOG_LEVEL] = {"log-level", 0, "L", V_SERVE, "error, warn, info (a line per request; default) or debug"},
+    [O_ASSETS_DIR] = {"assets-dir", 0, "DIR", V_SERVE, "serve the dashboard from DIR (e.g. web/) instead of the binary"},
     [O_WRITE] = {"write", 0, NULL, V_KEYS, "keys create: a write key (ingestion only)"},
     [O_READ] = {"read", 0, NULL, V_KEYS, "keys create: a read token (API and dashboard only)"},
     [O_NAME] = {"name", 0, "N", V_KEYS, "keys create: a name to recognise the key by"},
@@ -688,6 +689,8 @@ static int cmd_serve(const args_t *a)
         snprintf(cfg.data, sizeof cfg.data, "%s", a->val[O_DATA]);
     if (a->val[O_LISTEN])
         snprintf(cfg.listen, sizeof cfg.listen, "%s", a->val[O_LISTEN]);
+    if (a->val[O_ASSETS_DIR])
+        snprintf(cfg.assets_dir, sizeof cfg.assets_dir, "%s", a->val[O_ASSETS_DIR]);
     if (a->val[O_LOG_LEVEL] && (cfg.log_level = up_server_log_level(a->val[O_LOG_LEVEL])) < 0) {
         fprintf(stderr, "uptake serve: --log-level: expected error, warn, info or debug\n");
         return UP_EXIT_USAGE;

@@ -14,6 +14,7 @@
 #include "server.h"
 
 #include "api.h"
+#include "assets.h"
 #include "ingest.h"
 #include "keys.h"
 #include "report.h"
@@ -485,6 +486,20 @@ static const char *bearer(struct MHD_Connection *c, size_t *len)
     return h;
 }
 
+#define SESSION_COOKIE "uptake_session"
+
+/* The read token of a request: Bearer, else the session cookie. */
+static const char *read_credential(struct MHD_Connection *c, size_t *len)
+{
+    const char *tok = bearer(c, len);
+    if (tok)
+        return tok;
+    tok = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SESSION_COOKIE);
+    if (tok)
+        *len = strlen(tok);
+    return tok;
+}
+
 /* 1 when key is a live key of kind; reloads the keys at most once a second. */
 static int key_ok(srv_t *sv, up_key_kind_t kind, const char *key, size_t len)
 {
@@ -509,10 +524,10 @@ static enum MHD_Result handle_api(srv_t *sv, struct MHD_Connection *c, conn_t *c
                                   const char *method)
 {
     size_t len = 0;
-    const char *tok = bearer(c, &len);
+    const char *tok = read_credential(c, &len);
     if (!tok)
         return respond_json_error(c, cn, 401, "send a read token as 'Authorization: Bearer upr_…'"
-                                              " (create one with `uptake keys create --read`)");
+                                              " (create one with `uptake keys create --read`), or sign in");
     if (!key_ok(sv, UP_KEY_READ, tok, len))
         return respond_json_error(c, cn, key_ok(sv, UP_KEY_WRITE, tok, len) ? 403 : 401,
                                   key_ok(sv, UP_KEY_WRITE, tok, len)
@@ -594,6 +609,122 @@ static void metrics_text(srv_t *sv, up_buf_t *b)
                   (unsigned long long)st.log_bytes, (unsigned long long)st.snapshot_bytes);
     up_buf_printf(b, "# HELP uptake_store_events Events in the store.\n# TYPE uptake_store_events gauge\n"
                      "uptake_store_events %llu\n", (unsigned long long)st.events);
+}
+
+/* ---- the dashboard ------------------------------------------------------ */
+
+static const char CSP[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+                          " connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+static enum MHD_Result respond_asset(struct MHD_Connection *c, conn_t *cn, int status, const char *mime,
+                                     const void *data, size_t len, int from_disk)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data,
+                                                             from_disk ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", mime);
+    MHD_add_response_header(r, "Content-Security-Policy", CSP);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "X-Frame-Options", "DENY");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    MHD_add_response_header(r, "Cache-Control", from_disk ? "no-store" : "no-cache");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    cn->status = status;
+    return ret;
+}
+
+static const up_asset_t *embedded(const char *name)
+{
+    for (const up_asset_t *a = up_assets; a->name; a++)
+        if (strcmp(a->name, name) == 0)
+            return a;
+    return NULL;
+}
+
+/* GET / and /assets/NAME: from --assets-dir when set (development), else
+ * from the binary. Names are plain file names: no directories, no "..". */
+static enum MHD_Result handle_asset(srv_t *sv, struct MHD_Connection *c, conn_t *cn, const char *name)
+{
+    if (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(name) ||
+        name[0] == '.')
+        return respond(c, cn, 404, "text/plain", "not found\n", 10, NULL, NULL);
+    const up_asset_t *a = embedded(name);
+    if (sv->cfg.assets_dir[0]) {
+        char path[1400];
+        snprintf(path, sizeof path, "%s/%s", sv->cfg.assets_dir, name);
+        FILE *f = fopen(path, "rb");
+        if (f) {
+            up_buf_t b = {0};
+            char chunk[65536];
+            size_t n;
+            while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+                up_buf_append(&b, chunk, n);
+            fclose(f);
+            const char *dot = strrchr(name, '.');
+            const char *mime = !dot ? "application/octet-stream" : !strcmp(dot, ".html") ? "text/html; charset=utf-8"
+                             : !strcmp(dot, ".js") ? "text/javascript; charset=utf-8"
+                             : !strcmp(dot, ".css") ? "text/css; charset=utf-8"
+                             : !strcmp(dot, ".svg") ? "image/svg+xml" : "application/octet-stream";
+            enum MHD_Result r = respond_asset(c, cn, 200, mime, b.data ? b.data : "", b.len, 1);
+            up_buf_free(&b);
+            return r;
+        }
+    }
+    if (!a)
+        return respond(c, cn, 404, "text/plain", "not found\n", 10, NULL, NULL);
+    return respond_asset(c, cn, 200, a->mime, a->data, a->len, 0);
+}
+
+static enum MHD_Result redirect(struct MHD_Connection *c, conn_t *cn, const char *to, const char *cookie)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Location", to);
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (cookie)
+        MHD_add_response_header(r, "Set-Cookie", cookie);
+    enum MHD_Result ret = MHD_queue_response(c, 303, r);
+    MHD_destroy_response(r);
+    cn->status = 303;
+    return ret;
+}
+
+/* POST /login (form field token=…): a valid read token becomes an
+ * HttpOnly, SameSite=Strict session cookie; POST /logout clears it. */
+static enum MHD_Result handle_login(srv_t *sv, struct MHD_Connection *c, conn_t *cn, int logout)
+{
+    if (logout)
+        return redirect(c, cn, "/", SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    const char *body = cn->body.data ? cn->body.data : "";
+    size_t blen = cn->body.len;
+    char token[128];
+    size_t tl = 0;
+    for (const char *p = body; p < body + blen;) {
+        const char *amp = memchr(p, '&', (size_t)(body + blen - p));
+        const char *end = amp ? amp : body + blen;
+        if (end - p > 6 && memcmp(p, "token=", 6) == 0) {
+            for (const char *q = p + 6; q < end && tl + 1 < sizeof token; q++) {
+                int h1, h2;
+                if (*q == '%' && q + 2 < end && sscanf(q + 1, "%1x%1x", (unsigned *)&h1, (unsigned *)&h2) == 2) {
+                    token[tl++] = (char)(h1 * 16 + h2);
+                    q += 2;
+                } else
+                    token[tl++] = *q == '+' ? ' ' : *q;
+            }
+        }
+        p = end + 1;
+    }
+    token[tl] = '\0';
+    while (tl && (token[tl - 1] == ' ' || token[tl - 1] == '\n' || token[tl - 1] == '\r'))
+        token[--tl] = '\0';
+    if (!tl || strspn(token, "abcdefghijklmnopqrstuvwxyz0123456789_") != tl || !key_ok(sv, UP_KEY_READ, token, tl))
+        return redirect(c, cn, "/?signin=failed", NULL);
+    char cookie[256];
+    snprintf(cookie, sizeof cookie, SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000", token);
+    return redirect(c, cn, "/", cookie);
 }
 
 static enum MHD_Result handle_ingest(srv_t *sv, struct MHD_Connection *c, conn_t *cn, const char *url,
@@ -709,6 +840,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         up_buf_free(&b);
     } else if (strncmp(url, "/api/", 5) == 0)
         r = handle_api(sv, c, cn, url, method);
+    else if ((strcmp(url, "/login") == 0 || strcmp(url, "/logout") == 0) && strcmp(method, "POST") == 0)
+        r = handle_login(sv, c, cn, url[3] == 'o');
+    else if (strcmp(url, "/") == 0 && strcmp(method, "GET") == 0)
+        r = handle_asset(sv, c, cn, "index.html");
+    else if (strncmp(url, "/assets/", 8) == 0 && strcmp(method, "GET") == 0)
+        r = handle_asset(sv, c, cn, url + 8);
     else
         r = handle_ingest(sv, c, cn, url, method);
     atomic_fetch_sub(&sv->in_flight, 1);
