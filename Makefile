@@ -16,7 +16,7 @@ CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
 UNITSRC  = $(wildcard tests/unit/test_*.c)
 UNITBIN  = $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit cli crosscheck check bench install clean demo
+.PHONY: all test unit cli http crosscheck crashtest check bench bench-http install clean demo
 
 all: $(BUILD)/uptake
 
@@ -46,13 +46,22 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libuptake.a tests/unit/testutil.h | $(
 
 # Every test: cmocka unit tests, the CLI tests that drive the real binary,
 # and the cross-check against an independent SQL implementation of metrics.md.
-test: unit cli crosscheck
+test: unit cli http crosscheck
 
 unit: $(UNITBIN)
 	@set -e; for t in $(UNITBIN); do echo "== $$t"; $$t; done
 
 cli: $(BUILD)/uptake
 	@set -e; for t in tests/cli/*.sh; do echo "== $$t"; UPTAKE=$(abspath $(BUILD)/uptake) sh $$t; done
+
+# the real client libraries against `uptake serve`, the captured requests
+# replayed, and the kill -9 crash test (20 rounds; `make crashtest`: 1,000)
+http: $(BUILD)/uptake
+	@set -e; for t in tests/http/run.sh; do echo "== $$t"; UPTAKE=$(abspath $(BUILD)/uptake) sh $$t; done
+	@echo "== tests/crash/run.sh 20"; UPTAKE=$(abspath $(BUILD)/uptake) sh tests/crash/run.sh 20
+
+crashtest: $(BUILD)/uptake
+	UPTAKE=$(abspath $(BUILD)/uptake) sh tests/crash/run.sh 1000
 
 crosscheck: $(BUILD)/uptake
 	UPTAKE=$(abspath $(BUILD)/uptake) sh tests/crosscheck/run.sh
