@@ -89,6 +89,10 @@ SIZE ?= 10M
 bench: $(BUILD)/uptake
 	sh bench/run.sh $(SIZE)
 
+# HTTP ingestion and API throughput with wrk, against a naive durable peer
+bench-http: $(BUILD)/uptake
+	UPTAKE=$(abspath $(BUILD)/uptake) sh bench/http.sh
+
 install: $(BUILD)/uptake
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/uptake $(DESTDIR)$(PREFIX)/bin/uptake
