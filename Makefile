@@ -16,7 +16,7 @@ CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
 UNITSRC  = $(wildcard tests/unit/test_*.c)
 UNITBIN  = $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit cli http crosscheck crashtest check bench bench-http install clean demo
+.PHONY: all test unit fuzz fuzz-replay cli http crosscheck crashtest check bench bench-http install clean demo
 
 all: $(BUILD)/uptake
 
@@ -46,13 +46,29 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libuptake.a tests/unit/testutil.h | $(
 
 # Every test: cmocka unit tests, the CLI tests that drive the real binary,
 # and the cross-check against an independent SQL implementation of metrics.md.
-test: unit cli http crosscheck
+test: unit fuzz-replay cli http crosscheck
 
 unit: $(UNITBIN)
 	@set -e; for t in $(UNITBIN); do echo "== $$t"; $$t; done
 
 cli: $(BUILD)/uptake
 	@set -e; for t in tests/cli/*.sh; do echo "== $$t"; UPTAKE=$(abspath $(BUILD)/uptake) sh $$t; done
+
+# every decoder's fuzz corpus, replayed (under the sanitizers in `make check`)
+$(BUILD)/tests/fuzz_wire_replay: fuzz/fuzz_wire.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_wire.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
+
+fuzz-replay: $(BUILD)/tests/fuzz_wire_replay
+	$(BUILD)/tests/fuzz_wire_replay fuzz/corpus/wire/*
+
+# libFuzzer (clang) on the wire decoder for FUZZ_SECONDS; new finds go to the corpus
+FUZZ_SECONDS ?= 60
+fuzz: $(BUILD)/libuptake.a
+	mkdir -p $(BUILD)/fuzz
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
+	  -o $(BUILD)/fuzz/fuzz_wire fuzz/fuzz_wire.c $(filter-out src/main.c src/cli.c src/server.c src/api.c,$(SRC)) \
+	  $(BUILD)/obj/web_assets.c $(LDLIBS)
+	$(BUILD)/fuzz/fuzz_wire -max_total_time=$(FUZZ_SECONDS) -max_len=65536 fuzz/corpus/wire
 
 # the real client libraries against `uptake serve`, the captured requests
 # replayed, and the kill -9 crash test (20 rounds; `make crashtest`: 1,000)
