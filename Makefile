@@ -1,7 +1,7 @@
 # uptake — hand-written Makefile. Targets: all test check bench install clean.
 CC      ?= cc
 PREFIX  ?= /usr/local
-PKGS     = yaml-0.1 sqlite3 libzstd jansson zlib libmicrohttpd libcrypto
+PKGS     = yaml-0.1 sqlite3 libzstd jansson zlib libmicrohttpd libcrypto libcurl
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -pthread

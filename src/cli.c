@@ -11,6 +11,7 @@
 #include "report_account.h"
 #include "report_run.h"
 #include "keys.h"
+#include "alerts.h"
 #include "server.h"
 #include "engine_people.h"
 #include "store.h"
@@ -31,13 +32,13 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LIMIT,
-    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_WRITE, O_READ, O_NAME, O_HELP, O_N
+    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_HELP, O_N
 };
 
 /* verbs, as bits */
 enum {
     V_INIT = 1, V_MODEL = 2, V_IMPORT = 4, V_REJECTS = 8, V_REPORT = 16, V_DEMO = 32,
-    V_STATUS = 64, V_SERVE = 128, V_KEYS = 256, V_ALL = 511
+    V_STATUS = 64, V_SERVE = 128, V_KEYS = 256, V_ALERTS = 512, V_TASKS = 1024, V_ALL = 2047
 };
 
 typedef struct {
@@ -55,8 +56,8 @@ static const opt_t OPTS[O_N] = {
     [O_MAP_FILE] = {"map-file", 0, "FILE", V_IMPORT, "column mapping file: one 'field = column' per line"},
     [O_STRICT] = {"strict", 0, NULL, V_IMPORT, "exit 1 when any record is rejected"},
     [O_QUIET] = {"quiet", 'q', NULL, V_IMPORT | V_INIT, "no progress bar, no per-record messages"},
-    [O_AS_OF] = {"as-of", 0, "DATE", V_REPORT, "compute as of the end of this UTC day (default: now)"},
-    [O_FORMAT] = {"format", 'f', "FMT", V_REPORT | V_REJECTS | V_KEYS, "table, json or csv (default table)"},
+    [O_AS_OF] = {"as-of", 0, "DATE", V_REPORT | V_ALERTS | V_TASKS, "compute as of the end of this UTC day (default: now)"},
+    [O_FORMAT] = {"format", 'f', "FMT", V_REPORT | V_REJECTS | V_KEYS | V_ALERTS | V_TASKS, "table, json or csv (default table)"},
     [O_ACCOUNT] = {"account", 'a', "ID", V_REPORT, "only this account"},
     [O_SEGMENT] = {"segment", 0, "S", V_REPORT, "only accounts of this segment"},
     [O_SORT] = {"sort", 0, "COL", V_REPORT, "sort by a column; -COL sorts descending"},
@@ -76,6 +77,10 @@ static const opt_t OPTS[O_N] = {
     [O_WRITE] = {"write", 0, NULL, V_KEYS, "keys create: a write key (ingestion only)"},
     [O_READ] = {"read", 0, NULL, V_KEYS, "keys create: a read token (API and dashboard only)"},
     [O_NAME] = {"name", 0, "N", V_KEYS, "keys create: a name to recognise the key by"},
+    [O_STATE] = {"state", 0, "S", V_ALERTS, "alerts list: active (default), open, acknowledged, snoozed, resolved or all"},
+    [O_UNTIL] = {"until", 0, "DATE", V_ALERTS, "alerts snooze: until this date"},
+    [O_WAIT] = {"wait", 0, "SECONDS", V_ALERTS, "alerts evaluate: wait this long for webhook retries (default 30)"},
+    [O_ALL] = {"all", 0, NULL, V_TASKS, "tasks list: done tasks too"},
     [O_HELP] = {"help", 'h', NULL, V_ALL, "show help"},
 };
 
@@ -97,6 +102,9 @@ static const verb_t VERBS[] = {
     {"status", V_STATUS, "status", "what the store holds"},
     {"serve", V_SERVE, "serve [--listen HOST:PORT] [--config FILE] [--log-level L]",
      "HTTP ingestion for Segment/RudderStack/PostHog/Mixpanel clients, and the JSON API"},
+    {"alerts", V_ALERTS, "alerts evaluate [--as-of DATE] | list [--state S] | show ID | ack ID | snooze ID --until DATE | resolve ID",
+     "adoption-risk alerts: evaluate the rules, work the alerts"},
+    {"tasks", V_TASKS, "tasks list [--all] | tasks done ID", "tasks the playbooks gave account owners"},
     {"keys", V_KEYS, "keys create --write|--read [--name N] | keys list | keys revoke ID",
      "manage write keys and read tokens"},
 };
@@ -751,6 +759,158 @@ static int cmd_keys(const args_t *a)
     return exit_code;
 }
 
+/* ---- alerts / tasks ------------------------------------------------------ */
+
+/* A read-write connection to the store's uptake.db beside any running
+ * writer (alerts and tasks need no store lock). */
+static sqlite3 *open_db_rw(const args_t *a, const char *verb)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/uptake.db", data_dir(a));
+    sqlite3 *db = NULL;
+    if (access(path, F_OK) != 0 || sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        fprintf(stderr, "uptake %s: %s: no store here (run `uptake init --data %s` first)\n", verb, data_dir(a),
+                data_dir(a));
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    return db;
+}
+
+static int64_t now_or_as_of(const args_t *a, int *bad)
+{
+    int64_t T;
+    *bad = 0;
+    if (a->val[O_AS_OF]) {
+        if (up_report_parse_as_of(a->val[O_AS_OF], &T) < 0)
+            *bad = 1;
+        return T;
+    }
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static int parse_id(const char *s, int64_t *id)
+{
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (*s == '#')
+        v = strtoll(s + 1, &end, 10);
+    if (*end || v <= 0)
+        return -1;
+    *id = v;
+    return 0;
+}
+
+static int cmd_alerts(const args_t *a)
+{
+    const char *sub = a->npos > 1 ? a->pos[1] : "";
+    int needs_id = !strcmp(sub, "show") || !strcmp(sub, "ack") || !strcmp(sub, "snooze") || !strcmp(sub, "resolve");
+    if ((!needs_id && strcmp(sub, "evaluate") && strcmp(sub, "list")) || a->npos != (needs_id ? 3 : 2) ||
+        (!strcmp(sub, "snooze") != !!a->val[O_UNTIL])) {
+        fprintf(stderr, "usage: uptake alerts evaluate [--as-of DATE] | list [--state S] [--format F] | show ID |"
+                        " ack ID | snooze ID --until DATE | resolve ID\n");
+        return UP_EXIT_USAGE;
+    }
+    int fmt = a->val[O_FORMAT] ? up_format_parse(a->val[O_FORMAT]) : UP_FMT_TABLE;
+    int bad;
+    int64_t T = now_or_as_of(a, &bad);
+    if (fmt < 0 || bad) {
+        fprintf(stderr, "uptake alerts: %s\n", bad ? "--as-of: expected a date (YYYY-MM-DD)" : "unknown format");
+        return UP_EXIT_USAGE;
+    }
+    char today[16];
+    up_fmt_date(today, up_day_of(T));
+    int64_t id = 0;
+    if (needs_id && parse_id(a->pos[2], &id) < 0) {
+        fprintf(stderr, "uptake alerts: '%s' is not an alert id (see `uptake alerts list`)\n", a->pos[2]);
+        return UP_EXIT_USAGE;
+    }
+    int32_t until_day;
+    if (a->val[O_UNTIL] && up_date_parse(a->val[O_UNTIL], strlen(a->val[O_UNTIL]), &until_day) < 0) {
+        fprintf(stderr, "uptake alerts: --until: expected a date (YYYY-MM-DD)\n");
+        return UP_EXIT_USAGE;
+    }
+    sqlite3 *db = open_db_rw(a, "alerts");
+    if (!db)
+        return UP_EXIT_STORE;
+    int rc = 0, exit_code = UP_EXIT_OK;
+    if (!strcmp(sub, "evaluate")) {
+        up_store_t *s;
+        if (open_store(a, UP_STORE_READ | UP_STORE_DEFER, &s) < 0) {
+            sqlite3_close(db);
+            return UP_EXIT_STORE;
+        }
+        up_alerts_stats_t st;
+        char err[512];
+        rc = up_alerts_evaluate(s, db, T, &st, err, sizeof err);
+        long wait = a->val[O_WAIT] ? strtol(a->val[O_WAIT], NULL, 10) : 30;
+        if (rc == 0)
+            rc = up_alerts_deliver(db, up_store_model(s), (int)wait, &st);
+        if (rc < 0)
+            fprintf(stderr, "uptake alerts: %s\n", err[0] ? err : up_strerror(rc));
+        else
+            printf("alerts as of %s: %d accounts x %d rules; %d opened, %d still open, %d resolved, %d reopened after"
+                   " a snooze, %d held back by a cooldown; %d tasks; webhooks: %d queued, %d delivered, %d failed"
+                   " attempts, %d given up\n", today, st.accounts, st.rules, st.opened, st.still_open, st.resolved,
+                   st.reopened, st.cooled_down, st.tasks, st.deliveries_queued, st.delivered, st.delivery_failures,
+                   st.given_up);
+        up_store_close(s);
+    } else if (!strcmp(sub, "list")) {
+        rc = up_alerts_list(db, stdout, a->val[O_STATE], fmt);
+    } else if (!strcmp(sub, "show")) {
+        rc = up_alerts_show(db, stdout, id, fmt);
+    } else {
+        rc = up_alerts_set_state(db, id, sub, a->val[O_UNTIL], today);
+        if (rc == 0)
+            printf("alert #%lld: %s\n", (long long)id, !strcmp(sub, "ack") ? "acknowledged"
+                                                    : !strcmp(sub, "snooze") ? "snoozed" : "resolved");
+    }
+    if (rc == -UP_ENOTFOUND) {
+        fprintf(stderr, "uptake alerts: no alert #%lld\n", (long long)id);
+        exit_code = UP_EXIT_FAIL;
+    } else if (rc == -UP_EINVAL) {
+        fprintf(stderr, "uptake alerts: alert #%lld is resolved already\n", (long long)id);
+        exit_code = UP_EXIT_FAIL;
+    } else if (rc < 0)
+        exit_code = UP_EXIT_STORE;
+    sqlite3_close(db);
+    return exit_code;
+}
+
+static int cmd_tasks(const args_t *a)
+{
+    const char *sub = a->npos > 1 ? a->pos[1] : "";
+    int done = !strcmp(sub, "done");
+    if ((!done && strcmp(sub, "list")) || a->npos != (done ? 3 : 2)) {
+        fprintf(stderr, "usage: uptake tasks list [--all] [--format F] | tasks done ID\n");
+        return UP_EXIT_USAGE;
+    }
+    int fmt = a->val[O_FORMAT] ? up_format_parse(a->val[O_FORMAT]) : UP_FMT_TABLE;
+    int bad;
+    int64_t T = now_or_as_of(a, &bad);
+    int64_t id = 0;
+    if (fmt < 0 || bad || (done && parse_id(a->pos[2], &id) < 0)) {
+        fprintf(stderr, "usage: uptake tasks list [--all] [--format F] | tasks done ID\n");
+        return UP_EXIT_USAGE;
+    }
+    sqlite3 *db = open_db_rw(a, "tasks");
+    if (!db)
+        return UP_EXIT_STORE;
+    char today[16];
+    up_fmt_date(today, up_day_of(T));
+    int rc = done ? up_tasks_done(db, id, today) : up_tasks_list(db, stdout, a->set[O_ALL], fmt);
+    if (done && rc == 0)
+        printf("task #%lld: done\n", (long long)id);
+    int exit_code = rc == 0 ? UP_EXIT_OK : rc == -UP_ENOTFOUND ? UP_EXIT_FAIL : UP_EXIT_STORE;
+    if (rc == -UP_ENOTFOUND)
+        fprintf(stderr, "uptake tasks: no open task #%lld\n", (long long)id);
+    sqlite3_close(db);
+    return exit_code;
+}
+
 int up_cli_main(int argc, char **argv)
 {
     args_t a;
@@ -778,6 +938,8 @@ int up_cli_main(int argc, char **argv)
     case V_STATUS: return cmd_status(&a);
     case V_SERVE: return cmd_serve(&a);
     case V_KEYS: return cmd_keys(&a);
+    case V_ALERTS: return cmd_alerts(&a);
+    case V_TASKS: return cmd_tasks(&a);
     }
     return UP_EXIT_USAGE;
 }

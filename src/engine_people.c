@@ -70,3 +70,26 @@ void up_people_free(up_people_t *p)
     free(p->people);
     memset(p, 0, sizeof *p);
 }
+
+int up_engine_champions_quiet(const up_rollup_t *r, int64_t T, double share, int8_t *out)
+{
+    int32_t d0 = up_day_of(T);
+    uint32_t n_accounts = r->dict[UP_KIND_ACCOUNT].n;
+    for (uint32_t a = 0; a < n_accounts; a++)
+        out[a] = -1;
+    for (uint32_t i = 0; i < r->n_pairs; i++) {
+        const up_pair_t *p = &r->pairs[i];
+        if (!(p->flags & UP_PAIR_CHAMPION) || (p->created_at != UP_TS_NONE && p->created_at > T) ||
+            p->account >= n_accounts)
+            continue;
+        int exists = p->first_ts <= T;
+        int days_14 = exists ? up_days_count(&p->active, d0 - 13, d0) : 0;
+        int days_prev_28 = exists ? up_days_count(&p->active, d0 - 41, d0 - 14) : 0;
+        int quiet = days_14 == 0 || (days_prev_28 > 0 && (double)days_14 / 14.0 < share * (double)days_prev_28 / 28.0);
+        if (out[p->account] < 0)
+            out[p->account] = 0;
+        if (quiet)
+            out[p->account] = 1;
+    }
+    return 0;
+}

@@ -31,4 +31,11 @@ typedef struct {
 int up_engine_people(const up_rollup_t *r, uint32_t account, int64_t T, up_people_t *out);
 void up_people_free(up_people_t *p);
 
+/* For every account (by dictionary id, out has one entry per account id):
+ * 1 when one of its champions is quiet as of T — inactive in window(14), or
+ * active on fewer days per day in the last 14 than share × their pace in the
+ * 28 before — 0 when it has champions and none is quiet, -1 when it has
+ * none. One pass over the pairs (alerts need it for every account). */
+int up_engine_champions_quiet(const up_rollup_t *r, int64_t T, double share, int8_t *out);
+
 #endif

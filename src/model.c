@@ -5,6 +5,9 @@
  * one message "FILE:LINE: key.path: reason" in err. Each map of the format is a
  * table of known keys with one handler per key: a new key is a row and a handler. */
 #include "model.h"
+
+#include "alerts.h"
+#include "rules.h"
 #include "util.h"
 
 #include <errno.h>
@@ -562,6 +565,234 @@ static int h_ingest(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
     return walk_map(c, v, ingest_keys, NKEYS(ingest_keys), &((up_model_t *)obj)->ingest);
 }
 
+/* ---- alerts: rules, alert_settings, playbooks ---- */
+
+const char *const up_severity_names[UP_SEVERITIES] = {"low", "medium", "high", "critical"};
+
+static int h_str(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    return get_name(c, v, "a string", (char **)((char *)obj + *(const size_t *)arg));
+}
+
+static int h_severity(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    for (int i = 0; v->type == YAML_SCALAR_NODE && i < UP_SEVERITIES; i++)
+        if (!strcmp(text_of(v), up_severity_names[i])) {
+            ((up_rule_t *)obj)->severity = i;
+            return 0;
+        }
+    return expected(c, v, "low, medium, high or critical");
+}
+
+static int h_when(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    up_rule_t *r = obj;
+    int rc = get_name(c, v, "a condition, e.g. 'wau_trend < -0.3'", &r->when);
+    if (rc)
+        return rc;
+    up_cond_t *cond;
+    char why[200];
+    if (up_cond_compile(r->when, up_alert_var_known, &cond, why, sizeof why) < 0)
+        return fail_at(c, line_of(v), "%s (in '%s'; names: see docs/alerts.md)", why, r->when);
+    up_cond_free(cond);
+    return 0;
+}
+
+static const size_t rule_name_off = offsetof(up_rule_t, name), rule_owner_off = offsetof(up_rule_t, owner),
+                    rule_enabled_off = offsetof(up_rule_t, enabled);
+static const num_spec_t rule_cooldown = {offsetof(up_rule_t, cooldown_days), true, 0, 3650, false, "from 0 to 3650"};
+static const key_spec_t rule_keys[] = {
+    {"name", h_str, &rule_name_off},
+    {"when", h_when, NULL},
+    {"severity", h_severity, NULL},
+    {"owner", h_str, &rule_owner_off},
+    {"cooldown_days", h_number, &rule_cooldown},
+    {"enabled", h_bool, &rule_enabled_off},
+};
+
+/* A list of maps parsed with keys into n items of size bytes; init sets
+ * each item's defaults; need names the required key. */
+static int parse_list(ctx_t *c, yaml_node_t *v, void **items, size_t *n, size_t size, const key_spec_t *keys,
+                      size_t nkeys, void (*init)(void *), const char *need, const char *what)
+{
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return expected(c, v, what);
+    size_t count = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (!count)
+        return 0;
+    char *arr = calloc(count, size);
+    if (!arr)
+        return nomem(c);
+    *items = arr;
+    seen_t names = {0};
+    int rc = 0;
+    for (size_t i = 0; i < count && !rc; i++) {
+        yaml_node_t *item = node(c, v->data.sequence.items.start[i]);
+        size_t saved = path_push(c, NULL, i, true);
+        void *obj = arr + i * size;
+        init(obj);
+        *n = i + 1;
+        if (item->type != YAML_MAPPING_NODE) {
+            rc = expected(c, item, "a map with a 'name'");
+            break;
+        }
+        if ((rc = walk_map(c, item, keys, nkeys, obj)))
+            break;
+        const char *name = *(char **)obj;   /* name is each struct's first member */
+        if (!name) {
+            rc = fail_at(c, line_of(item), "missing required key 'name'");
+            break;
+        }
+        if (need && !find_key(c, item, need)) {
+            rc = fail_at(c, line_of(item), "missing required key '%s'", need);
+            break;
+        }
+        long first = seen_find(&names, name);
+        if (first >= 0) {
+            rc = fail_at(c, line_of(item), "duplicate name '%s' (first at line %lu)", name, names.lines[first]);
+            break;
+        }
+        if ((rc = seen_add(c, &names, name, line_of(item))))
+            break;
+        path_pop(c, saved);
+    }
+    seen_free(&names);
+    return rc;
+}
+
+static void rule_init(void *obj)
+{
+    up_rule_t *r = obj;
+    r->severity = -1;   /* unset: the built-in's, else medium */
+    r->cooldown_days = 7;
+    r->enabled = true;
+}
+
+static int h_rules(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    up_model_t *m = obj;
+    int rc = parse_list(c, v, (void **)&m->rules, &m->n_rules, sizeof *m->rules, rule_keys, NKEYS(rule_keys),
+                        rule_init, NULL, "a list of rules");
+    for (size_t i = 0; !rc && i < m->n_rules; i++)
+        if (!m->rules[i].when && !up_alert_builtin(m->rules[i].name))
+            rc = fail_at(c, line_of(v), "rules[%zu] '%s': missing 'when' (only a built-in rule may omit it)", i,
+                         m->rules[i].name);
+    return rc;
+}
+
+#define ASET(field, is_int, min, max, range) {offsetof(up_alert_settings_t, field), is_int, min, max, false, range}
+static const num_spec_t aset_specs[] = {
+    ASET(usage_drop_wau_trend, false, -1, 0, "from -1 to 0"),
+    ASET(low_access_breadth, false, 0, HUGE_VAL, ">= 0"),
+    ASET(low_access_days, true, 0, 3650, "from 0 to 3650"),
+    ASET(avoidance_breadth, false, 0, HUGE_VAL, ">= 0"),
+    ASET(champion_quiet_share, false, 0, 1, "from 0 to 1"),
+    ASET(seats_removed_share, false, 0, 1, "from 0 to 1"),
+    ASET(milestone_overdue_days, true, 0, 3650, "from 0 to 3650"),
+    ASET(milestone_idle_days, true, 1, 3650, "from 1 to 3650"),
+    ASET(no_first_value_days, true, 0, 3650, "from 0 to 3650"),
+    ASET(health_drop_points, false, 0, 100, "from 0 to 100"),
+    ASET(health_drop_days, true, 1, 365, "from 1 to 365"),
+    ASET(renewal_days, true, 0, 3650, "from 0 to 3650"),
+};
+static const key_spec_t aset_keys[] = {
+    {"usage_drop_wau_trend", h_number, &aset_specs[0]}, {"low_access_breadth", h_number, &aset_specs[1]},
+    {"low_access_days", h_number, &aset_specs[2]}, {"avoidance_breadth", h_number, &aset_specs[3]},
+    {"champion_quiet_share", h_number, &aset_specs[4]}, {"seats_removed_share", h_number, &aset_specs[5]},
+    {"milestone_overdue_days", h_number, &aset_specs[6]}, {"milestone_idle_days", h_number, &aset_specs[7]},
+    {"no_first_value_days", h_number, &aset_specs[8]}, {"health_drop_points", h_number, &aset_specs[9]},
+    {"health_drop_days", h_number, &aset_specs[10]}, {"renewal_days", h_number, &aset_specs[11]},
+};
+
+static int h_alert_settings(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE)
+        return expected(c, v, "a map of alert thresholds");
+    return walk_map(c, v, aset_keys, NKEYS(aset_keys), &((up_model_t *)obj)->alert_settings);
+}
+
+static int h_on(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    up_playbook_t *p = obj;
+    p->on_open = p->on_resolve = false;
+    yaml_node_item_t *it = NULL, *end = NULL;
+    yaml_node_item_t one = 0;
+    if (v->type == YAML_SEQUENCE_NODE) {
+        it = v->data.sequence.items.start;
+        end = v->data.sequence.items.top;
+    } else if (v->type == YAML_SCALAR_NODE) {
+        one = 0;
+        it = &one;
+        end = &one + 1;
+    }
+    for (; it && it < end; it++) {
+        yaml_node_t *x = v->type == YAML_SEQUENCE_NODE ? node(c, *it) : v;
+        if (x->type == YAML_SCALAR_NODE && !strcmp(text_of(x), "open"))
+            p->on_open = true;
+        else if (x->type == YAML_SCALAR_NODE && !strcmp(text_of(x), "resolve"))
+            p->on_resolve = true;
+        else
+            return expected(c, x, "open or resolve (or a list of both)");
+    }
+    if (!p->on_open && !p->on_resolve)
+        return expected(c, v, "open or resolve (or a list of both)");
+    return 0;
+}
+
+static const size_t pb_name_off = offsetof(up_playbook_t, name), pb_url_off = offsetof(up_playbook_t, webhook_url),
+                    pb_secret_off = offsetof(up_playbook_t, webhook_secret),
+                    pb_slack_off = offsetof(up_playbook_t, slack), pb_task_off = offsetof(up_playbook_t, task_title);
+static const list_spec_t pb_rules = {offsetof(up_playbook_t, rules), offsetof(up_playbook_t, n_rules)};
+static const num_spec_t pb_timeout = {offsetof(up_playbook_t, timeout_s), true, 1, 300, false, "from 1 to 300"};
+static const num_spec_t pb_retries = {offsetof(up_playbook_t, retries), true, 1, 20, false, "from 1 to 20"};
+static const num_spec_t pb_due = {offsetof(up_playbook_t, task_due_days), true, 0, 365, false, "from 0 to 365"};
+static const key_spec_t playbook_keys[] = {
+    {"name", h_str, &pb_name_off},
+    {"on", h_on, NULL},
+    {"rules", h_events, &pb_rules},
+    {"webhook", h_str, &pb_url_off},
+    {"secret", h_str, &pb_secret_off},
+    {"slack", h_bool, &pb_slack_off},
+    {"timeout", h_number, &pb_timeout},
+    {"attempts", h_number, &pb_retries},
+    {"task", h_str, &pb_task_off},
+    {"task_due_days", h_number, &pb_due},
+};
+
+static void playbook_init(void *obj)
+{
+    up_playbook_t *p = obj;
+    p->on_open = true;
+    p->timeout_s = 10;
+    p->retries = 5;
+    p->task_due_days = 3;
+}
+
+static int h_playbooks(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    up_model_t *m = obj;
+    int rc = parse_list(c, v, (void **)&m->playbooks, &m->n_playbooks, sizeof *m->playbooks, playbook_keys,
+                        NKEYS(playbook_keys), playbook_init, NULL, "a list of playbooks");
+    for (size_t i = 0; !rc && i < m->n_playbooks; i++) {
+        up_playbook_t *p = &m->playbooks[i];
+        if (!p->webhook_url && !p->task_title)
+            rc = fail_at(c, line_of(v), "playbooks[%zu] '%s': needs a 'webhook' or a 'task'", i, p->name);
+        else if (p->webhook_url && strncmp(p->webhook_url, "http://", 7) && strncmp(p->webhook_url, "https://", 8))
+            rc = fail_at(c, line_of(v), "playbooks[%zu] '%s': webhook must be an http:// or https:// URL", i, p->name);
+    }
+    return rc;
+}
+
 /* Top-level keys. Planned: rules, playbooks, nudges; until then they are
  * unknown keys. */
 static const key_spec_t top_keys[] = {
@@ -571,6 +802,9 @@ static const key_spec_t top_keys[] = {
     {"key_actions", h_events, &key_action_list},
     {"settings", h_settings, NULL},
     {"ingest", h_ingest, NULL},
+    {"rules", h_rules, NULL},
+    {"alert_settings", h_alert_settings, NULL},
+    {"playbooks", h_playbooks, NULL},
 };
 
 /* ---- public ---- */
@@ -585,6 +819,22 @@ int up_model_trait_default(int field, char *camel, size_t len)
         camel[k++] = f[i] == '_' && f[i + 1] ? (char)(f[++i] - 'a' + 'A') : f[i];
     camel[k] = '\0';
     return 1;
+}
+
+void up_alert_settings_default(up_alert_settings_t *a)
+{
+    a->usage_drop_wau_trend = -0.30;
+    a->low_access_breadth = 0.40;
+    a->low_access_days = 60;
+    a->avoidance_breadth = 0.60;
+    a->champion_quiet_share = 0.5;
+    a->seats_removed_share = 0.10;
+    a->milestone_overdue_days = 7;
+    a->milestone_idle_days = 14;
+    a->no_first_value_days = 30;
+    a->health_drop_points = 15;
+    a->health_drop_days = 14;
+    a->renewal_days = 90;
 }
 
 void up_settings_default(up_settings_t *s)
@@ -671,6 +921,7 @@ int up_model_parse(const char *text, size_t len, const char *name,
         goto done;
     }
     up_settings_default(&m->settings);
+    up_alert_settings_default(&m->alert_settings);
     rc = walk_map(&c, root, top_keys, NKEYS(top_keys), m);
 done:
     seen_free(&c.feature_names);
@@ -807,6 +1058,71 @@ int up_model_dump(const up_model_t *m, char **out)
     put_numbers(&d, "  ", setting_keys, NKEYS(setting_keys), &m->settings);
     put(&d, "  health_weights:\n");
     put_numbers(&d, "    ", weight_keys, NKEYS(weight_keys), &m->settings.weights);
+    put(&d, "alert_settings:\n");
+    put_numbers(&d, "  ", aset_keys, NKEYS(aset_keys), &m->alert_settings);
+    if (m->n_rules) {
+        put(&d, "rules:\n");
+        for (size_t i = 0; i < m->n_rules; i++) {
+            const up_rule_t *r = &m->rules[i];
+            char num[16];
+            put(&d, "  - name: ");
+            put_string(&d, r->name);
+            if (r->when) {
+                put(&d, "\n    when: ");
+                put_string(&d, r->when);
+            }
+            if (r->severity >= 0) {
+                put(&d, "\n    severity: ");
+                put(&d, up_severity_names[r->severity]);
+            }
+            if (r->owner) {
+                put(&d, "\n    owner: ");
+                put_string(&d, r->owner);
+            }
+            snprintf(num, sizeof num, "%d", r->cooldown_days);
+            put(&d, "\n    cooldown_days: ");
+            put(&d, num);
+            put(&d, r->enabled ? "\n    enabled: true\n" : "\n    enabled: false\n");
+        }
+    }
+    if (m->n_playbooks) {
+        put(&d, "playbooks:\n");
+        for (size_t i = 0; i < m->n_playbooks; i++) {
+            const up_playbook_t *p = &m->playbooks[i];
+            char num[16];
+            put(&d, "  - name: ");
+            put_string(&d, p->name);
+            put(&d, p->on_open && p->on_resolve ? "\n    on: [open, resolve]\n" : p->on_open ? "\n    on: open\n"
+                                                                                    : "\n    on: resolve\n");
+            put_list(&d, "    ", "rules", p->rules, p->n_rules);
+            if (p->webhook_url) {
+                put(&d, "    webhook: ");
+                put_string(&d, p->webhook_url);
+                put(&d, "\n");
+            }
+            if (p->webhook_secret) {
+                put(&d, "    secret: ");
+                put_string(&d, p->webhook_secret);
+                put(&d, "\n");
+            }
+            put(&d, p->slack ? "    slack: true\n" : "    slack: false\n");
+            snprintf(num, sizeof num, "%d", p->timeout_s);
+            put(&d, "    timeout: ");
+            put(&d, num);
+            snprintf(num, sizeof num, "%d", p->retries);
+            put(&d, "\n    attempts: ");
+            put(&d, num);
+            put(&d, "\n");
+            if (p->task_title) {
+                put(&d, "    task: ");
+                put_string(&d, p->task_title);
+                snprintf(num, sizeof num, "%d", p->task_due_days);
+                put(&d, "\n    task_due_days: ");
+                put(&d, num);
+                put(&d, "\n");
+            }
+        }
+    }
     put(&d, "ingest:\n  group_type: ");
     put_string(&d, m->ingest.group_type ? m->ingest.group_type : "company");
     put(&d, "\n  traits:\n");
@@ -849,6 +1165,21 @@ void up_model_free(up_model_t *m)
     free_list(m->passive_events, m->n_passive);
     free_list(m->key_actions, m->n_key_actions);
     free(m->ingest.group_type);
+    for (size_t i = 0; i < m->n_rules; i++) {
+        free(m->rules[i].name);
+        free(m->rules[i].when);
+        free(m->rules[i].owner);
+    }
+    free(m->rules);
+    for (size_t i = 0; i < m->n_playbooks; i++) {
+        up_playbook_t *p = &m->playbooks[i];
+        free(p->name);
+        free_list(p->rules, p->n_rules);
+        free(p->webhook_url);
+        free(p->webhook_secret);
+        free(p->task_title);
+    }
+    free(m->playbooks);
     for (int t = 0; t < UP_TRAITS; t++)
         free_list(m->ingest.traits[t].names, m->ingest.traits[t].n);
     free(m);

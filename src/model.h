@@ -56,6 +56,48 @@ typedef struct {
     } traits[UP_TRAITS];
 } up_ingest_cfg_t;
 
+/* Alert rules (model key `rules`), their thresholds (`alert_settings`) and
+ * playbooks (`playbooks`): see docs/alerts.md. */
+enum { UP_SEV_LOW, UP_SEV_MEDIUM, UP_SEV_HIGH, UP_SEV_CRITICAL, UP_SEVERITIES };
+extern const char *const up_severity_names[UP_SEVERITIES];
+
+typedef struct {
+    char *name;
+    char *when;              /* the condition (src/rules.h), validated at load */
+    char *owner;             /* who gets it; NULL: the account's owner */
+    int severity;            /* UP_SEV_*, or -1 when unset (a built-in's own, else medium) */
+    int cooldown_days;       /* after a resolve, the rule stays quiet this long (default 7) */
+    bool enabled;            /* default true */
+    unsigned long line;
+} up_rule_t;
+
+typedef struct {
+    double usage_drop_wau_trend;        /* -0.30 */
+    double low_access_breadth;          /* 0.40 */
+    int low_access_days;                /* 60 */
+    double avoidance_breadth;           /* 0.60 */
+    double champion_quiet_share;        /* 0.5: under half their previous activity */
+    double seats_removed_share;         /* 0.10 in a day */
+    int milestone_overdue_days;         /* 7 */
+    int milestone_idle_days;            /* 14 */
+    int no_first_value_days;            /* 30 */
+    double health_drop_points;          /* 15 */
+    int health_drop_days;               /* 14 */
+    int renewal_days;                   /* 90 */
+} up_alert_settings_t;
+
+typedef struct {
+    char *name;
+    bool on_open, on_resolve;           /* default: open only */
+    char **rules;                       /* the rules it answers; none: every rule */
+    size_t n_rules;
+    char *webhook_url, *webhook_secret;
+    bool slack;                         /* send a Slack-compatible {"text": …} payload */
+    int timeout_s, retries;             /* default 10 s, 5 attempts */
+    char *task_title;                   /* a task for the owner; NULL: none */
+    int task_due_days;                  /* default 3 */
+} up_playbook_t;
+
 typedef struct {
     up_feature_t *features;
     size_t n_features;
@@ -65,11 +107,19 @@ typedef struct {
     size_t n_key_actions;
     up_settings_t settings;
     up_ingest_cfg_t ingest;
+    up_rule_t *rules;                   /* custom rules; a built-in of the same name is replaced */
+    size_t n_rules;
+    up_alert_settings_t alert_settings;
+    up_playbook_t *playbooks;
+    size_t n_playbooks;
 } up_model_t;
 
 /* The camelCase form of a trait field with an underscore ("createdAt")
  * into camel; returns 0 when the field has none. */
 int up_model_trait_default(int field, char *camel, size_t len);
+
+/* Fills a with the built-in rules' default thresholds. */
+void up_alert_settings_default(up_alert_settings_t *a);
 
 /* Fills s with the defaults of metrics.md. */
 void up_settings_default(up_settings_t *s);

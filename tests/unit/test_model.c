@@ -261,9 +261,25 @@ static const struct {
      "m.yaml:5: features[2].core: expected true or false, got 'yes please'"},
     {"features:\n  - name: a\n    core:\n",
      "m.yaml:3: features[0].core: expected true or false, got nothing"},
-    {"version: 1\nrules: []\n",
-     "m.yaml:2: rules: unknown key (expected one of: version, features, passive_events, "
-     "key_actions, settings, ingest)"},
+    {"version: 1\nnudges: []\n",
+     "m.yaml:2: nudges: unknown key (expected one of: version, features, passive_events, "
+     "key_actions, settings, ingest, rules, alert_settings, playbooks)"},
+    {"rules:\n  - name: r1\n    when: breadth < 0.4 and colour == 1\n",
+     "m.yaml:3: rules[0].when: column 19: unknown name 'colour' (in 'breadth < 0.4 and colour == 1';"
+     " names: see docs/alerts.md)"},
+    {"rules:\n  - name: r1\n    when: breadth <\n",
+     "m.yaml:3: rules[0].when: column 10: unexpected end of the condition (in 'breadth <'; names: see"
+     " docs/alerts.md)"},
+    {"rules:\n  - name: r1\n    when: breadth < 1\n    severity: urgent\n",
+     "m.yaml:4: rules[0].severity: expected low, medium, high or critical, got 'urgent'"},
+    {"rules:\n  - name: r1\n    when: dau > 1\n  - name: r1\n    when: dau > 2\n",
+     "m.yaml:4: rules[1]: duplicate name 'r1' (first at line 2)"},
+    {"rules:\n  - name: mine\n",
+     "m.yaml:2: rules: rules[0] 'mine': missing 'when' (only a built-in rule may omit it)"},
+    {"playbooks:\n  - name: p\n    webhook: ftp://x\n",
+     "m.yaml:2: playbooks: playbooks[0] 'p': webhook must be an http:// or https:// URL"},
+    {"alert_settings:\n  renewal_days: -1\n",
+     "m.yaml:2: alert_settings.renewal_days: expected an integer from 0 to 3650, got '-1'"},
     {"ingest:\n  traits:\n    role: title\n",
      "m.yaml:3: ingest.traits.role: expected a list of event names, got 'title'"},
     {"ingest:\n  traits:\n    colour: [c]\n",
@@ -447,6 +463,19 @@ static void test_dump_exact(void **state)
                         "    consistency: 0.1\n"
                         "    trend: 0.1\n"
                         "    nps: 0.1\n"
+                        "alert_settings:\n"
+                        "  usage_drop_wau_trend: -0.3\n"
+                        "  low_access_breadth: 0.4\n"
+                        "  low_access_days: 60\n"
+                        "  avoidance_breadth: 0.6\n"
+                        "  champion_quiet_share: 0.5\n"
+                        "  seats_removed_share: 0.1\n"
+                        "  milestone_overdue_days: 7\n"
+                        "  milestone_idle_days: 14\n"
+                        "  no_first_value_days: 30\n"
+                        "  health_drop_points: 15.0\n"
+                        "  health_drop_days: 14\n"
+                        "  renewal_days: 90\n"
                         "ingest:\n"
                         "  group_type: company\n"
                         "  traits:\n"
