@@ -4,6 +4,7 @@
  * complete JSON document or returns an error status with {"error": …}. */
 #include "api.h"
 
+#include "alerts.h"
 #include "report_run.h"
 #include "util.h"
 
@@ -33,7 +34,7 @@ static int route(const char *path, char *what, size_t wlen, char *id, size_t idl
     if (*p == '/' && p[1]) {
         p++;
         size_t m = strcspn(p, "/");
-        if (m >= idlen || strcmp(what, "accounts") != 0)
+        if (m >= idlen || (strcmp(what, "accounts") != 0 && strcmp(what, "alerts") != 0))
             return -1;
         /* account ids arrive percent-decoded by the HTTP layer */
         memcpy(id, p, m);
@@ -72,6 +73,32 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
         struct timeval tv;
         gettimeofday(&tv, NULL);
         q.T = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    }
+    if ((strcmp(what, "alerts") == 0 || strcmp(what, "tasks") == 0) && !users) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f) {
+            json_error(out, "out of memory");
+            return 500;
+        }
+        int rc;
+        if (strcmp(what, "tasks") == 0)
+            rc = id[0] ? -UP_EINVAL : up_tasks_list(up_store_db(s), f, arg(actx, "all") != NULL, UP_FMT_JSON);
+        else if (id[0]) {
+            char *end;
+            long long n = strtoll(id, &end, 10);
+            rc = *end || n <= 0 ? -UP_ENOTFOUND : up_alerts_show(up_store_db(s), f, n, UP_FMT_JSON);
+        } else
+            rc = up_alerts_list(up_store_db(s), f, arg(actx, "state"), UP_FMT_JSON);
+        fclose(f);
+        int status = rc == 0 ? 200 : rc == -UP_ENOTFOUND ? 404 : rc == -UP_EINVAL ? 404 : 500;
+        if (rc == 0)
+            up_buf_append(out, buf, len);
+        else
+            json_error(out, status == 404 ? "no such alert" : "cannot read the alert tables");
+        free(buf);
+        return status;
     }
     if (strcmp(what, "rejects") == 0 && !id[0]) {
         const char *l = arg(actx, "limit");

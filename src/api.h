@@ -1,6 +1,6 @@
 /* api: the JSON API under /api/v1/ (see docs/api.md). Routes:
  *   accounts, accounts/{id}, accounts/{id}/users, accounts/{id}/series, features,
- *   stages, gaps, rejects
+ *   stages, gaps, rejects, alerts, alerts/{id}, tasks
  * each with ?as_of=DATE and the filters of the matching CLI report. */
 #ifndef UP_API_H
 #define UP_API_H

@@ -13,6 +13,7 @@
  * every acknowledged event. */
 #include "server.h"
 
+#include "alerts.h"
 #include "api.h"
 #include "assets.h"
 #include "ingest.h"
@@ -47,6 +48,7 @@ void up_server_cfg_default(up_server_cfg_t *c, const char *data_dir)
     c->queue_events = 200000;
     c->timeout_s = 30;
     c->checkpoint_s = 60;
+    c->alerts_every_s = 3600;
 }
 
 int up_server_log_level(const char *s)
@@ -76,12 +78,17 @@ static int cfg_set(up_server_cfg_t *c, const char *key, const char *val, char *w
         if (!is_num || n < 100 || n > 100000000)
             return snprintf(why, whylen, "expected a whole number from 100 to 100000000"), -1;
         c->queue_events = (uint32_t)n;
+    } else if (strcmp(key, "alerts_every") == 0) {
+        if (!is_num || n < 0 || n > 604800)
+            return snprintf(why, whylen, "expected seconds from 0 (never) to 604800"), -1;
+        c->alerts_every_s = (int)n;
     } else if (strcmp(key, "timeout") == 0 || strcmp(key, "checkpoint") == 0) {
         if (!is_num || n < 1 || n > 86400)
             return snprintf(why, whylen, "expected seconds from 1 to 86400"), -1;
         *(key[0] == 't' ? &c->timeout_s : &c->checkpoint_s) = (int)n;
     } else
-        return snprintf(why, whylen, "unknown key (data, listen, log_level, queue_events, timeout, checkpoint)"), -1;
+        return snprintf(why, whylen, "unknown key (data, listen, log_level, queue_events, timeout, checkpoint,"
+                                     " alerts_every)"), -1;
     return 0;
 }
 
@@ -185,6 +192,11 @@ typedef struct {
     struct reject_count { char source[16], field[40]; uint64_t n; } rejects[64];
     int n_rejects;
     atomic_int in_flight;
+    /* alerts: evaluated every alerts_every_s, webhooks retried every 10 s */
+    pthread_mutex_t a_mu;
+    pthread_cond_t a_wake;
+    int alerts_stop;
+    sqlite3 *alerts_db;
 } srv_t;
 
 static int64_t now_ms(void)
@@ -419,6 +431,48 @@ static void *committer(void *arg)
             pthread_mutex_unlock(&sv->store_mu);
             last_checkpoint = mono_s();
         }
+    }
+    return NULL;
+}
+
+/* ---- alerts on a schedule ----------------------------------------------- */
+
+static void *alerts_loop(void *arg)
+{
+    srv_t *sv = arg;
+    double last_eval = -1e18;
+    for (;;) {
+        up_alerts_stats_t st;
+        memset(&st, 0, sizeof st);
+        if (sv->alerts_db && sv->cfg.alerts_every_s > 0 && mono_s() - last_eval >= sv->cfg.alerts_every_s) {
+            char err[512] = "";
+            pthread_mutex_lock(&sv->store_mu);
+            int rc = sv->store_broken ? -UP_EIO
+                                      : up_alerts_evaluate(sv->store, sv->alerts_db, now_ms(), &st, err, sizeof err);
+            pthread_mutex_unlock(&sv->store_mu);
+            last_eval = mono_s();
+            if (rc < 0)
+                logf_(sv, 1, "alerts: %s", err[0] ? err : up_strerror(rc));
+            else
+                logf_(sv, 2, "alerts: %d opened, %d still open, %d resolved, %d tasks, %d webhooks queued", st.opened,
+                      st.still_open, st.resolved, st.tasks, st.deliveries_queued);
+        }
+        /* the model cannot change while the server holds the store */
+        if (sv->alerts_db && !sv->store_broken &&
+            up_alerts_deliver(sv->alerts_db, up_store_model(sv->store), 0, &st) == 0 &&
+            (st.delivered || st.delivery_failures))
+            logf_(sv, 2, "webhooks: %d delivered, %d failed attempts, %d given up", st.delivered,
+                  st.delivery_failures, st.given_up);
+        pthread_mutex_lock(&sv->a_mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 10;
+        if (!sv->alerts_stop)
+            pthread_cond_timedwait(&sv->a_wake, &sv->a_mu, &ts);
+        int stop = sv->alerts_stop;
+        pthread_mutex_unlock(&sv->a_mu);
+        if (stop)
+            break;
     }
     return NULL;
 }
@@ -944,6 +998,19 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
     }
     free(dbpath);
     sqlite3_busy_timeout(sv->key_db, 5000);
+    char *apath = malloc(strlen(cfg->data) + 16);
+    if (apath)
+        sprintf(apath, "%s/uptake.db", cfg->data);
+    if (!apath || sqlite3_open_v2(apath, &sv->alerts_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+        up_alerts_init(sv->alerts_db) < 0) {
+        logf_(sv, 1, "alerts: cannot open uptake.db for the alert tables; alerts are off");
+        sqlite3_close(sv->alerts_db);
+        sv->alerts_db = NULL;
+    }
+    free(apath);
+    sqlite3_busy_timeout(sv->alerts_db, 5000);
+    pthread_mutex_init(&sv->a_mu, NULL);
+    pthread_cond_init(&sv->a_wake, NULL);
     sv->keys_checked_ms = INT64_MIN / 2;
     pthread_mutex_init(&sv->store_mu, NULL);
     pthread_mutex_init(&sv->q_mu, NULL);
@@ -961,8 +1028,9 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
     signal(SIGPIPE, SIG_IGN);
     signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is a write error (503), not death */
 
-    pthread_t ct;
+    pthread_t ct, at;
     pthread_create(&ct, NULL, committer, sv);
+    pthread_create(&at, NULL, alerts_loop, sv);
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
         0, NULL, NULL, handler, sv,
@@ -993,6 +1061,11 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
         }
         MHD_stop_daemon(d);
     }
+    pthread_mutex_lock(&sv->a_mu);
+    sv->alerts_stop = 1;
+    pthread_cond_signal(&sv->a_wake);
+    pthread_mutex_unlock(&sv->a_mu);
+    pthread_join(at, NULL);
     pthread_mutex_lock(&sv->q_mu);
     sv->stopping = 1;
     pthread_cond_signal(&sv->q_wake);
@@ -1005,6 +1078,7 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
         rc = crc;
     }
     sqlite3_close(sv->key_db);
+    sqlite3_close(sv->alerts_db);
     up_keyring_free(&sv->keys);
     if (rc == 0)
         logf_(sv, 1, "stopped; store closed cleanly");

@@ -18,6 +18,7 @@ typedef struct {
     uint32_t queue_events;    /* events waiting for the disk before 429 (default 200,000) */
     int timeout_s;            /* idle connection / slow client timeout (default 30) */
     int checkpoint_s;         /* write the rollup snapshot at most this often (default 60) */
+    int alerts_every_s;       /* evaluate the alert rules this often; 0: never (default 3600) */
     char assets_dir[1024];    /* serve the dashboard from this directory (development); "": embedded */
 } up_server_cfg_t;
 
