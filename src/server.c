@@ -970,6 +970,7 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
                  cfg->listen);
         return -UP_EUSAGE;
     }
+    signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is a write error (503), not death */
     srv_t *sv = calloc(1, sizeof *sv);
     if (!sv)
         return -UP_ENOMEM;
@@ -1008,7 +1009,8 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
         sv->alerts_db = NULL;
     }
     free(apath);
-    sqlite3_busy_timeout(sv->alerts_db, 5000);
+    if (sv->alerts_db)
+        sqlite3_busy_timeout(sv->alerts_db, 5000);
     pthread_mutex_init(&sv->a_mu, NULL);
     pthread_cond_init(&sv->a_wake, NULL);
     sv->keys_checked_ms = INT64_MIN / 2;
@@ -1026,7 +1028,6 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    signal(SIGXFSZ, SIG_IGN);   /* a file-size limit is a write error (503), not death */
 
     pthread_t ct, at;
     pthread_create(&ct, NULL, committer, sv);
