@@ -793,8 +793,33 @@ static int h_playbooks(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
     return rc;
 }
 
-/* Top-level keys. Planned: rules, playbooks, nudges; until then they are
- * unknown keys. */
+/* ---- nudges ---- */
+
+static const list_spec_t nudge_expansion = {offsetof(up_nudge_cfg_t, expansion), offsetof(up_nudge_cfg_t, n_expansion)};
+static const num_spec_t nudge_trial = {offsetof(up_nudge_cfg_t, trial_days), true, 1, 365, false, "from 1 to 365"};
+
+static int h_expansion(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    ((up_nudge_cfg_t *)obj)->expansion_line = line_of(v);
+    return h_events(c, v, obj, arg);
+}
+
+static const key_spec_t nudge_keys[] = {
+    {"trial_days", h_number, &nudge_trial},
+    {"expansion", h_expansion, &nudge_expansion},
+};
+
+static int h_nudges(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    if (is_null(v))
+        return 0;
+    if (v->type != YAML_MAPPING_NODE)
+        return expected(c, v, "a map with trial_days and expansion");
+    return walk_map(c, v, nudge_keys, NKEYS(nudge_keys), &((up_model_t *)obj)->nudges);
+}
+
+/* Top-level keys. Planned: none; an unknown key is an error. */
 static const key_spec_t top_keys[] = {
     {"version", h_version, NULL},
     {"features", h_features, NULL},
@@ -805,6 +830,7 @@ static const key_spec_t top_keys[] = {
     {"rules", h_rules, NULL},
     {"alert_settings", h_alert_settings, NULL},
     {"playbooks", h_playbooks, NULL},
+    {"nudges", h_nudges, NULL},
 };
 
 /* ---- public ---- */
@@ -922,7 +948,21 @@ int up_model_parse(const char *text, size_t len, const char *name,
     }
     up_settings_default(&m->settings);
     up_alert_settings_default(&m->alert_settings);
+    m->nudges.trial_days = 14;
     rc = walk_map(&c, root, top_keys, NKEYS(top_keys), m);
+    /* the expansion sequence names features, wherever in the file they are */
+    for (size_t i = 0; rc == 0 && i < m->nudges.n_expansion; i++) {
+        size_t f = 0;
+        while (f < m->n_features && strcmp(m->features[f].name, m->nudges.expansion[i]))
+            f++;
+        if (f == m->n_features) {
+            c.path_len = 0;
+            c.path[0] = '\0';
+            path_push(&c, "nudges", 0, false);
+            path_push(&c, "expansion", 0, false);
+            rc = fail_at(&c, m->nudges.expansion_line, "'%s' is not a feature of the model", m->nudges.expansion[i]);
+        }
+    }
 done:
     seen_free(&c.feature_names);
     yaml_document_delete(&doc);
@@ -1123,6 +1163,14 @@ int up_model_dump(const up_model_t *m, char **out)
             }
         }
     }
+    {
+        char num[16];
+        snprintf(num, sizeof num, "%d", m->nudges.trial_days);
+        put(&d, "nudges:\n  trial_days: ");
+        put(&d, num);
+        put(&d, "\n");
+        put_list(&d, "  ", "expansion", m->nudges.expansion, m->nudges.n_expansion);
+    }
     put(&d, "ingest:\n  group_type: ");
     put_string(&d, m->ingest.group_type ? m->ingest.group_type : "company");
     put(&d, "\n  traits:\n");
@@ -1180,6 +1228,7 @@ void up_model_free(up_model_t *m)
         free(p->task_title);
     }
     free(m->playbooks);
+    free_list(m->nudges.expansion, m->nudges.n_expansion);
     for (int t = 0; t < UP_TRAITS; t++)
         free_list(m->ingest.traits[t].names, m->ingest.traits[t].n);
     free(m);

@@ -98,6 +98,14 @@ typedef struct {
     int task_due_days;                  /* default 3 */
 } up_playbook_t;
 
+/* In-app nudges (model key `nudges`, docs/alerts.md#nudges). */
+typedef struct {
+    int trial_days;          /* a core feature in trial this long gets a tip (default 14) */
+    char **expansion;        /* features in the order customers should adopt them */
+    size_t n_expansion;
+    unsigned long expansion_line;
+} up_nudge_cfg_t;
+
 typedef struct {
     up_feature_t *features;
     size_t n_features;
@@ -112,6 +120,7 @@ typedef struct {
     up_alert_settings_t alert_settings;
     up_playbook_t *playbooks;
     size_t n_playbooks;
+    up_nudge_cfg_t nudges;
 } up_model_t;
 
 /* The camelCase form of a trait field with an underscore ("createdAt")

@@ -18,6 +18,7 @@
 #include "assets.h"
 #include "ingest.h"
 #include "keys.h"
+#include "nudges.h"
 #include "report.h"
 #include "store.h"
 #include "util.h"
@@ -665,6 +666,56 @@ static void metrics_text(srv_t *sv, up_buf_t *b)
                      "uptake_store_events %llu\n", (unsigned long long)st.events);
 }
 
+/* ---- nudges ------------------------------------------------------------ */
+
+/* GET /v1/nudges?user_id=U[&account_id=A] with a write key (Basic, Bearer
+ * or ?key=): what the product's front end may show this user now. */
+static enum MHD_Result handle_nudges(srv_t *sv, struct MHD_Connection *c, conn_t *cn)
+{
+    const char *key = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "key");
+    char basic_user[128] = "";
+    size_t klen = 0;
+    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (!key && auth && strncasecmp(auth, "Basic ", 6) == 0) {
+        char *pass = NULL;
+        char *u = MHD_basic_auth_get_username_password(c, &pass);
+        if (u)
+            snprintf(basic_user, sizeof basic_user, "%s", u);
+        MHD_free(u);
+        MHD_free(pass);
+        key = basic_user[0] ? basic_user : NULL;
+    }
+    if (!key)
+        key = bearer(c, &klen);
+    if (!key || !key_ok(sv, UP_KEY_WRITE, key, strlen(key)))
+        return respond_json_error(c, cn, 401, "nudges need a write key (Basic, Bearer or ?key=)");
+    const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user_id");
+    const char *account = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "account_id");
+    if (!user || !*user)
+        return respond_json_error(c, cn, 400, "user_id: required");
+    up_buf_t out = {0};
+    int rc = -UP_EIO;
+    pthread_mutex_lock(&sv->store_mu);
+    if (!sv->store_broken) {
+        up_rollup_t *r;
+        int owned;
+        int64_t T = now_ms();
+        if ((rc = up_store_rollup(sv->store, T, &r, &owned)) == 0) {
+            rc = up_nudges_json(r, up_store_model(sv->store), T, user, account && *account ? account : NULL, &out);
+            if (owned) {
+                up_rollup_free(r);
+                free(r);
+            }
+        }
+    }
+    pthread_mutex_unlock(&sv->store_mu);
+    enum MHD_Result res = rc == 0 ? respond(c, cn, 200, "application/json", out.data, out.len,
+                                            "Access-Control-Allow-Origin", "*")
+                                  : respond_json_error(c, cn, 503, "the store is unavailable");
+    up_buf_free(&out);
+    return res;
+}
+
 /* ---- the dashboard ------------------------------------------------------ */
 
 static const char CSP[] = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
@@ -894,6 +945,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         up_buf_free(&b);
     } else if (strncmp(url, "/api/", 5) == 0)
         r = handle_api(sv, c, cn, url, method);
+    else if ((strcmp(url, "/v1/nudges") == 0 || strcmp(url, "/v1/nudges/") == 0) && strcmp(method, "GET") == 0)
+        r = handle_nudges(sv, c, cn);
     else if ((strcmp(url, "/login") == 0 || strcmp(url, "/logout") == 0) && strcmp(method, "POST") == 0)
         r = handle_login(sv, c, cn, url[3] == 'o');
     else if (strcmp(url, "/") == 0 && strcmp(method, "GET") == 0)

@@ -261,9 +261,11 @@ static const struct {
      "m.yaml:5: features[2].core: expected true or false, got 'yes please'"},
     {"features:\n  - name: a\n    core:\n",
      "m.yaml:3: features[0].core: expected true or false, got nothing"},
-    {"version: 1\nnudges: []\n",
-     "m.yaml:2: nudges: unknown key (expected one of: version, features, passive_events, "
-     "key_actions, settings, ingest, rules, alert_settings, playbooks)"},
+    {"version: 1\nwidgets: []\n",
+     "m.yaml:2: widgets: unknown key (expected one of: version, features, passive_events, "
+     "key_actions, settings, ingest, rules, alert_settings, playbooks, nudges)"},
+    {"nudges:\n  expansion: [a, b]\nfeatures:\n  - name: a\n",
+     "m.yaml:2: nudges.expansion: 'b' is not a feature of the model"},
     {"rules:\n  - name: r1\n    when: breadth < 0.4 and colour == 1\n",
      "m.yaml:3: rules[0].when: column 19: unknown name 'colour' (in 'breadth < 0.4 and colour == 1';"
      " names: see docs/alerts.md)"},
@@ -476,6 +478,9 @@ static void test_dump_exact(void **state)
                         "  health_drop_points: 15.0\n"
                         "  health_drop_days: 14\n"
                         "  renewal_days: 90\n"
+                        "nudges:\n"
+                        "  trial_days: 14\n"
+                        "  expansion: []\n"
                         "ingest:\n"
                         "  group_type: company\n"
                         "  traits:\n"
