@@ -224,6 +224,7 @@ typedef struct {
     int64_t T;
     int32_t d0;
     const int8_t *quiet;      /* per account id: up_engine_champions_quiet */
+    const int64_t *errors;    /* per account id: up_error_counts, or NULL */
 } sig_ctx_t;
 
 static void account_vars(const sig_ctx_t *c, const up_account_metrics_t *row, const up_account_metrics_t *before,
@@ -270,7 +271,8 @@ static void account_vars(const sig_ctx_t *c, const up_account_metrics_t *row, co
     v[V_MS_OVERDUE] = v[V_MS_OPEN] = v[V_MS_IDLE] = v[V_FRICTION] = v[V_FRICTION_FLAG] = v[V_TICKETS_28D] = num(NAN);
     up_account_extras_t x;
     memset(&x, 0, sizeof x);
-    if (up_account_extras(c->db, c->m, row, c->T, &x) == 0) {
+    int64_t errors = c->errors ? (aid >= 0 ? c->errors[aid] : 0) : -1;
+    if (up_account_extras(c->db, c->m, row, c->T, errors, &x) == 0) {
         int max_over = 0, open = 0;
         int64_t last_done = UP_TS_NONE;
         for (uint32_t i = 0; i < x.n_milestones; i++) {
@@ -519,6 +521,7 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
     memset(&before, 0, sizeof before);
     int have_e = 0;
     int8_t *quiet = NULL;
+    int64_t *errors = NULL;
     if ((rc = up_alerts_init(db)) < 0) {
         snprintf(err, errlen, "cannot create the alert tables: %s", sqlite3_errmsg(db));
         goto out;
@@ -542,7 +545,11 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
         goto out;
     }
     up_engine_champions_quiet(r, T, m->alert_settings.champion_quiet_share, quiet);
-    sig_ctx_t sc = {up_store_db(s), m, r, &e, T, d0, quiet};
+    if ((rc = up_error_counts(s, r, m, T, &errors)) < 0) {
+        snprintf(err, errlen, "cannot count error events: %s", up_strerror(rc));
+        goto out;
+    }
+    sig_ctx_t sc = {up_store_db(s), m, r, &e, T, d0, quiet, errors};
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "cannot write the alert tables: %s", sqlite3_errmsg(db));
         rc = -UP_EDB;
@@ -577,6 +584,7 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
     }
 out:
     free(quiet);
+    free(errors);
     up_portfolio_free(&now);
     up_portfolio_free(&before);
     if (have_e)

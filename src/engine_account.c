@@ -1,12 +1,13 @@
 /* engine_account: per-account CRM facts. Project definitions where the spec
  * is silent (docs/metrics.md): friction counts tickets opened in window(28)
- * per active user (MAU) and is flagged at 0.5 or more while breadth reaches
+ * and the model's error events in window(28) per active user (MAU) and is flagged at 0.5 or more while breadth reaches
  * the low/high threshold (users active yet stuck); a milestone is overdue at
  * T when due < T and not done by T, stalled when overdue by 7 days or more;
  * velocity compares milestones done in the last 28 days with those due in
  * them, per week. NPS per calendar month uses the model's promoter and
  * detractor settings; CSAT is the mean score. */
 #include "engine_account.h"
+#include "store.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -19,10 +20,54 @@ static int64_t col_ts(sqlite3_stmt *st, int i)
     return sqlite3_column_type(st, i) == SQLITE_NULL ? UP_TS_NONE : sqlite3_column_int64(st, i);
 }
 
+typedef struct {
+    const up_rollup_t *r;
+    int64_t from, *counts;
+} err_ctx_t;
+
+static int count_error(void *ctx, const up_ev_t *ev)
+{
+    err_ctx_t *c = ctx;
+    if (ev->ts >= c->from && ev->pair < c->r->n_pairs)
+        c->counts[c->r->pairs[ev->pair].account]++;
+    return 0;
+}
+
+int up_error_counts(up_store_t *s, const up_rollup_t *r, const up_model_t *m, int64_t T, int64_t **out)
+{
+    *out = NULL;
+    if (!m->n_error_events)
+        return 0;
+    const up_dict_t *ev = &r->dict[UP_KIND_EVENT];
+    uint8_t *want = calloc(ev->n + 1, 1);
+    int64_t *counts = calloc(r->dict[UP_KIND_ACCOUNT].n + 1, sizeof *counts);
+    if (!want || !counts) {
+        free(want);
+        free(counts);
+        return -UP_ENOMEM;
+    }
+    int any = 0;
+    for (size_t i = 0; i < m->n_error_events; i++) {
+        int64_t id = up_dict_find(ev, m->error_events[i], strlen(m->error_events[i]));
+        if (id >= 0)
+            want[id] = 1, any = 1;
+    }
+    err_ctx_t c = {r, (int64_t)(up_day_of(T) - 27) * UP_MS_PER_DAY, counts};
+    int rc = any ? up_store_scan_events(s, T, want, ev->n, count_error, &c) : 0;
+    free(want);
+    if (rc < 0) {
+        free(counts);
+        return rc;
+    }
+    *out = counts;
+    return 0;
+}
+
 int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
-                      up_account_extras_t *out)
+                      int64_t error_events_28d, up_account_extras_t *out)
 {
     memset(out, 0, sizeof *out);
+    out->error_events_28d = error_events_28d;
     const char *id = row->account->account_id;
     int32_t d0 = up_day_of(T);
     int64_t from28 = (int64_t)(d0 - 27) * UP_MS_PER_DAY, from90 = (int64_t)(d0 - 89) * UP_MS_PER_DAY;
@@ -54,7 +99,8 @@ int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics
     }
     sqlite3_finalize(st);
     out->satisfaction_90d = sat_n ? sat_sum / (double)sat_n : NAN;
-    out->friction = row->active_users ? (double)out->tickets_28d / (double)row->active_users : NAN;
+    int64_t frictions = out->tickets_28d + (error_events_28d > 0 ? error_events_28d : 0);
+    out->friction = row->active_users ? (double)frictions / (double)row->active_users : NAN;
     out->friction_flag = !isnan(out->friction) && out->friction >= 0.5 && !isnan(row->breadth) &&
                          row->breadth >= m->settings.level_breadth_min;
 

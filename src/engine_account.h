@@ -21,7 +21,8 @@ typedef struct {
 typedef struct {
     int64_t tickets_28d, tickets_90d, urgent_90d;   /* urgent: priority high, urgent or critical */
     double satisfaction_90d;      /* mean satisfaction of tickets in window(90); NAN when none */
-    double friction;              /* tickets in window(28) per active user; NAN when no active user */
+    int64_t error_events_28d;     /* the model's error_events in window(28); -1 when it lists none */
+    double friction;              /* (tickets + error events) in window(28) per active user; NAN when no active user */
     int friction_flag;            /* friction >= 0.5 while breadth reaches level_breadth_min */
     up_milestone_t *milestones;   /* by due date */
     uint32_t n_milestones;
@@ -34,9 +35,17 @@ typedef struct {
     } months[UP_SURVEY_MONTHS];   /* oldest first, the last is T's month */
 } up_account_extras_t;
 
-/* Loads the extras of account row->account as of T. */
+/* Loads the extras of account row->account as of T; error_events_28d is
+ * the account's count from up_error_counts (-1 when the model lists none). */
 int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
-                      up_account_extras_t *out);
+                      int64_t error_events_28d, up_account_extras_t *out);
+
+struct up_store;
+/* Counts the model's error_events in window(28) of T per account (by the
+ * rollup's account ids) with one scan of the log: *out receives a calloc'd
+ * array of r->dict[UP_KIND_ACCOUNT].n counts, or NULL (and no scan) when the
+ * model lists no error event. Returns 0 or a negative UP_E* code. */
+int up_error_counts(struct up_store *s, const up_rollup_t *r, const up_model_t *m, int64_t T, int64_t **out);
 void up_account_extras_free(up_account_extras_t *x);
 
 #endif

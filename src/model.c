@@ -517,6 +517,8 @@ static int h_version(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
 static const list_spec_t passive_list = {offsetof(up_model_t, passive_events), offsetof(up_model_t, n_passive)};
 static const list_spec_t key_action_list = {offsetof(up_model_t, key_actions),
                                             offsetof(up_model_t, n_key_actions)};
+static const list_spec_t error_event_list = {offsetof(up_model_t, error_events),
+                                             offsetof(up_model_t, n_error_events)};
 
 const char *const up_trait_fields[UP_TRAITS] = {"created_at", "role", "name", "seats", "plan", "segment",
                                                  "owner", "arr", "contract_start", "renewal_date"};
@@ -825,6 +827,7 @@ static const key_spec_t top_keys[] = {
     {"features", h_features, NULL},
     {"passive_events", h_events, &passive_list},
     {"key_actions", h_events, &key_action_list},
+    {"error_events", h_events, &error_event_list},
     {"settings", h_settings, NULL},
     {"ingest", h_ingest, NULL},
     {"rules", h_rules, NULL},
@@ -1094,6 +1097,7 @@ int up_model_dump(const up_model_t *m, char **out)
     }
     put_list(&d, "", "passive_events", m->passive_events, m->n_passive);
     put_list(&d, "", "key_actions", m->key_actions, m->n_key_actions);
+    put_list(&d, "", "error_events", m->error_events, m->n_error_events);
     put(&d, "settings:\n");
     put_numbers(&d, "  ", setting_keys, NKEYS(setting_keys), &m->settings);
     put(&d, "  health_weights:\n");
@@ -1212,6 +1216,7 @@ void up_model_free(up_model_t *m)
     free(m->features);
     free_list(m->passive_events, m->n_passive);
     free_list(m->key_actions, m->n_key_actions);
+    free_list(m->error_events, m->n_error_events);
     free(m->ingest.group_type);
     for (size_t i = 0; i < m->n_rules; i++) {
         free(m->rules[i].name);

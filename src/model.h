@@ -113,6 +113,8 @@ typedef struct {
     size_t n_passive;
     char **key_actions;
     size_t n_key_actions;
+    char **error_events;         /* errors users hit: counted in friction (docs/metrics.md) */
+    size_t n_error_events;
     up_settings_t settings;
     up_ingest_cfg_t ingest;
     up_rule_t *rules;                   /* custom rules; a built-in of the same name is replaced */

@@ -236,9 +236,13 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         }
         num(t1, sizeof t1, x->satisfaction_90d);
         num(t2, sizeof t2, x->friction);
+        char t3[24] = "";
+        if (x->error_events_28d >= 0)
+            snprintf(t3, sizeof t3, "%lld", (long long)x->error_events_28d);
         fprintf(out, "support,tickets_28d,%lld\nsupport,tickets_90d,%lld\nsupport,urgent_90d,%lld\n"
-                     "support,satisfaction_90d,%s\nsupport,friction,%s\nsupport,friction_flag,%s\n",
-                (long long)x->tickets_28d, (long long)x->tickets_90d, (long long)x->urgent_90d, t1, t2,
+                     "support,satisfaction_90d,%s\nsupport,error_events_28d,%s\nsupport,friction,%s\n"
+                     "support,friction_flag,%s\n",
+                (long long)x->tickets_28d, (long long)x->tickets_90d, (long long)x->urgent_90d, t1, t3, t2,
                 x->friction_flag ? "true" : "false");
         num(t1, sizeof t1, x->done_per_week);
         num(t2, sizeof t2, x->planned_per_week);
@@ -319,6 +323,10 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
                           "\"satisfaction_90d\":", (long long)x->tickets_28d, (long long)x->tickets_90d,
                       (long long)x->urgent_90d);
         up_json_num(&b, x->satisfaction_90d);
+        if (x->error_events_28d >= 0)
+            up_buf_printf(&b, ",\"error_events_28d\":%lld", (long long)x->error_events_28d);
+        else
+            up_buf_puts(&b, ",\"error_events_28d\":null");
         up_buf_puts(&b, ",\"friction\":");
         up_json_num(&b, x->friction);
         up_buf_printf(&b, ",\"friction_flag\":%s},\"milestones\":{\"total\":%u,\"done\":%lld,\"overdue\":%lld,"
@@ -482,9 +490,12 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         snprintf(t2, sizeof t2, DASH);
     else
         snprintf(t2, sizeof t2, "%.2f", x->friction);
-    fprintf(out, "\nSupport: %lld tickets in 28 days, %lld in 90 (%lld urgent), satisfaction %s; friction %s"
-                 " tickets per active user%s\n", (long long)x->tickets_28d, (long long)x->tickets_90d,
-            (long long)x->urgent_90d, t1, t2,
+    char errs[64] = "";
+    if (x->error_events_28d >= 0)
+        snprintf(errs, sizeof errs, ", %lld error events in 28 days", (long long)x->error_events_28d);
+    fprintf(out, "\nSupport: %lld tickets in 28 days, %lld in 90 (%lld urgent), satisfaction %s%s; friction %s"
+                 " per active user%s\n", (long long)x->tickets_28d, (long long)x->tickets_90d,
+            (long long)x->urgent_90d, t1, errs, t2,
             x->friction_flag ? " - FLAG: users are active but keep asking for help (stuck in a loop?)" : "");
     if (x->n_milestones) {
         fprintf(out, "\nMilestones: %lld of %u done, %lld overdue (%lld stalled 7+ days); last 28 days %.2f done"

@@ -72,9 +72,10 @@ static void *entities_thread(void *arg)
 }
 
 /* `report account ID`: the account's metrics row with its stages and people. */
-static int report_one_account(FILE *out, sqlite3 *db, const up_portfolio_t *p, const up_rollup_t *r,
+static int report_one_account(FILE *out, up_store_t *s, const up_portfolio_t *p, const up_rollup_t *r,
                               const up_model_t *m, const up_entities_t *e, const char *id, up_format_t format)
 {
+    sqlite3 *db = up_store_db(s);
     const up_account_metrics_t *row = NULL;
     for (uint32_t i = 0; i < p->n_rows; i++)
         if (strcmp(p->rows[i].account->account_id, id) == 0)
@@ -104,8 +105,12 @@ static int report_one_account(FILE *out, sqlite3 *db, const up_portfolio_t *p, c
         rc = up_engine_level_history(r, m, e, row->account, from, p->d0, history);
     up_account_extras_t extras;
     memset(&extras, 0, sizeof extras);
+    int64_t *errors = NULL;
     if (rc == 0)
-        rc = up_account_extras(db, m, row, p->T, &extras);
+        rc = up_error_counts(s, r, m, p->T, &errors);
+    if (rc == 0)
+        rc = up_account_extras(db, m, row, p->T, errors ? (aid >= 0 ? errors[aid] : 0) : -1, &extras);
+    free(errors);
     if (rc == 0)
         rc = up_report_account(out, p, row, r, &st, &people, e, history, from, &extras, format);
     up_account_extras_free(&extras);
@@ -190,7 +195,7 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
     if (strcmp(q->what, "gaps") == 0)
         rc = up_report_gaps(out, &p, &q->o, q->top);
     else if (is_account)
-        rc = report_one_account(out, up_store_db(s), &p, r, up_store_model(s), &e, q->id, q->o.format);
+        rc = report_one_account(out, s, &p, r, up_store_model(s), &e, q->id, q->o.format);
     else
         rc = strcmp(q->what, "accounts") == 0 ? up_report_accounts(out, &p, &q->o) : up_report_features(out, &p, &q->o);
     if (rc == -UP_ENOTFOUND)

@@ -263,7 +263,7 @@ static const struct {
      "m.yaml:3: features[0].core: expected true or false, got nothing"},
     {"version: 1\nwidgets: []\n",
      "m.yaml:2: widgets: unknown key (expected one of: version, features, passive_events, "
-     "key_actions, settings, ingest, rules, alert_settings, playbooks, nudges)"},
+     "key_actions, error_events, settings, ingest, rules, alert_settings, playbooks, nudges)"},
     {"nudges:\n  expansion: [a, b]\nfeatures:\n  - name: a\n",
      "m.yaml:2: nudges.expansion: 'b' is not a feature of the model"},
     {"rules:\n  - name: r1\n    when: breadth < 0.4 and colour == 1\n",
@@ -449,6 +449,7 @@ static void test_dump_exact(void **state)
                         "passive_events:\n"
                         "  - login\n"
                         "key_actions: []\n"
+                        "error_events: []\n"
                         "settings:\n"
                         "  level_breadth_min: 0.4\n"
                         "  level_depth_min: 0.3\n"
