@@ -176,10 +176,105 @@ static void pct_text(char *t, size_t n, double v)
         snprintf(t, n, "%.0f%%", 100 * v);
 }
 
+static void revenue_csv(FILE *out, const up_revenue_t *v)
+{
+    char d[16], t[40];
+    for (uint32_t i = 0; i < v->n_seat_changes; i++) {
+        const up_seat_change_t *c = &v->seat_changes[i];
+        up_fmt_date(d, c->day);
+        fprintf(out, "seats,change_%s,%+lld\n", d, (long long)(c->to - c->from));
+    }
+    for (int k = 0; k < 12; k++) {
+        up_fmt_date(d, v->util[k].day);
+        num(t, sizeof t, v->util[k].utilization);
+        fprintf(out, "seats,utilization_%s,%s\n", d, t);
+    }
+    static const char *const names[] = {"arr", "arr_365d_ago", "expansion_365d", "contraction_365d", "nrr_365d"};
+    const double vals[] = {v->arr, v->arr_365d_ago, v->expansion_365d, v->contraction_365d, v->nrr_365d};
+    for (int k = 0; k < 5; k++) {
+        num(t, sizeof t, vals[k]);
+        fprintf(out, "revenue,%s,%s\n", names[k], t);
+    }
+    for (uint32_t i = 0; i < v->n_arr_changes; i++) {
+        up_fmt_date(d, v->arr_changes[i].day);
+        num(t, sizeof t, v->arr_changes[i].to - v->arr_changes[i].from);
+        fprintf(out, "revenue,change_%s,%s\n", d, t);
+    }
+}
+
+static void revenue_json(up_buf_t *b, const up_revenue_t *v)
+{
+    char d[16];
+    up_buf_puts(b, ",\"seats_history\":{\"changes\":[");
+    for (uint32_t i = 0; i < v->n_seat_changes; i++) {
+        const up_seat_change_t *c = &v->seat_changes[i];
+        up_fmt_date(d, c->day);
+        up_buf_printf(b, "%s{\"date\":\"%s\",\"from\":%lld,\"to\":%lld,\"delta\":%lld,\"removal\":%s,"
+                         "\"overnight_drop\":%s}", i ? "," : "", d, (long long)c->from, (long long)c->to,
+                      (long long)(c->to - c->from), c->removal ? "true" : "false", c->overnight_drop ? "true" : "false");
+    }
+    up_buf_puts(b, "],\"utilization\":[");
+    for (int k = 0; k < 12; k++) {
+        up_fmt_date(d, v->util[k].day);
+        up_buf_printf(b, "%s{\"date\":\"%s\",\"seats\":%lld,\"mau\":%lld,\"utilization\":", k ? "," : "", d,
+                      (long long)v->util[k].seats, (long long)v->util[k].mau);
+        up_json_num(b, v->util[k].utilization);
+        up_buf_puts(b, "}");
+    }
+    up_buf_puts(b, "]},\"revenue\":{\"arr\":");
+    up_json_num(b, v->arr);
+    up_buf_puts(b, ",\"arr_365d_ago\":");
+    up_json_num(b, v->arr_365d_ago);
+    up_buf_puts(b, ",\"expansion_365d\":");
+    up_json_num(b, v->expansion_365d);
+    up_buf_puts(b, ",\"contraction_365d\":");
+    up_json_num(b, v->contraction_365d);
+    up_buf_puts(b, ",\"nrr_365d\":");
+    up_json_num(b, v->nrr_365d);
+    up_buf_puts(b, ",\"changes\":[");
+    for (uint32_t i = 0; i < v->n_arr_changes; i++) {
+        up_fmt_date(d, v->arr_changes[i].day);
+        up_buf_printf(b, "%s{\"date\":\"%s\",\"from\":", i ? "," : "", d);
+        up_json_num(b, v->arr_changes[i].from);
+        up_buf_puts(b, ",\"to\":");
+        up_json_num(b, v->arr_changes[i].to);
+        up_buf_puts(b, "}");
+    }
+    up_buf_puts(b, "]}");
+}
+
+static void revenue_table(FILE *out, const up_revenue_t *v)
+{
+    char d[16];
+    if (!v->has_subscriptions) {
+        fprintf(out, "\nSeats and revenue: no subscriptions loaded (seats and ARR from the accounts table)\n");
+        return;
+    }
+    fprintf(out, "\nSeat changes:%s\n", v->n_seat_changes ? "" : " none");
+    for (uint32_t i = 0; i < v->n_seat_changes; i++) {
+        const up_seat_change_t *c = &v->seat_changes[i];
+        up_fmt_date(d, c->day);
+        fprintf(out, "  %s  %lld -> %lld (%+lld)%s\n", d, (long long)c->from, (long long)c->to,
+                (long long)(c->to - c->from), c->overnight_drop ? "  OVERNIGHT DROP" : c->removal ? "  removal" : "");
+    }
+    fprintf(out, "Seat utilization (MAU / seats), weekly:");
+    for (int k = 0; k < 12; k++) {
+        if (isnan(v->util[k].utilization))
+            fprintf(out, " %s", DASH);
+        else
+            fprintf(out, " %.0f%%", 100 * v->util[k].utilization);
+    }
+    fprintf(out, "\nARR %.0f (a year ago %.0f): +%.0f expansion, -%.0f contraction in 365 days", v->arr,
+            v->arr_365d_ago, v->expansion_365d, v->contraction_365d);
+    if (!isnan(v->nrr_365d))
+        fprintf(out, "; NRR %.0f%%", 100 * v->nrr_365d);
+    fputc('\n', out);
+}
+
 int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metrics_t *row,
                       const up_rollup_t *r, const up_stages_t *st, const up_people_t *people,
                       const up_entities_t *e, const up_level_t *history, int32_t history_from,
-                      const up_account_extras_t *x, up_format_t format)
+                      const up_account_extras_t *x, const up_revenue_t *rev, up_format_t format)
 {
     int32_t n_hist = p->d0 - history_from + 1;
     const up_model_t *m = p->model;
@@ -255,6 +350,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             num(t2, sizeof t2, x->months[k].csat);
             fprintf(out, "surveys,nps_%.7s,%s\nsurveys,csat_%.7s,%s\n", t3, t1, t3, t2);
         }
+        revenue_csv(out, rev);
         return 0;
     }
     if (format == UP_FMT_JSON) {
@@ -366,7 +462,9 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             up_json_num(&b, x->months[k].csat);
             up_buf_puts(&b, "}");
         }
-        up_buf_puts(&b, "],\"level_history\":[");
+        up_buf_puts(&b, "]");
+        revenue_json(&b, rev);
+        up_buf_puts(&b, ",\"level_history\":[");
         for (int32_t i = 0, n = 0; i < n_hist; i++) {
             if (i > 0 && history[i] == history[i - 1])
                 continue;
@@ -517,6 +615,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             fprintf(out, "  %-28.28s due %-10s  %-18s %s\n", ms->name, t1, t3, ms->owner);
         }
     }
+    revenue_table(out, rev);
     fprintf(out, "\nSurveys by month:");
     for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
         up_fmt_date(t1, x->months[k].first_day);

@@ -111,8 +111,13 @@ static int report_one_account(FILE *out, up_store_t *s, const up_portfolio_t *p,
     if (rc == 0)
         rc = up_account_extras(db, m, row, p->T, errors ? (aid >= 0 ? errors[aid] : 0) : -1, &extras);
     free(errors);
+    up_revenue_t rev;
+    memset(&rev, 0, sizeof rev);
     if (rc == 0)
-        rc = up_report_account(out, p, row, r, &st, &people, e, history, from, &extras, format);
+        rc = up_engine_revenue(r, m, e, row->account, p->T, m->alert_settings.seats_removed_share, &rev);
+    if (rc == 0)
+        rc = up_report_account(out, p, row, r, &st, &people, e, history, from, &extras, &rev, format);
+    up_revenue_free(&rev);
     up_account_extras_free(&extras);
     free(history);
     up_people_free(&people);
