@@ -63,11 +63,71 @@ int up_error_counts(up_store_t *s, const up_rollup_t *r, const up_model_t *m, in
     return 0;
 }
 
+static double metric_value(const up_account_metrics_t *row, const char *metric)
+{
+    if (!strcmp(metric, "breadth"))
+        return row->breadth;
+    if (!strcmp(metric, "depth"))
+        return row->depth;
+    if (!strcmp(metric, "stickiness"))
+        return row->stickiness;
+    if (!strcmp(metric, "consistency"))
+        return row->consistency;
+    if (!strcmp(metric, "activation_rate"))
+        return row->activation_rate;
+    if (!strcmp(metric, "health"))
+        return row->health;
+    if (!strcmp(metric, "nps"))
+        return row->nps;
+    if (!strcmp(metric, "active_users"))
+        return (double)row->active_users;
+    if (!strcmp(metric, "wau"))
+        return (double)row->wau;
+    return NAN;
+}
+
+/* The model's targets for this account, judged as of T: met when the value
+ * reaches min; before the due day on track when it reaches min x elapsed /
+ * by_day, behind otherwise; from the due day on, missed below min. */
+static int judge_targets(const up_model_t *m, const up_account_metrics_t *row, int64_t T, up_account_extras_t *out)
+{
+    const up_account_t *acc = row->account;
+    int32_t d0 = up_day_of(T);
+    for (size_t i = 0; i < m->n_targets; i++) {
+        const up_target_t *t = &m->targets[i];
+        if ((t->account && strcmp(t->account, acc->account_id)) ||
+            (t->segment && (!acc->segment || strcmp(t->segment, acc->segment))))
+            continue;
+        if (!out->targets && !(out->targets = calloc(m->n_targets, sizeof *out->targets)))
+            return -UP_ENOMEM;
+        up_target_eval_t *e = &out->targets[out->n_targets++];
+        e->target = t;
+        e->value = metric_value(row, t->metric);
+        e->progress = t->min != 0 && !isnan(e->value) ? e->value / t->min : NAN;
+        e->due = acc->contract_start == UP_NO_DAY ? UP_NO_DAY : acc->contract_start + t->by_day;
+        if (isnan(e->value))
+            e->status = "no_data";
+        else if (e->value >= t->min)
+            e->status = "met";
+        else if (e->due == UP_NO_DAY)
+            e->status = "no_contract";
+        else if (d0 >= e->due)
+            e->status = "missed";
+        else {
+            double elapsed = (double)(d0 - acc->contract_start);
+            e->status = e->value >= t->min * (elapsed < 0 ? 0 : elapsed) / (double)t->by_day ? "on_track" : "behind";
+        }
+    }
+    return 0;
+}
+
 int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
                       int64_t error_events_28d, up_account_extras_t *out)
 {
     memset(out, 0, sizeof *out);
     out->error_events_28d = error_events_28d;
+    if (judge_targets(m, row, T, out) < 0)
+        return -UP_ENOMEM;
     const char *id = row->account->account_id;
     int32_t d0 = up_day_of(T);
     int64_t from28 = (int64_t)(d0 - 27) * UP_MS_PER_DAY, from90 = (int64_t)(d0 - 89) * UP_MS_PER_DAY;
@@ -195,5 +255,6 @@ int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics
 void up_account_extras_free(up_account_extras_t *x)
 {
     free(x->milestones);
+    free(x->targets);
     memset(x, 0, sizeof *x);
 }

@@ -18,6 +18,15 @@ typedef struct {
     int overdue_days;             /* days past due at T when not done by T; 0 otherwise */
 } up_milestone_t;
 
+/* A target judged for one account (docs/metrics.md choice 20). */
+typedef struct {
+    const up_target_t *target;
+    double value;                 /* NAN when the metric is null */
+    double progress;              /* value / min; NAN when min is 0 or value null */
+    int32_t due;                  /* contract_start + by_day; UP_NO_DAY without a contract */
+    const char *status;           /* met, on_track, behind, missed, no_contract, no_data */
+} up_target_eval_t;
+
 typedef struct {
     int64_t tickets_28d, tickets_90d, urgent_90d;   /* urgent: priority high, urgent or critical */
     double satisfaction_90d;      /* mean satisfaction of tickets in window(90); NAN when none */
@@ -33,6 +42,8 @@ typedef struct {
         int64_t nps_answers, csat_answers;
         double nps, csat;         /* NAN without answers */
     } months[UP_SURVEY_MONTHS];   /* oldest first, the last is T's month */
+    up_target_eval_t *targets;    /* the model's targets that apply to the account */
+    uint32_t n_targets;
 } up_account_extras_t;
 
 /* Loads the extras of account row->account as of T; error_events_28d is

@@ -821,7 +821,56 @@ static int h_nudges(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
     return walk_map(c, v, nudge_keys, NKEYS(nudge_keys), &((up_model_t *)obj)->nudges);
 }
 
-/* Top-level keys. Planned: none; an unknown key is an error. */
+/* ---- targets ---- */
+
+const char *const up_target_metrics[] = {"breadth", "depth", "stickiness", "consistency", "activation_rate",
+                                         "health", "nps", "active_users", "wau", NULL};
+
+static int h_target_metric(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    up_target_t *t = obj;
+    int rc = get_name(c, v, "a metric name", &t->metric);
+    if (rc)
+        return rc;
+    for (int i = 0; up_target_metrics[i]; i++)
+        if (!strcmp(up_target_metrics[i], t->metric))
+            return 0;
+    return fail_at(c, line_of(v), "'%s' is not a target metric (breadth, depth, stickiness, consistency,"
+                   " activation_rate, health, nps, active_users, wau)", t->metric);
+}
+
+static const size_t tgt_name_off = offsetof(up_target_t, name), tgt_seg_off = offsetof(up_target_t, segment),
+                    tgt_acc_off = offsetof(up_target_t, account);
+static const num_spec_t tgt_min = {offsetof(up_target_t, min), false, -HUGE_VAL, HUGE_VAL, false, "(any number)"};
+static const num_spec_t tgt_by = {offsetof(up_target_t, by_day), true, 1, 3650, false, "from 1 to 3650"};
+static const key_spec_t target_keys[] = {
+    {"name", h_str, &tgt_name_off},
+    {"metric", h_target_metric, NULL},
+    {"min", h_number, &tgt_min},
+    {"by_day", h_number, &tgt_by},
+    {"segment", h_str, &tgt_seg_off},
+    {"account", h_str, &tgt_acc_off},
+};
+
+static void target_init(void *obj)
+{
+    ((up_target_t *)obj)->by_day = 90;
+}
+
+static int h_targets(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    up_model_t *m = obj;
+    int rc = parse_list(c, v, (void **)&m->targets, &m->n_targets, sizeof *m->targets, target_keys,
+                        NKEYS(target_keys), target_init, "min", "a list of targets");
+    for (size_t i = 0; !rc && i < m->n_targets; i++)
+        if (!m->targets[i].metric)
+            rc = fail_at(c, line_of(v), "targets[%zu] '%s': missing required key 'metric'", i, m->targets[i].name);
+    return rc;
+}
+
+/* Top-level keys. Planned: workflows; an unknown key is an error. */
 static const key_spec_t top_keys[] = {
     {"version", h_version, NULL},
     {"features", h_features, NULL},
@@ -834,6 +883,7 @@ static const key_spec_t top_keys[] = {
     {"alert_settings", h_alert_settings, NULL},
     {"playbooks", h_playbooks, NULL},
     {"nudges", h_nudges, NULL},
+    {"targets", h_targets, NULL},
 };
 
 /* ---- public ---- */
@@ -1167,6 +1217,34 @@ int up_model_dump(const up_model_t *m, char **out)
             }
         }
     }
+    if (m->n_targets) {
+        put(&d, "targets:\n");
+        for (size_t i = 0; i < m->n_targets; i++) {
+            const up_target_t *t = &m->targets[i];
+            char num[40];
+            put(&d, "  - name: ");
+            put_string(&d, t->name);
+            put(&d, "\n    metric: ");
+            put(&d, t->metric);
+            up_fmt_double(num, sizeof num, t->min);
+            put(&d, "\n    min: ");
+            put(&d, num);
+            snprintf(num, sizeof num, "%d", t->by_day);
+            put(&d, "\n    by_day: ");
+            put(&d, num);
+            put(&d, "\n");
+            if (t->segment) {
+                put(&d, "    segment: ");
+                put_string(&d, t->segment);
+                put(&d, "\n");
+            }
+            if (t->account) {
+                put(&d, "    account: ");
+                put_string(&d, t->account);
+                put(&d, "\n");
+            }
+        }
+    }
     {
         char num[16];
         snprintf(num, sizeof num, "%d", m->nudges.trial_days);
@@ -1234,6 +1312,13 @@ void up_model_free(up_model_t *m)
     }
     free(m->playbooks);
     free_list(m->nudges.expansion, m->nudges.n_expansion);
+    for (size_t i = 0; i < m->n_targets; i++) {
+        free(m->targets[i].name);
+        free(m->targets[i].metric);
+        free(m->targets[i].segment);
+        free(m->targets[i].account);
+    }
+    free(m->targets);
     for (int t = 0; t < UP_TRAITS; t++)
         free_list(m->ingest.traits[t].names, m->ingest.traits[t].n);
     free(m);

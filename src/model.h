@@ -98,6 +98,17 @@ typedef struct {
     int task_due_days;                  /* default 3 */
 } up_playbook_t;
 
+/* An adoption target (model key `targets`): metric >= min by day by_day of
+ * the contract, for the accounts of a segment, one account, or all. */
+typedef struct {
+    char *name;
+    char *metric;            /* one of up_target_metrics */
+    double min;
+    int by_day;
+    char *segment, *account; /* NULL: any */
+} up_target_t;
+extern const char *const up_target_metrics[];   /* NULL-terminated */
+
 /* In-app nudges (model key `nudges`, docs/alerts.md#nudges). */
 typedef struct {
     int trial_days;          /* a core feature in trial this long gets a tip (default 14) */
@@ -123,6 +134,8 @@ typedef struct {
     up_playbook_t *playbooks;
     size_t n_playbooks;
     up_nudge_cfg_t nudges;
+    up_target_t *targets;
+    size_t n_targets;
 } up_model_t;
 
 /* The camelCase form of a trait field with an underscore ("createdAt")

@@ -176,6 +176,48 @@ static void pct_text(char *t, size_t n, double v)
         snprintf(t, n, "%.0f%%", 100 * v);
 }
 
+static void targets_csv(FILE *out, const up_account_extras_t *x)
+{
+    for (uint32_t i = 0; i < x->n_targets; i++) {
+        const up_target_eval_t *t = &x->targets[i];
+        char v[40], d[16] = "";
+        num(v, sizeof v, t->value);
+        if (t->due != UP_NO_DAY)
+            up_fmt_date(d, t->due);
+        fprintf(out, "targets,");
+        up_csv_field(out, t->target->name);
+        fprintf(out, ",%s %s (%s >= ", t->status, v, t->target->metric);
+        num(v, sizeof v, t->target->min);
+        fprintf(out, "%s by %s)\n", v, d[0] ? d : "no contract");
+    }
+}
+
+static void targets_json(up_buf_t *b, const up_account_extras_t *x)
+{
+    up_buf_puts(b, ",\"targets\":[");
+    for (uint32_t i = 0; i < x->n_targets; i++) {
+        const up_target_eval_t *t = &x->targets[i];
+        up_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+        up_json_str(b, t->target->name);
+        up_buf_printf(b, ",\"metric\":\"%s\",\"min\":", t->target->metric);
+        up_json_num(b, t->target->min);
+        up_buf_printf(b, ",\"by_day\":%d,\"due\":", t->target->by_day);
+        if (t->due == UP_NO_DAY)
+            up_buf_puts(b, "null");
+        else {
+            char d[16];
+            up_fmt_date(d, t->due);
+            up_buf_printf(b, "\"%s\"", d);
+        }
+        up_buf_puts(b, ",\"value\":");
+        up_json_num(b, t->value);
+        up_buf_puts(b, ",\"progress\":");
+        up_json_num(b, t->progress);
+        up_buf_printf(b, ",\"status\":\"%s\"}", t->status);
+    }
+    up_buf_puts(b, "]");
+}
+
 static void revenue_csv(FILE *out, const up_revenue_t *v)
 {
     char d[16], t[40];
@@ -351,6 +393,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             fprintf(out, "surveys,nps_%.7s,%s\nsurveys,csat_%.7s,%s\n", t3, t1, t3, t2);
         }
         revenue_csv(out, rev);
+        targets_csv(out, x);
         return 0;
     }
     if (format == UP_FMT_JSON) {
@@ -464,6 +507,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         }
         up_buf_puts(&b, "]");
         revenue_json(&b, rev);
+        targets_json(&b, x);
         up_buf_puts(&b, ",\"level_history\":[");
         for (int32_t i = 0, n = 0; i < n_hist; i++) {
             if (i > 0 && history[i] == history[i - 1])
@@ -616,6 +660,17 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         }
     }
     revenue_table(out, rev);
+    if (x->n_targets)
+        fprintf(out, "\nAdoption targets:\n");
+    for (uint32_t i = 0; i < x->n_targets; i++) {
+        const up_target_eval_t *t = &x->targets[i];
+        char d[16] = "no contract";
+        if (t->due != UP_NO_DAY)
+            up_fmt_date(d, t->due);
+        fprintf(out, "  %-24.24s %s %.3g by %s (day %d): now %.3g, %.0f%% - %s\n", t->target->name,
+                t->target->metric, t->target->min, d, t->target->by_day, t->value,
+                isnan(t->progress) ? 0.0 : 100 * t->progress, t->status);
+    }
     fprintf(out, "\nSurveys by month:");
     for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
         up_fmt_date(t1, x->months[k].first_day);

@@ -263,7 +263,12 @@ static const struct {
      "m.yaml:3: features[0].core: expected true or false, got nothing"},
     {"version: 1\nwidgets: []\n",
      "m.yaml:2: widgets: unknown key (expected one of: version, features, passive_events, "
-     "key_actions, error_events, settings, ingest, rules, alert_settings, playbooks, nudges)"},
+     "key_actions, error_events, settings, ingest, rules, alert_settings, playbooks, nudges, targets)"},
+    {"targets:\n  - name: t\n    metric: logins\n    min: 3\n",
+     "m.yaml:3: targets[0].metric: 'logins' is not a target metric (breadth, depth, stickiness, consistency,"
+     " activation_rate, health, nps, active_users, wau)"},
+    {"targets:\n  - name: t\n    metric: breadth\n",
+     "m.yaml:2: targets[0]: missing required key 'min'"},
     {"nudges:\n  expansion: [a, b]\nfeatures:\n  - name: a\n",
      "m.yaml:2: nudges.expansion: 'b' is not a feature of the model"},
     {"rules:\n  - name: r1\n    when: breadth < 0.4 and colour == 1\n",
