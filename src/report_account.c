@@ -337,6 +337,20 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         up_csv_field(out, acc->account_id);
         fprintf(out, "\naccount,name,");
         up_csv_field(out, acc->name);
+        const char *texts[] = {acc->segment, acc->owner, acc->plan};
+        static const char *const tnames[] = {"segment", "owner", "plan"};
+        for (int k = 0; k < 3; k++) {
+            fprintf(out, "\naccount,%s,", tnames[k]);
+            up_csv_field(out, texts[k]);
+        }
+        const int32_t dates[] = {acc->contract_start, acc->renewal_date, acc->churned_at};
+        static const char *const dnames[] = {"contract_start", "renewal_date", "churned_at"};
+        for (int k = 0; k < 3; k++) {
+            t1[0] = '\0';
+            if (dates[k] != UP_NO_DAY && (k != 2 || dates[k] <= p->d0))
+                up_fmt_date(t1, dates[k]);
+            fprintf(out, "\naccount,%s,%s", dnames[k], t1);
+        }
         fprintf(out, "\naccount,level,%s\n", up_level_names[row->level]);
         for (int32_t i = 0; i < n_hist; i++)
             if (i == 0 || history[i] != history[i - 1]) {
@@ -405,6 +419,27 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         up_json_str(&b, acc->account_id);
         up_buf_puts(&b, ",\"name\":");
         up_json_opt_str(&b, acc->name);
+        up_buf_puts(&b, ",\"segment\":");
+        up_json_opt_str(&b, acc->segment);
+        up_buf_puts(&b, ",\"owner\":");
+        up_json_opt_str(&b, acc->owner);
+        up_buf_puts(&b, ",\"plan\":");
+        up_json_opt_str(&b, acc->plan);
+        up_buf_puts(&b, ",\"arr\":");
+        up_json_num(&b, acc->arr);
+        {
+            const int32_t dates[] = {acc->contract_start, acc->renewal_date, acc->churned_at};
+            static const char *const dnames[] = {"contract_start", "renewal_date", "churned_at"};
+            for (int k = 0; k < 3; k++) {
+                up_buf_printf(&b, ",\"%s\":", dnames[k]);
+                if (dates[k] == UP_NO_DAY || (k == 2 && dates[k] > p->d0))
+                    up_buf_puts(&b, "null");
+                else {
+                    up_fmt_date(t1, dates[k]);
+                    up_buf_printf(&b, "\"%s\"", t1);
+                }
+            }
+        }
         up_buf_printf(&b, ",\"level\":\"%s\",\"level_reason\":", up_level_names[row->level]);
         up_json_str(&b, row->level_why);
         up_buf_printf(&b, ",\"seats\":%lld,\"known_users\":%lld,\"active_users\":%lld,\"dau\":%lld,\"wau\":%lld,"
@@ -535,6 +570,10 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         if (!isnan(acc->arr))
             fprintf(out, ", ARR %.0f", acc->arr);
         fputc('\n', out);
+    }
+    if (acc->churned_at != UP_NO_DAY && acc->churned_at <= p->d0) {
+        up_fmt_date(t2, acc->churned_at);
+        fprintf(out, "CHURNED on %s\n", t2);
     }
     fprintf(out, "\nLEVEL %s: %s\n", up_level_names[row->level], row->level_why);
     if (n_hist > 0) {

@@ -13,7 +13,7 @@ STORE=${2:-${UPTAKE_DATA:-./ravenstack-store}}
 if [ -z "${UPTAKE:-}" ]; then
     if [ -x "$HERE/../../build/uptake" ]; then UPTAKE=$HERE/../../build/uptake; else UPTAKE=uptake; fi
 fi
-for f in accounts churn_events subscriptions feature_usage; do
+for f in accounts churn_events subscriptions feature_usage support_tickets; do
     [ -f "$DATA/ravenstack_$f.csv" ] || { echo "$0: $DATA/ravenstack_$f.csv not found" >&2; exit 1; }
 done
 u() { "$UPTAKE" --data "$STORE" "$@"; }
@@ -37,4 +37,7 @@ u import users --map-file "$HERE/users.map" "$DATA/ravenstack_subscriptions.csv"
 u import subscriptions --map-file "$HERE/subscriptions.map" "$DATA/ravenstack_subscriptions.csv"
 # 5. feature usage as events; the account comes from the subscription
 u import events --map-file "$HERE/usage.map" "$DATA/ravenstack_feature_usage.csv"
+# 6. support tickets: volume, priority and satisfaction on the account page,
+#    and friction (tickets per active user)
+u import tickets --map-file "$HERE/tickets.map" "$DATA/ravenstack_support_tickets.csv"
 u status

@@ -33,7 +33,7 @@ expect_grep "events      25000 (2023-01-01T00:00:00Z .. 2024-12-31T00:00:00Z)" "
 # 4967 of the 5000 subscriptions have usage rows; every account has some
 expect_grep "users       4967 in events" "$TMP/out" "status: subscriptions seen in usage"
 expect_grep "accounts    500 in events" "$TMP/out" "status: accounts seen in usage"
-expect_grep "tables      500 accounts, 5000 users, 0 surveys, 5000 subscriptions, 0 outcomes, 0 tickets, 0 milestones, 0 rejects" "$TMP/out" "status: tables"
+expect_grep "tables      500 accounts, 5000 users, 0 surveys, 5000 subscriptions, 0 outcomes, 2000 tickets, 0 milestones, 0 rejects" "$TMP/out" "status: tables"
 
 say "re-running the usage import stores nothing (usage_id is the message id)"
 ok --data "$D" import events --map-file "$REPO/examples/ravenstack/usage.map" "$DATA/ravenstack_feature_usage.csv"
@@ -139,6 +139,24 @@ awk -F, 'NR > 1 && ($16 != "" || $17 != "") { bad = $1 } END { if (bad) { print 
     fail "an account has champion_active or nps although RavenStack has no roles or surveys"
 ok --data "$D" report accounts --as-of "$AS_OF" --account A-029f69 --explain
 expect_grep "A-029f69" "$TMP/out" "--explain on a RavenStack account"
+
+say "tickets and churn on the account page, against the raw CSVs"
+# tickets_90d: submitted_at in window(90) = 2024-10-03 .. 2024-12-31; urgent:
+# priority high, urgent or critical; tickets_28d: 2024-12-04 .. 12-31;
+# churned_at: the latest churn_date of the account, counted by awk here.
+for a in A-029f69 $(awk -F, 'NR > 1 { n[$2]++ } END { for (a in n) if (n[a] >= 8) print a }' \
+        "$DATA/ravenstack_support_tickets.csv" | LC_ALL=C sort | head -3); do
+    want=$(awk -F, -v a="$a" 'NR > 1 && $2 == a { d = substr($3, 1, 10)
+            if (d >= "2024-10-03" && d <= "2024-12-31") { n90++; if ($6 == "high" || $6 == "urgent" || $6 == "critical") u++ }
+            if (d >= "2024-12-04" && d <= "2024-12-31") n28++ }
+        END { printf "%d,%d,%d", n28, n90, u }' "$DATA/ravenstack_support_tickets.csv")
+    churn=$(awk -F, -v a="$a" 'NR > 1 && $2 == a && $3 > c { c = $3 } END { print c }' "$DATA/ravenstack_churn_events.csv")
+    ok --data "$D" report account "$a" --as-of "$AS_OF" --format csv
+    got=$(awk -F, '$1 == "support" && $2 == "tickets_28d" { a = $3 } $1 == "support" && $2 == "tickets_90d" { b = $3 }
+        $1 == "support" && $2 == "urgent_90d" { c = $3 } END { printf "%s,%s,%s", a, b, c }' "$TMP/out")
+    expect_eq "$got" "$want" "$a: tickets in 28 and 90 days, urgent in 90"
+    expect_grep "account,churned_at,$churn" "$TMP/out" "$a: churn date"
+done
 
 say "report features: 40 rows per account"
 ok --data "$D" report features --as-of "$AS_OF" --format csv
