@@ -96,8 +96,8 @@ static const verb_t VERBS[] = {
     {"model", V_MODEL, "model set FILE | model check FILE | model show", "replace, validate or print the model"},
     {"import", V_IMPORT, "import events|accounts|users|surveys|subscriptions|outcomes|tickets|milestones FILE...", "load CSV or JSONL files (.gz too)"},
     {"rejects", V_REJECTS, "rejects [--limit N] [--format F]", "list rejected input records"},
-    {"report", V_REPORT, "report accounts|features|users|stages|gaps|account ID [--as-of DATE] [--format F]",
-     "adoption metrics, stages, gaps, one account's page"},
+    {"report", V_REPORT, "report accounts|features|users|stages|gaps|workflows|account ID [--as-of DATE] [--format F]",
+     "adoption metrics, stages, gaps, workflows, one account's page"},
     {"demo", V_DEMO, "demo --out DIR [--accounts N] [--days D] [--seed S] [--events N]", "write a realistic demo data set"},
     {"status", V_STATUS, "status", "what the store holds"},
     {"serve", V_SERVE, "serve [--listen HOST:PORT] [--config FILE] [--log-level L]",
@@ -525,7 +525,7 @@ static int cmd_report(const args_t *a)
     const char *what = a->npos > 1 ? a->pos[1] : NULL;
     int is_account = what && strcmp(what, "account") == 0;
     if (!what || a->npos != (is_account ? 3 : 2) || !up_report_known(what)) {
-        fprintf(stderr, "usage: uptake report accounts|features|users|stages|gaps|account ID [--as-of DATE]"
+        fprintf(stderr, "usage: uptake report accounts|features|users|stages|gaps|workflows|account ID [--as-of DATE]"
                         " [--format table|json|csv]\n");
         return UP_EXIT_USAGE;
     }

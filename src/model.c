@@ -870,7 +870,74 @@ static int h_targets(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
     return rc;
 }
 
-/* Top-level keys. Planned: workflows; an unknown key is an error. */
+/* ---- workflows ---- */
+
+/* "90s", "30m", "2h", "1d" or a number of seconds. */
+static int h_within(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    up_workflow_t *w = obj;
+    const char *t = v->type == YAML_SCALAR_NODE ? text_of(v) : "";
+    char *end;
+    double n = strtod(t, &end);
+    double unit = !*end ? 1 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600
+                : !strcmp(end, "d") ? 86400 : -1;
+    if (end == t || unit < 0 || !(n > 0) || n * unit > 3650.0 * 86400)
+        return expected(c, v, "a duration like 90s, 30m, 2h, 1d or seconds (more than 0, at most 3650d)");
+    w->within_ms = (int64_t)(n * unit * 1000 + 0.5);
+    return 0;
+}
+
+static const size_t wf_name_off = offsetof(up_workflow_t, name), wf_core_off = offsetof(up_workflow_t, core);
+static const list_spec_t wf_steps = {offsetof(up_workflow_t, steps), offsetof(up_workflow_t, n_steps)};
+
+/* Steps may repeat an event (a -> b -> a), so they are not checked for
+ * duplicates the way feature events are. */
+static int h_steps(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    up_workflow_t *w = obj;
+    if (v->type != YAML_SEQUENCE_NODE)
+        return expected(c, v, "a list of two or more event names");
+    size_t n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    if (n < 2)
+        return fail_at(c, line_of(v), "a workflow needs two steps or more, got %zu", n);
+    (void)arg;
+    if (!(w->steps = calloc(n, sizeof *w->steps)))
+        return nomem(c);
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *item = node(c, v->data.sequence.items.start[i]);
+        size_t saved = path_push(c, NULL, i, true);
+        int rc = get_name(c, item, "an event name", &w->steps[i]);
+        w->n_steps = i + (w->steps[i] != NULL);
+        if (rc)
+            return rc;
+        path_pop(c, saved);
+    }
+    return 0;
+}
+
+static const key_spec_t workflow_keys[] = {
+    {"name", h_str, &wf_name_off},
+    {"steps", h_steps, &wf_steps},
+    {"within", h_within, NULL},
+    {"core", h_bool, &wf_core_off},
+};
+
+static void workflow_init(void *obj)
+{
+    ((up_workflow_t *)obj)->within_ms = 86400000;   /* 1d */
+}
+
+static int h_workflows(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
+{
+    (void)arg;
+    up_model_t *m = obj;
+    int rc = parse_list(c, v, (void **)&m->workflows, &m->n_workflows, sizeof *m->workflows, workflow_keys,
+                        NKEYS(workflow_keys), workflow_init, "steps", "a list of workflows");
+    return rc;
+}
+
+/* Top-level keys; an unknown key is an error. */
 static const key_spec_t top_keys[] = {
     {"version", h_version, NULL},
     {"features", h_features, NULL},
@@ -884,6 +951,7 @@ static const key_spec_t top_keys[] = {
     {"playbooks", h_playbooks, NULL},
     {"nudges", h_nudges, NULL},
     {"targets", h_targets, NULL},
+    {"workflows", h_workflows, NULL},
 };
 
 /* ---- public ---- */
@@ -1217,6 +1285,21 @@ int up_model_dump(const up_model_t *m, char **out)
             }
         }
     }
+    if (m->n_workflows) {
+        put(&d, "workflows:\n");
+        for (size_t i = 0; i < m->n_workflows; i++) {
+            const up_workflow_t *w = &m->workflows[i];
+            char num[40];
+            put(&d, "  - name: ");
+            put_string(&d, w->name);
+            put(&d, "\n");
+            put_list(&d, "    ", "steps", w->steps, w->n_steps);
+            snprintf(num, sizeof num, "%llds", (long long)(w->within_ms / 1000));
+            put(&d, "    within: ");
+            put(&d, num);
+            put(&d, w->core ? "\n    core: true\n" : "\n    core: false\n");
+        }
+    }
     if (m->n_targets) {
         put(&d, "targets:\n");
         for (size_t i = 0; i < m->n_targets; i++) {
@@ -1319,6 +1402,11 @@ void up_model_free(up_model_t *m)
         free(m->targets[i].account);
     }
     free(m->targets);
+    for (size_t i = 0; i < m->n_workflows; i++) {
+        free(m->workflows[i].name);
+        free_list(m->workflows[i].steps, m->workflows[i].n_steps);
+    }
+    free(m->workflows);
     for (int t = 0; t < UP_TRAITS; t++)
         free_list(m->ingest.traits[t].names, m->ingest.traits[t].n);
     free(m);

@@ -98,6 +98,16 @@ typedef struct {
     int task_due_days;                  /* default 3 */
 } up_playbook_t;
 
+/* A workflow (model key `workflows`): its steps, in order, by one user
+ * within within_ms of the first (docs/metrics.md choice 21). */
+typedef struct {
+    char *name;
+    char **steps;            /* event names, >= 2 */
+    size_t n_steps;
+    int64_t within_ms;
+    bool core;
+} up_workflow_t;
+
 /* An adoption target (model key `targets`): metric >= min by day by_day of
  * the contract, for the accounts of a segment, one account, or all. */
 typedef struct {
@@ -136,6 +146,8 @@ typedef struct {
     up_nudge_cfg_t nudges;
     up_target_t *targets;
     size_t n_targets;
+    up_workflow_t *workflows;
+    size_t n_workflows;
 } up_model_t;
 
 /* The camelCase form of a trait field with an underscore ("createdAt")

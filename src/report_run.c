@@ -6,6 +6,8 @@
 #include "engine.h"
 #include "engine_people.h"
 #include "engine_series.h"
+#include "engine_workflow.h"
+#include "report_workflow.h"
 #include "report_account.h"
 #include "report_users.h"
 #include "timeparse.h"
@@ -17,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const REPORTS[] = {"accounts", "features", "users", "stages", "gaps", "account"};
+static const char *const REPORTS[] = {"accounts", "features", "users", "stages", "gaps", "account", "workflows"};
 
 int up_report_known(const char *what)
 {
@@ -160,9 +162,41 @@ static int report_stages(up_store_t *s, const up_report_req_t *q, FILE *out, cha
     return rc;
 }
 
+/* `report workflows`: the log's step events, the entity tables for seats. */
+static int report_workflows(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
+{
+    up_rollup_t *r;
+    int owned, rc;
+    if ((rc = up_store_rollup(s, q->T, &r, &owned)) < 0)
+        return fail(err, errlen, rc, "%s", up_store_notice(s) ? up_store_notice(s) : up_strerror(rc));
+    const char *account = q->o.account;
+    if (account && up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account)) < 0) {
+        release(r, owned);
+        return fail(err, errlen, -UP_ENOTFOUND, "no account '%s' in the events", account);
+    }
+    up_entities_t e;
+    char eerr[512];
+    if ((rc = up_entities_load(up_store_db(s), q->T, q->T, &e, eerr, sizeof eerr)) < 0) {
+        release(r, owned);
+        return fail(err, errlen, rc, "%s", eerr);
+    }
+    up_workflows_t w;
+    rc = up_engine_workflows(s, r, up_store_model(s), q->T, account, &w);
+    if (rc == 0)
+        rc = up_report_workflows(out, r, up_store_model(s), &e, &w, q->T, q->o.format);
+    else
+        fail(err, errlen, rc, "%s", up_strerror(rc));
+    up_workflows_free(&w);
+    up_entities_free(&e);
+    release(r, owned);
+    return rc;
+}
+
 int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
 {
     err[0] = '\0';
+    if (strcmp(q->what, "workflows") == 0)
+        return report_workflows(s, q, out, err, errlen);
     if (strcmp(q->what, "users") == 0 || strcmp(q->what, "stages") == 0)
         return report_stages(s, q, out, err, errlen);
     int timing = getenv("UPTAKE_TIMING") != NULL;

@@ -263,7 +263,12 @@ static const struct {
      "m.yaml:3: features[0].core: expected true or false, got nothing"},
     {"version: 1\nwidgets: []\n",
      "m.yaml:2: widgets: unknown key (expected one of: version, features, passive_events, "
-     "key_actions, error_events, settings, ingest, rules, alert_settings, playbooks, nudges, targets)"},
+     "key_actions, error_events, settings, ingest, rules, alert_settings, playbooks, nudges, targets, workflows)"},
+    {"workflows:\n  - name: w\n    steps: [a]\n",
+     "m.yaml:3: workflows[0].steps: a workflow needs two steps or more, got 1"},
+    {"workflows:\n  - name: w\n    steps: [a, b]\n    within: soon\n",
+     "m.yaml:4: workflows[0].within: expected a duration like 90s, 30m, 2h, 1d or seconds (more than 0, at most"
+     " 3650d), got 'soon'"},
     {"targets:\n  - name: t\n    metric: logins\n    min: 3\n",
      "m.yaml:3: targets[0].metric: 'logins' is not a target metric (breadth, depth, stickiness, consistency,"
      " activation_rate, health, nps, active_users, wau)"},

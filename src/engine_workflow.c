@@ -1,0 +1,215 @@
+/* engine_workflow: the matcher. Per pair, its step events in time order
+ * (equal times in log order). For each workflow, partial[k] holds the latest
+ * start time of an attempt that has reached step k+1. An event of step 1
+ * starts an attempt (the latest start wins: it leaves the most time); an
+ * event of step k > 1 extends the attempt at step k-1 when it is within the
+ * time limit of that attempt's start; an event that is several steps is
+ * tried from the highest step down. Reaching the last step counts one
+ * completion, at that event's time, and clears every partial: completions
+ * never share an event and never overlap. */
+#include "engine_workflow.h"
+
+#include "store.h"
+#include "timeparse.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    uint32_t pair;
+    uint32_t event;
+    int64_t ts;
+    uint64_t seq;
+} wf_ev_t;
+
+typedef struct {
+    wf_ev_t *ev;
+    size_t n, cap;
+    uint64_t seq;
+    const up_rollup_t *r;
+    int64_t account;      /* -1: all */
+    int oom;
+} collect_t;
+
+static int collect(void *ctx, const up_ev_t *e)
+{
+    collect_t *c = ctx;
+    if (c->account >= 0 && (e->pair >= c->r->n_pairs || c->r->pairs[e->pair].account != (uint32_t)c->account))
+        return 0;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 4096;
+        wf_ev_t *p = realloc(c->ev, cap * sizeof *p);
+        if (!p) {
+            c->oom = 1;
+            return -UP_ENOMEM;
+        }
+        c->ev = p;
+        c->cap = cap;
+    }
+    c->ev[c->n++] = (wf_ev_t){e->pair, e->event, e->ts, c->seq++};
+    return 0;
+}
+
+static int cmp_ev(const void *a, const void *b)
+{
+    const wf_ev_t *x = a, *y = b;
+    if (x->pair != y->pair)
+        return x->pair < y->pair ? -1 : 1;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static up_wf_row_t *row_of(up_workflows_t *w, int32_t *index, uint32_t account, size_t n_wf, const up_model_t *m)
+{
+    if (index[account] >= 0)
+        return &w->rows[index[account]];
+    up_wf_row_t *rows = realloc(w->rows, (w->n_rows + 1) * sizeof *rows);
+    if (!rows)
+        return NULL;
+    w->rows = rows;
+    up_wf_row_t *row = &rows[w->n_rows];
+    memset(row, 0, sizeof *row);
+    row->account = account;
+    index[account] = (int32_t)w->n_rows++;
+    row->wf = calloc(n_wf + 1, sizeof *row->wf);
+    if (!row->wf)
+        return NULL;
+    for (size_t k = 0; k < n_wf; k++)
+        if (!(row->wf[k].funnel = calloc(m->workflows[k].n_steps, sizeof *row->wf[k].funnel)))
+            return NULL;
+    return row;
+}
+
+int up_engine_workflows(up_store_t *s, const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
+                        up_workflows_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->d0 = up_day_of(T);
+    out->n_workflows = m->n_workflows;
+    if (!m->n_workflows)
+        return 0;
+    int64_t aid = -1;
+    if (account && (aid = up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account))) < 0)
+        return 0;
+    const up_dict_t *evd = &r->dict[UP_KIND_EVENT];
+    uint8_t *want = calloc(evd->n + 1, 1);
+    /* step ids per workflow: -1 when the event was never seen */
+    int64_t **steps = calloc(m->n_workflows, sizeof *steps);
+    if (!want || !steps) {
+        free(want);
+        free(steps);
+        return -UP_ENOMEM;
+    }
+    int rc = 0;
+    for (size_t k = 0; k < m->n_workflows && rc == 0; k++) {
+        const up_workflow_t *w = &m->workflows[k];
+        if (!(steps[k] = malloc(w->n_steps * sizeof **steps))) {
+            rc = -UP_ENOMEM;
+            break;
+        }
+        for (size_t j = 0; j < w->n_steps; j++) {
+            steps[k][j] = up_dict_find(evd, w->steps[j], strlen(w->steps[j]));
+            if (steps[k][j] >= 0)
+                want[steps[k][j]] = 1;
+        }
+    }
+    collect_t c = {NULL, 0, 0, 0, r, aid, 0};
+    if (rc == 0)
+        rc = up_store_scan_events(s, T, want, evd->n, collect, &c);
+    if (rc == 0)
+        qsort(c.ev, c.n, sizeof *c.ev, cmp_ev);
+    int32_t d0 = out->d0, first_block_day = d0 - 7 * UP_WF_WEEKS + 1;
+    int64_t from28 = (int64_t)(d0 - 27) * UP_MS_PER_DAY;
+    size_t max_steps = 0;
+    for (size_t k = 0; k < m->n_workflows; k++)
+        if (m->workflows[k].n_steps > max_steps)
+            max_steps = m->workflows[k].n_steps;
+    int64_t *partial = malloc((max_steps + 1) * sizeof *partial);
+    uint32_t n_acc = r->dict[UP_KIND_ACCOUNT].n;
+    int32_t *index = malloc((n_acc + 1) * sizeof *index);
+    if ((!partial || !index) && rc == 0)
+        rc = -UP_ENOMEM;
+    for (uint32_t a = 0; index && a < n_acc; a++)
+        index[a] = -1;
+    for (size_t i = 0; rc == 0 && i < c.n;) {
+        size_t j = i;
+        while (j < c.n && c.ev[j].pair == c.ev[i].pair)
+            j++;
+        const up_pair_t *p = &r->pairs[c.ev[i].pair];
+        up_wf_row_t *row = row_of(out, index, p->account, m->n_workflows, m);
+        if (!row) {
+            rc = -UP_ENOMEM;
+            break;
+        }
+        uint8_t core_week[UP_WF_WEEKS] = {0};
+        for (size_t k = 0; k < m->n_workflows; k++) {
+            const up_workflow_t *w = &m->workflows[k];
+            size_t n = w->n_steps;
+            for (size_t q = 0; q < n; q++)
+                partial[q] = UP_TS_NONE;
+            uint8_t week_done[UP_WF_WEEKS] = {0};
+            size_t reached = 0;   /* highest step of an attempt started in window(28) */
+            for (size_t e = i; e < j; e++) {
+                const wf_ev_t *ev = &c.ev[e];
+                for (size_t q = n; q-- > 0;) {
+                    if (steps[k][q] != (int64_t)ev->event)
+                        continue;
+                    int64_t start;
+                    if (q == 0)
+                        start = ev->ts;
+                    else if (partial[q - 1] != UP_TS_NONE && ev->ts - partial[q - 1] <= w->within_ms)
+                        start = partial[q - 1];
+                    else
+                        continue;
+                    if (start >= from28 && q + 1 > reached)
+                        reached = q + 1;
+                    if (q + 1 == n) {
+                        int32_t b = up_day_of(ev->ts) - first_block_day;
+                        if (b >= 0 && b < 7 * UP_WF_WEEKS) {
+                            row->wf[k].completions[b / 7]++;
+                            week_done[b / 7] = 1;
+                        }
+                        for (size_t z = 0; z < n; z++)
+                            partial[z] = UP_TS_NONE;
+                        break;   /* the event is used up */
+                    }
+                    if (partial[q] == UP_TS_NONE || start > partial[q])
+                        partial[q] = start;
+                }
+            }
+            for (int b = 0; b < UP_WF_WEEKS; b++) {
+                row->wf[k].users[b] += week_done[b];
+                if (w->core && week_done[b])
+                    core_week[b] = 1;
+            }
+            for (size_t q = 0; q < reached; q++)
+                row->wf[k].funnel[q]++;
+        }
+        for (int b = 0; b < UP_WF_WEEKS; b++)
+            row->core_users[b] += core_week[b];
+        i = j;
+    }
+    free(partial);
+    free(index);
+    free(c.ev);
+    free(want);
+    for (size_t k = 0; k < m->n_workflows; k++)
+        free(steps[k]);
+    free(steps);
+    if (rc < 0)
+        up_workflows_free(out);
+    return rc;
+}
+
+void up_workflows_free(up_workflows_t *w)
+{
+    for (uint32_t i = 0; i < w->n_rows; i++) {
+        for (size_t k = 0; w->rows[i].wf && k < w->n_workflows; k++)
+            free(w->rows[i].wf[k].funnel);
+        free(w->rows[i].wf);
+    }
+    free(w->rows);
+    memset(w, 0, sizeof *w);
+}

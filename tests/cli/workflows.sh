@@ -1,0 +1,73 @@
+# Workflows (docs/metrics.md choice 21), as of 2026-03-31; weeks are the
+# 7-day blocks ending Mar 31 (Mar 25..31 is the last, Mar 18..24 the one
+# before). acme has 4 seats. Workflow share = create -> share within 1d
+# (core); loop = a -> b -> a within 1h.
+#   u1: create Mar 30 10:00, share 12:00: a completion (Mar 25..31).
+#   u2: share 09:00 then create 10:00: out of order, none (reaches step 1).
+#   u3: create Mar 29 08:00, share Mar 30 09:00: 25 h > 1 d, none.
+#   u4: create Mar 28 10:00, share Mar 29 10:00: exactly 1 d: a completion.
+#   u5: create Mar 20 10:00 and 11:00, share Mar 21 10:30: 24.5 h from the
+#       first, 23.5 h from the later start: one completion (Mar 18..24).
+#   u6: create and share at the same instant, in that order: a completion.
+#   u1 also: a 10:00, b 10:10, a 10:20, b 10:30, a 10:40 on Mar 30: loop
+#       completes once at 10:20; that a is used up, so 10:30-10:40 lack an a.
+# share: completions/users 1 in Mar 18..24, 3 in Mar 25..31; core seat share
+# 1/4 = 0.25 and 3/4 = 0.75. Funnel over window(28): 6 users reached create
+# (u1..u6), 4 reached share: drop-off 1 - 4/6. loop: 1 in Mar 25..31; funnel 1, 1, 1.
+. "$(dirname "$0")/lib.inc"
+command -v python3 >/dev/null || fail "python3 is required"
+cat >"$TMP/model.yaml" <<'M'
+features:
+  - {name: reports, core: true, events: [create, share]}
+workflows:
+  - {name: share, steps: [create, share], within: 1d, core: true}
+  - {name: loop, steps: [a, b, a], within: 1h}
+M
+cat >"$TMP/events.csv" <<'E'
+ts,user_id,account_id,event
+2026-03-30T10:00:00Z,u1,acme,create
+2026-03-30T12:00:00Z,u1,acme,share
+2026-03-30T09:00:00Z,u2,acme,share
+2026-03-30T10:00:00Z,u2,acme,create
+2026-03-29T08:00:00Z,u3,acme,create
+2026-03-30T09:00:00Z,u3,acme,share
+2026-03-28T10:00:00Z,u4,acme,create
+2026-03-29T10:00:00Z,u4,acme,share
+2026-03-20T10:00:00Z,u5,acme,create
+2026-03-20T11:00:00Z,u5,acme,create
+2026-03-21T10:30:00Z,u5,acme,share
+2026-03-26T10:00:00Z,u6,acme,create
+2026-03-26T10:00:00Z,u6,acme,share
+2026-03-30T10:00:00Z,u1,acme,a
+2026-03-30T10:10:00Z,u1,acme,b
+2026-03-30T10:20:00Z,u1,acme,a
+2026-03-30T10:30:00Z,u1,acme,b
+2026-03-30T10:40:00Z,u1,acme,a
+E
+printf 'account_id,seats\nacme,4\n' >"$TMP/accounts.csv"
+S=$TMP/store
+ok --data "$S" init -q --model "$TMP/model.yaml"
+for t in accounts events; do ok --data "$S" import -q "$t" "$TMP/$t.csv"; done
+ok --data "$S" report workflows --as-of 2026-03-31 --format csv
+expect_eq "$(head -1 "$TMP/out")" "account_id,workflow,core,week_start,week_end,completions,users_completing,seats,core_seat_share" "CSV header"
+expect_eq "$(wc -l <"$TMP/out" | tr -d ' ')" 25 "1 account x 2 workflows x 12 weeks"
+awk -F, 'NR > 1 && $6 != 0' "$TMP/out" >"$TMP/got"
+cat >"$TMP/want" <<'W'
+acme,share,true,2026-03-18,2026-03-24,1,1,4,0.25
+acme,share,true,2026-03-25,2026-03-31,3,3,4,0.75
+acme,loop,false,2026-03-25,2026-03-31,1,1,4,0.75
+W
+expect_same "$TMP/got" "$TMP/want" "weeks with completions"
+ok --data "$S" report workflows --as-of 2026-03-31 --format json
+python3 - "$TMP/out" <<'PY' || fail "funnels"
+import json, sys
+a = json.load(open(sys.argv[1]))["accounts"][0]
+f = {w["workflow"]: [(s["step"], s["users"], s["drop_off"]) for s in w["funnel"]] for w in a["workflows"]}
+assert f["share"] == [("create", 6, None), ("share", 4, 1 - 4 / 6)], f
+assert f["loop"] == [("a", 1, None), ("b", 1, 0.0), ("a", 1, 0.0)], f
+PY
+ok --data "$S" report workflows --as-of 2026-03-31
+expect_grep "share (core)" "$TMP/out" "the table names core workflows"
+up --data "$S" report workflows --account nope
+expect_rc 1 "an unknown account"
+echo "ok $TEST_NAME"
