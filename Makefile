@@ -97,6 +97,9 @@ demo: $(BUILD)/uptake
 	$(BUILD)/uptake --data demo/store import users demo/data/users.csv
 	$(BUILD)/uptake --data demo/store import surveys demo/data/surveys.csv
 	$(BUILD)/uptake --data demo/store import outcomes demo/data/outcomes.csv
+	$(BUILD)/uptake --data demo/store import subscriptions demo/data/subscriptions.csv
+	$(BUILD)/uptake --data demo/store import tickets demo/data/tickets.csv
+	$(BUILD)/uptake --data demo/store import milestones demo/data/milestones.csv
 	$(BUILD)/uptake --data demo/store import events demo/data/events.csv
 	@echo
 	$(BUILD)/uptake --data demo/store report accounts --as-of $(DEMO_AS_OF)

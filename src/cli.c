@@ -636,7 +636,7 @@ static int cmd_demo(const args_t *a)
         fprintf(stderr, "uptake demo: %s\n", err[0] ? err : up_strerror(rc));
         return UP_EXIT_FAIL;
     }
-    printf("Wrote the demo data set to %s (model.yaml, accounts.csv, users.csv, events.csv, surveys.csv, outcomes.csv).\n",
+    printf("Wrote the demo data set to %s (model.yaml, accounts.csv, users.csv, events.csv, surveys.csv, outcomes.csv, subscriptions.csv, tickets.csv, milestones.csv).\n",
            a->val[O_OUT]);
     return UP_EXIT_OK;
 }

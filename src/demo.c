@@ -55,7 +55,15 @@ static const char model_yaml[] =
     "    core: false\n"
     "    events: [export.csv, export.pdf]\n"
     "passive_events: [login, page_view]\n"
-    "key_actions: [report.share, integration.connect]\n";
+    "key_actions: [report.share, integration.connect]\n"
+    "workflows:\n"
+    "  - {name: share-a-report, steps: [report.create, report.share], within: 1d, core: true}\n"
+    "  - {name: automate, steps: [workflow.create, workflow.run], within: 7d}\n"
+    "targets:\n"
+    "  - {name: seats-in-use, metric: breadth, min: 0.6, by_day: 120}\n"
+    "  - {name: core-depth, metric: depth, min: 0.8, by_day: 90, segment: enterprise}\n"
+    "nudges:\n"
+    "  expansion: [reports, dashboards, integrations, automation]\n";
 
 const char *up_demo_model_yaml(void)
 {
@@ -1037,6 +1045,91 @@ static int mkdir_p(const char *dir, char *err, size_t errlen)
  * from the target and opts->accounts is ignored. Account i (0-based) has
  * archetype i % 7: low, high, effective, ramping, declining, champion_leaves,
  * shelfware, so acct0001..acct0007 show one of each whatever the seed. */
+/* Subscriptions: one per account, with the account's seats and ARR from its
+ * start, so seats at the as-of date are accounts.csv's; shelfware accounts
+ * held 50% more seats until 20 days before the end (a removal, overnight),
+ * ramping ones 40% fewer until 45 days before it (an expansion). */
+static int write_subscriptions(const gen_t *g, const char *dir, char *err, size_t errlen)
+{
+    out_t o;
+    int rc = out_open(&o, dir, "subscriptions.csv", err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = out_printf(&o, err, errlen, "account_id,subscription_id,start,end,seats,arr\n");
+    for (uint32_t i = 0; rc >= 0 && i < g->n_acc; i++) {
+        const account_t *a = &g->acc[i];
+        char start[16], change[16];
+        *put_date(start, a->start_day) = '\0';
+        int32_t change_day = a->archetype == A_SHELFWARE ? g->end_day - 20 : a->archetype == A_RAMPING ? g->end_day - 45
+                                                                                                      : INT32_MAX;
+        if (change_day == INT32_MAX || change_day <= a->start_day) {
+            rc = out_printf(&o, err, errlen, "%s,%s-1,%s,,%d,%lld\n", a->id, a->id, start, a->seats, (long long)a->arr);
+            continue;
+        }
+        *put_date(change, change_day) = '\0';
+        double f = a->archetype == A_SHELFWARE ? 1.5 : 0.6;
+        int before = (int)(a->seats * f + 0.5);
+        if (before < 1)
+            before = 1;
+        rc = out_printf(&o, err, errlen, "%s,%s-1,%s,%s,%d,%lld\n%s,%s-2,%s,,%d,%lld\n", a->id, a->id, start, change,
+                        before, (long long)(a->arr * f + 0.5), a->id, a->id, change, a->seats, (long long)a->arr);
+    }
+    return out_close(&o, rc, err, errlen);
+}
+
+/* Tickets: declining accounts ask for help most in the last weeks. */
+static int write_tickets(const gen_t *g, const char *dir, char *err, size_t errlen)
+{
+    static const char *const prio[] = {"normal", "high", "low", "urgent"};
+    out_t o;
+    int rc = out_open(&o, dir, "tickets.csv", err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = out_printf(&o, err, errlen, "account_id,ticket_id,ts,priority,satisfaction\n");
+    for (uint32_t i = 0; rc >= 0 && i < g->n_acc; i++) {
+        const account_t *a = &g->acc[i];
+        int n = a->archetype == A_DECLINING ? 8 : a->archetype == A_LOW ? 3 : 1;
+        for (int k = 0; rc >= 0 && k < n; k++) {
+            uint64_t h = mix3(g->o.seed ^ 0x71C4u, i, (uint64_t)k);
+            int32_t day = g->end_day - (a->archetype == A_DECLINING ? (int32_t)(h % 25) : (int32_t)(h % 80));
+            if (day < a->start_day || day < g->first_day)
+                continue;
+            char ts[16];
+            *put_date(ts, day) = '\0';
+            rc = out_printf(&o, err, errlen, "%s,%s-t%d,%sT%02d:%02d:00Z,%s,%d\n", a->id, a->id, k, ts,
+                            (int)(9 + (h >> 8) % 8), (int)((h >> 16) % 60), prio[(h >> 24) % 4],
+                            a->archetype == A_DECLINING ? 1 + (int)((h >> 32) % 3) : 3 + (int)((h >> 32) % 3));
+        }
+    }
+    return out_close(&o, rc, err, errlen);
+}
+
+/* Milestones: kickoff, first report, rollout; the low and shelfware
+ * accounts stall after the kickoff. */
+static int write_milestones(const gen_t *g, const char *dir, char *err, size_t errlen)
+{
+    static const char *const names[] = {"kickoff", "first report shared", "team rollout"};
+    static const int due[] = {7, 30, 60}, took[] = {5, 26, 55};
+    out_t o;
+    int rc = out_open(&o, dir, "milestones.csv", err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = out_printf(&o, err, errlen, "account_id,name,due,done_at,owner\n");
+    for (uint32_t i = 0; rc >= 0 && i < g->n_acc; i++) {
+        const account_t *a = &g->acc[i];
+        int stalls = a->archetype == A_LOW || a->archetype == A_SHELFWARE;
+        for (int k = 0; rc >= 0 && k < 3; k++) {
+            char d1[16], d2[16] = "";
+            *put_date(d1, a->start_day + due[k]) = '\0';
+            int32_t done = a->start_day + took[k];
+            if ((k == 0 || !stalls) && done <= g->end_day)
+                *put_date(d2, done) = '\0';
+            rc = out_printf(&o, err, errlen, "%s,%s,%s,%s,%s\n", a->id, names[k], d1, d2, owners[a->owner]);
+        }
+    }
+    return out_close(&o, rc, err, errlen);
+}
+
 int up_demo_write(const char *dir, const up_demo_opts_t *opts, char *err, size_t errlen)
 {
     if (err && errlen)
@@ -1070,7 +1163,10 @@ int up_demo_write(const char *dir, const up_demo_opts_t *opts, char *err, size_t
         (rc = write_accounts(&g, dir, err, errlen)) >= 0 &&
         (rc = write_users(&g, dir, err, errlen)) >= 0 &&
         (rc = write_surveys(&g, dir, err, errlen)) >= 0 &&
-        (rc = write_outcomes(&g, dir, err, errlen)) >= 0)
+        (rc = write_outcomes(&g, dir, err, errlen)) >= 0 &&
+        (rc = write_subscriptions(&g, dir, err, errlen)) >= 0 &&
+        (rc = write_tickets(&g, dir, err, errlen)) >= 0 &&
+        (rc = write_milestones(&g, dir, err, errlen)) >= 0)
         rc = write_events(&g, dir, err, errlen);
     free_portfolio(&g);
     return rc < 0 ? rc : 0;
