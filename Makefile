@@ -16,7 +16,7 @@ CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
 UNITSRC  = $(wildcard tests/unit/test_*.c)
 UNITBIN  = $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit fuzz fuzz-replay cli http crosscheck crashtest check bench bench-http install clean demo
+.PHONY: all test unit fuzz fuzz-replay cli http web crosscheck crashtest check bench bench-http install clean demo
 
 all: $(BUILD)/uptake
 
@@ -46,7 +46,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libuptake.a tests/unit/testutil.h | $(
 
 # Every test: cmocka unit tests, the CLI tests that drive the real binary,
 # and the cross-check against an independent SQL implementation of metrics.md.
-test: unit fuzz-replay cli http crosscheck
+test: unit fuzz-replay cli http web crosscheck
 
 unit: $(UNITBIN)
 	@set -e; for t in $(UNITBIN); do echo "== $$t"; $$t; done
@@ -75,6 +75,10 @@ fuzz: $(BUILD)/libuptake.a
 http: $(BUILD)/uptake
 	@set -e; for t in tests/http/run.sh; do echo "== $$t"; UPTAKE=$(abspath $(BUILD)/uptake) sh $$t; done
 	@echo "== tests/crash/run.sh 20"; UPTAKE=$(abspath $(BUILD)/uptake) sh tests/crash/run.sh 20
+
+# the dashboard in Debian's chromium (playwright-core from npm, pinned)
+web: $(BUILD)/uptake
+	UPTAKE=$(abspath $(BUILD)/uptake) sh tests/web/run.sh
 
 crashtest: $(BUILD)/uptake
 	UPTAKE=$(abspath $(BUILD)/uptake) sh tests/crash/run.sh 1000

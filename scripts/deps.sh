@@ -7,6 +7,8 @@ PKGS="gcc make pkg-config libc6-dev libyaml-dev libsqlite3-dev sqlite3 libzstd-d
 libjansson-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev libssl-dev libcurl4-openssl-dev libjs-chart.js curl time"
 # the benchmark and the cross-check run DuckDB through Node.js
 [ "${UPTAKE_NO_NODE:-}" = 1 ] || command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+# the dashboard's end-to-end test drives Debian's chromium
+[ "${UPTAKE_NO_BROWSER:-}" = 1 ] || PKGS="$PKGS chromium"
 
 missing=""
 for p in $PKGS; do

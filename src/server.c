@@ -21,6 +21,7 @@
 #include "nudges.h"
 #include "report.h"
 #include "store.h"
+#include "timeparse.h"
 #include "util.h"
 #include "wire.h"
 
@@ -588,8 +589,34 @@ static enum MHD_Result handle_api(srv_t *sv, struct MHD_Connection *c, conn_t *c
                                   key_ok(sv, UP_KEY_WRITE, tok, len)
                                       ? "this is a write key: it can only send events; the API needs a read token"
                                       : "unknown or revoked token");
+    long long alert_id;
+    char action[16];
+    int consumed = 0;
+    if (strcmp(method, "POST") == 0 &&
+        sscanf(url, "/api/v1/alerts/%lld/%15[a-z]%n", &alert_id, action, &consumed) == 2 && !url[consumed]) {
+        /* working alerts is the one change a read token may make (a CSM in
+         * the dashboard); it touches no event, account or key */
+        if (strcmp(action, "ack") && strcmp(action, "resolve") && strcmp(action, "snooze"))
+            return respond_json_error(c, cn, 404, "alert actions: ack, resolve, snooze (?until=DATE)");
+        const char *until = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "until");
+        int32_t until_day;
+        if (!strcmp(action, "snooze") && (!until || up_date_parse(until, strlen(until), &until_day) < 0))
+            return respond_json_error(c, cn, 400, "snooze needs ?until=YYYY-MM-DD");
+        char today[16];
+        up_fmt_date(today, up_day_of(now_ms()));
+        int rc = sv->alerts_db ? up_alerts_set_state(sv->alerts_db, alert_id, action, until, today) : -UP_EDB;
+        if (rc == -UP_ENOTFOUND)
+            return respond_json_error(c, cn, 404, "no such alert");
+        if (rc == -UP_EINVAL)
+            return respond_json_error(c, cn, 409, "the alert is resolved already");
+        if (rc < 0)
+            return respond_json_error(c, cn, 500, "cannot write the alert tables");
+        char body[96];
+        int n = snprintf(body, sizeof body, "{\"id\":%lld,\"action\":\"%s\"}\n", alert_id, action);
+        return respond(c, cn, 200, "application/json", body, (size_t)n, NULL, NULL);
+    }
     if (strcmp(method, "GET") != 0)
-        return respond_json_error(c, cn, 405, "the API is read-only: use GET");
+        return respond_json_error(c, cn, 405, "the API is read-only apart from working alerts: use GET");
     up_buf_t out = {0};
     pthread_mutex_lock(&sv->store_mu);
     int status = sv->store_broken ? 503 : up_api_handle(sv->store, url, api_arg, c, &out);

@@ -1,0 +1,163 @@
+// The dashboard in Debian's chromium, as a person would use it: sign in, open
+// each page, check the numbers against the API, sort, filter, change the
+// as-of date, and make sure data never runs as code. Screenshots go to
+// ARTIFACTS. Usage: node dashboard.mjs URL TOKEN ARTIFACTS AS_OF
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const [url, token, artifacts, asOf] = process.argv.slice(2);
+fs.mkdirSync(artifacts, { recursive: true });
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'uptake-chromium-'));
+const fail = (msg) => { console.error(`FAIL [web] ${msg}`); process.exitCode = 1; throw new Error(msg); };
+const say = (msg) => console.log(`  ${msg}`);
+
+// a fresh profile directory for every run
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1366, height: 900 },
+  timeout: 30000,
+});
+const page = context.pages()[0] || await context.newPage();
+page.setDefaultTimeout(15000);
+const dialogs = [];
+page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+const external = [];
+page.on('request', (r) => { if (!r.url().startsWith(url)) external.push(r.url()); });
+const errors = [];
+page.on('pageerror', (e) => errors.push(String(e)));
+const api = (p) => page.evaluate(async (p) => (await fetch(p, { credentials: 'same-origin' })).json(), p);
+// polls a predicate in the page (waitForFunction evaluates strings, which
+// the dashboard's Content-Security-Policy rightly forbids)
+const until = async (fn, arg, what) => {
+  for (let i = 0; i < 150; i++) {
+    if (await page.evaluate(fn, arg)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fail(`timed out waiting for ${what || fn}`);
+};
+const ready = async () => {
+  await until(() => window.uptakeReady === true, null, 'the page to render');
+  await page.evaluate(() => { window.uptakeReady = false; });
+};
+const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+const fix1 = (v) => (v === null ? '–' : Number(v).toFixed(1));
+
+try {
+  say('sign in with the read token');
+  await page.goto(url + '/');
+  await page.waitForSelector('#signin:not([hidden])');
+  await shot('signin');
+  await page.fill('#signin input[name=token]', 'upr_wrong');
+  await Promise.all([page.waitForNavigation(), page.click('#signin button')]);
+  await page.waitForSelector('#signin-failed:not([hidden])');
+  await page.fill('#signin input[name=token]', token);
+  await Promise.all([page.waitForNavigation(), page.click('#signin button')]);
+  await page.goto(`${url}/#/portfolio?as_of=${asOf}`);
+  await page.waitForSelector('#portfolio-table tbody tr');
+  const cookies = await context.cookies();
+  const c = cookies.find((k) => k.name === 'uptake_session');
+  if (!c || !c.httpOnly || c.sameSite !== 'Strict') fail('the session cookie must be HttpOnly and SameSite=Strict');
+
+  say('portfolio: every health shown equals the API');
+  const want = await api(`/api/v1/accounts?as_of=${asOf}`);
+  const shown = await page.$$eval('#portfolio-table tbody tr', (rows) => rows.map((r) => [r.children[0].textContent, r.children[2].textContent]));
+  if (shown.length !== want.accounts.length) fail(`portfolio shows ${shown.length} rows, the API has ${want.accounts.length}`);
+  for (const a of want.accounts) {
+    const row = shown.find((s) => s[0] === (a.name || a.account_id));
+    if (!row) fail(`account ${a.account_id} missing from the portfolio`);
+    if (row[1] !== fix1(a.health)) fail(`${a.account_id}: health shown ${row[1]}, API ${fix1(a.health)}`);
+  }
+  const tiles = await page.$eval('#tiles', (t) => t.textContent);
+  const lows = want.accounts.filter((a) => a.level === 'low').length;
+  if (!tiles.includes(`Low ▼${lows}`)) fail(`the Low tile does not say ${lows}: ${tiles}`);
+  await shot('portfolio');
+
+  say('the account named <img src=x onerror=alert(1)> shows as text and runs nothing');
+  const names = shown.map((s) => s[0]);
+  if (!names.includes('<img src=x onerror=alert(1)>')) fail('the XSS account name is not shown as text');
+  if (await page.$('#portfolio-table img')) fail('an <img> element was created from data');
+
+  say('sort by health, descending then ascending');
+  await page.click('th[data-key=health]');
+  let hs = await page.$$eval('#portfolio-table tbody tr', (rows) => rows.map((r) => parseFloat(r.children[2].textContent)).filter((x) => !isNaN(x)));
+  const asc = (xs) => xs.every((x, i) => i === 0 || xs[i - 1] <= x);
+  const desc = (xs) => xs.every((x, i) => i === 0 || xs[i - 1] >= x);
+  if (!desc(hs) && !asc(hs)) fail('health is not sorted after a click');
+  const firstOrder = desc(hs) ? 'desc' : 'asc';
+  await page.focus('th[data-key=health]');
+  await page.keyboard.press('Enter');
+  hs = await page.$$eval('#portfolio-table tbody tr', (rows) => rows.map((r) => parseFloat(r.children[2].textContent)).filter((x) => !isNaN(x)));
+  if (firstOrder === 'desc' ? !asc(hs) : !desc(hs)) fail('Enter on the header did not reverse the sort (keyboard)');
+
+  say('filter: level low');
+  await page.selectOption('select[data-filter=level]', 'low');
+  const nLow = await page.$$eval('#portfolio-table tbody tr', (r) => r.length);
+  if (nLow !== lows) fail(`level filter shows ${nLow} rows, ${lows} accounts are low`);
+  await page.selectOption('select[data-filter=level]', '');
+
+  say('change the as-of date: the URL and the numbers follow');
+  const earlier = new Date(Date.parse(asOf + 'T00:00:00Z') - 30 * 86400000).toISOString().slice(0, 10);
+  await page.fill('#asof', earlier);
+  await page.dispatchEvent('#asof', 'change');
+  await until((d) => location.hash.includes(`as_of=${d}`), earlier, 'the as-of date in the URL');
+  await ready();
+  const then = await api(`/api/v1/accounts?as_of=${earlier}`);
+  const shownThen = await page.$$eval('#portfolio-table tbody tr', (rows) => rows.map((r) => [r.children[0].textContent, r.children[2].textContent]));
+  for (const a of then.accounts) {
+    const row = shownThen.find((s) => s[0] === (a.name || a.account_id));
+    if (!row || row[1] !== fix1(a.health)) fail(`${a.account_id} on ${earlier}: shown ${row && row[1]}, API ${fix1(a.health)}`);
+  }
+
+  say('account page: KPIs equal the API; charts, heatmap, stage matrix, people, milestones, health parts');
+  const acc = want.accounts.find((a) => a.level === 'effective') || want.accounts[0];
+  await page.goto(`${url}/#/account/${encodeURIComponent(acc.account_id)}?as_of=${asOf}`);
+  await page.waitForSelector('#kpis');
+  const kpi = await page.$eval('#kpis', (k) => k.textContent);
+  if (!kpi.includes(`Health${fix1(acc.health)}`)) fail(`account KPI health is not ${fix1(acc.health)}: ${kpi}`);
+  for (const sel of ['#chart-activity', '#chart-seats', '#heatmap', '#stage-matrix', '#people', '#milestones', '#outcomes', '#health-parts'])
+    if (!(await page.$(sel))) fail(`the account page has no ${sel}`);
+  await page.waitForTimeout(300);
+  await shot('account');
+
+  say('features, gaps and alerts pages');
+  await page.goto(`${url}/#/features?as_of=${asOf}`);
+  await page.waitForSelector('#funnel tbody tr');
+  const stages = await api(`/api/v1/stages?as_of=${asOf}`);
+  const funnelRows = await page.$$eval('#funnel tbody tr', (r) => r.length);
+  if (funnelRows !== stages.stages.length) fail(`the funnel shows ${funnelRows} features, the API ${stages.stages.length}`);
+  await shot('features');
+  await page.goto(`${url}/#/gaps?as_of=${asOf}`);
+  await page.waitForSelector('#gaps-table tbody tr');
+  await shot('gaps');
+  await page.goto(`${url}/#/alerts`);
+  await until(() => ((document.querySelector('#view h1') || {}).textContent || '').startsWith('Alerts'), null, 'the alerts page');
+  const alerts = await api('/api/v1/alerts');
+  const h1 = await page.$eval('#view h1', (h) => h.textContent);
+  if (h1 !== `Alerts: ${alerts.alerts.length} open`) fail(`alerts page says '${h1}', the API has ${alerts.alerts.length}`);
+  if (alerts.alerts.length) {
+    say('acknowledge an alert from the dashboard');
+    const first = await page.$('table.alerts button');
+    await page.evaluate(() => { window.uptakeReady = false; });
+    await first.click();
+    await until(() => window.uptakeReady === true, null, 'the alerts page after an ack');
+    const after = await api('/api/v1/alerts?state=acknowledged');
+    if (after.alerts.length !== 1) fail(`after one ack, ${after.alerts.length} alerts are acknowledged`);
+  }
+  await shot('alerts');
+
+  if (dialogs.length) fail(`a dialog opened: ${dialogs.join('; ')}`);
+  if (external.length) fail(`requests left the machine: ${external.join(', ')}`);
+  if (errors.length) fail(`page errors: ${errors.join('; ')}`);
+  console.log('ok web');
+} catch (e) {
+  if (!process.exitCode) { console.error(`FAIL [web] ${e.stack}`); process.exitCode = 1; }
+  await shot('failure').catch(() => {});
+} finally {
+  await context.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}

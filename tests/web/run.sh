@@ -1,0 +1,32 @@
+# The dashboard end to end in Debian's chromium (tests/web/dashboard.mjs):
+# a small demo store plus an account named <img src=x onerror=alert(1)>, the
+# real server with its embedded assets, a read token, and playwright-core.
+# Screenshots: tests/web/artifacts/. Usage: UPTAKE=/abs/path sh tests/web/run.sh
+. "$(dirname "$0")/../cli/lib.inc"
+WEB=$REPO/tests/web
+command -v node >/dev/null || fail "node is required (scripts/deps.sh installs it)"
+CHROMIUM=${CHROMIUM:-$(command -v chromium || true)}
+[ -n "$CHROMIUM" ] || fail "chromium is required (scripts/deps.sh installs Debian's)"
+[ -d "$WEB/node_modules/playwright-core" ] || (cd "$WEB" && npm install --no-audit --no-fund >/dev/null) ||
+    fail "npm install of playwright-core failed"
+D=$TMP/demo
+ok demo --out "$D" --accounts 14 --days 90
+S=$TMP/store
+ok --data "$S" init -q --model "$D/model.yaml"
+for t in accounts users surveys outcomes subscriptions tickets milestones events; do
+    ok --data "$S" import -q "$t" "$D/$t.csv"
+done
+printf 'account_id,name,seats,segment,owner\nxss1,<img src=x onerror=alert(1)>,5,smb,Mallory\n' >"$TMP/xss.csv"
+ok --data "$S" import -q accounts "$TMP/xss.csv"
+AS_OF=$(awk -F, 'NR > 1 { d = substr($1, 1, 10); if (d > m) m = d } END { print m }' "$D/events.csv")
+ok --data "$S" alerts evaluate --as-of "$AS_OF" --wait 0
+ok --data "$S" keys create --read
+TOKEN=$(cat "$TMP/out")
+PID=
+trap 'if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null || true; fi; rm -rf "$TMP"' EXIT
+serve_start "$S"
+rm -rf "$WEB/artifacts"
+CHROMIUM=$CHROMIUM timeout 180 node "$WEB/dashboard.mjs" "http://127.0.0.1:$PORT" "$TOKEN" "$WEB/artifacts" "$AS_OF" ||
+    fail "the dashboard test failed (screenshots in tests/web/artifacts)"
+serve_stop
+echo "ok $TEST_NAME"

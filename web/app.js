@@ -1,0 +1,388 @@
+// uptake dashboard: a hash-routed page over the JSON API (docs/api.md). Every
+// value from the data reaches the DOM through textContent, never as HTML.
+'use strict';
+
+const $ = (sel) => document.querySelector(sel);
+const view = () => $('#view');
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === null || c === undefined || c === false) continue;
+    e.appendChild(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+  }
+  return e;
+}
+
+const DASH = '–';
+const pct = (v) => (v === null || v === undefined ? DASH : `${(100 * v).toFixed(0)}%`);
+const fix = (v, d = 1) => (v === null || v === undefined ? DASH : Number(v).toFixed(d));
+const int = (v) => (v === null || v === undefined ? DASH : Math.round(v).toLocaleString('en-US'));
+const money = (v) => (v === null || v === undefined ? DASH : `$${Math.round(v).toLocaleString('en-US')}`);
+const signed = (v, d = 1) => (v === null || v === undefined ? DASH : `${v > 0 ? '+' : ''}${Number(v).toFixed(d)}`);
+
+function levelBadge(level) {
+  const icon = { low: '▼', high: '●', effective: '★' }[level] || '';
+  return el('span', { class: `level ${level}`, title: `adoption level: ${level}` }, `${icon} ${level}`);
+}
+
+// ---- routing and state ----------------------------------------------------
+
+function route() {
+  const h = location.hash.replace(/^#\/?/, '') || 'portfolio';
+  const [path, query] = h.split('?');
+  const parts = path.split('/').map(decodeURIComponent);
+  return { page: parts[0] || 'portfolio', arg: parts[1] || null, params: new URLSearchParams(query || '') };
+}
+
+function go(page, arg, params) {
+  const p = new URLSearchParams(params || {});
+  const asof = $('#asof').value;
+  if (asof) p.set('as_of', asof);
+  const q = p.toString();
+  location.hash = `#/${page}${arg ? '/' + encodeURIComponent(arg) : ''}${q ? '?' + q : ''}`;
+}
+
+function addDays(iso, n) {
+  const d = new Date(iso + 'T00:00:00Z');
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+class SignInNeeded extends Error {}
+
+async function api(path, params) {
+  const p = new URLSearchParams(params || {});
+  const q = p.toString();
+  const res = await fetch(`/api/v1/${path}${q ? '?' + q : ''}`, { credentials: 'same-origin' });
+  if (res.status === 401) throw new SignInNeeded();
+  const body = await res.json();
+  if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
+  return body;
+}
+
+function asOfParams(r) {
+  const d = r.params.get('as_of');
+  return d ? { as_of: d } : {};
+}
+
+// ---- tables -----------------------------------------------------------------
+
+// A sortable table: columns [{key, label, num, render(row), value(row)}].
+function sortableTable(columns, rows, state, id) {
+  const table = el('table', { id });
+  const head = el('tr');
+  const body = el('tbody');
+  const draw = () => {
+    const col = columns.find((c) => c.key === state.sort) || columns[0];
+    const val = col.value || ((r) => r[col.key]);
+    const dir = state.dir === 'desc' ? -1 : 1;
+    const sorted = rows.slice().sort((a, b) => {
+      const x = val(a), y = val(b);
+      if (x === y) return 0;
+      if (x === null || x === undefined) return 1;
+      if (y === null || y === undefined) return -1;
+      return (x < y ? -1 : 1) * dir;
+    });
+    for (const th of head.children)
+      th.setAttribute('aria-sort', th.dataset.key === col.key ? (dir > 0 ? 'ascending' : 'descending') : 'none');
+    const frag = document.createDocumentFragment();
+    for (const r of sorted) {
+      const tr = document.createElement('tr');
+      for (const c of columns) {
+        const td = document.createElement('td');
+        if (c.num) td.className = 'num';
+        const v = c.render ? c.render(r) : r[c.key];
+        if (v instanceof Node) td.appendChild(v);
+        else td.textContent = v === null || v === undefined ? DASH : String(v);
+        tr.appendChild(td);
+      }
+      frag.appendChild(tr);
+    }
+    body.replaceChildren(frag);
+  };
+  for (const c of columns) {
+    const th = el('th', { tabindex: 0, scope: 'col', class: c.num ? 'num' : null, 'data-key': c.key }, c.label);
+    const toggle = () => {
+      state.dir = state.sort === c.key && state.dir === 'asc' ? 'desc' : 'asc';
+      state.sort = c.key;
+      draw();
+    };
+    th.addEventListener('click', toggle);
+    th.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); toggle(); } });
+    head.appendChild(th);
+  }
+  table.append(el('thead', {}, head), body);
+  draw();
+  return table;
+}
+
+function tile(label, value, extra) {
+  return el('div', { class: 'tile' }, el('div', { class: 'label' }, label), el('div', { class: 'value' }, value), extra || null);
+}
+
+function lineChart(canvas, labels, datasets, opts) {
+  if (!window.Chart) return;
+  // eslint-disable-next-line no-new
+  new window.Chart(canvas, {
+    type: 'line',
+    data: { labels, datasets: datasets.map((d, i) => ({ pointRadius: 0, borderWidth: 2, tension: 0.2,
+      borderColor: ['#175cd3', '#b54708', '#067647', '#667085'][i % 4], borderDash: i % 2 ? [4, 3] : [], ...d })) },
+    options: { animation: false, responsive: true, maintainAspectRatio: false,
+      plugins: { legend: { display: !(opts && opts.spark) } },
+      scales: opts && opts.spark ? { x: { display: false }, y: { display: false } } : {} },
+  });
+}
+
+// ---- portfolio --------------------------------------------------------------
+
+async function portfolio(r) {
+  const params = asOfParams(r);
+  const asof = params.as_of || new Date().toISOString().slice(0, 10);
+  const [now, before, alerts] = await Promise.all([
+    api('accounts', params), api('accounts', { as_of: addDays(asof, -28) }), api('alerts').catch(() => ({ alerts: [] }))]);
+  const prev = new Map(before.accounts.map((a) => [a.account_id, a.health]));
+  const urgent = new Set(alerts.alerts.filter((a) => a.severity === 'critical' || a.severity === 'high').map((a) => a.account_id));
+  const rows = now.accounts.map((a) => ({ ...a,
+    health_change: a.health !== null && prev.get(a.account_id) !== undefined && prev.get(a.account_id) !== null
+      ? a.health - prev.get(a.account_id) : null,
+  }));
+  for (const a of rows)
+    a.attention = a.level === 'low' || (a.health_change !== null && a.health_change <= -15) ||
+      (a.wau_trend !== null && a.wau_trend <= -0.3) || urgent.has(a.account_id);
+  const byLevel = { low: 0, high: 0, effective: 0 }, arrByLevel = { low: 0, high: 0, effective: 0 };
+  for (const a of rows) { byLevel[a.level]++; arrByLevel[a.level] += a.arr || 0; }
+  const v = view();
+  v.replaceChildren(el('h1', {}, `Portfolio: ${rows.length} accounts`));
+  v.append(el('div', { class: 'tiles', id: 'tiles' },
+    tile('Effective ★', String(byLevel.effective), el('div', { class: 'muted' }, `${money(arrByLevel.effective)} ARR`)),
+    tile('High ●', String(byLevel.high), el('div', { class: 'muted' }, `${money(arrByLevel.high)} ARR`)),
+    tile('Low ▼', String(byLevel.low), el('div', { class: 'muted' }, `${money(arrByLevel.low)} ARR`)),
+    tile('Need attention', String(rows.filter((a) => a.attention).length),
+      el('div', { class: 'muted' }, 'low level, health −15 in 28 d, WAU −30%, or a high alert'))));
+  const uniq = (k) => [...new Set(rows.map((a) => a[k]).filter((x) => x))].sort();
+  const state = { sort: r.params.get('sort') || 'health', dir: r.params.get('dir') || 'asc' };
+  const filt = { segment: r.params.get('segment') || '', owner: r.params.get('owner') || '',
+    level: r.params.get('level') || '', q: r.params.get('q') || '', attention: r.params.get('attention') || '' };
+  const select = (name, options) => el('label', {}, name,
+    el('select', { 'data-filter': name, onchange: (e) => { filt[name] = e.target.value; update(); } },
+      el('option', { value: '' }, 'all'), options.map((o) => el('option', { value: o, selected: filt[name] === o }, o))));
+  const filters = el('div', { class: 'filters' },
+    el('label', {}, 'search', el('input', { type: 'search', value: filt.q, 'data-filter': 'q',
+      oninput: (e) => { filt.q = e.target.value; update(); } })),
+    select('segment', uniq('segment')), select('owner', uniq('owner')), select('level', ['low', 'high', 'effective']),
+    select('attention', ['yes']));
+  const holder = el('div', { class: 'scroll' });
+  v.append(filters, holder);
+  const columns = [
+    { key: 'name', label: 'Account', value: (a) => (a.name || a.account_id).toLowerCase(),
+      render: (a) => el('a', { href: `#/account/${encodeURIComponent(a.account_id)}${location.hash.includes('as_of') ? '?as_of=' + $('#asof').value : ''}` }, a.name || a.account_id) },
+    { key: 'level', label: 'Level', value: (a) => ({ low: 0, high: 1, effective: 2 }[a.level]), render: (a) => levelBadge(a.level) },
+    { key: 'health', label: 'Health', num: true, render: (a) => fix(a.health) },
+    { key: 'health_change', label: 'Δ 28 d', num: true, render: (a) => signed(a.health_change) },
+    { key: 'breadth', label: 'Breadth', num: true, render: (a) => pct(a.breadth) },
+    { key: 'depth', label: 'Depth', num: true, render: (a) => pct(a.depth) },
+    { key: 'stickiness', label: 'Stickiness', num: true, render: (a) => pct(a.stickiness) },
+    { key: 'wau_trend', label: 'WAU trend', num: true, render: (a) => (a.wau_trend === null ? DASH : `${a.wau_trend > 0 ? '+' : ''}${pct(a.wau_trend)}`) },
+    { key: 'ttfv_days', label: 'TTFV d', num: true },
+    { key: 'active_users', label: 'Seats used', num: true, render: (a) => `${int(a.active_users)} / ${int(a.seats)}` },
+    { key: 'arr', label: 'ARR', num: true, render: (a) => money(a.arr) },
+    { key: 'renewal_date', label: 'Renewal' },
+    { key: 'owner', label: 'Owner' },
+  ];
+  const update = () => {
+    const q = filt.q.toLowerCase();
+    const shown = rows.filter((a) => (!filt.segment || a.segment === filt.segment) && (!filt.owner || a.owner === filt.owner) &&
+      (!filt.level || a.level === filt.level) && (!filt.attention || a.attention) &&
+      (!q || (a.name || '').toLowerCase().includes(q) || a.account_id.toLowerCase().includes(q)));
+    holder.replaceChildren(sortableTable(columns, shown, state, 'portfolio-table'));
+  };
+  update();
+}
+
+// ---- account ----------------------------------------------------------------
+
+async function account(r) {
+  const id = r.arg;
+  const params = asOfParams(r);
+  const [acc, row, series, users] = await Promise.all([
+    api(`accounts/${encodeURIComponent(id)}`, params), api('accounts', { ...params, account: id }),
+    api(`accounts/${encodeURIComponent(id)}/series`, { ...params, days: 90 }),
+    api(`accounts/${encodeURIComponent(id)}/users`, params).catch(() => ({ users: [] }))]);
+  const m = row.accounts[0];
+  const v = view();
+  v.replaceChildren(el('h1', {}, `${acc.name || acc.account_id} `, levelBadge(acc.level)),
+    el('p', { class: 'muted' }, [acc.segment || 'no segment', acc.owner ? `owner ${acc.owner}` : null,
+      acc.contract_start ? `contract since ${acc.contract_start}` : null,
+      acc.renewal_date ? `renewal ${acc.renewal_date}` : null, acc.churned_at ? `CHURNED ${acc.churned_at}` : null]
+      .filter((x) => x).join(' · ')),
+    el('p', {}, acc.level_reason));
+  const days = series.days.map((d) => d.date);
+  const spark = (key) => { const c = el('canvas', { 'aria-hidden': 'true' }); setTimeout(() => lineChart(c, days, [{ label: key, data: series.days.map((d) => d[key]) }], { spark: true })); return c; };
+  v.append(el('div', { class: 'tiles', id: 'kpis' },
+    tile('Health', fix(acc.health)), tile('Breadth', pct(acc.breadth)), tile('Depth', pct(acc.depth)),
+    tile('DAU', int(acc.dau), spark('dau')), tile('WAU', int(acc.wau), spark('wau')), tile('MAU', int(m.mau), spark('mau')),
+    tile('Stickiness', pct(acc.stickiness)), tile('Seats used', `${int(acc.active_users)} / ${int(acc.seats)}`)));
+  const c1 = el('canvas', { id: 'chart-activity', role: 'img', 'aria-label': 'DAU and WAU over 90 days' });
+  const c2 = el('canvas', { id: 'chart-seats', role: 'img', 'aria-label': 'licensed seats and monthly active users over 90 days' });
+  v.append(el('div', { class: 'grid2' },
+    el('div', { class: 'card' }, el('h2', {}, 'DAU and WAU, 90 days'), el('div', { class: 'chart' }, c1)),
+    el('div', { class: 'card' }, el('h2', {}, 'Seats licensed vs active (MAU)'), el('div', { class: 'chart' }, c2))));
+  lineChart(c1, days, [{ label: 'DAU', data: series.days.map((d) => d.dau) }, { label: 'WAU', data: series.days.map((d) => d.wau) }]);
+  lineChart(c2, days, [{ label: 'seats', data: series.days.map((d) => d.seats) }, { label: 'MAU', data: series.days.map((d) => d.mau) }]);
+  // feature x week heatmap, numbers in every cell
+  const max = Math.max(1, ...series.feature_weeks.flatMap((f) => f.weeks.map((w) => w.users)));
+  v.append(el('h2', {}, 'Users per feature and week'), el('div', { class: 'scroll' }, el('table', { class: 'heat', id: 'heatmap' },
+    el('thead', {}, el('tr', {}, el('th', {}, 'feature'), series.feature_weeks[0] ? series.feature_weeks[0].weeks.map((w) => el('th', { class: 'num' }, w.week_end.slice(5))) : [])),
+    el('tbody', {}, series.feature_weeks.map((f) => el('tr', {}, el('th', { scope: 'row' }, `${f.feature}${f.core ? ' (core)' : ''}`),
+      f.weeks.map((w) => el('td', { class: `num h${Math.min(4, Math.ceil((4 * w.users) / max))}` }, String(w.users)))))))));
+  // stage matrix
+  const features = acc.features.map((f) => f.feature);
+  const byUser = new Map();
+  for (const u of users.users) {
+    if (!byUser.has(u.user_id)) byUser.set(u.user_id, {});
+    byUser.get(u.user_id)[u.feature] = u;
+  }
+  const letter = { aware: 'A', trial: 'T', regular: 'R', mastery: 'M' };
+  v.append(el('h2', {}, 'Where each user stands (A aware, T trial, R regular, M mastery)'),
+    el('div', { class: 'scroll' }, el('table', { id: 'stage-matrix' },
+      el('thead', {}, el('tr', {}, el('th', {}, 'user'), features.map((f) => el('th', {}, f)))),
+      el('tbody', {}, [...byUser.entries()].slice(0, 300).map(([uid, fs]) => el('tr', {}, el('th', { scope: 'row' }, uid),
+        features.map((f) => el('td', { class: 'stage', title: fs[f] ? `${fs[f].stage}, ${fs[f].days_used_28d} days in 28` : 'none' },
+          fs[f] ? letter[fs[f].stage] : '·'))))))));
+  const p = acc.people;
+  v.append(el('div', { class: 'grid2' },
+    el('div', { class: 'card', id: 'people' }, el('h2', {}, 'Champions and stakeholders'),
+      el('p', {}, `${p.engaged_stakeholders} engaged in 14 days, ${p.new_stakeholders} new${p.single_threaded ? ' — SINGLE-THREADED' : ''}`),
+      el('ul', {}, p.champions_and_sponsors.map((c) => el('li', {}, `${c.user_id} (${c.role}): ${c.active_days_14d} active days in 14 (${c.active_days_prev_28d} in the 28 before), trend ${c.trend === null ? DASH : pct(c.trend)}`)))),
+    el('div', { class: 'card', id: 'health-parts' }, el('h2', {}, `Health ${fix(acc.health)}: its parts`),
+      el('table', {}, el('tbody', {}, m.health_components.map((h) => el('tr', {}, el('th', { scope: 'row' }, h.name),
+        el('td', { class: 'num' }, fix(h.score)), el('td', { class: 'num' }, h.rescaled_weight === null ? 'left out' : `× ${fix(h.rescaled_weight, 2)}`),
+        el('td', {}, el('span', { class: 'bar', style: null, 'data-w': h.contribution || 0 }), ` ${fix(h.contribution)}`))))))));
+  for (const b of v.querySelectorAll('.bar')) b.style.width = `${Math.max(0, Number(b.dataset.w)) * 2}px`;
+  v.append(el('div', { class: 'grid2' },
+    el('div', { class: 'card', id: 'milestones' }, el('h2', {}, 'Milestones'),
+      acc.milestones.items.length ? el('table', {}, el('tbody', {}, acc.milestones.items.map((ms) => el('tr', {},
+        el('td', {}, ms.name), el('td', {}, `due ${ms.due || DASH}`),
+        el('td', { class: ms.overdue_days ? 'bad' : null }, ms.done_at ? `done ${ms.done_at}` : ms.overdue_days ? `OVERDUE ${ms.overdue_days} d` : 'open')))))
+        : el('p', { class: 'muted' }, 'none')),
+    el('div', { class: 'card', id: 'outcomes' }, el('h2', {}, 'Outcomes and targets'),
+      el('table', {}, el('tbody', {},
+        acc.outcomes.map((o) => el('tr', {}, el('td', {}, o.metric), el('td', { class: 'num' }, `${fix(o.value, 0)} / ${fix(o.target, 0)}`), el('td', {}, o.status))),
+        acc.targets.map((t) => el('tr', {}, el('td', {}, `target ${t.name}`), el('td', { class: 'num' }, `${t.metric} ${fix(t.value, 2)} / ${fix(t.min, 2)}`), el('td', {}, t.status))))))));
+}
+
+// ---- features, gaps, alerts -----------------------------------------------
+
+async function featuresPage(r) {
+  const params = asOfParams(r);
+  const [f, st] = await Promise.all([api('features', params), api('stages', params)]);
+  const per = new Map();
+  for (const row of f.features) {
+    if (!per.has(row.feature)) per.set(row.feature, { feature: row.feature, core: row.core, users: 0, active: 0, rows: [] });
+    const p = per.get(row.feature);
+    p.users += row.users; p.active += row.active_users; p.rows.push(row);
+  }
+  const v = view();
+  v.replaceChildren(el('h1', {}, 'Features'));
+  const rows = [...per.values()].map((p) => ({ ...p, adoption: p.active ? p.users / p.active : null }));
+  v.append(el('h2', {}, 'Adoption across accounts (users who used it in 28 days / active users)'),
+    sortableTable([{ key: 'feature', label: 'Feature', render: (p) => `${p.feature}${p.core ? ' (core)' : ''}` },
+      { key: 'adoption', label: 'Adoption', num: true, render: (p) => pct(p.adoption) },
+      { key: 'users', label: 'Users', num: true }], rows, { sort: 'adoption', dir: 'desc' }, 'feature-table'));
+  v.append(el('h2', {}, 'Stage funnel: none → aware → trial → regular → mastery'),
+    el('table', { id: 'funnel' }, el('thead', {}, el('tr', {}, ['feature', 'none', 'aware', 'trial', 'regular', 'mastery', 'trial → regular', 'diagnosis'].map((h) => el('th', {}, h)))),
+      el('tbody', {}, st.stages.map((s) => el('tr', {}, el('td', {}, s.feature), ['none', 'aware', 'trial', 'regular', 'mastery'].map((k) => el('td', { class: 'num' }, int(s[k]))),
+        el('td', { class: 'num' }, pct(s.trial_to_regular)), el('td', {}, s.diagnosis || DASH))))));
+  v.append(el('h2', {}, 'Accounts furthest behind on each core feature'));
+  for (const p of rows.filter((x) => x.core)) {
+    const worst = p.rows.filter((x) => x.active_users > 0).sort((a, b) => a.feature_adoption - b.feature_adoption).slice(0, 5);
+    v.append(el('p', {}, el('strong', {}, `${p.feature}: `), worst.map((w, i) => [i ? ', ' : '',
+      el('a', { href: `#/account/${encodeURIComponent(w.account_id)}` }, w.account_id), ` ${pct(w.feature_adoption)}`])));
+  }
+}
+
+async function gapsPage(r) {
+  const g = await api('gaps', { ...asOfParams(r), top: r.params.get('top') || 20 });
+  const v = view();
+  v.replaceChildren(el('h1', {}, 'Gaps: what was bought but is not used'),
+    el('p', { class: 'muted' }, 'Ranked by the gap between licensed and active seats and between core features available and used; ARR at stake = ARR × gap.'),
+    sortableTable([
+      { key: 'name', label: 'Account', render: (a) => el('a', { href: `#/account/${encodeURIComponent(a.account_id)}` }, a.name || a.account_id) },
+      { key: 'unused_seats', label: 'Unused seats', num: true, render: (a) => `${int(a.unused_seats)} of ${int(a.seats)}` },
+      { key: 'unused_core_share', label: 'Core unused', num: true, render: (a) => `${a.core_features - a.core_features_used} of ${a.core_features}` },
+      { key: 'gap_score', label: 'Gap', num: true, render: (a) => pct(a.gap_score) },
+      { key: 'arr_at_stake', label: 'ARR at stake', num: true, render: (a) => money(a.arr_at_stake) },
+      { key: 'owner', label: 'Owner' }], g.gaps, { sort: 'gap_score', dir: 'desc' }, 'gaps-table'));
+}
+
+async function alertsPage(r) {
+  const a = await api('alerts', { state: r.params.get('state') || 'active' });
+  const v = view();
+  const sevs = ['critical', 'high', 'medium', 'low'];
+  const counts = Object.fromEntries(sevs.map((s) => [s, a.alerts.filter((x) => x.severity === s).length]));
+  v.replaceChildren(el('h1', {}, `Alerts: ${a.alerts.length} open`),
+    el('div', { class: 'tiles' }, sevs.map((s) => tile(s, String(counts[s])))));
+  const owners = [...new Set(a.alerts.map((x) => x.owner || 'unassigned'))].sort();
+  for (const o of owners) {
+    const mine = a.alerts.filter((x) => (x.owner || 'unassigned') === o);
+    v.append(el('h2', {}, `${o} (${mine.length})`), el('table', { class: 'alerts' }, el('tbody', {}, mine.map((x) => el('tr', {},
+      el('td', { class: `sev-${x.severity}` }, x.severity), el('td', {}, x.state),
+      el('td', {}, el('a', { href: `#/account/${encodeURIComponent(x.account_id)}` }, x.account_id)),
+      el('td', {}, x.rule), el('td', { class: 'muted' }, `${x.condition} — ${JSON.stringify(x.values)}`),
+      el('td', {}, `since ${x.opened_at}`),
+      el('td', {}, ['ack', 'resolve'].map((act) => el('button', { type: 'button', onclick: () => act && alertAction(x.id, act) }, act))))))));
+  }
+}
+
+async function alertAction(id, action) {
+  const res = await fetch(`/api/v1/alerts/${id}/${action}`, { method: 'POST', credentials: 'same-origin' });
+  if (!res.ok) { alert(`could not ${action} alert #${id}`); return; }
+  render();
+}
+
+// ---- shell --------------------------------------------------------------------
+
+const PAGES = { portfolio, account, features: featuresPage, gaps: gapsPage, alerts: alertsPage };
+
+async function render() {
+  const r = route();
+  for (const a of document.querySelectorAll('nav a'))
+    a.setAttribute('aria-current', a.dataset.page === r.page ? 'page' : 'false');
+  const asof = r.params.get('as_of');
+  if (asof) $('#asof').value = asof;
+  $('#signin').hidden = true;
+  view().replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
+  try {
+    await (PAGES[r.page] || portfolio)(r);
+    document.title = `uptake — ${r.page}${r.arg ? ' ' + r.arg : ''}`;
+  } catch (e) {
+    if (e instanceof SignInNeeded) {
+      view().replaceChildren();
+      $('#signin').hidden = false;
+      $('#signin-failed').hidden = !location.search.includes('signin=failed');
+      $('#signin input').focus();
+    } else {
+      view().replaceChildren(el('p', { class: 'bad' }, `Could not load this page: ${e.message}`));
+    }
+  }
+  window.uptakeReady = true;
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('#asof').addEventListener('change', () => {
+    const r = route();
+    const p = Object.fromEntries(r.params.entries());
+    if ($('#asof').value) p.as_of = $('#asof').value; else delete p.as_of;
+    go(r.page, r.arg, p);
+  });
+  window.addEventListener('hashchange', render);
+  render();
+});
