@@ -107,6 +107,12 @@ demo: $(BUILD)/uptake
 	$(BUILD)/uptake --data demo/store import events demo/data/events.csv
 	@echo
 	$(BUILD)/uptake --data demo/store report accounts --as-of $(DEMO_AS_OF)
+	$(BUILD)/uptake --data demo/store alerts evaluate --as-of $(DEMO_AS_OF) --wait 0
+	@echo
+	@echo "Dashboard: sign in with this read token (it is shown once):"
+	@$(BUILD)/uptake --data demo/store keys create --read --name demo 2>/dev/null
+	@echo "Open http://127.0.0.1:8080/#/portfolio?as_of=$(DEMO_AS_OF)  (Ctrl-C stops the server)"
+	$(BUILD)/uptake --data demo/store serve --listen 127.0.0.1:8080 --log-level warn
 
 SIZE ?= 10M
 bench: $(BUILD)/uptake
