@@ -545,10 +545,17 @@ static int cmd_report(const args_t *a)
         fprintf(stderr, "uptake report: --feature applies to report stages\n");
         return UP_EXIT_USAGE;
     }
-    if (a->val[O_FORMAT]) {
+    if (a->val[O_FORMAT] && strcmp(a->val[O_FORMAT], "html") == 0) {
+        if (strcmp(what, "account") != 0 && strcmp(what, "accounts") != 0) {
+            fprintf(stderr, "uptake report: --format html applies to report account ID (a QBR) and report accounts\n");
+            return UP_EXIT_USAGE;
+        }
+        q.o.format = UP_FMT_HTML;
+    } else if (a->val[O_FORMAT]) {
         int f = up_format_parse(a->val[O_FORMAT]);
         if (f < 0) {
-            fprintf(stderr, "uptake report: unknown format '%s' (table, json or csv)\n", a->val[O_FORMAT]);
+            fprintf(stderr, "uptake report: unknown format '%s' (table, json, csv; html for account and accounts)\n",
+                    a->val[O_FORMAT]);
             return UP_EXIT_USAGE;
         }
         q.o.format = (up_format_t)f;

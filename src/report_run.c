@@ -8,6 +8,7 @@
 #include "engine_series.h"
 #include "engine_workflow.h"
 #include "report_workflow.h"
+#include "report_html.h"
 #include "report_account.h"
 #include "report_users.h"
 #include "timeparse.h"
@@ -117,7 +118,13 @@ static int report_one_account(FILE *out, up_store_t *s, const up_portfolio_t *p,
     memset(&rev, 0, sizeof rev);
     if (rc == 0)
         rc = up_engine_revenue(r, m, e, row->account, p->T, m->alert_settings.seats_removed_share, &rev);
-    if (rc == 0)
+    if (rc == 0 && format == UP_FMT_HTML) {
+        up_series_t se;
+        if ((rc = up_engine_series(r, m, e, row->account, p->T, 90, &se)) == 0) {
+            rc = up_report_account_html(out, p, row, m, e, &extras, &rev, &se);
+            up_series_free(&se);
+        }
+    } else if (rc == 0)
         rc = up_report_account(out, p, row, r, &st, &people, e, history, from, &extras, &rev, format);
     up_revenue_free(&rev);
     up_account_extras_free(&extras);
@@ -236,7 +243,8 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
     else if (is_account)
         rc = report_one_account(out, s, &p, r, up_store_model(s), &e, q->id, q->o.format);
     else
-        rc = strcmp(q->what, "accounts") == 0 ? up_report_accounts(out, &p, &q->o) : up_report_features(out, &p, &q->o);
+        rc = strcmp(q->what, "accounts") != 0 ? up_report_features(out, &p, &q->o)
+           : q->o.format == UP_FMT_HTML ? up_report_accounts_html(out, &p, &q->o) : up_report_accounts(out, &p, &q->o);
     if (rc == -UP_ENOTFOUND)
         fail(err, errlen, rc, "no account '%s'", is_account ? q->id : q->o.account);
     else if (rc < 0)
