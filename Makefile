@@ -16,7 +16,7 @@ CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
 UNITSRC  = $(wildcard tests/unit/test_*.c)
 UNITBIN  = $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit fuzz fuzz-replay cli http web crosscheck crashtest check bench bench-http install clean demo
+.PHONY: all test unit fuzz fuzz-replay cli http web bench-web crosscheck crashtest check bench bench-http install clean demo
 
 all: $(BUILD)/uptake
 
@@ -117,6 +117,10 @@ demo: $(BUILD)/uptake
 SIZE ?= 10M
 bench: $(BUILD)/uptake
 	sh bench/run.sh $(SIZE)
+
+# the dashboard's portfolio page with 10,000 accounts in chromium
+bench-web: $(BUILD)/uptake
+	UPTAKE=$(abspath $(BUILD)/uptake) sh bench/web.sh
 
 # HTTP ingestion and API throughput with wrk, against a naive durable peer
 bench-http: $(BUILD)/uptake

@@ -447,11 +447,14 @@ static void *alerts_loop(void *arg)
         up_alerts_stats_t st;
         memset(&st, 0, sizeof st);
         if (sv->alerts_db && sv->cfg.alerts_every_s > 0 && mono_s() - last_eval >= sv->cfg.alerts_every_s) {
+            /* on a reader of its own: the metrics of every account take a while
+             * on a big store, and ingestion must not wait for them */
             char err[512] = "";
-            pthread_mutex_lock(&sv->store_mu);
-            int rc = sv->store_broken ? -UP_EIO
-                                      : up_alerts_evaluate(sv->store, sv->alerts_db, now_ms(), &st, err, sizeof err);
-            pthread_mutex_unlock(&sv->store_mu);
+            up_store_t *reader = NULL;
+            int rc = up_store_open(&reader, sv->cfg.data, UP_STORE_READ | UP_STORE_DEFER, err, sizeof err);
+            if (rc == 0)
+                rc = up_alerts_evaluate(reader, sv->alerts_db, now_ms(), &st, err, sizeof err);
+            up_store_close(reader);
             last_eval = mono_s();
             if (rc < 0)
                 logf_(sv, 1, "alerts: %s", err[0] ? err : up_strerror(rc));

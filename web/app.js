@@ -324,7 +324,8 @@ async function gapsPage(r) {
 }
 
 async function alertsPage(r) {
-  const a = await api('alerts', { state: r.params.get('state') || 'active' });
+  const [a, tasks] = await Promise.all([api('alerts', { state: r.params.get('state') || 'active' }),
+    api('tasks').catch(() => ({ tasks: [] }))]);
   const v = view();
   const sevs = ['critical', 'high', 'medium', 'low'];
   const counts = Object.fromEntries(sevs.map((s) => [s, a.alerts.filter((x) => x.severity === s).length]));
@@ -340,6 +341,12 @@ async function alertsPage(r) {
       el('td', {}, `since ${x.opened_at}`),
       el('td', {}, ['ack', 'resolve'].map((act) => el('button', { type: 'button', onclick: () => act && alertAction(x.id, act) }, act))))))));
   }
+  v.append(el('h2', {}, `Tasks for account owners (${tasks.tasks.length} open)`),
+    tasks.tasks.length ? el('table', { id: 'tasks' }, el('tbody', {}, tasks.tasks.map((t) => el('tr', {},
+      el('td', {}, t.owner || 'unassigned'), el('td', {}, t.title),
+      el('td', {}, el('a', { href: `#/account/${encodeURIComponent(t.account_id)}` }, t.account_id)),
+      el('td', {}, `due ${t.due || DASH}`)))))
+      : el('p', { class: 'muted' }, 'No open tasks (playbooks with a task create them when alerts open).'));
 }
 
 async function alertAction(id, action) {
