@@ -160,6 +160,7 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
         q.o.account = arg(actx, "account");
         q.o.segment = arg(actx, "segment");
         q.o.sort = arg(actx, "sort");
+        q.o.compact = arg(actx, "compact") != NULL && strcmp(what, "accounts") == 0;
         q.feature = strcmp(what, "stages") == 0 ? arg(actx, "feature") : NULL;
         if (arg(actx, "feature") && strcmp(what, "stages") != 0) {
             json_error(out, "feature: applies to /api/v1/stages only");

