@@ -9,6 +9,7 @@
 #include "engine_account.h"
 #include "engine_people.h"
 #include "engine_rollup.h"
+#include "engine_workflow.h"
 #include "report.h"
 #include "rules.h"
 #include "store.h"
@@ -522,6 +523,8 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
     int have_e = 0;
     int8_t *quiet = NULL;
     int64_t *errors = NULL;
+    up_workflows_t wf_ka;
+    memset(&wf_ka, 0, sizeof wf_ka);
     if ((rc = up_alerts_init(db)) < 0) {
         snprintf(err, errlen, "cannot create the alert tables: %s", sqlite3_errmsg(db));
         goto out;
@@ -533,6 +536,10 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
     if ((rc = up_entities_load(up_store_db(s), up_engine_nps_from(m, T_before), T, &e, err, errlen)) < 0)
         goto out;
     have_e = 1;
+    if ((rc = up_workflow_key_actions(s, r, m, T, &e, &wf_ka)) < 0) {
+        snprintf(err, errlen, "%s", up_strerror(rc));
+        goto out;
+    }
     if ((rc = up_engine_portfolio(r, m, &e, T, &now)) < 0 || (rc = up_engine_portfolio(r, m, &e, T_before, &before)) < 0) {
         snprintf(err, errlen, "%s", up_strerror(rc));
         goto out;
@@ -583,6 +590,7 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     }
 out:
+    up_workflows_free(&wf_ka);
     free(quiet);
     free(errors);
     up_portfolio_free(&now);

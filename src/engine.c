@@ -201,6 +201,34 @@ static double clamp100(double v)
 }
 
 /* Whether pair p has a key action in [from, to] (ms, inclusive). */
+/* The workflow completions of pair that count as key actions: [*lo, *hi). */
+static void extra_range(const up_entities_t *e, uint32_t pair, size_t *lo, size_t *hi)
+{
+    size_t l = 0, h = e->n_ka_extra;
+    while (l < h) {
+        size_t mid = (l + h) / 2;
+        if (e->ka_pair[mid] < pair)
+            l = mid + 1;
+        else
+            h = mid;
+    }
+    *lo = l;
+    while (l < e->n_ka_extra && e->ka_pair[l] == pair)
+        l++;
+    *hi = l;
+}
+
+/* 1 when a workflow completion of pair that is a key action lies in [from, to]. */
+static int extra_between(const up_entities_t *e, uint32_t pair, int64_t from, int64_t to)
+{
+    size_t lo, hi;
+    extra_range(e, pair, &lo, &hi);
+    for (size_t i = lo; i < hi; i++)
+        if (e->ka_ts[i] >= from && e->ka_ts[i] <= to)
+            return 1;
+    return 0;
+}
+
 static int ka_between(const up_pair_t *p, int64_t from, int64_t to)
 {
     if (p->first_ka_ts > to)
@@ -297,7 +325,8 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
                         int64_t until = p->created_at + (int64_t)act_days * UP_MS_PER_DAY;
                         if (until > T)
                             until = T;
-                        if (ka_between(p, p->created_at, until))
+                        if (ka_between(p, p->created_at, until) ||
+                            (c->e->n_ka_extra && extra_between(c->e, c->acc_pairs[i], p->created_at, until)))
                             activated++;
                     }
                 }
@@ -322,6 +351,12 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
         }
         if (p->first_ka_ts < first_ka)
             first_ka = p->first_ka_ts;
+        if (c->e->n_ka_extra) {
+            size_t lo, hi;
+            extra_range(c->e, c->acc_pairs[i], &lo, &hi);
+            if (hi > lo && c->e->ka_ts[lo] < first_ka)
+                first_ka = c->e->ka_ts[lo];
+        }
         for (uint32_t j = 0; j < p->n_pf; j++) {
             const up_pf_t *pf = &p->pf[j];
             if (pf->first_use_ts <= T && up_days_any(&pf->used, d0 - 27, d0)) {

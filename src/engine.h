@@ -57,6 +57,11 @@ typedef struct {
     uint32_t n_subscriptions;
     up_outcome_t *outcomes;   /* ts <= to, sorted by account_id, metric, ts, arrival */
     uint32_t n_outcomes;
+    /* key actions that are workflow completions (key_actions "workflow:NAME"):
+     * (pair, ts) sorted by pair then ts; borrowed, NULL when none */
+    const uint32_t *ka_pair;
+    const int64_t *ka_ts;
+    size_t n_ka_extra;
     up_arena_t strings;       /* every string above */
 } up_entities_t;
 

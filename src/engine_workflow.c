@@ -126,6 +126,13 @@ int up_engine_workflows(up_store_t *s, const up_rollup_t *r, const up_model_t *m
     for (size_t k = 0; k < m->n_workflows; k++)
         if (m->workflows[k].n_steps > max_steps)
             max_steps = m->workflows[k].n_steps;
+    uint8_t *is_ka = calloc(m->n_workflows + 1, 1);
+    for (size_t k = 0; is_ka && k < m->n_workflows; k++)
+        for (size_t j = 0; j < m->n_key_actions; j++)
+            if (!strncmp(m->key_actions[j], "workflow:", 9) && !strcmp(m->key_actions[j] + 9, m->workflows[k].name))
+                is_ka[k] = 1;
+    if (!is_ka && rc == 0)
+        rc = -UP_ENOMEM;
     int64_t *partial = malloc((max_steps + 1) * sizeof *partial);
     uint32_t n_acc = r->dict[UP_KIND_ACCOUNT].n;
     int32_t *index = malloc((n_acc + 1) * sizeof *index);
@@ -166,6 +173,24 @@ int up_engine_workflows(up_store_t *s, const up_rollup_t *r, const up_model_t *m
                     if (start >= from28 && q + 1 > reached)
                         reached = q + 1;
                     if (q + 1 == n) {
+                        if (is_ka[k]) {
+                            if (out->n_ka == out->cap_ka) {
+                                size_t cap = out->cap_ka ? out->cap_ka * 2 : 1024;
+                                uint32_t *pp = realloc(out->ka_pair, cap * sizeof *pp);
+                                if (pp)
+                                    out->ka_pair = pp;
+                                int64_t *tt = pp ? realloc(out->ka_ts, cap * sizeof *tt) : NULL;
+                                if (tt)
+                                    out->ka_ts = tt;
+                                if (!pp || !tt) {
+                                    rc = -UP_ENOMEM;
+                                    break;
+                                }
+                                out->cap_ka = cap;
+                            }
+                            out->ka_pair[out->n_ka] = ev->pair;
+                            out->ka_ts[out->n_ka++] = ev->ts;
+                        }
                         int32_t b = up_day_of(ev->ts) - first_block_day;
                         if (b >= 0 && b < 7 * UP_WF_WEEKS) {
                             row->wf[k].completions[b / 7]++;
@@ -192,6 +217,7 @@ int up_engine_workflows(up_store_t *s, const up_rollup_t *r, const up_model_t *m
         i = j;
     }
     free(partial);
+    free(is_ka);
     free(index);
     free(c.ev);
     free(want);
@@ -205,6 +231,8 @@ int up_engine_workflows(up_store_t *s, const up_rollup_t *r, const up_model_t *m
 
 void up_workflows_free(up_workflows_t *w)
 {
+    free(w->ka_pair);
+    free(w->ka_ts);
     for (uint32_t i = 0; i < w->n_rows; i++) {
         for (size_t k = 0; w->rows[i].wf && k < w->n_workflows; k++)
             free(w->rows[i].wf[k].funnel);
@@ -212,4 +240,41 @@ void up_workflows_free(up_workflows_t *w)
     }
     free(w->rows);
     memset(w, 0, sizeof *w);
+}
+
+int up_model_has_workflow_ka(const up_model_t *m)
+{
+    for (size_t j = 0; j < m->n_key_actions; j++)
+        if (!strncmp(m->key_actions[j], "workflow:", 9))
+            return 1;
+    return 0;
+}
+
+int up_workflow_key_actions(up_store_t *s, const up_rollup_t *r, const up_model_t *m, int64_t T, up_entities_t *e,
+                            up_workflows_t *w)
+{
+    memset(w, 0, sizeof *w);
+    if (!up_model_has_workflow_ka(m))
+        return 0;
+    int rc = up_engine_workflows(s, r, m, T, NULL, w);
+    if (rc < 0)
+        return rc;
+    /* pair order holds already; within a pair, workflows were matched one
+     * after another: sort each pair's run by time */
+    for (size_t i = 0; i < w->n_ka;) {
+        size_t j = i;
+        while (j < w->n_ka && w->ka_pair[j] == w->ka_pair[i])
+            j++;
+        for (size_t a = i + 1; a < j; a++)   /* insertion sort: runs are short */
+            for (size_t b = a; b > i && w->ka_ts[b - 1] > w->ka_ts[b]; b--) {
+                int64_t t = w->ka_ts[b];
+                w->ka_ts[b] = w->ka_ts[b - 1];
+                w->ka_ts[b - 1] = t;
+            }
+        i = j;
+    }
+    e->ka_pair = w->ka_pair;
+    e->ka_ts = w->ka_ts;
+    e->n_ka_extra = w->n_ka;
+    return 0;
 }

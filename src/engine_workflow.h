@@ -31,6 +31,11 @@ typedef struct {
     up_wf_row_t *rows;                    /* accounts with a step event, by account id */
     uint32_t n_rows;
     size_t n_workflows;
+    /* completions of the workflows that are key actions ("workflow:NAME" in
+     * key_actions): (pair, ts), sorted by pair then ts */
+    uint32_t *ka_pair;
+    int64_t *ka_ts;
+    size_t n_ka, cap_ka;
 } up_workflows_t;
 
 /* Matches every workflow of the model as of T, for one account (its id) or
@@ -38,5 +43,14 @@ typedef struct {
 int up_engine_workflows(struct up_store *s, const up_rollup_t *r, const up_model_t *m, int64_t T,
                         const char *account, up_workflows_t *out);
 void up_workflows_free(up_workflows_t *w);
+
+/* 1 when the model's key_actions name a workflow ("workflow:NAME"). */
+int up_model_has_workflow_ka(const up_model_t *m);
+
+/* When the model's key actions name workflows, matches them as of T and
+ * points e's key-action overlay at their completions (owned by w, which the
+ * caller frees after the engine has run). Otherwise leaves e alone. */
+int up_workflow_key_actions(struct up_store *s, const up_rollup_t *r, const up_model_t *m, int64_t T,
+                            up_entities_t *e, up_workflows_t *w);
 
 #endif

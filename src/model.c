@@ -1071,6 +1071,23 @@ int up_model_parse(const char *text, size_t len, const char *name,
     up_alert_settings_default(&m->alert_settings);
     m->nudges.trial_days = 14;
     rc = walk_map(&c, root, top_keys, NKEYS(top_keys), m);
+    /* a key action "workflow:NAME" names a workflow of the model */
+    for (size_t i = 0; rc == 0 && i < m->n_key_actions; i++) {
+        const char *ka = m->key_actions[i];
+        if (strncmp(ka, "workflow:", 9))
+            continue;
+        size_t w = 0;
+        while (w < m->n_workflows && strcmp(m->workflows[w].name, ka + 9))
+            w++;
+        if (w == m->n_workflows) {
+            c.path_len = 0;
+            c.path[0] = '\0';
+            path_push(&c, "key_actions", 0, false);
+            path_push(&c, NULL, i, true);
+            yaml_node_t *kn = find_key(&c, root, "key_actions");
+            rc = fail_at(&c, kn ? line_of(kn) : 1, "'%s' names no workflow of the model", ka);
+        }
+    }
     /* the expansion sequence names features, wherever in the file they are */
     for (size_t i = 0; rc == 0 && i < m->nudges.n_expansion; i++) {
         size_t f = 0;

@@ -232,6 +232,11 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
         return rc;
     }
     double t_ent = now_s();
+    up_workflows_t wf_ka;   /* workflow completions that are key actions, when the model has some */
+    if ((rc = up_workflow_key_actions(s, r, up_store_model(s), q->T, &e, &wf_ka)) < 0) {
+        fail(err, errlen, rc, "%s", up_strerror(rc));
+        goto done;
+    }
     if ((rc = up_engine_portfolio(r, up_store_model(s), &e, q->T, &p)) < 0) {
         fail(err, errlen, rc, "%s", up_strerror(rc));
         goto done;
@@ -256,6 +261,7 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
                 t_ent - t0, job.secs, t_eng - t_ent, now_s() - t_eng);
     up_portfolio_free(&p);
 done:
+    up_workflows_free(&wf_ka);
     up_entities_free(&e);
     release(r, owned);
     return rc;

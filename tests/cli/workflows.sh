@@ -70,4 +70,34 @@ ok --data "$S" report workflows --as-of 2026-03-31
 expect_grep "share (core)" "$TMP/out" "the table names core workflows"
 up --data "$S" report workflows --account nope
 expect_rc 1 "an unknown account"
+say "completing a workflow as a key action (key_actions: [workflow:share])"
+# acme's contract starts 2026-03-01; the first completion of share is u5's at
+# Mar 21 10:30: ttfv_days = 20. Activation cohort: created Feb 18 .. Mar 17
+# (D0 - 41 .. D0 - 14): u1 (Mar 16 12:00; completes Mar 30 12:00, exactly 14 d
+# later: counted), u2 (Mar 15; never completes), u5 (Mar 10; Mar 21): 2 of 3.
+# u3 (created Feb 10) is outside the cohort.
+sed 's/^workflows:/key_actions: [workflow:share]\nworkflows:/' "$TMP/model.yaml" >"$TMP/model-ka.yaml"
+printf 'account_id,seats,contract_start\nacme,4,2026-03-01\n' >"$TMP/accounts-ka.csv"
+cat >"$TMP/users.csv" <<'U'
+user_id,account_id,created_at
+u1,acme,2026-03-16T12:00:00Z
+u2,acme,2026-03-15T09:00:00Z
+u3,acme,2026-02-10T09:00:00Z
+u5,acme,2026-03-10T09:00:00Z
+U
+K=$TMP/store-ka
+ok --data "$K" init -q --model "$TMP/model-ka.yaml"
+ok --data "$K" import -q accounts "$TMP/accounts-ka.csv"
+ok --data "$K" import -q users "$TMP/users.csv"
+ok --data "$K" import -q events "$TMP/events.csv"
+ok --data "$K" report accounts --as-of 2026-03-31 --format csv
+expect_eq "$(csv_field "$TMP/out" acme ttfv_days)" 20 "ttfv_days from the first completion"
+expect_eq "$(csv_field "$TMP/out" acme activation_rate)" 0.6666666666666666 "activation by completions"
+ok --data "$K" model set "$TMP/model.yaml"
+ok --data "$K" report accounts --as-of 2026-03-31 --format csv
+expect_eq "$(csv_field "$TMP/out" acme ttfv_days)" "" "without the workflow key action: no key action at all"
+sed 's/workflow:share/workflow:nope/' "$TMP/model-ka.yaml" >"$TMP/model-bad.yaml"
+up model check "$TMP/model-bad.yaml"
+expect_nonzero "a key action naming no workflow"
+expect_grep "key_actions[0]: 'workflow:nope' names no workflow of the model" "$TMP/err" "the error"
 echo "ok $TEST_NAME"
