@@ -273,7 +273,7 @@ static void account_vars(const sig_ctx_t *c, const up_account_metrics_t *row, co
     up_account_extras_t x;
     memset(&x, 0, sizeof x);
     int64_t errors = c->errors ? (aid >= 0 ? c->errors[aid] : 0) : -1;
-    if (up_account_extras(c->db, c->m, row, c->T, errors, &x) == 0) {
+    if (up_account_extras(c->db, c->m, row, c->T, errors, NULL, &x) == 0) {
         int max_over = 0, open = 0;
         int64_t last_done = UP_TS_NONE;
         for (uint32_t i = 0; i < x.n_milestones; i++) {

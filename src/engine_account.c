@@ -63,8 +63,15 @@ int up_error_counts(up_store_t *s, const up_rollup_t *r, const up_model_t *m, in
     return 0;
 }
 
-static double metric_value(const up_account_metrics_t *row, const char *metric)
+static double metric_value(const up_model_t *m, const up_account_metrics_t *row, const char *metric,
+                           const double *workflow_share)
 {
+    if (!strncmp(metric, "workflow:", 9)) {
+        for (size_t k = 0; workflow_share && k < m->n_workflows; k++)
+            if (!strcmp(m->workflows[k].name, metric + 9))
+                return workflow_share[k];
+        return NAN;
+    }
     if (!strcmp(metric, "breadth"))
         return row->breadth;
     if (!strcmp(metric, "depth"))
@@ -89,7 +96,8 @@ static double metric_value(const up_account_metrics_t *row, const char *metric)
 /* The model's targets for this account, judged as of T: met when the value
  * reaches min; before the due day on track when it reaches min x elapsed /
  * by_day, behind otherwise; from the due day on, missed below min. */
-static int judge_targets(const up_model_t *m, const up_account_metrics_t *row, int64_t T, up_account_extras_t *out)
+static int judge_targets(const up_model_t *m, const up_account_metrics_t *row, int64_t T, const double *workflow_share,
+                         up_account_extras_t *out)
 {
     const up_account_t *acc = row->account;
     int32_t d0 = up_day_of(T);
@@ -102,7 +110,7 @@ static int judge_targets(const up_model_t *m, const up_account_metrics_t *row, i
             return -UP_ENOMEM;
         up_target_eval_t *e = &out->targets[out->n_targets++];
         e->target = t;
-        e->value = metric_value(row, t->metric);
+        e->value = metric_value(m, row, t->metric, workflow_share);
         e->progress = t->min != 0 && !isnan(e->value) ? e->value / t->min : NAN;
         e->due = acc->contract_start == UP_NO_DAY ? UP_NO_DAY : acc->contract_start + t->by_day;
         if (isnan(e->value))
@@ -122,11 +130,11 @@ static int judge_targets(const up_model_t *m, const up_account_metrics_t *row, i
 }
 
 int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
-                      int64_t error_events_28d, up_account_extras_t *out)
+                      int64_t error_events_28d, const double *workflow_share, up_account_extras_t *out)
 {
     memset(out, 0, sizeof *out);
     out->error_events_28d = error_events_28d;
-    if (judge_targets(m, row, T, out) < 0)
+    if (judge_targets(m, row, T, workflow_share, out) < 0)
         return -UP_ENOMEM;
     const char *id = row->account->account_id;
     int32_t d0 = up_day_of(T);

@@ -47,9 +47,12 @@ typedef struct {
 } up_account_extras_t;
 
 /* Loads the extras of account row->account as of T; error_events_28d is
- * the account's count from up_error_counts (-1 when the model lists none). */
+ * the account's count from up_error_counts (-1 when the model lists none);
+ * workflow_share (per model workflow: users completing it in the week ending
+ * with T's day / seats, NAN when unknown; NULL when not computed) gives the
+ * value of a target on metric "workflow:NAME". */
 int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
-                      int64_t error_events_28d, up_account_extras_t *out);
+                      int64_t error_events_28d, const double *workflow_share, up_account_extras_t *out);
 
 struct up_store;
 /* Counts the model's error_events in window(28) of T per account (by the

@@ -836,8 +836,10 @@ static int h_target_metric(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
     for (int i = 0; up_target_metrics[i]; i++)
         if (!strcmp(up_target_metrics[i], t->metric))
             return 0;
+    if (!strncmp(t->metric, "workflow:", 9) && t->metric[9])
+        return 0;   /* checked against the workflows once the whole model is read */
     return fail_at(c, line_of(v), "'%s' is not a target metric (breadth, depth, stickiness, consistency,"
-                   " activation_rate, health, nps, active_users, wau)", t->metric);
+                   " activation_rate, health, nps, active_users, wau, workflow:NAME)", t->metric);
 }
 
 static const size_t tgt_name_off = offsetof(up_target_t, name), tgt_seg_off = offsetof(up_target_t, segment),
@@ -1086,6 +1088,22 @@ int up_model_parse(const char *text, size_t len, const char *name,
             path_push(&c, NULL, i, true);
             yaml_node_t *kn = find_key(&c, root, "key_actions");
             rc = fail_at(&c, kn ? line_of(kn) : 1, "'%s' names no workflow of the model", ka);
+        }
+    }
+    for (size_t i = 0; rc == 0 && i < m->n_targets; i++) {
+        const char *mt = m->targets[i].metric;
+        if (strncmp(mt, "workflow:", 9))
+            continue;
+        size_t w = 0;
+        while (w < m->n_workflows && strcmp(m->workflows[w].name, mt + 9))
+            w++;
+        if (w == m->n_workflows) {
+            c.path_len = 0;
+            c.path[0] = '\0';
+            path_push(&c, "targets", 0, false);
+            path_push(&c, NULL, i, true);
+            yaml_node_t *kn = find_key(&c, root, "targets");
+            rc = fail_at(&c, kn ? line_of(kn) : 1, "metric '%s' names no workflow of the model", mt);
         }
     }
     /* the expansion sequence names features, wherever in the file they are */

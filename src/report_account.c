@@ -176,6 +176,46 @@ static void pct_text(char *t, size_t n, double v)
         snprintf(t, n, "%.0f%%", 100 * v);
 }
 
+/* The account's workflows: completions in the last 4 weeks and the funnel. */
+static int64_t wf_last4(const up_wf_account_t *a)
+{
+    int64_t n = 0;
+    for (int k = UP_WF_WEEKS - 4; k < UP_WF_WEEKS; k++)
+        n += a->completions[k];
+    return n;
+}
+
+static void workflows_csv(FILE *out, const up_model_t *m, const up_wf_row_t *wf)
+{
+    for (size_t k = 0; k < m->n_workflows; k++) {
+        fputs("workflows,", out);
+        up_csv_field(out, m->workflows[k].name);
+        fprintf(out, ",%lld\n", wf ? (long long)wf_last4(&wf->wf[k]) : 0LL);
+    }
+}
+
+static void workflows_json(up_buf_t *b, const up_model_t *m, const up_wf_row_t *wf)
+{
+    up_buf_puts(b, ",\"workflows\":[");
+    for (size_t k = 0; k < m->n_workflows; k++) {
+        const up_workflow_t *w = &m->workflows[k];
+        up_buf_puts(b, k ? ",{\"workflow\":" : "{\"workflow\":");
+        up_json_str(b, w->name);
+        up_buf_printf(b, ",\"core\":%s,\"completions_4w\":%lld,\"completions\":[", w->core ? "true" : "false",
+                      wf ? (long long)wf_last4(&wf->wf[k]) : 0LL);
+        for (int q = 0; q < UP_WF_WEEKS; q++)
+            up_buf_printf(b, "%s%lld", q ? "," : "", wf ? (long long)wf->wf[k].completions[q] : 0LL);
+        up_buf_puts(b, "],\"funnel\":[");
+        for (size_t q = 0; q < w->n_steps; q++) {
+            up_buf_puts(b, q ? ",{\"step\":" : "{\"step\":");
+            up_json_str(b, w->steps[q]);
+            up_buf_printf(b, ",\"users\":%lld}", wf ? (long long)wf->wf[k].funnel[q] : 0LL);
+        }
+        up_buf_puts(b, "]}");
+    }
+    up_buf_puts(b, "]");
+}
+
 static void targets_csv(FILE *out, const up_account_extras_t *x)
 {
     for (uint32_t i = 0; i < x->n_targets; i++) {
@@ -316,7 +356,8 @@ static void revenue_table(FILE *out, const up_revenue_t *v)
 int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metrics_t *row,
                       const up_rollup_t *r, const up_stages_t *st, const up_people_t *people,
                       const up_entities_t *e, const up_level_t *history, int32_t history_from,
-                      const up_account_extras_t *x, const up_revenue_t *rev, up_format_t format)
+                      const up_account_extras_t *x, const up_revenue_t *rev, const up_wf_row_t *wf,
+                      up_format_t format)
 {
     int32_t n_hist = p->d0 - history_from + 1;
     const up_model_t *m = p->model;
@@ -408,6 +449,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         }
         revenue_csv(out, rev);
         targets_csv(out, x);
+        workflows_csv(out, p->model, wf);
         return 0;
     }
     if (format == UP_FMT_JSON) {
@@ -543,6 +585,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         up_buf_puts(&b, "]");
         revenue_json(&b, rev);
         targets_json(&b, x);
+        workflows_json(&b, p->model, wf);
         up_buf_puts(&b, ",\"level_history\":[");
         for (int32_t i = 0, n = 0; i < n_hist; i++) {
             if (i > 0 && history[i] == history[i - 1])
@@ -699,6 +742,15 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         }
     }
     revenue_table(out, rev);
+    if (p->model->n_workflows)
+        fprintf(out, "\nWorkflows (completions in 4 weeks; funnel over 28 days):\n");
+    for (size_t k = 0; k < p->model->n_workflows; k++) {
+        const up_workflow_t *w = &p->model->workflows[k];
+        fprintf(out, "  %-24.24s%s %lld:", w->name, w->core ? " (core)" : "       ", wf ? (long long)wf_last4(&wf->wf[k]) : 0LL);
+        for (size_t q = 0; q < w->n_steps; q++)
+            fprintf(out, "%s %s %lld", q ? " ->" : "", w->steps[q], wf ? (long long)wf->wf[k].funnel[q] : 0LL);
+        fputc('\n', out);
+    }
     if (x->n_targets)
         fprintf(out, "\nAdoption targets:\n");
     for (uint32_t i = 0; i < x->n_targets; i++) {

@@ -111,9 +111,24 @@ static int report_one_account(FILE *out, up_store_t *s, const up_portfolio_t *p,
     int64_t *errors = NULL;
     if (rc == 0)
         rc = up_error_counts(s, r, m, p->T, &errors);
+    /* the account's workflows: its page shows them, targets may name them */
+    up_workflows_t wf;
+    memset(&wf, 0, sizeof wf);
+    double *share = NULL;
+    if (rc == 0 && m->n_workflows) {
+        rc = up_engine_workflows(s, r, m, p->T, id, &wf);
+        share = calloc(m->n_workflows, sizeof *share);
+        if (!share && rc == 0)
+            rc = -UP_ENOMEM;
+        for (size_t k = 0; share && k < m->n_workflows; k++)
+            share[k] = row->seats > 0 ? (wf.n_rows ? (double)wf.rows[0].wf[k].users[UP_WF_WEEKS - 1] : 0.0) /
+                                            (double)row->seats
+                                      : NAN;
+    }
     if (rc == 0)
-        rc = up_account_extras(db, m, row, p->T, errors ? (aid >= 0 ? errors[aid] : 0) : -1, &extras);
+        rc = up_account_extras(db, m, row, p->T, errors ? (aid >= 0 ? errors[aid] : 0) : -1, share, &extras);
     free(errors);
+    free(share);
     up_revenue_t rev;
     memset(&rev, 0, sizeof rev);
     if (rc == 0)
@@ -125,7 +140,9 @@ static int report_one_account(FILE *out, up_store_t *s, const up_portfolio_t *p,
             up_series_free(&se);
         }
     } else if (rc == 0)
-        rc = up_report_account(out, p, row, r, &st, &people, e, history, from, &extras, &rev, format);
+        rc = up_report_account(out, p, row, r, &st, &people, e, history, from, &extras, &rev,
+                               wf.n_rows ? &wf.rows[0] : NULL, format);
+    up_workflows_free(&wf);
     up_revenue_free(&rev);
     up_account_extras_free(&extras);
     free(history);

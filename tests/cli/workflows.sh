@@ -96,6 +96,16 @@ expect_eq "$(csv_field "$TMP/out" acme activation_rate)" 0.6666666666666666 "act
 ok --data "$K" model set "$TMP/model.yaml"
 ok --data "$K" report accounts --as-of 2026-03-31 --format csv
 expect_eq "$(csv_field "$TMP/out" acme ttfv_days)" "" "without the workflow key action: no key action at all"
+say "the account page: workflows, and a target on a workflow"
+# completions of share in the last 4 weeks (Mar 4..31): u1, u4, u5, u6 = 4;
+# loop: 1. Target share-weekly (workflow:share >= 0.5 by day 60 = Apr 30):
+# 3 users completed share in Mar 25..31 / 4 seats = 0.75: met.
+{ cat "$TMP/model-ka.yaml"; printf 'targets:\n  - {name: share-weekly, metric: "workflow:share", min: 0.5, by_day: 60}\n'; } >"$TMP/model-t.yaml"
+ok --data "$K" model set "$TMP/model-t.yaml"
+ok --data "$K" report account acme --as-of 2026-03-31 --format csv
+expect_grep "workflows,share,4" "$TMP/out" "share on the account page"
+expect_grep "workflows,loop,1" "$TMP/out" "loop on the account page"
+expect_grep "targets,share-weekly,met 0.75 (workflow:share >= 0.5 by 2026-04-30)" "$TMP/out" "the workflow target"
 sed 's/workflow:share/workflow:nope/' "$TMP/model-ka.yaml" >"$TMP/model-bad.yaml"
 up model check "$TMP/model-bad.yaml"
 expect_nonzero "a key action naming no workflow"

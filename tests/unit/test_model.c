@@ -271,7 +271,7 @@ static const struct {
      " 3650d), got 'soon'"},
     {"targets:\n  - name: t\n    metric: logins\n    min: 3\n",
      "m.yaml:3: targets[0].metric: 'logins' is not a target metric (breadth, depth, stickiness, consistency,"
-     " activation_rate, health, nps, active_users, wau)"},
+     " activation_rate, health, nps, active_users, wau, workflow:NAME)"},
     {"targets:\n  - name: t\n    metric: breadth\n",
      "m.yaml:2: targets[0]: missing required key 'min'"},
     {"nudges:\n  expansion: [a, b]\nfeatures:\n  - name: a\n",
