@@ -16,7 +16,8 @@ for t in accounts users surveys outcomes subscriptions tickets milestones events
 done
 AS_OF=$(awk -F, 'NR > 1 { d = substr($1, 1, 10); if (d > m) m = d } END { print m }' "$W/d/events.csv")
 TOKEN=$("$UPTAKE" --data "$W/s" keys create --read 2>/dev/null)
-"$UPTAKE" --data "$W/s" serve --listen 127.0.0.1:0 --log-level warn 2>"$W/log" &
+printf "alerts_every: 0\n" >"$W/server.yaml"   # the page alone: no alert evaluation beside it
+"$UPTAKE" --data "$W/s" serve --listen 127.0.0.1:0 --config "$W/server.yaml" --log-level warn 2>"$W/log" &
 PID=$!
 i=0
 until PORT=$(sed -n 's/.*listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$W/log") && [ -n "$PORT" ]; do

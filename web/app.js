@@ -113,9 +113,11 @@ function sortableTable(columns, rows, state, id) {
       const frag = document.createDocumentFragment();
       for (const r of sorted.slice(from, from + n)) frag.appendChild(rowOf(r));
       body.appendChild(frag);
-      if (from + n < sorted.length) setTimeout(() => slice(from + n, 2000), 0);
+      if (from + n < sorted.length) setTimeout(() => slice(from + n, 500), 0);
+      else window.uptakeAllRowsAt = performance.now();
     };
     body.replaceChildren();
+    window.uptakeAllRowsAt = null;
     slice(0, 200);
   };
   state.gen = state.gen || 0;
@@ -231,6 +233,7 @@ async function portfolio(r) {
   };
   update();
   window.uptakeReady = true;   // usable now; the rest refines it
+  window.uptakeReadyAt = performance.now();
   window.uptakeRefined = true;
   tileAttention = v.querySelector('#tiles .tile:last-child .value');
   const [before, alerts] = await Promise.all([api('accounts', { as_of: addDays(asof, -28), compact: 1 }),
