@@ -812,7 +812,7 @@ static int scan_cb(void *ctx, const up_block_t *b)
 int up_store_scan_events(up_store_t *s, int64_t T, const uint8_t *want, uint32_t n_want,
                          up_event_fn fn, void *ctx)
 {
-    int rc = up_store_commit(s);   /* pending events of a writer go first */
+    int rc = up_store_sync(s);     /* pending events of a writer go first (no snapshot) */
     if (rc < 0)
         return rc;
     scan_ctx_t c = {T, want, n_want, fn, ctx};
