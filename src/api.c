@@ -51,6 +51,61 @@ static int route(const char *path, char *what, size_t wlen, char *id, size_t idl
     return 0;
 }
 
+/* What a route writes: a report, a series, rejects, alerts or tasks. */
+enum { W_REPORT, W_SERIES, W_REJECTS, W_ALERTS, W_ALERT, W_TASKS };
+
+typedef struct {
+    int kind;
+    up_store_t *s;
+    const up_report_req_t *q;   /* W_REPORT; q->T for W_SERIES */
+    const char *id;             /* W_SERIES */
+    long n;                     /* days, limit or the alert id */
+    const char *state;          /* W_ALERTS */
+    int all;                    /* W_TASKS */
+    char err[1024];             /* why, when the writer failed */
+} job_t;
+
+static int write_job(FILE *f, job_t *j)
+{
+    sqlite3 *db = up_store_db(j->s);
+    int rc;
+    switch (j->kind) {
+    case W_REPORT: return up_report_run(j->s, j->q, f, j->err, sizeof j->err);
+    case W_SERIES: return up_report_series(j->s, j->id, j->q->T, (int)j->n, f, j->err, sizeof j->err);
+    case W_REJECTS: rc = up_report_rejects(db, f, UP_FMT_JSON, j->n); break;
+    case W_ALERTS: rc = up_alerts_list(db, f, j->state, UP_FMT_JSON); break;
+    case W_ALERT: rc = j->n > 0 ? up_alerts_show(db, f, j->n, UP_FMT_JSON) : -UP_ENOTFOUND; break;
+    default: rc = up_tasks_list(db, f, j->all, UP_FMT_JSON); break;
+    }
+    if (rc == -UP_ENOTFOUND)
+        snprintf(j->err, sizeof j->err, "no such alert");
+    else if (rc < 0)
+        snprintf(j->err, sizeof j->err, "cannot read the %s table", j->kind == W_REJECTS ? "rejects" : "alert");
+    return rc;
+}
+
+/* Runs j into out: the writer's JSON, or {"error": …}. Returns the HTTP
+ * status: 200, 404 for what does not exist, 500 otherwise. */
+static int answer(up_buf_t *out, job_t *j)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) {
+        json_error(out, "out of memory");
+        return 500;
+    }
+    j->err[0] = '\0';
+    int rc = write_job(f, j);
+    fclose(f);
+    if (rc == 0)
+        up_buf_append(out, buf, len);
+    else
+        json_error(out, j->err[0] ? j->err : up_strerror(rc));
+    free(buf);
+    return rc == 0 ? 200 : rc == -UP_ENOTFOUND ? 404 : 500;
+}
+
 int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx, up_buf_t *out)
 {
     char what[32], id[512];
@@ -74,31 +129,28 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
         gettimeofday(&tv, NULL);
         q.T = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
     }
+    job_t job;
+    memset(&job, 0, sizeof job);
+    job.s = s;
+    job.q = &q;
     if ((strcmp(what, "alerts") == 0 || strcmp(what, "tasks") == 0) && !users) {
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f) {
-            json_error(out, "out of memory");
-            return 500;
-        }
-        int rc;
-        if (strcmp(what, "tasks") == 0)
-            rc = id[0] ? -UP_EINVAL : up_tasks_list(up_store_db(s), f, arg(actx, "all") != NULL, UP_FMT_JSON);
-        else if (id[0]) {
+        if (strcmp(what, "tasks") == 0) {
+            if (id[0]) {
+                json_error(out, "no such API route; see docs/api.md");
+                return 404;
+            }
+            job.kind = W_TASKS;
+            job.all = arg(actx, "all") != NULL;
+        } else if (id[0]) {
             char *end;
             long long n = strtoll(id, &end, 10);
-            rc = *end || n <= 0 ? -UP_ENOTFOUND : up_alerts_show(up_store_db(s), f, n, UP_FMT_JSON);
-        } else
-            rc = up_alerts_list(up_store_db(s), f, arg(actx, "state"), UP_FMT_JSON);
-        fclose(f);
-        int status = rc == 0 ? 200 : rc == -UP_ENOTFOUND ? 404 : rc == -UP_EINVAL ? 404 : 500;
-        if (rc == 0)
-            up_buf_append(out, buf, len);
-        else
-            json_error(out, status == 404 ? "no such alert" : "cannot read the alert tables");
-        free(buf);
-        return status;
+            job.kind = W_ALERT;
+            job.n = *end ? 0 : (long)n;
+        } else {
+            job.kind = W_ALERTS;
+            job.state = arg(actx, "state");
+        }
+        return answer(out, &job);
     }
     if (strcmp(what, "rejects") == 0 && !id[0]) {
         const char *l = arg(actx, "limit");
@@ -108,21 +160,9 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
             json_error(out, "limit: expected a whole number >= 0");
             return 400;
         }
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f) {
-            json_error(out, "out of memory");
-            return 500;
-        }
-        int rc = up_report_rejects(up_store_db(s), f, UP_FMT_JSON, limit < 0 ? -1 : limit);
-        fclose(f);
-        if (rc == 0)
-            up_buf_append(out, buf, len);
-        else
-            json_error(out, "cannot read the rejects table");
-        free(buf);
-        return rc == 0 ? 200 : 500;
+        job.kind = W_REJECTS;
+        job.n = limit < 0 ? -1 : limit;
+        return answer(out, &job);
     }
     if (strcmp(what, "accounts") == 0 && id[0] && users == 2) {
         const char *d = arg(actx, "days");
@@ -132,22 +172,10 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
             json_error(out, "days: expected a whole number from 1 to 730");
             return 400;
         }
-        char *buf = NULL;
-        size_t len = 0;
-        FILE *f = open_memstream(&buf, &len);
-        if (!f) {
-            json_error(out, "out of memory");
-            return 500;
-        }
-        char err[512];
-        int rc = up_report_series(s, id, q.T, (int)days, f, err, sizeof err);
-        fclose(f);
-        if (rc == 0)
-            up_buf_append(out, buf, len);
-        else
-            json_error(out, err);
-        free(buf);
-        return rc == 0 ? 200 : rc == -UP_ENOTFOUND ? 404 : 500;
+        job.kind = W_SERIES;
+        job.id = id;
+        job.n = days;
+        return answer(out, &job);
     }
     if (strcmp(what, "accounts") == 0 && id[0]) {
         q.what = users ? "users" : "account";
@@ -188,23 +216,6 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
         json_error(out, "no such API route; see docs/api.md");
         return 404;
     }
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f) {
-        json_error(out, "out of memory");
-        return 500;
-    }
-    char err[1024];
-    int rc = up_report_run(s, &q, f, err, sizeof err);
-    fclose(f);
-    int status = 200;
-    if (rc == 0)
-        up_buf_append(out, buf, len);
-    else {
-        status = rc == -UP_ENOTFOUND ? 404 : 500;
-        json_error(out, err);
-    }
-    free(buf);
-    return status;
+    job.kind = W_REPORT;
+    return answer(out, &job);
 }

@@ -392,6 +392,36 @@ static void seg_msg(up_wire_batch_t *b, json_t *ev, int ep, json_t *batch_sent, 
     finish(m, ev, too_big(ev, body_len));
 }
 
+/* Identify traits: $set_once, then $set over it ($set wins); NULL when neither is an object. */
+static json_t *merged_traits(up_wire_batch_t *b, json_t *set, json_t *once)
+{
+    if (!json_is_object(set) && !json_is_object(once))
+        return NULL;
+    json_t *t = json_object();
+    if (!t || json_array_append_new(b->held, t) != 0)
+        return NULL;
+    if (json_is_object(once))
+        json_object_update(t, once);
+    if (json_is_object(set))
+        json_object_update(t, set);
+    return t;
+}
+
+/* A group call (PostHog $groupidentify, Mixpanel /groups): kept when its
+ * type is the model's group type, the account being id, with traits. */
+static int group_call(up_wire_batch_t *b, up_wire_msg_t *m, json_t *ev, const char *type, const char *type_field,
+                      const char *group_type, json_t *id, json_t *traits)
+{
+    m->kind = UP_WIRE_GROUP;
+    if (!type || strcmp(type, group_type) != 0) {
+        reject(m, ev, type_field, "not the model's account group type (ingest.group_type)");
+        return -1;
+    }
+    m->account_id = str_of(b, id);
+    m->traits = json_is_object(traits) ? traits : NULL;
+    return 0;
+}
+
 /* ---- PostHog ------------------------------------------------------------ */
 
 static void ph_msg(up_wire_batch_t *b, json_t *ev, const char *group_type, json_t *batch_sent, int64_t now,
@@ -417,28 +447,11 @@ static void ph_msg(up_wire_batch_t *b, json_t *ev, const char *group_type, json_
     m->account_id = str_of(b, get(get(props, "$groups"), group_type));
     if (event && strcmp(event, "$identify") == 0) {
         m->kind = UP_WIRE_IDENTIFY;
-        json_t *set = get(props, "$set"), *once = get(props, "$set_once");
-        if (json_is_object(set) || json_is_object(once)) {
-            json_t *t = json_object();
-            if (t && json_array_append_new(b->held, t) == 0) {
-                if (json_is_object(once))
-                    json_object_update(t, once);
-                if (json_is_object(set))
-                    json_object_update(t, set);   /* $set wins over $set_once */
-                m->traits = t;
-            }
-        }
+        m->traits = merged_traits(b, get(props, "$set"), get(props, "$set_once"));
     } else if (event && strcmp(event, "$groupidentify") == 0) {
-        m->kind = UP_WIRE_GROUP;
-        const char *type = json_string_value(get(props, "$group_type"));
-        if (!type || strcmp(type, group_type) != 0) {
-            reject(m, ev, "$group_type", "not the model's account group type (ingest.group_type)");
+        if (group_call(b, m, ev, json_string_value(get(props, "$group_type")), "$group_type", group_type,
+                       get(props, "$group_key"), get(props, "$group_set")) < 0)
             return;
-        }
-        m->account_id = str_of(b, get(props, "$group_key"));
-        m->traits = get(props, "$group_set");
-        if (!json_is_object(m->traits))
-            m->traits = NULL;
         m->user_id = NULL;   /* the distinct_id of a group call is not a person */
     } else if (event && strcmp(event, "$create_alias") == 0)
         m->kind = UP_WIRE_ALIAS;
@@ -472,31 +485,16 @@ static void mp_msg(up_wire_batch_t *b, json_t *ev, int ep, const char *group_typ
         add_key(b, json_string_value(get(ev, "$token")));
         m->kind = UP_WIRE_IDENTIFY;
         m->user_id = str_of(b, get(ev, "$distinct_id"));
-        json_t *set = get(ev, "$set"), *once = get(ev, "$set_once");
-        json_t *t = json_object();
-        if (t && json_array_append_new(b->held, t) == 0) {
-            if (json_is_object(once))
-                json_object_update(t, once);
-            if (json_is_object(set))
-                json_object_update(t, set);
-            m->traits = t;
-        }
+        m->traits = merged_traits(b, get(ev, "$set"), get(ev, "$set_once"));
         json_t *tm = get(ev, "$time");
         int64_t ms;
         if (tm && time_of(tm, &ms) == 0)
             m->ts = ms;
     } else if (ep == EP_MP_GROUPS) {
         add_key(b, json_string_value(get(ev, "$token")));
-        m->kind = UP_WIRE_GROUP;
-        const char *key = json_string_value(get(ev, "$group_key"));
-        if (!key || strcmp(key, group_type) != 0) {
-            reject(m, ev, "$group_key", "not the model's account group type (ingest.group_type)");
+        if (group_call(b, m, ev, json_string_value(get(ev, "$group_key")), "$group_key", group_type,
+                       get(ev, "$group_id"), get(ev, "$set")) < 0)
             return;
-        }
-        m->account_id = str_of(b, get(ev, "$group_id"));
-        m->traits = get(ev, "$set");
-        if (!json_is_object(m->traits))
-            m->traits = NULL;
     } else {
         json_t *props = get(ev, "properties");
         add_key(b, json_string_value(get(props, "token")));
