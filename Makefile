@@ -58,10 +58,15 @@ cli: $(BUILD)/uptake
 $(BUILD)/tests/fuzz_wire_replay: fuzz/fuzz_wire.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_wire.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
 
-fuzz-replay: $(BUILD)/tests/fuzz_wire_replay
-	$(BUILD)/tests/fuzz_wire_replay fuzz/corpus/wire/*
+$(BUILD)/tests/fuzz_rules_replay: fuzz/fuzz_rules.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_rules.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
 
-# libFuzzer (clang) on the wire decoder for FUZZ_SECONDS; new finds go to the corpus
+fuzz-replay: $(BUILD)/tests/fuzz_wire_replay $(BUILD)/tests/fuzz_rules_replay
+	$(BUILD)/tests/fuzz_wire_replay fuzz/corpus/wire/*
+	$(BUILD)/tests/fuzz_rules_replay fuzz/corpus/rules/*
+
+# libFuzzer (clang) on the wire decoder and the condition language, FUZZ_SECONDS
+# each; new finds go to the corpus
 FUZZ_SECONDS ?= 60
 fuzz: $(BUILD)/libuptake.a
 	mkdir -p $(BUILD)/fuzz
@@ -69,6 +74,10 @@ fuzz: $(BUILD)/libuptake.a
 	  -o $(BUILD)/fuzz/fuzz_wire fuzz/fuzz_wire.c $(filter-out src/main.c src/cli.c src/server.c src/api.c,$(SRC)) \
 	  $(BUILD)/obj/web_assets.c $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_wire -max_total_time=$(FUZZ_SECONDS) -max_len=65536 fuzz/corpus/wire
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
+	  -o $(BUILD)/fuzz/fuzz_rules fuzz/fuzz_rules.c $(filter-out src/main.c src/cli.c src/server.c src/api.c,$(SRC)) \
+	  $(BUILD)/obj/web_assets.c $(LDLIBS)
+	$(BUILD)/fuzz/fuzz_rules -max_total_time=$(FUZZ_SECONDS) -max_len=512 fuzz/corpus/rules
 
 # the real client libraries against `uptake serve`, the captured requests
 # replayed, and the kill -9 crash test (20 rounds; `make crashtest`: 1,000)
