@@ -43,12 +43,18 @@ echo "building a store and keys" >&2
 "$UPTAKE" --data "$W/store" init -q
 KEY=$("$UPTAKE" --data "$W/store" keys create --write 2>/dev/null)
 start_uptake "$W/store"
-set -- $(run u_batch "http://127.0.0.1:$PORT/v1/batch" bench/http/batch.lua KEY="$KEY" BATCH=100)
+set -- $(run u_batch "http://127.0.0.1:$PORT/v1/batch" bench/http/batch.lua KEY="$KEY" BATCH=100 RUN=b)
 UB_RPS=$1 UB_P50=$2 UB_P99=$3
-set -- $(run u_single "http://127.0.0.1:$PORT/v1/track" bench/http/batch.lua KEY="$KEY" BATCH=1 PATH_=/v1/track)
+set -- $(run u_single "http://127.0.0.1:$PORT/v1/track" bench/http/batch.lua KEY="$KEY" BATCH=1 PATH_=/v1/track RUN=s)
 US_RPS=$1 US_P50=$2 US_P99=$3
 kill -TERM $UPID; wait $UPID 2>/dev/null || true
 STORED=$("$UPTAKE" --data "$W/store" status | sed -n 's/^events *\([0-9]*\).*/\1/p')
+# every answered request must have been a 2xx, and every event sent once stored once
+for f in u_batch u_single; do
+    if grep -q "Non-2xx" "$W/$f.txt"; then echo "bench-http: $f had non-2xx answers:" >&2; grep Non-2xx "$W/$f.txt" >&2; exit 1; fi
+done
+SENT=$(awk '/requests in/ { n += $1 } END { print n }' "$W/u_batch.txt")
+SENT_S=$(awk '/requests in/ { print $1 }' "$W/u_single.txt")
 
 echo "the demo store for the API call" >&2
 "$UPTAKE" demo --out "$W/demo" >/dev/null
@@ -73,8 +79,8 @@ PS_RPS=$1 PS_P50=$2 PS_P99=$3
 
 awk -v ub="$UB_RPS" -v ub50="$UB_P50" -v ub99="$UB_P99" -v us="$US_RPS" -v us50="$US_P50" -v us99="$US_P99" \
     -v ua="$UA_RPS" -v ua50="$UA_P50" -v ua99="$UA_P99" -v pb="$PB_RPS" -v pb50="$PB_P50" -v pb99="$PB_P99" \
-    -v ps="$PS_RPS" -v ps50="$PS_P50" -v ps99="$PS_P99" -v stored="$STORED" -v d="$DURATION" -v c="$CONNS" -v t="$THREADS" 'BEGIN {
-    printf "wrk -t%s -c%s -d%ss, loopback; events stored by uptake in the two ingest runs: %s\n\n", t, c, d, stored
+    -v ps="$PS_RPS" -v ps50="$PS_P50" -v ps99="$PS_P99" -v stored="$STORED" -v sent="$SENT" -v sent_s="$SENT_S" -v d="$DURATION" -v c="$CONNS" -v t="$THREADS" 'BEGIN {
+    printf "wrk -t%s -c%s -d%ss, loopback; events stored by uptake in the two ingest runs: %s (every id unique: at most %s x 100 + %s sent)\n\n", t, c, d, stored, sent, sent_s
     printf "| scenario | uptake req/s | uptake events/s | p50 ms | p99 ms | peer req/s | peer events/s | peer p99 ms | uptake/peer |\n"
     printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     printf "| batches of 100, durable ack | %.0f | %.0f | %.2f | %.2f | %.0f | %.0f | %.2f | %.2fx |\n", ub, ub * 100, ub50, ub99, pb, pb * 100, pb99, ub / pb

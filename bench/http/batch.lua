@@ -1,8 +1,11 @@
 -- wrk: POST /v1/batch with N events (env BATCH, default 100), each with a
 -- unique messageId (thread id + counter), Basic auth from env KEY.
-local counter = 0
-local tid = 0
+-- tid is set per thread by setup() (thread:set): it must stay a global here,
+-- or every thread would send the same ids
+counter = 0
+tid = 0
 local threads = {}
+local run = os.getenv("RUN") or tostring(os.time())
 local n = tonumber(os.getenv("BATCH") or "100")
 local path = os.getenv("PATH_") or "/v1/batch"
 local key = os.getenv("KEY") or ""
@@ -36,7 +39,7 @@ function request()
   local parts = {}
   for i = 1, n do
     counter = counter + 1
-    local id = tid .. "-" .. counter
+    local id = run .. "-" .. tid .. "-" .. counter
     parts[i] = '{"type":"track","userId":"u' .. (counter % 5000) .. '","event":"report.create","messageId":"b' ..
       id .. '","timestamp":"2026-11-20T10:00:00Z","context":{"groupId":"acct' .. (counter % 200) .. '"}}'
   end
