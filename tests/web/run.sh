@@ -2,8 +2,6 @@
 # a small demo store plus an account named <img src=x onerror=alert(1)>, the
 # real server with its embedded assets, a read token, and playwright-core.
 # Screenshots: tests/web/artifacts/. Usage: UPTAKE=/abs/path sh tests/web/run.sh
-# (ASSETS_DIR=web serves the page from the sources instead: no rebuild while
-# working on web/).
 . "$(dirname "$0")/../cli/lib.inc"
 WEB=$REPO/tests/web
 command -v node >/dev/null || fail "node is required (scripts/deps.sh installs it)"
@@ -26,7 +24,7 @@ ok --data "$S" keys create --read
 TOKEN=$(cat "$TMP/out")
 PID=
 trap 'if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null || true; fi; rm -rf "$TMP"' EXIT
-if [ -n "${ASSETS_DIR:-}" ]; then serve_start "$S" "" --assets-dir "$ASSETS_DIR"; else serve_start "$S"; fi
+serve_start "$S"
 rm -rf "$WEB/artifacts"
 CHROMIUM=$CHROMIUM timeout 180 node "$WEB/dashboard.mjs" "http://127.0.0.1:$PORT" "$TOKEN" "$WEB/artifacts" "$AS_OF" ||
     fail "the dashboard test failed (screenshots in tests/web/artifacts)"
