@@ -3,8 +3,9 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 PKGS     = yaml-0.1 sqlite3 libzstd jansson zlib libmicrohttpd libcrypto libcurl
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -pthread
+# override: the project's flags stay when CFLAGS or LDLIBS come from the command line (make check)
+override CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(shell pkg-config --cflags $(PKGS))
+override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -pthread
 BUILD   ?= build
 
 SRC      = $(wildcard src/*.c)
@@ -98,7 +99,7 @@ crosscheck: $(BUILD)/uptake
 # The same tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 check:
 	$(MAKE) BUILD=build-san CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  LDLIBS="$(LDLIBS) -fsanitize=address,undefined" test
+	  LDLIBS="-fsanitize=address,undefined" test
 
 # The main job on the demo data: generate, load, print the portfolio.
 DEMO_AS_OF = 2026-11-20

@@ -63,6 +63,9 @@ int up_error_counts(up_store_t *s, const up_rollup_t *r, const up_model_t *m, in
     return 0;
 }
 
+/* The value of a target's metric for the account (NAN when null): a model
+ * workflow's weekly share, or one of up_target_metrics, read from this table
+ * in that list's order. */
 static double metric_value(const up_model_t *m, const up_account_metrics_t *row, const char *metric,
                            const double *workflow_share)
 {
@@ -72,24 +75,16 @@ static double metric_value(const up_model_t *m, const up_account_metrics_t *row,
                 return workflow_share[k];
         return NAN;
     }
-    if (!strcmp(metric, "breadth"))
-        return row->breadth;
-    if (!strcmp(metric, "depth"))
-        return row->depth;
-    if (!strcmp(metric, "stickiness"))
-        return row->stickiness;
-    if (!strcmp(metric, "consistency"))
-        return row->consistency;
-    if (!strcmp(metric, "activation_rate"))
-        return row->activation_rate;
-    if (!strcmp(metric, "health"))
-        return row->health;
-    if (!strcmp(metric, "nps"))
-        return row->nps;
-    if (!strcmp(metric, "active_users"))
-        return (double)row->active_users;
-    if (!strcmp(metric, "wau"))
-        return (double)row->wau;
+    const double v[] = {
+        (double)row->seats, (double)row->known_users, (double)row->dau, (double)row->wau, (double)row->wau_prev,
+        (double)row->mau, (double)row->active_users, row->breadth, row->depth, row->stickiness, row->wau_trend,
+        row->ttfv_days == INT64_MIN ? NAN : (double)row->ttfv_days, row->activation_rate, row->consistency,
+        row->nps, row->health, row->seats > 0 ? (double)row->mau / (double)row->seats : NAN,
+    };
+    _Static_assert(sizeof v / sizeof v[0] == UP_TARGET_METRICS_N, "a value for each of up_target_metrics");
+    for (int i = 0; i < UP_TARGET_METRICS_N; i++)
+        if (!strcmp(up_target_metrics[i], metric))
+            return v[i];
     return NAN;
 }
 

@@ -18,17 +18,13 @@ static double arr_at(const up_entities_t *e, uint32_t lo, uint32_t hi, const up_
 {
     if (hi == lo)
         return acc->arr;
+    /* subscriptions exist: those active with an ARR are what is paid (0 when none) */
     double sum = 0;
-    int any = 0;
     for (uint32_t i = lo; i < hi; i++) {
         const up_subscription_t *b = &e->subscriptions[i];
-        if (b->start <= t && (b->end == UP_TS_NONE || t < b->end) && !isnan(b->arr)) {
+        if (b->start <= t && (b->end == UP_TS_NONE || t < b->end) && !isnan(b->arr))
             sum += b->arr;
-            any = 1;
-        }
     }
-    /* subscriptions exist but none is active with an ARR: nothing is paid */
-    (void)any;
     return sum;
 }
 

@@ -823,8 +823,10 @@ static int h_nudges(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
 
 /* ---- targets ---- */
 
-const char *const up_target_metrics[] = {"breadth", "depth", "stickiness", "consistency", "activation_rate",
-                                         "health", "nps", "active_users", "wau", NULL};
+const char *const up_target_metrics[UP_TARGET_METRICS_N + 1] = {
+    "seats", "known_users", "dau", "wau", "wau_prev", "mau", "active_users", "breadth", "depth", "stickiness",
+    "wau_trend", "ttfv_days", "activation_rate", "consistency", "nps", "health", "seats_utilization", NULL,
+};
 
 static int h_target_metric(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
 {
@@ -838,8 +840,11 @@ static int h_target_metric(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
             return 0;
     if (!strncmp(t->metric, "workflow:", 9) && t->metric[9])
         return 0;   /* checked against the workflows once the whole model is read */
-    return fail_at(c, line_of(v), "'%s' is not a target metric (breadth, depth, stickiness, consistency,"
-                   " activation_rate, health, nps, active_users, wau, workflow:NAME)", t->metric);
+    char known[320];
+    size_t n = 0;
+    for (int i = 0; up_target_metrics[i] && n < sizeof known; i++)
+        n += (size_t)snprintf(known + n, sizeof known - n, "%s, ", up_target_metrics[i]);
+    return fail_at(c, line_of(v), "'%s' is not a target metric (%sworkflow:NAME)", t->metric, known);
 }
 
 static const size_t tgt_name_off = offsetof(up_target_t, name), tgt_seg_off = offsetof(up_target_t, segment),

@@ -112,12 +112,17 @@ typedef struct {
  * the contract, for the accounts of a segment, one account, or all. */
 typedef struct {
     char *name;
-    char *metric;            /* one of up_target_metrics */
+    char *metric;            /* one of up_target_metrics, or workflow:NAME */
     double min;
     int by_day;
     char *segment, *account; /* NULL: any */
 } up_target_t;
-extern const char *const up_target_metrics[];   /* NULL-terminated */
+/* The account metrics a target can name: every numeric column of `report
+ * accounts`, then seats_utilization (MAU / seats); NULL-terminated.
+ * engine_account.c reads the values in this order. A metric "workflow:NAME"
+ * names a workflow of the model instead. */
+#define UP_TARGET_METRICS_N 17
+extern const char *const up_target_metrics[UP_TARGET_METRICS_N + 1];
 
 /* In-app nudges (model key `nudges`, docs/alerts.md#nudges). */
 typedef struct {

@@ -733,9 +733,11 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
                 up_fmt_date(t1, up_day_of(ms->due));
             if (ms->done_at != UP_TS_NONE && ms->done_at <= T) {
                 up_fmt_date(t2, up_day_of(ms->done_at));
-                snprintf(t3, sizeof t3, "done %s", t2);
+                snprintf(t3, sizeof t3, "done %.10s", t2);
             } else if (ms->overdue_days)
-                snprintf(t3, sizeof t3, "OVERDUE %d days", ms->overdue_days);
+                snprintf(t3, sizeof t3, "OVERDUE %d day%s", ms->overdue_days, ms->overdue_days == 1 ? "" : "s");
+            else if (ms->due != UP_TS_NONE && ms->due < T)   /* overdue from its due day on */
+                snprintf(t3, sizeof t3, "OVERDUE today");
             else
                 snprintf(t3, sizeof t3, "open");
             fprintf(out, "  %-28.28s due %-10s  %-18s %s\n", ms->name, t1, t3, ms->owner);

@@ -100,4 +100,16 @@ const got = [s.tickets_28d, s.tickets_90d, s.urgent_90d, s.satisfaction_90d, s.f
 const exp = [2, 3, 2, 3, 0.5, true, 4, 1, 2, 1, 0, 0.25, "kickoff:0 training:30 sso:6 rollout:0"];
 if (JSON.stringify(got) !== JSON.stringify(exp)) { console.error(JSON.stringify(got), "!=", JSON.stringify(exp)); process.exit(1); }
 ' "$TMP/out" || fail "support and milestones of acme"
+say "milestones due on the as-of day and the day before, in the table"
+# today (due 03-31, open) is overdue from its due day on, 0 whole days past;
+# yesterday (due 03-30) by exactly 1 day: 4 of 6 overdue now, stalled still 1.
+printf 'account_id,name,due,done_at,owner\nacme,today,2026-03-31,,ann\nacme,yesterday,2026-03-30,,ann\n' >"$TMP/ms2.csv"
+ok --data "$D" import milestones "$TMP/ms2.csv"
+ok --data "$D" report account acme --as-of 2026-03-31
+expect_grep "Milestones: 1 of 6 done, 4 overdue (1 stalled 7+ days)" "$TMP/out" "the count"
+expect_grep "due 2026-03-31  OVERDUE today" "$TMP/out" "due today"
+expect_grep "due 2026-03-30  OVERDUE 1 day " "$TMP/out" "one day past"
+ok --data "$D" report account acme --as-of 2026-03-30
+expect_grep "due 2026-03-31  open" "$TMP/out" "not yet due the day before"
+expect_grep "due 2026-03-30  OVERDUE today" "$TMP/out" "due on 03-30, as of 03-30"
 echo "ok $TEST_NAME"

@@ -7,7 +7,8 @@ cd "$TMP"
 say "demo --accounts 5 --days 30 --seed 7, twice: identical files"
 ok demo --out d1 --accounts 5 --days 30 --seed 7
 ok demo --out d2 --accounts 5 --days 30 --seed 7
-for f in model.yaml accounts.csv users.csv events.csv surveys.csv outcomes.csv; do
+FILES="model.yaml accounts.csv users.csv events.csv surveys.csv outcomes.csv subscriptions.csv tickets.csv milestones.csv"
+for f in $FILES; do
     [ -s "d1/$f" ] || fail "demo wrote no $f"
     cmp "d1/$f" "d2/$f" >/dev/null || fail "demo is not deterministic: d1/$f and d2/$f differ"
 done
@@ -21,7 +22,7 @@ expect_rc 2 "demo --accounts zero"
 
 say "demo --out creates missing parent directories, like mkdir -p"
 ok demo --out new/a/b --accounts 5 --days 30 --seed 7
-for f in model.yaml accounts.csv users.csv events.csv surveys.csv outcomes.csv; do
+for f in $FILES; do
     cmp "d1/$f" "new/a/b/$f" >/dev/null || fail "demo --out new/a/b: $f differs from d1/$f"
 done
 : >plain-file
@@ -31,7 +32,7 @@ expect_grep "uptake demo: plain-file: Not a directory" "$TMP/err" "the message n
 
 say "the demo data imports with nothing rejected and reports 5 accounts"
 ok --data store init -q --model d1/model.yaml
-for t in accounts users surveys outcomes events; do
+for t in accounts users surveys outcomes subscriptions tickets milestones events; do
     ok --data store import "$t" "d1/$t.csv"
     n=$(($(wc -l <"d1/$t.csv") - 1))
     # every row of the generated files is valid and unique
@@ -55,4 +56,31 @@ ok --data store report features --as-of "$LAST" --format csv
 NF=$(grep -c '^  - name:' d1/model.yaml)
 expect_eq "$(($(wc -l <"$TMP/out") - 1))" "$((5 * NF))" "report features rows (5 x $NF features)"
 ok --data store report accounts --as-of "$LAST"
+
+say "180 days of 7 accounts: seats from the subscriptions equal accounts.csv's at the end; a removal and an expansion"
+# acct0004 is ramping (40% fewer seats until 45 days before 2026-11-20:
+# an expansion on 2026-10-06), acct0007 shelfware (50% more until 20 days
+# before: a removal of a third on 2026-10-31, an overnight drop).
+ok demo --out d5 --accounts 7 --days 180 --seed 7
+ok --data s5 init -q --model d5/model.yaml
+for t in accounts users subscriptions events; do ok --data s5 import -q "$t" "d5/$t.csv"; done
+ok --data s5 report accounts --as-of 2026-11-20 --format csv
+for a in $(tail -n +2 d5/accounts.csv | cut -d, -f1); do
+    expect_eq "$(csv_field "$TMP/out" "$a" seats)" "$(awk -F, -v a="$a" '$1 == a { print $3 }' d5/accounts.csv)" "$a: seats"
+done
+seats4=$(awk -F, '$1 == "acct0004" { print $3 }' d5/accounts.csv)
+before4=$(awk -F, '$1 == "acct0004" && $4 == "2026-10-06" { print $5 }' d5/subscriptions.csv)
+ok --data s5 report account acct0004 --as-of 2026-11-20 --format csv
+expect_grep "seats,change_2026-10-06,+$((seats4 - before4))" "$TMP/out" "acct0004: the expansion"
+ok --data s5 report account acct0007 --as-of 2026-11-20 --format json
+python3 - "$TMP/out" "$(awk -F, '$1 == "acct0007" { print $3 }' d5/accounts.csv)" <<'PY2' || fail "acct0007: the overnight drop"
+import json, sys
+d, seats = json.load(open(sys.argv[1])), int(sys.argv[2])
+last = d["seats_history"]["changes"][-1]
+assert last["date"] == "2026-10-31" and last["to"] == seats and last["from"] == (3 * seats + 1) // 2, last
+assert last["removal"] and last["overnight_drop"], last
+# seats-in-use applies to every account, core-depth to the enterprise segment
+want = ["seats-in-use"] + (["core-depth"] if d["segment"] == "enterprise" else [])
+assert [t["name"] for t in d["targets"]] == want, d["targets"]
+PY2
 echo "ok $TEST_NAME"

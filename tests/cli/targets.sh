@@ -57,4 +57,24 @@ t = json.load(open(sys.argv[1]))["targets"]
 assert t == [{"name": "t_all", "metric": "breadth", "min": 0.85, "by_day": 90, "due": "2026-04-01", "value": 0.5,
               "progress": 0.5882352941176471, "status": "behind"}], t
 PY
+say "any numeric column of report accounts, and seats_utilization"
+# a1: MAU 5 / 10 seats = 0.5; t_util (>= 0.6 by day 120 = 2026-05-01) needs
+# 0.6 x 89/120 = 0.445 on 2026-03-31 (day 89): on_track. t_wau (wau >= 5,
+# the users active Mar 25..31): met. A name outside the list is refused with
+# its line.
+cat >"$TMP/model2.yaml" <<'M'
+features:
+  - {name: f1, core: true, events: [a]}
+targets:
+  - {name: t_util, metric: seats_utilization, min: 0.6, by_day: 120, account: a1}
+  - {name: t_wau, metric: wau, min: 5, by_day: 30, account: a1}
+M
+ok --data "$S" model set "$TMP/model2.yaml"
+expect_eq "$(targets a1 2026-03-31)" \
+    "targets,t_util,on_track 0.5 (seats_utilization >= 0.6 by 2026-05-01);targets,t_wau,met 5.0 (wau >= 5.0 by 2026-01-31);" \
+    "a1 on seats_utilization and wau"
+printf 'targets:\n  - {name: t, metric: seats_used, min: 1}\n' >"$TMP/bad.yaml"
+up --data "$S" model set "$TMP/bad.yaml"
+expect_rc 1 "an unknown target metric"
+expect_grep "bad.yaml:2: targets[0].metric: 'seats_used' is not a target metric (seats, known_users," "$TMP/err" "the refusal names the line"
 echo "ok $TEST_NAME"

@@ -8,9 +8,9 @@
 
 #include <unistd.h>
 
-static const char *const files[] = {"model.yaml", "accounts.csv", "users.csv",
-                                    "events.csv", "surveys.csv", "outcomes.csv"};
-#define N_FILES 6
+static const char *const files[] = {"model.yaml", "accounts.csv", "users.csv", "events.csv", "surveys.csv",
+                                    "outcomes.csv", "subscriptions.csv", "tickets.csv", "milestones.csv"};
+#define N_FILES 9
 
 static char *read_all(const char *dir, const char *name, size_t *len)
 {
@@ -89,6 +89,7 @@ static void test_defaults(void **state)
     assert_non_null(strstr(y, "features:\n  - name: reports\n    core: true\n"));
     assert_non_null(strstr(y, "passive_events: [login, page_view]\n"));
     assert_non_null(strstr(y, "key_actions: [report.share, integration.connect]\n"));
+    assert_non_null(strstr(y, "targets:\n  - {name: seats-in-use, metric: breadth, min: 0.6, by_day: 120}\n"));
 }
 
 static void test_deterministic(void **state)
@@ -139,6 +140,9 @@ static void test_headers(void **state)
         "ts,user_id,account_id,event\n",
         "account_id,user_id,ts,kind,score\n",
         "account_id,metric,ts,value,target,due\n",
+        "account_id,subscription_id,start,end,seats,arr\n",
+        "account_id,ticket_id,ts,priority,satisfaction\n",
+        "account_id,name,due,done_at,owner\n",
     };
     char dir[64];
     make_dir(dir);
@@ -474,6 +478,91 @@ static void test_event_target(void **state)
     }
 }
 
+/* The comma-separated fields of one line (empty ones included), in place. */
+static int split(char *line, char **f, int max)
+{
+    int n = 0;
+    f[n++] = line;
+    for (char *c = line; *c && *c != '\n'; c++)
+        if (*c == ',' && n < max) {
+            *c = '\0';
+            f[n++] = c + 1;
+        }
+    char *nl = strchr(f[n - 1], '\n');
+    if (nl)
+        *nl = '\0';
+    return n;
+}
+
+/* Subscriptions agree with accounts.csv at the as-of date (seats and ARR:
+ * the sum over the subscriptions with start <= 2026-11-20 < end), every
+ * shelfware account (i % 7 = 6) held 50% more seats until 20 days before it
+ * (a removal of a third: an overnight drop), every ramping one (i % 7 = 3)
+ * 40% fewer until 45 days before it (an expansion), and the others have one
+ * open subscription. Over 180 days every ramping and shelfware account
+ * started before its change. */
+static void test_subscriptions(void **state)
+{
+    (void)state;
+    enum { N_ACC = 14 };
+    for (uint64_t seed = 1; seed <= 2; seed++) {
+        char dir[64];
+        make_dir(dir);
+        up_demo_opts_t o;
+        up_demo_defaults(&o);
+        o.accounts = N_ACC;
+        o.seed = seed;
+        generate(dir, &o);
+        const int32_t end = o.end_day;
+        long long seats[N_ACC], arr[N_ACC], sum_seats[N_ACC] = {0}, sum_arr[N_ACC] = {0};
+        int rows[N_ACC] = {0}, changed[N_ACC] = {0};
+        size_t len;
+        char *text = read_all(dir, "accounts.csv", &len), *f[16];
+        int n = 0;
+        for (char *line = strchr(text, '\n') + 1; *line; n++) {
+            char *next = strchr(line, '\n') + 1;
+            assert_int_equal(split(line, f, 16), 9);
+            seats[n] = atoll(f[2]);
+            arr[n] = atoll(f[5]);
+            line = next;
+        }
+        assert_int_equal(n, N_ACC);
+        free(text);
+        text = read_all(dir, "subscriptions.csv", &len);
+        for (char *line = strchr(text, '\n') + 1; *line;) {
+            char *next = strchr(line, '\n') + 1;
+            assert_int_equal(split(line, f, 16), 6);
+            int i = atoi(f[0] + 4) - 1;
+            assert_true(i >= 0 && i < N_ACC);
+            rows[i]++;
+            int32_t from = day_of(f[2]), to = *f[3] ? day_of(f[3]) : INT32_MAX;
+            long long s = atoll(f[4]), a = atoll(f[5]);
+            if (from <= end && end < to) {
+                sum_seats[i] += s;
+                sum_arr[i] += a;
+            } else {   /* the subscription before the change */
+                int want_day = i % 7 == 6 ? end - 20 : end - 45;
+                assert_true(i % 7 == 6 || i % 7 == 3);
+                assert_int_equal(to, want_day);
+                if (i % 7 == 6)
+                    assert_true(s == (seats[i] * 3 + 1) / 2 && (double)(s - seats[i]) / (double)s >= 0.10);
+                else
+                    assert_true(s < seats[i]);
+                changed[i] = 1;
+            }
+            line = next;
+        }
+        free(text);
+        for (int i = 0; i < N_ACC; i++) {
+            assert_int_equal(sum_seats[i], seats[i]);
+            assert_int_equal(sum_arr[i], arr[i]);
+            assert_int_equal(changed[i], i % 7 == 6 || i % 7 == 3);
+            assert_int_equal(rows[i], 1 + changed[i]);
+        }
+        remove_dir(dir);
+    }
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -504,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_small_run),
         cmocka_unit_test(test_outcomes),
         cmocka_unit_test(test_event_target),
+        cmocka_unit_test(test_subscriptions),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

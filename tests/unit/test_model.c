@@ -270,8 +270,9 @@ static const struct {
      "m.yaml:4: workflows[0].within: expected a duration like 90s, 30m, 2h, 1d or seconds (more than 0, at most"
      " 3650d), got 'soon'"},
     {"targets:\n  - name: t\n    metric: logins\n    min: 3\n",
-     "m.yaml:3: targets[0].metric: 'logins' is not a target metric (breadth, depth, stickiness, consistency,"
-     " activation_rate, health, nps, active_users, wau, workflow:NAME)"},
+     "m.yaml:3: targets[0].metric: 'logins' is not a target metric (seats, known_users, dau, wau, wau_prev, mau,"
+     " active_users, breadth, depth, stickiness, wau_trend, ttfv_days, activation_rate, consistency, nps, health,"
+     " seats_utilization, workflow:NAME)"},
     {"targets:\n  - name: t\n    metric: breadth\n",
      "m.yaml:2: targets[0]: missing required key 'min'"},
     {"nudges:\n  expansion: [a, b]\nfeatures:\n  - name: a\n",
