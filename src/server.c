@@ -978,7 +978,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     else if ((strcmp(url, "/v1/nudges") == 0 || strcmp(url, "/v1/nudges/") == 0) && strcmp(method, "GET") == 0)
         r = handle_nudges(sv, c, cn);
     else if ((strcmp(url, "/login") == 0 || strcmp(url, "/logout") == 0) && strcmp(method, "POST") == 0)
-        r = handle_login(sv, c, cn, url[3] == 'o');
+        r = handle_login(sv, c, cn, strcmp(url, "/logout") == 0);
     else if (strcmp(url, "/") == 0 && strcmp(method, "GET") == 0)
         r = handle_asset(sv, c, cn, "index.html");
     else if (strncmp(url, "/assets/", 8) == 0 && strcmp(method, "GET") == 0)
