@@ -6,6 +6,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 void up_dict_init(up_dict_t *d)
 {
@@ -146,6 +149,84 @@ static inline uint64_t mix64(uint64_t k)
     return k;
 }
 
+/* Tables of 2 MB and more come straight from mmap: zero pages, faulted in
+ * as they are first written. A doubling of a big table would fault in all
+ * of the new one within the first few thousand inserts of its drain (tens
+ * of milliseconds on a virtual machine); so when a big table passes 3/8
+ * full, a thread maps the next one and touches each of its pages, and the
+ * doubling at 1/2 finds it ready. */
+#define MAP64_MMAP_BYTES (2u << 20)
+
+static void *map64_alloc(size_t bytes)
+{
+    if (bytes < MAP64_MMAP_BYTES)
+        return calloc(1, bytes);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static void map64_release(void *p, size_t bytes)
+{
+    if (!p)
+        return;
+    if (bytes < MAP64_MMAP_BYTES)
+        free(p);
+    else
+        munmap(p, bytes);
+}
+
+struct up_map64_pre {
+    pthread_t thread;
+    int started;
+    uint64_t cap;
+    uint64_t *keys;
+    uint32_t *vals;
+};
+
+static void *map64_prefault(void *arg)
+{
+    struct up_map64_pre *pre = arg;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t step = page > 0 ? (size_t)page : 4096;
+    volatile unsigned char *k = (unsigned char *)pre->keys, *v = (unsigned char *)pre->vals;
+    for (size_t i = 0; i < pre->cap * sizeof *pre->keys; i += step)
+        k[i] = 0;
+    for (size_t i = 0; i < pre->cap * sizeof *pre->vals; i += step)
+        v[i] = 0;
+    return NULL;
+}
+
+/* Starts faulting in the table of the next doubling (a failure only means
+ * the doubling maps its own). */
+static void map64_prepare(up_map64_t *m)
+{
+    uint64_t ncap = (m->mask + 1) * 2;
+    struct up_map64_pre *pre = calloc(1, sizeof *pre);
+    if (!pre)
+        return;
+    pre->cap = ncap;
+    pre->keys = map64_alloc(ncap * sizeof *pre->keys);
+    pre->vals = map64_alloc(ncap * sizeof *pre->vals);
+    if (!pre->keys || !pre->vals) {
+        map64_release(pre->keys, ncap * sizeof *pre->keys);
+        map64_release(pre->vals, ncap * sizeof *pre->vals);
+        free(pre);
+        return;
+    }
+    pre->started = pthread_create(&pre->thread, NULL, map64_prefault, pre) == 0;
+    m->pre = pre;
+}
+
+/* The prepared table, once its thread is done; NULL if none. */
+static struct up_map64_pre *map64_take_pre(up_map64_t *m)
+{
+    struct up_map64_pre *pre = m->pre;
+    if (pre && pre->started)
+        pthread_join(pre->thread, NULL);
+    m->pre = NULL;
+    return pre;
+}
+
 void up_map64_init(up_map64_t *m)
 {
     memset(m, 0, sizeof *m);
@@ -153,40 +234,103 @@ void up_map64_init(up_map64_t *m)
 
 void up_map64_free(up_map64_t *m)
 {
-    free(m->keys);
-    free(m->vals);
+    struct up_map64_pre *pre = map64_take_pre(m);
+    if (pre) {
+        map64_release(pre->keys, pre->cap * sizeof *pre->keys);
+        map64_release(pre->vals, pre->cap * sizeof *pre->vals);
+        free(pre);
+    }
+    if (m->keys) {
+        map64_release(m->keys, (m->mask + 1) * sizeof *m->keys);
+        map64_release(m->vals, (m->mask + 1) * sizeof *m->vals);
+    }
+    if (m->old_keys) {
+        map64_release(m->old_keys, (m->old_mask + 1) * sizeof *m->old_keys);
+        map64_release(m->old_vals, (m->old_mask + 1) * sizeof *m->old_vals);
+    }
     memset(m, 0, sizeof *m);
+}
+
+/* Places a stored key (key + 1) known to be absent into the current table. */
+static uint32_t *map64_place(up_map64_t *m, uint64_t k1, uint32_t v)
+{
+    uint64_t i = mix64(k1 - 1) & m->mask;
+    while (m->keys[i])
+        i = (i + 1) & m->mask;
+    m->keys[i] = k1;
+    m->vals[i] = v;
+    return &m->vals[i];
+}
+
+/* Moves up to `steps` slots of the previous table into the current one. */
+static void map64_drain(up_map64_t *m, uint64_t steps)
+{
+    if (!m->old_keys)
+        return;
+    uint64_t end = m->moved + steps;
+    if (end > m->old_mask + 1)
+        end = m->old_mask + 1;
+    for (uint64_t i = m->moved; i < end; i++)
+        if (m->old_keys[i])
+            map64_place(m, m->old_keys[i], m->old_vals[i]);
+    m->moved = end;
+    if (m->moved > m->old_mask) {
+        map64_release(m->old_keys, (m->old_mask + 1) * sizeof *m->old_keys);
+        map64_release(m->old_vals, (m->old_mask + 1) * sizeof *m->old_vals);
+        m->old_keys = NULL;
+        m->old_vals = NULL;
+    }
 }
 
 static int map64_grow(up_map64_t *m)
 {
+    /* a drain still under way ends first (it cannot with the rates below:
+     * it needs a quarter of the inserts the larger table allows) */
+    map64_drain(m, UINT64_MAX);
     uint64_t ncap = m->keys ? (m->mask + 1) * 2 : 1024;
-    uint64_t *keys = malloc(ncap * sizeof *keys);
-    uint32_t *vals = malloc(ncap * sizeof *vals);
+    uint64_t *keys = NULL;
+    uint32_t *vals = NULL;
+    struct up_map64_pre *pre = map64_take_pre(m);
+    if (pre && pre->cap == ncap) {
+        keys = pre->keys;
+        vals = pre->vals;
+    } else if (pre) {
+        map64_release(pre->keys, pre->cap * sizeof *pre->keys);
+        map64_release(pre->vals, pre->cap * sizeof *pre->vals);
+    }
+    free(pre);
+    if (!keys)
+        keys = map64_alloc(ncap * sizeof *keys);
+    if (!vals)
+        vals = map64_alloc(ncap * sizeof *vals);
     if (!keys || !vals) {
-        free(keys);
-        free(vals);
+        map64_release(keys, ncap * sizeof *keys);
+        map64_release(vals, ncap * sizeof *vals);
         return -UP_ENOMEM;
     }
-    memset(keys, 0xff, ncap * sizeof *keys);
-    if (m->keys) {
-        for (uint64_t i = 0; i <= m->mask; i++) {
-            uint64_t k = m->keys[i];
-            if (k == UINT64_MAX)
-                continue;
-            uint64_t j = mix64(k) & (ncap - 1);
-            while (keys[j] != UINT64_MAX)
-                j = (j + 1) & (ncap - 1);
-            keys[j] = k;
-            vals[j] = m->vals[i];
-        }
-    }
-    free(m->keys);
-    free(m->vals);
+    m->old_keys = m->keys;
+    m->old_vals = m->vals;
+    m->old_mask = m->mask;
+    m->moved = 0;
     m->keys = keys;
     m->vals = vals;
     m->mask = ncap - 1;
     return 0;
+}
+
+/* The slot of a stored key in the previous table, or NULL. Slots below
+ * `moved` are in the current table, which is searched first. */
+static uint32_t *map64_old_find(const up_map64_t *m, uint64_t k1)
+{
+    if (!m->old_keys)
+        return NULL;
+    uint64_t i = mix64(k1 - 1) & m->old_mask;
+    while (m->old_keys[i]) {
+        if (m->old_keys[i] == k1)
+            return i >= m->moved ? &m->old_vals[i] : NULL;
+        i = (i + 1) & m->old_mask;
+    }
+    return NULL;
 }
 
 uint32_t *up_map64_slot(up_map64_t *m, uint64_t key, int *added)
@@ -196,16 +340,23 @@ uint32_t *up_map64_slot(up_map64_t *m, uint64_t key, int *added)
         if (map64_grow(m) < 0)
             return NULL;
     }
+    map64_drain(m, 8);
+    uint64_t k1 = key + 1;
     uint64_t i = mix64(key) & m->mask;
-    while (m->keys[i] != UINT64_MAX) {
-        if (m->keys[i] == key)
+    while (m->keys[i]) {
+        if (m->keys[i] == k1)
             return &m->vals[i];
         i = (i + 1) & m->mask;
     }
-    m->keys[i] = key;
+    uint32_t *old = map64_old_find(m, k1);
+    if (old)
+        return old;
+    m->keys[i] = k1;
     m->vals[i] = UINT32_MAX;
     m->n++;
     *added = 1;
+    if (!m->pre && m->n * 8 >= (m->mask + 1) * 3 && (m->mask + 1) * 2 * sizeof *m->vals >= MAP64_MMAP_BYTES)
+        map64_prepare(m);
     return &m->vals[i];
 }
 
@@ -213,11 +364,13 @@ uint32_t up_map64_get(const up_map64_t *m, uint64_t key)
 {
     if (!m->keys)
         return UINT32_MAX;
+    uint64_t k1 = key + 1;
     uint64_t i = mix64(key) & m->mask;
-    while (m->keys[i] != UINT64_MAX) {
-        if (m->keys[i] == key)
+    while (m->keys[i]) {
+        if (m->keys[i] == k1)
             return m->vals[i];
         i = (i + 1) & m->mask;
     }
-    return UINT32_MAX;
+    const uint32_t *old = map64_old_find(m, k1);
+    return old ? *old : UINT32_MAX;
 }

@@ -38,17 +38,28 @@ int64_t up_dict_add_borrowed(up_dict_t *d, const char *s, size_t n);
 
 static inline const char *up_dict_str(const up_dict_t *d, uint32_t id) { return d->strs[id]; }
 
-/* A map from 64-bit keys to 32-bit values. */
+/* A map from 64-bit keys to 32-bit values, open addressing. Keys are kept
+ * as key + 1 so that an empty slot is 0 and a new table comes from calloc
+ * (fresh pages, touched only as they fill). Growing is incremental: the
+ * previous table stays read-only and every later call moves a few of its
+ * slots, so no single insert pays for rehashing millions of keys (a pause
+ * the server would otherwise show as a p99 spike at each doubling). A big
+ * table's successor is faulted in ahead by a short-lived thread. */
 typedef struct {
     uint64_t *keys;
     uint32_t *vals;
-    uint64_t n, mask;
+    uint64_t n, mask;                /* n: keys in both tables */
+    uint64_t *old_keys;              /* the previous table while it drains */
+    uint32_t *old_vals;
+    uint64_t old_mask, moved;        /* old slots below `moved` are drained */
+    struct up_map64_pre *pre;        /* the next table, being faulted in (dict.c) */
 } up_map64_t;
 
 void up_map64_init(up_map64_t *m);
 void up_map64_free(up_map64_t *m);
 /* Returns a pointer to the value for key (inserted as 0xffffffff when absent,
- * *added set), or NULL on out-of-memory. key must not be UINT64_MAX. */
+ * *added set), or NULL on out-of-memory. key must not be UINT64_MAX. The
+ * pointer is valid until the next call on the map. */
 uint32_t *up_map64_slot(up_map64_t *m, uint64_t key, int *added);
 /* Returns the value or UINT32_MAX when absent. */
 uint32_t up_map64_get(const up_map64_t *m, uint64_t key);

@@ -401,7 +401,14 @@ static void *committer(void *arg)
             sv->store_broken = 0;
             reopen_store(sv);
         }
+        double t0 = mono_s();
         int rc = sv->store_broken ? -UP_EIO : commit_jobs(sv, jobs);
+        if (sv->cfg.log_level >= 3) {
+            size_t nj = 0, ne = 0;
+            for (job_t *j = jobs; j; j = j->next)
+                nj++, ne += j->batch->n_msgs;
+            logf_(sv, 3, "commit: %zu requests, %zu messages, %.2f ms", nj, ne, (mono_s() - t0) * 1000);
+        }
         if (rc < 0 && !sv->store_broken) {
             logf_(sv, 0, "storage failure: %s; the requests waiting get 503", up_strerror(rc));
             reopen_store(sv);

@@ -20,6 +20,82 @@ const char *up_wire_family_name(int family)
     return family >= 0 && family < UP_WIRE_FAMILIES ? names[family] : "unknown";
 }
 
+/* ---- jansson's memory ---------------------------------------------------- */
+
+/* A batch of 100 events is some 2,500 small jansson allocations (objects,
+ * their tables, keys, strings), each freed again when the request ends:
+ * malloc and free were a fifth of the server's time. While a body is
+ * parsed, jansson's allocations come from a bump arena owned by the batch
+ * and are released with it in one go. Every jansson allocation carries a
+ * 16-byte header saying where it came from, so a node freed by jansson
+ * (json_decref, a failed parse) is a no-op in the arena and free() outside
+ * it. The hooks are installed before main, ahead of any jansson call, so
+ * no allocation predates them. */
+struct up_wire_chunk {
+    struct up_wire_chunk *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
+#define JHDR 16
+
+static _Thread_local struct up_wire_chunk **json_arena;   /* the batch being parsed, or NULL */
+
+static void *json_arena_alloc(struct up_wire_chunk **head, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    struct up_wire_chunk *c = *head;
+    if (!c || c->used + n > c->cap) {
+        size_t cap = c ? c->cap * 2 : 16384;
+        while (cap < n)
+            cap *= 2;
+        if (cap > (8u << 20) && n <= (8u << 20))
+            cap = 8u << 20;
+        struct up_wire_chunk *nc = malloc(sizeof *nc + cap);
+        if (!nc)
+            return NULL;
+        nc->next = c;
+        nc->used = 0;
+        nc->cap = cap;
+        *head = c = nc;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static void *json_hook_malloc(size_t n)
+{
+    unsigned char *p = json_arena ? json_arena_alloc(json_arena, n + JHDR) : malloc(n + JHDR);
+    if (!p)
+        return NULL;
+    p[0] = json_arena != NULL;
+    return p + JHDR;
+}
+
+static void json_hook_free(void *q)
+{
+    if (!q)
+        return;
+    unsigned char *p = (unsigned char *)q - JHDR;
+    if (!p[0])
+        free(p);
+}
+
+__attribute__((constructor)) static void json_hooks_install(void)
+{
+    json_set_alloc_funcs(json_hook_malloc, json_hook_free);
+}
+
+static void json_arena_free(struct up_wire_chunk *c)
+{
+    while (c) {
+        struct up_wire_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+}
+
 /* ---- endpoints ---------------------------------------------------------- */
 
 enum {
@@ -288,9 +364,17 @@ static void reject(up_wire_msg_t *m, json_t *ev, const char *field, const char *
 {
     m->reject = why;
     m->reject_field = field;
-    char *txt = json_dumps(ev, JSON_COMPACT);
-    if (txt && strlen(txt) > 1000)
-        memcpy(txt + 996, "...", 4);
+    /* json_dumpb, not json_dumps: the record is freed with free() */
+    size_t need = json_dumpb(ev, NULL, 0, JSON_COMPACT);
+    char *txt = need ? malloc(need + 1) : NULL;
+    if (txt && json_dumpb(ev, txt, need, JSON_COMPACT) == need) {
+        txt[need] = '\0';
+        if (need > 1000)
+            memcpy(txt + 996, "...", 4);
+    } else {
+        free(txt);
+        txt = NULL;
+    }
     m->record = txt;
 }
 
@@ -313,10 +397,7 @@ static int too_big(json_t *ev, size_t body_len)
 {
     if (body_len <= UP_WIRE_MAX_EVENT)
         return 0;   /* a body this small cannot hold a bigger event */
-    char *txt = json_dumps(ev, JSON_COMPACT);
-    int big = !txt || strlen(txt) > UP_WIRE_MAX_EVENT;
-    free(txt);
-    return big;
+    return json_dumpb(ev, NULL, 0, JSON_COMPACT) > UP_WIRE_MAX_EVENT;
 }
 
 /* ---- Segment and RudderStack ------------------------------------------- */
@@ -654,7 +735,9 @@ void up_wire_decode(const up_wire_req_t *req, up_wire_batch_t *b)
         free(unwrapped);
         return fail(b, 400, "empty body");
     }
+    json_arena = &b->arena;
     b->root = parse_json(body, blen);
+    json_arena = NULL;
     free(inflated);
     free(unwrapped);
     if (!b->root)
@@ -703,6 +786,8 @@ void up_wire_batch_free(up_wire_batch_t *b)
     free(b->msgs);
     json_decref(b->root);
     json_decref(b->held);
+    json_arena_free(b->arena);
+    b->arena = NULL;
     memset(b, 0, sizeof *b);
 }
 

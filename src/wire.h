@@ -64,6 +64,7 @@ typedef struct {
     /* owned storage */
     json_t *root;                  /* the decoded documents */
     json_t *held;                  /* strings made here (ids from numbers, keys): stable pointers */
+    struct up_wire_chunk *arena;   /* where the parser's nodes live (see wire.c) */
     char response[320];
 } up_wire_batch_t;
 

@@ -1,7 +1,8 @@
 /* test_util: number formatting (Python repr, checked against python3 by
- * hand), CRC-32C test vector, buffers and the error table. */
+ * hand), CRC-32C test vector, buffers, the error table and the 64-bit map. */
 #include "testutil.h"
 
+#include "dict.h"
 #include "util.h"
 
 static void fmt(double v, const char *want)
@@ -60,12 +61,57 @@ static void test_buf_and_errors(void **state)
     assert_string_equal(up_trim_lower(s), "champion");
 }
 
+/* The 64-bit map across its incremental growth: 200,000 keys (several
+ * doublings, each drained over later calls) are all found with their own
+ * value after every insert batch, whether they sit in the table being
+ * drained or in the new one; keys never inserted are absent; re-inserting
+ * finds the old value and adds nothing; 0 and UINT64_MAX - 1 are ordinary keys. */
+static void test_map64_growth(void **state)
+{
+    (void)state;
+    up_map64_t m;
+    up_map64_init(&m);
+    const uint32_t n = 200000;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t key = i == 0 ? 0 : i == 1 ? UINT64_MAX - 1 : (uint64_t)i * 0x9e3779b97f4a7c15ULL;
+        int added;
+        uint32_t *slot = up_map64_slot(&m, key, &added);
+        assert_non_null(slot);
+        assert_int_equal(added, 1);
+        assert_int_equal(*slot, UINT32_MAX);
+        *slot = i;
+        if (i % 9973 == 0 || i == n - 1) {
+            assert_int_equal(m.n, i + 1);
+            for (uint32_t j = 0; j <= i; j += 7) {
+                uint64_t kj = j == 0 ? 0 : j == 1 ? UINT64_MAX - 1 : (uint64_t)j * 0x9e3779b97f4a7c15ULL;
+                assert_int_equal(up_map64_get(&m, kj), j);
+            }
+            assert_int_equal(up_map64_get(&m, 12345), UINT32_MAX);
+        }
+    }
+    /* every key again through slot: found, same value, nothing added */
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t key = i == 0 ? 0 : i == 1 ? UINT64_MAX - 1 : (uint64_t)i * 0x9e3779b97f4a7c15ULL;
+        int added;
+        uint32_t *slot = up_map64_slot(&m, key, &added);
+        assert_non_null(slot);
+        assert_int_equal(added, 0);
+        assert_int_equal(*slot, i);
+    }
+    assert_int_equal(m.n, n);
+    /* 200,000 keys at a load of at most 1/2: 524,288 slots, the drain over */
+    assert_int_equal(m.mask + 1, 524288);
+    assert_null(m.old_keys);
+    up_map64_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fmt_double),
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_buf_and_errors),
+        cmocka_unit_test(test_map64_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
