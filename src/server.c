@@ -371,6 +371,17 @@ static void reopen_store(srv_t *sv)
 static void *committer(void *arg)
 {
     srv_t *sv = arg;
+    /* the message-id index first, while the first requests queue: built on
+     * the first request instead, it made that request wait seconds */
+    pthread_mutex_lock(&sv->store_mu);
+    double t0 = mono_s();
+    uint64_t ids = 0;
+    int lrc = sv->store_broken ? 0 : up_store_load_ids(sv->store, &ids);
+    if (lrc < 0)
+        logf_(sv, 1, "cannot build the message-id index now (%s); the first request will", up_strerror(lrc));
+    else
+        logf_(sv, 2, "message-id index: %llu ids in %.2f s", (unsigned long long)ids, mono_s() - t0);
+    pthread_mutex_unlock(&sv->store_mu);
     double last_checkpoint = mono_s();
     for (;;) {
         pthread_mutex_lock(&sv->q_mu);

@@ -871,6 +871,13 @@ static int dedup_load(up_store_t *s)
     return 0;
 }
 
+int up_store_load_ids(up_store_t *s, uint64_t *ids)
+{
+    int rc = s->dedup_loaded ? 0 : dedup_load(s);
+    *ids = s->dedup.n;
+    return rc;
+}
+
 int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len,
                     const char *account, size_t account_len, const char *event,
                     size_t event_len, const char *msgid, size_t msgid_len)

@@ -72,6 +72,11 @@ int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len
                     const char *account, size_t account_len, const char *event,
                     size_t event_len, const char *msgid, size_t msgid_len);
 
+/* Builds the message-id index now rather than on the first append with an
+ * id (it reads every block of the log: seconds on a big store). *ids
+ * receives the ids indexed. Returns 0 or a negative UP_E* code. */
+int up_store_load_ids(up_store_t *s, uint64_t *ids);
+
 /* Writes the pending block, fsyncs the log and refreshes the snapshot. */
 int up_store_commit(up_store_t *s);
 
