@@ -84,14 +84,14 @@ fuzz: $(BUILD)/libuptake.a
 # replayed, and the kill -9 crash test (20 rounds; `make crashtest`: 1,000)
 http: $(BUILD)/uptake
 	@set -e; for t in tests/http/run.sh; do echo "== $$t"; UPTAKE=$(abspath $(BUILD)/uptake) sh $$t; done
-	@echo "== tests/crash/run.sh 20"; UPTAKE=$(abspath $(BUILD)/uptake) sh tests/crash/run.sh 20
+	@echo "== tests/http/crash.sh 20"; UPTAKE=$(abspath $(BUILD)/uptake) sh tests/http/crash.sh 20
 
 # the dashboard in Debian's chromium (playwright-core from npm, pinned)
 web: $(BUILD)/uptake
 	UPTAKE=$(abspath $(BUILD)/uptake) sh tests/web/run.sh
 
 crashtest: $(BUILD)/uptake
-	UPTAKE=$(abspath $(BUILD)/uptake) sh tests/crash/run.sh 1000
+	UPTAKE=$(abspath $(BUILD)/uptake) sh tests/http/crash.sh 1000
 
 crosscheck: $(BUILD)/uptake
 	UPTAKE=$(abspath $(BUILD)/uptake) sh tests/crosscheck/run.sh
