@@ -9,8 +9,10 @@
  * alone, a request pays one. The queue is bounded in events: beyond it a
  * request is answered 429 with Retry-After, before anything is stored.
  *
- * API reads use the same store handle under the same mutex, so they see
- * every acknowledged event. */
+ * API and nudge requests read through a second, read-only handle of their
+ * own (readers take no lock: docs/store.md), brought up to date with the
+ * log before each request, so they see every acknowledged event and a
+ * report never holds up a commit. */
 #include "server.h"
 
 #include "alerts.h"
@@ -172,7 +174,10 @@ typedef struct {
     up_ingest_t *ingest;
     char group_type[128];             /* the model's ingest.group_type (the model cannot
                                        * change while the server holds the store) */
-    pthread_mutex_t store_mu;         /* the store: the committer and API reads */
+    pthread_mutex_t store_mu;         /* the store: the committer */
+    pthread_mutex_t read_mu;          /* the reader: API and nudge requests, one at a time */
+    up_store_t *reader;               /* a read-only handle, refreshed per request, so that
+                                       * reports never hold up commits */
     int store_broken;                 /* a failed reopen: every request gets 503 */
     /* the queue */
     pthread_mutex_t q_mu;
@@ -500,6 +505,29 @@ static void *alerts_loop(void *arg)
     return NULL;
 }
 
+/* ---- the reader ---------------------------------------------------------- */
+
+/* Locks read_mu and returns the reader, brought up to date with every
+ * acknowledged event (opened on first use; reopened when a refresh fails),
+ * or NULL (read_mu still held) when it cannot be opened. */
+static up_store_t *reader_get(srv_t *sv)
+{
+    pthread_mutex_lock(&sv->read_mu);
+    if (sv->reader && up_store_refresh(sv->reader) < 0) {
+        logf_(sv, 1, "the API's reader could not catch up with the log; opening it again");
+        up_store_close(sv->reader);
+        sv->reader = NULL;
+    }
+    if (!sv->reader) {
+        char err[1024];
+        if (up_store_open(&sv->reader, sv->cfg.data, UP_STORE_READ, err, sizeof err) < 0) {
+            logf_(sv, 0, "cannot open a reader for the API: %s", err);
+            sv->reader = NULL;
+        }
+    }
+    return sv->reader;
+}
+
 /* ---- HTTP --------------------------------------------------------------- */
 
 typedef struct {
@@ -639,9 +667,9 @@ static enum MHD_Result handle_api(srv_t *sv, struct MHD_Connection *c, conn_t *c
     if (strcmp(method, "GET") != 0)
         return respond_json_error(c, cn, 405, "the API is read-only apart from working alerts: use GET");
     up_buf_t out = {0};
-    pthread_mutex_lock(&sv->store_mu);
-    int status = sv->store_broken ? 503 : up_api_handle(sv->store, url, api_arg, c, &out);
-    pthread_mutex_unlock(&sv->store_mu);
+    up_store_t *rd = reader_get(sv);
+    int status = rd ? up_api_handle(rd, url, api_arg, c, &out) : 503;
+    pthread_mutex_unlock(&sv->read_mu);
     enum MHD_Result r;
     if (status == 503)
         r = respond_json_error(c, cn, 503, "the store is unavailable; see the server log");
@@ -743,20 +771,20 @@ static enum MHD_Result handle_nudges(srv_t *sv, struct MHD_Connection *c, conn_t
         return respond_json_error(c, cn, 400, "user_id: required");
     up_buf_t out = {0};
     int rc = -UP_EIO;
-    pthread_mutex_lock(&sv->store_mu);
-    if (!sv->store_broken) {
+    up_store_t *rd = reader_get(sv);
+    if (rd) {
         up_rollup_t *r;
         int owned;
         int64_t T = now_ms();
-        if ((rc = up_store_rollup(sv->store, T, &r, &owned)) == 0) {
-            rc = up_nudges_json(r, up_store_model(sv->store), T, user, account && *account ? account : NULL, &out);
+        if ((rc = up_store_rollup(rd, T, &r, &owned)) == 0) {
+            rc = up_nudges_json(r, up_store_model(rd), T, user, account && *account ? account : NULL, &out);
             if (owned) {
                 up_rollup_free(r);
                 free(r);
             }
         }
     }
-    pthread_mutex_unlock(&sv->store_mu);
+    pthread_mutex_unlock(&sv->read_mu);
     enum MHD_Result res = rc == 0 ? respond(c, cn, 200, "application/json", out.data, out.len,
                                             "Access-Control-Allow-Origin", "*")
                                   : respond_json_error(c, cn, 503, "the store is unavailable");
@@ -1116,6 +1144,7 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
     pthread_cond_init(&sv->a_wake, NULL);
     sv->keys_checked_ms = INT64_MIN / 2;
     pthread_mutex_init(&sv->store_mu, NULL);
+    pthread_mutex_init(&sv->read_mu, NULL);
     pthread_mutex_init(&sv->q_mu, NULL);
     pthread_mutex_init(&sv->key_mu, NULL);
     pthread_mutex_init(&sv->m_mu, NULL);
@@ -1173,6 +1202,7 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
     pthread_cond_signal(&sv->q_wake);
     pthread_mutex_unlock(&sv->q_mu);
     pthread_join(ct, NULL);
+    up_store_close(sv->reader);
     up_ingest_close(sv->ingest);
     int crc = sv->store ? up_store_close(sv->store) : 0;   /* writes the snapshot */
     if (crc < 0 && rc == 0) {

@@ -871,6 +871,21 @@ static int dedup_load(up_store_t *s)
     return 0;
 }
 
+int up_store_refresh(up_store_t *s)
+{
+    if ((s->flags & UP_STORE_WRITE) || !s->roll_ready)
+        return 0;
+    struct stat st;
+    if (fstat(s->log_fd, &st) < 0)
+        return -UP_EIO;
+    if ((uint64_t)st.st_size > s->log_end) {
+        int rc = replay(s, s->log_end);
+        if (rc < 0)
+            return rc;
+    }
+    return ensure_rollup(s);
+}
+
 int up_store_load_ids(up_store_t *s, uint64_t *ids)
 {
     int rc = s->dedup_loaded ? 0 : dedup_load(s);

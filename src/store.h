@@ -72,6 +72,14 @@ int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len
                     const char *account, size_t account_len, const char *event,
                     size_t event_len, const char *msgid, size_t msgid_len);
 
+/* For a store opened for reading: folds in what a running writer appended
+ * to the log since the open or the last refresh, and profile changes, so the
+ * reader sees every event acknowledged before the call. A reader kept open
+ * this way costs a replay of the new blocks only, where opening one costs
+ * the snapshot and the whole tail. No-op for a writer. Returns 0 or a
+ * negative UP_E* code (then close the reader and open a new one). */
+int up_store_refresh(up_store_t *s);
+
 /* Builds the message-id index now rather than on the first append with an
  * id (it reads every block of the log: seconds on a big store). *ids
  * receives the ids indexed. Returns 0 or a negative UP_E* code. */
