@@ -2,7 +2,8 @@
 # make bench-http: wrk over loopback against `uptake serve` and, in the same
 # run, a naive durable Node receiver (bench/http/peer.mjs, fsync per request).
 # Scenarios: batches of 100 events to /v1/batch, single events to /v1/track,
-# and the API's portfolio call on the demo store. Prints a markdown table.
+# the API's portfolio call on the demo store, and batches into the demo store
+# while two clients read its portfolio without pause. Prints a markdown table.
 # Not a test: figures depend on the machine. Settings: DURATION (s), CONNS.
 set -eu
 cd "$(dirname "$0")/.."
@@ -62,9 +63,20 @@ D="$W/demo-store"
 "$UPTAKE" --data "$D" init -q --model "$W/demo/model.yaml"
 for t in accounts users surveys outcomes events; do "$UPTAKE" --data "$D" import -q "$t" "$W/demo/$t.csv" >/dev/null; done
 TOKEN=$("$UPTAKE" --data "$D" keys create --read 2>/dev/null)
+KEY=$("$UPTAKE" --data "$D" keys create --write 2>/dev/null)
 start_uptake "$D"
 set -- $(run u_api "http://127.0.0.1:$PORT/api/v1/accounts?as_of=2026-11-20" bench/http/api.lua TOKEN="$TOKEN")
 UA_RPS=$1 UA_P50=$2 UA_P99=$3
+# batches while two dashboard users read the portfolio without pause: reads
+# go through their own handle, so they cost commits CPU but never a lock
+env TOKEN="$TOKEN" wrk -t1 -c2 -d"${DURATION}s" --latency -s bench/http/api.lua \
+    "http://127.0.0.1:$PORT/api/v1/accounts?as_of=2026-11-20" >"$W/u_mixed_api.txt" 2>&1 &
+MIXED=$!
+set -- $(run u_mixed "http://127.0.0.1:$PORT/v1/batch" bench/http/batch.lua KEY="$KEY" BATCH=100 RUN=m)
+UM_RPS=$1 UM_P50=$2 UM_P99=$3
+wait $MIXED
+UM_API=$(awk '/Requests\/sec/ { print $2 }' "$W/u_mixed_api.txt")
+if grep -q "Non-2xx" "$W/u_mixed.txt" "$W/u_mixed_api.txt"; then echo "bench-http: the mixed run had non-2xx answers:" >&2; grep -H "Non-2xx" "$W/u_mixed.txt" "$W/u_mixed_api.txt" >&2; tail -5 "$W/serve.log" >&2; exit 1; fi
 kill -TERM $UPID; wait $UPID 2>/dev/null || true
 
 echo "the peer: a naive durable Node receiver" >&2
@@ -79,6 +91,7 @@ PS_RPS=$1 PS_P50=$2 PS_P99=$3
 
 awk -v ub="$UB_RPS" -v ub50="$UB_P50" -v ub99="$UB_P99" -v us="$US_RPS" -v us50="$US_P50" -v us99="$US_P99" \
     -v ua="$UA_RPS" -v ua50="$UA_P50" -v ua99="$UA_P99" -v pb="$PB_RPS" -v pb50="$PB_P50" -v pb99="$PB_P99" \
+    -v um="$UM_RPS" -v um50="$UM_P50" -v um99="$UM_P99" -v uma="$UM_API" \
     -v ps="$PS_RPS" -v ps50="$PS_P50" -v ps99="$PS_P99" -v stored="$STORED" -v sent="$SENT" -v sent_s="$SENT_S" -v d="$DURATION" -v c="$CONNS" -v t="$THREADS" 'BEGIN {
     printf "wrk -t%s -c%s -d%ss, loopback; events stored by uptake in the two ingest runs: %s (every id unique: at most %s x 100 + %s sent)\n\n", t, c, d, stored, sent, sent_s
     printf "| scenario | uptake req/s | uptake events/s | p50 ms | p99 ms | peer req/s | peer events/s | peer p99 ms | uptake/peer |\n"
@@ -86,4 +99,5 @@ awk -v ub="$UB_RPS" -v ub50="$UB_P50" -v ub99="$UB_P99" -v us="$US_RPS" -v us50=
     printf "| batches of 100, durable ack | %.0f | %.0f | %.2f | %.2f | %.0f | %.0f | %.2f | %.2fx |\n", ub, ub * 100, ub50, ub99, pb, pb * 100, pb99, ub / pb
     printf "| single events, durable ack | %.0f | %.0f | %.2f | %.2f | %.0f | %.0f | %.2f | %.2fx |\n", us, us, us50, us99, ps, ps, ps99, us / ps
     printf "| API portfolio (60 accounts) | %.0f | | %.2f | %.2f | | | | |\n", ua, ua50, ua99
+    printf "| batches of 100 while 2 clients read the portfolio (%.0f reads/s) | %.0f | %.0f | %.2f | %.2f | | | | |\n", uma, um, um * 100, um50, um99
 }'
