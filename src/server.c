@@ -178,6 +178,7 @@ typedef struct {
     pthread_mutex_t read_mu;          /* the reader: API and nudge requests, one at a time */
     up_store_t *reader;               /* a read-only handle, refreshed per request, so that
                                        * reports never hold up commits */
+    atomic_int reader_stale;          /* the writer cut the log back: open the reader again */
     int store_broken;                 /* a failed reopen: every request gets 503 */
     /* the queue */
     pthread_mutex_t q_mu;
@@ -356,6 +357,8 @@ static int commit_jobs(srv_t *sv, job_t *jobs)
  * disk: drop it and open the store again from its files. */
 static void reopen_store(srv_t *sv)
 {
+    /* the API's reader may have read the block that failed: it starts again */
+    atomic_store(&sv->reader_stale, 1);
     up_ingest_close(sv->ingest);
     sv->ingest = NULL;
     if (sv->store)
@@ -513,6 +516,10 @@ static void *alerts_loop(void *arg)
 static up_store_t *reader_get(srv_t *sv)
 {
     pthread_mutex_lock(&sv->read_mu);
+    if (sv->reader && atomic_exchange(&sv->reader_stale, 0)) {
+        up_store_close(sv->reader);
+        sv->reader = NULL;
+    }
     if (sv->reader && up_store_refresh(sv->reader) < 0) {
         logf_(sv, 1, "the API's reader could not catch up with the log; opening it again");
         up_store_close(sv->reader);

@@ -878,6 +878,8 @@ int up_store_refresh(up_store_t *s)
     struct stat st;
     if (fstat(s->log_fd, &st) < 0)
         return -UP_EIO;
+    if ((uint64_t)st.st_size < s->log_end)
+        return -UP_ECORRUPT;   /* the writer cut a block this reader had read: open again */
     if ((uint64_t)st.st_size > s->log_end) {
         int rc = replay(s, s->log_end);
         if (rc < 0)

@@ -2,7 +2,9 @@
 # write fail part-way, as a full disk does. The request whose events did not
 # reach the disk gets 503 and none of its events count; every request answered
 # 200 before it is stored; the log is cut back to its last good block, so the
-# store opens cleanly afterwards and the retried request goes in.
+# store opens cleanly afterwards and the retried request goes in. The API,
+# which reads through a handle of its own kept open across the failure,
+# shows exactly the acknowledged events.
 . "$(dirname "$0")/lib.inc"
 command -v curl >/dev/null || fail "curl is required (scripts/deps.sh installs it)"
 
@@ -10,6 +12,8 @@ S=$TMP/store
 ok --data "$S" init -q
 ok --data "$S" keys create --write
 KEY=$(cat "$TMP/out")
+ok --data "$S" keys create --read
+TOKEN=$(cat "$TMP/out")
 trap 'kill -9 "$PID" 2>/dev/null || true; rm -rf "$TMP"' EXIT
 
 # batch N: 200 distinct users (they compress badly) with unique message ids
@@ -18,6 +22,10 @@ batch() {
         printf "%s{\"type\":\"track\",\"userId\":\"user-%d-%d-%x\",\"event\":\"report_created\",\"messageId\":\"m-%d-%d\",", i ? "," : "", n, i, n * 7919 + i * 104729, n, i;
         printf "\"timestamp\":\"2026-11-20T10:%02d:%02dZ\",\"context\":{\"groupId\":\"acme\"}}", i % 60, n % 60 }
         printf "]}" }' >"$TMP/b$1.json"
+}
+api_mau() {   # acme's mau from the running server's API
+    curl -s -m 10 -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/accounts?as_of=2026-11-20" |
+        sed -n 's/.*"account_id":"acme"[^}]*"mau":\([0-9]*\).*/\1/p'
 }
 post() {   # post N: prints the HTTP status
     curl -s -o /dev/null -w '%{http_code}' -m 10 -u "$KEY:" -X POST --data-binary "@$TMP/b$1.json" \
@@ -33,6 +41,9 @@ while [ $n -le 60 ]; do
     code=$(post $n)
     if [ "$code" = 200 ]; then
         acked=$((acked + 1))
+        # the reader opens on the first read and follows the log from then on
+        [ $n -gt 2 ] || expect_eq "$(api_mau)" "$((acked * 200))" "API after batch $n"
+
     elif [ "$code" = 503 ]; then
         failed=$n
         break
@@ -49,6 +60,7 @@ code=$(post $failed)
 expect_eq "$code" 503 "a retry while the disk is still full"
 code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 "http://127.0.0.1:$PORT/healthz")
 expect_eq "$code" 200 "healthz: the store reopened from its files"
+expect_eq "$(api_mau)" "$((acked * 200))" "API after the failure: the acknowledged events only"
 serve_stop
 
 say "a reader sees exactly the acknowledged events: $acked x 200"
