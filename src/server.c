@@ -179,6 +179,10 @@ typedef struct {
     up_store_t *reader;               /* a read-only handle, refreshed per request, so that
                                        * reports never hold up commits */
     atomic_int reader_stale;          /* the writer cut the log back: open the reader again */
+    int store_gen;                    /* reopens of the writer (under store_mu) */
+    pthread_mutex_t ck_mu;            /* the checkpoint thread's sleep */
+    pthread_cond_t ck_wake;
+    int ck_stop;
     int store_broken;                 /* a failed reopen: every request gets 503 */
     /* the queue */
     pthread_mutex_t q_mu;
@@ -357,6 +361,7 @@ static int commit_jobs(srv_t *sv, job_t *jobs)
  * disk: drop it and open the store again from its files. */
 static void reopen_store(srv_t *sv)
 {
+    sv->store_gen++;
     /* the API's reader may have read the block that failed: it starts again */
     atomic_store(&sv->reader_stale, 1);
     up_ingest_close(sv->ingest);
@@ -379,18 +384,17 @@ static void reopen_store(srv_t *sv)
 static void *committer(void *arg)
 {
     srv_t *sv = arg;
-    /* the message-id index first, while the first requests queue: built on
-     * the first request instead, it made that request wait seconds */
+    /* the indexes first, while the first requests queue: built on the first
+     * request instead, they made that request wait seconds */
     pthread_mutex_lock(&sv->store_mu);
     double t0 = mono_s();
     uint64_t ids = 0;
-    int lrc = sv->store_broken ? 0 : up_store_load_ids(sv->store, &ids);
+    int lrc = sv->store_broken ? 0 : up_store_warm(sv->store, &ids);
     if (lrc < 0)
         logf_(sv, 1, "cannot build the message-id index now (%s); the first request will", up_strerror(lrc));
     else
         logf_(sv, 2, "message-id index: %llu ids in %.2f s", (unsigned long long)ids, mono_s() - t0);
     pthread_mutex_unlock(&sv->store_mu);
-    double last_checkpoint = mono_s();
     for (;;) {
         pthread_mutex_lock(&sv->q_mu);
         while (!sv->head && !sv->stopping) {
@@ -398,8 +402,6 @@ static void *committer(void *arg)
             clock_gettime(CLOCK_REALTIME, &ts);
             ts.tv_sec += 1;
             pthread_cond_timedwait(&sv->q_wake, &sv->q_mu, &ts);
-            if (!sv->head && mono_s() - last_checkpoint >= sv->cfg.checkpoint_s)
-                break;
         }
         job_t *jobs = sv->head;
         int stop = sv->stopping && !jobs;
@@ -408,14 +410,6 @@ static void *committer(void *arg)
         if (stop)
             break;
         pthread_mutex_lock(&sv->store_mu);
-        if (!jobs) {
-            /* quiet: refresh the snapshot so readers replay little */
-            if (!sv->store_broken && up_store_commit(sv->store) < 0)
-                logf_(sv, 1, "cannot write rollup.bin (the log is intact; will retry)");
-            last_checkpoint = mono_s();
-            pthread_mutex_unlock(&sv->store_mu);
-            continue;
-        }
         if (sv->store_broken) {   /* the disk may have recovered: try again */
             sv->store_broken = 0;
             reopen_store(sv);
@@ -451,14 +445,6 @@ static void *committer(void *arg)
         }
         pthread_cond_broadcast(&sv->q_done);
         pthread_mutex_unlock(&sv->q_mu);
-        if (rc == 0 && mono_s() - last_checkpoint >= sv->cfg.checkpoint_s) {
-            /* under steady load too, after these requests are answered */
-            pthread_mutex_lock(&sv->store_mu);
-            if (up_store_commit(sv->store) < 0)
-                logf_(sv, 1, "cannot write rollup.bin (the log is intact; will retry)");
-            pthread_mutex_unlock(&sv->store_mu);
-            last_checkpoint = mono_s();
-        }
     }
     return NULL;
 }
@@ -533,6 +519,45 @@ static up_store_t *reader_get(srv_t *sv)
         }
     }
     return sv->reader;
+}
+
+/* The snapshot (rollup.bin), every checkpoint_s, written from the reader:
+ * on a big store it takes a second, which the committer would otherwise
+ * spend not committing. The rename happens under the store lock and only
+ * if the writer has not been reopened meanwhile (after a storage failure the
+ * log is cut back, and the reader may have read the block that failed). */
+static void *checkpoint_loop(void *arg)
+{
+    srv_t *sv = arg;
+    for (;;) {
+        pthread_mutex_lock(&sv->ck_mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += sv->cfg.checkpoint_s;
+        if (!sv->ck_stop)
+            pthread_cond_timedwait(&sv->ck_wake, &sv->ck_mu, &ts);
+        int stop = sv->ck_stop;
+        pthread_mutex_unlock(&sv->ck_mu);
+        if (stop)
+            break;
+        pthread_mutex_lock(&sv->store_mu);
+        int gen = sv->store_gen;
+        pthread_mutex_unlock(&sv->store_mu);
+        double t0 = mono_s();
+        up_store_t *rd = reader_get(sv);
+        int rc = rd ? up_store_snapshot_write(rd, "rollup.bin.reader") : -UP_EIO;
+        if (rc == 1) {
+            pthread_mutex_lock(&sv->store_mu);
+            rc = sv->store_gen == gen && !sv->store_broken ? up_store_snapshot_install(rd, "rollup.bin.reader") : 0;
+            pthread_mutex_unlock(&sv->store_mu);
+            if (rc == 0)
+                logf_(sv, 3, "checkpoint: rollup.bin written from the reader in %.2f s", mono_s() - t0);
+        }
+        pthread_mutex_unlock(&sv->read_mu);
+        if (rc < 0)
+            logf_(sv, 1, "cannot write rollup.bin (the log is intact; will retry)");
+    }
+    return NULL;
 }
 
 /* ---- HTTP --------------------------------------------------------------- */
@@ -1166,9 +1191,12 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    pthread_t ct, at;
+    pthread_mutex_init(&sv->ck_mu, NULL);
+    pthread_cond_init(&sv->ck_wake, NULL);
+    pthread_t ct, at, kt;
     pthread_create(&ct, NULL, committer, sv);
     pthread_create(&at, NULL, alerts_loop, sv);
+    pthread_create(&kt, NULL, checkpoint_loop, sv);
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
         0, NULL, NULL, handler, sv,
@@ -1199,6 +1227,11 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
         }
         MHD_stop_daemon(d);
     }
+    pthread_mutex_lock(&sv->ck_mu);
+    sv->ck_stop = 1;
+    pthread_cond_signal(&sv->ck_wake);
+    pthread_mutex_unlock(&sv->ck_mu);
+    pthread_join(kt, NULL);
     pthread_mutex_lock(&sv->a_mu);
     sv->alerts_stop = 1;
     pthread_cond_signal(&sv->a_wake);

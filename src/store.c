@@ -360,11 +360,10 @@ static int build_rollup(up_store_t *s, int allow_snapshot)
     return 0;
 }
 
-static int save_snapshot(up_store_t *s)
+/* Writes the rollup to DIR/tmp_name, fsynced. */
+static int snapshot_write(up_store_t *s, const char *tmp_name)
 {
-    if (!(s->flags & UP_STORE_WRITE) || !s->dirty)
-        return 0;
-    char *tmp = path_in(s, "rollup.bin.tmp"), *dst = path_in(s, "rollup.bin");
+    char *tmp = path_in(s, tmp_name);
     int rc = -UP_EIO;
     FILE *f = tmp ? fopen(tmp, "wb") : NULL;
     if (f) {
@@ -377,14 +376,41 @@ static int save_snapshot(up_store_t *s)
         if (fclose(f) != 0)
             rc = -UP_EIO;
         free(buf);
-        if (rc == 0 && rename(tmp, dst) != 0)
-            rc = -UP_EIO;
-        if (rc == 0)
-            s->dirty = 0;
     }
+    free(tmp);
+    return rc;
+}
+
+static int snapshot_install(up_store_t *s, const char *tmp_name)
+{
+    char *tmp = path_in(s, tmp_name), *dst = path_in(s, "rollup.bin");
+    int rc = tmp && dst && rename(tmp, dst) == 0 ? 0 : -UP_EIO;
+    if (rc == 0)
+        s->dirty = 0;
     free(tmp);
     free(dst);
     return rc;
+}
+
+static int save_snapshot(up_store_t *s)
+{
+    if (!(s->flags & UP_STORE_WRITE) || !s->dirty)
+        return 0;
+    int rc = snapshot_write(s, "rollup.bin.tmp");
+    return rc < 0 ? rc : snapshot_install(s, "rollup.bin.tmp");
+}
+
+int up_store_snapshot_write(up_store_t *s, const char *tmp_name)
+{
+    if (!s->roll_ready || !s->dirty)
+        return 0;
+    int rc = snapshot_write(s, tmp_name);
+    return rc < 0 ? rc : 1;
+}
+
+int up_store_snapshot_install(up_store_t *s, const char *tmp_name)
+{
+    return snapshot_install(s, tmp_name);
 }
 
 static int load_model(up_store_t *s, char *err, size_t errlen)
@@ -888,11 +914,23 @@ int up_store_refresh(up_store_t *s)
     return ensure_rollup(s);
 }
 
-int up_store_load_ids(up_store_t *s, uint64_t *ids)
+int up_store_warm(up_store_t *s, uint64_t *ids)
 {
     int rc = s->dedup_loaded ? 0 : dedup_load(s);
     *ids = s->dedup.n;
-    return rc;
+    if (rc < 0 || !s->roll_ready)
+        return rc;
+    /* the dictionary and pair indexes that a snapshot load leaves for the
+     * first lookup: a find builds them */
+    for (int k = 0; k < UP_KINDS; k++)
+        up_dict_find(&s->roll.dict[k], "", 0);
+    if (s->roll.n_pairs) {
+        int added;
+        int64_t pid = up_rollup_pair(&s->roll, s->roll.pairs[0].account, s->roll.pairs[0].user, &added);
+        if (pid < 0)
+            return (int)pid;
+    }
+    return 0;
 }
 
 int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len,

@@ -80,10 +80,23 @@ int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len
  * negative UP_E* code (then close the reader and open a new one). */
 int up_store_refresh(up_store_t *s);
 
-/* Builds the message-id index now rather than on the first append with an
- * id (it reads every block of the log: seconds on a big store). *ids
+/* The snapshot written by another handle than the writer: a server writes
+ * rollup.bin from its reader, so that the writer never stops committing for
+ * the second it takes on a big store. up_store_snapshot_write writes this
+ * handle's rollup (through the log offset it has folded) to DIR/tmp_name,
+ * fsynced, and returns 1, or 0 when nothing is new since the last install,
+ * or a negative UP_E* code. up_store_snapshot_install renames it to
+ * rollup.bin. The caller makes sure that no other handle writes tmp_name
+ * and that the log has not been cut back below that offset in between (a
+ * writer cuts it only after a failed write, and then reopens). */
+int up_store_snapshot_write(up_store_t *s, const char *tmp_name);
+int up_store_snapshot_install(up_store_t *s, const char *tmp_name);
+
+/* Builds now what the first append would otherwise build on the spot: the
+ * message-id index (it reads every block of the log: seconds on a big
+ * store) and the dictionary and pair indexes a snapshot load defers. *ids
  * receives the ids indexed. Returns 0 or a negative UP_E* code. */
-int up_store_load_ids(up_store_t *s, uint64_t *ids);
+int up_store_warm(up_store_t *s, uint64_t *ids);
 
 /* Writes the pending block, fsyncs the log and refreshes the snapshot. */
 int up_store_commit(up_store_t *s);
