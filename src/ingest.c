@@ -110,6 +110,7 @@ static int reject(imp_t *im, const char *field, const char *fmt, ...)
     up_store_reject(im->s, im->source, im->path, line, field, reason, b.data ? b.data : "");
     up_buf_free(&b);
     im->st->rejected++;
+    im->st->reject_field = field ? field : "record";
     if (im->log && im->logged < 10)
         fprintf(im->log, "%s:%ld: %s: %s\n", im->path, line, field ? field : "record", reason);
     else if (im->log && im->logged == 10)

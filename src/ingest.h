@@ -31,6 +31,7 @@ typedef struct {
     uint64_t read, stored, duplicates, rejected;
     uint64_t identifies, groups;   /* Segment-style JSONL: profile updates */
     int partial;                   /* a read error stopped the file part-way */
+    const char *reject_field;      /* the field of the last reject ("record": none) */
 } up_import_stats_t;
 
 /* Called now and then with the bytes consumed and the file size. */

@@ -345,7 +345,7 @@ static int commit_jobs(srv_t *sv, job_t *jobs)
             j->duplicates += st.duplicates;
             j->rejected += st.rejected;
             if (st.rejected)
-                count_reject(sv, source, "message");
+                count_reject(sv, source, st.reject_field);
         }
     }
     if (rc < 0) {
