@@ -29,6 +29,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -37,11 +38,13 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <yaml.h>
 
 #define MAX_RAW_BODY (20u << 20)   /* before decompression; the decoder limits after */
+#define CONN_LIMIT 1000            /* connections open at once */
 
 void up_server_cfg_default(up_server_cfg_t *c, const char *data_dir)
 {
@@ -51,6 +54,7 @@ void up_server_cfg_default(up_server_cfg_t *c, const char *data_dir)
     c->log_level = 2;
     c->queue_events = 200000;
     c->timeout_s = 30;
+    c->request_timeout_s = 60;
     c->checkpoint_s = 60;
     c->alerts_every_s = 3600;
 }
@@ -86,13 +90,14 @@ static int cfg_set(up_server_cfg_t *c, const char *key, const char *val, char *w
         if (!is_num || n < 0 || n > 604800)
             return snprintf(why, whylen, "expected seconds from 0 (never) to 604800"), -1;
         c->alerts_every_s = (int)n;
-    } else if (strcmp(key, "timeout") == 0 || strcmp(key, "checkpoint") == 0) {
+    } else if (strcmp(key, "timeout") == 0 || strcmp(key, "request_timeout") == 0 ||
+               strcmp(key, "checkpoint") == 0) {
         if (!is_num || n < 1 || n > 86400)
             return snprintf(why, whylen, "expected seconds from 1 to 86400"), -1;
-        *(key[0] == 't' ? &c->timeout_s : &c->checkpoint_s) = (int)n;
+        *(key[0] == 'c' ? &c->checkpoint_s : key[0] == 'r' ? &c->request_timeout_s : &c->timeout_s) = (int)n;
     } else
-        return snprintf(why, whylen, "unknown key (data, listen, log_level, queue_events, timeout, checkpoint,"
-                                     " alerts_every)"), -1;
+        return snprintf(why, whylen, "unknown key (data, listen, log_level, queue_events, timeout,"
+                                     " request_timeout, checkpoint, alerts_every)"), -1;
     return 0;
 }
 
@@ -204,6 +209,12 @@ typedef struct {
     struct reject_count { char source[16], field[40]; uint64_t n; } rejects[64];
     int n_rejects;
     atomic_int in_flight;
+    /* request deadlines against slow clients: a slot per open connection */
+    pthread_mutex_t dl_mu;
+    pthread_cond_t dl_wake;
+    int dl_stop;
+    struct conn_slot { int used, fd; double deadline; } slots[CONN_LIMIT];
+    uint64_t slow_closed;
     /* alerts: evaluated every alerts_every_s, webhooks retried every 10 s */
     pthread_mutex_t a_mu;
     pthread_cond_t a_wake;
@@ -572,6 +583,81 @@ typedef struct {
     double start;
 } conn_t;
 
+/* Request deadlines. libmicrohttpd closes a connection that sends nothing
+ * for `timeout` seconds, but not one that sends a byte every few seconds
+ * (slowloris) and never finishes its headers or its body. Every open
+ * connection has a slot with a deadline: request_timeout after it opened
+ * or after the previous answer on it; none while a request received in
+ * full is being answered. deadline_loop shuts down the socket of a
+ * connection past its deadline, and libmicrohttpd then closes it. The slot
+ * is freed in the CLOSED notification, which libmicrohttpd makes before it
+ * closes the socket, so a slot's fd is always still that connection's. */
+static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe)
+{
+    srv_t *sv = cls;
+    pthread_mutex_lock(&sv->dl_mu);
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = NULL;
+        for (int i = 0; ci && i < CONN_LIMIT; i++)
+            if (!sv->slots[i].used) {
+                sv->slots[i] = (struct conn_slot){1, ci->connect_fd, mono_s() + sv->cfg.request_timeout_s};
+                *socket_context = &sv->slots[i];
+                break;
+            }
+    } else if (*socket_context) {
+        ((struct conn_slot *)*socket_context)->used = 0;
+        *socket_context = NULL;
+    }
+    pthread_mutex_unlock(&sv->dl_mu);
+}
+
+static void slot_set(srv_t *sv, struct MHD_Connection *c, double deadline)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    if (!ci || !ci->socket_context)
+        return;
+    pthread_mutex_lock(&sv->dl_mu);
+    struct conn_slot *sl = ci->socket_context;
+    if (sl->used)
+        sl->deadline = deadline;
+    pthread_mutex_unlock(&sv->dl_mu);
+}
+
+static void *deadline_loop(void *arg)
+{
+    srv_t *sv = arg;
+    pthread_mutex_lock(&sv->dl_mu);
+    while (!sv->dl_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&sv->dl_wake, &sv->dl_mu, &ts);
+        double now = mono_s();
+        int closed = 0;
+        for (int i = 0; i < CONN_LIMIT; i++)
+            if (sv->slots[i].used && sv->slots[i].deadline < now) {
+                shutdown(sv->slots[i].fd, SHUT_RDWR);
+                sv->slots[i].deadline = INFINITY;
+                closed++;
+            }
+        if (closed) {
+            sv->slow_closed += (uint64_t)closed;
+            pthread_mutex_unlock(&sv->dl_mu);
+            logf_(sv, 1, "closed %d connection%s whose request did not arrive in full within %d s"
+                  " (request_timeout)", closed, closed == 1 ? "" : "s", sv->cfg.request_timeout_s);
+            pthread_mutex_lock(&sv->dl_mu);
+        }
+    }
+    pthread_mutex_unlock(&sv->dl_mu);
+    return NULL;
+}
+
 static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
     (void)cls;
@@ -755,6 +841,12 @@ static void metrics_text(srv_t *sv, up_buf_t *b)
     up_buf_printf(b, "uptake_http_request_duration_seconds_sum %s\n", sum);
     up_buf_printf(b, "uptake_http_request_duration_seconds_count %llu\n", (unsigned long long)sv->lat_count);
     pthread_mutex_unlock(&sv->m_mu);
+    pthread_mutex_lock(&sv->dl_mu);
+    uint64_t slow = sv->slow_closed;
+    pthread_mutex_unlock(&sv->dl_mu);
+    up_buf_printf(b, "# HELP uptake_http_slow_closed_total Connections closed because a request did not arrive in"
+                     " full within request_timeout.\n# TYPE uptake_http_slow_closed_total counter\n"
+                     "uptake_http_slow_closed_total %llu\n", (unsigned long long)slow);
     pthread_mutex_lock(&sv->q_mu);
     uint32_t depth = sv->queued_events;
     pthread_mutex_unlock(&sv->q_mu);
@@ -1039,6 +1131,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         *upload_size = 0;
         return MHD_YES;
     }
+    slot_set(sv, c, INFINITY);    /* received in full: no deadline while it is answered */
     atomic_fetch_add(&sv->in_flight, 1);
     enum MHD_Result r;
     if (cn->too_big)
@@ -1069,8 +1162,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
-    (void)c;
     srv_t *sv = cls;
+    slot_set(sv, c, mono_s() + sv->cfg.request_timeout_s);   /* the next request on it */
     conn_t *cn = *con_cls;
     if (!cn)
         return;
@@ -1197,15 +1290,20 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
     pthread_create(&ct, NULL, committer, sv);
     pthread_create(&at, NULL, alerts_loop, sv);
     pthread_create(&kt, NULL, checkpoint_loop, sv);
+    pthread_mutex_init(&sv->dl_mu, NULL);
+    pthread_cond_init(&sv->dl_wake, NULL);
+    pthread_t dt;
+    pthread_create(&dt, NULL, deadline_loop, sv);
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
         0, NULL, NULL, handler, sv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_URI_LOG_CALLBACK, uri_cb, sv,
         MHD_OPTION_NOTIFY_COMPLETED, completed, sv,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, sv,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
         MHD_OPTION_END);
     if (!d) {
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, strerror(errno));
@@ -1227,6 +1325,11 @@ int up_server_run(const up_server_cfg_t *cfg, FILE *log, char *err, size_t errle
         }
         MHD_stop_daemon(d);
     }
+    pthread_mutex_lock(&sv->dl_mu);
+    sv->dl_stop = 1;
+    pthread_cond_signal(&sv->dl_wake);
+    pthread_mutex_unlock(&sv->dl_mu);
+    pthread_join(dt, NULL);
     pthread_mutex_lock(&sv->ck_mu);
     sv->ck_stop = 1;
     pthread_cond_signal(&sv->ck_wake);

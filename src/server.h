@@ -16,7 +16,9 @@ typedef struct {
     char listen[128];         /* host:port; port 0 picks a free one (printed at start) */
     int log_level;            /* 0 error, 1 warn, 2 info (a line per request), 3 debug */
     uint32_t queue_events;    /* events waiting for the disk before 429 (default 200,000) */
-    int timeout_s;            /* idle connection / slow client timeout (default 30) */
+    int timeout_s;            /* idle connection timeout: no byte for this long (default 30) */
+    int request_timeout_s;    /* a request's headers and body must arrive within this long of the
+                               * connection opening or the previous answer on it (default 60) */
     int checkpoint_s;         /* write the rollup snapshot at most this often (default 60) */
     int alerts_every_s;       /* evaluate the alert rules this often; 0: never (default 3600) */
     char assets_dir[1024];    /* serve the dashboard from this directory (development); "": embedded */
@@ -26,7 +28,8 @@ typedef struct {
 void up_server_cfg_default(up_server_cfg_t *c, const char *data_dir);
 
 /* Reads a config file (YAML: a flat mapping of the keys above: data, listen,
- * log_level as error|warn|info|debug, queue_events, timeout, checkpoint)
+ * log_level as error|warn|info|debug, queue_events, timeout, request_timeout,
+ * checkpoint, alerts_every)
  * into c. Returns 0 or -UP_EPARSE with "FILE:LINE: key: reason" in err. */
 int up_server_cfg_load(up_server_cfg_t *c, const char *path, char *err, size_t errlen);
 
