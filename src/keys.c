@@ -17,9 +17,16 @@ static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS keys(id TEXT PRIMARY KEY, kind TEXT NOT NULL CHECK (kind IN ('write','read')),"
     " name TEXT, hash BLOB NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)";
 
+static const char SESSIONS[] =
+    "CREATE TABLE IF NOT EXISTS sessions(hash BLOB PRIMARY KEY, key_hash BLOB NOT NULL,"
+    " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)";
+
 int up_keys_init(sqlite3 *db)
 {
-    return sqlite3_exec(db, SCHEMA, NULL, NULL, NULL) == SQLITE_OK ? 0 : -UP_EDB;
+    return sqlite3_exec(db, SCHEMA, NULL, NULL, NULL) == SQLITE_OK &&
+                   sqlite3_exec(db, SESSIONS, NULL, NULL, NULL) == SQLITE_OK
+               ? 0
+               : -UP_EDB;
 }
 
 int up_keys_create(sqlite3 *db, up_key_kind_t kind, const char *name, char *out, size_t outlen)
@@ -173,10 +180,81 @@ int up_keyring_check(const up_keyring_t *k, up_key_kind_t kind, const char *key,
 {
     uint8_t h[32];
     SHA256((const uint8_t *)key, len, h);
+    return up_keyring_check_hash(k, kind, h);
+}
+
+int up_keyring_check_hash(const up_keyring_t *k, up_key_kind_t kind, const uint8_t h[32])
+{
     int found = 0;
     for (size_t i = 0; i < k->n; i++)
         found |= (CRYPTO_memcmp(h, k->hash[i], 32) == 0) & (k->kind[i] == kind);
     return found;
+}
+
+/* ---- dashboard sessions ------------------------------------------------- */
+
+int up_session_create(sqlite3 *db, const char *token, size_t len, int64_t now_s, int64_t ttl_s, char *out,
+                      size_t outlen)
+{
+    uint8_t rnd[20];
+    if (outlen < 64 || RAND_bytes(rnd, sizeof rnd) != 1)
+        return -UP_EIO;
+    int n = snprintf(out, outlen, "ups_");
+    for (size_t i = 0; i < sizeof rnd; i++)
+        n += snprintf(out + n, outlen - (size_t)n, "%02x", rnd[i]);
+    uint8_t h[32], kh[32];
+    SHA256((const uint8_t *)out, (size_t)n, h);
+    SHA256((const uint8_t *)token, len, kh);
+    sqlite3_stmt *st;
+    if (up_keys_init(db) < 0 ||
+        sqlite3_prepare_v2(db, "INSERT INTO sessions(hash, key_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    sqlite3_bind_blob(st, 1, h, sizeof h, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, kh, sizeof kh, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, now_s);
+    sqlite3_bind_int64(st, 4, now_s + ttl_s);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -UP_EDB;
+    sqlite3_finalize(st);
+    if (rc == 0 && sqlite3_prepare_v2(db, "DELETE FROM sessions WHERE expires_at <= ?1", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, now_s);
+        sqlite3_step(st);    /* housekeeping: a failure leaves dead rows that never match */
+        sqlite3_finalize(st);
+    }
+    return rc;
+}
+
+int up_session_find(sqlite3 *db, const char *id, size_t len, int64_t now_s, uint8_t key_hash[32])
+{
+    if (len != 44 || memcmp(id, "ups_", 4) != 0)
+        return 0;
+    uint8_t h[32];
+    SHA256((const uint8_t *)id, len, h);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT key_hash FROM sessions WHERE hash = ?1 AND expires_at > ?2", -1, &st, NULL) !=
+        SQLITE_OK)
+        return -UP_EDB;
+    sqlite3_bind_blob(st, 1, h, sizeof h, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, now_s);
+    int rc = sqlite3_step(st);
+    int found = rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32;
+    if (found)
+        memcpy(key_hash, sqlite3_column_blob(st, 0), 32);
+    sqlite3_finalize(st);
+    return found ? 1 : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -UP_EDB;
+}
+
+int up_session_end(sqlite3 *db, const char *id, size_t len)
+{
+    uint8_t h[32];
+    SHA256((const uint8_t *)id, len, h);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "DELETE FROM sessions WHERE hash = ?1", -1, &st, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    sqlite3_bind_blob(st, 1, h, sizeof h, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -UP_EDB;
+    sqlite3_finalize(st);
+    return rc;
 }
 
 void up_keyring_free(up_keyring_t *k)

@@ -1,5 +1,6 @@
-/* keys: write keys (ingest only) and read tokens (API, dashboard). A key is
- * shown once when created; the store keeps only its SHA-256, in uptake.db.
+/* keys: write keys (ingest only) and read tokens (API, dashboard), and the
+ * dashboard's sessions. A key is shown once when created; the store keeps
+ * only its SHA-256, in uptake.db.
  * Invariant: a presented key is compared with every stored hash of its kind
  * in constant time, and a revoked key never matches. */
 #ifndef UP_KEYS_H
@@ -42,6 +43,22 @@ int up_keyring_load(up_keyring_t *k, sqlite3 *db);
 /* 1 when key (len bytes) is a live key of kind, else 0. Constant time in
  * the key's content: every stored hash is compared in full. */
 int up_keyring_check(const up_keyring_t *k, up_key_kind_t kind, const char *key, size_t len);
+/* The same for a key known by its SHA-256 (a session's key). */
+int up_keyring_check_hash(const up_keyring_t *k, up_key_kind_t kind, const uint8_t h[32]);
 void up_keyring_free(up_keyring_t *k);
+
+/* Dashboard sessions. Signing in with a read token makes a session: its id
+ * ("ups_" and 40 hex digits, 44 characters) goes into the cookie, and the
+ * sessions table of uptake.db keeps the SHA-256 of the id with the SHA-256
+ * of the token, so the cookie never carries the token and a revoked token
+ * ends its sessions. up_session_create writes the id to out (at least 64
+ * bytes) and deletes expired sessions; returns 0, -UP_EDB or -UP_EIO.
+ * up_session_find returns 1 with the token's hash in key_hash when id is a
+ * session that has neither expired nor ended, 0 when not, or -UP_EDB.
+ * up_session_end deletes it (sign-out); returns 0 or -UP_EDB. */
+int up_session_create(sqlite3 *db, const char *token, size_t len, int64_t now_s, int64_t ttl_s, char *out,
+                      size_t outlen);
+int up_session_find(sqlite3 *db, const char *id, size_t len, int64_t now_s, uint8_t key_hash[32]);
+int up_session_end(sqlite3 *db, const char *id, size_t len);
 
 #endif

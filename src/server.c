@@ -711,31 +711,48 @@ static const char *bearer(struct MHD_Connection *c, size_t *len)
 
 #define SESSION_COOKIE "uptake_session"
 
-/* The read token of a request: Bearer, else the session cookie. */
-static const char *read_credential(struct MHD_Connection *c, size_t *len)
+/* The keys, reloaded at most once a second; call with key_mu held. */
+static void keys_fresh(srv_t *sv)
 {
-    const char *tok = bearer(c, len);
-    if (tok)
-        return tok;
-    tok = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SESSION_COOKIE);
-    if (tok)
-        *len = strlen(tok);
-    return tok;
-}
-
-/* 1 when key is a live key of kind; reloads the keys at most once a second. */
-static int key_ok(srv_t *sv, up_key_kind_t kind, const char *key, size_t len)
-{
-    pthread_mutex_lock(&sv->key_mu);
     int64_t now = now_ms();
     if (now - sv->keys_checked_ms >= 1000) {
         if (up_keyring_load(&sv->keys, sv->key_db) < 0)
             logf_(sv, 1, "cannot read the keys table: %s", sqlite3_errmsg(sv->key_db));
         sv->keys_checked_ms = now;
     }
+}
+
+/* 1 when key is a live key of kind. */
+static int key_ok(srv_t *sv, up_key_kind_t kind, const char *key, size_t len)
+{
+    pthread_mutex_lock(&sv->key_mu);
+    keys_fresh(sv);
     int ok = up_keyring_check(&sv->keys, kind, key, len);
     pthread_mutex_unlock(&sv->key_mu);
     return ok;
+}
+
+/* 1 when id is a dashboard session that has not expired or ended and whose
+ * read token is still live. */
+static int session_ok(srv_t *sv, const char *id, size_t len)
+{
+    uint8_t kh[32];
+    pthread_mutex_lock(&sv->key_mu);
+    keys_fresh(sv);
+    int rc = up_session_find(sv->key_db, id, len, now_ms() / 1000, kh);
+    if (rc < 0)
+        logf_(sv, 1, "cannot read the sessions table: %s", sqlite3_errmsg(sv->key_db));
+    int ok = rc == 1 && up_keyring_check_hash(&sv->keys, UP_KEY_READ, kh);
+    pthread_mutex_unlock(&sv->key_mu);
+    return ok;
+}
+
+static const char *session_cookie(struct MHD_Connection *c, size_t *len)
+{
+    const char *id = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SESSION_COOKIE);
+    if (id)
+        *len = strlen(id);
+    return id;
 }
 
 static const char *api_arg(void *ctx, const char *key)
@@ -747,15 +764,20 @@ static enum MHD_Result handle_api(srv_t *sv, struct MHD_Connection *c, conn_t *c
                                   const char *method)
 {
     size_t len = 0;
-    const char *tok = read_credential(c, &len);
-    if (!tok)
+    const char *tok = bearer(c, &len);
+    if (tok) {
+        if (!key_ok(sv, UP_KEY_READ, tok, len))
+            return respond_json_error(c, cn, key_ok(sv, UP_KEY_WRITE, tok, len) ? 403 : 401,
+                                      key_ok(sv, UP_KEY_WRITE, tok, len)
+                                          ? "this is a write key: it can only send events; the API needs a read token"
+                                          : "unknown or revoked token");
+    } else if ((tok = session_cookie(c, &len))) {
+        if (!session_ok(sv, tok, len))
+            return respond_json_error(c, cn, 401, "the session has ended (signed out, expired, or its read token"
+                                                  " was revoked): sign in again");
+    } else
         return respond_json_error(c, cn, 401, "send a read token as 'Authorization: Bearer upr_…'"
                                               " (create one with `uptake keys create --read`), or sign in");
-    if (!key_ok(sv, UP_KEY_READ, tok, len))
-        return respond_json_error(c, cn, key_ok(sv, UP_KEY_WRITE, tok, len) ? 403 : 401,
-                                  key_ok(sv, UP_KEY_WRITE, tok, len)
-                                      ? "this is a write key: it can only send events; the API needs a read token"
-                                      : "unknown or revoked token");
     long long alert_id;
     char action[16];
     int consumed = 0;
@@ -997,12 +1019,24 @@ static enum MHD_Result redirect(struct MHD_Connection *c, conn_t *cn, const char
     return ret;
 }
 
-/* POST /login (form field token=…): a valid read token becomes an
- * HttpOnly, SameSite=Strict session cookie; POST /logout clears it. */
+/* POST /login (form field token=…): a valid read token starts a session
+ * (keys.h) whose id goes into an HttpOnly, SameSite=Strict cookie for
+ * SESSION_DAYS; POST /logout ends the session and clears the cookie. */
+#define SESSION_DAYS 30
 static enum MHD_Result handle_login(srv_t *sv, struct MHD_Connection *c, conn_t *cn, int logout)
 {
-    if (logout)
+    if (logout) {
+        size_t len = 0;
+        const char *id = session_cookie(c, &len);
+        pthread_mutex_lock(&sv->key_mu);
+        int rc = id ? up_session_end(sv->key_db, id, len) : 0;
+        pthread_mutex_unlock(&sv->key_mu);
+        if (rc < 0) {
+            logf_(sv, 0, "cannot end a session: %s", sqlite3_errmsg(sv->key_db));
+            return respond_json_error(c, cn, 503, "cannot sign out now (the keys database failed); try again");
+        }
         return redirect(c, cn, "/", SESSION_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    }
     const char *body = cn->body.data ? cn->body.data : "";
     size_t blen = cn->body.len;
     char token[128];
@@ -1027,8 +1061,17 @@ static enum MHD_Result handle_login(srv_t *sv, struct MHD_Connection *c, conn_t 
         token[--tl] = '\0';
     if (!tl || strspn(token, "abcdefghijklmnopqrstuvwxyz0123456789_") != tl || !key_ok(sv, UP_KEY_READ, token, tl))
         return redirect(c, cn, "/?signin=failed", NULL);
+    char id[64];
+    pthread_mutex_lock(&sv->key_mu);
+    int rc = up_session_create(sv->key_db, token, tl, now_ms() / 1000, (int64_t)SESSION_DAYS * 86400, id, sizeof id);
+    pthread_mutex_unlock(&sv->key_mu);
+    if (rc < 0) {
+        logf_(sv, 0, "cannot start a session: %s", sqlite3_errmsg(sv->key_db));
+        return respond_json_error(c, cn, 503, "cannot sign in now (the keys database failed); try again");
+    }
     char cookie[256];
-    snprintf(cookie, sizeof cookie, SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=2592000", token);
+    snprintf(cookie, sizeof cookie, SESSION_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d", id,
+             SESSION_DAYS * 86400);
     return redirect(c, cn, "/", cookie);
 }
 

@@ -407,6 +407,7 @@ async function render() {
   const asof = r.params.get('as_of');
   if (asof) $('#asof').value = asof;
   $('#signin').hidden = true;
+  $('form.logout').hidden = false;
   view().replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
   window.uptakeReady = false;   // a page sets it once it is usable (tests and benchmarks wait for it)
   const generation = (window.uptakeRender = (window.uptakeRender || 0) + 1);
@@ -417,6 +418,7 @@ async function render() {
     if (e instanceof SignInNeeded) {
       view().replaceChildren();
       $('#signin').hidden = false;
+      $('form.logout').hidden = true;   // nothing to sign out of
       $('#signin-failed').hidden = !location.search.includes('signin=failed');
       $('#signin input').focus();
     } else {

@@ -150,6 +150,18 @@ try {
   }
   await shot('alerts');
 
+  say('sign out: the sign-in form again, the cookie gone, the old session refused by the API');
+  const before = (await context.cookies()).find((k) => k.name === 'uptake_session');
+  if (!before || !before.value.startsWith('ups_') || before.value === token) fail(`the cookie should hold a session id, not the token: ${before && before.value}`);
+  await Promise.all([page.waitForNavigation(), page.click('form.logout button')]);
+  await page.waitForSelector('#signin:not([hidden])');
+  if (await page.isVisible('form.logout button')) fail('a Sign out button is shown to a signed-out user');
+  if ((await context.cookies()).some((k) => k.name === 'uptake_session')) fail('the session cookie is still set after signing out');
+  // from Node, which may set a Cookie header: the old session id is refused
+  const old = (await fetch(`${url}/api/v1/accounts?as_of=${asOf}`, { headers: { Cookie: `uptake_session=${before.value}` } })).status;
+  if (old !== 401) fail(`the API answered ${old} to the signed-out session's cookie, expected 401`);
+  await shot('signed-out');
+
   if (dialogs.length) fail(`a dialog opened: ${dialogs.join('; ')}`);
   if (external.length) fail(`requests left the machine: ${external.join(', ')}`);
   if (errors.length) fail(`page errors: ${errors.join('; ')}`);
