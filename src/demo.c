@@ -1010,37 +1010,6 @@ void up_demo_defaults(up_demo_opts_t *o)
     o->progress = 0;
 }
 
-/* Creates dir and any missing parents, as `mkdir -p` does. Returns 0 when
- * dir is a directory afterwards, else -1 with the failing path in err. */
-static int mkdir_p(const char *dir, char *err, size_t errlen)
-{
-    size_t len = strlen(dir);
-    char *path = malloc(len + 1);
-    if (!path)
-        return fail(err, errlen, -1, "%s: out of memory", dir);
-    memcpy(path, dir, len + 1);
-    /* each prefix ending before a '/', then the whole path */
-    for (size_t i = 1; i <= len; i++) {
-        if (i < len && path[i] != '/')
-            continue;
-        if (path[i - 1] == '/')
-            continue;               /* "a//b" or a trailing '/' */
-        char saved = path[i];
-        path[i] = '\0';
-        struct stat st;
-        if (mkdir(path, 0777) != 0 && (errno != EEXIST || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))) {
-            if (errno == EEXIST)
-                errno = ENOTDIR;
-            fail(err, errlen, -1, "%s: %s", path, strerror(errno));
-            free(path);
-            return -1;
-        }
-        path[i] = saved;
-    }
-    free(path);
-    return 0;
-}
-
 /* Contract as in demo.h. With opts->events > 0 the portfolio size is derived
  * from the target and opts->accounts is ignored. Account i (0-based) has
  * archetype i % 7: low, high, effective, ramping, declining, champion_leaves,
@@ -1143,7 +1112,7 @@ int up_demo_write(const char *dir, const up_demo_opts_t *opts, char *err, size_t
     if (opts->events < 0 || opts->events > 10000000000LL)
         return fail(err, errlen, -UP_EINVAL, "demo: events must be 0 to 1e10, got %lld",
                     (long long)opts->events);
-    if (mkdir_p(dir, err, errlen) < 0)
+    if (up_mkdir_p(dir, err, errlen) < 0)
         return -UP_EIO;
     gen_t g;
     memset(&g, 0, sizeof g);

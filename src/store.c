@@ -455,8 +455,9 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
             rc = -UP_ENOTFOUND;
             goto fail;
         }
-        if (mkdir(dir, 0755) != 0) {
-            set_err(err, errlen, "%s: cannot create directory: %s", dir, strerror(errno));
+        char why[512];
+        if (up_mkdir_p(dir, why, sizeof why) != 0) {
+            set_err(err, errlen, "%s: cannot create the store's directory: %s", dir, why);
             goto fail;
         }
     }

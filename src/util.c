@@ -3,11 +3,13 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char *const messages[] = {
 #define UP_ERR_MSG(name, msg) msg,
@@ -301,4 +303,35 @@ char *up_trim_lower(char *s)
     for (char *p = s; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     return s;
+}
+
+int up_mkdir_p(const char *dir, char *err, size_t errlen)
+{
+    size_t len = strlen(dir);
+    char *path = malloc(len + 1);
+    if (!path) {
+        snprintf(err, errlen, "%s: out of memory", dir);
+        return -1;
+    }
+    memcpy(path, dir, len + 1);
+    /* each prefix ending before a '/', then the whole path */
+    for (size_t i = 1; i <= len; i++) {
+        if (i < len && path[i] != '/')
+            continue;
+        if (path[i - 1] == '/')
+            continue;               /* "a//b" or a trailing '/' */
+        char saved = path[i];
+        path[i] = '\0';
+        struct stat st;
+        if (mkdir(path, 0777) != 0 && (errno != EEXIST || stat(path, &st) != 0 || !S_ISDIR(st.st_mode))) {
+            if (errno == EEXIST)
+                errno = ENOTDIR;
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            free(path);
+            return -1;
+        }
+        path[i] = saved;
+    }
+    free(path);
+    return 0;
 }

@@ -70,6 +70,11 @@ void *up_arena_alloc(up_arena_t *a, size_t n);
 char *up_arena_strndup(up_arena_t *a, const char *s, size_t n);
 void up_arena_free(up_arena_t *a);
 
+/* Creates dir and any missing parents, as `mkdir -p` does. Returns 0 when
+ * dir is a directory afterwards, else -1 with "PATH: reason" in err (PATH
+ * the component that failed). */
+int up_mkdir_p(const char *dir, char *err, size_t errlen);
+
 /* strdup / strndup that return NULL on out-of-memory. */
 char *up_strdup(const char *s);
 char *up_strndup(const char *s, size_t n);

@@ -14,6 +14,14 @@ expect_grep "name: reports" "$TMP/demo-model.yaml" "model show prints the demo m
 ok model check "$TMP/demo-model.yaml"
 expect_grep "valid: 8 features (5 core), 2 passive events, 2 key actions" "$TMP/out" "model check of the shown demo model"
 
+say "init makes missing parent directories, as mkdir -p does; a file in the way is named"
+ok --data "$TMP/new/deep/store" init -q
+[ -f "$TMP/new/deep/store/uptake.db" ] || fail "no store made under missing parents"
+: >"$TMP/afile"
+up --data "$TMP/afile/store" init -q
+expect_rc 3 "init under a file (an I/O error)"
+expect_grep "$TMP/afile: Not a directory" "$TMP/err" "the component in the way"
+
 say "init twice is refused (exit 1) and names the directory"
 up --data "$TMP/demo" init
 expect_rc 1 "second init"
