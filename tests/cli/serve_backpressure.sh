@@ -7,14 +7,9 @@
 . "$(dirname "$0")/lib.inc"
 command -v curl >/dev/null || fail "curl is required"
 command -v python3 >/dev/null || fail "python3 is required"
-S=$TMP/store
-ok --data "$S" init -q
-ok --data "$S" keys create --write
-WK=$(grep -o 'upw_[0-9a-f]*' "$TMP/out" | head -1)
-[ -n "$WK" ] || fail "no write key printed"
+new_store write
+WK=$KEY
 printf 'queue_events: 100\nlog_level: warn\n' >"$TMP/serve.yaml"
-PID=
-trap 'if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null || true; fi; rm -rf "$TMP"' EXIT
 serve_start "$S" "" --config "$TMP/serve.yaml"
 
 cat >"$TMP/send.py" <<'PY'
@@ -55,15 +50,10 @@ with open(dst, "w") as f:
     for tag, (s, ra) in sorted(answers.items()):
         f.write("%s %d %s\n" % (tag, s, ra))
 PY
-stored() {
-    ok --data "$S" status
-    sed -n 's/^events  *\([0-9][0-9]*\).*/\1/p' "$TMP/out"
-}
 
 say "24 concurrent batches of 60 events, up to 10 rounds, until some are answered 429"
 python3 "$TMP/send.py" "$PORT" "$WK" "$TMP/res" concurrent
 serve_stop
-PID=
 N429=$(awk '$2 == 429' "$TMP/res" | wc -l)
 N200=$(awk '$2 == 200' "$TMP/res" | wc -l)
 NALL=$(wc -l <"$TMP/res")
@@ -73,14 +63,13 @@ expect_eq "$(awk '$2 == 429 && $3 != "1"' "$TMP/res" | wc -l)" 0 "every 429 carr
 say "  $NALL batches: $N200 answered 200, $N429 answered 429"
 
 say "stored: 60 x the batches answered 200, nothing of the 429'd ones"
-expect_eq "$(stored)" $((60 * N200)) "events stored after the first answers"
+expect_eq "$(stored_events "$S")" $((60 * N200)) "events stored after the first answers"
 
 say "the 429'd batches sent again one at a time: all 200, every event stored once"
 serve_start "$S" "" --config "$TMP/serve.yaml"
 python3 "$TMP/send.py" "$PORT" "$WK" "$TMP/res" retry
 serve_stop
-PID=
 expect_eq "$(wc -l <"$TMP/res.retry")" "$N429" "every 429'd batch sent again"
 expect_eq "$(awk '$2 != 200' "$TMP/res.retry" | wc -l)" 0 "every batch sent again answered 200"
-expect_eq "$(stored)" $((60 * NALL)) "events stored after the retries"
+expect_eq "$(stored_events "$S")" $((60 * NALL)) "events stored after the retries"
 echo "ok $TEST_NAME"

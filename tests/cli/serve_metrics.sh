@@ -13,13 +13,8 @@
 #   Events in the store: 1 + 2 + 1 = 4.
 . "$(dirname "$0")/lib.inc"
 command -v curl >/dev/null || fail "curl is required"
-S=$TMP/store
-ok --data "$S" init -q
-ok --data "$S" keys create --write
-WK=$(grep -o 'upw_[0-9a-f]*' "$TMP/out" | head -1)
-[ -n "$WK" ] || fail "no write key printed"
-PID=
-trap 'if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null || true; fi; rm -rf "$TMP"' EXIT
+new_store write
+WK=$KEY
 serve_start "$S" ""
 B=http://127.0.0.1:$PORT
 post() {   # post WHAT EXPECTED-CODE CURL-ARGS...
@@ -45,7 +40,6 @@ post "a wrong key" 401 -u "upw_wrong:" -d "$SEG" "$B/v1/batch"
 say "/metrics: the counts worked out above"
 curl -s -m 10 -o "$TMP/metrics" "$B/metrics" || fail "/metrics did not answer"
 serve_stop
-PID=
 metric() {   # metric 'NAME{LABELS}' EXPECTED
     _got=$(awk -v k="$1" '$1 == k { print $2 }' "$TMP/metrics")
     expect_eq "$_got" "$2" "$1"
@@ -72,8 +66,7 @@ _log=$(awk '$1 == "uptake_store_bytes{file=\"events.log\"}" { print $2 }' "$TMP/
 expect_grep "# TYPE uptake_http_request_duration_seconds histogram" "$TMP/metrics" "the latency histogram's type line"
 
 say "the store agrees: 4 events, 4 rejects"
-ok --data "$S" status
-expect_eq "$(sed -n 's/^events  *\([0-9][0-9]*\).*/\1/p' "$TMP/out")" 4 "events in the store"
+expect_eq "$(stored_events "$S")" 4 "events in the store"
 ok --data "$S" rejects
 expect_grep "4 rejected records" "$TMP/out" "uptake rejects"
 echo "ok $TEST_NAME"

@@ -7,13 +7,8 @@
 . "$(dirname "$0")/lib.inc"
 command -v curl >/dev/null || fail "curl is required"
 command -v sqlite3 >/dev/null || fail "sqlite3 is required"
-S=$TMP/store
-ok --data "$S" init -q
-ok --data "$S" keys create --read --name dash
-RK=$(grep -o 'upr_[0-9a-f]*' "$TMP/out" | head -1)
-[ -n "$RK" ] || fail "no read token printed"
-PID=
-trap 'if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null || true; fi; rm -rf "$TMP"' EXIT
+new_store read --name dash
+RK=$KEY
 serve_start "$S" ""
 B=http://127.0.0.1:$PORT
 
@@ -76,5 +71,4 @@ ok --data "$S" keys revoke "$(printf '%s' "$RK" | cut -c1-12)"
 sleep 1.2
 expect_eq "$(api "$S2")" 401 "session 2 after the token was revoked"
 serve_stop
-PID=
 echo "ok $TEST_NAME"

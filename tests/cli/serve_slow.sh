@@ -7,13 +7,9 @@
 # is not cut: the deadline starts again at each answer.
 . "$(dirname "$0")/lib.inc"
 command -v python3 >/dev/null || fail "python3 is required"
-S=$TMP/store
-ok --data "$S" init -q
-ok --data "$S" keys create --write
-WK=$(grep -o 'upw_[0-9a-f]*' "$TMP/out" | head -1)
+new_store write
+WK=$KEY
 printf 'request_timeout: 2\ntimeout: 30\nlog_level: warn\n' >"$TMP/serve.yaml"
-PID=
-trap 'if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null || true; fi; rm -rf "$TMP"' EXIT
 serve_start "$S" "" --config "$TMP/serve.yaml"
 
 say "a header trickled, a body trickled: both cut off after about 2 s; /healthz answered meanwhile"
@@ -94,8 +90,6 @@ say "/metrics counts the two; the log says why; nothing was stored"
 curl -s -m 5 -o "$TMP/metrics" "http://127.0.0.1:$PORT/metrics" || fail "/metrics"
 expect_eq "$(awk '$1 == "uptake_http_slow_closed_total" { print $2 }' "$TMP/metrics")" 2 "uptake_http_slow_closed_total"
 serve_stop
-PID=
 expect_grep "did not arrive in full within 2 s (request_timeout)" "$SERVE_LOG" "the log line"
-ok --data "$S" status
-expect_eq "$(sed -n 's/^events  *\([0-9][0-9]*\).*/\1/p' "$TMP/out")" 0 "events stored"
+expect_eq "$(stored_events "$S")" 0 "events stored"
 echo "ok $TEST_NAME"
