@@ -65,11 +65,15 @@ static up_wf_row_t *row_of(up_workflows_t *w, int32_t *index, uint32_t account, 
 {
     if (index[account] >= 0)
         return &w->rows[index[account]];
-    up_wf_row_t *rows = realloc(w->rows, (w->n_rows + 1) * sizeof *rows);
-    if (!rows)
-        return NULL;
-    w->rows = rows;
-    up_wf_row_t *row = &rows[w->n_rows];
+    if (w->n_rows == w->cap_rows) {   /* doubling: one row a new account, up to every account */
+        uint32_t cap = w->cap_rows ? w->cap_rows * 2 : 64;
+        up_wf_row_t *rows = realloc(w->rows, cap * sizeof *rows);
+        if (!rows)
+            return NULL;
+        w->rows = rows;
+        w->cap_rows = cap;
+    }
+    up_wf_row_t *row = &w->rows[w->n_rows];
     memset(row, 0, sizeof *row);
     row->account = account;
     index[account] = (int32_t)w->n_rows++;

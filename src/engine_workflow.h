@@ -29,7 +29,7 @@ typedef struct {
 typedef struct {
     int32_t d0;
     up_wf_row_t *rows;                    /* accounts with a step event, by account id */
-    uint32_t n_rows;
+    uint32_t n_rows, cap_rows;
     size_t n_workflows;
     /* completions of the workflows that are key actions ("workflow:NAME" in
      * key_actions): (pair, ts), sorted by pair then ts */
