@@ -3,8 +3,10 @@
 # 0.3 s, never idles for 30 s; it is cut off about 2 s after it connected
 # (the check runs every 0.25 s: closed between 1.5 and 4 s), nothing of
 # its batch is stored, and a normal request meanwhile is answered at once.
-# A keep-alive connection whose next request comes 1.5 s after an answer
-# is not cut: the deadline starts again at each answer.
+# The same for a second request trickled on a connection after an answer.
+# A keep-alive connection with three requests 1.5 s apart (the third at
+# 3 s, past a deadline counted from the connection's start) is not cut:
+# the deadline starts again at each answer.
 . "$(dirname "$0")/lib.inc"
 command -v python3 >/dev/null || fail "python3 is required"
 new_store write
@@ -21,27 +23,29 @@ body = ('{"batch":[{"type":"track","userId":"slow","event":"e","context":{"group
         '"messageId":"slow-1","timestamp":"2026-03-02T12:00:00Z"}]}').encode()
 res = {}
 
-def trickle(name, head, rest):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    t0 = time.monotonic()
-    s.sendall(head)
-    closed = None
-    for b in rest:                      # a byte every 0.3 s, for at most 8 s
+def drip(s, rest, t0):
+    """sends rest a byte every 0.3 s (for at most 8 s); the seconds since t0
+    when the server closed the connection, or None"""
+    for b in rest:
         try:
             s.sendall(bytes([b]))
             s.settimeout(0.3)
             if s.recv(4096) == b"":
-                closed = time.monotonic() - t0
-                break
+                return time.monotonic() - t0
         except socket.timeout:
             pass
         except OSError:
-            closed = time.monotonic() - t0
-            break
+            return time.monotonic() - t0
         if time.monotonic() - t0 > 8:
-            break
+            return None
+    return None
+
+def trickle(name, head, rest):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    t0 = time.monotonic()
+    s.sendall(head)
+    res[name] = drip(s, rest, t0)
     s.close()
-    res[name] = closed
 
 hdr = ("POST /v1/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Basic %s\r\n" % auth).encode()
 a = threading.Thread(target=trickle, args=("headers", b"POST /v1/batch HTTP/1.1\r\nHost: x\r\n",
@@ -67,10 +71,10 @@ for name in ("headers", "body"):
         sys.exit("%s trickled: closed after %s s, expected 1.5 to 4" % (name, t))
     print("%s closed after %.2f s" % (name, t))
 
-# keep-alive: an answer, 1.5 s of quiet, a second request: both answered
+# keep-alive: three requests 1.5 s apart on one connection, all answered
 s = socket.create_connection(("127.0.0.1", port), timeout=5)
 got = []
-for i in range(2):
+for i in range(3):
     s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
     ans = b""
     while not ans.endswith(b"ok\n"):
@@ -78,17 +82,33 @@ for i in range(2):
         if not d: break
         ans += d
     got.append(ans.startswith(b"HTTP/1.1 200") and ans.endswith(b"ok\n"))
-    time.sleep(1.5)
+    if i < 2:
+        time.sleep(1.5)
 s.close()
-if got != [True, True]:
+if got != [True, True, True]:
     sys.exit("keep-alive with 1.5 s between requests: %r" % got)
-print("keep-alive: both answered")
+print("keep-alive: three requests 1.5 s apart answered")
+
+# keep-alive, then slow: an answer, then the next request trickled: cut
+# about 2 s after that answer
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+ans = b""
+while not ans.endswith(b"ok\n"):
+    d = s.recv(4096)
+    if not d: break
+    ans += d
+closed = drip(s, b"GET /healthz HTTP/1.1\r\nX-Padding: " + b"a" * 100, time.monotonic())
+s.close()
+if closed is None or not 1.5 <= closed <= 4:
+    sys.exit("a second request trickled after an answer: closed after %s s, expected 1.5 to 4" % closed)
+print("a second request trickled after an answer: closed after %.2f s" % closed)
 PY
 sed 's/^/    /' "$TMP/slow.txt"
 
-say "/metrics counts the two; the log says why; nothing was stored"
+say "/metrics counts the three; the log says why; nothing was stored"
 curl -s -m 5 -o "$TMP/metrics" "http://127.0.0.1:$PORT/metrics" || fail "/metrics"
-expect_eq "$(awk '$1 == "uptake_http_slow_closed_total" { print $2 }' "$TMP/metrics")" 2 "uptake_http_slow_closed_total"
+expect_eq "$(awk '$1 == "uptake_http_slow_closed_total" { print $2 }' "$TMP/metrics")" 3 "uptake_http_slow_closed_total"
 serve_stop
 expect_grep "did not arrive in full within 2 s (request_timeout)" "$SERVE_LOG" "the log line"
 expect_eq "$(stored_events "$S")" 0 "events stored"
