@@ -29,14 +29,24 @@ int up_keys_init(sqlite3 *db)
                : -UP_EDB;
 }
 
-int up_keys_create(sqlite3 *db, up_key_kind_t kind, const char *name, char *out, size_t outlen)
+/* prefix (4 characters) and 20 random bytes in hex into out (at least 64
+ * bytes): 44 characters. Returns that length, or -1 (no randomness). */
+static int random_id(const char *prefix, char *out, size_t outlen)
 {
     uint8_t rnd[20];
     if (outlen < 64 || RAND_bytes(rnd, sizeof rnd) != 1)
-        return -UP_EIO;
-    int n = snprintf(out, outlen, "%s", kind == UP_KEY_WRITE ? "upw_" : "upr_");
+        return -1;
+    int n = snprintf(out, outlen, "%s", prefix);
     for (size_t i = 0; i < sizeof rnd; i++)
         n += snprintf(out + n, outlen - (size_t)n, "%02x", rnd[i]);
+    return n;
+}
+
+int up_keys_create(sqlite3 *db, up_key_kind_t kind, const char *name, char *out, size_t outlen)
+{
+    int n = random_id(kind == UP_KEY_WRITE ? "upw_" : "upr_", out, outlen);
+    if (n < 0)
+        return -UP_EIO;
     uint8_t h[32];
     SHA256((const uint8_t *)out, (size_t)n, h);
     if (up_keys_init(db) < 0)
@@ -196,12 +206,9 @@ int up_keyring_check_hash(const up_keyring_t *k, up_key_kind_t kind, const uint8
 int up_session_create(sqlite3 *db, const char *token, size_t len, int64_t now_s, int64_t ttl_s, char *out,
                       size_t outlen)
 {
-    uint8_t rnd[20];
-    if (outlen < 64 || RAND_bytes(rnd, sizeof rnd) != 1)
+    int n = random_id("ups_", out, outlen);
+    if (n < 0)
         return -UP_EIO;
-    int n = snprintf(out, outlen, "ups_");
-    for (size_t i = 0; i < sizeof rnd; i++)
-        n += snprintf(out + n, outlen - (size_t)n, "%02x", rnd[i]);
     uint8_t h[32], kh[32];
     SHA256((const uint8_t *)out, (size_t)n, h);
     SHA256((const uint8_t *)token, len, kh);
