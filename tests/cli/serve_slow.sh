@@ -40,6 +40,16 @@ def drip(s, rest, t0):
             return None
     return None
 
+def healthz(s):
+    """GET /healthz on the open connection s: True when answered 200 ok"""
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    ans = b""
+    while not ans.endswith(b"ok\n"):
+        d = s.recv(4096)
+        if not d: break
+        ans += d
+    return ans.startswith(b"HTTP/1.1 200") and ans.endswith(b"ok\n")
+
 def trickle(name, head, rest):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     t0 = time.monotonic()
@@ -75,13 +85,7 @@ for name in ("headers", "body"):
 s = socket.create_connection(("127.0.0.1", port), timeout=5)
 got = []
 for i in range(3):
-    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-    ans = b""
-    while not ans.endswith(b"ok\n"):
-        d = s.recv(4096)
-        if not d: break
-        ans += d
-    got.append(ans.startswith(b"HTTP/1.1 200") and ans.endswith(b"ok\n"))
+    got.append(healthz(s))
     if i < 2:
         time.sleep(1.5)
 s.close()
@@ -92,12 +96,8 @@ print("keep-alive: three requests 1.5 s apart answered")
 # keep-alive, then slow: an answer, then the next request trickled: cut
 # about 2 s after that answer
 s = socket.create_connection(("127.0.0.1", port), timeout=5)
-s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-ans = b""
-while not ans.endswith(b"ok\n"):
-    d = s.recv(4096)
-    if not d: break
-    ans += d
+if not healthz(s):
+    sys.exit("the first request of the connection was not answered")
 closed = drip(s, b"GET /healthz HTTP/1.1\r\nX-Padding: " + b"a" * 100, time.monotonic())
 s.close()
 if closed is None or not 1.5 <= closed <= 4:
