@@ -766,11 +766,13 @@ static enum MHD_Result handle_api(srv_t *sv, struct MHD_Connection *c, conn_t *c
     size_t len = 0;
     const char *tok = bearer(c, &len);
     if (tok) {
-        if (!key_ok(sv, UP_KEY_READ, tok, len))
-            return respond_json_error(c, cn, key_ok(sv, UP_KEY_WRITE, tok, len) ? 403 : 401,
-                                      key_ok(sv, UP_KEY_WRITE, tok, len)
-                                          ? "this is a write key: it can only send events; the API needs a read token"
-                                          : "unknown or revoked token");
+        if (!key_ok(sv, UP_KEY_READ, tok, len)) {
+            int write_key = key_ok(sv, UP_KEY_WRITE, tok, len);
+            return respond_json_error(c, cn, write_key ? 403 : 401,
+                                      write_key ? "this is a write key: it can only send events; the API needs a"
+                                                  " read token"
+                                                : "unknown or revoked token");
+        }
     } else if ((tok = session_cookie(c, &len))) {
         if (!session_ok(sv, tok, len))
             return respond_json_error(c, cn, 401, "the session has ended (signed out, expired, or its read token"
