@@ -10,6 +10,7 @@
 #include "engine_people.h"
 #include "engine_rollup.h"
 #include "engine_workflow.h"
+#include "fmt.h"
 #include "report.h"
 #include "rules.h"
 #include "store.h"
@@ -338,10 +339,10 @@ static void add_name(void *ctx, const char *name)
     names_ctx_t *c = ctx;
     up_val_t v = lookup(c->vs, name);
     up_buf_printf(c->b, "%s", c->n++ ? "," : "");
-    up_json_str(c->b, name);
+    up_fmt_json_str(c->b, name);
     up_buf_puts(c->b, ":");
     if (v.kind == UP_VAL_NUM)
-        up_json_num(c->b, v.num);
+        up_fmt_json_num(c->b, v.num);
     else if (v.kind == UP_VAL_BOOL)
         up_buf_puts(c->b, v.b ? "true" : "false");
     else
@@ -388,22 +389,22 @@ static int run_playbooks(sqlite3 *db, const up_model_t *m, int64_t alert_id, con
                      up_severity_names[rule->severity], acc->name ? acc->name : acc->account_id, rule->name, rule->when);
             if (p->slack) {
                 up_buf_puts(&b, "{\"text\":");
-                up_json_str(&b, text);
+                up_fmt_json_str(&b, text);
                 up_buf_puts(&b, "}");
             } else {
                 up_buf_printf(&b, "{\"event\":\"alert.%s\",\"alert\":{\"id\":%lld,\"account_id\":",
                               !strcmp(event, "open") ? "opened" : "resolved", (long long)alert_id);
-                up_json_str(&b, acc->account_id);
+                up_fmt_json_str(&b, acc->account_id);
                 up_buf_puts(&b, ",\"account_name\":");
-                up_json_opt_str(&b, acc->name);
+                up_fmt_json_opt_str(&b, acc->name);
                 up_buf_puts(&b, ",\"rule\":");
-                up_json_str(&b, rule->name);
+                up_fmt_json_str(&b, rule->name);
                 up_buf_printf(&b, ",\"severity\":\"%s\",\"condition\":", up_severity_names[rule->severity]);
-                up_json_str(&b, rule->when);
+                up_fmt_json_str(&b, rule->when);
                 up_buf_printf(&b, ",\"values\":%s,\"as_of\":\"%s\",\"owner\":", vals, today);
-                up_json_opt_str(&b, owner);
+                up_fmt_json_opt_str(&b, owner);
                 up_buf_puts(&b, "},\"text\":");
-                up_json_str(&b, text);
+                up_fmt_json_str(&b, text);
                 up_buf_puts(&b, "}");
             }
             int rc = b.data ? exec1(db, "INSERT INTO deliveries(alert_id, playbook, event, url, payload) VALUES (?,?,?,?,?)",
@@ -612,7 +613,7 @@ static void csv_row(FILE *out, const char *const *v, int n)
     for (int i = 0; i < n; i++) {
         if (i)
             fputc(',', out);
-        up_csv_field(out, v[i] ? v[i] : "");
+        up_fmt_csv_field(out, v[i] ? v[i] : "");
     }
     fputc('\n', out);
 }
@@ -649,7 +650,7 @@ static int write_rows(sqlite3 *db, FILE *out, const char *sql, const char *bind,
                 else if (numeric[i])
                     up_buf_puts(&b, v[i]);
                 else
-                    up_json_str(&b, v[i]);
+                    up_fmt_json_str(&b, v[i]);
             }
             up_buf_puts(&b, "}");
         } else {

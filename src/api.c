@@ -5,6 +5,7 @@
 #include "api.h"
 
 #include "alerts.h"
+#include "fmt.h"
 #include "report_run.h"
 #include "util.h"
 
@@ -15,7 +16,7 @@
 static void json_error(up_buf_t *out, const char *msg)
 {
     up_buf_puts(out, "{\"error\":");
-    up_json_str(out, msg);
+    up_fmt_json_str(out, msg);
     up_buf_puts(out, "}\n");
 }
 

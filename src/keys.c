@@ -4,7 +4,7 @@
  * time taken says nothing about how much of a key matched. */
 #include "keys.h"
 
-#include "report.h"
+#include "fmt.h"
 #include "util.h"
 
 #include <openssl/crypto.h>
@@ -107,7 +107,7 @@ int up_keys_list(sqlite3 *db, FILE *out, int json)
             for (int i = 0; i < 5; i++) {
                 up_buf_printf(&b, "%s\"%s\":", i ? "," : "{", names[i]);
                 if (col[i])
-                    up_json_str(&b, col[i]);
+                    up_fmt_json_str(&b, col[i]);
                 else
                     up_buf_puts(&b, "null");
             }

@@ -7,6 +7,7 @@
 #include "model.h"
 
 #include "alerts.h"
+#include "fmt.h"
 #include "rules.h"
 #include "util.h"
 

@@ -3,7 +3,7 @@
 #include "nudges.h"
 
 #include "engine_stages.h"
-#include "report.h"
+#include "fmt.h"
 #include "timeparse.h"
 
 #include <stdlib.h>
@@ -30,15 +30,15 @@ static void nudge(up_buf_t *out, int *n, const char *id, const char *kind, const
 {
     up_buf_puts(out, (*n)++ ? ",\n{" : "\n{");
     up_buf_puts(out, "\"id\":");
-    up_json_str(out, id);
+    up_fmt_json_str(out, id);
     up_buf_printf(out, ",\"kind\":\"%s\",\"account_id\":", kind);
-    up_json_str(out, account);
+    up_fmt_json_str(out, account);
     up_buf_puts(out, ",\"feature\":");
-    up_json_str(out, feature);
+    up_fmt_json_str(out, feature);
     up_buf_puts(out, ",\"after\":");
-    up_json_opt_str(out, after);
+    up_fmt_json_opt_str(out, after);
     up_buf_puts(out, ",\"text\":");
-    up_json_str(out, text);
+    up_fmt_json_str(out, text);
     up_buf_puts(out, "}");
 }
 
@@ -48,7 +48,7 @@ int up_nudges_json(const up_rollup_t *r, const up_model_t *m, int64_t T, const c
     char when[40];
     up_fmt_time(when, T);
     up_buf_puts(out, "{\"user_id\":");
-    up_json_str(out, user);
+    up_fmt_json_str(out, user);
     up_buf_printf(out, ",\"as_of\":\"%s\",\"nudges\":[", when);
     int n = 0;
     int64_t uid = up_dict_find(&r->dict[UP_KIND_USER], user, strlen(user));

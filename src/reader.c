@@ -6,6 +6,7 @@
  * a half-parsed record. Nothing is allocated per record on the CSV path. */
 #include "reader.h"
 
+#include "fmt.h"
 #include "util.h"
 
 #include <errno.h>

@@ -1,6 +1,7 @@
 /* report: rendering of the portfolio. One column table drives CSV, JSON and
  * --sort, so a column has one name and one value everywhere. */
 #include "report.h"
+#include "fmt.h"
 #include "timeparse.h"
 
 #include <math.h>
@@ -189,40 +190,6 @@ static const up_account_metrics_t **select_rows(const up_portfolio_t *p, const u
 
 /* ---- JSON / CSV helpers ------------------------------------------------ */
 
-int up_json_str(up_buf_t *b, const char *s)
-{
-    int rc = up_buf_append(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
-            rc |= up_buf_append(b, esc, 2);
-        } else if (*p < 0x20) {
-            rc |= up_buf_printf(b, "\\u%04x", *p);
-        } else
-            rc |= up_buf_append(b, p, 1);
-    }
-    return rc | up_buf_append(b, "\"", 1);
-}
-
-void up_json_num(up_buf_t *b, double v)
-{
-    char t[40];
-    if (isnan(v)) {
-        up_buf_puts(b, "null");
-        return;
-    }
-    up_fmt_double(t, sizeof t, v);
-    up_buf_puts(b, t);
-}
-
-void up_json_opt_str(up_buf_t *b, const char *s)
-{
-    if (s)
-        up_json_str(b, s);
-    else
-        up_buf_puts(b, "null");
-}
-
 static void json_opt_day(up_buf_t *b, int32_t day)
 {
     char t[16];
@@ -231,23 +198,7 @@ static void json_opt_day(up_buf_t *b, int32_t day)
         return;
     }
     up_fmt_date(t, day);
-    up_json_str(b, t);
-}
-
-void up_csv_field(FILE *out, const char *s)
-{
-    if (!s)
-        return;
-    if (strpbrk(s, ",\"\n\r")) {
-        fputc('"', out);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', out);
-            fputc(*s, out);
-        }
-        fputc('"', out);
-    } else
-        fputs(s, out);
+    up_fmt_json_str(b, t);
 }
 
 /* ---- table helpers ----------------------------------------------------- */
@@ -392,7 +343,7 @@ static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
     char t[40];
     up_fmt_time(t, p->T);
     up_buf_puts(&b, "{\"as_of\":");
-    up_json_str(&b, t);
+    up_fmt_json_str(&b, t);
     up_buf_puts(&b, ",\"accounts\":[");
     for (uint32_t i = 0; i < n; i++) {
         const up_account_metrics_t *r = rows[i];
@@ -403,20 +354,20 @@ static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
             if (v.null)
                 up_buf_puts(&b, "null");
             else if (COLS[c].type == T_STR || COLS[c].type == T_LEVEL)
-                up_json_str(&b, v.s);
+                up_fmt_json_str(&b, v.s);
             else {
                 cell_text(t, sizeof t, &v, COLS[c].type);
                 up_buf_puts(&b, t);
             }
         }
         up_buf_puts(&b, ",\"name\":");
-        up_json_opt_str(&b, r->account->name);
+        up_fmt_json_opt_str(&b, r->account->name);
         up_buf_puts(&b, ",\"segment\":");
-        up_json_opt_str(&b, r->account->segment);
+        up_fmt_json_opt_str(&b, r->account->segment);
         up_buf_puts(&b, ",\"owner\":");
-        up_json_opt_str(&b, r->account->owner);
+        up_fmt_json_opt_str(&b, r->account->owner);
         up_buf_puts(&b, ",\"arr\":");
-        up_json_num(&b, r->account->arr);
+        up_fmt_json_num(&b, r->account->arr);
         up_buf_puts(&b, ",\"contract_start\":");
         json_opt_day(&b, r->account->contract_start);
         up_buf_puts(&b, ",\"renewal_date\":");
@@ -431,13 +382,13 @@ static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
         for (int h = 0; h < UP_H_N; h++) {
             const up_health_part_t *hp = &r->parts[h];
             up_buf_printf(&b, "%s{\"name\":\"%s\",\"score\":", h ? "," : "", up_health_names[h]);
-            up_json_num(&b, hp->score);
+            up_fmt_json_num(&b, hp->score);
             up_buf_puts(&b, ",\"weight\":");
-            up_json_num(&b, hp->weight);
+            up_fmt_json_num(&b, hp->weight);
             up_buf_puts(&b, ",\"rescaled_weight\":");
-            up_json_num(&b, isnan(hp->score) ? NAN : hp->rescaled);
+            up_fmt_json_num(&b, isnan(hp->score) ? NAN : hp->rescaled);
             up_buf_puts(&b, ",\"contribution\":");
-            up_json_num(&b, isnan(hp->score) ? NAN : hp->contribution);
+            up_fmt_json_num(&b, isnan(hp->score) ? NAN : hp->contribution);
             up_buf_puts(&b, "}");
         }
         up_buf_puts(&b, "],\"null_reasons\":{");
@@ -446,7 +397,7 @@ static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
             if (!r->why_null[m])
                 continue;
             up_buf_printf(&b, "%s\"%s\":", first ? "" : ",", up_metric_names[m]);
-            up_json_str(&b, r->why_null[m]);
+            up_fmt_json_str(&b, r->why_null[m]);
             first = 0;
         }
         up_buf_puts(&b, "}}");
@@ -477,7 +428,7 @@ int up_report_accounts(FILE *out, const up_portfolio_t *p, const up_report_opts_
                 cell_text(t, sizeof t, &v, COLS[c].type);
                 if (c)
                     fputc(',', out);
-                up_csv_field(out, t);
+                up_fmt_csv_field(out, t);
             }
             fputc('\n', out);
         }
@@ -505,9 +456,9 @@ int up_report_features(FILE *out, const up_portfolio_t *p, const up_report_opts_
         fputs("account_id,feature,users,active_users,feature_adoption\n", out);
         for (uint32_t i = 0; i < n; i++)
             for (size_t f = 0; f < m->n_features; f++) {
-                up_csv_field(out, rows[i]->account->account_id);
+                up_fmt_csv_field(out, rows[i]->account->account_id);
                 fputc(',', out);
-                up_csv_field(out, m->features[f].name);
+                up_fmt_csv_field(out, m->features[f].name);
                 if (isnan(rows[i]->feature_adoption[f]))
                     t[0] = '\0';
                 else
@@ -519,20 +470,20 @@ int up_report_features(FILE *out, const up_portfolio_t *p, const up_report_opts_
         up_buf_t b = {0};
         up_fmt_time(t, p->T);
         up_buf_puts(&b, "{\"as_of\":");
-        up_json_str(&b, t);
+        up_fmt_json_str(&b, t);
         up_buf_puts(&b, ",\"features\":[");
         int first = 1;
         for (uint32_t i = 0; i < n; i++)
             for (size_t f = 0; f < m->n_features; f++) {
                 up_buf_puts(&b, first ? "\n{\"account_id\":" : ",\n{\"account_id\":");
                 first = 0;
-                up_json_str(&b, rows[i]->account->account_id);
+                up_fmt_json_str(&b, rows[i]->account->account_id);
                 up_buf_puts(&b, ",\"feature\":");
-                up_json_str(&b, m->features[f].name);
+                up_fmt_json_str(&b, m->features[f].name);
                 up_buf_printf(&b, ",\"core\":%s,\"users\":%lld,\"active_users\":%lld,\"feature_adoption\":",
                               m->features[f].core ? "true" : "false",
                               (long long)rows[i]->feature_users[f], (long long)rows[i]->active_users);
-                up_json_num(&b, rows[i]->feature_adoption[f]);
+                up_fmt_json_num(&b, rows[i]->feature_adoption[f]);
                 up_buf_puts(&b, "}");
             }
         up_buf_puts(&b, "\n]}\n");

@@ -36,13 +36,4 @@ int up_report_accounts(FILE *out, const up_portfolio_t *p, const up_report_opts_
  * summarises each feature across the selected accounts. */
 int up_report_features(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o);
 
-/* Appends s as a JSON string literal (quotes included) to b. */
-int up_json_str(up_buf_t *b, const char *s);
-/* Appends s as a JSON string, or null when s is NULL. */
-void up_json_opt_str(up_buf_t *b, const char *s);
-/* Appends v in its shortest round-trip form, or null when v is NAN. */
-void up_json_num(up_buf_t *b, double v);
-/* Writes s as one CSV field (RFC 4180 quoting when needed); NULL writes nothing. */
-void up_csv_field(FILE *out, const char *s);
-
 #endif

@@ -5,6 +5,7 @@
  * core features unused in window(28) / core features; gap_score = the mean of
  * the two shares that exist; arr_at_stake = arr × unused_seat_share. */
 #include "report_account.h"
+#include "fmt.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -78,9 +79,9 @@ int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o
               "core_features_used,unused_core_share,gap_score,arr,arr_at_stake,owner\n", out);
         for (uint32_t i = 0; i < n; i++) {
             const up_account_metrics_t *r = g[i].row;
-            up_csv_field(out, r->account->account_id);
+            up_fmt_csv_field(out, r->account->account_id);
             fputc(',', out);
-            up_csv_field(out, r->account->name);
+            up_fmt_csv_field(out, r->account->name);
             num(a, sizeof a, g[i].seat_share);
             num(b, sizeof b, g[i].core_share);
             num(c, sizeof c, g[i].score);
@@ -89,35 +90,35 @@ int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o
             fprintf(out, ",%lld,%lld,%lld,%s,%lld,%lld,%s,%s,%s,%s,", (long long)r->seats,
                     (long long)r->active_users, (long long)g[i].unused_seats, a, (long long)r->core_total,
                     (long long)r->core_used, b, c, d, e);
-            up_csv_field(out, r->account->owner);
+            up_fmt_csv_field(out, r->account->owner);
             fputc('\n', out);
         }
     } else if (o->format == UP_FMT_JSON) {
         up_buf_t j = {0};
         up_fmt_time(a, p->T);
         up_buf_puts(&j, "{\"as_of\":");
-        up_json_str(&j, a);
+        up_fmt_json_str(&j, a);
         up_buf_puts(&j, ",\"gaps\":[");
         for (uint32_t i = 0; i < n; i++) {
             const up_account_metrics_t *r = g[i].row;
             up_buf_puts(&j, i ? ",\n{\"account_id\":" : "\n{\"account_id\":");
-            up_json_str(&j, r->account->account_id);
+            up_fmt_json_str(&j, r->account->account_id);
             up_buf_puts(&j, ",\"name\":");
-            up_json_opt_str(&j, r->account->name);
+            up_fmt_json_opt_str(&j, r->account->name);
             up_buf_printf(&j, ",\"seats\":%lld,\"active_users\":%lld,\"unused_seats\":%lld,\"unused_seat_share\":",
                           (long long)r->seats, (long long)r->active_users, (long long)g[i].unused_seats);
-            up_json_num(&j, g[i].seat_share);
+            up_fmt_json_num(&j, g[i].seat_share);
             up_buf_printf(&j, ",\"core_features\":%lld,\"core_features_used\":%lld,\"unused_core_share\":",
                           (long long)r->core_total, (long long)r->core_used);
-            up_json_num(&j, g[i].core_share);
+            up_fmt_json_num(&j, g[i].core_share);
             up_buf_puts(&j, ",\"gap_score\":");
-            up_json_num(&j, g[i].score);
+            up_fmt_json_num(&j, g[i].score);
             up_buf_puts(&j, ",\"arr\":");
-            up_json_num(&j, r->account->arr);
+            up_fmt_json_num(&j, r->account->arr);
             up_buf_puts(&j, ",\"arr_at_stake\":");
-            up_json_num(&j, g[i].at_stake);
+            up_fmt_json_num(&j, g[i].at_stake);
             up_buf_puts(&j, ",\"owner\":");
-            up_json_opt_str(&j, r->account->owner);
+            up_fmt_json_opt_str(&j, r->account->owner);
             up_buf_puts(&j, "}");
         }
         up_buf_puts(&j, "\n]}\n");
@@ -189,7 +190,7 @@ static void workflows_csv(FILE *out, const up_model_t *m, const up_wf_row_t *wf)
 {
     for (size_t k = 0; k < m->n_workflows; k++) {
         fputs("workflows,", out);
-        up_csv_field(out, m->workflows[k].name);
+        up_fmt_csv_field(out, m->workflows[k].name);
         fprintf(out, ",%lld\n", wf ? (long long)wf_last4(&wf->wf[k]) : 0LL);
     }
 }
@@ -200,7 +201,7 @@ static void workflows_json(up_buf_t *b, const up_model_t *m, const up_wf_row_t *
     for (size_t k = 0; k < m->n_workflows; k++) {
         const up_workflow_t *w = &m->workflows[k];
         up_buf_puts(b, k ? ",{\"workflow\":" : "{\"workflow\":");
-        up_json_str(b, w->name);
+        up_fmt_json_str(b, w->name);
         up_buf_printf(b, ",\"core\":%s,\"completions_4w\":%lld,\"completions\":[", w->core ? "true" : "false",
                       wf ? (long long)wf_last4(&wf->wf[k]) : 0LL);
         for (int q = 0; q < UP_WF_WEEKS; q++)
@@ -208,7 +209,7 @@ static void workflows_json(up_buf_t *b, const up_model_t *m, const up_wf_row_t *
         up_buf_puts(b, "],\"funnel\":[");
         for (size_t q = 0; q < w->n_steps; q++) {
             up_buf_puts(b, q ? ",{\"step\":" : "{\"step\":");
-            up_json_str(b, w->steps[q]);
+            up_fmt_json_str(b, w->steps[q]);
             up_buf_printf(b, ",\"users\":%lld}", wf ? (long long)wf->wf[k].funnel[q] : 0LL);
         }
         up_buf_puts(b, "]}");
@@ -225,7 +226,7 @@ static void targets_csv(FILE *out, const up_account_extras_t *x)
         if (t->due != UP_NO_DAY)
             up_fmt_date(d, t->due);
         fprintf(out, "targets,");
-        up_csv_field(out, t->target->name);
+        up_fmt_csv_field(out, t->target->name);
         fprintf(out, ",%s %s (%s >= ", t->status, v, t->target->metric);
         num(v, sizeof v, t->target->min);
         fprintf(out, "%s by %s)\n", v, d[0] ? d : "no contract");
@@ -238,9 +239,9 @@ static void targets_json(up_buf_t *b, const up_account_extras_t *x)
     for (uint32_t i = 0; i < x->n_targets; i++) {
         const up_target_eval_t *t = &x->targets[i];
         up_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
-        up_json_str(b, t->target->name);
+        up_fmt_json_str(b, t->target->name);
         up_buf_printf(b, ",\"metric\":\"%s\",\"min\":", t->target->metric);
-        up_json_num(b, t->target->min);
+        up_fmt_json_num(b, t->target->min);
         up_buf_printf(b, ",\"by_day\":%d,\"due\":", t->target->by_day);
         if (t->due == UP_NO_DAY)
             up_buf_puts(b, "null");
@@ -250,9 +251,9 @@ static void targets_json(up_buf_t *b, const up_account_extras_t *x)
             up_buf_printf(b, "\"%s\"", d);
         }
         up_buf_puts(b, ",\"value\":");
-        up_json_num(b, t->value);
+        up_fmt_json_num(b, t->value);
         up_buf_puts(b, ",\"progress\":");
-        up_json_num(b, t->progress);
+        up_fmt_json_num(b, t->progress);
         up_buf_printf(b, ",\"status\":\"%s\"}", t->status);
     }
     up_buf_puts(b, "]");
@@ -300,26 +301,26 @@ static void revenue_json(up_buf_t *b, const up_revenue_t *v)
         up_fmt_date(d, v->util[k].day);
         up_buf_printf(b, "%s{\"date\":\"%s\",\"seats\":%lld,\"mau\":%lld,\"utilization\":", k ? "," : "", d,
                       (long long)v->util[k].seats, (long long)v->util[k].mau);
-        up_json_num(b, v->util[k].utilization);
+        up_fmt_json_num(b, v->util[k].utilization);
         up_buf_puts(b, "}");
     }
     up_buf_puts(b, "]},\"revenue\":{\"arr\":");
-    up_json_num(b, v->arr);
+    up_fmt_json_num(b, v->arr);
     up_buf_puts(b, ",\"arr_365d_ago\":");
-    up_json_num(b, v->arr_365d_ago);
+    up_fmt_json_num(b, v->arr_365d_ago);
     up_buf_puts(b, ",\"expansion_365d\":");
-    up_json_num(b, v->expansion_365d);
+    up_fmt_json_num(b, v->expansion_365d);
     up_buf_puts(b, ",\"contraction_365d\":");
-    up_json_num(b, v->contraction_365d);
+    up_fmt_json_num(b, v->contraction_365d);
     up_buf_puts(b, ",\"nrr_365d\":");
-    up_json_num(b, v->nrr_365d);
+    up_fmt_json_num(b, v->nrr_365d);
     up_buf_puts(b, ",\"changes\":[");
     for (uint32_t i = 0; i < v->n_arr_changes; i++) {
         up_fmt_date(d, v->arr_changes[i].day);
         up_buf_printf(b, "%s{\"date\":\"%s\",\"from\":", i ? "," : "", d);
-        up_json_num(b, v->arr_changes[i].from);
+        up_fmt_json_num(b, v->arr_changes[i].from);
         up_buf_puts(b, ",\"to\":");
-        up_json_num(b, v->arr_changes[i].to);
+        up_fmt_json_num(b, v->arr_changes[i].to);
         up_buf_puts(b, "}");
     }
     up_buf_puts(b, "]}");
@@ -375,14 +376,14 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         /* one "section,key,value" row per fact */
         fputs("section,key,value\n", out);
         fprintf(out, "account,account_id,");
-        up_csv_field(out, acc->account_id);
+        up_fmt_csv_field(out, acc->account_id);
         fprintf(out, "\naccount,name,");
-        up_csv_field(out, acc->name);
+        up_fmt_csv_field(out, acc->name);
         const char *texts[] = {acc->segment, acc->owner, acc->plan};
         static const char *const tnames[] = {"segment", "owner", "plan"};
         for (int k = 0; k < 3; k++) {
             fprintf(out, "\naccount,%s,", tnames[k]);
-            up_csv_field(out, texts[k]);
+            up_fmt_csv_field(out, texts[k]);
         }
         const int32_t dates[] = {acc->contract_start, acc->renewal_date, acc->churned_at};
         static const char *const dnames[] = {"contract_start", "renewal_date", "churned_at"};
@@ -411,7 +412,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         for (size_t f = 0; f < m->n_features; f++) {
             num(t1, sizeof t1, row->feature_adoption[f]);
             fprintf(out, "feature_adoption,");
-            up_csv_field(out, m->features[f].name);
+            up_fmt_csv_field(out, m->features[f].name);
             fprintf(out, ",%s\n", t1);
         }
         fprintf(out, "people,engaged_stakeholders,%lld\npeople,single_threaded,%s\npeople,new_stakeholders,%lld\n",
@@ -422,7 +423,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             while (j < o_hi && strcmp(e->outcomes[j].metric, e->outcomes[i].metric) == 0)
                 j++;
             fprintf(out, "outcomes,");
-            up_csv_field(out, e->outcomes[i].metric);
+            up_fmt_csv_field(out, e->outcomes[i].metric);
             fprintf(out, ",%s\n", status_name(up_outcome_on_track(&e->outcomes[i], &e->outcomes[j - 1], T)));
             i = j;
         }
@@ -456,19 +457,19 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         up_buf_t b = {0};
         up_fmt_time(t1, T);
         up_buf_puts(&b, "{\"as_of\":");
-        up_json_str(&b, t1);
+        up_fmt_json_str(&b, t1);
         up_buf_puts(&b, ",\"account_id\":");
-        up_json_str(&b, acc->account_id);
+        up_fmt_json_str(&b, acc->account_id);
         up_buf_puts(&b, ",\"name\":");
-        up_json_opt_str(&b, acc->name);
+        up_fmt_json_opt_str(&b, acc->name);
         up_buf_puts(&b, ",\"segment\":");
-        up_json_opt_str(&b, acc->segment);
+        up_fmt_json_opt_str(&b, acc->segment);
         up_buf_puts(&b, ",\"owner\":");
-        up_json_opt_str(&b, acc->owner);
+        up_fmt_json_opt_str(&b, acc->owner);
         up_buf_puts(&b, ",\"plan\":");
-        up_json_opt_str(&b, acc->plan);
+        up_fmt_json_opt_str(&b, acc->plan);
         up_buf_puts(&b, ",\"arr\":");
-        up_json_num(&b, acc->arr);
+        up_fmt_json_num(&b, acc->arr);
         {
             const int32_t dates[] = {acc->contract_start, acc->renewal_date, acc->churned_at};
             static const char *const dnames[] = {"contract_start", "renewal_date", "churned_at"};
@@ -483,7 +484,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             }
         }
         up_buf_printf(&b, ",\"level\":\"%s\",\"level_reason\":", up_level_names[row->level]);
-        up_json_str(&b, row->level_why);
+        up_fmt_json_str(&b, row->level_why);
         up_buf_printf(&b, ",\"seats\":%lld,\"known_users\":%lld,\"active_users\":%lld,\"dau\":%lld,\"wau\":%lld,"
                           "\"wau_prev\":%lld", (long long)row->seats, (long long)row->known_users,
                       (long long)row->active_users, (long long)row->dau, (long long)row->wau, (long long)row->wau_prev);
@@ -493,15 +494,15 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
                                             "consistency", "nps", "health"};
         for (int i = 0; i < 8; i++) {
             up_buf_printf(&b, ",\"%s\":", names[i]);
-            up_json_num(&b, nums[i]);
+            up_fmt_json_num(&b, nums[i]);
         }
         up_buf_puts(&b, ",\"features\":[");
         for (size_t f = 0; f < m->n_features; f++) {
             up_buf_puts(&b, f ? ",{\"feature\":" : "{\"feature\":");
-            up_json_str(&b, m->features[f].name);
+            up_fmt_json_str(&b, m->features[f].name);
             up_buf_printf(&b, ",\"core\":%s,\"users\":%lld,\"feature_adoption\":", m->features[f].core ? "true" : "false",
                           (long long)row->feature_users[f]);
-            up_json_num(&b, row->feature_adoption[f]);
+            up_fmt_json_num(&b, row->feature_adoption[f]);
             for (int k = 0; k < UP_STAGES; k++)
                 up_buf_printf(&b, ",\"%s\":%lld", up_stage_names[k], (long long)st->funnel[f][k]);
             up_buf_puts(&b, "}");
@@ -512,10 +513,10 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         for (uint32_t i = 0; i < people->n_people; i++) {
             const up_person_t *h = &people->people[i];
             up_buf_puts(&b, i ? ",{\"user_id\":" : "{\"user_id\":");
-            up_json_str(&b, up_dict_str(&r->dict[UP_KIND_USER], r->pairs[h->pair].user));
+            up_fmt_json_str(&b, up_dict_str(&r->dict[UP_KIND_USER], r->pairs[h->pair].user));
             up_buf_printf(&b, ",\"role\":\"%s\",\"active_days_14d\":%d,\"active_days_prev_28d\":%d,\"trend\":",
                           h->champion ? "champion" : "sponsor", h->days_14, h->days_prev_28);
-            up_json_num(&b, h->trend);
+            up_fmt_json_num(&b, h->trend);
             up_buf_puts(&b, "}");
         }
         up_buf_puts(&b, "]},\"outcomes\":[");
@@ -527,48 +528,48 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             const up_outcome_t *last = &e->outcomes[j - 1];
             up_buf_puts(&b, first ? "{\"metric\":" : ",{\"metric\":");
             first = 0;
-            up_json_str(&b, last->metric);
+            up_fmt_json_str(&b, last->metric);
             up_buf_puts(&b, ",\"value\":");
-            up_json_num(&b, last->value);
+            up_fmt_json_num(&b, last->value);
             up_buf_puts(&b, ",\"target\":");
-            up_json_num(&b, last->target);
+            up_fmt_json_num(&b, last->target);
             up_buf_printf(&b, ",\"status\":\"%s\"}", status_name(up_outcome_on_track(&e->outcomes[i], last, T)));
             i = j;
         }
         up_buf_printf(&b, "],\"support\":{\"tickets_28d\":%lld,\"tickets_90d\":%lld,\"urgent_90d\":%lld,"
                           "\"satisfaction_90d\":", (long long)x->tickets_28d, (long long)x->tickets_90d,
                       (long long)x->urgent_90d);
-        up_json_num(&b, x->satisfaction_90d);
+        up_fmt_json_num(&b, x->satisfaction_90d);
         if (x->error_events_28d >= 0)
             up_buf_printf(&b, ",\"error_events_28d\":%lld", (long long)x->error_events_28d);
         else
             up_buf_puts(&b, ",\"error_events_28d\":null");
         up_buf_puts(&b, ",\"friction\":");
-        up_json_num(&b, x->friction);
+        up_fmt_json_num(&b, x->friction);
         up_buf_printf(&b, ",\"friction_flag\":%s},\"milestones\":{\"total\":%u,\"done\":%lld,\"overdue\":%lld,"
                           "\"stalled\":%lld,\"done_per_week\":", x->friction_flag ? "true" : "false",
                       x->n_milestones, (long long)x->done, (long long)x->overdue, (long long)x->stalled);
-        up_json_num(&b, x->done_per_week);
+        up_fmt_json_num(&b, x->done_per_week);
         up_buf_puts(&b, ",\"planned_per_week\":");
-        up_json_num(&b, x->planned_per_week);
+        up_fmt_json_num(&b, x->planned_per_week);
         up_buf_puts(&b, ",\"items\":[");
         for (uint32_t i = 0; i < x->n_milestones; i++) {
             const up_milestone_t *ms = &x->milestones[i];
             up_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-            up_json_str(&b, ms->name);
+            up_fmt_json_str(&b, ms->name);
             up_buf_puts(&b, ",\"due\":");
             if (ms->due == UP_TS_NONE)
                 up_buf_puts(&b, "null");
             else {
                 up_fmt_date(t1, up_day_of(ms->due));
-                up_json_str(&b, t1);
+                up_fmt_json_str(&b, t1);
             }
             up_buf_puts(&b, ",\"done_at\":");
             if (ms->done_at == UP_TS_NONE || ms->done_at > T)
                 up_buf_puts(&b, "null");
             else {
                 up_fmt_date(t1, up_day_of(ms->done_at));
-                up_json_str(&b, t1);
+                up_fmt_json_str(&b, t1);
             }
             up_buf_printf(&b, ",\"overdue_days\":%d}", ms->overdue_days);
         }
@@ -577,9 +578,9 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             up_fmt_date(t1, x->months[k].first_day);
             up_buf_printf(&b, "%s{\"month\":\"%.7s\",\"nps_answers\":%lld,\"nps\":", k ? "," : "", t1,
                           (long long)x->months[k].nps_answers);
-            up_json_num(&b, x->months[k].nps);
+            up_fmt_json_num(&b, x->months[k].nps);
             up_buf_printf(&b, ",\"csat_answers\":%lld,\"csat\":", (long long)x->months[k].csat_answers);
-            up_json_num(&b, x->months[k].csat);
+            up_fmt_json_num(&b, x->months[k].csat);
             up_buf_puts(&b, "}");
         }
         up_buf_puts(&b, "]");

@@ -6,26 +6,13 @@
  * value from the data is escaped. */
 #include "report_html.h"
 
+#include "fmt.h"
 #include "timeparse.h"
 #include "util.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void esc(FILE *out, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&#39;", out); break;
-        default: fputc(*s, out);
-        }
-    }
-}
 
 static void pct(FILE *out, double v)
 {
@@ -47,7 +34,7 @@ static const char STYLE[] =
 static void head(FILE *out, const char *title)
 {
     fputs("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>", out);
-    esc(out, title);
+    up_fmt_html(out, title);
     fprintf(out, "</title>%s</head><body>", STYLE);
 }
 
@@ -65,10 +52,10 @@ static void svg_lines(FILE *out, const up_series_t *s, int which_a, int which_b,
             max = v[which_b];
     }
     fprintf(out, "<svg viewBox=\"0 0 %d %d\" width=\"100%%\" role=\"img\" aria-label=\"", W, H);
-    esc(out, label_a);
+    up_fmt_html(out, label_a);
     if (which_b >= 0) {
         fputs(" and ", out);
-        esc(out, label_b);
+        up_fmt_html(out, label_b);
     }
     fprintf(out, "\"><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#d9dee7\"/>", P, H - P, W - 5, H - P);
     fprintf(out, "<text x=\"2\" y=\"14\" font-size=\"11\" fill=\"#5b6475\">%lld</text>", (long long)max);
@@ -93,11 +80,11 @@ static void svg_lines(FILE *out, const up_series_t *s, int which_a, int which_b,
                  "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#5b6475\" text-anchor=\"end\">%s</text>",
             P, H - 10, d1, W - 5, H - 10, d2);
     fprintf(out, "<text x=\"%d\" y=\"14\" font-size=\"12\" fill=\"#175cd3\">— ", P + 10);
-    esc(out, label_a);
+    up_fmt_html(out, label_a);
     fputs("</text>", out);
     if (which_b >= 0) {
         fprintf(out, "<text x=\"%d\" y=\"14\" font-size=\"12\" fill=\"#b54708\">- - ", P + 130);
-        esc(out, label_b);
+        up_fmt_html(out, label_b);
         fputs("</text>", out);
     }
     fputs("</svg>", out);
@@ -115,7 +102,7 @@ int up_report_account_html(FILE *out, const up_portfolio_t *p, const up_account_
     snprintf(title, sizeof title, "Adoption review: %s, %s", acc->name ? acc->name : acc->account_id, today);
     head(out, title);
     fputs("<h1>Adoption review: ", out);
-    esc(out, acc->name ? acc->name : acc->account_id);
+    up_fmt_html(out, acc->name ? acc->name : acc->account_id);
     fprintf(out, "</h1><p class=\"muted\">As of %s", today);
     if (acc->contract_start != UP_NO_DAY) {
         up_fmt_date(d, acc->contract_start);
@@ -141,7 +128,7 @@ int up_report_account_html(FILE *out, const up_portfolio_t *p, const up_account_
     else
         fprintf(out, "%.0f", row->health);
     fputs("</b></div></div><p>", out);
-    esc(out, row->level_why);
+    up_fmt_html(out, row->level_why);
     fputs(".</p>", out);
     if (series && series->n_days > 1) {
         fputs("<p class=\"muted\">Daily and weekly active users, 90 days</p>", out);
@@ -160,9 +147,9 @@ int up_report_account_html(FILE *out, const up_portfolio_t *p, const up_account_
         for (uint32_t i = 0; i < x->n_targets; i++) {
             const up_target_eval_t *t = &x->targets[i];
             fputs("<tr><td>", out);
-            esc(out, t->target->name);
+            up_fmt_html(out, t->target->name);
             fputs("</td><td>", out);
-            esc(out, t->target->metric);
+            up_fmt_html(out, t->target->metric);
             fprintf(out, "</td><td class=\"n\">%.3g</td><td class=\"n\">%.3g</td><td>", t->value, t->target->min);
             if (t->due != UP_NO_DAY) {
                 up_fmt_date(d, t->due);
@@ -176,7 +163,7 @@ int up_report_account_html(FILE *out, const up_portfolio_t *p, const up_account_
     fputs("<p>Feature adoption (users who used it in the last 28 days / active users):</p><table>", out);
     for (size_t f = 0; f < m->n_features; f++) {
         fputs("<tr><td>", out);
-        esc(out, m->features[f].name);
+        up_fmt_html(out, m->features[f].name);
         fprintf(out, "%s</td><td class=\"n\">", m->features[f].core ? " (core)" : "");
         pct(out, row->feature_adoption[f]);
         fputs("</td></tr>", out);
@@ -202,7 +189,7 @@ int up_report_account_html(FILE *out, const up_portfolio_t *p, const up_account_
                 j++;
             const up_outcome_t *last = &e->outcomes[j - 1];
             fputs("<tr><td>", out);
-            esc(out, last->metric);
+            up_fmt_html(out, last->metric);
             fprintf(out, "</td><td class=\"n\">%.4g</td><td class=\"n\">", last->value);
             if (isnan(last->target))
                 fputs("–", out);
@@ -224,7 +211,7 @@ int up_report_account_html(FILE *out, const up_portfolio_t *p, const up_account_
     for (size_t f = 0; f < m->n_features; f++)
         if (m->features[f].core && (isnan(row->feature_adoption[f]) || row->feature_adoption[f] < 0.3)) {
             fputs("<li>", out);
-            esc(out, m->features[f].name);
+            up_fmt_html(out, m->features[f].name);
             fputs(" (a core feature) reaches ", out);
             pct(out, row->feature_adoption[f]);
             fputs(" of active users.</li>", out);
@@ -255,7 +242,7 @@ int up_report_account_html(FILE *out, const up_portfolio_t *p, const up_account_
     for (size_t f = 0; f < m->n_features; f++)
         if (m->features[f].core && (isnan(row->feature_adoption[f]) || row->feature_adoption[f] < 0.3)) {
             fputs("<tr><td>Adopt ", out);
-            esc(out, m->features[f].name);
+            up_fmt_html(out, m->features[f].name);
             fputs("</td><td>", out);
             pct(out, row->feature_adoption[f]);
             fputs("</td><td>50% of active users</td></tr>", out);
@@ -268,7 +255,7 @@ int up_report_account_html(FILE *out, const up_portfolio_t *p, const up_account_
     for (uint32_t i = 0; i < x->n_milestones; i++)
         if (x->milestones[i].done_at == UP_TS_NONE || x->milestones[i].done_at > p->T) {
             fputs("<tr><td>Milestone: ", out);
-            esc(out, x->milestones[i].name);
+            up_fmt_html(out, x->milestones[i].name);
             fputs("</td><td>open</td><td>done</td></tr>", out);
         }
     fputs("</table><p class=\"muted\">Generated by uptake from product usage and account data; definitions in"
@@ -293,7 +280,7 @@ int up_report_accounts_html(FILE *out, const up_portfolio_t *p, const up_report_
         if ((o->account && strcmp(o->account, a->account_id)) || (o->segment && (!a->segment || strcmp(o->segment, a->segment))))
             continue;
         fputs("<tr><td>", out);
-        esc(out, a->name ? a->name : a->account_id);
+        up_fmt_html(out, a->name ? a->name : a->account_id);
         fprintf(out, "</td><td class=\"%s\">%s</td><td class=\"n\">", up_level_names[r->level], up_level_names[r->level]);
         if (isnan(r->health))
             fputs("–", out);
@@ -317,7 +304,7 @@ int up_report_accounts_html(FILE *out, const up_portfolio_t *p, const up_report_
             fputs(d, out);
         }
         fputs("</td><td>", out);
-        esc(out, a->owner);
+        up_fmt_html(out, a->owner);
         fputs("</td></tr>", out);
     }
     fputs("</table></body></html>\n", out);

@@ -7,6 +7,7 @@
 #include "engine_people.h"
 #include "engine_series.h"
 #include "engine_workflow.h"
+#include "fmt.h"
 #include "report_workflow.h"
 #include "report_html.h"
 #include "report_account.h"
@@ -340,7 +341,7 @@ int up_report_rejects(sqlite3 *db, FILE *out, up_format_t fmt, long limit)
                 else if (i == 0 || i == 4)
                     up_buf_puts(&b, v[i]);
                 else
-                    up_json_str(&b, v[i]);
+                    up_fmt_json_str(&b, v[i]);
             }
             up_buf_puts(&b, "}");
         } else {
@@ -391,7 +392,7 @@ int up_report_series(up_store_t *s, const char *id, int64_t T, int days, FILE *o
         char date[16], when[40];
         up_fmt_time(when, T);
         up_buf_puts(&b, "{\"account_id\":");
-        up_json_str(&b, id);
+        up_fmt_json_str(&b, id);
         up_buf_printf(&b, ",\"as_of\":\"%s\",\"days\":[", when);
         for (int i = 0; i < se.n_days; i++) {
             up_fmt_date(date, se.days[i].day);
@@ -402,7 +403,7 @@ int up_report_series(up_store_t *s, const char *id, int64_t T, int days, FILE *o
         up_buf_puts(&b, "],\"feature_weeks\":[");
         for (uint32_t f = 0; f < se.n_features; f++) {
             up_buf_puts(&b, f ? ",\n{\"feature\":" : "\n{\"feature\":");
-            up_json_str(&b, m->features[f].name);
+            up_fmt_json_str(&b, m->features[f].name);
             up_buf_printf(&b, ",\"core\":%s,\"weeks\":[", m->features[f].core ? "true" : "false");
             for (int k = 0; k < 12; k++) {
                 char lo[16], hi[16];

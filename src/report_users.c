@@ -2,6 +2,7 @@
  * per account (one letter per stage), the CSV one row per account × user ×
  * feature with a stage. */
 #include "report_users.h"
+#include "fmt.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -74,11 +75,11 @@ int up_report_users(FILE *out, const up_rollup_t *r, const up_model_t *m, int64_
         fputs("account_id,user_id,feature,stage,days_used_28d\n", out);
         for (uint32_t i = 0; i < s->n_rows; i++) {
             const up_stage_row_t *row = &s->rows[i];
-            up_csv_field(out, acc_of(r, row->pair));
+            up_fmt_csv_field(out, acc_of(r, row->pair));
             fputc(',', out);
-            up_csv_field(out, user_of(r, row->pair));
+            up_fmt_csv_field(out, user_of(r, row->pair));
             fputc(',', out);
-            up_csv_field(out, m->features[row->feature].name);
+            up_fmt_csv_field(out, m->features[row->feature].name);
             fprintf(out, ",%s,%d\n", up_stage_names[row->stage], row->days_used_28d);
         }
         return 0;
@@ -88,16 +89,16 @@ int up_report_users(FILE *out, const up_rollup_t *r, const up_model_t *m, int64_
         char t[40];
         up_fmt_time(t, T);
         up_buf_puts(&b, "{\"as_of\":");
-        up_json_str(&b, t);
+        up_fmt_json_str(&b, t);
         up_buf_puts(&b, ",\"users\":[");
         for (uint32_t i = 0; i < s->n_rows; i++) {
             const up_stage_row_t *row = &s->rows[i];
             up_buf_puts(&b, i ? ",\n{\"account_id\":" : "\n{\"account_id\":");
-            up_json_str(&b, acc_of(r, row->pair));
+            up_fmt_json_str(&b, acc_of(r, row->pair));
             up_buf_puts(&b, ",\"user_id\":");
-            up_json_str(&b, user_of(r, row->pair));
+            up_fmt_json_str(&b, user_of(r, row->pair));
             up_buf_puts(&b, ",\"feature\":");
-            up_json_str(&b, m->features[row->feature].name);
+            up_fmt_json_str(&b, m->features[row->feature].name);
             up_buf_printf(&b, ",\"stage\":\"%s\",\"days_used_28d\":%d}", up_stage_names[row->stage],
                           row->days_used_28d);
         }
@@ -151,7 +152,7 @@ int up_report_stages(FILE *out, const up_model_t *m, int64_t T, const up_stages_
         for (size_t f = 0; f < m->n_features; f++) {
             if (only != SIZE_MAX && f != only)
                 continue;
-            up_csv_field(out, m->features[f].name);
+            up_fmt_csv_field(out, m->features[f].name);
             for (int k = 0; k < UP_STAGES; k++)
                 fprintf(out, ",%lld", (long long)s->funnel[f][k]);
             fputc('\n', out);
@@ -162,7 +163,7 @@ int up_report_stages(FILE *out, const up_model_t *m, int64_t T, const up_stages_
         up_buf_t b = {0};
         up_fmt_time(t, T);
         up_buf_puts(&b, "{\"as_of\":");
-        up_json_str(&b, t);
+        up_fmt_json_str(&b, t);
         up_buf_puts(&b, ",\"stages\":[");
         int first = 1;
         for (size_t f = 0; f < m->n_features; f++) {
@@ -170,7 +171,7 @@ int up_report_stages(FILE *out, const up_model_t *m, int64_t T, const up_stages_
                 continue;
             up_buf_puts(&b, first ? "\n{\"feature\":" : ",\n{\"feature\":");
             first = 0;
-            up_json_str(&b, m->features[f].name);
+            up_fmt_json_str(&b, m->features[f].name);
             for (int k = 0; k < UP_STAGES; k++)
                 up_buf_printf(&b, ",\"%s\":%lld", up_stage_names[k], (long long)s->funnel[f][k]);
             const int from[3] = {UP_STAGE_AWARE, UP_STAGE_TRIAL, UP_STAGE_REGULAR};
@@ -185,7 +186,7 @@ int up_report_stages(FILE *out, const up_model_t *m, int64_t T, const up_stages_
                 }
             }
             up_buf_puts(&b, ",\"diagnosis\":");
-            up_json_str(&b, diagnosis(s->funnel[f]));
+            up_fmt_json_str(&b, diagnosis(s->funnel[f]));
             up_buf_puts(&b, "}");
         }
         up_buf_puts(&b, "\n]}\n");

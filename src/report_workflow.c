@@ -4,6 +4,7 @@
  * seats completing a core workflow each week, and the step funnel. */
 #include "report_workflow.h"
 
+#include "fmt.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -64,13 +65,13 @@ int up_report_workflows(FILE *out, const up_rollup_t *r, const up_model_t *m, co
         }
         if (format == UP_FMT_JSON) {
             up_buf_puts(&b, i ? ",\n{\"account_id\":" : "\n{\"account_id\":");
-            up_json_str(&b, id);
+            up_fmt_json_str(&b, id);
             up_buf_puts(&b, ",\"weeks\":[");
             for (int k = 0; k < UP_WF_WEEKS; k++) {
                 up_buf_printf(&b, "%s{\"week_start\":\"%s\",\"week_end\":\"%s\",\"seats\":%lld,\"core_users\":%lld,"
                                   "\"core_seat_share\":", k ? "," : "", lo[k], hi[k], (long long)seats[k],
                               (long long)row->core_users[k]);
-                up_json_num(&b, share[k]);
+                up_fmt_json_num(&b, share[k]);
                 up_buf_puts(&b, "}");
             }
             up_buf_puts(&b, "],\"workflows\":[");
@@ -89,15 +90,15 @@ int up_report_workflows(FILE *out, const up_rollup_t *r, const up_model_t *m, co
                     char sh[40] = "";
                     if (!isnan(share[k]))
                         up_fmt_double(sh, sizeof sh, share[k]);
-                    up_csv_field(out, id);
+                    up_fmt_csv_field(out, id);
                     fputc(',', out);
-                    up_csv_field(out, wf->name);
+                    up_fmt_csv_field(out, wf->name);
                     fprintf(out, ",%s,%s,%s,%lld,%lld,%lld,%s\n", wf->core ? "true" : "false", lo[k], hi[k],
                             (long long)a->completions[k], (long long)a->users[k], (long long)seats[k], sh);
                 }
             } else if (format == UP_FMT_JSON) {
                 up_buf_puts(&b, f ? ",{\"workflow\":" : "{\"workflow\":");
-                up_json_str(&b, wf->name);
+                up_fmt_json_str(&b, wf->name);
                 up_buf_printf(&b, ",\"core\":%s,\"completions\":[", wf->core ? "true" : "false");
                 for (int k = 0; k < UP_WF_WEEKS; k++)
                     up_buf_printf(&b, "%s%lld", k ? "," : "", (long long)a->completions[k]);
@@ -107,9 +108,9 @@ int up_report_workflows(FILE *out, const up_rollup_t *r, const up_model_t *m, co
                 up_buf_puts(&b, "],\"funnel\":[");
                 for (size_t q = 0; q < wf->n_steps; q++) {
                     up_buf_puts(&b, q ? ",{\"step\":" : "{\"step\":");
-                    up_json_str(&b, wf->steps[q]);
+                    up_fmt_json_str(&b, wf->steps[q]);
                     up_buf_printf(&b, ",\"users\":%lld,\"drop_off\":", (long long)a->funnel[q]);
-                    up_json_num(&b, q && a->funnel[q - 1] ? 1.0 - (double)a->funnel[q] / (double)a->funnel[q - 1] : NAN);
+                    up_fmt_json_num(&b, q && a->funnel[q - 1] ? 1.0 - (double)a->funnel[q] / (double)a->funnel[q - 1] : NAN);
                     up_buf_puts(&b, "}");
                 }
                 up_buf_puts(&b, "]}");

@@ -18,6 +18,7 @@
 #include "alerts.h"
 #include "api.h"
 #include "assets.h"
+#include "fmt.h"
 #include "ingest.h"
 #include "keys.h"
 #include "nudges.h"
@@ -691,7 +692,7 @@ static enum MHD_Result respond_json_error(struct MHD_Connection *c, conn_t *cn, 
 {
     up_buf_t b = {0};
     up_buf_puts(&b, "{\"error\":");
-    up_json_str(&b, msg);
+    up_fmt_json_str(&b, msg);
     up_buf_puts(&b, "}\n");
     enum MHD_Result r = respond(c, cn, status, "application/json", b.data ? b.data : "", b.len, NULL, NULL);
     up_buf_free(&b);

@@ -52,9 +52,6 @@ uint64_t up_hash64(const void *p, size_t n, uint64_t seed);
 /* CRC-32C (Castagnoli) of bytes, continuing from crc (start with 0). */
 uint32_t up_crc32c(uint32_t crc, const void *p, size_t n);
 
-/* Formats a double with the fewest digits that read back to the same value
- * (like Python's repr); writes into out (>= 32 bytes). */
-void up_fmt_double(char *out, size_t outlen, double v);
 
 /* An arena: many small allocations freed in one call. Chunks of at least
  * 256 KiB; pointers stay valid until up_arena_free. */

@@ -5,7 +5,7 @@
  * account, event name, id and skew-corrected time. */
 #include "wire.h"
 
-#include "report.h"
+#include "fmt.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -800,7 +800,7 @@ const char *up_wire_response(up_wire_batch_t *b, int status, const char **ctype)
                     : status == 503 ? "storage unavailable; retry later"
                     : "error";
     up_buf_t j = {0};
-    up_json_str(&j, msg);
+    up_fmt_json_str(&j, msg);
     const char *quoted = j.data ? j.data : "\"error\"";
     if (b->family == UP_WIRE_MIXPANEL) {
         *ctype = b->verbose ? "application/json" : "text/plain";

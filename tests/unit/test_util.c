@@ -4,6 +4,7 @@
 
 #include "dict.h"
 #include "util.h"
+#include "fmt.h"
 
 static void fmt(double v, const char *want)
 {

@@ -1,0 +1,149 @@
+/* fmt: numbers, JSON, CSV and HTML text (see the header). */
+#include "fmt.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void up_fmt_double(char *out, size_t outlen, double v)
+{
+    /* Python's repr: the shortest digits that read back to v, in positional
+     * notation when the decimal exponent is in [-4, 16), else scientific. */
+    if (v != v) {
+        snprintf(out, outlen, "nan");
+        return;
+    }
+    if (v == 0) {
+        snprintf(out, outlen, signbit(v) ? "-0.0" : "0.0");
+        return;
+    }
+    /* round-tripping is monotone in the precision. Most ratios need 16 or
+     * 17 digits and most counts very few, so look at 15 digits first and
+     * search below it only when it already round-trips */
+    char sci[40];
+    int lo, hi;
+    snprintf(sci, sizeof sci, "%.14e", v);
+    if (strtod(sci, NULL) == v) {
+        lo = 0;
+        hi = 14;
+    } else {
+        lo = 15;
+        hi = 16;
+    }
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(sci, sizeof sci, "%.*e", mid, v);
+        if (strtod(sci, NULL) == v)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    snprintf(sci, sizeof sci, "%.*e", lo, v);
+    /* sci is [-]d[.ddd]e±XX */
+    char digits[24];
+    int nd = 0, neg = sci[0] == '-';
+    const char *p = sci + neg;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9')
+            digits[nd++] = *p;
+    int exp = atoi(p + 1);
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    char buf[64];
+    size_t o = 0;
+    if (neg)
+        buf[o++] = '-';
+    if (exp >= -4 && exp < 16) {
+        if (exp < 0) {
+            buf[o++] = '0';
+            buf[o++] = '.';
+            for (int i = -1; i > exp; i--)
+                buf[o++] = '0';
+            for (int i = 0; i < nd; i++)
+                buf[o++] = digits[i];
+        } else {
+            for (int i = 0; i <= exp; i++)
+                buf[o++] = i < nd ? digits[i] : '0';
+            buf[o++] = '.';
+            if (nd > exp + 1)
+                for (int i = exp + 1; i < nd; i++)
+                    buf[o++] = digits[i];
+            else
+                buf[o++] = '0';
+        }
+        buf[o] = '\0';
+    } else {
+        buf[o++] = digits[0];
+        if (nd > 1) {
+            buf[o++] = '.';
+            for (int i = 1; i < nd; i++)
+                buf[o++] = digits[i];
+        }
+        snprintf(buf + o, sizeof buf - o, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+    }
+    snprintf(out, outlen, "%s", buf);
+}
+
+int up_fmt_json_str(up_buf_t *b, const char *s)
+{
+    int rc = up_buf_append(b, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            char esc[2] = {'\\', (char)*p};
+            rc |= up_buf_append(b, esc, 2);
+        } else if (*p < 0x20) {
+            rc |= up_buf_printf(b, "\\u%04x", *p);
+        } else
+            rc |= up_buf_append(b, p, 1);
+    }
+    return rc | up_buf_append(b, "\"", 1);
+}
+
+void up_fmt_json_num(up_buf_t *b, double v)
+{
+    char t[40];
+    if (isnan(v)) {
+        up_buf_puts(b, "null");
+        return;
+    }
+    up_fmt_double(t, sizeof t, v);
+    up_buf_puts(b, t);
+}
+
+void up_fmt_json_opt_str(up_buf_t *b, const char *s)
+{
+    if (s)
+        up_fmt_json_str(b, s);
+    else
+        up_buf_puts(b, "null");
+}
+
+void up_fmt_csv_field(FILE *out, const char *s)
+{
+    if (!s)
+        return;
+    if (strpbrk(s, ",\"\n\r")) {
+        fputc('"', out);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', out);
+            fputc(*s, out);
+        }
+        fputc('"', out);
+    } else
+        fputs(s, out);
+}
+
+void up_fmt_html(FILE *out, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '"': fputs("&quot;", out); break;
+        case '\'': fputs("&#39;", out); break;
+        default: fputc(*s, out);
+        }
+    }
+}

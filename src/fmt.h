@@ -1,0 +1,27 @@
+/* fmt: text for where it lands. Numbers in their shortest round-trip form,
+ * JSON string literals, CSV fields and HTML text. Pure: no I/O beyond the
+ * FILE or buffer it is handed, no store, no engine. Invariant: every byte
+ * written for a person or a parser goes through one of these. */
+#ifndef UP_FMT_H
+#define UP_FMT_H
+
+#include <stdio.h>
+
+#include "util.h"
+
+/* Formats a double with the fewest digits that read back to the same value
+ * (like Python's repr); writes into out (>= 32 bytes). */
+void up_fmt_double(char *out, size_t outlen, double v);
+
+/* Appends s as a JSON string literal (quotes included) to b. */
+int up_fmt_json_str(up_buf_t *b, const char *s);
+/* Appends s as a JSON string, or null when s is NULL. */
+void up_fmt_json_opt_str(up_buf_t *b, const char *s);
+/* Appends v in its shortest round-trip form, or null when v is NAN. */
+void up_fmt_json_num(up_buf_t *b, double v);
+/* Writes s as one CSV field (RFC 4180 quoting when needed); NULL writes nothing. */
+void up_fmt_csv_field(FILE *out, const char *s);
+/* Writes s as HTML text or a quoted attribute value (& < > " ' escaped); NULL writes nothing. */
+void up_fmt_html(FILE *out, const char *s);
+
+#endif
