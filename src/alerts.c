@@ -8,7 +8,7 @@
 #include "engine.h"
 #include "engine_account.h"
 #include "engine_people.h"
-#include "engine_rollup.h"
+#include "rollup.h"
 #include "engine_workflow.h"
 #include "fmt.h"
 #include "report.h"

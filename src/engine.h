@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "engine_rollup.h"
+#include "rollup.h"
 #include "model.h"
 #include "store.h"
 

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "engine_rollup.h"
+#include "rollup.h"
 
 typedef struct {
     uint32_t pair;

@@ -7,7 +7,7 @@
 #define UP_ENGINE_REVENUE_H
 
 #include "engine.h"
-#include "engine_rollup.h"
+#include "rollup.h"
 
 typedef struct {
     int32_t day;

@@ -6,7 +6,7 @@
 #define UP_ENGINE_SERIES_H
 
 #include "engine.h"
-#include "engine_rollup.h"
+#include "rollup.h"
 
 typedef struct {
     int32_t day;

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "engine_rollup.h"
+#include "rollup.h"
 #include "model.h"
 
 typedef enum {

@@ -8,7 +8,7 @@
 #define UP_ENGINE_WORKFLOW_H
 
 #include "engine.h"
-#include "engine_rollup.h"
+#include "rollup.h"
 
 #define UP_WF_WEEKS 12
 

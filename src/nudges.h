@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "engine_rollup.h"
+#include "rollup.h"
 #include "model.h"
 #include "util.h"
 

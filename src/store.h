@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "engine_rollup.h"
+#include "rollup.h"
 #include "model.h"
 
 typedef struct up_store up_store_t;

@@ -1,12 +1,12 @@
-/* engine_rollup: the compact state every metric is computed from. Per
+/* rollup (store layer): the compact state every metric is computed from. Per
  * (account, user) pair it keeps a bitmap of active days, first and last event,
  * the days and times of key actions, and per feature the days used (and used
  * with an advanced event) and the first use and exposure. It also owns the
  * dictionaries that turn ids into names.
  * Invariant: the rollup equals a fold of every stored event (ts <= cutoff)
  * through the model it was built with; it is rebuilt when the model changes. */
-#ifndef UP_ENGINE_ROLLUP_H
-#define UP_ENGINE_ROLLUP_H
+#ifndef UP_ROLLUP_H
+#define UP_ROLLUP_H
 
 #include <stdint.h>
 #include <stdio.h>

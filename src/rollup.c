@@ -1,11 +1,11 @@
-/* engine_rollup: folding events into per-pair day bitmaps, and the snapshot
+/* rollup (store layer): folding events into per-pair day bitmaps, and the snapshot
  * file that lets a report open the store without re-reading the log.
  *
  * Bitmaps grow in 64-day words in either direction, so a pair costs a few
  * words whatever the store's date range. The snapshot is a flat little-endian
  * dump; it is only a cache of the log, so its format may change freely: a
  * mismatching header makes the caller rebuild from the log. */
-#include "engine_rollup.h"
+#include "rollup.h"
 #include "timeparse.h"
 #include "util.h"
 
