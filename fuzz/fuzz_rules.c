@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alerts.h"
+#include "metric.h"
 #include "rules.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     text[size] = '\0';
     up_cond_t *c = NULL;
     char err[256];
-    if (up_cond_compile(text, up_alert_var_known, &c, err, sizeof err) == 0) {
+    if (up_cond_compile(text, up_metric_var_known, &c, err, sizeof err) == 0) {
         up_val_t a = up_cond_eval(c, all_null, NULL), b = up_cond_eval(c, all_one, NULL);
         if (a.kind > UP_VAL_BOOL || b.kind > UP_VAL_BOOL)
             abort();

@@ -5,17 +5,13 @@
  * explains itself with the same text and the values it read. */
 #include "alerts.h"
 
-#include "engine.h"
-#include "engine_account.h"
-#include "engine_people.h"
-#include "rollup.h"
-#include "engine_workflow.h"
 #include "fmt.h"
-#include "report.h"
+#include "metric.h"
 #include "rules.h"
 #include "store.h"
 #include "timeparse.h"
 #include "util.h"
+#include "view.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -44,32 +40,10 @@ int up_alerts_init(sqlite3 *db)
 
 /* ---- variables ---------------------------------------------------------- */
 
-enum {
-    V_SEATS, V_KNOWN, V_DAU, V_WAU, V_WAU_PREV, V_MAU, V_ACTIVE, V_BREADTH, V_DEPTH, V_STICKINESS, V_WAU_TREND,
-    V_TTFV, V_ACTIVATION, V_CONSISTENCY, V_CHAMPION_ACTIVE, V_NPS, V_HEALTH, V_ARR, V_LEVEL_LOW, V_LEVEL_HIGH,
-    V_LEVEL_EFFECTIVE, V_CORE_FEATURES, V_CORE_UNUSED, V_DAYS_INTO, V_DAYS_TO_RENEWAL, V_HAS_KA,
-    V_CHAMPION_QUIET, V_SEATS_REMOVED, V_HEALTH_CHANGE, V_MS_OVERDUE, V_MS_OPEN, V_MS_IDLE, V_FRICTION,
-    V_FRICTION_FLAG, V_TICKETS_28D, V_N
-};
-static const char *const VARS[V_N] = {
-    "seats", "known_users", "dau", "wau", "wau_prev", "mau", "active_users", "breadth", "depth", "stickiness",
-    "wau_trend", "ttfv_days", "activation_rate", "consistency", "champion_active", "nps", "health", "arr",
-    "level_low", "level_high", "level_effective", "core_features", "core_unused_28d", "days_into_contract",
-    "days_to_renewal", "has_key_action", "champion_quiet", "seats_removed_1d", "health_change",
-    "milestone_overdue_days", "open_milestones", "days_since_milestone_done", "friction", "friction_flag",
-    "tickets_28d",
-};
-
-int up_alert_var_known(const char *name)
-{
-    for (int i = 0; i < V_N; i++)
-        if (!strcmp(VARS[i], name))
-            return 1;
-    return 0;
-}
-
+/* The variables of rule conditions: the catalog's metrics used as UP_MU_VAR
+ * (metric.h), indexed by metric id. */
 typedef struct {
-    up_val_t v[V_N];
+    up_val_t v[UP_M_N];
 } vars_t;
 
 static up_val_t num(double d)
@@ -91,70 +65,11 @@ static up_val_t boolean(int b)
 static up_val_t lookup(void *ctx, const char *name)
 {
     vars_t *vs = ctx;
-    for (int i = 0; i < V_N; i++)
-        if (!strcmp(VARS[i], name))
-            return vs->v[i];
-    return num(NAN);
+    int i = up_metric_find(name, UP_MU_VAR);
+    return i >= 0 ? vs->v[i] : num(NAN);
 }
 
 /* ---- rules -------------------------------------------------------------- */
-
-static const struct {
-    const char *name;
-    int severity;
-    const char *what;
-} BUILTINS[] = {
-    {"usage_drop", UP_SEV_HIGH, "weekly active users fell"},
-    {"low_platform_access", UP_SEV_MEDIUM, "few licensed seats in use, well into the contract"},
-    {"feature_avoidance", UP_SEV_LOW, "broad use, but a core feature unused for 28 days"},
-    {"champion_quiet", UP_SEV_HIGH, "a champion went quiet"},
-    {"seats_removed", UP_SEV_HIGH, "licensed seats removed overnight"},
-    {"onboarding_stalled", UP_SEV_MEDIUM, "onboarding milestones overdue or idle"},
-    {"no_first_value", UP_SEV_HIGH, "no key action yet, well into the contract"},
-    {"friction_loop", UP_SEV_MEDIUM, "many tickets and errors while activity is high"},
-    {"health_drop", UP_SEV_HIGH, "health score dropped"},
-    {"renewal_at_risk", UP_SEV_CRITICAL, "renewal soon at low adoption"},
-};
-#define N_BUILTINS (sizeof BUILTINS / sizeof BUILTINS[0])
-
-int up_alert_builtin(const char *name)
-{
-    for (size_t i = 0; i < N_BUILTINS; i++)
-        if (!strcmp(BUILTINS[i].name, name))
-            return 1;
-    return 0;
-}
-
-/* The condition of built-in i with the model's thresholds. */
-static void builtin_when(size_t i, const up_alert_settings_t *a, char *out, size_t len)
-{
-    char x[32], y[32];
-    switch (i) {
-    case 0: up_fmt_double(x, sizeof x, a->usage_drop_wau_trend); snprintf(out, len, "wau_trend < %s", x); break;
-    case 1:
-        up_fmt_double(x, sizeof x, a->low_access_breadth);
-        snprintf(out, len, "breadth < %s and days_into_contract > %d", x, a->low_access_days);
-        break;
-    case 2:
-        up_fmt_double(x, sizeof x, a->avoidance_breadth);
-        snprintf(out, len, "breadth >= %s and core_unused_28d > 0", x);
-        break;
-    case 3: snprintf(out, len, "champion_quiet"); break;
-    case 4: up_fmt_double(x, sizeof x, a->seats_removed_share); snprintf(out, len, "seats_removed_1d >= %s", x); break;
-    case 5:
-        snprintf(out, len, "milestone_overdue_days >= %d or (open_milestones > 0 and days_since_milestone_done >= %d)",
-                 a->milestone_overdue_days, a->milestone_idle_days);
-        break;
-    case 6: snprintf(out, len, "not has_key_action and days_into_contract > %d", a->no_first_value_days); break;
-    case 7: snprintf(out, len, "friction_flag"); break;
-    case 8: up_fmt_double(x, sizeof x, -a->health_drop_points); snprintf(out, len, "health_change <= %s", x); break;
-    case 9:
-        snprintf(out, len, "days_to_renewal >= 0 and days_to_renewal <= %d and level_low", a->renewal_days);
-        break;
-    default: out[0] = '\0';
-    }
-    (void)y;
-}
 
 typedef struct {
     const char *name, *owner;
@@ -174,30 +89,30 @@ static void rules_free(rule_t *r, size_t n)
  * rule of the same name, then the model's own. */
 static int rules_of(const up_model_t *m, rule_t **out, size_t *n, char *err, size_t errlen)
 {
-    rule_t *r = calloc(N_BUILTINS + m->n_rules + 1, sizeof *r);
+    rule_t *r = calloc(UP_BUILTIN_N + m->n_rules + 1, sizeof *r);
     if (!r)
         return -UP_ENOMEM;
     size_t k = 0;
-    for (size_t i = 0; i < N_BUILTINS; i++) {
+    for (size_t i = 0; i < UP_BUILTIN_N; i++) {
         const up_rule_t *o = NULL;
         for (size_t j = 0; j < m->n_rules; j++)
-            if (!strcmp(m->rules[j].name, BUILTINS[i].name))
+            if (!strcmp(m->rules[j].name, up_model_builtins[i].name))
                 o = &m->rules[j];
         if (o && !o->enabled)
             continue;
-        r[k].name = BUILTINS[i].name;
-        r[k].severity = o && o->severity >= 0 ? o->severity : BUILTINS[i].severity;
+        r[k].name = up_model_builtins[i].name;
+        r[k].severity = o && o->severity >= 0 ? o->severity : up_model_builtins[i].severity;
         r[k].cooldown_days = o ? o->cooldown_days : 7;
         r[k].owner = o ? o->owner : NULL;
         if (o && o->when)
             snprintf(r[k].when, sizeof r[k].when, "%s", o->when);
         else
-            builtin_when(i, &m->alert_settings, r[k].when, sizeof r[k].when);
+            up_model_builtin_when(i, &m->alert_settings, r[k].when, sizeof r[k].when);
         k++;
     }
     for (size_t j = 0; j < m->n_rules; j++) {
         const up_rule_t *o = &m->rules[j];
-        if (up_alert_builtin(o->name) || !o->enabled)
+        if (up_model_builtin(o->name) >= 0 || !o->enabled)
             continue;
         r[k].name = o->name;
         r[k].severity = o->severity >= 0 ? o->severity : UP_SEV_MEDIUM;
@@ -207,7 +122,7 @@ static int rules_of(const up_model_t *m, rule_t **out, size_t *n, char *err, siz
         k++;
     }
     for (size_t i = 0; i < k; i++)
-        if (up_cond_compile(r[i].when, up_alert_var_known, &r[i].cond, err, errlen) < 0) {
+        if (up_cond_compile(r[i].when, up_metric_var_known, &r[i].cond, err, errlen) < 0) {
             rules_free(r, k);
             return -UP_EMODEL;
         }
@@ -216,88 +131,13 @@ static int rules_of(const up_model_t *m, rule_t **out, size_t *n, char *err, siz
     return 0;
 }
 
-/* ---- signals ------------------------------------------------------------ */
+/* ---- variables ---------------------------------------------------------- */
 
-typedef struct {
-    sqlite3 *db;
-    const up_model_t *m;
-    const up_rollup_t *r;
-    const up_entities_t *e;
-    int64_t T;
-    int32_t d0;
-    const int8_t *quiet;      /* per account id: up_engine_champions_quiet */
-    const int64_t *errors;    /* per account id: up_error_counts, or NULL */
-} sig_ctx_t;
-
-static void account_vars(const sig_ctx_t *c, const up_account_metrics_t *row, const up_account_metrics_t *before,
-                         vars_t *vs)
+static void account_vars(const up_account_metrics_t *row, vars_t *vs)
 {
-    const up_account_t *acc = row->account;
-    up_val_t *v = vs->v;
-    v[V_SEATS] = num((double)row->seats);
-    v[V_KNOWN] = num((double)row->known_users);
-    v[V_DAU] = num((double)row->dau);
-    v[V_WAU] = num((double)row->wau);
-    v[V_WAU_PREV] = num((double)row->wau_prev);
-    v[V_MAU] = num((double)row->mau);
-    v[V_ACTIVE] = num((double)row->active_users);
-    v[V_BREADTH] = num(row->breadth);
-    v[V_DEPTH] = num(row->depth);
-    v[V_STICKINESS] = num(row->stickiness);
-    v[V_WAU_TREND] = num(row->wau_trend);
-    v[V_TTFV] = num(row->ttfv_days == INT64_MIN ? NAN : (double)row->ttfv_days);
-    v[V_ACTIVATION] = num(row->activation_rate);
-    v[V_CONSISTENCY] = num(row->consistency);
-    v[V_CHAMPION_ACTIVE] = boolean(row->champion_active);
-    v[V_NPS] = num(row->nps);
-    v[V_HEALTH] = num(row->health);
-    v[V_ARR] = num(acc->arr);
-    v[V_LEVEL_LOW] = boolean(row->level == UP_LEVEL_LOW);
-    v[V_LEVEL_HIGH] = boolean(row->level == UP_LEVEL_HIGH);
-    v[V_LEVEL_EFFECTIVE] = boolean(row->level == UP_LEVEL_EFFECTIVE);
-    v[V_CORE_FEATURES] = num((double)row->core_total);
-    v[V_CORE_UNUSED] = num(row->core_total ? (double)(row->core_total - row->core_used) : NAN);
-    v[V_DAYS_INTO] = num(acc->contract_start == UP_NO_DAY ? NAN : (double)(c->d0 - acc->contract_start));
-    v[V_DAYS_TO_RENEWAL] = num(acc->renewal_date == UP_NO_DAY ? NAN : (double)(acc->renewal_date - c->d0));
-    v[V_HAS_KA] = boolean(row->ttfv_days != INT64_MIN || !isnan(row->activation_rate) ? 1 : 0);
-    v[V_HEALTH_CHANGE] = num(before ? row->health - before->health : NAN);
-    /* seats at the end of yesterday against now */
-    int64_t prev = up_engine_seats_at(c->e, acc, up_engine_end_of_day(c->d0 - 1));
-    v[V_SEATS_REMOVED] = num(prev > 0 ? (double)(prev - row->seats) / (double)prev : NAN);
-    if (v[V_SEATS_REMOVED].kind == UP_VAL_NUM && v[V_SEATS_REMOVED].num < 0)
-        v[V_SEATS_REMOVED].num = 0;
-    /* champions: quiet when inactive for 14 days or under share of their earlier pace */
-    int64_t aid = up_dict_find(&c->r->dict[UP_KIND_ACCOUNT], acc->account_id, strlen(acc->account_id));
-    v[V_CHAMPION_QUIET] = boolean(aid >= 0 ? c->quiet[aid] : -1);
-    /* milestones, tickets, friction */
-    v[V_MS_OVERDUE] = v[V_MS_OPEN] = v[V_MS_IDLE] = v[V_FRICTION] = v[V_FRICTION_FLAG] = v[V_TICKETS_28D] = num(NAN);
-    up_account_extras_t x;
-    memset(&x, 0, sizeof x);
-    int64_t errors = c->errors ? (aid >= 0 ? c->errors[aid] : 0) : -1;
-    if (up_account_extras(c->db, c->m, row, c->T, errors, NULL, &x) == 0) {
-        int max_over = 0, open = 0;
-        int64_t last_done = UP_TS_NONE;
-        for (uint32_t i = 0; i < x.n_milestones; i++) {
-            const up_milestone_t *ms = &x.milestones[i];
-            int done = ms->done_at != UP_TS_NONE && ms->done_at <= c->T;
-            if (!done)
-                open++;
-            if (ms->overdue_days > max_over)
-                max_over = ms->overdue_days;
-            if (done && (last_done == UP_TS_NONE || ms->done_at > last_done))
-                last_done = ms->done_at;
-        }
-        if (x.n_milestones) {
-            v[V_MS_OVERDUE] = num(max_over);
-            v[V_MS_OPEN] = num(open);
-            /* idle since the last milestone done, else since the contract began */
-            int32_t since = last_done != UP_TS_NONE ? up_day_of(last_done) : acc->contract_start;
-            v[V_MS_IDLE] = num(since == UP_NO_DAY ? NAN : (double)(c->d0 - since));
-        }
-        v[V_FRICTION] = num(x.friction);
-        v[V_FRICTION_FLAG] = boolean(x.friction_flag);
-        v[V_TICKETS_28D] = num((double)x.tickets_28d);
-        up_account_extras_free(&x);
+    for (int i = 0; i < UP_M_N; i++) {
+        double d = up_engine_metric(row, i);
+        vs->v[i] = up_metric_info[i].kind == UP_MK_BOOL ? boolean(isnan(d) ? -1 : (int)d) : num(d);
     }
 }
 
@@ -503,6 +343,35 @@ static int apply(sqlite3 *db, const up_model_t *m, const rule_t *rule, const up_
     return rc;
 }
 
+/* Every rule on every account of p, in one transaction. */
+static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, const rule_t *rules, size_t n_rules,
+                    up_alerts_stats_t *st)
+{
+    char today[16];
+    up_fmt_date(today, p->d0);
+    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    int rc = 0;
+    for (uint32_t i = 0; i < p->n_rows && rc == 0; i++) {
+        const up_account_metrics_t *row = &p->rows[i];
+        vars_t vs;
+        account_vars(row, &vs);
+        st->accounts++;
+        for (size_t k = 0; k < n_rules && rc == 0; k++) {
+            int fires = up_val_true(up_cond_eval(rules[k].cond, lookup, &vs));
+            up_buf_t b = {0};
+            vals_json(rules[k].cond, &vs, &b);
+            rc = apply(db, m, &rules[k], row->account, fires, b.data ? b.data : "{}", today, p->d0, st);
+            up_buf_free(&b);
+        }
+    }
+    if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        rc = -UP_EDB;
+    if (rc < 0)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
 int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t *st, char *err, size_t errlen)
 {
     memset(st, 0, sizeof *st);
@@ -513,94 +382,14 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
     if (rc < 0)
         return rc;
     st->rules = (int)n_rules;
-    int32_t d0 = up_day_of(T);
-    int64_t T_before = up_engine_end_of_day(d0 - m->alert_settings.health_drop_days);
-    up_rollup_t *r = NULL;
-    int owned = 0;
-    up_entities_t e;
-    up_portfolio_t now, before;
-    memset(&now, 0, sizeof now);
-    memset(&before, 0, sizeof before);
-    int have_e = 0;
-    int8_t *quiet = NULL;
-    int64_t *errors = NULL;
-    up_workflows_t wf_ka;
-    memset(&wf_ka, 0, sizeof wf_ka);
-    if ((rc = up_alerts_init(db)) < 0) {
+    up_view_t v;
+    if ((rc = up_alerts_init(db)) < 0)
         snprintf(err, errlen, "cannot create the alert tables: %s", sqlite3_errmsg(db));
-        goto out;
-    }
-    if ((rc = up_store_rollup(s, T, &r, &owned)) < 0) {
-        snprintf(err, errlen, "%s", up_strerror(rc));
-        goto out;
-    }
-    if ((rc = up_entities_load(up_store_db(s), up_engine_nps_from(m, T_before), T, &e, err, errlen)) < 0)
-        goto out;
-    have_e = 1;
-    if ((rc = up_workflow_key_actions(s, r, m, T, &e, &wf_ka)) < 0) {
-        snprintf(err, errlen, "%s", up_strerror(rc));
-        goto out;
-    }
-    if ((rc = up_engine_portfolio(r, m, &e, T, &now)) < 0 || (rc = up_engine_portfolio(r, m, &e, T_before, &before)) < 0) {
-        snprintf(err, errlen, "%s", up_strerror(rc));
-        goto out;
-    }
-    char today[16];
-    up_fmt_date(today, d0);
-    quiet = malloc(r->dict[UP_KIND_ACCOUNT].n + 1);
-    if (!quiet) {
-        rc = -UP_ENOMEM;
-        goto out;
-    }
-    up_engine_champions_quiet(r, T, m->alert_settings.champion_quiet_share, quiet);
-    if ((rc = up_error_counts(s, r, m, T, &errors)) < 0) {
-        snprintf(err, errlen, "cannot count error events: %s", up_strerror(rc));
-        goto out;
-    }
-    sig_ctx_t sc = {up_store_db(s), m, r, &e, T, d0, quiet, errors};
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot write the alert tables: %s", sqlite3_errmsg(db));
-        rc = -UP_EDB;
-        goto out;
-    }
-    uint32_t k_before = 0;
-    for (uint32_t i = 0; i < now.n_rows && rc == 0; i++) {
-        const up_account_metrics_t *row = &now.rows[i];
-        const up_account_metrics_t *prev = NULL;
-        /* both portfolios are sorted by account_id: walk them together */
-        while (k_before < before.n_rows &&
-               strcmp(before.rows[k_before].account->account_id, row->account->account_id) < 0)
-            k_before++;
-        if (k_before < before.n_rows && !strcmp(before.rows[k_before].account->account_id, row->account->account_id))
-            prev = &before.rows[k_before];
-        vars_t vs;
-        account_vars(&sc, row, prev, &vs);
-        st->accounts++;
-        for (size_t k = 0; k < n_rules && rc == 0; k++) {
-            int fires = up_val_true(up_cond_eval(rules[k].cond, lookup, &vs));
-            up_buf_t b = {0};
-            vals_json(rules[k].cond, &vs, &b);
-            rc = apply(db, m, &rules[k], row->account, fires, b.data ? b.data : "{}", today, d0, st);
-            up_buf_free(&b);
-        }
-    }
-    if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        rc = -UP_EDB;
-    if (rc < 0) {
-        snprintf(err, errlen, "cannot write the alert tables: %s", sqlite3_errmsg(db));
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-    }
-out:
-    up_workflows_free(&wf_ka);
-    free(quiet);
-    free(errors);
-    up_portfolio_free(&now);
-    up_portfolio_free(&before);
-    if (have_e)
-        up_entities_free(&e);
-    if (owned) {
-        up_rollup_free(r);
-        free(r);
+    else if ((rc = up_view_open(s, T, UP_VIEW_SIGNALS, &v, err, errlen)) == 0) {
+        rc = evaluate(db, m, &v.portfolio, rules, n_rules, st);
+        if (rc < 0)
+            snprintf(err, errlen, "cannot write the alert tables: %s", sqlite3_errmsg(db));
+        up_view_close(&v);
     }
     rules_free(rules, n_rules);
     return rc;

@@ -16,11 +16,6 @@
 
 struct up_store;
 
-/* 1 when name is a variable a rule condition may use. */
-int up_alert_var_known(const char *name);
-/* 1 when name is a built-in rule. */
-int up_alert_builtin(const char *name);
-
 /* Creates the alert tables when missing. */
 int up_alerts_init(sqlite3 *db);
 

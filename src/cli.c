@@ -502,7 +502,7 @@ static int cmd_import(const args_t *a)
 
 static int cmd_rejects(const args_t *a)
 {
-    int fmt = a->val[O_FORMAT] ? up_format_parse(a->val[O_FORMAT]) : UP_FMT_TABLE;
+    int fmt = a->val[O_FORMAT] ? up_fmt_parse(a->val[O_FORMAT]) : UP_FMT_TABLE;
     if (fmt < 0) {
         fprintf(stderr, "uptake rejects: unknown format '%s' (table, json or csv)\n", a->val[O_FORMAT]);
         return UP_EXIT_USAGE;
@@ -552,7 +552,7 @@ static int cmd_report(const args_t *a)
         }
         q.o.format = UP_FMT_HTML;
     } else if (a->val[O_FORMAT]) {
-        int f = up_format_parse(a->val[O_FORMAT]);
+        int f = up_fmt_parse(a->val[O_FORMAT]);
         if (f < 0) {
             fprintf(stderr, "uptake report: unknown format '%s' (table, json, csv; html for account and accounts)\n",
                     a->val[O_FORMAT]);
@@ -821,7 +821,7 @@ static int cmd_alerts(const args_t *a)
                         " ack ID | snooze ID --until DATE | resolve ID\n");
         return UP_EXIT_USAGE;
     }
-    int fmt = a->val[O_FORMAT] ? up_format_parse(a->val[O_FORMAT]) : UP_FMT_TABLE;
+    int fmt = a->val[O_FORMAT] ? up_fmt_parse(a->val[O_FORMAT]) : UP_FMT_TABLE;
     int bad;
     int64_t T = now_or_as_of(a, &bad);
     if (fmt < 0 || bad) {
@@ -895,7 +895,7 @@ static int cmd_tasks(const args_t *a)
         fprintf(stderr, "usage: uptake tasks list [--all] [--format F] | tasks done ID\n");
         return UP_EXIT_USAGE;
     }
-    int fmt = a->val[O_FORMAT] ? up_format_parse(a->val[O_FORMAT]) : UP_FMT_TABLE;
+    int fmt = a->val[O_FORMAT] ? up_fmt_parse(a->val[O_FORMAT]) : UP_FMT_TABLE;
     int bad;
     int64_t T = now_or_as_of(a, &bad);
     int64_t id = 0;

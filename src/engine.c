@@ -15,11 +15,6 @@
 #include <string.h>
 
 const char *const up_level_names[3] = {"low", "high", "effective"};
-const char *const up_health_names[UP_H_N] = {
-    "breadth", "depth", "stickiness", "consistency", "trend", "nps"};
-const char *const up_metric_names[UP_M_N] = {
-    "breadth", "depth", "stickiness", "wau_trend", "ttfv_days", "activation_rate",
-    "consistency", "champion_active", "nps", "health"};
 
 int64_t up_engine_end_of_day(int32_t day)
 {
@@ -274,187 +269,188 @@ static int cmp_str(const char *a, const char *b)
         (hi) = l_;                                                           \
     } while (0)
 
-static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row)
-{
-    const up_rollup_t *r = c->r;
-    const up_model_t *m = c->m;
-    const up_settings_t *set = &m->settings;
-    int64_t T = c->T;
-    int32_t d0 = c->d0;
-    memset(row, 0, sizeof *row);
-    row->account = acc;
-    row->seats = up_engine_seats_at(c->e, acc, T);
-    size_t nf = m->n_features;
-    row->feature_users = calloc(nf + 1, sizeof *row->feature_users);
-    row->feature_adoption = calloc(nf + 1, sizeof *row->feature_adoption);
-    uint8_t *core_used = calloc(nf + 1, 1);
-    if (!row->feature_users || !row->feature_adoption || !core_used) {
-        free(core_used);
-        return -UP_ENOMEM;
-    }
+/* What one pass over an account's pairs gathers. */
+typedef struct {
+    int64_t sum_dau, cohort, activated, champions, champions_active, first_ka;
+    uint64_t acc_days[2];   /* days D0-83 .. D0 as bits 0 .. 83: D0 is bit 83 */
+    uint8_t *core_used;     /* per model feature: a core feature used in window(28) */
+} scan_t;
 
-    int64_t aid = up_dict_find(&r->dict[UP_KIND_ACCOUNT], acc->account_id, strlen(acc->account_id));
-    uint32_t p_lo = 0, p_hi = 0;
-    if (aid >= 0) {
-        p_lo = c->acc_start[aid];
-        p_hi = c->acc_start[aid + 1];
+/* 1 when the users-table pair i (p) was created in the activation cohort of
+ * T and has a key action within activation_days of its creation. */
+static void activation_of(const ctx_t *c, uint32_t i, const up_pair_t *p, scan_t *s)
+{
+    int32_t act_days = c->m->settings.activation_days;
+    int32_t cd = up_day_of(p->created_at);
+    if (cd < c->d0 - (act_days + 27) || cd > c->d0 - act_days)
+        return;
+    s->cohort++;
+    int64_t until = p->created_at + (int64_t)act_days * UP_MS_PER_DAY;
+    if (until > c->T)
+        until = c->T;
+    if (ka_between(p, p->created_at, until) ||
+        (c->e->n_ka_extra && extra_between(c->e, c->acc_pairs[i], p->created_at, until)))
+        s->activated++;
+}
+
+/* Folds one active pair (with an event by T) into the counts of row and s. */
+static void fold_active(const ctx_t *c, uint32_t i, const up_pair_t *p, const uint64_t w[2],
+                        up_account_metrics_t *row, scan_t *s)
+{
+    s->acc_days[0] |= w[0];
+    s->acc_days[1] |= w[1];
+    row->dau += up_bits128_count(w, 83, 83);
+    row->wau += up_bits128_count(w, 77, 83) > 0;
+    row->wau_prev += up_bits128_count(w, 70, 76) > 0;
+    int days28 = up_bits128_count(w, 56, 83);
+    if (days28) {
+        row->mau++;
+        s->sum_dau += days28;
     }
-    /* One pass over the account's pairs. A pair is a users-table user
-     * (created_at and role from the table), an event-only user, or both. */
-    int64_t sum_dau = 0, event_known = 0, table_known = 0;
-    int64_t cohort = 0, activated = 0, champions = 0, champions_active = 0;
-    int64_t first_ka = UP_TS_NONE;
-    uint64_t block_active = 0;   /* bit k: block k has an active user */
-    int32_t act_days = set->activation_days;
-    /* days D0-83 .. D0 as bits 0 .. 83 of a 128-bit window: D0 is bit 83 */
-    const int32_t from = d0 - 83;
-    uint64_t acc_days[2] = {0, 0};
-    for (uint32_t i = p_lo; i < p_hi; i++) {
-        const up_pair_t *p = &r->pairs[c->acc_pairs[i]];
-        int exists = p->first_ts <= T;   /* has an event by T */
+    if (p->first_ka_ts < s->first_ka)
+        s->first_ka = p->first_ka_ts;
+    if (c->e->n_ka_extra) {
+        size_t lo, hi;
+        extra_range(c->e, c->acc_pairs[i], &lo, &hi);
+        if (hi > lo && c->e->ka_ts[lo] < s->first_ka)
+            s->first_ka = c->e->ka_ts[lo];
+    }
+    for (uint32_t j = 0; j < p->n_pf; j++) {
+        const up_pf_t *pf = &p->pf[j];
+        if (pf->first_use_ts <= c->T && up_days_any(&pf->used, c->d0 - 27, c->d0)) {
+            row->feature_users[pf->feature]++;
+            if (c->m->features[pf->feature].core)
+                s->core_used[pf->feature] = 1;
+        }
+    }
+}
+
+/* One pass over the account's pairs. A pair is a users-table user
+ * (created_at and role from the table), an event-only user, or both. */
+static void scan_pairs(const ctx_t *c, int64_t aid, up_account_metrics_t *row, scan_t *s)
+{
+    if (aid < 0)
+        return;
+    int64_t event_known = 0, table_known = 0;
+    for (uint32_t i = c->acc_start[aid]; i < c->acc_start[aid + 1]; i++) {
+        const up_pair_t *p = &c->r->pairs[c->acc_pairs[i]];
+        int exists = p->first_ts <= c->T;   /* has an event by T */
         uint64_t w[2] = {0, 0};
         if (exists)
-            up_days_window128(&p->active, from, w);
+            up_days_window128(&p->active, c->d0 - 83, w);
         if (p->flags & UP_PAIR_IN_TABLE) {
-            if (p->created_at == UP_TS_NONE || p->created_at <= T) {
+            if (p->created_at == UP_TS_NONE || p->created_at <= c->T) {
                 table_known++;
-                if (p->created_at != UP_TS_NONE) {
-                    int32_t cd = up_day_of(p->created_at);
-                    if (cd >= d0 - (act_days + 27) && cd <= d0 - act_days) {
-                        cohort++;
-                        int64_t until = p->created_at + (int64_t)act_days * UP_MS_PER_DAY;
-                        if (until > T)
-                            until = T;
-                        if (ka_between(p, p->created_at, until) ||
-                            (c->e->n_ka_extra && extra_between(c->e, c->acc_pairs[i], p->created_at, until)))
-                            activated++;
-                    }
-                }
+                if (p->created_at != UP_TS_NONE)
+                    activation_of(c, i, p, s);
                 if (p->flags & UP_PAIR_CHAMPION) {
-                    champions++;
-                    champions_active += up_bits128_count(w, 70, 83) > 0;
+                    s->champions++;
+                    s->champions_active += up_bits128_count(w, 70, 83) > 0;
                 }
             }
         } else if (exists)
             event_known++;   /* an event-only user is known once it has an event */
-        if (!exists)
-            continue;
-        acc_days[0] |= w[0];
-        acc_days[1] |= w[1];
-        row->dau += up_bits128_count(w, 83, 83);
-        row->wau += up_bits128_count(w, 77, 83) > 0;
-        row->wau_prev += up_bits128_count(w, 70, 76) > 0;
-        int days28 = up_bits128_count(w, 56, 83);
-        if (days28) {
-            row->mau++;
-            sum_dau += days28;
-        }
-        if (p->first_ka_ts < first_ka)
-            first_ka = p->first_ka_ts;
-        if (c->e->n_ka_extra) {
-            size_t lo, hi;
-            extra_range(c->e, c->acc_pairs[i], &lo, &hi);
-            if (hi > lo && c->e->ka_ts[lo] < first_ka)
-                first_ka = c->e->ka_ts[lo];
-        }
-        for (uint32_t j = 0; j < p->n_pf; j++) {
-            const up_pf_t *pf = &p->pf[j];
-            if (pf->first_use_ts <= T && up_days_any(&pf->used, d0 - 27, d0)) {
-                row->feature_users[pf->feature]++;
-                if (m->features[pf->feature].core)
-                    core_used[pf->feature] = 1;
-            }
-        }
+        if (exists)
+            fold_active(c, i, p, w, row, s);
     }
-    /* block k = days D0-7k-6 .. D0-7k = bits 77-7k .. 83-7k */
-    for (int k = 0; k < 12; k++)
-        if (up_bits128_count(acc_days, 77 - 7 * k, 83 - 7 * k))
-            block_active |= 1ULL << k;
-    row->active_users = row->mau;
     row->known_users = table_known + event_known;
+}
 
-    /* ratios, each null with its reason */
-    const double nan = NAN;
+/* Breadth, depth, feature adoption, stickiness and the WAU trend. */
+static void usage_ratios(const ctx_t *c, up_account_metrics_t *row, const scan_t *s)
+{
+    const up_model_t *m = c->m;
     if (row->seats > 0)
         row->breadth = (double)row->active_users / (double)row->seats;
     else if (row->known_users > 0)
         row->breadth = (double)row->active_users / (double)row->known_users;
     else {
-        row->breadth = nan;
+        row->breadth = NAN;
         row->why_null[UP_M_BREADTH] = "seats = 0 and the account has no known users";
     }
     size_t n_core = 0, n_core_used = 0;
-    for (size_t f = 0; f < nf; f++) {
+    for (size_t f = 0; f < m->n_features; f++) {
         if (m->features[f].core) {
             n_core++;
-            n_core_used += core_used[f];
+            n_core_used += s->core_used[f];
         }
         row->feature_adoption[f] = row->active_users > 0
-            ? (double)row->feature_users[f] / (double)row->active_users : nan;
+            ? (double)row->feature_users[f] / (double)row->active_users : NAN;
     }
-    free(core_used);
-    row->core_total = (int64_t)n_core;
+    row->core_features = (int64_t)n_core;
     row->core_used = (int64_t)n_core_used;
     if (n_core)
         row->depth = (double)n_core_used / (double)n_core;
     else {
-        row->depth = nan;
+        row->depth = NAN;
         row->why_null[UP_M_DEPTH] = "the adoption model has no core feature";
     }
     if (row->mau > 0)
-        row->stickiness = ((double)sum_dau / 28.0) / (double)row->mau;
+        row->stickiness = ((double)s->sum_dau / 28.0) / (double)row->mau;
     else {
-        row->stickiness = nan;
+        row->stickiness = NAN;
         row->why_null[UP_M_STICKINESS] = "no active user in the last 28 days (MAU = 0)";
     }
     if (row->wau_prev > 0)
         row->wau_trend = (double)(row->wau - row->wau_prev) / (double)row->wau_prev;
     else {
-        row->wau_trend = nan;
+        row->wau_trend = NAN;
         row->why_null[UP_M_WAU_TREND] = "no active user in the week before last (WAU(T-7d) = 0)";
     }
+}
+
+/* TTFV, activation, consistency and the champions. */
+static void value_and_habit(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row, const scan_t *s)
+{
+    int32_t d0 = c->d0;
     row->ttfv_days = INT64_MIN;
-    if (first_ka > T)
+    if (s->first_ka > c->T)
         row->why_null[UP_M_TTFV] = "no key action yet";
     else if (acc->contract_start == UP_NO_DAY)
         row->why_null[UP_M_TTFV] = "the account has no contract_start";
     else {
-        int64_t d = (int64_t)up_day_of(first_ka) - acc->contract_start;
+        int64_t d = (int64_t)up_day_of(s->first_ka) - acc->contract_start;
         row->ttfv_days = d < 0 ? 0 : d;
     }
-    if (cohort > 0)
-        row->activation_rate = (double)activated / (double)cohort;
+    if (s->cohort > 0)
+        row->activation_rate = (double)s->activated / (double)s->cohort;
     else {
-        row->activation_rate = nan;
+        row->activation_rate = NAN;
         row->why_null[UP_M_ACTIVATION] = "no user was created in the activation cohort (activation_days + 27 to activation_days days before the as-of date)";
     }
+    /* block k = days D0-7k-6 .. D0-7k = bits 77-7k .. 83-7k */
     int blocks = 0, blocks_active = 0;
     for (int k = 0; k < 12; k++) {
         int32_t first_day = d0 - 7 * k - 6;
         if (acc->contract_start != UP_NO_DAY && first_day < acc->contract_start)
             continue;
         blocks++;
-        blocks_active += (int)(block_active >> k & 1);
+        blocks_active += up_bits128_count(s->acc_days, 77 - 7 * k, 83 - 7 * k) > 0;
     }
     if (blocks)
         row->consistency = (double)blocks_active / (double)blocks;
     else {
-        row->consistency = nan;
+        row->consistency = NAN;
         row->why_null[UP_M_CONSISTENCY] = "no 7-day block starts on or after contract_start";
     }
-    if (champions)
-        row->champion_active = champions_active == champions;
+    if (s->champions)
+        row->champion_active = s->champions_active == s->champions;
     else {
         row->champion_active = -1;
         row->why_null[UP_M_CHAMPION] = "the account has no user with role champion";
     }
+}
+
+static void nps_of(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row)
+{
+    const up_settings_t *set = &c->m->settings;
     uint32_t s_lo, s_hi;
     RANGE_OF(c->e->surveys, c->e->n_surveys, account_id, acc->account_id, s_lo, s_hi);
     int64_t answers = 0, promoters = 0, detractors = 0;
-    int64_t nps_from = (int64_t)(d0 - (set->nps_window_days - 1)) * UP_MS_PER_DAY;
+    int64_t nps_from = (int64_t)(c->d0 - (set->nps_window_days - 1)) * UP_MS_PER_DAY;
     for (uint32_t i = s_lo; i < s_hi; i++) {
         const up_survey_t *sv = &c->e->surveys[i];
-        if (sv->ts < nps_from || sv->ts > T)
+        if (sv->ts < nps_from || sv->ts > c->T)
             continue;
         answers++;
         if (sv->score >= set->nps_promoter_min)
@@ -465,49 +461,64 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
     if (answers)
         row->nps = (double)(100 * (promoters - detractors)) / (double)answers;
     else {
-        row->nps = nan;
+        row->nps = NAN;
         row->why_null[UP_M_NPS] = "no NPS answer within nps_window_days of the as-of date";
     }
+}
 
-    /* health: null components left out, the other weights rescaled */
-    const up_health_weights_t *w = &set->weights;
-    double weights[UP_H_N] = {w->breadth, w->depth, w->stickiness, w->consistency, w->trend, w->nps};
-    double scores[UP_H_N] = {
-        isnan(row->breadth) ? nan : clamp100(100 * row->breadth),
-        isnan(row->depth) ? nan : clamp100(100 * row->depth),
-        isnan(row->stickiness) ? nan : clamp100(200 * row->stickiness),
-        isnan(row->consistency) ? nan : clamp100(100 * row->consistency),
-        isnan(row->wau_trend) ? nan : clamp100(50 + 100 * row->wau_trend),
-        isnan(row->nps) ? nan : clamp100((row->nps + 100) / 2),
+/* A health component's score from its metric (metrics.md "Health score"). */
+static double component_score(int h, double v)
+{
+    if (isnan(v))
+        return NAN;
+    switch (h) {
+    case UP_H_STICKINESS: return clamp100(200 * v);
+    case UP_H_TREND: return clamp100(50 + 100 * v);
+    case UP_H_NPS: return clamp100((v + 100) / 2);
+    default: return clamp100(100 * v);
+    }
+}
+
+/* health: null components left out, the other weights rescaled */
+static void health_of(const ctx_t *c, up_account_metrics_t *row)
+{
+    const up_health_weights_t *w = &c->m->settings.weights;
+    const double weights[UP_H_N] = {
+#define W_(ID, name, metric, weight) w->name,
+        UP_HEALTH(W_)
+#undef W_
     };
     double wsum = 0;
-    for (int i = 0; i < UP_H_N; i++)
-        if (!isnan(scores[i]))
+    for (int i = 0; i < UP_H_N; i++) {
+        up_health_part_t *hp = &row->parts[i];
+        hp->score = component_score(i, up_engine_metric(row, up_health_metric[i]));
+        hp->weight = weights[i];
+        if (!isnan(hp->score))
             wsum += weights[i];
-    row->health = nan;
-    if (wsum > 0) {
-        double h = 0;
-        for (int i = 0; i < UP_H_N; i++) {
-            up_health_part_t *hp = &row->parts[i];
-            hp->score = scores[i];
-            hp->weight = weights[i];
-            if (isnan(scores[i]))
-                continue;
-            hp->rescaled = weights[i] / wsum;
-            hp->contribution = hp->rescaled * scores[i];
-            h += hp->contribution;
-        }
-        row->health = h;
-    } else {
-        for (int i = 0; i < UP_H_N; i++) {
-            row->parts[i].score = scores[i];
-            row->parts[i].weight = weights[i];
-        }
-        row->why_null[UP_M_HEALTH] = "no health component has a value (or their weights are all 0)";
     }
+    row->health = NAN;
+    if (wsum <= 0) {
+        row->why_null[UP_M_HEALTH] = "no health component has a value (or their weights are all 0)";
+        return;
+    }
+    double h = 0;
+    for (int i = 0; i < UP_H_N; i++) {
+        up_health_part_t *hp = &row->parts[i];
+        if (isnan(hp->score))
+            continue;
+        hp->rescaled = weights[i] / wsum;
+        hp->contribution = hp->rescaled * hp->score;
+        h += hp->contribution;
+    }
+    row->health = h;
+}
 
-    /* level (TSIA): low / high from breadth and depth, effective when every
-     * outcome metric with a target is on track, judged on its latest row */
+/* level (TSIA): low / high from breadth and depth, effective when every
+ * outcome metric with a target is on track, judged on its latest row */
+static void level_of(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row)
+{
+    const up_settings_t *set = &c->m->settings;
+    int64_t T = c->T;
     uint32_t o_lo, o_hi;
     RANGE_OF(c->e->outcomes, c->e->n_outcomes, account_id, acc->account_id, o_lo, o_hi);
     for (uint32_t i = o_lo; i < o_hi;) {
@@ -540,7 +551,80 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
             ? "breadth and depth reach the thresholds; no outcome with a target is recorded"
             : "breadth and depth reach the thresholds; an outcome with a target is off track";
     }
+}
+
+static int64_t days_or_null(int32_t a, int32_t b)
+{
+    return a == UP_NO_DAY || b == UP_NO_DAY ? INT64_MIN : (int64_t)a - b;
+}
+
+/* The metrics read off the others and the account's own fields (the alert
+ * variables that are not signals), and the signals left null. */
+static void derived_of(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row)
+{
+    row->arr = acc->arr;
+    row->level_low = row->level == UP_LEVEL_LOW;
+    row->level_high = row->level == UP_LEVEL_HIGH;
+    row->level_effective = row->level == UP_LEVEL_EFFECTIVE;
+    row->core_unused_28d = row->core_features ? row->core_features - row->core_used : INT64_MIN;
+    row->days_into_contract = days_or_null(c->d0, acc->contract_start);
+    row->days_to_renewal = days_or_null(acc->renewal_date, c->d0);
+    row->has_key_action = row->ttfv_days != INT64_MIN || !isnan(row->activation_rate);
+    /* seats at the end of yesterday against now */
+    int64_t prev = up_engine_seats_at(c->e, acc, up_engine_end_of_day(c->d0 - 1));
+    row->seats_removed_1d = prev > 0 ? (double)(prev - row->seats) / (double)prev : NAN;
+    if (row->seats_removed_1d < 0)
+        row->seats_removed_1d = 0;
+    row->seats_utilization = row->seats > 0 ? (double)row->mau / (double)row->seats : NAN;
+    row->champion_quiet = -1;
+    row->health_change = NAN;
+    row->milestone_overdue_days = row->days_since_milestone_done = INT64_MIN;
+    row->open_milestones = row->tickets_28d = INT64_MIN;
+    row->friction = NAN;
+    row->friction_flag = -1;
+}
+
+static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row)
+{
+    size_t nf = c->m->n_features;
+    memset(row, 0, sizeof *row);
+    row->account = acc;
+    row->seats = up_engine_seats_at(c->e, acc, c->T);
+    row->feature_users = calloc(nf + 1, sizeof *row->feature_users);
+    row->feature_adoption = calloc(nf + 1, sizeof *row->feature_adoption);
+    scan_t s = {0, 0, 0, 0, 0, UP_TS_NONE, {0, 0}, calloc(nf + 1, 1)};
+    if (!row->feature_users || !row->feature_adoption || !s.core_used) {
+        free(s.core_used);
+        return -UP_ENOMEM;
+    }
+    int64_t aid = up_dict_find(&c->r->dict[UP_KIND_ACCOUNT], acc->account_id, strlen(acc->account_id));
+    scan_pairs(c, aid, row, &s);
+    row->active_users = row->mau;
+    usage_ratios(c, row, &s);
+    free(s.core_used);
+    value_and_habit(c, acc, row, &s);
+    nps_of(c, acc, row);
+    health_of(c, row);
+    level_of(c, acc, row);
+    derived_of(c, acc, row);
     return 0;
+}
+
+double up_engine_metric(const up_account_metrics_t *row, int id)
+{
+    switch (id) {
+#define V_COUNT(x) ((x) == INT64_MIN ? NAN : (double)(x))
+#define V_DAYS(x) V_COUNT(x)
+#define V_RATIO(x) (x)
+#define V_SCORE(x) (x)
+#define V_AMOUNT(x) (x)
+#define V_BOOL(x) ((x) < 0 ? NAN : (double)(x))
+#define V_LEVEL(x) ((double)(x))
+#define CASE_(ID, name, kind, uses, meaning) case UP_M_##ID: return V_##kind(row->name);
+        UP_METRICS(CASE_)
+#undef CASE_
+    }
+    return NAN;
 }
 
 typedef struct {

@@ -9,8 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "rollup.h"
+#include "metric.h"
 #include "model.h"
+#include "rollup.h"
 #include "store.h"
 
 #define UP_NO_DAY INT32_MIN
@@ -79,11 +80,6 @@ int up_outcome_on_track(const up_outcome_t *first, const up_outcome_t *latest, i
 int64_t up_engine_nps_from(const up_model_t *m, int64_t T);
 void up_entities_free(up_entities_t *e);
 
-enum {
-    UP_H_BREADTH, UP_H_DEPTH, UP_H_STICKINESS, UP_H_CONSISTENCY, UP_H_TREND, UP_H_NPS, UP_H_N
-};
-extern const char *const up_health_names[UP_H_N];
-
 typedef struct {
     double score;         /* clamped 0..100; NAN when the metric is null */
     double weight;        /* the model's weight */
@@ -91,26 +87,29 @@ typedef struct {
     double contribution;  /* rescaled × score; 0 when null */
 } up_health_part_t;
 
-/* Metric ids for null reasons. */
 /* TSIA adoption levels. */
 typedef enum { UP_LEVEL_LOW, UP_LEVEL_HIGH, UP_LEVEL_EFFECTIVE } up_level_t;
 extern const char *const up_level_names[3];
 
-enum {
-    UP_M_BREADTH, UP_M_DEPTH, UP_M_STICKINESS, UP_M_WAU_TREND, UP_M_TTFV, UP_M_ACTIVATION,
-    UP_M_CONSISTENCY, UP_M_CHAMPION, UP_M_NPS, UP_M_HEALTH, UP_M_N
-};
-extern const char *const up_metric_names[UP_M_N];
+/* The C type of each metric kind (metric.h says what null is for each). */
+#define UP_MTYPE_COUNT int64_t
+#define UP_MTYPE_DAYS int64_t
+#define UP_MTYPE_RATIO double
+#define UP_MTYPE_SCORE double
+#define UP_MTYPE_AMOUNT double
+#define UP_MTYPE_BOOL int
+#define UP_MTYPE_LEVEL up_level_t
 
+/* One account's metrics as of T: a field per catalog row (metric.h), named
+ * as the metric, then what explains them. Signals (UP_MU_SIGNAL) hold null
+ * until up_engine_signals computes them. */
 typedef struct {
     const up_account_t *account;
-    int64_t seats, known_users, dau, wau, wau_prev, mau, active_users;
-    double breadth, depth, stickiness, wau_trend, activation_rate, consistency, nps, health;
-    int64_t ttfv_days;          /* INT64_MIN when null */
-    int champion_active;        /* -1 null, 0 false, 1 true */
+#define UP_METRIC_FIELD_(ID, name, kind, uses, meaning) UP_MTYPE_##kind name;
+    UP_METRICS(UP_METRIC_FIELD_)
+#undef UP_METRIC_FIELD_
     up_health_part_t parts[UP_H_N];
-    int64_t core_total, core_used;   /* core features in the model / used in window(28) */
-    up_level_t level;
+    int64_t core_used;          /* core features used in window(28) */
     const char *level_why;      /* the sentence that explains the level */
     int outcomes_with_target, outcomes_on_track;
     const char *why_null[UP_M_N];   /* reason per null metric, NULL when set */
@@ -118,6 +117,10 @@ typedef struct {
     int64_t *feature_users;
     double *feature_adoption;
 } up_account_metrics_t;
+
+/* A metric of row as a number: NAN when null; a BOOL is 0 or 1, a LEVEL
+ * its up_level_t. */
+double up_engine_metric(const up_account_metrics_t *row, int id);
 
 typedef struct {
     int64_t T;

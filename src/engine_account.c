@@ -64,8 +64,7 @@ int up_error_counts(up_store_t *s, const up_rollup_t *r, const up_model_t *m, in
 }
 
 /* The value of a target's metric for the account (NAN when null): a model
- * workflow's weekly share, or one of up_target_metrics, read from this table
- * in that list's order. */
+ * workflow's weekly share, or a catalog metric. */
 static double metric_value(const up_model_t *m, const up_account_metrics_t *row, const char *metric,
                            const double *workflow_share)
 {
@@ -75,22 +74,10 @@ static double metric_value(const up_model_t *m, const up_account_metrics_t *row,
                 return workflow_share[k];
         return NAN;
     }
-    const double v[] = {
-        (double)row->seats, (double)row->known_users, (double)row->dau, (double)row->wau, (double)row->wau_prev,
-        (double)row->mau, (double)row->active_users, row->breadth, row->depth, row->stickiness, row->wau_trend,
-        row->ttfv_days == INT64_MIN ? NAN : (double)row->ttfv_days, row->activation_rate, row->consistency,
-        row->nps, row->health, row->seats > 0 ? (double)row->mau / (double)row->seats : NAN,
-    };
-    _Static_assert(sizeof v / sizeof v[0] == UP_TARGET_METRICS_N, "a value for each of up_target_metrics");
-    for (int i = 0; i < UP_TARGET_METRICS_N; i++)
-        if (!strcmp(up_target_metrics[i], metric))
-            return v[i];
-    return NAN;
+    int id = up_metric_find(metric, UP_MU_TGT);
+    return id < 0 ? NAN : up_engine_metric(row, id);
 }
 
-/* The model's targets for this account, judged as of T: met when the value
- * reaches min; before the due day on track when it reaches min x elapsed /
- * by_day, behind otherwise; from the due day on, missed below min. */
 static int judge_targets(const up_model_t *m, const up_account_metrics_t *row, int64_t T, const double *workflow_share,
                          up_account_extras_t *out)
 {

@@ -147,3 +147,14 @@ void up_fmt_html(FILE *out, const char *s)
         }
     }
 }
+
+int up_fmt_parse(const char *s)
+{
+    if (strcmp(s, "table") == 0)
+        return UP_FMT_TABLE;
+    if (strcmp(s, "json") == 0)
+        return UP_FMT_JSON;
+    if (strcmp(s, "csv") == 0)
+        return UP_FMT_CSV;
+    return -1;
+}

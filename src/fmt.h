@@ -24,4 +24,11 @@ void up_fmt_csv_field(FILE *out, const char *s);
 /* Writes s as HTML text or a quoted attribute value (& < > " ' escaped); NULL writes nothing. */
 void up_fmt_html(FILE *out, const char *s);
 
+/* Where a report lands. */
+typedef enum { UP_FMT_TABLE, UP_FMT_JSON, UP_FMT_CSV, UP_FMT_HTML } up_format_t;
+
+/* Parses "table", "json", "csv"; returns -1 when unknown ("html" is parsed
+ * by `report` itself: only report account and report accounts write it). */
+int up_fmt_parse(const char *s);
+
 #endif

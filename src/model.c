@@ -6,7 +6,6 @@
  * table of known keys with one handler per key: a new key is a row and a handler. */
 #include "model.h"
 
-#include "alerts.h"
 #include "fmt.h"
 #include "rules.h"
 #include "util.h"
@@ -427,17 +426,13 @@ static int h_features(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
     return 0;
 }
 
-#define WEIGHT(field) {offsetof(up_health_weights_t, field), false, 0, HUGE_VAL, false, ">= 0"}
-static const num_spec_t weight_specs[] = {
-    WEIGHT(breadth), WEIGHT(depth), WEIGHT(stickiness), WEIGHT(consistency), WEIGHT(trend), WEIGHT(nps),
-};
+#define WEIGHT_SPEC_(ID, name, metric, weight) {offsetof(up_health_weights_t, name), false, 0, HUGE_VAL, false, ">= 0"},
+static const num_spec_t weight_specs[] = {UP_HEALTH(WEIGHT_SPEC_)};
+#undef WEIGHT_SPEC_
 static const key_spec_t weight_keys[] = {
-    {"breadth", h_number, &weight_specs[0]},
-    {"depth", h_number, &weight_specs[1]},
-    {"stickiness", h_number, &weight_specs[2]},
-    {"consistency", h_number, &weight_specs[3]},
-    {"trend", h_number, &weight_specs[4]},
-    {"nps", h_number, &weight_specs[5]},
+#define WEIGHT_KEY_(ID, name, metric, weight) {#name, h_number, &weight_specs[UP_H_##ID]},
+    UP_HEALTH(WEIGHT_KEY_)
+#undef WEIGHT_KEY_
 };
 
 static int h_weights(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
@@ -451,7 +446,11 @@ static int h_weights(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
     int rc = walk_map(c, v, weight_keys, NKEYS(weight_keys), w);
     if (rc)
         return rc;
-    if (w->breadth + w->depth + w->stickiness + w->consistency + w->trend + w->nps <= 0)
+    double sum = 0;
+#define WEIGHT_SUM_(ID, name, metric, weight) sum += w->name;
+    UP_HEALTH(WEIGHT_SUM_)
+#undef WEIGHT_SUM_
+    if (sum <= 0)
         return fail_at(c, line_of(v), "weights must not all be zero");
     return 0;
 }
@@ -568,6 +567,58 @@ static int h_ingest(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
     return walk_map(c, v, ingest_keys, NKEYS(ingest_keys), &((up_model_t *)obj)->ingest);
 }
 
+/* ---- built-in rules ---- */
+
+const up_model_builtin_t up_model_builtins[UP_BUILTIN_N] = {
+    {"usage_drop", UP_SEV_HIGH, "weekly active users fell"},
+    {"low_platform_access", UP_SEV_MEDIUM, "few licensed seats in use, well into the contract"},
+    {"feature_avoidance", UP_SEV_LOW, "broad use, but a core feature unused for 28 days"},
+    {"champion_quiet", UP_SEV_HIGH, "a champion went quiet"},
+    {"seats_removed", UP_SEV_HIGH, "licensed seats removed overnight"},
+    {"onboarding_stalled", UP_SEV_MEDIUM, "onboarding milestones overdue or idle"},
+    {"no_first_value", UP_SEV_HIGH, "no key action yet, well into the contract"},
+    {"friction_loop", UP_SEV_MEDIUM, "many tickets and errors while activity is high"},
+    {"health_drop", UP_SEV_HIGH, "health score dropped"},
+    {"renewal_at_risk", UP_SEV_CRITICAL, "renewal soon at low adoption"},
+};
+
+int up_model_builtin(const char *name)
+{
+    for (int i = 0; i < UP_BUILTIN_N; i++)
+        if (!strcmp(up_model_builtins[i].name, name))
+            return i;
+    return -1;
+}
+
+void up_model_builtin_when(int i, const up_alert_settings_t *a, char *out, size_t len)
+{
+    char x[32];
+    switch (i) {
+    case 0: up_fmt_double(x, sizeof x, a->usage_drop_wau_trend); snprintf(out, len, "wau_trend < %s", x); break;
+    case 1:
+        up_fmt_double(x, sizeof x, a->low_access_breadth);
+        snprintf(out, len, "breadth < %s and days_into_contract > %d", x, a->low_access_days);
+        break;
+    case 2:
+        up_fmt_double(x, sizeof x, a->avoidance_breadth);
+        snprintf(out, len, "breadth >= %s and core_unused_28d > 0", x);
+        break;
+    case 3: snprintf(out, len, "champion_quiet"); break;
+    case 4: up_fmt_double(x, sizeof x, a->seats_removed_share); snprintf(out, len, "seats_removed_1d >= %s", x); break;
+    case 5:
+        snprintf(out, len, "milestone_overdue_days >= %d or (open_milestones > 0 and days_since_milestone_done >= %d)",
+                 a->milestone_overdue_days, a->milestone_idle_days);
+        break;
+    case 6: snprintf(out, len, "not has_key_action and days_into_contract > %d", a->no_first_value_days); break;
+    case 7: snprintf(out, len, "friction_flag"); break;
+    case 8: up_fmt_double(x, sizeof x, -a->health_drop_points); snprintf(out, len, "health_change <= %s", x); break;
+    case 9:
+        snprintf(out, len, "days_to_renewal >= 0 and days_to_renewal <= %d and level_low", a->renewal_days);
+        break;
+    default: out[0] = '\0';
+    }
+}
+
 /* ---- alerts: rules, alert_settings, playbooks ---- */
 
 const char *const up_severity_names[UP_SEVERITIES] = {"low", "medium", "high", "critical"};
@@ -597,7 +648,7 @@ static int h_when(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
         return rc;
     up_cond_t *cond;
     char why[200];
-    if (up_cond_compile(r->when, up_alert_var_known, &cond, why, sizeof why) < 0)
+    if (up_cond_compile(r->when, up_metric_var_known, &cond, why, sizeof why) < 0)
         return fail_at(c, line_of(v), "%s (in '%s'; names: see docs/alerts.md)", why, r->when);
     up_cond_free(cond);
     return 0;
@@ -682,35 +733,41 @@ static int h_rules(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
     int rc = parse_list(c, v, (void **)&m->rules, &m->n_rules, sizeof *m->rules, rule_keys, NKEYS(rule_keys),
                         rule_init, NULL, "a list of rules");
     for (size_t i = 0; !rc && i < m->n_rules; i++)
-        if (!m->rules[i].when && !up_alert_builtin(m->rules[i].name))
+        if (!m->rules[i].when && up_model_builtin(m->rules[i].name) < 0)
             rc = fail_at(c, line_of(v), "rules[%zu] '%s': missing 'when' (only a built-in rule may omit it)", i,
                          m->rules[i].name);
     return rc;
 }
 
-#define ASET(field, is_int, min, max, range) {offsetof(up_alert_settings_t, field), is_int, min, max, false, range}
-static const num_spec_t aset_specs[] = {
-    ASET(usage_drop_wau_trend, false, -1, 0, "from -1 to 0"),
-    ASET(low_access_breadth, false, 0, HUGE_VAL, ">= 0"),
-    ASET(low_access_days, true, 0, 3650, "from 0 to 3650"),
-    ASET(avoidance_breadth, false, 0, HUGE_VAL, ">= 0"),
-    ASET(champion_quiet_share, false, 0, 1, "from 0 to 1"),
-    ASET(seats_removed_share, false, 0, 1, "from 0 to 1"),
-    ASET(milestone_overdue_days, true, 0, 3650, "from 0 to 3650"),
-    ASET(milestone_idle_days, true, 1, 3650, "from 1 to 3650"),
-    ASET(no_first_value_days, true, 0, 3650, "from 0 to 3650"),
-    ASET(health_drop_points, false, 0, 100, "from 0 to 100"),
-    ASET(health_drop_days, true, 1, 365, "from 1 to 365"),
-    ASET(renewal_days, true, 0, 3650, "from 0 to 3650"),
-};
+#define ASET_IS_INT_double false
+#define ASET_IS_INT_int true
+#define ASET_SPEC_(name, type, min, max, range, def) \
+    {offsetof(up_alert_settings_t, name), ASET_IS_INT_##type, min, max, false, range},
+static const num_spec_t aset_specs[] = {UP_ALERT_SETTINGS(ASET_SPEC_)};
+#undef ASET_SPEC_
 static const key_spec_t aset_keys[] = {
-    {"usage_drop_wau_trend", h_number, &aset_specs[0]}, {"low_access_breadth", h_number, &aset_specs[1]},
-    {"low_access_days", h_number, &aset_specs[2]}, {"avoidance_breadth", h_number, &aset_specs[3]},
-    {"champion_quiet_share", h_number, &aset_specs[4]}, {"seats_removed_share", h_number, &aset_specs[5]},
-    {"milestone_overdue_days", h_number, &aset_specs[6]}, {"milestone_idle_days", h_number, &aset_specs[7]},
-    {"no_first_value_days", h_number, &aset_specs[8]}, {"health_drop_points", h_number, &aset_specs[9]},
-    {"health_drop_days", h_number, &aset_specs[10]}, {"renewal_days", h_number, &aset_specs[11]},
+#define ASET_KEY_(name, type, min, max, range, def) {#name, h_number, &aset_specs[UP_ASET_##name]},
+    UP_ALERT_SETTINGS(ASET_KEY_)
+#undef ASET_KEY_
 };
+const up_alert_setting_info_t up_alert_setting_info[UP_ASET_N] = {
+#define ASET_INFO_(name, type, min, max, range, def) {#name, offsetof(up_alert_settings_t, name), ASET_IS_INT_##type},
+    UP_ALERT_SETTINGS(ASET_INFO_)
+#undef ASET_INFO_
+};
+
+double up_alert_setting_value(const up_alert_settings_t *a, int i)
+{
+    const char *p = (const char *)a + up_alert_setting_info[i].offset;
+    if (up_alert_setting_info[i].is_int) {
+        int v;
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    double d;
+    memcpy(&d, p, sizeof d);
+    return d;
+}
 
 static int h_alert_settings(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
 {
@@ -824,11 +881,6 @@ static int h_nudges(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
 
 /* ---- targets ---- */
 
-const char *const up_target_metrics[UP_TARGET_METRICS_N + 1] = {
-    "seats", "known_users", "dau", "wau", "wau_prev", "mau", "active_users", "breadth", "depth", "stickiness",
-    "wau_trend", "ttfv_days", "activation_rate", "consistency", "nps", "health", "seats_utilization", NULL,
-};
-
 static int h_target_metric(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
 {
     (void)arg;
@@ -836,16 +888,13 @@ static int h_target_metric(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
     int rc = get_name(c, v, "a metric name", &t->metric);
     if (rc)
         return rc;
-    for (int i = 0; up_target_metrics[i]; i++)
-        if (!strcmp(up_target_metrics[i], t->metric))
-            return 0;
+    if (up_metric_find(t->metric, UP_MU_TGT) >= 0)
+        return 0;
     if (!strncmp(t->metric, "workflow:", 9) && t->metric[9])
         return 0;   /* checked against the workflows once the whole model is read */
-    char known[320];
-    size_t n = 0;
-    for (int i = 0; up_target_metrics[i] && n < sizeof known; i++)
-        n += (size_t)snprintf(known + n, sizeof known - n, "%s, ", up_target_metrics[i]);
-    return fail_at(c, line_of(v), "'%s' is not a target metric (%sworkflow:NAME)", t->metric, known);
+    char known[512];
+    up_metric_names_join(UP_MU_TGT, ", ", known, sizeof known);
+    return fail_at(c, line_of(v), "'%s' is not a target metric (%s, workflow:NAME)", t->metric, known);
 }
 
 static const size_t tgt_name_off = offsetof(up_target_t, name), tgt_seg_off = offsetof(up_target_t, segment),
@@ -978,18 +1027,9 @@ int up_model_trait_default(int field, char *camel, size_t len)
 
 void up_alert_settings_default(up_alert_settings_t *a)
 {
-    a->usage_drop_wau_trend = -0.30;
-    a->low_access_breadth = 0.40;
-    a->low_access_days = 60;
-    a->avoidance_breadth = 0.60;
-    a->champion_quiet_share = 0.5;
-    a->seats_removed_share = 0.10;
-    a->milestone_overdue_days = 7;
-    a->milestone_idle_days = 14;
-    a->no_first_value_days = 30;
-    a->health_drop_points = 15;
-    a->health_drop_days = 14;
-    a->renewal_days = 90;
+#define ASET_DEFAULT_(name, type, min, max, range, def) a->name = def;
+    UP_ALERT_SETTINGS(ASET_DEFAULT_)
+#undef ASET_DEFAULT_
 }
 
 void up_settings_default(up_settings_t *s)
@@ -1002,7 +1042,9 @@ void up_settings_default(up_settings_t *s)
     s->nps_detractor_max = 6;
     s->nps_window_days = 90;
     s->activation_days = 14;
-    s->weights = (up_health_weights_t){0.30, 0.25, 0.15, 0.10, 0.10, 0.10};
+#define WEIGHT_DEFAULT_(ID, name, metric, weight) s->weights.name = up_health_default_weight[UP_H_##ID];
+    UP_HEALTH(WEIGHT_DEFAULT_)
+#undef WEIGHT_DEFAULT_
 }
 
 /* Counts the lines before byte offset off, for reader errors that have no mark. */

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "metric.h"
+
 typedef struct {
     char *name;
     bool core;
@@ -20,9 +22,12 @@ typedef struct {
     size_t n_exposure;
 } up_feature_t;
 
-/* Health component weights, in the order of metrics.md. */
+/* Health component weights: one per component of the catalog (metric.h
+ * UP_HEALTH), named as the component; defaults up_health_default_weight. */
 typedef struct {
-    double breadth, depth, stickiness, consistency, trend, nps;
+#define UP_WEIGHT_FIELD_(ID, name, metric, weight) double name;
+    UP_HEALTH(UP_WEIGHT_FIELD_)
+#undef UP_WEIGHT_FIELD_
 } up_health_weights_t;
 
 typedef struct {
@@ -71,20 +76,60 @@ typedef struct {
     unsigned long line;
 } up_rule_t;
 
+/* The alert thresholds (model key `alert_settings`), one row each:
+ * X(name, C type, min, max, range text, default). The struct's fields, the
+ * model's parser, its defaults, `model show` and the API's
+ * /api/v1/settings all come from these rows. */
+#define UP_ALERT_SETTINGS(X)                                                            \
+    X(usage_drop_wau_trend, double, -1, 0, "from -1 to 0", -0.30)                       \
+    X(low_access_breadth, double, 0, HUGE_VAL, ">= 0", 0.40)                            \
+    X(low_access_days, int, 0, 3650, "from 0 to 3650", 60)                              \
+    X(avoidance_breadth, double, 0, HUGE_VAL, ">= 0", 0.60)                             \
+    X(champion_quiet_share, double, 0, 1, "from 0 to 1", 0.5)                           \
+    X(seats_removed_share, double, 0, 1, "from 0 to 1", 0.10)                           \
+    X(milestone_overdue_days, int, 0, 3650, "from 0 to 3650", 7)                        \
+    X(milestone_idle_days, int, 1, 3650, "from 1 to 3650", 14)                          \
+    X(no_first_value_days, int, 0, 3650, "from 0 to 3650", 30)                          \
+    X(health_drop_points, double, 0, 100, "from 0 to 100", 15)                          \
+    X(health_drop_days, int, 1, 365, "from 1 to 365", 14)                               \
+    X(renewal_days, int, 0, 3650, "from 0 to 3650", 90)
+
 typedef struct {
-    double usage_drop_wau_trend;        /* -0.30 */
-    double low_access_breadth;          /* 0.40 */
-    int low_access_days;                /* 60 */
-    double avoidance_breadth;           /* 0.60 */
-    double champion_quiet_share;        /* 0.5: under half their previous activity */
-    double seats_removed_share;         /* 0.10 in a day */
-    int milestone_overdue_days;         /* 7 */
-    int milestone_idle_days;            /* 14 */
-    int no_first_value_days;            /* 30 */
-    double health_drop_points;          /* 15 */
-    int health_drop_days;               /* 14 */
-    int renewal_days;                   /* 90 */
+#define UP_ASET_FIELD_(name, type, min, max, range, def) type name;
+    UP_ALERT_SETTINGS(UP_ASET_FIELD_)
+#undef UP_ASET_FIELD_
 } up_alert_settings_t;
+
+/* The rows of UP_ALERT_SETTINGS as data, for writers (the API). */
+typedef struct {
+    const char *name;
+    size_t offset;     /* in up_alert_settings_t */
+    int is_int;        /* int, else double */
+} up_alert_setting_info_t;
+enum {
+#define UP_ASET_ENUM_(name, type, min, max, range, def) UP_ASET_##name,
+    UP_ALERT_SETTINGS(UP_ASET_ENUM_)
+#undef UP_ASET_ENUM_
+    UP_ASET_N
+};
+extern const up_alert_setting_info_t up_alert_setting_info[UP_ASET_N];
+/* An alert setting's value as a double. */
+double up_alert_setting_value(const up_alert_settings_t *a, int i);
+
+/* The built-in alert rules: on unless the model disables them, replaced by
+ * a model rule of the same name; their conditions are written from
+ * alert_settings (docs/alerts.md). */
+enum { UP_BUILTIN_N = 10 };
+typedef struct {
+    const char *name;
+    int severity;            /* UP_SEV_* */
+    const char *what;        /* one line for people */
+} up_model_builtin_t;
+extern const up_model_builtin_t up_model_builtins[UP_BUILTIN_N];
+/* The index of the built-in rule name, or -1. */
+int up_model_builtin(const char *name);
+/* Writes built-in i's condition with the thresholds of a into out. */
+void up_model_builtin_when(int i, const up_alert_settings_t *a, char *out, size_t len);
 
 typedef struct {
     char *name;
@@ -112,17 +157,11 @@ typedef struct {
  * the contract, for the accounts of a segment, one account, or all. */
 typedef struct {
     char *name;
-    char *metric;            /* one of up_target_metrics, or workflow:NAME */
+    char *metric;            /* a catalog metric used as UP_MU_TGT, or workflow:NAME */
     double min;
     int by_day;
     char *segment, *account; /* NULL: any */
 } up_target_t;
-/* The account metrics a target can name: every numeric column of `report
- * accounts`, then seats_utilization (MAU / seats); NULL-terminated.
- * engine_account.c reads the values in this order. A metric "workflow:NAME"
- * names a workflow of the model instead. */
-#define UP_TARGET_METRICS_N 17
-extern const char *const up_target_metrics[UP_TARGET_METRICS_N + 1];
 
 /* In-app nudges (model key `nudges`, docs/alerts.md#nudges). */
 typedef struct {

@@ -8,16 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int up_format_parse(const char *s)
-{
-    if (strcmp(s, "table") == 0)
-        return UP_FMT_TABLE;
-    if (strcmp(s, "json") == 0)
-        return UP_FMT_JSON;
-    if (strcmp(s, "csv") == 0)
-        return UP_FMT_CSV;
-    return -1;
-}
 
 /* ---- column table ------------------------------------------------------ */
 
@@ -26,17 +16,23 @@ typedef enum { T_STR, T_INT, T_NUM, T_BOOL, T_LEVEL } ctype_t;
 typedef struct {
     const char *name;
     ctype_t type;
-    int metric;   /* UP_M_* for null reasons, or -1 */
+    int metric;   /* UP_M_*, or -1 for account_id */
+    int shown;    /* a column of the report (UP_MU_COL); the others are skipped */
 } col_t;
 
+#define T_OF_COUNT T_INT
+#define T_OF_DAYS T_INT
+#define T_OF_RATIO T_NUM
+#define T_OF_SCORE T_NUM
+#define T_OF_AMOUNT T_NUM
+#define T_OF_BOOL T_BOOL
+#define T_OF_LEVEL T_LEVEL
+/* account_id, then every catalog metric; those used as columns are shown */
 static const col_t COLS[] = {
-    {"account_id", T_STR, -1}, {"seats", T_INT, -1}, {"known_users", T_INT, -1},
-    {"dau", T_INT, -1}, {"wau", T_INT, -1}, {"wau_prev", T_INT, -1}, {"mau", T_INT, -1},
-    {"active_users", T_INT, -1}, {"breadth", T_NUM, UP_M_BREADTH}, {"depth", T_NUM, UP_M_DEPTH},
-    {"stickiness", T_NUM, UP_M_STICKINESS}, {"wau_trend", T_NUM, UP_M_WAU_TREND},
-    {"ttfv_days", T_INT, UP_M_TTFV}, {"activation_rate", T_NUM, UP_M_ACTIVATION},
-    {"consistency", T_NUM, UP_M_CONSISTENCY}, {"champion_active", T_BOOL, UP_M_CHAMPION},
-    {"nps", T_NUM, UP_M_NPS}, {"health", T_NUM, UP_M_HEALTH}, {"level", T_LEVEL, -1},
+    {"account_id", T_STR, -1, 1},
+#define COL_(ID, name, kind, uses, meaning) {#name, T_OF_##kind, UP_M_##ID, ((uses) & UP_MU_COL) != 0},
+    UP_METRICS(COL_)
+#undef COL_
 };
 #define NCOLS (sizeof COLS / sizeof *COLS)
 
@@ -53,29 +49,16 @@ typedef struct {
 static cell_t cell(const up_account_metrics_t *r, size_t c)
 {
     cell_t v = {0, NULL, 0, 0};
-    switch (c) {
-    case 0: v.s = r->account->account_id; break;
-    case 1: v.i = r->seats; break;
-    case 2: v.i = r->known_users; break;
-    case 3: v.i = r->dau; break;
-    case 4: v.i = r->wau; break;
-    case 5: v.i = r->wau_prev; break;
-    case 6: v.i = r->mau; break;
-    case 7: v.i = r->active_users; break;
-    case 8: v.d = r->breadth; break;
-    case 9: v.d = r->depth; break;
-    case 10: v.d = r->stickiness; break;
-    case 11: v.d = r->wau_trend; break;
-    case 12: v.i = r->ttfv_days; v.null = r->ttfv_days == INT64_MIN; break;
-    case 13: v.d = r->activation_rate; break;
-    case 14: v.d = r->consistency; break;
-    case 15: v.i = r->champion_active; v.null = r->champion_active < 0; break;
-    case 16: v.d = r->nps; break;
-    case 17: v.d = r->health; break;
-    case 18: v.i = r->level; v.s = up_level_names[r->level]; break;
+    if (COLS[c].metric < 0) {
+        v.s = r->account->account_id;
+        return v;
     }
-    if (COLS[c].type == T_NUM)
-        v.null = isnan(v.d);
+    double d = up_engine_metric(r, COLS[c].metric);
+    v.null = isnan(d);
+    v.d = d;
+    v.i = v.null ? 0 : (int64_t)d;
+    if (COLS[c].type == T_LEVEL)
+        v.s = up_level_names[r->level];
     return v;
 }
 
@@ -101,7 +84,7 @@ int up_report_sort_valid(const char *sort)
     if (*sort == '-')
         sort++;
     for (size_t c = 0; c < NCOLS; c++)
-        if (strcmp(COLS[c].name, sort) == 0)
+        if (COLS[c].shown && strcmp(COLS[c].name, sort) == 0)
             return 0;
     for (size_t i = 0; i < sizeof EXTRA_SORT / sizeof *EXTRA_SORT; i++)
         if (strcmp(EXTRA_SORT[i], sort) == 0)
@@ -116,7 +99,7 @@ static int sort_desc;
 static int sort_key(const up_account_metrics_t *r, cell_t *v, ctype_t *t)
 {
     for (size_t c = 0; c < NCOLS; c++)
-        if (strcmp(COLS[c].name, sort_col) == 0) {
+        if (COLS[c].shown && strcmp(COLS[c].name, sort_col) == 0) {
             *v = cell(r, c);
             *t = COLS[c].type;
             return 0;
@@ -331,7 +314,7 @@ static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_
         for (uint32_t i = 0; i < n; i++)
             for (int m = 0; m < UP_M_N; m++)
                 if (rows[i]->why_null[m])
-                    fprintf(out, "  %s %s: %s\n", rows[i]->account->account_id, up_metric_names[m],
+                    fprintf(out, "  %s %s: %s\n", rows[i]->account->account_id, up_metric_info[m].name,
                             rows[i]->why_null[m]);
     }
 }
@@ -349,6 +332,8 @@ static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
         const up_account_metrics_t *r = rows[i];
         up_buf_puts(&b, i ? ",\n{" : "\n{");
         for (size_t c = 0; c < NCOLS; c++) {
+            if (!COLS[c].shown)
+                continue;
             cell_t v = cell(r, c);
             up_buf_printf(&b, "%s\"%s\":", c ? "," : "", COLS[c].name);
             if (v.null)
@@ -396,7 +381,7 @@ static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
         for (int m = 0; m < UP_M_N; m++) {
             if (!r->why_null[m])
                 continue;
-            up_buf_printf(&b, "%s\"%s\":", first ? "" : ",", up_metric_names[m]);
+            up_buf_printf(&b, "%s\"%s\":", first ? "" : ",", up_metric_info[m].name);
             up_fmt_json_str(&b, r->why_null[m]);
             first = 0;
         }
@@ -419,11 +404,14 @@ int up_report_accounts(FILE *out, const up_portfolio_t *p, const up_report_opts_
     }
     if (o->format == UP_FMT_CSV) {
         for (size_t c = 0; c < NCOLS; c++)
-            fprintf(out, "%s%s", c ? "," : "", COLS[c].name);
+            if (COLS[c].shown)
+                fprintf(out, "%s%s", c ? "," : "", COLS[c].name);
         fputc('\n', out);
         char t[600];
         for (uint32_t i = 0; i < n; i++) {
             for (size_t c = 0; c < NCOLS; c++) {
+                if (!COLS[c].shown)
+                    continue;
                 cell_t v = cell(rows[i], c);
                 cell_text(t, sizeof t, &v, COLS[c].type);
                 if (c)

@@ -8,13 +8,9 @@
 #include <stdio.h>
 
 #include "engine.h"
+#include "fmt.h"
 #include "util.h"
 
-typedef enum { UP_FMT_TABLE, UP_FMT_JSON, UP_FMT_CSV, UP_FMT_HTML } up_format_t;
-
-/* Parses "table", "json", "csv"; returns -1 when unknown ("html" is parsed
- * by `report` itself: only report account and report accounts write it). */
-int up_format_parse(const char *s);
 
 typedef struct {
     up_format_t format;

@@ -26,7 +26,7 @@ static void gap_of(const up_account_metrics_t *r, gap_t *g)
     g->row = r;
     g->unused_seats = r->seats > r->active_users ? r->seats - r->active_users : 0;
     g->seat_share = r->seats > 0 ? (double)g->unused_seats / (double)r->seats : NAN;
-    g->core_share = r->core_total > 0 ? (double)(r->core_total - r->core_used) / (double)r->core_total : NAN;
+    g->core_share = r->core_features > 0 ? (double)(r->core_features - r->core_used) / (double)r->core_features : NAN;
     if (!isnan(g->seat_share) && !isnan(g->core_share))
         g->score = (g->seat_share + g->core_share) / 2;
     else
@@ -88,7 +88,7 @@ int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o
             num(d, sizeof d, r->account->arr);
             num(e, sizeof e, g[i].at_stake);
             fprintf(out, ",%lld,%lld,%lld,%s,%lld,%lld,%s,%s,%s,%s,", (long long)r->seats,
-                    (long long)r->active_users, (long long)g[i].unused_seats, a, (long long)r->core_total,
+                    (long long)r->active_users, (long long)g[i].unused_seats, a, (long long)r->core_features,
                     (long long)r->core_used, b, c, d, e);
             up_fmt_csv_field(out, r->account->owner);
             fputc('\n', out);
@@ -109,7 +109,7 @@ int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o
                           (long long)r->seats, (long long)r->active_users, (long long)g[i].unused_seats);
             up_fmt_json_num(&j, g[i].seat_share);
             up_buf_printf(&j, ",\"core_features\":%lld,\"core_features_used\":%lld,\"unused_core_share\":",
-                          (long long)r->core_total, (long long)r->core_used);
+                          (long long)r->core_features, (long long)r->core_used);
             up_fmt_json_num(&j, g[i].core_share);
             up_buf_puts(&j, ",\"gap_score\":");
             up_fmt_json_num(&j, g[i].score);
@@ -138,7 +138,7 @@ int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o
             const up_account_metrics_t *r = g[i].row;
             char label[64], core[16], gap[16], arr[24], at[24];
             snprintf(label, sizeof label, "%s %s", r->account->account_id, r->account->name ? r->account->name : "");
-            snprintf(core, sizeof core, "%lld/%lld", (long long)r->core_used, (long long)r->core_total);
+            snprintf(core, sizeof core, "%lld/%lld", (long long)r->core_used, (long long)r->core_features);
             if (isnan(g[i].score))
                 snprintf(gap, sizeof gap, DASH);
             else
@@ -642,7 +642,7 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
     pct_text(t3, sizeof t3, row->stickiness);
     fprintf(out, "\nSeats %lld, active in 28 days %lld (breadth %s), core features used %lld of %lld (depth %s)\n",
             (long long)row->seats, (long long)row->active_users, t1, (long long)row->core_used,
-            (long long)row->core_total, t2);
+            (long long)row->core_features, t2);
     pct_text(t1, sizeof t1, row->wau_trend);
     pct_text(t4, sizeof t4, row->consistency);
     fprintf(out, "DAU %lld, WAU %lld (week before %lld, trend %s), stickiness %s, consistency %s\n",

@@ -122,7 +122,7 @@ int up_report_account_html(FILE *out, const up_portfolio_t *p, const up_account_
     fputs("<div class=\"tile\">Breadth<b>", out);
     pct(out, row->breadth);
     fputs("</b></div><div class=\"tile\">Core features used<b>", out);
-    fprintf(out, "%lld / %lld</b></div><div class=\"tile\">Health<b>", (long long)row->core_used, (long long)row->core_total);
+    fprintf(out, "%lld / %lld</b></div><div class=\"tile\">Health<b>", (long long)row->core_used, (long long)row->core_features);
     if (isnan(row->health))
         fputs("–", out);
     else

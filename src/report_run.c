@@ -1,11 +1,11 @@
-/* report_run: loads what a report needs and calls its writer (see the
- * header). The entity tables load on a second thread while the rollup is
- * mapped and folded, which is most of a report's time on a large store. */
+/* report_run: opens the as-of view a report needs and calls its writer
+ * (see the header). */
 #include "report_run.h"
 
 #include "engine.h"
 #include "engine_people.h"
 #include "engine_series.h"
+#include "engine_signals.h"
 #include "engine_workflow.h"
 #include "fmt.h"
 #include "report_workflow.h"
@@ -14,8 +14,8 @@
 #include "report_users.h"
 #include "timeparse.h"
 #include "util.h"
+#include "view.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,13 +41,6 @@ int up_report_parse_as_of(const char *s, int64_t *T)
     return up_time_parse(s, strlen(s), T);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
     va_list ap;
@@ -57,33 +50,16 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     return rc;
 }
 
-typedef struct {
-    sqlite3 *db;
-    int64_t survey_from, survey_to;
-    up_entities_t e;
-    int rc;
-    char err[512];
-    double secs;
-} entities_job_t;
-
-static void *entities_thread(void *arg)
-{
-    entities_job_t *job = arg;
-    double t = now_s();
-    job->rc = up_entities_load(job->db, job->survey_from, job->survey_to, &job->e, job->err, sizeof job->err);
-    job->secs = now_s() - t;
-    return NULL;
-}
-
 /* `report account ID`: the account's metrics row with its stages and people. */
-static int report_one_account(FILE *out, up_store_t *s, const up_portfolio_t *p, const up_rollup_t *r,
-                              const up_model_t *m, const up_entities_t *e, const char *id, up_format_t format)
+static int report_one_account(FILE *out, const up_view_t *v, const char *id, up_format_t format)
 {
+    up_store_t *s = v->store;
     sqlite3 *db = up_store_db(s);
-    const up_account_metrics_t *row = NULL;
-    for (uint32_t i = 0; i < p->n_rows; i++)
-        if (strcmp(p->rows[i].account->account_id, id) == 0)
-            row = &p->rows[i];
+    const up_portfolio_t *p = &v->portfolio;
+    const up_rollup_t *r = v->rollup;
+    const up_model_t *m = v->model;
+    const up_entities_t *e = &v->entities;
+    const up_account_metrics_t *row = up_view_row(v, id);
     if (!row)
         return -UP_ENOTFOUND;
     up_stages_t st;
@@ -121,10 +97,8 @@ static int report_one_account(FILE *out, up_store_t *s, const up_portfolio_t *p,
         share = calloc(m->n_workflows, sizeof *share);
         if (!share && rc == 0)
             rc = -UP_ENOMEM;
-        for (size_t k = 0; share && k < m->n_workflows; k++)
-            share[k] = row->seats > 0 ? (wf.n_rows ? (double)wf.rows[0].wf[k].users[UP_WF_WEEKS - 1] : 0.0) /
-                                            (double)row->seats
-                                      : NAN;
+        if (share)
+            up_engine_workflow_share(m, wf.n_rows ? &wf.rows[0] : NULL, row->seats, share);
     }
     if (rc == 0)
         rc = up_account_extras(db, m, row, p->T, errors ? (aid >= 0 ? errors[aid] : 0) : -1, share, &extras);
@@ -152,30 +126,18 @@ static int report_one_account(FILE *out, up_store_t *s, const up_portfolio_t *p,
     return rc;
 }
 
-static void release(up_rollup_t *r, int owned)
-{
-    if (owned) {
-        up_rollup_free(r);
-        free(r);
-    }
-}
-
 /* `report users` and `report stages`: from the rollup alone. */
-static int report_stages(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
+static int report_stages(const up_view_t *v, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
 {
-    up_rollup_t *r;
-    int owned, rc;
-    up_stages_t st;
-    if ((rc = up_store_rollup(s, q->T, &r, &owned)) < 0)
-        return fail(err, errlen, rc, "%s", up_store_notice(s) ? up_store_notice(s) : up_strerror(rc));
-    const up_model_t *m = up_store_model(s);
+    const up_rollup_t *r = v->rollup;
     const char *account = q->o.account;
-    rc = up_engine_stages(r, m, q->T, account, &st);
+    up_stages_t st;
+    int rc = up_engine_stages(r, v->model, q->T, account, &st);
     if (rc == 0 && account && up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account)) < 0) {
         rc = fail(err, errlen, -UP_ENOTFOUND, "no account '%s' in the events", account);
     } else if (rc == 0) {
-        rc = strcmp(q->what, "users") == 0 ? up_report_users(out, r, m, q->T, &st, q->o.format)
-                                           : up_report_stages(out, m, q->T, &st, q->feature, q->o.format);
+        rc = strcmp(q->what, "users") == 0 ? up_report_users(out, r, v->model, q->T, &st, q->o.format)
+                                           : up_report_stages(out, v->model, q->T, &st, q->feature, q->o.format);
         if (rc == -UP_ENOTFOUND)
             fail(err, errlen, rc, "no feature '%s' in the model", q->feature);
     } else
@@ -183,105 +145,63 @@ static int report_stages(up_store_t *s, const up_report_req_t *q, FILE *out, cha
     if (rc < 0 && rc != -UP_ENOTFOUND && !err[0])
         fail(err, errlen, rc, "%s", up_strerror(rc));
     up_stages_free(&st);
-    release(r, owned);
     return rc;
 }
 
 /* `report workflows`: the log's step events, the entity tables for seats. */
-static int report_workflows(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
+static int report_workflows(const up_view_t *v, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
 {
-    up_rollup_t *r;
-    int owned, rc;
-    if ((rc = up_store_rollup(s, q->T, &r, &owned)) < 0)
-        return fail(err, errlen, rc, "%s", up_store_notice(s) ? up_store_notice(s) : up_strerror(rc));
     const char *account = q->o.account;
-    if (account && up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account)) < 0) {
-        release(r, owned);
+    if (account && up_dict_find(&v->rollup->dict[UP_KIND_ACCOUNT], account, strlen(account)) < 0)
         return fail(err, errlen, -UP_ENOTFOUND, "no account '%s' in the events", account);
-    }
-    up_entities_t e;
-    char eerr[512];
-    if ((rc = up_entities_load(up_store_db(s), q->T, q->T, &e, eerr, sizeof eerr)) < 0) {
-        release(r, owned);
-        return fail(err, errlen, rc, "%s", eerr);
-    }
     up_workflows_t w;
-    rc = up_engine_workflows(s, r, up_store_model(s), q->T, account, &w);
+    int rc = up_engine_workflows(v->store, v->rollup, v->model, q->T, account, &w);
     if (rc == 0)
-        rc = up_report_workflows(out, r, up_store_model(s), &e, &w, q->T, q->o.format);
+        rc = up_report_workflows(out, v->rollup, v->model, &v->entities, &w, q->T, q->o.format);
     else
         fail(err, errlen, rc, "%s", up_strerror(rc));
     up_workflows_free(&w);
-    up_entities_free(&e);
-    release(r, owned);
+    return rc;
+}
+
+/* The reports on the portfolio: accounts, features, gaps and one account. */
+static int report_portfolio(const up_view_t *v, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
+{
+    const up_portfolio_t *p = &v->portfolio;
+    int is_account = strcmp(q->what, "account") == 0, rc;
+    if (strcmp(q->what, "gaps") == 0)
+        rc = up_report_gaps(out, p, &q->o, q->top);
+    else if (is_account)
+        rc = report_one_account(out, v, q->id, q->o.format);
+    else
+        rc = strcmp(q->what, "accounts") != 0 ? up_report_features(out, p, &q->o)
+           : q->o.format == UP_FMT_HTML ? up_report_accounts_html(out, p, &q->o) : up_report_accounts(out, p, &q->o);
+    if (rc == -UP_ENOTFOUND)
+        fail(err, errlen, rc, "no account '%s'", is_account ? q->id : q->o.account);
+    else if (rc < 0)
+        fail(err, errlen, rc, "%s%s%s", up_strerror(rc), rc == -UP_EDB ? ": " : "",
+             rc == -UP_EDB ? sqlite3_errmsg(up_store_db(v->store)) : "");
     return rc;
 }
 
 int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
 {
     err[0] = '\0';
-    if (strcmp(q->what, "workflows") == 0)
-        return report_workflows(s, q, out, err, errlen);
-    if (strcmp(q->what, "users") == 0 || strcmp(q->what, "stages") == 0)
-        return report_stages(s, q, out, err, errlen);
-    int timing = getenv("UPTAKE_TIMING") != NULL;
-    double t0 = now_s();
-    up_rollup_t *r;
-    int owned, rc;
-    up_portfolio_t p;
-    /* the entity tables load on a second thread while the rollup is mapped */
-    entities_job_t job = {up_store_db(s), up_engine_nps_from(up_store_model(s), q->T), q->T, {0}, 0, "", 0};
-    pthread_t tid;
-    int threaded = pthread_create(&tid, NULL, entities_thread, &job) == 0;
-    if (!threaded)
-        entities_thread(&job);
-    rc = up_store_rollup(s, q->T, &r, &owned);
-    if (threaded)
-        pthread_join(tid, NULL);
-    up_entities_t e = job.e;
-    if (rc < 0) {
-        if (job.rc == 0)
-            up_entities_free(&e);
-        return fail(err, errlen, rc, "%s", up_store_notice(s) ? up_store_notice(s) : up_strerror(rc));
-    }
-    if ((rc = job.rc) < 0) {
-        fail(err, errlen, rc, "%s", job.err);
-        release(r, owned);
+    int workflows = strcmp(q->what, "workflows") == 0;
+    int stages = strcmp(q->what, "users") == 0 || strcmp(q->what, "stages") == 0;
+    unsigned what = workflows ? UP_VIEW_ROLLUP | UP_VIEW_ENTITIES : stages ? UP_VIEW_ROLLUP : UP_VIEW_PORTFOLIO;
+    up_view_t v;
+    int rc = up_view_open(s, q->T, what, &v, err, errlen);
+    if (rc < 0)
         return rc;
-    }
-    double t_ent = now_s();
-    up_workflows_t wf_ka;   /* workflow completions that are key actions, when the model has some */
-    if ((rc = up_workflow_key_actions(s, r, up_store_model(s), q->T, &e, &wf_ka)) < 0) {
-        fail(err, errlen, rc, "%s", up_strerror(rc));
-        goto done;
-    }
-    if ((rc = up_engine_portfolio(r, up_store_model(s), &e, q->T, &p)) < 0) {
-        fail(err, errlen, rc, "%s", up_strerror(rc));
-        goto done;
-    }
-    double t_eng = now_s();
-    int is_account = strcmp(q->what, "account") == 0;
-    if (strcmp(q->what, "gaps") == 0)
-        rc = up_report_gaps(out, &p, &q->o, q->top);
-    else if (is_account)
-        rc = report_one_account(out, s, &p, r, up_store_model(s), &e, q->id, q->o.format);
-    else
-        rc = strcmp(q->what, "accounts") != 0 ? up_report_features(out, &p, &q->o)
-           : q->o.format == UP_FMT_HTML ? up_report_accounts_html(out, &p, &q->o) : up_report_accounts(out, &p, &q->o);
-    if (rc == -UP_ENOTFOUND)
-        fail(err, errlen, rc, "no account '%s'", is_account ? q->id : q->o.account);
-    else if (rc < 0)
-        fail(err, errlen, rc, "%s%s%s", up_strerror(rc), rc == -UP_EDB ? ": " : "",
-             rc == -UP_EDB ? sqlite3_errmsg(up_store_db(s)) : "");
-    if (timing)
+    double t0 = up_now_s();
+    rc = workflows ? report_workflows(&v, q, out, err, errlen)
+       : stages ? report_stages(&v, q, out, err, errlen) : report_portfolio(&v, q, out, err, errlen);
+    if (getenv("UPTAKE_TIMING") && what == UP_VIEW_PORTFOLIO)
         fprintf(stderr, "timing: rollup+entities %.3f s (entities %.3f s on a second thread),"
                 " metrics %.3f s, output %.3f s\n",
-                t_ent - t0, job.secs, t_eng - t_ent, now_s() - t_eng);
-    up_portfolio_free(&p);
-done:
-    up_workflows_free(&wf_ka);
-    up_entities_free(&e);
-    release(r, owned);
+                v.secs_load, v.secs_entities, v.secs_metrics, up_now_s() - t0);
+    up_view_close(&v);
     return rc;
 }
 
@@ -362,32 +282,28 @@ int up_report_rejects(sqlite3 *db, FILE *out, up_format_t fmt, long limit)
 int up_report_series(up_store_t *s, const char *id, int64_t T, int days, FILE *out, char *err, size_t errlen)
 {
     err[0] = '\0';
-    up_rollup_t *r;
-    int owned, rc;
-    if ((rc = up_store_rollup(s, T, &r, &owned)) < 0)
-        return fail(err, errlen, rc, "%s", up_store_notice(s) ? up_store_notice(s) : up_strerror(rc));
-    up_entities_t e;
-    char eerr[512];
-    if ((rc = up_entities_load(up_store_db(s), T, T, &e, eerr, sizeof eerr)) < 0) {
-        release(r, owned);
-        return fail(err, errlen, rc, "%s", eerr);
-    }
+    up_view_t v;
+    int rc = up_view_open(s, T, UP_VIEW_ROLLUP | UP_VIEW_ENTITIES, &v, err, errlen);
+    if (rc < 0)
+        return rc;
+    const up_rollup_t *r = v.rollup;
+    const up_entities_t *e = &v.entities;
     /* the account as the table describes it, or as first seen in events */
     up_account_t only_events = {.account_id = (char *)id, .seats = 0, .contract_start = UP_NO_DAY,
                                 .renewal_date = UP_NO_DAY, .churned_at = UP_NO_DAY};
     const up_account_t *acc = NULL;
-    for (uint32_t i = 0; i < e.n_accounts && !acc; i++)
-        if (strcmp(e.accounts[i].account_id, id) == 0)
-            acc = &e.accounts[i];
+    for (uint32_t i = 0; i < e->n_accounts && !acc; i++)
+        if (strcmp(e->accounts[i].account_id, id) == 0)
+            acc = &e->accounts[i];
     if (!acc && up_dict_find(&r->dict[UP_KIND_ACCOUNT], id, strlen(id)) >= 0)
         acc = &only_events;
     up_series_t se;
     if (!acc)
         rc = fail(err, errlen, -UP_ENOTFOUND, "no account '%s'", id);
-    else if ((rc = up_engine_series(r, up_store_model(s), &e, acc, T, days, &se)) < 0)
+    else if ((rc = up_engine_series(r, v.model, e, acc, T, days, &se)) < 0)
         fail(err, errlen, rc, "%s", up_strerror(rc));
     else {
-        const up_model_t *m = up_store_model(s);
+        const up_model_t *m = v.model;
         up_buf_t b = {0};
         char date[16], when[40];
         up_fmt_time(when, T);
@@ -420,7 +336,6 @@ int up_report_series(up_store_t *s, const char *id, int64_t T, int days, FILE *o
         up_buf_free(&b);
         up_series_free(&se);
     }
-    up_entities_free(&e);
-    release(r, owned);
+    up_view_close(&v);
     return rc;
 }

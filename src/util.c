@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 static const char *const messages[] = {
@@ -255,4 +256,11 @@ int up_mkdir_p(const char *dir, char *err, size_t errlen)
     }
     free(path);
     return 0;
+}
+
+double up_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }

@@ -79,4 +79,7 @@ char *up_strndup(const char *s, size_t n);
 /* Lower-cases and trims ASCII whitespace in place; returns s. */
 char *up_trim_lower(char *s);
 
+/* Seconds on the monotonic clock (for measuring phases). */
+double up_now_s(void);
+
 #endif

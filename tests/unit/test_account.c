@@ -285,6 +285,7 @@ static up_account_metrics_t row_of(up_account_t *acc, const char *id, const char
     row.seats = seats;
     row.mau = row.active_users = mau;
     row.breadth = seats ? (double)mau / (double)seats : NAN;
+    row.seats_utilization = seats ? (double)mau / (double)seats : NAN;   /* as the engine sets it */
     row.ttfv_days = INT64_MIN;
     row.wau_trend = NAN;
     return row;

@@ -1,0 +1,208 @@
+/* view: the store as of T (see the header). */
+#include "view.h"
+
+#include "engine_account.h"
+#include "engine_people.h"
+#include "engine_signals.h"
+#include "timeparse.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char *err, size_t errlen, int rc, const char *why)
+{
+    snprintf(err, errlen, "%s", why ? why : up_strerror(rc));
+    return rc;
+}
+
+typedef struct {
+    sqlite3 *db;
+    int64_t survey_from, survey_to;
+    up_entities_t e;
+    int rc;
+    char err[512];
+    double secs;
+} entities_job_t;
+
+static void *entities_thread(void *arg)
+{
+    entities_job_t *job = arg;
+    double t = up_now_s();
+    job->rc = up_entities_load(job->db, job->survey_from, job->survey_to, &job->e, job->err, sizeof job->err);
+    job->secs = up_now_s() - t;
+    return NULL;
+}
+
+/* The rollup and, on a second thread meanwhile, the entity tables. */
+static int load(up_view_t *v, unsigned what, int64_t survey_from, char *err, size_t errlen)
+{
+    entities_job_t job = {up_store_db(v->store), survey_from, v->T, {0}, 0, "", 0};
+    pthread_t tid;
+    int threaded = 0;
+    if (what & UP_VIEW_ENTITIES) {
+        threaded = pthread_create(&tid, NULL, entities_thread, &job) == 0;
+        if (!threaded)
+            entities_thread(&job);
+    }
+    int owned = 0, rc = 0;
+    up_rollup_t *r = NULL;
+    if (what & UP_VIEW_ROLLUP)
+        rc = up_store_rollup(v->store, v->T, &r, &owned);
+    if (threaded)
+        pthread_join(tid, NULL);
+    if (rc == 0) {
+        v->rollup = r;
+        v->rollup_owned_ = owned ? r : NULL;
+    }
+    if (what & UP_VIEW_ENTITIES) {
+        v->secs_entities = job.secs;
+        if (job.rc == 0) {
+            v->entities = job.e;
+            v->have_entities_ = 1;
+        }
+    }
+    if (rc < 0) {
+        const char *notice = up_store_notice(v->store);
+        return fail(err, errlen, rc, notice ? notice : up_strerror(rc));
+    }
+    return job.rc < 0 ? fail(err, errlen, job.rc, job.err) : 0;
+}
+
+/* The portfolio health_drop_days before T, the champions gone quiet, the
+ * error events, and from them every row's signal metrics. */
+static int signals(up_view_t *v, char *err, size_t errlen)
+{
+    const up_model_t *m = v->model;
+    int64_t T_before = up_engine_end_of_day(v->d0 - m->alert_settings.health_drop_days);
+    int rc = up_engine_portfolio(v->rollup, m, &v->entities, T_before, &v->before);
+    if (rc < 0)
+        return fail(err, errlen, rc, NULL);
+    int8_t *quiet = malloc(v->rollup->dict[UP_KIND_ACCOUNT].n + 1);
+    int64_t *errors = NULL;
+    if (!quiet)
+        return fail(err, errlen, -UP_ENOMEM, NULL);
+    up_engine_champions_quiet(v->rollup, v->T, m->alert_settings.champion_quiet_share, quiet);
+    if ((rc = up_error_counts(v->store, v->rollup, m, v->T, &errors)) < 0) {
+        free(quiet);
+        snprintf(err, errlen, "cannot count error events: %s", up_strerror(rc));
+        return rc;
+    }
+    const double *share = NULL;
+    for (size_t i = 0; i < m->n_targets && rc == 0; i++)
+        if (!strncmp(m->targets[i].metric, "workflow:", 9))
+            share = up_view_workflow_share(v, &rc);
+    up_signals_src_t src = {up_store_db(v->store), m, v->rollup, v->T, quiet, errors, &v->before, share};
+    if (rc == 0)
+        rc = up_engine_signals(&src, &v->portfolio);
+    free(quiet);
+    free(errors);
+    return rc < 0 ? fail(err, errlen, rc, NULL) : 0;
+}
+
+int up_view_open(up_store_t *s, int64_t T, unsigned what, up_view_t *v, char *err, size_t errlen)
+{
+    memset(v, 0, sizeof *v);
+    v->store = s;
+    v->model = up_store_model(s);
+    v->T = T;
+    v->d0 = up_day_of(T);
+    if (what & UP_VIEW_SIGNALS)
+        what |= UP_VIEW_PORTFOLIO;
+    if (what & UP_VIEW_PORTFOLIO)
+        what |= UP_VIEW_ROLLUP | UP_VIEW_ENTITIES;
+    /* the NPS answers of the window of T, or of the earlier instant too */
+    int64_t survey_from = up_engine_nps_from(v->model, T);
+    if (what & UP_VIEW_SIGNALS)
+        survey_from = up_engine_nps_from(
+            v->model, up_engine_end_of_day(v->d0 - v->model->alert_settings.health_drop_days));
+    double t0 = up_now_s();
+    int rc = load(v, what, survey_from, err, errlen);
+    v->secs_load = up_now_s() - t0;
+    if (rc == 0 && (what & UP_VIEW_PORTFOLIO)) {
+        t0 = up_now_s();
+        /* workflow completions that are key actions, when the model has some */
+        if ((rc = up_workflow_key_actions(s, v->rollup, v->model, T, &v->entities, &v->wf_ka_)) < 0 ||
+            (rc = up_engine_portfolio(v->rollup, v->model, &v->entities, T, &v->portfolio)) < 0)
+            fail(err, errlen, rc, NULL);
+        if (rc == 0 && (what & UP_VIEW_SIGNALS))
+            rc = signals(v, err, errlen);
+        v->secs_metrics = up_now_s() - t0;
+    }
+    if (rc < 0)
+        up_view_close(v);
+    return rc;
+}
+
+void up_view_close(up_view_t *v)
+{
+    free(v->share_);
+    up_portfolio_free(&v->before);
+    up_portfolio_free(&v->portfolio);
+    up_workflows_free(&v->wf_ka_);
+    if (v->have_entities_)
+        up_entities_free(&v->entities);
+    if (v->rollup_owned_) {
+        up_rollup_free(v->rollup_owned_);
+        free(v->rollup_owned_);
+    }
+    memset(v, 0, sizeof *v);
+}
+
+const up_account_metrics_t *up_view_row(const up_view_t *v, const char *id)
+{
+    uint32_t lo = 0, hi = v->portfolio.n_rows;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        int c = strcmp(v->portfolio.rows[mid].account->account_id, id);
+        if (c == 0)
+            return &v->portfolio.rows[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+const double *up_view_workflow_share(up_view_t *v, int *rc)
+{
+    const up_model_t *m = v->model;
+    *rc = 0;
+    if (v->share_ || !m->n_workflows)
+        return v->share_;
+    up_workflows_t wf;
+    if ((*rc = up_engine_workflows(v->store, v->rollup, m, v->T, NULL, &wf)) < 0)
+        return NULL;
+    const up_portfolio_t *p = &v->portfolio;
+    v->share_ = malloc(((size_t)p->n_rows * m->n_workflows + 1) * sizeof *v->share_);
+    if (!v->share_) {
+        up_workflows_free(&wf);
+        *rc = -UP_ENOMEM;
+        return NULL;
+    }
+    /* wf.rows are in the order the log met the accounts: index them by id */
+    uint32_t n_acc = v->rollup->dict[UP_KIND_ACCOUNT].n;
+    int32_t *index = malloc((n_acc + 1) * sizeof *index);
+    if (!index) {
+        free(v->share_);
+        v->share_ = NULL;
+        up_workflows_free(&wf);
+        *rc = -UP_ENOMEM;
+        return NULL;
+    }
+    for (uint32_t a = 0; a <= n_acc; a++)
+        index[a] = -1;
+    for (uint32_t k = 0; k < wf.n_rows; k++)
+        index[wf.rows[k].account] = (int32_t)k;
+    for (uint32_t i = 0; i < p->n_rows; i++) {
+        const char *id = p->rows[i].account->account_id;
+        int64_t aid = up_dict_find(&v->rollup->dict[UP_KIND_ACCOUNT], id, strlen(id));
+        const up_wf_row_t *w = aid >= 0 && index[aid] >= 0 ? &wf.rows[index[aid]] : NULL;
+        up_engine_workflow_share(m, w, p->rows[i].seats, v->share_ + (size_t)i * m->n_workflows);
+    }
+    free(index);
+    up_workflows_free(&wf);
+    return v->share_;
+}

@@ -1,0 +1,57 @@
+/* view: everything that is true of the store as of one instant T, built
+ * once and released once. A report, an alert evaluation, a nudge and an API
+ * request each open one view and read from it: the rollup as of T, the
+ * entity tables, the workflow completions that are key actions, the
+ * portfolio, and on request the signal metrics and the workflow shares.
+ *
+ * Invariants: the parts a view holds agree on T and on the model; a view
+ * borrows the store (which must outlive it) and owns everything else;
+ * up_view_close releases exactly what up_view_open and the up_view_* calls
+ * built, whatever failed on the way. */
+#ifndef UP_VIEW_H
+#define UP_VIEW_H
+
+#include "engine.h"
+#include "engine_workflow.h"
+#include "store.h"
+
+/* What to build (a set of bits; each implies the ones it needs). */
+enum {
+    UP_VIEW_ROLLUP = 1,      /* the rollup as of T */
+    UP_VIEW_ENTITIES = 2,    /* the entity tables (accounts, surveys, subscriptions, outcomes) */
+    UP_VIEW_PORTFOLIO = 4,   /* every account's metrics (implies the two above and the key actions) */
+    UP_VIEW_SIGNALS = 8,     /* the portfolio with its signal metrics (engine_signals.h) */
+};
+
+typedef struct up_view {
+    up_store_t *store;            /* borrowed */
+    const up_model_t *model;      /* the store's */
+    int64_t T;
+    int32_t d0;                   /* T's day */
+    const up_rollup_t *rollup;    /* NULL unless UP_VIEW_ROLLUP */
+    up_entities_t entities;       /* empty unless UP_VIEW_ENTITIES */
+    up_portfolio_t portfolio;     /* empty unless UP_VIEW_PORTFOLIO */
+    up_portfolio_t before;        /* with UP_VIEW_SIGNALS: the portfolio health_drop_days before T */
+    double secs_load, secs_entities, secs_metrics;   /* phase times (UPTAKE_TIMING) */
+    /* private */
+    up_rollup_t *rollup_owned_;
+    up_workflows_t wf_ka_;
+    double *share_;
+    int have_entities_;
+} up_view_t;
+
+/* Builds the parts `what` asks for as of T. Returns 0, or a negative UP_E*
+ * code with a sentence in err; the view is closed then. */
+int up_view_open(up_store_t *s, int64_t T, unsigned what, up_view_t *v, char *err, size_t errlen);
+void up_view_close(up_view_t *v);
+
+/* The portfolio row of account id, or NULL. */
+const up_account_metrics_t *up_view_row(const up_view_t *v, const char *id);
+
+/* Per portfolio row × model workflow: the users completing the workflow in
+ * the week ending with T's day / the row's seats (NAN without seats);
+ * computed on first use with one scan of the log; NULL when the model has no
+ * workflow. *rc receives 0 or a negative UP_E* code. */
+const double *up_view_workflow_share(up_view_t *v, int *rc);
+
+#endif
