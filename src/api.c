@@ -7,6 +7,7 @@
 #include "alerts.h"
 #include "fmt.h"
 #include "report_run.h"
+#include "report_settings.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -52,8 +53,9 @@ static int route(const char *path, char *what, size_t wlen, char *id, size_t idl
     return 0;
 }
 
-/* What a route writes: a report, a series, rejects, alerts or tasks. */
-enum { W_REPORT, W_SERIES, W_REJECTS, W_ALERTS, W_ALERT, W_TASKS };
+/* What a route writes: a report, a series, rejects, alerts, tasks, the
+ * model's settings or the signal metrics. */
+enum { W_REPORT, W_SERIES, W_REJECTS, W_ALERTS, W_ALERT, W_TASKS, W_SETTINGS };
 
 typedef struct {
     int kind;
@@ -76,6 +78,7 @@ static int write_job(FILE *f, job_t *j)
     case W_REJECTS: rc = up_report_rejects(db, f, UP_FMT_JSON, j->n); break;
     case W_ALERTS: rc = up_alerts_list(db, f, j->state, UP_FMT_JSON); break;
     case W_ALERT: rc = j->n > 0 ? up_alerts_show(db, f, j->n, UP_FMT_JSON) : -UP_ENOTFOUND; break;
+    case W_SETTINGS: return up_report_settings(f, up_store_model(j->s), UP_FMT_JSON);
     default: rc = up_tasks_list(db, f, j->all, UP_FMT_JSON); break;
     }
     if (rc == -UP_ENOTFOUND)
@@ -153,6 +156,10 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
         }
         return answer(out, &job);
     }
+    if (strcmp(what, "settings") == 0 && !id[0]) {
+        job.kind = W_SETTINGS;
+        return answer(out, &job);
+    }
     if (strcmp(what, "rejects") == 0 && !id[0]) {
         const char *l = arg(actx, "limit");
         char *end = NULL;
@@ -184,7 +191,7 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
         if (users)
             q.o.account = id;
     } else if (!id[0] && (strcmp(what, "accounts") == 0 || strcmp(what, "features") == 0 ||
-                          strcmp(what, "stages") == 0 || strcmp(what, "gaps") == 0)) {
+                          strcmp(what, "stages") == 0 || strcmp(what, "gaps") == 0 || strcmp(what, "signals") == 0)) {
         q.what = what;
         q.o.account = arg(actx, "account");
         q.o.segment = arg(actx, "segment");

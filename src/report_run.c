@@ -11,6 +11,8 @@
 #include "report_workflow.h"
 #include "report_html.h"
 #include "report_account.h"
+#include "report_settings.h"
+#include "report_signals.h"
 #include "report_users.h"
 #include "timeparse.h"
 #include "util.h"
@@ -21,7 +23,8 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const REPORTS[] = {"accounts", "features", "users", "stages", "gaps", "account", "workflows"};
+static const char *const REPORTS[] = {"accounts", "features", "users",    "stages",   "gaps",
+                                       "account",  "workflows", "signals", "settings"};
 
 int up_report_known(const char *what)
 {
@@ -171,6 +174,8 @@ static int report_portfolio(const up_view_t *v, const up_report_req_t *q, FILE *
     int is_account = strcmp(q->what, "account") == 0, rc;
     if (strcmp(q->what, "gaps") == 0)
         rc = up_report_gaps(out, p, &q->o, q->top);
+    else if (strcmp(q->what, "signals") == 0)
+        rc = up_report_signals(out, p, &q->o);
     else if (is_account)
         rc = report_one_account(out, v, q->id, q->o.format);
     else
@@ -187,9 +192,12 @@ static int report_portfolio(const up_view_t *v, const up_report_req_t *q, FILE *
 int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
 {
     err[0] = '\0';
+    if (strcmp(q->what, "settings") == 0)   /* the model's, not as of a time */
+        return up_report_settings(out, up_store_model(s), q->o.format);
     int workflows = strcmp(q->what, "workflows") == 0;
     int stages = strcmp(q->what, "users") == 0 || strcmp(q->what, "stages") == 0;
-    unsigned what = workflows ? UP_VIEW_ROLLUP | UP_VIEW_ENTITIES : stages ? UP_VIEW_ROLLUP : UP_VIEW_PORTFOLIO;
+    unsigned what = workflows ? UP_VIEW_ROLLUP | UP_VIEW_ENTITIES : stages ? UP_VIEW_ROLLUP
+                  : strcmp(q->what, "signals") == 0 ? UP_VIEW_SIGNALS : UP_VIEW_PORTFOLIO;
     up_view_t v;
     int rc = up_view_open(s, q->T, what, &v, err, errlen);
     if (rc < 0)

@@ -50,12 +50,6 @@ function go(page, arg, params) {
   location.hash = `#/${page}${arg ? '/' + encodeURIComponent(arg) : ''}${q ? '?' + q : ''}`;
 }
 
-function addDays(iso, n) {
-  const d = new Date(iso + 'T00:00:00Z');
-  d.setUTCDate(d.getUTCDate() + n);
-  return d.toISOString().slice(0, 10);
-}
-
 class SignInNeeded extends Error {}
 
 async function api(path, params) {
@@ -66,6 +60,14 @@ async function api(path, params) {
   const body = await res.json();
   if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
   return body;
+}
+
+// The model's thresholds and windows (alert_settings, level thresholds), read
+// once from the API: the dashboard judges with the numbers the alerts use.
+let settingsPromise = null;
+function settings() {
+  if (!settingsPromise) settingsPromise = api('settings').catch((e) => { settingsPromise = null; throw e; });
+  return settingsPromise;
 }
 
 function asOfParams(r) {
@@ -172,14 +174,16 @@ function lineChart(canvas, labels, datasets, opts) {
 
 async function portfolio(r) {
   const params = asOfParams(r);
-  const asof = params.as_of || new Date().toISOString().slice(0, 10);
-  // the portfolio first; the 28-day change and the alerts fill in after it
-  const now = await api('accounts', { ...params, compact: 1 });
+  // the portfolio first; the health change (computed by the engine over the
+  // model's health_drop_days) and the alerts fill in after it
+  const [now, cfg] = await Promise.all([api('accounts', { ...params, compact: 1 }), settings()]);
   const rows = now.accounts;
+  const as = cfg.alert_settings;
   const judge = (urgent) => {
     for (const a of rows)
-      a.attention = a.level === 'low' || (a.health_change !== null && a.health_change !== undefined && a.health_change <= -15) ||
-        (a.wau_trend !== null && a.wau_trend <= -0.3) || urgent.has(a.account_id);
+      a.attention = a.level === 'low' ||
+        (a.health_change !== null && a.health_change !== undefined && a.health_change <= -as.health_drop_points) ||
+        (a.wau_trend !== null && a.wau_trend < as.usage_drop_wau_trend) || urgent.has(a.account_id);
   };
   for (const a of rows) a.health_change = null;
   judge(new Set());
@@ -192,7 +196,8 @@ async function portfolio(r) {
     tile('High ●', String(byLevel.high), el('div', { class: 'muted' }, `${money(arrByLevel.high)} ARR`)),
     tile('Low ▼', String(byLevel.low), el('div', { class: 'muted' }, `${money(arrByLevel.low)} ARR`)),
     tile('Need attention', String(rows.filter((a) => a.attention).length),
-      el('div', { class: 'muted' }, 'low level, health −15 in 28 d, WAU −30%, or a high alert'))));
+      el('div', { class: 'muted' }, `low level, health −${as.health_drop_points} in ${as.health_drop_days} d, ` +
+        `WAU under ${pct(as.usage_drop_wau_trend)}, or a high alert`))));
   const uniq = (k) => [...new Set(rows.map((a) => a[k]).filter((x) => x))].sort();
   const state = { sort: r.params.get('sort') || 'health', dir: r.params.get('dir') || 'asc' };
   const filt = { segment: r.params.get('segment') || '', owner: r.params.get('owner') || '',
@@ -212,7 +217,7 @@ async function portfolio(r) {
       render: (a) => el('a', { href: `#/account/${encodeURIComponent(a.account_id)}${location.hash.includes('as_of') ? '?as_of=' + $('#asof').value : ''}` }, a.name || a.account_id) },
     { key: 'level', label: 'Level', value: (a) => ({ low: 0, high: 1, effective: 2 }[a.level]), render: (a) => levelBadge(a.level) },
     { key: 'health', label: 'Health', num: true, render: (a) => fix(a.health) },
-    { key: 'health_change', label: 'Δ 28 d', num: true, render: (a) => signed(a.health_change) },
+    { key: 'health_change', label: `Δ ${as.health_drop_days} d`, num: true, render: (a) => signed(a.health_change) },
     { key: 'breadth', label: 'Breadth', num: true, render: (a) => pct(a.breadth) },
     { key: 'depth', label: 'Depth', num: true, render: (a) => pct(a.depth) },
     { key: 'stickiness', label: 'Stickiness', num: true, render: (a) => pct(a.stickiness) },
@@ -236,13 +241,10 @@ async function portfolio(r) {
   window.uptakeReadyAt = performance.now();
   window.uptakeRefined = true;
   tileAttention = v.querySelector('#tiles .tile:last-child .value');
-  const [before, alerts] = await Promise.all([api('accounts', { as_of: addDays(asof, -28), compact: 1 }),
+  const [signals, alerts] = await Promise.all([api('signals', params),
     api('alerts').catch(() => ({ alerts: [] }))]);
-  const prev = new Map(before.accounts.map((a) => [a.account_id, a.health]));
-  for (const a of rows) {
-    const p = prev.get(a.account_id);
-    a.health_change = a.health !== null && p !== undefined && p !== null ? a.health - p : null;
-  }
+  const change = new Map(signals.accounts.map((a) => [a.account_id, a.health_change]));
+  for (const a of rows) a.health_change = change.has(a.account_id) ? change.get(a.account_id) : null;
   judge(new Set(alerts.alerts.filter((a) => a.severity === 'critical' || a.severity === 'high').map((a) => a.account_id)));
   if (tileAttention) tileAttention.textContent = String(rows.filter((a) => a.attention).length);
   update();

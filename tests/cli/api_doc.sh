@@ -101,6 +101,8 @@ cli_of() {
     /api/v1/stages) echo "report stages" ;;
     /api/v1/gaps) echo "report gaps" ;;
     /api/v1/rejects) echo "rejects --limit 100" ;;
+    /api/v1/signals) echo "report signals" ;;
+    /api/v1/settings) echo "report settings" ;;
     esac
 }
 
