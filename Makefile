@@ -42,7 +42,7 @@ $(BUILD)/libuptake.a: $(LIBOBJ)
 $(BUILD)/uptake: $(BUILD)/obj/main.o $(BUILD)/libuptake.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libuptake.a tests/unit/testutil.h | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libuptake.a tests/unit/testutil.h tests/unit/fixture.h | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(BUILD)/libuptake.a $(LDLIBS) -lcmocka
 
 # Every test: cmocka unit tests, the CLI tests that drive the real binary,

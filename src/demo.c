@@ -355,6 +355,17 @@ static int out_close(out_t *o, int rc, char *err, size_t errlen)
     return rc;
 }
 
+/* out_open with the CSV header line written; on failure the file is closed
+ * and a negative code returned. */
+static int csv_open(out_t *o, const char *dir, const char *name, const char *header, char *err, size_t errlen)
+{
+    int rc = out_open(o, dir, name, err, errlen);
+    if (rc < 0)
+        return rc;
+    rc = out_printf(o, err, errlen, "%s", header);
+    return rc < 0 ? out_close(o, rc, err, errlen) : rc;
+}
+
 /* ---- the portfolio ------------------------------------------------------- */
 
 typedef struct {
@@ -673,11 +684,10 @@ static char *put_opt_date(char *p, int32_t day)
 static int write_accounts(const gen_t *g, const char *dir, char *err, size_t errlen)
 {
     out_t o;
-    int rc = out_open(&o, dir, "accounts.csv", err, errlen);
+    int rc = csv_open(&o, dir, "accounts.csv",
+                      "account_id,name,seats,contract_start,renewal_date,arr,segment,owner,churned_at\n", err, errlen);
     if (rc < 0)
         return rc;
-    rc = out_printf(&o, err, errlen,
-                    "account_id,name,seats,contract_start,renewal_date,arr,segment,owner,churned_at\n");
     for (uint32_t i = 0; rc >= 0 && i < g->n_acc; i++) {
         const account_t *a = &g->acc[i];
         char start[16], renew[16], churn[16];
@@ -694,10 +704,9 @@ static int write_accounts(const gen_t *g, const char *dir, char *err, size_t err
 static int write_users(const gen_t *g, const char *dir, char *err, size_t errlen)
 {
     out_t o;
-    int rc = out_open(&o, dir, "users.csv", err, errlen);
+    int rc = csv_open(&o, dir, "users.csv", "user_id,account_id,created_at,role,deactivated_at\n", err, errlen);
     if (rc < 0)
         return rc;
-    rc = out_printf(&o, err, errlen, "user_id,account_id,created_at,role,deactivated_at\n");
     for (uint32_t i = 0; rc >= 0 && i < g->n_usr; i++) {
         const user_t *u = &g->usr[i];
         char *p;
@@ -724,10 +733,9 @@ static int write_users(const gen_t *g, const char *dir, char *err, size_t errlen
 static int write_surveys(const gen_t *g, const char *dir, char *err, size_t errlen)
 {
     out_t o;
-    int rc = out_open(&o, dir, "surveys.csv", err, errlen);
+    int rc = csv_open(&o, dir, "surveys.csv", "account_id,user_id,ts,kind,score\n", err, errlen);
     if (rc < 0)
         return rc;
-    rc = out_printf(&o, err, errlen, "account_id,user_id,ts,kind,score\n");
     rng_t r;
     rng_seed(&r, mix3(g->o.seed, 0x5EB, 0));
     for (uint32_t i = 0; rc >= 0 && i < g->n_acc; i++) {
@@ -813,10 +821,9 @@ static int write_outcome_rows(out_t *o, rng_t *r, const account_t *a, const char
 static int write_outcomes(const gen_t *g, const char *dir, char *err, size_t errlen)
 {
     out_t o;
-    int rc = out_open(&o, dir, "outcomes.csv", err, errlen);
+    int rc = csv_open(&o, dir, "outcomes.csv", "account_id,metric,ts,value,target,due\n", err, errlen);
     if (rc < 0)
         return rc;
-    rc = out_printf(&o, err, errlen, "account_id,metric,ts,value,target,due\n");
     for (uint32_t i = 0; rc >= 0 && i < g->n_acc; i++) {
         const account_t *a = &g->acc[i];
         int ar = a->archetype;
@@ -902,10 +909,9 @@ static int pick_event(rng_t *r, const account_t *a, const user_t *u)
 static int write_events(gen_t *g, const char *dir, char *err, size_t errlen)
 {
     out_t o;
-    int rc = out_open(&o, dir, "events.csv", err, errlen);
+    int rc = csv_open(&o, dir, "events.csv", "ts,user_id,account_id,event\n", err, errlen);
     if (rc < 0)
         return rc;
-    rc = out_printf(&o, err, errlen, "ts,user_id,account_id,event\n");
     day_buf_t b = {0};
     b.count = calloc(86401, sizeof *b.count);
     if (!b.count && rc >= 0)
@@ -1020,10 +1026,9 @@ void up_demo_defaults(up_demo_opts_t *o)
 static int write_subscriptions(const gen_t *g, const char *dir, char *err, size_t errlen)
 {
     out_t o;
-    int rc = out_open(&o, dir, "subscriptions.csv", err, errlen);
+    int rc = csv_open(&o, dir, "subscriptions.csv", "account_id,subscription_id,start,end,seats,arr\n", err, errlen);
     if (rc < 0)
         return rc;
-    rc = out_printf(&o, err, errlen, "account_id,subscription_id,start,end,seats,arr\n");
     for (uint32_t i = 0; rc >= 0 && i < g->n_acc; i++) {
         const account_t *a = &g->acc[i];
         char start[16], change[16];
@@ -1050,10 +1055,9 @@ static int write_tickets(const gen_t *g, const char *dir, char *err, size_t errl
 {
     static const char *const prio[] = {"normal", "high", "low", "urgent"};
     out_t o;
-    int rc = out_open(&o, dir, "tickets.csv", err, errlen);
+    int rc = csv_open(&o, dir, "tickets.csv", "account_id,ticket_id,ts,priority,satisfaction\n", err, errlen);
     if (rc < 0)
         return rc;
-    rc = out_printf(&o, err, errlen, "account_id,ticket_id,ts,priority,satisfaction\n");
     for (uint32_t i = 0; rc >= 0 && i < g->n_acc; i++) {
         const account_t *a = &g->acc[i];
         int n = a->archetype == A_DECLINING ? 8 : a->archetype == A_LOW ? 3 : 1;
@@ -1079,10 +1083,9 @@ static int write_milestones(const gen_t *g, const char *dir, char *err, size_t e
     static const char *const names[] = {"kickoff", "first report shared", "team rollout"};
     static const int due[] = {7, 30, 60}, took[] = {5, 26, 55};
     out_t o;
-    int rc = out_open(&o, dir, "milestones.csv", err, errlen);
+    int rc = csv_open(&o, dir, "milestones.csv", "account_id,name,due,done_at,owner\n", err, errlen);
     if (rc < 0)
         return rc;
-    rc = out_printf(&o, err, errlen, "account_id,name,due,done_at,owner\n");
     for (uint32_t i = 0; rc >= 0 && i < g->n_acc; i++) {
         const account_t *a = &g->acc[i];
         int stalls = a->archetype == A_LOW || a->archetype == A_SHELFWARE;

@@ -34,6 +34,19 @@ static int cmp_day(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Room for item n of an array with capacity *cap: the array itself, or
+ * realloc'd to twice *cap (8 at first) with *cap set; NULL when out of memory. */
+static void *room_for(void *items, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return items;
+    size_t c = *cap ? 2 * *cap : 8;
+    void *p = realloc(items, c * size);
+    if (p)
+        *cap = c;
+    return p;
+}
+
 int up_engine_revenue(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e, const up_account_t *acc,
                       int64_t T, double drop_share, up_revenue_t *out)
 {
@@ -67,13 +80,10 @@ int up_engine_revenue(const up_rollup_t *r, const up_model_t *m, const up_entiti
         int64_t t_before = up_engine_end_of_day(d - 1), t_after = d == d0 ? T : up_engine_end_of_day(d);
         int64_t from = up_engine_seats_at(e, acc, t_before), to = up_engine_seats_at(e, acc, t_after);
         if (from != to) {
-            if (out->n_seat_changes == cap_s) {
-                cap_s = cap_s ? 2 * cap_s : 8;
-                up_seat_change_t *q = realloc(out->seat_changes, cap_s * sizeof *q);
-                if (!q)
-                    goto nomem;
-                out->seat_changes = q;
-            }
+            up_seat_change_t *q = room_for(out->seat_changes, out->n_seat_changes, &cap_s, sizeof *q);
+            if (!q)
+                goto nomem;
+            out->seat_changes = q;
             up_seat_change_t *c = &out->seat_changes[out->n_seat_changes++];
             c->day = d;
             c->from = from;
@@ -83,13 +93,10 @@ int up_engine_revenue(const up_rollup_t *r, const up_model_t *m, const up_entiti
         }
         double af = arr_at(e, lo, hi, acc, t_before), at = arr_at(e, lo, hi, acc, t_after);
         if (d > d0 - 365 && af != at && !isnan(af) && !isnan(at)) {
-            if (out->n_arr_changes == cap_a) {
-                cap_a = cap_a ? 2 * cap_a : 8;
-                up_arr_change_t *q = realloc(out->arr_changes, cap_a * sizeof *q);
-                if (!q)
-                    goto nomem;
-                out->arr_changes = q;
-            }
+            up_arr_change_t *q = room_for(out->arr_changes, out->n_arr_changes, &cap_a, sizeof *q);
+            if (!q)
+                goto nomem;
+            out->arr_changes = q;
             up_arr_change_t *c = &out->arr_changes[out->n_arr_changes++];
             c->day = d;
             c->from = af;

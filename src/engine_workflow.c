@@ -86,6 +86,159 @@ static up_wf_row_t *row_of(up_workflows_t *w, int32_t *index, uint32_t account, 
     return row;
 }
 
+/* One matching run: the model's workflows, their step event ids (-1 when the
+ * event was never seen), which are key actions, the partial attempts of the
+ * workflow being matched (per step), the blocks' first day and window(28). */
+typedef struct {
+    const up_model_t *m;
+    int64_t **steps;
+    uint8_t *is_ka;
+    int64_t *partial;
+    int32_t first_block_day;
+    int64_t from28;
+    up_workflows_t *out;
+} match_t;
+
+/* Sets steps[k] to the event ids of workflow k's steps and want[id] for each
+ * seen one. Returns 0 or -UP_ENOMEM. */
+static int step_ids(const up_model_t *m, const up_dict_t *evd, uint8_t *want, int64_t **steps)
+{
+    for (size_t k = 0; k < m->n_workflows; k++) {
+        const up_workflow_t *w = &m->workflows[k];
+        if (!(steps[k] = malloc(w->n_steps * sizeof **steps)))
+            return -UP_ENOMEM;
+        for (size_t j = 0; j < w->n_steps; j++) {
+            steps[k][j] = up_dict_find(evd, w->steps[j], strlen(w->steps[j]));
+            if (steps[k][j] >= 0)
+                want[steps[k][j]] = 1;
+        }
+    }
+    return 0;
+}
+
+/* A calloc'd flag per workflow: 1 when key_actions name it ("workflow:NAME"). */
+static uint8_t *ka_flags(const up_model_t *m)
+{
+    uint8_t *is_ka = calloc(m->n_workflows + 1, 1);
+    for (size_t k = 0; is_ka && k < m->n_workflows; k++)
+        for (size_t j = 0; j < m->n_key_actions; j++)
+            if (!strncmp(m->key_actions[j], "workflow:", 9) && !strcmp(m->key_actions[j] + 9, m->workflows[k].name))
+                is_ka[k] = 1;
+    return is_ka;
+}
+
+/* Records a completion of a key-action workflow. Returns 0 or -UP_ENOMEM. */
+static int push_ka(up_workflows_t *out, uint32_t pair, int64_t ts)
+{
+    if (out->n_ka == out->cap_ka) {
+        size_t cap = out->cap_ka ? out->cap_ka * 2 : 1024;
+        uint32_t *pp = realloc(out->ka_pair, cap * sizeof *pp);
+        if (pp)
+            out->ka_pair = pp;
+        int64_t *tt = pp ? realloc(out->ka_ts, cap * sizeof *tt) : NULL;
+        if (tt)
+            out->ka_ts = tt;
+        if (!pp || !tt)
+            return -UP_ENOMEM;
+        out->cap_ka = cap;
+    }
+    out->ka_pair[out->n_ka] = pair;
+    out->ka_ts[out->n_ka++] = ts;
+    return 0;
+}
+
+/* Matches workflow k on one pair's events ev[0..n) into row; marks the weeks
+ * in which the pair completed it in week_done. Returns 0 or -UP_ENOMEM. */
+static int match_workflow(match_t *x, size_t k, const wf_ev_t *ev, size_t n_ev, up_wf_row_t *row,
+                          uint8_t week_done[UP_WF_WEEKS])
+{
+    const up_workflow_t *w = &x->m->workflows[k];
+    int64_t *partial = x->partial;
+    size_t n = w->n_steps;
+    for (size_t q = 0; q < n; q++)
+        partial[q] = UP_TS_NONE;
+    size_t reached = 0;   /* highest step of an attempt started in window(28) */
+    for (const wf_ev_t *e = ev; e < ev + n_ev; e++) {
+        for (size_t q = n; q-- > 0;) {
+            if (x->steps[k][q] != (int64_t)e->event)
+                continue;
+            int64_t start;
+            if (q == 0)
+                start = e->ts;
+            else if (partial[q - 1] != UP_TS_NONE && e->ts - partial[q - 1] <= w->within_ms)
+                start = partial[q - 1];
+            else
+                continue;
+            if (start >= x->from28 && q + 1 > reached)
+                reached = q + 1;
+            if (q + 1 == n) {
+                if (x->is_ka[k] && push_ka(x->out, e->pair, e->ts) < 0)
+                    return -UP_ENOMEM;
+                int32_t b = up_day_of(e->ts) - x->first_block_day;
+                if (b >= 0 && b < 7 * UP_WF_WEEKS) {
+                    row->wf[k].completions[b / 7]++;
+                    week_done[b / 7] = 1;
+                }
+                for (size_t z = 0; z < n; z++)
+                    partial[z] = UP_TS_NONE;
+                break;   /* the event is used up */
+            }
+            if (partial[q] == UP_TS_NONE || start > partial[q])
+                partial[q] = start;
+        }
+    }
+    for (size_t q = 0; q < reached; q++)
+        row->wf[k].funnel[q]++;
+    return 0;
+}
+
+/* Matches every workflow on one pair's events ev[0..n) into row. */
+static int match_pair(match_t *x, const wf_ev_t *ev, size_t n, up_wf_row_t *row)
+{
+    uint8_t core_week[UP_WF_WEEKS] = {0};
+    for (size_t k = 0; k < x->m->n_workflows; k++) {
+        uint8_t week_done[UP_WF_WEEKS] = {0};
+        int rc = match_workflow(x, k, ev, n, row, week_done);
+        if (rc < 0)
+            return rc;
+        for (int b = 0; b < UP_WF_WEEKS; b++) {
+            row->wf[k].users[b] += week_done[b];
+            if (x->m->workflows[k].core && week_done[b])
+                core_week[b] = 1;
+        }
+    }
+    for (int b = 0; b < UP_WF_WEEKS; b++)
+        row->core_users[b] += core_week[b];
+    return 0;
+}
+
+/* Matches the collected events, sorted by pair, one pair at a time. */
+static int match_all(match_t *x, const up_rollup_t *r, const collect_t *c)
+{
+    const up_model_t *m = x->m;
+    size_t max_steps = 0;
+    for (size_t k = 0; k < m->n_workflows; k++)
+        if (m->workflows[k].n_steps > max_steps)
+            max_steps = m->workflows[k].n_steps;
+    uint32_t n_acc = r->dict[UP_KIND_ACCOUNT].n;
+    int32_t *index = malloc((n_acc + 1) * sizeof *index);
+    x->partial = malloc((max_steps + 1) * sizeof *x->partial);
+    int rc = index && x->partial ? 0 : -UP_ENOMEM;
+    for (uint32_t a = 0; index && a < n_acc; a++)
+        index[a] = -1;
+    for (size_t i = 0; rc == 0 && i < c->n;) {
+        size_t j = i;
+        while (j < c->n && c->ev[j].pair == c->ev[i].pair)
+            j++;
+        up_wf_row_t *row = row_of(x->out, index, r->pairs[c->ev[i].pair].account, m->n_workflows, m);
+        rc = row ? match_pair(x, &c->ev[i], j - i, row) : -UP_ENOMEM;
+        i = j;
+    }
+    free(x->partial);
+    free(index);
+    return rc;
+}
+
 int up_engine_workflows(up_store_t *s, const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
                         up_workflows_t *out)
 {
@@ -99,130 +252,25 @@ int up_engine_workflows(up_store_t *s, const up_rollup_t *r, const up_model_t *m
         return 0;
     const up_dict_t *evd = &r->dict[UP_KIND_EVENT];
     uint8_t *want = calloc(evd->n + 1, 1);
-    /* step ids per workflow: -1 when the event was never seen */
     int64_t **steps = calloc(m->n_workflows, sizeof *steps);
     if (!want || !steps) {
         free(want);
         free(steps);
         return -UP_ENOMEM;
     }
-    int rc = 0;
-    for (size_t k = 0; k < m->n_workflows && rc == 0; k++) {
-        const up_workflow_t *w = &m->workflows[k];
-        if (!(steps[k] = malloc(w->n_steps * sizeof **steps))) {
-            rc = -UP_ENOMEM;
-            break;
-        }
-        for (size_t j = 0; j < w->n_steps; j++) {
-            steps[k][j] = up_dict_find(evd, w->steps[j], strlen(w->steps[j]));
-            if (steps[k][j] >= 0)
-                want[steps[k][j]] = 1;
-        }
-    }
+    int rc = step_ids(m, evd, want, steps);
     collect_t c = {NULL, 0, 0, 0, r, aid, 0};
     if (rc == 0)
         rc = up_store_scan_events(s, T, want, evd->n, collect, &c);
     if (rc == 0)
         qsort(c.ev, c.n, sizeof *c.ev, cmp_ev);
-    int32_t d0 = out->d0, first_block_day = d0 - 7 * UP_WF_WEEKS + 1;
-    int64_t from28 = (int64_t)(d0 - 27) * UP_MS_PER_DAY;
-    size_t max_steps = 0;
-    for (size_t k = 0; k < m->n_workflows; k++)
-        if (m->workflows[k].n_steps > max_steps)
-            max_steps = m->workflows[k].n_steps;
-    uint8_t *is_ka = calloc(m->n_workflows + 1, 1);
-    for (size_t k = 0; is_ka && k < m->n_workflows; k++)
-        for (size_t j = 0; j < m->n_key_actions; j++)
-            if (!strncmp(m->key_actions[j], "workflow:", 9) && !strcmp(m->key_actions[j] + 9, m->workflows[k].name))
-                is_ka[k] = 1;
-    if (!is_ka && rc == 0)
+    match_t x = {m, steps, ka_flags(m), NULL, out->d0 - 7 * UP_WF_WEEKS + 1,
+                 (int64_t)(out->d0 - 27) * UP_MS_PER_DAY, out};
+    if (!x.is_ka && rc == 0)
         rc = -UP_ENOMEM;
-    int64_t *partial = malloc((max_steps + 1) * sizeof *partial);
-    uint32_t n_acc = r->dict[UP_KIND_ACCOUNT].n;
-    int32_t *index = malloc((n_acc + 1) * sizeof *index);
-    if ((!partial || !index) && rc == 0)
-        rc = -UP_ENOMEM;
-    for (uint32_t a = 0; index && a < n_acc; a++)
-        index[a] = -1;
-    for (size_t i = 0; rc == 0 && i < c.n;) {
-        size_t j = i;
-        while (j < c.n && c.ev[j].pair == c.ev[i].pair)
-            j++;
-        const up_pair_t *p = &r->pairs[c.ev[i].pair];
-        up_wf_row_t *row = row_of(out, index, p->account, m->n_workflows, m);
-        if (!row) {
-            rc = -UP_ENOMEM;
-            break;
-        }
-        uint8_t core_week[UP_WF_WEEKS] = {0};
-        for (size_t k = 0; k < m->n_workflows; k++) {
-            const up_workflow_t *w = &m->workflows[k];
-            size_t n = w->n_steps;
-            for (size_t q = 0; q < n; q++)
-                partial[q] = UP_TS_NONE;
-            uint8_t week_done[UP_WF_WEEKS] = {0};
-            size_t reached = 0;   /* highest step of an attempt started in window(28) */
-            for (size_t e = i; e < j; e++) {
-                const wf_ev_t *ev = &c.ev[e];
-                for (size_t q = n; q-- > 0;) {
-                    if (steps[k][q] != (int64_t)ev->event)
-                        continue;
-                    int64_t start;
-                    if (q == 0)
-                        start = ev->ts;
-                    else if (partial[q - 1] != UP_TS_NONE && ev->ts - partial[q - 1] <= w->within_ms)
-                        start = partial[q - 1];
-                    else
-                        continue;
-                    if (start >= from28 && q + 1 > reached)
-                        reached = q + 1;
-                    if (q + 1 == n) {
-                        if (is_ka[k]) {
-                            if (out->n_ka == out->cap_ka) {
-                                size_t cap = out->cap_ka ? out->cap_ka * 2 : 1024;
-                                uint32_t *pp = realloc(out->ka_pair, cap * sizeof *pp);
-                                if (pp)
-                                    out->ka_pair = pp;
-                                int64_t *tt = pp ? realloc(out->ka_ts, cap * sizeof *tt) : NULL;
-                                if (tt)
-                                    out->ka_ts = tt;
-                                if (!pp || !tt) {
-                                    rc = -UP_ENOMEM;
-                                    break;
-                                }
-                                out->cap_ka = cap;
-                            }
-                            out->ka_pair[out->n_ka] = ev->pair;
-                            out->ka_ts[out->n_ka++] = ev->ts;
-                        }
-                        int32_t b = up_day_of(ev->ts) - first_block_day;
-                        if (b >= 0 && b < 7 * UP_WF_WEEKS) {
-                            row->wf[k].completions[b / 7]++;
-                            week_done[b / 7] = 1;
-                        }
-                        for (size_t z = 0; z < n; z++)
-                            partial[z] = UP_TS_NONE;
-                        break;   /* the event is used up */
-                    }
-                    if (partial[q] == UP_TS_NONE || start > partial[q])
-                        partial[q] = start;
-                }
-            }
-            for (int b = 0; b < UP_WF_WEEKS; b++) {
-                row->wf[k].users[b] += week_done[b];
-                if (w->core && week_done[b])
-                    core_week[b] = 1;
-            }
-            for (size_t q = 0; q < reached; q++)
-                row->wf[k].funnel[q]++;
-        }
-        for (int b = 0; b < UP_WF_WEEKS; b++)
-            row->core_users[b] += core_week[b];
-        i = j;
-    }
-    free(partial);
-    free(is_ka);
-    free(index);
+    if (rc == 0)
+        rc = match_all(&x, r, &c);
+    free(x.is_ka);
     free(c.ev);
     free(want);
     for (size_t k = 0; k < m->n_workflows; k++)

@@ -29,6 +29,14 @@ int up_keys_init(sqlite3 *db)
                : -UP_EDB;
 }
 
+/* The tables made if need be, then sql prepared into *st: 0 or -UP_EDB. */
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st)
+{
+    if (up_keys_init(db) < 0 || sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    return 0;
+}
+
 /* prefix (4 characters) and 20 random bytes in hex into out (at least 64
  * bytes): 44 characters. Returns that length, or -1 (no randomness). */
 static int random_id(const char *prefix, char *out, size_t outlen)
@@ -49,12 +57,9 @@ int up_keys_create(sqlite3 *db, up_key_kind_t kind, const char *name, char *out,
         return -UP_EIO;
     uint8_t h[32];
     SHA256((const uint8_t *)out, (size_t)n, h);
-    if (up_keys_init(db) < 0)
-        return -UP_EDB;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-            "INSERT INTO keys(id, kind, name, hash, created_at)"
-            " VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ','now'))", -1, &st, NULL) != SQLITE_OK)
+    if (prepare(db, "INSERT INTO keys(id, kind, name, hash, created_at)"
+                    " VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ','now'))", &st) < 0)
         return -UP_EDB;
     sqlite3_bind_text(st, 1, out, 12, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, kind == UP_KEY_WRITE ? "write" : "read", -1, SQLITE_STATIC);
@@ -68,12 +73,9 @@ int up_keys_create(sqlite3 *db, up_key_kind_t kind, const char *name, char *out,
 
 int up_keys_revoke(sqlite3 *db, const char *id)
 {
-    if (up_keys_init(db) < 0)
-        return -UP_EDB;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-            "UPDATE keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')"
-            " WHERE id = substr(?1, 1, 12) AND revoked_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+    if (prepare(db, "UPDATE keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%SZ','now')"
+                    " WHERE id = substr(?1, 1, 12) AND revoked_at IS NULL", &st) < 0)
         return -UP_EDB;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -UP_EDB;
@@ -85,11 +87,8 @@ int up_keys_revoke(sqlite3 *db, const char *id)
 
 int up_keys_list(sqlite3 *db, FILE *out, int json)
 {
-    if (up_keys_init(db) < 0)
-        return -UP_EDB;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT id, kind, name, created_at, revoked_at FROM keys ORDER BY created_at, id",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (prepare(db, "SELECT id, kind, name, created_at, revoked_at FROM keys ORDER BY created_at, id", &st) < 0)
         return -UP_EDB;
     up_buf_t b = {0};
     if (json)
@@ -145,8 +144,7 @@ int up_keyring_load(up_keyring_t *k, sqlite3 *db)
     if (k->hash && v == k->version && v >= 0)
         return 0;
     sqlite3_stmt *st;
-    if (up_keys_init(db) < 0 ||
-        sqlite3_prepare_v2(db, "SELECT kind, hash FROM keys WHERE revoked_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+    if (prepare(db, "SELECT kind, hash FROM keys WHERE revoked_at IS NULL", &st) < 0)
         return -UP_EDB;
     size_t n = 0, cap = 8;
     uint8_t (*hash)[32] = malloc(cap * sizeof *hash);
@@ -213,9 +211,7 @@ int up_session_create(sqlite3 *db, const char *token, size_t len, int64_t now_s,
     SHA256((const uint8_t *)out, (size_t)n, h);
     SHA256((const uint8_t *)token, len, kh);
     sqlite3_stmt *st;
-    if (up_keys_init(db) < 0 ||
-        sqlite3_prepare_v2(db, "INSERT INTO sessions(hash, key_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (prepare(db, "INSERT INTO sessions(hash, key_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)", &st) < 0)
         return -UP_EDB;
     sqlite3_bind_blob(st, 1, h, sizeof h, SQLITE_TRANSIENT);
     sqlite3_bind_blob(st, 2, kh, sizeof kh, SQLITE_TRANSIENT);

@@ -1070,6 +1070,78 @@ static int syntax_error(ctx_t *c, const yaml_parser_t *p, const char *text, size
     return fail_at(c, line, "YAML syntax error: %s", p->problem ? p->problem : "unknown problem");
 }
 
+/* Sets *root to the root of doc, the one document of parser's input: fails
+ * when it is empty, when a second document (or a syntax error) follows, or
+ * when it is not a map. */
+static int only_document(ctx_t *c, yaml_parser_t *parser, yaml_document_t *doc, const char *text, size_t len,
+                         yaml_node_t **root)
+{
+    *root = yaml_document_get_root_node(doc);
+    if (!*root || is_null(*root))
+        return fail_at(c, (unsigned long)doc->start_mark.line + 1, "the model is empty (expected a map of keys)");
+    /* A second document is an error, and so is a syntax error anywhere after the first. */
+    yaml_document_t next;
+    if (!yaml_parser_load(parser, &next))
+        return syntax_error(c, parser, text, len);
+    int rc = 0;
+    if (yaml_document_get_root_node(&next))
+        rc = fail_at(c, (unsigned long)next.start_mark.line + 1, "expected one YAML document, found a second");
+    yaml_document_delete(&next);
+    if (rc)
+        return rc;
+    if ((*root)->type != YAML_MAPPING_NODE)
+        return expected(c, *root, "a map of keys at the top level");
+    return 0;
+}
+
+/* Resets the error path to key (and index i when is_index). */
+static void path_reset(ctx_t *c, const char *key, size_t i, bool is_index)
+{
+    c->path_len = 0;
+    c->path[0] = '\0';
+    path_push(c, key, 0, false);
+    if (is_index)
+        path_push(c, NULL, i, true);
+}
+
+/* ref, item i of the list under key, is fine unless it is "workflow:NAME" and
+ * the model has no workflow NAME; what prefixes the quoted ref in the error. */
+static int check_workflow_ref(ctx_t *c, yaml_node_t *root, const up_model_t *m, const char *key, size_t i,
+                              const char *ref, const char *what)
+{
+    if (strncmp(ref, "workflow:", 9))
+        return 0;
+    for (size_t w = 0; w < m->n_workflows; w++)
+        if (!strcmp(m->workflows[w].name, ref + 9))
+            return 0;
+    path_reset(c, key, i, true);
+    yaml_node_t *kn = find_key(c, root, key);
+    return fail_at(c, kn ? line_of(kn) : 1, "%s'%s' names no workflow of the model", what, ref);
+}
+
+/* The names one part of the model gives to another, checked once all is read:
+ * key actions and target metrics "workflow:NAME" name a workflow; the
+ * expansion sequence names features, wherever in the file they are. */
+static int check_references(ctx_t *c, yaml_node_t *root, const up_model_t *m)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < m->n_key_actions; i++)
+        rc = check_workflow_ref(c, root, m, "key_actions", i, m->key_actions[i], "");
+    for (size_t i = 0; rc == 0 && i < m->n_targets; i++)
+        rc = check_workflow_ref(c, root, m, "targets", i, m->targets[i].metric, "metric ");
+    for (size_t i = 0; rc == 0 && i < m->nudges.n_expansion; i++) {
+        size_t f = 0;
+        while (f < m->n_features && strcmp(m->features[f].name, m->nudges.expansion[i]))
+            f++;
+        if (f == m->n_features) {
+            path_reset(c, "nudges", 0, false);
+            path_push(c, "expansion", 0, false);
+            rc = fail_at(c, m->nudges.expansion_line, "'%s' is not a feature of the model", m->nudges.expansion[i]);
+        }
+    }
+    return rc;
+}
+
 /* Returns 0 with *out set, or -UP_EMODEL / -UP_ENOMEM with err set; *out is
  * untouched on failure. text need not be NUL-terminated and is not kept. */
 int up_model_parse(const char *text, size_t len, const char *name,
@@ -1079,7 +1151,7 @@ int up_model_parse(const char *text, size_t len, const char *name,
     if (err && errlen)
         err[0] = '\0';
     yaml_parser_t parser;
-    yaml_document_t doc, next;
+    yaml_document_t doc;
     if (!yaml_parser_initialize(&parser))
         return nomem(&c);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -1090,84 +1162,18 @@ int up_model_parse(const char *text, size_t len, const char *name,
     }
     c.doc = &doc;
     up_model_t *m = NULL;
-    int rc = 0;
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (!root || is_null(root)) {
-        rc = fail_at(&c, (unsigned long)doc.start_mark.line + 1,
-                     "the model is empty (expected a map of keys)");
-        goto done;
-    }
-    /* A second document is an error, and so is a syntax error anywhere after the first. */
-    if (!yaml_parser_load(&parser, &next)) {
-        rc = syntax_error(&c, &parser, text, len);
-        goto done;
-    }
-    yaml_node_t *extra = yaml_document_get_root_node(&next);
-    if (extra)
-        rc = fail_at(&c, (unsigned long)next.start_mark.line + 1,
-                     "expected one YAML document, found a second");
-    yaml_document_delete(&next);
-    if (rc)
-        goto done;
-    if (root->type != YAML_MAPPING_NODE) {
-        rc = expected(&c, root, "a map of keys at the top level");
-        goto done;
-    }
-    if (!(m = calloc(1, sizeof *m))) {
+    yaml_node_t *root;
+    int rc = only_document(&c, &parser, &doc, text, len, &root);
+    if (!rc && !(m = calloc(1, sizeof *m)))
         rc = nomem(&c);
-        goto done;
+    if (!rc) {
+        up_settings_default(&m->settings);
+        up_alert_settings_default(&m->alert_settings);
+        m->nudges.trial_days = 14;
+        rc = walk_map(&c, root, top_keys, NKEYS(top_keys), m);
     }
-    up_settings_default(&m->settings);
-    up_alert_settings_default(&m->alert_settings);
-    m->nudges.trial_days = 14;
-    rc = walk_map(&c, root, top_keys, NKEYS(top_keys), m);
-    /* a key action "workflow:NAME" names a workflow of the model */
-    for (size_t i = 0; rc == 0 && i < m->n_key_actions; i++) {
-        const char *ka = m->key_actions[i];
-        if (strncmp(ka, "workflow:", 9))
-            continue;
-        size_t w = 0;
-        while (w < m->n_workflows && strcmp(m->workflows[w].name, ka + 9))
-            w++;
-        if (w == m->n_workflows) {
-            c.path_len = 0;
-            c.path[0] = '\0';
-            path_push(&c, "key_actions", 0, false);
-            path_push(&c, NULL, i, true);
-            yaml_node_t *kn = find_key(&c, root, "key_actions");
-            rc = fail_at(&c, kn ? line_of(kn) : 1, "'%s' names no workflow of the model", ka);
-        }
-    }
-    for (size_t i = 0; rc == 0 && i < m->n_targets; i++) {
-        const char *mt = m->targets[i].metric;
-        if (strncmp(mt, "workflow:", 9))
-            continue;
-        size_t w = 0;
-        while (w < m->n_workflows && strcmp(m->workflows[w].name, mt + 9))
-            w++;
-        if (w == m->n_workflows) {
-            c.path_len = 0;
-            c.path[0] = '\0';
-            path_push(&c, "targets", 0, false);
-            path_push(&c, NULL, i, true);
-            yaml_node_t *kn = find_key(&c, root, "targets");
-            rc = fail_at(&c, kn ? line_of(kn) : 1, "metric '%s' names no workflow of the model", mt);
-        }
-    }
-    /* the expansion sequence names features, wherever in the file they are */
-    for (size_t i = 0; rc == 0 && i < m->nudges.n_expansion; i++) {
-        size_t f = 0;
-        while (f < m->n_features && strcmp(m->features[f].name, m->nudges.expansion[i]))
-            f++;
-        if (f == m->n_features) {
-            c.path_len = 0;
-            c.path[0] = '\0';
-            path_push(&c, "nudges", 0, false);
-            path_push(&c, "expansion", 0, false);
-            rc = fail_at(&c, m->nudges.expansion_line, "'%s' is not a feature of the model", m->nudges.expansion[i]);
-        }
-    }
-done:
+    if (!rc)
+        rc = check_references(&c, root, m);
     seen_free(&c.feature_names);
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
@@ -1280,156 +1286,177 @@ static void put_numbers(dump_t *d, const char *indent, const key_spec_t *keys, s
     }
 }
 
-/* Returns 0 with *out a malloc'd string the caller frees, or -UP_ENOMEM. The
- * output parses back to an equal model; keys come in the order of the tables. */
-int up_model_dump(const up_model_t *m, char **out)
+/* "PREFIXn" with n an int. */
+static void put_int(dump_t *d, const char *prefix, int n)
 {
-    dump_t d = {{0}, 0};
-    put(&d, "version: 1\nfeatures:");
-    put(&d, m->n_features ? "\n" : " []\n");
+    char num[16];
+    snprintf(num, sizeof num, "%d", n);
+    put(d, prefix);
+    put(d, num);
+}
+
+/* "PREFIXs\n" with s as put_string writes it, or nothing when s is NULL. */
+static void put_opt_line(dump_t *d, const char *prefix, const char *s)
+{
+    if (!s)
+        return;
+    put(d, prefix);
+    put_string(d, s);
+    put(d, "\n");
+}
+
+static void dump_features(dump_t *d, const up_model_t *m)
+{
+    put(d, "version: 1\nfeatures:");
+    put(d, m->n_features ? "\n" : " []\n");
     for (size_t i = 0; i < m->n_features; i++) {
         const up_feature_t *f = &m->features[i];
-        put(&d, "  - name: ");
-        put_string(&d, f->name);
-        put(&d, f->core ? "\n    core: true\n" : "\n    core: false\n");
-        put_list(&d, "    ", "events", f->events, f->n_events);
-        put_list(&d, "    ", "advanced_events", f->advanced_events, f->n_advanced);
-        put_list(&d, "    ", "exposure_events", f->exposure_events, f->n_exposure);
+        put(d, "  - name: ");
+        put_string(d, f->name);
+        put(d, f->core ? "\n    core: true\n" : "\n    core: false\n");
+        put_list(d, "    ", "events", f->events, f->n_events);
+        put_list(d, "    ", "advanced_events", f->advanced_events, f->n_advanced);
+        put_list(d, "    ", "exposure_events", f->exposure_events, f->n_exposure);
     }
-    put_list(&d, "", "passive_events", m->passive_events, m->n_passive);
-    put_list(&d, "", "key_actions", m->key_actions, m->n_key_actions);
-    put_list(&d, "", "error_events", m->error_events, m->n_error_events);
-    put(&d, "settings:\n");
-    put_numbers(&d, "  ", setting_keys, NKEYS(setting_keys), &m->settings);
-    put(&d, "  health_weights:\n");
-    put_numbers(&d, "    ", weight_keys, NKEYS(weight_keys), &m->settings.weights);
-    put(&d, "alert_settings:\n");
-    put_numbers(&d, "  ", aset_keys, NKEYS(aset_keys), &m->alert_settings);
-    if (m->n_rules) {
-        put(&d, "rules:\n");
-        for (size_t i = 0; i < m->n_rules; i++) {
-            const up_rule_t *r = &m->rules[i];
-            char num[16];
-            put(&d, "  - name: ");
-            put_string(&d, r->name);
-            if (r->when) {
-                put(&d, "\n    when: ");
-                put_string(&d, r->when);
-            }
-            if (r->severity >= 0) {
-                put(&d, "\n    severity: ");
-                put(&d, up_severity_names[r->severity]);
-            }
-            if (r->owner) {
-                put(&d, "\n    owner: ");
-                put_string(&d, r->owner);
-            }
-            snprintf(num, sizeof num, "%d", r->cooldown_days);
-            put(&d, "\n    cooldown_days: ");
-            put(&d, num);
-            put(&d, r->enabled ? "\n    enabled: true\n" : "\n    enabled: false\n");
+    put_list(d, "", "passive_events", m->passive_events, m->n_passive);
+    put_list(d, "", "key_actions", m->key_actions, m->n_key_actions);
+    put_list(d, "", "error_events", m->error_events, m->n_error_events);
+}
+
+static void dump_settings(dump_t *d, const up_model_t *m)
+{
+    put(d, "settings:\n");
+    put_numbers(d, "  ", setting_keys, NKEYS(setting_keys), &m->settings);
+    put(d, "  health_weights:\n");
+    put_numbers(d, "    ", weight_keys, NKEYS(weight_keys), &m->settings.weights);
+    put(d, "alert_settings:\n");
+    put_numbers(d, "  ", aset_keys, NKEYS(aset_keys), &m->alert_settings);
+}
+
+static void dump_rules(dump_t *d, const up_model_t *m)
+{
+    if (!m->n_rules)
+        return;
+    put(d, "rules:\n");
+    for (size_t i = 0; i < m->n_rules; i++) {
+        const up_rule_t *r = &m->rules[i];
+        put(d, "  - name: ");
+        put_string(d, r->name);
+        if (r->when) {
+            put(d, "\n    when: ");
+            put_string(d, r->when);
+        }
+        if (r->severity >= 0) {
+            put(d, "\n    severity: ");
+            put(d, up_severity_names[r->severity]);
+        }
+        if (r->owner) {
+            put(d, "\n    owner: ");
+            put_string(d, r->owner);
+        }
+        put_int(d, "\n    cooldown_days: ", r->cooldown_days);
+        put(d, r->enabled ? "\n    enabled: true\n" : "\n    enabled: false\n");
+    }
+}
+
+static void dump_playbooks(dump_t *d, const up_model_t *m)
+{
+    if (!m->n_playbooks)
+        return;
+    put(d, "playbooks:\n");
+    for (size_t i = 0; i < m->n_playbooks; i++) {
+        const up_playbook_t *p = &m->playbooks[i];
+        put(d, "  - name: ");
+        put_string(d, p->name);
+        put(d, p->on_open && p->on_resolve ? "\n    on: [open, resolve]\n" : p->on_open ? "\n    on: open\n"
+                                                                                : "\n    on: resolve\n");
+        put_list(d, "    ", "rules", p->rules, p->n_rules);
+        put_opt_line(d, "    webhook: ", p->webhook_url);
+        put_opt_line(d, "    secret: ", p->webhook_secret);
+        put(d, p->slack ? "    slack: true\n" : "    slack: false\n");
+        put_int(d, "    timeout: ", p->timeout_s);
+        put_int(d, "\n    attempts: ", p->retries);
+        put(d, "\n");
+        if (p->task_title) {
+            put(d, "    task: ");
+            put_string(d, p->task_title);
+            put_int(d, "\n    task_due_days: ", p->task_due_days);
+            put(d, "\n");
         }
     }
-    if (m->n_playbooks) {
-        put(&d, "playbooks:\n");
-        for (size_t i = 0; i < m->n_playbooks; i++) {
-            const up_playbook_t *p = &m->playbooks[i];
-            char num[16];
-            put(&d, "  - name: ");
-            put_string(&d, p->name);
-            put(&d, p->on_open && p->on_resolve ? "\n    on: [open, resolve]\n" : p->on_open ? "\n    on: open\n"
-                                                                                    : "\n    on: resolve\n");
-            put_list(&d, "    ", "rules", p->rules, p->n_rules);
-            if (p->webhook_url) {
-                put(&d, "    webhook: ");
-                put_string(&d, p->webhook_url);
-                put(&d, "\n");
-            }
-            if (p->webhook_secret) {
-                put(&d, "    secret: ");
-                put_string(&d, p->webhook_secret);
-                put(&d, "\n");
-            }
-            put(&d, p->slack ? "    slack: true\n" : "    slack: false\n");
-            snprintf(num, sizeof num, "%d", p->timeout_s);
-            put(&d, "    timeout: ");
-            put(&d, num);
-            snprintf(num, sizeof num, "%d", p->retries);
-            put(&d, "\n    attempts: ");
-            put(&d, num);
-            put(&d, "\n");
-            if (p->task_title) {
-                put(&d, "    task: ");
-                put_string(&d, p->task_title);
-                snprintf(num, sizeof num, "%d", p->task_due_days);
-                put(&d, "\n    task_due_days: ");
-                put(&d, num);
-                put(&d, "\n");
-            }
-        }
+}
+
+static void dump_workflows(dump_t *d, const up_model_t *m)
+{
+    if (!m->n_workflows)
+        return;
+    put(d, "workflows:\n");
+    for (size_t i = 0; i < m->n_workflows; i++) {
+        const up_workflow_t *w = &m->workflows[i];
+        char num[40];
+        put(d, "  - name: ");
+        put_string(d, w->name);
+        put(d, "\n");
+        put_list(d, "    ", "steps", w->steps, w->n_steps);
+        snprintf(num, sizeof num, "%llds", (long long)(w->within_ms / 1000));
+        put(d, "    within: ");
+        put(d, num);
+        put(d, w->core ? "\n    core: true\n" : "\n    core: false\n");
     }
-    if (m->n_workflows) {
-        put(&d, "workflows:\n");
-        for (size_t i = 0; i < m->n_workflows; i++) {
-            const up_workflow_t *w = &m->workflows[i];
-            char num[40];
-            put(&d, "  - name: ");
-            put_string(&d, w->name);
-            put(&d, "\n");
-            put_list(&d, "    ", "steps", w->steps, w->n_steps);
-            snprintf(num, sizeof num, "%llds", (long long)(w->within_ms / 1000));
-            put(&d, "    within: ");
-            put(&d, num);
-            put(&d, w->core ? "\n    core: true\n" : "\n    core: false\n");
-        }
+}
+
+static void dump_targets(dump_t *d, const up_model_t *m)
+{
+    if (!m->n_targets)
+        return;
+    put(d, "targets:\n");
+    for (size_t i = 0; i < m->n_targets; i++) {
+        const up_target_t *t = &m->targets[i];
+        char num[40];
+        put(d, "  - name: ");
+        put_string(d, t->name);
+        put(d, "\n    metric: ");
+        put(d, t->metric);
+        up_fmt_double(num, sizeof num, t->min);
+        put(d, "\n    min: ");
+        put(d, num);
+        put_int(d, "\n    by_day: ", t->by_day);
+        put(d, "\n");
+        put_opt_line(d, "    segment: ", t->segment);
+        put_opt_line(d, "    account: ", t->account);
     }
-    if (m->n_targets) {
-        put(&d, "targets:\n");
-        for (size_t i = 0; i < m->n_targets; i++) {
-            const up_target_t *t = &m->targets[i];
-            char num[40];
-            put(&d, "  - name: ");
-            put_string(&d, t->name);
-            put(&d, "\n    metric: ");
-            put(&d, t->metric);
-            up_fmt_double(num, sizeof num, t->min);
-            put(&d, "\n    min: ");
-            put(&d, num);
-            snprintf(num, sizeof num, "%d", t->by_day);
-            put(&d, "\n    by_day: ");
-            put(&d, num);
-            put(&d, "\n");
-            if (t->segment) {
-                put(&d, "    segment: ");
-                put_string(&d, t->segment);
-                put(&d, "\n");
-            }
-            if (t->account) {
-                put(&d, "    account: ");
-                put_string(&d, t->account);
-                put(&d, "\n");
-            }
-        }
-    }
-    {
-        char num[16];
-        snprintf(num, sizeof num, "%d", m->nudges.trial_days);
-        put(&d, "nudges:\n  trial_days: ");
-        put(&d, num);
-        put(&d, "\n");
-        put_list(&d, "  ", "expansion", m->nudges.expansion, m->nudges.n_expansion);
-    }
-    put(&d, "ingest:\n  group_type: ");
-    put_string(&d, m->ingest.group_type ? m->ingest.group_type : "company");
-    put(&d, "\n  traits:\n");
+}
+
+static void dump_nudges_ingest(dump_t *d, const up_model_t *m)
+{
+    put_int(d, "nudges:\n  trial_days: ", m->nudges.trial_days);
+    put(d, "\n");
+    put_list(d, "  ", "expansion", m->nudges.expansion, m->nudges.n_expansion);
+    put(d, "ingest:\n  group_type: ");
+    put_string(d, m->ingest.group_type ? m->ingest.group_type : "company");
+    put(d, "\n  traits:\n");
     for (int t = 0; t < UP_TRAITS; t++) {
         const char *dflt[2] = {up_trait_fields[t], NULL};
         char camel[32];
         if (!m->ingest.traits[t].n && up_model_trait_default(t, camel, sizeof camel))
             dflt[1] = camel;
-        put_list(&d, "    ", up_trait_fields[t], m->ingest.traits[t].n ? m->ingest.traits[t].names : (char **)dflt,
+        put_list(d, "    ", up_trait_fields[t], m->ingest.traits[t].n ? m->ingest.traits[t].names : (char **)dflt,
                  m->ingest.traits[t].n ? m->ingest.traits[t].n : (dflt[1] ? 2 : 1));
     }
+}
+
+/* Returns 0 with *out a malloc'd string the caller frees, or -UP_ENOMEM. The
+ * output parses back to an equal model; keys come in the order of the tables. */
+int up_model_dump(const up_model_t *m, char **out)
+{
+    dump_t d = {{0}, 0};
+    dump_features(&d, m);
+    dump_settings(&d, m);
+    dump_rules(&d, m);
+    dump_playbooks(&d, m);
+    dump_workflows(&d, m);
+    dump_targets(&d, m);
+    dump_nudges_ingest(&d, m);
     if (d.rc) {
         up_buf_free(&d.buf);
         return -UP_ENOMEM;

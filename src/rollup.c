@@ -281,24 +281,34 @@ static int classify(up_rollup_t *r, uint32_t e)
     return 0;
 }
 
+/* A pair's array of n items with capacity *cap doubled (to first when empty);
+ * with *cap 0 and n items the array is borrowed (from a mapped snapshot) and
+ * is copied out. Returns the new array with *cap set, or NULL (both kept). */
+static void *grow_pair_array(void *items, uint32_t n, uint32_t *cap, uint32_t first, size_t size)
+{
+    uint32_t c = *cap ? *cap * 2 : n ? n * 2 : first;
+    void *p;
+    if (*cap == 0 && n) {   /* borrowed: copy out */
+        p = malloc(c * size);
+        if (p)
+            memcpy(p, items, n * size);
+    } else
+        p = realloc(items, c * size);
+    if (p)
+        *cap = c;
+    return p;
+}
+
 static up_pf_t *pair_feature(up_pair_t *p, uint32_t f)
 {
     for (uint32_t i = 0; i < p->n_pf; i++)
         if (p->pf[i].feature == f)
             return &p->pf[i];
     if (p->n_pf == p->cap_pf || (p->cap_pf == 0 && p->n_pf)) {
-        uint32_t cap = p->cap_pf ? p->cap_pf * 2 : p->n_pf ? p->n_pf * 2 : 2;
-        up_pf_t *pf;
-        if (p->cap_pf == 0 && p->n_pf) {   /* borrowed: copy out */
-            pf = malloc(cap * sizeof *pf);
-            if (pf)
-                memcpy(pf, p->pf, p->n_pf * sizeof *pf);
-        } else
-            pf = realloc(p->pf, cap * sizeof *pf);
+        up_pf_t *pf = grow_pair_array(p->pf, p->n_pf, &p->cap_pf, 2, sizeof *pf);
         if (!pf)
             return NULL;
         p->pf = pf;
-        p->cap_pf = cap;
     }
     up_pf_t *pf = &p->pf[p->n_pf++];
     memset(pf, 0, sizeof *pf);
@@ -330,18 +340,10 @@ static int add_ka(up_pair_t *p, int32_t day, int32_t ms)
         return 0;
     }
     if (p->n_ka == p->cap_ka || (p->cap_ka == 0 && p->n_ka)) {
-        uint32_t cap = p->cap_ka ? p->cap_ka * 2 : p->n_ka ? p->n_ka * 2 : 4;
-        up_kaday_t *k;
-        if (p->cap_ka == 0 && p->n_ka) {   /* borrowed: copy out */
-            k = malloc(cap * sizeof *k);
-            if (k)
-                memcpy(k, p->ka, p->n_ka * sizeof *k);
-        } else
-            k = realloc(p->ka, cap * sizeof *k);
+        up_kaday_t *k = grow_pair_array(p->ka, p->n_ka, &p->cap_ka, 4, sizeof *k);
         if (!k)
             return -UP_ENOMEM;
         p->ka = k;
-        p->cap_ka = cap;
     }
     memmove(&p->ka[lo + 1], &p->ka[lo], (p->n_ka - lo) * sizeof *p->ka);
     p->ka[lo] = (up_kaday_t){day, ms, ms};

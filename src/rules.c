@@ -331,6 +331,22 @@ static int truth(up_val_t v)
     return v.kind == UP_VAL_BOOL ? v.b : -1;
 }
 
+static up_val_t eval(const node_t *n, up_lookup_fn lookup, void *ctx);
+
+/* and (wins = 0) or or (wins = 1) over three values: a side with the winning
+ * truth decides (the other is not evaluated when it is the left), two
+ * losing sides give the losing truth, anything else null. */
+static up_val_t junction(const node_t *n, up_lookup_fn lookup, void *ctx, int wins)
+{
+    int a = truth(eval(n->a, lookup, ctx));
+    if (a == wins)
+        return vbool(wins);
+    int b = truth(eval(n->b, lookup, ctx));
+    if (b == wins)
+        return vbool(wins);
+    return a == !wins && b == !wins ? vbool(!wins) : VNULL;
+}
+
 static up_val_t eval(const node_t *n, up_lookup_fn lookup, void *ctx)
 {
     switch (n->kind) {
@@ -346,24 +362,8 @@ static up_val_t eval(const node_t *n, up_lookup_fn lookup, void *ctx)
         int t = truth(eval(n->a, lookup, ctx));
         return t < 0 ? VNULL : vbool(!t);
     }
-    case N_AND: {
-        int a = truth(eval(n->a, lookup, ctx));
-        if (a == 0)
-            return vbool(0);
-        int b = truth(eval(n->b, lookup, ctx));
-        if (b == 0)
-            return vbool(0);
-        return a == 1 && b == 1 ? vbool(1) : VNULL;
-    }
-    case N_OR: {
-        int a = truth(eval(n->a, lookup, ctx));
-        if (a == 1)
-            return vbool(1);
-        int b = truth(eval(n->b, lookup, ctx));
-        if (b == 1)
-            return vbool(1);
-        return a == 0 && b == 0 ? vbool(0) : VNULL;
-    }
+    case N_AND: return junction(n, lookup, ctx, 0);
+    case N_OR: return junction(n, lookup, ctx, 1);
     default: break;
     }
     up_val_t a = eval(n->a, lookup, ctx), b = eval(n->b, lookup, ctx);

@@ -433,34 +433,27 @@ static int load_model(up_store_t *s, char *err, size_t errlen)
     return rc;
 }
 
-int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_t errlen)
+/* The store's directory: there, or made when flags ask to create it. */
+static int open_dir(const char *dir, int flags, char *err, size_t errlen)
 {
-    *out = NULL;
-    up_store_t *s = calloc(1, sizeof *s);
-    if (!s)
-        return -UP_ENOMEM;
-    s->flags = flags;
-    s->lock_fd = s->log_fd = -1;
-    up_map64_init(&s->dedup);
-    s->dir = up_strdup(dir);
-    if (!s->dir) {
-        free(s);
-        return -UP_ENOMEM;
-    }
-    int rc = -UP_EIO;
     struct stat st;
-    if (stat(dir, &st) != 0) {
-        if (!(flags & UP_STORE_CREATE)) {
-            set_err(err, errlen, "%s: no store here (run `uptake init --data %s` first)", dir, dir);
-            rc = -UP_ENOTFOUND;
-            goto fail;
-        }
-        char why[512];
-        if (up_mkdir_p(dir, why, sizeof why) != 0) {
-            set_err(err, errlen, "%s: cannot create the store's directory: %s", dir, why);
-            goto fail;
-        }
+    if (stat(dir, &st) == 0)
+        return 0;
+    if (!(flags & UP_STORE_CREATE)) {
+        set_err(err, errlen, "%s: no store here (run `uptake init --data %s` first)", dir, dir);
+        return -UP_ENOTFOUND;
     }
+    char why[512];
+    if (up_mkdir_p(dir, why, sizeof why) != 0) {
+        set_err(err, errlen, "%s: cannot create the store's directory: %s", dir, why);
+        return -UP_EIO;
+    }
+    return 0;
+}
+
+/* Opens the lock file; a writer takes the lock, a reader notes a writer. */
+static int take_lock(up_store_t *s, const char *dir, int flags, char *err, size_t errlen)
+{
     char *p = path_in(s, "lock");
     s->lock_fd = p ? open(p, ((flags & UP_STORE_WRITE) ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0644) : -1;
     free(p);
@@ -469,8 +462,7 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
             set_err(err, errlen, "%s: no store here (run `uptake init --data %s` first)", dir, dir);
         else
             set_err(err, errlen, "%s: cannot open lock file: %s", dir, strerror(errno));
-        rc = -UP_ENOTFOUND;
-        goto fail;
+        return -UP_ENOTFOUND;
     }
     /* Writers exclude each other: another import or `uptake serve` may hold
      * the store; wait for it, but not forever. Readers take no lock: the
@@ -485,7 +477,7 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
                     errno == EWOULDBLOCK ? "another uptake process (an import, or `uptake serve`) has held it"
                                            " for 30 s; while a server runs, send events to it over HTTP"
                                          : strerror(errno));
-            goto fail;
+            return -UP_EIO;
         }
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
@@ -494,13 +486,18 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
         s->writer_active = 1;
     else if (!(flags & UP_STORE_WRITE))
         flock(s->lock_fd, LOCK_UN);
-    p = path_in(s, "uptake.db");
+    return 0;
+}
+
+/* Opens uptake.db; a writer puts it in WAL mode and makes the tables. */
+static int open_db(up_store_t *s, const char *dir, int flags, char *err, size_t errlen)
+{
+    char *p = path_in(s, "uptake.db");
     int sqflags = (flags & UP_STORE_WRITE) ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
     if (!p || sqlite3_open_v2(p, &s->db, sqflags, NULL) != SQLITE_OK) {
         set_err(err, errlen, "%s: cannot open uptake.db: %s", dir, s->db ? sqlite3_errmsg(s->db) : "out of memory");
         free(p);
-        rc = -UP_EDB;
-        goto fail;
+        return -UP_EDB;
     }
     free(p);
     sqlite3_busy_timeout(s->db, 10000);
@@ -512,19 +509,17 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
             sqlite3_exec(s->db, SCHEMA, NULL, NULL, &msg) != SQLITE_OK) {
             set_err(err, errlen, "%s: cannot create tables: %s", dir, msg ? msg : "?");
             sqlite3_free(msg);
-            rc = -UP_EDB;
-            goto fail;
+            return -UP_EDB;
         }
     }
-    rc = load_model(s, err, errlen);
-    if (rc < 0)
-        goto fail;
-    if (!s->model && !(flags & UP_STORE_CREATE)) {
-        set_err(err, errlen, "%s: the store has no adoption model (run `uptake init --data %s`)", dir, dir);
-        rc = -UP_ENOTFOUND;
-        goto fail;
-    }
-    p = path_in(s, "events.log");
+    return 0;
+}
+
+/* Opens events.log (appending for a writer; a reader of a store never
+ * written reads it as empty). */
+static int open_log(up_store_t *s, const char *dir, int flags, char *err, size_t errlen)
+{
+    char *p = path_in(s, "events.log");
     s->log_fd = p ? open(p, ((flags & UP_STORE_WRITE) ? O_RDWR | O_CREAT | O_APPEND : O_RDONLY) | O_CLOEXEC, 0644) : -1;
     free(p);
     if (s->log_fd < 0 && !(flags & UP_STORE_WRITE)) {
@@ -533,36 +528,75 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
     }
     if (s->log_fd < 0) {
         set_err(err, errlen, "%s: cannot open events.log: %s", dir, strerror(errno));
-        rc = -UP_EIO;
-        goto fail;
+        return -UP_EIO;
     }
+    return 0;
+}
+
+/* A writer's last step: the store synced (up_store_sync) and the snapshot
+ * saved when the rollup changed. */
+static int settle_writer(up_store_t *s, const char *dir, char *err, size_t errlen)
+{
+    if (up_store_sync(s) < 0) {
+        set_err(err, errlen, "%s: cannot write events.log: %s", dir, strerror(errno));
+        return -UP_EIO;
+    }
+    /* the snapshot is a cache: a full disk must not keep the store shut */
+    if (save_snapshot(s) < 0) {
+        size_t l = strlen(s->notice);
+        snprintf(s->notice + l, sizeof s->notice - l, "%scannot write rollup.bin (%s); the log is intact"
+                 " and readers rebuild from it", l ? "; " : "", strerror(errno));
+    }
+    return 0;
+}
+
+/* Opens the store's parts in order: directory, lock, database, model, log,
+ * rollup (unless deferred), then a writer's sync and snapshot. */
+static int open_parts(up_store_t *s, const char *dir, int flags, char *err, size_t errlen)
+{
+    int rc;
+    if ((rc = open_dir(dir, flags, err, errlen)) < 0 || (rc = take_lock(s, dir, flags, err, errlen)) < 0 ||
+        (rc = open_db(s, dir, flags, err, errlen)) < 0 || (rc = load_model(s, err, errlen)) < 0)
+        return rc;
+    if (!s->model && !(flags & UP_STORE_CREATE)) {
+        set_err(err, errlen, "%s: the store has no adoption model (run `uptake init --data %s`)", dir, dir);
+        return -UP_ENOTFOUND;
+    }
+    if ((rc = open_log(s, dir, flags, err, errlen)) < 0)
+        return rc;
     if (!(flags & UP_STORE_DEFER) || (flags & UP_STORE_WRITE)) {
         rc = build_rollup(s, 1);
         if (rc < 0) {
             set_err(err, errlen, "%s: %s", dir, rc == -UP_ECORRUPT && s->notice[0] ? s->notice : up_strerror(rc));
-            goto fail;
+            return rc;
         }
         s->roll_ready = 1;
     }
-    if (flags & UP_STORE_WRITE) {
-        if ((rc = up_store_sync(s)) < 0) {
-            set_err(err, errlen, "%s: cannot write events.log: %s", dir, strerror(errno));
-            rc = -UP_EIO;
-            goto fail;
-        }
-        /* the snapshot is a cache: a full disk must not keep the store shut */
-        if (save_snapshot(s) < 0) {
-            size_t l = strlen(s->notice);
-            snprintf(s->notice + l, sizeof s->notice - l, "%scannot write rollup.bin (%s); the log is intact"
-                     " and readers rebuild from it", l ? "; " : "", strerror(errno));
-        }
+    return (flags & UP_STORE_WRITE) ? settle_writer(s, dir, err, errlen) : 0;
+}
+
+int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_t errlen)
+{
+    *out = NULL;
+    up_store_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return -UP_ENOMEM;
+    s->flags = flags;
+    s->lock_fd = s->log_fd = -1;
+    up_map64_init(&s->dedup);
+    s->dir = up_strdup(dir);
+    if (!s->dir) {
+        free(s);
+        return -UP_ENOMEM;
+    }
+    int rc = open_parts(s, dir, flags, err, errlen);
+    if (rc < 0) {
+        s->flags &= ~UP_STORE_WRITE; /* nothing to flush */
+        up_store_close(s);
+        return rc;
     }
     *out = s;
     return 0;
-fail:
-    s->flags &= ~UP_STORE_WRITE; /* nothing to flush */
-    up_store_close(s);
-    return rc;
 }
 
 static int flush_block(up_store_t *s)

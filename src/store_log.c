@@ -168,124 +168,156 @@ int up_log_append(int fd, const up_block_t *b, int zstd_level, uint64_t *bytes_o
     return rc;
 }
 
-/* Decodes one raw payload and hands it to fn. */
-static int decode(const uint8_t *p, const uint8_t *end, up_log_block_fn fn, void *ctx)
+/* A count or a length: a varint no larger than the bytes left after it. */
+static int get_count(const uint8_t **p, const uint8_t *end, uint32_t *n)
 {
     uint64_t v;
-    int rc = -UP_ENOMEM;
-    uint8_t *kinds = NULL;
-    const char **strs = NULL;
-    uint32_t *lens = NULL, *pacc = NULL, *puser = NULL;
-    up_ev_t *ev = NULL;
-    uint64_t *mids = NULL;
-    char **owned = NULL;
-    uint32_t n_owned = 0;
-    up_block_t b;
-    memset(&b, 0, sizeof b);
-
-    if (get_varint(&p, end, &v) < 0 || v > (uint64_t)(end - p))
+    if (get_varint(p, end, &v) < 0 || v > (uint64_t)(end - *p))
         return -UP_ECORRUPT;
-    b.n_strs = (uint32_t)v;
-    kinds = malloc(b.n_strs + 1);
-    strs = malloc((b.n_strs + 1) * sizeof *strs);
-    owned = malloc((b.n_strs + 1) * sizeof *owned);
-    lens = malloc((b.n_strs + 1) * sizeof *lens);
-    if (!kinds || !strs || !lens || !owned)
-        goto out;
-    rc = -UP_ECORRUPT;
-    for (uint32_t i = 0; i < b.n_strs; i++) {
+    *n = (uint32_t)v;
+    return 0;
+}
+
+/* The arrays a payload decodes into; dec_free releases them. */
+typedef struct {
+    uint8_t *kinds;
+    const char **strs;
+    uint32_t *lens, *pacc, *puser;
+    char **owned;
+    uint32_t n_owned;
+    up_ev_t *ev;
+    uint64_t *mids;
+} dec_t;
+
+static void dec_free(dec_t *d)
+{
+    for (uint32_t i = 0; i < d->n_owned; i++)
+        free(d->owned[i]);
+    free(d->owned);
+    free(d->kinds);
+    free(d->strs);
+    free(d->lens);
+    free(d->pacc);
+    free(d->puser);
+    free(d->ev);
+    free(d->mids);
+}
+
+/* The new strings: per string its kind, its length and its bytes. */
+static int dec_strings(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t n)
+{
+    const uint8_t *p = *pp;
+    d->kinds = malloc(n + 1);
+    d->strs = malloc((n + 1) * sizeof *d->strs);
+    d->owned = malloc((n + 1) * sizeof *d->owned);
+    d->lens = malloc((n + 1) * sizeof *d->lens);
+    if (!d->kinds || !d->strs || !d->lens || !d->owned)
+        return -UP_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
         if (p >= end)
-            goto out;
-        kinds[i] = *p++;
-        if (kinds[i] >= UP_KINDS || get_varint(&p, end, &v) < 0 || v > (uint64_t)(end - p))
-            goto out;
-        lens[i] = (uint32_t)v;
+            return -UP_ECORRUPT;
+        d->kinds[i] = *p++;
+        if (d->kinds[i] >= UP_KINDS || get_count(&p, end, &d->lens[i]) < 0)
+            return -UP_ECORRUPT;
         /* strings are NUL-terminated copies so consumers may keep them */
-        owned[i] = up_strndup((const char *)p, lens[i]);
-        if (!owned[i]) {
-            rc = -UP_ENOMEM;
-            goto out;
-        }
-        n_owned++;
-        strs[i] = owned[i];
-        p += lens[i];
+        d->owned[i] = up_strndup((const char *)p, d->lens[i]);
+        if (!d->owned[i])
+            return -UP_ENOMEM;
+        d->n_owned++;
+        d->strs[i] = d->owned[i];
+        p += d->lens[i];
     }
-    if (get_varint(&p, end, &v) < 0 || v > (uint64_t)(end - p))
-        goto out;
-    b.n_pairs = (uint32_t)v;
-    pacc = malloc((b.n_pairs + 1) * sizeof *pacc);
-    puser = malloc((b.n_pairs + 1) * sizeof *puser);
-    if (!pacc || !puser) {
-        rc = -UP_ENOMEM;
-        goto out;
-    }
-    for (uint32_t i = 0; i < b.n_pairs; i++) {
+    *pp = p;
+    return 0;
+}
+
+/* The new pairs: (account, user) ids. */
+static int dec_pairs(dec_t *d, const uint8_t **p, const uint8_t *end, uint32_t n)
+{
+    d->pacc = malloc((n + 1) * sizeof *d->pacc);
+    d->puser = malloc((n + 1) * sizeof *d->puser);
+    if (!d->pacc || !d->puser)
+        return -UP_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
         uint64_t a, u;
-        if (get_varint(&p, end, &a) < 0 || get_varint(&p, end, &u) < 0)
-            goto out;
-        pacc[i] = (uint32_t)a;
-        puser[i] = (uint32_t)u;
+        if (get_varint(p, end, &a) < 0 || get_varint(p, end, &u) < 0)
+            return -UP_ECORRUPT;
+        d->pacc[i] = (uint32_t)a;
+        d->puser[i] = (uint32_t)u;
     }
-    if (get_varint(&p, end, &v) < 0 || v > (uint64_t)(end - p))
-        goto out;
-    b.n_events = (uint32_t)v;
-    ev = malloc(((size_t)b.n_events + 1) * sizeof *ev);
-    if (!ev) {
-        rc = -UP_ENOMEM;
-        goto out;
-    }
+    return 0;
+}
+
+/* The events, column by column: times (the first zigzag, then deltas), pairs,
+ * event ids; then a flag and, when set, 16 bytes of message-id hash each. */
+static int dec_events(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t n)
+{
+    const uint8_t *p = *pp;
+    uint64_t v;
+    if (!(d->ev = malloc(((size_t)n + 1) * sizeof *d->ev)))
+        return -UP_ENOMEM;
     int64_t ts = 0;
-    for (uint32_t i = 0; i < b.n_events; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         if (get_varint(&p, end, &v) < 0)
-            goto out;
+            return -UP_ECORRUPT;
         if (i == 0)
             ts = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
         else
             ts += (int64_t)v;
-        ev[i].ts = ts;
+        d->ev[i].ts = ts;
     }
-    for (uint32_t i = 0; i < b.n_events; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         if (get_varint(&p, end, &v) < 0)
-            goto out;
-        ev[i].pair = (uint32_t)v;
+            return -UP_ECORRUPT;
+        d->ev[i].pair = (uint32_t)v;
     }
-    for (uint32_t i = 0; i < b.n_events; i++) {
+    for (uint32_t i = 0; i < n; i++) {
         if (get_varint(&p, end, &v) < 0)
-            goto out;
-        ev[i].event = (uint32_t)v;
+            return -UP_ECORRUPT;
+        d->ev[i].event = (uint32_t)v;
     }
     if (p >= end)
-        goto out;
+        return -UP_ECORRUPT;
     if (*p++) {
-        if ((uint64_t)(end - p) < (uint64_t)b.n_events * 16)
-            goto out;
-        mids = malloc((size_t)b.n_events * 16 + 16);
-        if (!mids) {
-            rc = -UP_ENOMEM;
-            goto out;
-        }
-        memcpy(mids, p, (size_t)b.n_events * 16);
-        p += (size_t)b.n_events * 16;
+        if ((uint64_t)(end - p) < (uint64_t)n * 16)
+            return -UP_ECORRUPT;
+        if (!(d->mids = malloc((size_t)n * 16 + 16)))
+            return -UP_ENOMEM;
+        memcpy(d->mids, p, (size_t)n * 16);
+        p += (size_t)n * 16;
     }
-    b.str_kind = kinds;
-    b.strs = strs;
-    b.str_lens = lens;
-    b.pair_account = pacc;
-    b.pair_user = puser;
-    b.events = ev;
-    b.mids = mids;
-    rc = fn(ctx, &b);
-out:
-    for (uint32_t i = 0; i < n_owned; i++)
-        free(owned[i]);
-    free(owned);
-    free(kinds);
-    free(strs);
-    free(lens);
-    free(pacc);
-    free(puser);
-    free(ev);
-    free(mids);
+    *pp = p;
+    return 0;
+}
+
+/* Decodes one raw payload and hands it to fn. */
+static int decode(const uint8_t *p, const uint8_t *end, up_log_block_fn fn, void *ctx)
+{
+    up_block_t b;
+    memset(&b, 0, sizeof b);
+    if (get_count(&p, end, &b.n_strs) < 0)
+        return -UP_ECORRUPT;
+    dec_t d = {0};
+    int rc = dec_strings(&d, &p, end, b.n_strs);
+    if (rc == 0)
+        rc = get_count(&p, end, &b.n_pairs);
+    if (rc == 0)
+        rc = dec_pairs(&d, &p, end, b.n_pairs);
+    if (rc == 0)
+        rc = get_count(&p, end, &b.n_events);
+    if (rc == 0)
+        rc = dec_events(&d, &p, end, b.n_events);
+    if (rc == 0) {
+        b.str_kind = d.kinds;
+        b.strs = d.strs;
+        b.str_lens = d.lens;
+        b.pair_account = d.pacc;
+        b.pair_user = d.puser;
+        b.events = d.ev;
+        b.mids = d.mids;
+        rc = fn(ctx, &b);
+    }
+    dec_free(&d);
     return rc;
 }
 

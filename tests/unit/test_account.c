@@ -33,7 +33,7 @@
  *   D0-27 00:00:00.000 (first instant of window(28)), D0 23:00 -> 2;
  *   D0-28 23:59:59.999 (before the window) and D0+1 (after T) not counted;
  *   Z err on D0-5 -> 1. */
-#include "testutil.h"
+#include "fixture.h"
 
 #include <math.h>
 #include <unistd.h>
@@ -59,32 +59,15 @@ static char dir[64];
 
 static int64_t at(int day, int h, int m, int s, int ms)
 {
-    return ((int64_t)(D0 + day) * 86400 + h * 3600 + m * 60 + s) * 1000 + ms;
-}
-
-static void ev(up_store_t *s, int64_t ts, const char *user, const char *account, const char *event)
-{
-    assert_int_equal(up_store_append(s, ts, user, strlen(user), account, strlen(account), event,
-                                     strlen(event), NULL, 0), 1);
-}
-
-static void sql(up_store_t *s, const char *q)
-{
-    char *err = NULL;
-    if (sqlite3_exec(up_store_db(s), q, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", q, err);
+    return fx_ms(D0 + day, h, m, s, ms);
 }
 
 static int setup(void **state)
 {
     (void)state;
     D0 = up_days_from_civil(2026, 3, 31);
-    snprintf(dir, sizeof dir, "/tmp/uptake-test-account-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    up_store_t *s;
-    char err[512];
-    assert_int_equal(up_store_open(&s, dir, UP_STORE_WRITE | UP_STORE_CREATE, err, sizeof err), 0);
-    assert_int_equal(up_store_set_model(s, MODEL, strlen(MODEL), "test", err, sizeof err), 0);
+    assert_int_equal(fx_mkdtemp(dir, sizeof dir, "account"), 0);
+    up_store_t *s = fx_create(dir, MODEL, "test");
     char q[2048];
     snprintf(q, sizeof q,
              "INSERT INTO accounts(account_id, seats, arr) VALUES ('R', 3, 99999), ('Z', 5, NULL), ('P', 4, 5000);"
@@ -102,18 +85,18 @@ static int setup(void **state)
              (long long)at(0, 0, 0, 0, 0), (long long)at(-1, 0, 0, 0, 0), (long long)at(-7, 0, 0, 0, 0),
              (long long)at(-6, 0, 0, 0, 0), (long long)at(0, 10, 0, 0, 0), (long long)at(1, 0, 0, 0, 0),
              (long long)at(-3, 9, 0, 0, 0), (long long)at(-28, 9, 0, 0, 0));
-    sql(s, q);
+    fx_sql(s, q);
     for (int d = -120; d <= 0; d++) {
-        ev(s, at(d, 10, 0, 0, 0), "u1", "R", "a");
-        ev(s, at(d, 11, 0, 0, 0), "u2", "R", "a");
+        fx_ev(s, at(d, 10, 0, 0, 0), "u1", "R", "a");
+        fx_ev(s, at(d, 11, 0, 0, 0), "u2", "R", "a");
     }
-    ev(s, at(-40, 10, 0, 0, 0), "u3", "R", "a");
-    ev(s, at(-60, 10, 0, 0, 0), "z1", "Z", "a");
-    ev(s, at(-27, 0, 0, 0, 0), "u1", "R", "err");
-    ev(s, at(0, 23, 0, 0, 0), "u2", "R", "err");
-    ev(s, at(-28, 23, 59, 59, 999), "u1", "R", "err");
-    ev(s, at(1, 9, 0, 0, 0), "u1", "R", "err");
-    ev(s, at(-5, 9, 0, 0, 0), "z1", "Z", "err");
+    fx_ev(s, at(-40, 10, 0, 0, 0), "u3", "R", "a");
+    fx_ev(s, at(-60, 10, 0, 0, 0), "z1", "Z", "a");
+    fx_ev(s, at(-27, 0, 0, 0, 0), "u1", "R", "err");
+    fx_ev(s, at(0, 23, 0, 0, 0), "u2", "R", "err");
+    fx_ev(s, at(-28, 23, 59, 59, 999), "u1", "R", "err");
+    fx_ev(s, at(1, 9, 0, 0, 0), "u1", "R", "err");
+    fx_ev(s, at(-5, 9, 0, 0, 0), "z1", "Z", "err");
     assert_int_equal(up_store_close(s), 0);
     return 0;
 }
@@ -121,37 +104,15 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fx_rmdir(dir);
 }
 
-typedef struct {
-    up_store_t *s;
-    up_rollup_t *r;
-    int owned;
-    up_entities_t e;
-    int64_t T;
-} run_t;
+typedef fx_run_t run_t;
 
 static void open_r(run_t *x)
 {
-    char err[512];
-    x->T = up_engine_end_of_day(D0);
-    assert_int_equal(up_store_open(&x->s, dir, UP_STORE_READ, err, sizeof err), 0);
-    assert_int_equal(up_store_rollup(x->s, x->T, &x->r, &x->owned), 0);
-    assert_int_equal(up_entities_load(up_store_db(x->s), up_engine_nps_from(up_store_model(x->s), x->T), x->T,
-                                      &x->e, err, sizeof err), 0);
-}
-
-static void close_r(run_t *x)
-{
-    up_entities_free(&x->e);
-    if (x->owned) {
-        up_rollup_free(x->r);
-        free(x->r);
-    }
-    up_store_close(x->s);
+    fx_run_open(x, dir, up_engine_end_of_day(D0));
+    fx_run_entities(x);
 }
 
 static const up_account_t *account(const up_entities_t *e, const char *id)
@@ -202,7 +163,7 @@ static void test_seat_changes(void **state)
     assert_int_equal(v.seat_changes[1].to, 0);
     assert_true(v.seat_changes[1].removal && v.seat_changes[1].overnight_drop);
     up_revenue_free(&v);
-    close_r(&x);
+    fx_run_close(&x);
 }
 
 static void test_utilization(void **state)
@@ -230,7 +191,7 @@ static void test_utilization(void **state)
     for (int k = 4; k < 12; k++)
         assert_true(v.util[k].seats == 0 && isnan(v.util[k].utilization));
     up_revenue_free(&v);
-    close_r(&x);
+    fx_run_close(&x);
 }
 
 static void test_arr(void **state)
@@ -266,7 +227,7 @@ static void test_arr(void **state)
     assert_int_equal(v.n_seat_changes, 0);
     assert_int_equal(v.n_arr_changes, 0);
     up_revenue_free(&v);
-    close_r(&x);
+    fx_run_close(&x);
 }
 
 /* An account row built by hand: only what a target or friction reads. */
@@ -360,7 +321,7 @@ static void test_targets(void **state)
     assert_int_equal(ex.n_targets, 2);
     assert_string_equal(ex.targets[1].status, "no_data");
     up_account_extras_free(&ex);
-    close_r(&x);
+    fx_run_close(&x);
 }
 
 /* Milestones of M: today (due D0, open) is overdue from its due day on with 0
@@ -398,7 +359,7 @@ static void test_milestones(void **state)
     assert_int_equal(ex.overdue, 3);   /* week, six (done only on D0), yesterday */
     assert_int_equal(ex.stalled, 0);
     up_account_extras_free(&ex);
-    close_r(&x);
+    fx_run_close(&x);
 }
 
 /* Friction of R: tickets in window(28): t1 (D0-3); t0 (D0-28) is before it.
@@ -442,7 +403,7 @@ static void test_friction_error_events(void **state)
     assert_int_equal(ex.error_events_28d, -1);
     assert_true(ex.friction == 0.5 && ex.friction_flag);
     up_account_extras_free(&ex);
-    close_r(&x);
+    fx_run_close(&x);
 }
 
 int main(void)

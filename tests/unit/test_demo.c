@@ -30,22 +30,6 @@ static char *read_all(const char *dir, const char *name, size_t *len)
     return b.data;
 }
 
-static void make_dir(char *tmpl)
-{
-    strcpy(tmpl, "/tmp/test_demo_XXXXXX");
-    assert_non_null(mkdtemp(tmpl));
-}
-
-static void remove_dir(const char *dir)
-{
-    char path[512];
-    for (int i = 0; i < N_FILES; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
-        unlink(path);
-    }
-    rmdir(dir);
-}
-
 static void generate(const char *dir, const up_demo_opts_t *o)
 {
     char err[256];
@@ -96,9 +80,9 @@ static void test_deterministic(void **state)
 {
     (void)state;
     char d1[64], d2[64], d3[64];
-    make_dir(d1);
-    make_dir(d2);
-    make_dir(d3);
+    assert_int_equal(fx_mkdtemp(d1, sizeof d1, "demo"), 0);
+    assert_int_equal(fx_mkdtemp(d2, sizeof d2, "demo"), 0);
+    assert_int_equal(fx_mkdtemp(d3, sizeof d3, "demo"), 0);
     up_demo_opts_t o;
     up_demo_defaults(&o);
     o.accounts = 10;
@@ -125,9 +109,9 @@ static void test_deterministic(void **state)
     char *model = read_all(d1, "model.yaml", &n);
     assert_string_equal(model, up_demo_model_yaml());
     free(model);
-    remove_dir(d1);
-    remove_dir(d2);
-    remove_dir(d3);
+    assert_int_equal(fx_rmdir(d1), 0);
+    assert_int_equal(fx_rmdir(d2), 0);
+    assert_int_equal(fx_rmdir(d3), 0);
 }
 
 static void test_headers(void **state)
@@ -145,7 +129,7 @@ static void test_headers(void **state)
         "account_id,name,due,done_at,owner\n",
     };
     char dir[64];
-    make_dir(dir);
+    assert_int_equal(fx_mkdtemp(dir, sizeof dir, "demo"), 0);
     up_demo_opts_t o;
     up_demo_defaults(&o);
     o.accounts = 8;
@@ -159,7 +143,7 @@ static void test_headers(void **state)
         assert_memory_equal(s, headers[i], h);
         free(s);
     }
-    remove_dir(dir);
+    assert_int_equal(fx_rmdir(dir), 0);
 }
 
 /* What the checks below need to know about each account. */
@@ -218,7 +202,7 @@ static void test_small_run(void **state)
     enum { N_ACC = 10, DAYS = 30 };
     for (uint64_t seed = 1; seed <= 3; seed++) {
         char dir[64];
-        make_dir(dir);
+        assert_int_equal(fx_mkdtemp(dir, sizeof dir, "demo"), 0);
         up_demo_opts_t o;
         up_demo_defaults(&o);
         o.accounts = N_ACC;
@@ -349,7 +333,7 @@ static void test_small_run(void **state)
         assert_true(users_in_last28(users, n_users, 6, DAYS, 0) < 0.2 * shelf->seats);
 
         free(users);
-        remove_dir(dir);
+        assert_int_equal(fx_rmdir(dir), 0);
     }
 }
 
@@ -388,7 +372,7 @@ static void test_outcomes(void **state)
     enum { N_ACC = 28 };
     for (uint64_t seed = 1; seed <= 3; seed++) {
         char dir[64];
-        make_dir(dir);
+        assert_int_equal(fx_mkdtemp(dir, sizeof dir, "demo"), 0);
         up_demo_opts_t o;
         up_demo_defaults(&o);
         o.accounts = N_ACC;
@@ -453,7 +437,7 @@ static void test_outcomes(void **state)
                 assert_int_equal(metrics[a], 0);
         }
         free(rows);
-        remove_dir(dir);
+        assert_int_equal(fx_rmdir(dir), 0);
     }
 }
 
@@ -463,7 +447,7 @@ static void test_event_target(void **state)
     static const int64_t targets[] = {1000, 20000, 200000};
     for (size_t i = 0; i < sizeof targets / sizeof targets[0]; i++) {
         char dir[64];
-        make_dir(dir);
+        assert_int_equal(fx_mkdtemp(dir, sizeof dir, "demo"), 0);
         up_demo_opts_t o;
         up_demo_defaults(&o);
         o.events = targets[i];
@@ -474,7 +458,7 @@ static void test_event_target(void **state)
         free(s);
         assert_true(events >= targets[i] * 9 / 10);
         assert_true(events <= targets[i] * 11 / 10);
-        remove_dir(dir);
+        assert_int_equal(fx_rmdir(dir), 0);
     }
 }
 
@@ -507,7 +491,7 @@ static void test_subscriptions(void **state)
     enum { N_ACC = 14 };
     for (uint64_t seed = 1; seed <= 2; seed++) {
         char dir[64];
-        make_dir(dir);
+        assert_int_equal(fx_mkdtemp(dir, sizeof dir, "demo"), 0);
         up_demo_opts_t o;
         up_demo_defaults(&o);
         o.accounts = N_ACC;
@@ -559,7 +543,7 @@ static void test_subscriptions(void **state)
             assert_int_equal(changed[i], i % 7 == 6 || i % 7 == 3);
             assert_int_equal(rows[i], 1 + changed[i]);
         }
-        remove_dir(dir);
+        assert_int_equal(fx_rmdir(dir), 0);
     }
 }
 
@@ -567,7 +551,7 @@ static void test_errors(void **state)
 {
     (void)state;
     char dir[64], path[128], err[256];
-    make_dir(dir);
+    assert_int_equal(fx_mkdtemp(dir, sizeof dir, "demo"), 0);
     snprintf(path, sizeof path, "%s/file", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);

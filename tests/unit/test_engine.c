@@ -42,7 +42,7 @@
  * Account Z (table, seats 0, no users, no events): breadth null, depth 0,
  * consistency 0/12 = 0, health over depth and consistency = 0.
  * Account W: only an event after T → not listed. */
-#include "testutil.h"
+#include "fixture.h"
 
 #include <math.h>
 #include <unistd.h>
@@ -63,34 +63,14 @@ static char dir[64];
 
 static int64_t at(int day_offset, int h, int m, int s, int ms)
 {
-    return ((int64_t)(D0 + day_offset) * 86400 + h * 3600 + m * 60 + s) * 1000 + ms;
-}
-
-static void ev(up_store_t *s, int64_t ts, const char *user, const char *account, const char *event,
-               const char *mid, int expect)
-{
-    int rc = up_store_append(s, ts, user, strlen(user), account, strlen(account), event, strlen(event),
-                             mid, mid ? strlen(mid) : 0);
-    assert_int_equal(rc, expect);
-}
-
-static void sql(up_store_t *s, const char *q)
-{
-    char *err = NULL;
-    int rc = sqlite3_exec(up_store_db(s), q, NULL, NULL, &err);
-    if (rc != SQLITE_OK)
-        fail_msg("%s: %s", q, err);
+    return fx_ms(D0 + day_offset, h, m, s, ms);
 }
 
 static void build(void)
 {
     D0 = up_days_from_civil(2026, 3, 31);
-    snprintf(dir, sizeof dir, "/tmp/uptake-test-engine-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    up_store_t *s;
-    char err[512];
-    assert_int_equal(up_store_open(&s, dir, UP_STORE_WRITE | UP_STORE_CREATE, err, sizeof err), 0);
-    assert_int_equal(up_store_set_model(s, MODEL, strlen(MODEL), "test", err, sizeof err), 0);
+    assert_int_equal(fx_mkdtemp(dir, sizeof dir, "engine"), 0);
+    up_store_t *s = fx_create(dir, MODEL, "test");
     char q[1024];
     snprintf(q, sizeof q,
              "INSERT INTO accounts(account_id, seats, contract_start) VALUES ('X', 4, '2026-03-01'), ('Z', 0, NULL);"
@@ -102,57 +82,30 @@ static void build(void)
              (long long)at(-60, 9, 0, 0, 0), (long long)at(-20, 10, 0, 0, 0), (long long)at(5, 0, 0, 0, 0),
              (long long)at(-14, 8, 0, 0, 0), (long long)at(-89, 0, 0, 0, 0), (long long)at(0, 9, 0, 0, 0),
              (long long)at(0, 12, 0, 0, 0), (long long)at(-90, 23, 59, 59, 0), (long long)at(-1, 0, 0, 0, 0));
-    sql(s, q);
-    ev(s, at(0, 12, 0, 0, 0), "u1", "X", "a.use", NULL, 1);
-    ev(s, at(-7, 9, 0, 0, 0), "u1", "X", "a.use", "m1", 1);
-    ev(s, at(-13, 9, 0, 0, 0), "u1", "X", "a.use", "m1", 0);
-    ev(s, at(1, 9, 0, 0, 0), "u1", "X", "a.use", NULL, 1);
-    ev(s, at(0, 9, 0, 0, 0), "u2", "X", "login", NULL, 1);
-    ev(s, at(-6, 10, 0, 0, 0), "u2", "X", "key", NULL, 1);
-    ev(s, at(-10, 10, 0, 0, 0), "u2", "X", "a.tour", NULL, 1);
-    ev(s, at(0, 8, 0, 0, 1), "u4", "X", "key", NULL, 1);
-    ev(s, at(-27, 0, 0, 0, 0), "u5", "X", "c.use", NULL, 1);
-    ev(s, at(-28, 23, 59, 59, 0), "u5", "X", "b.use", NULL, 1);
-    ev(s, at(-3, 9, 0, 0, 0), "v1", "Y", "b.use", NULL, 1);
-    ev(s, at(0, 9, 0, 0, 0), "v1", "Y", "login", NULL, 1);
-    ev(s, at(3, 9, 0, 0, 0), "w1", "W", "b.use", NULL, 1);
+    fx_sql(s, q);
+    fx_ev_id(s, at(0, 12, 0, 0, 0), "u1", "X", "a.use", NULL, 1);
+    fx_ev_id(s, at(-7, 9, 0, 0, 0), "u1", "X", "a.use", "m1", 1);
+    fx_ev_id(s, at(-13, 9, 0, 0, 0), "u1", "X", "a.use", "m1", 0);
+    fx_ev_id(s, at(1, 9, 0, 0, 0), "u1", "X", "a.use", NULL, 1);
+    fx_ev_id(s, at(0, 9, 0, 0, 0), "u2", "X", "login", NULL, 1);
+    fx_ev_id(s, at(-6, 10, 0, 0, 0), "u2", "X", "key", NULL, 1);
+    fx_ev_id(s, at(-10, 10, 0, 0, 0), "u2", "X", "a.tour", NULL, 1);
+    fx_ev_id(s, at(0, 8, 0, 0, 1), "u4", "X", "key", NULL, 1);
+    fx_ev_id(s, at(-27, 0, 0, 0, 0), "u5", "X", "c.use", NULL, 1);
+    fx_ev_id(s, at(-28, 23, 59, 59, 0), "u5", "X", "b.use", NULL, 1);
+    fx_ev_id(s, at(-3, 9, 0, 0, 0), "v1", "Y", "b.use", NULL, 1);
+    fx_ev_id(s, at(0, 9, 0, 0, 0), "v1", "Y", "login", NULL, 1);
+    fx_ev_id(s, at(3, 9, 0, 0, 0), "w1", "W", "b.use", NULL, 1);
     assert_int_equal(up_store_close(s), 0);
 }
 
-static void teardown_dir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
-typedef struct {
-    up_store_t *s;
-    up_rollup_t *r;
-    int owned;
-    up_entities_t e;
-    up_portfolio_t p;
-} run_t;
+typedef fx_run_t run_t;
 
 static void compute(run_t *x, int64_t T)
 {
-    char err[512];
-    assert_int_equal(up_store_open(&x->s, dir, UP_STORE_READ, err, sizeof err), 0);
-    assert_int_equal(up_store_rollup(x->s, T, &x->r, &x->owned), 0);
-    assert_int_equal(up_entities_load(up_store_db(x->s), up_engine_nps_from(up_store_model(x->s), T), T, &x->e,
-                                      err, sizeof err), 0);
-    assert_int_equal(up_engine_portfolio(x->r, up_store_model(x->s), &x->e, T, &x->p), 0);
-}
-
-static void release(run_t *x)
-{
-    up_portfolio_free(&x->p);
-    up_entities_free(&x->e);
-    if (x->owned) {
-        up_rollup_free(x->r);
-        free(x->r);
-    }
-    up_store_close(x->s);
+    fx_run_open(x, dir, T);
+    fx_run_entities(x);
+    fx_run_portfolio(x);
 }
 
 static const up_account_metrics_t *row(const up_portfolio_t *p, const char *id)
@@ -194,7 +147,7 @@ static void test_account_x(void **state)
     assert_true(r->feature_adoption[1] == 0.0);
     assert_true(r->feature_adoption[2] == 0.25);
     assert_int_equal(r->feature_users[0], 1);
-    release(&x);
+    fx_run_close(&x);
 }
 
 static void test_accounts_y_z(void **state)
@@ -227,7 +180,7 @@ static void test_accounts_y_z(void **state)
     assert_true(isnan(z->nps));
     assert_true(z->health == 0.0);
     assert_true(isnan(z->feature_adoption[0]));
-    release(&x);
+    fx_run_close(&x);
 }
 
 /* T inside D0 before u1's 12:00 event: the store folds the log up to T.
@@ -245,7 +198,7 @@ static void test_midday_cutoff(void **state)
     assert_int_equal(r->mau, 4);
     /* nps: the 12:00 answer is after T → 10 and 9 → 100 */
     assert_true(r->nps == 100.0);
-    release(&x);
+    fx_run_close(&x);
 }
 
 /* One second before a window and its first instant, seen from D0 + 1:
@@ -262,7 +215,7 @@ static void test_window_edges(void **state)
     assert_true(r->feature_adoption[2] == 0.0);
     /* W's event on D0+3 is still after T */
     assert_null(row(&x.p, "W"));
-    release(&x);
+    fx_run_close(&x);
 }
 
 /* The model changes without re-import: c becomes core → depth 2/3 for X
@@ -286,7 +239,7 @@ static void test_model_change(void **state)
     const up_account_metrics_t *r = row(&x.p, "X");
     assert_true(r->depth == 2.0 / 3.0);
     assert_int_equal(r->mau, 4);
-    release(&x);
+    fx_run_close(&x);
     assert_int_equal(up_store_open(&s, dir, UP_STORE_WRITE, err, sizeof err), 0);
     assert_int_equal(up_store_set_model(s, MODEL, strlen(MODEL), "test", err, sizeof err), 0);
     up_store_close(s);
@@ -302,7 +255,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    teardown_dir();
+    assert_int_equal(fx_rmdir(dir), 0);
     return 0;
 }
 

@@ -18,16 +18,13 @@ static char tmpdir[64];
 static int setup(void **state)
 {
     (void)state;
-    strcpy(tmpdir, "/tmp/uptake-test-reader-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return fx_mkdtemp(tmpdir, sizeof tmpdir, "reader");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return fx_rmdir(tmpdir);
 }
 
 /* Writes n bytes to tmpdir/name (gzip-compressed if gz) and returns the path. */

@@ -21,7 +21,7 @@
  *   more days: 3 < 0.1 × 30 is false (exactly 10%), so regular; the 4-day
  *   users have 0 more -> mastery. One more g user on 1 day (trial) makes
  *   N = 31: 3 < 3.1, so the 3-day users become mastery. */
-#include "testutil.h"
+#include "fixture.h"
 
 #include <math.h>
 #include <unistd.h>
@@ -41,60 +41,36 @@ static char dir[64];
 
 static int64_t at(int day, int h, int m, int s)
 {
-    return ((int64_t)(D0 + day) * 86400 + h * 3600 + m * 60 + s) * 1000;
-}
-
-static void ev(up_store_t *s, int64_t ts, const char *user, const char *account, const char *event)
-{
-    assert_int_equal(up_store_append(s, ts, user, strlen(user), account, strlen(account), event,
-                                     strlen(event), NULL, 0), 1);
-}
-
-static void sql(up_store_t *s, const char *q)
-{
-    char *err = NULL;
-    if (sqlite3_exec(up_store_db(s), q, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", q, err);
-}
-
-static up_store_t *open_w(void)
-{
-    up_store_t *s;
-    char err[512];
-    assert_int_equal(up_store_open(&s, dir, UP_STORE_WRITE | UP_STORE_CREATE, err, sizeof err), 0);
-    return s;
+    return fx_ms(D0 + day, h, m, s, 0);
 }
 
 static int setup(void **state)
 {
     (void)state;
     D0 = up_days_from_civil(2026, 3, 31);
-    snprintf(dir, sizeof dir, "/tmp/uptake-test-stages-XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    up_store_t *s = open_w();
-    char err[512];
-    assert_int_equal(up_store_set_model(s, MODEL, strlen(MODEL), "t", err, sizeof err), 0);
+    assert_int_equal(fx_mkdtemp(dir, sizeof dir, "stages"), 0);
+    up_store_t *s = fx_create(dir, MODEL, "t");
     const int p1[] = {0, -7, -14}, p2[] = {0, -7}, p3[] = {-21, -20, -13}, p6[] = {-1, -8, -15};
     for (int i = 0; i < 3; i++)
-        ev(s, at(p1[i], 10, 0, 0), "p1", "A", "f.use");
+        fx_ev(s, at(p1[i], 10, 0, 0), "p1", "A", "f.use");
     for (int i = 0; i < 2; i++)
-        ev(s, at(p2[i], 10, 0, 0), "p2", "A", "f.use");
+        fx_ev(s, at(p2[i], 10, 0, 0), "p2", "A", "f.use");
     for (int i = 0; i < 3; i++)
-        ev(s, at(p3[i], 10, 0, 0), "p3", "A", "f.use");
-    ev(s, at(-2, 10, 0, 0), "p4", "A", "f.tour");
-    ev(s, at(-28, 23, 59, 59), "p5", "A", "f.use");
+        fx_ev(s, at(p3[i], 10, 0, 0), "p3", "A", "f.use");
+    fx_ev(s, at(-2, 10, 0, 0), "p4", "A", "f.tour");
+    fx_ev(s, at(-28, 23, 59, 59), "p5", "A", "f.use");
     for (int i = 0; i < 3; i++)
-        ev(s, at(p6[i], 10, 0, 0), "p6", "A", "f.use");
-    ev(s, at(-3, 10, 0, 0), "p6", "A", "f.adv");
-    ev(s, at(-4, 10, 0, 0), "p7", "A", "g.use");
+        fx_ev(s, at(p6[i], 10, 0, 0), "p6", "A", "f.use");
+    fx_ev(s, at(-3, 10, 0, 0), "p6", "A", "f.adv");
+    fx_ev(s, at(-4, 10, 0, 0), "p7", "A", "g.use");
     char user[16];
     for (int u = 0; u < 29; u++) {
         snprintf(user, sizeof user, "b%02d", u);
-        ev(s, at(0, 9, 0, 0), user, "B", "g.use");
-        ev(s, at(-7, 9, 0, 0), user, "B", "g.use");
-        ev(s, at(-14, 9, 0, 0), user, "B", "g.use");
+        fx_ev(s, at(0, 9, 0, 0), user, "B", "g.use");
+        fx_ev(s, at(-7, 9, 0, 0), user, "B", "g.use");
+        fx_ev(s, at(-14, 9, 0, 0), user, "B", "g.use");
         if (u >= 26)
-            ev(s, at(-1, 9, 0, 0), user, "B", "g.use");
+            fx_ev(s, at(-1, 9, 0, 0), user, "B", "g.use");
     }
     assert_int_equal(up_store_close(s), 0);
     return 0;
@@ -103,32 +79,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd);
+    return fx_rmdir(dir);
 }
 
-typedef struct {
-    up_store_t *s;
-    up_rollup_t *r;
-    int owned;
-} run_t;
-
-static void open_r(run_t *x, int64_t T)
-{
-    char err[512];
-    assert_int_equal(up_store_open(&x->s, dir, UP_STORE_READ, err, sizeof err), 0);
-    assert_int_equal(up_store_rollup(x->s, T, &x->r, &x->owned), 0);
-}
-
-static void close_r(run_t *x)
-{
-    if (x->owned) {
-        up_rollup_free(x->r);
-        free(x->r);
-    }
-    up_store_close(x->s);
-}
+typedef fx_run_t run_t;
 
 static const up_stage_row_t *find(const up_rollup_t *r, const up_stages_t *st, const char *user, uint32_t f)
 {
@@ -143,7 +97,7 @@ static void test_stage_boundaries(void **state)
 {
     (void)state;
     run_t x;
-    open_r(&x, up_engine_end_of_day(D0));
+    fx_run_open(&x, dir, up_engine_end_of_day(D0));
     up_stages_t st;
     assert_int_equal(up_engine_stages(x.r, up_store_model(x.s), up_engine_end_of_day(D0), "A", &st), 0);
     const char *users[] = {"p1", "p2", "p3", "p4", "p5", "p6"};
@@ -164,7 +118,7 @@ static void test_stage_boundaries(void **state)
     assert_int_equal(st.n_rows, 7);
     assert_string_equal(up_dict_str(&x.r->dict[UP_KIND_USER], x.r->pairs[st.rows[6].pair].user), "p7");
     up_stages_free(&st);
-    close_r(&x);
+    fx_run_close(&x);
 }
 
 static void test_top_decile_exact(void **state)
@@ -172,7 +126,7 @@ static void test_top_decile_exact(void **state)
     (void)state;
     run_t x;
     int64_t T = up_engine_end_of_day(D0);
-    open_r(&x, T);
+    fx_run_open(&x, dir, T);
     up_stages_t st;
     assert_int_equal(up_engine_stages(x.r, up_store_model(x.s), T, "B", &st), 0);
     assert_int_equal(find(x.r, &st, "b00", 1)->stage, UP_STAGE_REGULAR);   /* 3 of 30: not fewer */
@@ -180,17 +134,17 @@ static void test_top_decile_exact(void **state)
     assert_int_equal(st.funnel[1][UP_STAGE_REGULAR], 26);
     assert_int_equal(st.funnel[1][UP_STAGE_MASTERY], 3);
     up_stages_free(&st);
-    close_r(&x);
-    up_store_t *s = open_w();
-    ev(s, at(-2, 9, 0, 0), "b29", "B", "g.use");
+    fx_run_close(&x);
+    up_store_t *s = fx_open_w(dir);
+    fx_ev(s, at(-2, 9, 0, 0), "b29", "B", "g.use");
     up_store_close(s);
-    open_r(&x, T);
+    fx_run_open(&x, dir, T);
     assert_int_equal(up_engine_stages(x.r, up_store_model(x.s), T, "B", &st), 0);
     assert_int_equal(find(x.r, &st, "b00", 1)->stage, UP_STAGE_MASTERY);   /* 3 < 3.1 */
     assert_int_equal(find(x.r, &st, "b29", 1)->stage, UP_STAGE_TRIAL);
     assert_int_equal(st.funnel[1][UP_STAGE_MASTERY], 29);
     up_stages_free(&st);
-    close_r(&x);
+    fx_run_close(&x);
 }
 
 /* Levels and seats. As of D0:
@@ -207,14 +161,14 @@ static void test_top_decile_exact(void **state)
 static void test_levels_and_seats(void **state)
 {
     (void)state;
-    up_store_t *s = open_w();
+    up_store_t *s = fx_open_w(dir);
     const char *accs[] = {"L1", "L2", "O1", "O2", "S"};
     char u[32], q[1024];
     for (int i = 0; i < 5; i++) {
         snprintf(u, sizeof u, "%s-q1", accs[i]);
-        ev(s, at(-1, 9, 0, 0), u, accs[i], "f.use");
+        fx_ev(s, at(-1, 9, 0, 0), u, accs[i], "f.use");
         snprintf(u, sizeof u, "%s-q2", accs[i]);
-        ev(s, at(-1, 9, 0, 0), u, accs[i], "g.use");
+        fx_ev(s, at(-1, 9, 0, 0), u, accs[i], "g.use");
     }
     snprintf(q, sizeof q,
              "INSERT INTO accounts(account_id, seats) VALUES ('L1',5),('L2',6),('O1',5),('O2',5),('S',50);"
@@ -228,12 +182,12 @@ static void test_levels_and_seats(void **state)
              (long long)at(30, 0, 0, 0), (long long)at(-1, 0, 0, 0), (long long)at(30, 0, 0, 0),
              (long long)at(-10, 0, 0, 0), (long long)at(0, 0, 0, 0), (long long)at(-5, 0, 0, 0),
              (long long)at(1, 0, 0, 0));
-    sql(s, q);
+    fx_sql(s, q);
     up_store_close(s);
 
     run_t x;
     int64_t T = up_engine_end_of_day(D0);
-    open_r(&x, T);
+    fx_run_open(&x, dir, T);
     up_entities_t e;
     up_portfolio_t p;
     char err[512];
@@ -257,7 +211,7 @@ static void test_levels_and_seats(void **state)
     }
     up_portfolio_free(&p);
     up_entities_free(&e);
-    close_r(&x);
+    fx_run_close(&x);
 }
 
 int main(void)

@@ -1,7 +1,7 @@
 /* test_store: the event log survives reopen, a torn tail, a lost snapshot and
  * re-sent message ids. Block size is 65,536 events, so 100,000 events make
  * one full block plus one of 34,464. */
-#include "testutil.h"
+#include "fixture.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,14 +11,6 @@
 
 static const char MODEL[] = "features:\n  - name: a\n    core: true\n    events: [a]\n";
 static char dir[64], logpath[96], snappath[96];
-
-static up_store_t *open_w(void)
-{
-    up_store_t *s;
-    char err[512];
-    assert_int_equal(up_store_open(&s, dir, UP_STORE_WRITE | UP_STORE_CREATE, err, sizeof err), 0);
-    return s;
-}
 
 static uint64_t events_of(up_store_t *s)
 {
@@ -37,13 +29,10 @@ static off_t size_of(const char *p)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dir, sizeof dir, "/tmp/uptake-test-store-XXXXXX");
-    assert_non_null(mkdtemp(dir));
+    assert_int_equal(fx_mkdtemp(dir, sizeof dir, "store"), 0);
     snprintf(logpath, sizeof logpath, "%s/events.log", dir);
     snprintf(snappath, sizeof snappath, "%s/rollup.bin", dir);
-    up_store_t *s = open_w();
-    char err[512];
-    assert_int_equal(up_store_set_model(s, MODEL, strlen(MODEL), "t", err, sizeof err), 0);
+    up_store_t *s = fx_create(dir, MODEL, "t");
     char user[32];
     for (int i = 0; i < 100000; i++) {
         int n = snprintf(user, sizeof user, "u%d", i % 1000);
@@ -57,9 +46,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd);
+    return fx_rmdir(dir);
 }
 
 static void test_reopen(void **state)
@@ -90,7 +77,7 @@ static void test_torn_tail(void **state)
     up_store_close(s);
     assert_int_equal(size_of(logpath), good + 6);
     /* a writer cuts it and says so */
-    s = open_w();
+    s = fx_open_w(dir);
     assert_non_null(strstr(up_store_notice(s), "torn tail of 6 bytes"));
     assert_int_equal(events_of(s), 100000);
     up_store_close(s);
@@ -104,12 +91,12 @@ static void test_cut_last_block(void **state)
     (void)state;
     off_t good = size_of(logpath);
     assert_int_equal(truncate(logpath, good - 10), 0);
-    up_store_t *s = open_w();
+    up_store_t *s = fx_open_w(dir);
     assert_non_null(up_store_notice(s));
     assert_int_equal(events_of(s), 65536);
     up_store_close(s);
     /* put the lost events back for the next tests */
-    s = open_w();
+    s = fx_open_w(dir);
     char user[32];
     for (int i = 65536; i < 100000; i++) {
         int n = snprintf(user, sizeof user, "u%d", i % 1000);
@@ -123,7 +110,7 @@ static void test_lost_snapshot(void **state)
 {
     (void)state;
     assert_int_equal(unlink(snappath), 0);
-    up_store_t *s = open_w();
+    up_store_t *s = fx_open_w(dir);
     assert_int_equal(events_of(s), 100000);
     up_store_stats_t st;
     up_store_stats(s, &st);
@@ -136,12 +123,12 @@ static void test_lost_snapshot(void **state)
 static void test_dedup_across_reopen(void **state)
 {
     (void)state;
-    up_store_t *s = open_w();
+    up_store_t *s = fx_open_w(dir);
     assert_int_equal(up_store_append(s, 1767225600000LL, "u1", 2, "acc", 3, "a", 1, "msg-1", 5), 1);
     assert_int_equal(up_store_append(s, 1767225600001LL, "u1", 2, "acc", 3, "a", 1, "msg-1", 5), 0);
     assert_int_equal(up_store_append(s, 1767225600000LL, "u1", 2, "acc", 3, "a", 1, "msg-2", 5), 1);
     up_store_close(s);
-    s = open_w();
+    s = fx_open_w(dir);
     assert_int_equal(up_store_append(s, 1767225600000LL, "u9", 2, "acc", 3, "a", 1, "msg-1", 5), 0);
     assert_int_equal(up_store_append(s, 1767225600000LL, "u9", 2, "acc", 3, "a", 1, "msg-3", 5), 1);
     assert_int_equal(events_of(s), 100003);
@@ -174,7 +161,7 @@ static void test_damage_is_not_cut(void **state)
     assert_non_null(strstr(err, "damaged at offset 0"));
     assert_int_equal(size_of(logpath), size);
     flip_byte(100);
-    s = open_w();
+    s = fx_open_w(dir);
     assert_int_equal(events_of(s), 100003);
     up_store_close(s);
 }
@@ -187,7 +174,7 @@ static void test_bad_last_block_is_cut(void **state)
     off_t size = size_of(logpath);
     assert_int_equal(unlink(snappath), 0);
     flip_byte(size - 3);
-    up_store_t *s = open_w();
+    up_store_t *s = fx_open_w(dir);
     assert_non_null(up_store_notice(s));
     assert_true(events_of(s) < 100003);
     up_store_close(s);
