@@ -272,6 +272,7 @@ static int cmp_str(const char *a, const char *b)
 /* What one pass over an account's pairs gathers. */
 typedef struct {
     int64_t sum_dau, cohort, activated, champions, champions_active, first_ka;
+    int32_t last_active;    /* the last day <= D0 with an active user; UP_NO_DAY when none */
     uint64_t acc_days[2];   /* days D0-83 .. D0 as bits 0 .. 83: D0 is bit 83 */
     uint8_t *core_used;     /* per model feature: a core feature used in window(28) */
 } scan_t;
@@ -293,12 +294,33 @@ static void activation_of(const ctx_t *c, uint32_t i, const up_pair_t *p, scan_t
         s->activated++;
 }
 
+/* The last day <= to in d, or UP_NO_DAY. */
+static int32_t last_day_upto(const up_days_t *d, int32_t to)
+{
+    int64_t off = (int64_t)to - d->base, max = (int64_t)d->nw * 64 - 1;
+    if (!d->nw || off < 0)
+        return UP_NO_DAY;
+    if (off > max)
+        off = max;
+    for (int64_t wi = off / 64; wi >= 0; wi--) {
+        uint64_t w = d->w[wi];
+        if (wi == off / 64 && off % 64 < 63)
+            w &= (2ULL << (off % 64)) - 1;
+        if (w)
+            return d->base + (int32_t)(wi * 64 + 63 - __builtin_clzll(w));
+    }
+    return UP_NO_DAY;
+}
+
 /* Folds one active pair (with an event by T) into the counts of row and s. */
 static void fold_active(const ctx_t *c, uint32_t i, const up_pair_t *p, const uint64_t w[2],
                         up_account_metrics_t *row, scan_t *s)
 {
     s->acc_days[0] |= w[0];
     s->acc_days[1] |= w[1];
+    int32_t last = last_day_upto(&p->active, c->d0);
+    if (last != UP_NO_DAY && (s->last_active == UP_NO_DAY || last > s->last_active))
+        s->last_active = last;
     row->dau += up_bits128_count(w, 83, 83);
     row->wau += up_bits128_count(w, 77, 83) > 0;
     row->wau_prev += up_bits128_count(w, 70, 76) > 0;
@@ -592,7 +614,7 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
     row->seats = up_engine_seats_at(c->e, acc, c->T);
     row->feature_users = calloc(nf + 1, sizeof *row->feature_users);
     row->feature_adoption = calloc(nf + 1, sizeof *row->feature_adoption);
-    scan_t s = {0, 0, 0, 0, 0, UP_TS_NONE, {0, 0}, calloc(nf + 1, 1)};
+    scan_t s = {0, 0, 0, 0, 0, UP_TS_NONE, UP_NO_DAY, {0, 0}, calloc(nf + 1, 1)};
     if (!row->feature_users || !row->feature_adoption || !s.core_used) {
         free(s.core_used);
         return -UP_ENOMEM;
@@ -603,6 +625,7 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
     usage_ratios(c, row, &s);
     free(s.core_used);
     value_and_habit(c, acc, row, &s);
+    row->days_since_last_active = s.last_active == UP_NO_DAY ? INT64_MIN : (int64_t)(c->d0 - s.last_active);
     nps_of(c, acc, row);
     health_of(c, row);
     level_of(c, acc, row);

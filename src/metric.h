@@ -82,7 +82,8 @@ enum { UP_MU_COL = 1, UP_MU_VAR = 2, UP_MU_TGT = 4, UP_MU_SIGNAL = 8 };
     X(FRICTION, friction, RATIO, UP_MU_VS, "(tickets + error events) in 28 days per active user")           \
     X(FRICTION_FLAG, friction_flag, BOOL, UP_MU_VS, "friction >= 0.5 while breadth reaches the level")     \
     X(TICKETS_28D, tickets_28d, COUNT, UP_MU_VS, "tickets opened in 28 days")                               \
-    X(SEATS_UTIL, seats_utilization, RATIO, UP_MU_TGT, "MAU / licensed seats (no fallback to known users)")
+    X(SEATS_UTIL, seats_utilization, RATIO, UP_MU_TGT, "MAU / licensed seats (no fallback to known users)")   \
+    X(DAYS_SINCE_ACTIVE, days_since_last_active, DAYS, UP_MU_VAR | UP_MU_TGT, "days since a user was last active")
 
 enum {
 #define UP_METRIC_ENUM_(ID, name, kind, uses, meaning) UP_M_##ID,

@@ -272,7 +272,7 @@ static const struct {
     {"targets:\n  - name: t\n    metric: logins\n    min: 3\n",
      "m.yaml:3: targets[0].metric: 'logins' is not a target metric (seats, known_users, dau, wau, wau_prev, mau,"
      " active_users, breadth, depth, stickiness, wau_trend, ttfv_days, activation_rate, consistency, nps, health,"
-     " seats_utilization, workflow:NAME)"},
+     " seats_utilization, days_since_last_active, workflow:NAME)"},
     {"targets:\n  - name: t\n    metric: breadth\n",
      "m.yaml:2: targets[0]: missing required key 'min'"},
     {"nudges:\n  expansion: [a, b]\nfeatures:\n  - name: a\n",
