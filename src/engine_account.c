@@ -111,13 +111,10 @@ static int judge_targets(const up_model_t *m, const up_account_metrics_t *row, i
     return 0;
 }
 
-int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
-                      int64_t error_events_28d, const double *workflow_share, up_account_extras_t *out)
+/* Tickets in window(28) and window(90), satisfaction, and friction. */
+static void tickets_of(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
+                       int64_t error_events_28d, up_account_extras_t *out)
 {
-    memset(out, 0, sizeof *out);
-    out->error_events_28d = error_events_28d;
-    if (judge_targets(m, row, T, workflow_share, out) < 0)
-        return -UP_ENOMEM;
     const char *id = row->account->account_id;
     int32_t d0 = up_day_of(T);
     int64_t from28 = (int64_t)(d0 - 27) * UP_MS_PER_DAY, from90 = (int64_t)(d0 - 89) * UP_MS_PER_DAY;
@@ -153,7 +150,15 @@ int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics
     out->friction = row->active_users ? (double)frictions / (double)row->active_users : NAN;
     out->friction_flag = !isnan(out->friction) && out->friction >= 0.5 && !isnan(row->breadth) &&
                          row->breadth >= m->settings.level_breadth_min;
+}
 
+/* The account's milestones by due date, overdue and stalled ones, and
+ * velocity over the last 28 days. */
+static int milestones_of(sqlite3 *db, const char *id, int64_t T, up_account_extras_t *out)
+{
+    sqlite3_stmt *st;
+    int32_t d0 = up_day_of(T);
+    int64_t from28 = (int64_t)(d0 - 27) * UP_MS_PER_DAY;
     if (sqlite3_prepare_v2(db, "SELECT name, due, done_at, owner FROM milestones WHERE account_id = ?"
                                " ORDER BY due IS NULL, due, name", -1, &st, NULL) != SQLITE_OK)
         st = NULL;
@@ -167,7 +172,6 @@ int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics
             up_milestone_t *q = realloc(out->milestones, c * sizeof *q);
             if (!q) {
                 sqlite3_finalize(st);
-                up_account_extras_free(out);
                 return -UP_ENOMEM;
             }
             out->milestones = q;
@@ -195,8 +199,14 @@ int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics
     sqlite3_finalize(st);
     out->done_per_week = (double)done_28 / 4.0;
     out->planned_per_week = (double)due_28 / 4.0;
+    return 0;
+}
 
-    /* surveys: the six calendar months ending with T's month */
+/* NPS and CSAT per calendar month, the six ending with T's month. */
+static int surveys_of(sqlite3 *db, const up_model_t *m, const char *id, int64_t T, up_account_extras_t *out)
+{
+    sqlite3_stmt *st;
+    int32_t d0 = up_day_of(T);
     int y;
     unsigned mo, dd;
     up_civil_from_days(d0, &y, &mo, &dd);
@@ -240,6 +250,23 @@ int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics
             out->months[k].csat = csat_sum[k] / (double)out->months[k].csat_answers;
     }
     return 0;
+}
+
+int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
+                      int64_t error_events_28d, const double *workflow_share, up_account_extras_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->error_events_28d = error_events_28d;
+    int rc = judge_targets(m, row, T, workflow_share, out) < 0 ? -UP_ENOMEM : 0;
+    if (rc == 0) {
+        tickets_of(db, m, row, T, error_events_28d, out);
+        rc = milestones_of(db, row->account->account_id, T, out);
+    }
+    if (rc == 0)
+        rc = surveys_of(db, m, row->account->account_id, T, out);
+    if (rc < 0)
+        up_account_extras_free(out);
+    return rc;
 }
 
 void up_account_extras_free(up_account_extras_t *x)
