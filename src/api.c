@@ -110,6 +110,54 @@ static int answer(up_buf_t *out, job_t *j)
     return rc == 0 ? 200 : rc == -UP_ENOTFOUND ? 404 : 500;
 }
 
+/* Fills q for a report route (accounts, one account, its users, features,
+ * stages, gaps, signals) from the path and the query arguments. Returns 0,
+ * or the HTTP status of the error written to out. */
+static int report_route(const char *what, const char *id, int users, up_api_arg_fn arg, void *actx,
+                        up_report_req_t *q, up_buf_t *out)
+{
+    if (strcmp(what, "accounts") == 0 && id[0]) {
+        q->what = users ? "users" : "account";
+        q->id = id;
+        if (users)
+            q->o.account = id;
+    } else if (!id[0] && (strcmp(what, "accounts") == 0 || strcmp(what, "features") == 0 ||
+                          strcmp(what, "stages") == 0 || strcmp(what, "gaps") == 0 || strcmp(what, "signals") == 0)) {
+        q->what = what;
+        q->o.account = arg(actx, "account");
+        q->o.segment = arg(actx, "segment");
+        q->o.sort = arg(actx, "sort");
+        q->o.compact = arg(actx, "compact") != NULL && strcmp(what, "accounts") == 0;
+        q->feature = strcmp(what, "stages") == 0 ? arg(actx, "feature") : NULL;
+        if (arg(actx, "feature") && strcmp(what, "stages") != 0) {
+            json_error(out, "feature: applies to /api/v1/stages only");
+            return 400;
+        }
+        if (arg(actx, "top") && strcmp(what, "gaps") != 0) {
+            json_error(out, "top: applies to /api/v1/gaps only");
+            return 400;
+        }
+        const char *top = arg(actx, "top");
+        if (top) {
+            char *end;
+            long t = strtol(top, &end, 10);
+            if (*end || t < 1 || t > 1000000) {
+                json_error(out, "top: expected a whole number >= 1");
+                return 400;
+            }
+            q->top = (int)t;
+        }
+        if (up_report_sort_valid(q->o.sort) < 0) {
+            json_error(out, "sort: not a column of the report");
+            return 400;
+        }
+    } else {
+        json_error(out, "no such API route; see docs/api.md");
+        return 404;
+    }
+    return 0;
+}
+
 int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx, up_buf_t *out)
 {
     char what[32], id[512];
@@ -185,45 +233,9 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
         job.n = days;
         return answer(out, &job);
     }
-    if (strcmp(what, "accounts") == 0 && id[0]) {
-        q.what = users ? "users" : "account";
-        q.id = id;
-        if (users)
-            q.o.account = id;
-    } else if (!id[0] && (strcmp(what, "accounts") == 0 || strcmp(what, "features") == 0 ||
-                          strcmp(what, "stages") == 0 || strcmp(what, "gaps") == 0 || strcmp(what, "signals") == 0)) {
-        q.what = what;
-        q.o.account = arg(actx, "account");
-        q.o.segment = arg(actx, "segment");
-        q.o.sort = arg(actx, "sort");
-        q.o.compact = arg(actx, "compact") != NULL && strcmp(what, "accounts") == 0;
-        q.feature = strcmp(what, "stages") == 0 ? arg(actx, "feature") : NULL;
-        if (arg(actx, "feature") && strcmp(what, "stages") != 0) {
-            json_error(out, "feature: applies to /api/v1/stages only");
-            return 400;
-        }
-        if (arg(actx, "top") && strcmp(what, "gaps") != 0) {
-            json_error(out, "top: applies to /api/v1/gaps only");
-            return 400;
-        }
-        const char *top = arg(actx, "top");
-        if (top) {
-            char *end;
-            long t = strtol(top, &end, 10);
-            if (*end || t < 1 || t > 1000000) {
-                json_error(out, "top: expected a whole number >= 1");
-                return 400;
-            }
-            q.top = (int)t;
-        }
-        if (up_report_sort_valid(q.o.sort) < 0) {
-            json_error(out, "sort: not a column of the report");
-            return 400;
-        }
-    } else {
-        json_error(out, "no such API route; see docs/api.md");
-        return 404;
-    }
+    int status = report_route(what, id, users, arg, actx, &q, out);
+    if (status)
+        return status;
     job.kind = W_REPORT;
     return answer(out, &job);
 }
