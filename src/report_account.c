@@ -1,9 +1,4 @@
-/* report_account: the account page and the gap analysis.
- *
- * Gaps (project definitions, docs/metrics.md): unused seats = max(seats −
- * active users, 0); unused_seat_share = unused / seats; unused_core_share =
- * core features unused in window(28) / core features; gap_score = the mean of
- * the two shares that exist; arr_at_stake = arr × unused_seat_share. */
+/* report_account: the account page. */
 #include "report_account.h"
 #include "fmt.h"
 #include "timeparse.h"
@@ -15,151 +10,12 @@
 
 #define DASH "\xe2\x80\x93"
 
-typedef struct {
-    const up_account_metrics_t *row;
-    int64_t unused_seats;
-    double seat_share, core_share, score, at_stake;
-} gap_t;
-
-static void gap_of(const up_account_metrics_t *r, gap_t *g)
-{
-    g->row = r;
-    g->unused_seats = r->seats > r->active_users ? r->seats - r->active_users : 0;
-    g->seat_share = r->seats > 0 ? (double)g->unused_seats / (double)r->seats : NAN;
-    g->core_share = r->core_features > 0 ? (double)(r->core_features - r->core_used) / (double)r->core_features : NAN;
-    if (!isnan(g->seat_share) && !isnan(g->core_share))
-        g->score = (g->seat_share + g->core_share) / 2;
-    else
-        g->score = isnan(g->seat_share) ? g->core_share : g->seat_share;
-    g->at_stake = isnan(r->account->arr) || isnan(g->seat_share) ? NAN : r->account->arr * g->seat_share;
-}
-
-static int cmp_num_desc(double a, double b)
-{
-    if (isnan(a) || isnan(b))
-        return isnan(a) && isnan(b) ? 0 : isnan(a) ? 1 : -1;
-    return a > b ? -1 : a < b ? 1 : 0;
-}
-
-static int cmp_gaps(const void *pa, const void *pb)
-{
-    const gap_t *a = pa, *b = pb;
-    int c = cmp_num_desc(a->score, b->score);
-    if (!c)
-        c = cmp_num_desc(a->at_stake, b->at_stake);
-    return c ? c : strcmp(a->row->account->account_id, b->row->account->account_id);
-}
-
 static void num(char *t, size_t n, double v)
 {
     if (isnan(v))
         t[0] = '\0';
     else
         up_fmt_double(t, n, v);
-}
-
-int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o, int top)
-{
-    gap_t *g = malloc((p->n_rows + 1) * sizeof *g);
-    if (!g)
-        return -UP_ENOMEM;
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < p->n_rows; i++) {
-        const up_account_metrics_t *r = &p->rows[i];
-        if (o->segment && (!r->account->segment || strcmp(r->account->segment, o->segment) != 0))
-            continue;
-        gap_of(r, &g[n++]);
-    }
-    qsort(g, n, sizeof *g, cmp_gaps);
-    if (top >= 0 && (uint32_t)top < n)
-        n = (uint32_t)top;
-    char a[40], b[40], c[40], d[40], e[40];
-    if (o->format == UP_FMT_CSV) {
-        fputs("account_id,name,seats,active_users,unused_seats,unused_seat_share,core_features,"
-              "core_features_used,unused_core_share,gap_score,arr,arr_at_stake,owner\n", out);
-        for (uint32_t i = 0; i < n; i++) {
-            const up_account_metrics_t *r = g[i].row;
-            up_fmt_csv_field(out, r->account->account_id);
-            fputc(',', out);
-            up_fmt_csv_field(out, r->account->name);
-            num(a, sizeof a, g[i].seat_share);
-            num(b, sizeof b, g[i].core_share);
-            num(c, sizeof c, g[i].score);
-            num(d, sizeof d, r->account->arr);
-            num(e, sizeof e, g[i].at_stake);
-            fprintf(out, ",%lld,%lld,%lld,%s,%lld,%lld,%s,%s,%s,%s,", (long long)r->seats,
-                    (long long)r->active_users, (long long)g[i].unused_seats, a, (long long)r->core_features,
-                    (long long)r->core_used, b, c, d, e);
-            up_fmt_csv_field(out, r->account->owner);
-            fputc('\n', out);
-        }
-    } else if (o->format == UP_FMT_JSON) {
-        up_buf_t j = {0};
-        up_fmt_time(a, p->T);
-        up_buf_puts(&j, "{\"as_of\":");
-        up_fmt_json_str(&j, a);
-        up_buf_puts(&j, ",\"gaps\":[");
-        for (uint32_t i = 0; i < n; i++) {
-            const up_account_metrics_t *r = g[i].row;
-            up_buf_puts(&j, i ? ",\n{\"account_id\":" : "\n{\"account_id\":");
-            up_fmt_json_str(&j, r->account->account_id);
-            up_buf_puts(&j, ",\"name\":");
-            up_fmt_json_opt_str(&j, r->account->name);
-            up_buf_printf(&j, ",\"seats\":%lld,\"active_users\":%lld,\"unused_seats\":%lld,\"unused_seat_share\":",
-                          (long long)r->seats, (long long)r->active_users, (long long)g[i].unused_seats);
-            up_fmt_json_num(&j, g[i].seat_share);
-            up_buf_printf(&j, ",\"core_features\":%lld,\"core_features_used\":%lld,\"unused_core_share\":",
-                          (long long)r->core_features, (long long)r->core_used);
-            up_fmt_json_num(&j, g[i].core_share);
-            up_buf_puts(&j, ",\"gap_score\":");
-            up_fmt_json_num(&j, g[i].score);
-            up_buf_puts(&j, ",\"arr\":");
-            up_fmt_json_num(&j, r->account->arr);
-            up_buf_puts(&j, ",\"arr_at_stake\":");
-            up_fmt_json_num(&j, g[i].at_stake);
-            up_buf_puts(&j, ",\"owner\":");
-            up_fmt_json_opt_str(&j, r->account->owner);
-            up_buf_puts(&j, "}");
-        }
-        up_buf_puts(&j, "\n]}\n");
-        fwrite(j.data, 1, j.len, out);
-        up_buf_free(&j);
-    } else {
-        up_fmt_date(a, p->d0);
-        double stake = 0;
-        for (uint32_t i = 0; i < n; i++)
-            if (!isnan(g[i].at_stake))
-                stake += g[i].at_stake;
-        fprintf(out, "Largest adoption gaps as of %s: %u account%s, ARR at stake %.0f\n\n", a, n,
-                n == 1 ? "" : "s", stake);
-        fprintf(out, "%-24s %6s %6s %7s %9s %6s %10s %10s  %s\n", "ACCOUNT", "SEATS", "ACTIVE", "UNUSED",
-                "CORE USED", "GAP", "ARR", "AT STAKE", "OWNER");
-        for (uint32_t i = 0; i < n; i++) {
-            const up_account_metrics_t *r = g[i].row;
-            char label[64], core[16], gap[16], arr[24], at[24];
-            snprintf(label, sizeof label, "%s %s", r->account->account_id, r->account->name ? r->account->name : "");
-            snprintf(core, sizeof core, "%lld/%lld", (long long)r->core_used, (long long)r->core_features);
-            if (isnan(g[i].score))
-                snprintf(gap, sizeof gap, DASH);
-            else
-                snprintf(gap, sizeof gap, "%.0f%%", 100 * g[i].score);
-            if (isnan(r->account->arr))
-                snprintf(arr, sizeof arr, DASH);
-            else
-                snprintf(arr, sizeof arr, "%.0f", r->account->arr);
-            if (isnan(g[i].at_stake))
-                snprintf(at, sizeof at, DASH);
-            else
-                snprintf(at, sizeof at, "%.0f", g[i].at_stake);
-            fprintf(out, "%-24.24s %6lld %6lld %7lld %9s %6s %10s %10s  %s\n", label, (long long)r->seats,
-                    (long long)r->active_users, (long long)g[i].unused_seats, core, gap, arr, at,
-                    r->account->owner ? r->account->owner : "");
-        }
-        fprintf(out, "\nUNUSED: licensed seats without an active user in 28 days. GAP: the mean of the unused\n"
-                     "seat share and the unused core-feature share. AT STAKE: ARR × unused seat share.\n");
-    }
-    free(g);
-    return 0;
 }
 
 /* ---- the account page -------------------------------------------------- */

@@ -1,6 +1,5 @@
 /* report_account: the one-page account report for a CSM before a call
- * (`report account ID`) and the gap analysis (`report gaps`), in table, JSON
- * and CSV. */
+ * (`report account ID`), in table, JSON and CSV. */
 #ifndef UP_REPORT_ACCOUNT_H
 #define UP_REPORT_ACCOUNT_H
 
@@ -13,9 +12,6 @@
 #include "engine_workflow.h"
 #include "engine_stages.h"
 #include "report.h"
-
-/* Writes `report gaps`: accounts ranked by gap_score, at most top rows. */
-int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o, int top);
 
 /* Writes `report account ID` from its metrics row, its stages (computed for
  * that account), its people, the outcomes in e and its level at the end of

@@ -11,6 +11,7 @@
 #include "report_workflow.h"
 #include "report_html.h"
 #include "report_account.h"
+#include "report_gaps.h"
 #include "report_users.h"
 #include "timeparse.h"
 #include "util.h"

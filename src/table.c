@@ -339,12 +339,16 @@ int up_table_write(FILE *out, const up_table_t *t, up_format_t f)
         write_html(out, t);
         break;
     case UP_FMT_TABLE:
+        if (t->title)
+            fputs(t->title, out);
         if (!t->nrows && t->empty)
             fprintf(out, "%s\n", t->empty);
         else if (t->header)
             up_table_text_header(out, t);
         for (size_t r = 0; r < t->nrows; r++)
             up_table_text_row(out, t, r);
+        if (t->footer)
+            fputs(t->footer, out);
         break;
     }
     return ferror(out) ? -UP_EIO : 0;

@@ -80,6 +80,8 @@ typedef struct {
     int utf8;              /* widths count code points (else bytes, like printf) */
     const char *null;      /* a null's text (default "–") */
     const char *empty;     /* a table without rows: this line instead (NULL: nothing) */
+    const char *title;     /* text written before the table (NULL: none) */
+    const char *footer;    /* text written after it (NULL: none) */
 } up_table_t;
 
 /* Starts an empty table of ncols columns (cols must outlive it). */
