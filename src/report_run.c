@@ -51,79 +51,15 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     return rc;
 }
 
-/* `report account ID`: the account's metrics row with its stages and people. */
+/* `report account ID`: the account's page, then its writer. */
 static int report_one_account(FILE *out, const up_view_t *v, const char *id, up_format_t format)
 {
-    up_store_t *s = v->store;
-    sqlite3 *db = up_store_db(s);
-    const up_portfolio_t *p = &v->portfolio;
-    const up_rollup_t *r = v->rollup;
-    const up_model_t *m = v->model;
-    const up_entities_t *e = &v->entities;
-    const up_account_metrics_t *row = up_view_row(v, id);
-    if (!row)
-        return -UP_ENOTFOUND;
-    up_stages_t st;
-    up_people_t people;
-    int rc = up_engine_stages(r, m, p->T, id, &st);
+    up_account_page_t pg;
+    int rc = up_account_page_open(&pg, v, id, format == UP_FMT_HTML);
     if (rc < 0)
         return rc;
-    int64_t aid = up_dict_find(&r->dict[UP_KIND_ACCOUNT], id, strlen(id));
-    memset(&people, 0, sizeof people);
-    people.single_threaded = 1;
-    if (aid >= 0 && (rc = up_engine_people(r, (uint32_t)aid, p->T, &people)) < 0) {
-        up_stages_free(&st);
-        return rc;
-    }
-    /* the level at the end of each day of the last 180 (or since the contract) */
-    int32_t from = p->d0 - 179;
-    if (row->account->contract_start != UP_NO_DAY && row->account->contract_start > from)
-        from = row->account->contract_start <= p->d0 ? row->account->contract_start : p->d0;
-    up_level_t *history = malloc((size_t)(p->d0 - from + 1) * sizeof *history);
-    if (!history)
-        rc = -UP_ENOMEM;
-    else
-        rc = up_engine_level_history(r, m, e, row->account, from, p->d0, history);
-    up_account_extras_t extras;
-    memset(&extras, 0, sizeof extras);
-    int64_t *errors = NULL;
-    if (rc == 0)
-        rc = up_error_counts(s, r, m, p->T, &errors);
-    /* the account's workflows: its page shows them, targets may name them */
-    up_workflows_t wf;
-    memset(&wf, 0, sizeof wf);
-    double *share = NULL;
-    if (rc == 0 && m->n_workflows) {
-        rc = up_engine_workflows(s, r, m, p->T, id, &wf);
-        share = calloc(m->n_workflows, sizeof *share);
-        if (!share && rc == 0)
-            rc = -UP_ENOMEM;
-        if (share)
-            up_engine_workflow_share(m, wf.n_rows ? &wf.rows[0] : NULL, row->seats, share);
-    }
-    if (rc == 0)
-        rc = up_account_extras(db, m, row, p->T, errors ? (aid >= 0 ? errors[aid] : 0) : -1, share, &extras);
-    free(errors);
-    free(share);
-    up_revenue_t rev;
-    memset(&rev, 0, sizeof rev);
-    if (rc == 0)
-        rc = up_engine_revenue(r, m, e, row->account, p->T, m->alert_settings.seats_removed_share, &rev);
-    if (rc == 0 && format == UP_FMT_HTML) {
-        up_series_t se;
-        if ((rc = up_engine_series(r, m, e, row->account, p->T, 90, &se)) == 0) {
-            rc = up_report_account_html(out, p, row, m, e, &extras, &rev, &se);
-            up_series_free(&se);
-        }
-    } else if (rc == 0)
-        rc = up_report_account(out, p, row, r, &st, &people, e, history, from, &extras, &rev,
-                               wf.n_rows ? &wf.rows[0] : NULL, format);
-    up_workflows_free(&wf);
-    up_revenue_free(&rev);
-    up_account_extras_free(&extras);
-    free(history);
-    up_people_free(&people);
-    up_stages_free(&st);
+    rc = format == UP_FMT_HTML ? up_report_account_html(out, &pg) : up_report_account(out, &pg, format);
+    up_account_page_close(&pg);
     return rc;
 }
 
