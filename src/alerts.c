@@ -9,6 +9,7 @@
 #include "metric.h"
 #include "rules.h"
 #include "store.h"
+#include "table.h"
 #include "timeparse.h"
 #include "util.h"
 #include "view.h"
@@ -397,75 +398,52 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
 
 /* ---- listing and manual transitions ------------------------------------- */
 
-static void csv_row(FILE *out, const char *const *v, int n)
-{
-    for (int i = 0; i < n; i++) {
-        if (i)
-            fputc(',', out);
-        up_fmt_csv_field(out, v[i] ? v[i] : "");
-    }
-    fputc('\n', out);
-}
+#define COL_(name, kind) {name, kind, name, 0, UP_SHOW_PLAIN, 0, "  ", NULL}
+#define TXT(name) COL_(name, UP_COL_TEXT)
+#define INT(name) COL_(name, UP_COL_INT)
+#define RAW(name) COL_(name, UP_COL_JSON)
 
-/* Rows of a query as a table, CSV or JSON array (cols: names). */
-static int write_rows(sqlite3 *db, FILE *out, const char *sql, const char *bind, const char *const *cols, int ncols,
-                      const int *numeric, int format, const char *json_key, const char *empty)
+/* The rows of a query (bind: ?1, or NULL) into t, as the store has them. */
+static int query_rows(sqlite3 *db, const char *sql, const char *bind, up_table_t *t)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return -UP_EDB;
     if (bind)
         sqlite3_bind_text(st, 1, bind, -1, SQLITE_STATIC);
-    up_buf_t b = {0};
-    if (format == UP_FMT_CSV)
-        csv_row(out, cols, ncols);
-    else if (format == UP_FMT_JSON)
-        up_buf_printf(&b, "{\"%s\":[", json_key);
-    int n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *v[16];
-        for (int i = 0; i < ncols && i < 16; i++)
-            v[i] = (const char *)sqlite3_column_text(st, i);
-        if (format == UP_FMT_CSV)
-            csv_row(out, v, ncols);
-        else if (format == UP_FMT_JSON) {
-            up_buf_puts(&b, n ? ",\n{" : "\n{");
-            for (int i = 0; i < ncols; i++) {
-                up_buf_printf(&b, "%s\"%s\":", i ? "," : "", cols[i]);
-                if (!v[i])
-                    up_buf_puts(&b, "null");
-                else if (numeric[i] == 2)
-                    up_buf_puts(&b, v[i]);   /* stored JSON */
-                else if (numeric[i])
-                    up_buf_puts(&b, v[i]);
-                else
-                    up_fmt_json_str(&b, v[i]);
-            }
-            up_buf_puts(&b, "}");
-        } else {
-            for (int i = 0; i < ncols; i++)
-                fprintf(out, i ? "  %s" : "%s", v[i] ? v[i] : "–");
-            fputc('\n', out);
-        }
-        n++;
-    }
+    int rc = 0;
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW)
+        if ((rc = up_table_row(t)) == 0)
+            for (size_t i = 0; i < t->ncols; i++)
+                up_table_text(t, i, (const char *)sqlite3_column_text(st, (int)i));
     sqlite3_finalize(st);
-    if (format == UP_FMT_JSON) {
-        up_buf_puts(&b, n ? "\n]}\n" : "]}\n");
-        fwrite(b.data, 1, b.len, out);
-    } else if (format == UP_FMT_TABLE && !n)
-        fprintf(out, "%s\n", empty);
-    up_buf_free(&b);
-    return 0;
+    return rc;
+}
+
+/* Rows of a query as a table, CSV or JSON {"<json_key>":[…]}; a text table
+ * without rows says empty. */
+static int write_rows(sqlite3 *db, FILE *out, const char *sql, const char *bind, const up_col_t *cols, size_t ncols,
+                      int format, const char *json_key, const char *empty)
+{
+    up_table_t t;
+    up_table_init(&t, cols, ncols);
+    t.json_key = json_key;
+    t.json_tight = 1;
+    t.empty = empty;
+    int rc = query_rows(db, sql, bind, &t);
+    if (rc == 0)
+        rc = up_table_write(out, &t, (up_format_t)format);
+    up_table_free(&t);
+    return rc;
 }
 
 int up_alerts_list(sqlite3 *db, FILE *out, const char *state, int format)
 {
     if (up_alerts_init(db) < 0)
         return -UP_EDB;
-    static const char *const cols[] = {"account_id", "rule", "severity", "state", "opened_at", "id", "owner",
-                                       "updated_at", "resolved_at", "snoozed_until", "condition", "values"};
-    static const int numeric[] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2};
+    static const up_col_t cols[] = {TXT("account_id"), TXT("rule"), TXT("severity"), TXT("state"), TXT("opened_at"),
+                                    INT("id"), TXT("owner"), TXT("updated_at"), TXT("resolved_at"),
+                                    TXT("snoozed_until"), TXT("condition"), RAW("values")};
     const char *where = !state || !strcmp(state, "active") ? "state IN ('open','acknowledged','snoozed')"
                       : !strcmp(state, "all") ? "1" : "state = ?1";
     char sql[512];
@@ -475,17 +453,17 @@ int up_alerts_list(sqlite3 *db, FILE *out, const char *state, int format)
              " WHEN 'medium' THEN 2 ELSE 3 END, opened_at, account_id, rule", where);
     int bind = state && strcmp(state, "active") && strcmp(state, "all");
     if (format == UP_FMT_TABLE) {
-        static const char *const tcols[] = {"id", "severity", "state", "opened_at", "account_id", "rule", "owner"};
-        static const int tnum[] = {1, 0, 0, 0, 0, 0, 0};
+        static const up_col_t tcols[] = {INT("id"), TXT("severity"), TXT("state"), TXT("opened_at"), TXT("account_id"),
+                                         TXT("rule"), TXT("owner")};
         snprintf(sql, sizeof sql,
                  "SELECT printf('#%%-4d', id), printf('%%-8s', severity), printf('%%-12s', state), opened_at,"
                  " printf('%%-14s', account_id), printf('%%-20s', rule), coalesce(owner, '–') FROM alerts WHERE %s"
                  " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,"
                  " opened_at, account_id, rule", where);
-        return write_rows(db, out, sql, bind ? state : NULL, tcols, 7, tnum, format, "alerts",
+        return write_rows(db, out, sql, bind ? state : NULL, tcols, 7, format, "alerts",
                           "No alerts (run `uptake alerts evaluate`).");
     }
-    return write_rows(db, out, sql, bind ? state : NULL, cols, 12, numeric, format, "alerts", "");
+    return write_rows(db, out, sql, bind ? state : NULL, cols, 12, format, "alerts", NULL);
 }
 
 int up_alerts_show(sqlite3 *db, FILE *out, int64_t id, int format)
@@ -502,38 +480,35 @@ int up_alerts_show(sqlite3 *db, FILE *out, int64_t id, int format)
     sqlite3_finalize(st);
     if (!found)
         return -UP_ENOTFOUND;
-    static const char *const acols[] = {"id", "account_id", "rule", "severity", "state", "owner", "condition",
-                                        "values", "window", "opened_at", "updated_at", "resolved_at", "snoozed_until"};
-    static const int anum[] = {1, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0};
-    static const char *const hcols[] = {"at", "state", "note"};
-    static const int hnum[] = {0, 0, 0};
-    static const char *const dcols[] = {"playbook", "event", "url", "status", "attempts", "last_code", "last_error",
-                                        "delivered_at"};
-    static const int dnum[] = {0, 0, 0, 0, 1, 1, 0, 0};
-    static const char *const tcols[] = {"id", "title", "owner", "due", "done_at"};
-    static const int tnum[] = {1, 0, 0, 0, 0};
+    static const up_col_t acols[] = {INT("id"), TXT("account_id"), TXT("rule"), TXT("severity"), TXT("state"),
+                                     TXT("owner"), TXT("condition"), RAW("values"), RAW("window"), TXT("opened_at"),
+                                     TXT("updated_at"), TXT("resolved_at"), TXT("snoozed_until")};
+    static const up_col_t hcols[] = {TXT("at"), TXT("state"), TXT("note")};
+    static const up_col_t dcols[] = {TXT("playbook"), TXT("event"), TXT("url"), TXT("status"), INT("attempts"),
+                                     INT("last_code"), TXT("last_error"), TXT("delivered_at")};
+    static const up_col_t tcols[] = {INT("id"), TXT("title"), TXT("owner"), TXT("due"), TXT("done_at")};
     if (format == UP_FMT_JSON)
         fputs("{\"alert\":", out);
     else if (format == UP_FMT_TABLE)
         fputs("Alert\n", out);
     int rc = write_rows(db, out, "SELECT id, account_id, rule, severity, state, owner, condition, vals, window,"
                                  " opened_at, updated_at, resolved_at, snoozed_until FROM alerts WHERE id = ?1",
-                        idtxt, acols, 13, anum, format, "rows", "");
+                        idtxt, acols, 13, format, "rows", NULL);
     if (format == UP_FMT_CSV)
         return rc;   /* CSV: the alert row only */
     fputs(format == UP_FMT_JSON ? ",\"history\":" : "\nHistory\n", out);
     if (rc == 0)
         rc = write_rows(db, out, "SELECT at, state, note FROM alert_history WHERE alert_id = ?1 ORDER BY id", idtxt,
-                        hcols, 3, hnum, format, "rows", "(none)");
+                        hcols, 3, format, "rows", "(none)");
     fputs(format == UP_FMT_JSON ? ",\"deliveries\":" : "\nDeliveries\n", out);
     if (rc == 0)
         rc = write_rows(db, out, "SELECT playbook, event, url, status, attempts, last_code, last_error, delivered_at"
-                                 " FROM deliveries WHERE alert_id = ?1 ORDER BY id", idtxt, dcols, 8, dnum, format,
+                                 " FROM deliveries WHERE alert_id = ?1 ORDER BY id", idtxt, dcols, 8, format,
                         "rows", "(none)");
     fputs(format == UP_FMT_JSON ? ",\"tasks\":" : "\nTasks\n", out);
     if (rc == 0)
         rc = write_rows(db, out, "SELECT id, title, owner, due, done_at FROM tasks WHERE alert_id = ?1 ORDER BY id",
-                        idtxt, tcols, 5, tnum, format, "rows", "(none)");
+                        idtxt, tcols, 5, format, "rows", "(none)");
     if (format == UP_FMT_JSON)
         fputs("}\n", out);
     return rc;
@@ -579,13 +554,12 @@ int up_tasks_list(sqlite3 *db, FILE *out, int all, int format)
 {
     if (up_alerts_init(db) < 0)
         return -UP_EDB;
-    static const char *const cols[] = {"id", "account_id", "owner", "title", "due", "done_at", "alert_id",
-                                       "created_at"};
-    static const int numeric[] = {1, 0, 0, 0, 0, 0, 1, 0};
+    static const up_col_t cols[] = {INT("id"), TXT("account_id"), TXT("owner"), TXT("title"), TXT("due"),
+                                    TXT("done_at"), INT("alert_id"), TXT("created_at")};
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT id, account_id, owner, title, due, done_at, alert_id, created_at FROM tasks%s"
              " ORDER BY due, id", all ? "" : " WHERE done_at IS NULL");
-    return write_rows(db, out, sql, NULL, cols, 8, numeric, format, "tasks", "No open tasks.");
+    return write_rows(db, out, sql, NULL, cols, 8, format, "tasks", "No open tasks.");
 }
 
 int up_tasks_done(sqlite3 *db, int64_t id, const char *today)

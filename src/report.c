@@ -2,6 +2,7 @@
  * --sort, so a column has one name and one value everywhere. */
 #include "report.h"
 #include "fmt.h"
+#include "table.h"
 #include "timeparse.h"
 
 #include <math.h>
@@ -428,6 +429,67 @@ int up_report_accounts(FILE *out, const up_portfolio_t *p, const up_report_opts_
     return 0;
 }
 
+/* ---- report features ---------------------------------------------------- */
+
+enum { F_ACCOUNT, F_FEATURE, F_CORE, F_USERS, F_ACTIVE, F_ADOPTION, F_N };
+static const up_col_t FEATURE_COLS[F_N] = {
+    [F_ACCOUNT] = {"account_id", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [F_FEATURE] = {"feature", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [F_CORE] = {"core", UP_COL_BOOL, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL},
+    [F_USERS] = {"users", UP_COL_INT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [F_ACTIVE] = {"active_users", UP_COL_INT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [F_ADOPTION] = {"feature_adoption", UP_COL_NUM, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+};
+
+/* The summary: one row per feature across the selected accounts. */
+enum { S_FEATURE, S_CORE, S_ACCOUNTS, S_USERS, S_ACTIVE, S_ADOPTION, S_N };
+static const up_col_t SUMMARY_COLS[S_N] = {
+    [S_FEATURE] = {"feature", UP_COL_TEXT, "FEATURE", 24, UP_SHOW_PLAIN, UP_COL_CLIP, NULL, NULL},
+    [S_CORE] = {"core", UP_COL_BOOL, "CORE", 4, UP_SHOW_YESNO, UP_COL_LEFT, NULL, NULL},
+    [S_ACCOUNTS] = {"accounts", UP_COL_INT, "ACCOUNTS", 9, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [S_USERS] = {"users", UP_COL_INT, "USERS", 9, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [S_ACTIVE] = {"active_users", UP_COL_INT, "ACTIVE", 9, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [S_ADOPTION] = {"adoption", UP_COL_NUM, "ADOPTION", 9, UP_SHOW_PCT1, 0, NULL, NULL},
+};
+
+/* One row per selected account × feature. */
+static void feature_rows(up_table_t *t, const up_model_t *m, const up_account_metrics_t **rows, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        for (size_t f = 0; f < m->n_features; f++) {
+            if (up_table_row(t) < 0)
+                return;
+            up_table_text(t, F_ACCOUNT, rows[i]->account->account_id);
+            up_table_text(t, F_FEATURE, m->features[f].name);
+            up_table_bool(t, F_CORE, m->features[f].core);
+            up_table_int(t, F_USERS, rows[i]->feature_users[f]);
+            up_table_int(t, F_ACTIVE, rows[i]->active_users);
+            up_table_num(t, F_ADOPTION, rows[i]->feature_adoption[f]);
+        }
+}
+
+static void summary_rows(up_table_t *t, const up_model_t *m, const up_account_metrics_t **rows, uint32_t n)
+{
+    int64_t active = 0;
+    for (uint32_t i = 0; i < n; i++)
+        active += rows[i]->active_users;
+    for (size_t f = 0; f < m->n_features; f++) {
+        int64_t users = 0, accounts = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            users += rows[i]->feature_users[f];
+            accounts += rows[i]->feature_users[f] > 0;
+        }
+        if (up_table_row(t) < 0)
+            return;
+        up_table_text(t, S_FEATURE, m->features[f].name);
+        up_table_bool(t, S_CORE, m->features[f].core);
+        up_table_int(t, S_ACCOUNTS, accounts);
+        up_table_int(t, S_USERS, users);
+        up_table_int(t, S_ACTIVE, active);
+        up_table_num(t, S_ADOPTION, active ? (double)users / (double)active : NAN);
+    }
+}
+
 int up_report_features(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o)
 {
     uint32_t n;
@@ -438,72 +500,27 @@ int up_report_features(FILE *out, const up_portfolio_t *p, const up_report_opts_
         free(rows);
         return -UP_ENOTFOUND;
     }
-    const up_model_t *m = p->model;
-    char t[40];
-    if (o->format == UP_FMT_CSV) {
-        fputs("account_id,feature,users,active_users,feature_adoption\n", out);
-        for (uint32_t i = 0; i < n; i++)
-            for (size_t f = 0; f < m->n_features; f++) {
-                up_fmt_csv_field(out, rows[i]->account->account_id);
-                fputc(',', out);
-                up_fmt_csv_field(out, m->features[f].name);
-                if (isnan(rows[i]->feature_adoption[f]))
-                    t[0] = '\0';
-                else
-                    up_fmt_double(t, sizeof t, rows[i]->feature_adoption[f]);
-                fprintf(out, ",%lld,%lld,%s\n", (long long)rows[i]->feature_users[f],
-                        (long long)rows[i]->active_users, t);
-            }
-    } else if (o->format == UP_FMT_JSON) {
-        up_buf_t b = {0};
-        up_fmt_time(t, p->T);
-        up_buf_puts(&b, "{\"as_of\":");
-        up_fmt_json_str(&b, t);
-        up_buf_puts(&b, ",\"features\":[");
-        int first = 1;
-        for (uint32_t i = 0; i < n; i++)
-            for (size_t f = 0; f < m->n_features; f++) {
-                up_buf_puts(&b, first ? "\n{\"account_id\":" : ",\n{\"account_id\":");
-                first = 0;
-                up_fmt_json_str(&b, rows[i]->account->account_id);
-                up_buf_puts(&b, ",\"feature\":");
-                up_fmt_json_str(&b, m->features[f].name);
-                up_buf_printf(&b, ",\"core\":%s,\"users\":%lld,\"active_users\":%lld,\"feature_adoption\":",
-                              m->features[f].core ? "true" : "false",
-                              (long long)rows[i]->feature_users[f], (long long)rows[i]->active_users);
-                up_fmt_json_num(&b, rows[i]->feature_adoption[f]);
-                up_buf_puts(&b, "}");
-            }
-        up_buf_puts(&b, "\n]}\n");
-        fwrite(b.data, 1, b.len, out);
-        up_buf_free(&b);
-    } else {
-        char as_of[16];
-        up_fmt_date(as_of, p->d0);
-        fprintf(out, "Feature adoption as of %s over %u account%s (users in the last 28 days)\n\n",
-                as_of, n, n == 1 ? "" : "s");
-        fprintf(out, "%-24s %-4s %9s %9s %9s %9s\n", "FEATURE", "CORE", "ACCOUNTS", "USERS", "ACTIVE", "ADOPTION");
-        int64_t active = 0;
-        for (uint32_t i = 0; i < n; i++)
-            active += rows[i]->active_users;
-        for (size_t f = 0; f < m->n_features; f++) {
-            int64_t users = 0, accounts = 0;
-            for (uint32_t i = 0; i < n; i++) {
-                users += rows[i]->feature_users[f];
-                accounts += rows[i]->feature_users[f] > 0;
-            }
-            char name[64], a[32];
-            clip(name, sizeof name, m->features[f].name, 24);
-            pct(a, sizeof a, active ? (double)users / (double)active : NAN, 1);
-            pad(out, name, 24, 0);
-            fprintf(out, " %-4s %9lld %9lld %9lld ", m->features[f].core ? "yes" : "no",
-                    (long long)accounts, (long long)users, (long long)active);
-            pad(out, a, 9, 1);
-            fputc('\n', out);
-        }
-        fprintf(out, "\nACCOUNTS = accounts where someone used it; ADOPTION = USERS / ACTIVE users of those %u accounts.\n"
-                     "Per account: --format csv or json.\n", n);
-    }
+    /* the text table summarises each feature; CSV and JSON have every account */
+    int summary = o->format == UP_FMT_TABLE;
+    up_table_t t;
+    up_table_init(&t, summary ? SUMMARY_COLS : FEATURE_COLS, summary ? S_N : F_N);
+    t.json_key = "features";
+    up_fmt_time(t.json_as_of, p->T);
+    t.header = t.utf8 = 1;
+    char day[16], title[160], footer[200];
+    up_fmt_date(day, p->d0);
+    snprintf(title, sizeof title, "Feature adoption as of %s over %u account%s (users in the last 28 days)\n\n", day,
+             n, n == 1 ? "" : "s");
+    snprintf(footer, sizeof footer, "\nACCOUNTS = accounts where someone used it; ADOPTION = USERS / ACTIVE users of"
+             " those %u accounts.\nPer account: --format csv or json.\n", n);
+    t.title = title;
+    t.footer = footer;
+    if (summary)
+        summary_rows(&t, p->model, rows, n);
+    else
+        feature_rows(&t, p->model, rows, n);
+    int rc = up_table_write(out, &t, o->format);
+    up_table_free(&t);
     free(rows);
-    return 0;
+    return rc;
 }

@@ -1,9 +1,4 @@
-/* report_account: the account page and the gap analysis.
- *
- * Gaps (project definitions, docs/metrics.md): unused seats = max(seats −
- * active users, 0); unused_seat_share = unused / seats; unused_core_share =
- * core features unused in window(28) / core features; gap_score = the mean of
- * the two shares that exist; arr_at_stake = arr × unused_seat_share. */
+/* report_account: the account page. */
 #include "report_account.h"
 #include "fmt.h"
 #include "timeparse.h"
@@ -15,151 +10,12 @@
 
 #define DASH "\xe2\x80\x93"
 
-typedef struct {
-    const up_account_metrics_t *row;
-    int64_t unused_seats;
-    double seat_share, core_share, score, at_stake;
-} gap_t;
-
-static void gap_of(const up_account_metrics_t *r, gap_t *g)
-{
-    g->row = r;
-    g->unused_seats = r->seats > r->active_users ? r->seats - r->active_users : 0;
-    g->seat_share = r->seats > 0 ? (double)g->unused_seats / (double)r->seats : NAN;
-    g->core_share = r->core_features > 0 ? (double)(r->core_features - r->core_used) / (double)r->core_features : NAN;
-    if (!isnan(g->seat_share) && !isnan(g->core_share))
-        g->score = (g->seat_share + g->core_share) / 2;
-    else
-        g->score = isnan(g->seat_share) ? g->core_share : g->seat_share;
-    g->at_stake = isnan(r->account->arr) || isnan(g->seat_share) ? NAN : r->account->arr * g->seat_share;
-}
-
-static int cmp_num_desc(double a, double b)
-{
-    if (isnan(a) || isnan(b))
-        return isnan(a) && isnan(b) ? 0 : isnan(a) ? 1 : -1;
-    return a > b ? -1 : a < b ? 1 : 0;
-}
-
-static int cmp_gaps(const void *pa, const void *pb)
-{
-    const gap_t *a = pa, *b = pb;
-    int c = cmp_num_desc(a->score, b->score);
-    if (!c)
-        c = cmp_num_desc(a->at_stake, b->at_stake);
-    return c ? c : strcmp(a->row->account->account_id, b->row->account->account_id);
-}
-
 static void num(char *t, size_t n, double v)
 {
     if (isnan(v))
         t[0] = '\0';
     else
         up_fmt_double(t, n, v);
-}
-
-int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o, int top)
-{
-    gap_t *g = malloc((p->n_rows + 1) * sizeof *g);
-    if (!g)
-        return -UP_ENOMEM;
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < p->n_rows; i++) {
-        const up_account_metrics_t *r = &p->rows[i];
-        if (o->segment && (!r->account->segment || strcmp(r->account->segment, o->segment) != 0))
-            continue;
-        gap_of(r, &g[n++]);
-    }
-    qsort(g, n, sizeof *g, cmp_gaps);
-    if (top >= 0 && (uint32_t)top < n)
-        n = (uint32_t)top;
-    char a[40], b[40], c[40], d[40], e[40];
-    if (o->format == UP_FMT_CSV) {
-        fputs("account_id,name,seats,active_users,unused_seats,unused_seat_share,core_features,"
-              "core_features_used,unused_core_share,gap_score,arr,arr_at_stake,owner\n", out);
-        for (uint32_t i = 0; i < n; i++) {
-            const up_account_metrics_t *r = g[i].row;
-            up_fmt_csv_field(out, r->account->account_id);
-            fputc(',', out);
-            up_fmt_csv_field(out, r->account->name);
-            num(a, sizeof a, g[i].seat_share);
-            num(b, sizeof b, g[i].core_share);
-            num(c, sizeof c, g[i].score);
-            num(d, sizeof d, r->account->arr);
-            num(e, sizeof e, g[i].at_stake);
-            fprintf(out, ",%lld,%lld,%lld,%s,%lld,%lld,%s,%s,%s,%s,", (long long)r->seats,
-                    (long long)r->active_users, (long long)g[i].unused_seats, a, (long long)r->core_features,
-                    (long long)r->core_used, b, c, d, e);
-            up_fmt_csv_field(out, r->account->owner);
-            fputc('\n', out);
-        }
-    } else if (o->format == UP_FMT_JSON) {
-        up_buf_t j = {0};
-        up_fmt_time(a, p->T);
-        up_buf_puts(&j, "{\"as_of\":");
-        up_fmt_json_str(&j, a);
-        up_buf_puts(&j, ",\"gaps\":[");
-        for (uint32_t i = 0; i < n; i++) {
-            const up_account_metrics_t *r = g[i].row;
-            up_buf_puts(&j, i ? ",\n{\"account_id\":" : "\n{\"account_id\":");
-            up_fmt_json_str(&j, r->account->account_id);
-            up_buf_puts(&j, ",\"name\":");
-            up_fmt_json_opt_str(&j, r->account->name);
-            up_buf_printf(&j, ",\"seats\":%lld,\"active_users\":%lld,\"unused_seats\":%lld,\"unused_seat_share\":",
-                          (long long)r->seats, (long long)r->active_users, (long long)g[i].unused_seats);
-            up_fmt_json_num(&j, g[i].seat_share);
-            up_buf_printf(&j, ",\"core_features\":%lld,\"core_features_used\":%lld,\"unused_core_share\":",
-                          (long long)r->core_features, (long long)r->core_used);
-            up_fmt_json_num(&j, g[i].core_share);
-            up_buf_puts(&j, ",\"gap_score\":");
-            up_fmt_json_num(&j, g[i].score);
-            up_buf_puts(&j, ",\"arr\":");
-            up_fmt_json_num(&j, r->account->arr);
-            up_buf_puts(&j, ",\"arr_at_stake\":");
-            up_fmt_json_num(&j, g[i].at_stake);
-            up_buf_puts(&j, ",\"owner\":");
-            up_fmt_json_opt_str(&j, r->account->owner);
-            up_buf_puts(&j, "}");
-        }
-        up_buf_puts(&j, "\n]}\n");
-        fwrite(j.data, 1, j.len, out);
-        up_buf_free(&j);
-    } else {
-        up_fmt_date(a, p->d0);
-        double stake = 0;
-        for (uint32_t i = 0; i < n; i++)
-            if (!isnan(g[i].at_stake))
-                stake += g[i].at_stake;
-        fprintf(out, "Largest adoption gaps as of %s: %u account%s, ARR at stake %.0f\n\n", a, n,
-                n == 1 ? "" : "s", stake);
-        fprintf(out, "%-24s %6s %6s %7s %9s %6s %10s %10s  %s\n", "ACCOUNT", "SEATS", "ACTIVE", "UNUSED",
-                "CORE USED", "GAP", "ARR", "AT STAKE", "OWNER");
-        for (uint32_t i = 0; i < n; i++) {
-            const up_account_metrics_t *r = g[i].row;
-            char label[64], core[16], gap[16], arr[24], at[24];
-            snprintf(label, sizeof label, "%s %s", r->account->account_id, r->account->name ? r->account->name : "");
-            snprintf(core, sizeof core, "%lld/%lld", (long long)r->core_used, (long long)r->core_features);
-            if (isnan(g[i].score))
-                snprintf(gap, sizeof gap, DASH);
-            else
-                snprintf(gap, sizeof gap, "%.0f%%", 100 * g[i].score);
-            if (isnan(r->account->arr))
-                snprintf(arr, sizeof arr, DASH);
-            else
-                snprintf(arr, sizeof arr, "%.0f", r->account->arr);
-            if (isnan(g[i].at_stake))
-                snprintf(at, sizeof at, DASH);
-            else
-                snprintf(at, sizeof at, "%.0f", g[i].at_stake);
-            fprintf(out, "%-24.24s %6lld %6lld %7lld %9s %6s %10s %10s  %s\n", label, (long long)r->seats,
-                    (long long)r->active_users, (long long)g[i].unused_seats, core, gap, arr, at,
-                    r->account->owner ? r->account->owner : "");
-        }
-        fprintf(out, "\nUNUSED: licensed seats without an active user in 28 days. GAP: the mean of the unused\n"
-                     "seat share and the unused core-feature share. AT STAKE: ARR × unused seat share.\n");
-    }
-    free(g);
-    return 0;
 }
 
 /* ---- the account page -------------------------------------------------- */
@@ -354,252 +210,302 @@ static void revenue_table(FILE *out, const up_revenue_t *v)
     fputc('\n', out);
 }
 
-int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metrics_t *row,
-                      const up_rollup_t *r, const up_stages_t *st, const up_people_t *people,
-                      const up_entities_t *e, const up_level_t *history, int32_t history_from,
-                      const up_account_extras_t *x, const up_revenue_t *rev, const up_wf_row_t *wf,
-                      up_format_t format)
+/* CSV: the account, its level history, metrics and feature adoption. */
+static void csv_account(FILE *out, const up_account_page_t *pg)
 {
-    int32_t n_hist = p->d0 - history_from + 1;
-    const up_model_t *m = p->model;
-    const up_account_t *acc = row->account;
-    int64_t T = p->T;
-    /* outcomes of this account: runs of one metric, sorted by ts */
-    uint32_t o_lo = 0, o_hi = 0;
-    while (o_lo < e->n_outcomes && strcmp(e->outcomes[o_lo].account_id, acc->account_id) < 0)
-        o_lo++;
-    o_hi = o_lo;
-    while (o_hi < e->n_outcomes && strcmp(e->outcomes[o_hi].account_id, acc->account_id) == 0)
-        o_hi++;
-    char t1[48], t2[48], t3[48], t4[48];
-    if (format == UP_FMT_CSV) {
-        /* one "section,key,value" row per fact */
-        fputs("section,key,value\n", out);
-        fprintf(out, "account,account_id,");
-        up_fmt_csv_field(out, acc->account_id);
-        fprintf(out, "\naccount,name,");
-        up_fmt_csv_field(out, acc->name);
-        const char *texts[] = {acc->segment, acc->owner, acc->plan};
-        static const char *const tnames[] = {"segment", "owner", "plan"};
-        for (int k = 0; k < 3; k++) {
-            fprintf(out, "\naccount,%s,", tnames[k]);
-            up_fmt_csv_field(out, texts[k]);
+    const up_model_t *m = pg->model;
+    const up_account_metrics_t *row = pg->row;
+    const up_account_t *acc = pg->row->account;
+    const up_level_t *history = pg->history;
+    int32_t history_from = pg->history_from;
+    int32_t n_hist = pg->n_history;
+    const up_portfolio_t *p = pg->portfolio;
+    char t1[48];
+    fputs("section,key,value\n", out);
+    fprintf(out, "account,account_id,");
+    up_fmt_csv_field(out, acc->account_id);
+    fprintf(out, "\naccount,name,");
+    up_fmt_csv_field(out, acc->name);
+    const char *texts[] = {acc->segment, acc->owner, acc->plan};
+    static const char *const tnames[] = {"segment", "owner", "plan"};
+    for (int k = 0; k < 3; k++) {
+        fprintf(out, "\naccount,%s,", tnames[k]);
+        up_fmt_csv_field(out, texts[k]);
+    }
+    const int32_t dates[] = {acc->contract_start, acc->renewal_date, acc->churned_at};
+    static const char *const dnames[] = {"contract_start", "renewal_date", "churned_at"};
+    for (int k = 0; k < 3; k++) {
+        t1[0] = '\0';
+        if (dates[k] != UP_NO_DAY && (k != 2 || dates[k] <= p->d0))
+            up_fmt_date(t1, dates[k]);
+        fprintf(out, "\naccount,%s,%s", dnames[k], t1);
+    }
+    fprintf(out, "\naccount,level,%s\n", up_level_names[row->level]);
+    for (int32_t i = 0; i < n_hist; i++)
+        if (i == 0 || history[i] != history[i - 1]) {
+            up_fmt_date(t1, history_from + i);
+            fprintf(out, "level_history,%s,%s\n", t1, up_level_names[history[i]]);
         }
+    const double nums[] = {row->breadth, row->depth, row->stickiness, row->wau_trend, row->activation_rate,
+                           row->consistency, row->nps, row->health};
+    static const char *const names[] = {"breadth", "depth", "stickiness", "wau_trend", "activation_rate",
+                                        "consistency", "nps", "health"};
+    fprintf(out, "metrics,seats,%lld\nmetrics,active_users,%lld\nmetrics,known_users,%lld\n",
+            (long long)row->seats, (long long)row->active_users, (long long)row->known_users);
+    for (int i = 0; i < 8; i++) {
+        num(t1, sizeof t1, nums[i]);
+        fprintf(out, "metrics,%s,%s\n", names[i], t1);
+    }
+    for (size_t f = 0; f < m->n_features; f++) {
+        num(t1, sizeof t1, row->feature_adoption[f]);
+        fprintf(out, "feature_adoption,");
+        up_fmt_csv_field(out, m->features[f].name);
+        fprintf(out, ",%s\n", t1);
+    }
+}
+
+/* CSV: people, outcomes, support, milestones, surveys, revenue, targets, workflows. */
+static void csv_activity(FILE *out, const up_account_page_t *pg)
+{
+    const up_people_t *people = &pg->people;
+    const up_entities_t *e = pg->entities;
+    const up_account_extras_t *x = &pg->extras;
+    const up_revenue_t *rev = &pg->revenue;
+    const up_wf_row_t *wf = pg->wf_row;
+    const up_portfolio_t *p = pg->portfolio;
+    int64_t T = pg->T;
+    uint32_t o_lo = pg->o_lo;
+    uint32_t o_hi = pg->o_hi;
+    char t1[48];
+    char t2[48];
+    fprintf(out, "people,engaged_stakeholders,%lld\npeople,single_threaded,%s\npeople,new_stakeholders,%lld\n",
+            (long long)people->engaged, people->single_threaded ? "true" : "false",
+            (long long)people->new_stakeholders);
+    for (uint32_t i = o_lo; i < o_hi;) {
+        uint32_t j = i;
+        while (j < o_hi && strcmp(e->outcomes[j].metric, e->outcomes[i].metric) == 0)
+            j++;
+        fprintf(out, "outcomes,");
+        up_fmt_csv_field(out, e->outcomes[i].metric);
+        fprintf(out, ",%s\n", status_name(up_outcome_on_track(&e->outcomes[i], &e->outcomes[j - 1], T)));
+        i = j;
+    }
+    num(t1, sizeof t1, x->satisfaction_90d);
+    num(t2, sizeof t2, x->friction);
+    char t3[24] = "";
+    if (x->error_events_28d >= 0)
+        snprintf(t3, sizeof t3, "%lld", (long long)x->error_events_28d);
+    fprintf(out, "support,tickets_28d,%lld\nsupport,tickets_90d,%lld\nsupport,urgent_90d,%lld\n"
+                 "support,satisfaction_90d,%s\nsupport,error_events_28d,%s\nsupport,friction,%s\n"
+                 "support,friction_flag,%s\n",
+            (long long)x->tickets_28d, (long long)x->tickets_90d, (long long)x->urgent_90d, t1, t3, t2,
+            x->friction_flag ? "true" : "false");
+    num(t1, sizeof t1, x->done_per_week);
+    num(t2, sizeof t2, x->planned_per_week);
+    fprintf(out, "milestones,total,%u\nmilestones,done,%lld\nmilestones,overdue,%lld\nmilestones,stalled,%lld\n"
+                 "milestones,done_per_week,%s\nmilestones,planned_per_week,%s\n",
+            x->n_milestones, (long long)x->done, (long long)x->overdue, (long long)x->stalled, t1, t2);
+    for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
+        up_fmt_date(t3, x->months[k].first_day);
+        num(t1, sizeof t1, x->months[k].nps);
+        num(t2, sizeof t2, x->months[k].csat);
+        fprintf(out, "surveys,nps_%.7s,%s\nsurveys,csat_%.7s,%s\n", t3, t1, t3, t2);
+    }
+    revenue_csv(out, rev);
+    targets_csv(out, x);
+    workflows_csv(out, p->model, wf);
+}
+
+/* JSON: the account, its metrics and features. */
+static void json_account(up_buf_t *b, const up_account_page_t *pg)
+{
+    const up_model_t *m = pg->model;
+    const up_account_metrics_t *row = pg->row;
+    const up_account_t *acc = pg->row->account;
+    const up_stages_t *st = &pg->stages;
+    const up_portfolio_t *p = pg->portfolio;
+    int64_t T = pg->T;
+    char t1[48];
+    up_fmt_time(t1, T);
+    up_buf_puts(b, "{\"as_of\":");
+    up_fmt_json_str(b, t1);
+    up_buf_puts(b, ",\"account_id\":");
+    up_fmt_json_str(b, acc->account_id);
+    up_buf_puts(b, ",\"name\":");
+    up_fmt_json_opt_str(b, acc->name);
+    up_buf_puts(b, ",\"segment\":");
+    up_fmt_json_opt_str(b, acc->segment);
+    up_buf_puts(b, ",\"owner\":");
+    up_fmt_json_opt_str(b, acc->owner);
+    up_buf_puts(b, ",\"plan\":");
+    up_fmt_json_opt_str(b, acc->plan);
+    up_buf_puts(b, ",\"arr\":");
+    up_fmt_json_num(b, acc->arr);
+    {
         const int32_t dates[] = {acc->contract_start, acc->renewal_date, acc->churned_at};
         static const char *const dnames[] = {"contract_start", "renewal_date", "churned_at"};
         for (int k = 0; k < 3; k++) {
-            t1[0] = '\0';
-            if (dates[k] != UP_NO_DAY && (k != 2 || dates[k] <= p->d0))
+            up_buf_printf(b, ",\"%s\":", dnames[k]);
+            if (dates[k] == UP_NO_DAY || (k == 2 && dates[k] > p->d0))
+                up_buf_puts(b, "null");
+            else {
                 up_fmt_date(t1, dates[k]);
-            fprintf(out, "\naccount,%s,%s", dnames[k], t1);
-        }
-        fprintf(out, "\naccount,level,%s\n", up_level_names[row->level]);
-        for (int32_t i = 0; i < n_hist; i++)
-            if (i == 0 || history[i] != history[i - 1]) {
-                up_fmt_date(t1, history_from + i);
-                fprintf(out, "level_history,%s,%s\n", t1, up_level_names[history[i]]);
+                up_buf_printf(b, "\"%s\"", t1);
             }
-        const double nums[] = {row->breadth, row->depth, row->stickiness, row->wau_trend, row->activation_rate,
-                               row->consistency, row->nps, row->health};
-        static const char *const names[] = {"breadth", "depth", "stickiness", "wau_trend", "activation_rate",
-                                            "consistency", "nps", "health"};
-        fprintf(out, "metrics,seats,%lld\nmetrics,active_users,%lld\nmetrics,known_users,%lld\n",
-                (long long)row->seats, (long long)row->active_users, (long long)row->known_users);
-        for (int i = 0; i < 8; i++) {
-            num(t1, sizeof t1, nums[i]);
-            fprintf(out, "metrics,%s,%s\n", names[i], t1);
         }
-        for (size_t f = 0; f < m->n_features; f++) {
-            num(t1, sizeof t1, row->feature_adoption[f]);
-            fprintf(out, "feature_adoption,");
-            up_fmt_csv_field(out, m->features[f].name);
-            fprintf(out, ",%s\n", t1);
-        }
-        fprintf(out, "people,engaged_stakeholders,%lld\npeople,single_threaded,%s\npeople,new_stakeholders,%lld\n",
-                (long long)people->engaged, people->single_threaded ? "true" : "false",
-                (long long)people->new_stakeholders);
-        for (uint32_t i = o_lo; i < o_hi;) {
-            uint32_t j = i;
-            while (j < o_hi && strcmp(e->outcomes[j].metric, e->outcomes[i].metric) == 0)
-                j++;
-            fprintf(out, "outcomes,");
-            up_fmt_csv_field(out, e->outcomes[i].metric);
-            fprintf(out, ",%s\n", status_name(up_outcome_on_track(&e->outcomes[i], &e->outcomes[j - 1], T)));
-            i = j;
-        }
-        num(t1, sizeof t1, x->satisfaction_90d);
-        num(t2, sizeof t2, x->friction);
-        char t3[24] = "";
-        if (x->error_events_28d >= 0)
-            snprintf(t3, sizeof t3, "%lld", (long long)x->error_events_28d);
-        fprintf(out, "support,tickets_28d,%lld\nsupport,tickets_90d,%lld\nsupport,urgent_90d,%lld\n"
-                     "support,satisfaction_90d,%s\nsupport,error_events_28d,%s\nsupport,friction,%s\n"
-                     "support,friction_flag,%s\n",
-                (long long)x->tickets_28d, (long long)x->tickets_90d, (long long)x->urgent_90d, t1, t3, t2,
-                x->friction_flag ? "true" : "false");
-        num(t1, sizeof t1, x->done_per_week);
-        num(t2, sizeof t2, x->planned_per_week);
-        fprintf(out, "milestones,total,%u\nmilestones,done,%lld\nmilestones,overdue,%lld\nmilestones,stalled,%lld\n"
-                     "milestones,done_per_week,%s\nmilestones,planned_per_week,%s\n",
-                x->n_milestones, (long long)x->done, (long long)x->overdue, (long long)x->stalled, t1, t2);
-        for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
-            up_fmt_date(t3, x->months[k].first_day);
-            num(t1, sizeof t1, x->months[k].nps);
-            num(t2, sizeof t2, x->months[k].csat);
-            fprintf(out, "surveys,nps_%.7s,%s\nsurveys,csat_%.7s,%s\n", t3, t1, t3, t2);
-        }
-        revenue_csv(out, rev);
-        targets_csv(out, x);
-        workflows_csv(out, p->model, wf);
-        return 0;
     }
-    if (format == UP_FMT_JSON) {
-        up_buf_t b = {0};
-        up_fmt_time(t1, T);
-        up_buf_puts(&b, "{\"as_of\":");
-        up_fmt_json_str(&b, t1);
-        up_buf_puts(&b, ",\"account_id\":");
-        up_fmt_json_str(&b, acc->account_id);
-        up_buf_puts(&b, ",\"name\":");
-        up_fmt_json_opt_str(&b, acc->name);
-        up_buf_puts(&b, ",\"segment\":");
-        up_fmt_json_opt_str(&b, acc->segment);
-        up_buf_puts(&b, ",\"owner\":");
-        up_fmt_json_opt_str(&b, acc->owner);
-        up_buf_puts(&b, ",\"plan\":");
-        up_fmt_json_opt_str(&b, acc->plan);
-        up_buf_puts(&b, ",\"arr\":");
-        up_fmt_json_num(&b, acc->arr);
-        {
-            const int32_t dates[] = {acc->contract_start, acc->renewal_date, acc->churned_at};
-            static const char *const dnames[] = {"contract_start", "renewal_date", "churned_at"};
-            for (int k = 0; k < 3; k++) {
-                up_buf_printf(&b, ",\"%s\":", dnames[k]);
-                if (dates[k] == UP_NO_DAY || (k == 2 && dates[k] > p->d0))
-                    up_buf_puts(&b, "null");
-                else {
-                    up_fmt_date(t1, dates[k]);
-                    up_buf_printf(&b, "\"%s\"", t1);
-                }
-            }
-        }
-        up_buf_printf(&b, ",\"level\":\"%s\",\"level_reason\":", up_level_names[row->level]);
-        up_fmt_json_str(&b, row->level_why);
-        up_buf_printf(&b, ",\"seats\":%lld,\"known_users\":%lld,\"active_users\":%lld,\"dau\":%lld,\"wau\":%lld,"
-                          "\"wau_prev\":%lld", (long long)row->seats, (long long)row->known_users,
-                      (long long)row->active_users, (long long)row->dau, (long long)row->wau, (long long)row->wau_prev);
-        const double nums[] = {row->breadth, row->depth, row->stickiness, row->wau_trend, row->activation_rate,
-                               row->consistency, row->nps, row->health};
-        static const char *const names[] = {"breadth", "depth", "stickiness", "wau_trend", "activation_rate",
-                                            "consistency", "nps", "health"};
-        for (int i = 0; i < 8; i++) {
-            up_buf_printf(&b, ",\"%s\":", names[i]);
-            up_fmt_json_num(&b, nums[i]);
-        }
-        up_buf_puts(&b, ",\"features\":[");
-        for (size_t f = 0; f < m->n_features; f++) {
-            up_buf_puts(&b, f ? ",{\"feature\":" : "{\"feature\":");
-            up_fmt_json_str(&b, m->features[f].name);
-            up_buf_printf(&b, ",\"core\":%s,\"users\":%lld,\"feature_adoption\":", m->features[f].core ? "true" : "false",
-                          (long long)row->feature_users[f]);
-            up_fmt_json_num(&b, row->feature_adoption[f]);
-            for (int k = 0; k < UP_STAGES; k++)
-                up_buf_printf(&b, ",\"%s\":%lld", up_stage_names[k], (long long)st->funnel[f][k]);
-            up_buf_puts(&b, "}");
-        }
-        up_buf_printf(&b, "],\"people\":{\"engaged_stakeholders\":%lld,\"single_threaded\":%s,\"new_stakeholders\":%lld,"
-                          "\"champions_and_sponsors\":[", (long long)people->engaged,
-                      people->single_threaded ? "true" : "false", (long long)people->new_stakeholders);
-        for (uint32_t i = 0; i < people->n_people; i++) {
-            const up_person_t *h = &people->people[i];
-            up_buf_puts(&b, i ? ",{\"user_id\":" : "{\"user_id\":");
-            up_fmt_json_str(&b, up_dict_str(&r->dict[UP_KIND_USER], r->pairs[h->pair].user));
-            up_buf_printf(&b, ",\"role\":\"%s\",\"active_days_14d\":%d,\"active_days_prev_28d\":%d,\"trend\":",
-                          h->champion ? "champion" : "sponsor", h->days_14, h->days_prev_28);
-            up_fmt_json_num(&b, h->trend);
-            up_buf_puts(&b, "}");
-        }
-        up_buf_puts(&b, "]},\"outcomes\":[");
-        int first = 1;
-        for (uint32_t i = o_lo; i < o_hi;) {
-            uint32_t j = i;
-            while (j < o_hi && strcmp(e->outcomes[j].metric, e->outcomes[i].metric) == 0)
-                j++;
-            const up_outcome_t *last = &e->outcomes[j - 1];
-            up_buf_puts(&b, first ? "{\"metric\":" : ",{\"metric\":");
-            first = 0;
-            up_fmt_json_str(&b, last->metric);
-            up_buf_puts(&b, ",\"value\":");
-            up_fmt_json_num(&b, last->value);
-            up_buf_puts(&b, ",\"target\":");
-            up_fmt_json_num(&b, last->target);
-            up_buf_printf(&b, ",\"status\":\"%s\"}", status_name(up_outcome_on_track(&e->outcomes[i], last, T)));
-            i = j;
-        }
-        up_buf_printf(&b, "],\"support\":{\"tickets_28d\":%lld,\"tickets_90d\":%lld,\"urgent_90d\":%lld,"
-                          "\"satisfaction_90d\":", (long long)x->tickets_28d, (long long)x->tickets_90d,
-                      (long long)x->urgent_90d);
-        up_fmt_json_num(&b, x->satisfaction_90d);
-        if (x->error_events_28d >= 0)
-            up_buf_printf(&b, ",\"error_events_28d\":%lld", (long long)x->error_events_28d);
-        else
-            up_buf_puts(&b, ",\"error_events_28d\":null");
-        up_buf_puts(&b, ",\"friction\":");
-        up_fmt_json_num(&b, x->friction);
-        up_buf_printf(&b, ",\"friction_flag\":%s},\"milestones\":{\"total\":%u,\"done\":%lld,\"overdue\":%lld,"
-                          "\"stalled\":%lld,\"done_per_week\":", x->friction_flag ? "true" : "false",
-                      x->n_milestones, (long long)x->done, (long long)x->overdue, (long long)x->stalled);
-        up_fmt_json_num(&b, x->done_per_week);
-        up_buf_puts(&b, ",\"planned_per_week\":");
-        up_fmt_json_num(&b, x->planned_per_week);
-        up_buf_puts(&b, ",\"items\":[");
-        for (uint32_t i = 0; i < x->n_milestones; i++) {
-            const up_milestone_t *ms = &x->milestones[i];
-            up_buf_puts(&b, i ? ",{\"name\":" : "{\"name\":");
-            up_fmt_json_str(&b, ms->name);
-            up_buf_puts(&b, ",\"due\":");
-            if (ms->due == UP_TS_NONE)
-                up_buf_puts(&b, "null");
-            else {
-                up_fmt_date(t1, up_day_of(ms->due));
-                up_fmt_json_str(&b, t1);
-            }
-            up_buf_puts(&b, ",\"done_at\":");
-            if (ms->done_at == UP_TS_NONE || ms->done_at > T)
-                up_buf_puts(&b, "null");
-            else {
-                up_fmt_date(t1, up_day_of(ms->done_at));
-                up_fmt_json_str(&b, t1);
-            }
-            up_buf_printf(&b, ",\"overdue_days\":%d}", ms->overdue_days);
-        }
-        up_buf_puts(&b, "]},\"surveys_by_month\":[");
-        for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
-            up_fmt_date(t1, x->months[k].first_day);
-            up_buf_printf(&b, "%s{\"month\":\"%.7s\",\"nps_answers\":%lld,\"nps\":", k ? "," : "", t1,
-                          (long long)x->months[k].nps_answers);
-            up_fmt_json_num(&b, x->months[k].nps);
-            up_buf_printf(&b, ",\"csat_answers\":%lld,\"csat\":", (long long)x->months[k].csat_answers);
-            up_fmt_json_num(&b, x->months[k].csat);
-            up_buf_puts(&b, "}");
-        }
-        up_buf_puts(&b, "]");
-        revenue_json(&b, rev);
-        targets_json(&b, x);
-        workflows_json(&b, p->model, wf);
-        up_buf_puts(&b, ",\"level_history\":[");
-        for (int32_t i = 0, n = 0; i < n_hist; i++) {
-            if (i > 0 && history[i] == history[i - 1])
-                continue;
-            up_fmt_date(t1, history_from + i);
-            up_buf_printf(&b, "%s{\"date\":\"%s\",\"level\":\"%s\"}", n++ ? "," : "", t1, up_level_names[history[i]]);
-        }
-        up_buf_puts(&b, "]}\n");
-        fwrite(b.data, 1, b.len, out);
-        up_buf_free(&b);
-        return 0;
+    up_buf_printf(b, ",\"level\":\"%s\",\"level_reason\":", up_level_names[row->level]);
+    up_fmt_json_str(b, row->level_why);
+    up_buf_printf(b, ",\"seats\":%lld,\"known_users\":%lld,\"active_users\":%lld,\"dau\":%lld,\"wau\":%lld,"
+                      "\"wau_prev\":%lld", (long long)row->seats, (long long)row->known_users,
+                  (long long)row->active_users, (long long)row->dau, (long long)row->wau, (long long)row->wau_prev);
+    const double nums[] = {row->breadth, row->depth, row->stickiness, row->wau_trend, row->activation_rate,
+                           row->consistency, row->nps, row->health};
+    static const char *const names[] = {"breadth", "depth", "stickiness", "wau_trend", "activation_rate",
+                                        "consistency", "nps", "health"};
+    for (int i = 0; i < 8; i++) {
+        up_buf_printf(b, ",\"%s\":", names[i]);
+        up_fmt_json_num(b, nums[i]);
     }
-    /* table: one page */
+    up_buf_puts(b, ",\"features\":[");
+    for (size_t f = 0; f < m->n_features; f++) {
+        up_buf_puts(b, f ? ",{\"feature\":" : "{\"feature\":");
+        up_fmt_json_str(b, m->features[f].name);
+        up_buf_printf(b, ",\"core\":%s,\"users\":%lld,\"feature_adoption\":", m->features[f].core ? "true" : "false",
+                      (long long)row->feature_users[f]);
+        up_fmt_json_num(b, row->feature_adoption[f]);
+        for (int k = 0; k < UP_STAGES; k++)
+            up_buf_printf(b, ",\"%s\":%lld", up_stage_names[k], (long long)st->funnel[f][k]);
+        up_buf_puts(b, "}");
+    }
+}
+
+/* JSON: people, outcomes, support and milestones. */
+static void json_activity(up_buf_t *b, const up_account_page_t *pg)
+{
+    const up_rollup_t *r = pg->rollup;
+    const up_people_t *people = &pg->people;
+    const up_entities_t *e = pg->entities;
+    const up_account_extras_t *x = &pg->extras;
+    int64_t T = pg->T;
+    uint32_t o_lo = pg->o_lo;
+    uint32_t o_hi = pg->o_hi;
+    char t1[48];
+    up_buf_printf(b, "],\"people\":{\"engaged_stakeholders\":%lld,\"single_threaded\":%s,\"new_stakeholders\":%lld,"
+                      "\"champions_and_sponsors\":[", (long long)people->engaged,
+                  people->single_threaded ? "true" : "false", (long long)people->new_stakeholders);
+    for (uint32_t i = 0; i < people->n_people; i++) {
+        const up_person_t *h = &people->people[i];
+        up_buf_puts(b, i ? ",{\"user_id\":" : "{\"user_id\":");
+        up_fmt_json_str(b, up_dict_str(&r->dict[UP_KIND_USER], r->pairs[h->pair].user));
+        up_buf_printf(b, ",\"role\":\"%s\",\"active_days_14d\":%d,\"active_days_prev_28d\":%d,\"trend\":",
+                      h->champion ? "champion" : "sponsor", h->days_14, h->days_prev_28);
+        up_fmt_json_num(b, h->trend);
+        up_buf_puts(b, "}");
+    }
+    up_buf_puts(b, "]},\"outcomes\":[");
+    int first = 1;
+    for (uint32_t i = o_lo; i < o_hi;) {
+        uint32_t j = i;
+        while (j < o_hi && strcmp(e->outcomes[j].metric, e->outcomes[i].metric) == 0)
+            j++;
+        const up_outcome_t *last = &e->outcomes[j - 1];
+        up_buf_puts(b, first ? "{\"metric\":" : ",{\"metric\":");
+        first = 0;
+        up_fmt_json_str(b, last->metric);
+        up_buf_puts(b, ",\"value\":");
+        up_fmt_json_num(b, last->value);
+        up_buf_puts(b, ",\"target\":");
+        up_fmt_json_num(b, last->target);
+        up_buf_printf(b, ",\"status\":\"%s\"}", status_name(up_outcome_on_track(&e->outcomes[i], last, T)));
+        i = j;
+    }
+    up_buf_printf(b, "],\"support\":{\"tickets_28d\":%lld,\"tickets_90d\":%lld,\"urgent_90d\":%lld,"
+                      "\"satisfaction_90d\":", (long long)x->tickets_28d, (long long)x->tickets_90d,
+                  (long long)x->urgent_90d);
+    up_fmt_json_num(b, x->satisfaction_90d);
+    if (x->error_events_28d >= 0)
+        up_buf_printf(b, ",\"error_events_28d\":%lld", (long long)x->error_events_28d);
+    else
+        up_buf_puts(b, ",\"error_events_28d\":null");
+    up_buf_puts(b, ",\"friction\":");
+    up_fmt_json_num(b, x->friction);
+    up_buf_printf(b, ",\"friction_flag\":%s},\"milestones\":{\"total\":%u,\"done\":%lld,\"overdue\":%lld,"
+                      "\"stalled\":%lld,\"done_per_week\":", x->friction_flag ? "true" : "false",
+                  x->n_milestones, (long long)x->done, (long long)x->overdue, (long long)x->stalled);
+    up_fmt_json_num(b, x->done_per_week);
+    up_buf_puts(b, ",\"planned_per_week\":");
+    up_fmt_json_num(b, x->planned_per_week);
+    up_buf_puts(b, ",\"items\":[");
+    for (uint32_t i = 0; i < x->n_milestones; i++) {
+        const up_milestone_t *ms = &x->milestones[i];
+        up_buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+        up_fmt_json_str(b, ms->name);
+        up_buf_puts(b, ",\"due\":");
+        if (ms->due == UP_TS_NONE)
+            up_buf_puts(b, "null");
+        else {
+            up_fmt_date(t1, up_day_of(ms->due));
+            up_fmt_json_str(b, t1);
+        }
+        up_buf_puts(b, ",\"done_at\":");
+        if (ms->done_at == UP_TS_NONE || ms->done_at > T)
+            up_buf_puts(b, "null");
+        else {
+            up_fmt_date(t1, up_day_of(ms->done_at));
+            up_fmt_json_str(b, t1);
+        }
+        up_buf_printf(b, ",\"overdue_days\":%d}", ms->overdue_days);
+    }
+}
+
+/* JSON: surveys, revenue, targets, workflows and the level history. */
+static void json_history(up_buf_t *b, const up_account_page_t *pg)
+{
+    const up_level_t *history = pg->history;
+    int32_t history_from = pg->history_from;
+    int32_t n_hist = pg->n_history;
+    const up_account_extras_t *x = &pg->extras;
+    const up_revenue_t *rev = &pg->revenue;
+    const up_wf_row_t *wf = pg->wf_row;
+    const up_portfolio_t *p = pg->portfolio;
+    char t1[48];
+    up_buf_puts(b, "]},\"surveys_by_month\":[");
+    for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
+        up_fmt_date(t1, x->months[k].first_day);
+        up_buf_printf(b, "%s{\"month\":\"%.7s\",\"nps_answers\":%lld,\"nps\":", k ? "," : "", t1,
+                      (long long)x->months[k].nps_answers);
+        up_fmt_json_num(b, x->months[k].nps);
+        up_buf_printf(b, ",\"csat_answers\":%lld,\"csat\":", (long long)x->months[k].csat_answers);
+        up_fmt_json_num(b, x->months[k].csat);
+        up_buf_puts(b, "}");
+    }
+    up_buf_puts(b, "]");
+    revenue_json(b, rev);
+    targets_json(b, x);
+    workflows_json(b, p->model, wf);
+    up_buf_puts(b, ",\"level_history\":[");
+    for (int32_t i = 0, n = 0; i < n_hist; i++) {
+        if (i > 0 && history[i] == history[i - 1])
+            continue;
+        up_fmt_date(t1, history_from + i);
+        up_buf_printf(b, "%s{\"date\":\"%s\",\"level\":\"%s\"}", n++ ? "," : "", t1, up_level_names[history[i]]);
+    }
+}
+
+/* Text: the account, its level, health and metrics. */
+static void text_account(FILE *out, const up_account_page_t *pg)
+{
+    const up_account_metrics_t *row = pg->row;
+    const up_account_t *acc = pg->row->account;
+    const up_level_t *history = pg->history;
+    int32_t history_from = pg->history_from;
+    int32_t n_hist = pg->n_history;
+    const up_portfolio_t *p = pg->portfolio;
+    char t1[48];
+    char t2[48];
+    char t3[48];
+    char t4[48];
     up_fmt_date(t1, p->d0);
     fprintf(out, "%s %s\n", acc->account_id, acc->name ? acc->name : "");
     fprintf(out, "%s%s%s, as of %s\n", acc->segment ? acc->segment : "no segment",
@@ -657,7 +563,23 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
     else
         snprintf(t3, sizeof t3, "%.0f", row->nps);
     fprintf(out, "Time to first value %s, activation %s, NPS %s\n", t2, t1, t3);
+}
 
+/* Text: features, people and outcomes. */
+static void text_people(FILE *out, const up_account_page_t *pg)
+{
+    const up_model_t *m = pg->model;
+    const up_account_metrics_t *row = pg->row;
+    const up_rollup_t *r = pg->rollup;
+    const up_stages_t *st = &pg->stages;
+    const up_people_t *people = &pg->people;
+    const up_entities_t *e = pg->entities;
+    int64_t T = pg->T;
+    uint32_t o_lo = pg->o_lo;
+    uint32_t o_hi = pg->o_hi;
+    char t1[48];
+    char t2[48];
+    char t3[48];
     fprintf(out, "\n%-18s %-4s %6s %6s %6s %6s %7s %7s\n", "FEATURE", "CORE", "USERS", "ADOPT", "AWARE", "TRIAL",
             "REGULAR", "MASTERY");
     for (size_t f = 0; f < m->n_features; f++) {
@@ -707,6 +629,16 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
     } else
         fprintf(out, "\nNo business outcome recorded (uptake import outcomes): the level cannot be effective.\n");
 
+}
+
+/* Text: support and milestones. */
+static void text_support(FILE *out, const up_account_page_t *pg)
+{
+    const up_account_extras_t *x = &pg->extras;
+    int64_t T = pg->T;
+    char t1[48];
+    char t2[48];
+    char t3[48];
     if (isnan(x->satisfaction_90d))
         snprintf(t1, sizeof t1, DASH);
     else
@@ -744,6 +676,18 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
             fprintf(out, "  %-28.28s due %-10s  %-18s %s\n", ms->name, t1, t3, ms->owner);
         }
     }
+}
+
+/* Text: revenue, workflows, targets and surveys. */
+static void text_history(FILE *out, const up_account_page_t *pg)
+{
+    const up_account_extras_t *x = &pg->extras;
+    const up_revenue_t *rev = &pg->revenue;
+    const up_wf_row_t *wf = pg->wf_row;
+    const up_portfolio_t *p = pg->portfolio;
+    char t1[48];
+    char t2[48];
+    char t3[48];
     revenue_table(out, rev);
     if (p->model->n_workflows)
         fprintf(out, "\nWorkflows (completions in 4 weeks; funnel over 28 days):\n");
@@ -779,5 +723,27 @@ int up_report_account(FILE *out, const up_portfolio_t *p, const up_account_metri
         fprintf(out, "%s %.7s NPS %s CSAT %s", k ? " |" : "", t1, t2, t3);
     }
     fputc('\n', out);
+}
+
+int up_report_account(FILE *out, const up_account_page_t *pg, up_format_t format)
+{
+    if (format == UP_FMT_CSV) {
+        /* one "section,key,value" row per fact */
+        csv_account(out, pg);
+        csv_activity(out, pg);
+    } else if (format == UP_FMT_JSON) {
+        up_buf_t b = {0};
+        json_account(&b, pg);
+        json_activity(&b, pg);
+        json_history(&b, pg);
+        up_buf_puts(&b, "]}\n");
+        fwrite(b.data, 1, b.len, out);
+        up_buf_free(&b);
+    } else {
+        text_account(out, pg);
+        text_people(out, pg);
+        text_support(out, pg);
+        text_history(out, pg);
+    }
     return 0;
 }

@@ -5,14 +5,12 @@
 
 #include <stdio.h>
 
-#include "engine_account.h"
-#include "engine_revenue.h"
-#include "engine_series.h"
+#include "account_page.h"
 #include "report.h"
 
-int up_report_account_html(FILE *out, const up_portfolio_t *p, const up_account_metrics_t *row,
-                           const up_model_t *m, const up_entities_t *e, const up_account_extras_t *x,
-                           const up_revenue_t *rev, const up_series_t *series);
+/* The QBR of one account, from its page (built with its series). */
+int up_report_account_html(FILE *out, const up_account_page_t *pg);
+/* The portfolio as one HTML file. */
 int up_report_accounts_html(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o);
 
 #endif

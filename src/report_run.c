@@ -11,9 +11,11 @@
 #include "report_workflow.h"
 #include "report_html.h"
 #include "report_account.h"
+#include "report_gaps.h"
 #include "report_settings.h"
 #include "report_signals.h"
 #include "report_users.h"
+#include "table.h"
 #include "timeparse.h"
 #include "util.h"
 #include "view.h"
@@ -53,79 +55,15 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     return rc;
 }
 
-/* `report account ID`: the account's metrics row with its stages and people. */
+/* `report account ID`: the account's page, then its writer. */
 static int report_one_account(FILE *out, const up_view_t *v, const char *id, up_format_t format)
 {
-    up_store_t *s = v->store;
-    sqlite3 *db = up_store_db(s);
-    const up_portfolio_t *p = &v->portfolio;
-    const up_rollup_t *r = v->rollup;
-    const up_model_t *m = v->model;
-    const up_entities_t *e = &v->entities;
-    const up_account_metrics_t *row = up_view_row(v, id);
-    if (!row)
-        return -UP_ENOTFOUND;
-    up_stages_t st;
-    up_people_t people;
-    int rc = up_engine_stages(r, m, p->T, id, &st);
+    up_account_page_t pg;
+    int rc = up_account_page_open(&pg, v, id, format == UP_FMT_HTML);
     if (rc < 0)
         return rc;
-    int64_t aid = up_dict_find(&r->dict[UP_KIND_ACCOUNT], id, strlen(id));
-    memset(&people, 0, sizeof people);
-    people.single_threaded = 1;
-    if (aid >= 0 && (rc = up_engine_people(r, (uint32_t)aid, p->T, &people)) < 0) {
-        up_stages_free(&st);
-        return rc;
-    }
-    /* the level at the end of each day of the last 180 (or since the contract) */
-    int32_t from = p->d0 - 179;
-    if (row->account->contract_start != UP_NO_DAY && row->account->contract_start > from)
-        from = row->account->contract_start <= p->d0 ? row->account->contract_start : p->d0;
-    up_level_t *history = malloc((size_t)(p->d0 - from + 1) * sizeof *history);
-    if (!history)
-        rc = -UP_ENOMEM;
-    else
-        rc = up_engine_level_history(r, m, e, row->account, from, p->d0, history);
-    up_account_extras_t extras;
-    memset(&extras, 0, sizeof extras);
-    int64_t *errors = NULL;
-    if (rc == 0)
-        rc = up_error_counts(s, r, m, p->T, &errors);
-    /* the account's workflows: its page shows them, targets may name them */
-    up_workflows_t wf;
-    memset(&wf, 0, sizeof wf);
-    double *share = NULL;
-    if (rc == 0 && m->n_workflows) {
-        rc = up_engine_workflows(s, r, m, p->T, id, &wf);
-        share = calloc(m->n_workflows, sizeof *share);
-        if (!share && rc == 0)
-            rc = -UP_ENOMEM;
-        if (share)
-            up_engine_workflow_share(m, wf.n_rows ? &wf.rows[0] : NULL, row->seats, share);
-    }
-    if (rc == 0)
-        rc = up_account_extras(db, m, row, p->T, errors ? (aid >= 0 ? errors[aid] : 0) : -1, share, &extras);
-    free(errors);
-    free(share);
-    up_revenue_t rev;
-    memset(&rev, 0, sizeof rev);
-    if (rc == 0)
-        rc = up_engine_revenue(r, m, e, row->account, p->T, m->alert_settings.seats_removed_share, &rev);
-    if (rc == 0 && format == UP_FMT_HTML) {
-        up_series_t se;
-        if ((rc = up_engine_series(r, m, e, row->account, p->T, 90, &se)) == 0) {
-            rc = up_report_account_html(out, p, row, m, e, &extras, &rev, &se);
-            up_series_free(&se);
-        }
-    } else if (rc == 0)
-        rc = up_report_account(out, p, row, r, &st, &people, e, history, from, &extras, &rev,
-                               wf.n_rows ? &wf.rows[0] : NULL, format);
-    up_workflows_free(&wf);
-    up_revenue_free(&rev);
-    up_account_extras_free(&extras);
-    free(history);
-    up_people_free(&people);
-    up_stages_free(&st);
+    rc = format == UP_FMT_HTML ? up_report_account_html(out, &pg) : up_report_account(out, &pg, format);
+    up_account_page_close(&pg);
     return rc;
 }
 
@@ -213,6 +151,36 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
     return rc;
 }
 
+enum { R_ID, R_AT, R_SOURCE, R_FILE, R_LINE, R_FIELD, R_REASON, R_RECORD, R_N };
+static const up_col_t REJECT_COLS[R_N] = {
+    [R_ID] = {"id", UP_COL_INT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [R_AT] = {"at", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [R_SOURCE] = {"source", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [R_FILE] = {"file", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [R_LINE] = {"line", UP_COL_INT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [R_FIELD] = {"field", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [R_REASON] = {"reason", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [R_RECORD] = {"record", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+};
+
+/* The text of `uptake rejects`: two lines per record. */
+static void table_rejects(FILE *out, const up_table_t *t, long long total, long limit)
+{
+    if (total == 0)
+        fprintf(out, "No rejected records.\n");
+    else
+        fprintf(out, "%lld rejected record%s (newest first%s):\n", total, total == 1 ? "" : "s",
+                limit >= 0 && total > limit ? "; --limit N shows more" : "");
+    for (size_t i = 0; i < t->nrows; i++) {
+        const char *v[R_N];
+        for (int k = 0; k < R_N; k++)
+            v[k] = up_table_get(t, i, (size_t)k);
+        fprintf(out, "  %s:%s: %s%s%s\n      %s\n", v[R_FILE] ? v[R_FILE] : "?", v[R_LINE] ? v[R_LINE] : "?",
+                v[R_FIELD] ? v[R_FIELD] : "", v[R_FIELD] ? ": " : "", v[R_REASON] ? v[R_REASON] : "",
+                v[R_RECORD] && *v[R_RECORD] ? v[R_RECORD] : "(record not decodable)");
+    }
+}
+
 int up_report_rejects(sqlite3 *db, FILE *out, up_format_t fmt, long limit)
 {
     sqlite3_stmt *st;
@@ -227,64 +195,21 @@ int up_report_rejects(sqlite3 *db, FILE *out, up_format_t fmt, long limit)
         return -UP_EDB;
     }
     sqlite3_bind_int64(st, 1, limit);
-    static const char *const cols[] = {"id", "at", "source", "file", "line", "field", "reason", "record"};
-    up_buf_t b = {0};
-    if (fmt == UP_FMT_CSV)
-        fprintf(out, "id,at,source,file,line,field,reason,record\n");
-    else if (fmt == UP_FMT_JSON)
-        up_buf_puts(&b, "{\"rejects\":[");
-    else if (total == 0)
-        fprintf(out, "No rejected records.\n");
-    else
-        fprintf(out, "%lld rejected record%s (newest first%s):\n", (long long)total, total == 1 ? "" : "s",
-               limit >= 0 && total > limit ? "; --limit N shows more" : "");
-    int n = 0;
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *v[8];
-        for (int i = 0; i < 8; i++)
-            v[i] = (const char *)sqlite3_column_text(st, i);
-        if (fmt == UP_FMT_CSV) {
-            for (int i = 0; i < 8; i++) {
-                if (i)
-                    fputc(',', out);
-                const char *t = v[i] ? v[i] : "";
-                if (strpbrk(t, ",\"\n\r")) {
-                    fputc('"', out);
-                    for (; *t; t++) {
-                        if (*t == '"')
-                            fputc('"', out);
-                        fputc(*t, out);
-                    }
-                    fputc('"', out);
-                } else
-                    fputs(t, out);
-            }
-            fputc('\n', out);
-        } else if (fmt == UP_FMT_JSON) {
-            up_buf_puts(&b, n ? ",\n{" : "\n{");
-            for (int i = 0; i < 8; i++) {
-                up_buf_printf(&b, "%s\"%s\":", i ? "," : "", cols[i]);
-                if (!v[i])
-                    up_buf_puts(&b, "null");
-                else if (i == 0 || i == 4)
-                    up_buf_puts(&b, v[i]);
-                else
-                    up_fmt_json_str(&b, v[i]);
-            }
-            up_buf_puts(&b, "}");
-        } else {
-            fprintf(out, "  %s:%s: %s%s%s\n      %s\n", v[3] ? v[3] : "?", v[4] ? v[4] : "?", v[5] ? v[5] : "",
-                   v[5] ? ": " : "", v[6] ? v[6] : "", v[7] && *v[7] ? v[7] : "(record not decodable)");
-        }
-        n++;
-    }
+    up_table_t t;
+    up_table_init(&t, REJECT_COLS, R_N);
+    t.json_key = "rejects";
+    snprintf(t.json_tail, sizeof t.json_tail, ",\"total\":%lld", (long long)total);
+    while (sqlite3_step(st) == SQLITE_ROW && up_table_row(&t) == 0)
+        for (int i = 0; i < R_N; i++)
+            up_table_text(&t, (size_t)i, (const char *)sqlite3_column_text(st, i));
     sqlite3_finalize(st);
-    if (fmt == UP_FMT_JSON) {
-        up_buf_printf(&b, "\n],\"total\":%lld}\n", (long long)total);
-        fwrite(b.data, 1, b.len, out);
-        up_buf_free(&b);
-    }
-    return 0;
+    int rc = 0;
+    if (fmt == UP_FMT_TABLE)
+        table_rejects(out, &t, (long long)total, limit);
+    else
+        rc = up_table_write(out, &t, fmt);
+    up_table_free(&t);
+    return rc;
 }
 
 int up_report_series(up_store_t *s, const char *id, int64_t T, int days, FILE *out, char *err, size_t errlen)

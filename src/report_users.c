@@ -3,6 +3,7 @@
  * feature with a stage. */
 #include "report_users.h"
 #include "fmt.h"
+#include "table.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -68,47 +69,37 @@ static void table_users(FILE *out, const up_rollup_t *r, const up_model_t *m, in
     fprintf(out, ". Users without any stage are not listed.\n");
 }
 
+enum { U_ACCOUNT, U_USER, U_FEATURE, U_STAGE, U_DAYS, U_N };
+static const up_col_t USER_COLS[U_N] = {
+    [U_ACCOUNT] = {"account_id", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [U_USER] = {"user_id", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [U_FEATURE] = {"feature", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [U_STAGE] = {"stage", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [U_DAYS] = {"days_used_28d", UP_COL_INT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+};
+
 int up_report_users(FILE *out, const up_rollup_t *r, const up_model_t *m, int64_t T,
                     const up_stages_t *s, up_format_t format)
 {
-    if (format == UP_FMT_CSV) {
-        fputs("account_id,user_id,feature,stage,days_used_28d\n", out);
-        for (uint32_t i = 0; i < s->n_rows; i++) {
-            const up_stage_row_t *row = &s->rows[i];
-            up_fmt_csv_field(out, acc_of(r, row->pair));
-            fputc(',', out);
-            up_fmt_csv_field(out, user_of(r, row->pair));
-            fputc(',', out);
-            up_fmt_csv_field(out, m->features[row->feature].name);
-            fprintf(out, ",%s,%d\n", up_stage_names[row->stage], row->days_used_28d);
-        }
+    if (format == UP_FMT_TABLE) {   /* a matrix per account: one letter per stage */
+        table_users(out, r, m, T, s);
         return 0;
     }
-    if (format == UP_FMT_JSON) {
-        up_buf_t b = {0};
-        char t[40];
-        up_fmt_time(t, T);
-        up_buf_puts(&b, "{\"as_of\":");
-        up_fmt_json_str(&b, t);
-        up_buf_puts(&b, ",\"users\":[");
-        for (uint32_t i = 0; i < s->n_rows; i++) {
-            const up_stage_row_t *row = &s->rows[i];
-            up_buf_puts(&b, i ? ",\n{\"account_id\":" : "\n{\"account_id\":");
-            up_fmt_json_str(&b, acc_of(r, row->pair));
-            up_buf_puts(&b, ",\"user_id\":");
-            up_fmt_json_str(&b, user_of(r, row->pair));
-            up_buf_puts(&b, ",\"feature\":");
-            up_fmt_json_str(&b, m->features[row->feature].name);
-            up_buf_printf(&b, ",\"stage\":\"%s\",\"days_used_28d\":%d}", up_stage_names[row->stage],
-                          row->days_used_28d);
-        }
-        up_buf_puts(&b, "\n]}\n");
-        fwrite(b.data, 1, b.len, out);
-        up_buf_free(&b);
-        return 0;
+    up_table_t t;
+    up_table_init(&t, USER_COLS, U_N);
+    t.json_key = "users";
+    up_fmt_time(t.json_as_of, T);
+    for (uint32_t i = 0; i < s->n_rows && up_table_row(&t) == 0; i++) {
+        const up_stage_row_t *row = &s->rows[i];
+        up_table_text(&t, U_ACCOUNT, acc_of(r, row->pair));
+        up_table_text(&t, U_USER, user_of(r, row->pair));
+        up_table_text(&t, U_FEATURE, m->features[row->feature].name);
+        up_table_text(&t, U_STAGE, up_stage_names[row->stage]);
+        up_table_int(&t, U_DAYS, row->days_used_28d);
     }
-    table_users(out, r, m, T, s);
-    return 0;
+    int rc = up_table_write(out, &t, format);
+    up_table_free(&t);
+    return rc;
 }
 
 /* Share of those who reached stage `from` or beyond that reached `to` or beyond. */
@@ -135,6 +126,43 @@ static const char *diagnosis(const int64_t *c)
     return "most regular users reach mastery";
 }
 
+enum { ST_FEATURE, ST_NONE, ST_AWARE, ST_TRIAL, ST_REGULAR, ST_MASTERY, ST_A_T, ST_T_R, ST_R_M, ST_WHY, ST_N };
+#define STAGE_COL_(name) {name, UP_COL_INT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL}
+#define CONV_COL_(name) {name, UP_COL_NUM, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL}
+static const up_col_t STAGE_COLS[ST_N] = {
+    [ST_FEATURE] = {"feature", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [ST_NONE] = STAGE_COL_("none"), [ST_AWARE] = STAGE_COL_("aware"), [ST_TRIAL] = STAGE_COL_("trial"),
+    [ST_REGULAR] = STAGE_COL_("regular"), [ST_MASTERY] = STAGE_COL_("mastery"),
+    [ST_A_T] = CONV_COL_("aware_to_trial"), [ST_T_R] = CONV_COL_("trial_to_regular"),
+    [ST_R_M] = CONV_COL_("regular_to_mastery"),
+    [ST_WHY] = {"diagnosis", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL},
+};
+
+/* The text table: a line per feature with its diagnosis under it. */
+static void table_stages(FILE *out, const up_table_t *t, int64_t T)
+{
+    char day[16];
+    up_fmt_date(day, up_day_of(T));
+    fprintf(out, "Adoption stages as of %s: users per stage, and the share that moved on\n\n", day);
+    fprintf(out, "%-16s %7s %7s %7s %7s %7s  %6s  %6s  %6s\n", "FEATURE", "NONE", "AWARE", "TRIAL", "REGULAR",
+            "MASTERY", "A>T", "T>R", "R>M");
+    for (size_t i = 0; i < t->nrows; i++) {
+        fprintf(out, "%-16.16s", up_table_get(t, i, ST_FEATURE));
+        for (int k = ST_NONE; k <= ST_MASTERY; k++)
+            fprintf(out, " %7s", up_table_get(t, i, k));
+        for (int k = ST_A_T; k <= ST_R_M; k++) {
+            double v = up_table_getnum(t, i, k);
+            if (isnan(v))
+                fprintf(out, "  %6s", "-");
+            else
+                fprintf(out, "  %5.0f%%", 100 * v);
+        }
+        fprintf(out, "\n  %s\n", up_table_get(t, i, ST_WHY));
+    }
+    fprintf(out, "\nA>T: users who tried it of those who at least saw it; T>R: regular (3 of the last 4\n"
+                 "weeks) of those who tried; R>M: mastery (advanced use or top 10%% by days) of regulars.\n");
+}
+
 int up_report_stages(FILE *out, const up_model_t *m, int64_t T, const up_stages_t *s,
                      const char *feature, up_format_t format)
 {
@@ -146,74 +174,25 @@ int up_report_stages(FILE *out, const up_model_t *m, int64_t T, const up_stages_
         if (only == SIZE_MAX)
             return -UP_ENOTFOUND;
     }
-    char t[40];
-    if (format == UP_FMT_CSV) {
-        fputs("feature,none,aware,trial,regular,mastery\n", out);
-        for (size_t f = 0; f < m->n_features; f++) {
-            if (only != SIZE_MAX && f != only)
-                continue;
-            up_fmt_csv_field(out, m->features[f].name);
-            for (int k = 0; k < UP_STAGES; k++)
-                fprintf(out, ",%lld", (long long)s->funnel[f][k]);
-            fputc('\n', out);
-        }
-        return 0;
-    }
-    if (format == UP_FMT_JSON) {
-        up_buf_t b = {0};
-        up_fmt_time(t, T);
-        up_buf_puts(&b, "{\"as_of\":");
-        up_fmt_json_str(&b, t);
-        up_buf_puts(&b, ",\"stages\":[");
-        int first = 1;
-        for (size_t f = 0; f < m->n_features; f++) {
-            if (only != SIZE_MAX && f != only)
-                continue;
-            up_buf_puts(&b, first ? "\n{\"feature\":" : ",\n{\"feature\":");
-            first = 0;
-            up_fmt_json_str(&b, m->features[f].name);
-            for (int k = 0; k < UP_STAGES; k++)
-                up_buf_printf(&b, ",\"%s\":%lld", up_stage_names[k], (long long)s->funnel[f][k]);
-            const int from[3] = {UP_STAGE_AWARE, UP_STAGE_TRIAL, UP_STAGE_REGULAR};
-            static const char *const names[3] = {"aware_to_trial", "trial_to_regular", "regular_to_mastery"};
-            for (int k = 0; k < 3; k++) {
-                double v = conversion(s->funnel[f], from[k], from[k] + 1);
-                if (isnan(v))
-                    up_buf_printf(&b, ",\"%s\":null", names[k]);
-                else {
-                    up_fmt_double(t, sizeof t, v);
-                    up_buf_printf(&b, ",\"%s\":%s", names[k], t);
-                }
-            }
-            up_buf_puts(&b, ",\"diagnosis\":");
-            up_fmt_json_str(&b, diagnosis(s->funnel[f]));
-            up_buf_puts(&b, "}");
-        }
-        up_buf_puts(&b, "\n]}\n");
-        fwrite(b.data, 1, b.len, out);
-        up_buf_free(&b);
-        return 0;
-    }
-    up_fmt_date(t, up_day_of(T));
-    fprintf(out, "Adoption stages as of %s: users per stage, and the share that moved on\n\n", t);
-    fprintf(out, "%-16s %7s %7s %7s %7s %7s  %6s  %6s  %6s\n", "FEATURE", "NONE", "AWARE", "TRIAL", "REGULAR",
-            "MASTERY", "A>T", "T>R", "R>M");
+    up_table_t t;
+    up_table_init(&t, STAGE_COLS, ST_N);
+    t.json_key = "stages";
+    up_fmt_time(t.json_as_of, T);
     for (size_t f = 0; f < m->n_features; f++) {
-        if (only != SIZE_MAX && f != only)
+        if ((only != SIZE_MAX && f != only) || up_table_row(&t) < 0)
             continue;
-        const int64_t *c = s->funnel[f];
-        fprintf(out, "%-16.16s %7lld %7lld %7lld %7lld %7lld", m->features[f].name, (long long)c[0],
-                (long long)c[1], (long long)c[2], (long long)c[3], (long long)c[4]);
-        for (int k = 1; k <= 3; k++) {
-            double v = conversion(c, k, k + 1);
-            if (isnan(v))
-                fprintf(out, "  %6s", "-");
-            else
-                fprintf(out, "  %5.0f%%", 100 * v);
-        }
-        fprintf(out, "\n  %s\n", diagnosis(c));
+        up_table_text(&t, ST_FEATURE, m->features[f].name);
+        for (int k = 0; k < UP_STAGES; k++)
+            up_table_int(&t, ST_NONE + (size_t)k, s->funnel[f][k]);
+        for (int k = 0; k < 3; k++)   /* aware → trial, trial → regular, regular → mastery */
+            up_table_num(&t, ST_A_T + (size_t)k, conversion(s->funnel[f], UP_STAGE_AWARE + k, UP_STAGE_AWARE + k + 1));
+        up_table_text(&t, ST_WHY, diagnosis(s->funnel[f]));
     }
-    fprintf(out, "\nA>T: users who tried it of those who at least saw it; T>R: regular (3 of the last 4\n"
-                 "weeks) of those who tried; R>M: mastery (advanced use or top 10%% by days) of regulars.\n");
-    return 0;
+    int rc = t.oom ? -UP_ENOMEM : 0;
+    if (rc == 0 && format == UP_FMT_TABLE)
+        table_stages(out, &t, T);
+    else if (rc == 0)
+        rc = up_table_write(out, &t, format);
+    up_table_free(&t);
+    return rc;
 }

@@ -5,6 +5,7 @@
 #include "report_workflow.h"
 
 #include "fmt.h"
+#include "table.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -32,108 +33,155 @@ static int cmp_rows(const void *a, const void *b, void *ctx)
     return strcmp(r->dict[UP_KIND_ACCOUNT].strs[x->account], r->dict[UP_KIND_ACCOUNT].strs[y->account]);
 }
 
+/* One account's weeks: the seats and the core seat share of each. */
+typedef struct {
+    const char *id;
+    const up_account_t *acc;
+    up_account_t only_events;
+    const up_wf_row_t *row;
+    int64_t seats[UP_WF_WEEKS];
+    double share[UP_WF_WEEKS];
+    char lo[UP_WF_WEEKS][16], hi[UP_WF_WEEKS][16];
+} wf_account_t;
+
+static void weeks_of(wf_account_t *a, const up_rollup_t *r, const up_entities_t *e, const up_wf_row_t *row,
+                     int32_t d0, int64_t T)
+{
+    a->row = row;
+    a->id = r->dict[UP_KIND_ACCOUNT].strs[row->account];
+    a->acc = account_of(e, a->id, &a->only_events);
+    for (int k = 0; k < UP_WF_WEEKS; k++) {
+        int32_t end = d0 - 7 * (UP_WF_WEEKS - 1 - k);
+        up_fmt_date(a->lo[k], end - 6);
+        up_fmt_date(a->hi[k], end);
+        a->seats[k] = up_engine_seats_at(e, a->acc, k == UP_WF_WEEKS - 1 ? T : up_engine_end_of_day(end));
+        a->share[k] = a->seats[k] > 0 ? (double)row->core_users[k] / (double)a->seats[k] : NAN;
+    }
+}
+
+enum { W_ACCOUNT, W_WORKFLOW, W_CORE, W_START, W_END, W_COMPLETIONS, W_USERS, W_SEATS, W_SHARE, W_N };
+static const up_col_t WF_COLS[W_N] = {
+    [W_ACCOUNT] = {"account_id", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [W_WORKFLOW] = {"workflow", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [W_CORE] = {"core", UP_COL_BOOL, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [W_START] = {"week_start", UP_COL_DATE, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [W_END] = {"week_end", UP_COL_DATE, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [W_COMPLETIONS] = {"completions", UP_COL_INT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [W_USERS] = {"users_completing", UP_COL_INT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [W_SEATS] = {"seats", UP_COL_INT, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [W_SHARE] = {"core_seat_share", UP_COL_NUM, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+};
+
+/* The flat rows: account × workflow × week. */
+static void flat_rows(up_table_t *t, const up_model_t *m, const wf_account_t *a)
+{
+    for (size_t f = 0; f < m->n_workflows; f++)
+        for (int k = 0; k < UP_WF_WEEKS && up_table_row(t) == 0; k++) {
+            up_table_text(t, W_ACCOUNT, a->id);
+            up_table_text(t, W_WORKFLOW, m->workflows[f].name);
+            up_table_bool(t, W_CORE, m->workflows[f].core);
+            up_table_text(t, W_START, a->lo[k]);
+            up_table_text(t, W_END, a->hi[k]);
+            up_table_int(t, W_COMPLETIONS, a->row->wf[f].completions[k]);
+            up_table_int(t, W_USERS, a->row->wf[f].users[k]);
+            up_table_int(t, W_SEATS, a->seats[k]);
+            up_table_num(t, W_SHARE, a->share[k]);
+        }
+}
+
+/* JSON: an account with its weeks and each workflow's counts and funnel. */
+static void json_account(up_buf_t *b, const up_model_t *m, const wf_account_t *a, int first)
+{
+    up_buf_puts(b, first ? "\n{\"account_id\":" : ",\n{\"account_id\":");
+    up_fmt_json_str(b, a->id);
+    up_buf_puts(b, ",\"weeks\":[");
+    for (int k = 0; k < UP_WF_WEEKS; k++) {
+        up_buf_printf(b, "%s{\"week_start\":\"%s\",\"week_end\":\"%s\",\"seats\":%lld,\"core_users\":%lld,"
+                         "\"core_seat_share\":", k ? "," : "", a->lo[k], a->hi[k], (long long)a->seats[k],
+                      (long long)a->row->core_users[k]);
+        up_fmt_json_num(b, a->share[k]);
+        up_buf_puts(b, "}");
+    }
+    up_buf_puts(b, "],\"workflows\":[");
+    for (size_t f = 0; f < m->n_workflows; f++) {
+        const up_workflow_t *wf = &m->workflows[f];
+        const up_wf_account_t *w = &a->row->wf[f];
+        up_buf_puts(b, f ? ",{\"workflow\":" : "{\"workflow\":");
+        up_fmt_json_str(b, wf->name);
+        up_buf_printf(b, ",\"core\":%s,\"completions\":[", wf->core ? "true" : "false");
+        for (int k = 0; k < UP_WF_WEEKS; k++)
+            up_buf_printf(b, "%s%lld", k ? "," : "", (long long)w->completions[k]);
+        up_buf_puts(b, "],\"users_completing\":[");
+        for (int k = 0; k < UP_WF_WEEKS; k++)
+            up_buf_printf(b, "%s%lld", k ? "," : "", (long long)w->users[k]);
+        up_buf_puts(b, "],\"funnel\":[");
+        for (size_t q = 0; q < wf->n_steps; q++) {
+            up_buf_puts(b, q ? ",{\"step\":" : "{\"step\":");
+            up_fmt_json_str(b, wf->steps[q]);
+            up_buf_printf(b, ",\"users\":%lld,\"drop_off\":", (long long)w->funnel[q]);
+            up_fmt_json_num(b, q && w->funnel[q - 1] ? 1.0 - (double)w->funnel[q] / (double)w->funnel[q - 1] : NAN);
+            up_buf_puts(b, "}");
+        }
+        up_buf_puts(b, "]}");
+    }
+    up_buf_puts(b, "]}");
+}
+
+/* Text: an account's weekly core share, then a line per workflow. */
+static void text_account(FILE *out, const up_model_t *m, const wf_account_t *a)
+{
+    fprintf(out, "%s %s\n  share of %lld seats completing a core workflow, weekly:", a->id,
+            a->acc->name ? a->acc->name : "", (long long)a->seats[UP_WF_WEEKS - 1]);
+    for (int k = 0; k < UP_WF_WEEKS; k++)
+        isnan(a->share[k]) ? fprintf(out, " –") : fprintf(out, " %.0f%%", 100 * a->share[k]);
+    fputc('\n', out);
+    for (size_t f = 0; f < m->n_workflows; f++) {
+        const up_workflow_t *wf = &m->workflows[f];
+        const up_wf_account_t *w = &a->row->wf[f];
+        int64_t last4 = 0;
+        for (int k = UP_WF_WEEKS - 4; k < UP_WF_WEEKS; k++)
+            last4 += w->completions[k];
+        char label[64];
+        snprintf(label, sizeof label, "%s%s", wf->name, wf->core ? " (core)" : "");
+        fprintf(out, "  %-28.28s %lld completion%s in 4 weeks; funnel (28 days):", label, (long long)last4,
+                last4 == 1 ? "" : "s");
+        for (size_t q = 0; q < wf->n_steps; q++)
+            fprintf(out, "%s %s %lld", q ? " ->" : "", wf->steps[q], (long long)w->funnel[q]);
+        fputc('\n', out);
+    }
+}
+
 int up_report_workflows(FILE *out, const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
                         up_workflows_t *w, int64_t T, up_format_t format)
 {
     qsort_r(w->rows, w->n_rows, sizeof *w->rows, cmp_rows, (void *)r);
-    int32_t d0 = w->d0;
-    up_buf_t b = {0};
-    if (format == UP_FMT_CSV)
-        fputs("account_id,workflow,core,week_start,week_end,completions,users_completing,seats,core_seat_share\n", out);
-    else if (format == UP_FMT_JSON) {
-        char when[40];
-        up_fmt_time(when, T);
-        up_buf_printf(&b, "{\"as_of\":\"%s\",\"accounts\":[", when);
-    } else if (!m->n_workflows)
+    up_table_t t;   /* CSV: the flat rows */
+    up_table_init(&t, WF_COLS, W_N);
+    up_buf_t b = {0};   /* JSON: accounts with their weeks and workflows */
+    up_fmt_time(t.json_as_of, T);
+    up_buf_printf(&b, "{\"as_of\":\"%s\",\"accounts\":[", t.json_as_of);
+    if (format == UP_FMT_TABLE && !m->n_workflows)
         fputs("The model has no workflows (model key `workflows`, docs/model.md).\n", out);
-    else if (!w->n_rows)
+    else if (format == UP_FMT_TABLE && !w->n_rows)
         fputs("No workflow step events yet.\n", out);
     for (uint32_t i = 0; i < w->n_rows; i++) {
-        const up_wf_row_t *row = &w->rows[i];
-        const char *id = r->dict[UP_KIND_ACCOUNT].strs[row->account];
-        up_account_t tmp;
-        const up_account_t *acc = account_of(e, id, &tmp);
-        int64_t seats[UP_WF_WEEKS];
-        double share[UP_WF_WEEKS];
-        char lo[UP_WF_WEEKS][16], hi[UP_WF_WEEKS][16];
-        for (int k = 0; k < UP_WF_WEEKS; k++) {
-            int32_t end = d0 - 7 * (UP_WF_WEEKS - 1 - k);
-            up_fmt_date(lo[k], end - 6);
-            up_fmt_date(hi[k], end);
-            seats[k] = up_engine_seats_at(e, acc, k == UP_WF_WEEKS - 1 ? T : up_engine_end_of_day(end));
-            share[k] = seats[k] > 0 ? (double)row->core_users[k] / (double)seats[k] : NAN;
-        }
-        if (format == UP_FMT_JSON) {
-            up_buf_puts(&b, i ? ",\n{\"account_id\":" : "\n{\"account_id\":");
-            up_fmt_json_str(&b, id);
-            up_buf_puts(&b, ",\"weeks\":[");
-            for (int k = 0; k < UP_WF_WEEKS; k++) {
-                up_buf_printf(&b, "%s{\"week_start\":\"%s\",\"week_end\":\"%s\",\"seats\":%lld,\"core_users\":%lld,"
-                                  "\"core_seat_share\":", k ? "," : "", lo[k], hi[k], (long long)seats[k],
-                              (long long)row->core_users[k]);
-                up_fmt_json_num(&b, share[k]);
-                up_buf_puts(&b, "}");
-            }
-            up_buf_puts(&b, "],\"workflows\":[");
-        } else if (format == UP_FMT_TABLE) {
-            fprintf(out, "%s %s\n  share of %lld seats completing a core workflow, weekly:", id,
-                    acc->name ? acc->name : "", (long long)seats[UP_WF_WEEKS - 1]);
-            for (int k = 0; k < UP_WF_WEEKS; k++)
-                isnan(share[k]) ? fprintf(out, " –") : fprintf(out, " %.0f%%", 100 * share[k]);
-            fputc('\n', out);
-        }
-        for (size_t f = 0; f < m->n_workflows; f++) {
-            const up_workflow_t *wf = &m->workflows[f];
-            const up_wf_account_t *a = &row->wf[f];
-            if (format == UP_FMT_CSV) {
-                for (int k = 0; k < UP_WF_WEEKS; k++) {
-                    char sh[40] = "";
-                    if (!isnan(share[k]))
-                        up_fmt_double(sh, sizeof sh, share[k]);
-                    up_fmt_csv_field(out, id);
-                    fputc(',', out);
-                    up_fmt_csv_field(out, wf->name);
-                    fprintf(out, ",%s,%s,%s,%lld,%lld,%lld,%s\n", wf->core ? "true" : "false", lo[k], hi[k],
-                            (long long)a->completions[k], (long long)a->users[k], (long long)seats[k], sh);
-                }
-            } else if (format == UP_FMT_JSON) {
-                up_buf_puts(&b, f ? ",{\"workflow\":" : "{\"workflow\":");
-                up_fmt_json_str(&b, wf->name);
-                up_buf_printf(&b, ",\"core\":%s,\"completions\":[", wf->core ? "true" : "false");
-                for (int k = 0; k < UP_WF_WEEKS; k++)
-                    up_buf_printf(&b, "%s%lld", k ? "," : "", (long long)a->completions[k]);
-                up_buf_puts(&b, "],\"users_completing\":[");
-                for (int k = 0; k < UP_WF_WEEKS; k++)
-                    up_buf_printf(&b, "%s%lld", k ? "," : "", (long long)a->users[k]);
-                up_buf_puts(&b, "],\"funnel\":[");
-                for (size_t q = 0; q < wf->n_steps; q++) {
-                    up_buf_puts(&b, q ? ",{\"step\":" : "{\"step\":");
-                    up_fmt_json_str(&b, wf->steps[q]);
-                    up_buf_printf(&b, ",\"users\":%lld,\"drop_off\":", (long long)a->funnel[q]);
-                    up_fmt_json_num(&b, q && a->funnel[q - 1] ? 1.0 - (double)a->funnel[q] / (double)a->funnel[q - 1] : NAN);
-                    up_buf_puts(&b, "}");
-                }
-                up_buf_puts(&b, "]}");
-            } else {
-                int64_t last4 = 0;
-                for (int k = UP_WF_WEEKS - 4; k < UP_WF_WEEKS; k++)
-                    last4 += a->completions[k];
-                char label[64];
-                snprintf(label, sizeof label, "%s%s", wf->name, wf->core ? " (core)" : "");
-                fprintf(out, "  %-28.28s %lld completion%s in 4 weeks; funnel (28 days):", label, (long long)last4,
-                        last4 == 1 ? "" : "s");
-                for (size_t q = 0; q < wf->n_steps; q++)
-                    fprintf(out, "%s %s %lld", q ? " ->" : "", wf->steps[q], (long long)a->funnel[q]);
-                fputc('\n', out);
-            }
-        }
-        if (format == UP_FMT_JSON)
-            up_buf_puts(&b, "]}");
+        wf_account_t a;
+        weeks_of(&a, r, e, &w->rows[i], w->d0, T);
+        if (format == UP_FMT_CSV)
+            flat_rows(&t, m, &a);
+        else if (format == UP_FMT_JSON)
+            json_account(&b, m, &a, i == 0);
+        else
+            text_account(out, m, &a);
     }
-    if (format == UP_FMT_JSON) {
+    int rc = 0;
+    if (format == UP_FMT_CSV)
+        rc = up_table_write(out, &t, format);
+    else if (format == UP_FMT_JSON) {
         up_buf_puts(&b, w->n_rows ? "\n]}\n" : "]}\n");
         fwrite(b.data, 1, b.len, out);
-        up_buf_free(&b);
     }
-    return 0;
+    up_buf_free(&b);
+    up_table_free(&t);
+    return rc;
 }
