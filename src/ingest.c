@@ -708,6 +708,11 @@ int up_ingest_message(up_ingest_t *in, const up_record_t *r, const char *where, 
     return rc;
 }
 
+up_store_t *up_ingest_store(up_ingest_t *in)
+{
+    return in->im.s;
+}
+
 void up_ingest_close(up_ingest_t *in)
 {
     if (in) {

@@ -10,6 +10,7 @@
 
 #include "reader.h"
 #include "store.h"
+#include "wire.h"
 
 typedef enum {
     UP_IMPORT_EVENTS,
@@ -67,6 +68,19 @@ int up_ingest_open(up_store_t *s, up_ingest_t **out);
  * identify, group: profile updates), counting it in *st. Returns 0, or a
  * negative UP_E* code when the store failed. */
 int up_ingest_message(up_ingest_t *in, const up_record_t *r, const char *where, up_import_stats_t *st);
+up_store_t *up_ingest_store(up_ingest_t *in);
 void up_ingest_close(up_ingest_t *in);
+
+/* Called with the field of each rejected message (NULL: the whole record). */
+typedef void (*up_ingest_reject_fn)(void *ctx, const char *field);
+
+/* Stores the messages of one decoded HTTP request (ingest_wire.c): each
+ * becomes a record (identify and group traits through the model's
+ * ingest.traits) and goes through up_ingest_message; a message the decoder
+ * rejected goes to the rejects table with its reason. Adds the counts to
+ * *st and calls on_reject (may be NULL) per reject. Returns 0, or a
+ * negative UP_E* code when the store failed. */
+int up_ingest_batch(up_ingest_t *in, const up_wire_batch_t *b, const char *where, up_import_stats_t *st,
+                    up_ingest_reject_fn on_reject, void *ctx);
 
 #endif

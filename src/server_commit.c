@@ -9,56 +9,17 @@
  * request is answered 429 with Retry-After, before anything is stored. */
 #include "server_int.h"
 
-#include "fmt.h"
-
 #include <string.h>
 
-/* A wire message as the record the ingest session takes. */
-static void to_record(const up_model_t *model, const up_wire_msg_t *m, up_record_t *r, char *tsbuf, size_t tslen,
-                      char num[4][32])
+typedef struct {
+    srv_t *sv;
+    const char *source;   /* the client family */
+} reject_ctx_t;
+
+static void on_reject(void *ctx, const char *field)
 {
-    memset(r, 0, sizeof *r);
-    r->line = 0;
-    r->kind = m->kind == UP_WIRE_IDENTIFY ? UP_MSG_IDENTIFY : m->kind == UP_WIRE_GROUP ? UP_MSG_GROUP
-            : m->kind == UP_WIRE_ALIAS ? UP_MSG_ALIAS : UP_MSG_TRACK;
-    snprintf(tsbuf, tslen, "%lld", (long long)m->ts);
-    const char *v[UP_EF_N] = {0};
-    v[UP_EF_TS] = tsbuf;
-    v[UP_EF_USER] = m->user_id;
-    v[UP_EF_ACCOUNT] = m->account_id;
-    v[UP_EF_EVENT] = m->event;
-    v[UP_EF_MSGID] = m->message_id;
-    /* traits, through the model's ingest.traits: the names listed, else the
-     * field's own name and its camelCase form */
-    static const int field_of[UP_TRAITS] = {UP_EF_CREATED, UP_EF_ROLE, UP_EF_NAME, UP_EF_SEATS, UP_EF_PLAN,
-                                            UP_EF_SEGMENT, UP_EF_OWNER, UP_EF_ARR, UP_EF_CSTART, UP_EF_RENEW};
-    int k = 0;
-    for (int f = 0; m->traits && f < UP_TRAITS; f++) {
-        json_t *t = NULL;
-        if (model->ingest.traits[f].n) {
-            for (size_t i = 0; !t && i < model->ingest.traits[f].n; i++)
-                t = json_object_get(m->traits, model->ingest.traits[f].names[i]);
-        } else {
-            char camel[32];
-            t = json_object_get(m->traits, up_trait_fields[f]);
-            if (!t && up_model_trait_default(f, camel, sizeof camel))
-                t = json_object_get(m->traits, camel);
-        }
-        int field = field_of[f];
-        if (json_is_string(t))
-            v[field] = json_string_value(t);
-        else if (json_is_number(t) && k < 4) {
-            if (json_is_integer(t))
-                snprintf(num[k], 32, "%lld", (long long)json_integer_value(t));
-            else
-                up_fmt_double(num[k], 32, json_real_value(t));
-            v[field] = num[k++];
-        }
-    }
-    for (int i = 0; i < UP_EF_N; i++) {
-        r->val[i] = v[i] && *v[i] ? v[i] : NULL;
-        r->len[i] = r->val[i] ? strlen(r->val[i]) : 0;
-    }
+    reject_ctx_t *rc = ctx;
+    up_server_metrics_reject(rc->sv, rc->source, field);
 }
 
 /* Stores every message of the jobs in one transaction and one fsync.
@@ -71,29 +32,12 @@ static int commit_jobs(srv_t *sv, job_t *jobs)
         return -UP_EDB;
     int rc = 0;
     for (job_t *j = jobs; j && rc == 0; j = j->next) {
-        up_wire_batch_t *b = j->batch;
-        const char *source = up_wire_family_name(b->family);
-        for (size_t i = 0; i < b->n_msgs && rc == 0; i++) {
-            const up_wire_msg_t *m = &b->msgs[i];
-            if (m->reject) {
-                rc = up_store_reject(sv->store, "http", j->where, (long)i + 1, m->reject_field, m->reject,
-                                     m->record ? m->record : "");
-                j->rejected++;
-                up_server_metrics_reject(sv, source, m->reject_field);
-                continue;
-            }
-            up_record_t r;
-            char tsbuf[32], num[4][32];
-            to_record(up_store_model(sv->store), m, &r, tsbuf, sizeof tsbuf, num);
-            r.line = (long)i + 1;
-            up_import_stats_t st = {0};
-            rc = up_ingest_message(sv->ingest, &r, j->where, &st);
-            j->stored += st.stored;
-            j->duplicates += st.duplicates;
-            j->rejected += st.rejected;
-            if (st.rejected)
-                up_server_metrics_reject(sv, source, st.reject_field);
-        }
+        up_import_stats_t st = {0};
+        reject_ctx_t ctx = {sv, up_wire_family_name(j->batch->family)};
+        rc = up_ingest_batch(sv->ingest, j->batch, j->where, &st, on_reject, &ctx);
+        j->stored += st.stored;
+        j->duplicates += st.duplicates;
+        j->rejected += st.rejected;
     }
     if (rc < 0) {
         sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
