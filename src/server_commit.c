@@ -3,7 +3,7 @@
  * Why one committer: the store is single-writer, and fsync is the cost that
  * matters. A request decodes its body on its own thread, puts its messages
  * on the queue and waits; the committer takes everything queued, stores it
- * in one SQLite transaction and one log block, fsyncs once, then wakes all
+ * in one log block and one SQLite transaction, fsyncs once, then wakes all
  * those requests. Under load many requests share one fsync (group commit);
  * alone, a request pays one. The queue is bounded in events: beyond it a
  * request is answered 429 with Retry-After, before anything is stored. */
@@ -22,13 +22,13 @@ static void on_reject(void *ctx, const char *field)
     up_server_metrics_reject(rc->sv, rc->source, field);
 }
 
-/* Stores every message of the jobs in one transaction and one fsync.
+/* Stores every message of the jobs in one transaction and one fsync, in
+ * ingest's one commit order (up_ingest_commit: the log, then the tables).
  * Returns 0 or a negative UP_E* code (nothing of these jobs is then
- * acknowledged). */
+ * acknowledged, and nothing of them is in the tables). */
 static int commit_jobs(srv_t *sv, job_t *jobs)
 {
-    sqlite3 *db = up_store_db(sv->store);
-    if (sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    if (up_ingest_begin(sv->store) < 0)
         return -UP_EDB;
     int rc = 0;
     for (job_t *j = jobs; j && rc == 0; j = j->next) {
@@ -39,13 +39,8 @@ static int commit_jobs(srv_t *sv, job_t *jobs)
         j->duplicates += st.duplicates;
         j->rejected += st.rejected;
     }
-    if (rc < 0) {
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        return rc;
-    }
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        return -UP_EDB;
-    return up_store_sync(sv->store);
+    int crc = up_ingest_commit(sv->store, rc == 0, 0, NULL);
+    return rc < 0 ? rc : crc;
 }
 
 /* After a failed commit the store's memory holds events that are not on
