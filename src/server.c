@@ -557,9 +557,7 @@ static int open_state(srv_t *sv, const up_server_cfg_t *cfg, char *err, size_t e
         up_server_logf(sv, 1, "%s", up_store_notice(sv->store));
     const char *gt = up_store_model(sv->store)->ingest.group_type;
     snprintf(sv->group_type, sizeof sv->group_type, "%s", gt ? gt : "company");
-    char *dbpath = malloc(strlen(cfg->data) + 16);
-    if (dbpath)
-        sprintf(dbpath, "%s/uptake.db", cfg->data);
+    char *dbpath = up_store_db_path(cfg->data);
     if (!dbpath || sqlite3_open_v2(dbpath, &sv->key_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
         up_keys_init(sv->key_db) < 0 || (rc = up_ingest_open(sv->store, &sv->ingest)) < 0) {
         snprintf(err, errlen, "%s: cannot open the keys table", cfg->data);
@@ -568,18 +566,14 @@ static int open_state(srv_t *sv, const up_server_cfg_t *cfg, char *err, size_t e
         up_store_close(sv->store);
         return -UP_EDB;
     }
-    free(dbpath);
     sqlite3_busy_timeout(sv->key_db, 5000);
-    char *apath = malloc(strlen(cfg->data) + 16);
-    if (apath)
-        sprintf(apath, "%s/uptake.db", cfg->data);
-    if (!apath || sqlite3_open_v2(apath, &sv->alerts_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+    if (sqlite3_open_v2(dbpath, &sv->alerts_db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
         up_alerts_init(sv->alerts_db) < 0) {
         up_server_logf(sv, 1, "alerts: cannot open uptake.db for the alert tables; alerts are off");
         sqlite3_close(sv->alerts_db);
         sv->alerts_db = NULL;
     }
-    free(apath);
+    free(dbpath);
     if (sv->alerts_db)
         sqlite3_busy_timeout(sv->alerts_db, 5000);
     return 0;
