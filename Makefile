@@ -72,11 +72,11 @@ FUZZ_SECONDS ?= 60
 fuzz: $(BUILD)/libuptake.a
 	mkdir -p $(BUILD)/fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
-	  -o $(BUILD)/fuzz/fuzz_wire fuzz/fuzz_wire.c $(filter-out src/main.c src/cli.c src/server.c src/api.c,$(SRC)) \
+	  -o $(BUILD)/fuzz/fuzz_wire fuzz/fuzz_wire.c $(filter-out src/main.c src/cli.c src/server%.c src/api.c,$(SRC)) \
 	  $(BUILD)/obj/web_assets.c $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_wire -max_total_time=$(FUZZ_SECONDS) -max_len=65536 fuzz/corpus/wire
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
-	  -o $(BUILD)/fuzz/fuzz_rules fuzz/fuzz_rules.c $(filter-out src/main.c src/cli.c src/server.c src/api.c,$(SRC)) \
+	  -o $(BUILD)/fuzz/fuzz_rules fuzz/fuzz_rules.c $(filter-out src/main.c src/cli.c src/server%.c src/api.c,$(SRC)) \
 	  $(BUILD)/obj/web_assets.c $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_rules -max_total_time=$(FUZZ_SECONDS) -max_len=512 fuzz/corpus/rules
 

@@ -729,14 +729,15 @@ static int cmd_keys(const args_t *a)
         fprintf(stderr, "usage: uptake keys create --write|--read [--name N] | keys list [--format json] | keys revoke ID\n");
         return UP_EXIT_USAGE;
     }
-    char path[1100];
-    snprintf(path, sizeof path, "%s/uptake.db", data_dir(a));
+    char *path = up_store_db_path(data_dir(a));
     sqlite3 *db = NULL;
-    if (access(path, F_OK) != 0 || sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+    if (!path || access(path, F_OK) != 0 || sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
         fprintf(stderr, "uptake keys: %s: no store here (run `uptake init --data %s` first)\n", data_dir(a), data_dir(a));
         sqlite3_close(db);
+        free(path);
         return UP_EXIT_STORE;
     }
+    free(path);
     sqlite3_busy_timeout(db, 10000);
     int rc, exit_code = UP_EXIT_OK;
     if (create) {
@@ -772,15 +773,16 @@ static int cmd_keys(const args_t *a)
  * writer (alerts and tasks need no store lock). */
 static sqlite3 *open_db_rw(const args_t *a, const char *verb)
 {
-    char path[1100];
-    snprintf(path, sizeof path, "%s/uptake.db", data_dir(a));
+    char *path = up_store_db_path(data_dir(a));
     sqlite3 *db = NULL;
-    if (access(path, F_OK) != 0 || sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+    if (!path || access(path, F_OK) != 0 || sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
         fprintf(stderr, "uptake %s: %s: no store here (run `uptake init --data %s` first)\n", verb, data_dir(a),
                 data_dir(a));
         sqlite3_close(db);
+        free(path);
         return NULL;
     }
+    free(path);
     sqlite3_busy_timeout(db, 10000);
     return db;
 }

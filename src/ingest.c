@@ -676,6 +676,35 @@ static void imp_release(imp_t *im)
         links_free(im);
 }
 
+/* ---- the commit ---------------------------------------------------------- */
+
+int up_ingest_begin(up_store_t *s)
+{
+    return sqlite3_exec(up_store_db(s), "BEGIN", NULL, NULL, NULL) == SQLITE_OK ? 0 : -UP_EDB;
+}
+
+/* The one commit order of ingestion (ingest.h explains it): the log
+ * (fsynced), then the tables. Used by the file import and by the server. */
+int up_ingest_commit(up_store_t *s, int keep, int flags, int *failed)
+{
+    int rc = 0, step = 0;
+    if (keep) {
+        rc = flags & UP_INGEST_SNAPSHOT ? up_store_commit(s) : up_store_sync(s);
+        if (rc < 0) {
+            step = UP_INGEST_FAILED_LOG;
+            keep = 0;
+        }
+    }
+    const char *end = keep || (flags & UP_INGEST_KEEP_TABLES) ? "COMMIT" : "ROLLBACK";
+    if (sqlite3_exec(up_store_db(s), end, NULL, NULL, NULL) != SQLITE_OK && keep) {
+        rc = -UP_EDB;
+        step = UP_INGEST_FAILED_TABLES;
+    }
+    if (failed)
+        *failed = step;
+    return rc;
+}
+
 /* ---- messages from the server ------------------------------------------ */
 
 struct up_ingest {
@@ -708,11 +737,34 @@ int up_ingest_message(up_ingest_t *in, const up_record_t *r, const char *where, 
     return rc;
 }
 
+up_store_t *up_ingest_store(up_ingest_t *in)
+{
+    return in->im.s;
+}
+
 void up_ingest_close(up_ingest_t *in)
 {
     if (in) {
         imp_release(&in->im);
         free(in);
+    }
+}
+
+/* The imports row of a file, inside the import's transaction. */
+static void record_import(sqlite3 *db, up_import_kind_t kind, const char *path, const up_import_stats_t *st)
+{
+    sqlite3_stmt *ins;
+    if (sqlite3_prepare_v2(db,
+            "INSERT INTO imports(at, kind, file, read, stored, duplicates, rejected)"
+            " VALUES (strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?, ?, ?, ?, ?, ?)", -1, &ins, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(ins, 1, kind_names[kind], -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 2, path, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 3, (sqlite3_int64)st->read);
+        sqlite3_bind_int64(ins, 4, (sqlite3_int64)st->stored);
+        sqlite3_bind_int64(ins, 5, (sqlite3_int64)st->duplicates);
+        sqlite3_bind_int64(ins, 6, (sqlite3_int64)st->rejected);
+        sqlite3_step(ins);
+        sqlite3_finalize(ins);
     }
 }
 
@@ -739,7 +791,7 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
     int rc = up_reader_open(&rd, path, im.fields, im.n_fields, map, err, errlen);
     if (rc < 0)
         return rc;
-    if (sqlite3_exec(im.db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+    if (up_ingest_begin(s) < 0) {
         up_reader_close(rd);
         snprintf(err, errlen, "%s: cannot start a transaction: %s", path, sqlite3_errmsg(im.db));
         return -UP_EDB;
@@ -796,30 +848,19 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
         progress(pctx, up_reader_pos(rd), up_reader_size(rd));
     up_reader_close(rd);
     imp_release(&im);
-    /* events first (fsync), then the transaction that records the import;
-     * a read error part-way keeps what was read before it */
+    record_import(im.db, kind, path, st);
+    /* events first (fsync), then the transaction that records the import
+     * (up_ingest_commit); a read error part-way keeps what was read before
+     * it; a failed events import keeps its rejects and its imports row */
     int keep = rc == 0 || st->partial;
-    int crc = keep ? up_store_commit(s) : 0;
-    if (crc < 0 && keep) {
+    int failed = 0;
+    int crc = up_ingest_commit(s, keep, UP_INGEST_SNAPSHOT | (kind == UP_IMPORT_EVENTS ? UP_INGEST_KEEP_TABLES : 0),
+                               &failed);
+    if (failed == UP_INGEST_FAILED_LOG) {
         snprintf(err, errlen, "%s: cannot write the event log: %s", path, up_strerror(crc));
         rc = crc;
         st->partial = 0;
-        keep = 0;
-    }
-    sqlite3_stmt *ins;
-    if (sqlite3_prepare_v2(im.db,
-            "INSERT INTO imports(at, kind, file, read, stored, duplicates, rejected)"
-            " VALUES (strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?, ?, ?, ?, ?, ?)", -1, &ins, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(ins, 1, kind_names[kind], -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 2, path, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(ins, 3, (sqlite3_int64)st->read);
-        sqlite3_bind_int64(ins, 4, (sqlite3_int64)st->stored);
-        sqlite3_bind_int64(ins, 5, (sqlite3_int64)st->duplicates);
-        sqlite3_bind_int64(ins, 6, (sqlite3_int64)st->rejected);
-        sqlite3_step(ins);
-        sqlite3_finalize(ins);
-    }
-    if (sqlite3_exec(im.db, !keep && kind != UP_IMPORT_EVENTS ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK && keep) {
+    } else if (failed == UP_INGEST_FAILED_TABLES) {
         snprintf(err, errlen, "%s: cannot commit: %s", path, sqlite3_errmsg(im.db));
         rc = -UP_EDB;
         st->partial = 0;

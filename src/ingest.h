@@ -10,6 +10,7 @@
 
 #include "reader.h"
 #include "store.h"
+#include "wire.h"
 
 typedef enum {
     UP_IMPORT_EVENTS,
@@ -48,12 +49,48 @@ int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
                    const up_mapping_t *map, up_progress_fn progress, void *pctx,
                    FILE *log, up_import_stats_t *st, char *err, size_t errlen);
 
+/* ---- the commit: one order for every way in ----
+ * Every batch of input, a file import or a server's group of requests, is
+ * stored inside one SQLite transaction (up_ingest_begin) and made durable by
+ * up_ingest_commit, in this order:
+ *   1. the log: the pending block is written and events.log fsynced (and,
+ *      with UP_INGEST_SNAPSHOT, rollup.bin rewritten after it);
+ *   2. then the tables: the transaction holding the batch's rejects, CRM
+ *      and profile rows (and a file's imports row) is committed.
+ * Why the log first: an acknowledgement (the server's 2xx, an import's
+ * imports row and summary line) must exist only once the events are on disk.
+ * A crash between 1 and 2 leaves events of an unacknowledged batch in the
+ * log and none of its table rows: a re-send stores the rows once, and the
+ * events with a message id are not stored twice. A failed log write rolls
+ * the tables back, so a batch that failed leaves nothing behind (docs/store.md,
+ * "Durability"). */
+enum {
+    UP_INGEST_SNAPSHOT = 1,     /* rewrite rollup.bin after the fsync (a file import; the
+                                 * server writes it on its own schedule instead) */
+    UP_INGEST_KEEP_TABLES = 2,  /* commit the tables even when the batch is not kept (an
+                                 * events import keeps its rejects and its imports row) */
+};
+enum { UP_INGEST_FAILED_LOG = 1, UP_INGEST_FAILED_TABLES = 2 };
+
+/* BEGIN on the store's database. Returns 0 or -UP_EDB. */
+int up_ingest_begin(up_store_t *s);
+
+/* Ends the transaction that up_ingest_begin started. keep: the batch is
+ * to be made durable (0 after a storage error while storing it: then the
+ * log is left alone and the tables are rolled back, or committed with
+ * UP_INGEST_KEEP_TABLES). Returns 0, or a negative UP_E* code with *failed
+ * (may be NULL) set to the step that failed: UP_INGEST_FAILED_LOG (the
+ * tables are then rolled back, or committed with UP_INGEST_KEEP_TABLES;
+ * after an up_store_sync failure the store must be reopened) or
+ * UP_INGEST_FAILED_TABLES (-UP_EDB; sqlite3_errmsg says why). */
+int up_ingest_commit(up_store_t *s, int keep, int flags, int *failed);
+
 /* ---- messages from the server ----
  * A long-lived session that stores Segment-style messages one by one with
  * the same validation as a file import (rejects go to the rejects table with
  * source "http", the `where` text as their file and the record's line as
- * its position in the request). The caller owns the SQLite transaction and
- * the commit (up_store_sync). */
+ * its position in the request). The caller brackets its batches with
+ * up_ingest_begin and up_ingest_commit. */
 typedef struct up_ingest up_ingest_t;
 
 /* The fields of a message record, in order (val[UP_EF_*] of up_record_t);
@@ -67,6 +104,19 @@ int up_ingest_open(up_store_t *s, up_ingest_t **out);
  * identify, group: profile updates), counting it in *st. Returns 0, or a
  * negative UP_E* code when the store failed. */
 int up_ingest_message(up_ingest_t *in, const up_record_t *r, const char *where, up_import_stats_t *st);
+up_store_t *up_ingest_store(up_ingest_t *in);
 void up_ingest_close(up_ingest_t *in);
+
+/* Called with the field of each rejected message (NULL: the whole record). */
+typedef void (*up_ingest_reject_fn)(void *ctx, const char *field);
+
+/* Stores the messages of one decoded HTTP request (ingest_wire.c): each
+ * becomes a record (identify and group traits through the model's
+ * ingest.traits) and goes through up_ingest_message; a message the decoder
+ * rejected goes to the rejects table with its reason. Adds the counts to
+ * *st and calls on_reject (may be NULL) per reject. Returns 0, or a
+ * negative UP_E* code when the store failed. */
+int up_ingest_batch(up_ingest_t *in, const up_wire_batch_t *b, const char *where, up_import_stats_t *st,
+                    up_ingest_reject_fn on_reject, void *ctx);
 
 #endif

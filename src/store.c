@@ -105,13 +105,23 @@ static void set_err(char *err, size_t errlen, const char *fmt, const char *a, co
         snprintf(err, errlen, fmt, a, b);
 }
 
-static char *path_in(const up_store_t *s, const char *name)
+static char *path_in_dir(const char *dir, const char *name)
 {
-    size_t n = strlen(s->dir) + strlen(name) + 2;
+    size_t n = strlen(dir) + strlen(name) + 2;
     char *p = malloc(n);
     if (p)
-        snprintf(p, n, "%s/%s", s->dir, name);
+        snprintf(p, n, "%s/%s", dir, name);
     return p;
+}
+
+static char *path_in(const up_store_t *s, const char *name)
+{
+    return path_in_dir(s->dir, name);
+}
+
+char *up_store_db_path(const char *dir)
+{
+    return path_in_dir(dir, "uptake.db");
 }
 
 /* The users table's generation, or -2 when it cannot be read (an old store
@@ -492,7 +502,7 @@ static int take_lock(up_store_t *s, const char *dir, int flags, char *err, size_
 /* Opens uptake.db; a writer puts it in WAL mode and makes the tables. */
 static int open_db(up_store_t *s, const char *dir, int flags, char *err, size_t errlen)
 {
-    char *p = path_in(s, "uptake.db");
+    char *p = up_store_db_path(s->dir);
     int sqflags = (flags & UP_STORE_WRITE) ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
     if (!p || sqlite3_open_v2(p, &s->db, sqflags, NULL) != SQLITE_OK) {
         set_err(err, errlen, "%s: cannot open uptake.db: %s", dir, s->db ? sqlite3_errmsg(s->db) : "out of memory");

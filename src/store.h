@@ -41,6 +41,12 @@ const char *up_store_notice(const up_store_t *s);
 sqlite3 *up_store_db(up_store_t *s);
 const char *up_store_dir(const up_store_t *s);
 
+/* The path of the SQLite database of the store in dir ("DIR/uptake.db"), for
+ * a connection of its own beside any writer (keys, sessions, alerts, tasks
+ * need no store lock). A malloc'd string (free it), or NULL when out of
+ * memory. */
+char *up_store_db_path(const char *dir);
+
 /* The model in use (NULL before one is set) and its source text. */
 const up_model_t *up_store_model(const up_store_t *s);
 const char *up_store_model_text(const up_store_t *s);

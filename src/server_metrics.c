@@ -1,0 +1,125 @@
+/* server_metrics: the server's counters (messages by client family,
+ * rejects by field, requests by status class, latency histogram) and the
+ * /metrics page in Prometheus text format. */
+#include "server_int.h"
+
+#include "fmt.h"
+
+#include <string.h>
+
+static const double BUCKETS[N_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 5};
+
+void up_server_metrics_reject(srv_t *sv, const char *source, const char *field)
+{
+    if (!field)
+        field = "record";
+    for (int i = 0; i < sv->n_rejects; i++)
+        if (strcmp(sv->rejects[i].source, source) == 0 && strcmp(sv->rejects[i].field, field) == 0) {
+            sv->rejects[i].n++;
+            return;
+        }
+    int i = sv->n_rejects < 64 ? sv->n_rejects++ : 63;   /* the last row collects the rest */
+    if (i == 63 && sv->n_rejects == 64 && sv->rejects[63].n)
+        field = "other";
+    snprintf(sv->rejects[i].source, sizeof sv->rejects[i].source, "%s", source);
+    snprintf(sv->rejects[i].field, sizeof sv->rejects[i].field, "%s", field);
+    sv->rejects[i].n++;
+}
+
+void up_server_metrics_commit(srv_t *sv, const job_t *jobs, int rc)
+{
+    pthread_mutex_lock(&sv->m_mu);
+    for (const job_t *j = jobs; j; j = j->next) {
+        int f = j->batch->family;
+        sv->received[f] += j->batch->n_msgs;
+        if (rc == 0) {
+            sv->stored[f] += j->stored;
+            sv->dups[f] += j->duplicates;
+        }
+    }
+    pthread_mutex_unlock(&sv->m_mu);
+}
+
+void up_server_metrics_request(srv_t *sv, int status, double secs)
+{
+    pthread_mutex_lock(&sv->m_mu);
+    int cls_i = status >= 100 && status < 600 ? status / 100 : 0;
+    sv->requests[cls_i]++;
+    sv->lat_count++;
+    sv->lat_sum += secs;
+    for (int i = 0; i < N_BUCKETS; i++)
+        if (secs <= BUCKETS[i]) {
+            sv->lat_buckets[i]++;
+            break;
+        }
+    pthread_mutex_unlock(&sv->m_mu);
+}
+
+void up_server_metrics_text(srv_t *sv, up_buf_t *b)
+{
+    pthread_mutex_lock(&sv->m_mu);
+    up_buf_puts(b, "# HELP uptake_events_received_total Messages received over HTTP, by client family.\n"
+                   "# TYPE uptake_events_received_total counter\n");
+    for (int f = 0; f < UP_WIRE_FAMILIES; f++)
+        up_buf_printf(b, "uptake_events_received_total{source=\"%s\"} %llu\n", up_wire_family_name(f),
+                      (unsigned long long)sv->received[f]);
+    up_buf_puts(b, "# HELP uptake_events_stored_total Messages stored (events, identify and group calls).\n"
+                   "# TYPE uptake_events_stored_total counter\n");
+    for (int f = 0; f < UP_WIRE_FAMILIES; f++)
+        up_buf_printf(b, "uptake_events_stored_total{source=\"%s\"} %llu\n", up_wire_family_name(f),
+                      (unsigned long long)sv->stored[f]);
+    up_buf_puts(b, "# HELP uptake_events_duplicate_total Messages whose id was already stored.\n"
+                   "# TYPE uptake_events_duplicate_total counter\n");
+    for (int f = 0; f < UP_WIRE_FAMILIES; f++)
+        up_buf_printf(b, "uptake_events_duplicate_total{source=\"%s\"} %llu\n", up_wire_family_name(f),
+                      (unsigned long long)sv->dups[f]);
+    up_buf_puts(b, "# HELP uptake_events_rejected_total Messages rejected into the rejects table, by field.\n"
+                   "# TYPE uptake_events_rejected_total counter\n");
+    for (int i = 0; i < sv->n_rejects; i++)
+        up_buf_printf(b, "uptake_events_rejected_total{source=\"%s\",reason=\"%s\"} %llu\n", sv->rejects[i].source,
+                      sv->rejects[i].field, (unsigned long long)sv->rejects[i].n);
+    up_buf_puts(b, "# HELP uptake_http_requests_total HTTP requests answered, by status class.\n"
+                   "# TYPE uptake_http_requests_total counter\n");
+    static const char *const cls[] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (int i = 0; i < 6; i++)
+        up_buf_printf(b, "uptake_http_requests_total{code=\"%s\"} %llu\n", cls[i], (unsigned long long)sv->requests[i]);
+    up_buf_puts(b, "# HELP uptake_http_request_duration_seconds Time from request start to response.\n"
+                   "# TYPE uptake_http_request_duration_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int i = 0; i < N_BUCKETS; i++) {
+        cum += sv->lat_buckets[i];
+        char le[32];
+        up_fmt_double(le, sizeof le, BUCKETS[i]);
+        up_buf_printf(b, "uptake_http_request_duration_seconds_bucket{le=\"%s\"} %llu\n", le, (unsigned long long)cum);
+    }
+    up_buf_printf(b, "uptake_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                  (unsigned long long)sv->lat_count);
+    char sum[32];
+    up_fmt_double(sum, sizeof sum, sv->lat_sum);
+    up_buf_printf(b, "uptake_http_request_duration_seconds_sum %s\n", sum);
+    up_buf_printf(b, "uptake_http_request_duration_seconds_count %llu\n", (unsigned long long)sv->lat_count);
+    pthread_mutex_unlock(&sv->m_mu);
+    pthread_mutex_lock(&sv->dl_mu);
+    uint64_t slow = sv->slow_closed;
+    pthread_mutex_unlock(&sv->dl_mu);
+    up_buf_printf(b, "# HELP uptake_http_slow_closed_total Connections closed because a request did not arrive in"
+                     " full within request_timeout.\n# TYPE uptake_http_slow_closed_total counter\n"
+                     "uptake_http_slow_closed_total %llu\n", (unsigned long long)slow);
+    pthread_mutex_lock(&sv->q_mu);
+    uint32_t depth = sv->queued_events;
+    pthread_mutex_unlock(&sv->q_mu);
+    up_buf_printf(b, "# HELP uptake_queue_events Messages waiting for the disk.\n# TYPE uptake_queue_events gauge\n"
+                     "uptake_queue_events %u\n", depth);
+    up_store_stats_t st;
+    pthread_mutex_lock(&sv->store_mu);
+    if (!sv->store_broken)
+        up_store_stats(sv->store, &st);
+    else
+        memset(&st, 0, sizeof st);
+    pthread_mutex_unlock(&sv->store_mu);
+    up_buf_printf(b, "# HELP uptake_store_bytes Bytes of the store's files.\n# TYPE uptake_store_bytes gauge\n"
+                     "uptake_store_bytes{file=\"events.log\"} %llu\nuptake_store_bytes{file=\"rollup.bin\"} %llu\n",
+                  (unsigned long long)st.log_bytes, (unsigned long long)st.snapshot_bytes);
+    up_buf_printf(b, "# HELP uptake_store_events Events in the store.\n# TYPE uptake_store_events gauge\n"
+                     "uptake_store_events %llu\n", (unsigned long long)st.events);
+}
