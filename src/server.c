@@ -15,8 +15,8 @@
 #include "assets.h"
 #include "fmt.h"
 #include "nudges.h"
-#include "report.h"
 #include "timeparse.h"
+#include "view.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -289,17 +289,11 @@ static enum MHD_Result handle_nudges(srv_t *sv, struct MHD_Connection *c, conn_t
     up_buf_t out = {0};
     int rc = -UP_EIO;
     up_store_t *rd = up_server_reader_get(sv);
-    if (rd) {
-        up_rollup_t *r;
-        int owned;
-        int64_t T = now_ms();
-        if ((rc = up_store_rollup(rd, T, &r, &owned)) == 0) {
-            rc = up_nudges_json(r, up_store_model(rd), T, user, account && *account ? account : NULL, &out);
-            if (owned) {
-                up_rollup_free(r);
-                free(r);
-            }
-        }
+    up_view_t v;
+    char err[256];
+    if (rd && (rc = up_view_open(rd, now_ms(), UP_VIEW_ROLLUP, &v, err, sizeof err)) == 0) {
+        rc = up_nudges_json(v.rollup, v.model, v.T, user, account && *account ? account : NULL, &out);
+        up_view_close(&v);
     }
     pthread_mutex_unlock(&sv->read_mu);
     enum MHD_Result res = rc == 0 ? up_server_respond(c, cn, 200, "application/json", out.data, out.len,
