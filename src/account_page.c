@@ -53,19 +53,19 @@ static int extras(up_account_page_t *pg, up_store_t *s, const char *id, int64_t 
 {
     const up_model_t *m = pg->model;
     int64_t *errors = NULL;
-    int rc = up_error_counts(s, pg->rollup, m, pg->T, &errors);
+    int rc = up_engine_account_error_counts(s, pg->rollup, m, pg->T, &errors);
     double *share = NULL;
     if (rc == 0 && m->n_workflows) {
-        rc = up_engine_workflows(s, pg->rollup, m, pg->T, id, &pg->workflows);
+        rc = up_engine_workflow_run(s, pg->rollup, m, pg->T, id, &pg->workflows);
         pg->wf_row = pg->workflows.n_rows ? &pg->workflows.rows[0] : NULL;
         share = calloc(m->n_workflows, sizeof *share);
         if (!share && rc == 0)
             rc = -UP_ENOMEM;
         if (share)
-            up_engine_workflow_share(m, pg->wf_row, pg->row->seats, share);
+            up_engine_signals_workflow_share(m, pg->wf_row, pg->row->seats, share);
     }
     if (rc == 0)
-        rc = up_account_extras(up_store_db(s), m, pg->row, pg->T, errors ? (aid >= 0 ? errors[aid] : 0) : -1, share,
+        rc = up_engine_account_extras(up_store_db(s), m, pg->row, pg->T, errors ? (aid >= 0 ? errors[aid] : 0) : -1, share,
                                &pg->extras);
     free(errors);
     free(share);

@@ -214,7 +214,7 @@ static int run_playbooks(sqlite3 *db, const up_model_t *m, int64_t alert_id, con
             continue;
         if (p->task_title && !strcmp(event, "open")) {
             char due[16];
-            up_fmt_date(due, d0 + p->task_due_days);
+            up_date_fmt(due, d0 + p->task_due_days);
             char title[512];
             snprintf(title, sizeof title, "%s: %s (%s)", p->task_title, acc->name ? acc->name : acc->account_id,
                      rule->name);
@@ -306,7 +306,7 @@ static int apply(sqlite3 *db, const up_model_t *m, const rule_t *rule, const up_
         /* cooldown: quiet for cooldown_days after the last resolve of this rule here */
         if (rule->cooldown_days > 0) {
             char from[16];
-            up_fmt_date(from, d0 - rule->cooldown_days);
+            up_date_fmt(from, d0 - rule->cooldown_days);
             if (sqlite3_prepare_v2(db, "SELECT 1 FROM alerts WHERE account_id = ? AND rule = ? AND state = 'resolved'"
                                        " AND resolved_at > ? AND resolved_at <= ?", -1, &q, NULL) != SQLITE_OK)
                 return -UP_EDB;
@@ -349,7 +349,7 @@ static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, c
                     up_alerts_stats_t *st)
 {
     char today[16];
-    up_fmt_date(today, p->d0);
+    up_date_fmt(today, p->d0);
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return -UP_EDB;
     int rc = 0;
@@ -550,7 +550,7 @@ int up_alerts_set_state(sqlite3 *db, int64_t id, const char *action, const char 
     return rc;
 }
 
-int up_tasks_list(sqlite3 *db, FILE *out, int all, int format)
+int up_alerts_tasks_list(sqlite3 *db, FILE *out, int all, int format)
 {
     if (up_alerts_init(db) < 0)
         return -UP_EDB;
@@ -562,7 +562,7 @@ int up_tasks_list(sqlite3 *db, FILE *out, int all, int format)
     return write_rows(db, out, sql, NULL, cols, 8, format, "tasks", "No open tasks.");
 }
 
-int up_tasks_done(sqlite3 *db, int64_t id, const char *today)
+int up_alerts_task_done(sqlite3 *db, int64_t id, const char *today)
 {
     if (up_alerts_init(db) < 0)
         return -UP_EDB;

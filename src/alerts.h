@@ -33,11 +33,6 @@ typedef struct {
 int up_alerts_evaluate(struct up_store *s, sqlite3 *db, int64_t T, up_alerts_stats_t *st, char *err,
                        size_t errlen);
 
-/* Attempts the deliveries that are due (now, by the wall clock), with
- * retries and exponential back-off; when wait_s > 0 it keeps going until
- * nothing is due within wait_s seconds. Counts into st. */
-int up_alerts_deliver(sqlite3 *db, const up_model_t *m, int wait_s, up_alerts_stats_t *st);
-
 /* Writes the alerts (state "active" = open, acknowledged and snoozed; "all";
  * or one state) as table, CSV or JSON (format: 0 table, 1 json, 2 csv as
  * up_format_t). */
@@ -50,7 +45,7 @@ int up_alerts_show(sqlite3 *db, FILE *out, int64_t id, int format);
 int up_alerts_set_state(sqlite3 *db, int64_t id, const char *action, const char *until, const char *today);
 
 /* Tasks: list (open or all) and mark done. */
-int up_tasks_list(sqlite3 *db, FILE *out, int all, int format);
-int up_tasks_done(sqlite3 *db, int64_t id, const char *today);
+int up_alerts_tasks_list(sqlite3 *db, FILE *out, int all, int format);
+int up_alerts_task_done(sqlite3 *db, int64_t id, const char *today);
 
 #endif

@@ -74,12 +74,12 @@ static int write_job(FILE *f, job_t *j)
     int rc;
     switch (j->kind) {
     case W_REPORT: return up_report_run(j->s, j->q, f, j->err, sizeof j->err);
-    case W_SERIES: return up_report_series(j->s, j->id, j->q->T, (int)j->n, f, j->err, sizeof j->err);
-    case W_REJECTS: rc = up_report_rejects(db, f, UP_FMT_JSON, j->n); break;
+    case W_SERIES: return up_report_run_series(j->s, j->id, j->q->T, (int)j->n, f, j->err, sizeof j->err);
+    case W_REJECTS: rc = up_report_run_rejects(db, f, UP_FMT_JSON, j->n); break;
     case W_ALERTS: rc = up_alerts_list(db, f, j->state, UP_FMT_JSON); break;
     case W_ALERT: rc = j->n > 0 ? up_alerts_show(db, f, j->n, UP_FMT_JSON) : -UP_ENOTFOUND; break;
     case W_SETTINGS: return up_report_settings(f, up_store_model(j->s), UP_FMT_JSON);
-    default: rc = up_tasks_list(db, f, j->all, UP_FMT_JSON); break;
+    default: rc = up_alerts_tasks_list(db, f, j->all, UP_FMT_JSON); break;
     }
     if (rc == -UP_ENOTFOUND)
         snprintf(j->err, sizeof j->err, "no such alert");
@@ -172,7 +172,7 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
     q.top = 20;
     const char *as_of = arg(actx, "as_of");
     if (as_of) {
-        if (up_report_parse_as_of(as_of, &q.T) < 0) {
+        if (up_report_run_parse_as_of(as_of, &q.T) < 0) {
             json_error(out, "as_of: expected a date (YYYY-MM-DD) or an ISO-8601 timestamp");
             return 400;
         }

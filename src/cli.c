@@ -12,6 +12,7 @@
 #include "report_run.h"
 #include "keys.h"
 #include "alerts.h"
+#include "playbook.h"
 #include "server.h"
 #include "engine_people.h"
 #include "store.h"
@@ -457,7 +458,7 @@ static int cmd_import(const args_t *a)
         const char *file = a->pos[i];
         up_import_stats_t st;
         progress_t pg = {file, now_s(), 0, 0};
-        int rc = up_import_file(s, (up_import_kind_t)kind, file, map.n ? &map : NULL,
+        int rc = up_ingest_file(s, (up_import_kind_t)kind, file, map.n ? &map : NULL,
                                 tty ? progress_cb : NULL, &pg, a->set[O_QUIET] ? NULL : stderr,
                                 &st, err, sizeof err);
         if (pg.shown)
@@ -511,7 +512,7 @@ static int cmd_rejects(const args_t *a)
     up_store_t *s;
     if (open_store(a, UP_STORE_READ, &s) < 0)
         return UP_EXIT_STORE;
-    int rc = up_report_rejects(up_store_db(s), stdout, (up_format_t)fmt, limit);
+    int rc = up_report_run_rejects(up_store_db(s), stdout, (up_format_t)fmt, limit);
     if (rc < 0)
         fprintf(stderr, "uptake rejects: %s\n", sqlite3_errmsg(up_store_db(s)));
     up_store_close(s);
@@ -524,7 +525,7 @@ static int cmd_report(const args_t *a)
 {
     const char *what = a->npos > 1 ? a->pos[1] : NULL;
     int is_account = what && strcmp(what, "account") == 0;
-    if (!what || a->npos != (is_account ? 3 : 2) || !up_report_known(what)) {
+    if (!what || a->npos != (is_account ? 3 : 2) || !up_report_run_known(what)) {
         fprintf(stderr, "usage: uptake report accounts|features|users|stages|gaps|workflows|account ID [--as-of DATE]"
                         " [--format table|json|csv]\n");
         return UP_EXIT_USAGE;
@@ -565,7 +566,7 @@ static int cmd_report(const args_t *a)
         return UP_EXIT_USAGE;
     }
     if (a->val[O_AS_OF]) {
-        if (up_report_parse_as_of(a->val[O_AS_OF], &q.T) < 0) {
+        if (up_report_run_parse_as_of(a->val[O_AS_OF], &q.T) < 0) {
             fprintf(stderr, "uptake report: --as-of: cannot parse '%s' as a date (YYYY-MM-DD)\n", a->val[O_AS_OF]);
             return UP_EXIT_USAGE;
         }
@@ -657,8 +658,8 @@ static int cmd_status(const args_t *a)
     up_store_stats(s, &st);
     char from[40] = "-", to[40] = "-";
     if (st.events) {
-        up_fmt_time(from, st.min_ts);
-        up_fmt_time(to, st.max_ts);
+        up_time_fmt(from, st.min_ts);
+        up_time_fmt(to, st.max_ts);
     }
     printf("store       %s\nevents      %llu (%s .. %s)\nusers       %u in events, %u (account, user) pairs\n"
            "accounts    %u in events\nevent names %u\nlog         %llu bytes (%.2f bytes/event)\nsnapshot    %llu bytes\n",
@@ -792,7 +793,7 @@ static int64_t now_or_as_of(const args_t *a, int *bad)
     int64_t T;
     *bad = 0;
     if (a->val[O_AS_OF]) {
-        if (up_report_parse_as_of(a->val[O_AS_OF], &T) < 0)
+        if (up_report_run_parse_as_of(a->val[O_AS_OF], &T) < 0)
             *bad = 1;
         return T;
     }
@@ -831,7 +832,7 @@ static int cmd_alerts(const args_t *a)
         return UP_EXIT_USAGE;
     }
     char today[16];
-    up_fmt_date(today, up_day_of(T));
+    up_date_fmt(today, up_day_of(T));
     int64_t id = 0;
     if (needs_id && parse_id(a->pos[2], &id) < 0) {
         fprintf(stderr, "uptake alerts: '%s' is not an alert id (see `uptake alerts list`)\n", a->pos[2]);
@@ -857,7 +858,7 @@ static int cmd_alerts(const args_t *a)
         rc = up_alerts_evaluate(s, db, T, &st, err, sizeof err);
         long wait = a->val[O_WAIT] ? strtol(a->val[O_WAIT], NULL, 10) : 30;
         if (rc == 0)
-            rc = up_alerts_deliver(db, up_store_model(s), (int)wait, &st);
+            rc = up_playbook_deliver(db, up_store_model(s), (int)wait, &st);
         if (rc < 0)
             fprintf(stderr, "uptake alerts: %s\n", err[0] ? err : up_strerror(rc));
         else
@@ -909,8 +910,8 @@ static int cmd_tasks(const args_t *a)
     if (!db)
         return UP_EXIT_STORE;
     char today[16];
-    up_fmt_date(today, up_day_of(T));
-    int rc = done ? up_tasks_done(db, id, today) : up_tasks_list(db, stdout, a->set[O_ALL], fmt);
+    up_date_fmt(today, up_day_of(T));
+    int rc = done ? up_alerts_task_done(db, id, today) : up_alerts_tasks_list(db, stdout, a->set[O_ALL], fmt);
     if (done && rc == 0)
         printf("task #%lld: done\n", (long long)id);
     int exit_code = rc == 0 ? UP_EXIT_OK : rc == -UP_ENOTFOUND ? UP_EXIT_FAIL : UP_EXIT_STORE;

@@ -321,10 +321,10 @@ static void fold_active(const ctx_t *c, uint32_t i, const up_pair_t *p, const ui
     int32_t last = last_day_upto(&p->active, c->d0);
     if (last != UP_NO_DAY && (s->last_active == UP_NO_DAY || last > s->last_active))
         s->last_active = last;
-    row->dau += up_bits128_count(w, 83, 83);
-    row->wau += up_bits128_count(w, 77, 83) > 0;
-    row->wau_prev += up_bits128_count(w, 70, 76) > 0;
-    int days28 = up_bits128_count(w, 56, 83);
+    row->dau += up_rollup_bits128_count(w, 83, 83);
+    row->wau += up_rollup_bits128_count(w, 77, 83) > 0;
+    row->wau_prev += up_rollup_bits128_count(w, 70, 76) > 0;
+    int days28 = up_rollup_bits128_count(w, 56, 83);
     if (days28) {
         row->mau++;
         s->sum_dau += days28;
@@ -367,7 +367,7 @@ static void scan_pairs(const ctx_t *c, int64_t aid, up_account_metrics_t *row, s
                     activation_of(c, i, p, s);
                 if (p->flags & UP_PAIR_CHAMPION) {
                     s->champions++;
-                    s->champions_active += up_bits128_count(w, 70, 83) > 0;
+                    s->champions_active += up_rollup_bits128_count(w, 70, 83) > 0;
                 }
             }
         } else if (exists)
@@ -447,7 +447,7 @@ static void value_and_habit(const ctx_t *c, const up_account_t *acc, up_account_
         if (acc->contract_start != UP_NO_DAY && first_day < acc->contract_start)
             continue;
         blocks++;
-        blocks_active += up_bits128_count(s->acc_days, 77 - 7 * k, 83 - 7 * k) > 0;
+        blocks_active += up_rollup_bits128_count(s->acc_days, 77 - 7 * k, 83 - 7 * k) > 0;
     }
     if (blocks)
         row->consistency = (double)blocks_active / (double)blocks;

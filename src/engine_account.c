@@ -33,7 +33,7 @@ static int count_error(void *ctx, const up_ev_t *ev)
     return 0;
 }
 
-int up_error_counts(up_store_t *s, const up_rollup_t *r, const up_model_t *m, int64_t T, int64_t **out)
+int up_engine_account_error_counts(up_store_t *s, const up_rollup_t *r, const up_model_t *m, int64_t T, int64_t **out)
 {
     *out = NULL;
     if (!m->n_error_events)
@@ -252,7 +252,7 @@ static int surveys_of(sqlite3 *db, const up_model_t *m, const char *id, int64_t 
     return 0;
 }
 
-int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
+int up_engine_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
                       int64_t error_events_28d, const double *workflow_share, up_account_extras_t *out)
 {
     memset(out, 0, sizeof *out);

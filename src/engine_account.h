@@ -47,11 +47,11 @@ typedef struct {
 } up_account_extras_t;
 
 /* Loads the extras of account row->account as of T; error_events_28d is
- * the account's count from up_error_counts (-1 when the model lists none);
+ * the account's count from up_engine_account_error_counts (-1 when the model lists none);
  * workflow_share (per model workflow: users completing it in the week ending
  * with T's day / seats, NAN when unknown; NULL when not computed) gives the
  * value of a target on metric "workflow:NAME". */
-int up_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
+int up_engine_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
                       int64_t error_events_28d, const double *workflow_share, up_account_extras_t *out);
 
 struct up_store;
@@ -59,7 +59,7 @@ struct up_store;
  * rollup's account ids) with one scan of the log: *out receives a calloc'd
  * array of r->dict[UP_KIND_ACCOUNT].n counts, or NULL (and no scan) when the
  * model lists no error event. Returns 0 or a negative UP_E* code. */
-int up_error_counts(struct up_store *s, const up_rollup_t *r, const up_model_t *m, int64_t T, int64_t **out);
+int up_engine_account_error_counts(struct up_store *s, const up_rollup_t *r, const up_model_t *m, int64_t T, int64_t **out);
 void up_account_extras_free(up_account_extras_t *x);
 
 #endif

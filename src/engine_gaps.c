@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void up_engine_gap(const up_account_metrics_t *r, up_gap_t *g)
+void up_engine_gaps_account(const up_account_metrics_t *r, up_gap_t *g)
 {
     g->row = r;
     g->unused_seats = r->seats > r->active_users ? r->seats - r->active_users : 0;
@@ -46,7 +46,7 @@ int up_engine_gaps(const up_portfolio_t *p, const char *segment, int top, up_gap
         const up_account_metrics_t *r = &p->rows[i];
         if (segment && (!r->account->segment || strcmp(r->account->segment, segment) != 0))
             continue;
-        up_engine_gap(r, &g[(*n)++]);
+        up_engine_gaps_account(r, &g[(*n)++]);
     }
     qsort(g, *n, sizeof *g, cmp_gaps);
     if (top >= 0 && (uint32_t)top < *n)

@@ -20,7 +20,7 @@ typedef struct {
 } up_gap_t;
 
 /* The gap of one account. */
-void up_engine_gap(const up_account_metrics_t *r, up_gap_t *g);
+void up_engine_gaps_account(const up_account_metrics_t *r, up_gap_t *g);
 
 /* The gaps of p's accounts (only segment's when segment is not NULL), the
  * largest first: gap_score, then arr_at_stake, descending (nulls last), ties

@@ -71,7 +71,7 @@ void up_people_free(up_people_t *p)
     memset(p, 0, sizeof *p);
 }
 
-int up_engine_champions_quiet(const up_rollup_t *r, int64_t T, double share, int8_t *out)
+int up_engine_people_champions_quiet(const up_rollup_t *r, int64_t T, double share, int8_t *out)
 {
     int32_t d0 = up_day_of(T);
     uint32_t n_accounts = r->dict[UP_KIND_ACCOUNT].n;

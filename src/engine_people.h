@@ -36,6 +36,6 @@ void up_people_free(up_people_t *p);
  * active on fewer days per day in the last 14 than share × their pace in the
  * 28 before — 0 when it has champions and none is quiet, -1 when it has
  * none. One pass over the pairs (alerts need it for every account). */
-int up_engine_champions_quiet(const up_rollup_t *r, int64_t T, double share, int8_t *out);
+int up_engine_people_champions_quiet(const up_rollup_t *r, int64_t T, double share, int8_t *out);
 
 #endif

@@ -53,7 +53,7 @@ int up_engine_signals(const up_signals_src_t *src, up_portfolio_t *p)
         int64_t errors = src->errors ? (aid >= 0 ? src->errors[aid] : 0) : -1;
         const double *share = src->workflow_share ? src->workflow_share + (size_t)i * src->m->n_workflows : NULL;
         up_account_extras_t x;
-        int rc = up_account_extras(src->db, src->m, row, src->T, errors, share, &x);
+        int rc = up_engine_account_extras(src->db, src->m, row, src->T, errors, share, &x);
         if (rc == -UP_ENOMEM)
             return rc;
         if (rc == 0) {
@@ -64,7 +64,7 @@ int up_engine_signals(const up_signals_src_t *src, up_portfolio_t *p)
     return 0;
 }
 
-void up_engine_workflow_share(const up_model_t *m, const up_wf_row_t *w, int64_t seats, double *out)
+void up_engine_signals_workflow_share(const up_model_t *m, const up_wf_row_t *w, int64_t seats, double *out)
 {
     for (size_t k = 0; k < m->n_workflows; k++)
         out[k] = seats > 0 ? (w ? (double)w->wf[k].users[UP_WF_WEEKS - 1] : 0.0) / (double)seats : NAN;

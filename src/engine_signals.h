@@ -19,8 +19,8 @@ typedef struct {
     const up_model_t *m;
     const up_rollup_t *r;
     int64_t T;
-    const int8_t *quiet;            /* per account id: up_engine_champions_quiet */
-    const int64_t *errors;          /* per account id: up_error_counts, or NULL when the model lists none */
+    const int8_t *quiet;            /* per account id: up_engine_people_champions_quiet */
+    const int64_t *errors;          /* per account id: up_engine_account_error_counts, or NULL when the model lists none */
     const up_portfolio_t *before;   /* the portfolio health_drop_days before T */
     const double *workflow_share;   /* per row × model workflow (up_view_workflow_share), or NULL */
 } up_signals_src_t;
@@ -32,6 +32,6 @@ int up_engine_signals(const up_signals_src_t *src, up_portfolio_t *p);
 /* The workflow shares of one account: per model workflow, the users
  * completing it in the week ending with T's day (w's last block; none when
  * w is NULL) / seats, NAN when seats is 0. out holds m->n_workflows. */
-void up_engine_workflow_share(const up_model_t *m, const up_wf_row_t *w, int64_t seats, double *out);
+void up_engine_signals_workflow_share(const up_model_t *m, const up_wf_row_t *w, int64_t seats, double *out);
 
 #endif

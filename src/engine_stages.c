@@ -64,7 +64,7 @@ int up_engine_stages(const up_rollup_t *r, const up_model_t *m, int64_t T, const
                 continue;
             uint64_t w[2];
             up_days_window128(&pf->used, from, w);
-            int days = up_bits128_count(w, 0, 27);
+            int days = up_rollup_bits128_count(w, 0, 27);
             if (days)
                 hist[pf->feature][days]++;
         }
@@ -91,10 +91,10 @@ int up_engine_stages(const up_rollup_t *r, const up_model_t *m, int64_t T, const
             if (used) {
                 uint64_t w[2], adv[2];
                 up_days_window128(&pf->used, from, w);
-                row.days_used_28d = up_bits128_count(w, 0, 27);
+                row.days_used_28d = up_rollup_bits128_count(w, 0, 27);
                 int blocks = 0;
                 for (int k = 0; k < 4; k++)   /* block k = D0-7k-6 .. D0-7k */
-                    blocks += up_bits128_count(w, 21 - 7 * k, 27 - 7 * k) > 0;
+                    blocks += up_rollup_bits128_count(w, 21 - 7 * k, 27 - 7 * k) > 0;
                 row.stage = blocks >= set->stage_regular_blocks ? UP_STAGE_REGULAR : UP_STAGE_TRIAL;
                 if (row.stage == UP_STAGE_REGULAR) {
                     up_days_window128(&pf->advanced, from, adv);
@@ -104,7 +104,7 @@ int up_engine_stages(const up_rollup_t *r, const up_model_t *m, int64_t T, const
                         if (d > row.days_used_28d)
                             more += hist[pf->feature][d];
                     }
-                    if (up_bits128_count(adv, 0, 27) > 0 ||
+                    if (up_rollup_bits128_count(adv, 0, 27) > 0 ||
                         (row.days_used_28d > 0 && more * 1000000 < top_scaled * n))
                         row.stage = UP_STAGE_MASTERY;
                 }

@@ -239,7 +239,7 @@ static int match_all(match_t *x, const up_rollup_t *r, const collect_t *c)
     return rc;
 }
 
-int up_engine_workflows(up_store_t *s, const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
+int up_engine_workflow_run(up_store_t *s, const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
                         up_workflows_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -294,7 +294,7 @@ void up_workflows_free(up_workflows_t *w)
     memset(w, 0, sizeof *w);
 }
 
-int up_model_has_workflow_ka(const up_model_t *m)
+int up_engine_workflow_has_ka(const up_model_t *m)
 {
     for (size_t j = 0; j < m->n_key_actions; j++)
         if (!strncmp(m->key_actions[j], "workflow:", 9))
@@ -302,13 +302,13 @@ int up_model_has_workflow_ka(const up_model_t *m)
     return 0;
 }
 
-int up_workflow_key_actions(up_store_t *s, const up_rollup_t *r, const up_model_t *m, int64_t T, up_entities_t *e,
+int up_engine_workflow_key_actions(up_store_t *s, const up_rollup_t *r, const up_model_t *m, int64_t T, up_entities_t *e,
                             up_workflows_t *w)
 {
     memset(w, 0, sizeof *w);
-    if (!up_model_has_workflow_ka(m))
+    if (!up_engine_workflow_has_ka(m))
         return 0;
-    int rc = up_engine_workflows(s, r, m, T, NULL, w);
+    int rc = up_engine_workflow_run(s, r, m, T, NULL, w);
     if (rc < 0)
         return rc;
     /* pair order holds already; within a pair, workflows were matched one

@@ -40,17 +40,17 @@ typedef struct {
 
 /* Matches every workflow of the model as of T, for one account (its id) or
  * all (account NULL). Returns 0 or a negative UP_E* code. */
-int up_engine_workflows(struct up_store *s, const up_rollup_t *r, const up_model_t *m, int64_t T,
+int up_engine_workflow_run(struct up_store *s, const up_rollup_t *r, const up_model_t *m, int64_t T,
                         const char *account, up_workflows_t *out);
 void up_workflows_free(up_workflows_t *w);
 
 /* 1 when the model's key_actions name a workflow ("workflow:NAME"). */
-int up_model_has_workflow_ka(const up_model_t *m);
+int up_engine_workflow_has_ka(const up_model_t *m);
 
 /* When the model's key actions name workflows, matches them as of T and
  * points e's key-action overlay at their completions (owned by w, which the
  * caller frees after the engine has run). Otherwise leaves e alone. */
-int up_workflow_key_actions(struct up_store *s, const up_rollup_t *r, const up_model_t *m, int64_t T,
+int up_engine_workflow_key_actions(struct up_store *s, const up_rollup_t *r, const up_model_t *m, int64_t T,
                             up_entities_t *e, up_workflows_t *w);
 
 #endif

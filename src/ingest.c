@@ -139,7 +139,7 @@ static int parse_date_field(const char *v, size_t n, char *out)
     int64_t ms;
     if (up_time_parse(v, n, &ms) < 0)
         return -1;
-    up_fmt_date(out, up_day_of(ms));
+    up_date_fmt(out, up_day_of(ms));
     return 0;
 }
 
@@ -768,7 +768,7 @@ static void record_import(sqlite3 *db, up_import_kind_t kind, const char *path, 
     }
 }
 
-int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
+int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path,
                    const up_mapping_t *map, up_progress_fn progress, void *pctx,
                    FILE *log, up_import_stats_t *st, char *err, size_t errlen)
 {

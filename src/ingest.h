@@ -45,7 +45,7 @@ typedef void (*up_progress_fn)(void *ctx, uint64_t pos, uint64_t size);
  * before it are stored and committed, st counts them, and the import is
  * recorded, as for a file read to its end. The first few reject messages are
  * also written to `log` when it is not NULL. */
-int up_import_file(up_store_t *s, up_import_kind_t kind, const char *path,
+int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path,
                    const up_mapping_t *map, up_progress_fn progress, void *pctx,
                    FILE *log, up_import_stats_t *st, char *err, size_t errlen);
 

@@ -201,7 +201,7 @@ int up_keyring_check_hash(const up_keyring_t *k, up_key_kind_t kind, const uint8
 
 /* ---- dashboard sessions ------------------------------------------------- */
 
-int up_session_create(sqlite3 *db, const char *token, size_t len, int64_t now_s, int64_t ttl_s, char *out,
+int up_keys_session_create(sqlite3 *db, const char *token, size_t len, int64_t now_s, int64_t ttl_s, char *out,
                       size_t outlen)
 {
     int n = random_id("ups_", out, outlen);
@@ -227,7 +227,7 @@ int up_session_create(sqlite3 *db, const char *token, size_t len, int64_t now_s,
     return rc;
 }
 
-int up_session_find(sqlite3 *db, const char *id, size_t len, int64_t now_s, uint8_t key_hash[32])
+int up_keys_session_find(sqlite3 *db, const char *id, size_t len, int64_t now_s, uint8_t key_hash[32])
 {
     if (len != 44 || memcmp(id, "ups_", 4) != 0)
         return 0;
@@ -247,7 +247,7 @@ int up_session_find(sqlite3 *db, const char *id, size_t len, int64_t now_s, uint
     return found ? 1 : rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -UP_EDB;
 }
 
-int up_session_end(sqlite3 *db, const char *id, size_t len)
+int up_keys_session_end(sqlite3 *db, const char *id, size_t len)
 {
     uint8_t h[32];
     SHA256((const uint8_t *)id, len, h);

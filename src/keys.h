@@ -51,14 +51,14 @@ void up_keyring_free(up_keyring_t *k);
  * ("ups_" and 40 hex digits, 44 characters) goes into the cookie, and the
  * sessions table of uptake.db keeps the SHA-256 of the id with the SHA-256
  * of the token, so the cookie never carries the token and a revoked token
- * ends its sessions. up_session_create writes the id to out (at least 64
+ * ends its sessions. up_keys_session_create writes the id to out (at least 64
  * bytes) and deletes expired sessions; returns 0, -UP_EDB or -UP_EIO.
- * up_session_find returns 1 with the token's hash in key_hash when id is a
+ * up_keys_session_find returns 1 with the token's hash in key_hash when id is a
  * session that has neither expired nor ended, 0 when not, or -UP_EDB.
- * up_session_end deletes it (sign-out); returns 0 or -UP_EDB. */
-int up_session_create(sqlite3 *db, const char *token, size_t len, int64_t now_s, int64_t ttl_s, char *out,
+ * up_keys_session_end deletes it (sign-out); returns 0 or -UP_EDB. */
+int up_keys_session_create(sqlite3 *db, const char *token, size_t len, int64_t now_s, int64_t ttl_s, char *out,
                       size_t outlen);
-int up_session_find(sqlite3 *db, const char *id, size_t len, int64_t now_s, uint8_t key_hash[32]);
-int up_session_end(sqlite3 *db, const char *id, size_t len);
+int up_keys_session_find(sqlite3 *db, const char *id, size_t len, int64_t now_s, uint8_t key_hash[32]);
+int up_keys_session_end(sqlite3 *db, const char *id, size_t len);
 
 #endif

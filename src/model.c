@@ -756,7 +756,7 @@ const up_alert_setting_info_t up_alert_setting_info[UP_ASET_N] = {
 #undef ASET_INFO_
 };
 
-double up_alert_setting_value(const up_alert_settings_t *a, int i)
+double up_model_alert_setting(const up_alert_settings_t *a, int i)
 {
     const char *p = (const char *)a + up_alert_setting_info[i].offset;
     if (up_alert_setting_info[i].is_int) {

@@ -114,7 +114,7 @@ enum {
 };
 extern const up_alert_setting_info_t up_alert_setting_info[UP_ASET_N];
 /* An alert setting's value as a double. */
-double up_alert_setting_value(const up_alert_settings_t *a, int i);
+double up_model_alert_setting(const up_alert_settings_t *a, int i);
 
 /* The built-in alert rules: on unless the model disables them, replaced by
  * a model rule of the same name; their conditions are written from

@@ -46,7 +46,7 @@ int up_nudges_json(const up_rollup_t *r, const up_model_t *m, int64_t T, const c
                    up_buf_t *out)
 {
     char when[40];
-    up_fmt_time(when, T);
+    up_time_fmt(when, T);
     up_buf_puts(out, "{\"user_id\":");
     up_fmt_json_str(out, user);
     up_buf_printf(out, ",\"as_of\":\"%s\",\"nudges\":[", when);

@@ -5,7 +5,7 @@
  * 1, 2, 4, … seconds (capped at an hour) until the playbook's attempts are
  * spent, when the delivery is marked failed (given up). Every attempt's
  * outcome stays in the row (attempts, last_code, last_error). */
-#include "alerts.h"
+#include "playbook.h"
 
 #include "util.h"
 
@@ -84,7 +84,7 @@ static const up_playbook_t *playbook(const up_model_t *m, const char *name)
     return NULL;
 }
 
-int up_alerts_deliver(sqlite3 *db, const up_model_t *m, int wait_s, up_alerts_stats_t *st)
+int up_playbook_deliver(sqlite3 *db, const up_model_t *m, int wait_s, up_alerts_stats_t *st)
 {
     if (up_alerts_init(db) < 0)
         return -UP_EDB;

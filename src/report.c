@@ -181,7 +181,7 @@ static void json_opt_day(up_buf_t *b, int32_t day)
         up_buf_puts(b, "null");
         return;
     }
-    up_fmt_date(t, day);
+    up_date_fmt(t, day);
     up_fmt_json_str(b, t);
 }
 
@@ -248,10 +248,10 @@ static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_
      * any other T (a timestamp, or now) is shown as itself */
     char as_of[48];
     if (p->T == up_engine_end_of_day(up_day_of(p->T))) {
-        up_fmt_date(as_of, up_day_of(p->T));
+        up_date_fmt(as_of, up_day_of(p->T));
         strcat(as_of, " (end of day UTC)");
     } else
-        up_fmt_time(as_of, p->T);
+        up_time_fmt(as_of, p->T);
     fprintf(out, "Portfolio as of %s: %u account%s\n\n", as_of, n, n == 1 ? "" : "s");
     for (size_t c = 0; c < 13; c++) {
         if (c == 12)
@@ -325,7 +325,7 @@ static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
 {
     up_buf_t b = {0};
     char t[40];
-    up_fmt_time(t, p->T);
+    up_time_fmt(t, p->T);
     up_buf_puts(&b, "{\"as_of\":");
     up_fmt_json_str(&b, t);
     up_buf_puts(&b, ",\"accounts\":[");
@@ -505,10 +505,10 @@ int up_report_features(FILE *out, const up_portfolio_t *p, const up_report_opts_
     up_table_t t;
     up_table_init(&t, summary ? SUMMARY_COLS : FEATURE_COLS, summary ? S_N : F_N);
     t.json_key = "features";
-    up_fmt_time(t.json_as_of, p->T);
+    up_time_fmt(t.json_as_of, p->T);
     t.header = t.utf8 = 1;
     char day[16], title[160], footer[200];
-    up_fmt_date(day, p->d0);
+    up_date_fmt(day, p->d0);
     snprintf(title, sizeof title, "Feature adoption as of %s over %u account%s (users in the last 28 days)\n\n", day,
              n, n == 1 ? "" : "s");
     snprintf(footer, sizeof footer, "\nACCOUNTS = accounts where someone used it; ADOPTION = USERS / ACTIVE users of"
@@ -517,9 +517,11 @@ int up_report_features(FILE *out, const up_portfolio_t *p, const up_report_opts_
     t.footer = footer;
     if (summary)
         summary_rows(&t, p->model, rows, n);
-    else
+    else {
+        up_table_stream(&t, out, o->format);   /* accounts × features rows */
         feature_rows(&t, p->model, rows, n);
-    int rc = up_table_write(out, &t, o->format);
+    }
+    int rc = up_table_end(&t, out, o->format);
     up_table_free(&t);
     free(rows);
     return rc;

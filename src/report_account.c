@@ -80,7 +80,7 @@ static void targets_csv(FILE *out, const up_account_extras_t *x)
         char v[40], d[16] = "";
         num(v, sizeof v, t->value);
         if (t->due != UP_NO_DAY)
-            up_fmt_date(d, t->due);
+            up_date_fmt(d, t->due);
         fprintf(out, "targets,");
         up_fmt_csv_field(out, t->target->name);
         fprintf(out, ",%s %s (%s >= ", t->status, v, t->target->metric);
@@ -103,7 +103,7 @@ static void targets_json(up_buf_t *b, const up_account_extras_t *x)
             up_buf_puts(b, "null");
         else {
             char d[16];
-            up_fmt_date(d, t->due);
+            up_date_fmt(d, t->due);
             up_buf_printf(b, "\"%s\"", d);
         }
         up_buf_puts(b, ",\"value\":");
@@ -120,11 +120,11 @@ static void revenue_csv(FILE *out, const up_revenue_t *v)
     char d[16], t[40];
     for (uint32_t i = 0; i < v->n_seat_changes; i++) {
         const up_seat_change_t *c = &v->seat_changes[i];
-        up_fmt_date(d, c->day);
+        up_date_fmt(d, c->day);
         fprintf(out, "seats,change_%s,%+lld\n", d, (long long)(c->to - c->from));
     }
     for (int k = 0; k < 12; k++) {
-        up_fmt_date(d, v->util[k].day);
+        up_date_fmt(d, v->util[k].day);
         num(t, sizeof t, v->util[k].utilization);
         fprintf(out, "seats,utilization_%s,%s\n", d, t);
     }
@@ -135,7 +135,7 @@ static void revenue_csv(FILE *out, const up_revenue_t *v)
         fprintf(out, "revenue,%s,%s\n", names[k], t);
     }
     for (uint32_t i = 0; i < v->n_arr_changes; i++) {
-        up_fmt_date(d, v->arr_changes[i].day);
+        up_date_fmt(d, v->arr_changes[i].day);
         num(t, sizeof t, v->arr_changes[i].to - v->arr_changes[i].from);
         fprintf(out, "revenue,change_%s,%s\n", d, t);
     }
@@ -147,14 +147,14 @@ static void revenue_json(up_buf_t *b, const up_revenue_t *v)
     up_buf_puts(b, ",\"seats_history\":{\"changes\":[");
     for (uint32_t i = 0; i < v->n_seat_changes; i++) {
         const up_seat_change_t *c = &v->seat_changes[i];
-        up_fmt_date(d, c->day);
+        up_date_fmt(d, c->day);
         up_buf_printf(b, "%s{\"date\":\"%s\",\"from\":%lld,\"to\":%lld,\"delta\":%lld,\"removal\":%s,"
                          "\"overnight_drop\":%s}", i ? "," : "", d, (long long)c->from, (long long)c->to,
                       (long long)(c->to - c->from), c->removal ? "true" : "false", c->overnight_drop ? "true" : "false");
     }
     up_buf_puts(b, "],\"utilization\":[");
     for (int k = 0; k < 12; k++) {
-        up_fmt_date(d, v->util[k].day);
+        up_date_fmt(d, v->util[k].day);
         up_buf_printf(b, "%s{\"date\":\"%s\",\"seats\":%lld,\"mau\":%lld,\"utilization\":", k ? "," : "", d,
                       (long long)v->util[k].seats, (long long)v->util[k].mau);
         up_fmt_json_num(b, v->util[k].utilization);
@@ -172,7 +172,7 @@ static void revenue_json(up_buf_t *b, const up_revenue_t *v)
     up_fmt_json_num(b, v->nrr_365d);
     up_buf_puts(b, ",\"changes\":[");
     for (uint32_t i = 0; i < v->n_arr_changes; i++) {
-        up_fmt_date(d, v->arr_changes[i].day);
+        up_date_fmt(d, v->arr_changes[i].day);
         up_buf_printf(b, "%s{\"date\":\"%s\",\"from\":", i ? "," : "", d);
         up_fmt_json_num(b, v->arr_changes[i].from);
         up_buf_puts(b, ",\"to\":");
@@ -192,7 +192,7 @@ static void revenue_table(FILE *out, const up_revenue_t *v)
     fprintf(out, "\nSeat changes:%s\n", v->n_seat_changes ? "" : " none");
     for (uint32_t i = 0; i < v->n_seat_changes; i++) {
         const up_seat_change_t *c = &v->seat_changes[i];
-        up_fmt_date(d, c->day);
+        up_date_fmt(d, c->day);
         fprintf(out, "  %s  %lld -> %lld (%+lld)%s\n", d, (long long)c->from, (long long)c->to,
                 (long long)(c->to - c->from), c->overnight_drop ? "  OVERNIGHT DROP" : c->removal ? "  removal" : "");
     }
@@ -237,13 +237,13 @@ static void csv_account(FILE *out, const up_account_page_t *pg)
     for (int k = 0; k < 3; k++) {
         t1[0] = '\0';
         if (dates[k] != UP_NO_DAY && (k != 2 || dates[k] <= p->d0))
-            up_fmt_date(t1, dates[k]);
+            up_date_fmt(t1, dates[k]);
         fprintf(out, "\naccount,%s,%s", dnames[k], t1);
     }
     fprintf(out, "\naccount,level,%s\n", up_level_names[row->level]);
     for (int32_t i = 0; i < n_hist; i++)
         if (i == 0 || history[i] != history[i - 1]) {
-            up_fmt_date(t1, history_from + i);
+            up_date_fmt(t1, history_from + i);
             fprintf(out, "level_history,%s,%s\n", t1, up_level_names[history[i]]);
         }
     const double nums[] = {row->breadth, row->depth, row->stickiness, row->wau_trend, row->activation_rate,
@@ -306,7 +306,7 @@ static void csv_activity(FILE *out, const up_account_page_t *pg)
                  "milestones,done_per_week,%s\nmilestones,planned_per_week,%s\n",
             x->n_milestones, (long long)x->done, (long long)x->overdue, (long long)x->stalled, t1, t2);
     for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
-        up_fmt_date(t3, x->months[k].first_day);
+        up_date_fmt(t3, x->months[k].first_day);
         num(t1, sizeof t1, x->months[k].nps);
         num(t2, sizeof t2, x->months[k].csat);
         fprintf(out, "surveys,nps_%.7s,%s\nsurveys,csat_%.7s,%s\n", t3, t1, t3, t2);
@@ -326,7 +326,7 @@ static void json_account(up_buf_t *b, const up_account_page_t *pg)
     const up_portfolio_t *p = pg->portfolio;
     int64_t T = pg->T;
     char t1[48];
-    up_fmt_time(t1, T);
+    up_time_fmt(t1, T);
     up_buf_puts(b, "{\"as_of\":");
     up_fmt_json_str(b, t1);
     up_buf_puts(b, ",\"account_id\":");
@@ -349,7 +349,7 @@ static void json_account(up_buf_t *b, const up_account_page_t *pg)
             if (dates[k] == UP_NO_DAY || (k == 2 && dates[k] > p->d0))
                 up_buf_puts(b, "null");
             else {
-                up_fmt_date(t1, dates[k]);
+                up_date_fmt(t1, dates[k]);
                 up_buf_printf(b, "\"%s\"", t1);
             }
         }
@@ -445,14 +445,14 @@ static void json_activity(up_buf_t *b, const up_account_page_t *pg)
         if (ms->due == UP_TS_NONE)
             up_buf_puts(b, "null");
         else {
-            up_fmt_date(t1, up_day_of(ms->due));
+            up_date_fmt(t1, up_day_of(ms->due));
             up_fmt_json_str(b, t1);
         }
         up_buf_puts(b, ",\"done_at\":");
         if (ms->done_at == UP_TS_NONE || ms->done_at > T)
             up_buf_puts(b, "null");
         else {
-            up_fmt_date(t1, up_day_of(ms->done_at));
+            up_date_fmt(t1, up_day_of(ms->done_at));
             up_fmt_json_str(b, t1);
         }
         up_buf_printf(b, ",\"overdue_days\":%d}", ms->overdue_days);
@@ -472,7 +472,7 @@ static void json_history(up_buf_t *b, const up_account_page_t *pg)
     char t1[48];
     up_buf_puts(b, "]},\"surveys_by_month\":[");
     for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
-        up_fmt_date(t1, x->months[k].first_day);
+        up_date_fmt(t1, x->months[k].first_day);
         up_buf_printf(b, "%s{\"month\":\"%.7s\",\"nps_answers\":%lld,\"nps\":", k ? "," : "", t1,
                       (long long)x->months[k].nps_answers);
         up_fmt_json_num(b, x->months[k].nps);
@@ -488,7 +488,7 @@ static void json_history(up_buf_t *b, const up_account_page_t *pg)
     for (int32_t i = 0, n = 0; i < n_hist; i++) {
         if (i > 0 && history[i] == history[i - 1])
             continue;
-        up_fmt_date(t1, history_from + i);
+        up_date_fmt(t1, history_from + i);
         up_buf_printf(b, "%s{\"date\":\"%s\",\"level\":\"%s\"}", n++ ? "," : "", t1, up_level_names[history[i]]);
     }
 }
@@ -506,15 +506,15 @@ static void text_account(FILE *out, const up_account_page_t *pg)
     char t2[48];
     char t3[48];
     char t4[48];
-    up_fmt_date(t1, p->d0);
+    up_date_fmt(t1, p->d0);
     fprintf(out, "%s %s\n", acc->account_id, acc->name ? acc->name : "");
     fprintf(out, "%s%s%s, as of %s\n", acc->segment ? acc->segment : "no segment",
             acc->owner ? ", owner " : "", acc->owner ? acc->owner : "", t1);
     if (acc->contract_start != UP_NO_DAY) {
-        up_fmt_date(t2, acc->contract_start);
+        up_date_fmt(t2, acc->contract_start);
         fprintf(out, "Contract since %s", t2);
         if (acc->renewal_date != UP_NO_DAY) {
-            up_fmt_date(t3, acc->renewal_date);
+            up_date_fmt(t3, acc->renewal_date);
             fprintf(out, ", renewal %s (%d days)", t3, acc->renewal_date - p->d0);
         }
         if (!isnan(acc->arr))
@@ -522,16 +522,16 @@ static void text_account(FILE *out, const up_account_page_t *pg)
         fputc('\n', out);
     }
     if (acc->churned_at != UP_NO_DAY && acc->churned_at <= p->d0) {
-        up_fmt_date(t2, acc->churned_at);
+        up_date_fmt(t2, acc->churned_at);
         fprintf(out, "CHURNED on %s\n", t2);
     }
     fprintf(out, "\nLEVEL %s: %s\n", up_level_names[row->level], row->level_why);
     if (n_hist > 0) {
-        up_fmt_date(t1, history_from);
+        up_date_fmt(t1, history_from);
         fprintf(out, "Level since %s:", t1);
         for (int32_t i = 0; i < n_hist; i++)
             if (i == 0 || history[i] != history[i - 1]) {
-                up_fmt_date(t2, history_from + i);
+                up_date_fmt(t2, history_from + i);
                 fprintf(out, " %s%s %s", i ? "→ " : "", t2, up_level_names[history[i]]);
             }
         fputc('\n', out);
@@ -601,7 +601,7 @@ static void text_people(FILE *out, const up_account_page_t *pg)
             if (h->last_active == UP_TS_NONE)
                 snprintf(t2, sizeof t2, "never");
             else
-                up_fmt_date(t2, up_day_of(h->last_active));
+                up_date_fmt(t2, up_day_of(h->last_active));
             fprintf(out, "%-20.20s %-9s %8d %11d %7s  %s\n",
                     up_dict_str(&r->dict[UP_KIND_USER], r->pairs[h->pair].user),
                     h->champion ? "champion" : "sponsor", h->days_14, h->days_prev_28, t1, t2);
@@ -621,7 +621,7 @@ static void text_people(FILE *out, const up_account_page_t *pg)
             if (last->due == UP_TS_NONE)
                 snprintf(t3, sizeof t3, DASH);
             else
-                up_fmt_date(t3, up_day_of(last->due));
+                up_date_fmt(t3, up_day_of(last->due));
             fprintf(out, "%-22.22s %12s %12s %-10s  %s\n", last->metric, t1, t2[0] ? t2 : DASH, t3,
                     status_name(up_outcome_on_track(&e->outcomes[i], last, T)));
             i = j;
@@ -663,9 +663,9 @@ static void text_support(FILE *out, const up_account_page_t *pg)
             if (ms->due == UP_TS_NONE)
                 snprintf(t1, sizeof t1, DASH);
             else
-                up_fmt_date(t1, up_day_of(ms->due));
+                up_date_fmt(t1, up_day_of(ms->due));
             if (ms->done_at != UP_TS_NONE && ms->done_at <= T) {
-                up_fmt_date(t2, up_day_of(ms->done_at));
+                up_date_fmt(t2, up_day_of(ms->done_at));
                 snprintf(t3, sizeof t3, "done %.10s", t2);
             } else if (ms->overdue_days)
                 snprintf(t3, sizeof t3, "OVERDUE %d day%s", ms->overdue_days, ms->overdue_days == 1 ? "" : "s");
@@ -704,14 +704,14 @@ static void text_history(FILE *out, const up_account_page_t *pg)
         const up_target_eval_t *t = &x->targets[i];
         char d[16] = "no contract";
         if (t->due != UP_NO_DAY)
-            up_fmt_date(d, t->due);
+            up_date_fmt(d, t->due);
         fprintf(out, "  %-24.24s %s %.3g by %s (day %d): now %.3g, %.0f%% - %s\n", t->target->name,
                 t->target->metric, t->target->min, d, t->target->by_day, t->value,
                 isnan(t->progress) ? 0.0 : 100 * t->progress, t->status);
     }
     fprintf(out, "\nSurveys by month:");
     for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
-        up_fmt_date(t1, x->months[k].first_day);
+        up_date_fmt(t1, x->months[k].first_day);
         if (isnan(x->months[k].nps))
             snprintf(t2, sizeof t2, DASH);
         else

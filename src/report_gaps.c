@@ -63,7 +63,7 @@ int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o
     up_table_t t;
     up_table_init(&t, COLS, G_N);
     t.json_key = "gaps";
-    up_fmt_time(t.json_as_of, p->T);
+    up_time_fmt(t.json_as_of, p->T);
     t.header = 1;
     double stake = 0;
     for (uint32_t i = 0; i < n && rc == 0; i++) {
@@ -72,7 +72,7 @@ int up_report_gaps(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o
             stake += g[i].arr_at_stake;
     }
     char day[16], title[160];
-    up_fmt_date(day, p->d0);
+    up_date_fmt(day, p->d0);
     snprintf(title, sizeof title, "Largest adoption gaps as of %s: %u account%s, ARR at stake %.0f\n\n", day, n,
              n == 1 ? "" : "s", stake);
     t.title = title;

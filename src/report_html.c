@@ -74,8 +74,8 @@ static void svg_lines(FILE *out, const up_series_t *s, int which_a, int which_b,
         fputs("\"/>", out);
     }
     char d1[16], d2[16];
-    up_fmt_date(d1, s->days[0].day);
-    up_fmt_date(d2, s->days[s->n_days - 1].day);
+    up_date_fmt(d1, s->days[0].day);
+    up_date_fmt(d2, s->days[s->n_days - 1].day);
     fprintf(out, "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#5b6475\">%s</text>"
                  "<text x=\"%d\" y=\"%d\" font-size=\"11\" fill=\"#5b6475\" text-anchor=\"end\">%s</text>",
             P, H - 10, d1, W - 5, H - 10, d2);
@@ -99,7 +99,7 @@ static void html_intro(FILE *out, const up_account_page_t *pg)
     const up_portfolio_t *p = pg->portfolio;
     char d[16];
     char today[16];
-    up_fmt_date(today, p->d0);
+    up_date_fmt(today, p->d0);
     char title[256];
     snprintf(title, sizeof title, "Adoption review: %s, %s", acc->name ? acc->name : acc->account_id, today);
     head(out, title);
@@ -107,11 +107,11 @@ static void html_intro(FILE *out, const up_account_page_t *pg)
     up_fmt_html(out, acc->name ? acc->name : acc->account_id);
     fprintf(out, "</h1><p class=\"muted\">As of %s", today);
     if (acc->contract_start != UP_NO_DAY) {
-        up_fmt_date(d, acc->contract_start);
+        up_date_fmt(d, acc->contract_start);
         fprintf(out, " · customer since %s", d);
     }
     if (acc->renewal_date != UP_NO_DAY) {
-        up_fmt_date(d, acc->renewal_date);
+        up_date_fmt(d, acc->renewal_date);
         fprintf(out, " · renewal %s", d);
     }
     fputs("</p>", out);
@@ -162,7 +162,7 @@ static void html_targets(FILE *out, const up_account_page_t *pg)
             up_fmt_html(out, t->target->metric);
             fprintf(out, "</td><td class=\"n\">%.3g</td><td class=\"n\">%.3g</td><td>", t->value, t->target->min);
             if (t->due != UP_NO_DAY) {
-                up_fmt_date(d, t->due);
+                up_date_fmt(d, t->due);
                 fputs(d, out);
             } else
                 fputs("–", out);
@@ -240,7 +240,7 @@ static void html_gaps(FILE *out, const up_account_page_t *pg)
     if (x->overdue)
         fprintf(out, "<li>%lld onboarding milestone%s overdue.</li>", (long long)x->overdue, x->overdue == 1 ? " is" : "s are");
     if (rev->n_seat_changes && rev->seat_changes[rev->n_seat_changes - 1].removal) {
-        up_fmt_date(d, rev->seat_changes[rev->n_seat_changes - 1].day);
+        up_date_fmt(d, rev->seat_changes[rev->n_seat_changes - 1].day);
         fprintf(out, "<li>Seats were reduced on %s.</li>", d);
     }
     fputs("</ul></section>", out);
@@ -254,7 +254,7 @@ static void html_plan(FILE *out, const up_account_page_t *pg)
     const up_account_extras_t *x = &pg->extras;
     const up_portfolio_t *p = pg->portfolio;
     char later[16];
-    up_fmt_date(later, p->d0 + 90);
+    up_date_fmt(later, p->d0 + 90);
     fprintf(out, "<section><h2>Plan for the next 90 days (to %s)</h2><table><tr><th>Goal</th><th>From</th><th>To</th>"
                  "</tr>", later);
     if (row->seats > 0 && !isnan(row->breadth) && row->breadth < 0.85) {
@@ -292,7 +292,7 @@ static void html_plan(FILE *out, const up_account_page_t *pg)
           " docs/metrics.md.</p></section></body></html>\n", out);
 }
 
-int up_report_account_html(FILE *out, const up_account_page_t *pg)
+int up_report_html_account(FILE *out, const up_account_page_t *pg)
 {
     html_intro(out, pg);
     html_targets(out, pg);
@@ -302,10 +302,10 @@ int up_report_account_html(FILE *out, const up_account_page_t *pg)
     return ferror(out) ? -UP_EIO : 0;
 }
 
-int up_report_accounts_html(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o)
+int up_report_html_accounts(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o)
 {
     char today[16];
-    up_fmt_date(today, p->d0);
+    up_date_fmt(today, p->d0);
     char title[64];
     snprintf(title, sizeof title, "Portfolio, %s", today);
     head(out, title);
@@ -339,7 +339,7 @@ int up_report_accounts_html(FILE *out, const up_portfolio_t *p, const up_report_
         fputs("</td><td>", out);
         if (a->renewal_date != UP_NO_DAY) {
             char d[16];
-            up_fmt_date(d, a->renewal_date);
+            up_date_fmt(d, a->renewal_date);
             fputs(d, out);
         }
         fputs("</td><td>", out);

@@ -9,8 +9,8 @@
 #include "report.h"
 
 /* The QBR of one account, from its page (built with its series). */
-int up_report_account_html(FILE *out, const up_account_page_t *pg);
+int up_report_html_account(FILE *out, const up_account_page_t *pg);
 /* The portfolio as one HTML file. */
-int up_report_accounts_html(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o);
+int up_report_html_accounts(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o);
 
 #endif

@@ -8,7 +8,7 @@
 #include "engine_signals.h"
 #include "engine_workflow.h"
 #include "fmt.h"
-#include "report_workflow.h"
+#include "report_workflows.h"
 #include "report_html.h"
 #include "report_account.h"
 #include "report_gaps.h"
@@ -28,7 +28,7 @@
 static const char *const REPORTS[] = {"accounts", "features", "users",    "stages",   "gaps",
                                        "account",  "workflows", "signals", "settings"};
 
-int up_report_known(const char *what)
+int up_report_run_known(const char *what)
 {
     for (size_t i = 0; i < sizeof REPORTS / sizeof REPORTS[0]; i++)
         if (strcmp(what, REPORTS[i]) == 0)
@@ -36,7 +36,7 @@ int up_report_known(const char *what)
     return 0;
 }
 
-int up_report_parse_as_of(const char *s, int64_t *T)
+int up_report_run_parse_as_of(const char *s, int64_t *T)
 {
     int32_t day;
     if (up_date_parse(s, strlen(s), &day) == 0) {
@@ -62,7 +62,7 @@ static int report_one_account(FILE *out, const up_view_t *v, const char *id, up_
     int rc = up_account_page_open(&pg, v, id, format == UP_FMT_HTML);
     if (rc < 0)
         return rc;
-    rc = format == UP_FMT_HTML ? up_report_account_html(out, &pg) : up_report_account(out, &pg, format);
+    rc = format == UP_FMT_HTML ? up_report_html_account(out, &pg) : up_report_account(out, &pg, format);
     up_account_page_close(&pg);
     return rc;
 }
@@ -78,7 +78,7 @@ static int report_stages(const up_view_t *v, const up_report_req_t *q, FILE *out
         rc = fail(err, errlen, -UP_ENOTFOUND, "no account '%s' in the events", account);
     } else if (rc == 0) {
         rc = strcmp(q->what, "users") == 0 ? up_report_users(out, r, v->model, q->T, &st, q->o.format)
-                                           : up_report_stages(out, v->model, q->T, &st, q->feature, q->o.format);
+                                           : up_report_users_stages(out, v->model, q->T, &st, q->feature, q->o.format);
         if (rc == -UP_ENOTFOUND)
             fail(err, errlen, rc, "no feature '%s' in the model", q->feature);
     } else
@@ -96,7 +96,7 @@ static int report_workflows(const up_view_t *v, const up_report_req_t *q, FILE *
     if (account && up_dict_find(&v->rollup->dict[UP_KIND_ACCOUNT], account, strlen(account)) < 0)
         return fail(err, errlen, -UP_ENOTFOUND, "no account '%s' in the events", account);
     up_workflows_t w;
-    int rc = up_engine_workflows(v->store, v->rollup, v->model, q->T, account, &w);
+    int rc = up_engine_workflow_run(v->store, v->rollup, v->model, q->T, account, &w);
     if (rc == 0)
         rc = up_report_workflows(out, v->rollup, v->model, &v->entities, &w, q->T, q->o.format);
     else
@@ -118,7 +118,7 @@ static int report_portfolio(const up_view_t *v, const up_report_req_t *q, FILE *
         rc = report_one_account(out, v, q->id, q->o.format);
     else
         rc = strcmp(q->what, "accounts") != 0 ? up_report_features(out, p, &q->o)
-           : q->o.format == UP_FMT_HTML ? up_report_accounts_html(out, p, &q->o) : up_report_accounts(out, p, &q->o);
+           : q->o.format == UP_FMT_HTML ? up_report_html_accounts(out, p, &q->o) : up_report_accounts(out, p, &q->o);
     if (rc == -UP_ENOTFOUND)
         fail(err, errlen, rc, "no account '%s'", is_account ? q->id : q->o.account);
     else if (rc < 0)
@@ -181,7 +181,7 @@ static void table_rejects(FILE *out, const up_table_t *t, long long total, long 
     }
 }
 
-int up_report_rejects(sqlite3 *db, FILE *out, up_format_t fmt, long limit)
+int up_report_run_rejects(sqlite3 *db, FILE *out, up_format_t fmt, long limit)
 {
     sqlite3_stmt *st;
     sqlite3_int64 total = 0;
@@ -199,6 +199,8 @@ int up_report_rejects(sqlite3 *db, FILE *out, up_format_t fmt, long limit)
     up_table_init(&t, REJECT_COLS, R_N);
     t.json_key = "rejects";
     snprintf(t.json_tail, sizeof t.json_tail, ",\"total\":%lld", (long long)total);
+    if (fmt != UP_FMT_TABLE)
+        up_table_stream(&t, out, fmt);   /* a flood of rejects is held one row at a time */
     while (sqlite3_step(st) == SQLITE_ROW && up_table_row(&t) == 0)
         for (int i = 0; i < R_N; i++)
             up_table_text(&t, (size_t)i, (const char *)sqlite3_column_text(st, i));
@@ -207,12 +209,12 @@ int up_report_rejects(sqlite3 *db, FILE *out, up_format_t fmt, long limit)
     if (fmt == UP_FMT_TABLE)
         table_rejects(out, &t, (long long)total, limit);
     else
-        rc = up_table_write(out, &t, fmt);
+        rc = up_table_end(&t, out, fmt);
     up_table_free(&t);
     return rc;
 }
 
-int up_report_series(up_store_t *s, const char *id, int64_t T, int days, FILE *out, char *err, size_t errlen)
+int up_report_run_series(up_store_t *s, const char *id, int64_t T, int days, FILE *out, char *err, size_t errlen)
 {
     err[0] = '\0';
     up_view_t v;
@@ -239,12 +241,12 @@ int up_report_series(up_store_t *s, const char *id, int64_t T, int days, FILE *o
         const up_model_t *m = v.model;
         up_buf_t b = {0};
         char date[16], when[40];
-        up_fmt_time(when, T);
+        up_time_fmt(when, T);
         up_buf_puts(&b, "{\"account_id\":");
         up_fmt_json_str(&b, id);
         up_buf_printf(&b, ",\"as_of\":\"%s\",\"days\":[", when);
         for (int i = 0; i < se.n_days; i++) {
-            up_fmt_date(date, se.days[i].day);
+            up_date_fmt(date, se.days[i].day);
             up_buf_printf(&b, "%s\n{\"date\":\"%s\",\"dau\":%lld,\"wau\":%lld,\"mau\":%lld,\"seats\":%lld}", i ? "," : "",
                           date, (long long)se.days[i].dau, (long long)se.days[i].wau, (long long)se.days[i].mau,
                           (long long)se.days[i].seats);
@@ -256,8 +258,8 @@ int up_report_series(up_store_t *s, const char *id, int64_t T, int days, FILE *o
             up_buf_printf(&b, ",\"core\":%s,\"weeks\":[", m->features[f].core ? "true" : "false");
             for (int k = 0; k < 12; k++) {
                 char lo[16], hi[16];
-                up_fmt_date(lo, se.d0 - 7 * (11 - k) - 6);
-                up_fmt_date(hi, se.d0 - 7 * (11 - k));
+                up_date_fmt(lo, se.d0 - 7 * (11 - k) - 6);
+                up_date_fmt(hi, se.d0 - 7 * (11 - k));
                 up_buf_printf(&b, "%s{\"week_start\":\"%s\",\"week_end\":\"%s\",\"users\":%lld}", k ? "," : "", lo, hi,
                               (long long)se.feature_weeks[f][k]);
             }

@@ -21,7 +21,7 @@ typedef struct {
 } up_report_req_t;
 
 /* 1 when what names a report up_report_run knows. */
-int up_report_known(const char *what);
+int up_report_run_known(const char *what);
 
 /* Runs the report q on s and writes it to out. Returns 0; -UP_ENOTFOUND
  * when the account or feature named does not exist; another negative UP_E*
@@ -31,16 +31,16 @@ int up_report_known(const char *what);
 int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen);
 
 /* Parses an --as-of value: a date (its last instant) or a timestamp. */
-int up_report_parse_as_of(const char *s, int64_t *T);
+int up_report_run_parse_as_of(const char *s, int64_t *T);
 
 /* Writes the rejects table, newest first, at most limit rows (-1: all):
  * table, CSV, or JSON {"rejects":[…],"total":N}. Returns 0 or -UP_EDB. */
-int up_report_rejects(sqlite3 *db, FILE *out, up_format_t fmt, long limit);
+int up_report_run_rejects(sqlite3 *db, FILE *out, up_format_t fmt, long limit);
 
 /* Writes one account's series as JSON (the dashboard's charts): per day of
  * the `days` ending with T's day, dau, wau, mau and seats; per feature the
  * users in each of the last 12 seven-day blocks. -UP_ENOTFOUND for an
  * unknown account. */
-int up_report_series(up_store_t *s, const char *id, int64_t T, int days, FILE *out, char *err, size_t errlen);
+int up_report_run_series(up_store_t *s, const char *id, int64_t T, int days, FILE *out, char *err, size_t errlen);
 
 #endif

@@ -46,7 +46,7 @@ static void thresholds(up_buf_t *b, const up_model_t *m, int json)
     up_buf_printf(b, json ? ",\"level_depth_min\":%s" : "  %-28s %s\n", json ? t : "level_depth_min", t);
     up_buf_puts(b, json ? ",\"alert_settings\":{" : "\nalert settings\n");
     for (int i = 0; i < UP_ASET_N; i++) {
-        double v = up_alert_setting_value(&m->alert_settings, i);
+        double v = up_model_alert_setting(&m->alert_settings, i);
         if (up_alert_setting_info[i].is_int)
             snprintf(t, sizeof t, "%d", (int)v);
         else

@@ -45,7 +45,7 @@ int up_report_signals(FILE *out, const up_portfolio_t *p, const up_report_opts_t
     char t[64];
     uint32_t n = 0;
     if (o->format == UP_FMT_JSON) {
-        up_fmt_time(t, p->T);
+        up_time_fmt(t, p->T);
         up_buf_printf(&b, "{\"as_of\":\"%s\",\"accounts\":[", t);
     } else {
         up_buf_puts(&b, o->format == UP_FMT_CSV ? "account_id" : "account");

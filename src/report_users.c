@@ -26,7 +26,7 @@ static const char *user_of(const up_rollup_t *r, uint32_t pair)
 static void table_users(FILE *out, const up_rollup_t *r, const up_model_t *m, int64_t T, const up_stages_t *s)
 {
     char day[16], first[16], last[16];
-    up_fmt_date(day, up_day_of(T));
+    up_date_fmt(day, up_day_of(T));
     fprintf(out, "Users and their stage per feature as of %s\n", day);
     fprintf(out, "Stages: . none, A aware, T trial, R regular, M mastery. TTFV: days from the user's\n"
                  "created_at to their first key action.\n");
@@ -49,8 +49,8 @@ static void table_users(FILE *out, const up_rollup_t *r, const up_model_t *m, in
             if (s->rows[j].feature < nf)
                 stages[s->rows[j].feature] = STAGE_LETTER[s->rows[j].stage];
         const up_pair_t *p = &r->pairs[pair];
-        up_fmt_date(first, up_day_of(p->first_ts));
-        up_fmt_date(last, up_day_of(p->last_ts > T ? T : p->last_ts));
+        up_date_fmt(first, up_day_of(p->first_ts));
+        up_date_fmt(last, up_day_of(p->last_ts > T ? T : p->last_ts));
         char ttfv[16] = "\xe2\x80\x93";
         if (p->created_at != UP_TS_NONE && p->first_ka_ts <= T) {
             int64_t d = (int64_t)up_day_of(p->first_ka_ts) - up_day_of(p->created_at);
@@ -88,7 +88,8 @@ int up_report_users(FILE *out, const up_rollup_t *r, const up_model_t *m, int64_
     up_table_t t;
     up_table_init(&t, USER_COLS, U_N);
     t.json_key = "users";
-    up_fmt_time(t.json_as_of, T);
+    up_time_fmt(t.json_as_of, T);
+    up_table_stream(&t, out, format);   /* one row per user × feature: millions on a large store */
     for (uint32_t i = 0; i < s->n_rows && up_table_row(&t) == 0; i++) {
         const up_stage_row_t *row = &s->rows[i];
         up_table_text(&t, U_ACCOUNT, acc_of(r, row->pair));
@@ -97,7 +98,7 @@ int up_report_users(FILE *out, const up_rollup_t *r, const up_model_t *m, int64_
         up_table_text(&t, U_STAGE, up_stage_names[row->stage]);
         up_table_int(&t, U_DAYS, row->days_used_28d);
     }
-    int rc = up_table_write(out, &t, format);
+    int rc = up_table_end(&t, out, format);
     up_table_free(&t);
     return rc;
 }
@@ -142,7 +143,7 @@ static const up_col_t STAGE_COLS[ST_N] = {
 static void table_stages(FILE *out, const up_table_t *t, int64_t T)
 {
     char day[16];
-    up_fmt_date(day, up_day_of(T));
+    up_date_fmt(day, up_day_of(T));
     fprintf(out, "Adoption stages as of %s: users per stage, and the share that moved on\n\n", day);
     fprintf(out, "%-16s %7s %7s %7s %7s %7s  %6s  %6s  %6s\n", "FEATURE", "NONE", "AWARE", "TRIAL", "REGULAR",
             "MASTERY", "A>T", "T>R", "R>M");
@@ -163,7 +164,7 @@ static void table_stages(FILE *out, const up_table_t *t, int64_t T)
                  "weeks) of those who tried; R>M: mastery (advanced use or top 10%% by days) of regulars.\n");
 }
 
-int up_report_stages(FILE *out, const up_model_t *m, int64_t T, const up_stages_t *s,
+int up_report_users_stages(FILE *out, const up_model_t *m, int64_t T, const up_stages_t *s,
                      const char *feature, up_format_t format)
 {
     size_t only = SIZE_MAX;
@@ -177,7 +178,7 @@ int up_report_stages(FILE *out, const up_model_t *m, int64_t T, const up_stages_
     up_table_t t;
     up_table_init(&t, STAGE_COLS, ST_N);
     t.json_key = "stages";
-    up_fmt_time(t.json_as_of, T);
+    up_time_fmt(t.json_as_of, T);
     for (size_t f = 0; f < m->n_features; f++) {
         if ((only != SIZE_MAX && f != only) || up_table_row(&t) < 0)
             continue;

@@ -15,7 +15,7 @@ int up_report_users(FILE *out, const up_rollup_t *r, const up_model_t *m, int64_
 
 /* Writes `report stages`; feature (may be NULL) keeps one feature. Returns
  * -UP_ENOTFOUND when feature names no feature of the model. */
-int up_report_stages(FILE *out, const up_model_t *m, int64_t T, const up_stages_t *s,
+int up_report_users_stages(FILE *out, const up_model_t *m, int64_t T, const up_stages_t *s,
                      const char *feature, up_format_t format);
 
 #endif

@@ -114,7 +114,7 @@ void up_days_window128(const up_days_t *d, int32_t from, uint64_t out[2])
     out[1] = get64(d, off + 64);
 }
 
-int up_bits128_count(const uint64_t w[2], int lo, int hi)
+int up_rollup_bits128_count(const uint64_t w[2], int lo, int hi)
 {
     int count = 0;
     for (int k = 0; k < 2; k++) {

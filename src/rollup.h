@@ -35,7 +35,7 @@ void up_days_free(up_days_t *d);
 /* Bits of days from .. from + 127 into out[0] (days from .. from+63) and out[1]. */
 void up_days_window128(const up_days_t *d, int32_t from, uint64_t out[2]);
 /* Set bits of a 128-bit window in positions lo .. hi (inclusive, 0 <= lo <= hi < 128). */
-int up_bits128_count(const uint64_t w[2], int lo, int hi);
+int up_rollup_bits128_count(const uint64_t w[2], int lo, int hi);
 
 /* One pair × feature. */
 typedef struct {

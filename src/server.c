@@ -232,7 +232,7 @@ static enum MHD_Result handle_api(srv_t *sv, struct MHD_Connection *c, conn_t *c
         if (!strcmp(action, "snooze") && (!until || up_date_parse(until, strlen(until), &until_day) < 0))
             return up_server_respond_error(c, cn, 400, "snooze needs ?until=YYYY-MM-DD");
         char today[16];
-        up_fmt_date(today, up_day_of(now_ms()));
+        up_date_fmt(today, up_day_of(now_ms()));
         int rc = sv->alerts_db ? up_alerts_set_state(sv->alerts_db, alert_id, action, until, today) : -UP_EDB;
         if (rc == -UP_ENOTFOUND)
             return up_server_respond_error(c, cn, 404, "no such alert");

@@ -5,6 +5,7 @@
 #include "server_int.h"
 
 #include "alerts.h"
+#include "playbook.h"
 
 #include <string.h>
 
@@ -35,7 +36,7 @@ void *up_server_sched_alerts(void *arg)
         }
         /* the model cannot change while the server holds the store */
         if (sv->alerts_db && !sv->store_broken &&
-            up_alerts_deliver(sv->alerts_db, up_store_model(sv->store), 0, &st) == 0 &&
+            up_playbook_deliver(sv->alerts_db, up_store_model(sv->store), 0, &st) == 0 &&
             (st.delivered || st.delivery_failures))
             up_server_logf(sv, 2, "webhooks: %d delivered, %d failed attempts, %d given up", st.delivered,
                   st.delivery_failures, st.given_up);

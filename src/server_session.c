@@ -45,7 +45,7 @@ int up_server_session_ok(srv_t *sv, const char *id, size_t len)
     uint8_t kh[32];
     pthread_mutex_lock(&sv->key_mu);
     keys_fresh(sv);
-    int rc = up_session_find(sv->key_db, id, len, now_ms() / 1000, kh);
+    int rc = up_keys_session_find(sv->key_db, id, len, now_ms() / 1000, kh);
     if (rc < 0)
         up_server_logf(sv, 1, "cannot read the sessions table: %s", sqlite3_errmsg(sv->key_db));
     int ok = rc == 1 && up_keyring_check_hash(&sv->keys, UP_KEY_READ, kh);
@@ -86,7 +86,7 @@ enum MHD_Result up_server_session_login(srv_t *sv, struct MHD_Connection *c, con
         size_t len = 0;
         const char *id = up_server_session_cookie(c, &len);
         pthread_mutex_lock(&sv->key_mu);
-        int rc = id ? up_session_end(sv->key_db, id, len) : 0;
+        int rc = id ? up_keys_session_end(sv->key_db, id, len) : 0;
         pthread_mutex_unlock(&sv->key_mu);
         if (rc < 0) {
             up_server_logf(sv, 0, "cannot end a session: %s", sqlite3_errmsg(sv->key_db));
@@ -120,7 +120,7 @@ enum MHD_Result up_server_session_login(srv_t *sv, struct MHD_Connection *c, con
         return redirect(c, cn, "/?signin=failed", NULL);
     char id[64];
     pthread_mutex_lock(&sv->key_mu);
-    int rc = up_session_create(sv->key_db, token, tl, now_ms() / 1000, (int64_t)SESSION_DAYS * 86400, id, sizeof id);
+    int rc = up_keys_session_create(sv->key_db, token, tl, now_ms() / 1000, (int64_t)SESSION_DAYS * 86400, id, sizeof id);
     pthread_mutex_unlock(&sv->key_mu);
     if (rc < 0) {
         up_server_logf(sv, 0, "cannot start a session: %s", sqlite3_errmsg(sv->key_db));

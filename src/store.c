@@ -304,7 +304,7 @@ static int rollup_block_cb(void *ctx, const up_block_t *b)
 static int replay(up_store_t *s, uint64_t start)
 {
     uint64_t end, cut;
-    int rc = up_log_scan(s->log_fd, start, rollup_block_cb, &s->roll,
+    int rc = up_store_log_scan(s->log_fd, start, rollup_block_cb, &s->roll,
                          (s->flags & UP_STORE_WRITE) != 0, &end, &cut);
     if (rc == -UP_ECORRUPT)
         snprintf(s->notice, sizeof s->notice,
@@ -642,7 +642,7 @@ static int flush_block(up_store_t *s)
             .mids = s->pend_has_mid ? s->pend_mids : NULL,
         };
         uint64_t bytes;
-        rc = up_log_append(s->log_fd, &b, ZSTD_LEVEL, &bytes);
+        rc = up_store_log_append(s->log_fd, &b, ZSTD_LEVEL, &bytes);
         if (rc < 0 && ftruncate(s->log_fd, (off_t)s->log_end) == 0)
             fsync(s->log_fd);   /* a failed write leaves no partial block behind */
         if (rc == 0) {
@@ -843,7 +843,7 @@ int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned)
         return -UP_ENOMEM;
     up_rollup_init(r, s->model, T);
     uint64_t end, cut;
-    rc = up_log_scan(s->log_fd, 0, cutoff_cb, r, 0, &end, &cut);
+    rc = up_store_log_scan(s->log_fd, 0, cutoff_cb, r, 0, &end, &cut);
     if (rc == 0)
         rc = sync_users(s, r, s->roll.users_gen);
     if (rc < 0) {
@@ -888,7 +888,7 @@ int up_store_scan_events(up_store_t *s, int64_t T, const uint8_t *want, uint32_t
         return rc;
     scan_ctx_t c = {T, want, n_want, fn, ctx};
     uint64_t end, cut;
-    return up_log_scan(s->log_fd, 0, scan_cb, &c, 0, &end, &cut);
+    return up_store_log_scan(s->log_fd, 0, scan_cb, &c, 0, &end, &cut);
 }
 
 static int dedup_cb(void *ctx, const up_block_t *b);
@@ -930,7 +930,7 @@ static int dedup_cb(void *ctx, const up_block_t *b)
 static int dedup_load(up_store_t *s)
 {
     uint64_t end, cut;
-    int rc = up_log_scan(s->log_fd, 0, dedup_cb, s, 0, &end, &cut);
+    int rc = up_store_log_scan(s->log_fd, 0, dedup_cb, s, 0, &end, &cut);
     if (rc < 0)
         return rc;
     for (uint32_t i = 0; s->pend_has_mid && i < s->n_pend; i++) {

@@ -125,7 +125,7 @@ static int encode(up_buf_t *raw, const up_block_t *b, uint32_t *order)
     return rc ? -UP_ENOMEM : 0;
 }
 
-int up_log_append(int fd, const up_block_t *b, int zstd_level, uint64_t *bytes_out)
+int up_store_log_append(int fd, const up_block_t *b, int zstd_level, uint64_t *bytes_out)
 {
     uint32_t *order = malloc(((size_t)b->n_events + 1) * sizeof *order);
     if (!order)
@@ -356,7 +356,7 @@ static int all_zero(int fd, uint64_t off, uint64_t size)
     return 1;
 }
 
-int up_log_scan(int fd, uint64_t start, up_log_block_fn fn, void *ctx,
+int up_store_log_scan(int fd, uint64_t start, up_log_block_fn fn, void *ctx,
                 int truncate, uint64_t *end, uint64_t *cut)
 {
     struct stat st;

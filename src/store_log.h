@@ -2,7 +2,7 @@
  * blocks; each block is self-describing (it carries the dictionary strings and
  * (account, user) pairs first used in it) and zstd-compressed in columns.
  * Invariant: a block is either wholly present with a valid CRC-32C or it is a
- * torn tail, which up_log_scan finds and cuts. */
+ * torn tail, which up_store_log_scan finds and cuts. */
 #ifndef UP_STORE_LOG_H
 #define UP_STORE_LOG_H
 
@@ -39,7 +39,7 @@ typedef struct {
 /* Encodes and appends one block to fd at its end (the caller fsyncs).
  * The events are written sorted by ts (the array is not modified).
  * *bytes_out receives the size written. Returns 0, -UP_EIO or -UP_ENOMEM. */
-int up_log_append(int fd, const up_block_t *b, int zstd_level, uint64_t *bytes_out);
+int up_store_log_append(int fd, const up_block_t *b, int zstd_level, uint64_t *bytes_out);
 
 typedef int (*up_log_block_fn)(void *ctx, const up_block_t *b);
 
@@ -51,7 +51,7 @@ typedef int (*up_log_block_fn)(void *ctx, const up_block_t *b);
  * with data after it is never cut: -UP_ECORRUPT, with *end at the damaged
  * block. Returns 0, the first non-zero value fn returned, or a negative
  * UP_E* code. */
-int up_log_scan(int fd, uint64_t start, up_log_block_fn fn, void *ctx,
+int up_store_log_scan(int fd, uint64_t start, up_log_block_fn fn, void *ctx,
                 int truncate, uint64_t *end, uint64_t *cut);
 
 #endif

@@ -20,15 +20,21 @@ void up_table_init(up_table_t *t, const up_col_t *cols, size_t ncols)
 
 void up_table_free(up_table_t *t)
 {
-    for (size_t i = 0; i < t->nrows * t->ncols; i++)
-        free(t->cells[i].s);
+    for (size_t i = 0; i < t->cap * t->ncols; i++)
+        free(t->cells[i].buf);
     free(t->cells);
     t->cells = NULL;
     t->nrows = t->cap = 0;
 }
 
+static void stream_row(up_table_t *t);
+
 int up_table_row(up_table_t *t)
 {
+    if (t->stream && t->nrows == 1) {   /* write the finished row, then reuse it */
+        stream_row(t);
+        t->nrows = 0;
+    }
     if (t->nrows == t->cap) {
         size_t cap = t->cap ? 2 * t->cap : 16;
         up_cell_t *c = realloc(t->cells, cap * t->ncols * sizeof *c);
@@ -36,12 +42,16 @@ int up_table_row(up_table_t *t)
             t->oom = 1;
             return -UP_ENOMEM;
         }
+        for (size_t i = t->cap * t->ncols; i < cap * t->ncols; i++)
+            c[i] = (up_cell_t){NULL, NAN, NULL, 0};
         t->cells = c;
         t->cap = cap;
     }
     up_cell_t *row = &t->cells[t->nrows++ * t->ncols];
-    for (size_t c = 0; c < t->ncols; c++)
-        row[c] = (up_cell_t){NULL, NAN};
+    for (size_t c = 0; c < t->ncols; c++) {
+        row[c].s = NULL;
+        row[c].d = NAN;
+    }
     return 0;
 }
 
@@ -50,7 +60,6 @@ static up_cell_t *last(up_table_t *t, size_t col)
     if (!t->nrows || col >= t->ncols)
         return NULL;
     up_cell_t *c = &t->cells[(t->nrows - 1) * t->ncols + col];
-    free(c->s);
     c->s = NULL;
     c->d = NAN;
     return c;
@@ -62,8 +71,20 @@ static void set(up_table_t *t, size_t col, const char *s, double d)
     if (!c)
         return;
     c->d = d;
-    if (s && !(c->s = strdup(s)))
-        t->oom = 1;
+    if (!s)
+        return;
+    size_t n = strlen(s) + 1;
+    if (n > c->cap) {
+        char *b = realloc(c->buf, n < 32 ? 32 : n);
+        if (!b) {
+            t->oom = 1;
+            return;
+        }
+        c->buf = b;
+        c->cap = n < 32 ? 32 : n;
+    }
+    memcpy(c->buf, s, n);
+    c->s = c->buf;
 }
 
 void up_table_text(up_table_t *t, size_t col, const char *s)
@@ -111,7 +132,7 @@ void up_table_date(up_table_t *t, size_t col, int32_t day)
         set(t, col, NULL, NAN);
         return;
     }
-    up_fmt_date(s, day);
+    up_date_fmt(s, day);
     set(t, col, s, NAN);
 }
 
@@ -204,16 +225,13 @@ void up_table_json_rows(up_buf_t *b, const up_table_t *t)
     up_buf_puts(b, t->nrows || !t->json_tight ? "\n]" : "]");
 }
 
+static void json_open(up_buf_t *b, const up_table_t *t);
+
 static int write_json(FILE *out, const up_table_t *t)
 {
     up_buf_t b = {0};
-    up_buf_puts(&b, "{");
-    if (t->json_as_of[0]) {
-        up_buf_puts(&b, "\"as_of\":");
-        up_fmt_json_str(&b, t->json_as_of);
-        up_buf_puts(&b, ",");
-    }
-    up_buf_printf(&b, "\"%s\":", t->json_key);
+    json_open(&b, t);
+    b.len--;   /* json_open ends with the array's '[', which the rows write */
     up_table_json_rows(&b, t);
     up_buf_printf(&b, "%s}\n", t->json_tail);
     int rc = b.data && fwrite(b.data, 1, b.len, out) == b.len ? 0 : -UP_EIO;
@@ -321,6 +339,66 @@ static void write_html(FILE *out, const up_table_t *t)
         fputs("</tr>", out);
     }
     fputs("</table>\n", out);
+}
+
+static void json_open(up_buf_t *b, const up_table_t *t)
+{
+    up_buf_puts(b, "{");
+    if (t->json_as_of[0]) {
+        up_buf_puts(b, "\"as_of\":");
+        up_fmt_json_str(b, t->json_as_of);
+        up_buf_puts(b, ",");
+    }
+    up_buf_printf(b, "\"%s\":[", t->json_key);
+}
+
+void up_table_stream(up_table_t *t, FILE *out, up_format_t f)
+{
+    if (f != UP_FMT_CSV && f != UP_FMT_JSON)
+        return;
+    t->stream = out;
+    t->stream_fmt = f;
+    t->streamed = 0;
+    if (f == UP_FMT_CSV) {
+        up_table_csv_header(out, t);
+        return;
+    }
+    up_buf_t b = {0};
+    json_open(&b, t);
+    if (b.data)
+        fwrite(b.data, 1, b.len, out);
+    up_buf_free(&b);
+}
+
+static void stream_row(up_table_t *t)
+{
+    if (t->stream_fmt == UP_FMT_CSV)
+        up_table_csv_row(t->stream, t, 0);
+    else {
+        up_buf_t b = {0};
+        up_buf_puts(&b, t->streamed ? ",\n" : "\n");
+        up_table_json_row(&b, t, 0);
+        if (b.data)
+            fwrite(b.data, 1, b.len, t->stream);
+        else
+            t->oom = 1;
+        up_buf_free(&b);
+    }
+    t->streamed++;
+}
+
+int up_table_end(up_table_t *t, FILE *out, up_format_t f)
+{
+    if (!t->stream)
+        return up_table_write(out, t, f);
+    if (t->nrows)
+        stream_row(t);
+    t->nrows = 0;
+    if (t->stream_fmt == UP_FMT_JSON)
+        fprintf(out, "%s%s}\n", t->streamed || !t->json_tight ? "\n]" : "]", t->json_tail);
+    if (t->oom)
+        return -UP_ENOMEM;
+    return ferror(out) ? -UP_EIO : 0;
 }
 
 int up_table_write(FILE *out, const up_table_t *t, up_format_t f)

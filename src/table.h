@@ -62,6 +62,8 @@ typedef struct {
 typedef struct {
     char *s;      /* the value as CSV writes it; NULL is null */
     double d;     /* numbers: the value */
+    char *buf;    /* the storage s points into, reused by the next value */
+    size_t cap;
 } up_cell_t;
 
 typedef struct {
@@ -82,6 +84,10 @@ typedef struct {
     const char *empty;     /* a table without rows: this line instead (NULL: nothing) */
     const char *title;     /* text written before the table (NULL: none) */
     const char *footer;    /* text written after it (NULL: none) */
+    /* streaming (up_table_stream): each row is written when the next starts */
+    FILE *stream;
+    up_format_t stream_fmt;
+    size_t streamed;       /* rows written so far */
 } up_table_t;
 
 /* Starts an empty table of ncols columns (cols must outlive it). */
@@ -103,6 +109,16 @@ const char *up_table_get(const up_table_t *t, size_t row, size_t col);
 double up_table_getnum(const up_table_t *t, size_t row, size_t col);
 /* The text table's text of a cell, into out. */
 void up_table_show(const up_table_t *t, size_t row, size_t col, char *out, size_t n);
+
+/* Streams t to out in format f (CSV or JSON; the other formats are
+ * buffered as usual): the CSV header or the JSON opening now, each row when
+ * the next one starts, so a report of millions of rows holds one. Call
+ * up_table_end after the last row. */
+void up_table_stream(up_table_t *t, FILE *out, up_format_t f);
+/* Writes what a stream still holds (the last row, the JSON closing), or the
+ * whole table in its format when it was not streamed. Returns as
+ * up_table_write. */
+int up_table_end(up_table_t *t, FILE *out, up_format_t f);
 
 /* Writes t in format f: CSV with its header, JSON as one document, the text
  * table (header line when t->header), or an HTML <table>. Returns 0,

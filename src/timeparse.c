@@ -248,12 +248,12 @@ static int put_date(char *out, int32_t day)
     return 10;
 }
 
-void up_fmt_date(char *out, int32_t day)
+void up_date_fmt(char *out, int32_t day)
 {
     out[put_date(out, day)] = '\0';
 }
 
-void up_fmt_time(char *out, int64_t ms)
+void up_time_fmt(char *out, int64_t ms)
 {
     int32_t day = up_day_of(ms);
     int64_t in_day = ms - (int64_t)day * UP_MS_PER_DAY; /* [0, 86400000) */

@@ -31,7 +31,7 @@ void up_civil_from_days(int32_t z, int *y, unsigned *m, unsigned *d);
 
 /* Writes "YYYY-MM-DD" (11 bytes with NUL) / "YYYY-MM-DDTHH:MM:SS[.mmm]Z" (>= 32 bytes).
  * Milliseconds are printed only when non-zero. */
-void up_fmt_date(char *out, int32_t day);
-void up_fmt_time(char *out, int64_t ms);
+void up_date_fmt(char *out, int32_t day);
+void up_time_fmt(char *out, int64_t ms);
 
 #endif

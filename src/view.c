@@ -83,8 +83,8 @@ static int signals(up_view_t *v, char *err, size_t errlen)
     int64_t *errors = NULL;
     if (!quiet)
         return fail(err, errlen, -UP_ENOMEM, NULL);
-    up_engine_champions_quiet(v->rollup, v->T, m->alert_settings.champion_quiet_share, quiet);
-    if ((rc = up_error_counts(v->store, v->rollup, m, v->T, &errors)) < 0) {
+    up_engine_people_champions_quiet(v->rollup, v->T, m->alert_settings.champion_quiet_share, quiet);
+    if ((rc = up_engine_account_error_counts(v->store, v->rollup, m, v->T, &errors)) < 0) {
         free(quiet);
         snprintf(err, errlen, "cannot count error events: %s", up_strerror(rc));
         return rc;
@@ -123,7 +123,7 @@ int up_view_open(up_store_t *s, int64_t T, unsigned what, up_view_t *v, char *er
     if (rc == 0 && (what & UP_VIEW_PORTFOLIO)) {
         t0 = up_now_s();
         /* workflow completions that are key actions, when the model has some */
-        if ((rc = up_workflow_key_actions(s, v->rollup, v->model, T, &v->entities, &v->wf_ka_)) < 0 ||
+        if ((rc = up_engine_workflow_key_actions(s, v->rollup, v->model, T, &v->entities, &v->wf_ka_)) < 0 ||
             (rc = up_engine_portfolio(v->rollup, v->model, &v->entities, T, &v->portfolio)) < 0)
             fail(err, errlen, rc, NULL);
         if (rc == 0 && (what & UP_VIEW_SIGNALS))
@@ -173,7 +173,7 @@ const double *up_view_workflow_share(up_view_t *v, int *rc)
     if (v->share_ || !m->n_workflows)
         return v->share_;
     up_workflows_t wf;
-    if ((*rc = up_engine_workflows(v->store, v->rollup, m, v->T, NULL, &wf)) < 0)
+    if ((*rc = up_engine_workflow_run(v->store, v->rollup, m, v->T, NULL, &wf)) < 0)
         return NULL;
     const up_portfolio_t *p = &v->portfolio;
     v->share_ = malloc(((size_t)p->n_rows * m->n_workflows + 1) * sizeof *v->share_);
@@ -200,7 +200,7 @@ const double *up_view_workflow_share(up_view_t *v, int *rc)
         const char *id = p->rows[i].account->account_id;
         int64_t aid = up_dict_find(&v->rollup->dict[UP_KIND_ACCOUNT], id, strlen(id));
         const up_wf_row_t *w = aid >= 0 && index[aid] >= 0 ? &wf.rows[index[aid]] : NULL;
-        up_engine_workflow_share(m, w, p->rows[i].seats, v->share_ + (size_t)i * m->n_workflows);
+        up_engine_signals_workflow_share(m, w, p->rows[i].seats, v->share_ + (size_t)i * m->n_workflows);
     }
     free(index);
     up_workflows_free(&wf);

@@ -656,48 +656,34 @@ static void basic_auth(up_wire_batch_t *b, const char *h, int also_password)
     free(dec);
 }
 
-void up_wire_decode(const up_wire_req_t *req, up_wire_batch_t *b)
+/* The request's body as JSON text: gunzipped (by header, magic bytes or
+ * compression=), unwrapped from data= (query or form, base64) or from a
+ * legacy base64 PostHog body. *buf receives what to free. Returns the length,
+ * or 0 after fail(). */
+static size_t payload(const up_wire_req_t *req, up_wire_batch_t *b, int ep, const char **out, char **buf)
 {
-    memset(b, 0, sizeof *b);
-    b->held = json_array();
-    b->status = 200;
-    const char *group_type = req->group_type && *req->group_type ? req->group_type : "company";
-    int ep = route(req->path, &b->family);
-    if (ep == EP_NONE)
-        return fail(b, 404, "no such path");
-    b->v1 = ep == EP_PH_V1;
     const char *q = req->query ? req->query : "";
     size_t qlen = strlen(q), vlen;
-    const char *v = form_value(q, qlen, "verbose", &vlen);
-    b->verbose = v && vlen == 1 && v[0] == '1';
-    if (strcmp(req->method, "OPTIONS") == 0)
-        return;
-    if (!b->held)
-        return fail(b, 400, "out of memory");
-
-    /* credentials that do not depend on the body */
-    basic_auth(b, req->authorization, ep == EP_MP_IMPORT);
-
-    /* the payload */
     size_t limit = ep == EP_PH_BATCH ? UP_WIRE_MAX_BODY_POSTHOG_BATCH : UP_WIRE_MAX_BODY;
     const char *body = (const char *)req->body;
     size_t blen = req->body_len;
     char *inflated = NULL, *unwrapped = NULL;
+    *buf = NULL;
     const char *comp = form_value(q, qlen, "compression", &vlen);
     int gz = (req->content_encoding && strstr(req->content_encoding, "gzip")) ||
              (blen >= 2 && (uint8_t)body[0] == 0x1f && (uint8_t)body[1] == 0x8b) ||
              (comp && ((vlen == 4 && memcmp(comp, "gzip", 4) == 0) || (vlen == 7 && memcmp(comp, "gzip-js", 7) == 0)));
     if (comp && vlen == 4 && memcmp(comp, "lz64", 4) == 0)
-        return fail(b, 400, "compression=lz64 is not supported; send gzip or plain JSON");
+        return fail(b, 400, "compression=lz64 is not supported; send gzip or plain JSON"), 0;
     if (gz && blen) {
         int rc = gunzip(req->body, blen, limit, &inflated, &blen);
         if (rc == -2)
-            return fail(b, 413, "body larger than the limit after decompression");
+            return fail(b, 413, "body larger than the limit after decompression"), 0;
         if (rc < 0)
-            return fail(b, 400, "body is not valid gzip");
+            return fail(b, 400, "body is not valid gzip"), 0;
         body = inflated;
     } else if (blen > limit)
-        return fail(b, 413, "body larger than the limit");
+        return fail(b, 413, "body larger than the limit"), 0;
     /* data= in the query (Mixpanel GET) or as a form body */
     const char *data = NULL;
     size_t dlen = 0;
@@ -717,7 +703,7 @@ void up_wire_decode(const up_wire_req_t *req, up_wire_batch_t *b)
         free(pct);
         if (!unwrapped) {
             free(inflated);
-            return fail(b, 400, "data= is not valid base64");
+            return fail(b, 400, "data= is not valid base64"), 0;
         }
         body = unwrapped;
         blen = bl;
@@ -730,19 +716,23 @@ void up_wire_decode(const up_wire_req_t *req, up_wire_batch_t *b)
             blen = bl;
         }
     }
-    if (blen == 0) {
+    if (unwrapped) {   /* the unwrapped text is all that is needed from here */
         free(inflated);
-        free(unwrapped);
-        return fail(b, 400, "empty body");
+        *buf = unwrapped;
+    } else
+        *buf = inflated;
+    if (blen == 0) {
+        free(*buf);
+        *buf = NULL;
+        return fail(b, 400, "empty body"), 0;
     }
-    json_arena = &b->arena;
-    b->root = parse_json(body, blen);
-    json_arena = NULL;
-    free(inflated);
-    free(unwrapped);
-    if (!b->root)
-        return fail(b, 400, "body is not valid JSON (an object, an array or NDJSON)");
+    *out = body;
+    return blen;
+}
 
+/* The messages of the parsed body, by client family, and the keys it carries. */
+static void messages(const up_wire_req_t *req, up_wire_batch_t *b, int ep, const char *group_type, size_t blen)
+{
     json_t *root = b->root;
     add_key(b, json_string_value(get(root, "writeKey")));
     add_key(b, json_string_value(get(root, "api_key")));
@@ -772,11 +762,47 @@ void up_wire_decode(const up_wire_req_t *req, up_wire_batch_t *b)
             mp_msg(b, ev, ep, group_type, now, &cap, blen);
     }
     /* the legacy Mixpanel key in the query comes last */
-    const char *ak = form_value(q, qlen, "api_key", &vlen);
+    size_t vlen;
+    const char *q = req->query ? req->query : "";
+    const char *ak = form_value(q, strlen(q), "api_key", &vlen);
     if (ak && vlen)
         add_key(b, hold(b, ak, vlen));
     if (b->n_msgs < n)
         fail(b, 400, "out of memory");
+}
+
+void up_wire_decode(const up_wire_req_t *req, up_wire_batch_t *b)
+{
+    memset(b, 0, sizeof *b);
+    b->held = json_array();
+    b->status = 200;
+    const char *group_type = req->group_type && *req->group_type ? req->group_type : "company";
+    int ep = route(req->path, &b->family);
+    if (ep == EP_NONE)
+        return fail(b, 404, "no such path");
+    b->v1 = ep == EP_PH_V1;
+    const char *q = req->query ? req->query : "";
+    size_t vlen;
+    const char *v = form_value(q, strlen(q), "verbose", &vlen);
+    b->verbose = v && vlen == 1 && v[0] == '1';
+    if (strcmp(req->method, "OPTIONS") == 0)
+        return;
+    if (!b->held)
+        return fail(b, 400, "out of memory");
+    /* credentials that do not depend on the body */
+    basic_auth(b, req->authorization, ep == EP_MP_IMPORT);
+    const char *body;
+    char *buf;
+    size_t blen = payload(req, b, ep, &body, &buf);
+    if (!blen)
+        return;
+    json_arena = &b->arena;
+    b->root = parse_json(body, blen);
+    json_arena = NULL;
+    free(buf);
+    if (!b->root)
+        return fail(b, 400, "body is not valid JSON (an object, an array or NDJSON)");
+    messages(req, b, ep, group_type, blen);
 }
 
 void up_wire_batch_free(up_wire_batch_t *b)

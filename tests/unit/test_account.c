@@ -254,7 +254,7 @@ static up_account_metrics_t row_of(up_account_t *acc, const char *id, const char
 
 static void extras(run_t *x, const up_account_metrics_t *row, int64_t errors, up_account_extras_t *out)
 {
-    assert_int_equal(up_account_extras(up_store_db(x->s), up_store_model(x->s), row, x->T, errors, NULL, out), 0);
+    assert_int_equal(up_engine_account_extras(up_store_db(x->s), up_store_model(x->s), row, x->T, errors, NULL, out), 0);
 }
 
 /* Targets (docs/metrics.md choice 20). util: seats_utilization (MAU / seats)
@@ -373,7 +373,7 @@ static void test_friction_error_events(void **state)
     open_r(&x);
     const up_model_t *m = up_store_model(x.s);
     int64_t *counts;
-    assert_int_equal(up_error_counts(x.s, x.r, m, x.T, &counts), 0);
+    assert_int_equal(up_engine_account_error_counts(x.s, x.r, m, x.T, &counts), 0);
     assert_non_null(counts);
     const up_dict_t *accs = &x.r->dict[UP_KIND_ACCOUNT];
     assert_int_equal(counts[up_dict_find(accs, "R", 1)], 2);
@@ -396,7 +396,7 @@ static void test_friction_error_events(void **state)
     /* a model without error events: no counts and no scan */
     up_model_t none = *m;
     none.n_error_events = 0;
-    assert_int_equal(up_error_counts(x.s, x.r, &none, x.T, &counts), 0);
+    assert_int_equal(up_engine_account_error_counts(x.s, x.r, &none, x.T, &counts), 0);
     assert_null(counts);
     row.breadth = 0.5;
     extras(&x, &row, -1, &ex);

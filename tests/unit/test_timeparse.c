@@ -201,26 +201,26 @@ static void test_format(void **state)
 {
     (void)state;
     char out[32];
-    up_fmt_time(out, 1795331399835LL);
+    up_time_fmt(out, 1795331399835LL);
     assert_string_equal(out, "2026-11-22T07:09:59.835Z");
-    up_fmt_time(out, 1795331399000LL); /* no ".000" */
+    up_time_fmt(out, 1795331399000LL); /* no ".000" */
     assert_string_equal(out, "2026-11-22T07:09:59Z");
-    up_fmt_time(out, 1795331399005LL);
+    up_time_fmt(out, 1795331399005LL);
     assert_string_equal(out, "2026-11-22T07:09:59.005Z");
-    up_fmt_time(out, -1);
+    up_time_fmt(out, -1);
     assert_string_equal(out, "1969-12-31T23:59:59.999Z");
-    up_fmt_time(out, 0);
+    up_time_fmt(out, 0);
     assert_string_equal(out, "1970-01-01T00:00:00Z");
-    up_fmt_date(out, DAY_2026_11_22);
+    up_date_fmt(out, DAY_2026_11_22);
     assert_string_equal(out, "2026-11-22");
-    up_fmt_date(out, -1);
+    up_date_fmt(out, -1);
     assert_string_equal(out, "1969-12-31");
-    up_fmt_date(out, up_days_from_civil(12345, 6, 7)); /* beyond four digits */
+    up_date_fmt(out, up_days_from_civil(12345, 6, 7)); /* beyond four digits */
     assert_string_equal(out, "12345-06-07");
 
     /* Formatting then parsing is the identity. */
     for (int64_t ms = -3 * UP_MS_PER_DAY; ms < 40LL * 365 * UP_MS_PER_DAY; ms += 7777777777LL + 13) {
-        up_fmt_time(out, ms);
+        up_time_fmt(out, ms);
         assert_int_equal(parse_ok(out), ms);
     }
 }

@@ -1,6 +1,6 @@
-/* report_workflow: `uptake report workflows` (see report_workflow.c). */
-#ifndef UP_REPORT_WORKFLOW_H
-#define UP_REPORT_WORKFLOW_H
+/* report_workflows: `uptake report workflows` (see report_workflows.c). */
+#ifndef UP_REPORT_WORKFLOWS_H
+#define UP_REPORT_WORKFLOWS_H
 
 #include <stdio.h>
 

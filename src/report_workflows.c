@@ -1,8 +1,8 @@
-/* report_workflow: `uptake report workflows` in table, JSON and CSV from
+/* report_workflows: `uptake report workflows` in table, JSON and CSV from
  * engine_workflow's counts: per account and workflow, completions and the
  * users completing it in each of the last 12 weeks, the share of licensed
  * seats completing a core workflow each week, and the step funnel. */
-#include "report_workflow.h"
+#include "report_workflows.h"
 
 #include "fmt.h"
 #include "table.h"
@@ -52,8 +52,8 @@ static void weeks_of(wf_account_t *a, const up_rollup_t *r, const up_entities_t 
     a->acc = account_of(e, a->id, &a->only_events);
     for (int k = 0; k < UP_WF_WEEKS; k++) {
         int32_t end = d0 - 7 * (UP_WF_WEEKS - 1 - k);
-        up_fmt_date(a->lo[k], end - 6);
-        up_fmt_date(a->hi[k], end);
+        up_date_fmt(a->lo[k], end - 6);
+        up_date_fmt(a->hi[k], end);
         a->seats[k] = up_engine_seats_at(e, a->acc, k == UP_WF_WEEKS - 1 ? T : up_engine_end_of_day(end));
         a->share[k] = a->seats[k] > 0 ? (double)row->core_users[k] / (double)a->seats[k] : NAN;
     }
@@ -158,7 +158,7 @@ int up_report_workflows(FILE *out, const up_rollup_t *r, const up_model_t *m, co
     up_table_t t;   /* CSV: the flat rows */
     up_table_init(&t, WF_COLS, W_N);
     up_buf_t b = {0};   /* JSON: accounts with their weeks and workflows */
-    up_fmt_time(t.json_as_of, T);
+    up_time_fmt(t.json_as_of, T);
     up_buf_printf(&b, "{\"as_of\":\"%s\",\"accounts\":[", t.json_as_of);
     if (format == UP_FMT_TABLE && !m->n_workflows)
         fputs("The model has no workflows (model key `workflows`, docs/model.md).\n", out);
