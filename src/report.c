@@ -172,34 +172,12 @@ static const up_account_metrics_t **select_rows(const up_portfolio_t *p, const u
     return rows;
 }
 
-/* ---- JSON / CSV helpers ------------------------------------------------ */
-
-static void json_opt_day(up_buf_t *b, int32_t day)
-{
-    char t[16];
-    if (day == UP_NO_DAY) {
-        up_buf_puts(b, "null");
-        return;
-    }
-    up_date_fmt(t, day);
-    up_fmt_json_str(b, t);
-}
-
 /* ---- table helpers ----------------------------------------------------- */
 
 /* Display width of UTF-8 text (code points; good enough for the dash). */
-static int utf8_width(const char *s)
-{
-    int w = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            w++;
-    return w;
-}
-
 static void pad(FILE *out, const char *s, int width, int right)
 {
-    int w = utf8_width(s);
+    int w = up_table_utf8_width(s);
     if (right)
         for (int i = w; i < width; i++)
             fputc(' ', out);
@@ -217,25 +195,6 @@ static void pct(char *t, size_t n, double v, int decimals)
         snprintf(t, n, DASH);
     else
         snprintf(t, n, "%.*f%%", decimals, 100 * v);
-}
-
-/* Truncates s to width display characters with an ellipsis. */
-static void clip(char *out, size_t n, const char *s, int width)
-{
-    int w = 0;
-    size_t i = 0, o = 0;
-    while (s[i] && o + 4 < n) {
-        if (((unsigned char)s[i] & 0xc0) != 0x80) {
-            if (w == width - 1 && utf8_width(s + i) > 1) {
-                memcpy(out + o, "\xe2\x80\xa6", 3);
-                o += 3;
-                break;
-            }
-            w++;
-        }
-        out[o++] = s[i++];
-    }
-    out[o] = '\0';
 }
 
 static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_metrics_t **rows,
@@ -267,7 +226,7 @@ static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_
         char t[13][64], label[128];
         snprintf(label, sizeof label, "%s%s%s", r->account->account_id, r->account->name ? " " : "",
                  r->account->name ? r->account->name : "");
-        clip(t[0], sizeof t[0], label, width[0]);
+        up_table_clip(t[0], sizeof t[0], label, width[0]);
         snprintf(t[1], 64, "%lld", (long long)r->seats);
         snprintf(t[2], 64, "%lld", (long long)r->active_users);
         pct(t[3], 64, r->breadth, 0);
@@ -320,77 +279,114 @@ static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_
     }
 }
 
-static void json_accounts(FILE *out, const up_portfolio_t *p, const up_account_metrics_t **rows, uint32_t n,
+/* The health components of a row as a JSON array, and why its nulls are
+ * null as a JSON object, into b (reset first). */
+static void json_components(up_buf_t *b, const up_account_metrics_t *r)
+{
+    up_buf_reset(b);
+    up_buf_puts(b, "[");
+    for (int h = 0; h < UP_H_N; h++) {
+        const up_health_part_t *hp = &r->parts[h];
+        up_buf_printf(b, "%s{\"name\":\"%s\",\"score\":", h ? "," : "", up_health_names[h]);
+        up_fmt_json_num(b, hp->score);
+        up_buf_puts(b, ",\"weight\":");
+        up_fmt_json_num(b, hp->weight);
+        up_buf_puts(b, ",\"rescaled_weight\":");
+        up_fmt_json_num(b, isnan(hp->score) ? NAN : hp->rescaled);
+        up_buf_puts(b, ",\"contribution\":");
+        up_fmt_json_num(b, isnan(hp->score) ? NAN : hp->contribution);
+        up_buf_puts(b, "}");
+    }
+    up_buf_puts(b, "]");
+}
+
+static void json_null_reasons(up_buf_t *b, const up_account_metrics_t *r)
+{
+    up_buf_reset(b);
+    up_buf_puts(b, "{");
+    for (int m = 0, first = 1; m < UP_M_N; m++) {
+        if (!r->why_null[m])
+            continue;
+        up_buf_printf(b, "%s\"%s\":", first ? "" : ",", up_metric_info[m].name);
+        up_fmt_json_str(b, r->why_null[m]);
+        first = 0;
+    }
+    up_buf_puts(b, "}");
+}
+
+/* The account fields after the metrics (JSON only), then the explanations. */
+enum { X_NAME, X_SEGMENT, X_OWNER, X_ARR, X_START, X_RENEWAL, X_CHURNED, X_COMPONENTS, X_NULLS, X_N };
+static const up_col_t EXTRA_COLS[X_N] = {
+    [X_NAME] = {"name", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL},
+    [X_SEGMENT] = {"segment", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL},
+    [X_OWNER] = {"owner", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL},
+    [X_ARR] = {"arr", UP_COL_NUM, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL},
+    [X_START] = {"contract_start", UP_COL_DATE, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL},
+    [X_RENEWAL] = {"renewal_date", UP_COL_DATE, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL},
+    [X_CHURNED] = {"churned_at", UP_COL_DATE, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL},
+    [X_COMPONENTS] = {"health_components", UP_COL_JSON, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL},
+    [X_NULLS] = {"null_reasons", UP_COL_JSON, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL},
+};
+
+/* CSV and JSON of `report accounts`: one table, its columns the catalog's
+ * (COLS), then, in JSON only, the account's fields and, unless compact, the
+ * health components and the null reasons. */
+static int write_accounts(FILE *out, const up_portfolio_t *p, const up_account_metrics_t **rows, uint32_t n,
                           const up_report_opts_t *o)
 {
+    static const up_col_kind_t KIND[] = {[T_STR] = UP_COL_TEXT, [T_INT] = UP_COL_INT, [T_NUM] = UP_COL_NUM,
+                                         [T_BOOL] = UP_COL_BOOL, [T_LEVEL] = UP_COL_TEXT};
+    up_col_t cols[NCOLS + X_N];
+    size_t col_of[NCOLS], nc = 0;
+    for (size_t c = 0; c < NCOLS; c++)
+        if (COLS[c].shown) {
+            col_of[c] = nc;
+            cols[nc++] = (up_col_t){COLS[c].name, KIND[COLS[c].type], NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL};
+        }
+    size_t x0 = nc;
+    for (int x = 0; x < (o->compact ? X_COMPONENTS : X_N); x++)   /* compact: the dashboard's portfolio */
+        cols[nc++] = EXTRA_COLS[x];
+    up_table_t t;
+    up_table_init(&t, cols, nc);
+    t.json_key = "accounts";
+    up_time_fmt(t.json_as_of, p->T);
+    up_table_stream(&t, out, o->format);
     up_buf_t b = {0};
-    char t[40];
-    up_time_fmt(t, p->T);
-    up_buf_puts(&b, "{\"as_of\":");
-    up_fmt_json_str(&b, t);
-    up_buf_puts(&b, ",\"accounts\":[");
-    for (uint32_t i = 0; i < n; i++) {
+    char s[64];
+    for (uint32_t i = 0; i < n && up_table_row(&t) == 0; i++) {
         const up_account_metrics_t *r = rows[i];
-        up_buf_puts(&b, i ? ",\n{" : "\n{");
         for (size_t c = 0; c < NCOLS; c++) {
             if (!COLS[c].shown)
                 continue;
             cell_t v = cell(r, c);
-            up_buf_printf(&b, "%s\"%s\":", c ? "," : "", COLS[c].name);
             if (v.null)
-                up_buf_puts(&b, "null");
-            else if (COLS[c].type == T_STR || COLS[c].type == T_LEVEL)
-                up_fmt_json_str(&b, v.s);
+                continue;
+            if (COLS[c].type == T_STR || COLS[c].type == T_LEVEL)
+                up_table_text(&t, col_of[c], v.s);
             else {
-                cell_text(t, sizeof t, &v, COLS[c].type);
-                up_buf_puts(&b, t);
+                cell_text(s, sizeof s, &v, COLS[c].type);
+                up_table_text(&t, col_of[c], s);
             }
         }
-        up_buf_puts(&b, ",\"name\":");
-        up_fmt_json_opt_str(&b, r->account->name);
-        up_buf_puts(&b, ",\"segment\":");
-        up_fmt_json_opt_str(&b, r->account->segment);
-        up_buf_puts(&b, ",\"owner\":");
-        up_fmt_json_opt_str(&b, r->account->owner);
-        up_buf_puts(&b, ",\"arr\":");
-        up_fmt_json_num(&b, r->account->arr);
-        up_buf_puts(&b, ",\"contract_start\":");
-        json_opt_day(&b, r->account->contract_start);
-        up_buf_puts(&b, ",\"renewal_date\":");
-        json_opt_day(&b, r->account->renewal_date);
-        up_buf_puts(&b, ",\"churned_at\":");
-        json_opt_day(&b, r->account->churned_at);
-        if (o->compact) {   /* the dashboard's portfolio: the row without its explanations */
-            up_buf_puts(&b, "}");
+        const up_account_t *a = r->account;
+        up_table_text(&t, x0 + X_NAME, a->name);
+        up_table_text(&t, x0 + X_SEGMENT, a->segment);
+        up_table_text(&t, x0 + X_OWNER, a->owner);
+        up_table_num(&t, x0 + X_ARR, a->arr);
+        up_table_date(&t, x0 + X_START, a->contract_start);
+        up_table_date(&t, x0 + X_RENEWAL, a->renewal_date);
+        up_table_date(&t, x0 + X_CHURNED, a->churned_at);
+        if (o->compact)
             continue;
-        }
-        up_buf_puts(&b, ",\"health_components\":[");
-        for (int h = 0; h < UP_H_N; h++) {
-            const up_health_part_t *hp = &r->parts[h];
-            up_buf_printf(&b, "%s{\"name\":\"%s\",\"score\":", h ? "," : "", up_health_names[h]);
-            up_fmt_json_num(&b, hp->score);
-            up_buf_puts(&b, ",\"weight\":");
-            up_fmt_json_num(&b, hp->weight);
-            up_buf_puts(&b, ",\"rescaled_weight\":");
-            up_fmt_json_num(&b, isnan(hp->score) ? NAN : hp->rescaled);
-            up_buf_puts(&b, ",\"contribution\":");
-            up_fmt_json_num(&b, isnan(hp->score) ? NAN : hp->contribution);
-            up_buf_puts(&b, "}");
-        }
-        up_buf_puts(&b, "],\"null_reasons\":{");
-        int first = 1;
-        for (int m = 0; m < UP_M_N; m++) {
-            if (!r->why_null[m])
-                continue;
-            up_buf_printf(&b, "%s\"%s\":", first ? "" : ",", up_metric_info[m].name);
-            up_fmt_json_str(&b, r->why_null[m]);
-            first = 0;
-        }
-        up_buf_puts(&b, "}}");
+        json_components(&b, r);
+        up_table_text(&t, x0 + X_COMPONENTS, b.data);
+        json_null_reasons(&b, r);
+        up_table_text(&t, x0 + X_NULLS, b.data);
     }
-    up_buf_puts(&b, "\n]}\n");
-    fwrite(b.data, 1, b.len, out);
     up_buf_free(&b);
+    int rc = up_table_end(&t, out, o->format);
+    up_table_free(&t);
+    return rc;
 }
 
 int up_report_accounts(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o)
@@ -403,30 +399,13 @@ int up_report_accounts(FILE *out, const up_portfolio_t *p, const up_report_opts_
         free(rows);
         return -UP_ENOTFOUND;
     }
-    if (o->format == UP_FMT_CSV) {
-        for (size_t c = 0; c < NCOLS; c++)
-            if (COLS[c].shown)
-                fprintf(out, "%s%s", c ? "," : "", COLS[c].name);
-        fputc('\n', out);
-        char t[600];
-        for (uint32_t i = 0; i < n; i++) {
-            for (size_t c = 0; c < NCOLS; c++) {
-                if (!COLS[c].shown)
-                    continue;
-                cell_t v = cell(rows[i], c);
-                cell_text(t, sizeof t, &v, COLS[c].type);
-                if (c)
-                    fputc(',', out);
-                up_fmt_csv_field(out, t);
-            }
-            fputc('\n', out);
-        }
-    } else if (o->format == UP_FMT_JSON)
-        json_accounts(out, p, rows, n, o);
+    int rc = 0;
+    if (o->format == UP_FMT_CSV || o->format == UP_FMT_JSON)
+        rc = write_accounts(out, p, rows, n, o);
     else
         table_accounts(out, p, rows, n, o);
     free(rows);
-    return 0;
+    return rc;
 }
 
 /* ---- report features ---------------------------------------------------- */
