@@ -183,7 +183,7 @@ export function parseCsv(text) {
 
 export const ACCOUNT_COLUMNS = ['account_id', 'seats', 'known_users', 'dau', 'wau', 'wau_prev', 'mau',
   'active_users', 'breadth', 'depth', 'stickiness', 'wau_trend', 'ttfv_days', 'activation_rate',
-  'consistency', 'champion_active', 'nps', 'health', 'level'];
+  'consistency', 'champion_active', 'nps', 'health', 'level', 'status'];
 export const FEATURE_COLUMNS = ['account_id', 'feature', 'users', 'active_users', 'feature_adoption'];
 export const USER_COLUMNS = ['account_id', 'user_id', 'feature', 'stage', 'days_used_28d'];
 export const STAGE_COLUMNS = ['feature', 'none', 'aware', 'trial', 'regular', 'mastery'];

@@ -1,7 +1,8 @@
 // The account metrics and feature adoption of ../shared/spec/metrics.md as SQL
 // over the loaded tables
 //   events(ts TIMESTAMP, user_id, account_id, event)          de-duplicated
-//   accounts(account_id, seats BIGINT, contract_start DATE)   one row per id
+//   accounts(account_id, seats BIGINT, contract_start DATE, churned_at DATE)   one row per id
+//   churns(account_id, ts TIMESTAMP)                          the churn table
 //   users(account_id, user_id, created_at TIMESTAMP, role)    one row per pair
 //   surveys(account_id, ts TIMESTAMP, kind, score DOUBLE)
 //   subscriptions(account_id, start_ts, end_ts TIMESTAMP, seats BIGINT, rid)
@@ -179,6 +180,15 @@ WITH ${common},
       ${clamp(`${D(50)} + ${D(100)} * wau_trend`)} AS c5,
       ${clamp(`(nps + ${D(100)}) / ${D(2)}`)} AS c6
     FROM r),
+  lc_start AS (  -- starts: contract_start (00:00 of its day) and every subscription's start
+    SELECT account_id, CAST(contract_start AS TIMESTAMP) AS t FROM accounts WHERE contract_start IS NOT NULL
+    UNION ALL SELECT account_id, start_ts FROM subscriptions WHERE start_ts IS NOT NULL),
+  lc_churn AS (  -- churns: churned_at (00:00 of its day) and every churn-table row
+    SELECT account_id, CAST(churned_at AS TIMESTAMP) AS t FROM accounts WHERE churned_at IS NOT NULL
+    UNION ALL SELECT account_id, ts FROM churns),
+  ls AS (SELECT account_id, MAX(t) FILTER (WHERE t <= ${T}) AS last_start, BOOL_OR(t > ${T}) AS later_start
+         FROM lc_start GROUP BY account_id),
+  lch AS (SELECT account_id, MAX(t) FILTER (WHERE t <= ${T}) AS last_churn FROM lc_churn GROUP BY account_id),
   hw AS ( -- sum of the weights of the non-null components, in component order
     SELECT *,
       (((((CASE WHEN c1 IS NULL THEN ${D(0)} ELSE ${D(w.breadth)} END)
@@ -202,8 +212,14 @@ SELECT account_id, seats, known_users, dau, wau, wau_prev, mau, mau AS active_us
   CASE WHEN breadth IS NULL OR depth IS NULL
          OR breadth < ${D(settings.level_breadth_min)} OR depth < ${D(settings.level_depth_min)} THEN 'low'
        WHEN out_n > 0 AND out_all_on THEN 'effective'
-       ELSE 'high' END AS level
-FROM hw
+       ELSE 'high' END AS level,
+  -- status at T: churned when the latest churn <= T is later than the latest
+  -- start <= T (or there is no start <= T); prospect when no start <= T but
+  -- one after T; else customer
+  CASE WHEN lch.last_churn IS NOT NULL AND (ls.last_start IS NULL OR lch.last_churn > ls.last_start) THEN 'churned'
+       WHEN ls.last_start IS NULL AND ls.later_start THEN 'prospect'
+       ELSE 'customer' END AS status
+FROM hw LEFT JOIN ls USING (account_id) LEFT JOIN lch USING (account_id)
 ORDER BY account_id`;
 
   const features = `

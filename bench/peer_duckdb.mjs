@@ -91,15 +91,17 @@ async function load(con, dir, skip = []) {
   if (present('accounts.csv')) {
     const cols = await columnsOf(con, f('accounts.csv'));
     await con.run(`CREATE OR REPLACE TEMP TABLE acc_raw AS
-      SELECT account_id, ${col(cols, 'seats')} AS seats, ${col(cols, 'contract_start')} AS contract_start
+      SELECT account_id, ${col(cols, 'seats')} AS seats, ${col(cols, 'contract_start')} AS contract_start,
+             ${col(cols, 'churned_at')} AS churned_at
       FROM ${csv(f('accounts.csv'))} WHERE NOT ${blank('account_id')}`);
     await con.run(`CREATE OR REPLACE TABLE accounts AS
       SELECT account_id, COALESCE(TRY_CAST(trim(seats) AS BIGINT), 0) AS seats,
-             CAST(up_ts(contract_start) AS DATE) AS contract_start
+             CAST(up_ts(contract_start) AS DATE) AS contract_start,
+             CAST(up_ts(churned_at) AS DATE) AS churned_at
       FROM (SELECT *, rowid AS rid FROM acc_raw) QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY rid DESC) = 1`);
     await con.run('DROP TABLE acc_raw');
   } else {
-    await con.run('CREATE OR REPLACE TABLE accounts(account_id VARCHAR, seats BIGINT, contract_start DATE)');
+    await con.run('CREATE OR REPLACE TABLE accounts(account_id VARCHAR, seats BIGINT, contract_start DATE, churned_at DATE)');
   }
   // users: one row per (account_id, user_id), the last in file order wins.
   if (present('users.csv')) {
@@ -158,6 +160,17 @@ async function load(con, dir, skip = []) {
     await con.run('DROP TABLE out_raw');
   } else {
     await con.run('CREATE OR REPLACE TABLE outcomes(account_id VARCHAR, metric VARCHAR, ts TIMESTAMP, value DOUBLE, target DOUBLE, due TIMESTAMP, rid BIGINT)');
+  }
+  // churn: rows with a readable ts of an account in accounts.csv (uptake
+  // rejects a churn of an account its accounts table does not list).
+  if (present('churn.csv')) {
+    const cols = await columnsOf(con, f('churn.csv'));
+    await con.run(`CREATE OR REPLACE TABLE churns AS
+      SELECT * FROM (SELECT account_id, up_ts(${col(cols, 'ts')}) AS ts FROM ${csv(f('churn.csv'))}
+                     WHERE NOT ${blank('account_id')})
+      WHERE ts IS NOT NULL AND account_id IN (SELECT account_id FROM accounts)`);
+  } else {
+    await con.run('CREATE OR REPLACE TABLE churns(account_id VARCHAR, ts TIMESTAMP)');
   }
   await con.run('CHECKPOINT');
 }

@@ -89,8 +89,8 @@ mkdir -p "$out/uptake"
 # stages; timed in three steps (accounts + features, as the SQLite peer; users;
 # stages), each CSV to a file. Their sum is the report compared with DuckDB's.
 measure "uptake report" sh -c '
-    "$1" --data "$2" report accounts --as-of "$3" --format csv > "$4/accounts.csv" &&
-    "$1" --data "$2" report features --as-of "$3" --format csv > "$4/features.csv"' \
+    "$1" --data "$2" report accounts --as-of "$3" --status all --format csv > "$4/accounts.csv" &&
+    "$1" --data "$2" report features --as-of "$3" --status all --format csv > "$4/features.csv"' \
     sh "$uptake" "$store" "$asof" "$out/uptake"
 up_af_secs=$secs up_af_rss=$rss
 measure "uptake report users" sh -c '

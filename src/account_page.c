@@ -10,6 +10,7 @@ void up_account_page_close(up_account_page_t *pg)
     up_revenue_free(&pg->revenue);
     up_account_extras_free(&pg->extras);
     free(pg->history);
+    free(pg->lifecycle);
     up_people_free(&pg->people);
     up_stages_free(&pg->stages);
     if (pg->has_series)
@@ -97,6 +98,14 @@ int up_account_page_open(up_account_page_t *pg, const up_view_t *v, const char *
     if (rc == 0)
         rc = up_engine_revenue(pg->rollup, pg->model, pg->entities, pg->row->account, pg->T,
                                pg->model->alert_settings.seats_removed_share, &pg->revenue);
+    if (rc == 0 && (rc = up_engine_lifecycle(pg->entities, pg->row->account, &pg->lifecycle, &pg->n_lifecycle)) == 0) {
+        /* what happened by T, and changed the status */
+        uint32_t k = 0;
+        for (uint32_t i = 0; i < pg->n_lifecycle; i++)
+            if (pg->lifecycle[i].ts <= pg->T && pg->lifecycle[i].event)
+                pg->lifecycle[k++] = pg->lifecycle[i];
+        pg->n_lifecycle = k;
+    }
     if (rc == 0 && with_series) {
         rc = up_engine_series(pg->rollup, pg->model, pg->entities, pg->row->account, pg->T, 90, &pg->series);
         pg->has_series = rc == 0;

@@ -37,6 +37,8 @@ typedef struct {
     up_revenue_t revenue;              /* seat and ARR history */
     up_workflows_t workflows;
     const up_wf_row_t *wf_row;         /* its workflows' counts, or NULL: none matched */
+    up_lifecycle_event_t *lifecycle;   /* its starts and churns up to T that changed its status */
+    uint32_t n_lifecycle;
     up_series_t series;                /* with_series only */
     int has_series;
 } up_account_page_t;

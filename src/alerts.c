@@ -268,7 +268,7 @@ static int history(sqlite3 *db, int64_t id, const char *at, const char *state, c
 
 /* Applies one rule's verdict for one account. */
 static int apply(sqlite3 *db, const up_model_t *m, const rule_t *rule, const up_account_t *acc, int fires,
-                 const char *vals, const char *today, int32_t d0, up_alerts_stats_t *st)
+                 const char *vals, const char *today, int32_t d0, const char *resolve_note, up_alerts_stats_t *st)
 {
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(db, "SELECT id, state, snoozed_until FROM alerts WHERE account_id = ? AND rule = ?"
@@ -337,7 +337,7 @@ static int apply(sqlite3 *db, const up_model_t *m, const rule_t *rule, const up_
     rc = exec1(db, "UPDATE alerts SET state = 'resolved', resolved_at = ?, updated_at = ?, vals = ? WHERE id = ?",
                "sssi", today, today, vals, id);
     if (rc == 0)
-        rc = history(db, id, today, "resolved", "the condition cleared");
+        rc = history(db, id, today, "resolved", resolve_note);
     st->resolved++;
     if (rc == 0)
         rc = run_playbooks(db, m, id, rule, acc, "resolve", today, d0, vals, owner, st);
@@ -357,12 +357,17 @@ static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, c
         const up_account_metrics_t *row = &p->rows[i];
         vars_t vs;
         account_vars(row, &vs);
-        st->accounts++;
+        /* an account that is not a customer at T opens nothing, and what it
+         * had open resolves with the reason */
+        int customer = row->status == UP_STATUS_CUSTOMER;
+        const char *note = customer ? "the condition cleared"
+                         : row->status == UP_STATUS_CHURNED ? "the account churned" : "the account is a prospect";
+        st->accounts += customer;
         for (size_t k = 0; k < n_rules && rc == 0; k++) {
-            int fires = up_val_true(up_cond_eval(rules[k].cond, lookup, &vs));
+            int fires = customer && up_val_true(up_cond_eval(rules[k].cond, lookup, &vs));
             up_buf_t b = {0};
             vals_json(rules[k].cond, &vs, &b);
-            rc = apply(db, m, &rules[k], row->account, fires, b.data ? b.data : "{}", today, p->d0, st);
+            rc = apply(db, m, &rules[k], row->account, fires, b.data ? b.data : "{}", today, p->d0, note, st);
             up_buf_free(&b);
         }
     }
@@ -386,7 +391,7 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
     up_view_t v;
     if ((rc = up_alerts_init(db)) < 0)
         snprintf(err, errlen, "cannot create the alert tables: %s", sqlite3_errmsg(db));
-    else if ((rc = up_view_open(s, T, UP_VIEW_SIGNALS, &v, err, errlen)) == 0) {
+    else if ((rc = up_view_open(s, T, UP_VIEW_SIGNALS | UP_VIEW_ALL, &v, err, errlen)) == 0) {
         rc = evaluate(db, m, &v.portfolio, rules, n_rules, st);
         if (rc < 0)
             snprintf(err, errlen, "cannot write the alert tables: %s", sqlite3_errmsg(db));

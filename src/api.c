@@ -6,7 +6,10 @@
 
 #include "alerts.h"
 #include "fmt.h"
+#include "report_retention.h"
 #include "report_run.h"
+#include "timeparse.h"
+#include "view.h"
 #include "report_settings.h"
 #include "util.h"
 
@@ -151,9 +154,42 @@ static int report_route(const char *what, const char *id, int users, up_api_arg_
             json_error(out, "sort: not a column of the report");
             return 400;
         }
+    } else if (!id[0] && strcmp(what, "retention") == 0) {
+        /* GET /api/v1/retention?at=DATE&horizon=N&by=G, as `report retention` */
+        const char *at = arg(actx, "at"), *h = arg(actx, "horizon"), *by = arg(actx, "by");
+        int32_t day;
+        char *end = NULL;
+        long horizon = h ? strtol(h, &end, 10) : 0;
+        if (!at || up_date_parse(at, strlen(at), &day) < 0) {
+            json_error(out, "at: required, a date (YYYY-MM-DD)");
+            return 400;
+        }
+        if (!h || *end || horizon < 1 || horizon > 36600) {
+            json_error(out, "horizon: required, a whole number of days >= 1");
+            return 400;
+        }
+        if (!by || !up_report_retention_by_valid(by)) {
+            json_error(out, "by: required, level, segment, health_band, owner or a metric");
+            return 400;
+        }
+        q->what = what;
+        q->T = up_engine_end_of_day(day);
+        q->horizon = (int)horizon;
+        q->by = by;
+        return 0;
     } else {
         json_error(out, "no such API route; see docs/api.md");
         return 404;
+    }
+    const char *status = arg(actx, "status");
+    if (status) {
+        q->status = up_view_status_bits(status);
+        if (!q->status || strcmp(q->what, "stages") == 0 || strcmp(q->what, "users") == 0 ||
+            strcmp(q->what, "account") == 0) {
+            json_error(out, "status: customer, churned, prospect or all (several joined by commas), for accounts,"
+                            " features, gaps and signals");
+            return 400;
+        }
     }
     return 0;
 }

@@ -10,6 +10,8 @@
 #include "report_users.h"
 #include "report_account.h"
 #include "report_run.h"
+#include "report_retention.h"
+#include "view.h"
 #include "keys.h"
 #include "alerts.h"
 #include "playbook.h"
@@ -33,7 +35,7 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LIMIT,
-    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_HELP, O_N
+    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_STATUS, O_AT, O_HORIZON, O_BY, O_HELP, O_N
 };
 
 /* verbs, as bits */
@@ -78,6 +80,10 @@ static const opt_t OPTS[O_N] = {
     [O_WRITE] = {"write", 0, NULL, V_KEYS, "keys create: a write key (ingestion only)"},
     [O_READ] = {"read", 0, NULL, V_KEYS, "keys create: a read token (API and dashboard only)"},
     [O_NAME] = {"name", 0, "N", V_KEYS, "keys create: a name to recognise the key by"},
+    [O_STATUS] = {"status", 0, "S", V_REPORT, "accounts by status at T: customer (default), churned, prospect or all"},
+    [O_AT] = {"at", 0, "DATE", V_REPORT, "report retention: the cohort's date D (the customers at its end)"},
+    [O_HORIZON] = {"horizon", 0, "N", V_REPORT, "report retention: days after D (N >= 1)"},
+    [O_BY] = {"by", 0, "G", V_REPORT, "report retention: level, segment, health_band, owner or a metric (quartiles)"},
     [O_STATE] = {"state", 0, "S", V_ALERTS, "alerts list: active (default), open, acknowledged, snoozed, resolved or all"},
     [O_UNTIL] = {"until", 0, "DATE", V_ALERTS, "alerts snooze: until this date"},
     [O_WAIT] = {"wait", 0, "SECONDS", V_ALERTS, "alerts evaluate: wait this long for webhook retries (default 30)"},
@@ -95,9 +101,10 @@ typedef struct {
 static const verb_t VERBS[] = {
     {"init", V_INIT, "init [--model FILE]", "create a store with an adoption model"},
     {"model", V_MODEL, "model set FILE | model check FILE | model show", "replace, validate or print the model"},
-    {"import", V_IMPORT, "import events|accounts|users|surveys|subscriptions|outcomes|tickets|milestones FILE...", "load CSV or JSONL files (.gz too)"},
+    {"import", V_IMPORT, "import events|accounts|users|surveys|subscriptions|outcomes|tickets|milestones|churn FILE...", "load CSV or JSONL files (.gz too)"},
     {"rejects", V_REJECTS, "rejects [--limit N] [--format F]", "list rejected input records"},
-    {"report", V_REPORT, "report accounts|features|users|stages|gaps|workflows|account ID [--as-of DATE] [--format F]",
+    {"report", V_REPORT, "report accounts|features|users|stages|gaps|workflows|account ID [--as-of DATE] [--status S] [--format F]"
+               " | report retention --at DATE --horizon N --by G",
      "adoption metrics, stages, gaps, workflows, one account's page"},
     {"demo", V_DEMO, "demo --out DIR [--accounts N] [--days D] [--seed S] [--events N]", "write a realistic demo data set"},
     {"status", V_STATUS, "status", "what the store holds"},
@@ -426,12 +433,12 @@ static void progress_cb(void *ctx, uint64_t pos, uint64_t size)
 static int cmd_import(const args_t *a)
 {
     if (a->npos < 3) {
-        fprintf(stderr, "usage: uptake import events|accounts|users|surveys|subscriptions|outcomes|tickets|milestones FILE...\n");
+        fprintf(stderr, "usage: uptake import events|accounts|users|surveys|subscriptions|outcomes|tickets|milestones|churn FILE...\n");
         return UP_EXIT_USAGE;
     }
     int kind = up_import_kind_parse(a->pos[1]);
     if (kind < 0) {
-        fprintf(stderr, "uptake import: unknown table '%s' (events, accounts, users, surveys, subscriptions, outcomes, tickets or milestones)\n", a->pos[1]);
+        fprintf(stderr, "uptake import: unknown table '%s' (events, accounts, users, surveys, subscriptions, outcomes, tickets, milestones or churn)\n", a->pos[1]);
         return UP_EXIT_USAGE;
     }
     up_mapping_t map;
@@ -527,12 +534,59 @@ static int cmd_report(const args_t *a)
     int is_account = what && strcmp(what, "account") == 0;
     if (!what || a->npos != (is_account ? 3 : 2) || !up_report_run_known(what)) {
         fprintf(stderr, "usage: uptake report accounts|features|users|stages|gaps|workflows|account ID [--as-of DATE]"
+                        " [--status S] [--format table|json|csv]\n"
+                        "       uptake report retention --at DATE --horizon N --by level|segment|health_band|owner|METRIC"
                         " [--format table|json|csv]\n");
         return UP_EXIT_USAGE;
     }
     up_report_req_t q = {what, is_account ? a->pos[2] : NULL, 0,
                          {UP_FMT_TABLE, a->val[O_ACCOUNT], a->val[O_SEGMENT], a->val[O_SORT], a->set[O_EXPLAIN], 0},
-                         a->val[O_FEATURE], 20};
+                         a->val[O_FEATURE], 20, 0, 0, NULL};
+    int retention = strcmp(what, "retention") == 0;
+    if (a->val[O_STATUS]) {
+        q.status = up_view_status_bits(a->val[O_STATUS]);
+        if (!q.status || retention || is_account || !strcmp(what, "users") || !strcmp(what, "stages") ||
+            !strcmp(what, "workflows")) {
+            fprintf(stderr, "uptake report: --status customer|churned|prospect|all (or several joined by commas)"
+                            " applies to report accounts, features, gaps and signals\n");
+            return UP_EXIT_USAGE;
+        }
+    }
+    if (!retention && (a->val[O_AT] || a->val[O_HORIZON] || a->val[O_BY])) {
+        fprintf(stderr, "uptake report: --at, --horizon and --by apply to report retention\n");
+        return UP_EXIT_USAGE;
+    }
+    if (retention) {
+        char *end = NULL;
+        long h = a->val[O_HORIZON] ? strtol(a->val[O_HORIZON], &end, 10) : 0;
+        if (!a->val[O_AT] || !a->val[O_HORIZON] || !a->val[O_BY]) {
+            fprintf(stderr, "usage: uptake report retention --at DATE --horizon N --by level|segment|health_band|owner|METRIC"
+                            " [--format table|csv|json]\n");
+            return UP_EXIT_USAGE;
+        }
+        if (*end || h < 1 || h > 36600) {
+            fprintf(stderr, "uptake report retention: --horizon: expected a whole number of days >= 1, got '%s'\n",
+                    a->val[O_HORIZON]);
+            return UP_EXIT_USAGE;
+        }
+        if (!up_report_retention_by_valid(a->val[O_BY])) {
+            fprintf(stderr, "uptake report retention: --by: '%s' is not level, segment, health_band, owner"
+                            " or a metric (uptake report accounts --explain lists them)\n", a->val[O_BY]);
+            return UP_EXIT_USAGE;
+        }
+        int32_t day;
+        if (up_date_parse(a->val[O_AT], strlen(a->val[O_AT]), &day) < 0) {
+            fprintf(stderr, "uptake report retention: --at: cannot parse '%s' as a date (YYYY-MM-DD)\n", a->val[O_AT]);
+            return UP_EXIT_USAGE;
+        }
+        if (a->val[O_AS_OF]) {
+            fprintf(stderr, "uptake report retention: use --at DATE, not --as-of\n");
+            return UP_EXIT_USAGE;
+        }
+        q.horizon = (int)h;
+        q.by = a->val[O_BY];
+        q.T = up_engine_end_of_day(day);
+    }
     if (a->val[O_TOP]) {
         char *end;
         long top = strtol(a->val[O_TOP], &end, 10);
@@ -565,7 +619,9 @@ static int cmd_report(const args_t *a)
         fprintf(stderr, "uptake report: cannot sort by '%s' (a column of the CSV, or name, segment, owner, arr)\n", q.o.sort);
         return UP_EXIT_USAGE;
     }
-    if (a->val[O_AS_OF]) {
+    if (retention) {
+        /* q.T is the end of --at's day */
+    } else if (a->val[O_AS_OF]) {
         if (up_report_run_parse_as_of(a->val[O_AS_OF], &q.T) < 0) {
             fprintf(stderr, "uptake report: --as-of: cannot parse '%s' as a date (YYYY-MM-DD)\n", a->val[O_AS_OF]);
             return UP_EXIT_USAGE;

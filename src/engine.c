@@ -15,6 +15,15 @@
 #include <string.h>
 
 const char *const up_level_names[3] = {"low", "high", "effective"};
+const char *const up_status_names[3] = {"customer", "churned", "prospect"};
+
+int up_status_parse(const char *s)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, up_status_names[i]) == 0)
+            return i;
+    return -1;
+}
 
 int64_t up_engine_end_of_day(int32_t day)
 {
@@ -153,6 +162,19 @@ int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_ent
             goto nomem;
     }
     sqlite3_finalize(st);
+    cap = 0;
+    if (sqlite3_prepare_v2(db, "SELECT account_id, ts FROM churns ORDER BY account_id, ts", -1, &st, NULL) != SQLITE_OK)
+        goto fail;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (grow((void **)&e->churns, &cap, e->n_churns, sizeof *e->churns) < 0)
+            goto nomem;
+        up_churn_t *k = &e->churns[e->n_churns++];
+        k->account_id = col_str(st, 0);
+        k->ts = sqlite3_column_int64(st, 1);
+        if (!k->account_id)
+            goto nomem;
+    }
+    sqlite3_finalize(st);
     return 0;
 nomem:
     rc = -UP_ENOMEM;
@@ -176,6 +198,7 @@ void up_entities_free(up_entities_t *e)
     free(e->surveys);
     free(e->subscriptions);
     free(e->outcomes);
+    free(e->churns);
     memset(e, 0, sizeof *e);
 }
 
@@ -584,7 +607,8 @@ static int64_t days_or_null(int32_t a, int32_t b)
  * variables that are not signals), and the signals left null. */
 static void derived_of(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row)
 {
-    row->arr = acc->arr;
+    row->status = up_engine_status_at(c->e, acc, c->T);
+    row->arr = up_engine_arr_at(c->e, acc, c->T);
     row->level_low = row->level == UP_LEVEL_LOW;
     row->level_high = row->level == UP_LEVEL_HIGH;
     row->level_effective = row->level == UP_LEVEL_EFFECTIVE;
@@ -643,6 +667,7 @@ double up_engine_metric(const up_account_metrics_t *row, int id)
 #define V_AMOUNT(x) (x)
 #define V_BOOL(x) ((x) < 0 ? NAN : (double)(x))
 #define V_LEVEL(x) ((double)(x))
+#define V_STATUS(x) ((double)(x))
 #define CASE_(ID, name, kind, uses, meaning) case UP_M_##ID: return V_##kind(row->name);
         UP_METRICS(CASE_)
 #undef CASE_
@@ -822,4 +847,120 @@ int64_t up_engine_seats_at(const up_entities_t *e, const up_account_t *acc, int6
             seats += b->seats;
     }
     return seats;
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+static int64_t day_start(int32_t day)
+{
+    return (int64_t)day * UP_MS_PER_DAY;
+}
+
+up_status_t up_engine_status_at(const up_entities_t *e, const up_account_t *acc, int64_t T)
+{
+    int64_t last_start = INT64_MIN, last_churn = INT64_MIN;
+    int later_start = 0;
+    if (acc->contract_start != UP_NO_DAY) {
+        int64_t t = day_start(acc->contract_start);
+        if (t <= T)
+            last_start = t;
+        else
+            later_start = 1;
+    }
+    uint32_t lo, hi;
+    RANGE_OF(e->subscriptions, e->n_subscriptions, account_id, acc->account_id, lo, hi);
+    for (uint32_t i = lo; i < hi; i++) {
+        int64_t t = e->subscriptions[i].start;
+        if (t <= T) {
+            if (t > last_start)
+                last_start = t;
+        } else
+            later_start = 1;
+    }
+    if (acc->churned_at != UP_NO_DAY && day_start(acc->churned_at) <= T)
+        last_churn = day_start(acc->churned_at);
+    RANGE_OF(e->churns, e->n_churns, account_id, acc->account_id, lo, hi);
+    for (uint32_t i = lo; i < hi; i++)
+        if (e->churns[i].ts <= T && e->churns[i].ts > last_churn)
+            last_churn = e->churns[i].ts;
+    /* a churn with no start before it is later than "no start" */
+    if (last_churn != INT64_MIN && last_churn > last_start)
+        return UP_STATUS_CHURNED;
+    if (last_start == INT64_MIN && later_start)
+        return UP_STATUS_PROSPECT;
+    return UP_STATUS_CUSTOMER;
+}
+
+double up_engine_contract_arr_at(const up_entities_t *e, const up_account_t *acc, int64_t T)
+{
+    uint32_t lo, hi;
+    RANGE_OF(e->subscriptions, e->n_subscriptions, account_id, acc->account_id, lo, hi);
+    if (hi == lo)
+        return acc->arr;
+    /* subscriptions exist: those active with an ARR are what is paid (0 when none) */
+    double sum = 0;
+    for (uint32_t i = lo; i < hi; i++) {
+        const up_subscription_t *b = &e->subscriptions[i];
+        if (b->start <= T && (b->end == UP_TS_NONE || T < b->end) && !isnan(b->arr))
+            sum += b->arr;
+    }
+    return sum;
+}
+
+double up_engine_arr_at(const up_entities_t *e, const up_account_t *acc, int64_t T)
+{
+    return up_engine_status_at(e, acc, T) == UP_STATUS_CUSTOMER ? up_engine_contract_arr_at(e, acc, T) : 0;
+}
+
+int up_engine_churned_between(const up_entities_t *e, const up_account_t *acc, int64_t from, int64_t to)
+{
+    if (acc->churned_at != UP_NO_DAY && day_start(acc->churned_at) > from && day_start(acc->churned_at) <= to)
+        return 1;
+    uint32_t lo, hi;
+    RANGE_OF(e->churns, e->n_churns, account_id, acc->account_id, lo, hi);
+    for (uint32_t i = lo; i < hi; i++)
+        if (e->churns[i].ts > from && e->churns[i].ts <= to)
+            return 1;
+    return 0;
+}
+
+static int cmp_lifecycle(const void *pa, const void *pb)
+{
+    const up_lifecycle_event_t *a = pa, *b = pb;
+    if (a->ts != b->ts)
+        return a->ts < b->ts ? -1 : 1;
+    return b->churn - a->churn;
+}
+
+int up_engine_lifecycle(const up_entities_t *e, const up_account_t *acc, up_lifecycle_event_t **out, uint32_t *n)
+{
+    uint32_t lo, hi, klo, khi;
+    RANGE_OF(e->subscriptions, e->n_subscriptions, account_id, acc->account_id, lo, hi);
+    RANGE_OF(e->churns, e->n_churns, account_id, acc->account_id, klo, khi);
+    up_lifecycle_event_t *ev = malloc(((size_t)(hi - lo) + (khi - klo) + 3) * sizeof *ev);
+    if (!ev)
+        return -UP_ENOMEM;
+    uint32_t k = 0;
+    if (acc->contract_start != UP_NO_DAY)
+        ev[k++] = (up_lifecycle_event_t){day_start(acc->contract_start), 0, "contract_start", NULL};
+    for (uint32_t i = lo; i < hi; i++)
+        ev[k++] = (up_lifecycle_event_t){e->subscriptions[i].start, 0, "subscription", NULL};
+    if (acc->churned_at != UP_NO_DAY)
+        ev[k++] = (up_lifecycle_event_t){day_start(acc->churned_at), 1, "churned_at", NULL};
+    for (uint32_t i = klo; i < khi; i++)
+        ev[k++] = (up_lifecycle_event_t){e->churns[i].ts, 1, "churn", NULL};
+    qsort(ev, k, sizeof *ev, cmp_lifecycle);
+    int state = 0;   /* 0 no start yet, 1 customer, 2 churned */
+    for (uint32_t i = 0; i < k; i++) {
+        if (ev[i].churn) {
+            ev[i].event = state != 2 ? "churned" : NULL;
+            state = 2;
+        } else {
+            ev[i].event = state == 0 ? "started" : state == 2 ? "came back" : NULL;
+            state = 1;
+        }
+    }
+    *out = ev;
+    *n = k;
+    return 0;
 }

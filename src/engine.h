@@ -40,6 +40,12 @@ typedef struct {
     double arr;                /* NAN when unset */
 } up_subscription_t;
 
+/* A churn: a row of the churn table (an account left at ts). */
+typedef struct {
+    char *account_id;
+    int64_t ts;
+} up_churn_t;
+
 /* An outcome measurement (business result measured outside the product). */
 typedef struct {
     char *account_id, *metric;
@@ -58,6 +64,8 @@ typedef struct {
     uint32_t n_subscriptions;
     up_outcome_t *outcomes;   /* ts <= to, sorted by account_id, metric, ts, arrival */
     uint32_t n_outcomes;
+    up_churn_t *churns;       /* every churn-table row, sorted by account_id, ts */
+    uint32_t n_churns;
     /* key actions that are workflow completions (key_actions "workflow:NAME"):
      * (pair, ts) sorted by pair then ts; borrowed, NULL when none */
     const uint32_t *ka_pair;
@@ -91,6 +99,12 @@ typedef struct {
 typedef enum { UP_LEVEL_LOW, UP_LEVEL_HIGH, UP_LEVEL_EFFECTIVE } up_level_t;
 extern const char *const up_level_names[3];
 
+/* Lifecycle status at T (metrics.md, "Customers, churn and renewals"). */
+typedef enum { UP_STATUS_CUSTOMER, UP_STATUS_CHURNED, UP_STATUS_PROSPECT } up_status_t;
+extern const char *const up_status_names[3];
+/* The status named s, or -1. */
+int up_status_parse(const char *s);
+
 /* The C type of each metric kind (metric.h says what null is for each). */
 #define UP_MTYPE_COUNT int64_t
 #define UP_MTYPE_DAYS int64_t
@@ -99,6 +113,7 @@ extern const char *const up_level_names[3];
 #define UP_MTYPE_AMOUNT double
 #define UP_MTYPE_BOOL int
 #define UP_MTYPE_LEVEL up_level_t
+#define UP_MTYPE_STATUS up_status_t
 
 /* One account's metrics as of T: a field per catalog row (metric.h), named
  * as the metric, then what explains them. Signals (UP_MU_SIGNAL) hold null
@@ -149,5 +164,40 @@ int64_t up_engine_end_of_day(int32_t day);
 /* The account's licensed seats at T: the subscriptions active at T when the
  * account has any (metrics.md), else accounts.seats. */
 int64_t up_engine_seats_at(const up_entities_t *e, const up_account_t *acc, int64_t T);
+
+/* The account's status at T: churned when its latest churn at or before T
+ * (accounts.churned_at as the first instant of its day, or a churn-table
+ * row) is later than its latest start at or before T (contract_start as the
+ * first instant of its day, or a subscription's start); prospect when it has
+ * no start at or before T but one after T; otherwise customer. */
+up_status_t up_engine_status_at(const up_entities_t *e, const up_account_t *acc, int64_t T);
+
+/* The ARR the account's contracts pay at T whatever its status: the sum of
+ * arr over its subscriptions active at T when it has subscriptions, else
+ * accounts.arr (NAN when unset). */
+double up_engine_contract_arr_at(const up_entities_t *e, const up_account_t *acc, int64_t T);
+
+/* ARR at T (metrics.md): the contract ARR when the account is a customer at
+ * T, else 0. */
+double up_engine_arr_at(const up_entities_t *e, const up_account_t *acc, int64_t T);
+
+/* 1 when the account has a churn (churned_at's first instant, or a
+ * churn-table row) in (from, to]. */
+int up_engine_churned_between(const up_entities_t *e, const up_account_t *acc, int64_t from, int64_t to);
+
+/* One lifecycle event of an account, in time order: a start or a churn. */
+typedef struct {
+    int64_t ts;
+    int churn;            /* 0: a start, 1: a churn */
+    const char *source;   /* "contract_start", "subscription", "churned_at" or "churn" */
+    const char *event;    /* what it changed: "started", "churned", "came back", or NULL (nothing) */
+} up_lifecycle_event_t;
+
+/* The account's starts and churns sorted by ts (a churn before a start at
+ * the same instant, so the start wins as status_at says) into *out (caller
+ * frees), their count in *n; each says what it changed, walking from no
+ * start: the first start "started", a churn of a customer (or of an account
+ * with no start yet) "churned", a start after a churn "came back". */
+int up_engine_lifecycle(const up_entities_t *e, const up_account_t *acc, up_lifecycle_event_t **out, uint32_t *n);
 
 #endif

@@ -16,16 +16,9 @@
 
 static double arr_at(const up_entities_t *e, uint32_t lo, uint32_t hi, const up_account_t *acc, int64_t t)
 {
-    if (hi == lo)
-        return acc->arr;
-    /* subscriptions exist: those active with an ARR are what is paid (0 when none) */
-    double sum = 0;
-    for (uint32_t i = lo; i < hi; i++) {
-        const up_subscription_t *b = &e->subscriptions[i];
-        if (b->start <= t && (b->end == UP_TS_NONE || t < b->end) && !isnan(b->arr))
-            sum += b->arr;
-    }
-    return sum;
+    (void)lo;
+    (void)hi;
+    return up_engine_contract_arr_at(e, acc, t);
 }
 
 static int cmp_day(const void *a, const void *b)

@@ -20,7 +20,7 @@
 #define MAX_ID 512
 
 static const char *const kind_names[] = {"events", "accounts", "users", "surveys", "subscriptions",
-                                         "outcomes", "tickets", "milestones"};
+                                         "outcomes", "tickets", "milestones", "churn"};
 
 int up_import_kind_parse(const char *s)
 {
@@ -59,6 +59,8 @@ enum { K_ACCOUNT, K_TS, K_PRIORITY, K_SATISFACTION, K_ID, K_N };
 static const char *const ticket_fields[] = {"account_id", "ts", "priority", "satisfaction", "ticket_id"};
 enum { M_ACCOUNT, M_NAME, M_DUE, M_DONE, M_OWNER, M_N };
 static const char *const milestone_fields[] = {"account_id", "name", "due", "done_at", "owner"};
+enum { C_ACCOUNT, C_TS, C_REASON, C_N };
+static const char *const churn_fields[] = {"account_id", "ts", "reason"};
 
 typedef struct {
     up_store_t *s;
@@ -74,7 +76,7 @@ typedef struct {
     char text[4][64];               /* scratch for normalised values */
     sqlite3_stmt *upsert_account, *upsert_user, *insert_survey, *upsert_profile;
     sqlite3_stmt *profile_get, *link_user, *insert_subscription, *insert_outcome, *insert_ticket,
-        *upsert_milestone;
+        *upsert_milestone, *account_known, *insert_churn;
     /* user -> account links for events without account_id */
     int links_loaded;
     up_dict_t link_users;
@@ -456,6 +458,44 @@ static int insert_ticket(imp_t *im, const up_record_t *r)
     return 0;
 }
 
+/* A churn: the account must be in the accounts table (a churn of an
+ * account uptake does not know is rejected); idempotent on (account_id, ts),
+ * a re-import updates the reason. A churn before the contract start is
+ * kept as it is (metrics.md says what it means). */
+static int insert_churn(imp_t *im, const up_record_t *r)
+{
+    int64_t ts;
+    if (check_id(im, r, C_ACCOUNT, "account_id") < 0)
+        return 0;
+    if (!has(r, C_TS))
+        return reject(im, "ts", "missing (required)");
+    if (parse_ts_field(im, r, C_TS, "ts", &ts) < 0)
+        return 0;
+    if (prepare(im, &im->account_known, "SELECT 1 FROM accounts WHERE account_id = ?") < 0)
+        return -UP_EDB;
+    sqlite3_stmt *q = im->account_known;
+    bind_opt(q, 1, r, C_ACCOUNT);
+    int rc = sqlite3_step(q), known = rc == SQLITE_ROW;
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return -UP_EDB;
+    if (!known)
+        return reject(im, "account_id", "no account '%.*s' in the accounts table (import it with `uptake import accounts` first)",
+                      (int)r->len[C_ACCOUNT], r->val[C_ACCOUNT]);
+    if (prepare(im, &im->insert_churn,
+            "INSERT INTO churns(account_id, ts, reason) VALUES (?, ?, nullif(trim(?), ''))"
+            " ON CONFLICT(account_id, ts) DO UPDATE SET reason = coalesce(excluded.reason, reason)") < 0)
+        return -UP_EDB;
+    sqlite3_stmt *st = im->insert_churn;
+    bind_opt(st, 1, r, C_ACCOUNT);
+    sqlite3_bind_int64(st, 2, ts);
+    bind_opt(st, 3, r, C_REASON);
+    if (step_done(st) < 0)
+        return -UP_EDB;
+    im->st->stored++;
+    return 0;
+}
+
 /* An onboarding or adoption-plan milestone, keyed by (account_id, name):
  * a re-import updates it (a non-empty field overwrites). */
 static int upsert_milestone(imp_t *im, const up_record_t *r)
@@ -669,7 +709,7 @@ static void imp_release(imp_t *im)
 {
     sqlite3_stmt *sts[] = {im->upsert_account, im->upsert_user, im->insert_survey, im->upsert_profile,
                            im->profile_get, im->link_user, im->insert_subscription, im->insert_outcome,
-                           im->insert_ticket, im->upsert_milestone};
+                           im->insert_ticket, im->upsert_milestone, im->account_known, im->insert_churn};
     for (size_t i = 0; i < sizeof sts / sizeof *sts; i++)
         sqlite3_finalize(sts[i]);
     if (im->links_loaded)
@@ -774,8 +814,9 @@ int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path,
 {
     memset(st, 0, sizeof *st);
     static const char *const *lists[] = {event_fields, account_fields, user_fields, survey_fields,
-                                         subscription_fields, outcome_fields, ticket_fields, milestone_fields};
-    static const size_t counts[] = {E_N, A_N, U_N, S_N, B_N, O_N, K_N, M_N};
+                                         subscription_fields, outcome_fields, ticket_fields, milestone_fields,
+                                         churn_fields};
+    static const size_t counts[] = {E_N, A_N, U_N, S_N, B_N, O_N, K_N, M_N, C_N};
     imp_t im;
     memset(&im, 0, sizeof im);
     im.s = s;
@@ -834,6 +875,7 @@ int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path,
         case UP_IMPORT_OUTCOMES: rc = insert_outcome(&im, &rec); break;
         case UP_IMPORT_TICKETS: rc = insert_ticket(&im, &rec); break;
         case UP_IMPORT_MILESTONES: rc = upsert_milestone(&im, &rec); break;
+        case UP_IMPORT_CHURN: rc = insert_churn(&im, &rec); break;
         case UP_IMPORT_KINDS: break;
         }
         if (rc < 0) {

@@ -21,6 +21,7 @@ typedef enum {
     UP_IMPORT_OUTCOMES,
     UP_IMPORT_TICKETS,
     UP_IMPORT_MILESTONES,
+    UP_IMPORT_CHURN,
     UP_IMPORT_KINDS
 } up_import_kind_t;
 

@@ -25,9 +25,10 @@
  *   SCORE  double, points (health, NPS, a change of health); null is NAN
  *   AMOUNT double, money (ARR); null is NAN
  *   BOOL   int, true/false; null is -1
- *   LEVEL  up_level_t, low/high/effective; never null */
+ *   LEVEL  up_level_t, low/high/effective; never null
+ *   STATUS up_status_t, customer/churned/prospect; never null */
 typedef enum {
-    UP_MK_COUNT, UP_MK_DAYS, UP_MK_RATIO, UP_MK_SCORE, UP_MK_AMOUNT, UP_MK_BOOL, UP_MK_LEVEL
+    UP_MK_COUNT, UP_MK_DAYS, UP_MK_RATIO, UP_MK_SCORE, UP_MK_AMOUNT, UP_MK_BOOL, UP_MK_LEVEL, UP_MK_STATUS
 } up_metric_kind_t;
 
 /* Uses: a set of these bits.
@@ -64,7 +65,7 @@ enum { UP_MU_COL = 1, UP_MU_VAR = 2, UP_MU_TGT = 4, UP_MU_SIGNAL = 8 };
     X(NPS, nps, SCORE, UP_MU_CVT, "NPS over nps_window_days")                                                \
     X(HEALTH, health, SCORE, UP_MU_CVT, "the health score, 0-100")                                           \
     X(LEVEL, level, LEVEL, UP_MU_COL, "adoption level: low, high or effective")                             \
-    X(ARR, arr, AMOUNT, UP_MU_VAR, "annual recurring revenue (accounts table)")                             \
+    X(ARR, arr, AMOUNT, UP_MU_VAR, "ARR at T: active subscriptions, else accounts.arr; 0 unless a customer")                             \
     X(LEVEL_LOW, level_low, BOOL, UP_MU_VAR, "level is low")                                                 \
     X(LEVEL_HIGH, level_high, BOOL, UP_MU_VAR, "level is high")                                              \
     X(LEVEL_EFFECTIVE, level_effective, BOOL, UP_MU_VAR, "level is effective")                               \
@@ -83,7 +84,8 @@ enum { UP_MU_COL = 1, UP_MU_VAR = 2, UP_MU_TGT = 4, UP_MU_SIGNAL = 8 };
     X(FRICTION_FLAG, friction_flag, BOOL, UP_MU_VS, "friction >= 0.5 while breadth reaches the level")     \
     X(TICKETS_28D, tickets_28d, COUNT, UP_MU_VS, "tickets opened in 28 days")                               \
     X(SEATS_UTIL, seats_utilization, RATIO, UP_MU_TGT, "MAU / licensed seats (no fallback to known users)")   \
-    X(DAYS_SINCE_ACTIVE, days_since_last_active, DAYS, UP_MU_VAR | UP_MU_TGT, "days since a user was last active")
+    X(DAYS_SINCE_ACTIVE, days_since_last_active, DAYS, UP_MU_VAR | UP_MU_TGT, "days since a user was last active") \
+    X(STATUS, status, STATUS, UP_MU_COL, "lifecycle status at T: customer, churned or prospect")
 
 enum {
 #define UP_METRIC_ENUM_(ID, name, kind, uses, meaning) UP_M_##ID,

@@ -42,7 +42,28 @@ static void nudge(up_buf_t *out, int *n, const char *id, const char *kind, const
     up_buf_puts(out, "}");
 }
 
-int up_nudges_json(const up_rollup_t *r, const up_model_t *m, int64_t T, const char *user, const char *account,
+/* 1 when the account named id is a customer at T (an account the accounts
+ * table does not list, known only from events, is one). */
+static int customer_at(const up_entities_t *e, const char *id, int64_t T)
+{
+    if (!e)
+        return 1;
+    uint32_t lo = 0, hi = e->n_accounts;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        int c = strcmp(e->accounts[mid].account_id, id);
+        if (c == 0)
+            return up_engine_status_at(e, &e->accounts[mid], T) == UP_STATUS_CUSTOMER;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 1;
+}
+
+int up_nudges_json(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e, int64_t T, const char *user,
+                   const char *account,
                    up_buf_t *out)
 {
     char when[40];
@@ -72,7 +93,7 @@ int up_nudges_json(const up_rollup_t *r, const up_model_t *m, int64_t T, const c
                 j++;
             }
             const up_pair_t *p = &r->pairs[pair];
-            if (p->user == (uint32_t)uid) {
+            if (p->user == (uint32_t)uid && customer_at(e, r->dict[UP_KIND_ACCOUNT].strs[p->account], T)) {
                 const char *acc = r->dict[UP_KIND_ACCOUNT].strs[p->account];
                 char id[300], text[400];
                 for (size_t f = 0; f < nf; f++) {

@@ -10,14 +10,17 @@
 
 #include <stdint.h>
 
+#include "engine.h"
 #include "rollup.h"
 #include "model.h"
 #include "util.h"
 
 /* Writes {"user_id":…,"as_of":…,"nudges":[…]} for user (in account, or in
- * every account the user is in when account is NULL) as of T. Returns 0 or
- * -UP_ENOMEM. */
-int up_nudges_json(const up_rollup_t *r, const up_model_t *m, int64_t T, const char *user, const char *account,
+ * every account the user is in when account is NULL) as of T, leaving out
+ * the accounts that are not customers at T by the entity tables e (NULL:
+ * every account). Returns 0 or -UP_ENOMEM. */
+int up_nudges_json(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e, int64_t T, const char *user,
+                   const char *account,
                    up_buf_t *out);
 
 #endif

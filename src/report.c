@@ -12,7 +12,7 @@
 
 /* ---- column table ------------------------------------------------------ */
 
-typedef enum { T_STR, T_INT, T_NUM, T_BOOL, T_LEVEL } ctype_t;
+typedef enum { T_STR, T_INT, T_NUM, T_BOOL, T_LEVEL, T_STATUS } ctype_t;
 
 typedef struct {
     const char *name;
@@ -28,6 +28,7 @@ typedef struct {
 #define T_OF_AMOUNT T_NUM
 #define T_OF_BOOL T_BOOL
 #define T_OF_LEVEL T_LEVEL
+#define T_OF_STATUS T_STATUS
 /* account_id, then every catalog metric; those used as columns are shown */
 static const col_t COLS[] = {
     {"account_id", T_STR, -1, 1},
@@ -60,6 +61,8 @@ static cell_t cell(const up_account_metrics_t *r, size_t c)
     v.i = v.null ? 0 : (int64_t)d;
     if (COLS[c].type == T_LEVEL)
         v.s = up_level_names[r->level];
+    if (COLS[c].type == T_STATUS)
+        v.s = up_status_names[r->status];
     return v;
 }
 
@@ -74,7 +77,8 @@ static void cell_text(char *out, size_t n, const cell_t *v, ctype_t t)
     case T_INT: snprintf(out, n, "%lld", (long long)v->i); break;
     case T_NUM: up_fmt_double(out, n, v->d); break;
     case T_BOOL: snprintf(out, n, "%s", v->i ? "true" : "false"); break;
-    case T_LEVEL: snprintf(out, n, "%s", v->s); break;
+    case T_LEVEL:
+    case T_STATUS: snprintf(out, n, "%s", v->s); break;
     }
 }
 
@@ -224,8 +228,11 @@ static void table_accounts(FILE *out, const up_portfolio_t *p, const up_account_
     for (uint32_t i = 0; i < n; i++) {
         const up_account_metrics_t *r = rows[i];
         char t[13][64], label[128];
-        snprintf(label, sizeof label, "%s%s%s", r->account->account_id, r->account->name ? " " : "",
-                 r->account->name ? r->account->name : "");
+        /* an account that is not a customer (listed with --status) says so first */
+        snprintf(label, sizeof label, "%s%s%s%s%s", r->account->account_id,
+                 r->status != UP_STATUS_CUSTOMER ? " [" : "", r->status != UP_STATUS_CUSTOMER ? up_status_names[r->status] : "",
+                 r->status != UP_STATUS_CUSTOMER ? "]" : "", r->account->name ? " " : "");
+        snprintf(label + strlen(label), sizeof label - strlen(label), "%s", r->account->name ? r->account->name : "");
         up_table_clip(t[0], sizeof t[0], label, width[0]);
         snprintf(t[1], 64, "%lld", (long long)r->seats);
         snprintf(t[2], 64, "%lld", (long long)r->active_users);
@@ -361,7 +368,7 @@ static int write_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
             cell_t v = cell(r, c);
             if (v.null)
                 continue;
-            if (COLS[c].type == T_STR || COLS[c].type == T_LEVEL)
+            if (COLS[c].type == T_STR || COLS[c].type == T_LEVEL || COLS[c].type == T_STATUS)
                 up_table_text(&t, col_of[c], v.s);
             else {
                 cell_text(s, sizeof s, &v, COLS[c].type);

@@ -241,6 +241,11 @@ static void csv_account(FILE *out, const up_account_page_t *pg)
         fprintf(out, "\naccount,%s,%s", dnames[k], t1);
     }
     fprintf(out, "\naccount,level,%s\n", up_level_names[row->level]);
+    fprintf(out, "account,status,%s\n", up_status_names[row->status]);
+    for (uint32_t i = 0; i < pg->n_lifecycle; i++) {
+        up_time_fmt(t1, pg->lifecycle[i].ts);
+        fprintf(out, "lifecycle,%s,%s\n", t1, pg->lifecycle[i].event);
+    }
     for (int32_t i = 0; i < n_hist; i++)
         if (i == 0 || history[i] != history[i - 1]) {
             up_date_fmt(t1, history_from + i);
@@ -354,6 +359,13 @@ static void json_account(up_buf_t *b, const up_account_page_t *pg)
             }
         }
     }
+    up_buf_printf(b, ",\"status\":\"%s\",\"lifecycle\":[", up_status_names[row->status]);
+    for (uint32_t i = 0; i < pg->n_lifecycle; i++) {
+        up_time_fmt(t1, pg->lifecycle[i].ts);
+        up_buf_printf(b, "%s{\"at\":\"%s\",\"event\":\"%s\",\"source\":\"%s\"}", i ? "," : "", t1,
+                      pg->lifecycle[i].event, pg->lifecycle[i].source);
+    }
+    up_buf_puts(b, "]");
     up_buf_printf(b, ",\"level\":\"%s\",\"level_reason\":", up_level_names[row->level]);
     up_fmt_json_str(b, row->level_why);
     up_buf_printf(b, ",\"seats\":%lld,\"known_users\":%lld,\"active_users\":%lld,\"dau\":%lld,\"wau\":%lld,"
@@ -524,6 +536,16 @@ static void text_account(FILE *out, const up_account_page_t *pg)
     if (acc->churned_at != UP_NO_DAY && acc->churned_at <= p->d0) {
         up_date_fmt(t2, acc->churned_at);
         fprintf(out, "CHURNED on %s\n", t2);
+    }
+    if (row->status != UP_STATUS_CUSTOMER)
+        fprintf(out, "STATUS %s at %s\n", up_status_names[row->status], t1);
+    if (pg->n_lifecycle) {
+        fprintf(out, "Lifecycle:");
+        for (uint32_t i = 0; i < pg->n_lifecycle; i++) {
+            up_date_fmt(t2, up_day_of(pg->lifecycle[i].ts));
+            fprintf(out, "%s %s %s", i ? " →" : "", pg->lifecycle[i].event, t2);
+        }
+        fputc('\n', out);
     }
     fprintf(out, "\nLEVEL %s: %s\n", up_level_names[row->level], row->level_why);
     if (n_hist > 0) {

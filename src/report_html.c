@@ -115,6 +115,15 @@ static void html_intro(FILE *out, const up_account_page_t *pg)
         fprintf(out, " · renewal %s", d);
     }
     fputs("</p>", out);
+    if (row->status != UP_STATUS_CUSTOMER || pg->n_lifecycle > 1) {
+        /* the lifecycle: started, churned, came back, with dates */
+        fprintf(out, "<p class=\"muted\">Status at %s: <b>%s</b>", today, up_status_names[row->status]);
+        for (uint32_t i = 0; i < pg->n_lifecycle; i++) {
+            up_date_fmt(d, up_day_of(pg->lifecycle[i].ts));
+            fprintf(out, "%s%s %s", i ? " → " : " · ", pg->lifecycle[i].event, d);
+        }
+        fputs("</p>", out);
+    }
 
     fputs("<section><h2>Where adoption stands</h2><div class=\"tiles\">", out);
     fprintf(out, "<div class=\"tile\">Adoption level<b class=\"%s\">%s</b></div>", up_level_names[row->level],

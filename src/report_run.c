@@ -15,6 +15,7 @@
 #include "report_settings.h"
 #include "report_signals.h"
 #include "report_users.h"
+#include "report_retention.h"
 #include "table.h"
 #include "timeparse.h"
 #include "util.h"
@@ -26,7 +27,7 @@
 #include <time.h>
 
 static const char *const REPORTS[] = {"accounts", "features", "users",    "stages",   "gaps",
-                                       "account",  "workflows", "signals", "settings"};
+                                       "account",  "workflows", "signals", "settings", "retention"};
 
 int up_report_run_known(const char *what)
 {
@@ -134,16 +135,27 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
         return up_report_settings(out, up_store_model(s), q->o.format);
     int workflows = strcmp(q->what, "workflows") == 0;
     int stages = strcmp(q->what, "users") == 0 || strcmp(q->what, "stages") == 0;
+    int retention = strcmp(q->what, "retention") == 0;
     unsigned what = workflows ? UP_VIEW_ROLLUP | UP_VIEW_ENTITIES : stages ? UP_VIEW_ROLLUP
                   : strcmp(q->what, "signals") == 0 ? UP_VIEW_SIGNALS : UP_VIEW_PORTFOLIO;
+    if (retention && up_report_retention_needs_signals(q->by))
+        what = UP_VIEW_SIGNALS;
+    /* the account page shows any account; retention starts from the customers */
+    /* the account page, and a report of one named account (--account), show
+     * it whatever its status unless --status says otherwise */
+    what |= strcmp(q->what, "account") == 0 ? UP_VIEW_ALL : retention ? UP_VIEW_CUSTOMER
+          : q->status ? q->status : q->o.account ? UP_VIEW_ALL : UP_VIEW_CUSTOMER;
     up_view_t v;
     int rc = up_view_open(s, q->T, what, &v, err, errlen);
     if (rc < 0)
         return rc;
     double t0 = up_now_s();
-    rc = workflows ? report_workflows(&v, q, out, err, errlen)
+    rc = retention ? up_report_retention(out, &v, q->horizon, q->by, q->o.format)
+       : workflows ? report_workflows(&v, q, out, err, errlen)
        : stages ? report_stages(&v, q, out, err, errlen) : report_portfolio(&v, q, out, err, errlen);
-    if (getenv("UPTAKE_TIMING") && what == UP_VIEW_PORTFOLIO)
+    if (retention && rc < 0)
+        fail(err, errlen, rc, "%s", up_strerror(rc));
+    if (getenv("UPTAKE_TIMING") && (what & ~(unsigned)UP_VIEW_ALL) == UP_VIEW_PORTFOLIO)
         fprintf(stderr, "timing: rollup+entities %.3f s (entities %.3f s on a second thread),"
                 " metrics %.3f s, output %.3f s\n",
                 v.secs_load, v.secs_entities, v.secs_metrics, up_now_s() - t0);

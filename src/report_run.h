@@ -12,12 +12,15 @@
 #include "store.h"
 
 typedef struct {
-    const char *what;       /* accounts, features, users, stages, gaps, account */
+    const char *what;       /* accounts, features, users, stages, gaps, account, retention */
     const char *id;         /* the account of `report account ID` */
     int64_t T;              /* as-of instant, ms since epoch UTC */
     up_report_opts_t o;     /* format, account, segment, sort, explain */
     const char *feature;    /* report stages: only this feature, or NULL */
     int top;                /* report gaps: how many accounts */
+    unsigned status;        /* UP_VIEW_CUSTOMER | …: the accounts listed (0: the customers) */
+    int horizon;            /* report retention: days after T */
+    const char *by;         /* report retention: the grouping */
 } up_report_req_t;
 
 /* 1 when what names a report up_report_run knows. */

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-static const char *const KINDS[] = {"count", "days", "ratio", "score", "amount", "bool", "level"};
+static const char *const KINDS[] = {"count", "days", "ratio", "score", "amount", "bool", "level", "status"};
 static const char *const USES[] = {"column", "alert_variable", "target", "signal"};
 
 static void json_metrics(up_buf_t *b)

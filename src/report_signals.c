@@ -20,6 +20,8 @@ void up_report_signals_json_value(up_buf_t *b, const up_account_metrics_t *row, 
         up_buf_puts(b, v != 0 ? "true" : "false");
     else if (k == UP_MK_LEVEL)
         up_fmt_json_str(b, up_level_names[(int)v]);
+    else if (k == UP_MK_STATUS)
+        up_fmt_json_str(b, up_status_names[(int)v]);
     else if (k == UP_MK_COUNT || k == UP_MK_DAYS)
         up_buf_printf(b, "%lld", (long long)v);
     else

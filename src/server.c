@@ -291,8 +291,8 @@ static enum MHD_Result handle_nudges(srv_t *sv, struct MHD_Connection *c, conn_t
     up_store_t *rd = up_server_reader_get(sv);
     up_view_t v;
     char err[256];
-    if (rd && (rc = up_view_open(rd, now_ms(), UP_VIEW_ROLLUP, &v, err, sizeof err)) == 0) {
-        rc = up_nudges_json(v.rollup, v.model, v.T, user, account && *account ? account : NULL, &out);
+    if (rd && (rc = up_view_open(rd, now_ms(), UP_VIEW_ROLLUP | UP_VIEW_ENTITIES, &v, err, sizeof err)) == 0) {
+        rc = up_nudges_json(v.rollup, v.model, &v.entities, v.T, user, account && *account ? account : NULL, &out);
         up_view_close(&v);
     }
     pthread_mutex_unlock(&sv->read_mu);

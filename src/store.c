@@ -78,6 +78,8 @@ static const char SCHEMA[] =
     " UNIQUE (account_id, metric, ts));"
     "CREATE TABLE IF NOT EXISTS tickets(account_id TEXT NOT NULL, ticket_id TEXT NOT NULL DEFAULT '',"
     " ts INTEGER NOT NULL, priority TEXT, satisfaction REAL, UNIQUE (account_id, ticket_id, ts));"
+    "CREATE TABLE IF NOT EXISTS churns(account_id TEXT NOT NULL, ts INTEGER NOT NULL, reason TEXT,"
+    " UNIQUE (account_id, ts));"
     "CREATE TABLE IF NOT EXISTS milestones(account_id TEXT NOT NULL, name TEXT NOT NULL, due INTEGER,"
     " done_at INTEGER, owner TEXT, PRIMARY KEY (account_id, name));"
     /* covers the NPS query of a report: no table reads, no sort */

@@ -101,6 +101,58 @@ static int signals(up_view_t *v, char *err, size_t errlen)
     return rc < 0 ? fail(err, errlen, rc, NULL) : 0;
 }
 
+unsigned up_view_status_bits(const char *s)
+{
+    unsigned bits = 0;
+    while (s && *s) {
+        const char *e = strchr(s, ',');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        if (n == 3 && !strncmp(s, "all", 3))
+            bits |= UP_VIEW_ALL;
+        else if (n == 8 && !strncmp(s, "customer", 8))
+            bits |= UP_VIEW_CUSTOMER;
+        else if (n == 7 && !strncmp(s, "churned", 7))
+            bits |= UP_VIEW_CHURNED;
+        else if (n == 8 && !strncmp(s, "prospect", 8))
+            bits |= UP_VIEW_PROSPECT;
+        else
+            return 0;
+        s = e ? e + 1 : NULL;
+    }
+    return bits;
+}
+
+/* Moves the rows whose status `what` does not list after the others, both
+ * parts kept in account_id order; portfolio.n_rows counts the listed ones. */
+static int select_status(up_view_t *v, unsigned what)
+{
+    up_portfolio_t *p = &v->portfolio;
+    v->n_rows_all_ = p->n_rows;
+    unsigned bits = what & UP_VIEW_ALL;
+    if (!bits)
+        bits = UP_VIEW_CUSTOMER;
+    if (bits == UP_VIEW_ALL || !p->n_rows)
+        return 0;
+    up_account_metrics_t *tmp = malloc((size_t)p->n_rows * sizeof *tmp);
+    if (!tmp)
+        return -UP_ENOMEM;
+    uint32_t k = 0, listed = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; i < p->n_rows; i++) {
+            int in = (bits & ((unsigned)UP_VIEW_CUSTOMER << p->rows[i].status)) != 0;
+            if (in == !pass)
+                tmp[k++] = p->rows[i];
+        }
+        if (pass == 0)
+            listed = k;
+    }
+    memcpy(p->rows, tmp, (size_t)p->n_rows * sizeof *tmp);
+    free(tmp);
+    v->n_rows_all_ = p->n_rows;
+    p->n_rows = listed;
+    return 0;
+}
+
 int up_view_open(up_store_t *s, int64_t T, unsigned what, up_view_t *v, char *err, size_t errlen)
 {
     memset(v, 0, sizeof *v);
@@ -128,6 +180,8 @@ int up_view_open(up_store_t *s, int64_t T, unsigned what, up_view_t *v, char *er
             fail(err, errlen, rc, NULL);
         if (rc == 0 && (what & UP_VIEW_SIGNALS))
             rc = signals(v, err, errlen);
+        if (rc == 0 && (rc = select_status(v, what)) < 0)
+            fail(err, errlen, rc, NULL);
         v->secs_metrics = up_now_s() - t0;
     }
     if (rc < 0)
@@ -138,6 +192,8 @@ int up_view_open(up_store_t *s, int64_t T, unsigned what, up_view_t *v, char *er
 void up_view_close(up_view_t *v)
 {
     free(v->share_);
+    if (v->n_rows_all_ > v->portfolio.n_rows)
+        v->portfolio.n_rows = v->n_rows_all_;
     up_portfolio_free(&v->before);
     up_portfolio_free(&v->portfolio);
     up_workflows_free(&v->wf_ka_);
@@ -150,9 +206,8 @@ void up_view_close(up_view_t *v)
     memset(v, 0, sizeof *v);
 }
 
-const up_account_metrics_t *up_view_row(const up_view_t *v, const char *id)
+static const up_account_metrics_t *find_row(const up_view_t *v, uint32_t lo, uint32_t hi, const char *id)
 {
-    uint32_t lo = 0, hi = v->portfolio.n_rows;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
         int c = strcmp(v->portfolio.rows[mid].account->account_id, id);
@@ -164,6 +219,12 @@ const up_account_metrics_t *up_view_row(const up_view_t *v, const char *id)
             hi = mid;
     }
     return NULL;
+}
+
+const up_account_metrics_t *up_view_row(const up_view_t *v, const char *id)
+{
+    const up_account_metrics_t *r = find_row(v, 0, v->portfolio.n_rows, id);
+    return r || v->n_rows_all_ <= v->portfolio.n_rows ? r : find_row(v, v->portfolio.n_rows, v->n_rows_all_, id);
 }
 
 const double *up_view_workflow_share(up_view_t *v, int *rc)

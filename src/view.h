@@ -21,7 +21,18 @@ enum {
     UP_VIEW_ENTITIES = 2,    /* the entity tables (accounts, surveys, subscriptions, outcomes) */
     UP_VIEW_PORTFOLIO = 4,   /* every account's metrics (implies the two above and the key actions) */
     UP_VIEW_SIGNALS = 8,     /* the portfolio with its signal metrics (engine_signals.h) */
+    /* Which accounts portfolio.rows lists, by their status at T (none of
+     * these bits: the customers). The others stay in the view, after
+     * portfolio.n_rows, where up_view_row still finds them. */
+    UP_VIEW_CUSTOMER = 16,
+    UP_VIEW_CHURNED = 32,
+    UP_VIEW_PROSPECT = 64,
+    UP_VIEW_ALL = 16 | 32 | 64,
 };
+
+/* The UP_VIEW_* status bits of a --status value (customer, churned,
+ * prospect, all, or several joined by commas), or 0 when it is not one. */
+unsigned up_view_status_bits(const char *s);
 
 typedef struct up_view {
     up_store_t *store;            /* borrowed */
@@ -38,6 +49,7 @@ typedef struct up_view {
     up_workflows_t wf_ka_;
     double *share_;
     int have_entities_;
+    uint32_t n_rows_all_;         /* the portfolio's rows, the ones not listed included */
 } up_view_t;
 
 /* Builds the parts `what` asks for as of T. Returns 0, or a negative UP_E*

@@ -103,6 +103,14 @@ cli_of() {
     /api/v1/rejects) echo "rejects --limit 100" ;;
     /api/v1/signals) echo "report signals" ;;
     /api/v1/settings) echo "report settings" ;;
+    /api/v1/retention) echo "report retention --at $AS_OF --horizon 30 --by level" ;;
+    esac
+}
+# the query a route is asked with
+query_of() {
+    case $1 in
+    /api/v1/retention) echo "at=$AS_OF&horizon=30&by=level" ;;
+    *) echo "as_of=$AS_OF" ;;
     esac
 }
 
@@ -111,8 +119,9 @@ while read -r p; do
     url=$(printf '%s' "$p" | sed "s/{id}/$ID/")
     case $p in
     /api/*)
-        say "GET $url?as_of=$AS_OF"
-        get "$url?as_of=$AS_OF" -H "Authorization: Bearer $READ"
+        qs=$(query_of "$p")
+        say "GET $url?$qs"
+        get "$url?$qs" -H "Authorization: Bearer $READ"
         expect_eq "$CODE" 200 "$url: status"
         expect_eq "$CTYPE" application/json "$url: content type"
         is_json "$TMP/out" || fail "$url: the body is not a JSON object"
@@ -131,7 +140,7 @@ while read -r p; do
         cli=$(cli_of "$p")
         [ -n "$cli" ] || fail "$p: this test does not know its CLI report; add it to cli_of"
         case $cli in
-        rejects*) ok --data "$S" $cli --format json ;;
+        rejects*|*retention*) ok --data "$S" $cli --format json ;;
         *) ok --data "$S" $cli --format json --as-of "$AS_OF" ;;
         esac
         cmp -s "$TMP/out" "$TMP/api.json" || { diff "$TMP/out" "$TMP/api.json" | head -20 >&2;

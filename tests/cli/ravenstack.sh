@@ -86,7 +86,7 @@ for a, seats, known, dau, wau, prev, mau, days, core in csv.reader(open(sys.argv
     print(",".join([a, str(seats), str(known), dau, wau, prev, str(mau), str(mau),
                     f(breadth), repr(core / 14), f(stick)]))
 PY
-ok --data "$D" report accounts --as-of "$AS_OF" --format csv
+ok --data "$D" report accounts --as-of "$AS_OF" --status all --format csv
 cp "$TMP/out" "$TMP/report.csv"
 cut -d, -f1-11 "$TMP/report.csv" >"$TMP/got.csv"
 expect_same "$TMP/got.csv" "$TMP/expected.csv" "report accounts (seats .. stickiness) vs sqlite3 on the raw CSVs"
@@ -106,7 +106,7 @@ SELECT a.account_id,
 FROM acc a ORDER BY a.account_id;
 SQL
     expect_eq "$(wc -l <"$TMP/seats-sql.csv" | tr -d ' ')" 500 "sqlite3 rows (seats at $T)"
-    ok --data "$D" report accounts --as-of "$T" --format csv
+    ok --data "$D" report accounts --as-of "$T" --status all --format csv
     tail -n +2 "$TMP/out" | cut -d, -f1,2 >"$TMP/seats-got.csv"
     expect_same "$TMP/seats-got.csv" "$TMP/seats-sql.csv" "seats at $T vs sqlite3 on ravenstack_subscriptions.csv"
 done
@@ -159,6 +159,6 @@ for a in A-029f69 $(awk -F, 'NR > 1 { n[$2]++ } END { for (a in n) if (n[a] >= 8
 done
 
 say "report features: 40 rows per account"
-ok --data "$D" report features --as-of "$AS_OF" --format csv
+ok --data "$D" report features --as-of "$AS_OF" --status all --format csv
 expect_eq "$(($(wc -l <"$TMP/out") - 1))" 20000 "500 accounts x 40 features"
 echo "ok $TEST_NAME"

@@ -22,12 +22,12 @@ seed=${CROSSCHECK_SEED:-1}
 asof=2026-11-20
 issue3=${CROSSCHECK_ISSUE3:-1}
 if [ "$issue3" = 1 ]; then
-    tables="accounts users surveys subscriptions outcomes events"
+    tables="accounts users surveys subscriptions outcomes events churn"
     reports="accounts features users stages"
     skip=""
     strict=--strict
 else
-    tables="accounts users surveys events"
+    tables="accounts users surveys events churn"
     reports="accounts features"
     skip="--skip subscriptions,outcomes"
     strict=""
@@ -50,11 +50,15 @@ import_all() {
         run "$uptake" --data "$2" import "$t" "$1/$t.csv"
     done
 }
-# report_all STORE AS_OF OUT: uptake's reports of $reports as CSV
+# report_all STORE AS_OF OUT: uptake's reports of $reports as CSV; the
+# portfolio reports with --status all (the peer lists every account, with
+# its status as a column)
 report_all() {
     mkdir -p "$3"
     for r in $reports; do
-        "$uptake" --data "$1" report "$r" --as-of "$2" --format csv > "$3/$r.csv" ||
+        st=""
+        case $r in accounts|features) st="--status all" ;; esac
+        "$uptake" --data "$1" report "$r" --as-of "$2" $st --format csv > "$3/$r.csv" ||
             { echo "crosscheck: failed: uptake report $r --as-of $2" >&2; exit 1; }
     done
 }

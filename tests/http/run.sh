@@ -77,9 +77,9 @@ expect_same "$TMP/out" "$TMP/users.expected" "report users as of 2026-03-31"
 say "report accounts: the exact row of each client's account"
 ok --data "$D" report accounts --as-of 2026-03-31 --format csv
 cp "$TMP/out" "$TMP/accounts.csv"
-expect_eq "$(head -1 "$TMP/accounts.csv")" "account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level" "report accounts header"
+expect_eq "$(head -1 "$TMP/accounts.csv")" "account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level,status" "report accounts header"
 expect_eq "$(wc -l <"$TMP/accounts.csv" | tr -d ' ')" 5 "report accounts: header and 4 accounts"
-ROW=5,3,1,2,1,3,3,0.6,0.6,0.05952380952380953,1.0,11,1.0,0.75,true,,58.09523809523811,high
+ROW=5,3,1,2,1,3,3,0.6,0.6,0.05952380952380953,1.0,11,1.0,0.75,true,,58.09523809523811,high,customer
 # PostHog $identify and Mixpanel /engage give role and createdAt to a profile;
 # these clients link a user to its account only through events ($groups, the
 # company property), and the profile then describes the user in that account

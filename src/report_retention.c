@@ -1,0 +1,208 @@
+/* report_retention: retention by cohort (see the header). Each customer at
+ * D yields (group, churned, ARR at D, ARR at D + N); the groups are summed
+ * in one pass over the accounts sorted by group. */
+#include "report_retention.h"
+
+#include "engine.h"
+#include "table.h"
+#include "timeparse.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { BY_LEVEL = -1, BY_SEGMENT = -2, BY_HEALTH_BAND = -3, BY_OWNER = -4, BY_NONE = -100 };
+
+static int by_code(const char *by)
+{
+    if (!by)
+        return BY_NONE;
+    if (!strcmp(by, "level"))
+        return BY_LEVEL;
+    if (!strcmp(by, "segment"))
+        return BY_SEGMENT;
+    if (!strcmp(by, "health_band"))
+        return BY_HEALTH_BAND;
+    if (!strcmp(by, "owner"))
+        return BY_OWNER;
+    int m = up_metric_find(by, 0);
+    return m >= 0 ? m : BY_NONE;
+}
+
+int up_report_retention_by_valid(const char *by)
+{
+    return by_code(by) != BY_NONE;
+}
+
+int up_report_retention_needs_signals(const char *by)
+{
+    int m = by_code(by);
+    return m >= 0 && (up_metric_info[m].uses & UP_MU_SIGNAL) != 0;
+}
+
+typedef struct {
+    int rank;             /* groups sort by rank, then by label; null groups last */
+    const char *label;    /* NULL: the null group */
+    int churned;
+    double arr_start, arr_end, kept;
+} item_t;
+
+static int cmp_item(const void *pa, const void *pb)
+{
+    const item_t *a = pa, *b = pb;
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
+    if (!a->label || !b->label)
+        return !a->label - !b->label;
+    return strcmp(a->label, b->label);
+}
+
+static int cmp_double(const void *pa, const void *pb)
+{
+    double x = *(const double *)pa, y = *(const double *)pb;
+    return (x > y) - (x < y);
+}
+
+static const char *const Q_LABELS[4] = {"Q1", "Q2", "Q3", "Q4"};
+static const char *const BAND_LABELS[5] = {"0-20", "20-40", "40-60", "60-80", "80-100"};
+#define NULL_RANK 1000000
+
+/* The quartile (1..4) of value among the n sorted non-null values: the
+ * quartile of the first rank the value holds (ties share a quartile). */
+static int quartile(const double *sorted, size_t n, double value)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (sorted[mid] < value)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return (int)(4 * lo / n) + 1;
+}
+
+enum { C_GROUP, C_ACCOUNTS, C_CHURNED, C_LOGO, C_ARR_START, C_ARR_END, C_NRR, C_GRR, C_N };
+static const up_col_t COLS[C_N] = {
+    [C_GROUP] = {"group", UP_COL_TEXT, "GROUP", 14, UP_SHOW_PLAIN, UP_COL_CLIP, NULL, NULL},
+    [C_ACCOUNTS] = {"accounts", UP_COL_INT, "ACCOUNTS", 8, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [C_CHURNED] = {"churned", UP_COL_INT, "CHURNED", 7, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [C_LOGO] = {"logo_retention", UP_COL_NUM, "LOGO RET", 8, UP_SHOW_PCT1, 0, NULL, NULL},
+    [C_ARR_START] = {"arr_start", UP_COL_NUM, "ARR START", 12, UP_SHOW_FIX0, 0, NULL, NULL},
+    [C_ARR_END] = {"arr_end", UP_COL_NUM, "ARR END", 12, UP_SHOW_FIX0, 0, NULL, NULL},
+    [C_NRR] = {"nrr", UP_COL_NUM, "NRR", 7, UP_SHOW_PCT1, 0, NULL, NULL},
+    [C_GRR] = {"grr", UP_COL_NUM, "GRR", 7, UP_SHOW_PCT1, 0, NULL, NULL},
+};
+
+static double zero_if_null(double v)
+{
+    return isnan(v) ? 0 : v;
+}
+
+int up_report_retention(FILE *out, const up_view_t *v, int horizon, const char *by, up_format_t format)
+{
+    const up_portfolio_t *p = &v->portfolio;
+    const up_entities_t *e = &v->entities;
+    int code = by_code(by);
+    int64_t T0 = v->T, T1 = up_engine_end_of_day(v->d0 + horizon);
+    item_t *items = calloc((size_t)p->n_rows + 1, sizeof *items);
+    double *vals = malloc(((size_t)p->n_rows + 1) * sizeof *vals);
+    if (!items || !vals) {
+        free(items);
+        free(vals);
+        return -UP_ENOMEM;
+    }
+    size_t nv = 0;
+    if (code >= 0) {
+        for (uint32_t i = 0; i < p->n_rows; i++) {
+            double x = up_engine_metric(&p->rows[i], code);
+            if (!isnan(x))
+                vals[nv++] = x;
+        }
+        qsort(vals, nv, sizeof *vals, cmp_double);
+    }
+    for (uint32_t i = 0; i < p->n_rows; i++) {
+        const up_account_metrics_t *r = &p->rows[i];
+        const up_account_t *acc = r->account;
+        item_t *it = &items[i];
+        switch (code) {
+        case BY_LEVEL:
+            it->rank = (int)r->level;
+            it->label = up_level_names[r->level];
+            break;
+        case BY_SEGMENT:
+        case BY_OWNER:
+            it->label = code == BY_SEGMENT ? acc->segment : acc->owner;
+            it->rank = it->label ? 0 : NULL_RANK;
+            break;
+        case BY_HEALTH_BAND:
+            if (isnan(r->health)) {
+                it->rank = NULL_RANK;
+            } else {
+                int b = (int)floor(r->health / 20);
+                it->rank = b < 0 ? 0 : b > 4 ? 4 : b;
+                it->label = BAND_LABELS[it->rank];
+            }
+            break;
+        default: {
+            double x = up_engine_metric(r, code);
+            if (isnan(x))
+                it->rank = NULL_RANK;
+            else {
+                it->rank = quartile(vals, nv, x);
+                it->label = Q_LABELS[it->rank - 1];
+            }
+        }
+        }
+        it->churned = up_engine_churned_between(e, acc, T0, T1);
+        it->arr_start = zero_if_null(up_engine_arr_at(e, acc, T0));
+        it->arr_end = zero_if_null(up_engine_arr_at(e, acc, T1));
+        it->kept = it->arr_end < it->arr_start ? it->arr_end : it->arr_start;
+    }
+    free(vals);
+    qsort(items, p->n_rows, sizeof *items, cmp_item);
+    up_table_t t;
+    up_table_init(&t, COLS, C_N);
+    t.json_key = "retention";
+    t.header = 1;
+    t.utf8 = 1;
+    up_time_fmt(t.json_as_of, T0);
+    char d1[16];
+    up_date_fmt(d1, v->d0 + horizon);
+    snprintf(t.json_tail, sizeof t.json_tail, ",\"horizon\":%d,\"until\":\"%s\"", horizon, d1);
+    t.empty = "No customers at that date.";
+    char title[160], d0[16];
+    up_date_fmt(d0, v->d0);
+    snprintf(title, sizeof title, "Retention of the customers at %s (end of day UTC) over %d days, to %s, by %s\n\n",
+             d0, horizon, d1, by);
+    t.title = title;
+    t.footer = "\nchurned: a churn in (D, D + N days]. NRR: ARR at D + N / ARR at D. GRR: the same with each\n"
+               "account's ARR capped at its ARR at D. ARR at a date is 0 for an account that is not a customer.\n";
+    for (uint32_t i = 0; i < p->n_rows;) {
+        uint32_t j = i;
+        int64_t n = 0, churned = 0;
+        double a0 = 0, a1 = 0, kept = 0;
+        for (; j < p->n_rows && cmp_item(&items[i], &items[j]) == 0; j++) {
+            n++;
+            churned += items[j].churned;
+            a0 += items[j].arr_start;
+            a1 += items[j].arr_end;
+            kept += items[j].kept;
+        }
+        if (up_table_row(&t) < 0)
+            break;
+        up_table_text(&t, C_GROUP, items[i].label ? items[i].label : "(none)");
+        up_table_int(&t, C_ACCOUNTS, n);
+        up_table_int(&t, C_CHURNED, churned);
+        up_table_num(&t, C_LOGO, 1.0 - (double)churned / (double)n);
+        up_table_num(&t, C_ARR_START, a0);
+        up_table_num(&t, C_ARR_END, a1);
+        up_table_num(&t, C_NRR, a0 != 0 ? a1 / a0 : NAN);
+        up_table_num(&t, C_GRR, a0 != 0 ? kept / a0 : NAN);
+        i = j;
+    }
+    int rc = up_table_write(out, &t, format);
+    up_table_free(&t);
+    free(items);
+    return rc;
+}
