@@ -10,24 +10,6 @@
 #include <math.h>
 #include <string.h>
 
-void up_report_signals_json_value(up_buf_t *b, const up_account_metrics_t *row, int id)
-{
-    double v = up_engine_metric(row, id);
-    up_metric_kind_t k = up_metric_info[id].kind;
-    if (isnan(v))
-        up_buf_puts(b, "null");
-    else if (k == UP_MK_BOOL)
-        up_buf_puts(b, v != 0 ? "true" : "false");
-    else if (k == UP_MK_LEVEL)
-        up_fmt_json_str(b, up_level_names[(int)v]);
-    else if (k == UP_MK_STATUS)
-        up_fmt_json_str(b, up_status_names[(int)v]);
-    else if (k == UP_MK_COUNT || k == UP_MK_DAYS)
-        up_buf_printf(b, "%lld", (long long)v);
-    else
-        up_fmt_json_num(b, v);
-}
-
 static int selected(const up_account_metrics_t *r, const up_report_opts_t *o)
 {
     return (!o->account || !strcmp(r->account->account_id, o->account)) &&

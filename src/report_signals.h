@@ -13,8 +13,4 @@
  * account, or -UP_ENOMEM. */
 int up_report_signals(FILE *out, const up_portfolio_t *p, const up_report_opts_t *o);
 
-/* A metric's value as JSON, by its kind: null, true/false, an integer, a
- * number or the level's name. */
-void up_report_signals_json_value(up_buf_t *b, const up_account_metrics_t *row, int id);
-
 #endif
