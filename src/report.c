@@ -341,8 +341,8 @@ static const up_col_t EXTRA_COLS[X_N] = {
 static int write_accounts(FILE *out, const up_portfolio_t *p, const up_account_metrics_t **rows, uint32_t n,
                           const up_report_opts_t *o)
 {
-    static const up_col_kind_t KIND[] = {[T_STR] = UP_COL_TEXT, [T_INT] = UP_COL_INT, [T_NUM] = UP_COL_NUM,
-                                         [T_BOOL] = UP_COL_BOOL, [T_LEVEL] = UP_COL_TEXT};
+    static const up_col_kind_t KIND[T_STATUS + 1] = {[T_STR] = UP_COL_TEXT, [T_INT] = UP_COL_INT, [T_NUM] = UP_COL_NUM,
+                                         [T_BOOL] = UP_COL_BOOL, [T_LEVEL] = UP_COL_TEXT, [T_STATUS] = UP_COL_TEXT};
     up_col_t cols[NCOLS + X_N];
     size_t col_of[NCOLS], nc = 0;
     for (size_t c = 0; c < NCOLS; c++)

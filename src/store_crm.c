@@ -123,9 +123,11 @@ int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_ent
     }
     sqlite3_finalize(st);
     cap = 0;
+    /* a store written before the churn table existed, opened read-only, has
+     * none: no churns then (a writer creates the table when it opens) */
     if (sqlite3_prepare_v2(db, "SELECT account_id, ts FROM churns ORDER BY account_id, ts", -1, &st, NULL) != SQLITE_OK)
-        goto fail;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+        st = NULL;
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
         if (grow((void **)&e->churns, &cap, e->n_churns, sizeof *e->churns) < 0)
             goto nomem;
         up_churn_t *k = &e->churns[e->n_churns++];

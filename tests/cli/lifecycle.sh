@@ -154,4 +154,11 @@ up --data "$S" report retention --at 2026-03-31 --horizon 30
 expect_rc 2 "no --by"
 up --data "$S" report retention --at 2026-03-31 --horizon 30 --by colour
 expect_rc 2 "--by colour"
+
+say "a store written before the churn table: read-only reports still run, with no churns"
+command -v sqlite3 >/dev/null || fail "sqlite3 is required (scripts/deps.sh installs it)"
+cp -r "$S" "$TMP/old"
+sqlite3 "$TMP/old/uptake.db" "DROP TABLE churns"
+ok --data "$TMP/old" report accounts --as-of 2026-03-31 --status all --format csv
+expect_grep "customer" "$TMP/out" "an old store reports"
 echo "ok lifecycle"
