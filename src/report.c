@@ -351,7 +351,8 @@ static int write_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
             cols[nc++] = (up_col_t){COLS[c].name, KIND[COLS[c].type], NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL};
         }
     size_t x0 = nc;
-    for (int x = 0; x < (o->compact ? X_COMPONENTS : X_N); x++)   /* compact: the dashboard's portfolio */
+    int json = o->format == UP_FMT_JSON;   /* the account's fields and explanations are JSON's only */
+    for (int x = 0; json && x < (o->compact ? X_COMPONENTS : X_N); x++)   /* compact: the dashboard's portfolio */
         cols[nc++] = EXTRA_COLS[x];
     up_table_t t;
     up_table_init(&t, cols, nc);
@@ -375,6 +376,8 @@ static int write_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
                 up_table_text(&t, col_of[c], s);
             }
         }
+        if (!json)
+            continue;
         const up_account_t *a = r->account;
         up_table_text(&t, x0 + X_NAME, a->name);
         up_table_text(&t, x0 + X_SEGMENT, a->segment);
