@@ -123,15 +123,15 @@ void up_fmt_csv_field(FILE *out, const char *s)
     if (!s)
         return;
     if (strpbrk(s, ",\"\n\r")) {
-        fputc('"', out);
+        putc_unlocked('"', out);
         for (; *s; s++) {
             if (*s == '"')
-                fputc('"', out);
-            fputc(*s, out);
+                putc_unlocked('"', out);
+            putc_unlocked(*s, out);
         }
-        fputc('"', out);
+        putc_unlocked('"', out);
     } else
-        fputs(s, out);
+        fputs_unlocked(s, out);
 }
 
 void up_fmt_html(FILE *out, const char *s)

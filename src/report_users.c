@@ -92,10 +92,10 @@ int up_report_users(FILE *out, const up_rollup_t *r, const up_model_t *m, int64_
     up_table_stream(&t, out, format);   /* one row per user × feature: millions on a large store */
     for (uint32_t i = 0; i < s->n_rows && up_table_row(&t) == 0; i++) {
         const up_stage_row_t *row = &s->rows[i];
-        up_table_text(&t, U_ACCOUNT, acc_of(r, row->pair));
-        up_table_text(&t, U_USER, user_of(r, row->pair));
-        up_table_text(&t, U_FEATURE, m->features[row->feature].name);
-        up_table_text(&t, U_STAGE, up_stage_names[row->stage]);
+        up_table_ref(&t, U_ACCOUNT, acc_of(r, row->pair));
+        up_table_ref(&t, U_USER, user_of(r, row->pair));
+        up_table_ref(&t, U_FEATURE, m->features[row->feature].name);
+        up_table_ref(&t, U_STAGE, up_stage_names[row->stage]);
         up_table_int(&t, U_DAYS, row->days_used_28d);
     }
     int rc = up_table_end(&t, out, format);

@@ -92,6 +92,13 @@ void up_table_text(up_table_t *t, size_t col, const char *s)
     set(t, col, s, NAN);
 }
 
+void up_table_ref(up_table_t *t, size_t col, const char *s)
+{
+    up_cell_t *c = last(t, col);
+    if (c)
+        c->s = (char *)s;   /* borrowed: never written through, never freed */
+}
+
 void up_table_textf(up_table_t *t, size_t col, const char *fmt, ...)
 {
     char s[1024];
@@ -181,15 +188,17 @@ void up_table_csv_header(FILE *out, const up_table_t *t)
 
 void up_table_csv_row(FILE *out, const up_table_t *t, size_t r)
 {
+    /* a report of millions of rows spends its time here: the unlocked stdio
+     * calls (one thread writes a report) */
     int first = 1;
     for (size_t c = 0; c < t->ncols; c++)
         if (t->cols[c].name && !(t->cols[c].flags & UP_COL_NOCSV)) {
             if (!first)
-                fputc(',', out);
+                putc_unlocked(',', out);
             up_fmt_csv_field(out, up_table_get(t, r, c));
             first = 0;
         }
-    fputc('\n', out);
+    putc_unlocked('\n', out);
 }
 
 /* ---- JSON ------------------------------------------------------------ */

@@ -99,6 +99,9 @@ int up_table_row(up_table_t *t);
 /* Set a cell of the last row. */
 void up_table_text(up_table_t *t, size_t col, const char *s);   /* NULL: null */
 void up_table_int(up_table_t *t, size_t col, int64_t v);
+/* Text that outlives the table (a dictionary's string, a model name): kept
+ * by reference, not copied. */
+void up_table_ref(up_table_t *t, size_t col, const char *s);
 void up_table_num(up_table_t *t, size_t col, double v);         /* NAN: null */
 void up_table_bool(up_table_t *t, size_t col, int v);           /* < 0: null */
 void up_table_date(up_table_t *t, size_t col, int32_t day);     /* UP_NO_DAY (INT32_MIN): null */
