@@ -197,7 +197,7 @@ async function portfolio(r) {
     tile('Low ▼', String(byLevel.low), el('div', { class: 'muted' }, `${money(arrByLevel.low)} ARR`)),
     tile('Need attention', String(rows.filter((a) => a.attention).length),
       el('div', { class: 'muted' }, `low level, health −${as.health_drop_points} in ${as.health_drop_days} d, ` +
-        `WAU under ${pct(as.usage_drop_wau_trend)}, or a high alert`))));
+        `WAU down more than ${pct(-as.usage_drop_wau_trend)}, or a high alert`))));
   const uniq = (k) => [...new Set(rows.map((a) => a[k]).filter((x) => x))].sort();
   const state = { sort: r.params.get('sort') || 'health', dir: r.params.get('dir') || 'asc' };
   const filt = { segment: r.params.get('segment') || '', owner: r.params.get('owner') || '',
