@@ -7,6 +7,7 @@
 
 #include "fmt.h"
 #include "metric.h"
+#include "model_builtin.h"
 #include "rules.h"
 #include "store.h"
 #include "table.h"

@@ -694,7 +694,7 @@ int64_t up_engine_seats_at(const up_entities_t *e, const up_account_t *acc, int6
     int64_t seats = 0;
     for (uint32_t i = b_lo; i < b_hi; i++) {
         const up_subscription_t *b = &e->subscriptions[i];
-        if (b->start <= T && (b->end == UP_TS_NONE || T < b->end))
+        if (up_subscription_active(b, T))
             seats += b->seats;
     }
     return seats;
@@ -752,7 +752,7 @@ double up_engine_contract_arr_at(const up_entities_t *e, const up_account_t *acc
     double sum = 0;
     for (uint32_t i = lo; i < hi; i++) {
         const up_subscription_t *b = &e->subscriptions[i];
-        if (b->start <= T && (b->end == UP_TS_NONE || T < b->end) && !isnan(b->arr))
+        if (up_subscription_active(b, T) && !isnan(b->arr))
             sum += b->arr;
     }
     return sum;

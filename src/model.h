@@ -116,20 +116,7 @@ extern const up_alert_setting_info_t up_alert_setting_info[UP_ASET_N];
 /* An alert setting's value as a double. */
 double up_model_alert_setting(const up_alert_settings_t *a, int i);
 
-/* The built-in alert rules: on unless the model disables them, replaced by
- * a model rule of the same name; their conditions are written from
- * alert_settings (docs/alerts.md). */
-enum { UP_BUILTIN_N = 10 };
-typedef struct {
-    const char *name;
-    int severity;            /* UP_SEV_* */
-    const char *what;        /* one line for people */
-} up_model_builtin_t;
-extern const up_model_builtin_t up_model_builtins[UP_BUILTIN_N];
-/* The index of the built-in rule name, or -1. */
-int up_model_builtin(const char *name);
-/* Writes built-in i's condition with the thresholds of a into out. */
-void up_model_builtin_when(int i, const up_alert_settings_t *a, char *out, size_t len);
+/* The built-in alert rules: model_builtin.h. */
 
 typedef struct {
     char *name;

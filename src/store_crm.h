@@ -40,6 +40,12 @@ typedef struct {
     double arr;                /* NAN when unset */
 } up_subscription_t;
 
+/* 1 when subscription b is active at T: start <= T < end (or no end). */
+static inline int up_subscription_active(const up_subscription_t *b, int64_t T)
+{
+    return b->start <= T && (b->end == UP_TS_NONE || T < b->end);
+}
+
 /* A churn: a row of the churn table (an account left at ts). */
 typedef struct {
     char *account_id;
