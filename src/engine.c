@@ -32,7 +32,7 @@ int64_t up_engine_end_of_day(int32_t day)
 
 /* ---- entities ---------------------------------------------------------- */
 
-int up_outcome_on_track(const up_outcome_t *first, const up_outcome_t *latest, int64_t T)
+int up_engine_outcome_on_track(const up_outcome_t *first, const up_outcome_t *latest, int64_t T)
 {
     if (isnan(latest->target))
         return -1;
@@ -424,7 +424,7 @@ static void level_of(const ctx_t *c, const up_account_t *acc, up_account_metrics
                 last = j;   /* rows are by ts: the latest row at or before T */
             j++;
         }
-        int ok = c->e->outcomes[i].ts <= T ? up_outcome_on_track(&c->e->outcomes[i], &c->e->outcomes[last], T) : -1;
+        int ok = c->e->outcomes[i].ts <= T ? up_engine_outcome_on_track(&c->e->outcomes[i], &c->e->outcomes[last], T) : -1;
         if (ok >= 0) {
             row->outcomes_with_target++;
             row->outcomes_on_track += ok;

@@ -18,7 +18,7 @@
 /* Whether an outcome metric is on track at T (metrics.md), judged on its
  * latest row with ts <= T, start being the ts of its first row; -1 when the
  * latest row has no target. */
-int up_outcome_on_track(const up_outcome_t *first, const up_outcome_t *latest, int64_t T);
+int up_engine_outcome_on_track(const up_outcome_t *first, const up_outcome_t *latest, int64_t T);
 
 /* The first instant of the NPS window for as-of T under model m. */
 int64_t up_engine_nps_from(const up_model_t *m, int64_t T);

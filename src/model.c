@@ -568,9 +568,38 @@ static int h_ingest(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
     return walk_map(c, v, ingest_keys, NKEYS(ingest_keys), &((up_model_t *)obj)->ingest);
 }
 
-/* ---- alerts: rules, alert_settings, playbooks ---- */
+/* ---- the conditions of the built-in rules, from alert_settings ---- */
 
-const char *const up_severity_names[UP_SEVERITIES] = {"low", "medium", "high", "critical"};
+void up_model_builtin_when(int i, const up_alert_settings_t *a, char *out, size_t len)
+{
+    char x[32];
+    switch (i) {
+    case 0: up_fmt_double(x, sizeof x, a->usage_drop_wau_trend); snprintf(out, len, "wau_trend < %s", x); break;
+    case 1:
+        up_fmt_double(x, sizeof x, a->low_access_breadth);
+        snprintf(out, len, "breadth < %s and days_into_contract > %d", x, a->low_access_days);
+        break;
+    case 2:
+        up_fmt_double(x, sizeof x, a->avoidance_breadth);
+        snprintf(out, len, "breadth >= %s and core_unused_28d > 0", x);
+        break;
+    case 3: snprintf(out, len, "champion_quiet"); break;
+    case 4: up_fmt_double(x, sizeof x, a->seats_removed_share); snprintf(out, len, "seats_removed_1d >= %s", x); break;
+    case 5:
+        snprintf(out, len, "milestone_overdue_days >= %d or (open_milestones > 0 and days_since_milestone_done >= %d)",
+                 a->milestone_overdue_days, a->milestone_idle_days);
+        break;
+    case 6: snprintf(out, len, "not has_key_action and days_into_contract > %d", a->no_first_value_days); break;
+    case 7: snprintf(out, len, "friction_flag"); break;
+    case 8: up_fmt_double(x, sizeof x, -a->health_drop_points); snprintf(out, len, "health_change <= %s", x); break;
+    case 9:
+        snprintf(out, len, "days_to_renewal >= 0 and days_to_renewal <= %d and level_low", a->renewal_days);
+        break;
+    default: out[0] = '\0';
+    }
+}
+
+/* ---- alerts: rules, alert_settings, playbooks ---- */
 
 static int h_str(ctx_t *c, yaml_node_t *v, void *obj, const void *arg)
 {

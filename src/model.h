@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "metric.h"
+#include "model_builtin.h"
 
 typedef struct {
     char *name;
@@ -63,8 +64,6 @@ typedef struct {
 
 /* Alert rules (model key `rules`), their thresholds (`alert_settings`) and
  * playbooks (`playbooks`): see docs/alerts.md. */
-enum { UP_SEV_LOW, UP_SEV_MEDIUM, UP_SEV_HIGH, UP_SEV_CRITICAL, UP_SEVERITIES };
-extern const char *const up_severity_names[UP_SEVERITIES];
 
 typedef struct {
     char *name;
@@ -115,8 +114,9 @@ enum {
 extern const up_alert_setting_info_t up_alert_setting_info[UP_ASET_N];
 /* An alert setting's value as a double. */
 double up_model_alert_setting(const up_alert_settings_t *a, int i);
+/* Writes built-in i's condition with the thresholds of a into out. */
+void up_model_builtin_when(int i, const up_alert_settings_t *a, char *out, size_t len);
 
-/* The built-in alert rules: model_builtin.h. */
 
 typedef struct {
     char *name;

@@ -292,7 +292,7 @@ static void csv_activity(FILE *out, const up_account_page_t *pg)
             j++;
         fprintf(out, "outcomes,");
         up_fmt_csv_field(out, e->outcomes[i].metric);
-        fprintf(out, ",%s\n", status_name(up_outcome_on_track(&e->outcomes[i], &e->outcomes[j - 1], T)));
+        fprintf(out, ",%s\n", status_name(up_engine_outcome_on_track(&e->outcomes[i], &e->outcomes[j - 1], T)));
         i = j;
     }
     num(t1, sizeof t1, x->satisfaction_90d);
@@ -429,7 +429,7 @@ static void json_activity(up_buf_t *b, const up_account_page_t *pg)
         up_fmt_json_num(b, last->value);
         up_buf_puts(b, ",\"target\":");
         up_fmt_json_num(b, last->target);
-        up_buf_printf(b, ",\"status\":\"%s\"}", status_name(up_outcome_on_track(&e->outcomes[i], last, T)));
+        up_buf_printf(b, ",\"status\":\"%s\"}", status_name(up_engine_outcome_on_track(&e->outcomes[i], last, T)));
         i = j;
     }
     up_buf_printf(b, "],\"support\":{\"tickets_28d\":%lld,\"tickets_90d\":%lld,\"urgent_90d\":%lld,"
@@ -645,7 +645,7 @@ static void text_people(FILE *out, const up_account_page_t *pg)
             else
                 up_date_fmt(t3, up_day_of(last->due));
             fprintf(out, "%-22.22s %12s %12s %-10s  %s\n", last->metric, t1, t2[0] ? t2 : DASH, t3,
-                    status_name(up_outcome_on_track(&e->outcomes[i], last, T)));
+                    status_name(up_engine_outcome_on_track(&e->outcomes[i], last, T)));
             i = j;
         }
     } else

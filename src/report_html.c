@@ -217,7 +217,7 @@ static void html_outcomes(FILE *out, const up_account_page_t *pg)
             else
                 fprintf(out, "%.4g", last->target);
             fprintf(out, "</td><td>%s</td></tr>",
-                    up_outcome_on_track(&e->outcomes[i], last, p->T) ? "on track" : "off track");
+                    up_engine_outcome_on_track(&e->outcomes[i], last, p->T) ? "on track" : "off track");
             i = j;
         }
         fputs("</table>", out);
