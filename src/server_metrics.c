@@ -55,24 +55,20 @@ void up_server_metrics_request(srv_t *sv, int status, double secs)
     pthread_mutex_unlock(&sv->m_mu);
 }
 
+/* One counter per client family, with its HELP and TYPE lines. */
+static void family_counter(up_buf_t *b, const char *name, const char *help, const uint64_t *counts)
+{
+    up_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (int f = 0; f < UP_WIRE_FAMILIES; f++)
+        up_buf_printf(b, "%s{source=\"%s\"} %llu\n", name, up_wire_family_name(f), (unsigned long long)counts[f]);
+}
+
 void up_server_metrics_text(srv_t *sv, up_buf_t *b)
 {
     pthread_mutex_lock(&sv->m_mu);
-    up_buf_puts(b, "# HELP uptake_events_received_total Messages received over HTTP, by client family.\n"
-                   "# TYPE uptake_events_received_total counter\n");
-    for (int f = 0; f < UP_WIRE_FAMILIES; f++)
-        up_buf_printf(b, "uptake_events_received_total{source=\"%s\"} %llu\n", up_wire_family_name(f),
-                      (unsigned long long)sv->received[f]);
-    up_buf_puts(b, "# HELP uptake_events_stored_total Messages stored (events, identify and group calls).\n"
-                   "# TYPE uptake_events_stored_total counter\n");
-    for (int f = 0; f < UP_WIRE_FAMILIES; f++)
-        up_buf_printf(b, "uptake_events_stored_total{source=\"%s\"} %llu\n", up_wire_family_name(f),
-                      (unsigned long long)sv->stored[f]);
-    up_buf_puts(b, "# HELP uptake_events_duplicate_total Messages whose id was already stored.\n"
-                   "# TYPE uptake_events_duplicate_total counter\n");
-    for (int f = 0; f < UP_WIRE_FAMILIES; f++)
-        up_buf_printf(b, "uptake_events_duplicate_total{source=\"%s\"} %llu\n", up_wire_family_name(f),
-                      (unsigned long long)sv->dups[f]);
+    family_counter(b, "uptake_events_received_total", "Messages received over HTTP, by client family.", sv->received);
+    family_counter(b, "uptake_events_stored_total", "Messages stored (events, identify and group calls).", sv->stored);
+    family_counter(b, "uptake_events_duplicate_total", "Messages whose id was already stored.", sv->dups);
     up_buf_puts(b, "# HELP uptake_events_rejected_total Messages rejected into the rejects table, by field.\n"
                    "# TYPE uptake_events_rejected_total counter\n");
     for (int i = 0; i < sv->n_rejects; i++)
