@@ -7,7 +7,7 @@ import YAML from 'yaml';
 
 // ---- the adoption model -------------------------------------------------
 
-const DEFAULT_WEIGHTS = { breadth: 0.30, depth: 0.25, stickiness: 0.15, consistency: 0.10, trend: 0.10, nps: 0.10 };
+const DEFAULT_WEIGHTS = { breadth: 0.30, depth: 0.25, stickiness: 0.15, consistency: 0.10, trend: 0.10, nps: 0.10, intensity: 0 };
 
 function strList(v, what) {
   if (v === undefined || v === null) return [];
@@ -53,6 +53,7 @@ export function loadModel(path) {
     level_depth_min: pick(s, ['level_depth_min', 'level.depth_min'], 0.30),
     stage_regular_blocks: pick(s, ['stage_regular_blocks', 'stage.regular_blocks'], 3),
     stage_mastery_top: pick(s, ['stage_mastery_top', 'stage.mastery_top'], 0.10),
+    intensity_target: pick(s, ['intensity_target'], 20),
   };
   return {
     features,
@@ -183,7 +184,7 @@ export function parseCsv(text) {
 
 export const ACCOUNT_COLUMNS = ['account_id', 'seats', 'known_users', 'dau', 'wau', 'wau_prev', 'mau',
   'active_users', 'breadth', 'depth', 'stickiness', 'wau_trend', 'ttfv_days', 'activation_rate',
-  'consistency', 'champion_active', 'nps', 'health', 'level', 'status'];
+  'consistency', 'champion_active', 'nps', 'health', 'level', 'status', 'events_28d', 'intensity'];
 export const FEATURE_COLUMNS = ['account_id', 'feature', 'users', 'active_users', 'feature_adoption'];
 export const USER_COLUMNS = ['account_id', 'user_id', 'feature', 'stage', 'days_used_28d'];
 export const STAGE_COLUMNS = ['feature', 'none', 'aware', 'trial', 'regular', 'mastery'];

@@ -59,6 +59,9 @@ export function reportSql(asOf, settings) {
       COUNT(DISTINCT user_id) FILTER (WHERE o BETWEEN 0 AND 27) AS mau,
       COUNT(*) FILTER (WHERE o BETWEEN 0 AND 27) AS dau_sum  -- act is distinct per user-day
     FROM act GROUP BY account_id),
+  evn AS (  -- events_28d: every non-passive event in window(28), not distinct
+    SELECT account_id, COUNT(*) AS n FROM ev
+    WHERE o BETWEEN 0 AND 27 AND event NOT IN (SELECT event FROM m_passive) GROUP BY account_id),
   used AS ( -- (account, user, feature) used in window(28)
     SELECT DISTINCT ev.account_id, ev.user_id, fe.feature
     FROM ev JOIN m_feat_event fe ON fe.event = ev.event
@@ -142,7 +145,7 @@ WITH ${common},
       COALESCE(kn.known_users, 0) AS known_users,
       COALESCE(cnt.dau, 0) AS dau, COALESCE(cnt.wau, 0) AS wau,
       COALESCE(cnt.wau_prev, 0) AS wau_prev, COALESCE(cnt.mau, 0) AS mau,
-      COALESCE(cnt.dau_sum, 0) AS dau_sum,
+      COALESCE(cnt.dau_sum, 0) AS dau_sum, COALESCE(evn.n, 0) AS events_28d,
       COALESCE(dep.core_used, 0) AS core_used, ncore.n AS n_core,
       CASE WHEN ttfv.first_ka IS NOT NULL AND A.cs IS NOT NULL
            THEN GREATEST(CAST(ttfv.first_ka AS DATE) - A.cs, 0) END AS ttfv_days,
@@ -153,6 +156,7 @@ WITH ${common},
     FROM A CROSS JOIN ncore
     LEFT JOIN kn ON kn.account_id = A.account_id
     LEFT JOIN cnt ON cnt.account_id = A.account_id
+    LEFT JOIN evn ON evn.account_id = A.account_id
     LEFT JOIN dep ON dep.account_id = A.account_id
     LEFT JOIN ttfv ON ttfv.account_id = A.account_id
     LEFT JOIN activ ON activ.account_id = A.account_id
@@ -169,7 +173,8 @@ WITH ${common},
       CASE WHEN wau_prev > 0 THEN CAST(wau - wau_prev AS DOUBLE) / CAST(wau_prev AS DOUBLE) END AS wau_trend,
       CASE WHEN coh_n > 0 THEN CAST(coh_act AS DOUBLE) / CAST(coh_n AS DOUBLE) END AS activation_rate,
       CASE WHEN cons_n > 0 THEN CAST(cons_active AS DOUBLE) / CAST(cons_n AS DOUBLE) END AS consistency,
-      CASE WHEN nps_n > 0 THEN CAST(100 * (nps_p - nps_d) AS DOUBLE) / CAST(nps_n AS DOUBLE) END AS nps
+      CASE WHEN nps_n > 0 THEN CAST(100 * (nps_p - nps_d) AS DOUBLE) / CAST(nps_n AS DOUBLE) END AS nps,
+      CASE WHEN dau_sum > 0 THEN CAST(events_28d AS DOUBLE) / CAST(dau_sum AS DOUBLE) END AS intensity
     FROM m),
   h AS ( -- health components, clamped to 0..100 (NULL stays NULL)
     SELECT *,
@@ -178,7 +183,8 @@ WITH ${common},
       ${clamp(`${D(200)} * stickiness`)} AS c3,
       ${clamp(`${D(100)} * consistency`)} AS c4,
       ${clamp(`${D(50)} + ${D(100)} * wau_trend`)} AS c5,
-      ${clamp(`(nps + ${D(100)}) / ${D(2)}`)} AS c6
+      ${clamp(`(nps + ${D(100)}) / ${D(2)}`)} AS c6,
+      ${clamp(`${D(100)} * intensity / ${D(settings.intensity_target)}`)} AS c7
     FROM r),
   lc_start AS (  -- starts: contract_start (00:00 of its day) and every subscription's start
     SELECT account_id, CAST(contract_start AS TIMESTAMP) AS t FROM accounts WHERE contract_start IS NOT NULL
@@ -191,23 +197,25 @@ WITH ${common},
   lch AS (SELECT account_id, MAX(t) FILTER (WHERE t <= ${T}) AS last_churn FROM lc_churn GROUP BY account_id),
   hw AS ( -- sum of the weights of the non-null components, in component order
     SELECT *,
-      (((((CASE WHEN c1 IS NULL THEN ${D(0)} ELSE ${D(w.breadth)} END)
+      ((((((CASE WHEN c1 IS NULL THEN ${D(0)} ELSE ${D(w.breadth)} END)
         + CASE WHEN c2 IS NULL THEN ${D(0)} ELSE ${D(w.depth)} END)
         + CASE WHEN c3 IS NULL THEN ${D(0)} ELSE ${D(w.stickiness)} END)
         + CASE WHEN c4 IS NULL THEN ${D(0)} ELSE ${D(w.consistency)} END)
         + CASE WHEN c5 IS NULL THEN ${D(0)} ELSE ${D(w.trend)} END)
-        + CASE WHEN c6 IS NULL THEN ${D(0)} ELSE ${D(w.nps)} END AS wsum
+        + CASE WHEN c6 IS NULL THEN ${D(0)} ELSE ${D(w.nps)} END)
+        + CASE WHEN c7 IS NULL THEN ${D(0)} ELSE ${D(w.intensity)} END AS wsum
     FROM h)
 SELECT account_id, seats, known_users, dau, wau, wau_prev, mau, mau AS active_users,
   breadth, depth, stickiness, wau_trend, ttfv_days, activation_rate, consistency,
   champion_active, nps,
   CASE WHEN wsum > 0 THEN
-    (((((CASE WHEN c1 IS NULL THEN ${D(0)} ELSE (${D(w.breadth)} / wsum) * c1 END)
+    ((((((CASE WHEN c1 IS NULL THEN ${D(0)} ELSE (${D(w.breadth)} / wsum) * c1 END)
       + CASE WHEN c2 IS NULL THEN ${D(0)} ELSE (${D(w.depth)} / wsum) * c2 END)
       + CASE WHEN c3 IS NULL THEN ${D(0)} ELSE (${D(w.stickiness)} / wsum) * c3 END)
       + CASE WHEN c4 IS NULL THEN ${D(0)} ELSE (${D(w.consistency)} / wsum) * c4 END)
       + CASE WHEN c5 IS NULL THEN ${D(0)} ELSE (${D(w.trend)} / wsum) * c5 END)
-      + CASE WHEN c6 IS NULL THEN ${D(0)} ELSE (${D(w.nps)} / wsum) * c6 END
+      + CASE WHEN c6 IS NULL THEN ${D(0)} ELSE (${D(w.nps)} / wsum) * c6 END)
+      + CASE WHEN c7 IS NULL THEN ${D(0)} ELSE (${D(w.intensity)} / wsum) * c7 END
   END AS health,
   CASE WHEN breadth IS NULL OR depth IS NULL
          OR breadth < ${D(settings.level_breadth_min)} OR depth < ${D(settings.level_depth_min)} THEN 'low'
@@ -218,7 +226,8 @@ SELECT account_id, seats, known_users, dau, wau, wau_prev, mau, mau AS active_us
   -- one after T; else customer
   CASE WHEN lch.last_churn IS NOT NULL AND (ls.last_start IS NULL OR lch.last_churn > ls.last_start) THEN 'churned'
        WHEN ls.last_start IS NULL AND ls.later_start THEN 'prospect'
-       ELSE 'customer' END AS status
+       ELSE 'customer' END AS status,
+  events_28d, intensity
 FROM hw LEFT JOIN ls USING (account_id) LEFT JOIN lch USING (account_id)
 ORDER BY account_id`;
 

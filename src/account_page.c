@@ -10,6 +10,7 @@ void up_account_page_close(up_account_page_t *pg)
     up_revenue_free(&pg->revenue);
     up_account_extras_free(&pg->extras);
     free(pg->history);
+    free(pg->feature_uses);
     free(pg->lifecycle);
     up_people_free(&pg->people);
     up_stages_free(&pg->stages);
@@ -95,6 +96,10 @@ int up_account_page_open(up_account_page_t *pg, const up_view_t *v, const char *
         rc = level_history(pg);
     if (rc == 0)
         rc = extras(pg, v->store, id, aid);
+    if (rc == 0 && !(pg->feature_uses = calloc(pg->model->n_features + 1, sizeof *pg->feature_uses)))
+        rc = -UP_ENOMEM;
+    if (rc == 0)
+        rc = up_engine_account_feature_uses(v->store, pg->rollup, pg->model, pg->T, aid, pg->feature_uses);
     if (rc == 0)
         rc = up_engine_revenue(pg->rollup, pg->model, pg->entities, pg->row->account, pg->T,
                                pg->model->alert_settings.seats_removed_share, &pg->revenue);

@@ -34,6 +34,7 @@ typedef struct {
     up_level_t *history;               /* the level at the end of each day from history_from */
     int32_t history_from, n_history;
     up_account_extras_t extras;        /* tickets, milestones, surveys, targets */
+    int64_t *feature_uses;             /* per model feature: use events in window(28) */
     up_revenue_t revenue;              /* seat and ARR history */
     up_workflows_t workflows;
     const up_wf_row_t *wf_row;         /* its workflows' counts, or NULL: none matched */

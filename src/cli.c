@@ -11,6 +11,7 @@
 #include "report_account.h"
 #include "report_run.h"
 #include "report_retention.h"
+#include "report_backtest.h"
 #include "view.h"
 #include "keys.h"
 #include "alerts.h"
@@ -35,13 +36,13 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LIMIT,
-    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_STATUS, O_AT, O_HORIZON, O_BY, O_HELP, O_N
+    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_HELP, O_N
 };
 
 /* verbs, as bits */
 enum {
     V_INIT = 1, V_MODEL = 2, V_IMPORT = 4, V_REJECTS = 8, V_REPORT = 16, V_DEMO = 32,
-    V_STATUS = 64, V_SERVE = 128, V_KEYS = 256, V_ALERTS = 512, V_TASKS = 1024, V_ALL = 2047
+    V_STATUS = 64, V_SERVE = 128, V_KEYS = 256, V_ALERTS = 512, V_TASKS = 1024, V_BACKTEST = 2048, V_ALL = 4095
 };
 
 typedef struct {
@@ -60,7 +61,7 @@ static const opt_t OPTS[O_N] = {
     [O_STRICT] = {"strict", 0, NULL, V_IMPORT, "exit 1 when any record is rejected"},
     [O_QUIET] = {"quiet", 'q', NULL, V_IMPORT | V_INIT, "no progress bar, no per-record messages"},
     [O_AS_OF] = {"as-of", 0, "DATE", V_REPORT | V_ALERTS | V_TASKS, "compute as of the end of this UTC day (default: now)"},
-    [O_FORMAT] = {"format", 'f', "FMT", V_REPORT | V_REJECTS | V_KEYS | V_ALERTS | V_TASKS, "table, json or csv (default table)"},
+    [O_FORMAT] = {"format", 'f', "FMT", V_REPORT | V_REJECTS | V_KEYS | V_ALERTS | V_TASKS | V_BACKTEST, "table, json or csv (default table)"},
     [O_ACCOUNT] = {"account", 'a', "ID", V_REPORT, "only this account"},
     [O_SEGMENT] = {"segment", 0, "S", V_REPORT, "only accounts of this segment"},
     [O_SORT] = {"sort", 0, "COL", V_REPORT, "sort by a column; -COL sorts descending"},
@@ -82,7 +83,10 @@ static const opt_t OPTS[O_N] = {
     [O_NAME] = {"name", 0, "N", V_KEYS, "keys create: a name to recognise the key by"},
     [O_STATUS] = {"status", 0, "S", V_REPORT, "accounts by status at T: customer (default), churned, prospect or all"},
     [O_AT] = {"at", 0, "DATE", V_REPORT, "report retention: the cohort's date D (the customers at its end)"},
-    [O_HORIZON] = {"horizon", 0, "N", V_REPORT, "report retention: days after D (N >= 1)"},
+    [O_HORIZON] = {"horizon", 0, "N", V_REPORT | V_BACKTEST, "report retention, backtest: days after D (N >= 1; backtest default 90)"},
+    [O_FROM] = {"from", 0, "DATE", V_BACKTEST, "backtest: the first day a snapshot may fall on"},
+    [O_TO] = {"to", 0, "DATE", V_BACKTEST, "backtest: the last day whose outcomes are known (default: today)"},
+    [O_SUGGEST] = {"suggest-weights", 0, NULL, V_BACKTEST, "backtest: fit health weights on the earlier half, judge them on the later"},
     [O_BY] = {"by", 0, "G", V_REPORT, "report retention: level, segment, health_band, owner or a metric (quartiles)"},
     [O_STATE] = {"state", 0, "S", V_ALERTS, "alerts list: active (default), open, acknowledged, snoozed, resolved or all"},
     [O_UNTIL] = {"until", 0, "DATE", V_ALERTS, "alerts snooze: until this date"},
@@ -115,6 +119,8 @@ static const verb_t VERBS[] = {
     {"tasks", V_TASKS, "tasks list [--all] | tasks done ID", "tasks the playbooks gave account owners"},
     {"keys", V_KEYS, "keys create --write|--read [--name N] | keys list | keys revoke ID",
      "manage write keys and read tokens"},
+    {"backtest", V_BACKTEST, "backtest --from DATE [--to DATE] [--horizon N] [--suggest-weights] [--format F]",
+     "how well health and every metric predicted churn, on the store's own history"},
 };
 #define NVERBS (sizeof VERBS / sizeof *VERBS)
 
@@ -648,6 +654,59 @@ static int cmd_report(const args_t *a)
     return rc < 0 ? UP_EXIT_FAIL : UP_EXIT_OK;
 }
 
+/* ---- backtest ---------------------------------------------------------- */
+
+static int cmd_backtest(const args_t *a)
+{
+    up_backtest_req_t q = {0, 0, 90, a->set[O_SUGGEST], UP_FMT_TABLE};
+    if (!a->val[O_FROM] || a->npos != 1) {
+        fprintf(stderr, "usage: uptake backtest --from DATE [--to DATE] [--horizon N] [--suggest-weights]"
+                        " [--format table|csv|json|html]\n");
+        return UP_EXIT_USAGE;
+    }
+    if (up_date_parse(a->val[O_FROM], strlen(a->val[O_FROM]), &q.d1) < 0) {
+        fprintf(stderr, "uptake backtest: --from: cannot parse '%s' as a date (YYYY-MM-DD)\n", a->val[O_FROM]);
+        return UP_EXIT_USAGE;
+    }
+    if (a->val[O_TO]) {
+        if (up_date_parse(a->val[O_TO], strlen(a->val[O_TO]), &q.d2) < 0) {
+            fprintf(stderr, "uptake backtest: --to: cannot parse '%s' as a date (YYYY-MM-DD)\n", a->val[O_TO]);
+            return UP_EXIT_USAGE;
+        }
+    } else
+        q.d2 = up_day_of((int64_t)time(NULL) * 1000);
+    if (a->val[O_HORIZON]) {
+        char *end;
+        long h = strtol(a->val[O_HORIZON], &end, 10);
+        if (*end || h < 1 || h > 36600) {
+            fprintf(stderr, "uptake backtest: --horizon: expected a whole number of days >= 1, got '%s'\n",
+                    a->val[O_HORIZON]);
+            return UP_EXIT_USAGE;
+        }
+        q.horizon = (int)h;
+    }
+    if (a->val[O_FORMAT]) {
+        int f = strcmp(a->val[O_FORMAT], "html") == 0 ? UP_FMT_HTML : up_fmt_parse(a->val[O_FORMAT]);
+        if (f < 0) {
+            fprintf(stderr, "uptake backtest: unknown format '%s' (table, csv, json or html)\n", a->val[O_FORMAT]);
+            return UP_EXIT_USAGE;
+        }
+        q.format = (up_format_t)f;
+    }
+    up_store_t *s;
+    if (open_store(a, UP_STORE_READ | UP_STORE_DEFER, &s) < 0)
+        return UP_EXIT_STORE;
+    char err[1024];
+    int rc = up_report_backtest(s, &q, stdout, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "uptake backtest: %s\n", err);
+    up_store_close(s);
+    if (fflush(stdout) != 0)
+        return UP_EXIT_FAIL;
+    return rc == -UP_EINVAL ? UP_EXIT_USAGE : rc == -UP_EIO || rc == -UP_ECORRUPT ? UP_EXIT_STORE
+         : rc < 0 ? UP_EXIT_FAIL : UP_EXIT_OK;
+}
+
 /* ---- demo / status ----------------------------------------------------- */
 
 static int parse_count(const char *s, int64_t *out)
@@ -1006,6 +1065,7 @@ int up_cli_main(int argc, char **argv)
     case V_KEYS: return cmd_keys(&a);
     case V_ALERTS: return cmd_alerts(&a);
     case V_TASKS: return cmd_tasks(&a);
+    case V_BACKTEST: return cmd_backtest(&a);
     }
     return UP_EXIT_USAGE;
 }

@@ -202,6 +202,7 @@ static void fold_active(const ctx_t *c, uint32_t i, const up_pair_t *p, const ui
     if (days28) {
         row->mau++;
         s->sum_dau += days28;
+        row->events_28d += (int64_t)up_rollup_events_between(p, c->d0 - 27, c->d0);
     }
     if (p->first_ka_ts < s->first_ka)
         s->first_ka = p->first_ka_ts;
@@ -287,6 +288,12 @@ static void usage_ratios(const ctx_t *c, up_account_metrics_t *row, const scan_t
         row->stickiness = NAN;
         row->why_null[UP_M_STICKINESS] = "no active user in the last 28 days (MAU = 0)";
     }
+    if (s->sum_dau > 0)
+        row->intensity = (double)row->events_28d / (double)s->sum_dau;
+    else {
+        row->intensity = NAN;
+        row->why_null[UP_M_INTENSITY] = "no active user-day in the last 28 days";
+    }
     if (row->wau_prev > 0)
         row->wau_trend = (double)(row->wau - row->wau_prev) / (double)row->wau_prev;
     else {
@@ -363,11 +370,12 @@ static void nps_of(const ctx_t *c, const up_account_t *acc, up_account_metrics_t
 }
 
 /* A health component's score from its metric (metrics.md "Health score"). */
-static double component_score(int h, double v)
+static double component_score(const ctx_t *c, int h, double v)
 {
     if (isnan(v))
         return NAN;
     switch (h) {
+    case UP_H_INTENSITY: return clamp100(100 * v / c->m->settings.intensity_target);
     case UP_H_STICKINESS: return clamp100(200 * v);
     case UP_H_TREND: return clamp100(50 + 100 * v);
     case UP_H_NPS: return clamp100((v + 100) / 2);
@@ -387,7 +395,7 @@ static void health_of(const ctx_t *c, up_account_metrics_t *row)
     double wsum = 0;
     for (int i = 0; i < UP_H_N; i++) {
         up_health_part_t *hp = &row->parts[i];
-        hp->score = component_score(i, up_engine_metric(row, up_health_metric[i]));
+        hp->score = component_score(c, i, up_engine_metric(row, up_health_metric[i]));
         hp->weight = weights[i];
         if (!isnan(hp->score))
             wsum += weights[i];

@@ -63,6 +63,47 @@ int up_engine_account_error_counts(up_store_t *s, const up_rollup_t *r, const up
     return 0;
 }
 
+typedef struct {
+    const up_rollup_t *r;
+    int64_t from, aid, *counts;
+} use_ctx_t;
+
+static int count_use(void *ctx, const up_ev_t *ev)
+{
+    use_ctx_t *c = ctx;
+    if (ev->ts < c->from || ev->pair >= c->r->n_pairs || c->r->pairs[ev->pair].account != c->aid ||
+        ev->event >= c->r->n_evclass)
+        return 0;
+    const up_evclass_t *ec = &c->r->evclass[ev->event];
+    for (uint16_t i = 0; i < ec->n_roles; i++)
+        if ((ec->roles[i] & 3) != 2)
+            c->counts[ec->roles[i] >> 2]++;
+    return 0;
+}
+
+int up_engine_account_feature_uses(up_store_t *s, const up_rollup_t *r, const up_model_t *m, int64_t T, int64_t aid,
+                                   int64_t *counts)
+{
+    memset(counts, 0, m->n_features * sizeof *counts);
+    if (aid < 0)
+        return 0;
+    uint32_t n = r->n_evclass;
+    uint8_t *want = calloc(n + 1, 1);
+    if (!want)
+        return -UP_ENOMEM;
+    int any = 0;
+    for (uint32_t e = 0; e < n; e++) {
+        const up_evclass_t *ec = &r->evclass[e];
+        for (uint16_t i = 0; !ec->passive && i < ec->n_roles; i++)
+            if ((ec->roles[i] & 3) != 2)
+                want[e] = 1, any = 1;
+    }
+    use_ctx_t c = {r, (int64_t)(up_day_of(T) - 27) * UP_MS_PER_DAY, aid, counts};
+    int rc = any ? up_store_scan_events(s, T, want, n, count_use, &c) : 0;
+    free(want);
+    return rc;
+}
+
 /* The value of a target's metric for the account (NAN when null): a model
  * workflow's weekly share, or a catalog metric. */
 static double metric_value(const up_model_t *m, const up_account_metrics_t *row, const char *metric,

@@ -55,6 +55,13 @@ int up_engine_account_extras(sqlite3 *db, const up_model_t *m, const up_account_
                       int64_t error_events_28d, const double *workflow_share, up_account_extras_t *out);
 
 struct up_store;
+/* Counts the use events (not passive, advanced included) of each model
+ * feature by account aid in window(28) of T into counts[n_features] (an
+ * event of two features counts for both). Returns 0 or a negative UP_E*
+ * code. */
+int up_engine_account_feature_uses(struct up_store *s, const up_rollup_t *r, const up_model_t *m, int64_t T, int64_t aid,
+                                   int64_t *counts);
+
 /* Counts the model's error_events in window(28) of T per account (by the
  * rollup's account ids) with one scan of the log: *out receives a calloc'd
  * array of r->dict[UP_KIND_ACCOUNT].n counts, or NULL (and no scan) when the

@@ -85,7 +85,9 @@ enum { UP_MU_COL = 1, UP_MU_VAR = 2, UP_MU_TGT = 4, UP_MU_SIGNAL = 8 };
     X(TICKETS_28D, tickets_28d, COUNT, UP_MU_VS, "tickets opened in 28 days")                               \
     X(SEATS_UTIL, seats_utilization, RATIO, UP_MU_TGT, "MAU / licensed seats (no fallback to known users)")   \
     X(DAYS_SINCE_ACTIVE, days_since_last_active, DAYS, UP_MU_VAR | UP_MU_TGT, "days since a user was last active") \
-    X(STATUS, status, STATUS, UP_MU_COL, "lifecycle status at T: customer, churned or prospect")
+    X(STATUS, status, STATUS, UP_MU_COL, "lifecycle status at T: customer, churned or prospect")                  \
+    X(EVENTS_28D, events_28d, COUNT, UP_MU_CVT, "events that make a user active in the 28 days ending with T's day") \
+    X(INTENSITY, intensity, RATIO, UP_MU_CVT, "events_28d per active user-day (how much, not only whether)")
 
 enum {
 #define UP_METRIC_ENUM_(ID, name, kind, uses, meaning) UP_M_##ID,
@@ -122,7 +124,8 @@ char *up_metric_names_join(unsigned uses, const char *sep, char *out, size_t out
     X(STICKINESS, stickiness, UP_M_STICKINESS, 0.15) \
     X(CONSISTENCY, consistency, UP_M_CONSISTENCY, 0.10) \
     X(TREND, trend, UP_M_WAU_TREND, 0.10)           \
-    X(NPS, nps, UP_M_NPS, 0.10)
+    X(NPS, nps, UP_M_NPS, 0.10)                     \
+    X(INTENSITY, intensity, UP_M_INTENSITY, 0.0)
 
 enum {
 #define UP_HEALTH_ENUM_(ID, name, metric, weight) UP_H_##ID,

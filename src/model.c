@@ -467,6 +467,7 @@ static const num_spec_t setting_specs[] = {
     SETTING(nps_detractor_max, true, 0, 10, false, "from 0 to 10"),
     SETTING(nps_window_days, true, 1, 36500, false, "from 1 to 36500"),
     SETTING(activation_days, true, 1, 36500, false, "from 1 to 36500"),
+    SETTING(intensity_target, false, 0, HUGE_VAL, true, "> 0"),
 };
 static const key_spec_t setting_keys[] = {
     {"level_breadth_min", h_number, &setting_specs[0]},
@@ -477,6 +478,7 @@ static const key_spec_t setting_keys[] = {
     {"nps_detractor_max", h_number, &setting_specs[5]},
     {"nps_window_days", h_number, &setting_specs[6]},
     {"activation_days", h_number, &setting_specs[7]},
+    {"intensity_target", h_number, &setting_specs[8]},
     {"health_weights", h_weights, NULL},
 };
 
@@ -1020,6 +1022,7 @@ void up_settings_default(up_settings_t *s)
     s->nps_detractor_max = 6;
     s->nps_window_days = 90;
     s->activation_days = 14;
+    s->intensity_target = 20;
 #define WEIGHT_DEFAULT_(ID, name, metric, weight) s->weights.name = up_health_default_weight[UP_H_##ID];
     UP_HEALTH(WEIGHT_DEFAULT_)
 #undef WEIGHT_DEFAULT_

@@ -45,7 +45,8 @@ typedef struct {
     /* activation */
     int activation_days;           /* default 14 */
     /* health */
-    up_health_weights_t weights;   /* defaults .30 .25 .15 .10 .10 .10 */
+    double intensity_target;       /* default 20: the intensity that scores 100 */
+    up_health_weights_t weights;   /* defaults .30 .25 .15 .10 .10 .10 0 */
 } up_settings_t;
 
 /* What identify and group traits update (model key `ingest.traits`). */

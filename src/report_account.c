@@ -261,11 +261,18 @@ static void csv_account(FILE *out, const up_account_page_t *pg)
         num(t1, sizeof t1, nums[i]);
         fprintf(out, "metrics,%s,%s\n", names[i], t1);
     }
+    num(t1, sizeof t1, row->intensity);
+    fprintf(out, "metrics,events_28d,%lld\nmetrics,intensity,%s\n", (long long)row->events_28d, t1);
     for (size_t f = 0; f < m->n_features; f++) {
         num(t1, sizeof t1, row->feature_adoption[f]);
         fprintf(out, "feature_adoption,");
         up_fmt_csv_field(out, m->features[f].name);
         fprintf(out, ",%s\n", t1);
+    }
+    for (size_t f = 0; f < m->n_features; f++) {
+        fprintf(out, "feature_uses_28d,");
+        up_fmt_csv_field(out, m->features[f].name);
+        fprintf(out, ",%lld\n", (long long)pg->feature_uses[f]);
     }
 }
 
@@ -379,6 +386,8 @@ static void json_account(up_buf_t *b, const up_account_page_t *pg)
         up_buf_printf(b, ",\"%s\":", names[i]);
         up_fmt_json_num(b, nums[i]);
     }
+    up_buf_printf(b, ",\"events_28d\":%lld,\"intensity\":", (long long)row->events_28d);
+    up_fmt_json_num(b, row->intensity);
     up_buf_puts(b, ",\"features\":[");
     for (size_t f = 0; f < m->n_features; f++) {
         up_buf_puts(b, f ? ",{\"feature\":" : "{\"feature\":");
@@ -386,6 +395,7 @@ static void json_account(up_buf_t *b, const up_account_page_t *pg)
         up_buf_printf(b, ",\"core\":%s,\"users\":%lld,\"feature_adoption\":", m->features[f].core ? "true" : "false",
                       (long long)row->feature_users[f]);
         up_fmt_json_num(b, row->feature_adoption[f]);
+        up_buf_printf(b, ",\"uses_28d\":%lld", (long long)pg->feature_uses[f]);
         for (int k = 0; k < UP_STAGES; k++)
             up_buf_printf(b, ",\"%s\":%lld", up_stage_names[k], (long long)st->funnel[f][k]);
         up_buf_puts(b, "}");
@@ -585,6 +595,11 @@ static void text_account(FILE *out, const up_account_page_t *pg)
     else
         snprintf(t3, sizeof t3, "%.0f", row->nps);
     fprintf(out, "Time to first value %s, activation %s, NPS %s\n", t2, t1, t3);
+    if (isnan(row->intensity))
+        snprintf(t1, sizeof t1, DASH);
+    else
+        snprintf(t1, sizeof t1, "%.1f", row->intensity);
+    fprintf(out, "Events in 28 days %lld, intensity %s per active user-day\n", (long long)row->events_28d, t1);
 }
 
 /* Text: features, people and outcomes. */
@@ -602,12 +617,13 @@ static void text_people(FILE *out, const up_account_page_t *pg)
     char t1[48];
     char t2[48];
     char t3[48];
-    fprintf(out, "\n%-18s %-4s %6s %6s %6s %6s %7s %7s\n", "FEATURE", "CORE", "USERS", "ADOPT", "AWARE", "TRIAL",
-            "REGULAR", "MASTERY");
+    fprintf(out, "\n%-18s %-4s %6s %6s %8s %6s %6s %7s %7s\n", "FEATURE", "CORE", "USERS", "ADOPT", "USES 28d",
+            "AWARE", "TRIAL", "REGULAR", "MASTERY");
     for (size_t f = 0; f < m->n_features; f++) {
         pct_text(t1, sizeof t1, row->feature_adoption[f]);
-        fprintf(out, "%-18.18s %-4s %6lld %6s %6lld %6lld %7lld %7lld\n", m->features[f].name,
+        fprintf(out, "%-18.18s %-4s %6lld %6s %8lld %6lld %6lld %7lld %7lld\n", m->features[f].name,
                 m->features[f].core ? "yes" : "no", (long long)row->feature_users[f], t1,
+                (long long)pg->feature_uses[f],
                 (long long)st->funnel[f][UP_STAGE_AWARE], (long long)st->funnel[f][UP_STAGE_TRIAL],
                 (long long)st->funnel[f][UP_STAGE_REGULAR], (long long)st->funnel[f][UP_STAGE_MASTERY]);
     }

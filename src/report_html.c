@@ -179,13 +179,14 @@ static void html_targets(FILE *out, const up_account_page_t *pg)
         }
         fputs("</table>", out);
     }
-    fputs("<p>Feature adoption (users who used it in the last 28 days / active users):</p><table>", out);
+    fputs("<p>Feature adoption (users who used it in the last 28 days / active users) and uses in those 28 days:</p>"
+          "<table>", out);
     for (size_t f = 0; f < m->n_features; f++) {
         fputs("<tr><td>", out);
         up_fmt_html(out, m->features[f].name);
         fprintf(out, "%s</td><td class=\"n\">", m->features[f].core ? " (core)" : "");
         pct(out, row->feature_adoption[f]);
-        fputs("</td></tr>", out);
+        fprintf(out, "</td><td class=\"n\">%lld uses</td></tr>", (long long)pg->feature_uses[f]);
     }
     fputs("</table></section>", out);
 }

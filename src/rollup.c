@@ -163,6 +163,8 @@ static void pair_free(up_pair_t *p)
         free(p->pf);
     if (p->cap_ka)
         free(p->ka);
+    if (p->cap_evd)
+        free(p->evd);
 }
 
 void up_rollup_free(up_rollup_t *r)
@@ -351,6 +353,57 @@ static int add_ka(up_pair_t *p, int32_t day, int32_t ms)
     return 0;
 }
 
+/* The index of the first evd entry with day >= day. */
+static uint32_t evd_lower(const up_evday_t *d, uint32_t n, int32_t day)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (d[mid].day < day)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int add_evd(up_pair_t *p, int32_t day)
+{
+    /* usually the last day or a new last day */
+    uint32_t lo;
+    if (p->n_evd && p->evd[p->n_evd - 1].day == day && p->cap_evd) {
+        p->evd[p->n_evd - 1].n++;
+        return 0;
+    }
+    lo = p->n_evd && p->evd[p->n_evd - 1].day < day ? p->n_evd : evd_lower(p->evd, p->n_evd, day);
+    if (lo < p->n_evd && p->evd[lo].day == day && p->cap_evd) {
+        p->evd[lo].n++;
+        return 0;
+    }
+    if (p->n_evd == p->cap_evd || p->cap_evd == 0) {   /* full, or borrowed: copy out */
+        up_evday_t *d = grow_pair_array(p->evd, p->n_evd, &p->cap_evd, 4, sizeof *d);
+        if (!d)
+            return -UP_ENOMEM;
+        p->evd = d;
+    }
+    if (lo < p->n_evd && p->evd[lo].day == day) {
+        p->evd[lo].n++;
+        return 0;
+    }
+    memmove(&p->evd[lo + 1], &p->evd[lo], (p->n_evd - lo) * sizeof *p->evd);
+    p->evd[lo] = (up_evday_t){day, 1};
+    p->n_evd++;
+    return 0;
+}
+
+uint64_t up_rollup_events_between(const up_pair_t *p, int32_t from, int32_t to)
+{
+    uint64_t n = 0;
+    for (uint32_t i = evd_lower(p->evd, p->n_evd, from); i < p->n_evd && p->evd[i].day <= to; i++)
+        n += p->evd[i].n;
+    return n;
+}
+
 int up_rollup_add(up_rollup_t *r, const up_ev_t *ev)
 {
     if (ev->ts > r->cutoff)
@@ -369,7 +422,7 @@ int up_rollup_add(up_rollup_t *r, const up_ev_t *ev)
         p->first_ts = ev->ts;
     if (ev->ts > p->last_ts)
         p->last_ts = ev->ts;
-    if (!ec->passive && up_days_set(&p->active, day) < 0)
+    if (!ec->passive && (up_days_set(&p->active, day) < 0 || add_evd(p, day) < 0))
         return -UP_ENOMEM;
     if (ec->key_action) {
         if (ev->ts < p->first_ka_ts)
@@ -449,9 +502,10 @@ static void *big_alloc(size_t n)
  *   hot:  header; dictionaries (NUL-terminated strings); pair count; per pair
  *         a fixed record and its active bitmap, then per feature a record and
  *         its used bitmap; every array 8-byte aligned
- *   cold: key-action days and advanced-use bitmaps, referenced by offset
+ *   cold: key-action days, active events per day and advanced-use bitmaps,
+ *         referenced by offset
  * The reader maps the file and uses the bitmaps and arrays in place. */
-#define SNAP_MAGIC "UPROLL07"
+#define SNAP_MAGIC "UPROLL08"
 
 typedef struct {
     FILE *f;
@@ -482,9 +536,9 @@ static void w_days(wr_t *w, const up_days_t *d)
 }
 
 typedef struct {
-    uint32_t account, user, flags, n_ka, n_pf, pad;
+    uint32_t account, user, flags, n_ka, n_pf, n_evd;
     int64_t created_at, first_ts, last_ts, first_ka_ts;
-    uint64_t ka_off;        /* into the cold region */
+    uint64_t ka_off;        /* into the cold region: n_ka key-action days, then n_evd event days */
 } snap_pair_t;
 
 typedef struct {
@@ -532,9 +586,10 @@ int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t 
             split[2] = n_pf_total;
         }
         n_pf_total += p->n_pf;
-        snap_pair_t sp = {p->account, p->user, p->flags, p->n_ka, p->n_pf, 0, p->created_at,
+        snap_pair_t sp = {p->account, p->user, p->flags, p->n_ka, p->n_pf, p->n_evd, p->created_at,
                           p->first_ts, p->last_ts, p->first_ka_ts, cold.len};
         rc |= up_buf_append(&cold, p->ka, p->n_ka * sizeof *p->ka);
+        rc |= up_buf_append(&cold, p->evd, p->n_evd * sizeof *p->evd);
         rc |= up_buf_reserve(&cold, 8);
         while (cold.len % 8)
             cold.data[cold.len++] = 0;
@@ -645,9 +700,13 @@ static int parse_part(load_part_t *lp)
         p->last_ts = sp.last_ts;
         p->first_ka_ts = sp.first_ka_ts;
         p->n_ka = sp.n_ka;
-        if (sp.ka_off + (uint64_t)sp.n_ka * sizeof(up_kaday_t) > lp->cold_len)
+        p->n_evd = sp.n_evd;
+        uint64_t evd_off = sp.ka_off + (uint64_t)sp.n_ka * sizeof(up_kaday_t);
+        if (sp.ka_off % 4 || sp.n_ka > lp->cold_len || sp.n_evd > lp->cold_len ||
+            evd_off + (uint64_t)sp.n_evd * sizeof(up_evday_t) > lp->cold_len)
             return -UP_ECORRUPT;
         p->ka = sp.n_ka ? (up_kaday_t *)(uintptr_t)(lp->cold + sp.ka_off) : NULL;
+        p->evd = sp.n_evd ? (up_evday_t *)(uintptr_t)(lp->cold + evd_off) : NULL;
         if ((rc = r_days(&c, &p->active)) < 0)
             return rc;
         p->pf = sp.n_pf ? r->pf_pool + pool_used : NULL;   /* borrowed: cap_pf stays 0 */

@@ -1,5 +1,6 @@
 /* rollup (store layer): the compact state every metric is computed from. Per
- * (account, user) pair it keeps a bitmap of active days, first and last event,
+ * (account, user) pair it keeps a bitmap of active days, the number of active
+ * events per day, first and last event,
  * the days and times of key actions, and per feature the days used (and used
  * with an advanced event) and the first use and exposure. It also owns the
  * dictionaries that turn ids into names.
@@ -52,6 +53,12 @@ typedef struct {
     int32_t min_ms, max_ms;  /* ms since the day's 00:00 UTC */
 } up_kaday_t;
 
+/* Events that make their user active (not passive) on one day. */
+typedef struct {
+    int32_t day;
+    uint32_t n;
+} up_evday_t;
+
 /* Pair flags from the users table (not from events). */
 enum { UP_PAIR_IN_TABLE = 1, UP_PAIR_CHAMPION = 2, UP_PAIR_SPONSOR = 4 };
 
@@ -66,7 +73,12 @@ typedef struct {
     uint32_t n_pf, cap_pf;
     up_kaday_t *ka;          /* sorted by day; cap_ka == 0: borrowed likewise */
     uint32_t n_ka, cap_ka;
+    up_evday_t *evd;         /* active events per day, sorted by day; cap_evd == 0: borrowed likewise */
+    uint32_t n_evd, cap_evd;
 } up_pair_t;
+
+/* Active events of pair p on the days [from, to] (inclusive). */
+uint64_t up_rollup_events_between(const up_pair_t *p, int32_t from, int32_t to);
 
 /* How the model classifies one event name. */
 typedef struct {

@@ -189,6 +189,33 @@ int up_view_open(up_store_t *s, int64_t T, unsigned what, up_view_t *v, char *er
     return rc;
 }
 
+int up_view_open_span(up_store_t *s, int64_t since, int64_t T, up_view_t *v, char *err, size_t errlen)
+{
+    memset(v, 0, sizeof *v);
+    v->store = s;
+    v->model = up_store_model(s);
+    v->T = T;
+    v->d0 = up_day_of(T);
+    int rc = load(v, UP_VIEW_ROLLUP | UP_VIEW_ENTITIES, up_engine_nps_from(v->model, since), err, errlen);
+    if (rc < 0)
+        up_view_close(v);
+    return rc;
+}
+
+int up_view_portfolio_at(up_view_t *v, int64_t T2, up_portfolio_t *out, char *err, size_t errlen)
+{
+    /* the workflow completions that are key actions, as of T2 */
+    up_workflows_t wf;
+    int rc = up_engine_workflow_key_actions(v->store, v->rollup, v->model, T2, &v->entities, &wf);
+    if (rc == 0)
+        rc = up_engine_portfolio(v->rollup, v->model, &v->entities, T2, out);
+    up_workflows_free(&wf);
+    v->entities.ka_pair = NULL;
+    v->entities.ka_ts = NULL;
+    v->entities.n_ka_extra = 0;
+    return rc < 0 ? fail(err, errlen, rc, NULL) : 0;
+}
+
 void up_view_close(up_view_t *v)
 {
     free(v->share_);

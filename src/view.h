@@ -57,6 +57,18 @@ typedef struct up_view {
 int up_view_open(up_store_t *s, int64_t T, unsigned what, up_view_t *v, char *err, size_t errlen);
 void up_view_close(up_view_t *v);
 
+/* Opens a view at T (an end-of-day instant) with the rollup and entity
+ * tables only, whose entities serve every end-of-day instant from `since`
+ * to T (the NPS answers from the window of `since` on), for
+ * up_view_portfolio_at. */
+int up_view_open_span(up_store_t *s, int64_t since, int64_t T, up_view_t *v, char *err, size_t errlen);
+
+/* The portfolio (every account, whatever its status) at the end-of-day
+ * instant T2 of a span view (since <= T2 <= v->T), from the view's rollup
+ * and entities; free it with up_portfolio_free. Returns 0 or a negative
+ * UP_E* code with a sentence in err. */
+int up_view_portfolio_at(up_view_t *v, int64_t T2, up_portfolio_t *out, char *err, size_t errlen);
+
 /* The portfolio row of account id, or NULL. */
 const up_account_metrics_t *up_view_row(const up_view_t *v, const char *id);
 

@@ -68,6 +68,11 @@ set -eu
 # gamma: seats 5, no users, no events: zeros; breadth 0/5 = 0.0; depth 0/2 = 0.0;
 #   stickiness, wau_trend, ttfv, activation null; consistency 0/12 = 0.0; champion, nps null;
 #   health from breadth, depth, consistency, all 0 = 0.0
+# events_28d (non-passive events in window(28), ts <= T) and intensity (/ user-days):
+#   acme m02 m03 m05 m07 m10 m12 = 6 (m04 is 03-03, m06 login and m09 tour are
+#   passive, m08 m11 after T) over the 6 user-days of stickiness = 1.0;
+#   beta m13 m15 = 2 / 2 = 1.0; delta m16 = 1 / 1 = 1.0; gamma 0, intensity null.
+#   (tests/cli/intensity.sh has several events a day.)
 # Features (users who used f in window(28) / active_users):
 #   acme reports {a1} 1/4 (a2's 03-03 report.create is outside, a3's tour is exposure),
 #   dashboards {a2} 1/4 (a1's 04-01 is after T), exports {a3, a5} 2/4;
@@ -92,7 +97,7 @@ ok --data "$D" report accounts --as-of 2026-03-31 --format csv
 cp "$TMP/out" "$TMP/accounts.csv"
 expect_same "$TMP/accounts.csv" "$FIX/expected-accounts.csv" "report accounts --format csv"
 expect_eq "$(head -1 "$TMP/accounts.csv")" \
-    "account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level,status" \
+    "account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level,status,events_28d,intensity" \
     "CSV header"
 
 say "report features --format csv equals expected-features.csv"

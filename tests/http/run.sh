@@ -74,10 +74,14 @@ expect_same "$TMP/out" "$TMP/users.expected" "report users as of 2026-03-31"
 #   health: weights .3 .25 .15 .1 .1 (sum 0.9) x scores 60, 60,
 #     200 x 0.0595... = 11.904761904761905, 75, min(100, 50 + 100) = 100
 #     -> 58.09523809523811; level: breadth 0.6 >= 0.4, depth 0.6 >= 0.3 -> high
+#   events_28d: u1 report.create 03-31, report.share 03-12 and (not Mixpanel)
+#     the retried report.view 03-31; u2 dashboard.view 03-30, export.csv 03-25;
+#     u3 alert.create 03-20; the page view is passive -> 6 (Mixpanel 5);
+#     intensity over the 5 user-days = 1.2 (Mixpanel 1.0)
 say "report accounts: the exact row of each client's account"
 ok --data "$D" report accounts --as-of 2026-03-31 --format csv
 cp "$TMP/out" "$TMP/accounts.csv"
-expect_eq "$(head -1 "$TMP/accounts.csv")" "account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level,status" "report accounts header"
+expect_eq "$(head -1 "$TMP/accounts.csv")" "account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level,status,events_28d,intensity" "report accounts header"
 expect_eq "$(wc -l <"$TMP/accounts.csv" | tr -d ' ')" 5 "report accounts: header and 4 accounts"
 ROW=5,3,1,2,1,3,3,0.6,0.6,0.05952380952380953,1.0,11,1.0,0.75,true,,58.09523809523811,high,customer
 # PostHog $identify and Mixpanel /engage give role and createdAt to a profile;
@@ -86,7 +90,8 @@ ROW=5,3,1,2,1,3,3,0.6,0.6,0.05952380952380953,1.0,11,1.0,0.75,true,,58.095238095
 # (docs/metrics.md), so activation_rate and champion_active are the same as
 # with Segment's and Rudder's group calls.
 for p in seg rs ph mp; do
-    expect_eq "$(grep "^$p-acct," "$TMP/accounts.csv")" "$p-acct,$ROW" "$p: report accounts row"
+    case $p in mp) much=5,1.0 ;; *) much=6,1.2 ;; esac
+    expect_eq "$(grep "^$p-acct," "$TMP/accounts.csv")" "$p-acct,$ROW,$much" "$p: report accounts row"
 done
 ok --data "$D" report accounts --as-of 2026-03-31 --format json
 python3 - "$TMP/out" <<'PY' || fail "JSON names and contract_start from the group traits"

@@ -272,7 +272,7 @@ static const struct {
     {"targets:\n  - name: t\n    metric: logins\n    min: 3\n",
      "m.yaml:3: targets[0].metric: 'logins' is not a target metric (seats, known_users, dau, wau, wau_prev, mau,"
      " active_users, breadth, depth, stickiness, wau_trend, ttfv_days, activation_rate, consistency, nps, health,"
-     " seats_utilization, days_since_last_active, workflow:NAME)"},
+     " seats_utilization, days_since_last_active, events_28d, intensity, workflow:NAME)"},
     {"targets:\n  - name: t\n    metric: breadth\n",
      "m.yaml:2: targets[0]: missing required key 'min'"},
     {"nudges:\n  expansion: [a, b]\nfeatures:\n  - name: a\n",
@@ -305,11 +305,11 @@ static const struct {
      "advanced_events, exposure_events)"},
     {"settings:\n  health_weights:\n    nps: 0.1\n    churn: 0.2\n",
      "m.yaml:4: settings.health_weights.churn: unknown key (expected one of: breadth, depth, "
-     "stickiness, consistency, trend, nps)"},
+     "stickiness, consistency, trend, nps, intensity)"},
     {"settings:\n  level_min: 1\n",
      "m.yaml:2: settings.level_min: unknown key (expected one of: level_breadth_min, "
      "level_depth_min, stage_regular_blocks, stage_mastery_top, nps_promoter_min, "
-     "nps_detractor_max, nps_window_days, activation_days, health_weights)"},
+     "nps_detractor_max, nps_window_days, activation_days, intensity_target, health_weights)"},
     {"passive_events:\n  login: true\n",
      "m.yaml:2: passive_events: expected a list of event names, got a map"},
     {"features: {name: a}\n", "m.yaml:1: features: expected a list of features, got a map"},
@@ -470,6 +470,7 @@ static void test_dump_exact(void **state)
                         "  nps_detractor_max: 6\n"
                         "  nps_window_days: 90\n"
                         "  activation_days: 14\n"
+                        "  intensity_target: 20.0\n"
                         "  health_weights:\n"
                         "    breadth: 0.3\n"
                         "    depth: 0.25\n"
@@ -477,6 +478,7 @@ static void test_dump_exact(void **state)
                         "    consistency: 0.1\n"
                         "    trend: 0.1\n"
                         "    nps: 0.1\n"
+                        "    intensity: 0.0\n"
                         "alert_settings:\n"
                         "  usage_drop_wau_trend: -0.3\n"
                         "  low_access_breadth: 0.4\n"
