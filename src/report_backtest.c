@@ -20,12 +20,13 @@ void up_report_backtest_direction(const char *name, double auc, char *out, size_
         snprintf(out, n, "%s %s, more churn", auc > 0.5 ? "lower" : "higher", name);
 }
 
-enum { S_SCORE, S_AUC, S_LO, S_HI, S_CHURNED, S_RETAINED, S_LEFT, S_LIFT, S_DIR, S_N };
+enum { S_SCORE, S_AUC, S_LO, S_HI, S_CI, S_CHURNED, S_RETAINED, S_LEFT, S_LIFT, S_DIR, S_N };
 static const up_col_t SCORE_COLS[S_N] = {
     [S_SCORE] = {"score", UP_COL_TEXT, "SCORE", 28, UP_SHOW_PLAIN, UP_COL_CLIP, NULL, NULL},
     [S_AUC] = {"auc", UP_COL_NUM, "AUC", 6, UP_SHOW_PLAIN, 0, NULL, NULL},
-    [S_LO] = {"auc_low", UP_COL_NUM, "95% CI", 6, UP_SHOW_PLAIN, 0, NULL, NULL},
-    [S_HI] = {"auc_high", UP_COL_NUM, "", 6, UP_SHOW_PLAIN, 0, " – ", NULL},
+    [S_LO] = {"auc_low", UP_COL_NUM, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [S_HI] = {"auc_high", UP_COL_NUM, NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL},
+    [S_CI] = {NULL, UP_COL_TEXT, "95% CI", 13, UP_SHOW_PLAIN, UP_COL_NOCSV | UP_COL_NOJSON, NULL, NULL},
     [S_CHURNED] = {"churned", UP_COL_INT, "CHURNED", 7, UP_SHOW_PLAIN, 0, NULL, NULL},
     [S_RETAINED] = {"retained", UP_COL_INT, "RETAINED", 8, UP_SHOW_PLAIN, 0, NULL, NULL},
     [S_LEFT] = {"left_out", UP_COL_INT, "NULL", 6, UP_SHOW_PLAIN, 0, NULL, NULL},
@@ -70,6 +71,8 @@ static int score_table(up_table_t *t, const up_backtest_t *bt, int text)
         up_table_num(t, S_AUC, text ? r4(sc->auc.auc) : sc->auc.auc);
         up_table_num(t, S_LO, text ? r4(sc->auc.lo) : sc->auc.lo);
         up_table_num(t, S_HI, text ? r4(sc->auc.hi) : sc->auc.hi);
+        if (text && !isnan(sc->auc.lo))
+            up_table_textf(t, S_CI, "%.3f–%.3f", sc->auc.lo, sc->auc.hi);
         up_table_int(t, S_CHURNED, sc->auc.churned);
         up_table_int(t, S_RETAINED, sc->auc.retained);
         up_table_int(t, S_LEFT, sc->auc.left_out);
