@@ -7,6 +7,7 @@
 #include "alerts.h"
 #include "fmt.h"
 #include "report_retention.h"
+#include "report_backtest.h"
 #include "report_run.h"
 #include "timeparse.h"
 #include "view.h"
@@ -58,7 +59,7 @@ static int route(const char *path, char *what, size_t wlen, char *id, size_t idl
 
 /* What a route writes: a report, a series, rejects, alerts, tasks, the
  * model's settings or the signal metrics. */
-enum { W_REPORT, W_SERIES, W_REJECTS, W_ALERTS, W_ALERT, W_TASKS, W_SETTINGS };
+enum { W_REPORT, W_SERIES, W_REJECTS, W_ALERTS, W_ALERT, W_TASKS, W_SETTINGS, W_BACKTEST };
 
 typedef struct {
     int kind;
@@ -68,6 +69,7 @@ typedef struct {
     long n;                     /* days, limit or the alert id */
     const char *state;          /* W_ALERTS */
     int all;                    /* W_TASKS */
+    up_backtest_req_t bt;       /* W_BACKTEST */
     char err[1024];             /* why, when the writer failed */
 } job_t;
 
@@ -82,6 +84,7 @@ static int write_job(FILE *f, job_t *j)
     case W_ALERTS: rc = up_alerts_list(db, f, j->state, UP_FMT_JSON); break;
     case W_ALERT: rc = j->n > 0 ? up_alerts_show(db, f, j->n, UP_FMT_JSON) : -UP_ENOTFOUND; break;
     case W_SETTINGS: return up_report_settings(f, up_store_model(j->s), UP_FMT_JSON);
+    case W_BACKTEST: return up_report_backtest(j->s, &j->bt, f, j->err, sizeof j->err);
     default: rc = up_alerts_tasks_list(db, f, j->all, UP_FMT_JSON); break;
     }
     if (rc == -UP_ENOTFOUND)
@@ -110,7 +113,7 @@ static int answer(up_buf_t *out, job_t *j)
     else
         json_error(out, j->err[0] ? j->err : up_strerror(rc));
     free(buf);
-    return rc == 0 ? 200 : rc == -UP_ENOTFOUND ? 404 : 500;
+    return rc == 0 ? 200 : rc == -UP_ENOTFOUND ? 404 : rc == -UP_EINVAL ? 400 : 500;
 }
 
 /* Fills q for a report route (accounts, one account, its users, features,
@@ -164,12 +167,17 @@ static int report_route(const char *what, const char *id, int users, up_api_arg_
             json_error(out, "at: required, a date (YYYY-MM-DD)");
             return 400;
         }
-        if (!h || *end || horizon < 1 || horizon > 36600) {
+        int grid = by && up_report_retention_is_grid(by);
+        if (grid && h) {
+            json_error(out, "horizon: by=start_month measures at months 3, 6, 12 …: no horizon");
+            return 400;
+        }
+        if (!grid && (!h || *end || horizon < 1 || horizon > 36600)) {
             json_error(out, "horizon: required, a whole number of days >= 1");
             return 400;
         }
         if (!by || !up_report_retention_by_valid(by)) {
-            json_error(out, "by: required, level, segment, health_band, owner or a metric");
+            json_error(out, "by: required, level, segment, health_band, owner, start_month or a metric");
             return 400;
         }
         q->what = what;
@@ -242,6 +250,28 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
     }
     if (strcmp(what, "settings") == 0 && !id[0]) {
         job.kind = W_SETTINGS;
+        return answer(out, &job);
+    }
+    if (strcmp(what, "backtest") == 0 && !id[0]) {
+        /* GET /api/v1/backtest?from=D1&to=D2&horizon=N&suggest_weights=1, as `uptake backtest` */
+        const char *from = arg(actx, "from"), *to = arg(actx, "to"), *h = arg(actx, "horizon");
+        char *end = NULL;
+        long horizon = h ? strtol(h, &end, 10) : 90;
+        job.bt = (up_backtest_req_t){0, up_day_of(q.T), 90, arg(actx, "suggest_weights") != NULL, UP_FMT_JSON};
+        if (!from || up_date_parse(from, strlen(from), &job.bt.d1) < 0) {
+            json_error(out, "from: required, a date (YYYY-MM-DD)");
+            return 400;
+        }
+        if (to && up_date_parse(to, strlen(to), &job.bt.d2) < 0) {
+            json_error(out, "to: a date (YYYY-MM-DD)");
+            return 400;
+        }
+        if (h && (*end || horizon < 1 || horizon > 36600)) {
+            json_error(out, "horizon: a whole number of days >= 1");
+            return 400;
+        }
+        job.bt.horizon = (int)horizon;
+        job.kind = W_BACKTEST;
         return answer(out, &job);
     }
     if (strcmp(what, "rejects") == 0 && !id[0]) {

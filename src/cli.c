@@ -565,12 +565,18 @@ static int cmd_report(const args_t *a)
     if (retention) {
         char *end = NULL;
         long h = a->val[O_HORIZON] ? strtol(a->val[O_HORIZON], &end, 10) : 0;
-        if (!a->val[O_AT] || !a->val[O_HORIZON] || !a->val[O_BY]) {
+        int grid = a->val[O_BY] && up_report_retention_is_grid(a->val[O_BY]);
+        if (!a->val[O_AT] || (!a->val[O_HORIZON] && !grid) || !a->val[O_BY]) {
             fprintf(stderr, "usage: uptake report retention --at DATE --horizon N --by level|segment|health_band|owner|METRIC"
-                            " [--format table|csv|json]\n");
+                            " [--format table|csv|json]\n"
+                            "       uptake report retention --at DATE --by start_month [--format table|csv|json]\n");
             return UP_EXIT_USAGE;
         }
-        if (*end || h < 1 || h > 36600) {
+        if (grid && a->val[O_HORIZON]) {
+            fprintf(stderr, "uptake report retention: --by start_month measures at months 3, 6, 12 …: no --horizon\n");
+            return UP_EXIT_USAGE;
+        }
+        if (!grid && (*end || h < 1 || h > 36600)) {
             fprintf(stderr, "uptake report retention: --horizon: expected a whole number of days >= 1, got '%s'\n",
                     a->val[O_HORIZON]);
             return UP_EXIT_USAGE;

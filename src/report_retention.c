@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { BY_LEVEL = -1, BY_SEGMENT = -2, BY_HEALTH_BAND = -3, BY_OWNER = -4, BY_NONE = -100 };
+enum { BY_LEVEL = -1, BY_SEGMENT = -2, BY_HEALTH_BAND = -3, BY_OWNER = -4, BY_START_MONTH = -5, BY_NONE = -100 };
 
 static int by_code(const char *by)
 {
@@ -25,6 +25,8 @@ static int by_code(const char *by)
         return BY_HEALTH_BAND;
     if (!strcmp(by, "owner"))
         return BY_OWNER;
+    if (!strcmp(by, "start_month"))
+        return BY_START_MONTH;
     int m = up_metric_find(by, 0);
     return m >= 0 ? m : BY_NONE;
 }
@@ -32,6 +34,11 @@ static int by_code(const char *by)
 int up_report_retention_by_valid(const char *by)
 {
     return by_code(by) != BY_NONE;
+}
+
+int up_report_retention_is_grid(const char *by)
+{
+    return by_code(by) == BY_START_MONTH;
 }
 
 int up_report_retention_needs_signals(const char *by)
@@ -199,6 +206,134 @@ int up_report_retention(FILE *out, const up_view_t *v, int horizon, const char *
         up_table_num(&t, C_ARR_END, a1);
         up_table_num(&t, C_NRR, a0 != 0 ? a1 / a0 : NAN);
         up_table_num(&t, C_GRR, a0 != 0 ? kept / a0 : NAN);
+        i = j;
+    }
+    int rc = up_table_write(out, &t, format);
+    up_table_free(&t);
+    free(items);
+    return rc;
+}
+
+/* ---- the classic grid: cohorts by start month ------------------------------ */
+
+/* The months after the cohort's month a column measures at, while the data
+ * allows (the measuring month ends by D). */
+static const int GRID_MONTHS[] = {3, 6, 12, 18, 24, 36, 48, 60, 84, 120};
+enum { GRID_MAX = (int)(sizeof GRID_MONTHS / sizeof *GRID_MONTHS) };
+
+/* months since year 0 of day */
+static int month_index(int32_t day)
+{
+    int y;
+    unsigned m, d;
+    up_civil_from_days(day, &y, &m, &d);
+    return y * 12 + (int)m - 1;
+}
+
+/* The last day of month index mi. */
+static int32_t month_end(int mi)
+{
+    int y = (mi + 1) / 12;
+    unsigned m = (unsigned)((mi + 1) % 12) + 1;
+    return up_days_from_civil(y, m, 1) - 1;
+}
+
+typedef struct {
+    int month;            /* month index of the account's first start */
+    const up_account_t *acc;
+} cohort_item_t;
+
+static int cmp_cohort(const void *pa, const void *pb)
+{
+    const cohort_item_t *a = pa, *b = pb;
+    return (a->month > b->month) - (a->month < b->month);
+}
+
+int up_report_retention_grid(FILE *out, const up_view_t *v, up_format_t format)
+{
+    const up_entities_t *e = &v->entities;
+    int d_month = month_index(v->d0);
+    /* a month counts when its last day is on or before D */
+    int last_full = month_end(d_month) == v->d0 ? d_month : d_month - 1;
+    cohort_item_t *items = calloc((size_t)e->n_accounts + 1, sizeof *items);
+    if (!items)
+        return -UP_ENOMEM;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < e->n_accounts; i++) {
+        up_lifecycle_event_t *lc;
+        uint32_t nlc;
+        if (up_engine_lifecycle(e, &e->accounts[i], &lc, &nlc) < 0) {
+            free(items);
+            return -UP_ENOMEM;
+        }
+        for (uint32_t k = 0; k < nlc; k++)
+            if (!lc[k].churn) {   /* the first start */
+                if (lc[k].ts <= v->T)
+                    items[n++] = (cohort_item_t){month_index(up_day_of(lc[k].ts)), &e->accounts[i]};
+                break;
+            }
+        free(lc);
+    }
+    qsort(items, n, sizeof *items, cmp_cohort);
+    int ncols = 0;   /* the columns some cohort can fill */
+    while (ncols < GRID_MAX && n && items[0].month + GRID_MONTHS[ncols] <= last_full)
+        ncols++;
+    if (ncols == 0)
+        ncols = 1;   /* month 3, even when no cohort has reached it yet */
+    up_col_t cols[3 + 2 * GRID_MAX];
+    char names[2 * GRID_MAX][24], heads[2 * GRID_MAX][24];
+    cols[0] = (up_col_t){"group", UP_COL_TEXT, "START", 8, UP_SHOW_PLAIN, 0, NULL, NULL};
+    cols[1] = (up_col_t){"accounts", UP_COL_INT, "ACCOUNTS", 8, UP_SHOW_PLAIN, 0, NULL, NULL};
+    cols[2] = (up_col_t){"arr_start", UP_COL_NUM, "ARR START", 12, UP_SHOW_FIX0, 0, NULL, NULL};
+    for (int c = 0; c < ncols; c++) {
+        snprintf(names[2 * c], sizeof names[0], "logo_m%d", GRID_MONTHS[c]);
+        snprintf(names[2 * c + 1], sizeof names[0], "nrr_m%d", GRID_MONTHS[c]);
+        snprintf(heads[2 * c], sizeof heads[0], "LOGO M%d", GRID_MONTHS[c]);
+        snprintf(heads[2 * c + 1], sizeof heads[0], "NRR M%d", GRID_MONTHS[c]);
+        cols[3 + 2 * c] = (up_col_t){names[2 * c], UP_COL_NUM, heads[2 * c], 8, UP_SHOW_PCT1, 0, NULL, NULL};
+        cols[4 + 2 * c] = (up_col_t){names[2 * c + 1], UP_COL_NUM, heads[2 * c + 1], 8, UP_SHOW_PCT1, 0, NULL, NULL};
+    }
+    up_table_t t;
+    up_table_init(&t, cols, (size_t)(3 + 2 * ncols));
+    t.json_key = "retention";
+    t.header = 1;
+    t.utf8 = 1;
+    up_time_fmt(t.json_as_of, v->T);
+    t.empty = "No account has started by that date.";
+    char title[160], d0[16];
+    up_date_fmt(d0, v->d0);
+    snprintf(title, sizeof title, "Retention by start month, as of %s: accounts by the month of their first start\n\n",
+             d0);
+    t.title = title;
+    t.footer = "\nLOGO Mm: the cohort's accounts that are customers at the end of its month + m / its accounts.\n"
+               "NRR Mm: their ARR then / their ARR at the end of the start month. Empty: not reached by that date.\n";
+    for (uint32_t i = 0; i < n;) {
+        uint32_t j = i;
+        while (j < n && items[j].month == items[i].month)
+            j++;
+        int32_t start_end = month_end(items[i].month);
+        double a0 = 0;
+        for (uint32_t k = i; k < j; k++)
+            a0 += zero_if_null(up_engine_arr_at(e, items[k].acc, up_engine_end_of_day(start_end)));
+        if (up_table_row(&t) < 0)
+            break;
+        up_table_textf(&t, 0, "%04d-%02d", items[i].month / 12, items[i].month % 12 + 1);
+        up_table_int(&t, 1, j - i);
+        up_table_num(&t, 2, a0);
+        for (int c = 0; c < ncols; c++) {
+            int mi = items[i].month + GRID_MONTHS[c];
+            if (mi > last_full)
+                continue;   /* not reached: null */
+            int64_t T1 = up_engine_end_of_day(month_end(mi));
+            int64_t kept = 0;
+            double a1 = 0;
+            for (uint32_t k = i; k < j; k++) {
+                kept += up_engine_status_at(e, items[k].acc, T1) == UP_STATUS_CUSTOMER;
+                a1 += zero_if_null(up_engine_arr_at(e, items[k].acc, T1));
+            }
+            up_table_num(&t, (size_t)(3 + 2 * c), (double)kept / (double)(j - i));
+            up_table_num(&t, (size_t)(4 + 2 * c), a0 != 0 ? a1 / a0 : NAN);
+        }
         i = j;
     }
     int rc = up_table_write(out, &t, format);

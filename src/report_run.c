@@ -140,6 +140,8 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
                   : strcmp(q->what, "signals") == 0 ? UP_VIEW_SIGNALS : UP_VIEW_PORTFOLIO;
     if (retention && up_report_retention_needs_signals(q->by))
         what = UP_VIEW_SIGNALS;
+    if (retention && up_report_retention_is_grid(q->by))
+        what = UP_VIEW_ENTITIES;   /* the lifecycle and ARR alone */
     /* the account page shows any account; retention starts from the customers */
     /* the account page, and a report of one named account (--account), show
      * it whatever its status unless --status says otherwise */
@@ -150,7 +152,8 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
     if (rc < 0)
         return rc;
     double t0 = up_now_s();
-    rc = retention ? up_report_retention(out, &v, q->horizon, q->by, q->o.format)
+    rc = retention && up_report_retention_is_grid(q->by) ? up_report_retention_grid(out, &v, q->o.format)
+       : retention ? up_report_retention(out, &v, q->horizon, q->by, q->o.format)
        : workflows ? report_workflows(&v, q, out, err, errlen)
        : stages ? report_stages(&v, q, out, err, errlen) : report_portfolio(&v, q, out, err, errlen);
     if (retention && rc < 0)

@@ -104,12 +104,14 @@ cli_of() {
     /api/v1/signals) echo "report signals" ;;
     /api/v1/settings) echo "report settings" ;;
     /api/v1/retention) echo "report retention --at $AS_OF --horizon 30 --by level" ;;
+    /api/v1/backtest) echo "backtest --from 2026-01-01 --to $AS_OF --horizon 30 --suggest-weights" ;;
     esac
 }
 # the query a route is asked with
 query_of() {
     case $1 in
     /api/v1/retention) echo "at=$AS_OF&horizon=30&by=level" ;;
+    /api/v1/backtest) echo "from=2026-01-01&to=$AS_OF&horizon=30&suggest_weights=1" ;;
     *) echo "as_of=$AS_OF" ;;
     esac
 }
@@ -140,7 +142,7 @@ while read -r p; do
         cli=$(cli_of "$p")
         [ -n "$cli" ] || fail "$p: this test does not know its CLI report; add it to cli_of"
         case $cli in
-        rejects*|*retention*) ok --data "$S" $cli --format json ;;
+        rejects*|*retention*|backtest*) ok --data "$S" $cli --format json ;;
         *) ok --data "$S" $cli --format json --as-of "$AS_OF" ;;
         esac
         cmp -s "$TMP/out" "$TMP/api.json" || { diff "$TMP/out" "$TMP/api.json" | head -20 >&2;

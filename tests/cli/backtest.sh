@@ -102,4 +102,27 @@ expect_grep "--from: cannot parse '2024-13-01'" "$TMP/err" "the bad date named"
 up --data "$S" backtest --from 2024-04-01 --to 2024-05-30 --horizon 30 --suggest-weights
 expect_rc 2 "one snapshot cannot be split"
 expect_grep "needs at least 2 snapshots" "$TMP/err" "why"
+say "report retention --by start_month: the classic grid, worked by hand"
+# As of 2024-12-31 (the last day of its month: December counts). Cohorts by
+# the first start: 2023-12 = X, Y, A, B (contract 12-01); 2024-03 = Z.
+# ARR at the end of 2023-12: X 1000, Y 0 (it has a subscriptions row, none
+# active yet), A 4000, B 5000 = 10000; Z at 2024-03-31: 3000.
+# 2023-12 + 3 = end of 2024-03: X, Y churned; A, B customers -> 2/4 = 0.5,
+#   ARR 9000 / 10000 = 0.9. + 6 = 2024-06-30: Y back (subscription 04-10,
+#   ARR 1000), A churned 06-15, B 05-30 -> 1/4, 1000/10000 = 0.1. + 12 =
+#   2024-12-31: the same, 0.25 and 0.1. + 18 is past D: no such column.
+# 2024-03 + 3 = 06-30 and + 6 = 09-30: Z a customer, 1.0 and 1.0; + 12 =
+#   2025-03: not reached, empty.
+ok --data "$S" report retention --at 2024-12-31 --by start_month --format csv
+cat >"$TMP/grid.csv" <<'CSV'
+group,accounts,arr_start,logo_m3,nrr_m3,logo_m6,nrr_m6,logo_m12,nrr_m12
+2023-12,4,10000.0,0.5,0.9,0.25,0.1,0.25,0.1
+2024-03,1,3000.0,1.0,1.0,1.0,1.0,,
+CSV
+expect_same "$TMP/out" "$TMP/grid.csv" "the start-month grid"
+# one day earlier, December is not over: month 12 of the first cohort is not reached
+ok --data "$S" report retention --at 2024-12-30 --by start_month --format csv
+expect_eq "$(head -1 "$TMP/out")" "group,accounts,arr_start,logo_m3,nrr_m3,logo_m6,nrr_m6" "only m3 and m6 by 12-30"
+up --data "$S" report retention --at 2024-12-31 --by start_month --horizon 30
+expect_rc 2 "start_month takes no --horizon"
 echo "ok $TEST_NAME"
