@@ -103,6 +103,7 @@ check:
 
 # The main job on the demo data: generate, load, print the portfolio.
 DEMO_AS_OF = 2026-11-20
+DEMO_BT_FROM = 2026-06-25
 demo: $(BUILD)/uptake
 	rm -rf demo
 	$(BUILD)/uptake demo --out demo/data
@@ -118,6 +119,11 @@ demo: $(BUILD)/uptake
 	@echo
 	$(BUILD)/uptake --data demo/store report accounts --as-of $(DEMO_AS_OF)
 	$(BUILD)/uptake --data demo/store alerts evaluate --as-of $(DEMO_AS_OF) --wait 0
+	@$(BUILD)/uptake --data demo/store backtest --from $(DEMO_BT_FROM) --to $(DEMO_AS_OF) --horizon 60 --format csv | \
+	  awk -F, 'NR == 2 { top = $$1 " " substr($$2, 1, 5) } $$1 == "health" { h = substr($$2, 1, 5) " (95% CI " \
+	    substr($$3, 1, 5) "-" substr($$4, 1, 5) "), " $$5 " churned of " $$5 + $$6 " rows" } \
+	    END { print "\nDoes health predict churn? Backtest of the month ends since $(DEMO_BT_FROM), 60 days ahead: health AUC " h \
+	    "; strongest signal " top ".\n(uptake --data demo/store backtest --from $(DEMO_BT_FROM) --to $(DEMO_AS_OF) --horizon 60 for the table)" }'
 	@echo
 	@echo "Dashboard: sign in with this read token (it is shown once):"
 	@$(BUILD)/uptake --data demo/store keys create --read --name demo 2>/dev/null

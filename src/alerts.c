@@ -577,3 +577,18 @@ int up_alerts_task_done(sqlite3 *db, int64_t id, const char *today)
         return -UP_ENOTFOUND;
     return rc;
 }
+
+int up_alerts_open_count(sqlite3 *db, const char *account_id, int64_t *n)
+{
+    sqlite3_stmt *st;
+    *n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM alerts WHERE account_id = ? AND state <> 'resolved'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return strstr(sqlite3_errmsg(db), "no such table") ? 0 : -UP_EDB;
+    sqlite3_bind_text(st, 1, account_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : -UP_EDB;
+}

@@ -37,6 +37,9 @@ int up_alerts_evaluate(struct up_store *s, sqlite3 *db, int64_t T, up_alerts_sta
  * or one state) as table, CSV or JSON (format: 0 table, 1 json, 2 csv as
  * up_format_t). */
 int up_alerts_list(sqlite3 *db, FILE *out, const char *state, int format);
+/* The account's alerts not resolved (open, acknowledged or snoozed) into
+ * *n (0 when the store has no alerts table yet). Returns 0 or -UP_EDB. */
+int up_alerts_open_count(sqlite3 *db, const char *account_id, int64_t *n);
 /* One alert with its values, history, tasks and deliveries. */
 int up_alerts_show(sqlite3 *db, FILE *out, int64_t id, int format);
 

@@ -157,6 +157,18 @@ static int report_route(const char *what, const char *id, int users, up_api_arg_
             json_error(out, "sort: not a column of the report");
             return 400;
         }
+    } else if (!id[0] && strcmp(what, "renewals") == 0) {
+        /* GET /api/v1/renewals?as_of=T&days=N, as `report renewals` */
+        const char *d = arg(actx, "days");
+        char *end = NULL;
+        long days = d ? strtol(d, &end, 10) : 90;
+        if (d && (*end || days < 1 || days > 3650)) {
+            json_error(out, "days: a whole number of days from 1 to 3650");
+            return 400;
+        }
+        q->what = what;
+        q->horizon = (int)days;
+        return 0;
     } else if (!id[0] && strcmp(what, "retention") == 0) {
         /* GET /api/v1/retention?at=DATE&horizon=N&by=G, as `report retention` */
         const char *at = arg(actx, "at"), *h = arg(actx, "horizon"), *by = arg(actx, "by");

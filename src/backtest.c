@@ -272,8 +272,8 @@ static void add_snapshot(up_backtest_t *bt, uint32_t si, const up_portfolio_t *p
     }
 }
 
-int up_backtest_run(up_store_t *s, int32_t d1, int32_t d2, int horizon, up_backtest_t *bt, char *err,
-                    size_t errlen)
+static int run(up_store_t *s, int32_t d1, int32_t d2, int horizon, int scores, up_backtest_t *bt, char *err,
+               size_t errlen)
 {
     memset(bt, 0, sizeof *bt);
     bt->d1 = d1, bt->d2 = d2, bt->horizon = horizon;
@@ -356,6 +356,11 @@ int up_backtest_run(up_store_t *s, int32_t d1, int32_t d2, int horizon, up_backt
     free(ps);
     free(days);
     up_view_close(&v);
+    if (!scores || rc < 0) {
+        if (rc < 0)
+            up_backtest_free(bt);
+        return rc;
+    }
     for (size_t k = 0; rc == 0 && k < bt->n_scores; k++) {
         const double *col = bt->values + k * bt->n_rows;
         if (up_backtest_auc(col, bt->churned, bt->n_rows, 1, &bt->scores[k].auc) < 0)
@@ -382,6 +387,38 @@ int up_backtest_run(up_store_t *s, int32_t d1, int32_t d2, int horizon, up_backt
         bt->ranked[k] = rk[k].k;
     free(rk);
     return 0;
+}
+
+int up_backtest_run(up_store_t *s, int32_t d1, int32_t d2, int horizon, up_backtest_t *bt, char *err,
+                    size_t errlen)
+{
+    return run(s, d1, d2, horizon, 1, bt, err, errlen);
+}
+
+int up_backtest_calibration(up_store_t *s, int64_t T, int horizon, up_bt_calibration_t *out, char *err,
+                            size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    out->to = up_day_of(T);
+    out->from = out->to - 365;
+    out->horizon = horizon < 1 ? 1 : horizon;
+    if (month_ends(out->from, out->to, out->horizon, NULL, 0) == 0)
+        return 0;
+    up_backtest_t bt;
+    int rc = run(s, out->from, out->to, out->horizon, 0, &bt, err, errlen);
+    if (rc < 0)
+        return rc;
+    out->n_snaps = bt.n_snaps;
+    memcpy(out->band, bt.by_band, sizeof out->band);
+    up_backtest_free(&bt);
+    return 0;
+}
+
+double up_backtest_probability(const up_bt_calibration_t *c, double h, int64_t *rows)
+{
+    const up_bt_cell_t *b = &c->band[up_backtest_band(h)];
+    *rows = b->rows;
+    return b->rows ? (double)b->churned / (double)b->rows : NAN;
 }
 
 void up_backtest_free(up_backtest_t *bt)

@@ -89,6 +89,24 @@ void up_backtest_free(up_backtest_t *bt);
 /* The calibration row of health h: its band's rows and churned. */
 const up_bt_cell_t *up_backtest_band_cell(const up_backtest_t *bt, double h);
 
+/* The churn-probability calibration as of T (renewals, the alert rule
+ * renewal_at_risk): the backtest from T's day - 365 to T's day with the
+ * horizon given, by health band. No month end fits (a store with less
+ * history than the horizon): n_snaps 0 and every band empty. */
+typedef struct {
+    int32_t from, to;
+    int horizon;
+    uint32_t n_snaps;
+    up_bt_cell_t band[UP_BT_BANDS];
+} up_bt_calibration_t;
+
+int up_backtest_calibration(up_store_t *s, int64_t T, int horizon, up_bt_calibration_t *out, char *err,
+                            size_t errlen);
+
+/* The churn probability of health h under c: its band's churn rate (NAN
+ * when the band has no row); *rows receives the band's rows. */
+double up_backtest_probability(const up_bt_calibration_t *c, double h, int64_t *rows);
+
 /* Suggested health weights: fitted on the snapshots of the earlier half
  * (the first n_snaps / 2), judged on the later half only. */
 typedef struct {

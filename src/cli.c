@@ -68,7 +68,7 @@ static const opt_t OPTS[O_N] = {
     [O_EXPLAIN] = {"explain", 0, NULL, V_REPORT, "say why each empty value is empty"},
     [O_OUT] = {"out", 'o', "DIR", V_DEMO, "directory to write the demo data set into"},
     [O_ACCOUNTS] = {"accounts", 0, "N", V_DEMO, "number of accounts (default 60)"},
-    [O_DAYS] = {"days", 0, "D", V_DEMO, "days of history (default 180)"},
+    [O_DAYS] = {"days", 0, "D", V_DEMO | V_REPORT, "demo: days of history (default 180); report renewals: the window (default 90)"},
     [O_SEED] = {"seed", 0, "S", V_DEMO, "random seed; the same seed gives the same bytes (default 1)"},
     [O_EVENTS] = {"events", 0, "N", V_DEMO, "scale to about N events (suffixes k, M)"},
     [O_LIMIT] = {"limit", 'n', "N", V_REJECTS, "show at most N records (default 50 in a table)"},
@@ -107,7 +107,7 @@ static const verb_t VERBS[] = {
     {"model", V_MODEL, "model set FILE | model check FILE | model show", "replace, validate or print the model"},
     {"import", V_IMPORT, "import events|accounts|users|surveys|subscriptions|outcomes|tickets|milestones|churn FILE...", "load CSV or JSONL files (.gz too)"},
     {"rejects", V_REJECTS, "rejects [--limit N] [--format F]", "list rejected input records"},
-    {"report", V_REPORT, "report accounts|features|users|stages|gaps|workflows|account ID [--as-of DATE] [--status S] [--format F]"
+    {"report", V_REPORT, "report accounts|features|users|stages|gaps|workflows|renewals|account ID [--as-of DATE] [--status S] [--format F]"
                " | report retention --at DATE --horizon N --by G",
      "adoption metrics, stages, gaps, workflows, one account's page"},
     {"demo", V_DEMO, "demo --out DIR [--accounts N] [--days D] [--seed S] [--events N]", "write a realistic demo data set"},
@@ -541,6 +541,7 @@ static int cmd_report(const args_t *a)
     if (!what || a->npos != (is_account ? 3 : 2) || !up_report_run_known(what)) {
         fprintf(stderr, "usage: uptake report accounts|features|users|stages|gaps|workflows|account ID [--as-of DATE]"
                         " [--status S] [--format table|json|csv]\n"
+                        "       uptake report renewals [--as-of DATE] [--days N] [--format table|json|csv]\n"
                         "       uptake report retention --at DATE --horizon N --by level|segment|health_band|owner|METRIC"
                         " [--format table|json|csv]\n");
         return UP_EXIT_USAGE;
@@ -598,6 +599,20 @@ static int cmd_report(const args_t *a)
         q.horizon = (int)h;
         q.by = a->val[O_BY];
         q.T = up_engine_end_of_day(day);
+    }
+    if (a->val[O_DAYS] && strcmp(what, "renewals") != 0) {
+        fprintf(stderr, "uptake report: --days applies to report renewals\n");
+        return UP_EXIT_USAGE;
+    }
+    if (strcmp(what, "renewals") == 0) {
+        char *end = NULL;
+        long d = a->val[O_DAYS] ? strtol(a->val[O_DAYS], &end, 10) : 90;
+        if (a->val[O_DAYS] && (*end || d < 1 || d > 3650)) {
+            fprintf(stderr, "uptake report renewals: --days: expected a whole number of days from 1 to 3650, got '%s'\n",
+                    a->val[O_DAYS]);
+            return UP_EXIT_USAGE;
+        }
+        q.horizon = (int)d;
     }
     if (a->val[O_TOP]) {
         char *end;

@@ -445,12 +445,18 @@ static void make_account(gen_t *g, uint32_t i, account_t *a, rng_t *r)
     unsigned m, d;
     civil_from_days(a->start_day, &y, &m, &d);
     a->renewal_day = days_from_civil(y + 1, m, m == 2 && d == 29 ? 28 : d);
+    /* churn follows adoption, with noise: weak shapes leave more often (and
+     * fade for six weeks first), yet some healthy accounts leave too and
+     * most weak ones stay; any day from two months into the contract (and
+     * five weeks into the data) to a week before its end */
+    static const uint8_t churn_pct[N_ARCH] = {
+        [A_LOW] = 30, [A_HIGH] = 8, [A_EFFECTIVE] = 4, [A_RAMPING] = 6, [A_DECLINING] = 30,
+        [A_CHAMPION_LEAVES] = 25, [A_SHELFWARE] = 35};
     a->churn_day = INT32_MAX;
-    if (i >= N_ARCH && a->archetype != A_EFFECTIVE && below(r, 100) < 6) {
-        int32_t c = end - 7 - (int32_t)below(r, 83);
-        if (c >= a->start_day + 60)
-            a->churn_day = c;
-    }
+    uint32_t churn_draw = below(r, 100), churn_at = below(r, 1u << 30);
+    int32_t c_lo = a->start_day + 60 > g->first_day + 35 ? a->start_day + 60 : g->first_day + 35;
+    if (i >= N_ARCH && churn_draw < churn_pct[a->archetype] && c_lo <= end - 7)
+        a->churn_day = c_lo + (int32_t)(churn_at % (uint32_t)(end - 7 - c_lo + 1));
     int32_t decline = days / 3 < 14 ? 14 : days / 3 > 35 ? 35 : days / 3;
     a->decline_start = end - decline;
     a->arr = (int64_t)a->seats * seg_price[a->segment] * (85 + below(r, 31)) / 100;
@@ -572,6 +578,8 @@ static double account_factor(const gen_t *g, const account_t *a, int32_t day)
     if (day < a->start_day || day >= a->churn_day)
         return 0.0;
     double f = is_weekend(day) ? 0.2 : 1.0;
+    if (a->churn_day != INT32_MAX && a->churn_day - day <= 42)   /* fading before it leaves */
+        f *= 0.25 + 0.75 * (double)(a->churn_day - day) / 42.0;
     if (a->archetype == A_RAMPING) {
         double prog = (double)(day - a->start_day + 1) / (double)(g->end_day - a->start_day + 1);
         f *= 0.12 + 0.88 * prog;

@@ -473,7 +473,8 @@ static void derived_of(const ctx_t *c, const up_account_t *acc, up_account_metri
     row->level_effective = row->level == UP_LEVEL_EFFECTIVE;
     row->core_unused_28d = row->core_features ? row->core_features - row->core_used : INT64_MIN;
     row->days_into_contract = days_or_null(c->d0, acc->contract_start);
-    row->days_to_renewal = days_or_null(acc->renewal_date, c->d0);
+    row->days_to_renewal = days_or_null(up_engine_renewal_day(c->e, acc), c->d0);
+    row->churn_probability = NAN;
     row->has_key_action = row->ttfv_days != INT64_MIN || !isnan(row->activation_rate);
     /* seats at the end of yesterday against now */
     int64_t prev = up_engine_seats_at(c->e, acc, up_engine_end_of_day(c->d0 - 1));
@@ -764,6 +765,24 @@ double up_engine_contract_arr_at(const up_entities_t *e, const up_account_t *acc
             sum += b->arr;
     }
     return sum;
+}
+
+int32_t up_engine_renewal_day(const up_entities_t *e, const up_account_t *acc)
+{
+    if (acc->renewal_date != UP_NO_DAY)
+        return acc->renewal_date;
+    uint32_t lo, hi;
+    RANGE_OF(e->subscriptions, e->n_subscriptions, account_id, acc->account_id, lo, hi);
+    int64_t last_start = INT64_MIN, end = UP_TS_NONE;
+    for (uint32_t i = lo; i < hi; i++) {
+        const up_subscription_t *b = &e->subscriptions[i];
+        if (b->start > last_start || (b->start == last_start && end != UP_TS_NONE &&
+                                      (b->end == UP_TS_NONE || b->end > end))) {
+            last_start = b->start;
+            end = b->end;
+        }
+    }
+    return end == UP_TS_NONE ? UP_NO_DAY : up_day_of(end);
 }
 
 double up_engine_arr_at(const up_entities_t *e, const up_account_t *acc, int64_t T)

@@ -112,6 +112,12 @@ up_status_t up_engine_status_at(const up_entities_t *e, const up_account_t *acc,
  * accounts.arr (NAN when unset). */
 double up_engine_contract_arr_at(const up_entities_t *e, const up_account_t *acc, int64_t T);
 
+/* The account's renewal day: accounts.renewal_date when set, else the UTC
+ * day of the end of its last subscription (the one that starts last; the
+ * latest end among those starting then), else UP_NO_DAY (no subscription,
+ * or the last one has no end). */
+int32_t up_engine_renewal_day(const up_entities_t *e, const up_account_t *acc);
+
 /* ARR at T (metrics.md): the contract ARR when the account is a customer at
  * T, else 0. */
 double up_engine_arr_at(const up_entities_t *e, const up_account_t *acc, int64_t T);

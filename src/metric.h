@@ -72,7 +72,7 @@ enum { UP_MU_COL = 1, UP_MU_VAR = 2, UP_MU_TGT = 4, UP_MU_SIGNAL = 8 };
     X(CORE_FEATURES, core_features, COUNT, UP_MU_VAR, "core features in the model")                         \
     X(CORE_UNUSED, core_unused_28d, COUNT, UP_MU_VAR, "core features no one used in 28 days")               \
     X(DAYS_INTO, days_into_contract, DAYS, UP_MU_VAR, "days from contract start to T")                      \
-    X(DAYS_TO_RENEWAL, days_to_renewal, DAYS, UP_MU_VAR, "days from T to the renewal date")                 \
+    X(DAYS_TO_RENEWAL, days_to_renewal, DAYS, UP_MU_VAR, "days from T to the renewal (renewal_date, else the last subscription's end)") \
     X(HAS_KA, has_key_action, BOOL, UP_MU_VAR, "a key action was seen (TTFV or activation known)")          \
     X(SEATS_REMOVED, seats_removed_1d, RATIO, UP_MU_VAR, "share of seats removed since yesterday")          \
     X(CHAMPION_QUIET, champion_quiet, BOOL, UP_MU_VS, "a champion went quiet")                              \
@@ -83,6 +83,7 @@ enum { UP_MU_COL = 1, UP_MU_VAR = 2, UP_MU_TGT = 4, UP_MU_SIGNAL = 8 };
     X(FRICTION, friction, RATIO, UP_MU_VS, "(tickets + error events) in 28 days per active user")           \
     X(FRICTION_FLAG, friction_flag, BOOL, UP_MU_VS, "friction >= 0.5 while breadth reaches the level")     \
     X(TICKETS_28D, tickets_28d, COUNT, UP_MU_VS, "tickets opened in 28 days")                               \
+    X(CHURN_PROB, churn_probability, RATIO, UP_MU_VS, "churn rate of the account's health band in the last year's backtest over renewal_days") \
     X(SEATS_UTIL, seats_utilization, RATIO, UP_MU_TGT, "MAU / licensed seats (no fallback to known users)")   \
     X(DAYS_SINCE_ACTIVE, days_since_last_active, DAYS, UP_MU_VAR | UP_MU_TGT, "days since a user was last active") \
     X(STATUS, status, STATUS, UP_MU_COL, "lifecycle status at T: customer, churned or prospect")                  \

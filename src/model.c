@@ -595,7 +595,9 @@ void up_model_builtin_when(int i, const up_alert_settings_t *a, char *out, size_
     case 7: snprintf(out, len, "friction_flag"); break;
     case 8: up_fmt_double(x, sizeof x, -a->health_drop_points); snprintf(out, len, "health_change <= %s", x); break;
     case 9:
-        snprintf(out, len, "days_to_renewal >= 0 and days_to_renewal <= %d and level_low", a->renewal_days);
+        up_fmt_double(x, sizeof x, a->renewal_risk_probability);
+        snprintf(out, len, "days_to_renewal >= 0 and days_to_renewal <= %d and churn_probability > %s", a->renewal_days,
+                 x);
         break;
     default: out[0] = '\0';
     }

@@ -92,7 +92,8 @@ typedef struct {
     X(no_first_value_days, int, 0, 3650, "from 0 to 3650", 30)                          \
     X(health_drop_points, double, 0, 100, "from 0 to 100", 15)                          \
     X(health_drop_days, int, 1, 365, "from 1 to 365", 14)                               \
-    X(renewal_days, int, 0, 3650, "from 0 to 3650", 90)
+    X(renewal_days, int, 0, 3650, "from 0 to 3650", 90)                                 \
+    X(renewal_risk_probability, double, 0, 1, "from 0 to 1", 0.2)
 
 typedef struct {
 #define UP_ASET_FIELD_(name, type, min, max, range, def) type name;

@@ -13,7 +13,7 @@ const up_model_builtin_t up_model_builtins[UP_BUILTIN_N] = {
     {"no_first_value", UP_SEV_HIGH, "no key action yet, well into the contract"},
     {"friction_loop", UP_SEV_MEDIUM, "many tickets and errors while activity is high"},
     {"health_drop", UP_SEV_HIGH, "health score dropped"},
-    {"renewal_at_risk", UP_SEV_CRITICAL, "renewal soon at low adoption"},
+    {"renewal_at_risk", UP_SEV_CRITICAL, "renewal soon and its health band churns often"},
 };
 
 int up_model_builtin(const char *name)

@@ -16,6 +16,7 @@
 #include "report_signals.h"
 #include "report_users.h"
 #include "report_retention.h"
+#include "report_renewals.h"
 #include "table.h"
 #include "timeparse.h"
 #include "util.h"
@@ -27,7 +28,8 @@
 #include <time.h>
 
 static const char *const REPORTS[] = {"accounts", "features", "users",    "stages",   "gaps",
-                                       "account",  "workflows", "signals", "settings", "retention"};
+                                       "account",  "workflows", "signals", "settings", "retention",
+                                       "renewals"};
 
 int up_report_run_known(const char *what)
 {
@@ -136,6 +138,7 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
     int workflows = strcmp(q->what, "workflows") == 0;
     int stages = strcmp(q->what, "users") == 0 || strcmp(q->what, "stages") == 0;
     int retention = strcmp(q->what, "retention") == 0;
+    int renewals = strcmp(q->what, "renewals") == 0;
     unsigned what = workflows ? UP_VIEW_ROLLUP | UP_VIEW_ENTITIES : stages ? UP_VIEW_ROLLUP
                   : strcmp(q->what, "signals") == 0 ? UP_VIEW_SIGNALS : UP_VIEW_PORTFOLIO;
     if (retention && up_report_retention_needs_signals(q->by))
@@ -145,18 +148,19 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
     /* the account page shows any account; retention starts from the customers */
     /* the account page, and a report of one named account (--account), show
      * it whatever its status unless --status says otherwise */
-    what |= strcmp(q->what, "account") == 0 ? UP_VIEW_ALL : retention ? UP_VIEW_CUSTOMER
+    what |= strcmp(q->what, "account") == 0 ? UP_VIEW_ALL : retention || renewals ? UP_VIEW_CUSTOMER
           : q->status ? q->status : q->o.account ? UP_VIEW_ALL : UP_VIEW_CUSTOMER;
     up_view_t v;
     int rc = up_view_open(s, q->T, what, &v, err, errlen);
     if (rc < 0)
         return rc;
     double t0 = up_now_s();
-    rc = retention && up_report_retention_is_grid(q->by) ? up_report_retention_grid(out, &v, q->o.format)
+    rc = renewals ? up_report_renewals(out, &v, q->horizon, q->o.format, err, errlen)
+       : retention && up_report_retention_is_grid(q->by) ? up_report_retention_grid(out, &v, q->o.format)
        : retention ? up_report_retention(out, &v, q->horizon, q->by, q->o.format)
        : workflows ? report_workflows(&v, q, out, err, errlen)
        : stages ? report_stages(&v, q, out, err, errlen) : report_portfolio(&v, q, out, err, errlen);
-    if (retention && rc < 0)
+    if ((retention || renewals) && rc < 0 && !err[0])
         fail(err, errlen, rc, "%s", up_strerror(rc));
     if (getenv("UPTAKE_TIMING") && (what & ~(unsigned)UP_VIEW_ALL) == UP_VIEW_PORTFOLIO)
         fprintf(stderr, "timing: rollup+entities %.3f s (entities %.3f s on a second thread),"

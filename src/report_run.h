@@ -19,7 +19,7 @@ typedef struct {
     const char *feature;    /* report stages: only this feature, or NULL */
     int top;                /* report gaps: how many accounts */
     unsigned status;        /* UP_VIEW_CUSTOMER | …: the accounts listed (0: the customers) */
-    int horizon;            /* report retention: days after T */
+    int horizon;            /* report retention: days after T; report renewals: the window */
     const char *by;         /* report retention: the grouping */
 } up_report_req_t;
 

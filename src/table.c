@@ -242,7 +242,7 @@ static int write_json(FILE *out, const up_table_t *t)
     json_open(&b, t);
     b.len--;   /* json_open ends with the array's '[', which the rows write */
     up_table_json_rows(&b, t);
-    up_buf_printf(&b, "%s}\n", t->json_tail);
+    up_buf_printf(&b, "%s}\n", t->json_tail_long ? t->json_tail_long : t->json_tail);
     int rc = b.data && fwrite(b.data, 1, b.len, out) == b.len ? 0 : -UP_EIO;
     up_buf_free(&b);
     return rc;
@@ -404,7 +404,8 @@ int up_table_end(up_table_t *t, FILE *out, up_format_t f)
         stream_row(t);
     t->nrows = 0;
     if (t->stream_fmt == UP_FMT_JSON)
-        fprintf(out, "%s%s}\n", t->streamed || !t->json_tight ? "\n]" : "]", t->json_tail);
+        fprintf(out, "%s%s}\n", t->streamed || !t->json_tight ? "\n]" : "]",
+                t->json_tail_long ? t->json_tail_long : t->json_tail);
     if (t->oom)
         return -UP_ENOMEM;
     return ferror(out) ? -UP_EIO : 0;

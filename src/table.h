@@ -76,6 +76,7 @@ typedef struct {
     const char *json_key;
     char json_as_of[40];   /* empty: no as_of member */
     char json_tail[64];    /* members after the array (e.g. ,"total":3) */
+    const char *json_tail_long;   /* instead of json_tail when set (borrowed) */
     int json_tight;        /* an empty array is [] (else [\n]) */
     /* text table */
     int header;            /* a line of headings */

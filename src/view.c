@@ -1,6 +1,8 @@
 /* view: the store as of T (see the header). */
 #include "view.h"
 
+#include "backtest.h"
+
 #include "engine_account.h"
 #include "engine_people.h"
 #include "engine_signals.h"
@@ -96,6 +98,17 @@ static int signals(up_view_t *v, char *err, size_t errlen)
     up_signals_src_t src = {up_store_db(v->store), m, v->rollup, v->T, quiet, errors, &v->before, share};
     if (rc == 0)
         rc = up_engine_signals(&src, &v->portfolio);
+    /* churn_probability: the health band's churn rate over the last year,
+     * with the renewal window as the horizon */
+    up_bt_calibration_t cal;
+    if (rc == 0 && (rc = up_backtest_calibration(v->store, up_engine_end_of_day(v->d0), m->alert_settings.renewal_days,
+                                                 &cal, err, errlen)) == 0) {
+        for (uint32_t i = 0; i < v->portfolio.n_rows; i++) {
+            int64_t rows;
+            v->portfolio.rows[i].churn_probability =
+                up_backtest_probability(&cal, v->portfolio.rows[i].health, &rows);
+        }
+    }
     free(quiet);
     free(errors);
     return rc < 0 ? fail(err, errlen, rc, NULL) : 0;
