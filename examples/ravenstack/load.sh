@@ -21,15 +21,9 @@ u() { "$UPTAKE" --data "$STORE" "$@"; }
 u init --model "$HERE/model.yaml"
 # 1. accounts: name, seats, signup date as contract start, plan tier as segment
 u import accounts --map-file "$HERE/accounts.map" "$DATA/ravenstack_accounts.csv"
-# 2. churn dates onto the same accounts. An account churned more than once (it
-#    was reactivated) has several rows; the import keeps the last row it reads,
-#    so the rows go in date order and the latest churn date wins.
-SORTED=$(mktemp -d "${TMPDIR:-/tmp}/ravenstack.XXXXXX")
-trap 'rm -rf "$SORTED"' EXIT
-{ head -n 1 "$DATA/ravenstack_churn_events.csv"
-  tail -n +2 "$DATA/ravenstack_churn_events.csv" | LC_ALL=C sort -t, -k3,3 -k1,1; } \
-    >"$SORTED/ravenstack_churn_events.csv"
-u import accounts --map-file "$HERE/churn.map" "$SORTED/ravenstack_churn_events.csv"
+# 2. every churn event into the churn table (an account that came back and
+#    left again has several; a subscription starting after a churn is its return)
+u import churn --map-file "$HERE/churn.map" "$DATA/ravenstack_churn_events.csv"
 # 3. subscriptions as users (usage has no user id), before the usage that needs them
 u import users --map-file "$HERE/users.map" "$DATA/ravenstack_subscriptions.csv"
 # 4. the same subscriptions as subscriptions: an account's seats at a date are

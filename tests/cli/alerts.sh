@@ -31,8 +31,11 @@
 #   health_drop   hd: health = 100 x breadth (model weights); 10 of 10 users
 #                 to Mar 1, then 5: MAU 5 from Mar 29 (Mar 1 + 28), health
 #                 100 -> 50; health 14 days earlier is 50 from Apr 12.
-#   renewal_at_risk  renew: renewal Jun 15 is 90 days away on Mar 17; level
-#                 low (breadth 0.3) until a 4th user from Mar 25 (0.4, depth 1).
+#   renewal_at_risk  renew: renewal Jun 15 is 90 days away on Mar 17 and its
+#                 level is low, but the rule asks for a churn probability above
+#                 0.2 (its health band's churn rate in the last year's
+#                 backtest) and this fixture has no churn at all: P = 0, it
+#                 never opens (tests/cli/renewals.sh has it open).
 #   dau_zero (custom, cooldown 7)  flaky: no activity on Mar 5, 8 and 15:
 #                 open Mar 5, resolved Mar 6, Mar 8 held back (resolved within
 #                 7 days), open again Mar 15 (Mar 6 is 9 days back), resolved
@@ -99,7 +102,6 @@ fric friction_loop 2026-03-10 2026-04-07
 hd health_drop 2026-03-29 2026-04-12
 nofv no_first_value 2026-03-04 2026-03-10
 onb onboarding_stalled 2026-03-14 2026-03-20
-renew renewal_at_risk 2026-03-17 2026-03-25
 seats seats_removed 2026-03-15 2026-03-16
 shelf low_platform_access 2026-03-03 2026-03-20
 W

@@ -492,6 +492,7 @@ static void test_dump_exact(void **state)
                         "  health_drop_points: 15.0\n"
                         "  health_drop_days: 14\n"
                         "  renewal_days: 90\n"
+                        "  renewal_risk_probability: 0.2\n"
                         "nudges:\n"
                         "  trial_days: 14\n"
                         "  expansion: []\n"
