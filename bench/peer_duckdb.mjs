@@ -32,6 +32,7 @@ function args(argv) {
     else if (k === '--db') o.db = v();
     else if (k === '--phase') o.phase = v();
     else if (k === '--skip') o.skip = v().split(',').map((x) => x.trim()).filter(Boolean);
+    else if (k === '--backtest') o.backtest = v();
     else throw new Error(`unknown argument ${k}`);
   }
   if (o.phase !== 'load' && !/^\d{4}-\d{2}-\d{2}$/.test(o.asOf ?? '')) throw new Error('--as-of YYYY-MM-DD is required');
@@ -185,6 +186,59 @@ async function writeReport(con, sql, columns, path) {
   return lines.length - 1;
 }
 
+// The backtest of metrics.md ("Backtest"), independently: the month ends t
+// with from <= t and t + horizon <= to; at each, the accounts whose status
+// is customer in the accounts report as of t; churned when a churn
+// (churned_at at 00:00 of its day, or a churn row) falls in (end of t, end of
+// t + horizon]. AUC by brute force over every (churned, retained) pair.
+const BT_SCORES = ['health', 'breadth', 'depth', 'stickiness', 'consistency', 'seats', 'mau', 'events_28d',
+                   'intensity', 'level'];
+function monthEnds(from, to, horizon) {
+  const day = (s) => Date.UTC(+s.slice(0, 4), +s.slice(5, 7) - 1, +s.slice(8, 10)) / 86400000;
+  const out = [];
+  for (let y = +from.slice(0, 4), m = +from.slice(5, 7); ; m++) {
+    if (m > 12) { m = 1; y++; }
+    const t = Date.UTC(y, m, 1) / 86400000 - 1;   // the last day of month m
+    if (t + horizon > day(to)) break;
+    if (t >= day(from)) out.push(new Date(t * 86400000).toISOString().slice(0, 10));
+  }
+  return out;
+}
+async function backtest(con, m, spec, outDir) {
+  const [from, to, h] = spec.split(',');
+  const horizon = Number(h);
+  const ch = await con.runAndReadAll(`
+    SELECT account_id, epoch_ms(CAST(churned_at AS TIMESTAMP)) FROM accounts WHERE churned_at IS NOT NULL
+    UNION ALL SELECT account_id, epoch_ms(ts) FROM churns`);
+  const churns = new Map();
+  for (const [a, t] of ch.getRowsJS()) { if (!churns.has(a)) churns.set(a, []); churns.get(a).push(Number(t)); }
+  const rows = [];
+  for (const t of monthEnds(from, to, horizon)) {
+    const T = Date.UTC(+t.slice(0, 4), +t.slice(5, 7) - 1, +t.slice(8, 10)) + 86400000 - 1;
+    const T1 = T + horizon * 86400000;
+    const r = await con.runAndReadAll(reportSql(t, m.settings).accounts);
+    const names = r.columnNames();
+    for (const row of r.getRowsJS()) {
+      const o = Object.fromEntries(names.map((n, i) => [n, row[i]]));
+      if (o.status !== 'customer') continue;
+      const churned = (churns.get(o.account_id) || []).some((c) => c > T && c <= T1);
+      o.level = o.level === null ? null : { low: 0, high: 1, effective: 2 }[o.level];
+      rows.push({ o, churned });
+    }
+  }
+  const lines = ['score,auc,churned,retained,left_out'];
+  for (const s of BT_SCORES) {
+    const v = rows.filter((x) => x.o[s] !== null && x.o[s] !== undefined).map((x) => [Number(x.o[s]), x.churned]);
+    const c = v.filter((x) => x[1]).map((x) => x[0]), k = v.filter((x) => !x[1]).map((x) => x[0]);
+    let pairs = 0;
+    for (const a of c) for (const b of k) pairs += a < b ? 1 : a === b ? 0.5 : 0;
+    const auc = c.length && k.length ? pairs / (c.length * k.length) : null;
+    lines.push([s, fmtCell(auc), c.length, k.length, rows.length - v.length].join(','));
+  }
+  writeFileSync(join(outDir, 'backtest.csv'), lines.join('\n') + '\n');
+  return rows.length;
+}
+
 async function main() {
   const o = args(process.argv.slice(2));
   const res = {};
@@ -211,6 +265,7 @@ async function main() {
     res.features = await writeReport(con, q.features, FEATURE_COLUMNS, join(o.out, 'features.csv'));
     res.users = await writeReport(con, q.users, USER_COLUMNS, join(o.out, 'users.csv'));
     res.stages = await writeReport(con, q.stages, STAGE_COLUMNS, join(o.out, 'stages.csv'));
+    if (o.backtest) res.backtest_rows = await backtest(con, m, o.backtest, o.out);
     res.report = (performance.now() - t0) / 1000;
   }
   con.closeSync?.();

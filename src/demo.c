@@ -434,7 +434,10 @@ static void make_account(gen_t *g, uint32_t i, account_t *a, rng_t *r)
     if (a->archetype == A_RAMPING) {
         a->start_day = g->first_day - 5 + (int32_t)below(r, (uint32_t)(days / 4 + 1));
     } else {
-        int32_t lo = end - 365, hi = end - (days / 2 > 60 ? days / 2 : 60);
+        /* contracts start at most a month before the data does, so that a
+         * customer's history is in the data (a backtest reads it) */
+        int32_t lo = g->first_day - 30 > end - 365 ? g->first_day - 30 : end - 365;
+        int32_t hi = end - (days / 2 > 60 ? days / 2 : 60);
         if (hi < lo)
             hi = lo;
         a->start_day = lo + (int32_t)below(r, (uint32_t)(hi - lo + 1));
@@ -444,7 +447,16 @@ static void make_account(gen_t *g, uint32_t i, account_t *a, rng_t *r)
     int y;
     unsigned m, d;
     civil_from_days(a->start_day, &y, &m, &d);
-    a->renewal_day = days_from_civil(y + 1, m, m == 2 && d == 29 ? 28 : d);
+    /* a yearly term, or a half-yearly one for every other account; the
+     * renewal is the next one after the data's last day */
+    int term = i % 2 ? 6 : 12;
+    for (int k = 1;; k++) {
+        int mm = (int)m - 1 + k * term;
+        unsigned rd = d > 28 ? 28 : d;
+        a->renewal_day = days_from_civil(y + mm / 12, (unsigned)(mm % 12) + 1, rd);
+        if (a->renewal_day > end || k > 100)
+            break;
+    }
     /* churn follows adoption, with noise: weak shapes leave more often (and
      * fade for six weeks first), yet some healthy accounts leave too and
      * most weak ones stay; any day from two months into the contract (and

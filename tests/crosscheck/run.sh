@@ -66,9 +66,33 @@ run "$uptake" demo --out "$tmp/data" --accounts 40 --days 120 --seed "$seed"
 run "$uptake" --data "$tmp/store" init --model "$tmp/data/model.yaml"
 import_all "$tmp/data" "$tmp/store"
 report_all "$tmp/store" "$asof" "$tmp/uptake"
-run node "$root/bench/peer_duckdb.mjs" --data "$tmp/data" --model "$tmp/data/model.yaml" --as-of "$asof" --out "$tmp/duckdb" $skip
+run node "$root/bench/peer_duckdb.mjs" --data "$tmp/data" --model "$tmp/data/model.yaml" --as-of "$asof" --out "$tmp/duckdb" $skip \
+    --backtest 2026-07-25,2026-11-20,30
 passed=0 failed=0
 if node "$root/bench/compare.mjs" $strict --names uptake,duckdb "$tmp/uptake" "$tmp/duckdb"; then
+    passed=$((passed + 1))
+else
+    failed=$((failed + 1))
+fi
+# The backtest: the peer recomputes every snapshot's accounts report, the
+# churned flags, and the AUC by counting every (churned, retained) pair.
+"$uptake" --data "$tmp/store" backtest --from 2026-07-25 --to 2026-11-20 --horizon 30 --format csv >"$tmp/uptake/backtest.csv" ||
+    { echo "crosscheck: uptake backtest failed" >&2; exit 1; }
+if python3 - "$tmp/uptake/backtest.csv" "$tmp/duckdb/backtest.csv" <<'PY'
+import csv, sys
+up = {r["score"]: r for r in csv.DictReader(open(sys.argv[1]))}
+bad = 0
+for r in csv.DictReader(open(sys.argv[2])):
+    u = up.get(r["score"])
+    got = u and (u["auc"], u["churned"], u["retained"], u["left_out"])
+    want = (r["auc"], r["churned"], r["retained"], r["left_out"])
+    if got != want:
+        print(f"crosscheck: backtest {r['score']}: uptake {got}, duckdb {want}")
+        bad += 1
+print(f"compared the backtest of {len(up)} uptake scores with duckdb's: {bad} mismatches")
+sys.exit(1 if bad else 0)
+PY
+then
     passed=$((passed + 1))
 else
     failed=$((failed + 1))
