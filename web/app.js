@@ -77,8 +77,9 @@ function asOfParams(r) {
 
 // ---- tables -----------------------------------------------------------------
 
-// A sortable table: columns [{key, label, num, render(row), value(row)}].
-function sortableTable(columns, rows, state, id) {
+// A sortable table: columns [{key, label, num, render(row), value(row)}];
+// rowClass(row), if given, names a class for a row's <tr>.
+function sortableTable(columns, rows, state, id, rowClass) {
   const table = el('table', { id });
   const head = el('tr');
   const body = el('tbody');
@@ -100,6 +101,8 @@ function sortableTable(columns, rows, state, id) {
     const gen = ++state.gen;
     const rowOf = (r) => {
       const tr = document.createElement('tr');
+      const cls = rowClass && rowClass(r);
+      if (cls) tr.className = cls;
       for (const c of columns) {
         const td = document.createElement('td');
         if (c.num) td.className = 'num';
@@ -139,6 +142,12 @@ function sortableTable(columns, rows, state, id) {
   return table;
 }
 
+// A link to an account's page, at the as-of date the URL has.
+function accountLink(id, name) {
+  const asof = $('#asof').value;
+  return el('a', { href: `#/account/${encodeURIComponent(id)}${location.hash.includes('as_of') && asof ? '?as_of=' + asof : ''}` }, name || id);
+}
+
 function tile(label, value, extra) {
   return el('div', { class: 'tile' }, el('div', { class: 'label' }, label), el('div', { class: 'value' }, value), extra || null);
 }
@@ -173,29 +182,35 @@ function lineChart(canvas, labels, datasets, opts) {
 // ---- portfolio --------------------------------------------------------------
 
 async function portfolio(r) {
-  const params = asOfParams(r);
+  // customers only, unless the hash says status=all (churned accounts and
+  // prospects too, each with a badge; the tiles still count customers)
+  const showAll = r.params.get('status') === 'all';
+  const params = { ...asOfParams(r), ...(showAll ? { status: 'all' } : {}) };
   // the portfolio first; the health change (computed by the engine over the
   // model's health_drop_days) and the alerts fill in after it
   const [now, cfg] = await Promise.all([api('accounts', { ...params, compact: 1 }), settings()]);
   const rows = now.accounts;
+  const isCustomer = (a) => !a.status || a.status === 'customer';
+  const customers = rows.filter(isCustomer);
   const as = cfg.alert_settings;
   const judge = (urgent) => {
     for (const a of rows)
-      a.attention = a.level === 'low' ||
+      a.attention = isCustomer(a) && (a.level === 'low' ||
         (a.health_change !== null && a.health_change !== undefined && a.health_change <= -as.health_drop_points) ||
-        (a.wau_trend !== null && a.wau_trend < as.usage_drop_wau_trend) || urgent.has(a.account_id);
+        (a.wau_trend !== null && a.wau_trend < as.usage_drop_wau_trend) || urgent.has(a.account_id));
   };
   for (const a of rows) a.health_change = null;
   judge(new Set());
   const byLevel = { low: 0, high: 0, effective: 0 }, arrByLevel = { low: 0, high: 0, effective: 0 };
-  for (const a of rows) { byLevel[a.level]++; arrByLevel[a.level] += a.arr || 0; }
+  for (const a of customers) if (a.level in byLevel) { byLevel[a.level]++; arrByLevel[a.level] += a.arr || 0; }
   const v = view();
-  v.replaceChildren(el('h1', {}, `Portfolio: ${rows.length} accounts`));
+  const others = rows.length - customers.length;
+  v.replaceChildren(el('h1', {}, showAll ? `Portfolio: ${customers.length} customers and ${others} churned or prospects` : `Portfolio: ${rows.length} accounts`));
   v.append(el('div', { class: 'tiles', id: 'tiles' },
     tile('Effective ★', String(byLevel.effective), el('div', { class: 'muted' }, `${money(arrByLevel.effective)} ARR`)),
     tile('High ●', String(byLevel.high), el('div', { class: 'muted' }, `${money(arrByLevel.high)} ARR`)),
     tile('Low ▼', String(byLevel.low), el('div', { class: 'muted' }, `${money(arrByLevel.low)} ARR`)),
-    tile('Need attention', String(rows.filter((a) => a.attention).length),
+    tile('Need attention', String(customers.filter((a) => a.attention).length),
       el('div', { class: 'muted' }, `low level, health −${as.health_drop_points} in ${as.health_drop_days} d, ` +
         `WAU down more than ${pct(-as.usage_drop_wau_trend)}, or a high alert`))));
   const uniq = (k) => [...new Set(rows.map((a) => a[k]).filter((x) => x))].sort();
@@ -209,13 +224,21 @@ async function portfolio(r) {
     el('label', {}, 'search', el('input', { type: 'search', value: filt.q, 'data-filter': 'q',
       oninput: (e) => { filt.q = e.target.value; update(); } })),
     select('segment', uniq('segment')), select('owner', uniq('owner')), select('level', ['low', 'high', 'effective']),
-    select('attention', ['yes']));
+    select('attention', ['yes']),
+    el('label', { class: 'check' }, el('input', { type: 'checkbox', id: 'show-all', checked: showAll, onchange: (e) => {
+      // kept in the hash, with the filters and the sort, so a reload keeps it
+      const p = Object.fromEntries(Object.entries(filt).filter(([, x]) => x));
+      p.sort = state.sort; p.dir = state.dir;
+      if (e.target.checked) p.status = 'all';
+      go('portfolio', null, p);
+    } }), 'Show churned and prospects'));
   const holder = el('div', { class: 'scroll' });
   v.append(filters, holder);
   const columns = [
     { key: 'name', label: 'Account', value: (a) => (a.name || a.account_id).toLowerCase(),
-      render: (a) => el('a', { href: `#/account/${encodeURIComponent(a.account_id)}${location.hash.includes('as_of') ? '?as_of=' + $('#asof').value : ''}` }, a.name || a.account_id) },
-    { key: 'level', label: 'Level', value: (a) => ({ low: 0, high: 1, effective: 2 }[a.level]), render: (a) => levelBadge(a.level) },
+      render: (a) => (isCustomer(a) ? accountLink(a.account_id, a.name)
+        : el('span', {}, accountLink(a.account_id, a.name), ' ', el('span', { class: `status ${a.status}`, title: `not a customer at the as-of date: ${a.status}` }, a.status))) },
+    { key: 'level', label: 'Level', value: (a) => ({ low: 0, high: 1, effective: 2 }[a.level]), render: (a) => (a.level ? levelBadge(a.level) : DASH) },
     { key: 'health', label: 'Health', num: true, render: (a) => fix(a.health) },
     { key: 'health_change', label: `Δ ${as.health_drop_days} d`, num: true, render: (a) => signed(a.health_change) },
     { key: 'breadth', label: 'Breadth', num: true, render: (a) => pct(a.breadth) },
@@ -234,7 +257,7 @@ async function portfolio(r) {
     const shown = rows.filter((a) => (!filt.segment || a.segment === filt.segment) && (!filt.owner || a.owner === filt.owner) &&
       (!filt.level || a.level === filt.level) && (!filt.attention || a.attention) &&
       (!q || (a.name || '').toLowerCase().includes(q) || a.account_id.toLowerCase().includes(q)));
-    holder.replaceChildren(sortableTable(columns, shown, state, 'portfolio-table'));
+    holder.replaceChildren(sortableTable(columns, shown, state, 'portfolio-table', (a) => (isCustomer(a) ? null : 'former')));
   };
   update();
   window.uptakeReady = true;   // usable now; the rest refines it
@@ -246,7 +269,7 @@ async function portfolio(r) {
   const change = new Map(signals.accounts.map((a) => [a.account_id, a.health_change]));
   for (const a of rows) a.health_change = change.has(a.account_id) ? change.get(a.account_id) : null;
   judge(new Set(alerts.alerts.filter((a) => a.severity === 'critical' || a.severity === 'high').map((a) => a.account_id)));
-  if (tileAttention) tileAttention.textContent = String(rows.filter((a) => a.attention).length);
+  if (tileAttention) tileAttention.textContent = String(customers.filter((a) => a.attention).length);
   update();
 }
 

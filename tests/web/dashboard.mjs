@@ -100,6 +100,40 @@ try {
   if (nLow !== lows) fail(`level filter shows ${nLow} rows, ${lows} accounts are low`);
   await page.selectOption('select[data-filter=level]', '');
 
+  say('portfolio: "Show churned and prospects" adds the churned accounts with a badge, and a reload keeps it');
+  const all = await api(`/api/v1/accounts?as_of=${asOf}&status=all`);
+  if (!all.accounts.some((a) => a.status === 'churned')) fail('the demo store has no churned account to show');
+  if (await page.isChecked('#show-all')) fail('the portfolio shows churned accounts by default');
+  const allRows = () => page.$$eval('#portfolio-table tbody tr', (rows) => rows.map((r) => ({
+    name: r.children[0].querySelector('a').textContent, badge: r.children[0].querySelector('.status') ? r.children[0].querySelector('.status').textContent : null })));
+  const checkAll = async () => {
+    const got = await allRows();
+    if (got.length !== all.accounts.length) fail(`with churned shown, ${got.length} rows; the API has ${all.accounts.length} accounts of any status`);
+    if (got.length <= want.accounts.length) fail('showing churned accounts added no row');
+    for (const a of all.accounts) {
+      const row = got.find((g) => g.name === (a.name || a.account_id));
+      const badge = a.status === 'customer' ? null : a.status;
+      if (!row || row.badge !== badge) fail(`${a.account_id} (${a.status}): row ${JSON.stringify(row)}, expected badge ${badge}`);
+    }
+    const t = await page.$eval('#tiles', (e) => e.textContent);
+    if (!t.includes(`Low ▼${lows}`)) fail(`the tiles should still count customers only: ${t}`);
+  };
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click('#show-all');
+  await until(() => location.hash.includes('status=all'), null, 'status=all in the URL');
+  await ready();
+  await checkAll();
+  await shot('portfolio-all');
+  await page.reload();
+  await page.waitForSelector('#portfolio-table tbody tr');
+  await ready();
+  if (!(await page.isChecked('#show-all'))) fail('after a reload the "Show churned and prospects" box is not checked');
+  await checkAll();
+  await page.click('#show-all');
+  await until(() => !location.hash.includes('status=all'), null, 'status=all gone from the URL');
+  await ready();
+  if ((await allRows()).length !== want.accounts.length) fail('unchecking the box does not go back to the customers');
+
   say('change the as-of date: the URL and the numbers follow');
   const earlier = new Date(Date.parse(asOf + 'T00:00:00Z') - 30 * 86400000).toISOString().slice(0, 10);
   await page.fill('#asof', earlier);
