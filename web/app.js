@@ -166,13 +166,20 @@ function loadChart() {
   return chartLoading;
 }
 
-function lineChart(canvas, labels, datasets, opts) {
-  if (!window.Chart) { loadChart().then(() => window.Chart && lineChart(canvas, labels, datasets, opts)); return; }
+// A Chart.js chart on canvas, once Chart.js has loaded (at once if it has).
+function drawChart(canvas, config) {
+  if (!window.Chart) { loadChart().then(() => window.Chart && drawChart(canvas, config)); return; }
   // eslint-disable-next-line no-new
-  new window.Chart(canvas, {
+  new window.Chart(canvas, config);
+}
+
+const COLORS = ['#175cd3', '#b54708', '#067647', '#667085'];
+
+function lineChart(canvas, labels, datasets, opts) {
+  drawChart(canvas, {
     type: 'line',
     data: { labels, datasets: datasets.map((d, i) => ({ pointRadius: 0, borderWidth: 2, tension: 0.2,
-      borderColor: ['#175cd3', '#b54708', '#067647', '#667085'][i % 4], borderDash: i % 2 ? [4, 3] : [], ...d })) },
+      borderColor: COLORS[i % 4], borderDash: i % 2 ? [4, 3] : [], ...d })) },
     options: { animation: false, responsive: true, maintainAspectRatio: false,
       plugins: { legend: { display: !(opts && opts.spark) } },
       scales: opts && opts.spark ? { x: { display: false }, y: { display: false } } : {} },
@@ -421,9 +428,172 @@ async function alertAction(id, action) {
   render();
 }
 
+// ---- renewals -------------------------------------------------------------------
+
+const DAY_MS = 86400000;
+const addDays = (d, n) => new Date(Date.parse(`${d}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
+const pct1 = (v) => (v === null || v === undefined ? DASH : `${(100 * v).toFixed(1)}%`);
+const RENEWAL_WINDOWS = [30, 60, 90, 180];
+const RETENTION_HORIZON = 90;   // days: the cohort starts this long before the as-of date
+const BACKTEST_DAYS = 365;      // the backtest's window ends at the as-of date
+const BACKTEST_HORIZON = 90;
+
+// the health band of the backtest's calibration (backtest.c up_backtest_band)
+const BANDS = ['0-20', '20-40', '40-60', '60-80', '80-100'];
+const bandOf = (h) => (h === null || h === undefined ? '(none)' : BANDS[Math.max(0, Math.min(4, Math.floor(h / 20)))]);
+
+// The ROC of health from the calibration by health band: flag the lowest
+// bands first; each point is (retained flagged / all retained, churned
+// flagged / all churned) after one more band. Null without both outcomes.
+function rocByBand(bands) {
+  const rows = bands.filter((b) => b.group !== '(none)' && b.rows > 0)
+    .sort((a, b) => parseFloat(a.group) - parseFloat(b.group));
+  const churned = rows.reduce((n, b) => n + b.churned, 0);
+  const retained = rows.reduce((n, b) => n + b.rows - b.churned, 0);
+  if (!churned || !retained) return null;
+  const points = [{ x: 0, y: 0, label: 'flag no one' }];
+  let c = 0, t = 0, area = 0;
+  for (const b of rows) {
+    const x0 = t / retained, y0 = c / churned;
+    c += b.churned; t += b.rows - b.churned;
+    const x = t / retained, y = c / churned;
+    area += ((x - x0) * (y + y0)) / 2;
+    points.push({ x, y, label: `flag health below ${b.group.split('-')[1]}` });
+  }
+  return { points, area, churned, retained };
+}
+
+function simpleTable(id, heads, rows) {
+  return el('table', { id, class: 'compact' },
+    el('thead', {}, el('tr', {}, heads.map((h) => el('th', { scope: 'col', class: h.num ? 'num' : null }, h.label)))),
+    el('tbody', {}, rows.map((cells) => el('tr', {}, cells.map((c, i) => el('td', { class: heads[i].num ? 'num' : null }, c))))));
+}
+
+async function renewalsPage(r) {
+  const days = Number(r.params.get('days')) || 90;
+  const [ren] = await Promise.all([api('renewals', { ...asOfParams(r), days }), loadChart()]);
+  const asOf = ren.as_of.slice(0, 10);
+  const at = addDays(asOf, -RETENTION_HORIZON), from = addDays(asOf, -BACKTEST_DAYS);
+  // a report that cannot be made (400, e.g. not enough history) becomes a
+  // sentence in its section; being signed out still ends the page
+  const failed = (e) => { if (e instanceof SignInNeeded) throw e; return { error: e.message }; };
+  const [ret, bt] = await Promise.all([
+    api('retention', { at, horizon: RETENTION_HORIZON, by: 'level' }).catch(failed),
+    api('backtest', { from, to: asOf, horizon: BACKTEST_HORIZON }).catch(failed)]);
+  const v = view();
+
+  // upcoming renewals
+  const windows = RENEWAL_WINDOWS.includes(days) ? RENEWAL_WINDOWS : [...RENEWAL_WINDOWS, days].sort((a, b) => a - b);
+  const n = ren.renewals.length;
+  v.replaceChildren(el('h1', {}, `Renewals: ${n} in the next ${ren.days} days`),
+    el('div', { class: 'filters' }, el('label', {}, 'renewing within',
+      el('select', { id: 'renewal-days', onchange: (e) => go('renewals', null, { ...Object.fromEntries(r.params.entries()), days: e.target.value }) },
+        windows.map((d) => el('option', { value: d, selected: d === days }, `${d} days`))))),
+    el('p', { class: 'lead', id: 'renewals-totals' },
+      `${money(ren.total_arr)} renewing in ${ren.days} days, ${money(ren.total_arr_at_risk)} at risk`),
+    el('p', { class: 'muted', id: 'renewals-source' }, ren.calibration
+      ? `Churn probability: the share of the account's health band that churned within ${ren.calibration.horizon} days in the backtest ` +
+        `from ${ren.calibration.from} to ${ren.calibration.to} (${ren.calibration.snapshots} month-end snapshot${ren.calibration.snapshots === 1 ? '' : 's'}); ` +
+        `“of N” is how many account-snapshots the band had. ARR at risk = ARR × probability.` +
+        (ren.unknown_probability ? ` ${ren.unknown_probability} renewal${ren.unknown_probability === 1 ? ' has' : 's have'} no probability: no history in that health band.` : '')
+      : 'No backtest to take a churn probability from.'));
+  if (!n) v.append(el('p', { class: 'muted', id: 'renewals-empty' }, `No renewals in the next ${ren.days} days.`));
+  else {
+    const order = new Map(ren.renewals.map((x, i) => [x, i]));
+    v.append(el('div', { class: 'scroll' }, sortableTable([
+      { key: 'renewal_date', label: 'Renews', value: (x) => order.get(x), render: (x) => `${x.renewal_date || DASH} (in ${int(x.days_to_renewal)} d)` },
+      { key: 'name', label: 'Account', value: (x) => (x.name || x.account_id).toLowerCase(), render: (x) => accountLink(x.account_id, x.name) },
+      { key: 'owner', label: 'Owner' },
+      { key: 'arr', label: 'ARR', num: true, render: (x) => money(x.arr) },
+      { key: 'health', label: 'Health', num: true, render: (x) => fix(x.health) },
+      { key: 'level', label: 'Level', value: (x) => ({ low: 0, high: 1, effective: 2 }[x.level]), render: (x) => (x.level ? levelBadge(x.level) : DASH) },
+      { key: 'wau_trend', label: 'WAU trend', num: true, render: (x) => (x.wau_trend === null ? DASH : `${x.wau_trend > 0 ? '+' : ''}${pct(x.wau_trend)}`) },
+      { key: 'open_alerts', label: 'Open alerts', num: true },
+      { key: 'churn_probability', label: 'P(churn)', num: true, render: (x) => (x.churn_probability === null
+        ? el('span', { title: `no history in health band ${bandOf(x.health)}: the backtest had no account-snapshot there` }, DASH)
+        : el('span', { title: `the churn rate of health band ${bandOf(x.health)} in the backtest` }, `${pct1(x.churn_probability)} of ${int(x.probability_rows)}`)) },
+      { key: 'arr_at_risk', label: 'ARR at risk', num: true, render: (x) => money(x.arr_at_risk) },
+    ], ren.renewals, { sort: 'renewal_date', dir: 'asc' }, 'renewals-table')));
+  }
+
+  // retention by level: a cohort old enough that its outcome is known
+  const rs = el('section', { id: 'retention' }, el('h2', {}, 'Retention by adoption level'));
+  v.append(rs);
+  if (ret.error) rs.append(el('p', { class: 'bad', id: 'retention-error' }, `No retention report for ${at}: ${ret.error}`));
+  else {
+    rs.append(el('p', { class: 'muted' }, `The customers at the end of ${at} by their adoption level then, followed ${ret.horizon} days to ${ret.until} ` +
+      `(${RETENTION_HORIZON} days before the as-of date, so every outcome is known). Logo retention: the share still customers; NRR: ARR at the end over ARR at the start.`));
+    if (!ret.retention.length) rs.append(el('p', { class: 'muted', id: 'retention-empty' }, `No customers at the end of ${at}: no cohort to follow.`));
+    else {
+      const c = el('canvas', { id: 'chart-retention', role: 'img', 'aria-label': 'logo retention and NRR by adoption level' });
+      rs.append(el('div', { class: 'card narrow' }, el('div', { class: 'chart' }, c),
+        el('div', { class: 'scroll' }, simpleTable('retention-table',
+          [{ label: 'Level' }, { label: 'Accounts', num: true }, { label: 'Churned', num: true }, { label: 'Logo retention', num: true },
+            { label: 'ARR start', num: true }, { label: 'ARR end', num: true }, { label: 'NRR', num: true }, { label: 'GRR', num: true }],
+          ret.retention.map((g) => [g.group, int(g.accounts), int(g.churned), pct1(g.logo_retention), money(g.arr_start), money(g.arr_end), pct1(g.nrr), pct1(g.grr)])))));
+      const as100 = (x) => (x === null ? null : 100 * x);
+      drawChart(c, {
+        type: 'bar',
+        data: { labels: ret.retention.map((g) => g.group), datasets: [
+          { label: 'logo retention', data: ret.retention.map((g) => as100(g.logo_retention)), backgroundColor: COLORS[0] },
+          { label: 'NRR', data: ret.retention.map((g) => as100(g.nrr)), backgroundColor: COLORS[2] }] },
+        options: { animation: false, responsive: true, maintainAspectRatio: false,
+          scales: { y: { beginAtZero: true, ticks: { callback: (x) => `${x}%` } } },
+          plugins: { tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${ctx.raw === null ? DASH : ctx.raw.toFixed(1) + '%'}` } } } },
+      });
+    }
+  }
+
+  // the backtest: did health predict churn over the last year?
+  const bs = el('section', { id: 'backtest' }, el('h2', {}, 'Backtest: did health predict churn?'));
+  v.append(bs);
+  if (bt.error) { bs.append(el('p', { class: 'bad', id: 'backtest-error' }, `No backtest for ${from} to ${asOf}: ${bt.error}`)); return; }
+  bs.append(el('p', { class: 'muted' }, `Month-end snapshots of the ${BACKTEST_DAYS} days up to the as-of date (${bt.from} to ${bt.to}) whose ` +
+    `${bt.horizon}-day outcome is known: ${int(bt.rows)} account-snapshots in ${bt.snapshots.length} snapshots, ${int(bt.churned)} churned within ${bt.horizon} days.`));
+  const h = bt.scores.find((s) => s.score === 'health');
+  bs.append(el('p', { class: 'statement', id: 'backtest-auc' }, !h ? 'The backtest has no health score.'
+    : h.auc === null ? `Health's AUC is unknown: the backtest has ${int(h.churned)} churned and ${int(h.retained)} retained account-snapshots with a health, and needs both.`
+      : `Health's AUC is ${fix(h.auc, 2)}${h.auc_low === null ? ' (no confidence interval: too few rows)' : ` (95% CI ${fix(h.auc_low, 2)}–${fix(h.auc_high, 2)})`}` +
+        ` over ${int(h.churned)} churned and ${int(h.retained)} retained account-snapshots${h.left_out ? ` (${int(h.left_out)} without a health left out)` : ''}: ` +
+        `the chance that, of a churned and a retained account, the churned one had the lower health (0.5 is a coin toss).` +
+        (h.auc < 0.5 ? ` Below 0.5, health pointed the wrong way in this history: ${h.direction}.` : '')));
+  const roc = rocByBand(bt.calibration.health_band);
+  const rocCard = el('div', { class: 'card', id: 'roc' }, el('h3', {}, 'ROC of health by band (coarse)'));
+  if (!roc) rocCard.append(el('p', { class: 'muted', id: 'roc-empty' }, 'No ROC curve: it needs account-snapshots that churned and ones that did not, with a health.'));
+  else {
+    const c = el('canvas', { id: 'chart-roc', role: 'img', 'aria-label': 'ROC curve of health by health band' });
+    rocCard.append(el('div', { class: 'chart roc' }, c), el('p', { class: 'muted' },
+      `Flagging the lowest health bands first (below 20, 40, …): each point is the share of retained account-snapshots flagged (x) ` +
+      `and of churned ones caught (y). Within a band the order is unknown, so the points are joined by straight lines; ` +
+      `the area under them is ${fix(roc.area, 2)}${h && h.auc !== null ? ` (health's AUC from every row: ${fix(h.auc, 2)})` : ''}. Dashed: chance.`));
+    drawChart(c, {
+      type: 'scatter',
+      data: { datasets: [
+        { label: 'health by band', data: roc.points, showLine: true, tension: 0, borderColor: COLORS[0], backgroundColor: COLORS[0], pointRadius: 4, borderWidth: 2, clip: 6 },
+        { label: 'chance', data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], showLine: true, borderColor: COLORS[3], borderDash: [4, 3], pointRadius: 0, borderWidth: 1 }] },
+      options: { animation: false, responsive: true, maintainAspectRatio: false,
+        scales: { x: { min: 0, max: 1, title: { display: true, text: 'retained flagged (false-positive rate)' } },
+          y: { min: 0, max: 1, title: { display: true, text: 'churned caught (true-positive rate)' } } },
+        plugins: { tooltip: { callbacks: { label: (ctx) => (ctx.raw.label ? `${ctx.raw.label}: ${pct(ctx.raw.y)} of churned, ${pct(ctx.raw.x)} of retained` : 'chance') } } } },
+    });
+  }
+  bs.append(el('div', { class: 'grid2' }, rocCard,
+    el('div', { class: 'card' }, el('h3', {}, 'Churn rate by health band'),
+      simpleTable('calibration-health', [{ label: 'Health band' }, { label: 'Account-snapshots', num: true }, { label: 'Churned', num: true }, { label: 'Churn rate', num: true }],
+        bt.calibration.health_band.map((b) => [b.group === '(none)' ? 'no health' : b.group, int(b.rows), int(b.churned), pct1(b.rate)])),
+      el('p', { class: 'muted' }, 'These rates are the renewals’ churn probabilities.'))));
+  bs.append(el('h3', {}, 'What predicted churn best (top 10 of every score, by distance of the AUC from 0.5)'),
+    el('div', { class: 'scroll' }, simpleTable('backtest-drivers',
+      [{ label: 'Score' }, { label: 'AUC', num: true }, { label: '95% CI', num: true }, { label: 'Churned / retained', num: true },
+        { label: 'Lift', num: true }, { label: 'Direction' }],
+      bt.scores.slice(0, 10).map((s) => [s.score, fix(s.auc, 2), s.auc_low === null ? DASH : `${fix(s.auc_low, 2)}–${fix(s.auc_high, 2)}`,
+        `${int(s.churned)} / ${int(s.retained)}`, s.lift === null ? DASH : `${fix(s.lift, 1)}×`,
+        s.direction || (s.auc === null ? 'nothing to judge by' : DASH)]))));
+}
+
 // ---- shell --------------------------------------------------------------------
 
-const PAGES = { portfolio, account, features: featuresPage, gaps: gapsPage, alerts: alertsPage };
+const PAGES = { portfolio, account, features: featuresPage, gaps: gapsPage, alerts: alertsPage, renewals: renewalsPage };
 
 async function render() {
   const r = route();
