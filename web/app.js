@@ -597,9 +597,12 @@ const PAGES = { portfolio, account, features: featuresPage, gaps: gapsPage, aler
 
 async function render() {
   const r = route();
-  for (const a of document.querySelectorAll('nav a'))
-    a.setAttribute('aria-current', a.dataset.page === r.page ? 'page' : 'false');
   const asof = r.params.get('as_of');
+  // the pages in the nav keep the as-of date the URL has
+  for (const a of document.querySelectorAll('nav a')) {
+    a.setAttribute('aria-current', a.dataset.page === r.page ? 'page' : 'false');
+    a.setAttribute('href', `#/${a.dataset.page}${asof ? '?as_of=' + encodeURIComponent(asof) : ''}`);
+  }
   if (asof) $('#asof').value = asof;
   $('#signin').hidden = true;
   $('form.logout').hidden = false;
