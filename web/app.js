@@ -77,8 +77,9 @@ function asOfParams(r) {
 
 // ---- tables -----------------------------------------------------------------
 
-// A sortable table: columns [{key, label, num, render(row), value(row)}].
-function sortableTable(columns, rows, state, id) {
+// A sortable table: columns [{key, label, num, render(row), value(row)}];
+// rowClass(row), if given, names a class for a row's <tr>.
+function sortableTable(columns, rows, state, id, rowClass) {
   const table = el('table', { id });
   const head = el('tr');
   const body = el('tbody');
@@ -100,6 +101,8 @@ function sortableTable(columns, rows, state, id) {
     const gen = ++state.gen;
     const rowOf = (r) => {
       const tr = document.createElement('tr');
+      const cls = rowClass && rowClass(r);
+      if (cls) tr.className = cls;
       for (const c of columns) {
         const td = document.createElement('td');
         if (c.num) td.className = 'num';
@@ -139,6 +142,12 @@ function sortableTable(columns, rows, state, id) {
   return table;
 }
 
+// A link to an account's page, at the as-of date the URL has.
+function accountLink(id, name) {
+  const asof = $('#asof').value;
+  return el('a', { href: `#/account/${encodeURIComponent(id)}${location.hash.includes('as_of') && asof ? '?as_of=' + asof : ''}` }, name || id);
+}
+
 function tile(label, value, extra) {
   return el('div', { class: 'tile' }, el('div', { class: 'label' }, label), el('div', { class: 'value' }, value), extra || null);
 }
@@ -157,13 +166,20 @@ function loadChart() {
   return chartLoading;
 }
 
-function lineChart(canvas, labels, datasets, opts) {
-  if (!window.Chart) { loadChart().then(() => window.Chart && lineChart(canvas, labels, datasets, opts)); return; }
+// A Chart.js chart on canvas, once Chart.js has loaded (at once if it has).
+function drawChart(canvas, config) {
+  if (!window.Chart) { loadChart().then(() => window.Chart && drawChart(canvas, config)); return; }
   // eslint-disable-next-line no-new
-  new window.Chart(canvas, {
+  new window.Chart(canvas, config);
+}
+
+const COLORS = ['#175cd3', '#b54708', '#067647', '#667085'];
+
+function lineChart(canvas, labels, datasets, opts) {
+  drawChart(canvas, {
     type: 'line',
     data: { labels, datasets: datasets.map((d, i) => ({ pointRadius: 0, borderWidth: 2, tension: 0.2,
-      borderColor: ['#175cd3', '#b54708', '#067647', '#667085'][i % 4], borderDash: i % 2 ? [4, 3] : [], ...d })) },
+      borderColor: COLORS[i % 4], borderDash: i % 2 ? [4, 3] : [], ...d })) },
     options: { animation: false, responsive: true, maintainAspectRatio: false,
       plugins: { legend: { display: !(opts && opts.spark) } },
       scales: opts && opts.spark ? { x: { display: false }, y: { display: false } } : {} },
@@ -173,29 +189,35 @@ function lineChart(canvas, labels, datasets, opts) {
 // ---- portfolio --------------------------------------------------------------
 
 async function portfolio(r) {
-  const params = asOfParams(r);
+  // customers only, unless the hash says status=all (churned accounts and
+  // prospects too, each with a badge; the tiles still count customers)
+  const showAll = r.params.get('status') === 'all';
+  const params = { ...asOfParams(r), ...(showAll ? { status: 'all' } : {}) };
   // the portfolio first; the health change (computed by the engine over the
   // model's health_drop_days) and the alerts fill in after it
   const [now, cfg] = await Promise.all([api('accounts', { ...params, compact: 1 }), settings()]);
   const rows = now.accounts;
+  const isCustomer = (a) => !a.status || a.status === 'customer';
+  const customers = rows.filter(isCustomer);
   const as = cfg.alert_settings;
   const judge = (urgent) => {
     for (const a of rows)
-      a.attention = a.level === 'low' ||
+      a.attention = isCustomer(a) && (a.level === 'low' ||
         (a.health_change !== null && a.health_change !== undefined && a.health_change <= -as.health_drop_points) ||
-        (a.wau_trend !== null && a.wau_trend < as.usage_drop_wau_trend) || urgent.has(a.account_id);
+        (a.wau_trend !== null && a.wau_trend < as.usage_drop_wau_trend) || urgent.has(a.account_id));
   };
   for (const a of rows) a.health_change = null;
   judge(new Set());
   const byLevel = { low: 0, high: 0, effective: 0 }, arrByLevel = { low: 0, high: 0, effective: 0 };
-  for (const a of rows) { byLevel[a.level]++; arrByLevel[a.level] += a.arr || 0; }
+  for (const a of customers) if (a.level in byLevel) { byLevel[a.level]++; arrByLevel[a.level] += a.arr || 0; }
   const v = view();
-  v.replaceChildren(el('h1', {}, `Portfolio: ${rows.length} accounts`));
+  const others = rows.length - customers.length;
+  v.replaceChildren(el('h1', {}, showAll ? `Portfolio: ${customers.length} customers and ${others} churned or prospects` : `Portfolio: ${rows.length} accounts`));
   v.append(el('div', { class: 'tiles', id: 'tiles' },
     tile('Effective ★', String(byLevel.effective), el('div', { class: 'muted' }, `${money(arrByLevel.effective)} ARR`)),
     tile('High ●', String(byLevel.high), el('div', { class: 'muted' }, `${money(arrByLevel.high)} ARR`)),
     tile('Low ▼', String(byLevel.low), el('div', { class: 'muted' }, `${money(arrByLevel.low)} ARR`)),
-    tile('Need attention', String(rows.filter((a) => a.attention).length),
+    tile('Need attention', String(customers.filter((a) => a.attention).length),
       el('div', { class: 'muted' }, `low level, health −${as.health_drop_points} in ${as.health_drop_days} d, ` +
         `WAU down more than ${pct(-as.usage_drop_wau_trend)}, or a high alert`))));
   const uniq = (k) => [...new Set(rows.map((a) => a[k]).filter((x) => x))].sort();
@@ -209,13 +231,21 @@ async function portfolio(r) {
     el('label', {}, 'search', el('input', { type: 'search', value: filt.q, 'data-filter': 'q',
       oninput: (e) => { filt.q = e.target.value; update(); } })),
     select('segment', uniq('segment')), select('owner', uniq('owner')), select('level', ['low', 'high', 'effective']),
-    select('attention', ['yes']));
+    select('attention', ['yes']),
+    el('label', { class: 'check' }, el('input', { type: 'checkbox', id: 'show-all', checked: showAll, onchange: (e) => {
+      // kept in the hash, with the filters and the sort, so a reload keeps it
+      const p = Object.fromEntries(Object.entries(filt).filter(([, x]) => x));
+      p.sort = state.sort; p.dir = state.dir;
+      if (e.target.checked) p.status = 'all';
+      go('portfolio', null, p);
+    } }), 'Show churned and prospects'));
   const holder = el('div', { class: 'scroll' });
   v.append(filters, holder);
   const columns = [
     { key: 'name', label: 'Account', value: (a) => (a.name || a.account_id).toLowerCase(),
-      render: (a) => el('a', { href: `#/account/${encodeURIComponent(a.account_id)}${location.hash.includes('as_of') ? '?as_of=' + $('#asof').value : ''}` }, a.name || a.account_id) },
-    { key: 'level', label: 'Level', value: (a) => ({ low: 0, high: 1, effective: 2 }[a.level]), render: (a) => levelBadge(a.level) },
+      render: (a) => (isCustomer(a) ? accountLink(a.account_id, a.name)
+        : el('span', {}, accountLink(a.account_id, a.name), ' ', el('span', { class: `status ${a.status}`, title: `not a customer at the as-of date: ${a.status}` }, a.status))) },
+    { key: 'level', label: 'Level', value: (a) => ({ low: 0, high: 1, effective: 2 }[a.level]), render: (a) => (a.level ? levelBadge(a.level) : DASH) },
     { key: 'health', label: 'Health', num: true, render: (a) => fix(a.health) },
     { key: 'health_change', label: `Δ ${as.health_drop_days} d`, num: true, render: (a) => signed(a.health_change) },
     { key: 'breadth', label: 'Breadth', num: true, render: (a) => pct(a.breadth) },
@@ -234,7 +264,7 @@ async function portfolio(r) {
     const shown = rows.filter((a) => (!filt.segment || a.segment === filt.segment) && (!filt.owner || a.owner === filt.owner) &&
       (!filt.level || a.level === filt.level) && (!filt.attention || a.attention) &&
       (!q || (a.name || '').toLowerCase().includes(q) || a.account_id.toLowerCase().includes(q)));
-    holder.replaceChildren(sortableTable(columns, shown, state, 'portfolio-table'));
+    holder.replaceChildren(sortableTable(columns, shown, state, 'portfolio-table', (a) => (isCustomer(a) ? null : 'former')));
   };
   update();
   window.uptakeReady = true;   // usable now; the rest refines it
@@ -246,7 +276,7 @@ async function portfolio(r) {
   const change = new Map(signals.accounts.map((a) => [a.account_id, a.health_change]));
   for (const a of rows) a.health_change = change.has(a.account_id) ? change.get(a.account_id) : null;
   judge(new Set(alerts.alerts.filter((a) => a.severity === 'critical' || a.severity === 'high').map((a) => a.account_id)));
-  if (tileAttention) tileAttention.textContent = String(rows.filter((a) => a.attention).length);
+  if (tileAttention) tileAttention.textContent = String(customers.filter((a) => a.attention).length);
   update();
 }
 
@@ -398,15 +428,181 @@ async function alertAction(id, action) {
   render();
 }
 
+// ---- renewals -------------------------------------------------------------------
+
+const DAY_MS = 86400000;
+const addDays = (d, n) => new Date(Date.parse(`${d}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
+const pct1 = (v) => (v === null || v === undefined ? DASH : `${(100 * v).toFixed(1)}%`);
+const RENEWAL_WINDOWS = [30, 60, 90, 180];
+const RETENTION_HORIZON = 90;   // days: the cohort starts this long before the as-of date
+const BACKTEST_DAYS = 365;      // the backtest's window ends at the as-of date
+const BACKTEST_HORIZON = 90;
+
+// the health band of the backtest's calibration (backtest.c up_backtest_band)
+const BANDS = ['0-20', '20-40', '40-60', '60-80', '80-100'];
+const bandOf = (h) => (h === null || h === undefined ? '(none)' : BANDS[Math.max(0, Math.min(4, Math.floor(h / 20)))]);
+
+// The ROC of health from the calibration by health band: flag the lowest
+// bands first; each point is (retained flagged / all retained, churned
+// flagged / all churned) after one more band. Null without both outcomes.
+function rocByBand(bands) {
+  const rows = bands.filter((b) => b.group !== '(none)' && b.rows > 0)
+    .sort((a, b) => parseFloat(a.group) - parseFloat(b.group));
+  const churned = rows.reduce((n, b) => n + b.churned, 0);
+  const retained = rows.reduce((n, b) => n + b.rows - b.churned, 0);
+  if (!churned || !retained) return null;
+  const points = [{ x: 0, y: 0, label: 'flag no one' }];
+  let c = 0, t = 0, area = 0;
+  for (const b of rows) {
+    const x0 = t / retained, y0 = c / churned;
+    c += b.churned; t += b.rows - b.churned;
+    const x = t / retained, y = c / churned;
+    area += ((x - x0) * (y + y0)) / 2;
+    points.push({ x, y, label: `flag health below ${b.group.split('-')[1]}` });
+  }
+  return { points, area, churned, retained };
+}
+
+function simpleTable(id, heads, rows) {
+  return el('table', { id, class: 'compact' },
+    el('thead', {}, el('tr', {}, heads.map((h) => el('th', { scope: 'col', class: h.num ? 'num' : null }, h.label)))),
+    el('tbody', {}, rows.map((cells) => el('tr', {}, cells.map((c, i) => el('td', { class: heads[i].num ? 'num' : null }, c))))));
+}
+
+async function renewalsPage(r) {
+  const days = Number(r.params.get('days')) || 90;
+  const [ren] = await Promise.all([api('renewals', { ...asOfParams(r), days }), loadChart()]);
+  const asOf = ren.as_of.slice(0, 10);
+  const at = addDays(asOf, -RETENTION_HORIZON), from = addDays(asOf, -BACKTEST_DAYS);
+  // a report that cannot be made (400, e.g. not enough history) becomes a
+  // sentence in its section; being signed out still ends the page
+  const failed = (e) => { if (e instanceof SignInNeeded) throw e; return { error: e.message }; };
+  const [ret, bt] = await Promise.all([
+    api('retention', { at, horizon: RETENTION_HORIZON, by: 'level' }).catch(failed),
+    api('backtest', { from, to: asOf, horizon: BACKTEST_HORIZON }).catch(failed)]);
+  const v = view();
+
+  // upcoming renewals
+  const windows = RENEWAL_WINDOWS.includes(days) ? RENEWAL_WINDOWS : [...RENEWAL_WINDOWS, days].sort((a, b) => a - b);
+  const n = ren.renewals.length;
+  v.replaceChildren(el('h1', {}, `Renewals: ${n} in the next ${ren.days} days`),
+    el('div', { class: 'filters' }, el('label', {}, 'renewing within',
+      el('select', { id: 'renewal-days', onchange: (e) => go('renewals', null, { ...Object.fromEntries(r.params.entries()), days: e.target.value }) },
+        windows.map((d) => el('option', { value: d, selected: d === days }, `${d} days`))))),
+    el('p', { class: 'lead', id: 'renewals-totals' },
+      `${money(ren.total_arr)} renewing in ${ren.days} days, ${money(ren.total_arr_at_risk)} at risk`),
+    el('p', { class: 'muted', id: 'renewals-source' }, ren.calibration
+      ? `Churn probability: the share of the account's health band that churned within ${ren.calibration.horizon} days in the backtest ` +
+        `from ${ren.calibration.from} to ${ren.calibration.to} (${ren.calibration.snapshots} month-end snapshot${ren.calibration.snapshots === 1 ? '' : 's'}); ` +
+        `“of N” is how many account-snapshots the band had. ARR at risk = ARR × probability.` +
+        (ren.unknown_probability ? ` ${ren.unknown_probability} renewal${ren.unknown_probability === 1 ? ' has' : 's have'} no probability: no history in that health band.` : '')
+      : 'No backtest to take a churn probability from.'));
+  if (!n) v.append(el('p', { class: 'muted', id: 'renewals-empty' }, `No renewals in the next ${ren.days} days.`));
+  else {
+    const order = new Map(ren.renewals.map((x, i) => [x, i]));
+    v.append(el('div', { class: 'scroll' }, sortableTable([
+      { key: 'renewal_date', label: 'Renews', value: (x) => order.get(x), render: (x) => `${x.renewal_date || DASH} (in ${int(x.days_to_renewal)} d)` },
+      { key: 'name', label: 'Account', value: (x) => (x.name || x.account_id).toLowerCase(), render: (x) => accountLink(x.account_id, x.name) },
+      { key: 'owner', label: 'Owner' },
+      { key: 'arr', label: 'ARR', num: true, render: (x) => money(x.arr) },
+      { key: 'health', label: 'Health', num: true, render: (x) => fix(x.health) },
+      { key: 'level', label: 'Level', value: (x) => ({ low: 0, high: 1, effective: 2 }[x.level]), render: (x) => (x.level ? levelBadge(x.level) : DASH) },
+      { key: 'wau_trend', label: 'WAU trend', num: true, render: (x) => (x.wau_trend === null ? DASH : `${x.wau_trend > 0 ? '+' : ''}${pct(x.wau_trend)}`) },
+      { key: 'open_alerts', label: 'Open alerts', num: true },
+      { key: 'churn_probability', label: 'P(churn)', num: true, render: (x) => (x.churn_probability === null
+        ? el('span', { title: `no history in health band ${bandOf(x.health)}: the backtest had no account-snapshot there` }, DASH)
+        : el('span', { title: `the churn rate of health band ${bandOf(x.health)} in the backtest` }, `${pct1(x.churn_probability)} of ${int(x.probability_rows)}`)) },
+      { key: 'arr_at_risk', label: 'ARR at risk', num: true, render: (x) => money(x.arr_at_risk) },
+    ], ren.renewals, { sort: 'renewal_date', dir: 'asc' }, 'renewals-table')));
+  }
+
+  // retention by level: a cohort old enough that its outcome is known
+  const rs = el('section', { id: 'retention' }, el('h2', {}, 'Retention by adoption level'));
+  v.append(rs);
+  if (ret.error) rs.append(el('p', { class: 'bad', id: 'retention-error' }, `No retention report for ${at}: ${ret.error}`));
+  else {
+    rs.append(el('p', { class: 'muted' }, `The customers at the end of ${at} by their adoption level then, followed ${ret.horizon} days to ${ret.until} ` +
+      `(${RETENTION_HORIZON} days before the as-of date, so every outcome is known). Logo retention: the share still customers; NRR: ARR at the end over ARR at the start.`));
+    if (!ret.retention.length) rs.append(el('p', { class: 'muted', id: 'retention-empty' }, `No customers at the end of ${at}: no cohort to follow.`));
+    else {
+      const c = el('canvas', { id: 'chart-retention', role: 'img', 'aria-label': 'logo retention and NRR by adoption level' });
+      rs.append(el('div', { class: 'card narrow' }, el('div', { class: 'chart' }, c),
+        el('div', { class: 'scroll' }, simpleTable('retention-table',
+          [{ label: 'Level' }, { label: 'Accounts', num: true }, { label: 'Churned', num: true }, { label: 'Logo retention', num: true },
+            { label: 'ARR start', num: true }, { label: 'ARR end', num: true }, { label: 'NRR', num: true }, { label: 'GRR', num: true }],
+          ret.retention.map((g) => [g.group, int(g.accounts), int(g.churned), pct1(g.logo_retention), money(g.arr_start), money(g.arr_end), pct1(g.nrr), pct1(g.grr)])))));
+      const as100 = (x) => (x === null ? null : 100 * x);
+      drawChart(c, {
+        type: 'bar',
+        data: { labels: ret.retention.map((g) => g.group), datasets: [
+          { label: 'logo retention', data: ret.retention.map((g) => as100(g.logo_retention)), backgroundColor: COLORS[0] },
+          { label: 'NRR', data: ret.retention.map((g) => as100(g.nrr)), backgroundColor: COLORS[2] }] },
+        options: { animation: false, responsive: true, maintainAspectRatio: false,
+          scales: { y: { beginAtZero: true, ticks: { callback: (x) => `${x}%` } } },
+          plugins: { tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${ctx.raw === null ? DASH : ctx.raw.toFixed(1) + '%'}` } } } },
+      });
+    }
+  }
+
+  // the backtest: did health predict churn over the last year?
+  const bs = el('section', { id: 'backtest' }, el('h2', {}, 'Backtest: did health predict churn?'));
+  v.append(bs);
+  if (bt.error) { bs.append(el('p', { class: 'bad', id: 'backtest-error' }, `No backtest for ${from} to ${asOf}: ${bt.error}`)); return; }
+  bs.append(el('p', { class: 'muted' }, `Month-end snapshots of the ${BACKTEST_DAYS} days up to the as-of date (${bt.from} to ${bt.to}) whose ` +
+    `${bt.horizon}-day outcome is known: ${int(bt.rows)} account-snapshots in ${bt.snapshots.length} snapshots, ${int(bt.churned)} churned within ${bt.horizon} days.`));
+  const h = bt.scores.find((s) => s.score === 'health');
+  bs.append(el('p', { class: 'statement', id: 'backtest-auc' }, !h ? 'The backtest has no health score.'
+    : h.auc === null ? `Health's AUC is unknown: the backtest has ${int(h.churned)} churned and ${int(h.retained)} retained account-snapshots with a health, and needs both.`
+      : `Health's AUC is ${fix(h.auc, 2)}${h.auc_low === null ? ' (no confidence interval: too few rows)' : ` (95% CI ${fix(h.auc_low, 2)}–${fix(h.auc_high, 2)})`}` +
+        ` over ${int(h.churned)} churned and ${int(h.retained)} retained account-snapshots${h.left_out ? ` (${int(h.left_out)} without a health left out)` : ''}: ` +
+        `the chance that, of a churned and a retained account, the churned one had the lower health (0.5 is a coin toss).` +
+        (h.auc < 0.5 ? ` Below 0.5, health pointed the wrong way in this history: ${h.direction}.` : '')));
+  const roc = rocByBand(bt.calibration.health_band);
+  const rocCard = el('div', { class: 'card', id: 'roc' }, el('h3', {}, 'ROC of health by band (coarse)'));
+  if (!roc) rocCard.append(el('p', { class: 'muted', id: 'roc-empty' }, 'No ROC curve: it needs account-snapshots that churned and ones that did not, with a health.'));
+  else {
+    const c = el('canvas', { id: 'chart-roc', role: 'img', 'aria-label': 'ROC curve of health by health band' });
+    rocCard.append(el('div', { class: 'chart roc' }, c), el('p', { class: 'muted' },
+      `Flagging the lowest health bands first (below 20, 40, …): each point is the share of retained account-snapshots flagged (x) ` +
+      `and of churned ones caught (y). Within a band the order is unknown, so the points are joined by straight lines; ` +
+      `the area under them is ${fix(roc.area, 2)}${h && h.auc !== null ? ` (health's AUC from every row: ${fix(h.auc, 2)})` : ''}. Dashed: chance.`));
+    drawChart(c, {
+      type: 'scatter',
+      data: { datasets: [
+        { label: 'health by band', data: roc.points, showLine: true, tension: 0, borderColor: COLORS[0], backgroundColor: COLORS[0], pointRadius: 4, borderWidth: 2, clip: 6 },
+        { label: 'chance', data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], showLine: true, borderColor: COLORS[3], borderDash: [4, 3], pointRadius: 0, borderWidth: 1 }] },
+      options: { animation: false, responsive: true, maintainAspectRatio: false,
+        scales: { x: { min: 0, max: 1, title: { display: true, text: 'retained flagged (false-positive rate)' } },
+          y: { min: 0, max: 1, title: { display: true, text: 'churned caught (true-positive rate)' } } },
+        plugins: { tooltip: { callbacks: { label: (ctx) => (ctx.raw.label ? `${ctx.raw.label}: ${pct(ctx.raw.y)} of churned, ${pct(ctx.raw.x)} of retained` : 'chance') } } } },
+    });
+  }
+  bs.append(el('div', { class: 'grid2' }, rocCard,
+    el('div', { class: 'card' }, el('h3', {}, 'Churn rate by health band'),
+      simpleTable('calibration-health', [{ label: 'Health band' }, { label: 'Account-snapshots', num: true }, { label: 'Churned', num: true }, { label: 'Churn rate', num: true }],
+        bt.calibration.health_band.map((b) => [b.group === '(none)' ? 'no health' : b.group, int(b.rows), int(b.churned), pct1(b.rate)])),
+      el('p', { class: 'muted' }, 'These rates are the renewals’ churn probabilities.'))));
+  bs.append(el('h3', {}, 'What predicted churn best (top 10 of every score, by distance of the AUC from 0.5)'),
+    el('div', { class: 'scroll' }, simpleTable('backtest-drivers',
+      [{ label: 'Score' }, { label: 'AUC', num: true }, { label: '95% CI', num: true }, { label: 'Churned / retained', num: true },
+        { label: 'Lift', num: true }, { label: 'Direction' }],
+      bt.scores.slice(0, 10).map((s) => [s.score, fix(s.auc, 2), s.auc_low === null ? DASH : `${fix(s.auc_low, 2)}–${fix(s.auc_high, 2)}`,
+        `${int(s.churned)} / ${int(s.retained)}`, s.lift === null ? DASH : `${fix(s.lift, 1)}×`,
+        s.direction || (s.auc === null ? 'nothing to judge by' : DASH)]))));
+}
+
 // ---- shell --------------------------------------------------------------------
 
-const PAGES = { portfolio, account, features: featuresPage, gaps: gapsPage, alerts: alertsPage };
+const PAGES = { portfolio, account, features: featuresPage, gaps: gapsPage, alerts: alertsPage, renewals: renewalsPage };
 
 async function render() {
   const r = route();
-  for (const a of document.querySelectorAll('nav a'))
-    a.setAttribute('aria-current', a.dataset.page === r.page ? 'page' : 'false');
   const asof = r.params.get('as_of');
+  // the pages in the nav keep the as-of date the URL has
+  for (const a of document.querySelectorAll('nav a')) {
+    a.setAttribute('aria-current', a.dataset.page === r.page ? 'page' : 'false');
+    a.setAttribute('href', `#/${a.dataset.page}${asof ? '?as_of=' + encodeURIComponent(asof) : ''}`);
+  }
   if (asof) $('#asof').value = asof;
   $('#signin').hidden = true;
   $('form.logout').hidden = false;

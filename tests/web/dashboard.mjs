@@ -46,6 +46,22 @@ const ready = async () => {
 };
 const shot = (name) => page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 const fix1 = (v) => (v === null ? '–' : Number(v).toFixed(1));
+const fix2 = (v) => (v === null ? '–' : Number(v).toFixed(2));
+const money = (v) => (v === null ? '–' : `$${Math.round(v).toLocaleString('en-US')}`);
+const addDays = (d, n) => new Date(Date.parse(`${d}T00:00:00Z`) + n * 86400000).toISOString().slice(0, 10);
+// the API's answer with its status (api() above reads the body only)
+const answer = (p) => page.evaluate(async (p) => { const r = await fetch(p, { credentials: 'same-origin' }); return { status: r.status, body: await r.json() }; }, p);
+// a chart as a person sees it: Chart.js owns the canvas and painted a fair part of it
+const drawn = async (sel) => {
+  const c = await page.$eval(sel, (cv) => {
+    const d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+    return { chart: !!(window.Chart && window.Chart.getChart(cv)), painted: n / (d.length / 4), w: cv.width, h: cv.height };
+  });
+  if (!c.chart || c.w < 100 || c.h < 100 || c.painted < 0.01) fail(`${sel} is not a drawn chart: ${JSON.stringify(c)}`);
+};
+const text = (sel) => page.$eval(sel, (e) => e.textContent);
 
 try {
   say('sign in with the read token');
@@ -100,6 +116,40 @@ try {
   if (nLow !== lows) fail(`level filter shows ${nLow} rows, ${lows} accounts are low`);
   await page.selectOption('select[data-filter=level]', '');
 
+  say('portfolio: "Show churned and prospects" adds the churned accounts with a badge, and a reload keeps it');
+  const all = await api(`/api/v1/accounts?as_of=${asOf}&status=all`);
+  if (!all.accounts.some((a) => a.status === 'churned')) fail('the demo store has no churned account to show');
+  if (await page.isChecked('#show-all')) fail('the portfolio shows churned accounts by default');
+  const allRows = () => page.$$eval('#portfolio-table tbody tr', (rows) => rows.map((r) => ({
+    name: r.children[0].querySelector('a').textContent, badge: r.children[0].querySelector('.status') ? r.children[0].querySelector('.status').textContent : null })));
+  const checkAll = async () => {
+    const got = await allRows();
+    if (got.length !== all.accounts.length) fail(`with churned shown, ${got.length} rows; the API has ${all.accounts.length} accounts of any status`);
+    if (got.length <= want.accounts.length) fail('showing churned accounts added no row');
+    for (const a of all.accounts) {
+      const row = got.find((g) => g.name === (a.name || a.account_id));
+      const badge = a.status === 'customer' ? null : a.status;
+      if (!row || row.badge !== badge) fail(`${a.account_id} (${a.status}): row ${JSON.stringify(row)}, expected badge ${badge}`);
+    }
+    const t = await page.$eval('#tiles', (e) => e.textContent);
+    if (!t.includes(`Low ▼${lows}`)) fail(`the tiles should still count customers only: ${t}`);
+  };
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click('#show-all');
+  await until(() => location.hash.includes('status=all'), null, 'status=all in the URL');
+  await ready();
+  await checkAll();
+  await shot('portfolio-all');
+  await page.reload();
+  await page.waitForSelector('#portfolio-table tbody tr');
+  await ready();
+  if (!(await page.isChecked('#show-all'))) fail('after a reload the "Show churned and prospects" box is not checked');
+  await checkAll();
+  await page.click('#show-all');
+  await until(() => !location.hash.includes('status=all'), null, 'status=all gone from the URL');
+  await ready();
+  if ((await allRows()).length !== want.accounts.length) fail('unchecking the box does not go back to the customers');
+
   say('change the as-of date: the URL and the numbers follow');
   const earlier = new Date(Date.parse(asOf + 'T00:00:00Z') - 30 * 86400000).toISOString().slice(0, 10);
   await page.fill('#asof', earlier);
@@ -149,6 +199,99 @@ try {
     if (after.alerts.length !== 1) fail(`after one ack, ${after.alerts.length} alerts are acknowledged`);
   }
   await shot('alerts');
+
+  say('renewals: rows, totals and probabilities equal the API; retention and ROC charts drawn');
+  const nav = await page.$$eval('nav a', (as) => as.map((a) => a.textContent));
+  if (nav.indexOf('Renewals') !== nav.indexOf('Alerts') + 1) fail(`no Renewals link after Alerts in the nav: ${nav.join(', ')}`);
+  const openRenewals = async (q) => {
+    await page.evaluate(() => { window.uptakeReady = false; });
+    await page.goto(`${url}/#/renewals?${q}`);
+    await ready();
+    await page.waitForSelector('#backtest-auc, #backtest-error');
+  };
+  await openRenewals(`as_of=${asOf}`);
+  const ren = await api(`/api/v1/renewals?as_of=${asOf}&days=90`);
+  const checkRenewals = async (r) => {
+    const shownR = await page.$$eval('#renewals-table tbody tr', (rows) => rows.map((tr) => ({
+      name: tr.children[1].textContent, href: tr.children[1].querySelector('a').getAttribute('href'),
+      p: tr.children[8].textContent, title: tr.children[8].firstChild && tr.children[8].firstChild.title })));
+    if (!r.renewals.length || shownR.length !== r.renewals.length) fail(`the renewals table shows ${shownR.length} rows, the API ${r.renewals.length}`);
+    r.renewals.forEach((x, i) => {
+      const row = shownR[i];
+      const p = x.churn_probability === null ? '–' : `${(100 * x.churn_probability).toFixed(1)}% of ${x.probability_rows}`;
+      if (row.name !== (x.name || x.account_id)) fail(`renewal ${i + 1} is ${row.name}, the API says ${x.name} (soonest first)`);
+      if (row.href !== `#/account/${encodeURIComponent(x.account_id)}?as_of=${asOf}`) fail(`renewal ${x.account_id} links to ${row.href}`);
+      if (row.p !== p) fail(`${x.account_id}: P(churn) shown '${row.p}', expected '${p}'`);
+      if (!row.title) fail(`${x.account_id}: P(churn) has no title saying where it comes from`);
+    });
+    const totals = await text('#renewals-totals');
+    const t = `${money(r.total_arr)} renewing in ${r.days} days, ${money(r.total_arr_at_risk)} at risk`;
+    if (totals !== t) fail(`the totals say '${totals}', expected '${t}'`);
+    const src = await text('#renewals-source');
+    const cal = r.calibration;
+    if (!src.includes(`from ${cal.from} to ${cal.to}`) || !src.includes(`${cal.snapshots} month-end snapshot`) || !src.includes(`within ${cal.horizon} days`))
+      fail(`the probability's source does not give the calibration ${JSON.stringify(cal)}: ${src}`);
+  };
+  await checkRenewals(ren);
+  // retention by level of the cohort 90 days before the as-of date
+  const checkRetention = async (day) => {
+    const at = addDays(day, -90);
+    const ret = await api(`/api/v1/retention?at=${at}&horizon=90&by=level`);
+    if (!(await text('#retention')).includes(`end of ${at}`)) fail(`the retention caption does not say the cohort's date ${at}`);
+    if (ret.retention.length) {
+      await drawn('#chart-retention');
+      const chartData = await page.$eval('#chart-retention', (c) => window.Chart.getChart(c).data.datasets.map((d) => d.data));
+      if (JSON.stringify(chartData[0]) !== JSON.stringify(ret.retention.map((g) => 100 * g.logo_retention))) fail(`the retention chart shows ${chartData[0]}, the API ${JSON.stringify(ret.retention)}`);
+      if ((await page.$$('#retention-table tbody tr')).length !== ret.retention.length) fail('the retention table has not one row per level');
+    } else if (!(await page.$('#retention-empty'))) fail('no retention chart and no sentence saying the cohort is empty');
+  };
+  await checkRetention(asOf);
+  const bt = await answer(`/api/v1/backtest?from=${addDays(asOf, -365)}&to=${asOf}&horizon=90`);
+  if (bt.status === 400) {
+    if (!(await text('#backtest-error')).includes(bt.body.error)) fail('the backtest answered 400 and the page does not say why');
+  } else {
+    if (bt.status !== 200) fail(`the backtest answered ${bt.status}`);
+    const h = bt.body.scores.find((x) => x.score === 'health');
+    const auc = await text('#backtest-auc');
+    if (h.auc !== null && !auc.includes(`AUC is ${fix2(h.auc)}`)) fail(`the AUC sentence does not say ${fix2(h.auc)}: ${auc}`);
+    const bands = bt.body.calibration.health_band.filter((b) => b.group !== '(none)' && b.rows > 0);
+    if (bands.some((b) => b.churned) && bands.some((b) => b.rows > b.churned)) {
+      await drawn('#chart-roc');
+      const pts = await page.$eval('#chart-roc', (c) => window.Chart.getChart(c).data.datasets[0].data.map((p) => [p.x, p.y]));
+      const last = pts[pts.length - 1];
+      if (pts.length !== bands.length + 1 || pts[0].join() !== '0,0' || Math.abs(last[0] - 1) > 1e-9 || Math.abs(last[1] - 1) > 1e-9)
+        fail(`the ROC should run from (0,0) to (1,1) in ${bands.length + 1} points: ${JSON.stringify(pts)}`);
+    } else if (!(await page.$('#roc-empty'))) fail('no ROC and no sentence saying why');
+    if ((await page.$$('#backtest-drivers tbody tr')).length !== Math.min(10, bt.body.scores.length)) fail('the drivers table does not show the top 10 scores');
+    if ((await page.$$('#calibration-health tbody tr')).length !== bt.body.calibration.health_band.length) fail('the calibration table has not one row per health band');
+  }
+  await shot('renewals');
+
+  say('renewals: the 180-day window');
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.selectOption('#renewal-days', '180');
+  await until(() => location.hash.includes('days=180'), null, 'days=180 in the URL');
+  await ready();
+  await page.waitForSelector('#backtest-auc, #backtest-error');
+  await checkRenewals(await api(`/api/v1/renewals?as_of=${asOf}&days=180`));
+
+  say('renewals: a backtest that answers 400 becomes a sentence, the rest of the page stays');
+  await page.route('**/api/v1/backtest?*', (route) => route.fulfill({ status: 400, contentType: 'application/json',
+    body: JSON.stringify({ error: 'no month end fits: <b>not enough history</b>' }) }));
+  await openRenewals(`as_of=${asOf}&days=90`);
+  const err = await text('#backtest-error');
+  if (!err.includes('no month end fits: <b>not enough history</b>')) fail(`the backtest's error is not shown as text: ${err}`);
+  if (await page.$('#backtest b, #chart-roc')) fail('a failed backtest still drew its section (or its error as HTML)');
+  await checkRenewals(ren);
+  await shot('renewals-backtest-400');
+  await page.unroute('**/api/v1/backtest?*');
+
+  say('renewals: a date before any customer shows empty sections, not errors');
+  await openRenewals('as_of=2020-01-01');
+  for (const sel of ['#renewals-empty', '#roc-empty'])
+    if (!(await page.$(sel))) fail(`the renewals page as of 2020-01-01 has no ${sel}`);
+  await checkRetention('2020-01-01');   // the XSS account, with no contract, is a customer even then
+  if (!(await text('#renewals-totals')).startsWith('$0 renewing in 90 days')) fail('the empty renewals do not total $0');
 
   say('sign out: the sign-in form again, the cookie gone, the old session refused by the API');
   const before = (await context.cookies()).find((k) => k.name === 'uptake_session');
