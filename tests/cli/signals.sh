@@ -72,7 +72,7 @@ expect_eq "$(sig fric friction_flag)" "true" "fric flagged"
 say "settings: the model's alert thresholds and the catalog"
 get settings
 expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["alert_settings"]["health_drop_days"], d["alert_settings"]["usage_drop_wau_trend"], [m["name"] for m in d["metrics"] if "signal" in m["uses"]])' "$TMP/body")" \
-    "14 -0.3 ['champion_quiet', 'health_change', 'milestone_overdue_days', 'open_milestones', 'days_since_milestone_done', 'friction', 'friction_flag', 'tickets_28d']" \
+    "14 -0.3 ['champion_quiet', 'health_change', 'milestone_overdue_days', 'open_milestones', 'days_since_milestone_done', 'friction', 'friction_flag', 'tickets_28d', 'churn_probability']" \
     "alert settings and the signal metrics"
 serve_stop
 echo "ok signals"
