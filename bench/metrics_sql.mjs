@@ -266,6 +266,23 @@ ORDER BY A.account_id, f.ord`;  // features in model order (as uptake lists them
       COUNT(*) OVER (PARTITION BY feature) AS cnt
     FROM us WHERE days28 > 0),
   pf AS (SELECT account_id, user_id, feature FROM us UNION SELECT account_id, user_id, feature FROM expo),
+  -- the accounts listed: the customers at T (status as in the accounts
+  -- report; an account known only from events or the users table is one).
+  -- The top decile above still ranks every account's pairs.
+  lc_start AS (
+    SELECT account_id, CAST(contract_start AS TIMESTAMP) AS t FROM accounts WHERE contract_start IS NOT NULL
+    UNION ALL SELECT account_id, start_ts FROM subscriptions WHERE start_ts IS NOT NULL),
+  lc_churn AS (
+    SELECT account_id, CAST(churned_at AS TIMESTAMP) AS t FROM accounts WHERE churned_at IS NOT NULL
+    UNION ALL SELECT account_id, ts FROM churns),
+  ls AS (SELECT account_id, MAX(t) FILTER (WHERE t <= ${T}) AS last_start, BOOL_OR(t > ${T}) AS later_start
+         FROM lc_start GROUP BY account_id),
+  lch AS (SELECT account_id, MAX(t) FILTER (WHERE t <= ${T}) AS last_churn FROM lc_churn GROUP BY account_id),
+  acct_all AS (SELECT account_id FROM accounts UNION SELECT account_id FROM ev UNION SELECT account_id FROM users),
+  cust AS (
+    SELECT account_id FROM acct_all LEFT JOIN ls USING (account_id) LEFT JOIN lch USING (account_id)
+    WHERE NOT (lch.last_churn IS NOT NULL AND (ls.last_start IS NULL OR lch.last_churn > ls.last_start))
+      AND NOT (ls.last_start IS NULL AND COALESCE(ls.later_start, false))),
   st AS (
     SELECT pf.account_id, pf.user_id, pf.feature,
       CASE WHEN us.account_id IS NULL THEN 'aware'
@@ -284,6 +301,7 @@ ORDER BY A.account_id, f.ord`;  // features in model order (as uptake lists them
 WITH ${stageCommon}
 SELECT st.account_id, st.user_id, st.feature, st.stage, st.days_used_28d
 FROM st JOIN m_feat f ON f.feature = st.feature
+WHERE st.account_id IN (SELECT account_id FROM cust)
 ORDER BY st.account_id, st.user_id, f.ord`;
 
   // The population of the funnel: every pair with any event up to T, or in
@@ -291,8 +309,10 @@ ORDER BY st.account_id, st.user_id, f.ord`;
   const stages = `
 WITH ${stageCommon},
   known AS (
-    SELECT account_id, user_id FROM ev
-    UNION SELECT account_id, user_id FROM users WHERE created_at IS NULL OR created_at <= ${T}),
+    SELECT account_id, user_id FROM (
+      SELECT account_id, user_id FROM ev
+      UNION SELECT account_id, user_id FROM users WHERE created_at IS NULL OR created_at <= ${T})
+    WHERE account_id IN (SELECT account_id FROM cust)),
   nk AS (SELECT COUNT(*) AS n FROM known),
   sc AS (
     SELECT feature,
@@ -300,7 +320,7 @@ WITH ${stageCommon},
       COUNT(*) FILTER (WHERE stage = 'trial') AS trial,
       COUNT(*) FILTER (WHERE stage = 'regular') AS regular,
       COUNT(*) FILTER (WHERE stage = 'mastery') AS mastery
-    FROM st GROUP BY feature)
+    FROM st WHERE account_id IN (SELECT account_id FROM cust) GROUP BY feature)
 SELECT f.feature,
   nk.n - COALESCE(sc.aware + sc.trial + sc.regular + sc.mastery, 0) AS none,
   COALESCE(sc.aware, 0) AS aware, COALESCE(sc.trial, 0) AS trial,

@@ -88,7 +88,7 @@ int up_account_page_open(up_account_page_t *pg, const up_view_t *v, const char *
     if (!pg->row)
         return -UP_ENOTFOUND;
     outcomes_of(pg);
-    int rc = up_engine_stages(pg->rollup, pg->model, pg->T, id, &pg->stages);
+    int rc = up_engine_stages(pg->rollup, pg->model, pg->T, id, NULL, &pg->stages);
     int64_t aid = up_dict_find(&pg->rollup->dict[UP_KIND_ACCOUNT], id, strlen(id));
     if (rc == 0 && aid >= 0)
         rc = up_engine_people(pg->rollup, (uint32_t)aid, pg->T, &pg->people);

@@ -204,10 +204,9 @@ static int report_route(const char *what, const char *id, int users, up_api_arg_
     const char *status = arg(actx, "status");
     if (status) {
         q->status = up_view_status_bits(status);
-        if (!q->status || strcmp(q->what, "stages") == 0 || strcmp(q->what, "users") == 0 ||
-            strcmp(q->what, "account") == 0) {
+        if (!q->status || strcmp(q->what, "account") == 0) {
             json_error(out, "status: customer, churned, prospect or all (several joined by commas), for accounts,"
-                            " features, gaps and signals");
+                            " features, users, stages, gaps and signals");
             return 400;
         }
     }

@@ -552,10 +552,9 @@ static int cmd_report(const args_t *a)
     int retention = strcmp(what, "retention") == 0;
     if (a->val[O_STATUS]) {
         q.status = up_view_status_bits(a->val[O_STATUS]);
-        if (!q.status || retention || is_account || !strcmp(what, "users") || !strcmp(what, "stages") ||
-            !strcmp(what, "workflows")) {
+        if (!q.status || retention || is_account || !strcmp(what, "workflows") || !strcmp(what, "renewals")) {
             fprintf(stderr, "uptake report: --status customer|churned|prospect|all (or several joined by commas)"
-                            " applies to report accounts, features, gaps and signals\n");
+                            " applies to report accounts, features, users, stages, gaps and signals\n");
             return UP_EXIT_USAGE;
         }
     }

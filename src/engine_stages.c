@@ -35,7 +35,7 @@ static int cmp_rows(const void *pa, const void *pb)
 }
 
 int up_engine_stages(const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
-                     up_stages_t *out)
+                     const uint8_t *listed, up_stages_t *out)
 {
     memset(out, 0, sizeof *out);
     const up_settings_t *set = &m->settings;
@@ -72,7 +72,7 @@ int up_engine_stages(const up_rollup_t *r, const up_model_t *m, int64_t T, const
     int64_t top_scaled = llround(set->stage_mastery_top * 1e6);
     for (uint32_t i = 0; i < r->n_pairs; i++) {
         const up_pair_t *p = &r->pairs[i];
-        if (account_id != -1 && (int64_t)p->account != account_id)
+        if ((account_id != -1 && (int64_t)p->account != account_id) || (listed && !listed[p->account]))
             continue;
         int known = p->first_ts <= T ||
                     ((p->flags & UP_PAIR_IN_TABLE) && (p->created_at == UP_TS_NONE || p->created_at <= T));

@@ -33,10 +33,11 @@ typedef struct {
 } up_stages_t;
 
 /* Computes every stage as of T. account, when not NULL, keeps only that
- * account's rows and funnel (the top decile is always taken across all
+ * account's rows and funnel; listed, when not NULL, only the accounts whose
+ * rollup id a has listed[a] set (the top decile is always taken across all
  * accounts, as metrics.md says). Returns 0 or -UP_ENOMEM. */
 int up_engine_stages(const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
-                     up_stages_t *out);
+                     const uint8_t *listed, up_stages_t *out);
 void up_stages_free(up_stages_t *s);
 
 #endif

@@ -75,7 +75,7 @@ int up_nudges_json(const up_rollup_t *r, const up_model_t *m, const up_entities_
     int64_t uid = up_dict_find(&r->dict[UP_KIND_USER], user, strlen(user));
     if (uid >= 0) {
         up_stages_t st;
-        int rc = up_engine_stages(r, m, T, account, &st);
+        int rc = up_engine_stages(r, m, T, account, NULL, &st);
         if (rc < 0)
             return rc;
         size_t nf = m->n_features;

@@ -70,13 +70,19 @@ static int report_one_account(FILE *out, const up_view_t *v, const char *id, up_
     return rc;
 }
 
-/* `report users` and `report stages`: from the rollup alone. */
+/* `report users` and `report stages`: from the rollup, the accounts whose
+ * status --status lists (the customers by default; a named --account
+ * whatever its status). */
 static int report_stages(const up_view_t *v, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
 {
     const up_rollup_t *r = v->rollup;
     const char *account = q->o.account;
     up_stages_t st;
-    int rc = up_engine_stages(r, v->model, q->T, account, &st);
+    uint8_t *listed = NULL;
+    if ((q->status || !account) && !(listed = up_view_status_mask(v, q->status)))
+        return fail(err, errlen, -UP_ENOMEM, "%s", up_strerror(-UP_ENOMEM));
+    int rc = up_engine_stages(r, v->model, q->T, account, listed, &st);
+    free(listed);
     if (rc == 0 && account && up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account)) < 0) {
         rc = fail(err, errlen, -UP_ENOTFOUND, "no account '%s' in the events", account);
     } else if (rc == 0) {
@@ -139,7 +145,7 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
     int stages = strcmp(q->what, "users") == 0 || strcmp(q->what, "stages") == 0;
     int retention = strcmp(q->what, "retention") == 0;
     int renewals = strcmp(q->what, "renewals") == 0;
-    unsigned what = workflows ? UP_VIEW_ROLLUP | UP_VIEW_ENTITIES : stages ? UP_VIEW_ROLLUP
+    unsigned what = workflows || stages ? UP_VIEW_ROLLUP | UP_VIEW_ENTITIES
                   : strcmp(q->what, "signals") == 0 ? UP_VIEW_SIGNALS : UP_VIEW_PORTFOLIO;
     if (retention && up_report_retention_needs_signals(q->by))
         what = UP_VIEW_SIGNALS;

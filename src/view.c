@@ -229,6 +229,29 @@ int up_view_portfolio_at(up_view_t *v, int64_t T2, up_portfolio_t *out, char *er
     return rc < 0 ? fail(err, errlen, rc, NULL) : 0;
 }
 
+static int cmp_account_id(const void *key, const void *elem)
+{
+    return strcmp(key, ((const up_account_t *)elem)->account_id);
+}
+
+uint8_t *up_view_status_mask(const up_view_t *v, unsigned bits)
+{
+    const up_dict_t *d = &v->rollup->dict[UP_KIND_ACCOUNT];
+    uint8_t *mask = calloc((size_t)d->n + 1, 1);
+    if (!mask)
+        return NULL;
+    bits &= UP_VIEW_ALL;
+    if (!bits)
+        bits = UP_VIEW_CUSTOMER;
+    for (uint32_t a = 0; a < d->n; a++) {
+        const up_account_t *acc = bsearch(up_dict_str(d, a), v->entities.accounts, v->entities.n_accounts,
+                                          sizeof *v->entities.accounts, cmp_account_id);
+        up_status_t st = acc ? up_engine_status_at(&v->entities, acc, v->T) : UP_STATUS_CUSTOMER;
+        mask[a] = (bits & ((unsigned)UP_VIEW_CUSTOMER << st)) != 0;
+    }
+    return mask;
+}
+
 void up_view_close(up_view_t *v)
 {
     free(v->share_);

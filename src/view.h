@@ -69,6 +69,12 @@ int up_view_open_span(up_store_t *s, int64_t since, int64_t T, up_view_t *v, cha
  * UP_E* code with a sentence in err. */
 int up_view_portfolio_at(up_view_t *v, int64_t T2, up_portfolio_t *out, char *err, size_t errlen);
 
+/* Per rollup account id (the view's rollup and entities): 1 when the
+ * account's status at T is one of the UP_VIEW_* status bits (none: the
+ * customers); an account known only from events is a customer. A calloc'd
+ * array for the caller to free, or NULL when out of memory. */
+uint8_t *up_view_status_mask(const up_view_t *v, unsigned bits);
+
 /* The portfolio row of account id, or NULL. */
 const up_account_metrics_t *up_view_row(const up_view_t *v, const char *id);
 

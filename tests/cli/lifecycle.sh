@@ -59,6 +59,19 @@ expect_eq "$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "status") k 
     "A=churned P=prospect R6=churned R7=prospect " "--status churned,prospect"
 ok --data "$S" report features --as-of 2026-03-01 --format csv
 expect_no_grep "A," "$TMP/out" "report features leaves A out"
+# report users and stages list the customers' users too: A (churned on
+# 03-01) drops out, --status all or --account A brings it back
+ok --data "$S" report users --as-of 2026-03-01 --format csv
+expect_no_grep "A,u1," "$TMP/out" "report users leaves the churned A out"
+expect_grep "E,e1," "$TMP/out" "and keeps the event-only customer E"
+ok --data "$S" report users --as-of 2026-03-01 --status all --format csv
+expect_grep "A,u1," "$TMP/out" "report users --status all lists A"
+ok --data "$S" report users --as-of 2026-03-01 --account A --format csv
+expect_grep "A,u1," "$TMP/out" "report users --account A lists A"
+ok --data "$S" report stages --as-of 2026-02-28 --format csv
+cp "$TMP/out" "$TMP/stages-before.csv"
+ok --data "$S" report stages --as-of 2026-02-28 --status churned --format csv
+expect_eq "$(sed -n 2p "$TMP/out" | cut -d, -f2-6)" "0,0,0,0,0" "no churned account on 02-28: an empty funnel"
 ok --data "$S" report gaps --as-of 2026-03-01 --status all --format csv
 expect_grep "R6," "$TMP/out" "report gaps --status all lists R6"
 ok --data "$S" report accounts --as-of 2026-03-01 --account A --format csv
