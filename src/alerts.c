@@ -4,6 +4,7 @@
  * conditions too, written from the model's alert_settings, so every alert
  * explains itself with the same text and the values it read. */
 #include "alerts.h"
+#include "backtest.h"
 
 #include "fmt.h"
 #include "metric.h"
@@ -393,8 +394,8 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
     if ((rc = up_alerts_init(db)) < 0)
         snprintf(err, errlen, "cannot create the alert tables: %s", sqlite3_errmsg(db));
     else if ((rc = up_view_open(s, T, UP_VIEW_SIGNALS | UP_VIEW_ALL, &v, err, errlen)) == 0) {
-        rc = evaluate(db, m, &v.portfolio, rules, n_rules, st);
-        if (rc < 0)
+        if ((rc = up_backtest_churn_probability(&v, err, errlen)) == 0 &&
+            (rc = evaluate(db, m, &v.portfolio, rules, n_rules, st)) < 0)
             snprintf(err, errlen, "cannot write the alert tables: %s", sqlite3_errmsg(db));
         up_view_close(&v);
     }

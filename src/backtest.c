@@ -421,6 +421,21 @@ double up_backtest_probability(const up_bt_calibration_t *c, double h, int64_t *
     return b->rows ? (double)b->churned / (double)b->rows : NAN;
 }
 
+int up_backtest_churn_probability(up_view_t *v, char *err, size_t errlen)
+{
+    up_bt_calibration_t cal;
+    int rc = up_backtest_calibration(v->store, up_engine_end_of_day(v->d0), v->model->alert_settings.renewal_days, &cal,
+                                     err, errlen);
+    if (rc < 0)
+        return rc;
+    uint32_t n = up_view_rows_all(v);
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t rows;
+        v->portfolio.rows[i].churn_probability = up_backtest_probability(&cal, v->portfolio.rows[i].health, &rows);
+    }
+    return 0;
+}
+
 void up_backtest_free(up_backtest_t *bt)
 {
     free(bt->snaps);

@@ -107,6 +107,13 @@ int up_backtest_calibration(up_store_t *s, int64_t T, int horizon, up_bt_calibra
  * when the band has no row); *rows receives the band's rows. */
 double up_backtest_probability(const up_bt_calibration_t *c, double h, int64_t *rows);
 
+struct up_view;
+/* Fills churn_probability on every portfolio row of v (a UP_VIEW_SIGNALS
+ * view, whatever rows it lists): the account's health band's churn rate in
+ * the calibration backtest as of v's day with the model's renewal_days as
+ * the horizon. Returns 0 or a negative UP_E* code with a sentence in err. */
+int up_backtest_churn_probability(struct up_view *v, char *err, size_t errlen);
+
 /* Suggested health weights: fitted on the snapshots of the earlier half
  * (the first n_snaps / 2), judged on the later half only. */
 typedef struct {

@@ -534,6 +534,48 @@ static int cmd_rejects(const args_t *a)
 
 /* ---- report ------------------------------------------------------------ */
 
+/* report retention's options (--at, --horizon, --by) into q; a usage error
+ * is written and UP_EXIT_USAGE returned, else 0. */
+static int retention_opts(const args_t *a, up_report_req_t *q)
+{
+    char *end = NULL;
+    long h = a->val[O_HORIZON] ? strtol(a->val[O_HORIZON], &end, 10) : 0;
+    int grid = a->val[O_BY] && up_report_retention_is_grid(a->val[O_BY]);
+    if (!a->val[O_AT] || (!a->val[O_HORIZON] && !grid) || !a->val[O_BY]) {
+        fprintf(stderr, "usage: uptake report retention --at DATE --horizon N --by level|segment|health_band|owner|METRIC"
+                        " [--format table|csv|json]\n"
+                        "       uptake report retention --at DATE --by start_month [--format table|csv|json]\n");
+        return UP_EXIT_USAGE;
+    }
+    if (grid && a->val[O_HORIZON]) {
+        fprintf(stderr, "uptake report retention: --by start_month measures at months 3, 6, 12 …: no --horizon\n");
+        return UP_EXIT_USAGE;
+    }
+    if (!grid && (*end || h < 1 || h > 36600)) {
+        fprintf(stderr, "uptake report retention: --horizon: expected a whole number of days >= 1, got '%s'\n",
+                a->val[O_HORIZON]);
+        return UP_EXIT_USAGE;
+    }
+    if (!up_report_retention_by_valid(a->val[O_BY])) {
+        fprintf(stderr, "uptake report retention: --by: '%s' is not level, segment, health_band, owner, start_month"
+                        " or a metric (uptake report accounts --explain lists them)\n", a->val[O_BY]);
+        return UP_EXIT_USAGE;
+    }
+    int32_t day;
+    if (up_date_parse(a->val[O_AT], strlen(a->val[O_AT]), &day) < 0) {
+        fprintf(stderr, "uptake report retention: --at: cannot parse '%s' as a date (YYYY-MM-DD)\n", a->val[O_AT]);
+        return UP_EXIT_USAGE;
+    }
+    if (a->val[O_AS_OF]) {
+        fprintf(stderr, "uptake report retention: use --at DATE, not --as-of\n");
+        return UP_EXIT_USAGE;
+    }
+    q->horizon = (int)h;
+    q->by = a->val[O_BY];
+    q->T = up_engine_end_of_day(day);
+    return 0;
+}
+
 static int cmd_report(const args_t *a)
 {
     const char *what = a->npos > 1 ? a->pos[1] : NULL;
@@ -562,43 +604,8 @@ static int cmd_report(const args_t *a)
         fprintf(stderr, "uptake report: --at, --horizon and --by apply to report retention\n");
         return UP_EXIT_USAGE;
     }
-    if (retention) {
-        char *end = NULL;
-        long h = a->val[O_HORIZON] ? strtol(a->val[O_HORIZON], &end, 10) : 0;
-        int grid = a->val[O_BY] && up_report_retention_is_grid(a->val[O_BY]);
-        if (!a->val[O_AT] || (!a->val[O_HORIZON] && !grid) || !a->val[O_BY]) {
-            fprintf(stderr, "usage: uptake report retention --at DATE --horizon N --by level|segment|health_band|owner|METRIC"
-                            " [--format table|csv|json]\n"
-                            "       uptake report retention --at DATE --by start_month [--format table|csv|json]\n");
-            return UP_EXIT_USAGE;
-        }
-        if (grid && a->val[O_HORIZON]) {
-            fprintf(stderr, "uptake report retention: --by start_month measures at months 3, 6, 12 …: no --horizon\n");
-            return UP_EXIT_USAGE;
-        }
-        if (!grid && (*end || h < 1 || h > 36600)) {
-            fprintf(stderr, "uptake report retention: --horizon: expected a whole number of days >= 1, got '%s'\n",
-                    a->val[O_HORIZON]);
-            return UP_EXIT_USAGE;
-        }
-        if (!up_report_retention_by_valid(a->val[O_BY])) {
-            fprintf(stderr, "uptake report retention: --by: '%s' is not level, segment, health_band, owner"
-                            " or a metric (uptake report accounts --explain lists them)\n", a->val[O_BY]);
-            return UP_EXIT_USAGE;
-        }
-        int32_t day;
-        if (up_date_parse(a->val[O_AT], strlen(a->val[O_AT]), &day) < 0) {
-            fprintf(stderr, "uptake report retention: --at: cannot parse '%s' as a date (YYYY-MM-DD)\n", a->val[O_AT]);
-            return UP_EXIT_USAGE;
-        }
-        if (a->val[O_AS_OF]) {
-            fprintf(stderr, "uptake report retention: use --at DATE, not --as-of\n");
-            return UP_EXIT_USAGE;
-        }
-        q.horizon = (int)h;
-        q.by = a->val[O_BY];
-        q.T = up_engine_end_of_day(day);
-    }
+    if (retention && retention_opts(a, &q) != 0)
+        return UP_EXIT_USAGE;
     if (a->val[O_DAYS] && strcmp(what, "renewals") != 0) {
         fprintf(stderr, "uptake report: --days applies to report renewals\n");
         return UP_EXIT_USAGE;

@@ -2,6 +2,8 @@
  * (see the header). */
 #include "report_run.h"
 
+#include "backtest.h"
+
 #include "engine.h"
 #include "engine_people.h"
 #include "engine_series.h"
@@ -160,6 +162,10 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
     int rc = up_view_open(s, q->T, what, &v, err, errlen);
     if (rc < 0)
         return rc;
+    if ((what & UP_VIEW_SIGNALS) && (rc = up_backtest_churn_probability(&v, err, errlen)) < 0) {
+        up_view_close(&v);
+        return rc;
+    }
     double t0 = up_now_s();
     rc = renewals ? up_report_renewals(out, &v, q->horizon, q->o.format, err, errlen)
        : retention && up_report_retention_is_grid(q->by) ? up_report_retention_grid(out, &v, q->o.format)

@@ -1,8 +1,6 @@
 /* view: the store as of T (see the header). */
 #include "view.h"
 
-#include "backtest.h"
-
 #include "engine_account.h"
 #include "engine_people.h"
 #include "engine_signals.h"
@@ -98,17 +96,6 @@ static int signals(up_view_t *v, char *err, size_t errlen)
     up_signals_src_t src = {up_store_db(v->store), m, v->rollup, v->T, quiet, errors, &v->before, share};
     if (rc == 0)
         rc = up_engine_signals(&src, &v->portfolio);
-    /* churn_probability: the health band's churn rate over the last year,
-     * with the renewal window as the horizon */
-    up_bt_calibration_t cal;
-    if (rc == 0 && (rc = up_backtest_calibration(v->store, up_engine_end_of_day(v->d0), m->alert_settings.renewal_days,
-                                                 &cal, err, errlen)) == 0) {
-        for (uint32_t i = 0; i < v->portfolio.n_rows; i++) {
-            int64_t rows;
-            v->portfolio.rows[i].churn_probability =
-                up_backtest_probability(&cal, v->portfolio.rows[i].health, &rows);
-        }
-    }
     free(quiet);
     free(errors);
     return rc < 0 ? fail(err, errlen, rc, NULL) : 0;
@@ -232,6 +219,11 @@ int up_view_portfolio_at(up_view_t *v, int64_t T2, up_portfolio_t *out, char *er
 static int cmp_account_id(const void *key, const void *elem)
 {
     return strcmp(key, ((const up_account_t *)elem)->account_id);
+}
+
+uint32_t up_view_rows_all(const up_view_t *v)
+{
+    return v->n_rows_all_ > v->portfolio.n_rows ? v->n_rows_all_ : v->portfolio.n_rows;
 }
 
 uint8_t *up_view_status_mask(const up_view_t *v, unsigned bits)

@@ -20,7 +20,8 @@ enum {
     UP_VIEW_ROLLUP = 1,      /* the rollup as of T */
     UP_VIEW_ENTITIES = 2,    /* the entity tables (accounts, surveys, subscriptions, outcomes) */
     UP_VIEW_PORTFOLIO = 4,   /* every account's metrics (implies the two above and the key actions) */
-    UP_VIEW_SIGNALS = 8,     /* the portfolio with its signal metrics (engine_signals.h) */
+    UP_VIEW_SIGNALS = 8,     /* the portfolio with its signal metrics (engine_signals.h), but
+                              * churn_probability: up_backtest_churn_probability fills it */
     /* Which accounts portfolio.rows lists, by their status at T (none of
      * these bits: the customers). The others stay in the view, after
      * portfolio.n_rows, where up_view_row still finds them. */
@@ -68,6 +69,10 @@ int up_view_open_span(up_store_t *s, int64_t since, int64_t T, up_view_t *v, cha
  * and entities; free it with up_portfolio_free. Returns 0 or a negative
  * UP_E* code with a sentence in err. */
 int up_view_portfolio_at(up_view_t *v, int64_t T2, up_portfolio_t *out, char *err, size_t errlen);
+
+/* The portfolio's rows, the ones the status bits did not list included
+ * (they follow portfolio.n_rows). */
+uint32_t up_view_rows_all(const up_view_t *v);
 
 /* Per rollup account id (the view's rollup and entities): 1 when the
  * account's status at T is one of the UP_VIEW_* status bits (none: the

@@ -99,7 +99,7 @@ static void test_stage_boundaries(void **state)
     run_t x;
     fx_run_open(&x, dir, up_engine_end_of_day(D0));
     up_stages_t st;
-    assert_int_equal(up_engine_stages(x.r, up_store_model(x.s), up_engine_end_of_day(D0), "A", &st), 0);
+    assert_int_equal(up_engine_stages(x.r, up_store_model(x.s), up_engine_end_of_day(D0), "A", NULL, &st), 0);
     const char *users[] = {"p1", "p2", "p3", "p4", "p5", "p6"};
     const up_stage_t want[] = {UP_STAGE_REGULAR, UP_STAGE_TRIAL, UP_STAGE_REGULAR, UP_STAGE_AWARE,
                                UP_STAGE_TRIAL, UP_STAGE_MASTERY};
@@ -128,7 +128,7 @@ static void test_top_decile_exact(void **state)
     int64_t T = up_engine_end_of_day(D0);
     fx_run_open(&x, dir, T);
     up_stages_t st;
-    assert_int_equal(up_engine_stages(x.r, up_store_model(x.s), T, "B", &st), 0);
+    assert_int_equal(up_engine_stages(x.r, up_store_model(x.s), T, "B", NULL, &st), 0);
     assert_int_equal(find(x.r, &st, "b00", 1)->stage, UP_STAGE_REGULAR);   /* 3 of 30: not fewer */
     assert_int_equal(find(x.r, &st, "b26", 1)->stage, UP_STAGE_MASTERY);
     assert_int_equal(st.funnel[1][UP_STAGE_REGULAR], 26);
@@ -139,7 +139,7 @@ static void test_top_decile_exact(void **state)
     fx_ev(s, at(-2, 9, 0, 0), "b29", "B", "g.use");
     up_store_close(s);
     fx_run_open(&x, dir, T);
-    assert_int_equal(up_engine_stages(x.r, up_store_model(x.s), T, "B", &st), 0);
+    assert_int_equal(up_engine_stages(x.r, up_store_model(x.s), T, "B", NULL, &st), 0);
     assert_int_equal(find(x.r, &st, "b00", 1)->stage, UP_STAGE_MASTERY);   /* 3 < 3.1 */
     assert_int_equal(find(x.r, &st, "b29", 1)->stage, UP_STAGE_TRIAL);
     assert_int_equal(st.funnel[1][UP_STAGE_MASTERY], 29);
