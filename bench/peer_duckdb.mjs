@@ -33,6 +33,7 @@ function args(argv) {
     else if (k === '--phase') o.phase = v();
     else if (k === '--skip') o.skip = v().split(',').map((x) => x.trim()).filter(Boolean);
     else if (k === '--backtest') o.backtest = v();
+    else if (k === '--retention') o.retention = v();
     else throw new Error(`unknown argument ${k}`);
   }
   if (o.phase !== 'load' && !/^\d{4}-\d{2}-\d{2}$/.test(o.asOf ?? '')) throw new Error('--as-of YYYY-MM-DD is required');
@@ -93,16 +94,16 @@ async function load(con, dir, skip = []) {
     const cols = await columnsOf(con, f('accounts.csv'));
     await con.run(`CREATE OR REPLACE TEMP TABLE acc_raw AS
       SELECT account_id, ${col(cols, 'seats')} AS seats, ${col(cols, 'contract_start')} AS contract_start,
-             ${col(cols, 'churned_at')} AS churned_at
+             ${col(cols, 'churned_at')} AS churned_at, ${col(cols, 'arr')} AS arr
       FROM ${csv(f('accounts.csv'))} WHERE NOT ${blank('account_id')}`);
     await con.run(`CREATE OR REPLACE TABLE accounts AS
       SELECT account_id, COALESCE(TRY_CAST(trim(seats) AS BIGINT), 0) AS seats,
              CAST(up_ts(contract_start) AS DATE) AS contract_start,
-             CAST(up_ts(churned_at) AS DATE) AS churned_at
+             CAST(up_ts(churned_at) AS DATE) AS churned_at, TRY_CAST(trim(arr) AS DOUBLE) AS arr
       FROM (SELECT *, rowid AS rid FROM acc_raw) QUALIFY row_number() OVER (PARTITION BY account_id ORDER BY rid DESC) = 1`);
     await con.run('DROP TABLE acc_raw');
   } else {
-    await con.run('CREATE OR REPLACE TABLE accounts(account_id VARCHAR, seats BIGINT, contract_start DATE, churned_at DATE)');
+    await con.run('CREATE OR REPLACE TABLE accounts(account_id VARCHAR, seats BIGINT, contract_start DATE, churned_at DATE, arr DOUBLE)');
   }
   // users: one row per (account_id, user_id), the last in file order wins.
   if (present('users.csv')) {
@@ -133,15 +134,16 @@ async function load(con, dir, skip = []) {
   if (present('subscriptions.csv')) {
     const cols = await columnsOf(con, f('subscriptions.csv'));
     await con.run(`CREATE OR REPLACE TEMP TABLE sub_raw AS
-      SELECT account_id, ${col(cols, 'start')} AS s, ${col(cols, 'end')} AS e, ${col(cols, 'seats')} AS seats
+      SELECT account_id, ${col(cols, 'start')} AS s, ${col(cols, 'end')} AS e, ${col(cols, 'seats')} AS seats,
+             ${col(cols, 'arr')} AS arr
       FROM ${csv(f('subscriptions.csv'))} WHERE NOT ${blank('account_id')}`);
     await con.run(`CREATE OR REPLACE TABLE subscriptions AS
       SELECT account_id, up_ts(s) AS start_ts, up_ts(e) AS end_ts,
-             COALESCE(TRY_CAST(trim(seats) AS BIGINT), 0) AS seats, rowid AS rid
+             COALESCE(TRY_CAST(trim(seats) AS BIGINT), 0) AS seats, rowid AS rid, TRY_CAST(trim(arr) AS DOUBLE) AS arr
       FROM sub_raw`);
     await con.run('DROP TABLE sub_raw');
   } else {
-    await con.run('CREATE OR REPLACE TABLE subscriptions(account_id VARCHAR, start_ts TIMESTAMP, end_ts TIMESTAMP, seats BIGINT, rid BIGINT)');
+    await con.run('CREATE OR REPLACE TABLE subscriptions(account_id VARCHAR, start_ts TIMESTAMP, end_ts TIMESTAMP, seats BIGINT, rid BIGINT, arr DOUBLE)');
   }
   // outcomes: rows without account_id, metric or a readable ts are dropped;
   // rid = file order (the last row wins a tie on ts). value/target: numbers,
@@ -239,6 +241,63 @@ async function backtest(con, m, spec, outDir) {
   return rows.length;
 }
 
+// Retention by level (metrics.md, "Retention by cohort"), independently: the
+// customers at the end of day D by their level then; churned when a churn
+// falls in (end of D, end of D + N]; ARR at a date is 0 unless a customer
+// then, else the subscriptions active then (their arr) when the account has
+// subscription rows, else accounts.arr (empty = 0).
+async function retention(con, m, spec, outDir) {
+  const [d, h] = spec.split(',');
+  const horizon = Number(h);
+  const endOf = (s) => Date.UTC(+s.slice(0, 4), +s.slice(5, 7) - 1, +s.slice(8, 10)) + 86400000 - 1;
+  const T0 = endOf(d), T1 = T0 + horizon * 86400000;
+  const d1 = new Date(T1).toISOString().slice(0, 10);
+  const status = async (day) => {
+    const r = await con.runAndReadAll(reportSql(day, m.settings).accounts);
+    const names = r.columnNames();
+    return r.getRowsJS().map((row) => Object.fromEntries(names.map((n, i) => [n, row[i]])));
+  };
+  const at0 = await status(d), at1 = new Map((await status(d1)).map((o) => [o.account_id, o.status]));
+  const subs = new Map();
+  for (const [a, s0, e0, arr] of (await con.runAndReadAll(
+    'SELECT account_id, epoch_ms(start_ts), epoch_ms(end_ts), arr FROM subscriptions ORDER BY account_id, rid')).getRowsJS()) {
+    if (!subs.has(a)) subs.set(a, []);
+    subs.get(a).push([s0 === null ? null : Number(s0), e0 === null ? null : Number(e0), arr]);
+  }
+  const accArr = new Map((await con.runAndReadAll('SELECT account_id, arr FROM accounts')).getRowsJS());
+  const ch = await con.runAndReadAll(`
+    SELECT account_id, epoch_ms(CAST(churned_at AS TIMESTAMP)) FROM accounts WHERE churned_at IS NOT NULL
+    UNION ALL SELECT account_id, epoch_ms(ts) FROM churns`);
+  const churns = new Map();
+  for (const [a, t] of ch.getRowsJS()) { if (!churns.has(a)) churns.set(a, []); churns.get(a).push(Number(t)); }
+  const arrAt = (a, T, st) => {
+    if (st !== 'customer') return 0;
+    if (subs.has(a)) {
+      let x = 0;
+      for (const [s0, e0, arr] of subs.get(a)) if (s0 !== null && s0 <= T && (e0 === null || T < e0) && arr !== null) x += arr;
+      return x;
+    }
+    const v = accArr.get(a);
+    return v === null || v === undefined ? 0 : v;
+  };
+  const groups = { low: [], high: [], effective: [] };
+  for (const o of at0) if (o.status === 'customer') groups[o.level].push(o.account_id);
+  const lines = ['group,accounts,churned,logo_retention,arr_start,arr_end,nrr,grr'];
+  for (const g of ['low', 'high', 'effective']) {
+    const ids = groups[g];
+    if (!ids.length) continue;
+    let churned = 0, a0 = 0, a1 = 0, kept = 0;
+    for (const a of ids) {
+      churned += (churns.get(a) || []).some((c) => c > T0 && c <= T1) ? 1 : 0;
+      const x0 = arrAt(a, T0, 'customer'), x1 = arrAt(a, T1, at1.get(a));
+      a0 += x0; a1 += x1; kept += Math.min(x0, x1);
+    }
+    lines.push([g, ids.length, churned, fmtCell(1 - churned / ids.length), fmtCell(a0), fmtCell(a1),
+                fmtCell(a0 ? a1 / a0 : null), fmtCell(a0 ? kept / a0 : null)].join(','));
+  }
+  writeFileSync(join(outDir, 'retention.csv'), lines.join('\n') + '\n');
+}
+
 async function main() {
   const o = args(process.argv.slice(2));
   const res = {};
@@ -266,6 +325,7 @@ async function main() {
     res.users = await writeReport(con, q.users, USER_COLUMNS, join(o.out, 'users.csv'));
     res.stages = await writeReport(con, q.stages, STAGE_COLUMNS, join(o.out, 'stages.csv'));
     if (o.backtest) res.backtest_rows = await backtest(con, m, o.backtest, o.out);
+    if (o.retention) await retention(con, m, o.retention, o.out);
     res.report = (performance.now() - t0) / 1000;
   }
   con.closeSync?.();

@@ -67,11 +67,30 @@ run "$uptake" --data "$tmp/store" init --model "$tmp/data/model.yaml"
 import_all "$tmp/data" "$tmp/store"
 report_all "$tmp/store" "$asof" "$tmp/uptake"
 run node "$root/bench/peer_duckdb.mjs" --data "$tmp/data" --model "$tmp/data/model.yaml" --as-of "$asof" --out "$tmp/duckdb" $skip \
-    --backtest 2026-07-25,2026-11-20,30
+    --backtest 2026-07-25,2026-11-20,30 --retention 2026-09-30,45
 passed=0 failed=0
 if node "$root/bench/compare.mjs" $strict --names uptake,duckdb "$tmp/uptake" "$tmp/duckdb"; then
     passed=$((passed + 1))
 else
+    failed=$((failed + 1))
+fi
+# Retention by level at 09-30 over 45 days: status, churn flags and ARR at
+# both ends recomputed by the peer.
+"$uptake" --data "$tmp/store" report retention --at 2026-09-30 --horizon 45 --by level --format csv \
+    >"$tmp/uptake/retention.csv" || { echo "crosscheck: uptake report retention failed" >&2; exit 1; }
+if python3 - "$tmp/uptake/retention.csv" "$tmp/duckdb/retention.csv" <<'PY'
+import csv, sys
+num = lambda v: None if v == "" else float(v)
+a = [[r[0]] + [num(x) for x in r[1:]] for r in list(csv.reader(open(sys.argv[1])))[1:]]
+b = [[r[0]] + [num(x) for x in r[1:]] for r in list(csv.reader(open(sys.argv[2])))[1:]]
+print(f"compared retention by level ({len(a)} groups): {'identical' if a == b else 'DIFFERENT'}")
+sys.exit(0 if a == b and a else 1)
+PY
+then
+    passed=$((passed + 1))
+else
+    diff "$tmp/uptake/retention.csv" "$tmp/duckdb/retention.csv"
+    echo "crosscheck: retention by level differs"
     failed=$((failed + 1))
 fi
 # The backtest: the peer recomputes every snapshot's accounts report, the
