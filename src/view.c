@@ -236,8 +236,9 @@ uint8_t *up_view_status_mask(const up_view_t *v, unsigned bits)
     if (!bits)
         bits = UP_VIEW_CUSTOMER;
     for (uint32_t a = 0; a < d->n; a++) {
-        const up_account_t *acc = bsearch(up_dict_str(d, a), v->entities.accounts, v->entities.n_accounts,
-                                          sizeof *v->entities.accounts, cmp_account_id);
+        const up_account_t *acc = !v->entities.n_accounts ? NULL
+            : bsearch(up_dict_str(d, a), v->entities.accounts, v->entities.n_accounts, sizeof *v->entities.accounts,
+                      cmp_account_id);
         up_status_t st = acc ? up_engine_status_at(&v->entities, acc, v->T) : UP_STATUS_CUSTOMER;
         mask[a] = (bits & ((unsigned)UP_VIEW_CUSTOMER << st)) != 0;
     }
