@@ -204,7 +204,7 @@ awk -v n="$bt_events" -v bs="$bt_secs" -v br="$bt_rss" -v rs="$r12_secs" -v rr="
     printf "| uptake report accounts, once per snapshot (12 runs) | %.2f | %.1f |\n", rs, rr / 1024
     printf "| uptake report signals (its churn_probability runs a calibration backtest) | %.2f | |\n", ss
     printf "| uptake report accounts, the same day | %.2f | |\n", as
-    printf "\nratio backtest ÷ 12 reports: %.2f× (target: the backtest under 2 s at 10M)\n", rs > 0 ? bs / rs : 0
+    printf "\nratio backtest ÷ 12 reports: %.2f× (target: the backtest under 2 s at 10M)\n", (rs > 0 ? bs / rs : 0)
 }' | tee -a "$out/bench.md"
 sed -n '1,3p' "$out/backtest.txt" | tee -a "$out/bench.md"
 
