@@ -188,6 +188,17 @@ async function writeReport(con, sql, columns, path) {
   return lines.length - 1;
 }
 
+// Every churn instant (ms) per account: churned_at at 00:00 of its day, and
+// the churn rows.
+async function churnTimes(con) {
+  const ch = await con.runAndReadAll(`
+    SELECT account_id, epoch_ms(CAST(churned_at AS TIMESTAMP)) FROM accounts WHERE churned_at IS NOT NULL
+    UNION ALL SELECT account_id, epoch_ms(ts) FROM churns`);
+  const churns = new Map();
+  for (const [a, t] of ch.getRowsJS()) { if (!churns.has(a)) churns.set(a, []); churns.get(a).push(Number(t)); }
+  return churns;
+}
+
 // The backtest of metrics.md ("Backtest"), independently: the month ends t
 // with from <= t and t + horizon <= to; at each, the accounts whose status
 // is customer in the accounts report as of t; churned when a churn
@@ -209,11 +220,7 @@ function monthEnds(from, to, horizon) {
 async function backtest(con, m, spec, outDir) {
   const [from, to, h] = spec.split(',');
   const horizon = Number(h);
-  const ch = await con.runAndReadAll(`
-    SELECT account_id, epoch_ms(CAST(churned_at AS TIMESTAMP)) FROM accounts WHERE churned_at IS NOT NULL
-    UNION ALL SELECT account_id, epoch_ms(ts) FROM churns`);
-  const churns = new Map();
-  for (const [a, t] of ch.getRowsJS()) { if (!churns.has(a)) churns.set(a, []); churns.get(a).push(Number(t)); }
+  const churns = await churnTimes(con);
   const rows = [];
   for (const t of monthEnds(from, to, horizon)) {
     const T = Date.UTC(+t.slice(0, 4), +t.slice(5, 7) - 1, +t.slice(8, 10)) + 86400000 - 1;
@@ -265,11 +272,7 @@ async function retention(con, m, spec, outDir) {
     subs.get(a).push([s0 === null ? null : Number(s0), e0 === null ? null : Number(e0), arr]);
   }
   const accArr = new Map((await con.runAndReadAll('SELECT account_id, arr FROM accounts')).getRowsJS());
-  const ch = await con.runAndReadAll(`
-    SELECT account_id, epoch_ms(CAST(churned_at AS TIMESTAMP)) FROM accounts WHERE churned_at IS NOT NULL
-    UNION ALL SELECT account_id, epoch_ms(ts) FROM churns`);
-  const churns = new Map();
-  for (const [a, t] of ch.getRowsJS()) { if (!churns.has(a)) churns.set(a, []); churns.get(a).push(Number(t)); }
+  const churns = await churnTimes(con);
   const arrAt = (a, T, st) => {
     if (st !== 'customer') return 0;
     if (subs.has(a)) {

@@ -3,6 +3,7 @@
  * in one pass over the accounts sorted by group. */
 #include "report_retention.h"
 
+#include "backtest.h"
 #include "engine.h"
 #include "table.h"
 #include "timeparse.h"
@@ -71,7 +72,6 @@ static int cmp_double(const void *pa, const void *pb)
 }
 
 static const char *const Q_LABELS[4] = {"Q1", "Q2", "Q3", "Q4"};
-static const char *const BAND_LABELS[5] = {"0-20", "20-40", "40-60", "60-80", "80-100"};
 #define NULL_RANK 1000000
 
 /* The quartile (1..4) of value among the n sorted non-null values: the
@@ -146,9 +146,8 @@ int up_report_retention(FILE *out, const up_view_t *v, int horizon, const char *
             if (isnan(r->health)) {
                 it->rank = NULL_RANK;
             } else {
-                int b = (int)floor(r->health / 20);
-                it->rank = b < 0 ? 0 : b > 4 ? 4 : b;
-                it->label = BAND_LABELS[it->rank];
+                it->rank = up_backtest_band(r->health);
+                it->label = up_bt_band_names[it->rank];
             }
             break;
         default: {
