@@ -1,7 +1,7 @@
 // Shared helpers of the independent peer implementations (bench/ and
 // tests/crosscheck/): the adoption model, number formatting and CSV output.
 // Nothing here knows how uptake computes anything; it follows
-// ../shared/spec/metrics.md only.
+// the definitions in docs/metrics.md only.
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 

@@ -1,4 +1,4 @@
-// The account metrics and feature adoption of ../shared/spec/metrics.md as SQL
+// The account metrics and feature adoption of the definitions in docs/metrics.md as SQL
 // over the loaded tables
 //   events(ts TIMESTAMP, user_id, account_id, event)          de-duplicated
 //   accounts(account_id, seats BIGINT, contract_start DATE, churned_at DATE)   one row per id

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // An independent implementation of the account metrics and feature adoption
-// of ../shared/spec/metrics.md, in SQL run by DuckDB (@duckdb/node-api).
+// of the definitions in docs/metrics.md, in SQL run by DuckDB (@duckdb/node-api).
 //
 //   node bench/peer_duckdb.mjs --data DIR --model FILE --as-of YYYY-MM-DD --out DIR
 //        [--db FILE] [--phase all|load|report] [--skip TABLE,...]

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Replays the wire captures of the four client libraries
-# (/work/shared/spec/wire/*.body.raw, or $UPTAKE_WIRE_DIR) byte for byte with
+# (tests/fixtures/wire/*.body.raw, or $UPTAKE_WIRE_DIR) byte for byte with
 # curl: method, path and query from the .http file's request line, its
 # Content-Encoding, Authorization and Content-Type headers, the exact body.
 # The captures carry the test keys seg_wk_123 (Segment, Basic and writeKey),
@@ -9,19 +9,13 @@
 # SHA-256 into the keys table. Each request must get the answer the client
 # accepted at capture time (the .http's "answered" line: Mixpanel `1`, ...),
 # and the store must hold the events the decoded bodies describe.
-# Without the wire directory this fails, unless UPTAKE_NO_SHARED=1 (skip).
 #   UPTAKE=/abs/path/build/uptake sh tests/http/replay.sh
 set -eu
 . "$(dirname "$0")/../cli/lib.inc"
 . "$(dirname "$0")/server.inc"
-WIRE=${UPTAKE_WIRE_DIR:-/work/shared/spec/wire}
-if ! ls "$WIRE"/*.body.raw >/dev/null 2>&1; then
-    if [ "${UPTAKE_NO_SHARED:-0}" = 1 ]; then
-        echo "skip $TEST_NAME: no captures in $WIRE (UPTAKE_NO_SHARED=1)"
-        exit 0
-    fi
-    fail "no captures in $WIRE (*.body.raw); set UPTAKE_WIRE_DIR, or UPTAKE_NO_SHARED=1 to skip"
-fi
+WIRE=${UPTAKE_WIRE_DIR:-$REPO/tests/fixtures/wire}
+ls "$WIRE"/*.body.raw >/dev/null 2>&1 || fail "no captures in $WIRE (*.body.raw)"
+
 command -v curl >/dev/null || fail "curl is not installed"
 command -v sqlite3 >/dev/null || fail "sqlite3 is not installed"
 

@@ -4,7 +4,7 @@
 # posthog-node 5.70.0 and mixpanel 0.24.0 send to `uptake serve`; the CLI and
 # the JSON API then show what was stored. Also: keys (401/403), bad bodies
 # (400), size limits (413, one oversized event rejected alone), a clean stop.
-# Then runs replay.sh (the captured wire bytes of /work/shared/spec/wire).
+# Then runs replay.sh (the captured wire bytes of tests/fixtures/wire).
 #   UPTAKE=/abs/path/build/uptake sh tests/http/run.sh
 set -eu
 . "$(dirname "$0")/../cli/lib.inc"

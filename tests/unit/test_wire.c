@@ -1,4 +1,4 @@
-/* wire: the captured requests of the four real clients (../shared/spec/wire)
+/* wire: the captured requests of the four real clients (tests/fixtures/wire)
  * replayed through the decoder, byte for byte, with the server's clock set
  * to the capture's "received at" instant; plus hand-made bad bodies.
  * Expected values are read off the decoded JSON in each .http file; event
@@ -14,7 +14,7 @@
 #include <strings.h>
 #include <zlib.h>
 
-#define WIRE "../shared/spec/wire/"
+#define WIRE "tests/fixtures/wire/"
 
 typedef struct {
     char method[8], target[4096], encoding[64], auth[256];
@@ -47,15 +47,13 @@ static char *slurp_n(const char *path, size_t *len)
 /* Reads stem.http (request line, headers, "received at") and stem.body.raw. */
 static int load(const char *stem, capture_t *c)
 {
-    if (getenv("UPTAKE_NO_SHARED") && access(WIRE, F_OK) != 0)
-        return -1;
     char path[512];
     size_t len;
     memset(c, 0, sizeof *c);
     snprintf(path, sizeof path, WIRE "%s.http", stem);
     char *http = slurp_n(path, &len);
     if (!http)
-        fail_msg("missing capture %s (set UPTAKE_NO_SHARED=1 to skip when ../shared is absent)", path);
+        fail_msg("missing capture %s (run the tests from the repository's top directory)", path);
     char *at = strstr(http, "received at ");
     assert_non_null(at);
     assert_int_equal(up_time_parse(at + 12, 24, &c->received), 0);
