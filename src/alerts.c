@@ -16,6 +16,7 @@
 #include "util.h"
 #include "view.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -437,9 +438,89 @@ static int write_rows(sqlite3 *db, FILE *out, const char *sql, const char *bind,
     t.json_key = json_key;
     t.json_tight = 1;
     t.empty = empty;
+    t.header = 1;
+    t.utf8 = 1;
     int rc = query_rows(db, sql, bind, &t);
     if (rc == 0)
         rc = up_table_write(out, &t, (up_format_t)format);
+    up_table_free(&t);
+    return rc;
+}
+
+/* The values an alert read, for people: "breadth 0.114, days_into_contract
+ * 180" (three significant digits), or the text as it is when it is not a
+ * JSON object. */
+static void values_text(const char *json, char *out, size_t n)
+{
+    out[0] = '\0';
+    json_t *o = json ? json_loads(json, 0, NULL) : NULL;
+    if (!json_is_object(o)) {
+        snprintf(out, n, "%s", json ? json : "");
+        json_decref(o);
+        return;
+    }
+    size_t len = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v) {
+        char val[40];
+        if (json_is_number(v))
+            snprintf(val, sizeof val, "%.3g", json_number_value(v));
+        else if (json_is_boolean(v))
+            snprintf(val, sizeof val, "%s", json_is_true(v) ? "yes" : "no");
+        else
+            snprintf(val, sizeof val, "–");
+        int w = snprintf(out + len, n - len, "%s%s %s", len ? ", " : "", k, val);
+        if (w < 0 || (size_t)w >= n - len)
+            break;
+        len += (size_t)w;
+    }
+    json_decref(o);
+}
+
+static const up_col_t LIST_TEXT_COLS[] = {
+    {"id", UP_COL_TEXT, "ID", 4, UP_SHOW_PLAIN, 0, NULL, NULL},
+    {"severity", UP_COL_TEXT, "SEVERITY", 8, UP_SHOW_PLAIN, UP_COL_LEFT, "  ", NULL},
+    {"state", UP_COL_TEXT, "STATE", 12, UP_SHOW_PLAIN, UP_COL_LEFT, "  ", NULL},
+    {"opened_at", UP_COL_TEXT, "OPENED", 10, UP_SHOW_PLAIN, UP_COL_LEFT, "  ", NULL},
+    {"account", UP_COL_TEXT, "ACCOUNT", 24, UP_SHOW_PLAIN, UP_COL_LEFT | UP_COL_CLIP, "  ", NULL},
+    {"rule", UP_COL_TEXT, "RULE", 20, UP_SHOW_PLAIN, UP_COL_LEFT, "  ", NULL},
+    {"owner", UP_COL_TEXT, "OWNER", 14, UP_SHOW_PLAIN, UP_COL_LEFT | UP_COL_CLIP, "  ", NULL},
+    {"values", UP_COL_TEXT, "WHY", 0, UP_SHOW_PLAIN, UP_COL_LEFT, "  ", NULL},
+};
+
+/* `alerts list` for people: a header, the account's name beside its id,
+ * and the values the condition read, rounded. */
+static int list_text(sqlite3 *db, FILE *out, const char *where, const char *bind)
+{
+    char sql[640];
+    snprintf(sql, sizeof sql,
+             "SELECT '#' || a.id, a.severity, a.state, a.opened_at,"
+             " CASE WHEN c.name IS NULL OR c.name = '' THEN a.account_id ELSE a.account_id || ' ' || c.name END,"
+             " a.rule, a.owner, a.vals FROM alerts a LEFT JOIN accounts c ON c.account_id = a.account_id WHERE %s"
+             " ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,"
+             " a.opened_at, a.account_id, a.rule", where);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    if (bind)
+        sqlite3_bind_text(st, 1, bind, -1, SQLITE_STATIC);
+    up_table_t t;
+    up_table_init(&t, LIST_TEXT_COLS, 8);
+    t.header = 1;
+    t.utf8 = 1;
+    t.empty = "No alerts (run `uptake alerts evaluate`).";
+    int rc = 0;
+    while (rc == 0 && sqlite3_step(st) == SQLITE_ROW && (rc = up_table_row(&t)) == 0) {
+        for (int i = 0; i < 7; i++)
+            up_table_text(&t, (size_t)i, (const char *)sqlite3_column_text(st, i));
+        char why[256];
+        values_text((const char *)sqlite3_column_text(st, 7), why, sizeof why);
+        up_table_text(&t, 7, why);
+    }
+    sqlite3_finalize(st);
+    if (rc == 0)
+        rc = up_table_write(out, &t, UP_FMT_TABLE);
     up_table_free(&t);
     return rc;
 }
@@ -459,18 +540,39 @@ int up_alerts_list(sqlite3 *db, FILE *out, const char *state, int format)
              " condition, vals FROM alerts WHERE %s ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1"
              " WHEN 'medium' THEN 2 ELSE 3 END, opened_at, account_id, rule", where);
     int bind = state && strcmp(state, "active") && strcmp(state, "all");
-    if (format == UP_FMT_TABLE) {
-        static const up_col_t tcols[] = {INT("id"), TXT("severity"), TXT("state"), TXT("opened_at"), TXT("account_id"),
-                                         TXT("rule"), TXT("owner")};
-        snprintf(sql, sizeof sql,
-                 "SELECT printf('#%%-4d', id), printf('%%-8s', severity), printf('%%-12s', state), opened_at,"
-                 " printf('%%-14s', account_id), printf('%%-20s', rule), coalesce(owner, '–') FROM alerts WHERE %s"
-                 " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,"
-                 " opened_at, account_id, rule", where);
-        return write_rows(db, out, sql, bind ? state : NULL, tcols, 7, format, "alerts",
-                          "No alerts (run `uptake alerts evaluate`).");
-    }
+    if (format == UP_FMT_TABLE)
+        return list_text(db, out, where, bind ? state : NULL);
     return write_rows(db, out, sql, bind ? state : NULL, cols, 12, format, "alerts", NULL);
+}
+
+/* `alerts show` for people: the alert's fields, one labelled line each. */
+static int show_text_head(sqlite3 *db, FILE *out, int64_t id)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT a.rule, a.severity, a.state, a.account_id, c.name, a.owner, a.condition,"
+                               " a.vals, a.opened_at, a.updated_at, a.resolved_at, a.snoozed_until"
+                               " FROM alerts a LEFT JOIN accounts c ON c.account_id = a.account_id WHERE a.id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return -UP_ENOTFOUND;
+    }
+    const char *f[12];
+    for (int i = 0; i < 12; i++) {
+        f[i] = (const char *)sqlite3_column_text(st, i);
+        if (!f[i] || !*f[i])
+            f[i] = "–";
+    }
+    char why[512];
+    values_text(strcmp(f[7], "–") ? f[7] : NULL, why, sizeof why);
+    fprintf(out, "Alert #%lld  %s  (%s, %s)\n", (long long)id, f[0], f[1], f[2]);
+    fprintf(out, "  account    %s%s%s\n", f[3], strcmp(f[4], "–") ? "  " : "", strcmp(f[4], "–") ? f[4] : "");
+    fprintf(out, "  owner      %s\n  condition  %s\n  values     %s\n", f[5], f[6], why[0] ? why : "–");
+    fprintf(out, "  opened     %s\n  updated    %s\n  resolved   %s\n  snoozed    %s\n", f[8], f[9], f[10], f[11]);
+    sqlite3_finalize(st);
+    return 0;
 }
 
 int up_alerts_show(sqlite3 *db, FILE *out, int64_t id, int format)
@@ -496,9 +598,8 @@ int up_alerts_show(sqlite3 *db, FILE *out, int64_t id, int format)
     static const up_col_t tcols[] = {INT("id"), TXT("title"), TXT("owner"), TXT("due"), TXT("done_at")};
     if (format == UP_FMT_JSON)
         fputs("{\"alert\":", out);
-    else if (format == UP_FMT_TABLE)
-        fputs("Alert\n", out);
-    int rc = write_rows(db, out, "SELECT id, account_id, rule, severity, state, owner, condition, vals, window,"
+    int rc = format == UP_FMT_TABLE ? show_text_head(db, out, id)
+           : write_rows(db, out, "SELECT id, account_id, rule, severity, state, owner, condition, vals, window,"
                                  " opened_at, updated_at, resolved_at, snoozed_until FROM alerts WHERE id = ?1",
                         idtxt, acols, 13, format, "rows", NULL);
     if (format == UP_FMT_CSV)

@@ -581,6 +581,8 @@ static int cmd_report(const args_t *a)
     const char *what = a->npos > 1 ? a->pos[1] : NULL;
     int is_account = what && strcmp(what, "account") == 0;
     if (!what || a->npos != (is_account ? 3 : 2) || !up_report_run_known(what)) {
+        if (what && !up_report_run_known(what))
+            fprintf(stderr, "uptake report: unknown report '%s'\n", what);
         fprintf(stderr, "usage: uptake report accounts|features|users|stages|gaps|workflows|account ID [--as-of DATE]"
                         " [--status S] [--format table|json|csv]\n"
                         "       uptake report renewals [--as-of DATE] [--days N] [--format table|json|csv]\n"

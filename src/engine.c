@@ -319,7 +319,7 @@ static void value_and_habit(const ctx_t *c, const up_account_t *acc, up_account_
         row->activation_rate = (double)s->activated / (double)s->cohort;
     else {
         row->activation_rate = NAN;
-        row->why_null[UP_M_ACTIVATION] = "no user was created in the activation cohort (activation_days + 27 to activation_days days before the as-of date)";
+        row->why_null[UP_M_ACTIVATION] = "no user was created in the activation cohort: from activation_days (14 by default) to activation_days + 27 (41) days before the as-of date";
     }
     /* block k = days D0-7k-6 .. D0-7k = bits 77-7k .. 83-7k */
     int blocks = 0, blocks_active = 0;

@@ -321,7 +321,8 @@ static void json_null_reasons(up_buf_t *b, const up_account_metrics_t *r)
     up_buf_puts(b, "}");
 }
 
-/* The account fields after the metrics (JSON only), then the explanations. */
+/* The account fields after the metrics (CSV: name, segment, owner, arr,
+ * renewal_date; JSON: all), then the explanations (JSON only). */
 enum { X_NAME, X_SEGMENT, X_OWNER, X_ARR, X_START, X_RENEWAL, X_CHURNED, X_COMPONENTS, X_NULLS, X_N };
 static const up_col_t EXTRA_COLS[X_N] = {
     [X_NAME] = {"name", UP_COL_TEXT, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL},
@@ -336,8 +337,8 @@ static const up_col_t EXTRA_COLS[X_N] = {
 };
 
 /* CSV and JSON of `report accounts`: one table, its columns the catalog's
- * (COLS), then, in JSON only, the account's fields and, unless compact, the
- * health components and the null reasons. */
+ * (COLS), then the account's fields (CSV: five of them) and, in JSON unless
+ * compact, the health components and the null reasons. */
 static int write_accounts(FILE *out, const up_portfolio_t *p, const up_account_metrics_t **rows, uint32_t n,
                           const up_report_opts_t *o)
 {
@@ -350,10 +351,17 @@ static int write_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
             col_of[c] = nc;
             cols[nc++] = (up_col_t){COLS[c].name, KIND[COLS[c].type], NULL, 0, UP_SHOW_PLAIN, 0, NULL, NULL};
         }
-    size_t x0 = nc;
-    int json = o->format == UP_FMT_JSON;   /* the account's fields and explanations are JSON's only */
-    for (int x = 0; json && x < (o->compact ? X_COMPONENTS : X_N); x++)   /* compact: the dashboard's portfolio */
-        cols[nc++] = EXTRA_COLS[x];
+    int json = o->format == UP_FMT_JSON;   /* the explanations are JSON's only */
+    size_t xcol[X_N];                      /* each account field's column, or SIZE_MAX: not written */
+    for (int x = 0; x < X_N; x++)
+        xcol[x] = SIZE_MAX;
+    for (int x = 0; x < (o->compact ? X_COMPONENTS : X_N); x++)   /* compact: the dashboard's portfolio */
+        if (json || x == X_NAME || x == X_SEGMENT || x == X_OWNER || x == X_ARR || x == X_RENEWAL) {
+            /* CSV carries name, segment, owner, arr and renewal_date, for a spreadsheet */
+            xcol[x] = nc;
+            cols[nc] = EXTRA_COLS[x];
+            cols[nc++].flags &= ~(unsigned)UP_COL_NOCSV;
+        }
     up_table_t t;
     up_table_init(&t, cols, nc);
     t.json_key = "accounts";
@@ -376,22 +384,24 @@ static int write_accounts(FILE *out, const up_portfolio_t *p, const up_account_m
                 up_table_text(&t, col_of[c], s);
             }
         }
+        const up_account_t *a = r->account;
+        if (xcol[X_NAME] != SIZE_MAX) {
+            up_table_text(&t, xcol[X_NAME], a->name);
+            up_table_text(&t, xcol[X_SEGMENT], a->segment);
+            up_table_text(&t, xcol[X_OWNER], a->owner);
+            up_table_num(&t, xcol[X_ARR], a->arr);
+            up_table_date(&t, xcol[X_RENEWAL], a->renewal_date);
+        }
         if (!json)
             continue;
-        const up_account_t *a = r->account;
-        up_table_text(&t, x0 + X_NAME, a->name);
-        up_table_text(&t, x0 + X_SEGMENT, a->segment);
-        up_table_text(&t, x0 + X_OWNER, a->owner);
-        up_table_num(&t, x0 + X_ARR, a->arr);
-        up_table_date(&t, x0 + X_START, a->contract_start);
-        up_table_date(&t, x0 + X_RENEWAL, a->renewal_date);
-        up_table_date(&t, x0 + X_CHURNED, a->churned_at);
+        up_table_date(&t, xcol[X_START], a->contract_start);
+        up_table_date(&t, xcol[X_CHURNED], a->churned_at);
         if (o->compact)
             continue;
         json_components(&b, r);
-        up_table_text(&t, x0 + X_COMPONENTS, b.data);
+        up_table_text(&t, xcol[X_COMPONENTS], b.data);
         json_null_reasons(&b, r);
-        up_table_text(&t, x0 + X_NULLS, b.data);
+        up_table_text(&t, xcol[X_NULLS], b.data);
     }
     up_buf_free(&b);
     int rc = up_table_end(&t, out, o->format);

@@ -90,8 +90,11 @@ static int report_stages(const up_view_t *v, const up_report_req_t *q, FILE *out
     } else if (rc == 0) {
         rc = strcmp(q->what, "users") == 0 ? up_report_users(out, r, v->model, q->T, &st, q->o.format)
                                            : up_report_users_stages(out, v->model, q->T, &st, q->feature, q->o.format);
-        if (rc == -UP_ENOTFOUND)
-            fail(err, errlen, rc, "no feature '%s' in the model", q->feature);
+        if (rc == -UP_ENOTFOUND) {
+            size_t len = (size_t)snprintf(err, errlen, "no feature '%s' in the model; its features are:", q->feature);
+            for (size_t f = 0; f < v->model->n_features && len < errlen; f++)
+                len += (size_t)snprintf(err + len, errlen - len, "%s %s", f ? "," : "", v->model->features[f].name);
+        }
     } else
         fail(err, errlen, rc, "%s", up_strerror(rc));
     if (rc < 0 && rc != -UP_ENOTFOUND && !err[0])
@@ -116,11 +119,37 @@ static int report_workflows(const up_view_t *v, const up_report_req_t *q, FILE *
     return rc;
 }
 
+/* -UP_ENOTFOUND with the segments that exist in err when no account of the
+ * accounts table has segment seg, else 0. */
+static int check_segment(const up_entities_t *e, const char *seg, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < e->n_accounts; i++)
+        if (e->accounts[i].segment && strcmp(e->accounts[i].segment, seg) == 0)
+            return 0;
+    size_t len = (size_t)snprintf(err, errlen, "no account has segment '%s'; the segments are:", seg);
+    int any = 0;
+    for (uint32_t i = 0; i < e->n_accounts && len < errlen; i++) {
+        const char *s = e->accounts[i].segment;
+        int seen = !s;
+        for (uint32_t j = 0; j < i && !seen; j++)
+            seen = e->accounts[j].segment && strcmp(e->accounts[j].segment, s) == 0;
+        if (!seen) {
+            len += (size_t)snprintf(err + len, errlen - len, "%s %s", any ? "," : "", s);
+            any = 1;
+        }
+    }
+    if (!any && len < errlen)
+        snprintf(err + len, errlen - len, " none (the accounts table has no segment)");
+    return -UP_ENOTFOUND;
+}
+
 /* The reports on the portfolio: accounts, features, gaps and one account. */
 static int report_portfolio(const up_view_t *v, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
 {
     const up_portfolio_t *p = &v->portfolio;
     int is_account = strcmp(q->what, "account") == 0, rc;
+    if (q->o.segment && !is_account && (rc = check_segment(&v->entities, q->o.segment, err, errlen)) < 0)
+        return rc;
     if (strcmp(q->what, "gaps") == 0)
         rc = up_report_gaps(out, p, &q->o, q->top);
     else if (strcmp(q->what, "signals") == 0)

@@ -97,7 +97,7 @@ ok --data "$D" report accounts --as-of 2026-03-31 --format csv
 cp "$TMP/out" "$TMP/accounts.csv"
 expect_same "$TMP/accounts.csv" "$FIX/expected-accounts.csv" "report accounts --format csv"
 expect_eq "$(head -1 "$TMP/accounts.csv")" \
-    "account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level,status,events_28d,intensity" \
+    "account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level,status,events_28d,intensity,name,segment,owner,arr,renewal_date" \
     "CSV header"
 
 say "report features --format csv equals expected-features.csv"

@@ -32,8 +32,8 @@ set -eu
 #     -> sum((w/0.9)*score) = 49.56349206349207
 #   events_28d: the three track events, none passive = 3; intensity 3 events / 3
 #     user-days (u1 03-24, u2 03-30, u1 03-31) = 1.0
-EXPECTED='account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level,status,events_28d,intensity
-acme,20,3,1,2,1,2,2,0.1,1.0,0.05357142857142857,1.0,30,0.0,0.5,false,,49.56349206349207,low,customer,3,1.0'
+EXPECTED='account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level,status,events_28d,intensity,name,segment,owner,arr,renewal_date
+acme,20,3,1,2,1,2,2,0.1,1.0,0.05357142857142857,1.0,30,0.0,0.5,false,,49.56349206349207,low,customer,3,1.0,Acme Corp,,,,'
 printf '%s\n' "$EXPECTED" >"$TMP/expected.csv"
 
 cp "$FIX/segment.jsonl" "$TMP/segment.jsonl"

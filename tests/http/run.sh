@@ -81,7 +81,7 @@ expect_same "$TMP/out" "$TMP/users.expected" "report users as of 2026-03-31"
 say "report accounts: the exact row of each client's account"
 ok --data "$D" report accounts --as-of 2026-03-31 --format csv
 cp "$TMP/out" "$TMP/accounts.csv"
-expect_eq "$(head -1 "$TMP/accounts.csv")" "account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level,status,events_28d,intensity" "report accounts header"
+expect_eq "$(head -1 "$TMP/accounts.csv")" "account_id,seats,known_users,dau,wau,wau_prev,mau,active_users,breadth,depth,stickiness,wau_trend,ttfv_days,activation_rate,consistency,champion_active,nps,health,level,status,events_28d,intensity,name,segment,owner,arr,renewal_date" "report accounts header"
 expect_eq "$(wc -l <"$TMP/accounts.csv" | tr -d ' ')" 5 "report accounts: header and 4 accounts"
 ROW=5,3,1,2,1,3,3,0.6,0.6,0.05952380952380953,1.0,11,1.0,0.75,true,,58.09523809523811,high,customer
 # PostHog $identify and Mixpanel /engage give role and createdAt to a profile;
@@ -91,7 +91,8 @@ ROW=5,3,1,2,1,3,3,0.6,0.6,0.05952380952380953,1.0,11,1.0,0.75,true,,58.095238095
 # with Segment's and Rudder's group calls.
 for p in seg rs ph mp; do
     case $p in mp) much=5,1.0 ;; *) much=6,1.2 ;; esac
-    expect_eq "$(grep "^$p-acct," "$TMP/accounts.csv")" "$p-acct,$ROW,$much" "$p: report accounts row"
+    # then name, segment, owner, arr, renewal_date: the group traits name the account "$p Corp"
+    expect_eq "$(grep "^$p-acct," "$TMP/accounts.csv")" "$p-acct,$ROW,$much,$p Corp,,,," "$p: report accounts row"
 done
 ok --data "$D" report accounts --as-of 2026-03-31 --format json
 python3 - "$TMP/out" <<'PY' || fail "JSON names and contract_start from the group traits"
