@@ -157,6 +157,9 @@ static int report_route(const char *what, const char *id, int users, up_api_arg_
             json_error(out, "sort: not a column of the report");
             return 400;
         }
+    } else if (!id[0] && strcmp(what, "events") == 0) {
+        q->what = what;   /* GET /api/v1/events, as `report events` */
+        return 0;
     } else if (!id[0] && strcmp(what, "renewals") == 0) {
         /* GET /api/v1/renewals?as_of=T&days=N, as `report renewals` */
         const char *d = arg(actx, "days");

@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,7 +56,7 @@ typedef struct {
 
 static const opt_t OPTS[O_N] = {
     [O_DATA] = {"data", 'd', "DIR", V_ALL & ~V_DEMO, "the store's directory (default $UPTAKE_DATA, else ./uptake-data)"},
-    [O_MODEL] = {"model", 0, "FILE", V_INIT, "adoption model to install (default: the demo model)"},
+    [O_MODEL] = {"model", 0, "FILE", V_INIT, "adoption model to install; `demo` for the demo data's (default: an empty model)"},
     [O_MAP] = {"map", 0, "SPEC", V_IMPORT, "column mapping, e.g. user_id=subscription_id,ts=usage_date"},
     [O_MAP_FILE] = {"map-file", 0, "FILE", V_IMPORT, "column mapping file: one 'field = column' per line"},
     [O_STRICT] = {"strict", 0, NULL, V_IMPORT, "exit 1 when any record is rejected"},
@@ -107,7 +108,7 @@ static const verb_t VERBS[] = {
     {"model", V_MODEL, "model set FILE | model check FILE | model show", "replace, validate or print the model"},
     {"import", V_IMPORT, "import events|accounts|users|surveys|subscriptions|outcomes|tickets|milestones|churn FILE...", "load CSV or JSONL files (.gz too)"},
     {"rejects", V_REJECTS, "rejects [--limit N] [--format F]", "list rejected input records"},
-    {"report", V_REPORT, "report accounts|features|users|stages|gaps|workflows|renewals|account ID [--as-of DATE] [--status S] [--format F]"
+    {"report", V_REPORT, "report accounts|features|users|stages|gaps|workflows|renewals|events|account ID [--as-of DATE] [--status S] [--format F]"
                " | report retention --at DATE --horizon N --by G",
      "adoption metrics, stages, gaps, workflows, one account's page"},
     {"demo", V_DEMO, "demo --out DIR [--accounts N] [--days D] [--seed S] [--events N]", "write a realistic demo data set"},
@@ -288,7 +289,13 @@ static int cmd_init(const args_t *a)
     const char *text, *name;
     char *owned = NULL;
     size_t len;
-    if (a->val[O_MODEL]) {
+    int empty = !a->val[O_MODEL];
+    struct stat st;
+    if (a->val[O_MODEL] && strcmp(a->val[O_MODEL], "demo") == 0 && !(stat("demo", &st) == 0 && S_ISREG(st.st_mode))) {
+        text = up_demo_model_yaml();   /* --model demo: the demo data's model */
+        len = strlen(text);
+        name = "demo model";
+    } else if (a->val[O_MODEL]) {
         owned = read_file(a->val[O_MODEL], &len);
         if (!owned) {
             fprintf(stderr, "uptake init: %s: %s\n", a->val[O_MODEL], strerror(errno));
@@ -297,9 +304,12 @@ static int cmd_init(const args_t *a)
         text = owned;
         name = a->val[O_MODEL];
     } else {
-        text = up_demo_model_yaml();
+        /* no model: an empty one, said out loud (a team's own events would
+         * match nothing in the demo's) */
+        text = "# An empty adoption model: write yours (docs/model.md) and run `uptake model set FILE`.\n"
+               "version: 1\nfeatures: []\n";
         len = strlen(text);
-        name = "demo model";
+        name = "empty model";
     }
     char err[1024] = "";
     up_model_t *m;
@@ -331,6 +341,10 @@ static int cmd_init(const args_t *a)
     const up_model_t *mm = up_store_model(s);
     if (!a->set[O_QUIET])
         printf("Created a store in %s with the %s (%zu features).\n", data_dir(a), name, mm->n_features);
+    if (empty)
+        fprintf(stderr, "uptake init: no --model: the model is empty, so no event counts as a feature yet. Import your"
+                        " events, run `uptake report events` to see their names, then write a model (docs/model.md)"
+                        " and `uptake model set FILE` (no re-import). `--model demo` installs the demo data's model.\n");
     return up_store_close(s) < 0 ? UP_EXIT_STORE : UP_EXIT_OK;
 }
 
@@ -492,6 +506,12 @@ static int cmd_import(const args_t *a)
         if (st.rejected && !a->set[O_QUIET])
             fprintf(stderr, "%s: %llu record%s rejected; `uptake rejects` lists them with their reasons\n", file,
                     (unsigned long long)st.rejected, st.rejected == 1 ? "" : "s");
+        if (st.stored && 2 * st.unmapped > st.stored)   /* most events are outside the model: say so */
+            fprintf(stderr, "%s: %.0f%% of the %llu events stored have names the model neither maps to a feature"
+                            " nor marks passive: they count as activity but as no feature. `uptake report events`"
+                            " lists the names; add them to the model and run `uptake model set FILE` (no"
+                            " re-import)\n", file, 100.0 * (double)st.unmapped / (double)st.stored,
+                    (unsigned long long)st.stored);
         if (st.partial) {
             /* a truncated .gz or a read error part-way: bad input; what was
              * read before it is stored, and the next file is still read */
@@ -583,7 +603,7 @@ static int cmd_report(const args_t *a)
     if (!what || a->npos != (is_account ? 3 : 2) || !up_report_run_known(what)) {
         if (what && !up_report_run_known(what))
             fprintf(stderr, "uptake report: unknown report '%s'\n", what);
-        fprintf(stderr, "usage: uptake report accounts|features|users|stages|gaps|workflows|account ID [--as-of DATE]"
+        fprintf(stderr, "usage: uptake report accounts|features|users|stages|gaps|workflows|events|account ID [--as-of DATE]"
                         " [--status S] [--format table|json|csv]\n"
                         "       uptake report renewals [--as-of DATE] [--days N] [--format table|json|csv]\n"
                         "       uptake report retention --at DATE --horizon N --by level|segment|health_band|owner|METRIC"
@@ -596,7 +616,8 @@ static int cmd_report(const args_t *a)
     int retention = strcmp(what, "retention") == 0;
     if (a->val[O_STATUS]) {
         q.status = up_view_status_bits(a->val[O_STATUS]);
-        if (!q.status || retention || is_account || !strcmp(what, "workflows") || !strcmp(what, "renewals")) {
+        if (!q.status || retention || is_account || !strcmp(what, "workflows") || !strcmp(what, "renewals") ||
+            !strcmp(what, "events")) {
             fprintf(stderr, "uptake report: --status customer|churned|prospect|all (or several joined by commas)"
                             " applies to report accounts, features, users, stages, gaps and signals\n");
             return UP_EXIT_USAGE;

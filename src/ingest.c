@@ -828,6 +828,7 @@ int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path,
     im.fields = lists[kind];
     im.n_fields = counts[kind];
 
+    uint64_t unmapped0 = up_store_unmapped(s);
     up_reader_t *rd;
     int rc = up_reader_open(&rd, path, im.fields, im.n_fields, map, err, errlen);
     if (rc < 0)
@@ -890,6 +891,7 @@ int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path,
         progress(pctx, up_reader_pos(rd), up_reader_size(rd));
     up_reader_close(rd);
     imp_release(&im);
+    st->unmapped = up_store_unmapped(s) - unmapped0;
     record_import(im.db, kind, path, st);
     /* events first (fsync), then the transaction that records the import
      * (up_ingest_commit); a read error part-way keeps what was read before

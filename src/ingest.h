@@ -32,6 +32,7 @@ const char *up_import_kind_name(up_import_kind_t k);
 typedef struct {
     uint64_t read, stored, duplicates, rejected;
     uint64_t identifies, groups;   /* Segment-style JSONL: profile updates */
+    uint64_t unmapped;             /* stored events of names the model maps to nothing */
     int partial;                   /* a read error stopped the file part-way */
     const char *reject_field;      /* the field of the last reject ("record": none) */
 } up_import_stats_t;

@@ -18,6 +18,7 @@
 #include "report_signals.h"
 #include "report_users.h"
 #include "report_retention.h"
+#include "report_events.h"
 #include "report_renewals.h"
 #include "table.h"
 #include "timeparse.h"
@@ -31,7 +32,7 @@
 
 static const char *const REPORTS[] = {"accounts", "features", "users",    "stages",   "gaps",
                                        "account",  "workflows", "signals", "settings", "retention",
-                                       "renewals"};
+                                       "renewals", "events"};
 
 int up_report_run_known(const char *what)
 {
@@ -176,6 +177,15 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
     int stages = strcmp(q->what, "users") == 0 || strcmp(q->what, "stages") == 0;
     int retention = strcmp(q->what, "retention") == 0;
     int renewals = strcmp(q->what, "renewals") == 0;
+    if (strcmp(q->what, "events") == 0) {   /* the log and the rollup's names */
+        up_view_t v;
+        int rc = up_view_open(s, q->T, UP_VIEW_ROLLUP, &v, err, errlen);
+        if (rc == 0) {
+            rc = up_report_events(out, s, v.rollup, q->T, q->o.format, err, errlen);
+            up_view_close(&v);
+        }
+        return rc;
+    }
     unsigned what = workflows || stages ? UP_VIEW_ROLLUP | UP_VIEW_ENTITIES
                   : strcmp(q->what, "signals") == 0 ? UP_VIEW_SIGNALS : UP_VIEW_PORTFOLIO;
     if (retention && up_report_retention_needs_signals(q->by))

@@ -24,6 +24,7 @@
 #define ZSTD_LEVEL 3
 
 struct up_store {
+    uint64_t unmapped;   /* events appended whose name the model maps to nothing (up_store_unmapped) */
     char *dir;
     int flags;
     int lock_fd, log_fd;
@@ -1022,10 +1023,17 @@ int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len
     s->n_pend++;
     if ((rc = up_rollup_add(r, &ev)) < 0)
         return rc;
+    if (ev.event < r->n_evclass && !r->evclass[ev.event].passive && r->evclass[ev.event].n_roles == 0)
+        s->unmapped++;
     s->dirty = 1;
     if (s->n_pend == BLOCK_EVENTS && (rc = flush_block(s)) < 0)
         return rc;
     return 1;
+}
+
+uint64_t up_store_unmapped(const up_store_t *s)
+{
+    return s->unmapped;
 }
 
 int up_store_reject(up_store_t *s, const char *source, const char *file, long line,

@@ -71,6 +71,10 @@ typedef int (*up_event_fn)(void *ctx, const up_ev_t *ev);
 int up_store_scan_events(up_store_t *s, int64_t T, const uint8_t *want, uint32_t n_want,
                          up_event_fn fn, void *ctx);
 
+/* The events appended through this handle whose name the model neither
+ * maps to a feature nor marks passive (an import's share of them warns). */
+uint64_t up_store_unmapped(const up_store_t *s);
+
 /* Appends one event. msgid may be NULL. Returns 1 when stored, 0 when a
  * duplicate of a stored message id, or a negative UP_E* code. The event is
  * durable after up_store_commit. */

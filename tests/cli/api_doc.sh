@@ -105,6 +105,7 @@ cli_of() {
     /api/v1/settings) echo "report settings" ;;
     /api/v1/retention) echo "report retention --at $AS_OF --horizon 30 --by level" ;;
     /api/v1/renewals) echo "report renewals" ;;
+    /api/v1/events) echo "report events" ;;
     /api/v1/backtest) echo "backtest --from 2026-01-01 --to $AS_OF --horizon 30 --suggest-weights" ;;
     esac
 }

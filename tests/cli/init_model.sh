@@ -5,8 +5,12 @@ set -eu
 . "$(dirname "$0")/lib.inc"
 cd "$TMP"
 
-say "init without --model installs the demo model (8 features, 5 core)"
-ok --data "$TMP/demo" init
+say "init without --model installs an empty model, and says so"
+ok --data "$TMP/empty" init
+expect_grep "empty model (0 features)" "$TMP/out" "init message"
+expect_grep "uptake report events" "$TMP/err" "what to do next"
+say "init --model demo installs the demo model (8 features, 5 core)"
+ok --data "$TMP/demo" init --model demo
 expect_grep "demo model (8 features)" "$TMP/out" "init message"
 ok --data "$TMP/demo" model show
 cp "$TMP/out" "$TMP/demo-model.yaml"

@@ -3,7 +3,7 @@
 # used (listen, log_level), and options override it.
 . "$(dirname "$0")/lib.inc"
 S=$TMP/store
-ok --data "$S" init -q
+ok --data "$S" init -q --model demo
 printf 'listen: 127.0.0.1:0\nlog_level: warn\ntimeout: forever\n' >"$TMP/bad.yaml"
 up --data "$S" serve --config "$TMP/bad.yaml"
 expect_rc 2 "a bad timeout"

@@ -9,7 +9,7 @@
 command -v curl >/dev/null || fail "curl is required (scripts/deps.sh installs it)"
 
 S=$TMP/store
-ok --data "$S" init -q
+ok --data "$S" init -q --model demo
 ok --data "$S" keys create --write
 KEY=$(cat "$TMP/out")
 ok --data "$S" keys create --read

@@ -59,7 +59,7 @@ new_store() {
     rm -rf "$TMP"/store.* "$TMP"/state.*
     mkdir -p "$ST"
     : >"$ST/sent"; : >"$ST/acked"
-    ok --data "$S" init -q
+    ok --data "$S" init -q --model demo
     ok --data "$S" keys create --write
     KEY=$(cat "$TMP/out")
     PREV=0

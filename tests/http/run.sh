@@ -13,7 +13,7 @@ command -v curl >/dev/null || fail "curl is not installed"
 need_node_modules
 
 D=$TMP/store
-ok --data "$D" init -q
+ok --data "$D" init -q --model demo
 ok --data "$D" keys create --write
 WK=$(cat "$TMP/out")
 ok --data "$D" keys create --read
