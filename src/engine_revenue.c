@@ -94,7 +94,9 @@ int up_engine_revenue(const up_rollup_t *r, const up_model_t *m, const up_entiti
             c->day = d;
             c->from = af;
             c->to = at;
-            if (at > af)
+            if (af == 0 && at > 0)
+                out->new_365d += at;   /* from nothing: a new contract, not an expansion */
+            else if (at > af)
                 out->expansion_365d += at - af;
             else
                 out->contraction_365d += af - at;

@@ -33,6 +33,7 @@ typedef struct {
     up_util_point_t util[12];          /* T - 77 days .. T, a week apart, oldest first */
     double arr, arr_365d_ago;          /* NAN when unknown */
     double expansion_365d, contraction_365d;   /* sums of ARR increases / decreases (>= 0) */
+    double new_365d;                           /* ARR that started from none (a new contract): not expansion */
     double nrr_365d;                   /* arr / arr_365d_ago; NAN when that is 0 or unknown */
     up_arr_change_t *arr_changes;      /* in the last 365 days, oldest first */
     uint32_t n_arr_changes;

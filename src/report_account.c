@@ -128,9 +128,10 @@ static void revenue_csv(FILE *out, const up_revenue_t *v)
         num(t, sizeof t, v->util[k].utilization);
         fprintf(out, "seats,utilization_%s,%s\n", d, t);
     }
-    static const char *const names[] = {"arr", "arr_365d_ago", "expansion_365d", "contraction_365d", "nrr_365d"};
-    const double vals[] = {v->arr, v->arr_365d_ago, v->expansion_365d, v->contraction_365d, v->nrr_365d};
-    for (int k = 0; k < 5; k++) {
+    static const char *const names[] = {"arr", "arr_365d_ago", "new_365d", "expansion_365d", "contraction_365d",
+                                        "nrr_365d"};
+    const double vals[] = {v->arr, v->arr_365d_ago, v->new_365d, v->expansion_365d, v->contraction_365d, v->nrr_365d};
+    for (int k = 0; k < 6; k++) {
         num(t, sizeof t, vals[k]);
         fprintf(out, "revenue,%s,%s\n", names[k], t);
     }
@@ -164,6 +165,8 @@ static void revenue_json(up_buf_t *b, const up_revenue_t *v)
     up_fmt_json_num(b, v->arr);
     up_buf_puts(b, ",\"arr_365d_ago\":");
     up_fmt_json_num(b, v->arr_365d_ago);
+    up_buf_puts(b, ",\"new_365d\":");
+    up_fmt_json_num(b, v->new_365d);
     up_buf_puts(b, ",\"expansion_365d\":");
     up_fmt_json_num(b, v->expansion_365d);
     up_buf_puts(b, ",\"contraction_365d\":");
@@ -203,8 +206,10 @@ static void revenue_table(FILE *out, const up_revenue_t *v)
         else
             fprintf(out, " %.0f%%", 100 * v->util[k].utilization);
     }
-    fprintf(out, "\nARR %.0f (a year ago %.0f): +%.0f expansion, -%.0f contraction in 365 days", v->arr,
-            v->arr_365d_ago, v->expansion_365d, v->contraction_365d);
+    fprintf(out, "\nARR %.0f (a year ago %.0f): ", v->arr, v->arr_365d_ago);
+    if (v->new_365d > 0)
+        fprintf(out, "+%.0f new contract, ", v->new_365d);
+    fprintf(out, "+%.0f expansion, -%.0f contraction in 365 days", v->expansion_365d, v->contraction_365d);
     if (!isnan(v->nrr_365d))
         fprintf(out, "; NRR %.0f%%", 100 * v->nrr_365d);
     fputc('\n', out);

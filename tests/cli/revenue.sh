@@ -6,8 +6,9 @@
 # Seat changes (end of the day before -> end of the day): 2025-06-01 0 -> 20,
 # 2026-02-01 20 -> 25, 2026-03-15 25 -> 20 (a removal of 20% >= 10%: overnight drop).
 # ARR now 15000 + 6000 = 21000; a year ago (end of 2025-03-31) nothing was
-# active: 0, so NRR is null. Changes in the last 365 days: +20000 (Jun 1),
-# +6000 (Feb 1), -5000 (Mar 15): expansion 26000, contraction 5000.
+# active: 0, so NRR is null. Changes in the last 365 days: +20000 (Jun 1,
+# from nothing: a new contract, not expansion), +6000 (Feb 1), -5000 (Mar 15):
+# new 20000, expansion 6000, contraction 5000.
 # Utilization: u1, u2 active daily since Jan 1 (MAU 2) over the 12 weekly
 # points Jan 13 .. Mar 31: 2/20 = 0.1 while 20 seats, 2/25 = 0.08 from Feb 1
 # to Mar 14 (Feb 3 .. Mar 10), 0.1 again from Mar 17.
@@ -54,7 +55,8 @@ seats,utilization_2026-03-24,0.1
 seats,utilization_2026-03-31,0.1
 revenue,arr,21000.0
 revenue,arr_365d_ago,0.0
-revenue,expansion_365d,26000.0
+revenue,new_365d,20000.0
+revenue,expansion_365d,6000.0
 revenue,contraction_365d,5000.0
 revenue,nrr_365d,
 revenue,change_2025-06-01,20000.0

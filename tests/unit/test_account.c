@@ -202,7 +202,7 @@ static void test_arr(void **state)
     up_revenue_t v;
     revenue(&x, "R", &v);
     assert_true(v.arr == 12000.0 && v.arr_365d_ago == 10000.0);
-    assert_true(v.expansion_365d == 7500.0 && v.contraction_365d == 5500.0);
+    assert_true(v.expansion_365d == 7500.0 && v.contraction_365d == 5500.0 && v.new_365d == 0.0);
     assert_true(v.nrr_365d == 1.2);
     static const struct {
         int day;
@@ -218,7 +218,8 @@ static void test_arr(void **state)
 
     revenue(&x, "Z", &v);
     assert_true(v.arr == 0.0 && v.arr_365d_ago == 0.0 && isnan(v.nrr_365d));
-    assert_true(v.expansion_365d == 1000.0 && v.contraction_365d == 1000.0);
+    /* 0 -> 1000 is a new contract, not expansion; then 1000 -> 0 */
+    assert_true(v.new_365d == 1000.0 && v.expansion_365d == 0.0 && v.contraction_365d == 1000.0);
     up_revenue_free(&v);
 
     revenue(&x, "P", &v);
