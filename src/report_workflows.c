@@ -143,10 +143,11 @@ static void text_account(FILE *out, const up_model_t *m, const wf_account_t *a)
             last4 += w->completions[k];
         char label[64];
         snprintf(label, sizeof label, "%s%s", wf->name, wf->core ? " (core)" : "");
-        fprintf(out, "  %-28.28s %lld completion%s in 4 weeks; funnel (28 days):", label, (long long)last4,
-                last4 == 1 ? "" : "s");
+        fprintf(out, "  %-28.28s %lld completion%s in 4 weeks; users reaching each step in 28 days:", label,
+                (long long)last4, last4 == 1 ? "" : "s");
         for (size_t q = 0; q < wf->n_steps; q++)
-            fprintf(out, "%s %s %lld", q ? " ->" : "", wf->steps[q], (long long)w->funnel[q]);
+            fprintf(out, "%s %s %lld user%s", q ? " →" : "", wf->steps[q], (long long)w->funnel[q],
+                    w->funnel[q] == 1 ? "" : "s");
         fputc('\n', out);
     }
 }
