@@ -18,4 +18,10 @@
 int up_report_events(FILE *out, up_store_t *s, const up_rollup_t *r, int64_t T, up_format_t format, char *err,
                      size_t errlen);
 
+/* `uptake model suggest`: a draft model (YAML) from the event names seen up
+ * to T: features from names sharing a prefix, login / page views passive,
+ * the most frequent first action as the key action candidate. Returns 0 or
+ * a negative UP_E* code with a sentence in err. */
+int up_model_suggest(FILE *out, up_store_t *s, const up_rollup_t *r, int64_t T, char *err, size_t errlen);
+
 #endif
