@@ -3,7 +3,15 @@
 'use strict';
 
 const $ = (sel) => document.querySelector(sel);
-const view = () => $('#view');
+// The page's section. A page passes its route: when another render has
+// begun since (the address changed while the page awaited the API), the page
+// stops, so that what is shown is always the page and date of the address.
+class Stale extends Error {}
+let rendering = null;
+const view = (r) => {
+  if (r && r !== rendering) throw new Stale();
+  return $('#view');
+};
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -42,12 +50,44 @@ function route() {
   return { page: parts[0] || 'portfolio', arg: parts[1] || null, params: new URLSearchParams(query || '') };
 }
 
-function go(page, arg, params) {
-  const p = new URLSearchParams(params || {});
-  const asof = $('#asof').value;
+// The hash of a page: the as-of date of the URL shown now (unless params give
+// as_of itself; an empty one drops it), then params without empty values.
+// Every in-page link and every navigation goes through it, so that the page
+// a link opens is at the date the date box shows.
+function hashFor(page, arg, params) {
+  const given = new URLSearchParams(params || {});
+  const p = new URLSearchParams();
+  const asof = given.has('as_of') ? given.get('as_of') : route().params.get('as_of');
   if (asof) p.set('as_of', asof);
+  for (const [k, v] of given) if (k !== 'as_of' && v !== '' && v !== 'null' && v !== 'undefined') p.set(k, v);
   const q = p.toString();
-  location.hash = `#/${page}${arg ? '/' + encodeURIComponent(arg) : ''}${q ? '?' + q : ''}`;
+  return `#/${page}${arg ? '/' + encodeURIComponent(arg) : ''}${q ? '?' + q : ''}`;
+}
+
+function go(page, arg, params) {
+  location.hash = hashFor(page, arg, params);
+}
+
+// The page shown now with its filters, but not its date: where a back link
+// returns to (the `from` of an account page's address).
+function here() {
+  const r = route();
+  const p = new URLSearchParams(r.params);
+  p.delete('as_of');
+  p.delete('from');
+  const q = p.toString();
+  return `${r.page}${q ? '?' + q : ''}`;
+}
+
+// The UTC day of the instant a report is computed for: the as_of of the URL
+// (a day, an instant with or without an offset, epoch seconds or
+// milliseconds; docs/api.md), or today when there is none (the API's now).
+function dayInUse(asof) {
+  if (!asof) return new Date().toISOString().slice(0, 10);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(asof)) return asof;
+  const t = /^\d+$/.test(asof) ? Number(asof) * (asof.length <= 11 ? 1000 : 1)
+    : Date.parse(/(Z|[+-]\d\d:?\d\d)$/i.test(asof) ? asof.replace(' ', 'T') : `${asof.replace(' ', 'T')}Z`);
+  return Number.isNaN(t) ? '' : new Date(t).toISOString().slice(0, 10);
 }
 
 class SignInNeeded extends Error {}
@@ -131,6 +171,7 @@ function sortableTable(columns, rows, state, id, rowClass) {
     const toggle = () => {
       state.dir = state.sort === c.key && state.dir === 'asc' ? 'desc' : 'asc';
       state.sort = c.key;
+      if (state.onchange) state.onchange();
       draw();
     };
     th.addEventListener('click', toggle);
@@ -142,10 +183,29 @@ function sortableTable(columns, rows, state, id, rowClass) {
   return table;
 }
 
-// A link to an account's page, at the as-of date the URL has.
+// A link to an account's page: its name (its id on hover), at the as-of date
+// of the URL, with the page it was opened from (and that page's filters) for
+// the account page's back link.
 function accountLink(id, name) {
-  const asof = $('#asof').value;
-  return el('a', { href: `#/account/${encodeURIComponent(id)}${location.hash.includes('as_of') && asof ? '?as_of=' + asof : ''}` }, name || id);
+  return el('a', { href: hashFor('account', id, { from: here() }), title: `account id: ${id}`, 'data-account': id }, name || id);
+}
+
+// id → name of every account (any status) at the as-of date, in one request;
+// an account the table does not have shows its id.
+async function accountNames(r) {
+  try {
+    const b = await api('accounts', { ...asOfParams(r), status: 'all', compact: 1 });
+    return new Map(b.accounts.map((a) => [a.account_id, a.name]));
+  } catch (e) {
+    if (e instanceof SignInNeeded) throw e;
+    return new Map();
+  }
+}
+
+// A user: there is no user name in the data (users have an id and a role),
+// so the id, with what is known on hover.
+function userLabel(id, role) {
+  return el('span', { class: 'user', title: `user id: ${id}${role ? `, ${role}` : ''}` }, id);
 }
 
 function tile(label, value, extra) {
@@ -210,7 +270,7 @@ async function portfolio(r) {
   judge(new Set());
   const byLevel = { low: 0, high: 0, effective: 0 }, arrByLevel = { low: 0, high: 0, effective: 0 };
   for (const a of customers) if (a.level in byLevel) { byLevel[a.level]++; arrByLevel[a.level] += a.arr || 0; }
-  const v = view();
+  const v = view(r);
   const others = rows.length - customers.length;
   v.replaceChildren(el('h1', {}, showAll ? `Portfolio: ${customers.length} customers and ${others} churned or prospects` : `Portfolio: ${rows.length} accounts`));
   v.append(el('div', { class: 'tiles', id: 'tiles' },
@@ -220,8 +280,13 @@ async function portfolio(r) {
     tile('Need attention', String(customers.filter((a) => a.attention).length),
       el('div', { class: 'muted' }, `low level, health −${as.health_drop_points} in ${as.health_drop_days} d, ` +
         `WAU down more than ${pct(-as.usage_drop_wau_trend)}, or a high alert`))));
+  // the filters and the sort live in the address (replaced, not pushed: no
+  // reload), so that a reload, the back link of an account page and a date
+  // change keep them
+  const where = () => ({ ...filt, sort: state.sort, dir: state.dir, status: showAll ? 'all' : '' });
+  const keep = () => { if (r === rendering) history.replaceState(null, '', hashFor('portfolio', null, where())); };
   const uniq = (k) => [...new Set(rows.map((a) => a[k]).filter((x) => x))].sort();
-  const state = { sort: r.params.get('sort') || 'health', dir: r.params.get('dir') || 'asc' };
+  const state = { sort: r.params.get('sort') || 'health', dir: r.params.get('dir') || 'asc', onchange: () => keep() };
   const filt = { segment: r.params.get('segment') || '', owner: r.params.get('owner') || '',
     level: r.params.get('level') || '', q: r.params.get('q') || '', attention: r.params.get('attention') || '' };
   const select = (name, options) => el('label', {}, name,
@@ -233,11 +298,7 @@ async function portfolio(r) {
     select('segment', uniq('segment')), select('owner', uniq('owner')), select('level', ['low', 'high', 'effective']),
     select('attention', ['yes']),
     el('label', { class: 'check' }, el('input', { type: 'checkbox', id: 'show-all', checked: showAll, onchange: (e) => {
-      // kept in the hash, with the filters and the sort, so a reload keeps it
-      const p = Object.fromEntries(Object.entries(filt).filter(([, x]) => x));
-      p.sort = state.sort; p.dir = state.dir;
-      if (e.target.checked) p.status = 'all';
-      go('portfolio', null, p);
+      go('portfolio', null, { ...where(), status: e.target.checked ? 'all' : '' });
     } }), 'Show churned and prospects'));
   const holder = el('div', { class: 'scroll' });
   v.append(filters, holder);
@@ -264,6 +325,7 @@ async function portfolio(r) {
     const shown = rows.filter((a) => (!filt.segment || a.segment === filt.segment) && (!filt.owner || a.owner === filt.owner) &&
       (!filt.level || a.level === filt.level) && (!filt.attention || a.attention) &&
       (!q || (a.name || '').toLowerCase().includes(q) || a.account_id.toLowerCase().includes(q)));
+    keep();
     holder.replaceChildren(sortableTable(columns, shown, state, 'portfolio-table', (a) => (isCustomer(a) ? null : 'former')));
   };
   update();
@@ -282,6 +344,20 @@ async function portfolio(r) {
 
 // ---- account ----------------------------------------------------------------
 
+const PAGE_TITLES = { portfolio: 'Portfolio', features: 'Features', gaps: 'Gaps', alerts: 'Alerts', renewals: 'Renewals' };
+
+// Back to the page the account was opened from, with that page's filters, at
+// the as-of date of the URL now (it may have changed on the account page).
+function backLink(r) {
+  const from = r.params.get('from') || 'portfolio';
+  const [page, query] = from.split('?');
+  const known = Object.prototype.hasOwnProperty.call(PAGE_TITLES, page);
+  const params = known ? Object.fromEntries(new URLSearchParams(query || '')) : {};
+  delete params.as_of;
+  return el('p', { class: 'back' }, el('a', { id: 'back', href: hashFor(known ? page : 'portfolio', null, params) },
+    `← ${PAGE_TITLES[known ? page : 'portfolio']}`));
+}
+
 async function account(r) {
   const id = r.arg;
   const params = asOfParams(r);
@@ -290,8 +366,9 @@ async function account(r) {
     api(`accounts/${encodeURIComponent(id)}/series`, { ...params, days: 90 }),
     api(`accounts/${encodeURIComponent(id)}/users`, params).catch(() => ({ users: [] }))]);
   const m = row.accounts[0];
-  const v = view();
-  v.replaceChildren(el('h1', {}, `${acc.name || acc.account_id} `, levelBadge(acc.level)),
+  const v = view(r);
+  v.replaceChildren(backLink(r),
+    el('h1', {}, el('span', { title: `account id: ${acc.account_id}` }, acc.name || acc.account_id), ' ', levelBadge(acc.level)),
     el('p', { class: 'muted' }, [acc.segment || 'no segment', acc.owner ? `owner ${acc.owner}` : null,
       acc.contract_start ? `contract since ${acc.contract_start}` : null,
       acc.renewal_date ? `renewal ${acc.renewal_date}` : null, acc.churned_at ? `CHURNED ${acc.churned_at}` : null]
@@ -480,7 +557,7 @@ async function renewalsPage(r) {
   const [ret, bt] = await Promise.all([
     api('retention', { at, horizon: RETENTION_HORIZON, by: 'level' }).catch(failed),
     api('backtest', { from, to: asOf, horizon: BACKTEST_HORIZON }).catch(failed)]);
-  const v = view();
+  const v = view(r);
 
   // upcoming renewals
   const windows = RENEWAL_WINDOWS.includes(days) ? RENEWAL_WINDOWS : [...RENEWAL_WINDOWS, days].sort((a, b) => a - b);
@@ -597,13 +674,16 @@ const PAGES = { portfolio, account, features: featuresPage, gaps: gapsPage, aler
 
 async function render() {
   const r = route();
-  const asof = r.params.get('as_of');
-  // the pages in the nav keep the as-of date the URL has
+  rendering = r;
+  // the pages in the nav (and the brand) keep the as-of date the URL has
   for (const a of document.querySelectorAll('nav a')) {
     a.setAttribute('aria-current', a.dataset.page === r.page ? 'page' : 'false');
-    a.setAttribute('href', `#/${a.dataset.page}${asof ? '?as_of=' + encodeURIComponent(asof) : ''}`);
+    a.setAttribute('href', hashFor(a.dataset.page));
   }
-  if (asof) $('#asof').value = asof;
+  $('a.brand').setAttribute('href', hashFor('portfolio'));
+  // the date box shows the day in use: the URL's, or today's (the API's now)
+  $('#asof').value = dayInUse(r.params.get('as_of'));
+  $('#asof').title = r.params.get('as_of') ? `as of the end of ${$('#asof').value} (UTC)` : 'as of now: pick a day to see the past';
   $('#signin').hidden = true;
   $('form.logout').hidden = false;
   view().replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
@@ -613,6 +693,7 @@ async function render() {
     await (PAGES[r.page] || portfolio)(r);
     document.title = `uptake — ${r.page}${r.arg ? ' ' + r.arg : ''}`;
   } catch (e) {
+    if (e instanceof Stale || r !== rendering) return;   // a newer render owns the page
     if (e instanceof SignInNeeded) {
       view().replaceChildren();
       $('#signin').hidden = false;
@@ -630,9 +711,8 @@ async function render() {
 document.addEventListener('DOMContentLoaded', () => {
   $('#asof').addEventListener('change', () => {
     const r = route();
-    const p = Object.fromEntries(r.params.entries());
-    if ($('#asof').value) p.as_of = $('#asof').value; else delete p.as_of;
-    go(r.page, r.arg, p);
+    // an emptied box goes back to now
+    go(r.page, r.arg, { ...Object.fromEntries(r.params.entries()), as_of: $('#asof').value || '' });
   });
   window.addEventListener('hashchange', render);
   render();

@@ -220,7 +220,7 @@ try {
       const row = shownR[i];
       const p = x.churn_probability === null ? '–' : `${(100 * x.churn_probability).toFixed(1)}% of ${x.probability_rows}`;
       if (row.name !== (x.name || x.account_id)) fail(`renewal ${i + 1} is ${row.name}, the API says ${x.name} (soonest first)`);
-      if (row.href !== `#/account/${encodeURIComponent(x.account_id)}?as_of=${asOf}`) fail(`renewal ${x.account_id} links to ${row.href}`);
+      if (!row.href.startsWith(`#/account/${encodeURIComponent(x.account_id)}?as_of=${asOf}&from=renewals`)) fail(`renewal ${x.account_id} links to ${row.href}`);
       if (row.p !== p) fail(`${x.account_id}: P(churn) shown '${row.p}', expected '${p}'`);
       if (!row.title) fail(`${x.account_id}: P(churn) has no title saying where it comes from`);
     });
