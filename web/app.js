@@ -404,14 +404,15 @@ async function account(r) {
   v.append(el('h2', {}, 'Where each user stands (A aware, T trial, R regular, M mastery)'),
     el('div', { class: 'scroll' }, el('table', { id: 'stage-matrix' },
       el('thead', {}, el('tr', {}, el('th', {}, 'user'), features.map((f) => el('th', {}, f)))),
-      el('tbody', {}, [...byUser.entries()].slice(0, 300).map(([uid, fs]) => el('tr', {}, el('th', { scope: 'row' }, uid),
+      el('tbody', {}, [...byUser.entries()].slice(0, 300).map(([uid, fs]) => el('tr', {}, el('th', { scope: 'row' }, userLabel(uid)),
         features.map((f) => el('td', { class: 'stage', title: fs[f] ? `${fs[f].stage}, ${fs[f].days_used_28d} days in 28` : 'none' },
           fs[f] ? letter[fs[f].stage] : '·'))))))));
   const p = acc.people;
   v.append(el('div', { class: 'grid2' },
     el('div', { class: 'card', id: 'people' }, el('h2', {}, 'Champions and stakeholders'),
       el('p', {}, `${p.engaged_stakeholders} engaged in 14 days, ${p.new_stakeholders} new${p.single_threaded ? ' — SINGLE-THREADED' : ''}`),
-      el('ul', {}, p.champions_and_sponsors.map((c) => el('li', {}, `${c.user_id} (${c.role}): ${c.active_days_14d} active days in 14 (${c.active_days_prev_28d} in the 28 before), trend ${c.trend === null ? DASH : pct(c.trend)}`)))),
+      el('ul', {}, p.champions_and_sponsors.map((c) => el('li', {}, userLabel(c.user_id, c.role),
+        ` (${c.role}): ${c.active_days_14d} active days in 14 (${c.active_days_prev_28d} in the 28 before), trend ${c.trend === null ? DASH : pct(c.trend)}`)))),
     el('div', { class: 'card', id: 'health-parts' }, el('h2', {}, `Health ${fix(acc.health)}: its parts`),
       el('table', {}, el('tbody', {}, m.health_components.map((h) => el('tr', {}, el('th', { scope: 'row' }, h.name),
         el('td', { class: 'num' }, fix(h.score)), el('td', { class: 'num' }, h.rescaled_weight === null ? 'left out' : `× ${fix(h.rescaled_weight, 2)}`),
