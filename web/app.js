@@ -432,41 +432,74 @@ async function account(r) {
 
 // ---- features, gaps, alerts -----------------------------------------------
 
+// A feature's diagnosis from its own funnel: the API's sentence, and the
+// conversion it is about, from that feature's counts.
+function featureDiagnosis(s) {
+  if (!s) return { text: DASH, detail: '' };
+  const d = s.diagnosis || '';
+  let detail = '';
+  if (/trial and regular/.test(d) && s.trial_to_regular !== null)
+    detail = `${pct(s.trial_to_regular)} of its ${int(s.trial + s.regular + s.mastery)} users past aware reached regular`;
+  else if (/regular and mastery/.test(d) && s.regular_to_mastery !== null)
+    detail = `${pct(s.regular_to_mastery)} of its ${int(s.regular + s.mastery)} regular users reached mastery`;
+  else if (/awareness-to-trial/.test(d) && s.aware_to_trial !== null)
+    detail = `${pct(s.aware_to_trial)} of its ${int(s.aware + s.trial + s.regular + s.mastery)} aware users tried it`;
+  else if (/mastery/.test(d) && s.regular_to_mastery !== null)
+    detail = `${pct(s.regular_to_mastery)} of its regular users reached mastery`;
+  return { text: d || DASH, detail };
+}
+
 async function featuresPage(r) {
   const params = asOfParams(r);
-  const [f, st] = await Promise.all([api('features', params), api('stages', params)]);
+  const [f, st, names] = await Promise.all([api('features', params), api('stages', params), accountNames(r)]);
   const per = new Map();
   for (const row of f.features) {
     if (!per.has(row.feature)) per.set(row.feature, { feature: row.feature, core: row.core, users: 0, active: 0, rows: [] });
     const p = per.get(row.feature);
     p.users += row.users; p.active += row.active_users; p.rows.push(row);
   }
-  const v = view();
+  const funnel = new Map(st.stages.map((s) => [s.feature, s]));
+  const v = view(r);
   v.replaceChildren(el('h1', {}, 'Features'));
   const rows = [...per.values()].map((p) => ({ ...p, adoption: p.active ? p.users / p.active : null }));
   v.append(el('h2', {}, 'Adoption across accounts (users who used it in 28 days / active users)'),
     sortableTable([{ key: 'feature', label: 'Feature', render: (p) => `${p.feature}${p.core ? ' (core)' : ''}` },
       { key: 'adoption', label: 'Adoption', num: true, render: (p) => pct(p.adoption) },
       { key: 'users', label: 'Users', num: true }], rows, { sort: 'adoption', dir: 'desc' }, 'feature-table'));
+  const conv = (x) => el('td', { class: 'num' }, pct(x));
   v.append(el('h2', {}, 'Stage funnel: none → aware → trial → regular → mastery'),
-    el('table', { id: 'funnel' }, el('thead', {}, el('tr', {}, ['feature', 'none', 'aware', 'trial', 'regular', 'mastery', 'trial → regular', 'diagnosis'].map((h) => el('th', {}, h)))),
-      el('tbody', {}, st.stages.map((s) => el('tr', {}, el('td', {}, s.feature), ['none', 'aware', 'trial', 'regular', 'mastery'].map((k) => el('td', { class: 'num' }, int(s[k]))),
-        el('td', { class: 'num' }, pct(s.trial_to_regular)), el('td', {}, s.diagnosis || DASH))))));
+    el('div', { class: 'scroll' }, el('table', { id: 'funnel' },
+      el('thead', {}, el('tr', {}, ['feature', 'none', 'aware', 'trial', 'regular', 'mastery', 'aware → trial', 'trial → regular', 'regular → mastery', 'diagnosis']
+        .map((h, i) => el('th', { scope: 'col', class: i && i < 9 ? 'num' : null }, h)))),
+      el('tbody', {}, st.stages.map((s) => {
+        const d = featureDiagnosis(s);
+        return el('tr', { 'data-feature': s.feature }, el('th', { scope: 'row' }, s.feature),
+          ['none', 'aware', 'trial', 'regular', 'mastery'].map((k) => el('td', { class: 'num' }, int(s[k]))),
+          conv(s.aware_to_trial), conv(s.trial_to_regular), conv(s.regular_to_mastery),
+          el('td', { class: 'diagnosis' }, el('div', {}, d.text), d.detail ? el('div', { class: 'muted' }, d.detail) : null));
+      })))));
   v.append(el('h2', {}, 'Accounts furthest behind on each core feature'));
+  const behind = el('div', { id: 'behind' });
+  v.append(behind);
   for (const p of rows.filter((x) => x.core)) {
     const worst = p.rows.filter((x) => x.active_users > 0).sort((a, b) => a.feature_adoption - b.feature_adoption).slice(0, 5);
-    v.append(el('p', {}, el('strong', {}, `${p.feature}: `), worst.map((w, i) => [i ? ', ' : '',
-      el('a', { href: `#/account/${encodeURIComponent(w.account_id)}` }, w.account_id), ` ${pct(w.feature_adoption)}`])));
+    const d = featureDiagnosis(funnel.get(p.feature));
+    behind.append(el('div', { class: 'card behind', 'data-feature': p.feature },
+      el('h3', {}, `${p.feature}: ${worst.length} account${worst.length === 1 ? '' : 's'} furthest behind`),
+      el('p', { class: 'muted diagnosis' }, `Its funnel: ${d.text}${d.detail ? ` (${d.detail})` : ''}.`),
+      worst.length ? el('ol', {}, worst.map((w) => el('li', {}, accountLink(w.account_id, names.get(w.account_id)),
+        ` ${pct(w.feature_adoption)} of ${int(w.active_users)} active users`)))
+        : el('p', { class: 'muted' }, 'No account with active users.')));
   }
 }
 
 async function gapsPage(r) {
   const g = await api('gaps', { ...asOfParams(r), top: r.params.get('top') || 20 });
-  const v = view();
+  const v = view(r);
   v.replaceChildren(el('h1', {}, 'Gaps: what was bought but is not used'),
     el('p', { class: 'muted' }, 'Ranked by the gap between licensed and active seats and between core features available and used; ARR at stake = ARR × gap.'),
     sortableTable([
-      { key: 'name', label: 'Account', render: (a) => el('a', { href: `#/account/${encodeURIComponent(a.account_id)}` }, a.name || a.account_id) },
+      { key: 'name', label: 'Account', value: (a) => (a.name || a.account_id).toLowerCase(), render: (a) => accountLink(a.account_id, a.name) },
       { key: 'unused_seats', label: 'Unused seats', num: true, render: (a) => `${int(a.unused_seats)} of ${int(a.seats)}` },
       { key: 'unused_core_share', label: 'Core unused', num: true, render: (a) => `${a.core_features - a.core_features_used} of ${a.core_features}` },
       { key: 'gap_score', label: 'Gap', num: true, render: (a) => pct(a.gap_score) },

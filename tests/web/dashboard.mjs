@@ -180,7 +180,45 @@ try {
   const stages = await api(`/api/v1/stages?as_of=${asOf}`);
   const funnelRows = await page.$$eval('#funnel tbody tr', (r) => r.length);
   if (funnelRows !== stages.stages.length) fail(`the funnel shows ${funnelRows} features, the API ${stages.stages.length}`);
+
+  say('features: each feature its own funnel\'s diagnosis; the accounts furthest behind by name, linked at the date');
+  const diagRows = () => page.$$eval('#funnel tbody tr', (rows) => rows.map((tr) => ({ feature: tr.dataset.feature, text: tr.querySelector('td.diagnosis').textContent })));
+  const checkDiagnoses = async (st) => {
+    const shownD = await diagRows();
+    for (const s of st.stages) {
+      const row = shownD.find((d) => d.feature === s.feature);
+      if (!row || !row.text.startsWith(s.diagnosis)) fail(`${s.feature}: the diagnosis shown is '${row && row.text}', its funnel's is '${s.diagnosis}'`);
+    }
+    const distinctApi = new Set(st.stages.map((s) => s.diagnosis)).size;
+    const distinctShown = new Set(shownD.map((d) => d.text)).size;
+    if (distinctApi >= 2 && new Set(shownD.map((d) => d.text.slice(0, 40))).size < 2) fail('the funnels have different diagnoses, the page shows one');
+    if (distinctShown !== shownD.length) fail(`two features show the very same diagnosis and numbers: ${JSON.stringify(shownD)}`);
+    for (const card of await page.$$eval('#behind .behind', (cs) => cs.map((c) => ({ feature: c.dataset.feature, h: c.querySelector('.diagnosis').textContent })))) {
+      const s = st.stages.find((x) => x.feature === card.feature);
+      if (s && !card.h.includes(s.diagnosis)) fail(`the accounts behind on ${card.feature} carry another diagnosis: ${card.h}`);
+    }
+  };
+  await checkDiagnoses(stages);
+  const featNames = new Map(all.accounts.map((a) => [a.account_id, a.name]));
+  const behindLinks = await page.$$eval('#behind a', (as) => as.map((a) => ({ id: a.dataset.account, name: a.textContent, title: a.title, href: a.getAttribute('href') })));
+  if (!behindLinks.length) fail('no account furthest behind is linked');
+  for (const b of behindLinks) {
+    if (b.name !== (featNames.get(b.id) || b.id)) fail(`furthest behind: ${b.id} shown as '${b.name}', its name is '${featNames.get(b.id)}'`);
+    if (b.title !== `account id: ${b.id}`) fail(`furthest behind: no id on hover of ${b.name}`);
+    if (!b.href.includes(`?as_of=${asOf}`)) fail(`furthest behind: ${b.href} loses the date`);
+  }
   await shot('features');
+  // funnels with different diagnoses (an answer made up from the real one):
+  // each row shows its own
+  const varied = { ...stages, stages: stages.stages.map((s, i) => ({ ...s, diagnosis: [
+    'stuck between trial and regular: a workflow friction problem', 'stuck between regular and mastery: an education problem',
+    'seen but never used: an awareness-to-trial problem', 'most regular users reach mastery'][i % 4] })) };
+  await page.route('**/api/v1/stages?*', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(varied) }));
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.reload();
+  await ready();
+  await checkDiagnoses(varied);
+  await page.unroute('**/api/v1/stages?*');
   await page.goto(`${url}/#/gaps?as_of=${asOf}`);
   await page.waitForSelector('#gaps-table tbody tr');
   await shot('gaps');
