@@ -507,35 +507,138 @@ async function gapsPage(r) {
       { key: 'owner', label: 'Owner' }], g.gaps, { sort: 'gap_score', dir: 'desc' }, 'gaps-table'));
 }
 
+// ---- alerts as sentences ------------------------------------------------------
+
+// A number to 2 significant digits, without an exponent (1,200; 0.039; 83).
+const sig2 = (x) => Number(x).toLocaleString('en-US', { maximumSignificantDigits: 2 });
+const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
+// a share as a whole percentage; a share above 0 but under 1% says so
+const share = (x) => (x > 0 && x < 0.005 ? 'under 1%' : `${Math.round(100 * x)}%`);
+const days = (n) => `${Math.round(n)} day${Math.round(n) === 1 ? '' : 's'}`;
+const plural = (n, one, many) => `${Math.round(n)} ${Math.round(n) === 1 ? one : many}`;
+
+const ALERT_SENTENCES = {
+  usage_drop: (x) => (isNum(x.wau_trend)
+    ? `Weekly active users ${x.wau_trend < 0 ? 'fell' : 'rose'} ${share(Math.abs(x.wau_trend))} in 7 days` : null),
+  low_platform_access: (x) => (isNum(x.breadth) && isNum(x.days_into_contract)
+    ? `${x.breadth === 0 ? 'No seat' : `Only ${share(x.breadth)} of seats`} active, ${days(x.days_into_contract)} into the contract` : null),
+  feature_avoidance: (x) => (isNum(x.core_unused_28d) && isNum(x.breadth)
+    ? `${plural(x.core_unused_28d, 'core feature', 'core features')} unused in 28 days, though ${share(x.breadth)} of seats are active` : null),
+  champion_quiet: () => 'A champion has gone quiet',
+  seats_removed: (x) => (isNum(x.seats_removed_1d) ? `${share(x.seats_removed_1d)} of seats removed in a day` : null),
+  onboarding_stalled: (x) => {
+    const parts = [];
+    if (isNum(x.milestone_overdue_days) && x.milestone_overdue_days > 0)
+      parts.push(`A milestone is ${days(x.milestone_overdue_days)} overdue`);
+    if (isNum(x.open_milestones) && x.open_milestones > 0)
+      parts.push(`${plural(x.open_milestones, 'milestone', 'milestones')} open` +
+        (isNum(x.days_since_milestone_done) ? `, none done in ${days(x.days_since_milestone_done)}` : ''));
+    return parts.length ? `Onboarding stalled: ${parts.join('; ').replace(/^A /, 'a ')}` : null;
+  },
+  no_first_value: (x) => (isNum(x.days_into_contract)
+    ? `No first value: no key action yet, ${days(x.days_into_contract)} into the contract` : 'No first value: no key action yet'),
+  friction_loop: (x) => (isNum(x.friction)
+    ? `Users keep hitting friction: ${sig2(x.friction)} tickets and errors per active user in 28 days`
+    : 'Users keep hitting friction: many tickets and errors per active user in 28 days'),
+  health_drop: (x, cfg) => (isNum(x.health_change)
+    ? `Health ${x.health_change < 0 ? 'fell' : 'changed by'} ${plural(Math.abs(x.health_change), 'point', 'points')} in ${cfg.health_drop_days} days` : null),
+  renewal_at_risk: (x, cfg) => {
+    if (!isNum(x.days_to_renewal)) return null;
+    const when = Math.round(x.days_to_renewal) === 0 ? 'Renews today' : `Renews in ${days(x.days_to_renewal)}`;
+    return isNum(x.churn_probability)
+      ? `${when}; ${share(x.churn_probability)} of accounts with similar health churned within ${cfg.renewal_days} days` : when;
+  },
+};
+
+// The values an alert's condition read, as an object (an API that sent them
+// as a JSON string, or nothing, still gives one).
+function alertValues(x) {
+  let v = x.values;
+  if (typeof v === 'string') { try { v = JSON.parse(v); } catch (e) { v = {}; } }
+  return v && typeof v === 'object' ? v : {};
+}
+
+// An alert as a sentence: the rule's own, or (a custom rule, or a built-in
+// whose condition reads other values) its name, "condition met" and the
+// values to 2 significant digits.
+function alertSentence(x, cfg) {
+  const vals = alertValues(x);
+  const own = ALERT_SENTENCES[x.rule];
+  const s = own ? own(vals, cfg) : null;
+  if (s) return s;
+  const show = (v) => (isNum(v) ? sig2(v) : v === true ? 'yes' : v === false ? 'no' : v === null ? 'unknown' : String(v));
+  const parts = Object.entries(vals).map(([k, v]) => `${k} = ${show(v)}`);
+  return `${x.rule} condition met${parts.length ? `: ${parts.join(', ')}` : ''}`;
+}
+
+const ALERT_STATES = ['active', 'open', 'acknowledged', 'snoozed', 'resolved', 'all'];
+const SNOOZE_DAYS = 7;
+
 async function alertsPage(r) {
-  const [a, tasks] = await Promise.all([api('alerts', { state: r.params.get('state') || 'active' }),
-    api('tasks').catch(() => ({ tasks: [] }))]);
-  const v = view();
+  const stateWanted = ALERT_STATES.includes(r.params.get('state')) ? r.params.get('state') : 'active';
+  const [a, tasks, names, cfg] = await Promise.all([api('alerts', { state: stateWanted }),
+    api('tasks').catch(() => ({ tasks: [] })), accountNames(r), settings()]);
+  const v = view(r);
   const sevs = ['critical', 'high', 'medium', 'low'];
   const counts = Object.fromEntries(sevs.map((s) => [s, a.alerts.filter((x) => x.severity === s).length]));
-  v.replaceChildren(el('h1', {}, `Alerts: ${a.alerts.length} open`),
-    el('div', { class: 'tiles' }, sevs.map((s) => tile(s, String(counts[s])))));
+  v.replaceChildren(el('h1', {}, `Alerts: ${a.alerts.length} ${stateWanted === 'active' ? 'open' : stateWanted}`),
+    el('div', { class: 'filters' }, el('label', {}, 'state',
+      el('select', { id: 'alert-state', onchange: (e) => go('alerts', null, { ...Object.fromEntries(r.params), state: e.target.value === 'active' ? '' : e.target.value }) },
+        ALERT_STATES.map((s) => el('option', { value: s, selected: s === stateWanted },
+          s === 'active' ? 'open, acknowledged or snoozed' : s))))),
+    el('div', { class: 'tiles' }, sevs.map((s) => tile(s, String(counts[s])))),
+    el('p', { id: 'alert-status', class: 'bad', role: 'status', hidden: true }));
+  const today = new Date().toISOString().slice(0, 10);
   const owners = [...new Set(a.alerts.map((x) => x.owner || 'unassigned'))].sort();
   for (const o of owners) {
     const mine = a.alerts.filter((x) => (x.owner || 'unassigned') === o);
-    v.append(el('h2', {}, `${o} (${mine.length})`), el('table', { class: 'alerts' }, el('tbody', {}, mine.map((x) => el('tr', {},
-      el('td', { class: `sev-${x.severity}` }, x.severity), el('td', {}, x.state),
-      el('td', {}, el('a', { href: `#/account/${encodeURIComponent(x.account_id)}` }, x.account_id)),
-      el('td', {}, x.rule), el('td', { class: 'muted' }, `${x.condition} — ${JSON.stringify(x.values)}`),
-      el('td', {}, `since ${x.opened_at}`),
-      el('td', {}, ['ack', 'resolve'].map((act) => el('button', { type: 'button', onclick: () => act && alertAction(x.id, act) }, act))))))));
+    v.append(el('h2', {}, `${o} (${mine.length})`), el('table', { class: 'alerts' },
+      el('colgroup', {}, ['sev', 'account', 'sentence', 'state', 'actions'].map((c) => el('col', { class: c }))),
+      el('thead', {}, el('tr', {}, ['Severity', 'Account', 'What happened', 'State', ''].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, mine.map((x) => {
+        const name = names.get(x.account_id) || x.account_id;
+        // a week from today, or from the alert's last day if that is later
+        // (a store whose data runs ahead of the clock)
+        const base = x.updated_at && x.updated_at > today ? x.updated_at : today;
+        const until = addDays(base, SNOOZE_DAYS);
+        const acts = x.state === 'resolved' ? []
+          : [x.state !== 'acknowledged' ? ['ack', 'Acknowledge', null] : null,
+            ['snooze', `Snooze ${SNOOZE_DAYS} days`, until], ['resolve', 'Resolve', null]].filter((y) => y);
+        const stateText = x.state === 'snoozed' && x.snoozed_until ? `until ${x.snoozed_until}`
+          : x.state === 'resolved' ? `on ${x.resolved_at || DASH}` : `opened ${x.opened_at}`;
+        return el('tr', { 'data-alert': x.id },
+          el('td', { class: `sev-${x.severity}` }, x.severity),
+          el('td', { class: 'account' }, accountLink(x.account_id, name)),
+          el('td', { class: 'sentence', title: `${x.rule}: ${x.condition}` }, alertSentence(x, cfg.alert_settings)),
+          el('td', { class: 'state' }, el('div', {}, x.state), el('div', { class: 'muted' }, stateText)),
+          el('td', { class: 'actions' }, acts.map(([act, label, day]) => el('button', {
+            type: 'button', 'data-action': act, title: day ? `until ${day}` : null,
+            'aria-label': `${label}: ${x.rule.replace(/_/g, ' ')} at ${name}`,
+            onclick: () => alertAction(x.id, act, day) }, label))));
+      }))));
   }
+  if (!a.alerts.length) v.append(el('p', { class: 'muted', id: 'alerts-empty' }, 'No alerts in this state.'));
   v.append(el('h2', {}, `Tasks for account owners (${tasks.tasks.length} open)`),
-    tasks.tasks.length ? el('table', { id: 'tasks' }, el('tbody', {}, tasks.tasks.map((t) => el('tr', {},
-      el('td', {}, t.owner || 'unassigned'), el('td', {}, t.title),
-      el('td', {}, el('a', { href: `#/account/${encodeURIComponent(t.account_id)}` }, t.account_id)),
+    tasks.tasks.length ? el('table', { id: 'tasks', class: 'alerts' }, el('tbody', {}, tasks.tasks.map((t) => el('tr', {},
+      el('td', {}, t.owner || 'unassigned'), el('td', { class: 'sentence' }, t.title),
+      el('td', { class: 'account' }, accountLink(t.account_id, names.get(t.account_id))),
       el('td', {}, `due ${t.due || DASH}`)))))
       : el('p', { class: 'muted' }, 'No open tasks (playbooks with a task create them when alerts open).'));
 }
 
-async function alertAction(id, action) {
-  const res = await fetch(`/api/v1/alerts/${id}/${action}`, { method: 'POST', credentials: 'same-origin' });
-  if (!res.ok) { alert(`could not ${action} alert #${id}`); return; }
+async function alertAction(id, action, until) {
+  const q = action === 'snooze' ? `?until=${encodeURIComponent(until)}` : '';
+  let res = null;
+  try {
+    res = await fetch(`/api/v1/alerts/${encodeURIComponent(id)}/${action}${q}`, { method: 'POST', credentials: 'same-origin' });
+  } catch (e) { /* the network: said below */ }
+  if (!res || !res.ok) {
+    let why = res ? `HTTP ${res.status}` : 'no answer from the server';
+    try { why = (await res.json()).error || why; } catch (e) { /* not JSON */ }
+    const status = $('#alert-status');
+    if (status) { status.textContent = `Could not ${action} alert #${id}: ${why}`; status.hidden = false; }
+    return;
+  }
   render();
 }
 

@@ -238,6 +238,113 @@ try {
   }
   await shot('alerts');
 
+  say('alerts: a sentence per alert, the account by name and linked, the buttons; no JSON, no long floats');
+  const cfgA = (await api('/api/v1/settings')).alert_settings;
+  const namesNow = new Map((await api(`/api/v1/accounts?as_of=${asOf}&status=all`)).accounts.map((a) => [a.account_id, a.name]));
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.goto(`${url}/#/alerts?as_of=${asOf}`);
+  await ready();
+  const r0 = (x) => Math.round(x);
+  const p0 = (x) => `${Math.round(100 * x)}%`;
+  const expected = {
+    usage_drop: (v) => `Weekly active users fell ${p0(-v.wau_trend)} in 7 days`,
+    health_drop: (v) => `Health fell ${r0(-v.health_change)} points in ${cfgA.health_drop_days} days`,
+    low_platform_access: (v) => `${v.breadth === 0 ? 'No seat' : `Only ${p0(v.breadth)} of seats`} active, ${r0(v.days_into_contract)} days into the contract`,
+    champion_quiet: () => 'A champion has gone quiet',
+    feature_avoidance: (v) => `${r0(v.core_unused_28d)} core feature${r0(v.core_unused_28d) === 1 ? '' : 's'} unused in 28 days, though ${p0(v.breadth)} of seats are active`,
+    onboarding_stalled: (v) => `Onboarding stalled: a milestone is ${r0(v.milestone_overdue_days)} days overdue; ${r0(v.open_milestones)} milestones open, none done in ${r0(v.days_since_milestone_done)} days`,
+    renewal_at_risk: (v) => `Renews in ${r0(v.days_to_renewal)} days; ${p0(v.churn_probability)} of accounts with similar health churned within ${cfgA.renewal_days} days`,
+    seats_removed: (v) => `${p0(v.seats_removed_1d)} of seats removed in a day`,
+    no_first_value: (v) => `No first value: no key action yet, ${r0(v.days_into_contract)} days into the contract`,
+  };
+  const readAlerts = () => page.$$eval('table.alerts tr[data-alert]', (rows) => rows.map((tr) => ({
+    id: Number(tr.dataset.alert), sentence: tr.querySelector('td.sentence').textContent, title: tr.querySelector('td.sentence').title,
+    name: tr.querySelector('td.account a').textContent, account: tr.querySelector('td.account a').title,
+    href: tr.querySelector('td.account a').getAttribute('href'),
+    buttons: [...tr.querySelectorAll('button')].map((b) => b.dataset.action) })));
+  const apiAlerts = (await api('/api/v1/alerts')).alerts;
+  const shownAlerts = await readAlerts();
+  if (shownAlerts.length !== apiAlerts.length) fail(`the alerts page shows ${shownAlerts.length} alerts, the API ${apiAlerts.length}`);
+  const rulesSeen = new Set();
+  for (const x of apiAlerts) {
+    const row = shownAlerts.find((s) => s.id === x.id);
+    if (!row) fail(`alert #${x.id} is not shown`);
+    const want1 = expected[x.rule] && expected[x.rule](x.values);
+    if (want1 && row.sentence !== want1) fail(`alert #${x.id} (${x.rule} ${JSON.stringify(x.values)}) says '${row.sentence}', expected '${want1}'`);
+    if (/condition met/.test(row.sentence)) fail(`the built-in rule ${x.rule} has no sentence of its own: '${row.sentence}'`);
+    if (!row.title.includes(x.condition)) fail(`alert #${x.id}: the condition is not on hover (${row.title})`);
+    if (row.name !== (namesNow.get(x.account_id) || x.account_id)) fail(`alert #${x.id}: account shown as '${row.name}', its name is '${namesNow.get(x.account_id)}'`);
+    if (row.account !== `account id: ${x.account_id}`) fail(`alert #${x.id}: the account id is not on hover`);
+    if (!row.href.startsWith(`#/account/${encodeURIComponent(x.account_id)}?as_of=${asOf}`)) fail(`alert #${x.id} links to ${row.href}`);
+    const acts = x.state === 'acknowledged' ? ['snooze', 'resolve'] : ['ack', 'snooze', 'resolve'];
+    if (row.buttons.join() !== acts.join()) fail(`alert #${x.id} (${x.state}) has the buttons ${row.buttons}, expected ${acts}`);
+    rulesSeen.add(x.rule);
+  }
+  say(`  rules in the data: ${[...rulesSeen].join(', ')}`);
+  const visible = await page.$eval('#view', (v) => v.innerText);
+  if (visible.includes('{"')) fail('the alerts page shows raw JSON');
+  const longFloat = visible.match(/\d*\.\d{4,}/);
+  if (longFloat) fail(`the alerts page shows an unrounded number ${longFloat[0]}`);
+  for (const x of apiAlerts) if (x.condition.includes(' ') && visible.includes(x.condition)) fail(`the raw condition '${x.condition}' is visible, not only on hover`);
+
+  say('alerts at 1280 px wide: no sideways scroll, long sentences wrap');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.waitForTimeout(200);
+  const sw = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (sw > 1280) fail(`the alerts page is ${sw} px wide at a 1280 px window`);
+  await page.screenshot({ path: path.join(artifacts, 'alerts-1280.png'), fullPage: true });
+  await page.setViewportSize({ width: 1366, height: 900 });
+
+  say('alerts: snooze one for a week, resolve another');
+  const openOnes = apiAlerts.filter((x) => x.state === 'open');
+  if (openOnes.length < 2) fail('the demo store has fewer than two open alerts to work');
+  const [toSnooze, toResolve] = openOnes;
+  const snoozeTitle = await page.getAttribute(`tr[data-alert="${toSnooze.id}"] button[data-action=snooze]`, 'title');
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click(`tr[data-alert="${toSnooze.id}"] button[data-action=snooze]`);
+  await ready();
+  const snoozed = (await api(`/api/v1/alerts/${toSnooze.id}`));
+  const sz = snoozed.alert.rows[0];
+  if (sz.state !== 'snoozed' || `until ${sz.snoozed_until}` !== snoozeTitle) fail(`after a snooze, alert #${toSnooze.id} is ${sz.state} until ${sz.snoozed_until} (the button said ${snoozeTitle})`);
+  if (!(await text(`tr[data-alert="${toSnooze.id}"] td.state`)).includes(`until ${sz.snoozed_until}`)) fail('the snoozed alert does not say until when');
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click(`tr[data-alert="${toResolve.id}"] button[data-action=resolve]`);
+  await ready();
+  const resolved = (await api('/api/v1/alerts?state=resolved')).alerts;
+  if (!resolved.some((x) => x.id === toResolve.id)) fail(`alert #${toResolve.id} is not resolved after the Resolve button`);
+  if (await page.$(`tr[data-alert="${toResolve.id}"]`)) fail('a resolved alert is still listed among the open ones');
+
+  say('alerts: the other rules\' sentences and the fallback of a custom rule (an answer made up in the test)');
+  const someId = apiAlerts[0].account_id;
+  const made = [
+    { rule: 'big_account_cooling', condition: 'arr > 100000 and wau_trend < -0.2', values: { arr: 123456.789, wau_trend: -0.2345678901234567 },
+      want: 'big_account_cooling condition met: arr = 120,000, wau_trend = -0.23' },
+    { rule: 'renewal_at_risk', condition: 'days_to_renewal >= 0 and days_to_renewal <= 90 and churn_probability > 0.2', values: { days_to_renewal: 46.0, churn_probability: 0.5 },
+      want: `Renews in 46 days; 50% of accounts with similar health churned within ${cfgA.renewal_days} days` },
+    { rule: 'seats_removed', condition: 'seats_removed_1d >= 0.1', values: { seats_removed_1d: 0.12345 }, want: '12% of seats removed in a day' },
+    { rule: 'no_first_value', condition: 'not has_key_action and days_into_contract > 30', values: { has_key_action: false, days_into_contract: 45.0 },
+      want: 'No first value: no key action yet, 45 days into the contract' },
+    { rule: 'usage_drop', condition: 'events_28d < 10', values: { events_28d: 3.0 }, want: 'usage_drop condition met: events_28d = 3' },
+    { rule: 'low_platform_access', condition: 'breadth < 0.4 and days_into_contract > 60', values: { breadth: 0.03864734299516908, days_into_contract: 83.0 },
+      want: 'Only 4% of seats active, 83 days into the contract' },
+    { rule: 'health_drop', condition: 'health_change <= -15.0', values: { health_change: -18.48214285714286 }, want: `Health fell 18 points in ${cfgA.health_drop_days} days` },
+    { rule: 'friction_loop', condition: 'friction_flag', values: { friction_flag: true }, want: 'Users keep hitting friction: many tickets and errors per active user in 28 days' },
+  ].map((m, i) => ({ account_id: i === 1 ? 'no-such-account' : someId, severity: 'medium', state: 'open', opened_at: asOf, id: 9000 + i,
+    owner: 'Test Owner', updated_at: asOf, resolved_at: null, snoozed_until: null, ...m }));
+  await page.route('**/api/v1/alerts?*', (route) => route.fulfill({ status: 200, contentType: 'application/json',
+    body: JSON.stringify({ alerts: made.map(({ want: _w, ...x }) => x) }) }));
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.reload();
+  await ready();
+  const madeShown = await readAlerts();
+  for (const m of made) {
+    const row = madeShown.find((s) => s.id === m.id);
+    if (!row || row.sentence !== m.want) fail(`${m.rule} ${JSON.stringify(m.values)} says '${row && row.sentence}', expected '${m.want}'`);
+  }
+  if (madeShown.find((s) => s.id === 9001).name !== 'no-such-account') fail('an account the table does not have is not shown by its id');
+  await page.screenshot({ path: path.join(artifacts, 'alerts-made-up.png'), fullPage: true });
+  await page.unroute('**/api/v1/alerts?*');
+
   say('renewals: rows, totals and probabilities equal the API; retention and ROC charts drawn');
   const nav = await page.$$eval('nav a', (as) => as.map((a) => a.textContent));
   if (nav.indexOf('Renewals') !== nav.indexOf('Alerts') + 1) fail(`no Renewals link after Alerts in the nav: ${nav.join(', ')}`);
