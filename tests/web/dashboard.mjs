@@ -163,6 +163,136 @@ try {
     if (!row || row[1] !== fix1(a.health)) fail(`${a.account_id} on ${earlier}: shown ${row && row[1]}, API ${fix1(a.health)}`);
   }
 
+  say('from a dated page, every nav link keeps the date, and each page shows that date\'s numbers');
+  // the portfolio at `earlier` (a month before the data's end: its numbers
+  // differ from now's, so a page that lost the date shows other numbers)
+  const hashParams = () => page.evaluate(() => Object.fromEntries(new URLSearchParams(location.hash.split('?')[1] || '')));
+  const checkDate = async (where, day) => {
+    const p = await hashParams();
+    if (p.as_of !== day) fail(`${where}: the address has as_of=${p.as_of}, expected ${day} (${await page.evaluate(() => location.hash)})`);
+    const box = await page.inputValue('#asof');
+    if (box !== day) fail(`${where}: the date box shows ${box}, the page is as of ${day}`);
+  };
+  const linksKeep = async (where, sel, day) => {
+    const hrefs = await page.$$eval(sel, (as) => as.map((a) => a.getAttribute('href')));
+    if (!hrefs.length) fail(`${where}: no link ${sel}`);
+    for (const h of hrefs) if (new URLSearchParams(h.split('?')[1] || '').get('as_of') !== day) fail(`${where}: the link ${h} does not keep as_of=${day}`);
+  };
+  const datedChecks = {
+    portfolio: async (day) => {
+      const api1 = await api(`/api/v1/accounts?as_of=${day}`);
+      const rows = await page.$$eval('#portfolio-table tbody tr', (rs) => rs.map((r) => [r.children[0].querySelector('a').dataset.account, r.children[2].textContent]));
+      if (rows.length !== api1.accounts.length) fail(`portfolio at ${day}: ${rows.length} rows, the API ${api1.accounts.length}`);
+      for (const a of api1.accounts) {
+        const row = rows.find((x) => x[0] === a.account_id);
+        if (!row || row[1] !== fix1(a.health)) fail(`portfolio at ${day}: ${a.account_id} health ${row && row[1]}, the API ${fix1(a.health)}`);
+      }
+      await linksKeep(`portfolio at ${day}`, '#portfolio-table a', day);
+    },
+    features: async (day) => {
+      const st = await api(`/api/v1/stages?as_of=${day}`);
+      for (const s of st.stages) {
+        const cells = await page.$$eval(`#funnel tr[data-feature="${s.feature}"] td`, (tds) => tds.map((t) => t.textContent));
+        if (cells[2] !== s.trial.toLocaleString('en-US')) fail(`features at ${day}: ${s.feature} has ${cells[2]} in trial, the API ${s.trial}`);
+      }
+      await linksKeep(`features at ${day}`, '#behind a', day);
+    },
+    gaps: async (day) => {
+      const g = await api(`/api/v1/gaps?as_of=${day}&top=20`);
+      const rows = await page.$$eval('#gaps-table tbody tr', (rs) => rs.map((r) => [r.children[0].querySelector('a').dataset.account, r.children[1].textContent]));
+      if (rows.length !== g.gaps.length) fail(`gaps at ${day}: ${rows.length} rows, the API ${g.gaps.length}`);
+      for (const x of g.gaps) {
+        const row = rows.find((y) => y[0] === x.account_id);
+        if (!row || row[1] !== `${x.unused_seats.toLocaleString("en-US")} of ${x.seats.toLocaleString("en-US")}`) fail(`gaps at ${day}: ${x.account_id} shows ${row && row[1]}, the API ${x.unused_seats} of ${x.seats}`);
+      }
+      await linksKeep(`gaps at ${day}`, '#gaps-table a', day);
+    },
+    alerts: async (day) => {
+      const names = new Map((await api(`/api/v1/accounts?as_of=${day}&status=all`)).accounts.map((a) => [a.account_id, a.name]));
+      const links = await page.$$eval('table.alerts tr[data-alert] td.account a', (as) => as.map((a) => [a.dataset.account, a.textContent]));
+      if (!links.length) fail('the alerts page links no account');
+      for (const [id, name] of links) if (name !== (names.get(id) || id)) fail(`alerts at ${day}: ${id} is shown as '${name}', its name is '${names.get(id)}'`);
+      await linksKeep(`alerts at ${day}`, 'table.alerts a', day);
+    },
+    renewals: async (day) => {
+      await page.waitForSelector('#backtest-auc, #backtest-error');
+      const rn = await api(`/api/v1/renewals?as_of=${day}&days=90`);
+      const t = await text('#renewals-totals');
+      if (t !== `${money(rn.total_arr)} renewing in ${rn.days} days, ${money(rn.total_arr_at_risk)} at risk`) fail(`renewals at ${day} say '${t}', the API ${JSON.stringify([rn.total_arr, rn.total_arr_at_risk])}`);
+      if (rn.renewals.length) await linksKeep(`renewals at ${day}`, '#renewals-table a', day);
+    },
+  };
+  // the numbers of `earlier` differ from those of the data's end: the check is not empty
+  if (JSON.stringify((await api(`/api/v1/accounts?as_of=${earlier}`)).accounts.map((a) => a.health)) === JSON.stringify(want.accounts.map((a) => a.health)))
+    fail(`the accounts' health is the same at ${earlier} and ${asOf}: the date checks below would prove nothing`);
+  await checkDate('portfolio', earlier);
+  const navPages = await page.$$eval('nav a', (as) => as.map((a) => a.dataset.page));
+  for (const p of [...navPages.slice(1), navPages[0]]) {
+    await page.evaluate(() => { window.uptakeReady = false; });
+    await page.click(`nav a[data-page="${p}"]`);
+    await until((p) => location.hash.startsWith(`#/${p}`), p, `the ${p} page from the nav`);
+    await ready();
+    await checkDate(`the ${p} page from the nav`, earlier);
+    await datedChecks[p](earlier);
+  }
+  if (new URLSearchParams((await page.getAttribute('a.brand', 'href')).split('?')[1]).get('as_of') !== earlier) fail('the brand link drops the date');
+
+  say('in-page links keep the date and the filters: portfolio → account → back');
+  const seg = want.accounts.find((a) => a.segment).segment;
+  await page.selectOption('select[data-filter=segment]', seg);
+  if ((await hashParams()).segment !== seg) fail('the segment filter is not kept in the address');
+  const inSeg = (await api(`/api/v1/accounts?as_of=${earlier}`)).accounts.filter((a) => a.segment === seg);
+  const first = await page.$eval('#portfolio-table tbody tr a', (a) => a.dataset.account);
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click('#portfolio-table tbody tr a');
+  await until(() => location.hash.startsWith('#/account/'), null, 'the account page');
+  await ready();
+  await checkDate('the account page from the portfolio', earlier);
+  const accThen = await api(`/api/v1/accounts/${encodeURIComponent(first)}?as_of=${earlier}`);
+  if (!(await text('#kpis')).includes(`Health${fix1(accThen.health)}`)) fail(`the account page from the portfolio does not show ${first}'s health at ${earlier} (${fix1(accThen.health)})`);
+  if ((await text('#view h1')).trim().replace(/\s*[▼●★]\s*\w+$/, '') !== (accThen.name || first)) fail(`the account page's title is not the name ${accThen.name}`);
+  if ((await page.getAttribute('#view h1 span', 'title')) !== `account id: ${first}`) fail('the account id is not on hover of the title');
+  // a new date on the account page: the back link keeps it, and the filter
+  await page.fill('#asof', asOf);
+  await page.dispatchEvent('#asof', 'change');
+  await until((d) => location.hash.includes(`as_of=${d}`), asOf, 'the new date on the account page');
+  await ready();
+  if ((await text('#back')) !== '← Portfolio') fail(`the back link says ${await text('#back')}`);
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click('#back');
+  await until(() => location.hash.startsWith('#/portfolio'), null, 'the portfolio from the back link');
+  await ready();
+  await checkDate('the portfolio from the back link', asOf);
+  if ((await hashParams()).segment !== seg || (await page.inputValue('select[data-filter=segment]')) !== seg) fail(`the back link lost the segment filter ${seg}`);
+  const inSegNow = want.accounts.filter((a) => a.segment === seg);
+  if ((await page.$$('#portfolio-table tbody tr')).length !== inSegNow.length) fail(`back on the portfolio, ${inSegNow.length} accounts of segment ${seg} expected`);
+  if (!inSeg.length) fail(`no account in segment ${seg} at ${earlier}`);
+  await page.selectOption('select[data-filter=segment]', '');
+
+  say('features → an account furthest behind → back, at the date shown');
+  await page.goto(`${url}/#/features?as_of=${earlier}`);
+  await ready();
+  const behindId = await page.$eval('#behind a', (a) => a.dataset.account);
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click('#behind a');
+  await until(() => location.hash.startsWith('#/account/'), null, 'the account page from the features page');
+  await ready();
+  await checkDate('the account page from the features page', earlier);
+  const behindAcc = await api(`/api/v1/accounts/${encodeURIComponent(behindId)}?as_of=${earlier}`);
+  if (!(await text('#kpis')).includes(`Health${fix1(behindAcc.health)}`)) fail(`${behindId} from the features page does not show its health at ${earlier}`);
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click('#back');
+  await until(() => location.hash.startsWith('#/features'), null, 'the features page from the back link');
+  await ready();
+  await checkDate('the features page from the back link', earlier);
+
+  say('a page without a date in the address shows today in the date box');
+  await page.goto(`${url}/#/gaps`);
+  await ready();
+  const today = new Date().toISOString().slice(0, 10);
+  if ((await page.inputValue('#asof')) !== today) fail(`without as_of the date box shows ${await page.inputValue('#asof')}, not today ${today}`);
+  await linksKeep('nav without a date', 'nav a', null);
+
   say('account page: KPIs equal the API; charts, heatmap, stage matrix, people, milestones, health parts');
   const acc = want.accounts.find((a) => a.level === 'effective') || want.accounts[0];
   await page.goto(`${url}/#/account/${encodeURIComponent(acc.account_id)}?as_of=${asOf}`);
