@@ -3,7 +3,15 @@
 'use strict';
 
 const $ = (sel) => document.querySelector(sel);
-const view = () => $('#view');
+// The page's section. A page passes its route: when another render has
+// begun since (the address changed while the page awaited the API), the page
+// stops, so that what is shown is always the page and date of the address.
+class Stale extends Error {}
+let rendering = null;
+const view = (r) => {
+  if (r && r !== rendering) throw new Stale();
+  return $('#view');
+};
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -42,12 +50,44 @@ function route() {
   return { page: parts[0] || 'portfolio', arg: parts[1] || null, params: new URLSearchParams(query || '') };
 }
 
-function go(page, arg, params) {
-  const p = new URLSearchParams(params || {});
-  const asof = $('#asof').value;
+// The hash of a page: the as-of date of the URL shown now (unless params give
+// as_of itself; an empty one drops it), then params without empty values.
+// Every in-page link and every navigation goes through it, so that the page
+// a link opens is at the date the date box shows.
+function hashFor(page, arg, params) {
+  const given = new URLSearchParams(params || {});
+  const p = new URLSearchParams();
+  const asof = given.has('as_of') ? given.get('as_of') : route().params.get('as_of');
   if (asof) p.set('as_of', asof);
+  for (const [k, v] of given) if (k !== 'as_of' && v !== '' && v !== 'null' && v !== 'undefined') p.set(k, v);
   const q = p.toString();
-  location.hash = `#/${page}${arg ? '/' + encodeURIComponent(arg) : ''}${q ? '?' + q : ''}`;
+  return `#/${page}${arg ? '/' + encodeURIComponent(arg) : ''}${q ? '?' + q : ''}`;
+}
+
+function go(page, arg, params) {
+  location.hash = hashFor(page, arg, params);
+}
+
+// The page shown now with its filters, but not its date: where a back link
+// returns to (the `from` of an account page's address).
+function here() {
+  const r = route();
+  const p = new URLSearchParams(r.params);
+  p.delete('as_of');
+  p.delete('from');
+  const q = p.toString();
+  return `${r.page}${q ? '?' + q : ''}`;
+}
+
+// The UTC day of the instant a report is computed for: the as_of of the URL
+// (a day, an instant with or without an offset, epoch seconds or
+// milliseconds; docs/api.md), or today when there is none (the API's now).
+function dayInUse(asof) {
+  if (!asof) return new Date().toISOString().slice(0, 10);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(asof)) return asof;
+  const t = /^\d+$/.test(asof) ? Number(asof) * (asof.length <= 11 ? 1000 : 1)
+    : Date.parse(/(Z|[+-]\d\d:?\d\d)$/i.test(asof) ? asof.replace(' ', 'T') : `${asof.replace(' ', 'T')}Z`);
+  return Number.isNaN(t) ? '' : new Date(t).toISOString().slice(0, 10);
 }
 
 class SignInNeeded extends Error {}
@@ -131,6 +171,7 @@ function sortableTable(columns, rows, state, id, rowClass) {
     const toggle = () => {
       state.dir = state.sort === c.key && state.dir === 'asc' ? 'desc' : 'asc';
       state.sort = c.key;
+      if (state.onchange) state.onchange();
       draw();
     };
     th.addEventListener('click', toggle);
@@ -142,10 +183,29 @@ function sortableTable(columns, rows, state, id, rowClass) {
   return table;
 }
 
-// A link to an account's page, at the as-of date the URL has.
+// A link to an account's page: its name (its id on hover), at the as-of date
+// of the URL, with the page it was opened from (and that page's filters) for
+// the account page's back link.
 function accountLink(id, name) {
-  const asof = $('#asof').value;
-  return el('a', { href: `#/account/${encodeURIComponent(id)}${location.hash.includes('as_of') && asof ? '?as_of=' + asof : ''}` }, name || id);
+  return el('a', { href: hashFor('account', id, { from: here() }), title: `account id: ${id}`, 'data-account': id }, name || id);
+}
+
+// id → name of every account (any status) at the as-of date, in one request;
+// an account the table does not have shows its id.
+async function accountNames(r) {
+  try {
+    const b = await api('accounts', { ...asOfParams(r), status: 'all', compact: 1 });
+    return new Map(b.accounts.map((a) => [a.account_id, a.name]));
+  } catch (e) {
+    if (e instanceof SignInNeeded) throw e;
+    return new Map();
+  }
+}
+
+// A user: there is no user name in the data (users have an id and a role),
+// so the id, with what is known on hover.
+function userLabel(id, role) {
+  return el('span', { class: 'user', title: `user id: ${id}${role ? `, ${role}` : ''}` }, id);
 }
 
 function tile(label, value, extra) {
@@ -210,7 +270,7 @@ async function portfolio(r) {
   judge(new Set());
   const byLevel = { low: 0, high: 0, effective: 0 }, arrByLevel = { low: 0, high: 0, effective: 0 };
   for (const a of customers) if (a.level in byLevel) { byLevel[a.level]++; arrByLevel[a.level] += a.arr || 0; }
-  const v = view();
+  const v = view(r);
   const others = rows.length - customers.length;
   v.replaceChildren(el('h1', {}, showAll ? `Portfolio: ${customers.length} customers and ${others} churned or prospects` : `Portfolio: ${rows.length} accounts`));
   v.append(el('div', { class: 'tiles', id: 'tiles' },
@@ -220,8 +280,13 @@ async function portfolio(r) {
     tile('Need attention', String(customers.filter((a) => a.attention).length),
       el('div', { class: 'muted' }, `low level, health −${as.health_drop_points} in ${as.health_drop_days} d, ` +
         `WAU down more than ${pct(-as.usage_drop_wau_trend)}, or a high alert`))));
+  // the filters and the sort live in the address (replaced, not pushed: no
+  // reload), so that a reload, the back link of an account page and a date
+  // change keep them
+  const where = () => ({ ...filt, sort: state.sort, dir: state.dir, status: showAll ? 'all' : '' });
+  const keep = () => { if (r === rendering) history.replaceState(null, '', hashFor('portfolio', null, where())); };
   const uniq = (k) => [...new Set(rows.map((a) => a[k]).filter((x) => x))].sort();
-  const state = { sort: r.params.get('sort') || 'health', dir: r.params.get('dir') || 'asc' };
+  const state = { sort: r.params.get('sort') || 'health', dir: r.params.get('dir') || 'asc', onchange: () => keep() };
   const filt = { segment: r.params.get('segment') || '', owner: r.params.get('owner') || '',
     level: r.params.get('level') || '', q: r.params.get('q') || '', attention: r.params.get('attention') || '' };
   const select = (name, options) => el('label', {}, name,
@@ -233,11 +298,7 @@ async function portfolio(r) {
     select('segment', uniq('segment')), select('owner', uniq('owner')), select('level', ['low', 'high', 'effective']),
     select('attention', ['yes']),
     el('label', { class: 'check' }, el('input', { type: 'checkbox', id: 'show-all', checked: showAll, onchange: (e) => {
-      // kept in the hash, with the filters and the sort, so a reload keeps it
-      const p = Object.fromEntries(Object.entries(filt).filter(([, x]) => x));
-      p.sort = state.sort; p.dir = state.dir;
-      if (e.target.checked) p.status = 'all';
-      go('portfolio', null, p);
+      go('portfolio', null, { ...where(), status: e.target.checked ? 'all' : '' });
     } }), 'Show churned and prospects'));
   const holder = el('div', { class: 'scroll' });
   v.append(filters, holder);
@@ -264,6 +325,7 @@ async function portfolio(r) {
     const shown = rows.filter((a) => (!filt.segment || a.segment === filt.segment) && (!filt.owner || a.owner === filt.owner) &&
       (!filt.level || a.level === filt.level) && (!filt.attention || a.attention) &&
       (!q || (a.name || '').toLowerCase().includes(q) || a.account_id.toLowerCase().includes(q)));
+    keep();
     holder.replaceChildren(sortableTable(columns, shown, state, 'portfolio-table', (a) => (isCustomer(a) ? null : 'former')));
   };
   update();
@@ -282,6 +344,20 @@ async function portfolio(r) {
 
 // ---- account ----------------------------------------------------------------
 
+const PAGE_TITLES = { portfolio: 'Portfolio', features: 'Features', gaps: 'Gaps', alerts: 'Alerts', renewals: 'Renewals' };
+
+// Back to the page the account was opened from, with that page's filters, at
+// the as-of date of the URL now (it may have changed on the account page).
+function backLink(r) {
+  const from = r.params.get('from') || 'portfolio';
+  const [page, query] = from.split('?');
+  const known = Object.prototype.hasOwnProperty.call(PAGE_TITLES, page);
+  const params = known ? Object.fromEntries(new URLSearchParams(query || '')) : {};
+  delete params.as_of;
+  return el('p', { class: 'back' }, el('a', { id: 'back', href: hashFor(known ? page : 'portfolio', null, params) },
+    `← ${PAGE_TITLES[known ? page : 'portfolio']}`));
+}
+
 async function account(r) {
   const id = r.arg;
   const params = asOfParams(r);
@@ -290,8 +366,9 @@ async function account(r) {
     api(`accounts/${encodeURIComponent(id)}/series`, { ...params, days: 90 }),
     api(`accounts/${encodeURIComponent(id)}/users`, params).catch(() => ({ users: [] }))]);
   const m = row.accounts[0];
-  const v = view();
-  v.replaceChildren(el('h1', {}, `${acc.name || acc.account_id} `, levelBadge(acc.level)),
+  const v = view(r);
+  v.replaceChildren(backLink(r),
+    el('h1', {}, el('span', { title: `account id: ${acc.account_id}` }, acc.name || acc.account_id), ' ', levelBadge(acc.level)),
     el('p', { class: 'muted' }, [acc.segment || 'no segment', acc.owner ? `owner ${acc.owner}` : null,
       acc.contract_start ? `contract since ${acc.contract_start}` : null,
       acc.renewal_date ? `renewal ${acc.renewal_date}` : null, acc.churned_at ? `CHURNED ${acc.churned_at}` : null]
@@ -327,14 +404,15 @@ async function account(r) {
   v.append(el('h2', {}, 'Where each user stands (A aware, T trial, R regular, M mastery)'),
     el('div', { class: 'scroll' }, el('table', { id: 'stage-matrix' },
       el('thead', {}, el('tr', {}, el('th', {}, 'user'), features.map((f) => el('th', {}, f)))),
-      el('tbody', {}, [...byUser.entries()].slice(0, 300).map(([uid, fs]) => el('tr', {}, el('th', { scope: 'row' }, uid),
+      el('tbody', {}, [...byUser.entries()].slice(0, 300).map(([uid, fs]) => el('tr', {}, el('th', { scope: 'row' }, userLabel(uid)),
         features.map((f) => el('td', { class: 'stage', title: fs[f] ? `${fs[f].stage}, ${fs[f].days_used_28d} days in 28` : 'none' },
           fs[f] ? letter[fs[f].stage] : '·'))))))));
   const p = acc.people;
   v.append(el('div', { class: 'grid2' },
     el('div', { class: 'card', id: 'people' }, el('h2', {}, 'Champions and stakeholders'),
       el('p', {}, `${p.engaged_stakeholders} engaged in 14 days, ${p.new_stakeholders} new${p.single_threaded ? ' — SINGLE-THREADED' : ''}`),
-      el('ul', {}, p.champions_and_sponsors.map((c) => el('li', {}, `${c.user_id} (${c.role}): ${c.active_days_14d} active days in 14 (${c.active_days_prev_28d} in the 28 before), trend ${c.trend === null ? DASH : pct(c.trend)}`)))),
+      el('ul', {}, p.champions_and_sponsors.map((c) => el('li', {}, userLabel(c.user_id, c.role),
+        ` (${c.role}): ${c.active_days_14d} active days in 14 (${c.active_days_prev_28d} in the 28 before), trend ${c.trend === null ? DASH : pct(c.trend)}`)))),
     el('div', { class: 'card', id: 'health-parts' }, el('h2', {}, `Health ${fix(acc.health)}: its parts`),
       el('table', {}, el('tbody', {}, m.health_components.map((h) => el('tr', {}, el('th', { scope: 'row' }, h.name),
         el('td', { class: 'num' }, fix(h.score)), el('td', { class: 'num' }, h.rescaled_weight === null ? 'left out' : `× ${fix(h.rescaled_weight, 2)}`),
@@ -354,41 +432,74 @@ async function account(r) {
 
 // ---- features, gaps, alerts -----------------------------------------------
 
+// A feature's diagnosis from its own funnel: the API's sentence, and the
+// conversion it is about, from that feature's counts.
+function featureDiagnosis(s) {
+  if (!s) return { text: DASH, detail: '' };
+  const d = s.diagnosis || '';
+  let detail = '';
+  if (/trial and regular/.test(d) && s.trial_to_regular !== null)
+    detail = `${pct(s.trial_to_regular)} of its ${int(s.trial + s.regular + s.mastery)} users past aware reached regular`;
+  else if (/regular and mastery/.test(d) && s.regular_to_mastery !== null)
+    detail = `${pct(s.regular_to_mastery)} of its ${int(s.regular + s.mastery)} regular users reached mastery`;
+  else if (/awareness-to-trial/.test(d) && s.aware_to_trial !== null)
+    detail = `${pct(s.aware_to_trial)} of its ${int(s.aware + s.trial + s.regular + s.mastery)} aware users tried it`;
+  else if (/mastery/.test(d) && s.regular_to_mastery !== null)
+    detail = `${pct(s.regular_to_mastery)} of its regular users reached mastery`;
+  return { text: d || DASH, detail };
+}
+
 async function featuresPage(r) {
   const params = asOfParams(r);
-  const [f, st] = await Promise.all([api('features', params), api('stages', params)]);
+  const [f, st, names] = await Promise.all([api('features', params), api('stages', params), accountNames(r)]);
   const per = new Map();
   for (const row of f.features) {
     if (!per.has(row.feature)) per.set(row.feature, { feature: row.feature, core: row.core, users: 0, active: 0, rows: [] });
     const p = per.get(row.feature);
     p.users += row.users; p.active += row.active_users; p.rows.push(row);
   }
-  const v = view();
+  const funnel = new Map(st.stages.map((s) => [s.feature, s]));
+  const v = view(r);
   v.replaceChildren(el('h1', {}, 'Features'));
   const rows = [...per.values()].map((p) => ({ ...p, adoption: p.active ? p.users / p.active : null }));
   v.append(el('h2', {}, 'Adoption across accounts (users who used it in 28 days / active users)'),
     sortableTable([{ key: 'feature', label: 'Feature', render: (p) => `${p.feature}${p.core ? ' (core)' : ''}` },
       { key: 'adoption', label: 'Adoption', num: true, render: (p) => pct(p.adoption) },
       { key: 'users', label: 'Users', num: true }], rows, { sort: 'adoption', dir: 'desc' }, 'feature-table'));
+  const conv = (x) => el('td', { class: 'num' }, pct(x));
   v.append(el('h2', {}, 'Stage funnel: none → aware → trial → regular → mastery'),
-    el('table', { id: 'funnel' }, el('thead', {}, el('tr', {}, ['feature', 'none', 'aware', 'trial', 'regular', 'mastery', 'trial → regular', 'diagnosis'].map((h) => el('th', {}, h)))),
-      el('tbody', {}, st.stages.map((s) => el('tr', {}, el('td', {}, s.feature), ['none', 'aware', 'trial', 'regular', 'mastery'].map((k) => el('td', { class: 'num' }, int(s[k]))),
-        el('td', { class: 'num' }, pct(s.trial_to_regular)), el('td', {}, s.diagnosis || DASH))))));
+    el('div', { class: 'scroll' }, el('table', { id: 'funnel' },
+      el('thead', {}, el('tr', {}, ['feature', 'none', 'aware', 'trial', 'regular', 'mastery', 'aware → trial', 'trial → regular', 'regular → mastery', 'diagnosis']
+        .map((h, i) => el('th', { scope: 'col', class: i && i < 9 ? 'num' : null }, h)))),
+      el('tbody', {}, st.stages.map((s) => {
+        const d = featureDiagnosis(s);
+        return el('tr', { 'data-feature': s.feature }, el('th', { scope: 'row' }, s.feature),
+          ['none', 'aware', 'trial', 'regular', 'mastery'].map((k) => el('td', { class: 'num' }, int(s[k]))),
+          conv(s.aware_to_trial), conv(s.trial_to_regular), conv(s.regular_to_mastery),
+          el('td', { class: 'diagnosis' }, el('div', {}, d.text), d.detail ? el('div', { class: 'muted' }, d.detail) : null));
+      })))));
   v.append(el('h2', {}, 'Accounts furthest behind on each core feature'));
+  const behind = el('div', { id: 'behind' });
+  v.append(behind);
   for (const p of rows.filter((x) => x.core)) {
     const worst = p.rows.filter((x) => x.active_users > 0).sort((a, b) => a.feature_adoption - b.feature_adoption).slice(0, 5);
-    v.append(el('p', {}, el('strong', {}, `${p.feature}: `), worst.map((w, i) => [i ? ', ' : '',
-      el('a', { href: `#/account/${encodeURIComponent(w.account_id)}` }, w.account_id), ` ${pct(w.feature_adoption)}`])));
+    const d = featureDiagnosis(funnel.get(p.feature));
+    behind.append(el('div', { class: 'card behind', 'data-feature': p.feature },
+      el('h3', {}, `${p.feature}: ${worst.length} account${worst.length === 1 ? '' : 's'} furthest behind`),
+      el('p', { class: 'muted diagnosis' }, `Its funnel: ${d.text}${d.detail ? ` (${d.detail})` : ''}.`),
+      worst.length ? el('ol', {}, worst.map((w) => el('li', {}, accountLink(w.account_id, names.get(w.account_id)),
+        ` ${pct(w.feature_adoption)} of ${int(w.active_users)} active users`)))
+        : el('p', { class: 'muted' }, 'No account with active users.')));
   }
 }
 
 async function gapsPage(r) {
   const g = await api('gaps', { ...asOfParams(r), top: r.params.get('top') || 20 });
-  const v = view();
+  const v = view(r);
   v.replaceChildren(el('h1', {}, 'Gaps: what was bought but is not used'),
     el('p', { class: 'muted' }, 'Ranked by the gap between licensed and active seats and between core features available and used; ARR at stake = ARR × gap.'),
     sortableTable([
-      { key: 'name', label: 'Account', render: (a) => el('a', { href: `#/account/${encodeURIComponent(a.account_id)}` }, a.name || a.account_id) },
+      { key: 'name', label: 'Account', value: (a) => (a.name || a.account_id).toLowerCase(), render: (a) => accountLink(a.account_id, a.name) },
       { key: 'unused_seats', label: 'Unused seats', num: true, render: (a) => `${int(a.unused_seats)} of ${int(a.seats)}` },
       { key: 'unused_core_share', label: 'Core unused', num: true, render: (a) => `${a.core_features - a.core_features_used} of ${a.core_features}` },
       { key: 'gap_score', label: 'Gap', num: true, render: (a) => pct(a.gap_score) },
@@ -396,35 +507,138 @@ async function gapsPage(r) {
       { key: 'owner', label: 'Owner' }], g.gaps, { sort: 'gap_score', dir: 'desc' }, 'gaps-table'));
 }
 
+// ---- alerts as sentences ------------------------------------------------------
+
+// A number to 2 significant digits, without an exponent (1,200; 0.039; 83).
+const sig2 = (x) => Number(x).toLocaleString('en-US', { maximumSignificantDigits: 2 });
+const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
+// a share as a whole percentage; a share above 0 but under 1% says so
+const share = (x) => (x > 0 && x < 0.005 ? 'under 1%' : `${Math.round(100 * x)}%`);
+const days = (n) => `${Math.round(n)} day${Math.round(n) === 1 ? '' : 's'}`;
+const plural = (n, one, many) => `${Math.round(n)} ${Math.round(n) === 1 ? one : many}`;
+
+const ALERT_SENTENCES = {
+  usage_drop: (x) => (isNum(x.wau_trend)
+    ? `Weekly active users ${x.wau_trend < 0 ? 'fell' : 'rose'} ${share(Math.abs(x.wau_trend))} in 7 days` : null),
+  low_platform_access: (x) => (isNum(x.breadth) && isNum(x.days_into_contract)
+    ? `${x.breadth === 0 ? 'No seat' : `Only ${share(x.breadth)} of seats`} active, ${days(x.days_into_contract)} into the contract` : null),
+  feature_avoidance: (x) => (isNum(x.core_unused_28d) && isNum(x.breadth)
+    ? `${plural(x.core_unused_28d, 'core feature', 'core features')} unused in 28 days, though ${share(x.breadth)} of seats are active` : null),
+  champion_quiet: () => 'A champion has gone quiet',
+  seats_removed: (x) => (isNum(x.seats_removed_1d) ? `${share(x.seats_removed_1d)} of seats removed in a day` : null),
+  onboarding_stalled: (x) => {
+    const parts = [];
+    if (isNum(x.milestone_overdue_days) && x.milestone_overdue_days > 0)
+      parts.push(`A milestone is ${days(x.milestone_overdue_days)} overdue`);
+    if (isNum(x.open_milestones) && x.open_milestones > 0)
+      parts.push(`${plural(x.open_milestones, 'milestone', 'milestones')} open` +
+        (isNum(x.days_since_milestone_done) ? `, none done in ${days(x.days_since_milestone_done)}` : ''));
+    return parts.length ? `Onboarding stalled: ${parts.join('; ').replace(/^A /, 'a ')}` : null;
+  },
+  no_first_value: (x) => (isNum(x.days_into_contract)
+    ? `No first value: no key action yet, ${days(x.days_into_contract)} into the contract` : 'No first value: no key action yet'),
+  friction_loop: (x) => (isNum(x.friction)
+    ? `Users keep hitting friction: ${sig2(x.friction)} tickets and errors per active user in 28 days`
+    : 'Users keep hitting friction: many tickets and errors per active user in 28 days'),
+  health_drop: (x, cfg) => (isNum(x.health_change)
+    ? `Health ${x.health_change < 0 ? 'fell' : 'changed by'} ${plural(Math.abs(x.health_change), 'point', 'points')} in ${cfg.health_drop_days} days` : null),
+  renewal_at_risk: (x, cfg) => {
+    if (!isNum(x.days_to_renewal)) return null;
+    const when = Math.round(x.days_to_renewal) === 0 ? 'Renews today' : `Renews in ${days(x.days_to_renewal)}`;
+    return isNum(x.churn_probability)
+      ? `${when}; ${share(x.churn_probability)} of accounts with similar health churned within ${cfg.renewal_days} days` : when;
+  },
+};
+
+// The values an alert's condition read, as an object (an API that sent them
+// as a JSON string, or nothing, still gives one).
+function alertValues(x) {
+  let v = x.values;
+  if (typeof v === 'string') { try { v = JSON.parse(v); } catch (e) { v = {}; } }
+  return v && typeof v === 'object' ? v : {};
+}
+
+// An alert as a sentence: the rule's own, or (a custom rule, or a built-in
+// whose condition reads other values) its name, "condition met" and the
+// values to 2 significant digits.
+function alertSentence(x, cfg) {
+  const vals = alertValues(x);
+  const own = ALERT_SENTENCES[x.rule];
+  const s = own ? own(vals, cfg) : null;
+  if (s) return s;
+  const show = (v) => (isNum(v) ? sig2(v) : v === true ? 'yes' : v === false ? 'no' : v === null ? 'unknown' : String(v));
+  const parts = Object.entries(vals).map(([k, v]) => `${k} = ${show(v)}`);
+  return `${x.rule} condition met${parts.length ? `: ${parts.join(', ')}` : ''}`;
+}
+
+const ALERT_STATES = ['active', 'open', 'acknowledged', 'snoozed', 'resolved', 'all'];
+const SNOOZE_DAYS = 7;
+
 async function alertsPage(r) {
-  const [a, tasks] = await Promise.all([api('alerts', { state: r.params.get('state') || 'active' }),
-    api('tasks').catch(() => ({ tasks: [] }))]);
-  const v = view();
+  const stateWanted = ALERT_STATES.includes(r.params.get('state')) ? r.params.get('state') : 'active';
+  const [a, tasks, names, cfg] = await Promise.all([api('alerts', { state: stateWanted }),
+    api('tasks').catch(() => ({ tasks: [] })), accountNames(r), settings()]);
+  const v = view(r);
   const sevs = ['critical', 'high', 'medium', 'low'];
   const counts = Object.fromEntries(sevs.map((s) => [s, a.alerts.filter((x) => x.severity === s).length]));
-  v.replaceChildren(el('h1', {}, `Alerts: ${a.alerts.length} open`),
-    el('div', { class: 'tiles' }, sevs.map((s) => tile(s, String(counts[s])))));
+  v.replaceChildren(el('h1', {}, `Alerts: ${a.alerts.length} ${stateWanted === 'active' ? 'open' : stateWanted}`),
+    el('div', { class: 'filters' }, el('label', {}, 'state',
+      el('select', { id: 'alert-state', onchange: (e) => go('alerts', null, { ...Object.fromEntries(r.params), state: e.target.value === 'active' ? '' : e.target.value }) },
+        ALERT_STATES.map((s) => el('option', { value: s, selected: s === stateWanted },
+          s === 'active' ? 'open, acknowledged or snoozed' : s))))),
+    el('div', { class: 'tiles' }, sevs.map((s) => tile(s, String(counts[s])))),
+    el('p', { id: 'alert-status', class: 'bad', role: 'status', hidden: true }));
+  const today = new Date().toISOString().slice(0, 10);
   const owners = [...new Set(a.alerts.map((x) => x.owner || 'unassigned'))].sort();
   for (const o of owners) {
     const mine = a.alerts.filter((x) => (x.owner || 'unassigned') === o);
-    v.append(el('h2', {}, `${o} (${mine.length})`), el('table', { class: 'alerts' }, el('tbody', {}, mine.map((x) => el('tr', {},
-      el('td', { class: `sev-${x.severity}` }, x.severity), el('td', {}, x.state),
-      el('td', {}, el('a', { href: `#/account/${encodeURIComponent(x.account_id)}` }, x.account_id)),
-      el('td', {}, x.rule), el('td', { class: 'muted' }, `${x.condition} — ${JSON.stringify(x.values)}`),
-      el('td', {}, `since ${x.opened_at}`),
-      el('td', {}, ['ack', 'resolve'].map((act) => el('button', { type: 'button', onclick: () => act && alertAction(x.id, act) }, act))))))));
+    v.append(el('h2', {}, `${o} (${mine.length})`), el('table', { class: 'alerts' },
+      el('colgroup', {}, ['sev', 'account', 'sentence', 'state', 'actions'].map((c) => el('col', { class: c }))),
+      el('thead', {}, el('tr', {}, ['Severity', 'Account', 'What happened', 'State', ''].map((h) => el('th', { scope: 'col' }, h)))),
+      el('tbody', {}, mine.map((x) => {
+        const name = names.get(x.account_id) || x.account_id;
+        // a week from today, or from the alert's last day if that is later
+        // (a store whose data runs ahead of the clock)
+        const base = x.updated_at && x.updated_at > today ? x.updated_at : today;
+        const until = addDays(base, SNOOZE_DAYS);
+        const acts = x.state === 'resolved' ? []
+          : [x.state !== 'acknowledged' ? ['ack', 'Acknowledge', null] : null,
+            ['snooze', `Snooze ${SNOOZE_DAYS} days`, until], ['resolve', 'Resolve', null]].filter((y) => y);
+        const stateText = x.state === 'snoozed' && x.snoozed_until ? `until ${x.snoozed_until}`
+          : x.state === 'resolved' ? `on ${x.resolved_at || DASH}` : `opened ${x.opened_at}`;
+        return el('tr', { 'data-alert': x.id },
+          el('td', { class: `sev-${x.severity}` }, x.severity),
+          el('td', { class: 'account' }, accountLink(x.account_id, name)),
+          el('td', { class: 'sentence', title: `${x.rule}: ${x.condition}` }, alertSentence(x, cfg.alert_settings)),
+          el('td', { class: 'state' }, el('div', {}, x.state), el('div', { class: 'muted' }, stateText)),
+          el('td', { class: 'actions' }, acts.map(([act, label, day]) => el('button', {
+            type: 'button', 'data-action': act, title: day ? `until ${day}` : null,
+            'aria-label': `${label}: ${x.rule.replace(/_/g, ' ')} at ${name}`,
+            onclick: () => alertAction(x.id, act, day) }, label))));
+      }))));
   }
+  if (!a.alerts.length) v.append(el('p', { class: 'muted', id: 'alerts-empty' }, 'No alerts in this state.'));
   v.append(el('h2', {}, `Tasks for account owners (${tasks.tasks.length} open)`),
-    tasks.tasks.length ? el('table', { id: 'tasks' }, el('tbody', {}, tasks.tasks.map((t) => el('tr', {},
-      el('td', {}, t.owner || 'unassigned'), el('td', {}, t.title),
-      el('td', {}, el('a', { href: `#/account/${encodeURIComponent(t.account_id)}` }, t.account_id)),
+    tasks.tasks.length ? el('table', { id: 'tasks', class: 'alerts' }, el('tbody', {}, tasks.tasks.map((t) => el('tr', {},
+      el('td', {}, t.owner || 'unassigned'), el('td', { class: 'sentence' }, t.title),
+      el('td', { class: 'account' }, accountLink(t.account_id, names.get(t.account_id))),
       el('td', {}, `due ${t.due || DASH}`)))))
       : el('p', { class: 'muted' }, 'No open tasks (playbooks with a task create them when alerts open).'));
 }
 
-async function alertAction(id, action) {
-  const res = await fetch(`/api/v1/alerts/${id}/${action}`, { method: 'POST', credentials: 'same-origin' });
-  if (!res.ok) { alert(`could not ${action} alert #${id}`); return; }
+async function alertAction(id, action, until) {
+  const q = action === 'snooze' ? `?until=${encodeURIComponent(until)}` : '';
+  let res = null;
+  try {
+    res = await fetch(`/api/v1/alerts/${encodeURIComponent(id)}/${action}${q}`, { method: 'POST', credentials: 'same-origin' });
+  } catch (e) { /* the network: said below */ }
+  if (!res || !res.ok) {
+    let why = res ? `HTTP ${res.status}` : 'no answer from the server';
+    try { why = (await res.json()).error || why; } catch (e) { /* not JSON */ }
+    const status = $('#alert-status');
+    if (status) { status.textContent = `Could not ${action} alert #${id}: ${why}`; status.hidden = false; }
+    return;
+  }
   render();
 }
 
@@ -480,7 +694,7 @@ async function renewalsPage(r) {
   const [ret, bt] = await Promise.all([
     api('retention', { at, horizon: RETENTION_HORIZON, by: 'level' }).catch(failed),
     api('backtest', { from, to: asOf, horizon: BACKTEST_HORIZON }).catch(failed)]);
-  const v = view();
+  const v = view(r);
 
   // upcoming renewals
   const windows = RENEWAL_WINDOWS.includes(days) ? RENEWAL_WINDOWS : [...RENEWAL_WINDOWS, days].sort((a, b) => a - b);
@@ -597,13 +811,16 @@ const PAGES = { portfolio, account, features: featuresPage, gaps: gapsPage, aler
 
 async function render() {
   const r = route();
-  const asof = r.params.get('as_of');
-  // the pages in the nav keep the as-of date the URL has
+  rendering = r;
+  // the pages in the nav (and the brand) keep the as-of date the URL has
   for (const a of document.querySelectorAll('nav a')) {
     a.setAttribute('aria-current', a.dataset.page === r.page ? 'page' : 'false');
-    a.setAttribute('href', `#/${a.dataset.page}${asof ? '?as_of=' + encodeURIComponent(asof) : ''}`);
+    a.setAttribute('href', hashFor(a.dataset.page));
   }
-  if (asof) $('#asof').value = asof;
+  $('a.brand').setAttribute('href', hashFor('portfolio'));
+  // the date box shows the day in use: the URL's, or today's (the API's now)
+  $('#asof').value = dayInUse(r.params.get('as_of'));
+  $('#asof').title = r.params.get('as_of') ? `as of the end of ${$('#asof').value} (UTC)` : 'as of now: pick a day to see the past';
   $('#signin').hidden = true;
   $('form.logout').hidden = false;
   view().replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
@@ -613,6 +830,7 @@ async function render() {
     await (PAGES[r.page] || portfolio)(r);
     document.title = `uptake — ${r.page}${r.arg ? ' ' + r.arg : ''}`;
   } catch (e) {
+    if (e instanceof Stale || r !== rendering) return;   // a newer render owns the page
     if (e instanceof SignInNeeded) {
       view().replaceChildren();
       $('#signin').hidden = false;
@@ -630,9 +848,8 @@ async function render() {
 document.addEventListener('DOMContentLoaded', () => {
   $('#asof').addEventListener('change', () => {
     const r = route();
-    const p = Object.fromEntries(r.params.entries());
-    if ($('#asof').value) p.as_of = $('#asof').value; else delete p.as_of;
-    go(r.page, r.arg, p);
+    // an emptied box goes back to now
+    go(r.page, r.arg, { ...Object.fromEntries(r.params.entries()), as_of: $('#asof').value || '' });
   });
   window.addEventListener('hashchange', render);
   render();

@@ -163,6 +163,136 @@ try {
     if (!row || row[1] !== fix1(a.health)) fail(`${a.account_id} on ${earlier}: shown ${row && row[1]}, API ${fix1(a.health)}`);
   }
 
+  say('from a dated page, every nav link keeps the date, and each page shows that date\'s numbers');
+  // the portfolio at `earlier` (a month before the data's end: its numbers
+  // differ from now's, so a page that lost the date shows other numbers)
+  const hashParams = () => page.evaluate(() => Object.fromEntries(new URLSearchParams(location.hash.split('?')[1] || '')));
+  const checkDate = async (where, day) => {
+    const p = await hashParams();
+    if (p.as_of !== day) fail(`${where}: the address has as_of=${p.as_of}, expected ${day} (${await page.evaluate(() => location.hash)})`);
+    const box = await page.inputValue('#asof');
+    if (box !== day) fail(`${where}: the date box shows ${box}, the page is as of ${day}`);
+  };
+  const linksKeep = async (where, sel, day) => {
+    const hrefs = await page.$$eval(sel, (as) => as.map((a) => a.getAttribute('href')));
+    if (!hrefs.length) fail(`${where}: no link ${sel}`);
+    for (const h of hrefs) if (new URLSearchParams(h.split('?')[1] || '').get('as_of') !== day) fail(`${where}: the link ${h} does not keep as_of=${day}`);
+  };
+  const datedChecks = {
+    portfolio: async (day) => {
+      const api1 = await api(`/api/v1/accounts?as_of=${day}`);
+      const rows = await page.$$eval('#portfolio-table tbody tr', (rs) => rs.map((r) => [r.children[0].querySelector('a').dataset.account, r.children[2].textContent]));
+      if (rows.length !== api1.accounts.length) fail(`portfolio at ${day}: ${rows.length} rows, the API ${api1.accounts.length}`);
+      for (const a of api1.accounts) {
+        const row = rows.find((x) => x[0] === a.account_id);
+        if (!row || row[1] !== fix1(a.health)) fail(`portfolio at ${day}: ${a.account_id} health ${row && row[1]}, the API ${fix1(a.health)}`);
+      }
+      await linksKeep(`portfolio at ${day}`, '#portfolio-table a', day);
+    },
+    features: async (day) => {
+      const st = await api(`/api/v1/stages?as_of=${day}`);
+      for (const s of st.stages) {
+        const cells = await page.$$eval(`#funnel tr[data-feature="${s.feature}"] td`, (tds) => tds.map((t) => t.textContent));
+        if (cells[2] !== s.trial.toLocaleString('en-US')) fail(`features at ${day}: ${s.feature} has ${cells[2]} in trial, the API ${s.trial}`);
+      }
+      await linksKeep(`features at ${day}`, '#behind a', day);
+    },
+    gaps: async (day) => {
+      const g = await api(`/api/v1/gaps?as_of=${day}&top=20`);
+      const rows = await page.$$eval('#gaps-table tbody tr', (rs) => rs.map((r) => [r.children[0].querySelector('a').dataset.account, r.children[1].textContent]));
+      if (rows.length !== g.gaps.length) fail(`gaps at ${day}: ${rows.length} rows, the API ${g.gaps.length}`);
+      for (const x of g.gaps) {
+        const row = rows.find((y) => y[0] === x.account_id);
+        if (!row || row[1] !== `${x.unused_seats.toLocaleString("en-US")} of ${x.seats.toLocaleString("en-US")}`) fail(`gaps at ${day}: ${x.account_id} shows ${row && row[1]}, the API ${x.unused_seats} of ${x.seats}`);
+      }
+      await linksKeep(`gaps at ${day}`, '#gaps-table a', day);
+    },
+    alerts: async (day) => {
+      const names = new Map((await api(`/api/v1/accounts?as_of=${day}&status=all`)).accounts.map((a) => [a.account_id, a.name]));
+      const links = await page.$$eval('table.alerts tr[data-alert] td.account a', (as) => as.map((a) => [a.dataset.account, a.textContent]));
+      if (!links.length) fail('the alerts page links no account');
+      for (const [id, name] of links) if (name !== (names.get(id) || id)) fail(`alerts at ${day}: ${id} is shown as '${name}', its name is '${names.get(id)}'`);
+      await linksKeep(`alerts at ${day}`, 'table.alerts a', day);
+    },
+    renewals: async (day) => {
+      await page.waitForSelector('#backtest-auc, #backtest-error');
+      const rn = await api(`/api/v1/renewals?as_of=${day}&days=90`);
+      const t = await text('#renewals-totals');
+      if (t !== `${money(rn.total_arr)} renewing in ${rn.days} days, ${money(rn.total_arr_at_risk)} at risk`) fail(`renewals at ${day} say '${t}', the API ${JSON.stringify([rn.total_arr, rn.total_arr_at_risk])}`);
+      if (rn.renewals.length) await linksKeep(`renewals at ${day}`, '#renewals-table a', day);
+    },
+  };
+  // the numbers of `earlier` differ from those of the data's end: the check is not empty
+  if (JSON.stringify((await api(`/api/v1/accounts?as_of=${earlier}`)).accounts.map((a) => a.health)) === JSON.stringify(want.accounts.map((a) => a.health)))
+    fail(`the accounts' health is the same at ${earlier} and ${asOf}: the date checks below would prove nothing`);
+  await checkDate('portfolio', earlier);
+  const navPages = await page.$$eval('nav a', (as) => as.map((a) => a.dataset.page));
+  for (const p of [...navPages.slice(1), navPages[0]]) {
+    await page.evaluate(() => { window.uptakeReady = false; });
+    await page.click(`nav a[data-page="${p}"]`);
+    await until((p) => location.hash.startsWith(`#/${p}`), p, `the ${p} page from the nav`);
+    await ready();
+    await checkDate(`the ${p} page from the nav`, earlier);
+    await datedChecks[p](earlier);
+  }
+  if (new URLSearchParams((await page.getAttribute('a.brand', 'href')).split('?')[1]).get('as_of') !== earlier) fail('the brand link drops the date');
+
+  say('in-page links keep the date and the filters: portfolio → account → back');
+  const seg = want.accounts.find((a) => a.segment).segment;
+  await page.selectOption('select[data-filter=segment]', seg);
+  if ((await hashParams()).segment !== seg) fail('the segment filter is not kept in the address');
+  const inSeg = (await api(`/api/v1/accounts?as_of=${earlier}`)).accounts.filter((a) => a.segment === seg);
+  const first = await page.$eval('#portfolio-table tbody tr a', (a) => a.dataset.account);
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click('#portfolio-table tbody tr a');
+  await until(() => location.hash.startsWith('#/account/'), null, 'the account page');
+  await ready();
+  await checkDate('the account page from the portfolio', earlier);
+  const accThen = await api(`/api/v1/accounts/${encodeURIComponent(first)}?as_of=${earlier}`);
+  if (!(await text('#kpis')).includes(`Health${fix1(accThen.health)}`)) fail(`the account page from the portfolio does not show ${first}'s health at ${earlier} (${fix1(accThen.health)})`);
+  if ((await text('#view h1')).trim().replace(/\s*[▼●★]\s*\w+$/, '') !== (accThen.name || first)) fail(`the account page's title is not the name ${accThen.name}`);
+  if ((await page.getAttribute('#view h1 span', 'title')) !== `account id: ${first}`) fail('the account id is not on hover of the title');
+  // a new date on the account page: the back link keeps it, and the filter
+  await page.fill('#asof', asOf);
+  await page.dispatchEvent('#asof', 'change');
+  await until((d) => location.hash.includes(`as_of=${d}`), asOf, 'the new date on the account page');
+  await ready();
+  if ((await text('#back')) !== '← Portfolio') fail(`the back link says ${await text('#back')}`);
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click('#back');
+  await until(() => location.hash.startsWith('#/portfolio'), null, 'the portfolio from the back link');
+  await ready();
+  await checkDate('the portfolio from the back link', asOf);
+  if ((await hashParams()).segment !== seg || (await page.inputValue('select[data-filter=segment]')) !== seg) fail(`the back link lost the segment filter ${seg}`);
+  const inSegNow = want.accounts.filter((a) => a.segment === seg);
+  if ((await page.$$('#portfolio-table tbody tr')).length !== inSegNow.length) fail(`back on the portfolio, ${inSegNow.length} accounts of segment ${seg} expected`);
+  if (!inSeg.length) fail(`no account in segment ${seg} at ${earlier}`);
+  await page.selectOption('select[data-filter=segment]', '');
+
+  say('features → an account furthest behind → back, at the date shown');
+  await page.goto(`${url}/#/features?as_of=${earlier}`);
+  await ready();
+  const behindId = await page.$eval('#behind a', (a) => a.dataset.account);
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click('#behind a');
+  await until(() => location.hash.startsWith('#/account/'), null, 'the account page from the features page');
+  await ready();
+  await checkDate('the account page from the features page', earlier);
+  const behindAcc = await api(`/api/v1/accounts/${encodeURIComponent(behindId)}?as_of=${earlier}`);
+  if (!(await text('#kpis')).includes(`Health${fix1(behindAcc.health)}`)) fail(`${behindId} from the features page does not show its health at ${earlier}`);
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click('#back');
+  await until(() => location.hash.startsWith('#/features'), null, 'the features page from the back link');
+  await ready();
+  await checkDate('the features page from the back link', earlier);
+
+  say('a page without a date in the address shows today in the date box');
+  await page.goto(`${url}/#/gaps`);
+  await ready();
+  const today = new Date().toISOString().slice(0, 10);
+  if ((await page.inputValue('#asof')) !== today) fail(`without as_of the date box shows ${await page.inputValue('#asof')}, not today ${today}`);
+  await linksKeep('nav without a date', 'nav a', null);
+
   say('account page: KPIs equal the API; charts, heatmap, stage matrix, people, milestones, health parts');
   const acc = want.accounts.find((a) => a.level === 'effective') || want.accounts[0];
   await page.goto(`${url}/#/account/${encodeURIComponent(acc.account_id)}?as_of=${asOf}`);
@@ -180,7 +310,45 @@ try {
   const stages = await api(`/api/v1/stages?as_of=${asOf}`);
   const funnelRows = await page.$$eval('#funnel tbody tr', (r) => r.length);
   if (funnelRows !== stages.stages.length) fail(`the funnel shows ${funnelRows} features, the API ${stages.stages.length}`);
+
+  say('features: each feature its own funnel\'s diagnosis; the accounts furthest behind by name, linked at the date');
+  const diagRows = () => page.$$eval('#funnel tbody tr', (rows) => rows.map((tr) => ({ feature: tr.dataset.feature, text: tr.querySelector('td.diagnosis').textContent })));
+  const checkDiagnoses = async (st) => {
+    const shownD = await diagRows();
+    for (const s of st.stages) {
+      const row = shownD.find((d) => d.feature === s.feature);
+      if (!row || !row.text.startsWith(s.diagnosis)) fail(`${s.feature}: the diagnosis shown is '${row && row.text}', its funnel's is '${s.diagnosis}'`);
+    }
+    const distinctApi = new Set(st.stages.map((s) => s.diagnosis)).size;
+    const distinctShown = new Set(shownD.map((d) => d.text)).size;
+    if (distinctApi >= 2 && new Set(shownD.map((d) => d.text.slice(0, 40))).size < 2) fail('the funnels have different diagnoses, the page shows one');
+    if (distinctShown !== shownD.length) fail(`two features show the very same diagnosis and numbers: ${JSON.stringify(shownD)}`);
+    for (const card of await page.$$eval('#behind .behind', (cs) => cs.map((c) => ({ feature: c.dataset.feature, h: c.querySelector('.diagnosis').textContent })))) {
+      const s = st.stages.find((x) => x.feature === card.feature);
+      if (s && !card.h.includes(s.diagnosis)) fail(`the accounts behind on ${card.feature} carry another diagnosis: ${card.h}`);
+    }
+  };
+  await checkDiagnoses(stages);
+  const featNames = new Map(all.accounts.map((a) => [a.account_id, a.name]));
+  const behindLinks = await page.$$eval('#behind a', (as) => as.map((a) => ({ id: a.dataset.account, name: a.textContent, title: a.title, href: a.getAttribute('href') })));
+  if (!behindLinks.length) fail('no account furthest behind is linked');
+  for (const b of behindLinks) {
+    if (b.name !== (featNames.get(b.id) || b.id)) fail(`furthest behind: ${b.id} shown as '${b.name}', its name is '${featNames.get(b.id)}'`);
+    if (b.title !== `account id: ${b.id}`) fail(`furthest behind: no id on hover of ${b.name}`);
+    if (!b.href.includes(`?as_of=${asOf}`)) fail(`furthest behind: ${b.href} loses the date`);
+  }
   await shot('features');
+  // funnels with different diagnoses (an answer made up from the real one):
+  // each row shows its own
+  const varied = { ...stages, stages: stages.stages.map((s, i) => ({ ...s, diagnosis: [
+    'stuck between trial and regular: a workflow friction problem', 'stuck between regular and mastery: an education problem',
+    'seen but never used: an awareness-to-trial problem', 'most regular users reach mastery'][i % 4] })) };
+  await page.route('**/api/v1/stages?*', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(varied) }));
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.reload();
+  await ready();
+  await checkDiagnoses(varied);
+  await page.unroute('**/api/v1/stages?*');
   await page.goto(`${url}/#/gaps?as_of=${asOf}`);
   await page.waitForSelector('#gaps-table tbody tr');
   await shot('gaps');
@@ -199,6 +367,113 @@ try {
     if (after.alerts.length !== 1) fail(`after one ack, ${after.alerts.length} alerts are acknowledged`);
   }
   await shot('alerts');
+
+  say('alerts: a sentence per alert, the account by name and linked, the buttons; no JSON, no long floats');
+  const cfgA = (await api('/api/v1/settings')).alert_settings;
+  const namesNow = new Map((await api(`/api/v1/accounts?as_of=${asOf}&status=all`)).accounts.map((a) => [a.account_id, a.name]));
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.goto(`${url}/#/alerts?as_of=${asOf}`);
+  await ready();
+  const r0 = (x) => Math.round(x);
+  const p0 = (x) => `${Math.round(100 * x)}%`;
+  const expected = {
+    usage_drop: (v) => `Weekly active users fell ${p0(-v.wau_trend)} in 7 days`,
+    health_drop: (v) => `Health fell ${r0(-v.health_change)} points in ${cfgA.health_drop_days} days`,
+    low_platform_access: (v) => `${v.breadth === 0 ? 'No seat' : `Only ${p0(v.breadth)} of seats`} active, ${r0(v.days_into_contract)} days into the contract`,
+    champion_quiet: () => 'A champion has gone quiet',
+    feature_avoidance: (v) => `${r0(v.core_unused_28d)} core feature${r0(v.core_unused_28d) === 1 ? '' : 's'} unused in 28 days, though ${p0(v.breadth)} of seats are active`,
+    onboarding_stalled: (v) => `Onboarding stalled: a milestone is ${r0(v.milestone_overdue_days)} days overdue; ${r0(v.open_milestones)} milestones open, none done in ${r0(v.days_since_milestone_done)} days`,
+    renewal_at_risk: (v) => `Renews in ${r0(v.days_to_renewal)} days; ${p0(v.churn_probability)} of accounts with similar health churned within ${cfgA.renewal_days} days`,
+    seats_removed: (v) => `${p0(v.seats_removed_1d)} of seats removed in a day`,
+    no_first_value: (v) => `No first value: no key action yet, ${r0(v.days_into_contract)} days into the contract`,
+  };
+  const readAlerts = () => page.$$eval('table.alerts tr[data-alert]', (rows) => rows.map((tr) => ({
+    id: Number(tr.dataset.alert), sentence: tr.querySelector('td.sentence').textContent, title: tr.querySelector('td.sentence').title,
+    name: tr.querySelector('td.account a').textContent, account: tr.querySelector('td.account a').title,
+    href: tr.querySelector('td.account a').getAttribute('href'),
+    buttons: [...tr.querySelectorAll('button')].map((b) => b.dataset.action) })));
+  const apiAlerts = (await api('/api/v1/alerts')).alerts;
+  const shownAlerts = await readAlerts();
+  if (shownAlerts.length !== apiAlerts.length) fail(`the alerts page shows ${shownAlerts.length} alerts, the API ${apiAlerts.length}`);
+  const rulesSeen = new Set();
+  for (const x of apiAlerts) {
+    const row = shownAlerts.find((s) => s.id === x.id);
+    if (!row) fail(`alert #${x.id} is not shown`);
+    const want1 = expected[x.rule] && expected[x.rule](x.values);
+    if (want1 && row.sentence !== want1) fail(`alert #${x.id} (${x.rule} ${JSON.stringify(x.values)}) says '${row.sentence}', expected '${want1}'`);
+    if (/condition met/.test(row.sentence)) fail(`the built-in rule ${x.rule} has no sentence of its own: '${row.sentence}'`);
+    if (!row.title.includes(x.condition)) fail(`alert #${x.id}: the condition is not on hover (${row.title})`);
+    if (row.name !== (namesNow.get(x.account_id) || x.account_id)) fail(`alert #${x.id}: account shown as '${row.name}', its name is '${namesNow.get(x.account_id)}'`);
+    if (row.account !== `account id: ${x.account_id}`) fail(`alert #${x.id}: the account id is not on hover`);
+    if (!row.href.startsWith(`#/account/${encodeURIComponent(x.account_id)}?as_of=${asOf}`)) fail(`alert #${x.id} links to ${row.href}`);
+    const acts = x.state === 'acknowledged' ? ['snooze', 'resolve'] : ['ack', 'snooze', 'resolve'];
+    if (row.buttons.join() !== acts.join()) fail(`alert #${x.id} (${x.state}) has the buttons ${row.buttons}, expected ${acts}`);
+    rulesSeen.add(x.rule);
+  }
+  say(`  rules in the data: ${[...rulesSeen].join(', ')}`);
+  const visible = await page.$eval('#view', (v) => v.innerText);
+  if (visible.includes('{"')) fail('the alerts page shows raw JSON');
+  const longFloat = visible.match(/\d*\.\d{4,}/);
+  if (longFloat) fail(`the alerts page shows an unrounded number ${longFloat[0]}`);
+  for (const x of apiAlerts) if (x.condition.includes(' ') && visible.includes(x.condition)) fail(`the raw condition '${x.condition}' is visible, not only on hover`);
+
+  say('alerts at 1280 px wide: no sideways scroll, long sentences wrap');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.waitForTimeout(200);
+  const sw = await page.evaluate(() => document.documentElement.scrollWidth);
+  if (sw > 1280) fail(`the alerts page is ${sw} px wide at a 1280 px window`);
+  await page.screenshot({ path: path.join(artifacts, 'alerts-1280.png'), fullPage: true });
+  await page.setViewportSize({ width: 1366, height: 900 });
+
+  say('alerts: snooze one for a week, resolve another');
+  const openOnes = apiAlerts.filter((x) => x.state === 'open');
+  if (openOnes.length < 2) fail('the demo store has fewer than two open alerts to work');
+  const [toSnooze, toResolve] = openOnes;
+  const snoozeTitle = await page.getAttribute(`tr[data-alert="${toSnooze.id}"] button[data-action=snooze]`, 'title');
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click(`tr[data-alert="${toSnooze.id}"] button[data-action=snooze]`);
+  await ready();
+  const snoozed = (await api(`/api/v1/alerts/${toSnooze.id}`));
+  const sz = snoozed.alert.rows[0];
+  if (sz.state !== 'snoozed' || `until ${sz.snoozed_until}` !== snoozeTitle) fail(`after a snooze, alert #${toSnooze.id} is ${sz.state} until ${sz.snoozed_until} (the button said ${snoozeTitle})`);
+  if (!(await text(`tr[data-alert="${toSnooze.id}"] td.state`)).includes(`until ${sz.snoozed_until}`)) fail('the snoozed alert does not say until when');
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.click(`tr[data-alert="${toResolve.id}"] button[data-action=resolve]`);
+  await ready();
+  const resolved = (await api('/api/v1/alerts?state=resolved')).alerts;
+  if (!resolved.some((x) => x.id === toResolve.id)) fail(`alert #${toResolve.id} is not resolved after the Resolve button`);
+  if (await page.$(`tr[data-alert="${toResolve.id}"]`)) fail('a resolved alert is still listed among the open ones');
+
+  say('alerts: the other rules\' sentences and the fallback of a custom rule (an answer made up in the test)');
+  const someId = apiAlerts[0].account_id;
+  const made = [
+    { rule: 'big_account_cooling', condition: 'arr > 100000 and wau_trend < -0.2', values: { arr: 123456.789, wau_trend: -0.2345678901234567 },
+      want: 'big_account_cooling condition met: arr = 120,000, wau_trend = -0.23' },
+    { rule: 'renewal_at_risk', condition: 'days_to_renewal >= 0 and days_to_renewal <= 90 and churn_probability > 0.2', values: { days_to_renewal: 46.0, churn_probability: 0.5 },
+      want: `Renews in 46 days; 50% of accounts with similar health churned within ${cfgA.renewal_days} days` },
+    { rule: 'seats_removed', condition: 'seats_removed_1d >= 0.1', values: { seats_removed_1d: 0.12345 }, want: '12% of seats removed in a day' },
+    { rule: 'no_first_value', condition: 'not has_key_action and days_into_contract > 30', values: { has_key_action: false, days_into_contract: 45.0 },
+      want: 'No first value: no key action yet, 45 days into the contract' },
+    { rule: 'usage_drop', condition: 'events_28d < 10', values: { events_28d: 3.0 }, want: 'usage_drop condition met: events_28d = 3' },
+    { rule: 'low_platform_access', condition: 'breadth < 0.4 and days_into_contract > 60', values: { breadth: 0.03864734299516908, days_into_contract: 83.0 },
+      want: 'Only 4% of seats active, 83 days into the contract' },
+    { rule: 'health_drop', condition: 'health_change <= -15.0', values: { health_change: -18.48214285714286 }, want: `Health fell 18 points in ${cfgA.health_drop_days} days` },
+    { rule: 'friction_loop', condition: 'friction_flag', values: { friction_flag: true }, want: 'Users keep hitting friction: many tickets and errors per active user in 28 days' },
+  ].map((m, i) => ({ account_id: i === 1 ? 'no-such-account' : someId, severity: 'medium', state: 'open', opened_at: asOf, id: 9000 + i,
+    owner: 'Test Owner', updated_at: asOf, resolved_at: null, snoozed_until: null, ...m }));
+  await page.route('**/api/v1/alerts?*', (route) => route.fulfill({ status: 200, contentType: 'application/json',
+    body: JSON.stringify({ alerts: made.map(({ want: _w, ...x }) => x) }) }));
+  await page.evaluate(() => { window.uptakeReady = false; });
+  await page.reload();
+  await ready();
+  const madeShown = await readAlerts();
+  for (const m of made) {
+    const row = madeShown.find((s) => s.id === m.id);
+    if (!row || row.sentence !== m.want) fail(`${m.rule} ${JSON.stringify(m.values)} says '${row && row.sentence}', expected '${m.want}'`);
+  }
+  if (madeShown.find((s) => s.id === 9001).name !== 'no-such-account') fail('an account the table does not have is not shown by its id');
+  await page.screenshot({ path: path.join(artifacts, 'alerts-made-up.png'), fullPage: true });
+  await page.unroute('**/api/v1/alerts?*');
 
   say('renewals: rows, totals and probabilities equal the API; retention and ROC charts drawn');
   const nav = await page.$$eval('nav a', (as) => as.map((a) => a.textContent));
@@ -220,7 +495,7 @@ try {
       const row = shownR[i];
       const p = x.churn_probability === null ? '–' : `${(100 * x.churn_probability).toFixed(1)}% of ${x.probability_rows}`;
       if (row.name !== (x.name || x.account_id)) fail(`renewal ${i + 1} is ${row.name}, the API says ${x.name} (soonest first)`);
-      if (row.href !== `#/account/${encodeURIComponent(x.account_id)}?as_of=${asOf}`) fail(`renewal ${x.account_id} links to ${row.href}`);
+      if (!row.href.startsWith(`#/account/${encodeURIComponent(x.account_id)}?as_of=${asOf}&from=renewals`)) fail(`renewal ${x.account_id} links to ${row.href}`);
       if (row.p !== p) fail(`${x.account_id}: P(churn) shown '${row.p}', expected '${p}'`);
       if (!row.title) fail(`${x.account_id}: P(churn) has no title saying where it comes from`);
     });
