@@ -12,6 +12,7 @@
 #include "report_run.h"
 #include "report_retention.h"
 #include "report_backtest.h"
+#include "report_events.h"
 #include "view.h"
 #include "keys.h"
 #include "alerts.h"
@@ -105,7 +106,8 @@ typedef struct {
 
 static const verb_t VERBS[] = {
     {"init", V_INIT, "init [--model FILE]", "create a store with an adoption model"},
-    {"model", V_MODEL, "model set FILE | model check FILE | model show", "replace, validate or print the model"},
+    {"model", V_MODEL, "model set FILE | model check FILE | model show | model suggest",
+     "replace, validate or print the model; draft one from the events seen"},
     {"import", V_IMPORT, "import events|accounts|users|surveys|subscriptions|outcomes|tickets|milestones|churn FILE...", "load CSV or JSONL files (.gz too)"},
     {"rejects", V_REJECTS, "rejects [--limit N] [--format F]", "list rejected input records"},
     {"report", V_REPORT, "report accounts|features|users|stages|gaps|workflows|renewals|events|account ID [--as-of DATE] [--status S] [--format F]"
@@ -372,8 +374,24 @@ static int cmd_model(const args_t *a)
         up_store_close(s);
         return UP_EXIT_OK;
     }
+    if (sub && strcmp(sub, "suggest") == 0 && a->npos == 2) {
+        up_store_t *s;
+        if (open_store(a, UP_STORE_READ | UP_STORE_DEFER, &s) < 0)
+            return UP_EXIT_STORE;
+        up_view_t v;
+        int64_t T = (int64_t)time(NULL) * 1000;
+        int rc = up_view_open(s, T, UP_VIEW_ROLLUP, &v, err, sizeof err);
+        if (rc == 0) {
+            rc = up_model_suggest(stdout, s, v.rollup, T, err, sizeof err);
+            up_view_close(&v);
+        }
+        if (rc < 0)
+            fprintf(stderr, "uptake model suggest: %s\n", err);
+        up_store_close(s);
+        return rc < 0 ? UP_EXIT_FAIL : UP_EXIT_OK;
+    }
     if (!sub || (strcmp(sub, "set") != 0 && strcmp(sub, "check") != 0) || a->npos != 3) {
-        fprintf(stderr, "usage: uptake model set FILE | model check FILE | model show\n");
+        fprintf(stderr, "usage: uptake model set FILE | model check FILE | model show | model suggest\n");
         return UP_EXIT_USAGE;
     }
     size_t len;

@@ -18,8 +18,9 @@ typedef struct {
     const up_rollup_t *r;
     stat_t *st;
     up_map64_t users, accounts;
-    int64_t *first_ts;      /* per pair: its earliest active event (model suggest), or NULL */
+    int64_t *first_ts;      /* per pair: its earliest event not in skip (model suggest), or NULL */
     uint32_t *first_ev;
+    const uint8_t *skip;    /* per event id: not a first action (a visit) */
     int rc;
 } ctx_t;
 
@@ -31,8 +32,7 @@ static int count(void *arg, const up_ev_t *ev)
     stat_t *s = &c->st[ev->event];
     const up_pair_t *p = &c->r->pairs[ev->pair];
     s->events++;
-    if (c->first_ts && ev->ts < c->first_ts[ev->pair] && ev->event < c->r->n_evclass &&
-        !c->r->evclass[ev->event].passive) {
+    if (c->first_ts && ev->ts < c->first_ts[ev->pair] && !c->skip[ev->event]) {
         c->first_ts[ev->pair] = ev->ts;
         c->first_ev[ev->pair] = ev->event;
     }
@@ -66,13 +66,15 @@ static void release(ctx_t *c)
     free(c->first_ev);
 }
 
-/* One scan of the log up to T into c (with firsts: each pair's earliest
- * active event too). Returns 0 or a negative UP_E* code (c released). */
-static int gather(up_store_t *s, const up_rollup_t *r, int64_t T, int firsts, ctx_t *c)
+/* One scan of the log up to T into c (with skip: each pair's earliest
+ * event whose id skip does not mark, too). Returns 0 or a negative UP_E* code (c released). */
+static int gather(up_store_t *s, const up_rollup_t *r, int64_t T, const uint8_t *skip, ctx_t *c)
 {
     uint32_t n = r->dict[UP_KIND_EVENT].n;
+    int firsts = skip != NULL;
     memset(c, 0, sizeof *c);
     c->r = r;
+    c->skip = skip;
     c->st = calloc((size_t)n + 1, sizeof *c->st);
     uint8_t *want = malloc((size_t)n + 1);
     if (firsts) {
@@ -155,7 +157,7 @@ int up_report_events(FILE *out, up_store_t *s, const up_rollup_t *r, int64_t T, 
     uint32_t n = r->dict[UP_KIND_EVENT].n;
     ctx_t c;
     order_t *ord = calloc((size_t)n + 1, sizeof *ord);
-    int rc = ord ? gather(s, r, T, 0, &c) : -UP_ENOMEM;
+    int rc = ord ? gather(s, r, T, NULL, &c) : -UP_ENOMEM;
     if (rc < 0) {
         free(ord);
         snprintf(err, errlen, "%s", up_strerror(rc));
@@ -262,19 +264,34 @@ typedef struct {
     uint32_t n_ev;
 } sfeat_t;
 
+static int cmp_sfeat(const void *pa, const void *pb)
+{
+    const sfeat_t *a = pa, *b = pb;
+    if (a->events != b->events)
+        return a->events > b->events ? -1 : 1;
+    return strcmp(a->name, b->name);
+}
+
 int up_model_suggest(FILE *out, up_store_t *s, const up_rollup_t *r, int64_t T, char *err, size_t errlen)
 {
     const up_dict_t *d = &r->dict[UP_KIND_EVENT];
     uint32_t n = d->n;
     ctx_t c;
-    int rc = gather(s, r, T, 1, &c);
+    uint8_t *skip = calloc((size_t)n + 1, 1);
+    if (!skip) {
+        snprintf(err, errlen, "%s", up_strerror(-UP_ENOMEM));
+        return -UP_ENOMEM;
+    }
+    for (uint32_t e = 0; e < n; e++)
+        skip[e] = (uint8_t)looks_passive(up_dict_str(d, e));
+    int rc = gather(s, r, T, skip, &c);
     sfeat_t *f = calloc((size_t)n + 1, sizeof *f);
     uint32_t *evs = calloc((size_t)n + 1, sizeof *evs);
     int64_t *firsts = calloc((size_t)n + 1, sizeof *firsts);
     if (rc == 0 && (!f || !evs || !firsts))
         rc = -UP_ENOMEM;
     if (rc < 0) {
-        free(f), free(evs), free(firsts);
+        free(f), free(evs), free(firsts), free(skip);
         if (c.st)
             release(&c);
         snprintf(err, errlen, "%s", up_strerror(rc));
@@ -330,6 +347,7 @@ int up_model_suggest(FILE *out, up_store_t *s, const up_rollup_t *r, int64_t T, 
                 f[k].ev[f[k].n_ev++] = e, ne++;
         }
     }
+    qsort(f, nf, sizeof *f, cmp_sfeat);
     /* the most frequent first action of a user: the key action candidate */
     for (uint32_t i = 0; i < r->n_pairs; i++)
         if (c.first_ts[i] != INT64_MAX)
@@ -373,6 +391,6 @@ int up_model_suggest(FILE *out, up_store_t *s, const up_rollup_t *r, int64_t T, 
         fputs("key_actions: []\n", out);
     (void)np;
     release(&c);
-    free(f), free(evs), free(firsts);
+    free(f), free(evs), free(firsts), free(skip);
     return 0;
 }

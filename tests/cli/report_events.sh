@@ -50,4 +50,24 @@ expect_grep "dashboard.view,1,1,1," "$TMP/out" "dashboard.view as of 03-31"
 ok --data "$S" report events --format json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["events"]) == 7 and d["events"][0]["event"] == "report.view"' "$TMP/out" ||
     fail "report events JSON"
+say "model suggest: a draft model from the names, by hand"
+# Non-passive names grouped by prefix when two share one: report (report.create,
+# report.view, in the order first seen; 7 events); alone: export.csv 3, dashboard.view 2,
+# settings.open 1, tour.reports 1 (most events first, ties by name). login
+# reads as a visit: passive. Core: reached by at least half of the 2 accounts
+# of the most used name: all. First action of each (account, user), visits
+# left out: report.create a1 a2 b1, export.csv a3 a5 b2, report.view a7 d1 ->
+# report.create and export.csv tie at 3; the name seen first (report.create,
+# the file's first row) wins.
+ok --data "$S" model suggest
+cp "$TMP/out" "$TMP/suggest.yaml"
+expect_eq "$(grep -c '^  - name:' "$TMP/suggest.yaml")" 5 "five features"
+expect_eq "$(grep '^  - name:' "$TMP/suggest.yaml" | tr -d '" ' | tr '\n' ' ')" \
+    "-name:report -name:export.csv -name:dashboard.view -name:settings.open -name:tour.reports " "their order"
+expect_grep 'events: ["report.create", "report.view"]' "$TMP/suggest.yaml" "report's events"
+expect_grep 'passive_events: ["login"]' "$TMP/suggest.yaml" "login passive"
+expect_grep 'key_actions: ["report.create"]' "$TMP/suggest.yaml" "the key action candidate"
+expect_grep "the first action of 3 users" "$TMP/suggest.yaml" "its count"
+ok model check "$TMP/suggest.yaml"
+expect_grep "valid: 5 features (5 core), 1 passive events, 1 key actions" "$TMP/out" "the draft is a valid model"
 echo "ok $TEST_NAME"
