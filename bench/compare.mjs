@@ -41,10 +41,18 @@ const norm = (s) => s.replace(/^(-?\d+)\.0$/, '$1');
 const problems = [], notes = [];
 let cells = 0, valueMis = 0, formatMis = 0, rowMis = 0, other = 0;
 
+// The account's own fields that `report accounts --format csv` carries after
+// the metrics (name, segment, owner, arr, renewal_date): copied from the
+// accounts table, not computed, so not compared; dropped when present.
+const ACCOUNT_FIELDS = ['name', 'segment', 'owner', 'arr', 'renewal_date'];
+
 function load(dir, file) {
   const p = join(dir, file);
   if (!existsSync(p)) return null;
-  return parseCsv(readFileSync(p, 'utf8'));
+  const rows = parseCsv(readFileSync(p, 'utf8'));
+  if (file !== 'accounts.csv' || !rows.length) return rows;
+  const keep = rows[0].map((h, i) => (ACCOUNT_FIELDS.includes(h) ? -1 : i)).filter((i) => i >= 0);
+  return rows.map((r) => keep.map((i) => r[i]));
 }
 
 function compareFile(file, columns, nkey, required) {

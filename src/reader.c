@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,7 +57,12 @@ typedef struct {
     int seg;                /* SEG_* */
     const char *alt[2];     /* trait keys for SEG_TRAIT / SEG_USER_TRAIT */
     int col;                /* CSV: header column index, -1 if absent */
+    int conv;               /* CONV_*: how the mapping says to read the value */
+    char *conv_fmt;         /* CONV_DATE: the strptime format */
+    char conv_out[64];      /* the converted value of the current record */
 } field_t;
+
+enum { CONV_NONE, CONV_MONEY, CONV_DATE };
 
 typedef struct {
     size_t off, len;        /* relative to the record start */
@@ -981,6 +987,99 @@ static bool has_suffix(const char *s, size_t n, const char *suffix)
     return n >= k && strncasecmp(s + n - k, suffix, k) == 0;
 }
 
+/* A mapped source may end with ":money" or ":date:FORMAT" (docs/cli.md,
+ * "Column mapping"): the conversion is taken off the source name into f. */
+static int conv_of(field_t *f)
+{
+    size_t n = strlen(f->source);
+    if (n > 6 && strcmp(f->source + n - 6, ":money") == 0) {
+        f->conv = CONV_MONEY;
+        f->source[n - 6] = '\0';
+        return 0;
+    }
+    char *d = strstr(f->source, ":date:");
+    if (d && d > f->source && d[6]) {
+        if (!(f->conv_fmt = up_strdup(d + 6)))
+            return -1;
+        f->conv = CONV_DATE;
+        *d = '\0';
+    }
+    return 0;
+}
+
+size_t up_reader_money(const char *v, size_t len, char *out, size_t cap)
+{
+    char digits[64];
+    size_t n = 0;
+    int neg = 0, any = 0;
+    /* keep digits and separators; currency signs, codes and spaces go */
+    for (size_t i = 0; i < len; i++) {
+        char ch = v[i];
+        if (ch >= '0' && ch <= '9') {
+            any = 1;
+        } else if (ch == '-' || ch == '(') {
+            neg = 1;
+            continue;
+        } else if (ch != ',' && ch != '.')
+            continue;
+        if (n + 1 >= sizeof digits)
+            return 0;
+        digits[n++] = ch;
+    }
+    digits[n] = '\0';
+    if (!any)
+        return 0;
+    /* the decimal separator: the later of ',' and '.' when both appear; a
+     * lone kind is thousands when it repeats or has exactly 3 digits after it */
+    char *lc = strrchr(digits, ','), *ld = strrchr(digits, '.'), dec = 0;
+    if (lc && ld)
+        dec = lc > ld ? ',' : '.';
+    else if (lc || ld) {
+        char *last = lc ? lc : ld, sep = *last;
+        char *firstp = strchr(digits, sep);
+        dec = firstp != last || strlen(last + 1) == 3 ? 0 : sep;
+    }
+    size_t o = 0;
+    if (neg && o + 1 < cap)
+        out[o++] = '-';
+    for (size_t i = 0; i < n && o + 1 < cap; i++) {
+        if (digits[i] == dec)
+            out[o++] = '.';
+        else if (digits[i] >= '0' && digits[i] <= '9')
+            out[o++] = digits[i];
+    }
+    if (o + 1 >= cap)
+        return 0;
+    out[o] = '\0';
+    return o;
+}
+
+size_t up_reader_date(const char *v, size_t len, const char *fmt, char *out, size_t cap)
+{
+    char in[64];
+    if (len >= sizeof in)
+        return 0;
+    memcpy(in, v, len);
+    in[len] = '\0';
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_mday = 1;
+    const char *end = strptime(in, fmt, &tm);
+    while (end && *end == ' ')
+        end++;
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y = tm.tm_year + 1900;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (!end || *end || tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > mdays[tm.tm_mon] ||
+        (tm.tm_mon == 1 && tm.tm_mday == 29 && !leap))
+        return 0;   /* strptime takes 31/02: a day the month does not have is no date */
+    int timed = strstr(fmt, "%H") || strstr(fmt, "%T") || strstr(fmt, "%R");
+    int n = timed ? snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                             tm.tm_hour, tm.tm_min, tm.tm_sec)
+                  : snprintf(out, cap, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 int up_reader_open(up_reader_t **out, const char *path, const char *const *fields,
                    size_t n_fields, const up_mapping_t *map, char *err, size_t errlen)
 {
@@ -1011,7 +1110,11 @@ int up_reader_open(up_reader_t **out, const char *path, const char *const *field
                 f->mapped = true;
                 break;
             }
-        if (!(f->source = up_strdup(src)) || split_path(f) < 0)
+        if (!(f->source = up_strdup(src)))
+            goto oom;
+        if (f->mapped && conv_of(f) < 0)
+            goto oom;
+        if (split_path(f) < 0)
             goto oom;
         seg_role(f);
     }
@@ -1080,9 +1183,22 @@ fail:
 
 int up_reader_next(up_reader_t *r, up_record_t *rec, char *err, size_t errlen)
 {
-    if (r->format == FMT_CSV)
-        return csv_next(r, rec, err, errlen);
-    return json_next(r, rec, err, errlen);
+    int rc = r->format == FMT_CSV ? csv_next(r, rec, err, errlen) : json_next(r, rec, err, errlen);
+    if (rc != 1)
+        return rc;
+    for (size_t i = 0; i < r->n_fields; i++) {
+        field_t *f = &r->fields[i];
+        if (f->conv == CONV_NONE || !rec->val[i])
+            continue;
+        size_t n = f->conv == CONV_MONEY ? up_reader_money(rec->val[i], rec->len[i], f->conv_out, sizeof f->conv_out)
+                                         : up_reader_date(rec->val[i], rec->len[i], f->conv_fmt, f->conv_out,
+                                                          sizeof f->conv_out);
+        if (n) {   /* else the value stays as it was, and the check of its field rejects it by name */
+            rec->val[i] = f->conv_out;
+            rec->len[i] = n;
+        }
+    }
+    return 1;
 }
 
 uint64_t up_reader_pos(const up_reader_t *r)
@@ -1111,6 +1227,7 @@ void up_reader_close(up_reader_t *r)
         close(r->fd);
     for (size_t i = 0; i < r->n_fields; i++) {
         free(r->fields[i].source);
+        free(r->fields[i].conv_fmt);
         for (size_t k = 0; k < r->fields[i].path_len; k++)
             free(r->fields[i].path[k]);
         free(r->fields[i].path);

@@ -54,6 +54,15 @@ int up_mapping_parse(up_mapping_t *m, const char *spec, char *err, size_t errlen
 int up_mapping_load(up_mapping_t *m, const char *path, char *err, size_t errlen);
 void up_mapping_free(up_mapping_t *m);
 
+/* A mapping's conversions (`arr=amount:money`, `start=signup:date:%d/%m/%Y`):
+ * the value rewritten into out as uptake reads it — money as a plain
+ * number ("$24,000" -> "24000", "24 000,50 €" -> "24000.50"), a date as
+ * YYYY-MM-DD (or an ISO timestamp when the format has a time). Return the
+ * length written, or 0 when the value does not read that way (it is then
+ * left as it is, and its field's check rejects it by name). */
+size_t up_reader_money(const char *v, size_t len, char *out, size_t cap);
+size_t up_reader_date(const char *v, size_t len, const char *fmt, char *out, size_t cap);
+
 typedef struct up_reader up_reader_t;
 
 /* Opens path. Format: by extension after stripping ".gz" — ".csv" is CSV,

@@ -70,4 +70,19 @@ expect_grep 'key_actions: ["report.create"]' "$TMP/suggest.yaml" "the key action
 expect_grep "the first action of 3 users" "$TMP/suggest.yaml" "its count"
 ok model check "$TMP/suggest.yaml"
 expect_grep "valid: 5 features (5 core), 1 passive events, 1 key actions" "$TMP/out" "the draft is a valid model"
+say "a mapping reads money and day-first dates; a value that does not read is rejected by its field"
+# x1 "$24,000" -> 24000, 01/03/2026 day first -> 2026-03-01; x2 "24 000,50 €"
+# -> 24000.5, 13/02/2026 -> 2026-02-13; x3 "lots" is no amount (arr rejects
+# it) and 31/02/2026 no date.
+printf 'acct,Name,Amount,Signed\nx1,Ex One,"$24,000",01/03/2026\nx2,Ex Two,"24 000,50 \342\202\254",13/02/2026\nx3,Ex Three,lots,31/02/2026\n' \
+    >"$TMP/crm.csv"
+M=$TMP/money
+ok --data "$M" init -q --model demo
+up --data "$M" import accounts "$TMP/crm.csv" --map 'account_id=acct,name=Name,arr=Amount:money,contract_start=Signed:date:%d/%m/%Y'
+expect_eq "$(summary)" "$TMP/crm.csv: read 3, stored 2, duplicates 0, rejected 1" "two rows in, one rejected"
+ok --data "$M" rejects --format csv
+expect_grep "arr,\"expected a number, got 'lots'\"" "$TMP/out" "the reject names its field"
+ok --data "$M" report accounts --status all --format json
+python3 -c 'import json,sys; a={x["account_id"]:(x["arr"],x["contract_start"]) for x in json.load(open(sys.argv[1]))["accounts"]}; assert a == {"x1": (24000.0, "2026-03-01"), "x2": (24000.5, "2026-02-13")}, a' "$TMP/out" ||
+    fail "money and dates read through the mapping"
 echo "ok $TEST_NAME"

@@ -625,9 +625,66 @@ static void test_jsonl_sniff_gz(void **state)
     }
 }
 
+/* The mapping's conversions, by hand: money keeps the digits and reads the
+ * separator that is not a thousands separator as the decimal point; dates
+ * through their strptime format. */
+static void money(const char *in, const char *want)
+{
+    char out[64];
+    size_t n = up_reader_money(in, strlen(in), out, sizeof out);
+    if (!want) {
+        assert_int_equal(n, 0);
+        return;
+    }
+    assert_int_equal(n, strlen(want));
+    assert_string_equal(out, want);
+}
+
+static void test_money(void **state)
+{
+    (void)state;
+    money("$24,000", "24000");                 /* a lone ',' with 3 digits after: thousands */
+    money("24 000 €", "24000");                /* spaces and the sign go */
+    money("24\xc2\xa0" "000,50 EUR", "24000.50");  /* NBSP; ',' with 2 digits after: decimal */
+    money("1.234.567,89", "1234567.89");       /* both: the later one is decimal */
+    money("1,234,567.89", "1234567.89");
+    money("1,234,567", "1234567");             /* a repeated ',': thousands */
+    money("12.5", "12.5");
+    money("(1,200)", "-1200");                 /* accounting negative */
+    money("-99", "-99");
+    money("USD", NULL);                        /* no digit */
+    money("", NULL);
+}
+
+static void date(const char *in, const char *fmt, const char *want)
+{
+    char out[64];
+    size_t n = up_reader_date(in, strlen(in), fmt, out, sizeof out);
+    if (!want) {
+        assert_int_equal(n, 0);
+        return;
+    }
+    assert_string_equal(out, want);
+}
+
+static void test_date(void **state)
+{
+    (void)state;
+    date("01/03/2026", "%d/%m/%Y", "2026-03-01");   /* day first */
+    date("01/03/2026", "%m/%d/%Y", "2026-01-03");   /* month first: the same text, another day */
+    date("31/12/2025 17:05", "%d/%m/%Y %H:%M", "2025-12-31T17:05:00Z");
+    date("13/13/2026", "%d/%m/%Y", NULL);           /* no 13th month */
+    date("31/02/2026", "%d/%m/%Y", NULL);           /* strptime takes it; February has no 31st */
+    date("29/02/2026", "%d/%m/%Y", NULL);           /* 2026 is no leap year */
+    date("29/02/2024", "%d/%m/%Y", "2024-02-29");
+    date("01/03/2026 extra", "%d/%m/%Y", NULL);     /* the whole value must match */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_money),
+        cmocka_unit_test(test_date),
         cmocka_unit_test(test_csv_basic),
         cmocka_unit_test(test_csv_quoted),
         cmocka_unit_test(test_csv_crlf_bom),
