@@ -112,7 +112,7 @@ int up_account_page_open(up_account_page_t *pg, const up_view_t *v, const char *
         pg->n_lifecycle = k;
     }
     if (rc == 0 && with_series) {
-        rc = up_engine_series(pg->rollup, pg->model, pg->entities, pg->row->account, pg->T, 90, &pg->series);
+        rc = up_engine_series(pg->rollup, pg->model, pg->entities, pg->row->account, pg->T, 91, &pg->series);
         pg->has_series = rc == 0;
     }
     if (rc < 0)

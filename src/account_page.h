@@ -45,7 +45,7 @@ typedef struct {
 } up_account_page_t;
 
 /* Builds the page of account id from v (a portfolio view); with_series adds
- * the 90-day series the QBR charts. Returns 0, -UP_ENOTFOUND for an account
+ * the 91-day series the QBR charts (its first day is 90 days before T's). Returns 0, -UP_ENOTFOUND for an account
  * not in the portfolio, or another negative UP_E* code; the page is closed
  * on failure. */
 int up_account_page_open(up_account_page_t *pg, const up_view_t *v, const char *id, int with_series);

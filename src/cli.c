@@ -38,7 +38,7 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LIMIT,
-    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_HELP, O_N
+    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_HELP, O_N
 };
 
 /* verbs, as bits */
@@ -89,6 +89,8 @@ static const opt_t OPTS[O_N] = {
     [O_FROM] = {"from", 0, "DATE", V_BACKTEST, "backtest: the first day a snapshot may fall on"},
     [O_TO] = {"to", 0, "DATE", V_BACKTEST, "backtest: the last day whose outcomes are known (default: today)"},
     [O_SUGGEST] = {"suggest-weights", 0, NULL, V_BACKTEST, "backtest: fit health weights on the earlier half, judge them on the later"},
+    [O_AUDIENCE] = {"audience", 0, "A", V_REPORT, "report account --format html: customer (the QBR to send, default) or internal"},
+    [O_VENDOR] = {"vendor", 0, "NAME", V_REPORT, "report account --format html: your company's name atop the customer's QBR"},
     [O_BY] = {"by", 0, "G", V_REPORT, "report retention: level, segment, health_band, owner or a metric (quartiles)"},
     [O_STATE] = {"state", 0, "S", V_ALERTS, "alerts list: active (default), open, acknowledged, snoozed, resolved or all"},
     [O_UNTIL] = {"until", 0, "DATE", V_ALERTS, "alerts snooze: until this date"},
@@ -630,8 +632,18 @@ static int cmd_report(const args_t *a)
     }
     up_report_req_t q = {what, is_account ? a->pos[2] : NULL, 0,
                          {UP_FMT_TABLE, a->val[O_ACCOUNT], a->val[O_SEGMENT], a->val[O_SORT], a->set[O_EXPLAIN], 0},
-                         a->val[O_FEATURE], 20, 0, 0, NULL};
+                         a->val[O_FEATURE], 20, 0, 0, NULL, 0, a->val[O_VENDOR]};
     int retention = strcmp(what, "retention") == 0;
+    if (a->val[O_AUDIENCE] || a->val[O_VENDOR]) {
+        const char *au = a->val[O_AUDIENCE];
+        if (!is_account || !a->val[O_FORMAT] || strcmp(a->val[O_FORMAT], "html") != 0 ||
+            (au && strcmp(au, "customer") != 0 && strcmp(au, "internal") != 0)) {
+            fprintf(stderr, "uptake report: --audience customer|internal and --vendor NAME apply to report account ID"
+                            " --format html\n");
+            return UP_EXIT_USAGE;
+        }
+        q.internal = au && strcmp(au, "internal") == 0;
+    }
     if (a->val[O_STATUS]) {
         q.status = up_view_status_bits(a->val[O_STATUS]);
         if (!q.status || retention || is_account || !strcmp(what, "workflows") || !strcmp(what, "renewals") ||

@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "report_workflows.h"
 #include "report_html.h"
+#include "report_qbr.h"
 #include "report_account.h"
 #include "report_gaps.h"
 #include "report_settings.h"
@@ -61,14 +62,21 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     return rc;
 }
 
-/* `report account ID`: the account's page, then its writer. */
-static int report_one_account(FILE *out, const up_view_t *v, const char *id, up_format_t format)
+/* `report account ID`: the account's page, then its writer; the customer's
+ * QBR with the pace of its plan (pace NULL: the internal page). */
+static int report_one_account(FILE *out, const up_view_t *v, const char *id, up_format_t format,
+                              const up_report_req_t *q, const up_portfolio_t *then)
 {
     up_account_page_t pg;
     int rc = up_account_page_open(&pg, v, id, format == UP_FMT_HTML);
     if (rc < 0)
         return rc;
-    rc = format == UP_FMT_HTML ? up_report_html_account(out, &pg) : up_report_account(out, &pg, format);
+    if (format == UP_FMT_HTML && then) {
+        up_qbr_pace_t pace;
+        up_report_qbr_pace(&v->portfolio, then, pg.row->account, &pace);
+        rc = up_report_qbr_customer(out, &pg, &pace, q->vendor);
+    } else
+        rc = format == UP_FMT_HTML ? up_report_html_account(out, &pg) : up_report_account(out, &pg, format);
     up_account_page_close(&pg);
     return rc;
 }
@@ -145,7 +153,8 @@ static int check_segment(const up_entities_t *e, const char *seg, char *err, siz
 }
 
 /* The reports on the portfolio: accounts, features, gaps and one account. */
-static int report_portfolio(const up_view_t *v, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
+static int report_portfolio(const up_view_t *v, const up_report_req_t *q, FILE *out, const up_portfolio_t *then,
+                            char *err, size_t errlen)
 {
     const up_portfolio_t *p = &v->portfolio;
     int is_account = strcmp(q->what, "account") == 0, rc;
@@ -156,7 +165,7 @@ static int report_portfolio(const up_view_t *v, const up_report_req_t *q, FILE *
     else if (strcmp(q->what, "signals") == 0)
         rc = up_report_signals(out, p, &q->o);
     else if (is_account)
-        rc = report_one_account(out, v, q->id, q->o.format);
+        rc = report_one_account(out, v, q->id, q->o.format, q, then);
     else
         rc = strcmp(q->what, "accounts") != 0 ? up_report_features(out, p, &q->o)
            : q->o.format == UP_FMT_HTML ? up_report_html_accounts(out, p, &q->o) : up_report_accounts(out, p, &q->o);
@@ -205,12 +214,21 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
         up_view_close(&v);
         return rc;
     }
+    /* the customer's QBR: the portfolio 90 days before, for the plan's pace */
+    up_portfolio_t then;
+    memset(&then, 0, sizeof then);
+    int qbr = strcmp(q->what, "account") == 0 && q->o.format == UP_FMT_HTML && !q->internal;
+    if (qbr && (rc = up_view_portfolio_at(&v, up_engine_end_of_day(v.d0 - 90), &then, err, errlen)) < 0) {
+        up_view_close(&v);
+        return rc;
+    }
     double t0 = up_now_s();
     rc = renewals ? up_report_renewals(out, &v, q->horizon, q->o.format, err, errlen)
        : retention && up_report_retention_is_grid(q->by) ? up_report_retention_grid(out, &v, q->o.format)
        : retention ? up_report_retention(out, &v, q->horizon, q->by, q->o.format)
        : workflows ? report_workflows(&v, q, out, err, errlen)
-       : stages ? report_stages(&v, q, out, err, errlen) : report_portfolio(&v, q, out, err, errlen);
+       : stages ? report_stages(&v, q, out, err, errlen) : report_portfolio(&v, q, out, qbr ? &then : NULL, err, errlen);
+    up_portfolio_free(&then);
     if ((retention || renewals) && rc < 0 && !err[0])
         fail(err, errlen, rc, "%s", up_strerror(rc));
     if (getenv("UPTAKE_TIMING") && (what & ~(unsigned)UP_VIEW_ALL) == UP_VIEW_PORTFOLIO)

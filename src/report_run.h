@@ -21,6 +21,8 @@ typedef struct {
     unsigned status;        /* UP_VIEW_CUSTOMER | …: the accounts listed (0: the customers) */
     int horizon;            /* report retention: days after T; report renewals: the window */
     const char *by;         /* report retention: the grouping */
+    int internal;           /* report account --format html: the internal page, not the customer's QBR */
+    const char *vendor;     /* the customer QBR's heading (NULL: none) */
 } up_report_req_t;
 
 /* 1 when what names a report up_report_run knows. */

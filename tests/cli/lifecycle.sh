@@ -110,7 +110,7 @@ assert got == [("2026-01-01T00:00:00Z", "started", "contract_start"), ("2026-03-
                ("2026-05-01T00:00:00Z", "came back", "subscription"),
                ("2026-08-15T12:00:00Z", "churned", "churn")], got
 PY
-ok --data "$S" report account A --as-of 2026-08-16 --format html
+ok --data "$S" report account A --as-of 2026-08-16 --format html --audience internal
 expect_grep "came back 2026-05-01" "$TMP/out" "HTML lifecycle"
 
 # Retention at D = 2026-03-31 over 90 days (to 2026-06-29). Customers at D:

@@ -16,7 +16,7 @@ printf 'ts,user_id,account_id,event\n2026-03-30T10:00:00Z,u1,acme,a\n2026-03-31T
 S=$TMP/store
 ok --data "$S" init -q --model "$TMP/model.yaml"
 for t in accounts events; do ok --data "$S" import -q "$t" "$TMP/$t.csv"; done
-ok --data "$S" report account acme --as-of 2026-03-31 --format html
+ok --data "$S" report account acme --as-of 2026-03-31 --format html --audience internal
 H=$TMP/out
 expect_grep "<!doctype html>" "$H" "an HTML document"
 expect_grep "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" "$H" "the name is escaped"
@@ -32,4 +32,45 @@ expect_grep "&lt;script&gt;" "$TMP/out" "portfolio file: escaped"
 expect_no_grep "<script" "$TMP/out" "portfolio file: no script"
 up --data "$S" report features --format html
 expect_rc 2 "html for another report"
+
+say "the customer's QBR (the default): their words, a quarter's change, a plan at a pace others reached"
+# Four more smb accounts of 10 seats since 2025-06-01, active users 90 days
+# before (window(28) ending 2025-12-31) and now (ending 2026-03-31):
+#   b1 1 -> 3 (+0.2, as 0.3 - 0.1 = 0.19999999999999998), b2 2 -> 2 (0),
+#   b3 0 -> 5 (+0.5), b4 3 -> 1 (-0.2). acme is a prospect on 2025-12-31
+#   (contract 2026-01-01): not in the pace. The 75th percentile by nearest
+#   rank of the 4 gains (-0.2, 0, 0.2, 0.5) is the 3rd: 0.2. acme: 2 of 10
+#   -> goal 0.2 + 0.2 = 0.4 -> 4 of 10 seats. acme had no one active 90 days
+#   before: +2 since then.
+printf 'account_id,name,seats,contract_start,segment\nacme,<script>alert("x")</script> & Co,10,2026-01-01,smb\n' >"$TMP/a2.csv"
+for b in b1 b2 b3 b4; do printf '%s,%s,10,2025-06-01,smb\n' "$b" "$b"; done >>"$TMP/a2.csv"
+{
+    echo ts,user_id,account_id,event
+    echo 2025-12-20T10:00:00Z,u1,b1,a
+    for u in u1 u2 u3; do echo "2026-03-20T10:00:00Z,$u,b1,a"; done
+    for u in u1 u2; do echo "2025-12-20T10:00:00Z,$u,b2,a"; echo "2026-03-20T10:00:00Z,$u,b2,a"; done
+    for u in u1 u2 u3 u4 u5; do echo "2026-03-20T10:00:00Z,$u,b3,a"; done
+    for u in u1 u2 u3; do echo "2025-12-20T10:00:00Z,$u,b4,a"; done
+    echo 2026-03-20T10:00:00Z,u1,b4,a
+} >"$TMP/e2.csv"
+ok --data "$S" import -q accounts "$TMP/a2.csv"
+ok --data "$S" import -q events "$TMP/e2.csv"
+ok --data "$S" report account acme --as-of 2026-03-31 --format html --vendor "<b>Us</b>"
+H=$TMP/out
+expect_grep "&lt;b&gt;Us&lt;/b&gt;" "$H" "the vendor, escaped"
+expect_grep ": quarterly review</h1>" "$H" "the title"
+expect_grep "<b>2 of 10 seats</b><span class=\"up\">▲ 2</span> since 90 days ago" "$H" "people against seats, and the quarter's change"
+expect_grep "<tr><td>People using it</td><td>2 of 10 seats</td><td>4 of 10 seats</td></tr>" "$H" "the plan's goal at the pace"
+expect_grep "a quarter of the 4 similar customers" "$H" "where the pace comes from"
+expect_grep "<tr><td>Start using f2</td><td>0 people</td>" "$H" "the unused core feature"
+for w in Health health "Adoption level" breadth level_ docs/ metrics.md core; do
+    expect_no_grep "$w" "$H" "no internal word: $w"
+done
+expect_grep "<svg" "$H" "a chart"
+expect_grep "text-anchor=\"end\">5</text>" "$H" "a y axis: ticks 0, 5, 10 (10 seats: a round top of 10)"
+expect_grep "text-anchor=\"end\">10</text>" "$H" "its top"
+expect_grep ">2025-12-31</text>" "$H" "an x axis from 90 days before"
+expect_no_grep "<script" "$H" "no script"
+up --data "$S" report account acme --as-of 2026-03-31 --format html --audience friends
+expect_rc 2 "an unknown audience"
 echo "ok $TEST_NAME"
