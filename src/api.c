@@ -59,7 +59,7 @@ static int route(const char *path, char *what, size_t wlen, char *id, size_t idl
 
 /* What a route writes: a report, a series, rejects, alerts, tasks, the
  * model's settings or the signal metrics. */
-enum { W_REPORT, W_SERIES, W_REJECTS, W_ALERTS, W_ALERT, W_TASKS, W_SETTINGS, W_BACKTEST };
+enum { W_REPORT, W_SERIES, W_REJECTS, W_ALERTS, W_ALERT, W_TASKS, W_SETTINGS, W_BACKTEST, W_STATUS };
 
 typedef struct {
     int kind;
@@ -85,6 +85,7 @@ static int write_job(FILE *f, job_t *j)
     case W_ALERT: rc = j->n > 0 ? up_alerts_show(db, f, j->n, UP_FMT_JSON) : -UP_ENOTFOUND; break;
     case W_SETTINGS: return up_report_settings(f, up_store_model(j->s), UP_FMT_JSON);
     case W_BACKTEST: return up_report_backtest(j->s, &j->bt, f, j->err, sizeof j->err);
+    case W_STATUS: return up_report_run_status(j->s, f);
     default: rc = up_alerts_tasks_list(db, f, j->all, UP_FMT_JSON); break;
     }
     if (rc == -UP_ENOTFOUND)
@@ -264,6 +265,10 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
     }
     if (strcmp(what, "settings") == 0 && !id[0]) {
         job.kind = W_SETTINGS;
+        return answer(out, &job);
+    }
+    if (strcmp(what, "status") == 0 && !id[0]) {
+        job.kind = W_STATUS;
         return answer(out, &job);
     }
     if (strcmp(what, "backtest") == 0 && !id[0]) {

@@ -63,7 +63,7 @@ static const opt_t OPTS[O_N] = {
     [O_STRICT] = {"strict", 0, NULL, V_IMPORT, "exit 1 when any record is rejected"},
     [O_QUIET] = {"quiet", 'q', NULL, V_IMPORT | V_INIT, "no progress bar, no per-record messages"},
     [O_AS_OF] = {"as-of", 0, "DATE", V_REPORT | V_ALERTS | V_TASKS, "compute as of the end of this UTC day (default: now)"},
-    [O_FORMAT] = {"format", 'f', "FMT", V_REPORT | V_REJECTS | V_KEYS | V_ALERTS | V_TASKS | V_BACKTEST, "table, json or csv (default table)"},
+    [O_FORMAT] = {"format", 'f', "FMT", V_REPORT | V_REJECTS | V_KEYS | V_ALERTS | V_TASKS | V_BACKTEST | V_STATUS, "table, json or csv (default table)"},
     [O_ACCOUNT] = {"account", 'a', "ID", V_REPORT, "only this account"},
     [O_SEGMENT] = {"segment", 0, "S", V_REPORT, "only accounts of this segment"},
     [O_SORT] = {"sort", 0, "COL", V_REPORT, "sort by a column; -COL sorts descending"},
@@ -847,8 +847,17 @@ static int cmd_demo(const args_t *a)
 static int cmd_status(const args_t *a)
 {
     up_store_t *s;
+    if (a->val[O_FORMAT] && strcmp(a->val[O_FORMAT], "json") != 0 && strcmp(a->val[O_FORMAT], "table") != 0) {
+        fprintf(stderr, "uptake status: --format table or json\n");
+        return UP_EXIT_USAGE;
+    }
     if (open_store(a, UP_STORE_READ, &s) < 0)
         return UP_EXIT_STORE;
+    if (a->val[O_FORMAT] && strcmp(a->val[O_FORMAT], "json") == 0) {
+        int rc = up_report_run_status(s, stdout);
+        up_store_close(s);
+        return rc < 0 ? UP_EXIT_FAIL : UP_EXIT_OK;
+    }
     up_store_stats_t st;
     up_store_stats(s, &st);
     char from[40] = "-", to[40] = "-";

@@ -362,3 +362,20 @@ int up_report_run_series(up_store_t *s, const char *id, int64_t T, int days, FIL
     up_view_close(&v);
     return rc;
 }
+
+int up_report_run_status(up_store_t *s, FILE *out)
+{
+    up_store_stats_t st;
+    up_store_stats(s, &st);
+    char from[40], to[40];
+    up_time_fmt(from, st.min_ts);
+    up_time_fmt(to, st.max_ts);
+    if (st.events)
+        fprintf(out, "{\"events\":%llu,\"first_event\":\"%s\",\"last_event\":\"%s\",\"last_event_day\":\"%.10s\",",
+                (unsigned long long)st.events, from, to, to);
+    else
+        fputs("{\"events\":0,\"first_event\":null,\"last_event\":null,\"last_event_day\":null,", out);
+    fprintf(out, "\"users\":%u,\"pairs\":%u,\"accounts\":%u,\"event_names\":%u}\n", st.users, st.pairs, st.accounts,
+            st.event_names);
+    return ferror(out) ? -UP_EIO : 0;
+}

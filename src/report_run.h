@@ -35,6 +35,11 @@ int up_report_run_known(const char *what);
  * environment the phases' times go to stderr. */
 int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen);
 
+/* `uptake status --format json` and GET /api/v1/status: what the store
+ * holds (events, the first and last event and its UTC day, users, pairs,
+ * accounts, event names) as one JSON object. Returns 0 or -UP_EIO. */
+int up_report_run_status(up_store_t *s, FILE *out);
+
 /* Parses an --as-of value: a date (its last instant) or a timestamp. */
 int up_report_run_parse_as_of(const char *s, int64_t *T);
 

@@ -47,7 +47,10 @@ function route() {
   const h = location.hash.replace(/^#\/?/, '') || 'portfolio';
   const [path, query] = h.split('?');
   const parts = path.split('/').map(decodeURIComponent);
-  return { page: parts[0] || 'portfolio', arg: parts[1] || null, params: new URLSearchParams(query || '') };
+  const params = new URLSearchParams(query || '');
+  // no date in the address and data that ends well before today: its last day
+  if (!params.has('as_of') && autoAsOf) params.set('as_of', autoAsOf);
+  return { page: parts[0] || 'portfolio', arg: parts[1] || null, params };
 }
 
 // The hash of a page: the as-of date of the URL shown now (unless params give
@@ -809,8 +812,31 @@ async function renewalsPage(r) {
 
 const PAGES = { portfolio, account, features: featuresPage, gaps: gapsPage, alerts: alertsPage, renewals: renewalsPage };
 
+// The day of the store's last event (GET /api/v1/status), asked once. With
+// no as_of in the address and that day more than two days before today, the
+// dashboard shows that day instead of today's empty numbers, and says so.
+let lastEventDay;   // undefined: not asked yet; null: no events, or not readable
+let autoAsOf = null;  // the as_of the dashboard chose itself
+async function staleDay() {
+  if (lastEventDay === undefined) {
+    try {
+      lastEventDay = (await api('status')).last_event_day || null;
+    } catch (e) {
+      if (e instanceof SignInNeeded) throw e;
+      lastEventDay = null;
+    }
+  }
+  if (!lastEventDay) return null;
+  const days = (Date.parse(new Date().toISOString().slice(0, 10)) - Date.parse(lastEventDay)) / 86400000;
+  return days > 2 ? lastEventDay : null;
+}
+
 async function render() {
   const r = route();
+  const banner = $('#stale');
+  banner.hidden = !(autoAsOf && r.params.get('as_of') === autoAsOf);
+  banner.textContent = banner.hidden ? ''
+    : `The data ends on ${autoAsOf}, more than two days ago: the dashboard shows that day. Pick another date above.`;
   rendering = r;
   // the pages in the nav (and the brand) keep the as-of date the URL has
   for (const a of document.querySelectorAll('nav a')) {
@@ -852,5 +878,5 @@ document.addEventListener('DOMContentLoaded', () => {
     go(r.page, r.arg, { ...Object.fromEntries(r.params.entries()), as_of: $('#asof').value || '' });
   });
   window.addEventListener('hashchange', render);
-  render();
+  staleDay().then((d) => { autoAsOf = d; }, () => {}).finally(render);
 });

@@ -106,6 +106,7 @@ cli_of() {
     /api/v1/retention) echo "report retention --at $AS_OF --horizon 30 --by level" ;;
     /api/v1/renewals) echo "report renewals" ;;
     /api/v1/events) echo "report events" ;;
+    /api/v1/status) echo "status" ;;
     /api/v1/backtest) echo "backtest --from 2026-01-01 --to $AS_OF --horizon 30 --suggest-weights" ;;
     esac
 }
@@ -144,7 +145,7 @@ while read -r p; do
         cli=$(cli_of "$p")
         [ -n "$cli" ] || fail "$p: this test does not know its CLI report; add it to cli_of"
         case $cli in
-        rejects*|*retention*|backtest*) ok --data "$S" $cli --format json ;;
+        rejects*|*retention*|backtest*|status) ok --data "$S" $cli --format json ;;
         *) ok --data "$S" $cli --format json --as-of "$AS_OF" ;;
         esac
         cmp -s "$TMP/out" "$TMP/api.json" || { diff "$TMP/out" "$TMP/api.json" | head -20 >&2;

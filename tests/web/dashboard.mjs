@@ -38,7 +38,7 @@ const until = async (fn, arg, what) => {
     if (await page.evaluate(fn, arg)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  fail(`timed out waiting for ${what || fn}`);
+  fail(`timed out waiting for ${what || fn}${errors.length ? `; page errors: ${errors.join(" | ")}` : ""}`);
 };
 const ready = async () => {
   await until(() => window.uptakeReady === true, null, 'the page to render');
@@ -286,12 +286,28 @@ try {
   await ready();
   await checkDate('the features page from the back link', earlier);
 
-  say('a page without a date in the address shows today in the date box');
+  say('a page without a date: today, or the data\'s last day (with a banner) when that is more than two days old');
   await page.goto(`${url}/#/gaps`);
   await ready();
   const today = new Date().toISOString().slice(0, 10);
-  if ((await page.inputValue('#asof')) !== today) fail(`without as_of the date box shows ${await page.inputValue('#asof')}, not today ${today}`);
-  await linksKeep('nav without a date', 'nav a', null);
+  const lastDay = (await api('/api/v1/status')).last_event_day;
+  const stale = lastDay && (Date.parse(today) - Date.parse(lastDay)) / 86400000 > 2;
+  const shownDay = await page.inputValue('#asof');
+  const bannerText = await page.$eval('#stale', (b) => (b.hidden ? '' : b.textContent));
+  if (stale) {
+    if (shownDay !== lastDay) fail(`with data ending ${lastDay}, the date box shows ${shownDay}`);
+    if (!bannerText.includes(`The data ends on ${lastDay}`)) fail(`no banner about the data's last day: '${bannerText}'`);
+    await shot('stale-banner');
+    await linksKeep('nav after the automatic date', 'nav a', lastDay);
+    // a date picked by hand: no banner
+    await page.goto(`${url}/#/gaps?as_of=${asOf}`);
+    await ready();
+    if (await page.$eval('#stale', (b) => !b.hidden) && asOf !== lastDay) fail('the banner stays on a date picked by hand');
+  } else {
+    if (shownDay !== today) fail(`without as_of the date box shows ${shownDay}, not today ${today}`);
+    if (bannerText) fail(`a banner although the data is fresh: ${bannerText}`);
+    await linksKeep('nav without a date', 'nav a', null);
+  }
 
   say('account page: KPIs equal the API; charts, heatmap, stage matrix, people, milestones, health parts');
   const acc = want.accounts.find((a) => a.level === 'effective') || want.accounts[0];
