@@ -6,7 +6,6 @@
 #include "view.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,16 +227,6 @@ static uint32_t month_ends(int32_t d1, int32_t d2, int horizon, int32_t *out, ui
     return n;
 }
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 typedef struct {
     int null;        /* the AUC is null: last */
     double dist;     /* |auc - 0.5| */
@@ -281,12 +270,12 @@ static int run(up_store_t *s, int32_t d1, int32_t d2, int horizon, int scores, u
     up_date_fmt(a, d1);
     up_date_fmt(b, d2);
     if (horizon < 1)
-        return fail(err, errlen, -UP_EINVAL, "--horizon must be at least 1 day, got %d", horizon);
+        return up_errf(err, errlen, -UP_EINVAL, "--horizon must be at least 1 day, got %d", horizon);
     if (d1 > d2)
-        return fail(err, errlen, -UP_EINVAL, "--from %s is after --to %s", a, b);
+        return up_errf(err, errlen, -UP_EINVAL, "--from %s is after --to %s", a, b);
     uint32_t n = month_ends(d1, d2, horizon, NULL, 0);
     if (n == 0)
-        return fail(err, errlen, -UP_EINVAL,
+        return up_errf(err, errlen, -UP_EINVAL,
                     "no month end t with %s <= t and t + %d days <= %s: the horizon reaches past --to "
                     "(move --from earlier, --to later, or shorten --horizon)", a, horizon, b);
     const up_model_t *model = up_store_model(s);
@@ -298,7 +287,7 @@ static int run(up_store_t *s, int32_t d1, int32_t d2, int horizon, int scores, u
     if (!bt->snaps || !days || !bt->scores || name_scores(bt, model) < 0) {
         free(days);
         up_backtest_free(bt);
-        return fail(err, errlen, -UP_ENOMEM, "out of memory");
+        return up_errf(err, errlen, -UP_ENOMEM, "out of memory");
     }
     month_ends(d1, d2, horizon, days, n);
     for (int h = 0; h < UP_H_N; h++)
@@ -323,18 +312,18 @@ static int run(up_store_t *s, int32_t d1, int32_t d2, int horizon, int scores, u
             cap += ps[i].n_rows;
     }
     if (!ps)
-        rc = fail(err, errlen, -UP_ENOMEM, "out of memory");
+        rc = up_errf(err, errlen, -UP_ENOMEM, "out of memory");
     if (rc == 0) {
         bt->row_snap = malloc((cap + 1) * sizeof *bt->row_snap);
         bt->churned = malloc(cap + 1);
         if (!bt->row_snap || !bt->churned)
-            rc = fail(err, errlen, -UP_ENOMEM, "out of memory");
+            rc = up_errf(err, errlen, -UP_ENOMEM, "out of memory");
     }
     for (uint32_t i = 0; rc == 0 && i < n; i++)
         add_snapshot(bt, i, &ps[i], &v.entities, up_engine_end_of_day(days[i]),
                      up_engine_end_of_day(days[i] + horizon));
     if (rc == 0 && !(bt->values = malloc((bt->n_scores * bt->n_rows + 1) * sizeof *bt->values)))
-        rc = fail(err, errlen, -UP_ENOMEM, "out of memory");
+        rc = up_errf(err, errlen, -UP_ENOMEM, "out of memory");
     size_t i = 0;
     for (uint32_t si = 0; rc == 0 && si < n; si++)
         for (uint32_t r = 0; r < ps[si].n_rows; r++) {
@@ -364,11 +353,11 @@ static int run(up_store_t *s, int32_t d1, int32_t d2, int horizon, int scores, u
     for (size_t k = 0; rc == 0 && k < bt->n_scores; k++) {
         const double *col = bt->values + k * bt->n_rows;
         if (up_backtest_auc(col, bt->churned, bt->n_rows, 1, &bt->scores[k].auc) < 0)
-            rc = fail(err, errlen, -UP_ENOMEM, "out of memory");
+            rc = up_errf(err, errlen, -UP_ENOMEM, "out of memory");
         bt->scores[k].lift = up_backtest_lift(col, bt->churned, bt->n_rows);
     }
     if (rc == 0 && !(bt->ranked = malloc(bt->n_scores * sizeof *bt->ranked)))
-        rc = fail(err, errlen, -UP_ENOMEM, "out of memory");
+        rc = up_errf(err, errlen, -UP_ENOMEM, "out of memory");
     if (rc < 0) {
         up_backtest_free(bt);
         return rc;
@@ -376,7 +365,7 @@ static int run(up_store_t *s, int32_t d1, int32_t d2, int horizon, int scores, u
     rank_t *rk = malloc(bt->n_scores * sizeof *rk);
     if (!rk) {
         up_backtest_free(bt);
-        return fail(err, errlen, -UP_ENOMEM, "out of memory");
+        return up_errf(err, errlen, -UP_ENOMEM, "out of memory");
     }
     for (size_t k = 0; k < bt->n_scores; k++) {
         double auc = bt->scores[k].auc.auc;

@@ -22,7 +22,7 @@ static void pct(FILE *out, double v)
         fprintf(out, "%.0f%%", 100 * v);
 }
 
-static const char STYLE[] =
+static const char up_report_html_style[] =
     "<style>body{font:14px/1.45 system-ui,sans-serif;color:#1d2430;max-width:960px;margin:2rem auto;padding:0 1rem}"
     "h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.15rem;border-bottom:2px solid #d9dee7;padding-bottom:.2rem;"
     "margin-top:1.8rem;break-after:avoid}table{border-collapse:collapse;width:100%}th,td{padding:.3rem .5rem;"
@@ -31,11 +31,11 @@ static const char STYLE[] =
     "min-width:120px}.tile b{display:block;font-size:1.4rem}.low{color:#b42318}.effective{color:#067647}"
     ".high{color:#175cd3}section{break-inside:avoid}@media print{body{margin:0}a{color:inherit}}</style>";
 
-static void head(FILE *out, const char *title)
+void up_report_html_head(FILE *out, const char *title, const char *css)
 {
     fputs("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>", out);
     up_fmt_html(out, title);
-    fprintf(out, "</title>%s</head><body>", STYLE);
+    fprintf(out, "</title>%s%s</head><body>", up_report_html_style, css ? css : "");
 }
 
 /* A line chart of one or two series as inline SVG (no script). */
@@ -102,7 +102,7 @@ static void html_intro(FILE *out, const up_account_page_t *pg)
     up_date_fmt(today, p->d0);
     char title[256];
     snprintf(title, sizeof title, "Adoption review: %s, %s", acc->name ? acc->name : acc->account_id, today);
-    head(out, title);
+    up_report_html_head(out, title, NULL);
     fputs("<h1>Adoption review: ", out);
     up_fmt_html(out, acc->name ? acc->name : acc->account_id);
     fprintf(out, "</h1><p class=\"muted\">As of %s", today);
@@ -318,7 +318,7 @@ int up_report_html_accounts(FILE *out, const up_portfolio_t *p, const up_report_
     up_date_fmt(today, p->d0);
     char title[64];
     snprintf(title, sizeof title, "Portfolio, %s", today);
-    head(out, title);
+    up_report_html_head(out, title, NULL);
     fprintf(out, "<h1>Portfolio</h1><p class=\"muted\">As of %s</p><table><tr><th>Account</th><th>Level</th>"
                  "<th class=\"n\">Health</th><th class=\"n\">Breadth</th><th class=\"n\">Depth</th>"
                  "<th class=\"n\">Stickiness</th><th class=\"n\">WAU trend</th><th class=\"n\">Seats used</th>"

@@ -8,6 +8,10 @@
 #include "account_page.h"
 #include "report.h"
 
+/* The head of a self-contained HTML page: the doctype, title (escaped), the
+ * shared <style>, then css (another <style> element, or NULL), and <body>. */
+void up_report_html_head(FILE *out, const char *title, const char *css);
+
 /* The QBR of one account, from its page (built with its series). */
 int up_report_html_account(FILE *out, const up_account_page_t *pg);
 /* The portfolio as one HTML file. */

@@ -6,6 +6,8 @@
  * setting or file names. Every value from the data is escaped. */
 #include "report_qbr.h"
 
+#include "report_html.h"
+
 #include "fmt.h"
 #include "timeparse.h"
 
@@ -13,14 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char STYLE[] =
-    "<style>body{font:14px/1.45 system-ui,sans-serif;color:#1d2430;max-width:960px;margin:2rem auto;padding:0 1rem}"
-    "h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.15rem;border-bottom:2px solid #d9dee7;padding-bottom:.2rem;"
-    "margin-top:1.8rem;break-after:avoid}table{border-collapse:collapse;width:100%}th,td{padding:.3rem .5rem;"
-    "border-bottom:1px solid #d9dee7;text-align:left}td.n,th.n{text-align:right}.muted{color:#5b6475}"
-    ".tiles{display:flex;gap:.8rem;flex-wrap:wrap}.tile{border:1px solid #d9dee7;border-radius:6px;padding:.5rem .8rem;"
-    "min-width:150px}.tile b{display:block;font-size:1.4rem}.up{color:#067647}.down{color:#b42318}"
-    "section{break-inside:avoid}@media print{body{margin:0}a{color:inherit}}</style>";
+/* on top of report_html's style: wider tiles, the quarter's arrows */
+static const char STYLE[] = "<style>.tile{min-width:150px}.up{color:#067647}.down{color:#b42318}</style>";
 
 /* "▲ 4 since the last quarter" (or ▼, or "no change"), against then; nothing
  * when then is unknown (negative). */
@@ -114,9 +110,9 @@ int up_report_qbr_customer(FILE *out, const up_account_page_t *pg, const up_qbr_
     const char *name = acc->name ? acc->name : acc->account_id;
     char today[16], d[16];
     up_date_fmt(today, pg->d0);
-    fputs("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>", out);
-    up_fmt_html(out, name);
-    fprintf(out, ": quarterly review</title>%s</head><body>", STYLE);
+    char title[320];
+    snprintf(title, sizeof title, "%s: quarterly review", name);
+    up_report_html_head(out, title, STYLE);
     if (vendor && *vendor) {
         fputs("<p class=\"muted\">", out);
         up_fmt_html(out, vendor);

@@ -26,7 +26,6 @@
 #include "util.h"
 #include "view.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -51,15 +50,6 @@ int up_report_run_parse_as_of(const char *s, int64_t *T)
         return 0;
     }
     return up_time_parse(s, strlen(s), T);
-}
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return rc;
 }
 
 /* `report account ID`: the account's page, then its writer; the customer's
@@ -91,11 +81,11 @@ static int report_stages(const up_view_t *v, const up_report_req_t *q, FILE *out
     up_stages_t st;
     uint8_t *listed = NULL;
     if ((q->status || !account) && !(listed = up_view_status_mask(v, q->status)))
-        return fail(err, errlen, -UP_ENOMEM, "%s", up_strerror(-UP_ENOMEM));
+        return up_errf(err, errlen, -UP_ENOMEM, "%s", up_strerror(-UP_ENOMEM));
     int rc = up_engine_stages(r, v->model, q->T, account, listed, &st);
     free(listed);
     if (rc == 0 && account && up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account)) < 0) {
-        rc = fail(err, errlen, -UP_ENOTFOUND, "no account '%s' in the events", account);
+        rc = up_errf(err, errlen, -UP_ENOTFOUND, "no account '%s' in the events", account);
     } else if (rc == 0) {
         rc = strcmp(q->what, "users") == 0 ? up_report_users(out, r, v->model, q->T, &st, q->o.format)
                                            : up_report_users_stages(out, v->model, q->T, &st, q->feature, q->o.format);
@@ -105,9 +95,9 @@ static int report_stages(const up_view_t *v, const up_report_req_t *q, FILE *out
                 len += (size_t)snprintf(err + len, errlen - len, "%s %s", f ? "," : "", v->model->features[f].name);
         }
     } else
-        fail(err, errlen, rc, "%s", up_strerror(rc));
+        up_errf(err, errlen, rc, "%s", up_strerror(rc));
     if (rc < 0 && rc != -UP_ENOTFOUND && !err[0])
-        fail(err, errlen, rc, "%s", up_strerror(rc));
+        up_errf(err, errlen, rc, "%s", up_strerror(rc));
     up_stages_free(&st);
     return rc;
 }
@@ -117,13 +107,13 @@ static int report_workflows(const up_view_t *v, const up_report_req_t *q, FILE *
 {
     const char *account = q->o.account;
     if (account && up_dict_find(&v->rollup->dict[UP_KIND_ACCOUNT], account, strlen(account)) < 0)
-        return fail(err, errlen, -UP_ENOTFOUND, "no account '%s' in the events", account);
+        return up_errf(err, errlen, -UP_ENOTFOUND, "no account '%s' in the events", account);
     up_workflows_t w;
     int rc = up_engine_workflow_run(v->store, v->rollup, v->model, q->T, account, &w);
     if (rc == 0)
         rc = up_report_workflows(out, v->rollup, v->model, &v->entities, &w, q->T, q->o.format);
     else
-        fail(err, errlen, rc, "%s", up_strerror(rc));
+        up_errf(err, errlen, rc, "%s", up_strerror(rc));
     up_workflows_free(&w);
     return rc;
 }
@@ -170,9 +160,9 @@ static int report_portfolio(const up_view_t *v, const up_report_req_t *q, FILE *
         rc = strcmp(q->what, "accounts") != 0 ? up_report_features(out, p, &q->o)
            : q->o.format == UP_FMT_HTML ? up_report_html_accounts(out, p, &q->o) : up_report_accounts(out, p, &q->o);
     if (rc == -UP_ENOTFOUND)
-        fail(err, errlen, rc, "no account '%s'", is_account ? q->id : q->o.account);
+        up_errf(err, errlen, rc, "no account '%s'", is_account ? q->id : q->o.account);
     else if (rc < 0)
-        fail(err, errlen, rc, "%s%s%s", up_strerror(rc), rc == -UP_EDB ? ": " : "",
+        up_errf(err, errlen, rc, "%s%s%s", up_strerror(rc), rc == -UP_EDB ? ": " : "",
              rc == -UP_EDB ? sqlite3_errmsg(up_store_db(v->store)) : "");
     return rc;
 }
@@ -230,7 +220,7 @@ int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err,
        : stages ? report_stages(&v, q, out, err, errlen) : report_portfolio(&v, q, out, qbr ? &then : NULL, err, errlen);
     up_portfolio_free(&then);
     if ((retention || renewals) && rc < 0 && !err[0])
-        fail(err, errlen, rc, "%s", up_strerror(rc));
+        up_errf(err, errlen, rc, "%s", up_strerror(rc));
     if (getenv("UPTAKE_TIMING") && (what & ~(unsigned)UP_VIEW_ALL) == UP_VIEW_PORTFOLIO)
         fprintf(stderr, "timing: rollup+entities %.3f s (entities %.3f s on a second thread),"
                 " metrics %.3f s, output %.3f s\n",
@@ -322,9 +312,9 @@ int up_report_run_series(up_store_t *s, const char *id, int64_t T, int days, FIL
         acc = &only_events;
     up_series_t se;
     if (!acc)
-        rc = fail(err, errlen, -UP_ENOTFOUND, "no account '%s'", id);
+        rc = up_errf(err, errlen, -UP_ENOTFOUND, "no account '%s'", id);
     else if ((rc = up_engine_series(r, v.model, e, acc, T, days, &se)) < 0)
-        fail(err, errlen, rc, "%s", up_strerror(rc));
+        up_errf(err, errlen, rc, "%s", up_strerror(rc));
     else {
         const up_model_t *m = v.model;
         up_buf_t b = {0};
@@ -355,7 +345,7 @@ int up_report_run_series(up_store_t *s, const char *id, int64_t T, int days, FIL
         }
         up_buf_puts(&b, "]}\n");
         if (!b.data || fwrite(b.data, 1, b.len, out) != b.len)
-            rc = fail(err, errlen, -UP_EIO, "cannot write the series");
+            rc = up_errf(err, errlen, -UP_EIO, "cannot write the series");
         up_buf_free(&b);
         up_series_free(&se);
     }

@@ -32,6 +32,10 @@ enum {
 /* Returns the message for an error code (positive or negative). */
 const char *up_strerror(int code);
 
+/* Writes the sentence fmt into err (truncated to errlen) and returns rc:
+ * `return up_errf(err, errlen, -UP_EINVAL, "…", …);`. */
+int up_errf(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* A growable byte buffer. len excludes the NUL that is always kept after data. */
 typedef struct {
     char *data;
