@@ -102,11 +102,12 @@ check:
 	  LDLIBS="-fsanitize=address,undefined" test
 
 # The main job on the demo data: generate, load, print the portfolio.
-DEMO_AS_OF = 2026-11-20
-DEMO_BT_FROM = 2026-06-25
+# the demo data ends yesterday (UTC); the backtest covers its last 148 days
+DEMO_AS_OF := $(shell date -u -d yesterday +%F)
+DEMO_BT_FROM := $(shell date -u -d "$(DEMO_AS_OF) -148 days" +%F)
 demo: $(BUILD)/uptake
 	rm -rf demo
-	$(BUILD)/uptake demo --out demo/data
+	$(BUILD)/uptake demo --out demo/data --last-day $(DEMO_AS_OF)
 	$(BUILD)/uptake --data demo/store init --model demo/data/model.yaml
 	$(BUILD)/uptake --data demo/store import accounts demo/data/accounts.csv
 	$(BUILD)/uptake --data demo/store import users demo/data/users.csv
@@ -127,7 +128,7 @@ demo: $(BUILD)/uptake
 	@echo
 	@echo "Dashboard: sign in with this read token (it is shown once):"
 	@$(BUILD)/uptake --data demo/store keys create --read --name demo 2>/dev/null
-	@echo "Open http://127.0.0.1:8080/#/portfolio?as_of=$(DEMO_AS_OF)  (Ctrl-C stops the server)"
+	@echo "Open http://127.0.0.1:8080/  (Ctrl-C stops the server)"
 	$(BUILD)/uptake --data demo/store serve --listen 127.0.0.1:8080 --log-level warn
 
 SIZE ?= 10M

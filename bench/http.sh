@@ -58,7 +58,7 @@ SENT=$(awk '/requests in/ { n += $1 } END { print n }' "$W/u_batch.txt")
 SENT_S=$(awk '/requests in/ { print $1 }' "$W/u_single.txt")
 
 echo "the demo store for the API call" >&2
-"$UPTAKE" demo --out "$W/demo" >/dev/null
+"$UPTAKE" demo --out "$W/demo" --last-day 2026-11-20 >/dev/null
 D="$W/demo-store"
 "$UPTAKE" --data "$D" init -q --model "$W/demo/model.yaml"
 for t in accounts users surveys outcomes events; do "$UPTAKE" --data "$D" import -q "$t" "$W/demo/$t.csv" >/dev/null; done

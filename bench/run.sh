@@ -56,7 +56,7 @@ sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
 fsize() { if [ -e "$1" ]; then stat -c %s "$1"; else echo 0; fi; }
 
-measure "generate $n events" "$uptake" demo --out "$data" --events "$n" >/dev/null
+measure "generate $n events" "$uptake" demo --out "$data" --events "$n" --last-day 2026-11-20 >/dev/null
 gen_secs=$secs
 events=$(($(wc -l < "$data/events.csv") - 1))
 csv_bytes=$(fsize "$data/events.csv")
@@ -170,7 +170,7 @@ cat "$out/compare.txt" | tee -a "$out/bench.md"
 # backtest replaces (same store, same run), so the ratio says what the
 # pooled AUCs, the calibration and the one shared rollup cost or save.
 bt_data=$out/bt-data bt_store=$out/bt-store
-measure "generate $n events over 460 days" "$uptake" demo --out "$bt_data" --events "$n" --days 460 >/dev/null
+measure "generate $n events over 460 days" "$uptake" demo --out "$bt_data" --events "$n" --days 460 --last-day 2026-11-20 >/dev/null
 "$uptake" --data "$bt_store" init -q --model "$bt_data/model.yaml" >/dev/null
 for t in accounts users surveys outcomes subscriptions tickets milestones events; do
     [ ! -f "$bt_data/$t.csv" ] || "$uptake" --data "$bt_store" import -q "$t" "$bt_data/$t.csv" >/dev/null ||

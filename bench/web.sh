@@ -9,7 +9,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/uptake-bench-web.XXXXXX")
 PID=
 trap 'if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null || true; fi; rm -rf "$W"' EXIT
 [ -d tests/web/node_modules/playwright-core ] || (cd tests/web && npm install --no-audit --no-fund >/dev/null)
-"$UPTAKE" demo --out "$W/d" --accounts "$ACCOUNTS" --days 21 >/dev/null
+"$UPTAKE" demo --out "$W/d" --accounts "$ACCOUNTS" --days 21 --last-day 2026-11-20 >/dev/null
 "$UPTAKE" --data "$W/s" init -q --model "$W/d/model.yaml"
 for t in accounts users surveys outcomes subscriptions tickets milestones events; do
     "$UPTAKE" --data "$W/s" import -q "$t" "$W/d/$t.csv" >/dev/null

@@ -347,16 +347,39 @@ static int apply(sqlite3 *db, const up_model_t *m, const rule_t *rule, const up_
     return rc;
 }
 
-/* Every rule on every account of p, in one transaction. */
+/* The store-wide data_stopped alert (alerts.h): opens when the last event is
+ * more than data_stale_hours before T, resolves when data arrives again.
+ * Sets st->data_stale. */
+static int freshness(sqlite3 *db, const up_model_t *m, int64_t T, const char *today, int32_t d0,
+                     up_alerts_stats_t *st)
+{
+    int hours = m->alert_settings.data_stale_hours;
+    rule_t r = {UP_ALERT_DATA_STOPPED, NULL, "", UP_SEV_CRITICAL, 0, NULL};
+    snprintf(r.when, sizeof r.when, "hours_since_last_event > %d", hours);
+    up_account_t all = {.account_id = "", .name = "All accounts"};
+    double since = st->last_event_ms > 0 ? floor((double)(T - st->last_event_ms) / 3600000.0) : NAN;
+    st->data_stale = hours > 0 && st->last_event_ms > 0 && T - st->last_event_ms > (int64_t)hours * 3600000;
+    char last[40] = "", vals[160];
+    if (st->last_event_ms > 0)
+        up_time_fmt(last, st->last_event_ms);
+    if (isnan(since))
+        snprintf(vals, sizeof vals, "{\"last_event\":null,\"hours_since_last_event\":null}");
+    else
+        snprintf(vals, sizeof vals, "{\"last_event\":\"%s\",\"hours_since_last_event\":%.0f}", last, since);
+    return apply(db, m, &r, &all, st->data_stale, vals, today, d0, "data arrives again", st);
+}
+
+/* Every rule on every account of p, in one transaction; none while the data
+ * has stopped arriving (freshness). */
 static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, const rule_t *rules, size_t n_rules,
-                    up_alerts_stats_t *st)
+                    int64_t T, up_alerts_stats_t *st)
 {
     char today[16];
     up_date_fmt(today, p->d0);
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return -UP_EDB;
-    int rc = 0;
-    for (uint32_t i = 0; i < p->n_rows && rc == 0; i++) {
+    int rc = freshness(db, m, T, today, p->d0, st);
+    for (uint32_t i = 0; i < p->n_rows && rc == 0 && !st->data_stale; i++) {
         const up_account_metrics_t *row = &p->rows[i];
         vars_t vs;
         account_vars(row, &vs);
@@ -395,8 +418,11 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
     if ((rc = up_alerts_init(db)) < 0)
         snprintf(err, errlen, "cannot create the alert tables: %s", sqlite3_errmsg(db));
     else if ((rc = up_view_open(s, T, UP_VIEW_SIGNALS | UP_VIEW_ALL, &v, err, errlen)) == 0) {
+        up_store_stats_t ss;
+        up_store_stats(s, &ss);
+        st->last_event_ms = ss.events ? ss.max_ts : 0;
         if ((rc = up_backtest_churn_probability(&v, err, errlen)) == 0 &&
-            (rc = evaluate(db, m, &v.portfolio, rules, n_rules, st)) < 0)
+            (rc = evaluate(db, m, &v.portfolio, rules, n_rules, T, st)) < 0)
             snprintf(err, errlen, "cannot write the alert tables: %s", sqlite3_errmsg(db));
         up_view_close(&v);
     }
@@ -468,6 +494,8 @@ static void values_text(const char *json, char *out, size_t n)
             snprintf(val, sizeof val, "%.3g", json_number_value(v));
         else if (json_is_boolean(v))
             snprintf(val, sizeof val, "%s", json_is_true(v) ? "yes" : "no");
+        else if (json_is_string(v))
+            snprintf(val, sizeof val, "%s", json_string_value(v));
         else
             snprintf(val, sizeof val, "–");
         int w = snprintf(out + len, n - len, "%s%s %s", len ? ", " : "", k, val);
@@ -493,10 +521,11 @@ static const up_col_t LIST_TEXT_COLS[] = {
  * and the values the condition read, rounded. */
 static int list_text(sqlite3 *db, FILE *out, const char *where, const char *bind)
 {
-    char sql[640];
+    char sql[720];
     snprintf(sql, sizeof sql,
              "SELECT '#' || a.id, a.severity, a.state, a.opened_at,"
-             " CASE WHEN c.name IS NULL OR c.name = '' THEN a.account_id ELSE a.account_id || ' ' || c.name END,"
+             " CASE WHEN a.account_id = '' THEN '(all accounts)' WHEN c.name IS NULL OR c.name = '' THEN a.account_id"
+             " ELSE a.account_id || ' ' || c.name END,"
              " a.rule, a.owner, a.vals FROM alerts a LEFT JOIN accounts c ON c.account_id = a.account_id WHERE %s"
              " ORDER BY CASE a.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,"
              " a.opened_at, a.account_id, a.rule", where);
@@ -568,6 +597,8 @@ static int show_text_head(sqlite3 *db, FILE *out, int64_t id)
     char why[512];
     values_text(strcmp(f[7], "–") ? f[7] : NULL, why, sizeof why);
     fprintf(out, "Alert #%lld  %s  (%s, %s)\n", (long long)id, f[0], f[1], f[2]);
+    if (!strcmp(f[3], "–"))   /* the store-wide alert (data_stopped) */
+        f[3] = "(all accounts)";
     fprintf(out, "  account    %s%s%s\n", f[3], strcmp(f[4], "–") ? "  " : "", strcmp(f[4], "–") ? f[4] : "");
     fprintf(out, "  owner      %s\n  condition  %s\n  values     %s\n", f[5], f[6], why[0] ? why : "–");
     fprintf(out, "  opened     %s\n  updated    %s\n  resolved   %s\n  snoozed    %s\n", f[8], f[9], f[10], f[11]);

@@ -23,7 +23,17 @@ typedef struct {
     int accounts, rules;
     int opened, still_open, resolved, reopened, cooled_down;
     int tasks, deliveries_queued, delivered, delivery_failures, given_up;
+    int data_stale;            /* the store's last event is older than data_stale_hours at T:
+                                * the data_stopped alert holds and per-account rules were held back */
+    int64_t last_event_ms;     /* the store's last event (0: none) */
 } up_alerts_stats_t;
+
+/* Data freshness: when the store's last event is more than the model's
+ * data_stale_hours (alert_settings; 0 turns it off) before T, one store-wide
+ * alert, rule UP_ALERT_DATA_STOPPED with account_id "", holds, and the
+ * per-account rules are not evaluated (their alerts stay as they are) until
+ * data arrives again; the alert then resolves. */
+#define UP_ALERT_DATA_STOPPED "data_stopped"
 
 /* Evaluates every enabled rule for every account as of T, updating the
  * alert tables through db (a read-write connection to the store's

@@ -37,7 +37,7 @@
 
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
-    O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LIMIT,
+    O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LAST_DAY, O_LIMIT,
     O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_HELP, O_N
 };
 
@@ -72,6 +72,7 @@ static const opt_t OPTS[O_N] = {
     [O_ACCOUNTS] = {"accounts", 0, "N", V_DEMO, "number of accounts (default 60)"},
     [O_DAYS] = {"days", 0, "D", V_DEMO | V_REPORT, "demo: days of history (default 180); report renewals: the window (default 90)"},
     [O_SEED] = {"seed", 0, "S", V_DEMO, "random seed; the same seed gives the same bytes (default 1)"},
+    [O_LAST_DAY] = {"last-day", 0, "DATE", V_DEMO, "the data's last day (default: yesterday, UTC); the same seed and day give the same bytes"},
     [O_EVENTS] = {"events", 0, "N", V_DEMO, "scale to about N events (suffixes k, M)"},
     [O_LIMIT] = {"limit", 'n', "N", V_REJECTS, "show at most N records (default 50 in a table)"},
     [O_FEATURE] = {"feature", 0, "F", V_REPORT, "report stages: only this feature"},
@@ -115,7 +116,7 @@ static const verb_t VERBS[] = {
     {"report", V_REPORT, "report accounts|features|users|stages|gaps|workflows|renewals|events|account ID [--as-of DATE] [--status S] [--format F]"
                " | report retention --at DATE --horizon N --by G",
      "adoption metrics, stages, gaps, workflows, one account's page"},
-    {"demo", V_DEMO, "demo --out DIR [--accounts N] [--days D] [--seed S] [--events N]", "write a realistic demo data set"},
+    {"demo", V_DEMO, "demo --out DIR [--accounts N] [--days D] [--seed S] [--events N] [--last-day DATE]", "write a realistic demo data set"},
     {"status", V_STATUS, "status", "what the store holds"},
     {"serve", V_SERVE, "serve [--listen HOST:PORT] [--config FILE] [--log-level L]",
      "HTTP ingestion for Segment/RudderStack/PostHog/Mixpanel clients, and the JSON API"},
@@ -809,7 +810,7 @@ static int parse_count(const char *s, int64_t *out)
 static int cmd_demo(const args_t *a)
 {
     if (!a->val[O_OUT] || a->npos != 1) {
-        fprintf(stderr, "usage: uptake demo --out DIR [--accounts N] [--days D] [--seed S] [--events N]\n");
+        fprintf(stderr, "usage: uptake demo --out DIR [--accounts N] [--days D] [--seed S] [--events N] [--last-day DATE]\n");
         return UP_EXIT_USAGE;
     }
     up_demo_opts_t o;
@@ -832,6 +833,11 @@ static int cmd_demo(const args_t *a)
         else
             o.events = v;
     }
+    o.end_day = up_day_of((int64_t)time(NULL) * 1000) - 1;   /* yesterday, UTC */
+    if (a->val[O_LAST_DAY] && up_date_parse(a->val[O_LAST_DAY], strlen(a->val[O_LAST_DAY]), &o.end_day) < 0) {
+        fprintf(stderr, "uptake demo: --last-day: cannot parse '%s' as a date (YYYY-MM-DD)\n", a->val[O_LAST_DAY]);
+        return UP_EXIT_USAGE;
+    }
     o.progress = isatty(2);
     char err[1024] = "";
     int rc = up_demo_write(a->val[O_OUT], &o, err, sizeof err);
@@ -839,8 +845,10 @@ static int cmd_demo(const args_t *a)
         fprintf(stderr, "uptake demo: %s\n", err[0] ? err : up_strerror(rc));
         return UP_EXIT_FAIL;
     }
-    printf("Wrote the demo data set to %s (model.yaml, accounts.csv, users.csv, events.csv, surveys.csv, outcomes.csv, subscriptions.csv, tickets.csv, milestones.csv).\n",
-           a->val[O_OUT]);
+    char last[16];
+    up_date_fmt(last, o.end_day);
+    printf("Wrote the demo data set to %s, data through %s (model.yaml, accounts.csv, users.csv, events.csv, surveys.csv, outcomes.csv, subscriptions.csv, tickets.csv, milestones.csv).\n",
+           a->val[O_OUT], last);
     return UP_EXIT_OK;
 }
 
@@ -1071,6 +1079,13 @@ static int cmd_alerts(const args_t *a)
                    " attempts, %d given up\n", today, st.accounts, st.rules, st.opened, st.still_open, st.resolved,
                    st.reopened, st.cooled_down, st.tasks, st.deliveries_queued, st.delivered, st.delivery_failures,
                    st.given_up);
+        if (rc >= 0 && st.data_stale) {
+            char last[40];
+            up_time_fmt(last, st.last_event_ms);
+            printf("data stopped arriving: the last event is at %s, more than data_stale_hours (%d) before %s;"
+                   " the per-account rules are held back until data arrives again (alert %s)\n", last,
+                   up_store_model(s)->alert_settings.data_stale_hours, today, UP_ALERT_DATA_STOPPED);
+        }
         up_store_close(s);
     } else if (!strcmp(sub, "list")) {
         rc = up_alerts_list(db, stdout, a->val[O_STATE], fmt);

@@ -12,7 +12,8 @@ typedef struct {
     int days;              /* default 180: the data ends on end_day */
     uint64_t seed;         /* default 1 */
     int64_t events;        /* target event count; 0 = whatever accounts/days give */
-    int32_t end_day;       /* last day of data (days since epoch); default 2026-11-20 */
+    int32_t end_day;       /* last day of data (days since epoch); default 2026-11-20
+                            * (`uptake demo`'s default is yesterday, UTC) */
     int progress;          /* print progress to stderr when non-zero */
 } up_demo_opts_t;
 

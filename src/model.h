@@ -93,7 +93,8 @@ typedef struct {
     X(health_drop_points, double, 0, 100, "from 0 to 100", 15)                          \
     X(health_drop_days, int, 1, 365, "from 1 to 365", 14)                               \
     X(renewal_days, int, 0, 3650, "from 0 to 3650", 90)                                 \
-    X(renewal_risk_probability, double, 0, 1, "from 0 to 1", 0.2)
+    X(renewal_risk_probability, double, 0, 1, "from 0 to 1", 0.2)                       \
+    X(data_stale_hours, int, 0, 87600, "from 0 to 87600", 48)
 
 typedef struct {
 #define UP_ASET_FIELD_(name, type, min, max, range, def) type name;

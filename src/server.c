@@ -461,7 +461,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     enum MHD_Result r;
     if (cn->too_big)
         r = up_server_respond_error(c, cn, 413, "request body larger than 20 MB");
-    else if (strcmp(url, "/healthz") == 0)
+    else if (strcmp(url, "/healthz") == 0 && MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "detail")) {
+        up_buf_t b = {0};
+        up_server_health_detail(sv, &b);
+        r = up_server_respond(c, cn, sv->store_broken ? 503 : 200, "application/json", b.data ? b.data : "", b.len,
+                              NULL, NULL);
+        up_buf_free(&b);
+    } else if (strcmp(url, "/healthz") == 0)
         r = sv->store_broken ? up_server_respond(c, cn, 503, "text/plain", "store unavailable\n", 18, NULL, NULL)
                              : up_server_respond(c, cn, 200, "text/plain", "ok\n", 3, NULL, NULL);
     else if (strcmp(url, "/metrics") == 0) {

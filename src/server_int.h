@@ -171,5 +171,13 @@ void up_server_metrics_commit(srv_t *sv, const job_t *jobs, int rc);
 void up_server_metrics_request(srv_t *sv, int status, double secs);
 /* The /metrics page (Prometheus text format). */
 void up_server_metrics_text(srv_t *sv, up_buf_t *b);
+/* Data freshness at the wall clock, from the store's counts (as alerts.h's
+ * data_stopped rule judges it). */
+typedef struct {
+    int64_t last_event_ms, now_ms;   /* last_event_ms 0: no events */
+    int hours_setting, stale;
+} up_server_fresh_t;
+void up_server_freshness(srv_t *sv, const up_store_stats_t *st, up_server_fresh_t *f);
+void up_server_health_detail(srv_t *sv, up_buf_t *b);
 
 #endif

@@ -2,6 +2,7 @@
  * rejects by field, requests by status class, latency histogram) and the
  * /metrics page in Prometheus text format. */
 #include "server_int.h"
+#include "timeparse.h"
 
 #include "fmt.h"
 
@@ -118,4 +119,47 @@ void up_server_metrics_text(srv_t *sv, up_buf_t *b)
                   (unsigned long long)st.log_bytes, (unsigned long long)st.snapshot_bytes);
     up_buf_printf(b, "# HELP uptake_store_events Events in the store.\n# TYPE uptake_store_events gauge\n"
                      "uptake_store_events %llu\n", (unsigned long long)st.events);
+    up_server_fresh_t f;
+    up_server_freshness(sv, &st, &f);
+    up_buf_printf(b, "# HELP uptake_last_event_timestamp_seconds The store's last event (0: none).\n"
+                     "# TYPE uptake_last_event_timestamp_seconds gauge\nuptake_last_event_timestamp_seconds %lld\n"
+                     "# HELP uptake_data_stale 1 when the last event is more than data_stale_hours old: data stopped"
+                     " arriving and the per-account alert rules are held back.\n# TYPE uptake_data_stale gauge\n"
+                     "uptake_data_stale %d\n", (long long)(f.last_event_ms / 1000), f.stale);
+}
+
+void up_server_freshness(srv_t *sv, const up_store_stats_t *st, up_server_fresh_t *f)
+{
+    f->hours_setting = up_store_model(sv->store)->alert_settings.data_stale_hours;
+    f->last_event_ms = st->events ? st->max_ts : 0;
+    f->now_ms = now_ms();
+    f->stale = f->hours_setting > 0 && f->last_event_ms > 0 &&
+               f->now_ms - f->last_event_ms > (int64_t)f->hours_setting * 3600000;
+}
+
+/* GET /healthz?detail=1: the store and the data's freshness as JSON (the
+ * plain /healthz stays "ok" for load balancers). */
+void up_server_health_detail(srv_t *sv, up_buf_t *b)
+{
+    up_store_stats_t st;
+    pthread_mutex_lock(&sv->store_mu);
+    int broken = sv->store_broken;
+    if (!broken)
+        up_store_stats(sv->store, &st);
+    else
+        memset(&st, 0, sizeof st);
+    pthread_mutex_unlock(&sv->store_mu);
+    up_server_fresh_t f;
+    up_server_freshness(sv, &st, &f);
+    up_buf_printf(b, "{\"status\":\"%s\",\"store\":\"%s\",\"events\":%llu,\"last_event\":", broken ? "unavailable" : "ok",
+                  broken ? "unavailable" : "ok", (unsigned long long)st.events);
+    if (f.last_event_ms > 0) {
+        char t[40];
+        up_time_fmt(t, f.last_event_ms);
+        up_buf_printf(b, "\"%s\",\"hours_since_last_event\":%lld", t,
+                      (long long)((f.now_ms - f.last_event_ms) / 3600000));
+    } else
+        up_buf_puts(b, "null,\"hours_since_last_event\":null");
+    up_buf_printf(b, ",\"data_stale_hours\":%d,\"data\":\"%s\"}\n", f.hours_setting,
+                  f.stale ? "stopped arriving: the per-account alert rules are held back" : "ok");
 }

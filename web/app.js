@@ -545,6 +545,10 @@ const ALERT_SENTENCES = {
     : 'Users keep hitting friction: many tickets and errors per active user in 28 days'),
   health_drop: (x, cfg) => (isNum(x.health_change)
     ? `Health ${x.health_change < 0 ? 'fell' : 'changed by'} ${plural(Math.abs(x.health_change), 'point', 'points')} in ${cfg.health_drop_days} days` : null),
+  data_stopped: (x) => (isNum(x.hours_since_last_event)
+    ? `Data stopped arriving: the last event came ${plural(x.hours_since_last_event, 'hour', 'hours')} ago` +
+      `${x.last_event ? ` (${String(x.last_event).replace('T', ' ').replace('Z', ' UTC')})` : ''}; per-account alerts are on hold until it flows again`
+    : null),
   renewal_at_risk: (x, cfg) => {
     if (!isNum(x.days_to_renewal)) return null;
     const when = Math.round(x.days_to_renewal) === 0 ? 'Renews today' : `Renews in ${days(x.days_to_renewal)}`;
@@ -592,9 +596,11 @@ async function alertsPage(r) {
     el('div', { class: 'tiles' }, sevs.map((s) => tile(s, String(counts[s])))),
     el('p', { id: 'alert-status', class: 'bad', role: 'status', hidden: true }));
   const today = new Date().toISOString().slice(0, 10);
-  const owners = [...new Set(a.alerts.map((x) => x.owner || 'unassigned'))].sort();
+  // the store-wide alerts (data stopped arriving) first, then one table per owner
+  const ownerOf = (x) => (x.account_id === '' ? 'The whole store' : x.owner || 'unassigned');
+  const owners = [...new Set(a.alerts.map(ownerOf))].sort((p, q) => (p === 'The whole store' ? -1 : q === 'The whole store' ? 1 : p.localeCompare(q)));
   for (const o of owners) {
-    const mine = a.alerts.filter((x) => (x.owner || 'unassigned') === o);
+    const mine = a.alerts.filter((x) => ownerOf(x) === o);
     v.append(el('h2', {}, `${o} (${mine.length})`), el('table', { class: 'alerts' },
       el('colgroup', {}, ['sev', 'account', 'sentence', 'state', 'actions'].map((c) => el('col', { class: c }))),
       el('thead', {}, el('tr', {}, ['Severity', 'Account', 'What happened', 'State', ''].map((h) => el('th', { scope: 'col' }, h)))),
@@ -611,7 +617,7 @@ async function alertsPage(r) {
           : x.state === 'resolved' ? `on ${x.resolved_at || DASH}` : `opened ${x.opened_at}`;
         return el('tr', { 'data-alert': x.id },
           el('td', { class: `sev-${x.severity}` }, x.severity),
-          el('td', { class: 'account' }, accountLink(x.account_id, name)),
+          el('td', { class: 'account' }, x.account_id === '' ? 'All accounts' : accountLink(x.account_id, name)),
           el('td', { class: 'sentence', title: `${x.rule}: ${x.condition}` }, alertSentence(x, cfg.alert_settings)),
           el('td', { class: 'state' }, el('div', {}, x.state), el('div', { class: 'muted' }, stateText)),
           el('td', { class: 'actions' }, acts.map(([act, label, day]) => el('button', {

@@ -5,23 +5,31 @@ set -eu
 cd "$TMP"
 
 say "demo --accounts 5 --days 30 --seed 7, twice: identical files"
-ok demo --out d1 --accounts 5 --days 30 --seed 7
-ok demo --out d2 --accounts 5 --days 30 --seed 7
+ok demo --out d1 --accounts 5 --days 30 --seed 7 --last-day 2026-11-20
+ok demo --out d2 --accounts 5 --days 30 --seed 7 --last-day 2026-11-20
 FILES="model.yaml accounts.csv users.csv events.csv surveys.csv outcomes.csv subscriptions.csv tickets.csv milestones.csv"
 for f in $FILES; do
     [ -s "d1/$f" ] || fail "demo wrote no $f"
     cmp "d1/$f" "d2/$f" >/dev/null || fail "demo is not deterministic: d1/$f and d2/$f differ"
 done
-ok demo --out d3 --accounts 5 --days 30 --seed 8
+ok demo --out d3 --accounts 5 --days 30 --seed 8 --last-day 2026-11-20
 cmp d1/events.csv d3/events.csv >/dev/null 2>&1 && fail "seeds 7 and 8 gave the same events.csv"
 expect_eq "$(($(wc -l <d1/accounts.csv) - 1))" 5 "5 accounts in accounts.csv"
 up demo --accounts 5
 expect_rc 2 "demo without --out"
-up demo --out d4 --accounts zero
+say "demo without --last-day: the data ends yesterday (UTC), and the summary says so"
+YESTERDAY=$(date -u -d yesterday +%F)
+ok demo --out dy --accounts 5 --days 30 --seed 7
+expect_grep "data through $YESTERDAY" "$TMP/out" "demo names its last day"
+expect_eq "$(tail -n +2 dy/events.csv | cut -c1-10 | sort | tail -1)" "$YESTERDAY" "the last event is on yesterday's date"
+up demo --out d4 --last-day 2026-13-01
+expect_rc 2 "demo --last-day with a bad date"
+expect_grep "uptake demo: --last-day: cannot parse '2026-13-01' as a date (YYYY-MM-DD)" "$TMP/err" "the message names the option"
+up demo --out d4 --accounts zero --last-day 2026-11-20
 expect_rc 2 "demo --accounts zero"
 
 say "demo --out creates missing parent directories, like mkdir -p"
-ok demo --out new/a/b --accounts 5 --days 30 --seed 7
+ok demo --out new/a/b --accounts 5 --days 30 --seed 7 --last-day 2026-11-20
 for f in $FILES; do
     cmp "d1/$f" "new/a/b/$f" >/dev/null || fail "demo --out new/a/b: $f differs from d1/$f"
 done
@@ -61,7 +69,7 @@ say "180 days of 7 accounts: seats from the subscriptions equal accounts.csv's a
 # acct0004 is ramping (40% fewer seats until 45 days before 2026-11-20:
 # an expansion on 2026-10-06), acct0007 shelfware (50% more until 20 days
 # before: a removal of a third on 2026-10-31, an overnight drop).
-ok demo --out d5 --accounts 7 --days 180 --seed 7
+ok demo --out d5 --accounts 7 --days 180 --seed 7 --last-day 2026-11-20
 ok --data s5 init -q --model d5/model.yaml
 for t in accounts users subscriptions events; do ok --data s5 import -q "$t" "d5/$t.csv"; done
 ok --data s5 report accounts --as-of 2026-11-20 --format csv

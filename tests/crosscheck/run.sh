@@ -62,7 +62,7 @@ report_all() {
             { echo "crosscheck: failed: uptake report $r --as-of $2" >&2; exit 1; }
     done
 }
-run "$uptake" demo --out "$tmp/data" --accounts 40 --days 120 --seed "$seed"
+run "$uptake" demo --out "$tmp/data" --accounts 40 --days 120 --seed "$seed" --last-day 2026-11-20
 run "$uptake" --data "$tmp/store" init --model "$tmp/data/model.yaml"
 import_all "$tmp/data" "$tmp/store"
 report_all "$tmp/store" "$asof" "$tmp/uptake"

@@ -13,7 +13,7 @@ D=$TMP/demo
 # 200 days, so that the backtest behind the Renewals page has a year's
 # month ends with known outcomes; seed 6, so that some of the 14 accounts
 # churn (the portfolio's "Show churned and prospects" and the ROC need them)
-ok demo --out "$D" --accounts 14 --days 200 --seed 6
+ok demo --out "$D" --accounts 14 --days 200 --seed 6 --last-day 2026-11-20
 S=$TMP/store
 ok --data "$S" init -q --model "$D/model.yaml"
 for t in accounts users surveys outcomes subscriptions tickets milestones events; do
