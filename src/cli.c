@@ -4,6 +4,8 @@
 #include "cli.h"
 #include "demo.h"
 #include "engine.h"
+#include "writeops.h"
+#include "admin.h"
 #include "ingest.h"
 #include "model.h"
 #include "report.h"
@@ -24,6 +26,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,15 +356,6 @@ static int cmd_init(const args_t *a)
     return up_store_close(s) < 0 ? UP_EXIT_STORE : UP_EXIT_OK;
 }
 
-static void describe_model(const up_model_t *m, const char *name)
-{
-    size_t core = 0;
-    for (size_t i = 0; i < m->n_features; i++)
-        core += m->features[i].core;
-    printf("%s: valid: %zu features (%zu core), %zu passive events, %zu key actions\n", name,
-           m->n_features, core, m->n_passive, m->n_key_actions);
-}
-
 static int cmd_model(const args_t *a)
 {
     const char *sub = a->npos > 1 ? a->pos[1] : NULL;
@@ -410,30 +404,27 @@ static int cmd_model(const args_t *a)
         return UP_EXIT_FAIL;
     }
     if (strcmp(sub, "check") == 0) {
-        describe_model(m, a->pos[2]);
+        up_model_describe(stdout, m, a->pos[2]);
         up_model_free(m);
         free(text);
         return UP_EXIT_OK;
     }
     up_model_free(m);
+    int sock = up_admin_connect(data_dir(a));
+    if (sock >= 0) {   /* a server holds the store: it installs the model */
+        fprintf(stderr, "uptake: a server holds %s; it installs the model\n", data_dir(a));
+        int code = up_admin_model_set(sock, a->pos[2], text, len, stdout, stderr);
+        free(text);
+        return code;
+    }
     up_store_t *s;
     if (open_store(a, UP_STORE_WRITE, &s) < 0) {
         free(text);
         return UP_EXIT_STORE;
     }
-    int rc = up_store_set_model(s, text, len, a->pos[2], err, sizeof err);
+    int code = up_model_set_run(s, text, len, a->pos[2], stdout, stderr);
     free(text);
-    if (rc < 0) {
-        fprintf(stderr, "uptake model set: %s\n", err[0] ? err : up_strerror(rc));
-        up_store_close(s);
-        return UP_EXIT_STORE;
-    }
-    describe_model(up_store_model(s), a->pos[2]);
-    up_store_stats_t st;
-    up_store_stats(s, &st);
-    printf("Model installed; metrics recomputed from %llu stored events (no re-import needed).\n",
-           (unsigned long long)st.events);
-    return up_store_close(s) < 0 ? UP_EXIT_STORE : UP_EXIT_OK;
+    return up_store_close(s) < 0 ? UP_EXIT_STORE : code;
 }
 
 /* ---- import ------------------------------------------------------------ */
@@ -471,6 +462,42 @@ static void progress_cb(void *ctx, uint64_t pos, uint64_t size)
     fprintf(stderr, "] %3.0f%%  %.0f MB/s ", frac * 100, (double)pos / 1e6 / (t - p->start));
 }
 
+/* `uptake import` while `uptake serve` holds the store: each file is opened
+ * here and handed to the server (admin.h), which imports it as the CLI
+ * would; same output, same exit code. */
+static int import_through_server(const args_t *a, const up_mapping_t *map)
+{
+    if (!a->set[O_QUIET])
+        fprintf(stderr, "uptake: a server holds %s; it does the import\n", data_dir(a));
+    int exit_code = UP_EXIT_OK;
+    for (int i = 2; i < a->npos; i++) {
+        int fd = open(a->pos[i], O_RDONLY | O_CLOEXEC), sock = -1;
+        if (fd < 0) {
+            fprintf(stderr, "uptake import: %s: %s\n", a->pos[i], strerror(errno));
+            exit_code = up_import_exit_worse(exit_code, UP_EXIT_FAIL);
+            continue;
+        }
+        if ((sock = up_admin_connect(data_dir(a))) < 0) {
+            fprintf(stderr, "uptake import: %s: the server stopped answering; run the import again\n", a->pos[i]);
+            close(fd);
+            return up_import_exit_worse(exit_code, UP_EXIT_STORE);
+        }
+        int code = up_admin_import(sock, a->pos[1], a->pos[i], fd, map, a->set[O_QUIET], a->set[O_STRICT], stdout,
+                                   stderr);
+        close(fd);
+        exit_code = up_import_exit_worse(exit_code, code);
+        if (code == UP_EXIT_STORE || code == UP_EXIT_USAGE)
+            break;
+    }
+    return exit_code;
+}
+
+static void progress_end(void *ctx)
+{
+    if (((progress_t *)ctx)->shown)
+        fputc('\n', stderr);
+}
+
 static int cmd_import(const args_t *a)
 {
     if (a->npos < 3) {
@@ -495,6 +522,13 @@ static int cmd_import(const args_t *a)
         up_mapping_free(&map);
         return UP_EXIT_USAGE;
     }
+    int sock = up_admin_connect(data_dir(a));
+    if (sock >= 0) {   /* a server holds the store: it does the import */
+        close(sock);
+        int code = import_through_server(a, &map);
+        up_mapping_free(&map);
+        return code;
+    }
     up_store_t *s;
     if (open_store(a, UP_STORE_WRITE, &s) < 0) {
         up_mapping_free(&map);
@@ -503,47 +537,13 @@ static int cmd_import(const args_t *a)
     int exit_code = UP_EXIT_OK;
     int tty = isatty(2) && !a->set[O_QUIET];
     for (int i = 2; i < a->npos; i++) {
-        const char *file = a->pos[i];
-        up_import_stats_t st;
-        progress_t pg = {file, now_s(), 0, 0};
-        int rc = up_ingest_file(s, (up_import_kind_t)kind, file, map.n ? &map : NULL,
-                                tty ? progress_cb : NULL, &pg, a->set[O_QUIET] ? NULL : stderr,
-                                &st, err, sizeof err);
-        if (pg.shown)
-            fputc('\n', stderr);
-        if (rc < 0 && !st.partial) {
-            fprintf(stderr, "uptake import: %s\n", err[0] ? err : up_strerror(rc));
-            /* a file that cannot be opened or decoded (no header, bad gzip
-             * before any record) is bad input, not a store failure */
-            exit_code = rc == -UP_EPARSE || (rc == -UP_EIO && st.read == 0) ? UP_EXIT_FAIL : UP_EXIT_STORE;
-            if (rc != -UP_EIO && rc != -UP_EPARSE)
-                break;
-            continue;
-        }
-        double secs = now_s() - pg.start;
-        printf("%s: read %llu, stored %llu, duplicates %llu, rejected %llu (%.2f s)\n", file,
-               (unsigned long long)st.read, (unsigned long long)st.stored,
-               (unsigned long long)st.duplicates, (unsigned long long)st.rejected, secs);
-        if (st.rejected && !a->set[O_QUIET])
-            fprintf(stderr, "%s: %llu record%s rejected; `uptake rejects` lists them with their reasons\n", file,
-                    (unsigned long long)st.rejected, st.rejected == 1 ? "" : "s");
-        if (st.stored && 2 * st.unmapped > st.stored)   /* most events are outside the model: say so */
-            fprintf(stderr, "%s: %.0f%% of the %llu events stored have names the model neither maps to a feature"
-                            " nor marks passive: they count as activity but as no feature. `uptake report events`"
-                            " lists the names; add them to the model and run `uptake model set FILE` (no"
-                            " re-import)\n", file, 100.0 * (double)st.unmapped / (double)st.stored,
-                    (unsigned long long)st.stored);
-        if (st.partial) {
-            /* a truncated .gz or a read error part-way: bad input; what was
-             * read before it is stored, and the next file is still read */
-            fprintf(stderr, "uptake import: %s; the file was read only up to there (the summary counts the"
-                            " records before it)\n", err[0] ? err : up_strerror(rc));
-            exit_code = UP_EXIT_FAIL;
-        } else if (st.read == 0 || st.stored + st.duplicates == 0) {
-            fprintf(stderr, "%s: nothing could be read%s\n", file, st.read ? " (every record was rejected)" : "");
-            exit_code = UP_EXIT_FAIL;
-        } else if (st.rejected && a->set[O_STRICT] && exit_code == UP_EXIT_OK)
-            exit_code = UP_EXIT_FAIL;
+        progress_t pg = {a->pos[i], now_s(), 0, 0};
+        up_import_opts_t o = {a->set[O_QUIET], a->set[O_STRICT], tty ? progress_cb : NULL, &pg, progress_end};
+        int stop;
+        exit_code = up_import_exit_worse(exit_code, up_import_run(s, (up_import_kind_t)kind, a->pos[i], -1,
+                                                                  map.n ? &map : NULL, &o, stdout, stderr, &stop));
+        if (stop)
+            break;
     }
     up_mapping_free(&map);
     if (up_store_close(s) < 0) {

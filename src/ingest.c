@@ -808,9 +808,10 @@ static void record_import(sqlite3 *db, up_import_kind_t kind, const char *path, 
     }
 }
 
-int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path,
-                   const up_mapping_t *map, up_progress_fn progress, void *pctx,
-                   FILE *log, up_import_stats_t *st, char *err, size_t errlen)
+/* up_ingest_file, or up_ingest_fd when fd >= 0 (ingest.h). */
+static int ingest_any(up_store_t *s, up_import_kind_t kind, const char *path, int fd,
+                      const up_mapping_t *map, up_progress_fn progress, void *pctx,
+                      FILE *log, up_import_stats_t *st, char *err, size_t errlen)
 {
     memset(st, 0, sizeof *st);
     static const char *const *lists[] = {event_fields, account_fields, user_fields, survey_fields,
@@ -830,7 +831,8 @@ int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path,
 
     uint64_t unmapped0 = up_store_unmapped(s);
     up_reader_t *rd;
-    int rc = up_reader_open(&rd, path, im.fields, im.n_fields, map, err, errlen);
+    int rc = fd >= 0 ? up_reader_open_fd(&rd, fd, path, im.fields, im.n_fields, map, err, errlen)
+                     : up_reader_open(&rd, path, im.fields, im.n_fields, map, err, errlen);
     if (rc < 0)
         return rc;
     if (up_ingest_begin(s) < 0) {
@@ -910,4 +912,17 @@ int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path,
         st->partial = 0;
     }
     return rc;
+}
+
+int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path,
+                   const up_mapping_t *map, up_progress_fn progress, void *pctx,
+                   FILE *log, up_import_stats_t *st, char *err, size_t errlen)
+{
+    return ingest_any(s, kind, path, -1, map, progress, pctx, log, st, err, errlen);
+}
+
+int up_ingest_fd(up_store_t *s, up_import_kind_t kind, int fd, const char *name,
+                 const up_mapping_t *map, FILE *log, up_import_stats_t *st, char *err, size_t errlen)
+{
+    return ingest_any(s, kind, name, fd, map, NULL, NULL, log, st, err, errlen);
 }

@@ -50,6 +50,11 @@ typedef void (*up_progress_fn)(void *ctx, uint64_t pos, uint64_t size);
 int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path,
                    const up_mapping_t *map, up_progress_fn progress, void *pctx,
                    FILE *log, up_import_stats_t *st, char *err, size_t errlen);
+/* The same from an open file descriptor, named name in every message and in
+ * the rejects and imports tables (the server's admin socket, docs/server.md);
+ * takes fd over (closed when done, also on failure). */
+int up_ingest_fd(up_store_t *s, up_import_kind_t kind, int fd, const char *name,
+                 const up_mapping_t *map, FILE *log, up_import_stats_t *st, char *err, size_t errlen);
 
 /* ---- the commit: one order for every way in ----
  * Every batch of input, a file import or a server's group of requests, is

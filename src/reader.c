@@ -1080,20 +1080,23 @@ size_t up_reader_date(const char *v, size_t len, const char *fmt, char *out, siz
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
-int up_reader_open(up_reader_t **out, const char *path, const char *const *fields,
-                   size_t n_fields, const up_mapping_t *map, char *err, size_t errlen)
+/* up_reader_open, or up_reader_open_fd when fd >= 0 (path is then only the
+ * name in messages; fd is the reader's from here on, closed on failure). */
+static int reader_open(up_reader_t **out, const char *path, int fd, const char *const *fields,
+                       size_t n_fields, const up_mapping_t *map, char *err, size_t errlen)
 {
     *out = NULL;
-    if (n_fields > UP_READER_MAX_FIELDS) {
-        set_err(err, errlen, "%s: more than %d fields requested", path, UP_READER_MAX_FIELDS);
-        return -UP_EINVAL;
-    }
-    up_reader_t *r = calloc(1, sizeof *r);
+    up_reader_t *r = n_fields > UP_READER_MAX_FIELDS ? NULL : calloc(1, sizeof *r);
     if (!r) {
-        set_err(err, errlen, "%s: out of memory", path);
-        return -UP_ENOMEM;
+        if (fd >= 0)
+            close(fd);
+        if (n_fields > UP_READER_MAX_FIELDS)
+            set_err(err, errlen, "%s: more than %d fields requested", path, UP_READER_MAX_FIELDS);
+        else
+            set_err(err, errlen, "%s: out of memory", path);
+        return n_fields > UP_READER_MAX_FIELDS ? -UP_EINVAL : -UP_ENOMEM;
     }
-    r->fd = -1;
+    r->fd = fd;
     r->line = 1;
     int rc = -UP_ENOMEM;
     if (!(r->path = up_strdup(path)))
@@ -1119,7 +1122,8 @@ int up_reader_open(up_reader_t **out, const char *path, const char *const *field
         seg_role(f);
     }
 
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (r->fd < 0)
+        r->fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (r->fd < 0 || fstat(r->fd, &st) < 0) {
         set_err(err, errlen, "%s: %s", path, strerror(errno));
@@ -1241,4 +1245,16 @@ void up_reader_close(up_reader_t *r)
     free(r->buf);
     free(r->path);
     free(r);
+}
+
+int up_reader_open(up_reader_t **out, const char *path, const char *const *fields,
+                   size_t n_fields, const up_mapping_t *map, char *err, size_t errlen)
+{
+    return reader_open(out, path, -1, fields, n_fields, map, err, errlen);
+}
+
+int up_reader_open_fd(up_reader_t **out, int fd, const char *name, const char *const *fields,
+                      size_t n_fields, const up_mapping_t *map, char *err, size_t errlen)
+{
+    return reader_open(out, name, fd, fields, n_fields, map, err, errlen);
 }

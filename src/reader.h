@@ -74,6 +74,11 @@ typedef struct up_reader up_reader_t;
  * -UP_EPARSE with a message in err naming the file. */
 int up_reader_open(up_reader_t **out, const char *path, const char *const *fields,
                    size_t n_fields, const up_mapping_t *map, char *err, size_t errlen);
+/* The same on an open file descriptor (a file handed over by the CLI to the
+ * server, docs/server.md): name stands for the file in every message; the
+ * reader owns fd from here on (closed by up_reader_close, or on failure). */
+int up_reader_open_fd(up_reader_t **out, int fd, const char *name, const char *const *fields,
+                      size_t n_fields, const up_mapping_t *map, char *err, size_t errlen);
 
 /* Reads the next record. Returns 1 with *rec filled, 0 at end of input, or
  * -UP_EPARSE for a record that cannot be decoded at all (bad JSON, unterminated

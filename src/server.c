@@ -373,6 +373,10 @@ static enum MHD_Result handle_ingest(srv_t *sv, struct MHD_Connection *c, conn_t
                                      const char *method)
 {
     const char *q = strchr(cn->uri ? cn->uri : "", '?');
+    char group_type[sizeof sv->group_type];   /* a model set may change it meanwhile */
+    pthread_mutex_lock(&sv->m_mu);
+    memcpy(group_type, sv->group_type, sizeof group_type);
+    pthread_mutex_unlock(&sv->m_mu);
     up_wire_req_t req = {
         .method = method,
         .path = url,
@@ -382,7 +386,7 @@ static enum MHD_Result handle_ingest(srv_t *sv, struct MHD_Connection *c, conn_t
         .body = (const uint8_t *)cn->body.data,
         .body_len = cn->body.len,
         .received_ms = now_ms(),
-        .group_type = sv->group_type,
+        .group_type = group_type,
     };
     up_wire_batch_t *b = calloc(1, sizeof *b);
     if (!b)
@@ -541,7 +545,7 @@ static int parse_listen(const char *s, struct sockaddr_in *sa)
 
 /* The threads beside libmicrohttpd's. */
 typedef struct {
-    pthread_t committer, alerts, checkpoints, deadlines;
+    pthread_t committer, alerts, checkpoints, deadlines, admin;
 } threads_t;
 
 /* Opens the store for writing, the ingest session, and the connections to
@@ -614,6 +618,11 @@ static void start_threads(srv_t *sv, threads_t *t)
     pthread_create(&t->alerts, NULL, up_server_sched_alerts, sv);
     pthread_create(&t->checkpoints, NULL, up_server_sched_checkpoints, sv);
     pthread_create(&t->deadlines, NULL, deadline_loop, sv);
+    char err[512];
+    if (up_server_admin_open(sv, err, sizeof err) < 0)
+        up_server_logf(sv, 1, "admin socket: %s; `uptake import` and `model set` cannot reach this server", err);
+    else
+        pthread_create(&t->admin, NULL, up_server_admin_thread, sv);
 }
 
 /* Listens, serves until SIGTERM or SIGINT, then stops accepting and lets
@@ -669,6 +678,13 @@ static void stop_thread(pthread_t t, pthread_mutex_t *mu, pthread_cond_t *cond, 
  * which first commits whatever is still queued. */
 static void stop_threads(srv_t *sv, threads_t *t)
 {
+    if (sv->admin_fd >= 0) {   /* an import in progress finishes first */
+        pthread_mutex_lock(&sv->a_mu);
+        sv->admin_stop = 1;
+        pthread_mutex_unlock(&sv->a_mu);
+        pthread_join(t->admin, NULL);
+        up_server_admin_close(sv);
+    }
     stop_thread(t->deadlines, &sv->dl_mu, &sv->dl_wake, &sv->dl_stop);
     stop_thread(t->checkpoints, &sv->ck_mu, &sv->ck_wake, &sv->ck_stop);
     stop_thread(t->alerts, &sv->a_mu, &sv->a_wake, &sv->alerts_stop);

@@ -43,8 +43,8 @@ typedef struct {
     FILE *log;
     up_store_t *store;
     up_ingest_t *ingest;
-    char group_type[128];             /* the model's ingest.group_type (the model cannot
-                                       * change while the server holds the store) */
+    char group_type[128];             /* the model's ingest.group_type (changed by a model
+                                       * set through the admin socket, under m_mu) */
     pthread_mutex_t store_mu;         /* the store: the committer */
     pthread_mutex_t read_mu;          /* the reader: API and nudge requests, one at a time */
     up_store_t *reader;               /* a read-only handle, refreshed per request, so that
@@ -86,6 +86,9 @@ typedef struct {
     pthread_cond_t a_wake;
     int alerts_stop;
     sqlite3 *alerts_db;
+    /* the admin socket (server_admin.c): imports and model set from the CLI */
+    int admin_fd, admin_stop;        /* admin_stop under a_mu */
+    char *admin_path;
 } srv_t;
 
 /* One HTTP request in progress. */
@@ -134,6 +137,11 @@ up_store_t *up_server_reader_get(srv_t *sv);
 
 /* The committer thread (arg: srv_t). */
 void *up_server_commit_thread(void *arg);
+/* The admin socket: open (0, or a negative UP_E* code with err set: the
+ * server then runs without it), its thread, and close (unlinks it). */
+int up_server_admin_open(srv_t *sv, char *err, size_t errlen);
+void *up_server_admin_thread(void *arg);
+void up_server_admin_close(srv_t *sv);
 
 /* Puts job on the queue and waits until it is committed: returns its status
  * (200, or 503 when storage failed), or 429 when the queue is full (then

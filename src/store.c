@@ -34,6 +34,11 @@ struct up_store {
     uint32_t profiled_pairs;        /* pairs of roll already given their profile */
     char *model_text;
     up_model_t *model;
+    /* models replaced by up_store_set_model, freed on close: a server's
+     * threads may still hold the old one (docs/server.md) */
+    up_model_t **retired;
+    char **retired_text;
+    size_t n_retired;
     uint64_t model_hash;
     up_rollup_t roll;
     uint64_t log_end;           /* bytes of the log folded into roll */
@@ -746,6 +751,12 @@ int up_store_close(up_store_t *s)
     if (s->model)
         up_model_free(s->model);
     free(s->model_text);
+    for (size_t i = 0; i < s->n_retired; i++) {
+        up_model_free(s->retired[i]);
+        free(s->retired_text[i]);
+    }
+    free(s->retired);
+    free(s->retired_text);
     free(s->pend);
     free(s->pend_mids);
     up_map64_free(&s->dedup);
@@ -806,9 +817,18 @@ int up_store_set_model(up_store_t *s, const char *text, size_t len, const char *
         return rc;
     }
     up_rollup_free(&s->roll);
-    if (s->model)
+    up_model_t **rm = realloc(s->retired, (s->n_retired + 1) * sizeof *rm);
+    if (rm)
+        s->retired = rm;
+    char **rt = rm ? realloc(s->retired_text, (s->n_retired + 1) * sizeof *rt) : NULL;
+    if (rt) {
+        s->retired_text = rt;
+        rm[s->n_retired] = s->model;
+        rt[s->n_retired++] = s->model_text;
+    } else {   /* no memory to keep it: free it now, as before */
         up_model_free(s->model);
-    free(s->model_text);
+        free(s->model_text);
+    }
     s->model = m;
     s->model_text = copy;
     s->model_hash = up_hash64(copy, len, 0);
