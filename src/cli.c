@@ -15,6 +15,7 @@
 #include "report_retention.h"
 #include "report_backtest.h"
 #include "report_events.h"
+#include "report_qbr.h"
 #include "view.h"
 #include "keys.h"
 #include "alerts.h"
@@ -41,7 +42,7 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LAST_DAY, O_LIMIT,
-    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_HELP, O_N
+    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_LOGO, O_HELP, O_N
 };
 
 /* verbs, as bits */
@@ -95,6 +96,7 @@ static const opt_t OPTS[O_N] = {
     [O_SUGGEST] = {"suggest-weights", 0, NULL, V_BACKTEST, "backtest: fit health weights on the earlier half, judge them on the later"},
     [O_AUDIENCE] = {"audience", 0, "A", V_REPORT, "report account --format html: customer (the QBR to send, default) or internal"},
     [O_VENDOR] = {"vendor", 0, "NAME", V_REPORT, "report account --format html: your company's name atop the customer's QBR"},
+    [O_LOGO] = {"logo", 0, "FILE", V_REPORT, "report account --format html: your logo atop the customer's QBR (PNG, JPEG, GIF or SVG, at most 512 KB)"},
     [O_BY] = {"by", 0, "G", V_REPORT, "report retention: level, segment, health_band, owner or a metric (quartiles)"},
     [O_STATE] = {"state", 0, "S", V_ALERTS, "alerts list: active (default), open, acknowledged, snoozed, resolved or all"},
     [O_UNTIL] = {"until", 0, "DATE", V_ALERTS, "alerts snooze: until this date"},
@@ -633,14 +635,14 @@ static int cmd_report(const args_t *a)
     }
     up_report_req_t q = {what, is_account ? a->pos[2] : NULL, 0,
                          {UP_FMT_TABLE, a->val[O_ACCOUNT], a->val[O_SEGMENT], a->val[O_SORT], a->set[O_EXPLAIN], 0},
-                         a->val[O_FEATURE], 20, 0, 0, NULL, 0, a->val[O_VENDOR]};
+                         a->val[O_FEATURE], 20, 0, 0, NULL, 0, a->val[O_VENDOR], NULL};
     int retention = strcmp(what, "retention") == 0;
-    if (a->val[O_AUDIENCE] || a->val[O_VENDOR]) {
+    if (a->val[O_AUDIENCE] || a->val[O_VENDOR] || a->val[O_LOGO]) {
         const char *au = a->val[O_AUDIENCE];
         if (!is_account || !a->val[O_FORMAT] || strcmp(a->val[O_FORMAT], "html") != 0 ||
             (au && strcmp(au, "customer") != 0 && strcmp(au, "internal") != 0)) {
-            fprintf(stderr, "uptake report: --audience customer|internal and --vendor NAME apply to report account ID"
-                            " --format html\n");
+            fprintf(stderr, "uptake report: --audience customer|internal, --vendor NAME and --logo FILE apply to"
+                            " report account ID --format html\n");
             return UP_EXIT_USAGE;
         }
         q.internal = au && strcmp(au, "internal") == 0;
@@ -718,11 +720,20 @@ static int cmd_report(const args_t *a)
         gettimeofday(&tv, NULL);
         q.T = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
     }
-    up_store_t *s;
-    if (open_store(a, UP_STORE_READ | UP_STORE_DEFER, &s) < 0)
-        return UP_EXIT_STORE;
     char err[1024];
+    char *logo = NULL;
+    if (a->val[O_LOGO] && up_report_qbr_logo(a->val[O_LOGO], &logo, err, sizeof err) < 0) {
+        fprintf(stderr, "uptake report: --logo: %s\n", err);
+        return UP_EXIT_USAGE;
+    }
+    q.logo = logo;
+    up_store_t *s;
+    if (open_store(a, UP_STORE_READ | UP_STORE_DEFER, &s) < 0) {
+        free(logo);
+        return UP_EXIT_STORE;
+    }
     int rc = up_report_run(s, &q, stdout, err, sizeof err);
+    free(logo);
     if (rc < 0)
         fprintf(stderr, "uptake report: %s\n", err);
     else if (up_store_notice(s))   /* what building the rollup recovered */

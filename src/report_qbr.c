@@ -13,10 +13,13 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <openssl/evp.h>
 #include <string.h>
 
 /* on top of report_html's style: wider tiles, the quarter's arrows */
-static const char STYLE[] = "<style>.tile{min-width:150px}.up{color:#067647}.down{color:#b42318}</style>";
+static const char STYLE[] = "<style>.tile{min-width:150px}.up{color:#067647}.down{color:#b42318}"
+                            ".vendor{display:flex;align-items:center;gap:12px}.logo{max-height:48px;max-width:200px}</style>";
 
 /* "▲ 4 since the last quarter" (or ▼, or "no change"), against then; nothing
  * when then is unknown (negative). */
@@ -101,7 +104,54 @@ static int64_t features_used(const up_account_page_t *pg, int from, int to)
     return n;
 }
 
-int up_report_qbr_customer(FILE *out, const up_account_page_t *pg, const up_qbr_pace_t *pace, const char *vendor)
+int up_report_qbr_logo(const char *path, char **data_uri, char *err, size_t errlen)
+{
+    *data_uri = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -UP_EIO;
+    }
+    unsigned char *raw = malloc(UP_QBR_LOGO_MAX + 1);
+    size_t n = raw ? fread(raw, 1, UP_QBR_LOGO_MAX + 1, f) : 0;
+    int bad = ferror(f);
+    fclose(f);
+    const char *type = NULL;
+    if (raw && n >= 8 && !memcmp(raw, "\x89PNG\r\n\x1a\n", 8))
+        type = "image/png";
+    else if (raw && n >= 3 && !memcmp(raw, "\xff\xd8\xff", 3))
+        type = "image/jpeg";
+    else if (raw && n >= 6 && (!memcmp(raw, "GIF87a", 6) || !memcmp(raw, "GIF89a", 6)))
+        type = "image/gif";
+    else if (raw && n >= 4 && memmem(raw, n < 1024 ? n : 1024, "<svg", 4))
+        type = "image/svg+xml";
+    int rc = 0;
+    if (!raw)
+        rc = -UP_ENOMEM, snprintf(err, errlen, "%s: out of memory", path);
+    else if (bad)
+        rc = -UP_EIO, snprintf(err, errlen, "%s: cannot read it", path);
+    else if (n > UP_QBR_LOGO_MAX)
+        rc = -UP_EINVAL, snprintf(err, errlen, "%s: larger than %d KB; a logo of a few KB prints as well", path,
+                                  UP_QBR_LOGO_MAX / 1024);
+    else if (!type)
+        rc = -UP_EINVAL, snprintf(err, errlen, "%s: not a PNG, JPEG, GIF or SVG image", path);
+    else {
+        size_t cap = strlen("data:;base64,") + strlen(type) + 4 * ((n + 2) / 3) + 1;
+        char *uri = malloc(cap);
+        if (!uri)
+            rc = -UP_ENOMEM, snprintf(err, errlen, "%s: out of memory", path);
+        else {
+            int k = snprintf(uri, cap, "data:%s;base64,", type);
+            EVP_EncodeBlock((unsigned char *)uri + k, raw, (int)n);
+            *data_uri = uri;
+        }
+    }
+    free(raw);
+    return rc;
+}
+
+int up_report_qbr_customer(FILE *out, const up_account_page_t *pg, const up_qbr_pace_t *pace, const char *vendor,
+                           const char *logo)
 {
     const up_account_metrics_t *row = pg->row;
     const up_account_t *acc = row->account;
@@ -113,9 +163,18 @@ int up_report_qbr_customer(FILE *out, const up_account_page_t *pg, const up_qbr_
     char title[320];
     snprintf(title, sizeof title, "%s: quarterly review", name);
     up_report_html_head(out, title, STYLE);
-    if (vendor && *vendor) {
-        fputs("<p class=\"muted\">", out);
-        up_fmt_html(out, vendor);
+    if ((vendor && *vendor) || logo) {
+        fputs("<p class=\"vendor\">", out);
+        if (logo) {   /* a data: URI of base64 (up_report_qbr_logo): nothing to escape */
+            fputs("<img class=\"logo\" alt=\"", out);
+            up_fmt_html(out, vendor && *vendor ? vendor : "logo");
+            fprintf(out, "\" src=\"%s\">", logo);
+        }
+        if (vendor && *vendor) {
+            fputs("<span class=\"muted\">", out);
+            up_fmt_html(out, vendor);
+            fputs("</span>", out);
+        }
         fputs("</p>", out);
     }
     fputs("<h1>", out);

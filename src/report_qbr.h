@@ -24,7 +24,16 @@ void up_report_qbr_pace(const up_portfolio_t *now, const up_portfolio_t *then, c
                         up_qbr_pace_t *out);
 
 /* Writes the customer's QBR from pg (built with its 91-day series); vendor
- * (may be NULL) heads the page. Returns 0 or -UP_EIO. */
-int up_report_qbr_customer(FILE *out, const up_account_page_t *pg, const up_qbr_pace_t *pace, const char *vendor);
+ * and logo (a data: URI; either may be NULL) head the page. Returns 0 or
+ * -UP_EIO. */
+int up_report_qbr_customer(FILE *out, const up_account_page_t *pg, const up_qbr_pace_t *pace, const char *vendor,
+                           const char *logo);
+
+/* The vendor's logo for the QBR's head: a PNG, JPEG, GIF or SVG file of at
+ * most UP_QBR_LOGO_MAX bytes, as a data: URI (malloc'd) so that the page is
+ * one file to send or print. Returns 0, or a negative UP_E* code with a
+ * sentence naming the file in err. */
+#define UP_QBR_LOGO_MAX (512 * 1024)
+int up_report_qbr_logo(const char *path, char **data_uri, char *err, size_t errlen);
 
 #endif

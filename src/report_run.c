@@ -64,7 +64,7 @@ static int report_one_account(FILE *out, const up_view_t *v, const char *id, up_
     if (format == UP_FMT_HTML && then) {
         up_qbr_pace_t pace;
         up_report_qbr_pace(&v->portfolio, then, pg.row->account, &pace);
-        rc = up_report_qbr_customer(out, &pg, &pace, q->vendor);
+        rc = up_report_qbr_customer(out, &pg, &pace, q->vendor, q->logo);
     } else
         rc = format == UP_FMT_HTML ? up_report_html_account(out, &pg) : up_report_account(out, &pg, format);
     up_account_page_close(&pg);

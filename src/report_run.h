@@ -23,6 +23,7 @@ typedef struct {
     const char *by;         /* report retention: the grouping */
     int internal;           /* report account --format html: the internal page, not the customer's QBR */
     const char *vendor;     /* the customer QBR's heading (NULL: none) */
+    const char *logo;       /* its logo, a data: URI (up_report_qbr_logo), or NULL */
 } up_report_req_t;
 
 /* 1 when what names a report up_report_run knows. */

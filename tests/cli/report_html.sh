@@ -71,6 +71,19 @@ expect_grep "text-anchor=\"end\">5</text>" "$H" "a y axis: ticks 0, 5, 10 (10 se
 expect_grep "text-anchor=\"end\">10</text>" "$H" "its top"
 expect_grep ">2025-12-31</text>" "$H" "an x axis from 90 days before"
 expect_no_grep "<script" "$H" "no script"
+
+say "the vendor's logo, embedded as a data: URI; a file that is no image is refused"
+printf '\211PNG\r\n\032\nlogo' >"$TMP/logo.png"   # the PNG signature, then 4 bytes
+ok --data "$S" report account acme --as-of 2026-03-31 --format html --vendor "<b>Us</b>" --logo "$TMP/logo.png"
+expect_grep "<img class=\"logo\" alt=\"&lt;b&gt;Us&lt;/b&gt;\" src=\"data:image/png;base64,$(base64 -w0 "$TMP/logo.png")\">" \
+    "$TMP/out" "the logo, base64 of its 12 bytes"
+echo "not an image" >"$TMP/logo.txt"
+up --data "$S" report account acme --as-of 2026-03-31 --format html --logo "$TMP/logo.txt"
+expect_rc 2 "a logo that is no image"
+expect_grep "uptake report: --logo: $TMP/logo.txt: not a PNG, JPEG, GIF or SVG image" "$TMP/err" "the message names the file"
+head -c 600000 /dev/zero >"$TMP/big.png"
+up --data "$S" report account acme --as-of 2026-03-31 --format html --logo "$TMP/big.png"
+expect_grep "uptake report: --logo: $TMP/big.png: larger than 512 KB; a logo of a few KB prints as well" "$TMP/err" "a logo too big"
 up --data "$S" report account acme --as-of 2026-03-31 --format html --audience friends
 expect_rc 2 "an unknown audience"
 echo "ok $TEST_NAME"
