@@ -24,6 +24,9 @@ typedef enum { UP_WIRE_TRACK, UP_WIRE_IDENTIFY, UP_WIRE_GROUP, UP_WIRE_ALIAS } u
 /* Messages in one request: a body with more is answered 413 before it is
  * parsed (counted by a scan of the text, so 7 million "{}" cost no parse). */
 #define UP_WIRE_MAX_MESSAGES 20000
+/* Messages the decoder rejected, kept one row each per request; the rest
+ * are counted and summed up in one more row (up_ingest_batch). */
+#define UP_WIRE_MAX_REJECTS 100
 
 /* Says whether key (len bytes) is a live write key (1), a live read token
  * (2) or neither (0). */
