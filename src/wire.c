@@ -786,6 +786,12 @@ static void basic_auth(up_wire_batch_t *b, const char *h, int also_password)
     free(dec);
 }
 
+/* The bytes a body of ep may have after decompression. */
+static size_t body_limit(int ep)
+{
+    return ep == EP_PH_BATCH ? UP_WIRE_MAX_BODY_POSTHOG_BATCH : UP_WIRE_MAX_BODY;
+}
+
 /* 1 when req's body is gzip: by header, magic bytes or compression=. */
 static int gzipped(const up_wire_req_t *req)
 {
@@ -803,7 +809,7 @@ size_t up_wire_inflate_bound(const up_wire_req_t *req)
     int ep = route(req->path, &family);
     if (ep == EP_NONE || !gzipped(req))
         return 0;
-    return ep == EP_PH_BATCH ? UP_WIRE_MAX_BODY_POSTHOG_BATCH : UP_WIRE_MAX_BODY;
+    return body_limit(ep);
 }
 
 /* The request's body as JSON text: gunzipped (by header, magic bytes or
@@ -814,7 +820,7 @@ static size_t payload(const up_wire_req_t *req, up_wire_batch_t *b, int ep, cons
 {
     const char *q = req->query ? req->query : "";
     size_t qlen = strlen(q), vlen;
-    size_t limit = ep == EP_PH_BATCH ? UP_WIRE_MAX_BODY_POSTHOG_BATCH : UP_WIRE_MAX_BODY;
+    size_t limit = body_limit(ep);
     const char *body = (const char *)req->body;
     size_t blen = req->body_len;
     char *inflated = NULL, *unwrapped = NULL;
@@ -998,6 +1004,10 @@ void up_wire_decode_keyed(const up_wire_req_t *req, up_wire_key_fn key_check, vo
         return;
     /* credentials that do not depend on the body */
     basic_auth(b, req->authorization, ep == EP_MP_IMPORT);
+    /* a plain body too large to decode: 401 without a key in it, like any other */
+    if (key_check && !gzipped(req) && req->body_len > body_limit(ep) &&
+        body_key_check(key_check, key_ctx, b, (const char *)req->body, req->body_len) < 0)
+        return;
     const char *body;
     char *buf;
     size_t blen = payload(req, b, ep, &body, &buf);
