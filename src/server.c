@@ -422,12 +422,14 @@ static int batch_key_scope(srv_t *sv, const up_wire_batch_t *b, int *read_token)
     return 0;
 }
 
-/* The first call of an ingest request, headers only: a credential in the
- * headers or the query decides now, so that a request with a bad one is
- * answered 401 (403 for a read token) before its body is received. A
- * request with none may carry its key in the body (PostHog, Mixpanel,
- * analytics.js): its body is received, within the limits, and checked
- * before it is parsed (up_wire_decode_keyed). */
+/* The first call of an ingest request, headers only: a live write key in
+ * the Authorization header or the query authorises it now; an
+ * Authorization header without one is answered 401 (403 for a read token)
+ * before the body is received. Otherwise the key may be in the body
+ * (PostHog, Mixpanel, analytics.js; Mixpanel's legacy api_key query
+ * parameter travels beside the token in the body): the body is received,
+ * within the limits, and its key checked before it is parsed
+ * (up_wire_decode_keyed). */
 static enum MHD_Result admit_ingest(srv_t *sv, struct MHD_Connection *c, conn_t *cn, const char *url,
                                     const char *method)
 {
@@ -440,7 +442,8 @@ static enum MHD_Result admit_ingest(srv_t *sv, struct MHD_Connection *c, conn_t 
     int read_token = 0;
     if (b->status == 404)
         r = up_server_respond_error(c, cn, 404, "no such path; see docs/ingest-http.md");
-    else if (b->n_keys && strcmp(method, "OPTIONS") != 0 && !(cn->key_scope = batch_key_scope(sv, b, &read_token)))
+    else if (b->n_keys && strcmp(method, "OPTIONS") != 0 && !(cn->key_scope = batch_key_scope(sv, b, &read_token)) &&
+             req.authorization)
         r = respond_wire(c, cn, b, read_token ? 403 : 401);
     up_wire_batch_free(b);
     free(b);

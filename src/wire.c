@@ -685,34 +685,52 @@ static size_t count_messages(const char *s, size_t n)
     return count;
 }
 
-/* 1 when p (avail bytes there) starts a key-shaped string: "upw_" or
- * "upr_" and 40 lowercase hex digits, not followed by another. */
-static int key_shaped(const char *p, size_t avail)
+/* The string value of the JSON member whose name ends at p (just past its
+ * closing quote) in [p, end): its length with *val set, or 0 when what
+ * follows is not ':' and a short string without escapes. */
+static size_t member_value(const char *p, const char *end, const char **val)
 {
-    if (avail < 44 || (p[2] != 'w' && p[2] != 'r') || p[3] != '_')
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    if (p >= end || *p++ != ':')
         return 0;
-    for (size_t i = 4; i < 44; i++)
-        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
-            return 0;
-    return avail == 44 || hexval((unsigned char)p[44]) < 0;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    if (p >= end || *p++ != '"')
+        return 0;
+    const char *v = p;
+    while (p < end && *p != '"' && *p != '\\' && p - v < 256)
+        p++;
+    if (p >= end || *p != '"' || p == v)
+        return 0;
+    *val = v;
+    return (size_t)(p - v);
 }
 
 /* The request carried no credential in its headers: is a live write key
- * in its body text? Up to 16 key-shaped strings are checked. Returns 0
- * when one is; else sets 401 (403 when a read token was found) and
- * returns -1. b->error stays empty: up_wire_response words it. */
+ * in its body? The values of the members named writeKey, api_key, token
+ * and $token, wherever they are, are read off the text without parsing it
+ * (a value written with escapes is not seen); up to 16 are checked.
+ * Returns 0 when one is live; else sets 401 (403 when one was a read
+ * token) and returns -1. b->error stays empty: up_wire_response words it. */
 static int body_key_check(up_wire_key_fn key_check, void *key_ctx, up_wire_batch_t *b, const char *s, size_t n)
 {
+    static const char *const names[] = {"\"writeKey\"", "\"api_key\"", "\"token\"", "\"$token\""};
     int read_token = 0, tried = 0;
     const char *end = s + n;
-    for (const char *p = s; tried < 16 && p < end && (p = memmem(p, (size_t)(end - p), "up", 2)); p += 2) {
-        if (!key_shaped(p, (size_t)(end - p)))
-            continue;
-        tried++;
-        int kind = key_check(key_ctx, p, 44);
-        if (kind == 1)
-            return 0;
-        read_token |= kind == 2;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        size_t nl = strlen(names[k]);
+        for (const char *p = s; tried < 16 && p < end && (p = memmem(p, (size_t)(end - p), names[k], nl)); p += nl) {
+            const char *val;
+            size_t vl = member_value(p + nl, end, &val);
+            if (!vl)
+                continue;
+            tried++;
+            int kind = key_check(key_ctx, val, vl);
+            if (kind == 1)
+                return 0;
+            read_token |= kind == 2;
+        }
     }
     b->status = read_token ? 403 : 401;
     return -1;

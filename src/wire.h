@@ -85,10 +85,11 @@ void up_wire_decode(const up_wire_req_t *req, up_wire_batch_t *b);
 
 /* up_wire_decode for a request that no header or query credential
  * authorised, so its key must be in the body: before the body is parsed,
- * its text is scanned for key-shaped strings ("upw_" or "upr_" and 40 hex
- * digits, as `uptake keys create` makes them) and each is checked with
- * key_check; when none is a live write key, b->status is 401 (403 when one
- * is a live read token) and the body is never parsed. */
+ * the string values of its members named writeKey, api_key, token and
+ * $token are read off its text (no parse; a value with escapes is not
+ * seen) and checked with key_check; when none is a live write key,
+ * b->status is 401 (403 when one is a live read token) and the body is
+ * never parsed. The parsed body's keys still decide after (b->keys). */
 void up_wire_decode_keyed(const up_wire_req_t *req, up_wire_key_fn key_check, void *key_ctx, up_wire_batch_t *b);
 
 /* The credentials of req's headers and query alone (Authorization Basic and
