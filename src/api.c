@@ -25,26 +25,47 @@ static void json_error(up_buf_t *out, const char *msg)
     up_buf_puts(out, "}\n");
 }
 
-/* Splits "/api/v1/accounts/acme/users" into what follows the prefix. */
+static int hexdigit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Percent-decodes the n bytes at s into out (outlen bytes, NUL-terminated):
+ * 0, or -1 when it does not fit or holds a NUL. */
+static int segment(const char *s, size_t n, char *out, size_t outlen)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%' && i + 2 < n && hexdigit(s[i + 1]) >= 0 && hexdigit(s[i + 2]) >= 0) {
+            c = (char)(hexdigit(s[i + 1]) * 16 + hexdigit(s[i + 2]));
+            i += 2;
+        }
+        if (c == '\0' || k + 1 >= outlen)
+            return -1;
+        out[k++] = c;
+    }
+    out[k] = '\0';
+    return 0;
+}
+
+/* Splits "/api/v1/accounts/acme/users" (the path as sent, escapes and all)
+ * into what follows the prefix. The path is split at '/' first and each
+ * segment decoded after, so an id may hold "/" sent as %2F. */
 static int route(const char *path, char *what, size_t wlen, char *id, size_t idlen, int *users)
 {
     const char *p = path + strlen("/api/v1/");
     size_t n = strcspn(p, "/");
-    if (n == 0 || n >= wlen)
+    if (n == 0 || segment(p, n, what, wlen) < 0)
         return -1;
-    memcpy(what, p, n);
-    what[n] = '\0';
     id[0] = '\0';
     *users = 0;
     p += n;
     if (*p == '/' && p[1]) {
         p++;
         size_t m = strcspn(p, "/");
-        if (m >= idlen || (strcmp(what, "accounts") != 0 && strcmp(what, "alerts") != 0))
+        if (segment(p, m, id, idlen) < 0 || (strcmp(what, "accounts") != 0 && strcmp(what, "alerts") != 0))
             return -1;
-        /* account ids arrive percent-decoded by the HTTP layer */
-        memcpy(id, p, m);
-        id[m] = '\0';
         p += m;
         if (strcmp(p, "/users") == 0 || strcmp(p, "/users/") == 0)
             *users = 1;

@@ -11,7 +11,8 @@
 /* Returns the (decoded) value of query parameter key, or NULL. */
 typedef const char *(*up_api_arg_fn)(void *ctx, const char *key);
 
-/* Answers one GET of path on store s: writes a JSON body to out and
+/* Answers one GET of path (as sent: percent-escapes undone here, segment
+ * by segment, so "/api/v1/accounts/x%2Fy" is the account "x/y") on store s: writes a JSON body to out and
  * returns the HTTP status (200, 400, 404, 500). The caller holds whatever
  * lock serialises use of s. */
 int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx, up_buf_t *out);

@@ -42,7 +42,7 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LAST_DAY, O_LIMIT,
-    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_LOGO, O_HELP, O_N
+    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_EVENTS_ONLY, O_SERVER_SIDE, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_LOGO, O_HELP, O_N
 };
 
 /* verbs, as bits */
@@ -88,6 +88,8 @@ static const opt_t OPTS[O_N] = {
     [O_WRITE] = {"write", 0, NULL, V_KEYS, "keys create: a write key (ingestion only)"},
     [O_READ] = {"read", 0, NULL, V_KEYS, "keys create: a read token (API and dashboard only)"},
     [O_NAME] = {"name", 0, "N", V_KEYS, "keys create: a name to recognise the key by"},
+    [O_EVENTS_ONLY] = {"events-only", 0, NULL, V_KEYS, "keys create --write: events only, no account traits or nudges (default)"},
+    [O_SERVER_SIDE] = {"server-side", 0, NULL, V_KEYS, "keys create --write: also account traits (group) and /v1/nudges"},
     [O_STATUS] = {"status", 0, "S", V_REPORT, "accounts by status at T: customer (default), churned, prospect or all"},
     [O_AT] = {"at", 0, "DATE", V_REPORT, "report retention: the cohort's date D (the customers at its end)"},
     [O_HORIZON] = {"horizon", 0, "N", V_REPORT | V_BACKTEST, "report retention, backtest: days after D (N >= 1; backtest default 90)"},
@@ -128,7 +130,7 @@ static const verb_t VERBS[] = {
     {"alerts", V_ALERTS, "alerts evaluate [--as-of DATE] | list [--state S] | show ID | ack ID | snooze ID --until DATE | resolve ID",
      "adoption-risk alerts: evaluate the rules, work the alerts"},
     {"tasks", V_TASKS, "tasks list [--all] | tasks done ID", "tasks the playbooks gave account owners"},
-    {"keys", V_KEYS, "keys create --write|--read [--name N] | keys list | keys revoke ID",
+    {"keys", V_KEYS, "keys create --write [--server-side]|--read [--name N] | keys list | keys revoke ID",
      "manage write keys and read tokens"},
     {"backtest", V_BACKTEST, "backtest --from DATE [--to DATE] [--horizon N] [--suggest-weights] [--format F]",
      "how well health and every metric predicted churn, on the store's own history"},
@@ -949,8 +951,11 @@ static int cmd_keys(const args_t *a)
     const char *sub = a->npos > 1 ? a->pos[1] : "";
     int create = strcmp(sub, "create") == 0, list = strcmp(sub, "list") == 0, revoke = strcmp(sub, "revoke") == 0;
     if ((!create && !list && !revoke) || a->npos != (revoke ? 3 : 2) ||
-        (create && a->set[O_WRITE] == a->set[O_READ]) || (!create && (a->set[O_WRITE] || a->set[O_READ] || a->val[O_NAME]))) {
-        fprintf(stderr, "usage: uptake keys create --write|--read [--name N] | keys list [--format json] | keys revoke ID\n");
+        (create && a->set[O_WRITE] == a->set[O_READ]) || (!create && (a->set[O_WRITE] || a->set[O_READ] || a->val[O_NAME])) ||
+        ((a->set[O_EVENTS_ONLY] || a->set[O_SERVER_SIDE]) && !(create && a->set[O_WRITE])) ||
+        (a->set[O_EVENTS_ONLY] && a->set[O_SERVER_SIDE])) {
+        fprintf(stderr, "usage: uptake keys create --write [--events-only|--server-side]|--read [--name N] |"
+                        " keys list [--format json] | keys revoke ID\n");
         return UP_EXIT_USAGE;
     }
     char *path = up_store_db_path(data_dir(a));
@@ -966,11 +971,14 @@ static int cmd_keys(const args_t *a)
     int rc, exit_code = UP_EXIT_OK;
     if (create) {
         char key[64];
-        rc = up_keys_create(db, a->set[O_WRITE] ? UP_KEY_WRITE : UP_KEY_READ, a->val[O_NAME], key, sizeof key);
+        rc = up_keys_create(db, a->set[O_WRITE] ? UP_KEY_WRITE : UP_KEY_READ, a->val[O_NAME], !a->set[O_SERVER_SIDE],
+                            key, sizeof key);
         if (rc == 0) {
             printf("%s\n", key);
             fprintf(stderr, "uptake keys: a %s (id %.12s); it is shown only this once: keep it somewhere safe\n",
-                    a->set[O_WRITE] ? "write key for the ingestion endpoints" : "read token for the API and dashboard", key);
+                    !a->set[O_WRITE] ? "read token for the API and dashboard"
+                    : a->set[O_SERVER_SIDE] ? "server-side write key (events, account traits, nudges)"
+                                            : "events-only write key (no account traits, no nudges)", key);
         }
     } else if (list) {
         int json = a->val[O_FORMAT] && strcmp(a->val[O_FORMAT], "json") == 0;

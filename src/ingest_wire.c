@@ -60,17 +60,33 @@ static void to_record(const up_model_t *model, const up_wire_msg_t *m, up_record
     }
 }
 
+/* The row standing for the decoder's rejects past UP_WIRE_MAX_REJECTS: how
+ * many, and the first of them (m, at line). */
+static int reject_summary(up_store_t *s, const char *where, uint64_t more, long line, const up_wire_msg_t *m)
+{
+    char reason[512];
+    snprintf(reason, sizeof reason, "%llu more messages rejected: the first at line %ld, %s: %s (at most %d"
+             " rejects are kept one by one per request)", (unsigned long long)more, line,
+             m->reject_field ? m->reject_field : "record", m->reject, UP_WIRE_MAX_REJECTS);
+    return up_store_reject(s, "http", where, line, "record", reason, "");
+}
+
 int up_ingest_batch(up_ingest_t *in, const up_wire_batch_t *b, const char *where, up_import_stats_t *st,
                     up_ingest_reject_fn on_reject, void *ctx)
 {
     up_store_t *s = up_ingest_store(in);
     int rc = 0;
+    uint64_t decoder_rejects = 0;
+    size_t first_unkept = 0;
     for (size_t i = 0; i < b->n_msgs && rc == 0; i++) {
         const up_wire_msg_t *m = &b->msgs[i];
         if (m->reject) {
             /* the decoder's reject: the message never became a record */
-            rc = up_store_reject(s, "http", where, (long)i + 1, m->reject_field, m->reject,
-                                 m->record ? m->record : "");
+            if (decoder_rejects++ < UP_WIRE_MAX_REJECTS)
+                rc = up_store_reject(s, "http", where, (long)i + 1, m->reject_field, m->reject,
+                                     m->record ? m->record : "");
+            else if (decoder_rejects == UP_WIRE_MAX_REJECTS + 1)
+                first_unkept = i;
             st->read++;
             st->rejected++;
             st->reject_field = m->reject_field ? m->reject_field : "record";
@@ -96,5 +112,8 @@ int up_ingest_batch(up_ingest_t *in, const up_wire_batch_t *b, const char *where
                 on_reject(ctx, one.reject_field);
         }
     }
+    if (rc == 0 && decoder_rejects > UP_WIRE_MAX_REJECTS)
+        rc = reject_summary(s, where, decoder_rejects - UP_WIRE_MAX_REJECTS, (long)first_unkept + 1,
+                            &b->msgs[first_unkept]);
     return rc;
 }

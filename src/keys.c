@@ -21,10 +21,25 @@ static const char SESSIONS[] =
     "CREATE TABLE IF NOT EXISTS sessions(hash BLOB PRIMARY KEY, key_hash BLOB NOT NULL,"
     " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL)";
 
+/* Keys made before events-only keys existed have events_only 0: they keep
+ * doing what they did (group traits, nudges) until re-created. */
+static int add_scope_column(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT events_only FROM keys LIMIT 0", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    return sqlite3_exec(db, "ALTER TABLE keys ADD COLUMN events_only INTEGER NOT NULL DEFAULT 0", NULL, NULL, NULL) ==
+                   SQLITE_OK
+               ? 0
+               : -UP_EDB;
+}
+
 int up_keys_init(sqlite3 *db)
 {
     return sqlite3_exec(db, SCHEMA, NULL, NULL, NULL) == SQLITE_OK &&
-                   sqlite3_exec(db, SESSIONS, NULL, NULL, NULL) == SQLITE_OK
+                   sqlite3_exec(db, SESSIONS, NULL, NULL, NULL) == SQLITE_OK && add_scope_column(db) == 0
                ? 0
                : -UP_EDB;
 }
@@ -50,7 +65,7 @@ static int random_id(const char *prefix, char *out, size_t outlen)
     return n;
 }
 
-int up_keys_create(sqlite3 *db, up_key_kind_t kind, const char *name, char *out, size_t outlen)
+int up_keys_create(sqlite3 *db, up_key_kind_t kind, const char *name, int events_only, char *out, size_t outlen)
 {
     int n = random_id(kind == UP_KEY_WRITE ? "upw_" : "upr_", out, outlen);
     if (n < 0)
@@ -58,14 +73,15 @@ int up_keys_create(sqlite3 *db, up_key_kind_t kind, const char *name, char *out,
     uint8_t h[32];
     SHA256((const uint8_t *)out, (size_t)n, h);
     sqlite3_stmt *st;
-    if (prepare(db, "INSERT INTO keys(id, kind, name, hash, created_at)"
-                    " VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ','now'))", &st) < 0)
+    if (prepare(db, "INSERT INTO keys(id, kind, name, hash, created_at, events_only)"
+                    " VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?5)", &st) < 0)
         return -UP_EDB;
     sqlite3_bind_text(st, 1, out, 12, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, kind == UP_KEY_WRITE ? "write" : "read", -1, SQLITE_STATIC);
     if (name)
         sqlite3_bind_text(st, 3, name, -1, SQLITE_TRANSIENT);
     sqlite3_bind_blob(st, 4, h, sizeof h, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 5, kind == UP_KEY_WRITE && events_only);
     int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -UP_EDB;
     sqlite3_finalize(st);
     return rc;
@@ -88,22 +104,23 @@ int up_keys_revoke(sqlite3 *db, const char *id)
 int up_keys_list(sqlite3 *db, FILE *out, int json)
 {
     sqlite3_stmt *st;
-    if (prepare(db, "SELECT id, kind, name, created_at, revoked_at FROM keys ORDER BY created_at, id", &st) < 0)
+    if (prepare(db, "SELECT id, kind, CASE WHEN kind = 'read' THEN NULL WHEN events_only THEN 'events' ELSE 'all' END,"
+                    " name, created_at, revoked_at FROM keys ORDER BY created_at, id", &st) < 0)
         return -UP_EDB;
     up_buf_t b = {0};
     if (json)
         up_buf_puts(&b, "[");
     else
-        up_buf_printf(&b, "%-14s %-6s %-20s %-21s %s\n", "id", "kind", "name", "created", "revoked");
+        up_buf_printf(&b, "%-14s %-6s %-7s %-20s %-21s %s\n", "id", "kind", "calls", "name", "created", "revoked");
     int n = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *col[5];
-        for (int i = 0; i < 5; i++)
+        const char *col[6];
+        for (int i = 0; i < 6; i++)
             col[i] = (const char *)sqlite3_column_text(st, i);
         if (json) {
             up_buf_puts(&b, n ? ",\n " : "\n ");
-            static const char *const names[] = {"id", "kind", "name", "created_at", "revoked_at"};
-            for (int i = 0; i < 5; i++) {
+            static const char *const names[] = {"id", "kind", "calls", "name", "created_at", "revoked_at"};
+            for (int i = 0; i < 6; i++) {
                 up_buf_printf(&b, "%s\"%s\":", i ? "," : "{", names[i]);
                 if (col[i])
                     up_fmt_json_str(&b, col[i]);
@@ -112,8 +129,8 @@ int up_keys_list(sqlite3 *db, FILE *out, int json)
             }
             up_buf_puts(&b, "}");
         } else
-            up_buf_printf(&b, "%-14s %-6s %-20s %-21s %s\n", col[0], col[1], col[2] ? col[2] : "–", col[3],
-                          col[4] ? col[4] : "–");
+            up_buf_printf(&b, "%-14s %-6s %-7s %-20s %-21s %s\n", col[0], col[1], col[2] ? col[2] : "–",
+                          col[3] ? col[3] : "–", col[4], col[5] ? col[5] : "–");
         n++;
     }
     sqlite3_finalize(st);
@@ -144,7 +161,7 @@ int up_keyring_load(up_keyring_t *k, sqlite3 *db)
     if (k->hash && v == k->version && v >= 0)
         return 0;
     sqlite3_stmt *st;
-    if (prepare(db, "SELECT kind, hash FROM keys WHERE revoked_at IS NULL", &st) < 0)
+    if (prepare(db, "SELECT kind, hash, events_only FROM keys WHERE revoked_at IS NULL", &st) < 0)
         return -UP_EDB;
     size_t n = 0, cap = 8;
     uint8_t (*hash)[32] = malloc(cap * sizeof *hash);
@@ -168,6 +185,8 @@ int up_keyring_load(up_keyring_t *k, sqlite3 *db)
         }
         memcpy(hash[n], sqlite3_column_blob(st, 1), 32);
         kind[n] = strcmp((const char *)sqlite3_column_text(st, 0), "write") == 0 ? UP_KEY_WRITE : UP_KEY_READ;
+        if (sqlite3_column_int(st, 2))
+            kind[n] |= UP_KEY_EVENTS_ONLY;
         n++;
     }
     sqlite3_finalize(st);
@@ -186,16 +205,26 @@ int up_keyring_load(up_keyring_t *k, sqlite3 *db)
 
 int up_keyring_check(const up_keyring_t *k, up_key_kind_t kind, const char *key, size_t len)
 {
+    return up_keyring_lookup(k, kind, key, len) != 0;
+}
+
+int up_keyring_lookup(const up_keyring_t *k, up_key_kind_t kind, const char *key, size_t len)
+{
     uint8_t h[32];
     SHA256((const uint8_t *)key, len, h);
-    return up_keyring_check_hash(k, kind, h);
+    int found = 0;
+    for (size_t i = 0; i < k->n; i++) {
+        int match = (CRYPTO_memcmp(h, k->hash[i], 32) == 0) & ((k->kind[i] & ~UP_KEY_EVENTS_ONLY) == kind);
+        found |= match * (k->kind[i] & UP_KEY_EVENTS_ONLY ? 2 : 1);
+    }
+    return found & 2 ? 2 : found;
 }
 
 int up_keyring_check_hash(const up_keyring_t *k, up_key_kind_t kind, const uint8_t h[32])
 {
     int found = 0;
     for (size_t i = 0; i < k->n; i++)
-        found |= (CRYPTO_memcmp(h, k->hash[i], 32) == 0) & (k->kind[i] == kind);
+        found |= (CRYPTO_memcmp(h, k->hash[i], 32) == 0) & ((k->kind[i] & ~UP_KEY_EVENTS_ONLY) == kind);
     return found;
 }
 

@@ -30,6 +30,9 @@
 #include <sys/socket.h>
 
 #define MAX_RAW_BODY (20u << 20)   /* before decompression; the decoder limits after */
+#define MAX_FORM_BODY (64u << 10)  /* every other route: /login's form, or nothing */
+#define BUSY_BODIES "busy: the server holds as many request bodies as body_memory_mb allows; retry after the" \
+                    " time in Retry-After"
 
 void up_server_logf(srv_t *sv, int level, const char *fmt, ...)
 {
@@ -215,6 +218,8 @@ static enum MHD_Result handle_api(srv_t *sv, struct MHD_Connection *c, conn_t *c
         if (!up_server_session_ok(sv, tok, len))
             return up_server_respond_error(c, cn, 401, "the session has ended (signed out, expired, or its read token"
                                                   " was revoked): sign in again");
+        if (strcmp(method, "GET") != 0 && !up_server_session_same_origin(c))
+            return up_server_respond_error(c, cn, 403, UP_SERVER_CROSS_ORIGIN);
     } else
         return up_server_respond_error(c, cn, 401, "send a read token as 'Authorization: Bearer upr_…'"
                                               " (create one with `uptake keys create --read`), or sign in");
@@ -248,7 +253,10 @@ static enum MHD_Result handle_api(srv_t *sv, struct MHD_Connection *c, conn_t *c
         return up_server_respond_error(c, cn, 405, "the API is read-only apart from working alerts: use GET");
     up_buf_t out = {0};
     up_store_t *rd = up_server_reader_get(sv);
-    int status = rd ? up_api_handle(rd, url, api_arg, c, &out) : 503;
+    /* the path as sent: ids may hold an escaped '/', decoded segment by segment */
+    char *raw = strndup(cn->uri ? cn->uri : url, strcspn(cn->uri ? cn->uri : url, "?"));
+    int status = rd && raw ? up_api_handle(rd, raw, api_arg, c, &out) : 503;
+    free(raw);
     pthread_mutex_unlock(&sv->read_mu);
     enum MHD_Result r;
     if (status == 503)
@@ -280,8 +288,12 @@ static enum MHD_Result handle_nudges(srv_t *sv, struct MHD_Connection *c, conn_t
     }
     if (!key)
         key = up_server_session_bearer(c, &klen);
-    if (!key || !up_server_session_key_ok(sv, UP_KEY_WRITE, key, strlen(key)))
+    int scope = key ? up_server_session_key_ok(sv, UP_KEY_WRITE, key, strlen(key)) : 0;
+    if (!scope)
         return up_server_respond_error(c, cn, 401, "nudges need a write key (Basic, Bearer or ?key=)");
+    if (scope == 2)
+        return up_server_respond_error(c, cn, 403, "this write key is events-only: nudges need a server-side write"
+                                                   " key (`uptake keys create --write --server-side`)");
     const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user_id");
     const char *account = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "account_id");
     if (!user || !*user)
@@ -369,55 +381,152 @@ static enum MHD_Result handle_asset(srv_t *sv, struct MHD_Connection *c, conn_t 
     return respond_asset(c, cn, 200, a->mime, a->data, a->len, 0);
 }
 
-static enum MHD_Result handle_ingest(srv_t *sv, struct MHD_Connection *c, conn_t *cn, const char *url,
-                                     const char *method)
+/* The ingest request of c, without its body. */
+static up_wire_req_t ingest_req(srv_t *sv, struct MHD_Connection *c, conn_t *cn, const char *url, const char *method)
 {
     const char *q = strchr(cn->uri ? cn->uri : "", '?');
-    char group_type[sizeof sv->group_type];   /* a model set may change it meanwhile */
-    pthread_mutex_lock(&sv->m_mu);
-    memcpy(group_type, sv->group_type, sizeof group_type);
+    pthread_mutex_lock(&sv->m_mu);   /* a model set through the admin socket may change it */
+    memcpy(cn->group_type, sv->group_type, sizeof cn->group_type);
     pthread_mutex_unlock(&sv->m_mu);
-    up_wire_req_t req = {
+    return (up_wire_req_t){
         .method = method,
         .path = url,
         .query = q ? q + 1 : NULL,
         .content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"),
         .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
-        .body = (const uint8_t *)cn->body.data,
-        .body_len = cn->body.len,
         .received_ms = now_ms(),
-        .group_type = group_type,
+        .group_type = cn->group_type,
     };
+}
+
+/* Answers b's status in the form its client family expects. */
+static enum MHD_Result respond_wire(struct MHD_Connection *c, conn_t *cn, up_wire_batch_t *b, int status)
+{
+    const char *ctype;
+    const char *body = up_wire_response(b, status, &ctype);
+    if (status == 429)
+        return up_server_respond(c, cn, 429, ctype, body, strlen(body), "Retry-After", "1");
+    return up_server_respond(c, cn, status, ctype, body, strlen(body),
+                             status == 200 ? "Access-Control-Allow-Origin" : NULL, "*");
+}
+
+/* The scope (keyring lookup) of the first live write key among b's keys;
+ * 0 with *read_token set when there is none but a live read token. */
+static int batch_key_scope(srv_t *sv, const up_wire_batch_t *b, int *read_token)
+{
+    *read_token = 0;
+    for (int i = 0; i < b->n_keys; i++) {
+        int scope = up_server_session_key_ok(sv, UP_KEY_WRITE, b->keys[i], strlen(b->keys[i]));
+        if (scope)
+            return scope;
+    }
+    for (int i = 0; i < b->n_keys && !*read_token; i++)
+        *read_token = up_server_session_key_ok(sv, UP_KEY_READ, b->keys[i], strlen(b->keys[i])) != 0;
+    return 0;
+}
+
+/* The first call of an ingest request, headers only: a live write key in
+ * the Authorization header or the query authorises it now; an
+ * Authorization header without one is answered 401 (403 for a read token)
+ * before the body is received. Otherwise the key may be in the body
+ * (PostHog, Mixpanel, analytics.js; Mixpanel's legacy api_key query
+ * parameter travels beside the token in the body): the body is received,
+ * within the limits, and its key checked before it is parsed
+ * (up_wire_decode_keyed). */
+static enum MHD_Result admit_ingest(srv_t *sv, struct MHD_Connection *c, conn_t *cn, const char *url,
+                                    const char *method)
+{
+    up_wire_req_t req = ingest_req(sv, c, cn, url, method);
     up_wire_batch_t *b = calloc(1, sizeof *b);
     if (!b)
         return MHD_NO;
-    up_wire_decode(&req, b);
+    up_wire_header_keys(&req, b);
+    enum MHD_Result r = MHD_YES;
+    int read_token = 0;
+    if (b->status == 404)
+        r = up_server_respond_error(c, cn, 404, "no such path; see docs/ingest-http.md");
+    else if (b->n_keys && strcmp(method, "OPTIONS") != 0 && !(cn->key_scope = batch_key_scope(sv, b, &read_token)) &&
+             req.authorization)
+        r = respond_wire(c, cn, b, read_token ? 403 : 401);
+    up_wire_batch_free(b);
+    free(b);
+    return r;
+}
+
+/* The key_check of up_wire_decode_keyed. */
+static int body_key(void *ctx, const char *key, size_t len)
+{
+    srv_t *sv = ctx;
+    return up_server_session_key_ok(sv, UP_KEY_WRITE, key, len) ? 1
+         : up_server_session_key_ok(sv, UP_KEY_READ, key, len) ? 2 : 0;
+}
+
+/* An events-only key's group calls link the user to the account; their
+ * account traits (name, seats, ARR, …) are ignored. */
+static void drop_group_traits(up_wire_batch_t *b)
+{
+    for (size_t i = 0; i < b->n_msgs; i++)
+        if (b->msgs[i].kind == UP_WIRE_GROUP)
+            b->msgs[i].traits = NULL;
+}
+
+/* Counts n more bytes of this request's body in sv->body_bytes: 0, or -1
+ * (nothing counted) when that would pass body_memory_mb. */
+static int body_reserve(srv_t *sv, conn_t *cn, size_t n)
+{
+    size_t cap = (size_t)sv->cfg.body_memory_mb << 20;
+    size_t held = atomic_load(&sv->body_bytes);
+    do {
+        if (held + n > cap)
+            return -1;
+    } while (!atomic_compare_exchange_weak(&sv->body_bytes, &held, held + n));
+    cn->reserved += n;
+    return 0;
+}
+
+static void body_release(srv_t *sv, conn_t *cn)
+{
+    atomic_fetch_sub(&sv->body_bytes, cn->reserved);
+    cn->reserved = 0;
+    up_buf_free(&cn->body);
+}
+
+static enum MHD_Result handle_ingest(srv_t *sv, struct MHD_Connection *c, conn_t *cn, const char *url,
+                                     const char *method)
+{
+    up_wire_req_t req = ingest_req(sv, c, cn, url, method);
+    req.body = (const uint8_t *)cn->body.data;
+    req.body_len = cn->body.len;
+    up_wire_batch_t *b = calloc(1, sizeof *b);
+    if (!b)
+        return MHD_NO;
     enum MHD_Result r;
-    const char *ctype;
-    const char *body;
+    if (body_reserve(sv, cn, up_wire_inflate_bound(&req)) < 0) {
+        up_wire_header_keys(&req, b);
+        snprintf(b->error, sizeof b->error, "%s", BUSY_BODIES);
+        r = respond_wire(c, cn, b, 429);
+        goto out;
+    }
+    if (cn->key_scope)
+        up_wire_decode(&req, b);
+    else
+        up_wire_decode_keyed(&req, body_key, sv, b);
     if (b->status == 404) {
         r = up_server_respond_error(c, cn, 404, "no such path; see docs/ingest-http.md");
         goto out;
     }
-    if (b->status != 200) {
-        body = up_wire_response(b, b->status, &ctype);
-        r = up_server_respond(c, cn, b->status, ctype, body, strlen(body), NULL, NULL);
+    if (b->status != 200 || strcmp(method, "OPTIONS") == 0) {
+        r = b->status != 200 ? respond_wire(c, cn, b, b->status)
+                             : up_server_respond(c, cn, 200, "text/plain", "", 0, "Access-Control-Allow-Origin", "*");
         goto out;
     }
-    if (strcmp(method, "OPTIONS") == 0) {
-        r = up_server_respond(c, cn, 200, "text/plain", "", 0, "Access-Control-Allow-Origin", "*");
+    int read_token = 0, scope = cn->key_scope ? cn->key_scope : batch_key_scope(sv, b, &read_token);
+    if (!scope) {
+        r = respond_wire(c, cn, b, read_token ? 403 : 401);
         goto out;
     }
-    int authorised = 0, read_token = 0;
-    for (int i = 0; i < b->n_keys && !authorised; i++)
-        authorised = up_server_session_key_ok(sv, UP_KEY_WRITE, b->keys[i], strlen(b->keys[i]));
-    for (int i = 0; i < b->n_keys && !authorised && !read_token; i++)
-        read_token = up_server_session_key_ok(sv, UP_KEY_READ, b->keys[i], strlen(b->keys[i]));
-    if (!authorised) {
-        body = up_wire_response(b, read_token ? 403 : 401, &ctype);
-        r = up_server_respond(c, cn, read_token ? 403 : 401, ctype, body, strlen(body), NULL, NULL);
-        goto out;
-    }
+    if (scope == 2)
+        drop_group_traits(b);
     cn->events = b->n_msgs;
     int status = 200;
     if (b->n_msgs) {
@@ -426,18 +535,83 @@ static enum MHD_Result handle_ingest(srv_t *sv, struct MHD_Connection *c, conn_t
         job.batch = b;
         snprintf(job.where, sizeof job.where, "%s %s", method, url);
         status = up_server_commit_wait(sv, &job);
-        if (status == 429) {
-            body = up_wire_response(b, 429, &ctype);
-            r = up_server_respond(c, cn, 429, ctype, body, strlen(body), "Retry-After", "1");
-            goto out;
-        }
     }
-    body = up_wire_response(b, status, &ctype);
-    r = up_server_respond(c, cn, status, ctype, body, strlen(body), "Access-Control-Allow-Origin", "*");
+    r = respond_wire(c, cn, b, status);
 out:
     up_wire_batch_free(b);
     free(b);
     return r;
+}
+
+/* What a request is for, from its path and method. */
+enum { R_INGEST, R_HEALTHZ, R_METRICS, R_API, R_NUDGES, R_LOGIN, R_INDEX, R_ASSET };
+
+static int route_of(const char *url, const char *method)
+{
+    int get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
+    if (strcmp(url, "/healthz") == 0)
+        return R_HEALTHZ;
+    if (strcmp(url, "/metrics") == 0)
+        return R_METRICS;
+    if (strncmp(url, "/api/", 5) == 0)
+        return R_API;
+    if ((strcmp(url, "/v1/nudges") == 0 || strcmp(url, "/v1/nudges/") == 0) && get)
+        return R_NUDGES;
+    if ((strcmp(url, "/login") == 0 || strcmp(url, "/logout") == 0) && post)
+        return R_LOGIN;
+    if (strcmp(url, "/") == 0 && get)
+        return R_INDEX;
+    if (strncmp(url, "/assets/", 8) == 0 && get)
+        return R_ASSET;
+    return R_INGEST;
+}
+
+static enum MHD_Result dispatch(srv_t *sv, struct MHD_Connection *c, conn_t *cn, const char *url, const char *method)
+{
+    switch (cn->route) {
+    case R_HEALTHZ:
+        if (MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "detail")) {
+            up_buf_t b = {0};
+            up_server_health_detail(sv, &b);
+            enum MHD_Result r = up_server_respond(c, cn, sv->store_broken ? 503 : 200, "application/json",
+                                                  b.data ? b.data : "", b.len, NULL, NULL);
+            up_buf_free(&b);
+            return r;
+        }
+        return sv->store_broken ? up_server_respond(c, cn, 503, "text/plain", "store unavailable\n", 18, NULL, NULL)
+                                : up_server_respond(c, cn, 200, "text/plain", "ok\n", 3, NULL, NULL);
+    case R_METRICS: {
+        up_buf_t b = {0};
+        up_server_metrics_text(sv, &b);
+        enum MHD_Result r = up_server_respond(c, cn, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len,
+                                              NULL, NULL);
+        up_buf_free(&b);
+        return r;
+    }
+    case R_API: return handle_api(sv, c, cn, url, method);
+    case R_NUDGES: return handle_nudges(sv, c, cn);
+    case R_LOGIN: return up_server_session_login(sv, c, cn, strcmp(url, "/logout") == 0);
+    case R_INDEX: return handle_asset(sv, c, cn, "index.html");
+    case R_ASSET: return handle_asset(sv, c, cn, url + 8);
+    default: return handle_ingest(sv, c, cn, url, method);
+    }
+}
+
+/* A chunk of the body: kept while it fits the route's limit and the
+ * server's body_memory_mb; past either, dropped (answered 413 or 429 when
+ * the request is complete). */
+static void take_upload(srv_t *sv, conn_t *cn, const char *upload, size_t n)
+{
+    if (cn->too_big || cn->over_budget)
+        return;
+    if (cn->body.len + n > cn->body_limit)
+        cn->too_big = 1;
+    else if (body_reserve(sv, cn, n) < 0)
+        cn->over_budget = 1;
+    else if (up_buf_append(&cn->body, upload, n) < 0)
+        cn->over_budget = 1;
+    if (cn->too_big || cn->over_budget)
+        body_release(sv, cn);
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -450,47 +624,29 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         return MHD_NO;
     if (!cn->started) {
         cn->started = 1;
-        return MHD_YES;
+        cn->route = route_of(url, method);
+        cn->body_limit = cn->route == R_INGEST ? MAX_RAW_BODY : MAX_FORM_BODY;
+        return cn->route == R_INGEST ? admit_ingest(sv, c, cn, url, method) : MHD_YES;
     }
     if (*upload_size) {
-        if (cn->body.len + *upload_size > MAX_RAW_BODY)
-            cn->too_big = 1;
-        else if (up_buf_append(&cn->body, upload, *upload_size) < 0)
-            return MHD_NO;
+        if (!cn->status)   /* not answered already (admit_ingest) */
+            take_upload(sv, cn, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
+    if (cn->status)
+        return MHD_YES;
     slot_set(sv, c, INFINITY);    /* received in full: no deadline while it is answered */
     atomic_fetch_add(&sv->in_flight, 1);
     enum MHD_Result r;
     if (cn->too_big)
-        r = up_server_respond_error(c, cn, 413, "request body larger than 20 MB");
-    else if (strcmp(url, "/healthz") == 0 && MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "detail")) {
-        up_buf_t b = {0};
-        up_server_health_detail(sv, &b);
-        r = up_server_respond(c, cn, sv->store_broken ? 503 : 200, "application/json", b.data ? b.data : "", b.len,
-                              NULL, NULL);
-        up_buf_free(&b);
-    } else if (strcmp(url, "/healthz") == 0)
-        r = sv->store_broken ? up_server_respond(c, cn, 503, "text/plain", "store unavailable\n", 18, NULL, NULL)
-                             : up_server_respond(c, cn, 200, "text/plain", "ok\n", 3, NULL, NULL);
-    else if (strcmp(url, "/metrics") == 0) {
-        up_buf_t b = {0};
-        up_server_metrics_text(sv, &b);
-        r = up_server_respond(c, cn, 200, "text/plain; version=0.0.4", b.data ? b.data : "", b.len, NULL, NULL);
-        up_buf_free(&b);
-    } else if (strncmp(url, "/api/", 5) == 0)
-        r = handle_api(sv, c, cn, url, method);
-    else if ((strcmp(url, "/v1/nudges") == 0 || strcmp(url, "/v1/nudges/") == 0) && strcmp(method, "GET") == 0)
-        r = handle_nudges(sv, c, cn);
-    else if ((strcmp(url, "/login") == 0 || strcmp(url, "/logout") == 0) && strcmp(method, "POST") == 0)
-        r = up_server_session_login(sv, c, cn, strcmp(url, "/logout") == 0);
-    else if (strcmp(url, "/") == 0 && strcmp(method, "GET") == 0)
-        r = handle_asset(sv, c, cn, "index.html");
-    else if (strncmp(url, "/assets/", 8) == 0 && strcmp(method, "GET") == 0)
-        r = handle_asset(sv, c, cn, url + 8);
+        r = up_server_respond_error(c, cn, 413, cn->route == R_INGEST ? "request body larger than 20 MB"
+                                                                      : "request body larger than 64 KB");
+    else if (cn->over_budget)
+        r = up_server_respond(c, cn, 429, "application/json", "{\"error\":\"" BUSY_BODIES "\"}\n",
+                              strlen("{\"error\":\"" BUSY_BODIES "\"}\n"), "Retry-After", "1");
     else
-        r = handle_ingest(sv, c, cn, url, method);
+        r = dispatch(sv, c, cn, url, method);
     atomic_fetch_sub(&sv->in_flight, 1);
     return r;
 }
@@ -512,7 +668,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
               toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout" : "connection closed", secs * 1000);
     else
         up_server_logf(sv, cn->status >= 500 ? 0 : 2, "%d %s %zu events %.1f ms", cn->status, path, cn->events, secs * 1000);
-    up_buf_free(&cn->body);
+    body_release(sv, cn);
     free(cn->uri);
     free(cn);
     *con_cls = NULL;
@@ -641,6 +797,7 @@ static int serve_until_signal(srv_t *sv, struct sockaddr_in *sa, sigset_t *sigs,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->connections_per_ip,
         MHD_OPTION_END);
     if (!d) {
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, strerror(errno));

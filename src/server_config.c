@@ -20,6 +20,8 @@ void up_server_cfg_default(up_server_cfg_t *c, const char *data_dir)
     c->request_timeout_s = 60;
     c->checkpoint_s = 60;
     c->alerts_every_s = 3600;
+    c->connections_per_ip = 100;
+    c->body_memory_mb = 128;
 }
 
 int up_server_log_level(const char *s)
@@ -58,9 +60,18 @@ static int cfg_set(up_server_cfg_t *c, const char *key, const char *val, char *w
         if (!is_num || n < 1 || n > 86400)
             return snprintf(why, whylen, "expected seconds from 1 to 86400"), -1;
         *(key[0] == 'c' ? &c->checkpoint_s : key[0] == 'r' ? &c->request_timeout_s : &c->timeout_s) = (int)n;
+    } else if (strcmp(key, "connections_per_ip") == 0) {
+        if (!is_num || n < 0 || n > 1000)
+            return snprintf(why, whylen, "expected a whole number from 0 (no limit) to 1000"), -1;
+        c->connections_per_ip = (uint32_t)n;
+    } else if (strcmp(key, "body_memory_mb") == 0) {
+        if (!is_num || n < 48 || n > 65536)
+            return snprintf(why, whylen, "expected megabytes from 48 to 65536"), -1;
+        c->body_memory_mb = (uint32_t)n;
     } else
         return snprintf(why, whylen, "unknown key (data, listen, log_level, queue_events, timeout,"
-                                     " request_timeout, checkpoint, alerts_every)"), -1;
+                                     " request_timeout, checkpoint, alerts_every, connections_per_ip,"
+                                     " body_memory_mb)"), -1;
     return 0;
 }
 

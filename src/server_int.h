@@ -75,6 +75,9 @@ typedef struct {
     struct reject_count { char source[16], field[40]; uint64_t n; } rejects[64];
     int n_rejects;
     atomic_int in_flight;
+    _Atomic size_t body_bytes;        /* request bodies held now (received, and the room
+                                       * reserved for decompressing them): at most
+                                       * cfg.body_memory_mb */
     /* request deadlines against slow clients: a slot per open connection */
     pthread_mutex_t dl_mu;
     pthread_cond_t dl_wake;
@@ -96,10 +99,17 @@ typedef struct {
     char *uri;                /* the raw request target, query included */
     up_buf_t body;
     int started;              /* the first call (headers only) has been seen */
+    int route;                /* what the path is (server.c's route_of) */
+    int key_scope;            /* a header or query credential was a live write key:
+                               * 1 for every call, 2 events-only (keyring lookup) */
+    size_t body_limit;        /* bytes this route's body may have */
+    size_t reserved;          /* bytes counted in sv->body_bytes for this request */
     int too_big;
+    int over_budget;          /* sv->body_bytes was full: the body was not kept */
     int status;               /* answered status, for the log */
     size_t events;
     double start;
+    char group_type[128];     /* sv->group_type when the request was decoded */
 } conn_t;
 
 static inline int64_t now_ms(void)
@@ -159,8 +169,16 @@ void *up_server_sched_checkpoints(void *arg);
 
 /* The Bearer token of a request, or NULL. */
 const char *up_server_session_bearer(struct MHD_Connection *c, size_t *len);
-/* 1 when key is a live key of kind. */
+/* 0 when key is not a live key of kind; else 1, or 2 for an events-only
+ * write key (up_keyring_lookup). */
 int up_server_session_key_ok(srv_t *sv, up_key_kind_t kind, const char *key, size_t len);
+/* 1 when a POST signed in by the dashboard's cookie may proceed: it carries
+ * Sec-Fetch-Site: same-origin, or (without Sec-Fetch-Site) an Origin equal
+ * to http:// or https:// and the request's Host, or neither header (not a
+ * browser: browsers send Origin on every POST). 0 otherwise. */
+int up_server_session_same_origin(struct MHD_Connection *c);
+#define UP_SERVER_CROSS_ORIGIN "cross-origin request refused: a POST signed in with the dashboard's cookie must come" \
+                               " from the dashboard's own origin (Origin or Sec-Fetch-Site: same-origin)"
 /* The session id in the request's cookie, or NULL. */
 const char *up_server_session_cookie(struct MHD_Connection *c, size_t *len);
 /* 1 when id is a dashboard session that has not expired or ended and whose

@@ -1,7 +1,8 @@
 /* server_session: who may do what. Write keys (ingestion, nudges), read
  * tokens (the API) and dashboard sessions, checked against the keys table
  * (reloaded at most once a second, so `uptake keys` from another process
- * takes effect), and the POST /login and /logout handlers. */
+ * takes effect), the same-origin rule of cookie-signed POSTs, and the
+ * POST /login and /logout handlers. */
 #include "server_int.h"
 
 #include <stdio.h>
@@ -35,7 +36,7 @@ int up_server_session_key_ok(srv_t *sv, up_key_kind_t kind, const char *key, siz
 {
     pthread_mutex_lock(&sv->key_mu);
     keys_fresh(sv);
-    int ok = up_keyring_check(&sv->keys, kind, key, len);
+    int ok = up_keyring_lookup(&sv->keys, kind, key, len);
     pthread_mutex_unlock(&sv->key_mu);
     return ok;
 }
@@ -61,6 +62,19 @@ const char *up_server_session_cookie(struct MHD_Connection *c, size_t *len)
     return id;
 }
 
+int up_server_session_same_origin(struct MHD_Connection *c)
+{
+    const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    if (site)
+        return strcmp(site, "same-origin") == 0;
+    if (!origin)
+        return 1;
+    const char *rest = strncmp(origin, "http://", 7) == 0 ? origin + 7 : strncmp(origin, "https://", 8) == 0 ? origin + 8 : NULL;
+    return rest && host && strcasecmp(rest, host) == 0;
+}
+
 static enum MHD_Result redirect(struct MHD_Connection *c, conn_t *cn, const char *to, const char *cookie)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -82,6 +96,8 @@ static enum MHD_Result redirect(struct MHD_Connection *c, conn_t *cn, const char
 #define SESSION_DAYS 30
 enum MHD_Result up_server_session_login(srv_t *sv, struct MHD_Connection *c, conn_t *cn, int logout)
 {
+    if (!up_server_session_same_origin(c))
+        return up_server_respond_error(c, cn, 403, UP_SERVER_CROSS_ORIGIN);
     if (logout) {
         size_t len = 0;
         const char *id = up_server_session_cookie(c, &len);

@@ -600,6 +600,154 @@ static void mp_msg(up_wire_batch_t *b, json_t *ev, int ep, const char *group_typ
     finish(m, ev, too_big(ev, body_len));
 }
 
+/* ---- the body's text, before it is parsed ------------------------------- */
+
+/* The value of four hex digits at p (avail bytes there), or -1. */
+static long hex4(const char *p, size_t avail)
+{
+    long v = 0;
+    for (size_t i = 0; i < 4; i++) {
+        int h = i < avail ? hexval((unsigned char)p[i]) : -1;
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* jansson refuses "\u0000" and a surrogate escape that is not half of a
+ * pair (what JSON.stringify makes of a truncated emoji), and the whole
+ * batch was then 400. Each such escape in in[0..n) is counted and, when out
+ * (a copy of in) is given, rewritten there as "\uFFFD": the same six bytes,
+ * so nothing moves. Escapes are only looked for inside strings. */
+static size_t repair_escapes(const char *in, size_t n, char *out)
+{
+    size_t fixes = 0;
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (in[i] == '"')
+            in_str = !in_str;
+        if (!in_str || in[i] != '\\' || i + 1 >= n)
+            continue;
+        long v = in[i + 1] == 'u' ? hex4(in + i + 2, n - i - 2) : -1;
+        if (v < 0) {
+            i++;   /* a two-character escape, \" among them */
+            continue;
+        }
+        int bad = v == 0 || (v >= 0xDC00 && v <= 0xDFFF);
+        if (v >= 0xD800 && v <= 0xDBFF) {
+            long low = i + 11 < n && in[i + 6] == '\\' && in[i + 7] == 'u' ? hex4(in + i + 8, n - i - 8) : -1;
+            if (low >= 0xDC00 && low <= 0xDFFF) {
+                i += 11;   /* a pair */
+                continue;
+            }
+            bad = 1;
+        }
+        if (bad) {
+            fixes++;
+            if (out)
+                memcpy(out + i + 2, "FFFD", 4);
+        }
+        i += 5;
+    }
+    return fixes;
+}
+
+/* An upper bound of the messages messages() would find in the text s: a
+ * count of its documents (NDJSON has several), plus the commas between the
+ * elements of a top-level array, or of an array directly in a top-level
+ * object (batch, data). One pass, no allocation. */
+static size_t count_messages(const char *s, size_t n)
+{
+    size_t count = 0, depth = 0;
+    char outer[2] = {0, 0};   /* the containers at depth 0 and 1 */
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+        } else if (c == '"')
+            in_str = 1;
+        else if (c == '{' || c == '[') {
+            if (depth == 0 || (depth == 1 && outer[0] == '{' && c == '['))
+                count++;
+            if (depth < 2)
+                outer[depth] = c;
+            depth++;
+        } else if ((c == '}' || c == ']') && depth)
+            depth--;
+        else if (c == ',' && ((depth == 1 && outer[0] == '[') || (depth == 2 && outer[0] == '{' && outer[1] == '[')))
+            count++;
+    }
+    return count;
+}
+
+/* The string value of the JSON member whose name ends at p (just past its
+ * closing quote) in [p, end): its length with *val set, or 0 when what
+ * follows is not ':' and a short string without escapes. */
+static size_t member_value(const char *p, const char *end, const char **val)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    if (p >= end || *p++ != ':')
+        return 0;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        p++;
+    if (p >= end || *p++ != '"')
+        return 0;
+    const char *v = p;
+    while (p < end && *p != '"' && *p != '\\' && p - v < 256)
+        p++;
+    if (p >= end || *p != '"' || p == v)
+        return 0;
+    *val = v;
+    return (size_t)(p - v);
+}
+
+/* The request carried no credential in its headers: is a live write key
+ * in its body? The values of the members named writeKey, api_key, token
+ * and $token, wherever they are, are read off the text without parsing it
+ * (a value written with escapes is not seen); up to 16 are checked.
+ * Returns 0 when one is live; else sets 401 (403 when one was a read
+ * token) and returns -1. b->error stays empty: up_wire_response words it. */
+static int body_key_check(up_wire_key_fn key_check, void *key_ctx, up_wire_batch_t *b, const char *s, size_t n)
+{
+    static const char *const names[] = {"\"writeKey\"", "\"api_key\"", "\"token\"", "\"$token\""};
+    int read_token = 0, tried = 0;
+    const char *end = s + n;
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        size_t nl = strlen(names[k]);
+        for (const char *p = s; tried < 16 && p < end && (p = memmem(p, (size_t)(end - p), names[k], nl)); p += nl) {
+            const char *val;
+            size_t vl = member_value(p + nl, end, &val);
+            if (!vl)
+                continue;
+            tried++;
+            int kind = key_check(key_ctx, val, vl);
+            if (kind == 1)
+                return 0;
+            read_token |= kind == 2;
+        }
+    }
+    b->status = read_token ? 403 : 401;
+    return -1;
+}
+
+/* Ids cannot hold what repair_escapes replaced: such a message is rejected
+ * alone (a genuine U+FFFD in an id of the same batch is taken for one). */
+static void check_repaired_ids(up_wire_msg_t *m, json_t *ev)
+{
+    static const char *const fields[] = {"user_id", "account_id", "message_id"};
+    const char *ids[] = {m->user_id, m->account_id, m->message_id};
+    for (int i = 0; i < 3 && !m->reject; i++)
+        if (ids[i] && strstr(ids[i], "\xEF\xBF\xBD"))
+            reject(m, ev, fields[i], "contains \\u0000 or an unpaired surrogate (\\uD800-\\uDFFF), which an id"
+                                     " cannot hold");
+}
+
 /* ---- the request -------------------------------------------------------- */
 
 static void fail(up_wire_batch_t *b, int status, const char *msg)
@@ -656,6 +804,32 @@ static void basic_auth(up_wire_batch_t *b, const char *h, int also_password)
     free(dec);
 }
 
+/* The bytes a body of ep may have after decompression. */
+static size_t body_limit(int ep)
+{
+    return ep == EP_PH_BATCH ? UP_WIRE_MAX_BODY_POSTHOG_BATCH : UP_WIRE_MAX_BODY;
+}
+
+/* 1 when req's body is gzip: by header, magic bytes or compression=. */
+static int gzipped(const up_wire_req_t *req)
+{
+    const char *q = req->query ? req->query : "";
+    size_t vlen;
+    const char *comp = form_value(q, strlen(q), "compression", &vlen);
+    return (req->content_encoding && strstr(req->content_encoding, "gzip")) ||
+           (req->body_len >= 2 && req->body[0] == 0x1f && req->body[1] == 0x8b) ||
+           (comp && ((vlen == 4 && memcmp(comp, "gzip", 4) == 0) || (vlen == 7 && memcmp(comp, "gzip-js", 7) == 0)));
+}
+
+size_t up_wire_inflate_bound(const up_wire_req_t *req)
+{
+    int family;
+    int ep = route(req->path, &family);
+    if (ep == EP_NONE || !gzipped(req))
+        return 0;
+    return body_limit(ep);
+}
+
 /* The request's body as JSON text: gunzipped (by header, magic bytes or
  * compression=), unwrapped from data= (query or form, base64) or from a
  * legacy base64 PostHog body. *buf receives what to free. Returns the length,
@@ -664,15 +838,13 @@ static size_t payload(const up_wire_req_t *req, up_wire_batch_t *b, int ep, cons
 {
     const char *q = req->query ? req->query : "";
     size_t qlen = strlen(q), vlen;
-    size_t limit = ep == EP_PH_BATCH ? UP_WIRE_MAX_BODY_POSTHOG_BATCH : UP_WIRE_MAX_BODY;
+    size_t limit = body_limit(ep);
     const char *body = (const char *)req->body;
     size_t blen = req->body_len;
     char *inflated = NULL, *unwrapped = NULL;
     *buf = NULL;
     const char *comp = form_value(q, qlen, "compression", &vlen);
-    int gz = (req->content_encoding && strstr(req->content_encoding, "gzip")) ||
-             (blen >= 2 && (uint8_t)body[0] == 0x1f && (uint8_t)body[1] == 0x8b) ||
-             (comp && ((vlen == 4 && memcmp(comp, "gzip", 4) == 0) || (vlen == 7 && memcmp(comp, "gzip-js", 7) == 0)));
+    int gz = gzipped(req);
     if (comp && vlen == 4 && memcmp(comp, "lz64", 4) == 0)
         return fail(b, 400, "compression=lz64 is not supported; send gzip or plain JSON"), 0;
     if (gz && blen) {
@@ -730,15 +902,30 @@ static size_t payload(const up_wire_req_t *req, up_wire_batch_t *b, int ep, cons
     return blen;
 }
 
+static void bearer_key(const up_wire_req_t *req, up_wire_batch_t *b)
+{
+    const char *auth = req->authorization;
+    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
+        add_key(b, auth + 7);
+}
+
+/* the legacy Mixpanel key in the query: it comes last */
+static void query_key(const up_wire_req_t *req, up_wire_batch_t *b)
+{
+    size_t vlen;
+    const char *q = req->query ? req->query : "";
+    const char *ak = form_value(q, strlen(q), "api_key", &vlen);
+    if (ak && vlen)
+        add_key(b, hold(b, ak, vlen));
+}
+
 /* The messages of the parsed body, by client family, and the keys it carries. */
 static void messages(const up_wire_req_t *req, up_wire_batch_t *b, int ep, const char *group_type, size_t blen)
 {
     json_t *root = b->root;
     add_key(b, json_string_value(get(root, "writeKey")));
     add_key(b, json_string_value(get(root, "api_key")));
-    const char *auth = req->authorization;
-    if (auth && strncasecmp(auth, "Bearer ", 7) == 0)
-        add_key(b, auth + 7);
+    bearer_key(req, b);
     json_t *list = root;
     json_t *batch = get(root, "batch");
     if (json_is_array(batch))
@@ -754,48 +941,100 @@ static void messages(const up_wire_req_t *req, up_wire_batch_t *b, int ep, const
         sent = get(root, "created_at");
     for (size_t i = 0; i < n; i++) {
         json_t *ev = json_is_array(list) ? json_array_get(list, i) : list;
+        size_t before = b->n_msgs;
         if (b->family == UP_WIRE_SEGMENT)
             seg_msg(b, ev, ep, sent, now, &cap, blen);
         else if (b->family == UP_WIRE_POSTHOG)
             ph_msg(b, ev, group_type, sent, now, &cap, blen);
         else
             mp_msg(b, ev, ep, group_type, now, &cap, blen);
+        if (b->repaired && b->n_msgs > before)
+            check_repaired_ids(&b->msgs[before], ev);
     }
-    /* the legacy Mixpanel key in the query comes last */
-    size_t vlen;
-    const char *q = req->query ? req->query : "";
-    const char *ak = form_value(q, strlen(q), "api_key", &vlen);
-    if (ak && vlen)
-        add_key(b, hold(b, ak, vlen));
+    query_key(req, b);
     if (b->n_msgs < n)
         fail(b, 400, "out of memory");
 }
 
-void up_wire_decode(const up_wire_req_t *req, up_wire_batch_t *b)
+/* Resets b and routes req: the endpoint, or EP_NONE after fail(). */
+static int start(const up_wire_req_t *req, up_wire_batch_t *b)
 {
     memset(b, 0, sizeof *b);
     b->held = json_array();
     b->status = 200;
-    const char *group_type = req->group_type && *req->group_type ? req->group_type : "company";
     int ep = route(req->path, &b->family);
     if (ep == EP_NONE)
-        return fail(b, 404, "no such path");
+        return fail(b, 404, "no such path"), EP_NONE;
     b->v1 = ep == EP_PH_V1;
     const char *q = req->query ? req->query : "";
     size_t vlen;
     const char *v = form_value(q, strlen(q), "verbose", &vlen);
     b->verbose = v && vlen == 1 && v[0] == '1';
-    if (strcmp(req->method, "OPTIONS") == 0)
-        return;
     if (!b->held)
-        return fail(b, 400, "out of memory");
+        return fail(b, 400, "out of memory"), EP_NONE;
+    return ep;
+}
+
+void up_wire_header_keys(const up_wire_req_t *req, up_wire_batch_t *b)
+{
+    int ep = start(req, b);
+    if (ep == EP_NONE)
+        return;
+    basic_auth(b, req->authorization, ep == EP_MP_IMPORT);
+    bearer_key(req, b);
+    query_key(req, b);
+}
+
+/* What is done to the body's text before it is parsed: the key check of a
+ * request without credentials in its headers, the bound on its messages,
+ * and the repair of the escapes jansson refuses (into *buf, a copy made
+ * when the text was still the request's own). Returns 0, or -1 after
+ * setting b->status. */
+static int before_parse(up_wire_key_fn key_check, void *key_ctx, up_wire_batch_t *b, const char **body, char **buf,
+                        size_t blen)
+{
+    if (key_check && body_key_check(key_check, key_ctx, b, *body, blen) < 0)
+        return -1;
+    if (count_messages(*body, blen) > UP_WIRE_MAX_MESSAGES) {
+        snprintf(b->error, sizeof b->error, "more than %d messages in one request; send at most %d per request",
+                 UP_WIRE_MAX_MESSAGES, UP_WIRE_MAX_MESSAGES);
+        b->status = 413;
+        return -1;
+    }
+    b->repaired = repair_escapes(*body, blen, NULL);
+    if (!b->repaired)
+        return 0;
+    if (!*buf) {
+        if (!(*buf = malloc(blen)))
+            return fail(b, 400, "out of memory"), -1;
+        memcpy(*buf, *body, blen);
+    }
+    repair_escapes(*body, blen, *buf);
+    *body = *buf;
+    return 0;
+}
+
+void up_wire_decode_keyed(const up_wire_req_t *req, up_wire_key_fn key_check, void *key_ctx, up_wire_batch_t *b)
+{
+    const char *group_type = req->group_type && *req->group_type ? req->group_type : "company";
+    int ep = start(req, b);
+    if (ep == EP_NONE || strcmp(req->method, "OPTIONS") == 0)
+        return;
     /* credentials that do not depend on the body */
     basic_auth(b, req->authorization, ep == EP_MP_IMPORT);
+    /* a plain body too large to decode: 401 without a key in it, like any other */
+    if (key_check && !gzipped(req) && req->body_len > body_limit(ep) &&
+        body_key_check(key_check, key_ctx, b, (const char *)req->body, req->body_len) < 0)
+        return;
     const char *body;
     char *buf;
     size_t blen = payload(req, b, ep, &body, &buf);
     if (!blen)
         return;
+    if (before_parse(key_check, key_ctx, b, &body, &buf, blen) < 0) {
+        free(buf);
+        return;
+    }
     json_arena = &b->arena;
     b->root = parse_json(body, blen);
     json_arena = NULL;
@@ -803,6 +1042,11 @@ void up_wire_decode(const up_wire_req_t *req, up_wire_batch_t *b)
     if (!b->root)
         return fail(b, 400, "body is not valid JSON (an object, an array or NDJSON)");
     messages(req, b, ep, group_type, blen);
+}
+
+void up_wire_decode(const up_wire_req_t *req, up_wire_batch_t *b)
+{
+    up_wire_decode_keyed(req, NULL, NULL, b);
 }
 
 void up_wire_batch_free(up_wire_batch_t *b)

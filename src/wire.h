@@ -21,6 +21,16 @@ typedef enum { UP_WIRE_TRACK, UP_WIRE_IDENTIFY, UP_WIRE_GROUP, UP_WIRE_ALIAS } u
 #define UP_WIRE_MAX_EVENT (32u << 10)
 #define UP_WIRE_MAX_BODY (5u << 20)
 #define UP_WIRE_MAX_BODY_POSTHOG_BATCH (20u << 20)
+/* Messages in one request: a body with more is answered 413 before it is
+ * parsed (counted by a scan of the text, so 7 million "{}" cost no parse). */
+#define UP_WIRE_MAX_MESSAGES 20000
+/* Messages the decoder rejected, kept one row each per request; the rest
+ * are counted and summed up in one more row (up_ingest_batch). */
+#define UP_WIRE_MAX_REJECTS 100
+
+/* Says whether key (len bytes) is a live write key (1), a live read token
+ * (2) or neither (0). */
+typedef int (*up_wire_key_fn)(void *ctx, const char *key, size_t len);
 
 typedef struct {
     const char *method;            /* GET, POST, OPTIONS */
@@ -55,6 +65,7 @@ typedef struct {
     char error[256];               /* why, when status != 200 */
     int verbose;                   /* Mixpanel verbose=1 */
     int v1;                        /* PostHog /i/v1/analytics/events */
+    size_t repaired;               /* \u0000 and lone surrogates made U+FFFD */
     /* credentials found, in the precedence of the wire doc; any that is a
      * live write key authorises the request */
     const char *keys[UP_WIRE_MAX_KEYS];
@@ -71,6 +82,27 @@ typedef struct {
 /* Decodes req into b (zeroed by the caller or not: it is reset). Never
  * fails as a call: the outcome is b->status. Free with up_wire_batch_free. */
 void up_wire_decode(const up_wire_req_t *req, up_wire_batch_t *b);
+
+/* up_wire_decode for a request that no header or query credential
+ * authorised, so its key must be in the body: before the body is parsed,
+ * the string values of its members named writeKey, api_key, token and
+ * $token are read off its text (no parse; a value with escapes is not
+ * seen) and checked with key_check; when none is a live write key,
+ * b->status is 401 (403 when one is a live read token) and the body is
+ * never parsed. The parsed body's keys still decide after (b->keys). */
+void up_wire_decode_keyed(const up_wire_req_t *req, up_wire_key_fn key_check, void *key_ctx, up_wire_batch_t *b);
+
+/* The credentials of req's headers and query alone (Authorization Basic and
+ * Bearer, the api_key query parameter), collected into b->keys without
+ * reading the body, so that a request can be refused before its body is
+ * received. b is reset; b->status is 404 for an unknown path. Free with
+ * up_wire_batch_free. */
+void up_wire_header_keys(const up_wire_req_t *req, up_wire_batch_t *b);
+
+/* The bytes decoding req's body may inflate it to (the decompressed limit
+ * of its path) when the body is compressed, else 0; body may be partial
+ * (its first two bytes decide). */
+size_t up_wire_inflate_bound(const up_wire_req_t *req);
 void up_wire_batch_free(up_wire_batch_t *b);
 
 /* The body to answer with for status (200, or an error status) in the form

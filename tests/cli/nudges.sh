@@ -36,7 +36,7 @@ PY
 S=$TMP/store
 ok --data "$S" init -q --model "$TMP/model.yaml"
 ok --data "$S" import -q events "$TMP/events.csv"
-ok --data "$S" keys create --write
+ok --data "$S" keys create --write --server-side
 KEY=$(cat "$TMP/out")
 ok --data "$S" keys create --read
 READ=$(cat "$TMP/out")

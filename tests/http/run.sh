@@ -14,7 +14,7 @@ need_node_modules
 
 D=$TMP/store
 ok --data "$D" init -q --model demo
-ok --data "$D" keys create --write
+ok --data "$D" keys create --write --server-side
 WK=$(cat "$TMP/out")
 ok --data "$D" keys create --read
 RK=$(cat "$TMP/out")
