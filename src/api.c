@@ -71,6 +71,8 @@ static int route(const char *path, char *what, size_t wlen, char *id, size_t idl
             *users = 1;
         else if (strcmp(p, "/series") == 0 || strcmp(p, "/series/") == 0)
             *users = 2;
+        else if (strcmp(p, "/qbr") == 0 || strcmp(p, "/qbr/") == 0)
+            *users = 3;
         else if (*p && strcmp(p, "/") != 0)
             return -1;
     } else if (*p == '/' && p[1] == '\0')
@@ -144,7 +146,17 @@ static int answer(up_buf_t *out, job_t *j)
 static int report_route(const char *what, const char *id, int users, up_api_arg_fn arg, void *actx,
                         up_report_req_t *q, up_buf_t *out)
 {
-    if (strcmp(what, "accounts") == 0 && id[0]) {
+    if (strcmp(what, "accounts") == 0 && id[0] && users == 3) {   /* the customer's QBR, HTML */
+        const char *au = arg(actx, "audience");
+        if (au && strcmp(au, "customer") != 0 && strcmp(au, "internal") != 0) {
+            json_error(out, "audience: expected customer or internal");
+            return 400;
+        }
+        q->what = "account";
+        q->id = id;
+        q->o.format = UP_FMT_HTML;
+        q->internal = au && strcmp(au, "internal") == 0;
+    } else if (strcmp(what, "accounts") == 0 && id[0]) {
         q->what = users ? "users" : "account";
         q->id = id;
         if (users)
@@ -238,8 +250,10 @@ static int report_route(const char *what, const char *id, int users, up_api_arg_
     return 0;
 }
 
-int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx, up_buf_t *out)
+int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx, const up_api_opts_t *o,
+                  up_buf_t *out, const char **ctype)
 {
+    *ctype = "application/json";
     char what[32], id[512];
     int users;
     if (strncmp(path, "/api/v1/", 8) != 0 || route(path, what, sizeof what, id, sizeof id, &users) < 0) {
@@ -343,5 +357,13 @@ int up_api_handle(up_store_t *s, const char *path, up_api_arg_fn arg, void *actx
     if (status)
         return status;
     job.kind = W_REPORT;
+    if (q.o.format == UP_FMT_HTML) {
+        q.vendor = o ? o->vendor : NULL;
+        q.logo = o ? o->logo : NULL;
+        status = answer(out, &job);
+        if (status == 200)
+            *ctype = "text/html; charset=utf-8";
+        return status;
+    }
     return answer(out, &job);
 }

@@ -9,6 +9,7 @@
  * log before each request, so they see every acknowledged event and a
  * report never holds up a commit. */
 #include "server_int.h"
+#include "report_qbr.h"
 
 #include "alerts.h"
 #include "api.h"
@@ -255,14 +256,19 @@ static enum MHD_Result handle_api(srv_t *sv, struct MHD_Connection *c, conn_t *c
     up_store_t *rd = up_server_reader_get(sv);
     /* the path as sent: ids may hold an escaped '/', decoded segment by segment */
     char *raw = strndup(cn->uri ? cn->uri : url, strcspn(cn->uri ? cn->uri : url, "?"));
-    int status = rd && raw ? up_api_handle(rd, raw, api_arg, c, &out) : 503;
+    const char *ctype = "application/json";
+    up_api_opts_t ao = {sv->cfg.vendor_name[0] ? sv->cfg.vendor_name : NULL, sv->vendor_logo};
+    int status = rd && raw ? up_api_handle(rd, raw, api_arg, c, &ao, &out, &ctype) : 503;
     free(raw);
     pthread_mutex_unlock(&sv->read_mu);
     enum MHD_Result r;
     if (status == 503)
         r = up_server_respond_error(c, cn, 503, "the store is unavailable; see the server log");
     else
-        r = up_server_respond(c, cn, status, "application/json", out.data ? out.data : "", out.len, NULL, NULL);
+        r = up_server_respond(c, cn, status, ctype, out.data ? out.data : "", out.len,
+                              /* the QBR page: its own styles and a data: logo, nothing else */
+                              strncmp(ctype, "text/html", 9) == 0 ? "Content-Security-Policy" : NULL,
+                              "default-src 'none'; style-src 'unsafe-inline'; img-src data:");
     up_buf_free(&out);
     return r;
 }
@@ -710,9 +716,19 @@ typedef struct {
  * nothing is left open). */
 static int open_state(srv_t *sv, const up_server_cfg_t *cfg, char *err, size_t errlen)
 {
+    if (cfg->vendor_logo[0]) {
+        char why[1024];
+        int lrc = up_report_qbr_logo(cfg->vendor_logo, &sv->vendor_logo, why, sizeof why);
+        if (lrc < 0) {
+            snprintf(err, errlen, "vendor_logo: %s", why);
+            return lrc;
+        }
+    }
     int rc = up_store_open(&sv->store, cfg->data, UP_STORE_WRITE, err, errlen);
-    if (rc < 0)
+    if (rc < 0) {
+        free(sv->vendor_logo);
         return rc;
+    }
     if (up_store_notice(sv->store))
         up_server_logf(sv, 1, "%s", up_store_notice(sv->store));
     const char *gt = up_store_model(sv->store)->ingest.group_type;
@@ -863,6 +879,7 @@ static int close_state(srv_t *sv, int rc, char *err, size_t errlen)
     sqlite3_close(sv->key_db);
     sqlite3_close(sv->alerts_db);
     up_keyring_free(&sv->keys);
+    free(sv->vendor_logo);
     return rc;
 }
 

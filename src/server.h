@@ -26,6 +26,8 @@ typedef struct {
     uint32_t body_memory_mb;  /* request bodies held at once, as received plus the room to
                                * decompress them; beyond it 429 (default 128) */
     char assets_dir[1024];    /* serve the dashboard from this directory (development); "": embedded */
+    char vendor_name[256];    /* atop the customer's QBR (GET /api/v1/accounts/{id}/qbr); "": none */
+    char vendor_logo[1024];   /* its logo: a PNG, JPEG, GIF or SVG file, read at start; "": none */
 } up_server_cfg_t;
 
 /* The defaults above, with data set to data_dir. */
@@ -33,7 +35,7 @@ void up_server_cfg_default(up_server_cfg_t *c, const char *data_dir);
 
 /* Reads a config file (YAML: a flat mapping of the keys above: data, listen,
  * log_level as error|warn|info|debug, queue_events, timeout, request_timeout,
- * checkpoint, alerts_every, connections_per_ip, body_memory_mb)
+ * checkpoint, alerts_every, connections_per_ip, body_memory_mb, vendor_name, vendor_logo)
  * into c. Returns 0 or -UP_EPARSE with "FILE:LINE: key: reason" in err. */
 int up_server_cfg_load(up_server_cfg_t *c, const char *path, char *err, size_t errlen);
 

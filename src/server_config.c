@@ -68,10 +68,16 @@ static int cfg_set(up_server_cfg_t *c, const char *key, const char *val, char *w
         if (!is_num || n < 48 || n > 65536)
             return snprintf(why, whylen, "expected megabytes from 48 to 65536"), -1;
         c->body_memory_mb = (uint32_t)n;
+    } else if (strcmp(key, "vendor_name") == 0 || strcmp(key, "vendor_logo") == 0) {
+        char *dst = key[7] == 'n' ? c->vendor_name : c->vendor_logo;
+        size_t cap = key[7] == 'n' ? sizeof c->vendor_name : sizeof c->vendor_logo;
+        if (strlen(val) >= cap)
+            return snprintf(why, whylen, "longer than %zu bytes", cap - 1), -1;
+        snprintf(dst, cap, "%s", val);
     } else
         return snprintf(why, whylen, "unknown key (data, listen, log_level, queue_events, timeout,"
                                      " request_timeout, checkpoint, alerts_every, connections_per_ip,"
-                                     " body_memory_mb)"), -1;
+                                     " body_memory_mb, vendor_name, vendor_logo)"), -1;
     return 0;
 }
 
@@ -111,7 +117,7 @@ int up_server_cfg_load(up_server_cfg_t *c, const char *path, char *err, size_t e
             if (!key[0])
                 snprintf(key, sizeof key, "%s", v);
             else {
-                char why[160];
+                char why[256];
                 if (cfg_set(c, key, v, why, sizeof why) < 0) {
                     snprintf(err, errlen, "%s:%zu: %s: %s", path, line, key, why);
                     rc = -UP_EPARSE;

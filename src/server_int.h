@@ -92,6 +92,7 @@ typedef struct {
     /* the admin socket (server_admin.c): imports and model set from the CLI */
     int admin_fd, admin_stop;        /* admin_stop under a_mu */
     char *admin_path;
+    char *vendor_logo;               /* cfg.vendor_logo as a data: URI, or NULL */
 } srv_t;
 
 /* One HTTP request in progress. */

@@ -376,7 +376,9 @@ async function account(r) {
       acc.contract_start ? `contract since ${acc.contract_start}` : null,
       acc.renewal_date ? `renewal ${acc.renewal_date}` : null, acc.churned_at ? `CHURNED ${acc.churned_at}` : null]
       .filter((x) => x).join(' · ')),
-    el('p', {}, acc.level_reason));
+    el('p', {}, acc.level_reason),
+    el('p', {}, el('a', { id: 'qbr-link', href: `/api/v1/accounts/${encodeURIComponent(id)}/qbr?${new URLSearchParams(params)}`,
+      target: '_blank', rel: 'noopener' }, 'Quarterly review for the customer'), el('span', { class: 'muted' }, ' (a page to print or save as PDF)')));
   const days = series.days.map((d) => d.date);
   const spark = (key) => { const c = el('canvas', { 'aria-hidden': 'true' }); setTimeout(() => lineChart(c, days, [{ label: key, data: series.days.map((d) => d[key]) }], { spark: true })); return c; };
   v.append(el('div', { class: 'tiles', id: 'kpis' },

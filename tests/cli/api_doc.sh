@@ -123,6 +123,15 @@ n=0
 while read -r p; do
     url=$(printf '%s' "$p" | sed "s/{id}/$ID/")
     case $p in
+    */qbr)
+        say "GET $url?as_of=$AS_OF: the customer's QBR, the CLI's page"
+        get "$url?as_of=$AS_OF" -H "Authorization: Bearer $READ"
+        expect_eq "$CODE" 200 "$url: status"
+        expect_eq "$CTYPE" "text/html; charset=utf-8" "$url: content type"
+        cp "$TMP/out" "$TMP/qbr.html"
+        ok --data "$S" report account "$ID" --as-of "$AS_OF" --format html
+        expect_same "$TMP/qbr.html" "$TMP/out" "the API's QBR is the CLI's"
+        ;;
     /api/*)
         qs=$(query_of "$p")
         say "GET $url?$qs"

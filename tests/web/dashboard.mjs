@@ -320,6 +320,18 @@ try {
   await page.waitForTimeout(300);
   await shot('account');
 
+  say('account page: the customer QBR link opens that page at the same date, signed in by the cookie');
+  const qhref = await page.getAttribute('#qbr-link', 'href');
+  if (qhref !== `/api/v1/accounts/${encodeURIComponent(acc.account_id)}/qbr?as_of=${asOf}`) fail(`the QBR link is ${qhref}`);
+  const qp = await page.context().newPage();
+  const qres = await qp.goto(`${url}${qhref}`);
+  if (qres.status() !== 200) fail(`the QBR page answered ${qres.status()}`);
+  if ((await qp.title()) !== `${acc.name || acc.account_id}: quarterly review`) fail(`the QBR page's title is '${await qp.title()}'`);
+  const qtext = await qp.$eval('body', (b) => b.innerText);
+  if (/health|adoption level/i.test(qtext)) fail('the customer QBR shows an internal word');
+  await qp.screenshot({ path: path.join(artifacts, 'qbr-from-dashboard.png'), fullPage: true });
+  await qp.close();
+
   say('features, gaps and alerts pages');
   await page.goto(`${url}/#/features?as_of=${asOf}`);
   await page.waitForSelector('#funnel tbody tr');
