@@ -97,11 +97,17 @@ static int block_cb(void *ctx, const up_log_blockinfo_t *bi)
         c->snap_on_block |= bi->off + bi->len == c->snap_off;
         return 0;
     }
-    c->damaged++;
     if (c->first_bad == UINT64_MAX) {
         c->first_bad = bi->off;
         c->first_what = bi->what;
     }
+    if (bi->off >= c->size) {   /* the file ends below the mark */
+        say(c, 1, "events.log: offset %llu: %llu acknowledged bytes are missing (the file ends before its"
+            " acknowledged end, offset %llu)", (unsigned long long)bi->off, (unsigned long long)bi->len,
+            (unsigned long long)c->mark.acked);
+        return 0;
+    }
+    c->damaged++;
     if (bi->events >= 0)
         c->lost_events += (uint64_t)bi->events;
     else
@@ -153,7 +159,7 @@ static void check_log(ck_t *c, const char *dir)
     char ev[128];
     if (rc < 0)
         say(c, 1, "events.log: cannot read it: %s", up_strerror(rc));
-    else if (!c->damaged)
+    else if (c->first_bad == UINT64_MAX)
         say(c, 0, "events.log: ok (%llu block%s, %llu events, %llu bytes)", (unsigned long long)c->blocks,
             c->blocks == 1 ? "" : "s", (unsigned long long)c->events, (unsigned long long)c->size);
     else
@@ -188,12 +194,12 @@ static void report_snapshot(ck_t *c, int rc, const char *why)
         say(c, 1, "rollup.bin: %s", why);
     else if (rc < 0)
         say(c, 1, "rollup.bin: cannot read it: %s", up_strerror(rc));
-    else if (c->snap_off && !c->snap_on_block)
-        say(c, 1, "rollup.bin: it covers events.log through offset %llu, which is not the end of a block",
-            (unsigned long long)c->snap_off);
     else if (c->first_bad < c->snap_off)
         say(c, 0, "rollup.bin: checksums and bounds ok (%llu events through offset %llu; the damaged log"
             " cannot confirm them)", (unsigned long long)c->snap_events, (unsigned long long)c->snap_off);
+    else if (c->snap_off && !c->snap_on_block)
+        say(c, 1, "rollup.bin: it covers events.log through offset %llu, which is not the end of a block",
+            (unsigned long long)c->snap_off);
     else if (c->events_at_snap != c->snap_events)
         say(c, 1, "rollup.bin: it holds %llu events through offset %llu, but events.log holds %llu there",
             (unsigned long long)c->snap_events, (unsigned long long)c->snap_off,
