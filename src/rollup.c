@@ -45,6 +45,8 @@ int up_days_set(up_days_t *d, int32_t day)
         return up_days_set(d, day);
     } else if (wbase < d->base) {
         uint32_t extra = (uint32_t)((d->base - wbase) / 64);
+        if (d->nw + extra > UINT16_MAX)
+            return -UP_EINVAL;   /* a span of days no real data has */
         uint64_t *w = calloc(d->nw + extra, sizeof *w);
         if (!w)
             return -UP_ENOMEM;
@@ -55,6 +57,8 @@ int up_days_set(up_days_t *d, int32_t day)
         d->base = wbase;
     } else if ((wbase - d->base) / 64 >= (int32_t)d->nw) {
         uint32_t nw = (uint32_t)((wbase - d->base) / 64) + 1;
+        if (nw > UINT16_MAX)
+            return -UP_EINVAL;
         uint64_t *w = realloc(d->w, nw * sizeof *w);
         if (!w)
             return -UP_ENOMEM;
@@ -424,8 +428,9 @@ int up_rollup_add(up_rollup_t *r, const up_ev_t *ev)
         p->first_ts = ev->ts;
     if (ev->ts > p->last_ts)
         p->last_ts = ev->ts;
-    if (!ec->passive && (up_days_set(&p->active, day) < 0 || add_evd(p, day) < 0))
-        return -UP_ENOMEM;
+    int rc;
+    if (!ec->passive && ((rc = up_days_set(&p->active, day)) < 0 || (rc = add_evd(p, day)) < 0))
+        return rc;
     if (ec->key_action) {
         if (ev->ts < p->first_ka_ts)
             p->first_ka_ts = ev->ts;
@@ -446,10 +451,8 @@ int up_rollup_add(up_rollup_t *r, const up_ev_t *ev)
             continue; /* a feature event the model also lists as passive */
         if (ev->ts < pf->first_use_ts)
             pf->first_use_ts = ev->ts;
-        if (up_days_set(&pf->used, day) < 0)
-            return -UP_ENOMEM;
-        if (role == 1 && up_days_set(&pf->advanced, day) < 0)
-            return -UP_ENOMEM;
+        if ((rc = up_days_set(&pf->used, day)) < 0 || (role == 1 && (rc = up_days_set(&pf->advanced, day)) < 0))
+            return rc;
     }
     return 0;
 }

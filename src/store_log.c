@@ -19,6 +19,7 @@
 #include <zstd.h>
 
 #define HDR 16
+#define TS_LIMIT (1LL << 50)   /* ms: some 35,000 years either side of 1970; the rollup's days fit */
 static const char MAGIC[4] = {'U', 'P', 'B', '1'};
 
 static int put_varint(up_buf_t *b, uint64_t v)
@@ -264,7 +265,9 @@ static int dec_events(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t
         if (i == 0)
             ts = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
         else
-            ts += (int64_t)v;
+            ts = (int64_t)((uint64_t)ts + v);   /* wraps, then fails the range check */
+        if (ts <= -TS_LIMIT || ts >= TS_LIMIT)
+            return -UP_ECORRUPT;
         d->ev[i].ts = ts;
     }
     for (uint32_t i = 0; i < n; i++) {
