@@ -17,7 +17,7 @@ CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
 UNITSRC  = $(wildcard tests/unit/test_*.c)
 UNITBIN  = $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit fuzz fuzz-replay cli http web bench-web crosscheck crashtest check bench bench-http install clean demo
+.PHONY: all test unit fuzz fuzz-store fuzz-replay cli http web bench-web crosscheck crashtest check bench bench-http install clean demo
 
 all: $(BUILD)/uptake
 
@@ -62,9 +62,17 @@ $(BUILD)/tests/fuzz_wire_replay: fuzz/fuzz_wire.c fuzz/replay.c $(BUILD)/libupta
 $(BUILD)/tests/fuzz_rules_replay: fuzz/fuzz_rules.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_rules.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
 
-fuzz-replay: $(BUILD)/tests/fuzz_wire_replay $(BUILD)/tests/fuzz_rules_replay
+$(BUILD)/tests/fuzz_log_replay: fuzz/fuzz_log.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_log.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
+
+$(BUILD)/tests/fuzz_rollup_replay: fuzz/fuzz_rollup.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_rollup.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
+
+fuzz-replay: $(BUILD)/tests/fuzz_wire_replay $(BUILD)/tests/fuzz_rules_replay $(BUILD)/tests/fuzz_log_replay $(BUILD)/tests/fuzz_rollup_replay
 	$(BUILD)/tests/fuzz_wire_replay fuzz/corpus/wire/*
 	$(BUILD)/tests/fuzz_rules_replay fuzz/corpus/rules/*
+	$(BUILD)/tests/fuzz_log_replay fuzz/corpus/log/*
+	$(BUILD)/tests/fuzz_rollup_replay fuzz/corpus/rollup/*
 
 # libFuzzer (clang) on the wire decoder and the condition language, FUZZ_SECONDS
 # each; new finds go to the corpus
@@ -79,6 +87,17 @@ fuzz: $(BUILD)/libuptake.a
 	  -o $(BUILD)/fuzz/fuzz_rules fuzz/fuzz_rules.c $(filter-out src/main.c src/cli.c src/server%.c src/api.c,$(SRC)) \
 	  $(BUILD)/obj/web_assets.c $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_rules -max_total_time=$(FUZZ_SECONDS) -max_len=512 fuzz/corpus/rules
+	$(MAKE) fuzz-store
+
+# the log block reader and the snapshot loader (make fuzz-store: these two alone)
+FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
+FUZZ_SRC = $(filter-out src/main.c src/cli.c src/server%.c src/api.c,$(SRC)) $(BUILD)/obj/web_assets.c
+fuzz-store: $(BUILD)/libuptake.a
+	mkdir -p $(BUILD)/fuzz $(BUILD)/fuzz/log $(BUILD)/fuzz/rollup
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_log fuzz/fuzz_log.c $(FUZZ_SRC) $(LDLIBS)
+	$(BUILD)/fuzz/fuzz_log -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/log fuzz/corpus/log
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_rollup fuzz/fuzz_rollup.c $(FUZZ_SRC) $(LDLIBS)
+	$(BUILD)/fuzz/fuzz_rollup -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/rollup fuzz/corpus/rollup
 
 # the real client libraries against `uptake serve`, the captured requests
 # replayed, and the kill -9 crash test (20 rounds; `make crashtest`: 1,000)

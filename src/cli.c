@@ -2,6 +2,7 @@
  * after the verb; each option says which verbs accept it, so --help and
  * error messages come from the same table as the parser. */
 #include "cli.h"
+#include "check.h"
 #include "demo.h"
 #include "engine.h"
 #include "writeops.h"
@@ -42,13 +43,14 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LAST_DAY, O_LIMIT,
-    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_EVENTS_ONLY, O_SERVER_SIDE, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_LOGO, O_HELP, O_N
+    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_EVENTS_ONLY, O_SERVER_SIDE, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_LOGO, O_DROP_DAMAGED, O_HELP, O_N
 };
 
 /* verbs, as bits */
 enum {
     V_INIT = 1, V_MODEL = 2, V_IMPORT = 4, V_REJECTS = 8, V_REPORT = 16, V_DEMO = 32,
-    V_STATUS = 64, V_SERVE = 128, V_KEYS = 256, V_ALERTS = 512, V_TASKS = 1024, V_BACKTEST = 2048, V_ALL = 4095
+    V_STATUS = 64, V_SERVE = 128, V_KEYS = 256, V_ALERTS = 512, V_TASKS = 1024, V_BACKTEST = 2048,
+    V_CHECK = 4096, V_REPAIR = 8192, V_ALL = 16383
 };
 
 typedef struct {
@@ -104,6 +106,7 @@ static const opt_t OPTS[O_N] = {
     [O_UNTIL] = {"until", 0, "DATE", V_ALERTS, "alerts snooze: until this date"},
     [O_WAIT] = {"wait", 0, "SECONDS", V_ALERTS, "alerts evaluate: wait this long for webhook retries (default 30)"},
     [O_ALL] = {"all", 0, NULL, V_TASKS, "tasks list: done tasks too"},
+    [O_DROP_DAMAGED] = {"drop-damaged", 0, NULL, V_REPAIR, "cut events.log at its first damaged block, losing the events from there on"},
     [O_HELP] = {"help", 'h', NULL, V_ALL, "show help"},
 };
 
@@ -134,6 +137,8 @@ static const verb_t VERBS[] = {
      "manage write keys and read tokens"},
     {"backtest", V_BACKTEST, "backtest --from DATE [--to DATE] [--horizon N] [--suggest-weights] [--format F]",
      "how well health and every metric predicted churn, on the store's own history"},
+    {"check", V_CHECK, "check", "verify every file of the store (log blocks, snapshot, database)"},
+    {"repair", V_REPAIR, "repair [--drop-damaged]", "rebuild what can be rebuilt; say what cannot"},
 };
 #define NVERBS (sizeof VERBS / sizeof *VERBS)
 
@@ -1159,6 +1164,22 @@ static int cmd_tasks(const args_t *a)
     return exit_code;
 }
 
+/* check and repair: 0 when the store is whole, 1 when problems are (left),
+ * 3 when it cannot be read. */
+static int cmd_check(const args_t *a, int repair)
+{
+    if (a->npos != 1) {
+        fprintf(stderr, "usage: uptake %s\n", repair ? "repair [--drop-damaged]" : "check");
+        return UP_EXIT_USAGE;
+    }
+    char err[1024] = "";
+    int rc = repair ? up_check_repair(data_dir(a), a->set[O_DROP_DAMAGED], stdout, err, sizeof err)
+                    : up_check_store(data_dir(a), stdout, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "uptake %s: %s\n", a->verb->name, err[0] ? err : up_strerror(rc));
+    return rc < 0 ? UP_EXIT_STORE : rc > 0 ? UP_EXIT_FAIL : UP_EXIT_OK;
+}
+
 int up_cli_main(int argc, char **argv)
 {
     args_t a;
@@ -1189,6 +1210,8 @@ int up_cli_main(int argc, char **argv)
     case V_ALERTS: return cmd_alerts(&a);
     case V_TASKS: return cmd_tasks(&a);
     case V_BACKTEST: return cmd_backtest(&a);
+    case V_CHECK: return cmd_check(&a, 0);
+    case V_REPAIR: return cmd_check(&a, 1);
     }
     return UP_EXIT_USAGE;
 }

@@ -11,6 +11,8 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -43,6 +45,8 @@ int up_days_set(up_days_t *d, int32_t day)
         return up_days_set(d, day);
     } else if (wbase < d->base) {
         uint32_t extra = (uint32_t)((d->base - wbase) / 64);
+        if (d->nw + extra > UINT16_MAX)
+            return -UP_EINVAL;   /* a span of days no real data has */
         uint64_t *w = calloc(d->nw + extra, sizeof *w);
         if (!w)
             return -UP_ENOMEM;
@@ -53,6 +57,8 @@ int up_days_set(up_days_t *d, int32_t day)
         d->base = wbase;
     } else if ((wbase - d->base) / 64 >= (int32_t)d->nw) {
         uint32_t nw = (uint32_t)((wbase - d->base) / 64) + 1;
+        if (nw > UINT16_MAX)
+            return -UP_EINVAL;
         uint64_t *w = realloc(d->w, nw * sizeof *w);
         if (!w)
             return -UP_ENOMEM;
@@ -422,8 +428,9 @@ int up_rollup_add(up_rollup_t *r, const up_ev_t *ev)
         p->first_ts = ev->ts;
     if (ev->ts > p->last_ts)
         p->last_ts = ev->ts;
-    if (!ec->passive && (up_days_set(&p->active, day) < 0 || add_evd(p, day) < 0))
-        return -UP_ENOMEM;
+    int rc;
+    if (!ec->passive && ((rc = up_days_set(&p->active, day)) < 0 || (rc = add_evd(p, day)) < 0))
+        return rc;
     if (ec->key_action) {
         if (ev->ts < p->first_ka_ts)
             p->first_ka_ts = ev->ts;
@@ -444,10 +451,8 @@ int up_rollup_add(up_rollup_t *r, const up_ev_t *ev)
             continue; /* a feature event the model also lists as passive */
         if (ev->ts < pf->first_use_ts)
             pf->first_use_ts = ev->ts;
-        if (up_days_set(&pf->used, day) < 0)
-            return -UP_ENOMEM;
-        if (role == 1 && up_days_set(&pf->advanced, day) < 0)
-            return -UP_ENOMEM;
+        if ((rc = up_days_set(&pf->used, day)) < 0 || (role == 1 && (rc = up_days_set(&pf->advanced, day)) < 0))
+            return rc;
     }
     return 0;
 }
@@ -504,12 +509,30 @@ static void *big_alloc(size_t n)
  *         its used bitmap; every array 8-byte aligned
  *   cold: key-action days, active events per day and advanced-use bitmaps,
  *         referenced by offset
- * The reader maps the file and uses the bitmaps and arrays in place. */
-#define SNAP_MAGIC "UPROLL08"
+ *   trailer: where the sections start, and a CRC-32C of each section (the
+ *         header and dictionaries, each half of the pair records, the cold
+ *         region) and of the trailer itself
+ * The reader maps the file, checks every section's CRC and the bounds of
+ * every index and offset it loads, and uses the bitmaps and arrays in place:
+ * a file that fails any check is rebuilt from the log, never trusted. */
+#define SNAP_MAGIC "UPROLL09"
+#define SNAP_HEAD 56                     /* magic and seven 8-byte fields */
+#define TRAILER_MAGIC 0x54525055u        /* "UPRT" */
+#define DAY_LIMIT (1 << 24)              /* |day| bound: far beyond any real date */
+
+typedef struct {
+    uint64_t head_len;      /* bytes of the header and dictionaries (the pair records follow) */
+    uint64_t cold_off;      /* the cold region (its length is the 8 bytes before it) */
+    uint64_t split[4];      /* second half: first pair, file offset, pf index; pf total */
+    uint32_t crc[4];        /* head, first half of the pairs, second half, cold (with its length) */
+    uint32_t magic;
+    uint32_t crc_self;      /* over the bytes before it */
+} snap_trailer_t;
 
 typedef struct {
     FILE *f;
     uint64_t pos;
+    uint32_t crc;           /* of the bytes written since the last section boundary */
     int rc;
 } wr_t;
 
@@ -517,6 +540,7 @@ static void w_all(wr_t *w, const void *p, size_t n)
 {
     if (n && fwrite(p, 1, n, w->f) != n)
         w->rc = -UP_EIO;
+    w->crc = up_crc32c(w->crc, p, n);
     w->pos += n;
 }
 
@@ -525,6 +549,13 @@ static void w_align(wr_t *w)
     static const char zero[8] = {0};
     if (w->pos % 8)
         w_all(w, zero, 8 - w->pos % 8);
+}
+
+/* Ends a section at the current position: its CRC goes to *crc. */
+static void w_section(wr_t *w, uint32_t *crc)
+{
+    *crc = w->crc;
+    w->crc = 0;
 }
 
 static void w_days(wr_t *w, const up_days_t *d)
@@ -549,75 +580,90 @@ typedef struct {
     uint64_t adv_off;       /* into the cold region */
 } snap_pf_t;
 
-int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t log_offset)
+static void w_head(wr_t *w, const up_rollup_t *r, uint64_t model_hash, uint64_t log_offset)
 {
-    wr_t w = {f, 0, 0};
-    up_buf_t cold = {0};
-    int rc = 0;
-    w_all(&w, SNAP_MAGIC, 8);
-    w_all(&w, &model_hash, 8);
-    w_all(&w, &log_offset, 8);
-    w_all(&w, &r->events, 8);
-    w_all(&w, &r->min_ts, 8);
-    w_all(&w, &r->max_ts, 8);
-    w_all(&w, &r->users_gen, 8);
-    uint64_t cold_off = 0;          /* patched at the end */
-    long cold_off_pos = ftell(f);
-    w_all(&w, &cold_off, 8);
+    w_all(w, SNAP_MAGIC, 8);
+    w_all(w, &model_hash, 8);
+    w_all(w, &log_offset, 8);
+    w_all(w, &r->events, 8);
+    w_all(w, &r->min_ts, 8);
+    w_all(w, &r->max_ts, 8);
+    w_all(w, &r->users_gen, 8);
     for (int k = 0; k < UP_KINDS; k++) {
         const up_dict_t *d = &r->dict[k];
-        w_all(&w, &d->n, 4);
+        w_all(w, &d->n, 4);
         for (uint32_t i = 0; i < d->n; i++) {
-            w_all(&w, &d->lens[i], 4);
-            w_all(&w, d->strs[i], d->lens[i] + 1);
+            w_all(w, &d->lens[i], 4);
+            w_all(w, d->strs[i], d->lens[i] + 1);
         }
     }
-    w_all(&w, &r->n_pairs, 4);
-    /* where the second half of the pairs starts, so two threads can load */
-    uint64_t split[4] = {r->n_pairs / 2, 0, 0, 0};   /* pair index, file offset, pf index, pf total */
-    long split_pos = ftell(f);
-    w_all(&w, split, sizeof split);
+    w_all(w, &r->n_pairs, 4);
+    w_align(w);
+}
+
+/* One pair's hot records to w, its cold arrays to cold. */
+static int w_pair(wr_t *w, up_buf_t *cold, const up_pair_t *p)
+{
+    int rc = 0;
+    snap_pair_t sp = {p->account, p->user, p->flags, p->n_ka, p->n_pf, p->n_evd, p->created_at,
+                      p->first_ts, p->last_ts, p->first_ka_ts, cold->len};
+    rc |= up_buf_append(cold, p->ka, p->n_ka * sizeof *p->ka);
+    rc |= up_buf_append(cold, p->evd, p->n_evd * sizeof *p->evd);
+    rc |= up_buf_reserve(cold, 8);
+    while (rc == 0 && cold->len % 8)
+        cold->data[cold->len++] = 0;
+    w_align(w);
+    w_all(w, &sp, sizeof sp);
+    w_days(w, &p->active);
+    for (uint32_t j = 0; j < p->n_pf; j++) {
+        const up_pf_t *pf = &p->pf[j];
+        snap_pf_t sf = {pf->feature, pf->advanced.base, pf->advanced.nw, 0, pf->first_exposure_ts,
+                        pf->first_use_ts, cold->len};
+        rc |= up_buf_append(cold, pf->advanced.w, (size_t)pf->advanced.nw * 8);
+        w_all(w, &sf, sizeof sf);
+        w_days(w, &pf->used);
+    }
+    return rc;
+}
+
+int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t log_offset)
+{
+    wr_t w = {f, 0, 0, 0};
+    up_buf_t cold = {0};
+    int rc = 0;
+    snap_trailer_t t = {.split = {r->n_pairs / 2, 0, 0, 0}, .magic = TRAILER_MAGIC};
+    w_head(&w, r, model_hash, log_offset);
+    t.head_len = w.pos;
+    w_section(&w, &t.crc[0]);
     uint64_t n_pf_total = 0;
+    int split_done = 0;
     for (uint32_t i = 0; i < r->n_pairs && !w.rc && !rc; i++) {
-        const up_pair_t *p = &r->pairs[i];
-        if (i == split[0]) {
+        if (i == t.split[0]) {   /* where the second half starts, so two threads can load */
             w_align(&w);
-            split[1] = w.pos;
-            split[2] = n_pf_total;
+            t.split[1] = w.pos;
+            t.split[2] = n_pf_total;
+            w_section(&w, &t.crc[1]);
+            split_done = 1;
         }
-        n_pf_total += p->n_pf;
-        snap_pair_t sp = {p->account, p->user, p->flags, p->n_ka, p->n_pf, p->n_evd, p->created_at,
-                          p->first_ts, p->last_ts, p->first_ka_ts, cold.len};
-        rc |= up_buf_append(&cold, p->ka, p->n_ka * sizeof *p->ka);
-        rc |= up_buf_append(&cold, p->evd, p->n_evd * sizeof *p->evd);
-        rc |= up_buf_reserve(&cold, 8);
-        while (cold.len % 8)
-            cold.data[cold.len++] = 0;
-        w_align(&w);
-        w_all(&w, &sp, sizeof sp);
-        w_days(&w, &p->active);
-        for (uint32_t j = 0; j < p->n_pf; j++) {
-            const up_pf_t *pf = &p->pf[j];
-            snap_pf_t sf = {pf->feature, pf->advanced.base, pf->advanced.nw, 0, pf->first_exposure_ts,
-                            pf->first_use_ts, cold.len};
-            rc |= up_buf_append(&cold, pf->advanced.w, (size_t)pf->advanced.nw * 8);
-            w_all(&w, &sf, sizeof sf);
-            w_days(&w, &pf->used);
-        }
+        n_pf_total += r->pairs[i].n_pf;
+        rc |= w_pair(&w, &cold, &r->pairs[i]);
     }
     w_align(&w);
+    if (!split_done) {           /* no pairs: the first half is empty, the second too */
+        t.split[1] = w.pos;
+        t.split[2] = 0;
+        w_section(&w, &t.crc[1]);
+    }
+    w_section(&w, &t.crc[2]);
     uint64_t cold_len = cold.len;
     w_all(&w, &cold_len, 8);
-    cold_off = w.pos;
+    t.cold_off = w.pos;
     w_all(&w, cold.data, cold.len);
     up_buf_free(&cold);
-    split[3] = n_pf_total;
-    if (r->n_pairs == 0)
-        split[1] = cold_off - 8;
-    if (cold_off_pos < 0 || fseek(f, cold_off_pos, SEEK_SET) != 0 || fwrite(&cold_off, 8, 1, f) != 1 ||
-        split_pos < 0 || fseek(f, split_pos, SEEK_SET) != 0 || fwrite(split, sizeof split, 1, f) != 1 ||
-        fseek(f, 0, SEEK_END) != 0)
-        w.rc = -UP_EIO;
+    w_section(&w, &t.crc[3]);
+    t.split[3] = n_pf_total;
+    t.crc_self = up_crc32c(0, &t, offsetof(snap_trailer_t, crc_self));
+    w_all(&w, &t, sizeof t);
     if (rc)
         return -UP_ENOMEM;
     return w.rc;
@@ -649,15 +695,20 @@ static void r_align(rd_t *c, const uint8_t *base)
 {
     size_t off = (size_t)(c->p - base);
     if (off % 8)
-        c->p += 8 - off % 8;
-    if (c->p > c->end)
-        c->p = c->end;
+        c->p += (size_t)(c->end - c->p) < 8 - off % 8 ? (size_t)(c->end - c->p) : 8 - off % 8;
+}
+
+/* A day set's base and length within bounds: base a multiple of 64, every
+ * day far from overflowing. */
+static int days_ok(int32_t base, uint32_t nw)
+{
+    return nw <= UINT16_MAX && base % 64 == 0 && base > -DAY_LIMIT && base < DAY_LIMIT;
 }
 
 static int r_days(rd_t *c, up_days_t *d)
 {
     uint32_t nw;
-    if (r_copy(c, &d->base, 4) || r_copy(c, &nw, 4) || nw > UINT16_MAX)
+    if (r_copy(c, &d->base, 4) || r_copy(c, &nw, 4) || !days_ok(d->base, nw))
         return -UP_ECORRUPT;
     d->nw = (uint16_t)nw;
     d->w = nw ? (uint64_t *)(uintptr_t)r_take(c, (size_t)nw * 8) : NULL;
@@ -675,76 +726,270 @@ typedef struct {
     uint64_t cold_len;
     uint32_t first, end;
     uint64_t pf_first, pf_end;
+    uint32_t crc;           /* what [from, to) must sum to */
+    uint32_t *seen;         /* per feature: the last pair (+1) that had it */
+    uint32_t n_features;
+    const char *why;        /* with rc: what was wrong */
+    uint32_t bad_pair;
     int rc;
 } load_part_t;
+
+static int part_fail(load_part_t *lp, uint32_t pair, const char *why)
+{
+    lp->why = why;
+    lp->bad_pair = pair;
+    return -UP_ECORRUPT;
+}
+
+/* Key-action days and event days sorted, strictly, with sane contents. */
+static const char *cold_arrays_bad(const up_pair_t *p)
+{
+    for (uint32_t i = 0; i < p->n_ka; i++)
+        if ((i && p->ka[i].day <= p->ka[i - 1].day) || p->ka[i].day <= -DAY_LIMIT || p->ka[i].day >= DAY_LIMIT ||
+            p->ka[i].min_ms < 0 || p->ka[i].min_ms > p->ka[i].max_ms || p->ka[i].max_ms >= UP_MS_PER_DAY)
+            return "its key-action days are out of order or out of range";
+    for (uint32_t i = 0; i < p->n_evd; i++)
+        if ((i && p->evd[i].day <= p->evd[i - 1].day) || p->evd[i].n == 0 || p->evd[i].day <= -DAY_LIMIT ||
+            p->evd[i].day >= DAY_LIMIT)
+            return "its days of active events are out of order or out of range";
+    return NULL;
+}
+
+/* The fixed record of pair i: ids, flags and counts within bounds; its cold
+ * arrays mapped and checked. */
+static int parse_pair(load_part_t *lp, const snap_pair_t *sp, uint32_t i, uint64_t pool_used)
+{
+    const up_rollup_t *r = lp->r;
+    if (sp->account >= r->dict[UP_KIND_ACCOUNT].n || sp->user >= r->dict[UP_KIND_USER].n)
+        return part_fail(lp, i, "its account or user id is out of range");
+    if (sp->flags & ~(uint32_t)(UP_PAIR_IN_TABLE | UP_PAIR_CHAMPION | UP_PAIR_SPONSOR) ||
+        sp->n_pf > lp->n_features || pool_used + sp->n_pf > lp->pf_end)
+        return part_fail(lp, i, "its flags or feature count are out of range");
+    if (!(sp->first_ts <= sp->last_ts || (sp->first_ts == UP_TS_NONE && sp->last_ts == INT64_MIN)))
+        return part_fail(lp, i, "its first event is after its last");
+    uint64_t evd_off = sp->ka_off + (uint64_t)sp->n_ka * sizeof(up_kaday_t);
+    if (sp->ka_off % 8 || sp->n_ka > lp->cold_len || sp->n_evd > lp->cold_len ||
+        evd_off + (uint64_t)sp->n_evd * sizeof(up_evday_t) > lp->cold_len)
+        return part_fail(lp, i, "its key-action days lie outside the cold region");
+    up_pair_t *p = &lp->r->pairs[i];
+    memset(p, 0, sizeof *p);
+    p->account = sp->account;
+    p->user = sp->user;
+    p->flags = sp->flags;
+    p->created_at = sp->created_at;
+    p->first_ts = sp->first_ts;
+    p->last_ts = sp->last_ts;
+    p->first_ka_ts = sp->first_ka_ts;
+    p->n_ka = sp->n_ka;
+    p->n_evd = sp->n_evd;
+    p->ka = sp->n_ka ? (up_kaday_t *)(uintptr_t)(lp->cold + sp->ka_off) : NULL;
+    p->evd = sp->n_evd ? (up_evday_t *)(uintptr_t)(lp->cold + evd_off) : NULL;
+    const char *why = cold_arrays_bad(p);
+    return why ? part_fail(lp, i, why) : 0;
+}
+
+/* Feature record j of pair i. */
+static int parse_pf(load_part_t *lp, rd_t *c, up_pf_t *pf, uint32_t i)
+{
+    snap_pf_t sf;
+    if (r_copy(c, &sf, sizeof sf))
+        return part_fail(lp, i, "its feature records run past their region");
+    if (sf.feature >= lp->n_features || lp->seen[sf.feature] == i + 1)
+        return part_fail(lp, i, "a feature id is out of range or repeated");
+    lp->seen[sf.feature] = i + 1;
+    if (!days_ok(sf.adv_base, sf.adv_nw) || sf.adv_off % 8 || sf.adv_off > lp->cold_len ||
+        (uint64_t)sf.adv_nw * 8 > lp->cold_len - sf.adv_off)
+        return part_fail(lp, i, "its advanced-use days lie outside the cold region");
+    memset(pf, 0, sizeof *pf);
+    pf->feature = sf.feature;
+    pf->first_exposure_ts = sf.first_exposure_ts;
+    pf->first_use_ts = sf.first_use_ts;
+    pf->advanced.base = sf.adv_base;
+    pf->advanced.nw = (uint16_t)sf.adv_nw;
+    pf->advanced.borrowed = sf.adv_nw > 0;
+    pf->advanced.w = sf.adv_nw ? (uint64_t *)(uintptr_t)(lp->cold + sf.adv_off) : NULL;
+    if (r_days(c, &pf->used) < 0)
+        return part_fail(lp, i, "its used days are out of range");
+    return 0;
+}
 
 static int parse_part(load_part_t *lp)
 {
     up_rollup_t *r = lp->r;
+    if (up_crc32c(0, lp->from, (size_t)(lp->to - lp->from)) != lp->crc)
+        return part_fail(lp, lp->first, NULL);
     rd_t c = {lp->from, lp->to};
     uint64_t pool_used = lp->pf_first;
     for (uint32_t i = lp->first; i < lp->end; i++) {
         snap_pair_t sp;
         int rc;
         r_align(&c, lp->base);
-        if (r_copy(&c, &sp, sizeof sp) || sp.account >= r->dict[UP_KIND_ACCOUNT].n ||
-            sp.user >= r->dict[UP_KIND_USER].n || sp.n_pf > (1u << 16) || pool_used + sp.n_pf > lp->pf_end)
-            return -UP_ECORRUPT;
-        up_pair_t *p = &r->pairs[i];
-        memset(p, 0, sizeof *p);
-        p->account = sp.account;
-        p->user = sp.user;
-        p->flags = sp.flags;
-        p->created_at = sp.created_at;
-        p->first_ts = sp.first_ts;
-        p->last_ts = sp.last_ts;
-        p->first_ka_ts = sp.first_ka_ts;
-        p->n_ka = sp.n_ka;
-        p->n_evd = sp.n_evd;
-        uint64_t evd_off = sp.ka_off + (uint64_t)sp.n_ka * sizeof(up_kaday_t);
-        if (sp.ka_off % 4 || sp.n_ka > lp->cold_len || sp.n_evd > lp->cold_len ||
-            evd_off + (uint64_t)sp.n_evd * sizeof(up_evday_t) > lp->cold_len)
-            return -UP_ECORRUPT;
-        p->ka = sp.n_ka ? (up_kaday_t *)(uintptr_t)(lp->cold + sp.ka_off) : NULL;
-        p->evd = sp.n_evd ? (up_evday_t *)(uintptr_t)(lp->cold + evd_off) : NULL;
-        if ((rc = r_days(&c, &p->active)) < 0)
+        if (r_copy(&c, &sp, sizeof sp))
+            return part_fail(lp, i, "its record runs past its region");
+        if ((rc = parse_pair(lp, &sp, i, pool_used)) < 0)
             return rc;
+        up_pair_t *p = &r->pairs[i];
+        if (r_days(&c, &p->active) < 0)
+            return part_fail(lp, i, "its active days are out of range");
         p->pf = sp.n_pf ? r->pf_pool + pool_used : NULL;   /* borrowed: cap_pf stays 0 */
         pool_used += sp.n_pf;
-        for (uint32_t j = 0; j < sp.n_pf; j++) {
-            snap_pf_t sf;
-            if (r_copy(&c, &sf, sizeof sf) || sf.adv_nw > UINT16_MAX)
-                return -UP_ECORRUPT;
-            up_pf_t *pf = &p->pf[p->n_pf++];
-            memset(pf, 0, sizeof *pf);
-            pf->feature = sf.feature;
-            pf->first_exposure_ts = sf.first_exposure_ts;
-            pf->first_use_ts = sf.first_use_ts;
-            pf->advanced.base = sf.adv_base;
-            pf->advanced.nw = (uint16_t)sf.adv_nw;
-            pf->advanced.borrowed = sf.adv_nw > 0;
-            if (sf.adv_off + (uint64_t)sf.adv_nw * 8 > lp->cold_len)
-                return -UP_ECORRUPT;
-            pf->advanced.w = sf.adv_nw ? (uint64_t *)(uintptr_t)(lp->cold + sf.adv_off) : NULL;
-            if ((rc = r_days(&c, &pf->used)) < 0)
+        for (uint32_t j = 0; j < sp.n_pf; j++, p->n_pf++)
+            if ((rc = parse_pf(lp, &c, &p->pf[j], i)) < 0)
                 return rc;
-        }
     }
     r_align(&c, lp->base);
     if (c.p != lp->to || pool_used != lp->pf_end)
-        return -UP_ECORRUPT;
+        return part_fail(lp, lp->end, "the pair records do not fill their region");
     return 0;
 }
 
 static void *load_part(void *arg)
 {
     load_part_t *lp = arg;
-    lp->rc = parse_part(lp);
+    lp->seen = calloc((size_t)lp->n_features + 1, sizeof *lp->seen);
+    lp->rc = lp->seen ? parse_part(lp) : -UP_ENOMEM;
+    free(lp->seen);
+    lp->seen = NULL;
     return NULL;
 }
 
-int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64_t *log_offset)
+/* A load failure: -UP_ECORRUPT with what was wrong in why. */
+static int bad(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(char *why, size_t whylen, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+    return -UP_ECORRUPT;
+}
+
+/* The trailer, checked: its own CRC and section offsets in order within the
+ * file of size bytes. */
+static int read_trailer(const uint8_t *base, uint64_t size, snap_trailer_t *t, char *why, size_t whylen)
+{
+    memcpy(t, base + size - sizeof *t, sizeof *t);
+    if (t->magic != TRAILER_MAGIC || up_crc32c(0, t, offsetof(snap_trailer_t, crc_self)) != t->crc_self)
+        return bad(why, whylen, "its trailer (the last %zu bytes) fails its checksum", sizeof *t);
+    uint64_t cold_end = size - sizeof *t;
+    if (t->head_len < SNAP_HEAD || t->head_len % 8 || t->split[1] < t->head_len || t->split[1] % 8 ||
+        t->cold_off < 8 || t->split[1] > t->cold_off - 8 || t->cold_off % 8 || t->cold_off > cold_end ||
+        t->split[2] > t->split[3] || t->split[3] > size / sizeof(snap_pf_t))
+        return bad(why, whylen, "its trailer's offsets are out of range");
+    if (up_crc32c(0, base, t->head_len) != t->crc[0])
+        return bad(why, whylen, "the checksum of its header and dictionaries (bytes 0-%llu) does not match",
+                   (unsigned long long)t->head_len);
+    return 0;
+}
+
+/* The dictionaries, borrowed from the mapping. */
+static int load_dicts(up_rollup_t *r, rd_t *c, char *why, size_t whylen)
+{
+    for (int k = 0; k < UP_KINDS; k++) {
+        uint32_t n, len;
+        if (r_copy(c, &n, 4))
+            return bad(why, whylen, "its dictionaries run past their region");
+        for (uint32_t i = 0; i < n; i++) {
+            const char *str;
+            if (r_copy(c, &len, 4) || !(str = r_take(c, (size_t)len + 1)) || str[len] != '\0')
+                return bad(why, whylen, "its dictionaries run past their region");
+            if (up_dict_add_borrowed(&r->dict[k], str, len) < 0)
+                return -UP_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+/* The pair records in two halves, the second on its own thread; each must
+ * end exactly where the next part begins. */
+static int load_pairs(up_rollup_t *r, const uint8_t *base, uint64_t size, const snap_trailer_t *t,
+                      uint32_t n_pairs, char *why, size_t whylen)
+{
+    r->pairs = malloc(((size_t)n_pairs + 1) * sizeof *r->pairs);
+    r->pf_pool_len = ((size_t)t->split[3] + 1) * sizeof *r->pf_pool;
+    r->pf_pool = big_alloc(r->pf_pool_len);
+    if (!r->pairs || !r->pf_pool)
+        return -UP_ENOMEM;
+    r->cap_pairs = n_pairs + 1;
+    const uint8_t *cold = base + t->cold_off;
+    uint64_t cold_len = size - sizeof *t - t->cold_off;
+    uint32_t nf = r->model ? (uint32_t)r->model->n_features : 0;
+    load_part_t parts[2] = {
+        {r, base, base + t->head_len, base + t->split[1], cold, cold_len, 0, (uint32_t)t->split[0], 0,
+         t->split[2], t->crc[1], NULL, nf, NULL, 0, 0},
+        {r, base, base + t->split[1], cold - 8, cold, cold_len, (uint32_t)t->split[0], n_pairs, t->split[2],
+         t->split[3], t->crc[2], NULL, nf, NULL, 0, 0},
+    };
+    pthread_t tid;
+    int threaded = n_pairs >= 4096 && pthread_create(&tid, NULL, load_part, &parts[1]) == 0;
+    int cold_ok = up_crc32c(0, cold - 8, (size_t)cold_len + 8) == t->crc[3];
+    load_part(&parts[0]);
+    if (threaded)
+        pthread_join(tid, NULL);
+    else
+        load_part(&parts[1]);
+    if (!cold_ok)
+        return bad(why, whylen, "the checksum of its cold region (bytes %llu-%llu) does not match",
+                   (unsigned long long)t->cold_off - 8, (unsigned long long)(size - sizeof *t));
+    for (int h = 0; h < 2; h++) {
+        const load_part_t *lp = &parts[h];
+        if (lp->rc == -UP_ECORRUPT && !lp->why)
+            return bad(why, whylen, "the checksum of its pair records (bytes %llu-%llu) does not match",
+                       (unsigned long long)(lp->from - base), (unsigned long long)(lp->to - base));
+        if (lp->rc == -UP_ECORRUPT)
+            return bad(why, whylen, "pair record %u: %s", lp->bad_pair, lp->why);
+        if (lp->rc < 0)
+            return lp->rc;
+    }
+    r->n_pairs = n_pairs;
+    uint64_t stored_len;
+    memcpy(&stored_len, cold - 8, 8);
+    if (stored_len != cold_len)
+        return bad(why, whylen, "its cold region's length does not match the file");
+    return 0;
+}
+
+/* The mapped file: header, dictionaries and pairs, every section checked. */
+static int load_mapped(up_rollup_t *r, const uint8_t *base, uint64_t size, uint64_t model_hash,
+                       uint64_t *log_offset, char *why, size_t whylen)
+{
+    snap_trailer_t t;
+    if (size < SNAP_HEAD + sizeof t || memcmp(base, SNAP_MAGIC, 8) != 0)
+        return -UP_ECORRUPT;            /* another format, or not a snapshot: no reason to give */
+    int rc = read_trailer(base, size, &t, why, whylen);
+    if (rc < 0)
+        return rc;
+    uint64_t hash;
+    memcpy(&hash, base + 8, 8);
+    if (hash != model_hash)
+        return -UP_ENOTFOUND;
+    rd_t c = {base + 16, base + t.head_len};
+    r_copy(&c, log_offset, 8);
+    r_copy(&c, &r->events, 8);
+    r_copy(&c, &r->min_ts, 8);
+    r_copy(&c, &r->max_ts, 8);
+    r_copy(&c, &r->users_gen, 8);
+#ifdef MADV_POPULATE_READ
+    /* map the hot region's pages in one call rather than a fault per page;
+     * older kernels say EINVAL: then pages fault in as read */
+    madvise((void *)(uintptr_t)base, (size_t)t.cold_off, MADV_POPULATE_READ);
+#endif
+    if ((rc = load_dicts(r, &c, why, whylen)) < 0)
+        return rc;
+    uint32_t n_pairs;
+    if (r_copy(&c, &n_pairs, 4) || n_pairs > size / sizeof(snap_pair_t) || t.split[0] > n_pairs)
+        return bad(why, whylen, "its pair count is out of range");
+    r_align(&c, base);
+    if (c.p != base + t.head_len)
+        return bad(why, whylen, "its dictionaries do not fill their region");
+    return load_pairs(r, base, size, &t, n_pairs, why, whylen);
+}
+
+int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64_t *log_offset,
+                   char *why, size_t whylen)
+{
+    if (whylen)
+        why[0] = '\0';
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -UP_ENOTFOUND;
@@ -759,77 +1004,9 @@ int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64
         return -UP_EIO;
     r->map = map;
     r->map_len = (size_t)st.st_size;
-    const uint8_t *base = map;
-    rd_t c = {base, base + st.st_size};
-    uint64_t hash;
-    if (memcmp(base, SNAP_MAGIC, 8) != 0)
-        return -UP_ECORRUPT;
-    c.p += 8;
-    if (r_copy(&c, &hash, 8))
-        return -UP_ECORRUPT;
-    if (hash != model_hash)
-        return -UP_ENOTFOUND;
-    if (r_copy(&c, log_offset, 8) || r_copy(&c, &r->events, 8) || r_copy(&c, &r->min_ts, 8) ||
-        r_copy(&c, &r->max_ts, 8) || r_copy(&c, &r->users_gen, 8))
-        return -UP_ECORRUPT;
-    uint64_t cold_off;
-    if (r_copy(&c, &cold_off, 8) || cold_off > (uint64_t)st.st_size || cold_off % 8)
-        return -UP_ECORRUPT;
-#ifdef MADV_POPULATE_READ
-    /* map the hot region's pages in one call rather than a fault per page;
-     * the cold region (key-action days, advanced use) is faulted only when
-     * read. Older kernels say EINVAL: then pages fault in as read. */
-    madvise(map, (size_t)cold_off, MADV_POPULATE_READ);
-#endif
-    for (int k = 0; k < UP_KINDS; k++) {
-        uint32_t n, len;
-        if (r_copy(&c, &n, 4))
-            return -UP_ECORRUPT;
-        for (uint32_t i = 0; i < n; i++) {
-            const char *str;
-            if (r_copy(&c, &len, 4) || !(str = r_take(&c, (size_t)len + 1)) || str[len] != '\0')
-                return -UP_ECORRUPT;
-            if (up_dict_add_borrowed(&r->dict[k], str, len) < 0)
-                return -UP_ENOMEM;
-        }
-    }
-    uint32_t n_pairs;
-    uint64_t split[4];
-    if (r_copy(&c, &n_pairs, 4) || n_pairs > (uint64_t)st.st_size / sizeof(snap_pair_t) ||
-        r_copy(&c, split, sizeof split) || split[0] > n_pairs || split[1] > cold_off ||
-        split[2] > split[3] || split[3] > (uint64_t)st.st_size / sizeof(snap_pf_t))
-        return -UP_ECORRUPT;
-    r->pairs = malloc(((size_t)n_pairs + 1) * sizeof *r->pairs);
-    r->pf_pool_len = ((size_t)split[3] + 1) * sizeof *r->pf_pool;
-    r->pf_pool = big_alloc(r->pf_pool_len);
-    if (!r->pairs || !r->pf_pool)
-        return -UP_ENOMEM;
-    r->cap_pairs = n_pairs + 1;
-    /* two halves, the second on its own thread; each must end exactly where
-     * the next part begins */
-    r_align(&c, base);
-    load_part_t parts[2] = {
-        {r, base, c.p, base + split[1], base + cold_off, (uint64_t)st.st_size - cold_off,
-         0, (uint32_t)split[0], 0, split[2], 0},
-        {r, base, base + split[1], base + cold_off - 8, base + cold_off, (uint64_t)st.st_size - cold_off,
-         (uint32_t)split[0], n_pairs, split[2], split[3], 0},
-    };
-    pthread_t tid;
-    int threaded = n_pairs >= 4096 && pthread_create(&tid, NULL, load_part, &parts[1]) == 0;
-    load_part(&parts[0]);
-    if (threaded)
-        pthread_join(tid, NULL);
-    else
-        load_part(&parts[1]);
-    if (parts[0].rc < 0 || parts[1].rc < 0)
-        return parts[0].rc < 0 ? parts[0].rc : parts[1].rc;
-    r->n_pairs = n_pairs;
-    const uint8_t *cold = base + cold_off;
-    uint64_t cold_len = (uint64_t)st.st_size - cold_off;
-    c.p = cold - 8;
-    uint64_t stored_len;
-    if (r_copy(&c, &stored_len, 8) || stored_len != cold_len || c.p != cold)
-        return -UP_ECORRUPT;
+    int rc = load_mapped(r, map, (uint64_t)st.st_size, model_hash, log_offset, why, whylen);
+    if (rc < 0)
+        return rc;
     r->index_stale = 1;
     for (uint32_t e = 0; e < r->dict[UP_KIND_EVENT].n; e++)
         if (classify(r, e) < 0)

@@ -128,9 +128,12 @@ int up_rollup_apply_block(up_rollup_t *r, const up_block_t *b);
 int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t log_offset);
 
 /* Maps the snapshot at path into an initialised, empty r; the bitmaps stay in
- * the mapping (unmapped by up_rollup_free). Returns 0, -UP_ENOTFOUND when the
- * file is missing or was built with another model (the caller rebuilds), or
- * -UP_ECORRUPT. */
-int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64_t *log_offset);
+ * the mapping (unmapped by up_rollup_free). Every section's CRC-32C and every
+ * index, offset and order it loads is checked. Returns 0, -UP_ENOTFOUND when
+ * the file is missing or was built with another model (the caller rebuilds),
+ * or -UP_ECORRUPT with what failed in why (empty when the file is of another
+ * format, which is no damage). */
+int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64_t *log_offset,
+                   char *why, size_t whylen);
 
 #endif

@@ -28,6 +28,8 @@ struct up_store {
     char *dir;
     int flags;
     int lock_fd, log_fd;
+    int ack_fd;                 /* events.ack, the acknowledged end of the log (writer only) */
+    up_log_mark_t mark;         /* as last read or written */
     sqlite3 *db;
     sqlite3_stmt *reject_stmt;
     sqlite3_stmt *profile_stmt;     /* one user's profile (new pairs of a writer) */
@@ -308,19 +310,55 @@ static int rollup_block_cb(void *ctx, const up_block_t *b)
     return up_rollup_apply_block(ctx, b);
 }
 
+/* The notice for damage a scan found: which block, what failed, why it is
+ * not a torn tail, and what to do. */
+static void damage_notice(up_store_t *s, const up_log_scan_t *sc)
+{
+    char size[96] = "", why[96];
+    unsigned long long at = sc->end, acked = sc->acked;
+    if (sc->bad_len)
+        snprintf(size, sizeof size, "%llu bytes, ", (unsigned long long)sc->bad_len);
+    if (sc->bad_events >= 0)
+        snprintf(size + strlen(size), sizeof size - strlen(size), "%lld events", (long long)sc->bad_events);
+    else
+        snprintf(size + strlen(size), sizeof size - strlen(size), "its events cannot be counted");
+    if (at < acked)
+        snprintf(why, sizeof why, "lies below the acknowledged end of the log (offset %llu)", acked);
+    else
+        snprintf(why, sizeof why, "has data after it");
+    if (sc->short_log)
+        snprintf(s->notice, sizeof s->notice, "events.log is damaged: it ends at offset %llu, %llu bytes"
+                 " before its acknowledged end (offset %llu), so acknowledged events are missing",
+                 at, (unsigned long long)sc->bad_len, acked);
+    else
+        snprintf(s->notice, sizeof s->notice, "events.log is damaged: the block at offset %llu (%s) %s"
+                 " and %s, so it is not an interrupted write", at, size, sc->what, why);
+    size_t l = strlen(s->notice);
+    snprintf(s->notice + l, sizeof s->notice - l, "; nothing was cut. Run `uptake check` for details"
+             " and `uptake repair` to recover (see docs/store.md)");
+}
+
+/* Scans the log from start with the acknowledged mark, naming any damage in
+ * the notice. */
+static int scan_log(up_store_t *s, uint64_t start, up_log_block_fn fn, void *ctx, int truncate,
+                    up_log_scan_t *sc)
+{
+    memset(sc, 0, sizeof *sc);
+    sc->acked = s->mark.acked;
+    int rc = up_store_log_scan(s->log_fd, start, fn, ctx, truncate, sc);
+    if (rc == -UP_ECORRUPT && sc->what)
+        damage_notice(s, sc);
+    return rc;
+}
+
 /* Folds the log from offset start into s->roll. */
 static int replay(up_store_t *s, uint64_t start)
 {
-    uint64_t end, cut;
-    int rc = up_store_log_scan(s->log_fd, start, rollup_block_cb, &s->roll,
-                         (s->flags & UP_STORE_WRITE) != 0, &end, &cut);
-    if (rc == -UP_ECORRUPT)
-        snprintf(s->notice, sizeof s->notice,
-                 "events.log is damaged at offset %llu: a block there fails its checksum and data"
-                 " follows it, so this is not an interrupted write; nothing was cut. Restore the"
-                 " store from a backup (see docs/store.md)", (unsigned long long)end);
+    up_log_scan_t sc;
+    int rc = scan_log(s, start, rollup_block_cb, &s->roll, (s->flags & UP_STORE_WRITE) != 0, &sc);
     if (rc < 0)
         return rc;
+    uint64_t end = sc.end, cut = sc.cut;
     if (end != start)
         s->dirty = 1;
     s->log_end = end;
@@ -356,7 +394,8 @@ static int build_rollup(up_store_t *s, int allow_snapshot)
         char *p = path_in(s, "rollup.bin");
         if (!p)
             return -UP_ENOMEM;
-        int rc = up_rollup_load(&s->roll, p, s->model_hash, &start);
+        char why[256] = "";
+        int rc = up_rollup_load(&s->roll, p, s->model_hash, &start, why, sizeof why);
         free(p);
         if (rc == -UP_ENOMEM)
             return rc;
@@ -364,10 +403,13 @@ static int build_rollup(up_store_t *s, int allow_snapshot)
             up_rollup_free(&s->roll);
             up_rollup_init(&s->roll, s->model, INT64_MAX);
             start = 0;
-            if (rc != -UP_ENOTFOUND && st.st_size > 0)
-                snprintf(s->notice + strlen(s->notice), sizeof s->notice - strlen(s->notice),
-                         "%srollup.bin did not match the log; rebuilt it from events.log",
-                         s->notice[0] ? "; " : "");
+            size_t l = strlen(s->notice);
+            if (rc == -UP_ECORRUPT && why[0])
+                snprintf(s->notice + l, sizeof s->notice - l, "%srollup.bin is damaged: %s; rebuilt it from"
+                         " events.log", l ? "; " : "", why);
+            else if (rc != -UP_ENOTFOUND && st.st_size > 0)
+                snprintf(s->notice + l, sizeof s->notice - l,
+                         "%srollup.bin did not match the log; rebuilt it from events.log", l ? "; " : "");
         }
     }
     s->profiled_pairs = s->roll.n_pairs;   /* the snapshot's pairs carry their profiles */
@@ -533,10 +575,33 @@ static int open_db(up_store_t *s, const char *dir, int flags, char *err, size_t 
     return 0;
 }
 
+/* Reads the acknowledged mark (DIR/events.ack); a writer keeps the file open
+ * to advance it. Read before the log's size, which is never below it. */
+static int open_mark(up_store_t *s, const char *dir, int flags, char *err, size_t errlen)
+{
+    char *p = path_in(s, "events.ack");
+    int rc = p ? up_store_log_mark_read(p, &s->mark) : -UP_ENOMEM;
+    if (rc == 0 && (flags & UP_STORE_WRITE) && (s->ack_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+        rc = -UP_EIO;
+    free(p);
+    if (rc < 0) {
+        set_err(err, errlen, "%s: cannot open events.ack: %s", dir, strerror(errno));
+        return rc;
+    }
+    if (s->mark.state == UP_MARK_DAMAGED)
+        snprintf(s->notice, sizeof s->notice, "events.ack is damaged (no record in it passes its checksum);"
+                 " events.log is read as if it had no acknowledged end until a writer rewrites it"
+                 " (run `uptake check`)");
+    return 0;
+}
+
 /* Opens events.log (appending for a writer; a reader of a store never
  * written reads it as empty). */
 static int open_log(up_store_t *s, const char *dir, int flags, char *err, size_t errlen)
 {
+    int rc = open_mark(s, dir, flags, err, errlen);
+    if (rc < 0)
+        return rc;
     char *p = path_in(s, "events.log");
     s->log_fd = p ? open(p, ((flags & UP_STORE_WRITE) ? O_RDWR | O_CREAT | O_APPEND : O_RDONLY) | O_CLOEXEC, 0644) : -1;
     free(p);
@@ -600,7 +665,7 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
     if (!s)
         return -UP_ENOMEM;
     s->flags = flags;
-    s->lock_fd = s->log_fd = -1;
+    s->lock_fd = s->log_fd = s->ack_fd = -1;
     up_map64_init(&s->dedup);
     s->dir = up_strdup(dir);
     if (!s->dir) {
@@ -692,6 +757,10 @@ int up_store_sync(up_store_t *s)
         return rc;
     if (fsync(s->log_fd) != 0)
         return -UP_EIO;
+    /* the mark moves only once the log is durable, and before the caller
+     * acknowledges: nothing below it is ever taken for a torn tail */
+    if (s->mark.acked != s->log_end || s->mark.state != UP_MARK_OK)
+        return up_store_log_mark_write(s->ack_fd, &s->mark, s->log_end);
     return 0;
 }
 
@@ -745,6 +814,8 @@ int up_store_close(up_store_t *s)
         sqlite3_close(s->db);
     if (s->log_fd >= 0)
         close(s->log_fd);
+    if (s->ack_fd >= 0)
+        close(s->ack_fd);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     up_rollup_free(&s->roll);
@@ -792,8 +863,12 @@ int up_store_set_model(up_store_t *s, const char *text, size_t len, const char *
         up_model_free(m);
         return -UP_ENOMEM;
     }
-    /* pending events belong to the log before the model changes */
-    if ((rc = up_store_commit(s)) < 0) {
+    /* pending events belong to the log before the model changes, and a
+     * damaged log keeps the model it has (it could not be rebuilt) */
+    up_log_scan_t sc;
+    if ((rc = up_store_commit(s)) < 0 || (rc = scan_log(s, 0, NULL, NULL, 0, &sc)) < 0) {
+        if (rc == -UP_ECORRUPT && s->notice[0])
+            snprintf(err, errlen, "%s", s->notice);
         free(copy);
         up_model_free(m);
         return rc;
@@ -865,8 +940,8 @@ int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned)
     if (!r)
         return -UP_ENOMEM;
     up_rollup_init(r, s->model, T);
-    uint64_t end, cut;
-    rc = up_store_log_scan(s->log_fd, 0, cutoff_cb, r, 0, &end, &cut);
+    up_log_scan_t sc;
+    rc = scan_log(s, 0, cutoff_cb, r, 0, &sc);
     if (rc == 0)
         rc = sync_users(s, r, s->roll.users_gen);
     if (rc < 0) {
@@ -910,8 +985,8 @@ int up_store_scan_events(up_store_t *s, int64_t T, const uint8_t *want, uint32_t
     if (rc < 0)
         return rc;
     scan_ctx_t c = {T, want, n_want, fn, ctx};
-    uint64_t end, cut;
-    return up_store_log_scan(s->log_fd, 0, scan_cb, &c, 0, &end, &cut);
+    up_log_scan_t sc;
+    return scan_log(s, 0, scan_cb, &c, 0, &sc);
 }
 
 static int dedup_cb(void *ctx, const up_block_t *b);
@@ -952,8 +1027,8 @@ static int dedup_cb(void *ctx, const up_block_t *b)
 
 static int dedup_load(up_store_t *s)
 {
-    uint64_t end, cut;
-    int rc = up_store_log_scan(s->log_fd, 0, dedup_cb, s, 0, &end, &cut);
+    up_log_scan_t sc;
+    int rc = scan_log(s, 0, dedup_cb, s, 0, &sc);
     if (rc < 0)
         return rc;
     for (uint32_t i = 0; s->pend_has_mid && i < s->n_pend; i++) {
@@ -969,6 +1044,11 @@ int up_store_refresh(up_store_t *s)
 {
     if ((s->flags & UP_STORE_WRITE) || !s->roll_ready)
         return 0;
+    char *p = path_in(s, "events.ack");
+    int rc0 = p ? up_store_log_mark_read(p, &s->mark) : -UP_ENOMEM;   /* before the log's size */
+    free(p);
+    if (rc0 < 0)
+        return rc0;
     struct stat st;
     if (fstat(s->log_fd, &st) < 0)
         return -UP_EIO;

@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,7 @@
 #include <zstd.h>
 
 #define HDR 16
+#define TS_LIMIT (1LL << 50)   /* ms: some 35,000 years either side of 1970; the rollup's days fit */
 static const char MAGIC[4] = {'U', 'P', 'B', '1'};
 
 static int put_varint(up_buf_t *b, uint64_t v)
@@ -263,7 +265,9 @@ static int dec_events(dec_t *d, const uint8_t **pp, const uint8_t *end, uint32_t
         if (i == 0)
             ts = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
         else
-            ts += (int64_t)v;
+            ts = (int64_t)((uint64_t)ts + v);   /* wraps, then fails the range check */
+        if (ts <= -TS_LIMIT || ts >= TS_LIMIT)
+            return -UP_ECORRUPT;
         d->ev[i].ts = ts;
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -356,90 +360,306 @@ static int all_zero(int fd, uint64_t off, uint64_t size)
     return 1;
 }
 
-int up_store_log_scan(int fd, uint64_t start, up_log_block_fn fn, void *ctx,
-                int truncate, uint64_t *end, uint64_t *cut)
+/* One block read from the file: its header, and its raw payload when good. */
+typedef struct {
+    int fd;
+    uint64_t size;               /* of the file */
+    uint32_t clen, rlen;         /* from the header */
+    uint8_t *cbuf, *rbuf;
+    size_t ccap, rcap;
+    ZSTD_DCtx *dctx;
+} blk_t;
+
+enum { BLK_OK, BLK_SHORT, BLK_NO_MAGIC, BLK_PAST_END, BLK_BAD_LEN, BLK_BAD_CRC, BLK_BAD_ZSTD, BLK_BAD_DECODE };
+
+static const char *const BLK_WHAT[] = {
+    [BLK_OK] = NULL,
+    [BLK_SHORT] = "is cut short (the file ends inside its header)",
+    [BLK_NO_MAGIC] = "lacks the block magic UPB1",
+    [BLK_PAST_END] = "runs past the end of the file",
+    [BLK_BAD_LEN] = "has an impossible length",
+    [BLK_BAD_CRC] = "fails its checksum",
+    [BLK_BAD_ZSTD] = "does not decompress",
+    [BLK_BAD_DECODE] = "does not decode",
+};
+
+static int blk_init(blk_t *k, int fd)
 {
+    memset(k, 0, sizeof *k);
     struct stat st;
     if (fstat(fd, &st) < 0)
         return -UP_EIO;
-    uint64_t size = (uint64_t)st.st_size, off = start;
-    *cut = 0;
-    uint8_t *cbuf = NULL, *rbuf = NULL;
-    size_t ccap = 0, rcap = 0;
-    int rc = 0;
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
-    if (!dctx)
+    k->fd = fd;
+    k->size = (uint64_t)st.st_size;
+    k->dctx = ZSTD_createDCtx();
+    return k->dctx ? 0 : -UP_ENOMEM;
+}
+
+static void blk_free(blk_t *k)
+{
+    ZSTD_freeDCtx(k->dctx);
+    free(k->cbuf);
+    free(k->rbuf);
+}
+
+/* Grows *buf to hold n bytes (one spare). */
+static int ensure(uint8_t **buf, size_t *cap, size_t n)
+{
+    if (n < *cap)
+        return 0;
+    free(*buf);
+    *cap = n + 1;
+    *buf = malloc(*cap);
+    return *buf ? 0 : -UP_ENOMEM;
+}
+
+static int blk_decompress(blk_t *k)
+{
+    if (ensure(&k->rbuf, &k->rcap, k->rlen) < 0)
         return -UP_ENOMEM;
-    while (off < size) {
-        uint8_t hdr[HDR];
-        if (size - off < HDR || read_at(fd, hdr, HDR, off) != 0)
-            break;                          /* a header cut short: torn */
-        if (memcmp(hdr, MAGIC, 4) != 0) {
-            if (all_zero(fd, off, size))
-                break;                      /* space allocated, never written: torn */
-            rc = -UP_ECORRUPT;              /* damage with data after it */
-            goto done;
-        }
-        uint32_t clen = rd32(hdr + 4), rlen = rd32(hdr + 8), crc = rd32(hdr + 12);
-        if (size - off - HDR < clen)
-            break;                          /* the block's bytes run past the end: torn */
-        if (rlen > (1u << 30)) {
-            rc = -UP_ECORRUPT;
-            goto done;
-        }
-        if (clen > ccap) {
-            free(cbuf);
-            ccap = clen;
-            cbuf = malloc(ccap);
-            if (!cbuf) {
-                rc = -UP_ENOMEM;
-                goto done;
-            }
-        }
-        if (read_at(fd, cbuf, clen, off + HDR) != 0)
+    size_t got = ZSTD_decompressDCtx(k->dctx, k->rbuf, k->rlen, k->cbuf, k->clen);
+    return ZSTD_isError(got) || got != k->rlen ? BLK_BAD_ZSTD : BLK_OK;
+}
+
+/* Reads the block at off: BLK_OK with the raw payload in k->rbuf, another
+ * BLK_* saying what is wrong, or a negative UP_E* code. */
+static int blk_read(blk_t *k, uint64_t off)
+{
+    uint8_t hdr[HDR];
+    k->clen = k->rlen = 0;
+    if (k->size - off < HDR || read_at(k->fd, hdr, HDR, off) != 0)
+        return BLK_SHORT;
+    if (memcmp(hdr, MAGIC, 4) != 0)
+        return BLK_NO_MAGIC;
+    k->clen = rd32(hdr + 4);
+    k->rlen = rd32(hdr + 8);
+    if (k->size - off - HDR < k->clen)
+        return BLK_PAST_END;
+    if (k->rlen > (1u << 30))
+        return BLK_BAD_LEN;
+    if (ensure(&k->cbuf, &k->ccap, k->clen) < 0)
+        return -UP_ENOMEM;
+    int r = read_at(k->fd, k->cbuf, k->clen, off + HDR);
+    if (r != 0)
+        return r < 0 ? r : BLK_SHORT;
+    uint32_t c = up_crc32c(0, hdr + 4, 8);
+    if (up_crc32c(c, k->cbuf, k->clen) != rd32(hdr + 12))
+        return BLK_BAD_CRC;
+    return blk_decompress(k);
+}
+
+static int count_fn(void *ctx, const up_block_t *b)
+{
+    *(int64_t *)ctx = b->n_events;
+    return 0;
+}
+
+/* The events of the block just read (decompressing it when its checksum
+ * failed, since the damage may lie elsewhere), or -1 when it does not decode. */
+static int64_t blk_events(blk_t *k, int status)
+{
+    int64_t n = -1;
+    /* a damaged length may ask for much memory: count only plausible ones */
+    if (status == BLK_BAD_CRC && (k->rlen > (1u << 26) || blk_decompress(k) != BLK_OK))
+        return -1;
+    if (status != BLK_OK && status != BLK_BAD_CRC)
+        return -1;
+    if (decode(k->rbuf, k->rbuf + k->rlen, count_fn, &n) != 0)
+        return -1;
+    return n;
+}
+
+/* Whether the problem at off, above the mark, is what a crash leaves. */
+static int torn(blk_t *k, int status, uint64_t off)
+{
+    switch (status) {
+    case BLK_SHORT:
+    case BLK_PAST_END:
+        return 1;
+    case BLK_NO_MAGIC:
+        return all_zero(k->fd, off, k->size);   /* space allocated, never written */
+    case BLK_BAD_CRC:
+        return off + HDR + k->clen == k->size;  /* the last block, written out of order by a crash */
+    default:
+        return 0;
+    }
+}
+
+static void damaged(blk_t *k, int status, uint64_t off, up_log_scan_t *sc)
+{
+    sc->end = off;
+    sc->what = BLK_WHAT[status];
+    sc->bad_len = status > BLK_NO_MAGIC ? HDR + (uint64_t)k->clen : 0;
+    sc->bad_events = blk_events(k, status);
+}
+
+int up_store_log_scan(int fd, uint64_t start, up_log_block_fn fn, void *ctx,
+                int truncate, up_log_scan_t *sc)
+{
+    blk_t k;
+    uint64_t off = start;
+    sc->cut = sc->bad_len = 0;
+    sc->bad_events = -1;
+    sc->what = NULL;
+    sc->short_log = 0;
+    int rc = blk_init(&k, fd);
+    while (rc == 0 && off < k.size) {
+        int status = blk_read(&k, off);
+        if (status < 0) {
+            rc = status;
             break;
-        uint32_t c = up_crc32c(0, hdr + 4, 8);
-        if (up_crc32c(c, cbuf, clen) != crc) {
-            /* the last block, written out of order by a crash, is a torn
-             * tail; a bad block with blocks after it is damage, and cutting
-             * there would destroy acknowledged events */
-            if (off + HDR + clen == size)
-                break;
-            rc = -UP_ECORRUPT;
-            goto done;
         }
-        if (rlen > rcap) {
-            free(rbuf);
-            rcap = rlen;
-            rbuf = malloc(rcap + 1);
-            if (!rbuf) {
-                rc = -UP_ENOMEM;
-                goto done;
-            }
+        if (status == BLK_OK && fn && (rc = decode(k.rbuf, k.rbuf + k.rlen, fn, ctx)) != 0) {
+            if (rc == -UP_ECORRUPT)
+                damaged(&k, BLK_BAD_DECODE, off, sc);
+            break;
         }
-        size_t got = ZSTD_decompressDCtx(dctx, rbuf, rlen, cbuf, clen);
-        if (ZSTD_isError(got) || got != rlen) {
-            rc = -UP_ECORRUPT;
-            goto done;
+        if (status == BLK_OK) {
+            off += HDR + k.clen;
+            continue;
         }
-        if (fn) {
-            rc = decode(rbuf, rbuf + rlen, fn, ctx);
-            if (rc != 0)
-                goto done;
-        }
-        off += HDR + clen;
+        /* below the mark every block was acknowledged: whatever is wrong is
+         * damage, and cutting there would destroy acknowledged events */
+        if (off >= sc->acked && torn(&k, status, off))
+            break;
+        damaged(&k, status, off, sc);
+        rc = -UP_ECORRUPT;
     }
-    if (off < size) {
-        if (truncate && (ftruncate(fd, (off_t)off) < 0 || fsync(fd) < 0)) {
+    if (rc == 0 && off < sc->acked) {
+        sc->what = "is missing: the file ends before its acknowledged end";
+        sc->bad_len = sc->acked - off;
+        sc->end = off;
+        sc->short_log = 1;
+        rc = -UP_ECORRUPT;
+    }
+    if (rc == 0 && off < k.size) {
+        if (truncate && (ftruncate(fd, (off_t)off) < 0 || fsync(fd) < 0))
             rc = -UP_EIO;
-            goto done;
-        }
-        *cut = size - off;
+        else
+            sc->cut = k.size - off;
     }
-done:
-    *end = off;
-    ZSTD_freeDCtx(dctx);
-    free(cbuf);
-    free(rbuf);
+    if (!sc->what)
+        sc->end = off;
+    blk_free(&k);
     return rc;
+}
+
+/* The first offset after off that holds a good block, or the file's size. */
+static uint64_t resync(blk_t *k, uint64_t off)
+{
+    uint8_t buf[4096];
+    for (uint64_t at = off + 1; at < k->size;) {
+        size_t n = k->size - at < sizeof buf ? (size_t)(k->size - at) : sizeof buf;
+        if (read_at(k->fd, buf, n, at) != 0)
+            break;
+        for (size_t i = 0; i + 4 <= n; i++)
+            if (memcmp(buf + i, MAGIC, 4) == 0 && blk_read(k, at + i) == BLK_OK)
+                return at + i;
+        at += n > 3 ? n - 3 : n;
+    }
+    return k->size;
+}
+
+int up_store_log_verify(int fd, uint64_t acked, up_log_verify_fn fn, void *ctx)
+{
+    blk_t k;
+    int rc = blk_init(&k, fd);
+    uint64_t off = 0;
+    while (rc == 0 && off < k.size) {
+        int status = blk_read(&k, off);
+        if (status < 0) {
+            rc = status;
+            break;
+        }
+        up_log_blockinfo_t bi = {off, HDR + (uint64_t)k.clen, -1, NULL, 0};
+        if (status == BLK_OK && (bi.events = blk_events(&k, status)) < 0)
+            status = BLK_BAD_DECODE;
+        bi.what = BLK_WHAT[status];
+        if (status != BLK_OK && off >= acked && torn(&k, status, off)) {
+            bi.len = k.size - off;
+            bi.torn = 1;
+            rc = fn(ctx, &bi);
+            off = k.size;
+            break;
+        }
+        uint64_t next = off + bi.len;
+        if (status != BLK_OK) {
+            bi.events = blk_events(&k, status);
+            next = status >= BLK_BAD_LEN && next < k.size && blk_read(&k, next) == BLK_OK ? next : resync(&k, off);
+            bi.len = next - off;
+        }
+        rc = fn(ctx, &bi);
+        off = next;
+    }
+    if (rc == 0 && off < acked) {
+        up_log_blockinfo_t bi = {off, acked - off, -1, "is missing: the file ends before its acknowledged end", 0};
+        rc = fn(ctx, &bi);
+    }
+    blk_free(&k);
+    return rc;
+}
+
+/* ---- the mark ------------------------------------------------------------ */
+
+#define SLOT 32
+static const char MARK_MAGIC[4] = {'U', 'P', 'A', 'K'};
+
+static int slot_read(const uint8_t *p, uint64_t *seq, uint64_t *acked)
+{
+    if (memcmp(p, MARK_MAGIC, 4) != 0 || up_crc32c(0, p + 8, SLOT - 8) != rd32(p + 4))
+        return -1;
+    memcpy(seq, p + 8, 8);
+    memcpy(acked, p + 16, 8);
+    return 0;
+}
+
+int up_store_log_mark_read(const char *path, up_log_mark_t *m)
+{
+    memset(m, 0, sizeof *m);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : -UP_EIO;
+    uint8_t buf[2 * SLOT] = {0};
+    ssize_t n = pread(fd, buf, sizeof buf, 0);
+    close(fd);
+    if (n < 0)
+        return -UP_EIO;
+    m->state = UP_MARK_DAMAGED;
+    static const uint8_t empty[SLOT];
+    for (int i = 0; i < 2; i++) {
+        uint64_t seq, acked;
+        if (memcmp(buf + i * SLOT, empty, SLOT) == 0)
+            continue;   /* never written (a short file reads as zeros) */
+        if (slot_read(buf + i * SLOT, &seq, &acked) < 0) {
+            m->bad_slots++;
+            continue;
+        }
+        if (m->state != UP_MARK_OK || seq > m->seq) {
+            m->seq = seq;
+            m->acked = acked;
+            m->state = UP_MARK_OK;
+        }
+    }
+    if (m->state != UP_MARK_OK)
+        m->acked = 0;
+    if (m->state != UP_MARK_OK && !m->bad_slots)
+        m->state = UP_MARK_NONE;   /* an empty file */
+    return 0;
+}
+
+int up_store_log_mark_write(int fd, up_log_mark_t *m, uint64_t acked)
+{
+    uint8_t slot[SLOT] = {0};
+    uint64_t seq = m->seq + 1;
+    memcpy(slot, MARK_MAGIC, 4);
+    memcpy(slot + 8, &seq, 8);
+    memcpy(slot + 16, &acked, 8);
+    wr32(slot + 4, up_crc32c(0, slot + 8, SLOT - 8));
+    off_t at = (off_t)(seq % 2) * SLOT;
+    if (pwrite(fd, slot, SLOT, at) != SLOT || fdatasync(fd) != 0)
+        return -UP_EIO;
+    m->seq = seq;
+    m->acked = acked;
+    m->state = UP_MARK_OK;
+    return 0;
 }

@@ -2,7 +2,9 @@
  * blocks; each block is self-describing (it carries the dictionary strings and
  * (account, user) pairs first used in it) and zstd-compressed in columns.
  * Invariant: a block is either wholly present with a valid CRC-32C or it is a
- * torn tail, which up_store_log_scan finds and cuts. */
+ * torn tail, which up_store_log_scan finds and cuts; nothing below the
+ * acknowledged end (the mark in DIR/events.ack) is ever taken for a torn
+ * tail. */
 #ifndef UP_STORE_LOG_H
 #define UP_STORE_LOG_H
 
@@ -43,15 +45,68 @@ int up_store_log_append(int fd, const up_block_t *b, int zstd_level, uint64_t *b
 
 typedef int (*up_log_block_fn)(void *ctx, const up_block_t *b);
 
+/* What a scan found. acked is an input: the acknowledged end of the log (the
+ * mark, 0 when the store has none); the rest is output. */
+typedef struct {
+    uint64_t acked;
+    uint64_t end;          /* the offset after the last good block */
+    uint64_t cut;          /* bytes of a torn tail after end (0 normally) */
+    /* with -UP_ECORRUPT: the damaged block at end */
+    uint64_t bad_len;      /* its bytes as its header says (0 when unknown) */
+    int64_t bad_events;    /* the events it holds, or -1 when they cannot be counted */
+    const char *what;      /* what failed, e.g. "fails its checksum" */
+    int short_log;         /* the file ends bad_len bytes before acked */
+} up_log_scan_t;
+
 /* Reads blocks from offset start to the end of fd, calling fn for each.
- * A torn tail (a header cut short, a block whose bytes run past the end, a
- * last block failing its CRC, or zeros) is found: *cut receives its size in
- * bytes (0 normally) and *end the offset after the last good block; with
- * truncate set the tail is cut from the file (and the file synced). Damage
- * with data after it is never cut: -UP_ECORRUPT, with *end at the damaged
- * block. Returns 0, the first non-zero value fn returned, or a negative
- * UP_E* code. */
+ * Above sc->acked, a torn tail (a header cut short, a block whose bytes run
+ * past the end, a last block failing its CRC, or zeros) is found: sc->cut
+ * receives its size and sc->end the offset after the last good block; with
+ * truncate set the tail is cut from the file (and the file synced). Anything
+ * wrong below sc->acked (or damage with data after it) is never cut:
+ * -UP_ECORRUPT with sc->end at the damaged block and sc->what saying why.
+ * Returns 0, the first non-zero value fn returned, or a negative UP_E* code. */
 int up_store_log_scan(int fd, uint64_t start, up_log_block_fn fn, void *ctx,
-                int truncate, uint64_t *end, uint64_t *cut);
+                int truncate, up_log_scan_t *sc);
+
+/* One block as up_store_log_verify saw it. */
+typedef struct {
+    uint64_t off, len;     /* len 0: unknown (a header that cannot be read) */
+    int64_t events;        /* -1 when they cannot be counted */
+    const char *what;      /* NULL for a good block, else what failed */
+    int torn;              /* a torn tail above the mark (what says which kind) */
+} up_log_blockinfo_t;
+
+typedef int (*up_log_verify_fn)(void *ctx, const up_log_blockinfo_t *bi);
+
+/* Checks every block of fd (checksum, decompression, decoding) without
+ * stopping at damage: after a damaged block it goes on at the next offset
+ * that holds a block with a valid checksum. Calls fn for every block, good or
+ * bad, and once for a torn tail above acked (torn set), or for a log that
+ * ends below acked (what set, len 0). Returns 0, fn's first non-zero value,
+ * or a negative UP_E* code (an I/O error). */
+int up_store_log_verify(int fd, uint64_t acked, up_log_verify_fn fn, void *ctx);
+
+/* The acknowledged end of the log, kept in its own small file (DIR/events.ack)
+ * of two 32-byte slots written in turn, each with a sequence number and a
+ * CRC-32C, so that a write torn by a crash leaves the other slot readable. */
+typedef struct {
+    uint64_t acked;        /* the acknowledged end of the log */
+    uint64_t seq;          /* the sequence number of the slot read */
+    int state;             /* UP_MARK_* */
+    int bad_slots;         /* slots that fail their check (0..2) */
+} up_log_mark_t;
+
+enum { UP_MARK_NONE = 0, UP_MARK_OK = 1, UP_MARK_DAMAGED = 2 };
+
+/* Reads the mark file at path. A missing file is UP_MARK_NONE (acked 0); a
+ * file without a valid slot is UP_MARK_DAMAGED (acked 0). Returns 0 or
+ * -UP_EIO. */
+int up_store_log_mark_read(const char *path, up_log_mark_t *m);
+
+/* Writes acked into the next slot of the mark file open on fd (after the
+ * log's fsync) and syncs it: when it returns 0 the mark is durable. m is the
+ * mark read before (its seq is advanced). Returns 0 or -UP_EIO. */
+int up_store_log_mark_write(int fd, up_log_mark_t *m, uint64_t acked);
 
 #endif

@@ -10,7 +10,7 @@
 #include "store.h"
 
 static const char MODEL[] = "features:\n  - name: a\n    core: true\n    events: [a]\n";
-static char dir[64], logpath[96], snappath[96];
+static char dir[64], logpath[96], snappath[96], ackpath[96];
 
 static uint64_t events_of(up_store_t *s)
 {
@@ -32,6 +32,7 @@ static int setup(void **state)
     assert_int_equal(fx_mkdtemp(dir, sizeof dir, "store"), 0);
     snprintf(logpath, sizeof logpath, "%s/events.log", dir);
     snprintf(snappath, sizeof snappath, "%s/rollup.bin", dir);
+    snprintf(ackpath, sizeof ackpath, "%s/events.ack", dir);
     up_store_t *s = fx_create(dir, MODEL, "t");
     char user[32];
     for (int i = 0; i < 100000; i++) {
@@ -84,12 +85,39 @@ static void test_torn_tail(void **state)
     assert_int_equal(size_of(logpath), good);
 }
 
+static int last_block_cb(void *ctx, const up_log_blockinfo_t *bi)
+{
+    *(uint64_t *)ctx = bi->off;
+    return 0;
+}
+
+/* Moves the acknowledged mark back to the start of the log's last block:
+ * what a crash during that block's write leaves. */
+static void unacknowledge_last_block(void)
+{
+    uint64_t last = 0;
+    int fd = open(logpath, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(up_store_log_verify(fd, 0, last_block_cb, &last), 0);
+    close(fd);
+    up_log_mark_t m;
+    assert_int_equal(up_store_log_mark_read(ackpath, &m), 0);
+    assert_int_equal(m.state, UP_MARK_OK);
+    assert_int_equal(m.acked, (uint64_t)size_of(logpath));
+    fd = open(ackpath, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(up_store_log_mark_write(fd, &m, last), 0);
+    close(fd);
+}
+
 /* Cutting into the last block loses exactly that block (never acknowledged
- * in a real crash); the snapshot, which covers it, is discarded and rebuilt. */
+ * in a real crash, so above the mark); the snapshot, which covers it, is
+ * discarded and rebuilt. */
 static void test_cut_last_block(void **state)
 {
     (void)state;
     off_t good = size_of(logpath);
+    unacknowledge_last_block();
     assert_int_equal(truncate(logpath, good - 10), 0);
     up_store_t *s = fx_open_w(dir);
     assert_non_null(up_store_notice(s));
@@ -158,7 +186,8 @@ static void test_damage_is_not_cut(void **state)
     up_store_t *s;
     char err[512] = "";
     assert_int_equal(up_store_open(&s, dir, UP_STORE_WRITE, err, sizeof err), -UP_ECORRUPT);
-    assert_non_null(strstr(err, "damaged at offset 0"));
+    assert_non_null(strstr(err, "events.log is damaged: the block at offset 0 ("));
+    assert_non_null(strstr(err, ") fails its checksum and lies below the acknowledged end of the log"));
     assert_int_equal(size_of(logpath), size);
     flip_byte(100);
     s = fx_open_w(dir);
@@ -166,13 +195,32 @@ static void test_damage_is_not_cut(void **state)
     up_store_close(s);
 }
 
-/* The same damage in the last block is what a crash mid-write leaves (before
- * the snapshot covers it, hence no snapshot here): cut. */
+/* The same damage in the last block, acknowledged: not cut either. */
+static void test_bad_acknowledged_last_block_is_kept(void **state)
+{
+    (void)state;
+    off_t size = size_of(logpath);
+    assert_int_equal(unlink(snappath), 0);
+    flip_byte(size - 3);
+    up_store_t *s;
+    char err[512] = "";
+    assert_int_equal(up_store_open(&s, dir, UP_STORE_WRITE, err, sizeof err), -UP_ECORRUPT);
+    assert_non_null(strstr(err, "lies below the acknowledged end of the log"));
+    assert_int_equal(size_of(logpath), size);
+    flip_byte(size - 3);
+    s = fx_open_w(dir);
+    assert_int_equal(events_of(s), 100003);
+    up_store_close(s);
+}
+
+/* Damage in a last block above the mark is what a crash mid-write leaves
+ * (before the snapshot covers it, hence no snapshot here): cut. */
 static void test_bad_last_block_is_cut(void **state)
 {
     (void)state;
     off_t size = size_of(logpath);
     assert_int_equal(unlink(snappath), 0);
+    unacknowledge_last_block();
     flip_byte(size - 3);
     up_store_t *s = fx_open_w(dir);
     assert_non_null(up_store_notice(s));
@@ -199,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_lost_snapshot),
         cmocka_unit_test(test_dedup_across_reopen),
         cmocka_unit_test(test_damage_is_not_cut),
+        cmocka_unit_test(test_bad_acknowledged_last_block_is_kept),
         cmocka_unit_test(test_bad_last_block_is_cut),
         cmocka_unit_test(test_missing_store),
     };
