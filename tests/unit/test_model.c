@@ -493,6 +493,7 @@ static void test_dump_exact(void **state)
                         "  health_drop_days: 14\n"
                         "  renewal_days: 90\n"
                         "  renewal_risk_probability: 0.2\n"
+                        "  data_stale_hours: 48\n"
                         "nudges:\n"
                         "  trial_days: 14\n"
                         "  expansion: []\n"
