@@ -125,10 +125,11 @@ lost:
 }
 
 int up_admin_import(int sock, const char *kind, const char *file, int fd, const up_mapping_t *map, int quiet,
-                    int strict, FILE *out, FILE *err)
+                    int strict, int again, FILE *out, FILE *err)
 {
     up_buf_t h = {0};
-    up_buf_printf(&h, "uptake-admin 1\nverb import\nkind %s\nquiet %d\nstrict %d\nname ", kind, quiet, strict);
+    up_buf_printf(&h, "uptake-admin 1\nverb import\nkind %s\nquiet %d\nstrict %d\nagain %d\nname ", kind, quiet,
+                  strict, again);
     for (const char *p = file; *p; p++)   /* a name is one line */
         up_buf_append(&h, *p == '\n' ? "?" : p, 1);
     up_buf_puts(&h, "\n");

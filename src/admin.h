@@ -26,7 +26,7 @@ int up_admin_connect(const char *dir);
  * kind as `uptake import` names it, file as the user named it, fd open on
  * it. The server's output goes to out and err. Returns the exit code. */
 int up_admin_import(int sock, const char *kind, const char *file, int fd, const up_mapping_t *map, int quiet,
-                    int strict, FILE *out, FILE *err);
+                    int strict, int again, FILE *out, FILE *err);
 
 /* Hands `model set` to the server: the model's text, named name. */
 int up_admin_model_set(int sock, const char *name, const char *text, size_t len, FILE *out, FILE *err);

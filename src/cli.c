@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,7 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LAST_DAY, O_LIMIT,
-    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_EVENTS_ONLY, O_SERVER_SIDE, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_LOGO, O_DROP_DAMAGED, O_HELP, O_N
+    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_EVENTS_ONLY, O_SERVER_SIDE, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_LOGO, O_DROP_DAMAGED, O_AGAIN, O_HELP, O_N
 };
 
 /* verbs, as bits */
@@ -67,6 +68,7 @@ static const opt_t OPTS[O_N] = {
     [O_MAP] = {"map", 0, "SPEC", V_IMPORT, "column mapping, e.g. user_id=subscription_id,ts=usage_date"},
     [O_MAP_FILE] = {"map-file", 0, "FILE", V_IMPORT, "column mapping file: one 'field = column' per line"},
     [O_STRICT] = {"strict", 0, NULL, V_IMPORT, "exit 1 when any record is rejected"},
+    [O_AGAIN] = {"again", 0, NULL, V_IMPORT, "import an events file even when the same file was imported in full before"},
     [O_QUIET] = {"quiet", 'q', NULL, V_IMPORT | V_INIT, "no progress bar, no per-record messages"},
     [O_AS_OF] = {"as-of", 0, "DATE", V_REPORT | V_ALERTS | V_TASKS, "compute as of the end of this UTC day (default: now)"},
     [O_FORMAT] = {"format", 'f', "FMT", V_REPORT | V_REJECTS | V_KEYS | V_ALERTS | V_TASKS | V_BACKTEST | V_STATUS, "table, json or csv (default table)"},
@@ -491,7 +493,7 @@ static int import_through_server(const args_t *a, const up_mapping_t *map)
             close(fd);
             return up_import_exit_worse(exit_code, UP_EXIT_STORE);
         }
-        int code = up_admin_import(sock, a->pos[1], a->pos[i], fd, map, a->set[O_QUIET], a->set[O_STRICT], stdout,
+        int code = up_admin_import(sock, a->pos[1], a->pos[i], fd, map, a->set[O_QUIET], a->set[O_STRICT], a->set[O_AGAIN], stdout,
                                    stderr);
         close(fd);
         exit_code = up_import_exit_worse(exit_code, code);
@@ -547,7 +549,8 @@ static int cmd_import(const args_t *a)
     int tty = isatty(2) && !a->set[O_QUIET];
     for (int i = 2; i < a->npos; i++) {
         progress_t pg = {a->pos[i], now_s(), 0, 0};
-        up_import_opts_t o = {a->set[O_QUIET], a->set[O_STRICT], tty ? progress_cb : NULL, &pg, progress_end};
+        up_import_opts_t o = {a->set[O_QUIET], a->set[O_STRICT], a->set[O_AGAIN], tty ? progress_cb : NULL, &pg,
+                              progress_end};
         int stop;
         exit_code = up_import_exit_worse(exit_code, up_import_run(s, (up_import_kind_t)kind, a->pos[i], -1,
                                                                   map.n ? &map : NULL, &o, stdout, stderr, &stop));
@@ -1183,6 +1186,9 @@ static int cmd_check(const args_t *a, int repair)
 int up_cli_main(int argc, char **argv)
 {
     args_t a;
+    /* a file-size limit (ulimit -f) is a write error with its own message,
+     * not death between the fsync and the summary */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("uptake %s\n", UPTAKE_VERSION);
         return UP_EXIT_OK;

@@ -16,6 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <openssl/sha.h>
+#include <fcntl.h>
 
 #define MAX_ID 512
 
@@ -67,6 +71,7 @@ typedef struct {
     sqlite3 *db;
     const char *source;             /* "file", or "http" for the server */
     const char *path;
+    const char *identity;       /* an events file's (file_identity), or "" */
     FILE *log;
     int logged;
     up_import_stats_t *st;
@@ -690,9 +695,10 @@ static int store_event(imp_t *im, const up_record_t *r)
                              has(r, E_MSGID) ? r->val[E_MSGID] : NULL, has(r, E_MSGID) ? r->len[E_MSGID] : 0);
     if (rc < 0)
         return rc;
-    if (rc == 1)
+    if (rc == 1) {
         im->st->stored++;
-    else
+        im->st->stored_no_id += !has(r, E_MSGID);
+    } else
         im->st->duplicates++;
     return 0;
 }
@@ -808,8 +814,118 @@ static void record_import(sqlite3 *db, up_import_kind_t kind, const char *path, 
     }
 }
 
+/* ---- finished events files, by identity --------------------------------- */
+
+/* An events file's identity: its size and the SHA-256 of its first and last
+ * MiB, as hex ("" for what is not a regular file, or cannot be read). */
+static void file_identity(const char *path, int fd, char out[80])
+{
+    out[0] = '\0';
+    int own = fd < 0 ? open(path, O_RDONLY | O_CLOEXEC) : fd;
+    struct stat st;
+    unsigned char *buf = malloc(2u << 20);
+    if (own >= 0 && buf && fstat(own, &st) == 0 && S_ISREG(st.st_mode)) {
+        size_t size = (size_t)st.st_size, head = size < (1u << 20) ? size : (1u << 20);
+        size_t tail = size - head < (1u << 20) ? size - head : (1u << 20);
+        if (pread(own, buf, head, 0) == (ssize_t)head &&
+            (tail == 0 || pread(own, buf + head, tail, (off_t)(size - tail)) == (ssize_t)tail)) {
+            unsigned char md[32];
+            SHA256(buf, head + tail, md);
+            int k = snprintf(out, 80, "%zu:", size);
+            for (int i = 0; i < 32 && k < 78; i++)
+                k += snprintf(out + k, (size_t)(80 - k), "%02x", md[i]);
+        }
+    }
+    free(buf);
+    if (fd < 0 && own >= 0)
+        close(own);
+}
+
+/* 1 (with st->skipped_*) when an events import of this identity finished. */
+static int already_imported(sqlite3 *db, const char *ident, up_import_stats_t *st)
+{
+    sqlite3_stmt *q;
+    int found = 0;
+    if (sqlite3_prepare_v2(db, "SELECT at, read, stored FROM import_files WHERE identity = ?", -1, &q, NULL) !=
+        SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(q, 1, ident, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        found = 1;
+        snprintf(st->skipped_at, sizeof st->skipped_at, "%s", (const char *)sqlite3_column_text(q, 0));
+        st->skipped_read = (uint64_t)sqlite3_column_int64(q, 1);
+        st->skipped_stored = (uint64_t)sqlite3_column_int64(q, 2);
+    }
+    sqlite3_finalize(q);
+    return found;
+}
+
+static void record_identity(sqlite3 *db, const char *ident, const char *path, const up_import_stats_t *st)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO import_files(identity, file, at, read, stored)"
+                               " VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%SZ','now'), ?, ?)", -1, &q, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(q, 1, ident, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, (sqlite3_int64)st->read);
+    sqlite3_bind_int64(q, 4, (sqlite3_int64)st->stored);
+    sqlite3_step(q);
+    sqlite3_finalize(q);
+}
+
+/* "FILE: WHAT the event log: REASON", the reason as precise as the store
+ * knows it: a full disk, the file size limit (SIGXFSZ is ignored, so it is
+ * EFBIG), memory. */
+static void write_error(up_store_t *s, const char *path, int rc, const char *what, char *err, size_t errlen)
+{
+    int e = up_store_write_errno(s);
+    const char *why = rc == -UP_ENOMEM ? "out of memory"
+                    : e == ENOSPC ? "no space left on device"
+                    : e == EFBIG ? "file too large (the file size limit, `ulimit -f`, is reached)"
+                    : e == EDQUOT ? "disk quota exceeded"
+                    : e ? strerror(e) : up_strerror(rc);
+    snprintf(err, errlen, "%s: %s the event log: %s; nothing of this file was stored", path, what, why);
+}
+
+/* An events import's last step, all or nothing (store.h): the log synced
+ * (then the snapshot, a cache whose failure is no error), then one
+ * transaction with the rejects, the imports row and the end of the pending
+ * mark. When the log cannot be written, or the file was given up part-way
+ * (rc < 0, not a read error), the log is cut back to where the import began
+ * and its imports row says nothing was stored. */
+static int finish_events(up_store_t *s, imp_t *im, int keep, int rc, char *err, size_t errlen)
+{
+    up_import_stats_t *st = im->st;
+    int crc = keep ? up_store_sync(s) : 0;
+    if (keep && crc == 0) {
+        up_store_commit(s);   /* writes the snapshot; the log is already safe */
+        up_store_import_done(s);
+    } else {
+        if (crc < 0) {
+            write_error(s, im->path, crc, "cannot write", err, errlen);
+            rc = crc;
+        }
+        up_store_import_abort(s);
+        st->stored = 0;
+        st->partial = 0;
+    }
+    record_import(im->db, UP_IMPORT_EVENTS, im->path, st);
+    /* only files with events that have no message id: the others are
+     * de-duplicated by their ids, and a re-run counts them as duplicates */
+    if (keep && crc == 0 && im->identity[0] && !st->partial && st->stored_no_id)
+        record_identity(im->db, im->identity, im->path, st);
+    if (sqlite3_exec(im->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot commit: %s", im->path, sqlite3_errmsg(im->db));
+        sqlite3_exec(im->db, "ROLLBACK", NULL, NULL, NULL);
+        st->partial = 0;
+        return -UP_EDB;
+    }
+    return rc;
+}
+
 /* up_ingest_file, or up_ingest_fd when fd >= 0 (ingest.h). */
-static int ingest_any(up_store_t *s, up_import_kind_t kind, const char *path, int fd,
+static int ingest_any(up_store_t *s, up_import_kind_t kind, const char *path, int fd, unsigned flags,
                       const up_mapping_t *map, up_progress_fn progress, void *pctx,
                       FILE *log, up_import_stats_t *st, char *err, size_t errlen)
 {
@@ -830,11 +946,26 @@ static int ingest_any(up_store_t *s, up_import_kind_t kind, const char *path, in
     im.n_fields = counts[kind];
 
     uint64_t unmapped0 = up_store_unmapped(s);
+    char ident[80] = "";
+    if (kind == UP_IMPORT_EVENTS) {
+        file_identity(path, fd, ident);
+        if (ident[0] && !(flags & UP_INGEST_AGAIN) && already_imported(im.db, ident, st)) {
+            if (fd >= 0)
+                close(fd);
+            return 0;
+        }
+    }
+    im.identity = ident;
     up_reader_t *rd;
     int rc = fd >= 0 ? up_reader_open_fd(&rd, fd, path, im.fields, im.n_fields, map, err, errlen)
                      : up_reader_open(&rd, path, im.fields, im.n_fields, map, err, errlen);
     if (rc < 0)
         return rc;
+    if (kind == UP_IMPORT_EVENTS && (rc = up_store_import_begin(s)) < 0) {
+        up_reader_close(rd);
+        write_error(s, path, rc, "cannot start", err, errlen);
+        return rc;
+    }
     if (up_ingest_begin(s) < 0) {
         up_reader_close(rd);
         snprintf(err, errlen, "%s: cannot start a transaction: %s", path, sqlite3_errmsg(im.db));
@@ -882,8 +1013,13 @@ static int ingest_any(up_store_t *s, up_import_kind_t kind, const char *path, in
         case UP_IMPORT_KINDS: break;
         }
         if (rc < 0) {
-            snprintf(err, errlen, "%s:%ld: cannot store: %s%s%s", path, rec.line, up_strerror(rc),
-                     rc == -UP_EDB ? ": " : "", rc == -UP_EDB ? sqlite3_errmsg(im.db) : "");
+            char where[1024];
+            snprintf(where, sizeof where, "%s:%ld", path, rec.line);
+            if (rc == -UP_EIO || rc == -UP_ENOMEM)   /* the log or memory, not the record */
+                write_error(s, where, rc, "cannot write", err, errlen);
+            else
+                snprintf(err, errlen, "%s: cannot store: %s%s%s", where, up_strerror(rc),
+                         rc == -UP_EDB ? ": " : "", rc == -UP_EDB ? sqlite3_errmsg(im.db) : "");
             break;
         }
         if (progress && (++n & 0xffff) == 0)
@@ -894,19 +1030,14 @@ static int ingest_any(up_store_t *s, up_import_kind_t kind, const char *path, in
     up_reader_close(rd);
     imp_release(&im);
     st->unmapped = up_store_unmapped(s) - unmapped0;
-    record_import(im.db, kind, path, st);
-    /* events first (fsync), then the transaction that records the import
-     * (up_ingest_commit); a read error part-way keeps what was read before
-     * it; a failed events import keeps its rejects and its imports row */
     int keep = rc == 0 || st->partial;
+    if (kind == UP_IMPORT_EVENTS)
+        return finish_events(s, &im, keep, rc, err, errlen);
+    record_import(im.db, kind, path, st);
+    /* CRM tables: one transaction, committed or rolled back (up_ingest_commit) */
     int failed = 0;
-    int crc = up_ingest_commit(s, keep, UP_INGEST_SNAPSHOT | (kind == UP_IMPORT_EVENTS ? UP_INGEST_KEEP_TABLES : 0),
-                               &failed);
-    if (failed == UP_INGEST_FAILED_LOG) {
-        snprintf(err, errlen, "%s: cannot write the event log: %s", path, up_strerror(crc));
-        rc = crc;
-        st->partial = 0;
-    } else if (failed == UP_INGEST_FAILED_TABLES) {
+    up_ingest_commit(s, keep, UP_INGEST_SNAPSHOT, &failed);
+    if (failed == UP_INGEST_FAILED_TABLES) {
         snprintf(err, errlen, "%s: cannot commit: %s", path, sqlite3_errmsg(im.db));
         rc = -UP_EDB;
         st->partial = 0;
@@ -914,15 +1045,15 @@ static int ingest_any(up_store_t *s, up_import_kind_t kind, const char *path, in
     return rc;
 }
 
-int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path,
+int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path, unsigned flags,
                    const up_mapping_t *map, up_progress_fn progress, void *pctx,
                    FILE *log, up_import_stats_t *st, char *err, size_t errlen)
 {
-    return ingest_any(s, kind, path, -1, map, progress, pctx, log, st, err, errlen);
+    return ingest_any(s, kind, path, -1, flags, map, progress, pctx, log, st, err, errlen);
 }
 
-int up_ingest_fd(up_store_t *s, up_import_kind_t kind, int fd, const char *name,
+int up_ingest_fd(up_store_t *s, up_import_kind_t kind, int fd, const char *name, unsigned flags,
                  const up_mapping_t *map, FILE *log, up_import_stats_t *st, char *err, size_t errlen)
 {
-    return ingest_any(s, kind, name, fd, map, NULL, NULL, log, st, err, errlen);
+    return ingest_any(s, kind, name, fd, flags, map, NULL, NULL, log, st, err, errlen);
 }

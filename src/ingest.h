@@ -31,10 +31,13 @@ const char *up_import_kind_name(up_import_kind_t k);
 
 typedef struct {
     uint64_t read, stored, duplicates, rejected;
+    uint64_t stored_no_id;         /* of stored: events without a message id */
     uint64_t identifies, groups;   /* Segment-style JSONL: profile updates */
     uint64_t unmapped;             /* stored events of names the model maps to nothing */
     int partial;                   /* a read error stopped the file part-way */
     const char *reject_field;      /* the field of the last reject ("record": none) */
+    char skipped_at[24];           /* events: the same file was imported in full then ("": read now) */
+    uint64_t skipped_read, skipped_stored;   /* what that import read and stored */
 } up_import_stats_t;
 
 /* Called now and then with the bytes consumed and the file size. */
@@ -47,13 +50,20 @@ typedef void (*up_progress_fn)(void *ctx, uint64_t pos, uint64_t size);
  * before it are stored and committed, st counts them, and the import is
  * recorded, as for a file read to its end. The first few reject messages are
  * also written to `log` when it is not NULL. */
-int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path,
+int up_ingest_file(up_store_t *s, up_import_kind_t kind, const char *path, unsigned flags,
                    const up_mapping_t *map, up_progress_fn progress, void *pctx,
                    FILE *log, up_import_stats_t *st, char *err, size_t errlen);
+/* up_ingest_file with UP_INGEST_AGAIN unset: an events file whose identity
+ * (its size and the SHA-256 of its first and last MiB) matches an events
+ * import that finished and stored events without a message id is skipped,
+ * st->skipped_at set: a re-run after an import that was killed after it
+ * stored everything stores nothing twice (events with message ids are
+ * de-duplicated by them anyway, and counted as duplicates). */
+enum { UP_INGEST_AGAIN = 1 };
 /* The same from an open file descriptor, named name in every message and in
  * the rejects and imports tables (the server's admin socket, docs/server.md);
  * takes fd over (closed when done, also on failure). */
-int up_ingest_fd(up_store_t *s, up_import_kind_t kind, int fd, const char *name,
+int up_ingest_fd(up_store_t *s, up_import_kind_t kind, int fd, const char *name, unsigned flags,
                  const up_mapping_t *map, FILE *log, up_import_stats_t *st, char *err, size_t errlen);
 
 /* ---- the commit: one order for every way in ----

@@ -146,6 +146,7 @@ static int do_import(srv_t *sv, request_t *rq, FILE *out, FILE *err)
     up_import_opts_t o = {0};
     o.quiet = field(rq, "quiet", flag, sizeof flag) && flag[0] == '1';
     o.strict = field(rq, "strict", flag, sizeof flag) && flag[0] == '1';
+    o.again = field(rq, "again", flag, sizeof flag) && flag[0] == '1';
     int fd = rq->fd, stop;
     rq->fd = -1;   /* the import owns it now */
     int code = up_import_run(sv->store, (up_import_kind_t)kind, name, fd, map.n ? &map : NULL, &o, out, err, &stop);

@@ -30,6 +30,9 @@ struct up_store {
     int lock_fd, log_fd;
     int ack_fd;                 /* events.ack, the acknowledged end of the log (writer only) */
     up_log_mark_t mark;         /* as last read or written */
+    uint64_t import_start;      /* the log's end when the events import in progress began */
+    int aborted;                /* an import's log write failed: no more writes (up_store_import_abort) */
+    int write_errno;            /* errno of the last failed log write or fsync */
     sqlite3 *db;
     sqlite3_stmt *reject_stmt;
     sqlite3_stmt *profile_stmt;     /* one user's profile (new pairs of a writer) */
@@ -78,6 +81,9 @@ static const char SCHEMA[] =
     " file TEXT, line INTEGER, field TEXT, reason TEXT NOT NULL, record TEXT);"
     "CREATE TABLE IF NOT EXISTS imports(id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT,"
     " file TEXT, read INTEGER, stored INTEGER, duplicates INTEGER, rejected INTEGER);"
+    /* events files imported in full, by identity (ingest.c), so that a re-run stores nothing twice */
+    "CREATE TABLE IF NOT EXISTS import_files(identity TEXT PRIMARY KEY, file TEXT, at TEXT NOT NULL,"
+    " read INTEGER, stored INTEGER);"
     "CREATE TABLE IF NOT EXISTS subscriptions(account_id TEXT NOT NULL, subscription_id TEXT NOT NULL"
     " DEFAULT '', start INTEGER NOT NULL, end INTEGER, seats INTEGER NOT NULL, arr REAL,"
     " UNIQUE (account_id, subscription_id, start));"
@@ -436,6 +442,8 @@ static int snapshot_write(up_store_t *s, const char *tmp_name)
         if (fclose(f) != 0)
             rc = -UP_EIO;
         free(buf);
+        if (rc < 0)
+            unlink(tmp);   /* a full disk or a size limit leaves no half snapshot behind */
     }
     free(tmp);
     return rc;
@@ -616,6 +624,97 @@ static int open_log(up_store_t *s, const char *dir, int flags, char *err, size_t
     return 0;
 }
 
+/* ---- an events import that did not finish -------------------------------
+ * An events import writes log blocks as it reads (they hold no message ids
+ * when the file has none), and only its last step makes them count: the
+ * log's fsync, the acknowledged mark, then the transaction with its imports
+ * row. A process killed before that transaction leaves blocks that nobody
+ * was told were stored; run again, the import would store them twice. So
+ * the import's start offset is recorded first (meta 'import_pending',
+ * committed before any block), removed in the import's own transaction,
+ * and a writer that finds it cuts the log back there, mark included. */
+
+static int pending_start(up_store_t *s, int64_t *start)
+{
+    sqlite3_stmt *st;
+    *start = -1;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'import_pending'", -1, &st, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *start = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int undo_unfinished_import(up_store_t *s)
+{
+    int64_t start;
+    struct stat st;
+    if (pending_start(s, &start) < 0 || start < 0)
+        return start < 0 ? 0 : -UP_EDB;
+    if (fstat(s->log_fd, &st) < 0)
+        return -UP_EIO;
+    if ((uint64_t)st.st_size > (uint64_t)start) {
+        if (s->mark.state == UP_MARK_OK && s->mark.acked > (uint64_t)start &&
+            up_store_log_mark_write(s->ack_fd, &s->mark, (uint64_t)start) < 0)
+            return -UP_EIO;
+        if (ftruncate(s->log_fd, (off_t)start) != 0 || fsync(s->log_fd) != 0)
+            return -UP_EIO;
+        size_t l = strlen(s->notice);
+        snprintf(s->notice + l, sizeof s->notice - l, "%san events import was interrupted before it finished:"
+                 " its %llu bytes of events were never reported stored; cut them (run that import again)",
+                 l ? "; " : "", (unsigned long long)st.st_size - (unsigned long long)start);
+    }
+    return sqlite3_exec(s->db, "DELETE FROM meta WHERE key = 'import_pending'", NULL, NULL, NULL) == SQLITE_OK
+         ? 0 : -UP_EDB;
+}
+
+int up_store_import_begin(up_store_t *s)
+{
+    if (s->aborted)
+        return -UP_EIO;
+    if (!(s->flags & UP_STORE_WRITE))
+        return 0;
+    int rc = up_store_sync(s);   /* what came before is acknowledged: the import starts at log_end */
+    if (rc < 0)
+        return rc;
+    s->import_start = s->log_end;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('import_pending', ?)", -1, &st,
+                           NULL) != SQLITE_OK)
+        return -UP_EDB;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)s->log_end);
+    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -UP_EDB;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int up_store_import_done(up_store_t *s)
+{
+    return sqlite3_exec(s->db, "DELETE FROM meta WHERE key = 'import_pending'", NULL, NULL, NULL) == SQLITE_OK
+         ? 0 : -UP_EDB;
+}
+
+void up_store_import_abort(up_store_t *s)
+{
+    if (!(s->flags & UP_STORE_WRITE))
+        return;
+    /* the log back to where the import began (the mark first, when the
+     * import's last sync moved it); the pending row stays, so that a
+     * writer that opens next finishes the job if this fails */
+    if (!(s->mark.state == UP_MARK_OK && s->mark.acked > s->import_start &&
+          up_store_log_mark_write(s->ack_fd, &s->mark, s->import_start) < 0) &&
+        ftruncate(s->log_fd, (off_t)s->import_start) == 0 && fsync(s->log_fd) == 0)
+        s->log_end = s->import_start;
+    s->flags &= ~UP_STORE_WRITE;   /* memory holds events the log does not: write nothing more */
+    s->aborted = 1;
+}
+
+int up_store_write_errno(const up_store_t *s)
+{
+    return s->write_errno;
+}
+
 /* A writer's last step: the store synced (up_store_sync) and the snapshot
  * saved when the rollup changed. */
 static int settle_writer(up_store_t *s, const char *dir, char *err, size_t errlen)
@@ -647,6 +746,10 @@ static int open_parts(up_store_t *s, const char *dir, int flags, char *err, size
     }
     if ((rc = open_log(s, dir, flags, err, errlen)) < 0)
         return rc;
+    if ((flags & UP_STORE_WRITE) && (rc = undo_unfinished_import(s)) < 0) {
+        set_err(err, errlen, "%s: cannot undo an unfinished import: %s", dir, strerror(errno));
+        return rc;
+    }
     if (!(flags & UP_STORE_DEFER) || (flags & UP_STORE_WRITE)) {
         rc = build_rollup(s, 1);
         if (rc < 0) {
@@ -716,6 +819,8 @@ static int flush_block(up_store_t *s)
         };
         uint64_t bytes;
         rc = up_store_log_append(s->log_fd, &b, ZSTD_LEVEL, &bytes);
+        if (rc == -UP_EIO)
+            s->write_errno = errno;
         if (rc < 0 && ftruncate(s->log_fd, (off_t)s->log_end) == 0)
             fsync(s->log_fd);   /* a failed write leaves no partial block behind */
         if (rc == 0) {
@@ -755,8 +860,10 @@ int up_store_sync(up_store_t *s)
     int rc = flush_block(s);
     if (rc < 0)
         return rc;
-    if (fsync(s->log_fd) != 0)
+    if (fsync(s->log_fd) != 0) {
+        s->write_errno = errno;
         return -UP_EIO;
+    }
     /* the mark moves only once the log is durable, and before the caller
      * acknowledges: nothing below it is ever taken for a torn tail */
     if (s->mark.acked != s->log_end || s->mark.state != UP_MARK_OK)

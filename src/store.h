@@ -121,6 +121,20 @@ int up_store_sync(up_store_t *s);
 /* Closes without writing anything (after a failed sync). */
 void up_store_abandon(up_store_t *s);
 
+/* An events import, made all-or-nothing (store.c explains how):
+ * up_store_import_begin before its first event (syncs what came before and
+ * records the import's start, committed; -UP_EIO after an abort),
+ * up_store_import_done inside the import's transaction once its events are
+ * synced, up_store_import_abort when that sync failed or the import gave up
+ * (the log is cut back to the start and the store takes no more writes: close
+ * it). A writer opening a store whose import never reached done cuts the log
+ * back to that import's start and says so in the notice. */
+int up_store_import_begin(up_store_t *s);
+int up_store_import_done(up_store_t *s);
+void up_store_import_abort(up_store_t *s);
+/* errno of the last failed log write or fsync (ENOSPC, EFBIG, EIO…), or 0. */
+int up_store_write_errno(const up_store_t *s);
+
 /* Records a rejected input record. */
 int up_store_reject(up_store_t *s, const char *source, const char *file, long line,
                     const char *field, const char *reason, const char *record);

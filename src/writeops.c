@@ -35,8 +35,9 @@ int up_import_run(up_store_t *s, up_import_kind_t kind, const char *path, int fd
     char msg[1024] = "";
     double t0 = mono();
     FILE *log = o->quiet ? NULL : err;
-    int rc = fd >= 0 ? up_ingest_fd(s, kind, fd, path, map, log, &st, msg, sizeof msg)
-                     : up_ingest_file(s, kind, path, map, o->progress, o->pctx, log, &st, msg, sizeof msg);
+    unsigned flags = o->again ? UP_INGEST_AGAIN : 0;
+    int rc = fd >= 0 ? up_ingest_fd(s, kind, fd, path, flags, map, log, &st, msg, sizeof msg)
+                     : up_ingest_file(s, kind, path, flags, map, o->progress, o->pctx, log, &st, msg, sizeof msg);
     if (o->progress_end)
         o->progress_end(o->pctx);
     if (rc < 0 && !st.partial) {
@@ -45,6 +46,14 @@ int up_import_run(up_store_t *s, up_import_kind_t kind, const char *path, int fd
          * before any record) is bad input, not a store failure */
         *stop = rc != -UP_EIO && rc != -UP_EPARSE;
         return rc == -UP_EPARSE || (rc == -UP_EIO && st.read == 0) ? UP_EXIT_FAIL : UP_EXIT_STORE;
+    }
+    if (rc == 0 && st.skipped_at[0]) {
+        fprintf(out, "%s: skipped: imported in full on %s (read %llu, stored %llu); nothing stored again\n", path,
+                st.skipped_at, (unsigned long long)st.skipped_read, (unsigned long long)st.skipped_stored);
+        if (!o->quiet)
+            fprintf(err, "%s: the same file (size and content at both ends) was imported before; `--again`"
+                         " imports it once more\n", path);
+        return UP_EXIT_OK;
     }
     fprintf(out, "%s: read %llu, stored %llu, duplicates %llu, rejected %llu (%.2f s)\n", path,
             (unsigned long long)st.read, (unsigned long long)st.stored, (unsigned long long)st.duplicates,

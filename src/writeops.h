@@ -13,6 +13,7 @@
 typedef struct {
     int quiet;                   /* no per-record messages, no hints */
     int strict;                  /* any reject fails the file */
+    int again;                   /* import an events file imported in full before (UP_INGEST_AGAIN) */
     up_progress_fn progress;     /* may be NULL */
     void *pctx;
     void (*progress_end)(void *pctx);   /* before the summary line; may be NULL */

@@ -49,7 +49,7 @@ ok --data "$D" report accounts --as-of 2026-03-31 --format csv
 expect_same "$TMP/out" "$TMP/report-ab.csv" "report after the cut"
 expect_no_grep "torn" "$TMP/err" "no notice once the tail is cut"
 cp "$D/events.ack" "$TMP/ack-b"
-ok --data "$D" import events "$TMP/b.csv"
+ok --data "$D" import --again events "$TMP/b.csv"   # imported in full before: --again
 ok --data "$D" status
 expect_grep "events      22 (" "$TMP/out" "appending after the cut works (19 + 3)"
 SIZE_C=$(size "$LOG")

@@ -33,8 +33,13 @@ ok --data "$D" report features --as-of 2026-03-31 --format csv
 expect_grep "acme,exports,0,3,0.0" "$TMP/out" "u3's export.csv (a duplicate id) is not stored"
 cp "$TMP/out" "$TMP/features-1.csv"
 
-say "re-importing the same file stores only the event without a message id"
+say "the same file again is recognised (it has an event without a message id) and skipped"
 ok --data "$D" import events dups.jsonl
+expect_grep "dups.jsonl: skipped: imported in full on " "$TMP/out" "the re-run is skipped"
+expect_grep "(read 5, stored 3); nothing stored again" "$TMP/out" "with what the first import did"
+
+say "re-importing with --again stores only the event without a message id"
+ok --data "$D" import --again events dups.jsonl
 # m1, m2, m1, m1 are duplicates; the row without a message id cannot be recognised
 expect_eq "$(summary)" "dups.jsonl: read 5, stored 1, duplicates 4, rejected 0" "re-import summary"
 ok --data "$D" status
@@ -47,7 +52,7 @@ say "a CSV with a message id already stored from JSONL is a duplicate"
 printf 'ts,user_id,account_id,event,message_id\n2026-03-28T10:00:00Z,u9,acme,export.csv,m2\n2026-03-28T10:00:00Z,u9,acme,export.csv,m9\n' >more.csv
 ok --data "$D" import events more.csv
 expect_eq "$(summary)" "more.csv: read 2, stored 1, duplicates 1, rejected 0" "more.csv summary"
-ok --data "$D" import events more.csv dups.jsonl
+ok --data "$D" import --again events more.csv dups.jsonl
 expect_grep "more.csv: read 2, stored 0, duplicates 2, rejected 0" "$TMP/out" "more.csv again"
 expect_grep "dups.jsonl: read 5, stored 1, duplicates 4, rejected 0" "$TMP/out" "dups.jsonl a third time"
 ok --data "$D" status
