@@ -113,6 +113,23 @@ int up_fmt_json_str(up_buf_t *b, const char *s)
     return rc | up_buf_append(b, "\"", 1);
 }
 
+int up_fmt_slack_str(up_buf_t *b, const char *s)
+{
+    up_buf_t esc = {0};
+    int rc = 0;
+    while (*s) {
+        size_t plain = strcspn(s, "&<>");
+        rc |= up_buf_append(&esc, s, plain);
+        s += plain;
+        if (*s)
+            rc |= up_buf_puts(&esc, *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : "&gt;"), s++;
+    }
+    if (rc == 0)
+        rc = up_fmt_json_str(b, esc.data ? esc.data : "");
+    up_buf_free(&esc);
+    return rc;
+}
+
 void up_fmt_json_num(up_buf_t *b, double v)
 {
     char t[40];

@@ -17,6 +17,10 @@ void up_fmt_double(char *out, size_t outlen, double v);
  * UTF-8 (a byte that is not well-formed UTF-8 becomes U+FFFD), control
  * characters, DEL and U+2028/U+2029 written as \u escapes. */
 int up_fmt_json_str(up_buf_t *b, const char *s);
+/* Appends s as the JSON string of a Slack message text: '&', '<' and '>'
+ * written as &amp; &lt; &gt; first (Slack's escaping, so that data such as
+ * an account named "<!channel>" shows as text and cannot mention or link). */
+int up_fmt_slack_str(up_buf_t *b, const char *s);
 /* Appends s as a JSON string, or null when s is NULL. */
 void up_fmt_json_opt_str(up_buf_t *b, const char *s);
 /* Appends v in its shortest round-trip form, or null when v is NAN. */
