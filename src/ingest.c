@@ -831,8 +831,12 @@ static int ingest_any(up_store_t *s, up_import_kind_t kind, const char *path, in
 
     uint64_t unmapped0 = up_store_unmapped(s);
     up_reader_t *rd;
+    static const char *const required[] = {"ts user_id event", "account_id", "user_id account_id", "account_id ts kind score",
+                                           "account_id start", "account_id metric ts", "account_id ts", "account_id name", "account_id ts"};
     int rc = fd >= 0 ? up_reader_open_fd(&rd, fd, path, im.fields, im.n_fields, map, err, errlen)
                      : up_reader_open(&rd, path, im.fields, im.n_fields, map, err, errlen);
+    if (rc == 0 && (rc = up_reader_require(rd, required[kind], err, errlen)) < 0)
+        up_reader_close(rd);
     if (rc < 0)
         return rc;
     if (up_ingest_begin(s) < 0) {
