@@ -62,23 +62,34 @@ $(BUILD)/tests/fuzz_wire_replay: fuzz/fuzz_wire.c fuzz/replay.c $(BUILD)/libupta
 $(BUILD)/tests/fuzz_rules_replay: fuzz/fuzz_rules.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_rules.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
 
-fuzz-replay: $(BUILD)/tests/fuzz_wire_replay $(BUILD)/tests/fuzz_rules_replay
+$(BUILD)/tests/fuzz_reader_replay: fuzz/fuzz_reader.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_reader.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
+
+$(BUILD)/tests/fuzz_model_replay: fuzz/fuzz_model.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_model.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
+
+fuzz-replay: $(BUILD)/tests/fuzz_wire_replay $(BUILD)/tests/fuzz_rules_replay $(BUILD)/tests/fuzz_reader_replay \
+	     $(BUILD)/tests/fuzz_model_replay
 	$(BUILD)/tests/fuzz_wire_replay fuzz/corpus/wire/*
 	$(BUILD)/tests/fuzz_rules_replay fuzz/corpus/rules/*
+	$(BUILD)/tests/fuzz_reader_replay fuzz/corpus/reader/*
+	$(BUILD)/tests/fuzz_model_replay fuzz/corpus/model/*
 
-# libFuzzer (clang) on the wire decoder and the condition language, FUZZ_SECONDS
-# each; new finds go to the corpus
+# libFuzzer (clang) on the wire decoder, the condition language, the CSV/JSONL
+# reader and the model YAML, FUZZ_SECONDS each; new finds go to the corpus
 FUZZ_SECONDS ?= 60
+FUZZ_CC  = clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
+FUZZ_LIB = $(filter-out src/main.c src/cli.c src/server%.c src/api.c,$(SRC)) $(BUILD)/obj/web_assets.c
 fuzz: $(BUILD)/libuptake.a
 	mkdir -p $(BUILD)/fuzz
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
-	  -o $(BUILD)/fuzz/fuzz_wire fuzz/fuzz_wire.c $(filter-out src/main.c src/cli.c src/server%.c src/api.c,$(SRC)) \
-	  $(BUILD)/obj/web_assets.c $(LDLIBS)
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_wire fuzz/fuzz_wire.c $(FUZZ_LIB) $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_wire -max_total_time=$(FUZZ_SECONDS) -max_len=65536 fuzz/corpus/wire
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
-	  -o $(BUILD)/fuzz/fuzz_rules fuzz/fuzz_rules.c $(filter-out src/main.c src/cli.c src/server%.c src/api.c,$(SRC)) \
-	  $(BUILD)/obj/web_assets.c $(LDLIBS)
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_rules fuzz/fuzz_rules.c $(FUZZ_LIB) $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_rules -max_total_time=$(FUZZ_SECONDS) -max_len=512 fuzz/corpus/rules
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_reader fuzz/fuzz_reader.c $(FUZZ_LIB) $(LDLIBS)
+	$(BUILD)/fuzz/fuzz_reader -max_total_time=$(FUZZ_SECONDS) -max_len=4096 fuzz/corpus/reader
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_model fuzz/fuzz_model.c $(FUZZ_LIB) $(LDLIBS)
+	$(BUILD)/fuzz/fuzz_model -max_total_time=$(FUZZ_SECONDS) -max_len=4096 fuzz/corpus/model
 
 # the real client libraries against `uptake serve`, the captured requests
 # replayed, and the kill -9 crash test (20 rounds; `make crashtest`: 1,000)
