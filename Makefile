@@ -68,35 +68,40 @@ $(BUILD)/tests/fuzz_log_replay: fuzz/fuzz_log.c fuzz/replay.c $(BUILD)/libuptake
 $(BUILD)/tests/fuzz_rollup_replay: fuzz/fuzz_rollup.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_rollup.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
 
-fuzz-replay: $(BUILD)/tests/fuzz_wire_replay $(BUILD)/tests/fuzz_rules_replay $(BUILD)/tests/fuzz_log_replay $(BUILD)/tests/fuzz_rollup_replay
-	$(BUILD)/tests/fuzz_wire_replay fuzz/corpus/wire/*
-	$(BUILD)/tests/fuzz_rules_replay fuzz/corpus/rules/*
-	$(BUILD)/tests/fuzz_log_replay fuzz/corpus/log/*
-	$(BUILD)/tests/fuzz_rollup_replay fuzz/corpus/rollup/*
+$(BUILD)/tests/fuzz_reader_replay: fuzz/fuzz_reader.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_reader.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
 
-# libFuzzer (clang) on the wire decoder and the condition language, FUZZ_SECONDS
-# each; new finds go to the corpus
+$(BUILD)/tests/fuzz_model_replay: fuzz/fuzz_model.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_model.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
+
+FUZZ_REPLAY = wire rules log rollup reader model
+fuzz-replay: $(FUZZ_REPLAY:%=$(BUILD)/tests/fuzz_%_replay)
+	@set -e; for f in $(FUZZ_REPLAY); do echo "== fuzz corpus $$f"; $(BUILD)/tests/fuzz_$${f}_replay fuzz/corpus/$$f/*; done
+
+# libFuzzer (clang) on the wire decoder, the condition language, the CSV/JSONL
+# reader and the model YAML, FUZZ_SECONDS each; new finds go to the corpus
 FUZZ_SECONDS ?= 60
+FUZZ_CC  = clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
+FUZZ_LIB = $(filter-out src/main.c src/cli.c src/server%.c src/api.c,$(SRC)) $(BUILD)/obj/web_assets.c
 fuzz: $(BUILD)/libuptake.a
 	mkdir -p $(BUILD)/fuzz
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
-	  -o $(BUILD)/fuzz/fuzz_wire fuzz/fuzz_wire.c $(filter-out src/main.c src/cli.c src/server%.c src/api.c,$(SRC)) \
-	  $(BUILD)/obj/web_assets.c $(LDLIBS)
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_wire fuzz/fuzz_wire.c $(FUZZ_LIB) $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_wire -max_total_time=$(FUZZ_SECONDS) -max_len=65536 fuzz/corpus/wire
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS)) \
-	  -o $(BUILD)/fuzz/fuzz_rules fuzz/fuzz_rules.c $(filter-out src/main.c src/cli.c src/server%.c src/api.c,$(SRC)) \
-	  $(BUILD)/obj/web_assets.c $(LDLIBS)
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_rules fuzz/fuzz_rules.c $(FUZZ_LIB) $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_rules -max_total_time=$(FUZZ_SECONDS) -max_len=512 fuzz/corpus/rules
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_reader fuzz/fuzz_reader.c $(FUZZ_LIB) $(LDLIBS)
+	$(BUILD)/fuzz/fuzz_reader -max_total_time=$(FUZZ_SECONDS) -max_len=4096 fuzz/corpus/reader
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_model fuzz/fuzz_model.c $(FUZZ_LIB) $(LDLIBS)
+	$(BUILD)/fuzz/fuzz_model -max_total_time=$(FUZZ_SECONDS) -max_len=4096 fuzz/corpus/model
 	$(MAKE) fuzz-store
 
-# the log block reader and the snapshot loader (make fuzz-store: these two alone)
-FUZZ_CC = clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
-FUZZ_SRC = $(filter-out src/main.c src/cli.c src/server%.c src/api.c,$(SRC)) $(BUILD)/obj/web_assets.c
+# the log block reader and the snapshot loader (make fuzz-store: these two alone;
+# new finds go to build/fuzz/{log,rollup}, not to the committed corpus)
 fuzz-store: $(BUILD)/libuptake.a
 	mkdir -p $(BUILD)/fuzz $(BUILD)/fuzz/log $(BUILD)/fuzz/rollup
-	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_log fuzz/fuzz_log.c $(FUZZ_SRC) $(LDLIBS)
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_log fuzz/fuzz_log.c $(FUZZ_LIB) $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_log -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/log fuzz/corpus/log
-	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_rollup fuzz/fuzz_rollup.c $(FUZZ_SRC) $(LDLIBS)
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_rollup fuzz/fuzz_rollup.c $(FUZZ_LIB) $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_rollup -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/rollup fuzz/corpus/rollup
 
 # the real client libraries against `uptake serve`, the captured requests

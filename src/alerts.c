@@ -233,7 +233,7 @@ static int run_playbooks(sqlite3 *db, const up_model_t *m, int64_t alert_id, con
                      up_severity_names[rule->severity], acc->name ? acc->name : acc->account_id, rule->name, rule->when);
             if (p->slack) {
                 up_buf_puts(&b, "{\"text\":");
-                up_fmt_json_str(&b, text);
+                up_fmt_slack_str(&b, text);
                 up_buf_puts(&b, "}");
             } else {
                 up_buf_printf(&b, "{\"event\":\"alert.%s\",\"alert\":{\"id\":%lld,\"account_id\":",

@@ -84,19 +84,50 @@ void up_fmt_double(char *out, size_t outlen, double v)
     snprintf(out, outlen, "%s", buf);
 }
 
+/* Always valid UTF-8 and safe to embed in a <script> or a JavaScript
+ * source: a byte that does not start well-formed UTF-8 becomes U+FFFD,
+ * control characters and U+2028/U+2029 (line terminators to JavaScript)
+ * are \u escapes. */
 int up_fmt_json_str(up_buf_t *b, const char *s)
 {
     int rc = up_buf_append(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            char esc[2] = {'\\', (char)*p};
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        size_t len = up_utf8_seq(p + i, n - i, &cp);
+        if (len == 0) {
+            rc |= up_buf_append(b, "\xEF\xBF\xBD", 3);
+            i++;
+            continue;
+        }
+        if (cp == '"' || cp == '\\') {
+            char esc[2] = {'\\', (char)cp};
             rc |= up_buf_append(b, esc, 2);
-        } else if (*p < 0x20) {
-            rc |= up_buf_printf(b, "\\u%04x", *p);
-        } else
-            rc |= up_buf_append(b, p, 1);
+        } else if (cp < 0x20 || cp == 0x7F || cp == 0x2028 || cp == 0x2029)
+            rc |= up_buf_printf(b, "\\u%04x", (unsigned)cp);
+        else
+            rc |= up_buf_append(b, p + i, len);
+        i += len;
     }
     return rc | up_buf_append(b, "\"", 1);
+}
+
+int up_fmt_slack_str(up_buf_t *b, const char *s)
+{
+    up_buf_t esc = {0};
+    int rc = 0;
+    while (*s) {
+        size_t plain = strcspn(s, "&<>");
+        rc |= up_buf_append(&esc, s, plain);
+        s += plain;
+        if (*s)
+            rc |= up_buf_puts(&esc, *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : "&gt;"), s++;
+    }
+    if (rc == 0)
+        rc = up_fmt_json_str(b, esc.data ? esc.data : "");
+    up_buf_free(&esc);
+    return rc;
 }
 
 void up_fmt_json_num(up_buf_t *b, double v)
@@ -118,12 +149,43 @@ void up_fmt_json_opt_str(up_buf_t *b, const char *s)
         up_buf_puts(b, "null");
 }
 
+/* A plain decimal number: [+-]digits[.digits][e[+-]digits]. */
+static int is_number(const char *s)
+{
+    const char *p = s + (*s == '-' || *s == '+');
+    size_t digits = strspn(p, "0123456789");
+    p += digits;
+    if (*p == '.') {
+        size_t frac = strspn(p + 1, "0123456789");
+        digits += frac;
+        p += 1 + frac;
+    }
+    if (digits == 0)
+        return 0;
+    if (*p == 'e' || *p == 'E') {
+        p += 1 + (p[1] == '-' || p[1] == '+');
+        size_t exp = strspn(p, "0123456789");
+        if (exp == 0)
+            return 0;
+        p += exp;
+    }
+    return *p == '\0';
+}
+
+int up_fmt_csv_formula(const char *s)
+{
+    return s && s[0] && strchr("=+-@\t\r", s[0]) && !is_number(s);
+}
+
 void up_fmt_csv_field(FILE *out, const char *s)
 {
     if (!s)
         return;
-    if (strpbrk(s, ",\"\n\r")) {
+    int formula = up_fmt_csv_formula(s);
+    if (formula || strpbrk(s, ",\"\n\r")) {
         putc_unlocked('"', out);
+        if (formula)
+            putc_unlocked('\'', out);
         for (; *s; s++) {
             if (*s == '"')
                 putc_unlocked('"', out);

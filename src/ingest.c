@@ -144,7 +144,7 @@ static void bind_opt(sqlite3_stmt *st, int idx, const up_record_t *r, int i)
 static int parse_date_field(const char *v, size_t n, char *out)
 {
     int64_t ms;
-    if (up_time_parse(v, n, &ms) < 0)
+    if (up_time_parse(v, n, &ms) < 0 || !up_time_plausible(ms))
         return -1;
     up_date_fmt(out, up_day_of(ms));
     return 0;
@@ -226,7 +226,7 @@ static int upsert_account(imp_t *im, const up_record_t *r, const int idx[A_N])
     for (int k = 0; k < 3; k++) {
         int i = idx[didx[k]];
         if (i >= 0 && has(r, i) && parse_date_field(r->val[i], r->len[i], dates[k]) < 0)
-            return reject(im, names[didx[k]], "cannot parse '%.*s' as a date", (int)r->len[i], r->val[i]);
+            return reject(im, names[didx[k]], "cannot parse '%.*s' as a date between %d and %d", (int)r->len[i], r->val[i], UP_TIME_MIN_YEAR, UP_TIME_MAX_YEAR);
     }
     if (prepare(im, &im->upsert_account,
             "INSERT INTO accounts(account_id, name, seats, contract_start, renewal_date, arr, segment,"
@@ -261,6 +261,8 @@ static int upsert_account(imp_t *im, const up_record_t *r, const int idx[A_N])
 
 static int parse_ts_field(imp_t *im, const up_record_t *r, int i, const char *name, int64_t *ms)
 {
+    if (up_time_parse(r->val[i], r->len[i], ms) == 0 && !up_time_plausible(*ms))
+        return reject(im, name, "'%.*s' is not a date between %d and %d", (int)(r->len[i] > 60 ? 60 : r->len[i]), r->val[i], UP_TIME_MIN_YEAR, UP_TIME_MAX_YEAR), -1;
     if (up_time_parse(r->val[i], r->len[i], ms) < 0) {
         reject(im, name, "cannot parse '%.*s' as a timestamp (ISO-8601, 'YYYY-MM-DD HH:MM:SS',"
                " a date, or epoch seconds/milliseconds)", (int)(r->len[i] > 60 ? 60 : r->len[i]), r->val[i]);
@@ -957,8 +959,12 @@ static int ingest_any(up_store_t *s, up_import_kind_t kind, const char *path, in
     }
     im.identity = ident;
     up_reader_t *rd;
+    static const char *const required[] = {"ts user_id event", "account_id", "user_id account_id", "account_id ts kind score",
+                                           "account_id start", "account_id metric ts", "account_id ts", "account_id name", "account_id ts"};
     int rc = fd >= 0 ? up_reader_open_fd(&rd, fd, path, im.fields, im.n_fields, map, err, errlen)
                      : up_reader_open(&rd, path, im.fields, im.n_fields, map, err, errlen);
+    if (rc == 0 && (rc = up_reader_require(rd, required[kind], err, errlen)) < 0)
+        up_reader_close(rd);
     if (rc < 0)
         return rc;
     if (kind == UP_IMPORT_EVENTS && (rc = up_store_import_begin(s)) < 0) {

@@ -8,6 +8,7 @@
 
 #include "fmt.h"
 #include "model_builtin.h"
+#include "model_yaml.h"
 #include "rules.h"
 #include "util.h"
 
@@ -1137,6 +1138,11 @@ int up_model_parse(const char *text, size_t len, const char *name,
     yaml_document_t doc;
     if (!yaml_parser_initialize(&parser))
         return nomem(&c);
+    unsigned long deep = up_model_yaml_too_deep(text, len);
+    if (deep) {
+        yaml_parser_delete(&parser);
+        return fail_at(&c, deep, "lists and maps nested more than %d deep", UP_MODEL_MAX_DEPTH);
+    }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &doc)) {
         int rc = syntax_error(&c, &parser, text, len);
@@ -1211,29 +1217,10 @@ static void put(dump_t *d, const char *s)
         d->rc = up_buf_puts(&d->buf, s);
 }
 
-/* Plain when no YAML reader (ours or another) could take the text for anything
- * but a string; double-quoted otherwise. */
 static void put_string(dump_t *d, const char *s)
 {
-    static const char *const words[] = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"};
-    bool plain = (*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) &&
-                 !s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/")];
-    for (size_t i = 0; plain && i < NKEYS(words); i++)
-        plain = strcasecmp(s, words[i]) != 0;
-    if (plain) {
-        put(d, s);
-        return;
-    }
-    put(d, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char esc[8] = {(char)*p, 0};
-        if (*p == '"' || *p == '\\')
-            snprintf(esc, sizeof esc, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            snprintf(esc, sizeof esc, "\\x%02x", *p);
-        put(d, esc);
-    }
-    put(d, "\"");
+    if (!d->rc)
+        d->rc = up_model_yaml_string(&d->buf, s);
 }
 
 static void put_list(dump_t *d, const char *indent, const char *key, char *const *items, size_t n)

@@ -78,7 +78,9 @@ struct up_reader {
     char *buf;
     size_t cap, start, end;
     bool eof;
-    bool skip_line;         /* discarding the rest of an over-long line */
+    bool skip_line;         /* discarding the rest of an over-long record */
+    int skip_state;         /* CSV: where the skipping is in the record's quoting (SKIP_*) */
+    bool cr_only;           /* lines end with a lone CR: read as newlines */
     long line;              /* line number of buf[start] */
 
     field_t fields[UP_READER_MAX_FIELDS];
@@ -316,20 +318,74 @@ static int refill(up_reader_t *r, char *err, size_t errlen)
         }
         if (got == 0)
             r->eof = true;
+        if (r->cr_only)
+            for (char *p = r->buf + r->end; (p = memchr(p, '\r', (size_t)(r->buf + r->end + got - p))); p++)
+                *p = '\n';
         r->end += (size_t)got;
         memset(r->buf + r->end, 0, PAD + 1);
         return 0;
     }
 }
 
-/* Drops bytes up to and including the next newline (an over-long line).
- * Returns 0 when done (or at end of input), or a refill error. */
+/* Where skip_rest_of_line is in a CSV record's quoting (RFC 4180, as
+ * split_quoted reads it): a quote opens a quoted field only as the field's
+ * first byte, and inside one "" is a quote and a newline is data. */
+enum { SKIP_FIELD_START, SKIP_UNQUOTED, SKIP_QUOTED, SKIP_QUOTE_IN_QUOTED };
+
+/* The end of the record in s[0..n) for the CSV quoting state *state: the
+ * offset of the newline that ends it, or n (with *state updated and
+ * *newlines counting the newlines inside quoted fields) when it goes on. */
+static size_t csv_record_end(const char *s, size_t n, int *state, long *newlines)
+{
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        switch (*state) {
+        case SKIP_QUOTED:
+            if (ch == '"')
+                *state = SKIP_QUOTE_IN_QUOTED;
+            else if (ch == '\n')
+                (*newlines)++;
+            continue;
+        case SKIP_QUOTE_IN_QUOTED:
+            if (ch == '"') {
+                *state = SKIP_QUOTED;
+                continue;
+            }
+            break;
+        case SKIP_FIELD_START:
+            if (ch == '"') {
+                *state = SKIP_QUOTED;
+                continue;
+            }
+            break;
+        default:
+            break;
+        }
+        if (ch == '\n')
+            return i;
+        *state = ch == ',' ? SKIP_FIELD_START : SKIP_UNQUOTED;
+    }
+    return n;
+}
+
+/* Drops bytes up to and including the newline that ends the record at
+ * buf[start] (for CSV, the first newline outside quotes; for JSON lines the
+ * next newline). Returns 0 when done (or at end of input), or a refill error. */
 static int skip_rest_of_line(up_reader_t *r, char *err, size_t errlen)
 {
     while (r->skip_line) {
-        char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
-        if (nl) {
-            r->start = (size_t)(nl - r->buf) + 1;
+        char *s = r->buf + r->start;
+        size_t n = r->end - r->start, end;
+        long newlines = 0;
+        if (r->format == FMT_CSV) {
+            end = csv_record_end(s, n, &r->skip_state, &newlines);
+        } else {
+            char *nl = memchr(s, '\n', n);
+            end = nl ? (size_t)(nl - s) : n;
+        }
+        r->line += newlines;
+        if (end < n) {
+            r->start += end + 1;
             r->line++;
             r->skip_line = false;
             break;
@@ -346,19 +402,22 @@ static int skip_rest_of_line(up_reader_t *r, char *err, size_t errlen)
     return 0;
 }
 
-/* Reports an over-long record that starts at buf[start] and resumes at the
- * line after its first line. */
+/* Reports an over-long record that starts at buf[start] and resumes after
+ * it: one reject, however many lines the record spans. */
 static int too_long(up_reader_t *r, up_record_t *rec, char *err, size_t errlen)
 {
     rec->line = r->line;
-    set_err(err, errlen, "line %ld: record longer than %u MiB (unterminated quote?)", r->line,
-            MAX_RECORD >> 20);
     r->skip_line = true;
+    r->skip_state = SKIP_FIELD_START;
     int rc = skip_rest_of_line(r, err, errlen);
     if (rc < 0)
         return rc;
-    set_err(err, errlen, "line %ld: record longer than %u MiB (unterminated quote?)", rec->line,
-            MAX_RECORD >> 20);
+    if (r->start >= r->end && r->eof && r->skip_state == SKIP_QUOTED)
+        set_err(err, errlen, "line %ld: record longer than %u MiB (a quote that never closes?);"
+                " skipped to the end of the input", rec->line, MAX_RECORD >> 20);
+    else
+        set_err(err, errlen, "line %ld: record longer than %u MiB; skipped, reading on at line %ld", rec->line,
+                MAX_RECORD >> 20, r->line);
     return -UP_EPARSE;
 }
 
@@ -655,6 +714,12 @@ static int csv_header(up_reader_t *r, char *err, size_t errlen)
         const char *name = trim_span(r->buf + at + r->spans[k].off, &len);
         if (!(r->cols[k] = up_strndup(name, len)))
             goto oom;
+        for (long j = 0; j < k && len; j++)
+            if (strcmp(r->cols[j], r->cols[k]) == 0) {
+                set_err(err, errlen, "%s: header: column \"%s\" appears twice (columns %ld and %ld)", r->path,
+                        r->cols[k], j + 1, k + 1);
+                return -UP_EPARSE;
+            }
     }
     for (size_t i = 0; i < r->n_fields; i++) {
         r->fields[i].col = -1;
@@ -1080,6 +1145,37 @@ size_t up_reader_date(const char *v, size_t len, const char *fmt, char *out, siz
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
+/* A byte-order mark of UTF-16 (FF FE, FE FF), or text whose first code
+ * units have a zero byte every other byte (ASCII in UTF-16 without one). */
+static bool looks_utf16(const unsigned char *p, size_t n)
+{
+    if (n >= 2 && ((p[0] == 0xFF && p[1] == 0xFE) || (p[0] == 0xFE && p[1] == 0xFF)))
+        return true;
+    if (n < 4)
+        return false;
+    size_t pairs = n / 2 < 8 ? n / 2 : 8, le = 0, be = 0;
+    for (size_t k = 0; k < pairs; k++) {
+        le += p[2 * k] && !p[2 * k + 1];
+        be += !p[2 * k] && p[2 * k + 1];
+    }
+    return le == pairs || be == pairs;
+}
+
+/* Old Mac text ends its lines with a lone CR: when the first line ending
+ * in the buffer is a CR not followed by LF, every CR is read as a newline
+ * (here for the bytes buffered, in refill for the rest). */
+static void sniff_cr_only(up_reader_t *r)
+{
+    char *s = r->buf + r->start;
+    size_t n = r->end - r->start;
+    char *cr = memchr(s, '\r', n), *nl = memchr(s, '\n', n);
+    if (!cr || (nl && nl < cr) || (cr + 1 < s + n && cr[1] == '\n') || (cr + 1 == s + n && !r->eof))
+        return;
+    r->cr_only = true;
+    for (char *p = cr; (p = memchr(p, '\r', (size_t)(s + n - p))); p++)
+        *p = '\n';
+}
+
 /* up_reader_open, or up_reader_open_fd when fd >= 0 (path is then only the
  * name in messages; fd is the reader's from here on, closed on failure). */
 static int reader_open(up_reader_t **out, const char *path, int fd, const char *const *fields,
@@ -1168,8 +1264,14 @@ static int reader_open(up_reader_t **out, const char *path, int fd, const char *
         if (at < r->end || r->eof || r->end >= MAX_RECORD)
             break;
     }
+    if (looks_utf16((const unsigned char *)r->buf, r->end)) {
+        set_err(err, errlen, "%s: looks like UTF-16; save it as UTF-8", path);
+        rc = -UP_EPARSE;
+        goto fail;
+    }
     if (r->end >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0)
         r->start = 3;
+    sniff_cr_only(r);
     if (r->format < 0)
         r->format = at < r->end && r->buf[at] == '{' ? FMT_JSONL : FMT_CSV;
 
@@ -1185,6 +1287,21 @@ fail:
     return rc;
 }
 
+/* A value is text: well-formed UTF-8 without NUL bytes (a NUL would cut
+ * an id short wherever it is read back as a C string). */
+static int check_text(const field_t *f, const up_record_t *rec, size_t i, char *err, size_t errlen)
+{
+    size_t bad = up_utf8_check(rec->val[i], rec->len[i]);
+    if (bad == rec->len[i])
+        return 0;
+    if (rec->val[i][bad] == '\0')
+        set_err(err, errlen, "line %ld: %s: contains a NUL byte (at byte %zu)", rec->line, f->name, bad + 1);
+    else
+        set_err(err, errlen, "line %ld: %s: not valid UTF-8 (byte 0x%02X at byte %zu); save the file as UTF-8",
+                rec->line, f->name, (unsigned char)rec->val[i][bad], bad + 1);
+    return -UP_EPARSE;
+}
+
 int up_reader_next(up_reader_t *r, up_record_t *rec, char *err, size_t errlen)
 {
     int rc = r->format == FMT_CSV ? csv_next(r, rec, err, errlen) : json_next(r, rec, err, errlen);
@@ -1192,6 +1309,8 @@ int up_reader_next(up_reader_t *r, up_record_t *rec, char *err, size_t errlen)
         return rc;
     for (size_t i = 0; i < r->n_fields; i++) {
         field_t *f = &r->fields[i];
+        if (rec->val[i] && (rc = check_text(f, rec, i, err, errlen)) < 0)
+            return rc;
         if (f->conv == CONV_NONE || !rec->val[i])
             continue;
         size_t n = f->conv == CONV_MONEY ? up_reader_money(rec->val[i], rec->len[i], f->conv_out, sizeof f->conv_out)
@@ -1203,6 +1322,111 @@ int up_reader_next(up_reader_t *r, up_record_t *rec, char *err, size_t errlen)
         }
     }
     return 1;
+}
+
+/* Header names compared as people write them: case, '_', '-' and spaces
+ * ignored ("User ID" is user_id). */
+static void loose(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *s && o + 1 < cap; s++)
+        if (*s != '_' && *s != '-' && *s != ' ')
+            out[o++] = (char)(*s >= 'A' && *s <= 'Z' ? *s - 'A' + 'a' : *s);
+    out[o] = '\0';
+}
+
+/* Edit distance of a and b (Levenshtein), at most 64 bytes of each. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t na = strnlen(a, 64), nb = strnlen(b, 64), row[65];
+    for (size_t j = 0; j <= nb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= na; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= nb; j++) {
+            size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[nb];
+}
+
+/* Whether every byte of a appears in b in order, starting with b's first
+ * ("ts" in "timestamp"). */
+static bool abbreviates(const char *a, const char *b)
+{
+    if (!*a || *a != *b)
+        return false;
+    for (; *b && *a; b++)
+        a += *a == *b;
+    return *a == '\0';
+}
+
+/* How far header column col is from the missing name want (both loose):
+ * 0 the same name written differently, 1 an abbreviation or a prefix, then
+ * 2 + the edit distance when that is small; -1 when it is no match. */
+static long header_distance(const char *want, const char *col)
+{
+    if (!*col)
+        return -1;
+    if (strcmp(want, col) == 0)
+        return 0;
+    size_t nw = strlen(want), nc = strlen(col);
+    if (abbreviates(want, col) || abbreviates(col, want) || strncmp(want, col, nw < nc ? nw : nc) == 0)
+        return 1;
+    size_t d = edit_distance(want, col);
+    return d <= (nw > 6 ? nw / 3 : 2) ? 2 + (long)d : -1;
+}
+
+/* The header column closest to source that no requested field reads, or NULL. */
+static const char *closest_column(const up_reader_t *r, const char *source)
+{
+    char want[128], col[128];
+    loose(source, want, sizeof want);
+    const char *best = NULL;
+    long best_d = -1;
+    for (size_t k = 0; k < r->n_cols; k++) {
+        bool taken = false;
+        for (size_t i = 0; i < r->n_fields; i++)
+            taken |= r->fields[i].col == (int)k;
+        loose(r->cols[k], col, sizeof col);
+        long d = taken ? -1 : header_distance(want, col);
+        if (d >= 0 && (best_d < 0 || d < best_d)) {
+            best = r->cols[k];
+            best_d = d;
+        }
+    }
+    return best;
+}
+
+int up_reader_require(const up_reader_t *r, const char *names, char *err, size_t errlen)
+{
+    if (r->format != FMT_CSV)
+        return 0;
+    for (size_t i = 0; i < r->n_fields; i++) {
+        const field_t *f = &r->fields[i];
+        size_t n = strlen(f->name);
+        const char *at = strstr(names, f->name);
+        while (at && ((at > names && at[-1] != ' ') || (at[n] && at[n] != ' ')))
+            at = strstr(at + 1, f->name);
+        if (!at || f->col >= 0)
+            continue;
+        char mapped[160] = "", hint[160] = "";
+        if (f->mapped)
+            snprintf(mapped, sizeof mapped, " (mapped from %s)", f->name);
+        const char *near = closest_column(r, f->source);
+        if (near)
+            snprintf(hint, sizeof hint, " (did you mean \"%.120s\"?)", near);
+        set_err(err, errlen, "%s: header: no column \"%s\"%s%s", r->path, f->source, mapped, hint);
+        return -UP_EPARSE;
+    }
+    return 0;
 }
 
 uint64_t up_reader_pos(const up_reader_t *r)

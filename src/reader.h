@@ -80,6 +80,14 @@ int up_reader_open(up_reader_t **out, const char *path, const char *const *field
 int up_reader_open_fd(up_reader_t **out, int fd, const char *name, const char *const *fields,
                       size_t n_fields, const up_mapping_t *map, char *err, size_t errlen);
 
+/* Checks that a CSV header has a column for each of names (canonical names,
+ * space-separated; each must be one of the fields given to up_reader_open).
+ * Returns 0 (always, for JSON lines), or -UP_EPARSE with one message for
+ * the first missing column, naming the file, the column and the closest
+ * unused column of the header: `FILE: header: no column "ts" (did you mean
+ * "timestamp"?)`. The caller stops before reading any record. */
+int up_reader_require(const up_reader_t *r, const char *names, char *err, size_t errlen);
+
 /* Reads the next record. Returns 1 with *rec filled, 0 at end of input, or
  * -UP_EPARSE for a record that cannot be decoded at all (bad JSON, unterminated
  * quote, wrong column count): then err holds "line N: reason", rec->line is

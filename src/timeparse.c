@@ -275,3 +275,9 @@ void up_time_fmt(char *out, int64_t ms)
     *p++ = 'Z';
     *p = '\0';
 }
+
+int up_time_plausible(int64_t ms)
+{
+    /* 1990-01-01T00:00:00Z and 2101-01-01T00:00:00Z */
+    return ms >= 631152000000LL && ms < 4133980800000LL;
+}

@@ -19,6 +19,14 @@
  * Leading/trailing blanks are ignored. Returns 0 and sets *ms, or -UP_EPARSE. */
 int up_time_parse(const char *s, size_t n, int64_t *ms);
 
+/* The dates an import takes: an imported timestamp or date outside
+ * 1990-01-01 .. 2100-12-31 (UTC) is a typo or a placeholder such as
+ * 0000-01-01 or 9999-12-31, rejected with its own message. */
+#define UP_TIME_MIN_YEAR 1990
+#define UP_TIME_MAX_YEAR 2100
+/* Whether ms (epoch milliseconds) falls in those years. */
+int up_time_plausible(int64_t ms);
+
 /* Parses "YYYY-MM-DD" only (after trimming); sets *day. Returns 0 or -UP_EPARSE. */
 int up_date_parse(const char *s, size_t n, int32_t *day);
 

@@ -273,3 +273,46 @@ int up_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
     va_end(ap);
     return rc;
 }
+
+size_t up_utf8_seq(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    if (n == 0)
+        return 0;
+    unsigned char b = p[0];
+    if (b < 0x80) {
+        *cp = b;
+        return 1;
+    }
+    size_t len = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 0;
+    if (len == 0 || len > n || b > 0xF4)
+        return 0;
+    uint32_t v = b & (0x7F >> len);
+    for (size_t k = 1; k < len; k++) {
+        if ((p[k] & 0xC0) != 0x80)
+            return 0;
+        v = v << 6 | (p[k] & 0x3F);
+    }
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (v < least[len] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+        return 0;
+    *cp = v;
+    return len;
+}
+
+size_t up_utf8_check(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        if (p[i] >= 0x01 && p[i] < 0x80) {   /* the common case: ASCII other than NUL */
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t len = p[i] ? up_utf8_seq(p + i, n - i, &cp) : 0;
+        if (len == 0)
+            return i;
+        i += len;
+    }
+    return n;
+}

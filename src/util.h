@@ -83,6 +83,14 @@ char *up_strndup(const char *s, size_t n);
 /* Lower-cases and trims ASCII whitespace in place; returns s. */
 char *up_trim_lower(char *s);
 
+/* UTF-8. up_utf8_seq: the length (1-4) of the well-formed sequence at
+ * p[0..n) with its code point in *cp, or 0 when p[0] does not start one
+ * (a stray continuation byte, an overlong form, a surrogate, a code point
+ * past U+10FFFF, or a sequence cut short). up_utf8_check: the offset of the
+ * first byte that is NUL or not well-formed UTF-8, or n when there is none. */
+size_t up_utf8_seq(const unsigned char *p, size_t n, uint32_t *cp);
+size_t up_utf8_check(const char *s, size_t n);
+
 /* Seconds on the monotonic clock (for measuring phases). */
 double up_now_s(void);
 

@@ -590,6 +590,23 @@ static void test_round_trip_quoting(void **state)
     up_model_free(m);
 }
 
+/* U+2028 written raw inside double quotes reads back as a space (YAML
+ * folds line breaks): the dump writes it \L, and the model reads back equal. */
+static void test_round_trip_line_separator(void **state)
+{
+    (void)state;
+    const char *path = "tests/fixtures/hardening/model_roundtrip_u2028.yaml";
+    round_trip(path);
+    up_model_t *m = NULL;
+    char err[512], *text = NULL;
+    assert_int_equal(up_model_load(path, &m, err, sizeof err), 0);
+    assert_string_equal(m->features[0].name, "quote \" backslash \xe2\x80\xa8 tab \t");
+    assert_int_equal(up_model_dump(m, &text), 0);
+    assert_non_null(strstr(text, "  - name: \"quote \\\" backslash \\L tab \\x09\"\n"));
+    free(text);
+    up_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -607,6 +624,7 @@ int main(void)
         cmocka_unit_test(test_dump_exact),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_round_trip_quoting),
+        cmocka_unit_test(test_round_trip_line_separator),
     };
     return cmocka_run_group_tests_name("model", tests, NULL, NULL);
 }

@@ -106,6 +106,50 @@ static void test_map64_growth(void **state)
     up_map64_free(&m);
 }
 
+/* JSON strings are valid UTF-8 whatever the input: a stray byte, an
+ * encoded surrogate, an overlong form and a truncated sequence each become
+ * U+FFFD; controls, DEL, U+2028 and U+2029 are \u escapes. */
+static void test_json_str_utf8(void **state)
+{
+    (void)state;
+    up_buf_t b = {0};
+    up_fmt_json_str(&b, "a\xff" "b\xed\xa0\x80" "c\xc0\xaf" "d\x01\x7f\xe2\x80\xa8\xe2\x80\xa9\xc3\xa9\"\\\xe2\x82");
+    assert_string_equal(b.data, "\"a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                                "c\xef\xbf\xbd\xef\xbf\xbd" "d\\u0001\\u007f\\u2028\\u2029\xc3\xa9\\\"\\\\"
+                                "\xef\xbf\xbd\xef\xbf\xbd\"");
+    assert_int_equal(up_utf8_check("ok\xc3\xa9", 4), 4);
+    assert_int_equal(up_utf8_check("ok\0x", 4), 2);
+    assert_int_equal(up_utf8_check("\xf4\x90\x80\x80", 4), 0);   /* past U+10FFFF */
+    up_buf_reset(&b);
+    up_fmt_slack_str(&b, "<!channel> & <a|b>");
+    assert_string_equal(b.data, "\"&lt;!channel&gt; &amp; &lt;a|b&gt;\"");
+    up_buf_free(&b);
+}
+
+/* A CSV cell is a formula when it starts with = + - @ tab or CR and is not
+ * a plain number. */
+static void test_csv_formula(void **state)
+{
+    (void)state;
+    const char *formulas[] = {"=1+2", "+x", "-ann", "@sum", "\tx", "\rx", "-", "-3x", "-1e", "+.", "=HYPERLINK(\"x\")"};
+    const char *plain[] = {"-3", "-0.25", "+4", "-1e-05", "-.5", "3", "ann", "", "a=b"};
+    for (size_t i = 0; i < sizeof formulas / sizeof *formulas; i++)
+        assert_true(up_fmt_csv_formula(formulas[i]));
+    for (size_t i = 0; i < sizeof plain / sizeof *plain; i++)
+        assert_false(up_fmt_csv_formula(plain[i]));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    up_fmt_csv_field(f, "=HYPERLINK(\"x\")");
+    fputc(',', f);
+    up_fmt_csv_field(f, "-2500.5");
+    fputc(',', f);
+    up_fmt_csv_field(f, "-ann");
+    fclose(f);
+    assert_string_equal(text, "\"'=HYPERLINK(\"\"x\"\")\",-2500.5,\"'-ann\"");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +157,8 @@ int main(void)
         cmocka_unit_test(test_crc32c),
         cmocka_unit_test(test_buf_and_errors),
         cmocka_unit_test(test_map64_growth),
+        cmocka_unit_test(test_json_str_utf8),
+        cmocka_unit_test(test_csv_formula),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
