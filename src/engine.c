@@ -146,6 +146,7 @@ static int cmp_str(const char *a, const char *b)
 /* What one pass over an account's pairs gathers. */
 typedef struct {
     int64_t sum_dau, cohort, activated, champions, champions_active, first_ka;
+    int64_t first_event;    /* the account's first event by T; UP_TS_NONE when none */
     int32_t last_active;    /* the last day <= D0 with an active user; UP_NO_DAY when none */
     uint64_t acc_days[2];   /* days D0-83 .. D0 as bits 0 .. 83: D0 is bit 83 */
     uint8_t *core_used;     /* per model feature: a core feature used in window(28) */
@@ -206,6 +207,8 @@ static void fold_active(const ctx_t *c, uint32_t i, const up_pair_t *p, const ui
     }
     if (p->first_ka_ts < s->first_ka)
         s->first_ka = p->first_ka_ts;
+    if (p->first_ts < s->first_event)
+        s->first_event = p->first_ts;
     if (c->e->n_ka_extra) {
         size_t lo, hi;
         extra_range(c->e, c->acc_pairs[i], &lo, &hi);
@@ -311,6 +314,10 @@ static void value_and_habit(const ctx_t *c, const up_account_t *acc, up_account_
         row->why_null[UP_M_TTFV] = "no key action yet";
     else if (acc->contract_start == UP_NO_DAY)
         row->why_null[UP_M_TTFV] = "the account has no contract_start";
+    else if (c->m->settings.ttfv_history_gap_days > 0 && s->first_event != UP_TS_NONE &&
+             (int64_t)up_day_of(s->first_event) - acc->contract_start > c->m->settings.ttfv_history_gap_days)
+        row->why_null[UP_M_TTFV] = "the account's events start more than ttfv_history_gap_days after its"
+                                   " contract_start: the history is incomplete, the first key action may be earlier";
     else {
         int64_t d = (int64_t)up_day_of(s->first_ka) - acc->contract_start;
         row->ttfv_days = d < 0 ? 0 : d;
@@ -498,7 +505,7 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
     row->seats = up_engine_seats_at(c->e, acc, c->T);
     row->feature_users = calloc(nf + 1, sizeof *row->feature_users);
     row->feature_adoption = calloc(nf + 1, sizeof *row->feature_adoption);
-    scan_t s = {0, 0, 0, 0, 0, UP_TS_NONE, UP_NO_DAY, {0, 0}, calloc(nf + 1, 1)};
+    scan_t s = {0, 0, 0, 0, 0, UP_TS_NONE, UP_TS_NONE, UP_NO_DAY, {0, 0}, calloc(nf + 1, 1)};
     if (!row->feature_users || !row->feature_adoption || !s.core_used) {
         free(s.core_used);
         return -UP_ENOMEM;

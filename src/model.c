@@ -469,6 +469,7 @@ static const num_spec_t setting_specs[] = {
     SETTING(nps_window_days, true, 1, 36500, false, "from 1 to 36500"),
     SETTING(activation_days, true, 1, 36500, false, "from 1 to 36500"),
     SETTING(intensity_target, false, 0, HUGE_VAL, true, "> 0"),
+    SETTING(ttfv_history_gap_days, true, 0, 36500, false, "from 0 (off) to 36500"),
 };
 static const key_spec_t setting_keys[] = {
     {"level_breadth_min", h_number, &setting_specs[0]},
@@ -480,6 +481,7 @@ static const key_spec_t setting_keys[] = {
     {"nps_window_days", h_number, &setting_specs[6]},
     {"activation_days", h_number, &setting_specs[7]},
     {"intensity_target", h_number, &setting_specs[8]},
+    {"ttfv_history_gap_days", h_number, &setting_specs[9]},
     {"health_weights", h_weights, NULL},
 };
 

@@ -44,6 +44,8 @@ typedef struct {
     int nps_window_days;           /* default 90 */
     /* activation */
     int activation_days;           /* default 14 */
+    int ttfv_history_gap_days;     /* default 0 (off): ttfv_days is null when the account's first
+                                    * event comes more than this many days after contract_start */
     /* health */
     double intensity_target;       /* default 20: the intensity that scores 100 */
     up_health_weights_t weights;   /* defaults .30 .25 .15 .10 .10 .10 0 */

@@ -309,7 +309,7 @@ static const struct {
     {"settings:\n  level_min: 1\n",
      "m.yaml:2: settings.level_min: unknown key (expected one of: level_breadth_min, "
      "level_depth_min, stage_regular_blocks, stage_mastery_top, nps_promoter_min, "
-     "nps_detractor_max, nps_window_days, activation_days, intensity_target, health_weights)"},
+     "nps_detractor_max, nps_window_days, activation_days, intensity_target, ttfv_history_gap_days, health_weights)"},
     {"passive_events:\n  login: true\n",
      "m.yaml:2: passive_events: expected a list of event names, got a map"},
     {"features: {name: a}\n", "m.yaml:1: features: expected a list of features, got a map"},
@@ -471,6 +471,7 @@ static void test_dump_exact(void **state)
                         "  nps_window_days: 90\n"
                         "  activation_days: 14\n"
                         "  intensity_target: 20.0\n"
+                        "  ttfv_history_gap_days: 0\n"
                         "  health_weights:\n"
                         "    breadth: 0.3\n"
                         "    depth: 0.25\n"
