@@ -118,7 +118,7 @@ uint64_t up_hash64(const void *p, size_t n, uint64_t seed)
 }
 
 static uint32_t crc_table[8][256];
-static int crc_ready;
+static int crc_ready, crc_hw;
 
 static void crc_init(void)
 {
@@ -131,8 +131,32 @@ static void crc_init(void)
     for (int t = 1; t < 8; t++)
         for (int i = 0; i < 256; i++)
             crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xff];
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    crc_hw = __builtin_cpu_supports("sse4.2");
+#endif
     crc_ready = 1;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* SSE 4.2's crc32 instruction computes CRC-32C: about four times the tables'
+ * speed, which matters for the snapshot's checksums on every open. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const unsigned char *s, size_t n)
+{
+    uint64_t c = crc;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, s, 8);
+        c = __builtin_ia32_crc32di(c, v);
+        s += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n--)
+        c32 = __builtin_ia32_crc32qi(c32, *s++);
+    return c32;
+}
+#endif
 
 uint32_t up_crc32c(uint32_t crc, const void *p, size_t n)
 {
@@ -140,6 +164,10 @@ uint32_t up_crc32c(uint32_t crc, const void *p, size_t n)
         crc_init();
     const unsigned char *s = p;
     crc = ~crc;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (crc_hw)
+        return ~crc32c_hw(crc, s, n);
+#endif
     while (n >= 8) {
         uint32_t lo = (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 | (uint32_t)s[3] << 24;
         lo ^= crc;
