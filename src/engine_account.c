@@ -53,7 +53,7 @@ int up_engine_account_error_counts(up_store_t *s, const up_rollup_t *r, const up
             want[id] = 1, any = 1;
     }
     err_ctx_t c = {r, (int64_t)(up_day_of(T) - 27) * UP_MS_PER_DAY, counts};
-    int rc = any ? up_store_scan_events(s, T, want, ev->n, count_error, &c) : 0;
+    int rc = any ? up_store_scan_events(s, c.from, T, want, ev->n, count_error, &c) : 0;
     free(want);
     if (rc < 0) {
         free(counts);
@@ -99,7 +99,7 @@ int up_engine_account_feature_uses(up_store_t *s, const up_rollup_t *r, const up
                 want[e] = 1, any = 1;
     }
     use_ctx_t c = {r, (int64_t)(up_day_of(T) - 27) * UP_MS_PER_DAY, aid, counts};
-    int rc = any ? up_store_scan_events(s, T, want, n, count_use, &c) : 0;
+    int rc = any ? up_store_scan_events(s, c.from, T, want, n, count_use, &c) : 0;
     free(want);
     return rc;
 }

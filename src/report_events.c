@@ -93,7 +93,7 @@ static int gather(up_store_t *s, const up_rollup_t *r, int64_t T, const uint8_t 
     memset(want, 1, (size_t)n + 1);
     for (uint32_t e = 0; e < n; e++)
         c->st[e] = (stat_t){0, 0, 0, INT64_MAX, INT64_MIN};
-    int rc = n ? up_store_scan_events(s, T, want, n, count, c) : 0;
+    int rc = n ? up_store_scan_events(s, INT64_MIN, T, want, n, count, c) : 0;
     free(want);
     if (rc == 0)
         rc = c->rc;

@@ -340,6 +340,15 @@ static int add_ka(up_pair_t *p, int32_t day, int32_t ms)
                 hi = mid;
         }
     }
+    if (lo < p->n_ka && p->ka[lo].day == day && p->cap_ka == 0 &&
+        !(ms < p->ka[lo].min_ms || ms > p->ka[lo].max_ms))
+        return 0;   /* nothing changes in the snapshot's (read-only) array */
+    if (lo < p->n_ka && p->ka[lo].day == day && p->cap_ka == 0) {   /* borrowed: copy out first */
+        up_kaday_t *k = grow_pair_array(p->ka, p->n_ka, &p->cap_ka, 4, sizeof *k);
+        if (!k)
+            return -UP_ENOMEM;
+        p->ka = k;
+    }
     if (lo < p->n_ka && p->ka[lo].day == day) {
         if (ms < p->ka[lo].min_ms)
             p->ka[lo].min_ms = ms;

@@ -29,6 +29,7 @@ struct up_store {
     int flags;
     int lock_fd, log_fd;
     int ack_fd;                 /* events.ack, the acknowledged end of the log (writer only) */
+    int idx_fd;                 /* events.idx, the blocks' time ranges (writer only; -1: none) */
     up_log_mark_t mark;         /* as last read or written */
     uint64_t import_start;      /* the log's end when the events import in progress began */
     int aborted;                /* an import's log write failed: no more writes (up_store_import_abort) */
@@ -621,6 +622,11 @@ static int open_log(up_store_t *s, const char *dir, int flags, char *err, size_t
         set_err(err, errlen, "%s: cannot open events.log: %s", dir, strerror(errno));
         return -UP_EIO;
     }
+    if (flags & UP_STORE_WRITE) {   /* a cache: without it scans read every block */
+        char *q = path_in(s, "events.idx");
+        s->idx_fd = q ? open(q, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+        free(q);
+    }
     return 0;
 }
 
@@ -768,7 +774,7 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
     if (!s)
         return -UP_ENOMEM;
     s->flags = flags;
-    s->lock_fd = s->log_fd = s->ack_fd = -1;
+    s->lock_fd = s->log_fd = s->ack_fd = s->idx_fd = -1;
     up_map64_init(&s->dedup);
     s->dir = up_strdup(dir);
     if (!s->dir) {
@@ -783,6 +789,20 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
     }
     *out = s;
     return 0;
+}
+
+/* The time range of the block just written at off, into events.idx (a
+ * cache: a failure only means that scans read this block). */
+static void note_range(up_store_t *s, uint64_t off)
+{
+    if (s->idx_fd < 0)
+        return;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (uint32_t i = 0; i < s->n_pend; i++) {
+        lo = s->pend[i].ts < lo ? s->pend[i].ts : lo;
+        hi = s->pend[i].ts > hi ? s->pend[i].ts : hi;
+    }
+    up_store_log_range_append(s->idx_fd, s->log_fd, off, lo, hi);
 }
 
 static int flush_block(up_store_t *s)
@@ -824,6 +844,7 @@ static int flush_block(up_store_t *s)
         if (rc < 0 && ftruncate(s->log_fd, (off_t)s->log_end) == 0)
             fsync(s->log_fd);   /* a failed write leaves no partial block behind */
         if (rc == 0) {
+            note_range(s, s->log_end);
             s->log_end += bytes;
             mark_persisted(s);
             s->n_pend = 0;
@@ -923,6 +944,8 @@ int up_store_close(up_store_t *s)
         close(s->log_fd);
     if (s->ack_fd >= 0)
         close(s->ack_fd);
+    if (s->idx_fd >= 0)
+        close(s->idx_fd);
     if (s->lock_fd >= 0)
         close(s->lock_fd);
     up_rollup_free(&s->roll);
@@ -1085,7 +1108,7 @@ static int scan_cb(void *ctx, const up_block_t *b)
     return 0;
 }
 
-int up_store_scan_events(up_store_t *s, int64_t T, const uint8_t *want, uint32_t n_want,
+int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *want, uint32_t n_want,
                          up_event_fn fn, void *ctx)
 {
     int rc = up_store_sync(s);     /* pending events of a writer go first (no snapshot) */
@@ -1093,7 +1116,23 @@ int up_store_scan_events(up_store_t *s, int64_t T, const uint8_t *want, uint32_t
         return rc;
     scan_ctx_t c = {T, want, n_want, fn, ctx};
     up_log_scan_t sc;
-    return scan_log(s, 0, scan_cb, &c, 0, &sc);
+    up_log_range_t *ranges = NULL;
+    size_t n = 0;
+    char *p = from > INT64_MIN ? path_in(s, "events.idx") : NULL;
+    if (p && up_store_log_ranges_read(p, &ranges, &n) < 0)
+        n = 0;   /* unreadable: every block is read */
+    free(p);
+    if (!n)
+        rc = scan_log(s, 0, scan_cb, &c, 0, &sc);
+    else {
+        memset(&sc, 0, sizeof sc);
+        sc.acked = s->mark.acked;
+        rc = up_store_log_scan_window(s->log_fd, 0, ranges, n, from, T, scan_cb, &c, &sc);
+        if (rc == -UP_ECORRUPT && sc.what)
+            damage_notice(s, &sc);
+    }
+    free(ranges);
+    return rc;
 }
 
 static int dedup_cb(void *ctx, const up_block_t *b);

@@ -63,12 +63,14 @@ int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned);
 
 /* Calls fn for every stored event with ts <= T whose event-name id e has
  * e < n_want and want[e] set, block by block in log order (sorted by ts
- * within a block, not across blocks). Ids are those of up_store_rollup's
+ * within a block, not across blocks), and maybe for others too: with from >
+ * INT64_MIN, a block whose time range (events.idx) lies wholly outside
+ * [from, T] is not read, so fn must itself ignore events before from. Ids are those of up_store_rollup's
  * rollup. Used for what the rollup does not keep: event sequences
  * (workflows) and event counts (error events). Returns 0, fn's first
  * non-zero value, or a negative UP_E* code. */
 typedef int (*up_event_fn)(void *ctx, const up_ev_t *ev);
-int up_store_scan_events(up_store_t *s, int64_t T, const uint8_t *want, uint32_t n_want,
+int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *want, uint32_t n_want,
                          up_event_fn fn, void *ctx);
 
 /* The events appended through this handle whose name the model neither

@@ -11,6 +11,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -493,8 +494,63 @@ static void damaged(blk_t *k, int status, uint64_t off, up_log_scan_t *sc)
     sc->bad_events = blk_events(k, status);
 }
 
+/* The record of ranges for the block at off whose header says (crc, clen),
+ * or NULL. */
+static const up_log_range_t *range_of(const up_log_range_t *r, size_t n, uint64_t off, uint32_t crc, uint32_t clen)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r[mid].off < off)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && r[lo].off == off && r[lo].hdr_crc == crc && r[lo].clen == clen ? &r[lo] : NULL;
+}
+
+/* Whether the block at off may be skipped: its header reads, and its range
+ * record says no event lies in [from, to]; *next is the offset after it. */
+static int skippable(blk_t *k, uint64_t off, const up_log_range_t *r, size_t n, int64_t from, int64_t to,
+                     uint64_t *next)
+{
+    uint8_t hdr[HDR];
+    if (!n || k->size - off < HDR || read_at(k->fd, hdr, HDR, off) != 0 || memcmp(hdr, MAGIC, 4) != 0)
+        return 0;
+    uint32_t clen = rd32(hdr + 4);
+    if (k->size - off - HDR < clen)
+        return 0;
+    const up_log_range_t *x = range_of(r, n, off, rd32(hdr + 12), clen);
+    if (!x || (x->min_ts <= x->max_ts && x->max_ts >= from && x->min_ts <= to))
+        return 0;
+    *next = off + HDR + clen;
+    return 1;
+}
+
+typedef struct {
+    const up_log_range_t *ranges;
+    size_t n;
+    int64_t from, to;
+} skip_t;
+
+static int scan_impl(int fd, uint64_t start, up_log_block_fn fn, void *ctx, int truncate, up_log_scan_t *sc,
+                     const skip_t *skip);
+
 int up_store_log_scan(int fd, uint64_t start, up_log_block_fn fn, void *ctx,
                 int truncate, up_log_scan_t *sc)
+{
+    return scan_impl(fd, start, fn, ctx, truncate, sc, NULL);
+}
+
+int up_store_log_scan_window(int fd, uint64_t start, const up_log_range_t *ranges, size_t n, int64_t from, int64_t to,
+                             up_log_block_fn fn, void *ctx, up_log_scan_t *sc)
+{
+    skip_t sk = {ranges, n, from, to};
+    return scan_impl(fd, start, fn, ctx, 0, sc, &sk);
+}
+
+static int scan_impl(int fd, uint64_t start, up_log_block_fn fn, void *ctx, int truncate, up_log_scan_t *sc,
+                     const skip_t *skip)
 {
     blk_t k;
     uint64_t off = start;
@@ -504,6 +560,11 @@ int up_store_log_scan(int fd, uint64_t start, up_log_block_fn fn, void *ctx,
     sc->short_log = 0;
     int rc = blk_init(&k, fd);
     while (rc == 0 && off < k.size) {
+        uint64_t next;
+        if (skip && skippable(&k, off, skip->ranges, skip->n, skip->from, skip->to, &next)) {
+            off = next;
+            continue;
+        }
         int status = blk_read(&k, off);
         if (status < 0) {
             rc = status;
@@ -661,5 +722,80 @@ int up_store_log_mark_write(int fd, up_log_mark_t *m, uint64_t acked)
     m->seq = seq;
     m->acked = acked;
     m->state = UP_MARK_OK;
+    return 0;
+}
+
+/* ---- the block ranges (DIR/events.idx) ----------------------------------- */
+
+#define RANGE_REC 40
+
+int up_store_log_range_append(int idx_fd, int log_fd, uint64_t off, int64_t min_ts, int64_t max_ts)
+{
+    uint8_t hdr[HDR], rec[RANGE_REC];
+    if (read_at(log_fd, hdr, HDR, off) != 0)
+        return -UP_EIO;
+    memset(rec, 0, sizeof rec);
+    memcpy(rec, &off, 8);
+    memcpy(rec + 8, &min_ts, 8);
+    memcpy(rec + 16, &max_ts, 8);
+    memcpy(rec + 24, hdr + 12, 4);   /* the block's CRC */
+    memcpy(rec + 28, hdr + 4, 4);    /* its compressed length */
+    uint32_t c = up_crc32c(0, rec, 32);
+    memcpy(rec + 32, &c, 4);
+    return write_all(idx_fd, rec, sizeof rec) == 0 ? 0 : -UP_EIO;
+}
+
+/* By offset, then by position in the file. */
+static int cmp_range(const void *a, const void *b)
+{
+    const up_log_range_t *x = a, *y = b;
+    return x->off != y->off ? (x->off < y->off ? -1 : 1) : (x->seq < y->seq ? -1 : x->seq > y->seq);
+}
+
+int up_store_log_ranges_read(const char *path, up_log_range_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return errno == ENOENT ? 0 : -UP_EIO;
+    size_t cap = 0;
+    uint8_t rec[RANGE_REC];
+    /* bounded: 4M blocks of up to 65,536 events is far beyond any log */
+    while (*n < (4u << 20) && fread(rec, 1, sizeof rec, f) == sizeof rec) {
+        uint32_t c;
+        memcpy(&c, rec + 32, 4);
+        if (up_crc32c(0, rec, 32) != c)
+            continue;   /* a damaged record: that block is read */
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 1024;
+            up_log_range_t *p = realloc(*out, cap * sizeof *p);
+            if (!p) {
+                fclose(f);
+                return -UP_ENOMEM;
+            }
+            *out = p;
+        }
+        up_log_range_t *r = &(*out)[*n];
+        r->seq = (*n)++;
+        memcpy(&r->off, rec, 8);
+        memcpy(&r->min_ts, rec + 8, 8);
+        memcpy(&r->max_ts, rec + 16, 8);
+        memcpy(&r->hdr_crc, rec + 24, 4);
+        memcpy(&r->clen, rec + 28, 4);
+    }
+    fclose(f);
+    /* by offset, and of the records of one offset (a log cut back and
+     * written again) the last written only */
+    up_log_range_t *r = *out;
+    qsort(r, *n, sizeof *r, cmp_range);
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        if (k && r[k - 1].off == r[i].off)
+            r[k - 1] = r[i];
+        else
+            r[k++] = r[i];
+    }
+    *n = k;
     return 0;
 }

@@ -109,4 +109,32 @@ int up_store_log_mark_read(const char *path, up_log_mark_t *m);
  * mark read before (its seq is advanced). Returns 0 or -UP_EIO. */
 int up_store_log_mark_write(int fd, up_log_mark_t *m, uint64_t acked);
 
+/* The time range of each block, kept beside the log (DIR/events.idx), so
+ * that a scan of a window of time decompresses only the blocks that hold
+ * events in it. One 40-byte record per block appended by the writer: the
+ * block's offset, its first and last event ts, the CRC and length its header
+ * carries, and a CRC-32C of the record. The file is a cache: a record is
+ * used only when it passes its own check and matches the header of the block
+ * at its offset (so records of a log cut back and written again are ignored);
+ * a block without one is read. */
+typedef struct {
+    uint64_t off;
+    int64_t min_ts, max_ts;      /* min > max: a block without events */
+    uint32_t hdr_crc, clen;
+    uint64_t seq;                /* its position in the file */
+} up_log_range_t;
+
+/* The range record of the block just appended at off (whose header fd's
+ * block carries), appended to idx_fd. Returns 0 or -UP_EIO. */
+int up_store_log_range_append(int idx_fd, int log_fd, uint64_t off, int64_t min_ts, int64_t max_ts);
+
+/* The good records of the file at path, by offset (the last record of an
+ * offset wins). *out is malloc'd; a missing file is 0 records. */
+int up_store_log_ranges_read(const char *path, up_log_range_t **out, size_t *n);
+
+/* up_store_log_scan without truncating, skipping (not decompressing) every
+ * block whose record in ranges[0..n) says it holds no event in [from, to]. */
+int up_store_log_scan_window(int fd, uint64_t start, const up_log_range_t *ranges, size_t n, int64_t from, int64_t to,
+                             up_log_block_fn fn, void *ctx, up_log_scan_t *sc);
+
 #endif
