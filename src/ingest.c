@@ -86,6 +86,10 @@ typedef struct {
     int links_loaded;
     up_dict_t link_users;
     char **link_account;          /* per link_users id; "" when ambiguous */
+    /* the server's cap on the reject rows of one request (up_ingest_reject_cap) */
+    uint64_t cap, kept, unkept;
+    long unkept_line;
+    char unkept_why[256];
 } imp_t;
 
 static void rec_text(const imp_t *im, up_buf_t *b)
@@ -110,12 +114,20 @@ static int reject(imp_t *im, const char *field, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
-    up_buf_t b = {0};
-    if (im->rec)
-        rec_text(im, &b);
     long line = im->rec ? im->rec->line : 0;
-    up_store_reject(im->s, im->source, im->path, line, field, reason, b.data ? b.data : "");
-    up_buf_free(&b);
+    if (im->cap && im->kept >= im->cap) {   /* counted, summarised by the caller */
+        if (!im->unkept++) {
+            im->unkept_line = line;
+            snprintf(im->unkept_why, sizeof im->unkept_why, "%s: %.200s", field ? field : "record", reason);
+        }
+    } else {
+        up_buf_t b = {0};
+        if (im->rec)
+            rec_text(im, &b);
+        up_store_reject(im->s, im->source, im->path, line, field, reason, b.data ? b.data : "");
+        up_buf_free(&b);
+        im->kept++;
+    }
     im->st->rejected++;
     im->st->reject_field = field ? field : "record";
     if (im->log && im->logged < 10)
@@ -783,6 +795,19 @@ int up_ingest_message(up_ingest_t *in, const up_record_t *r, const char *where, 
     int rc = store_event(im, r);
     im->rec = NULL;
     return rc;
+}
+
+void up_ingest_reject_cap(up_ingest_t *in, uint64_t cap)
+{
+    in->im.cap = cap;
+    in->im.kept = in->im.unkept = 0;
+}
+
+uint64_t up_ingest_rejects_unkept(const up_ingest_t *in, long *line, const char **why)
+{
+    *line = in->im.unkept_line;
+    *why = in->im.unkept_why;
+    return in->im.unkept;
 }
 
 up_store_t *up_ingest_store(up_ingest_t *in)

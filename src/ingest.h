@@ -121,6 +121,12 @@ int up_ingest_open(up_store_t *s, up_ingest_t **out);
  * identify, group: profile updates), counting it in *st. Returns 0, or a
  * negative UP_E* code when the store failed. */
 int up_ingest_message(up_ingest_t *in, const up_record_t *r, const char *where, up_import_stats_t *st);
+/* Caps the reject rows the next messages write at cap (0: no cap), counting
+ * those beyond it; up_ingest_rejects_unkept gives their number and the first
+ * one's line and "field: reason", for one summary row. The server calls both
+ * per request, so that one request cannot fill the rejects table. */
+void up_ingest_reject_cap(up_ingest_t *in, uint64_t cap);
+uint64_t up_ingest_rejects_unkept(const up_ingest_t *in, long *line, const char **why);
 up_store_t *up_ingest_store(up_ingest_t *in);
 void up_ingest_close(up_ingest_t *in);
 

@@ -62,12 +62,11 @@ static void to_record(const up_model_t *model, const up_wire_msg_t *m, up_record
 
 /* The row standing for the decoder's rejects past UP_WIRE_MAX_REJECTS: how
  * many, and the first of them (m, at line). */
-static int reject_summary(up_store_t *s, const char *where, uint64_t more, long line, const up_wire_msg_t *m)
+static int reject_summary(up_store_t *s, const char *where, uint64_t more, long line, const char *why)
 {
     char reason[512];
-    snprintf(reason, sizeof reason, "%llu more messages rejected: the first at line %ld, %s: %s (at most %d"
-             " rejects are kept one by one per request)", (unsigned long long)more, line,
-             m->reject_field ? m->reject_field : "record", m->reject, UP_WIRE_MAX_REJECTS);
+    snprintf(reason, sizeof reason, "%llu more messages rejected: the first at line %ld, %.300s (at most %d"
+             " rejects are kept one by one per request)", (unsigned long long)more, line, why, UP_WIRE_MAX_REJECTS);
     return up_store_reject(s, "http", where, line, "record", reason, "");
 }
 
@@ -78,6 +77,11 @@ int up_ingest_batch(up_ingest_t *in, const up_wire_batch_t *b, const char *where
     int rc = 0;
     uint64_t decoder_rejects = 0;
     size_t first_unkept = 0;
+    /* the store's rejects get what the decoder's leave of the request's cap */
+    size_t n_decoder = 0;
+    for (size_t i = 0; i < b->n_msgs; i++)
+        n_decoder += b->msgs[i].reject != NULL;
+    up_ingest_reject_cap(in, n_decoder >= UP_WIRE_MAX_REJECTS ? 1 : UP_WIRE_MAX_REJECTS - n_decoder);
     for (size_t i = 0; i < b->n_msgs && rc == 0; i++) {
         const up_wire_msg_t *m = &b->msgs[i];
         if (m->reject) {
@@ -112,8 +116,17 @@ int up_ingest_batch(up_ingest_t *in, const up_wire_batch_t *b, const char *where
                 on_reject(ctx, one.reject_field);
         }
     }
-    if (rc == 0 && decoder_rejects > UP_WIRE_MAX_REJECTS)
-        rc = reject_summary(s, where, decoder_rejects - UP_WIRE_MAX_REJECTS, (long)first_unkept + 1,
-                            &b->msgs[first_unkept]);
+    if (rc == 0 && decoder_rejects > UP_WIRE_MAX_REJECTS) {
+        char why[400];
+        const up_wire_msg_t *m = &b->msgs[first_unkept];
+        snprintf(why, sizeof why, "%s: %.300s", m->reject_field ? m->reject_field : "record", m->reject);
+        rc = reject_summary(s, where, decoder_rejects - UP_WIRE_MAX_REJECTS, (long)first_unkept + 1, why);
+    }
+    long line;
+    const char *why;
+    uint64_t more = up_ingest_rejects_unkept(in, &line, &why);
+    if (rc == 0 && more)
+        rc = reject_summary(s, where, more, line, why);
+    up_ingest_reject_cap(in, 0);
     return rc;
 }

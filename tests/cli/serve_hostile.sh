@@ -90,6 +90,15 @@ expect_eq "$(sqlite3 "$DB" "SELECT line || ' ' || field || ': ' || reason FROM r
     "101 record: 50 more messages rejected: the first at line 101, type: missing (track, identify, group, page, screen or alias) (at most 100 rejects are kept one by one per request)" \
     "the summary row"
 
+say "150 messages the store rejects (users in no account): the same cap, 100 rows and one summary"
+python3 -c 'import sys; sys.stdout.write("[" + ",".join(["{\"type\":\"track\",\"userId\":\"nobody%d\",\"event\":\"x\",\"messageId\":\"cap%d\",\"timestamp\":\"2026-03-02T12:00:00Z\"}" % (i, i) for i in range(150)]) + "]")' >"$TMP/store150.json"
+code=$(curl -s -m 20 -o "$TMP/ans" -w '%{http_code}' -u "$SK:" --data-binary @"$TMP/store150.json" "$URL/v1/batch")
+expect_eq "$code" 200 "status"
+expect_eq "$(sqlite3 "$DB" "SELECT count(*) FROM rejects")" 202 "101 rows more"
+expect_eq "$(sqlite3 "$DB" "SELECT line || ' ' || field || ': ' || reason FROM rejects ORDER BY id DESC LIMIT 1")" \
+    "101 record: 50 more messages rejected: the first at line 101, account_id: missing, and the user is in no account of the users table (at most 100 rejects are kept one by one per request)" \
+    "the summary row of the store's rejects"
+
 say "connections_per_ip 4: slow connections from one address do not starve another"
 python3 - "$PORT" >"$TMP/perip.txt" <<'PY' || fail "per-address limit: $(cat "$TMP/perip.txt")"
 import socket, sys, time
