@@ -81,7 +81,7 @@ fuzz-replay: $(FUZZ_REPLAY:%=$(BUILD)/tests/fuzz_%_replay)
 # libFuzzer (clang) on the wire decoder, the condition language, the CSV/JSONL
 # reader and the model YAML, FUZZ_SECONDS each; new finds go to the corpus
 FUZZ_SECONDS ?= 60
-FUZZ_CC  = clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS))
+FUZZ_CC  = clang -g -O1 -fsanitize=fuzzer,address,undefined -std=c11 -D_GNU_SOURCE -DUP_READER_CHUNK=4096 -Isrc $(shell pkg-config --cflags $(PKGS))
 FUZZ_LIB = $(filter-out src/main.c src/cli.c src/server%.c src/api.c,$(SRC)) $(BUILD)/obj/web_assets.c
 fuzz: $(BUILD)/libuptake.a
 	mkdir -p $(BUILD)/fuzz

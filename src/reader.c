@@ -25,7 +25,10 @@
 #include <emmintrin.h>
 #endif
 
-#define CHUNK (1u << 20)          /* bytes asked of read(2)/gzread per refill */
+#ifndef UP_READER_CHUNK          /* the fuzz build makes it small: refills at every few bytes */
+#define UP_READER_CHUNK (1u << 20)
+#endif
+#define CHUNK UP_READER_CHUNK     /* bytes asked of read(2)/gzread per refill */
 #define MAX_RECORD (16u << 20)    /* a longer record is reported and skipped */
 
 /* Internal results, outside the range of -UP_E* codes. */
