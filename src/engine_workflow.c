@@ -239,6 +239,26 @@ static int match_all(match_t *x, const up_rollup_t *r, const collect_t *c)
     return rc;
 }
 
+/* For one account's page: the earliest ts an event may have and still count
+ * as of d0 (a completion in the weekly series starts at most within_ms before
+ * it), so that the scan reads only the blocks of that span. A workflow that
+ * is a key action counts whenever it completed: then every event. An account
+ * whose step events are all older gets no row, which its page reads as zeros,
+ * as it would read the row a full scan gives it. */
+static int64_t account_scan_from(const up_model_t *m, int32_t d0)
+{
+    int64_t within = 0;
+    for (size_t k = 0; k < m->n_workflows; k++) {
+        for (size_t i = 0; i < m->n_key_actions; i++)
+            if (!strncmp(m->key_actions[i], "workflow:", 9) && !strcmp(m->key_actions[i] + 9, m->workflows[k].name))
+                return INT64_MIN;
+        if (m->workflows[k].within_ms > within)
+            within = m->workflows[k].within_ms;
+    }
+    int64_t first = (int64_t)(d0 - 7 * UP_WF_WEEKS + 1) * UP_MS_PER_DAY;
+    return within > first - INT64_MIN / 2 ? INT64_MIN : first - within;
+}
+
 int up_engine_workflow_run(up_store_t *s, const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
                         up_workflows_t *out)
 {
@@ -261,8 +281,9 @@ int up_engine_workflow_run(up_store_t *s, const up_rollup_t *r, const up_model_t
     int rc = step_ids(m, evd, want, steps);
     collect_t c = {NULL, 0, 0, 0, r, aid, 0};
     if (rc == 0)
-        rc = up_store_scan_events(s, INT64_MIN, T, want, evd->n, collect, &c);   /* every event: an account
-                                                                                     * with old events only has its row */
+        rc = up_store_scan_events(s, aid >= 0 ? account_scan_from(m, out->d0) : INT64_MIN, T, want, evd->n,
+                                  collect, &c);   /* all accounts: every event, so that an account with
+                                                   * old step events only has its row */
     if (rc == 0)
         qsort(c.ev, c.n, sizeof *c.ev, cmp_ev);
     match_t x = {m, steps, ka_flags(m), NULL, out->d0 - 7 * UP_WF_WEEKS + 1,

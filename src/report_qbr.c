@@ -200,9 +200,9 @@ int up_report_qbr_customer(FILE *out, const up_account_page_t *pg, const up_qbr_
             m->n_features);
     arrow(out, feat_now, feat_then, "against 8 weeks earlier");
     fputs("</div>", out);
-    if (pg->wf_row) {
+    if (m->n_workflows) {   /* no row: no completion in the weeks shown */
         int64_t wf = 0;
-        for (size_t k = 0; k < m->n_workflows; k++)
+        for (size_t k = 0; pg->wf_row && k < m->n_workflows; k++)
             for (int w = UP_WF_WEEKS - 4; w < UP_WF_WEEKS; w++)
                 wf += pg->wf_row->wf[k].completions[w];
         fprintf(out, "<div class=\"tile\">Workflows completed in 4 weeks<b>%lld</b></div>", (long long)wf);
