@@ -456,7 +456,7 @@ static int list_runs(up_dedup_t *d, cand_t **out, size_t *n_out)
             }
             c = g;
         }
-        snprintf(c[n].name, sizeof c[n].name, "%s", e->d_name);
+        memcpy(c[n].name, e->d_name, 43);   /* 42 characters and the NUL */
         c[n].from = from;
         c[n].to = to;
         c[n++].used = 0;
