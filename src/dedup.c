@@ -532,6 +532,12 @@ static int read_run(const up_dedup_t *d, size_t i, reader_t *r, uint64_t *bloom,
  * only costs a few disk searches), else it fails with -UP_ECORRUPT. */
 static int bloom_build(up_dedup_t *d, int drop_bad)
 {
+    /* the old filter goes first, so that two are never held at once; until
+     * the new one is built every lookup searches the runs */
+    free(d->bloom);
+    d->bloom = NULL;
+    d->bloom_bits = 0;
+    d->bloom_all = d->disk_n > 0;
     uint64_t bits = bloom_bits_for(d, d->disk_n);
     uint64_t *bloom = bits ? calloc(bits / 64, sizeof *bloom) : NULL;
     reader_t *r = malloc(sizeof *r);
@@ -551,7 +557,6 @@ static int bloom_build(up_dedup_t *d, int drop_bad)
         free(bloom);
         return rc;
     }
-    free(d->bloom);
     d->bloom = bloom;
     d->bloom_bits = bits;
     d->bloom_all = 0;
@@ -787,12 +792,11 @@ int up_dedup_persist(up_dedup_t *d, uint64_t log_end)
     runs_push(d, run);
     d->merges++;
     d->covered = d->scan_off = log_end;
-    /* a bigger filter reads every run again; without memory or on a read
-     * error the old one stays, with the new ids added (when there is none,
-     * every lookup searches the runs) */
-    int rebuilt = bloom_bits_for(d, d->disk_n) != d->bloom_bits && bloom_build(d, 0) == 0;
-    if (!rebuilt && !d->bloom_bits)
-        d->bloom_all = d->disk_n > 0;
+    /* a bigger filter reads every run again (without memory or on a read
+     * error there is none, and every lookup searches the runs) */
+    int rebuilt = bloom_bits_for(d, d->disk_n) != d->bloom_bits;
+    if (rebuilt)
+        bloom_build(d, 0);
     for (uint64_t i = 0; !rebuilt && d->bloom_bits && i < d->n_slots + OVERFLOW_SLOTS; i++)
         if (!mid_empty(d->slots[i]))
             bloom_add(d->bloom, d->bloom_bits, d->slots[i]);
