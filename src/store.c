@@ -7,6 +7,7 @@
  * replays the rest. A crash inside a block write leaves a torn tail, which the
  * next writer cuts (a reader just stops before it). */
 #include "store.h"
+#include "dedup.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -58,11 +59,9 @@ struct up_store {
     uint64_t *pend_mids;        /* 2 per pending event */
     uint32_t n_pend;
     int pend_has_mid;
-    /* de-duplication: h1 -> index into h2 (loaded on first use) */
-    int dedup_loaded;
-    up_map64_t dedup;
-    uint64_t *dedup_h2;
-    uint32_t n_h2, cap_h2;
+    /* de-duplication: the message-id index (src/dedup.c), a writer's, opened
+     * on first use */
+    up_dedup_t *dedup;
 };
 
 static const char SCHEMA[] =
@@ -775,7 +774,6 @@ int up_store_open(up_store_t **out, const char *dir, int flags, char *err, size_
         return -UP_ENOMEM;
     s->flags = flags;
     s->lock_fd = s->log_fd = s->ack_fd = s->idx_fd = -1;
-    up_map64_init(&s->dedup);
     s->dir = up_strdup(dir);
     if (!s->dir) {
         free(s);
@@ -934,6 +932,11 @@ int up_store_close(up_store_t *s)
     int rc = 0;
     if ((s->flags & UP_STORE_WRITE) && s->log_fd >= 0)
         rc = up_store_commit(s);
+    /* the index's RAM part to disk, so that the next open need not scan the
+     * log for it (a cache: failing to write it loses nothing) */
+    if (rc == 0 && s->dedup && (s->flags & UP_STORE_WRITE))
+        up_dedup_persist(s->dedup, s->log_end);
+    up_dedup_close(s->dedup);
     if (s->reject_stmt)
         sqlite3_finalize(s->reject_stmt);
     if (s->profile_stmt)
@@ -960,8 +963,6 @@ int up_store_close(up_store_t *s)
     free(s->retired_text);
     free(s->pend);
     free(s->pend_mids);
-    up_map64_free(&s->dedup);
-    free(s->dedup_h2);
     free(s->dir);
     free(s);
     return rc;
@@ -1135,55 +1136,44 @@ int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *
     return rc;
 }
 
-static int dedup_cb(void *ctx, const up_block_t *b);
-
-static int dedup_add(up_store_t *s, uint64_t h1, uint64_t h2)
-{
-    int added;
-    uint32_t *slot = up_map64_slot(&s->dedup, h1 == UINT64_MAX ? h1 - 1 : h1, &added);
-    if (!slot)
-        return -UP_ENOMEM;
-    if (!added)
-        return s->dedup_h2[*slot] == h2 ? 0 : 1; /* a 64-bit collision: keep both */
-    if (s->n_h2 == s->cap_h2) {
-        uint32_t cap = s->cap_h2 ? s->cap_h2 * 2 : 4096;
-        uint64_t *h = realloc(s->dedup_h2, cap * sizeof *h);
-        if (!h)
-            return -UP_ENOMEM;
-        s->dedup_h2 = h;
-        s->cap_h2 = cap;
-    }
-    s->dedup_h2[s->n_h2] = h2;
-    *slot = s->n_h2++;
-    return 1;
-}
-
-static int dedup_cb(void *ctx, const up_block_t *b)
-{
-    up_store_t *s = ctx;
-    if (!b->mids)
-        return 0;
-    for (uint32_t i = 0; i < b->n_events; i++) {
-        uint64_t h1 = b->mids[2 * (size_t)i], h2 = b->mids[2 * (size_t)i + 1];
-        if ((h1 | h2) && dedup_add(s, h1, h2) < 0)
-            return -UP_ENOMEM;
-    }
-    return 0;
-}
-
+/* Opens the message-id index and adds what it lacks: the log after the
+ * offset its files cover, and the pending events. */
 static int dedup_load(up_store_t *s)
 {
-    up_log_scan_t sc;
-    int rc = scan_log(s, 0, dedup_cb, s, 0, &sc);
+    if (!(s->flags & UP_STORE_WRITE))
+        return -UP_EINVAL;   /* the index is a writer's: it writes its files */
+    up_dedup_limits_t lim;
+    up_dedup_limits(&lim);
+    up_dedup_t *d;
+    int rc = up_dedup_open(&d, s->dir, s->log_fd, &lim);
     if (rc < 0)
         return rc;
-    for (uint32_t i = 0; s->pend_has_mid && i < s->n_pend; i++) {
+    up_log_scan_t sc;
+    rc = scan_log(s, up_dedup_covered(d), up_dedup_scan_block, d, 0, &sc);
+    for (uint32_t i = 0; rc == 0 && s->pend_has_mid && i < s->n_pend; i++) {
         uint64_t h1 = s->pend_mids[2 * (size_t)i], h2 = s->pend_mids[2 * (size_t)i + 1];
-        if ((h1 | h2) && dedup_add(s, h1, h2) < 0)
-            return -UP_ENOMEM;
+        int added = (h1 | h2) ? up_dedup_add(d, h1, h2) : 0;
+        rc = added < 0 ? added : 0;
     }
-    s->dedup_loaded = 1;
+    if (rc < 0) {
+        up_dedup_close(d);
+        return rc;
+    }
+    s->dedup = d;
     return 0;
+}
+
+/* Whether the message id (h1, h2) is new (1, now indexed) or a duplicate (0).
+ * When the index's RAM part is full, the pending events go to the log first,
+ * so that the part written to disk holds only ids the log holds. */
+static int dedup_add(up_store_t *s, uint64_t h1, uint64_t h2)
+{
+    int rc;
+    if (!s->dedup && (rc = dedup_load(s)) < 0)
+        return rc;
+    if (up_dedup_full(s->dedup) && ((rc = flush_block(s)) < 0 || (rc = up_dedup_persist(s->dedup, s->log_end)) < 0))
+        return rc;
+    return up_dedup_add(s->dedup, h1, h2);
 }
 
 int up_store_refresh(up_store_t *s)
@@ -1210,8 +1200,11 @@ int up_store_refresh(up_store_t *s)
 
 int up_store_warm(up_store_t *s, uint64_t *ids)
 {
-    int rc = s->dedup_loaded ? 0 : dedup_load(s);
-    *ids = s->dedup.n;
+    int rc = s->dedup ? 0 : dedup_load(s);
+    up_dedup_stats_t st = {0};
+    if (s->dedup)
+        up_dedup_stats(s->dedup, &st);
+    *ids = st.ram_ids + st.disk_ids;
     if (rc < 0 || !s->roll_ready)
         return rc;
     /* the dictionary and pair indexes that a snapshot load leaves for the
@@ -1234,8 +1227,6 @@ int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len
     uint64_t h1 = 0, h2 = 0;
     int rc;
     if (msgid && msgid_len) {
-        if (!s->dedup_loaded && (rc = dedup_load(s)) < 0)
-            return rc;
         h1 = up_hash64(msgid, msgid_len, 0x75707461u);
         h2 = up_hash64(msgid, msgid_len, 0x6b652121u);
         if (!(h1 | h2))
