@@ -17,7 +17,7 @@ CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
 UNITSRC  = $(wildcard tests/unit/test_*.c)
 UNITBIN  = $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit fuzz fuzz-store fuzz-replay cli http web bench-web crosscheck crashtest check bench bench-http bench-dedup install clean demo
+.PHONY: all test unit fuzz fuzz-store fuzz-replay cli http web bench-web crosscheck crashtest check bench bench-quick bench-http bench-dedup install clean demo
 
 all: $(BUILD)/uptake
 
@@ -175,6 +175,10 @@ bench-web: $(BUILD)/uptake
 	UPTAKE=$(abspath $(BUILD)/uptake) sh bench/web.sh
 
 # HTTP ingestion and API throughput with wrk, against a naive durable peer
+# import and views against DuckDB only (no SQLite): SIZE events, a few minutes
+bench-quick: $(BUILD)/uptake
+	sh bench/quick.sh $(SIZE)
+
 bench-http: $(BUILD)/uptake
 	UPTAKE=$(abspath $(BUILD)/uptake) sh bench/http.sh
 
