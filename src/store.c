@@ -777,7 +777,7 @@ static int open_parts(up_store_t *s, const char *dir, int flags, char *err, size
     if (!(flags & UP_STORE_DEFER) || (flags & UP_STORE_WRITE)) {
         rc = build_rollup(s, 1);
         if (rc < 0) {
-            set_err(err, errlen, "%s: %s", dir, rc == -UP_ECORRUPT && s->notice[0] ? s->notice : up_strerror(rc));
+            set_err(err, errlen, "%s: %s", dir, (rc == -UP_ECORRUPT || s->ch) && s->notice[0] ? s->notice : up_strerror(rc));
             return rc;
         }
         s->roll_ready = 1;
@@ -1118,11 +1118,8 @@ int up_store_scan_events(up_store_t *s, int64_t T, const uint8_t *want, uint32_t
     int rc = up_store_sync(s);     /* pending events of a writer go first (no snapshot) */
     if (rc < 0)
         return rc;
-    if (s->ch) {
-        snprintf(s->notice, sizeof s->notice, "this report needs the stream of events (workflows, error events,"
-                 " event counts), which a ClickHouse store does not serve yet (see docs/scale-out.md)");
-        return -UP_EINVAL;
-    }
+    if (s->ch)
+        return up_ch_unsupported(s->ch, "the stream of events (workflows, error events, event counts)");
     scan_ctx_t c = {T, want, n_want, fn, ctx};
     up_log_scan_t sc;
     return scan_log(s, 0, scan_cb, &c, 0, &sc);

@@ -90,6 +90,12 @@ void up_ch_free(up_ch_t *ch)
     free(ch);
 }
 
+int up_ch_unsupported(up_ch_t *ch, const char *what)
+{
+    return up_errf(ch->err, sizeof ch->err, -UP_EINVAL, "this report needs %s, which a ClickHouse store does not"
+                   " serve yet (see docs/scale-out.md)", what);
+}
+
 const char *up_ch_error(const up_ch_t *ch)
 {
     return ch ? ch->err : "";
@@ -309,6 +315,7 @@ int up_ch_append(up_ch_t *ch, int64_t ts, const char *user, size_t user_len, con
 
 int up_ch_flush(up_ch_t *ch)
 {
+    ch->err[0] = '\0';
     if (!ch->rows)
         return 0;
     char q[512], params[1024];
@@ -490,6 +497,7 @@ int up_ch_fill(up_ch_t *ch, up_rollup_t *r, int64_t cutoff)
     up_buf_t sql = {0}, *ans = calloc((size_t)ch->n_urls, sizeof *ans);
     groups_t gs = {0};
     int rc = ans ? 0 : -UP_ENOMEM;
+    ch->err[0] = '\0';
     if (rc == 0)
         groups_sql(ch, cutoff, &sql);
     for (int i = 0; rc == 0 && i < ch->n_urls; i++)

@@ -47,6 +47,11 @@ int up_ch_append(up_ch_t *ch, int64_t ts, const char *user, size_t user_len, con
  * cluster, on the shards: insert_distributed_sync). Returns 0 or -UP_EIO. */
 int up_ch_flush(up_ch_t *ch);
 
+/* Sets the last error to "this report needs WHAT, which a ClickHouse store
+ * does not serve yet (see docs/scale-out.md)" and returns -UP_EINVAL: for
+ * what this slice does not do yet. */
+int up_ch_unsupported(up_ch_t *ch, const char *what);
+
 /* The last error, naming the shard's URL and what ClickHouse said, or "". */
 const char *up_ch_error(const up_ch_t *ch);
 
