@@ -101,6 +101,23 @@ ok --data "$TMP/emb" report accounts --as-of 2026-11-20 --format csv
 cmp -s "$TMP/out" "$TMP/ids.out" || fail "report accounts differs after importing the file with message ids twice"
 say "message ids: $raw rows stored, $N events counted, report accounts unchanged"
 
+# init's settings, checked before anything is created
+init_fails() {   # init_fails CODE MESSAGE ARGS...
+    code=$1 msg=$2
+    shift 2
+    up --data "$TMP/bad" init --model "$D/model.yaml" "$@"
+    expect_rc "$code" "init $*"
+    [ "$(cat "$TMP/err")" = "$msg" ] || fail "init $*: unexpected message"
+}
+init_fails 2 "uptake init: unknown --engine 'duck' (embedded or clickhouse)" --engine duck
+init_fails 2 "uptake init: --engine clickhouse needs --clickhouse URL" --engine clickhouse
+init_fails 2 "uptake init: --clickhouse, --cluster and --database go with --engine clickhouse" --cluster uptake_test
+init_fails 3 "uptake init: --clickhouse: 'ftp://x' is not an http:// or https:// URL" --engine clickhouse --clickhouse ftp://x
+init_fails 3 "uptake init: --database: 'a-b' is not a name of letters, digits and _" --engine clickhouse --clickhouse "$URL1" --database a-b
+init_fails 3 "uptake init: --clickhouse names 2 servers: name their cluster with --cluster" --engine clickhouse --clickhouse "$URLS"
+init_fails 3 "uptake init: ClickHouse at $URL1 has 2 shards in cluster 'uptake_test', but --clickhouse names 1 URLs (give one HTTP URL per shard, in the order of its remote_servers)" --engine clickhouse --clickhouse "$URL1" --cluster uptake_test
+say "init: bad engine settings refused with their messages"
+
 # ClickHouse refusing an insert (here: no Distributed table): exit 3, its words
 ch_count "$URL1" "DROP TABLE uptake_ids.events" > /dev/null
 up --data "$TMP/ids" import events "$TMP/ids.csv" -q
