@@ -503,7 +503,7 @@ int up_ch_fill(up_ch_t *ch, up_rollup_t *r, int64_t cutoff)
     for (int i = 0; rc == 0 && i < ch->n_urls; i++)
         if ((rc = run(ch, i, sql.data, &ans[i])) == 0 && (rc = parse_groups(ans[i].data, ans[i].len, &gs)) < 0)
             up_errf(ch->err, sizeof ch->err, rc, "ClickHouse at %s: cannot read its answer", ch->urls[i]);
-    if (rc == 0)
+    if (rc == 0 && gs.n)
         qsort(gs.g, gs.n, sizeof *gs.g, cmp_group);
     for (size_t i = 0; rc == 0 && i < gs.n; i++)
         rc = fold_group(r, &gs.g[i]);
