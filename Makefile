@@ -17,7 +17,7 @@ CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
 UNITSRC  = $(wildcard tests/unit/test_*.c)
 UNITBIN  = $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit fuzz fuzz-store fuzz-replay cli http web bench-web crosscheck crashtest check bench bench-quick bench-http bench-dedup install clean demo
+.PHONY: all test clickhouse unit fuzz fuzz-store fuzz-replay cli http web bench-web crosscheck crashtest check bench bench-quick bench-http bench-dedup install clean demo
 
 all: $(BUILD)/uptake
 
@@ -47,7 +47,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libuptake.a tests/unit/testutil.h test
 
 # Every test: cmocka unit tests, the CLI tests that drive the real binary,
 # and the cross-check against an independent SQL implementation of metrics.md.
-test: unit fuzz-replay cli http web crosscheck
+test: unit fuzz-replay cli http web crosscheck clickhouse
 
 unit: $(UNITBIN)
 	@set -e; for t in $(UNITBIN); do echo "== $$t"; $$t; done
@@ -116,6 +116,10 @@ web: $(BUILD)/uptake
 
 crashtest: $(BUILD)/uptake
 	UPTAKE=$(abspath $(BUILD)/uptake) sh tests/http/crash.sh 1000
+
+# the ClickHouse store on a two-shard cluster of local servers (SKIP without clickhouse-server)
+clickhouse: $(BUILD)/uptake
+	UPTAKE=$(abspath $(BUILD)/uptake) sh tests/clickhouse/run.sh
 
 crosscheck: $(BUILD)/uptake
 	UPTAKE=$(abspath $(BUILD)/uptake) sh tests/crosscheck/run.sh

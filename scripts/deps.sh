@@ -4,7 +4,8 @@
 set -eu
 
 PKGS="gcc make pkg-config libc6-dev libyaml-dev libsqlite3-dev sqlite3 libzstd-dev \
-libjansson-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev libssl-dev libcurl4-openssl-dev libjs-chart.js curl time python3"
+libjansson-dev zlib1g-dev libcmocka-dev libmicrohttpd-dev libssl-dev libcurl4-openssl-dev libjs-chart.js curl time python3 \
+clickhouse-server clickhouse-client"
 # the benchmark and the cross-check run DuckDB through Node.js
 [ "${UPTAKE_NO_NODE:-}" = 1 ] || command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 # the dashboard's end-to-end test drives Debian's chromium

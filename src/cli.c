@@ -23,6 +23,7 @@
 #include "playbook.h"
 #include "server.h"
 #include "engine_people.h"
+#include "store_ch.h"
 #include "store.h"
 #include "timeparse.h"
 #include "util.h"
@@ -44,7 +45,7 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LAST_DAY, O_LIMIT,
-    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_EVENTS_ONLY, O_SERVER_SIDE, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_LOGO, O_DROP_DAMAGED, O_AGAIN, O_HELP, O_N
+    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_EVENTS_ONLY, O_SERVER_SIDE, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_LOGO, O_DROP_DAMAGED, O_AGAIN, O_ENGINE, O_CLICKHOUSE, O_CLUSTER, O_DATABASE, O_HELP, O_N
 };
 
 /* verbs, as bits */
@@ -109,6 +110,10 @@ static const opt_t OPTS[O_N] = {
     [O_WAIT] = {"wait", 0, "SECONDS", V_ALERTS, "alerts evaluate: wait this long for webhook retries (default 30)"},
     [O_ALL] = {"all", 0, NULL, V_TASKS, "tasks list: done tasks too"},
     [O_DROP_DAMAGED] = {"drop-damaged", 0, NULL, V_REPAIR, "cut events.log at its first damaged block, losing the events from there on"},
+    [O_ENGINE] = {"engine", 0, "E", V_INIT, "where the events go: embedded (events.log, default) or clickhouse (docs/scale-out.md)"},
+    [O_CLICKHOUSE] = {"clickhouse", 0, "URL", V_INIT, "--engine clickhouse: the HTTP URL of each shard, comma-separated, in the cluster's order"},
+    [O_CLUSTER] = {"cluster", 0, "NAME", V_INIT, "--engine clickhouse: the cluster of remote_servers to shard over (Distributed table)"},
+    [O_DATABASE] = {"database", 0, "DB", V_INIT, "--engine clickhouse: the ClickHouse database (default uptake)"},
     [O_HELP] = {"help", 'h', NULL, V_ALL, "show help"},
 };
 
@@ -120,7 +125,7 @@ typedef struct {
 } verb_t;
 
 static const verb_t VERBS[] = {
-    {"init", V_INIT, "init [--model FILE]", "create a store with an adoption model"},
+    {"init", V_INIT, "init [--model FILE] [--engine clickhouse --clickhouse URL[,URL...] [--cluster NAME] [--database DB]]", "create a store with an adoption model"},
     {"model", V_MODEL, "model set FILE | model check FILE | model show | model suggest",
      "replace, validate or print the model; draft one from the events seen"},
     {"import", V_IMPORT, "import events|accounts|users|surveys|subscriptions|outcomes|tickets|milestones|churn FILE...", "load CSV or JSONL files (.gz too)"},
@@ -299,12 +304,36 @@ static char *read_file(const char *path, size_t *len)
 
 /* ---- init / model ------------------------------------------------------ */
 
+/* --engine and its options: 1 for ClickHouse, 0 for the embedded store,
+ * -1 (said on stderr) for a usage error. */
+static int init_engine(const args_t *a)
+{
+    const char *engine = a->val[O_ENGINE] ? a->val[O_ENGINE] : "embedded";
+    int ch = strcmp(engine, "clickhouse") == 0;
+    if (!ch && strcmp(engine, "embedded") != 0) {
+        fprintf(stderr, "uptake init: unknown --engine '%s' (embedded or clickhouse)\n", engine);
+        return -1;
+    }
+    if (ch && !a->val[O_CLICKHOUSE]) {
+        fprintf(stderr, "uptake init: --engine clickhouse needs --clickhouse URL\n");
+        return -1;
+    }
+    if (!ch && (a->val[O_CLICKHOUSE] || a->val[O_CLUSTER] || a->val[O_DATABASE])) {
+        fprintf(stderr, "uptake init: --clickhouse, --cluster and --database go with --engine clickhouse\n");
+        return -1;
+    }
+    return ch;
+}
+
 static int cmd_init(const args_t *a)
 {
     if (a->npos > 1) {
         fprintf(stderr, "uptake init: unexpected argument '%s'\n", a->pos[1]);
         return UP_EXIT_USAGE;
     }
+    int ch = init_engine(a);
+    if (ch < 0)
+        return UP_EXIT_USAGE;
     const char *text, *name;
     char *owned = NULL;
     size_t len;
@@ -350,7 +379,12 @@ static int cmd_init(const args_t *a)
         free(owned);
         return UP_EXIT_FAIL;
     }
-    int rc = up_store_set_model(s, text, len, name, err, sizeof err);
+    /* the engine first: a store whose schema could not be made has no model
+     * yet, so init can be run again */
+    int rc = ch ? up_ch_init(up_store_db(s), a->val[O_CLICKHOUSE], a->val[O_CLUSTER], a->val[O_DATABASE], err,
+                             sizeof err) : 0;
+    if (rc == 0)
+        rc = up_store_set_model(s, text, len, name, err, sizeof err);
     free(owned);
     if (rc < 0) {
         fprintf(stderr, "uptake init: %s\n", err[0] ? err : up_strerror(rc));
@@ -359,7 +393,8 @@ static int cmd_init(const args_t *a)
     }
     const up_model_t *mm = up_store_model(s);
     if (!a->set[O_QUIET])
-        printf("Created a store in %s with the %s (%zu features).\n", data_dir(a), name, mm->n_features);
+        printf("Created a store in %s with the %s (%zu features)%s.\n", data_dir(a), name, mm->n_features,
+               ch ? "; its events go to ClickHouse" : "");
     if (empty)
         fprintf(stderr, "uptake init: no --model: the model is empty, so no event counts as a feature yet. Import your"
                         " events, run `uptake report events` to see their names, then write a model (docs/model.md)"

@@ -906,6 +906,11 @@ static void record_identity(sqlite3 *db, const char *ident, const char *path, co
  * EFBIG), memory. */
 static void write_error(up_store_t *s, const char *path, int rc, const char *what, char *err, size_t errlen)
 {
+    if (up_store_engine_error(s)[0]) {   /* events in ClickHouse: its own words */
+        snprintf(err, errlen, "%s: %s; batches sent before this one stay stored (an import of the file again"
+                 " stores events with a message_id once)", path, up_store_engine_error(s));
+        return;
+    }
     int e = up_store_write_errno(s);
     const char *why = rc == -UP_ENOMEM ? "out of memory"
                     : e == ENOSPC ? "no space left on device"

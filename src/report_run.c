@@ -167,7 +167,19 @@ static int report_portfolio(const up_view_t *v, const up_report_req_t *q, FILE *
     return rc;
 }
 
+static int run_report(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen);
+
+/* A store whose events are in ClickHouse says what failed there (the
+ * shard, or what it does not serve yet) rather than a bare error code. */
 int up_report_run(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
+{
+    int rc = run_report(s, q, out, err, errlen);
+    if (rc < 0 && up_store_engine_error(s)[0])
+        snprintf(err, errlen, "%s", up_store_engine_error(s));
+    return rc;
+}
+
+static int run_report(up_store_t *s, const up_report_req_t *q, FILE *out, char *err, size_t errlen)
 {
     err[0] = '\0';
     if (strcmp(q->what, "settings") == 0)   /* the model's, not as of a time */

@@ -8,6 +8,7 @@
  * next writer cuts (a reader just stops before it). */
 #include "store.h"
 #include "dedup.h"
+#include "store_ch.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -62,6 +63,7 @@ struct up_store {
     /* de-duplication: the message-id index (src/dedup.c), a writer's, opened
      * on first use */
     up_dedup_t *dedup;
+    up_ch_t *ch;                /* the events are in ClickHouse (store_ch.h), or NULL */
 };
 
 static const char SCHEMA[] =
@@ -388,10 +390,31 @@ static void mark_persisted(up_store_t *s)
     s->persisted_pairs = s->roll.n_pairs;
 }
 
+/* ---- events in ClickHouse (store_ch.h): the hooks --------------------- */
+
+/* Folds the ClickHouse store's events up to r->cutoff into r; a failure
+ * becomes the notice, which names the shard. */
+static int ch_fill(up_store_t *s, up_rollup_t *r)
+{
+    int rc = up_ch_fill(s->ch, r, r->cutoff);
+    if (rc < 0)
+        snprintf(s->notice, sizeof s->notice, "%s", up_ch_error(s->ch));
+    if (r == &s->roll)
+        mark_persisted(s);
+    return rc;
+}
+
+const char *up_store_engine_error(const up_store_t *s)
+{
+    return s->ch ? up_ch_error(s->ch) : "";
+}
+
 /* Builds s->roll from the snapshot when it matches, then the log tail. */
 static int build_rollup(up_store_t *s, int allow_snapshot)
 {
     up_rollup_init(&s->roll, s->model, INT64_MAX);
+    if (s->ch)
+        return ch_fill(s, &s->roll);
     uint64_t start = 0;
     struct stat st;
     if (fstat(s->log_fd, &st) < 0)
@@ -462,7 +485,7 @@ static int snapshot_install(up_store_t *s, const char *tmp_name)
 
 static int save_snapshot(up_store_t *s)
 {
-    if (!(s->flags & UP_STORE_WRITE) || !s->dirty)
+    if (!(s->flags & UP_STORE_WRITE) || !s->dirty || s->ch)
         return 0;
     int rc = snapshot_write(s, "rollup.bin.tmp");
     return rc < 0 ? rc : snapshot_install(s, "rollup.bin.tmp");
@@ -743,7 +766,8 @@ static int open_parts(up_store_t *s, const char *dir, int flags, char *err, size
 {
     int rc;
     if ((rc = open_dir(dir, flags, err, errlen)) < 0 || (rc = take_lock(s, dir, flags, err, errlen)) < 0 ||
-        (rc = open_db(s, dir, flags, err, errlen)) < 0 || (rc = load_model(s, err, errlen)) < 0)
+        (rc = open_db(s, dir, flags, err, errlen)) < 0 || (rc = load_model(s, err, errlen)) < 0 ||
+        (rc = up_ch_open(s->db, &s->ch, err, errlen)) < 0)
         return rc;
     if (!s->model && !(flags & UP_STORE_CREATE)) {
         set_err(err, errlen, "%s: the store has no adoption model (run `uptake init --data %s`)", dir, dir);
@@ -758,7 +782,7 @@ static int open_parts(up_store_t *s, const char *dir, int flags, char *err, size
     if (!(flags & UP_STORE_DEFER) || (flags & UP_STORE_WRITE)) {
         rc = build_rollup(s, 1);
         if (rc < 0) {
-            set_err(err, errlen, "%s: %s", dir, rc == -UP_ECORRUPT && s->notice[0] ? s->notice : up_strerror(rc));
+            set_err(err, errlen, "%s: %s", dir, (rc == -UP_ECORRUPT || s->ch) && s->notice[0] ? s->notice : up_strerror(rc));
             return rc;
         }
         s->roll_ready = 1;
@@ -874,6 +898,8 @@ int up_store_sync(up_store_t *s)
         if (rc < 0)
             return rc;
     }
+    if (s->ch)
+        return up_ch_flush(s->ch);
     /* the block carries the dictionary strings and pairs the users table
      * added, so the log alone can rebuild every id */
     int rc = flush_block(s);
@@ -963,6 +989,7 @@ int up_store_close(up_store_t *s)
     free(s->retired_text);
     free(s->pend);
     free(s->pend_mids);
+    up_ch_free(s->ch);
     free(s->dir);
     free(s);
     return rc;
@@ -1072,7 +1099,7 @@ int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned)
         return -UP_ENOMEM;
     up_rollup_init(r, s->model, T);
     up_log_scan_t sc;
-    rc = scan_log(s, 0, cutoff_cb, r, 0, &sc);
+    rc = s->ch ? ch_fill(s, r) : scan_log(s, 0, cutoff_cb, r, 0, &sc);
     if (rc == 0)
         rc = sync_users(s, r, s->roll.users_gen);
     if (rc < 0) {
@@ -1115,6 +1142,8 @@ int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *
     int rc = up_store_sync(s);     /* pending events of a writer go first (no snapshot) */
     if (rc < 0)
         return rc;
+    if (s->ch)
+        return up_ch_unsupported(s->ch, "the stream of events (workflows, error events, event counts)");
     scan_ctx_t c = {T, want, n_want, fn, ctx};
     up_log_scan_t sc;
     up_log_range_t *ranges = NULL;
@@ -1226,6 +1255,9 @@ int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len
 {
     uint64_t h1 = 0, h2 = 0;
     int rc;
+    if (s->ch)   /* de-duplicated by message id when read (store_ch.c) */
+        return (rc = up_ch_append(s->ch, ts, user, user_len, account, account_len, event, event_len, msgid,
+                                  msgid_len)) < 0 ? rc : 1;
     if (msgid && msgid_len) {
         h1 = up_hash64(msgid, msgid_len, 0x75707461u);
         h2 = up_hash64(msgid, msgid_len, 0x6b652121u);

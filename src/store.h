@@ -136,6 +136,9 @@ int up_store_import_done(up_store_t *s);
 void up_store_import_abort(up_store_t *s);
 /* errno of the last failed log write or fsync (ENOSPC, EFBIG, EIO…), or 0. */
 int up_store_write_errno(const up_store_t *s);
+/* For a store whose events are in ClickHouse (docs/scale-out.md): the last
+ * error talking to it, naming the shard's URL and what it said; else "". */
+const char *up_store_engine_error(const up_store_t *s);
 
 /* Records a rejected input record. */
 int up_store_reject(up_store_t *s, const char *source, const char *file, long line,

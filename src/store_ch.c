@@ -1,0 +1,516 @@
+/* store_ch: events in ClickHouse (store_ch.h has the contract).
+ * Writes go in TabSeparated batches to the events table (Distributed with
+ * a cluster, sharded by cityHash64(account_id)); reads ask every shard's
+ * local table for the rollup's groups, de-duplicated by message id on the
+ * shard, and fold them on this side in one global order of first use so
+ * that dictionary ids do not depend on which shard answered first. */
+#include "store_ch.h"
+#include "timeparse.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_SHARDS 64
+
+struct up_ch {
+    char *urls[MAX_SHARDS];
+    int n_urls;
+    char cluster[128];
+    char db[128];
+    up_buf_t batch;
+    size_t rows;
+    uint64_t last_seq;
+    char err[1024];
+};
+
+/* ---- settings ------------------------------------------------------------ */
+
+static int name_ok(const char *s)
+{
+    if (!s || !*s || strlen(s) >= 128)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+/* Splits urls at commas into ch->urls (each without a trailing slash). */
+static int parse_urls(up_ch_t *ch, const char *urls, char *err, size_t errlen)
+{
+    const char *p = urls;
+    while (p && *p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        while (n && p[n - 1] == '/')
+            n--;
+        if (ch->n_urls == MAX_SHARDS)
+            return up_errf(err, errlen, -UP_EUSAGE, "--clickhouse: more than %d URLs", MAX_SHARDS);
+        if (!((n > 7 && !strncmp(p, "http://", 7)) || (n > 8 && !strncmp(p, "https://", 8))))
+            return up_errf(err, errlen, -UP_EUSAGE, "--clickhouse: '%.*s' is not an http:// or https:// URL",
+                           (int)n, p);
+        if (!(ch->urls[ch->n_urls++] = up_strndup(p, n)))
+            return -UP_ENOMEM;
+        p = e ? e + 1 : NULL;
+    }
+    return ch->n_urls ? 0 : up_errf(err, errlen, -UP_EUSAGE, "--clickhouse: no URL given");
+}
+
+static int settings_make(up_ch_t *ch, const char *urls, const char *cluster, const char *database,
+                         char *err, size_t errlen)
+{
+    int rc = parse_urls(ch, urls, err, errlen);
+    if (rc < 0)
+        return rc;
+    if (!database)
+        database = "uptake";
+    if (!name_ok(database))
+        return up_errf(err, errlen, -UP_EUSAGE, "--database: '%s' is not a name of letters, digits and _", database);
+    if (cluster && !name_ok(cluster))
+        return up_errf(err, errlen, -UP_EUSAGE, "--cluster: '%s' is not a name of letters, digits and _", cluster);
+    if (!cluster && ch->n_urls > 1)
+        return up_errf(err, errlen, -UP_EUSAGE, "--clickhouse names %d servers: name their cluster with --cluster",
+                       ch->n_urls);
+    snprintf(ch->db, sizeof ch->db, "%s", database);
+    snprintf(ch->cluster, sizeof ch->cluster, "%s", cluster ? cluster : "");
+    return 0;
+}
+
+void up_ch_free(up_ch_t *ch)
+{
+    if (!ch)
+        return;
+    for (int i = 0; i < ch->n_urls; i++)
+        free(ch->urls[i]);
+    up_buf_free(&ch->batch);
+    free(ch);
+}
+
+int up_ch_unsupported(up_ch_t *ch, const char *what)
+{
+    return up_errf(ch->err, sizeof ch->err, -UP_EINVAL, "this report needs %s, which a ClickHouse store does not"
+                   " serve yet (see docs/scale-out.md)", what);
+}
+
+const char *up_ch_error(const up_ch_t *ch)
+{
+    return ch ? ch->err : "";
+}
+
+/* ---- HTTP ---------------------------------------------------------------- */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+    return up_buf_append(ctx, p, size * n) < 0 ? 0 : size * n;
+}
+
+/* POSTs body to url with the URL parameters params (already escaped);
+ * the answer's body goes to out. A failure sets ch->err naming url. */
+static int post(up_ch_t *ch, const char *url, const char *params, const char *body, size_t len, up_buf_t *out)
+{
+    static int curl_ready;
+    if (!curl_ready++)
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+    char full[2048];
+    snprintf(full, sizeof full, "%s/?%s", url, params);
+    CURL *c = curl_easy_init();
+    if (!c)
+        return -UP_ENOMEM;
+    up_buf_reset(out);
+    curl_easy_setopt(c, CURLOPT_URL, full);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode cc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    if (cc != CURLE_OK)
+        return up_errf(ch->err, sizeof ch->err, -UP_EIO, "cannot reach ClickHouse at %s: %s", url,
+                       curl_easy_strerror(cc));
+    if (status != 200) {
+        size_t n = out->len;
+        while (n && (out->data[n - 1] == '\n' || out->data[n - 1] == ' '))
+            n--;
+        return up_errf(ch->err, sizeof ch->err, -UP_EIO, "ClickHouse at %s answered HTTP %ld: %.*s", url, status,
+                       (int)(n > 600 ? 600 : n), out->data ? out->data : "");
+    }
+    return 0;
+}
+
+/* Runs one statement (DDL or a SELECT) on shard i; the answer in out. */
+static int run(up_ch_t *ch, int i, const char *sql, up_buf_t *out)
+{
+    return post(ch, ch->urls[i], "", sql, strlen(sql), out);
+}
+
+/* ---- schema -------------------------------------------------------------- */
+
+/* The table that holds a shard's own events. */
+static const char *local_table(const up_ch_t *ch)
+{
+    return ch->cluster[0] ? "events_local" : "events";
+}
+
+/* The number of shards of the cluster as every server sees it must be the
+ * number of URLs given, so that reads ask each shard once. */
+static int check_cluster(up_ch_t *ch, up_buf_t *out)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT count(DISTINCT shard_num) FROM system.clusters WHERE cluster = '%s'",
+             ch->cluster);
+    for (int i = 0; i < ch->n_urls; i++) {
+        int rc = run(ch, i, sql, out);
+        if (rc < 0)
+            return rc;
+        long shards = strtol(out->data ? out->data : "0", NULL, 10);
+        if (shards != ch->n_urls)
+            return up_errf(ch->err, sizeof ch->err, -UP_EUSAGE,
+                           "ClickHouse at %s has %ld shards in cluster '%s', but --clickhouse names %d URLs"
+                           " (give one HTTP URL per shard, in the order of its remote_servers)",
+                           ch->urls[i], shards, ch->cluster, ch->n_urls);
+    }
+    return 0;
+}
+
+/* ts: ms since the epoch (UTC) as Int64, since 18.16 has no DateTime64;
+ * seq: the order of storing, for "the first stored wins". */
+static int create_schema(up_ch_t *ch)
+{
+    up_buf_t out = {0}, sql = {0};
+    int rc = ch->cluster[0] ? check_cluster(ch, &out) : 0;
+    for (int i = 0; rc == 0 && i < ch->n_urls; i++) {
+        up_buf_reset(&sql);
+        up_buf_printf(&sql, "CREATE DATABASE IF NOT EXISTS %s", ch->db);
+        if ((rc = run(ch, i, sql.data, &out)) < 0)
+            break;
+        up_buf_reset(&sql);
+        up_buf_printf(&sql, "CREATE TABLE IF NOT EXISTS %s.%s (ts Int64, user_id String, account_id String,"
+                      " event String, message_id String, seq UInt64) ENGINE = MergeTree"
+                      " PARTITION BY toYYYYMM(toDate(toDateTime(intDiv(ts, 1000))))"
+                      " ORDER BY (account_id, user_id, ts)", ch->db, local_table(ch));
+        if ((rc = run(ch, i, sql.data, &out)) < 0 || !ch->cluster[0])
+            continue;
+        up_buf_reset(&sql);
+        up_buf_printf(&sql, "CREATE TABLE IF NOT EXISTS %s.events AS %s.events_local"
+                      " ENGINE = Distributed(%s, %s, events_local, cityHash64(account_id))",
+                      ch->db, ch->db, ch->cluster, ch->db);
+        rc = run(ch, i, sql.data, &out);
+    }
+    up_buf_free(&out);
+    up_buf_free(&sql);
+    return rc;
+}
+
+static const char SETTINGS_SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS engine_settings(key TEXT PRIMARY KEY, value TEXT NOT NULL)";
+
+static int save_settings(sqlite3 *db, const up_ch_t *ch, const char *urls, char *err, size_t errlen)
+{
+    const char *kv[][2] = {{"engine", "clickhouse"}, {"clickhouse", urls}, {"cluster", ch->cluster},
+                           {"database", ch->db}};
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_exec(db, SETTINGS_SCHEMA, NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO engine_settings(key, value) VALUES (?, ?)", -1, &st,
+                                NULL) == SQLITE_OK ? 0 : -UP_EDB;
+    for (size_t i = 0; rc == 0 && i < sizeof kv / sizeof *kv; i++) {
+        sqlite3_bind_text(st, 1, kv[i][0], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, kv[i][1], -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -UP_EDB;
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return rc < 0 ? up_errf(err, errlen, rc, "cannot store the engine settings: %s", sqlite3_errmsg(db)) : 0;
+}
+
+int up_ch_init(sqlite3 *db, const char *urls, const char *cluster, const char *database,
+               char *err, size_t errlen)
+{
+    up_ch_t *ch = calloc(1, sizeof *ch);
+    if (!ch)
+        return -UP_ENOMEM;
+    int rc = settings_make(ch, urls, cluster, database, err, errlen);
+    if (rc == 0 && (rc = create_schema(ch)) < 0)
+        snprintf(err, errlen, "%s", ch->err);
+    if (rc == 0)
+        rc = save_settings(db, ch, urls, err, errlen);
+    up_ch_free(ch);
+    return rc;
+}
+
+int up_ch_open(sqlite3 *db, up_ch_t **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT key, value FROM engine_settings", -1, &st, NULL) != SQLITE_OK)
+        return 0;   /* no such table: an embedded store */
+    const char *keys[] = {"engine", "clickhouse", "cluster", "database"};
+    char *vals[4] = {0};
+    while (sqlite3_step(st) == SQLITE_ROW)
+        for (int i = 0; i < 4; i++)
+            if (!vals[i] && !strcmp((const char *)sqlite3_column_text(st, 0), keys[i]))
+                vals[i] = up_strdup((const char *)sqlite3_column_text(st, 1));
+    sqlite3_finalize(st);
+    int rc = 0;
+    if (vals[0] && !strcmp(vals[0], "clickhouse")) {
+        up_ch_t *ch = calloc(1, sizeof *ch);
+        rc = !ch ? -UP_ENOMEM
+           : settings_make(ch, vals[1] ? vals[1] : "", vals[2] && vals[2][0] ? vals[2] : NULL, vals[3], err, errlen);
+        if (rc == 0)
+            *out = ch;
+        else
+            up_ch_free(ch);
+    }
+    for (int i = 0; i < 4; i++)
+        free(vals[i]);
+    return rc;
+}
+
+/* ---- writes -------------------------------------------------------------- */
+
+/* A TabSeparated field: backslash, tab and newline escaped. */
+static int put_field(up_buf_t *b, const char *s, size_t n, char sep)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *esc = s[i] == '\\' ? "\\\\" : s[i] == '\t' ? "\\t" : s[i] == '\n' ? "\\n"
+                        : s[i] == '\r' ? "\\r" : s[i] == '\0' ? "\\0" : NULL;
+        if (esc ? up_buf_puts(b, esc) < 0 : up_buf_append(b, &s[i], 1) < 0)
+            return -UP_ENOMEM;
+    }
+    return up_buf_append(b, &sep, 1);
+}
+
+/* Strictly increasing within the process and across runs: the wall clock
+ * in µs, or one more than the last. */
+static uint64_t next_seq(up_ch_t *ch)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    uint64_t us = (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
+    ch->last_seq = us > ch->last_seq ? us : ch->last_seq + 1;
+    return ch->last_seq;
+}
+
+int up_ch_append(up_ch_t *ch, int64_t ts, const char *user, size_t user_len, const char *account,
+                 size_t account_len, const char *event, size_t event_len, const char *msgid,
+                 size_t msgid_len)
+{
+    up_buf_t *b = &ch->batch;
+    if (up_buf_printf(b, "%lld\t", (long long)ts) < 0 || put_field(b, user, user_len, '\t') < 0 ||
+        put_field(b, account, account_len, '\t') < 0 || put_field(b, event, event_len, '\t') < 0 ||
+        put_field(b, msgid ? msgid : "", msgid ? msgid_len : 0, '\t') < 0 ||
+        up_buf_printf(b, "%llu\n", (unsigned long long)next_seq(ch)) < 0)
+        return -UP_ENOMEM;
+    return ++ch->rows >= UP_CH_BATCH_ROWS ? up_ch_flush(ch) : 0;
+}
+
+int up_ch_flush(up_ch_t *ch)
+{
+    ch->err[0] = '\0';
+    if (!ch->rows)
+        return 0;
+    char q[512], params[1024];
+    snprintf(q, sizeof q, "INSERT INTO %s.events (ts, user_id, account_id, event, message_id, seq) FORMAT TabSeparated",
+             ch->db);
+    char *esc = curl_easy_escape(NULL, q, 0);
+    if (!esc)
+        return -UP_ENOMEM;
+    snprintf(params, sizeof params, "insert_distributed_sync=1&query=%s", esc);
+    curl_free(esc);
+    up_buf_t out = {0};
+    int rc = post(ch, ch->urls[0], params, ch->batch.data, ch->batch.len, &out);
+    up_buf_free(&out);
+    if (rc == 0) {
+        up_buf_reset(&ch->batch);
+        ch->rows = 0;
+    }
+    return rc;
+}
+
+/* ---- reads --------------------------------------------------------------- */
+
+/* One group: an (account, user, event, day) of one shard, in or after the
+ * cutoff. The strings point into the shard's answer. */
+typedef struct {
+    char *acc, *user, *event;
+    size_t alen, ulen, elen;
+    int inw;
+    uint64_t n;
+    int64_t min_ts, max_ts;
+} group_t;
+
+typedef struct {
+    group_t *g;
+    size_t n, cap;
+} groups_t;
+
+/* Undoes TabSeparated escaping in place; returns the new length. */
+static size_t unescape(char *s, size_t n)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\\' && i + 1 < n) {
+            c = s[++i];
+            c = c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == '0' ? '\0' : c == 'b' ? '\b'
+              : c == 'f' ? '\f' : c;
+        }
+        s[o++] = c;
+    }
+    return o;
+}
+
+/* Splits one answer line into its 8 fields. */
+static int parse_group(char *line, group_t *g)
+{
+    char *f[8];
+    size_t len[8];
+    for (int i = 0; i < 8; i++) {
+        char *e = strchr(line, i < 7 ? '\t' : '\0');
+        if (!e)
+            return -UP_EPARSE;
+        f[i] = line;
+        len[i] = (size_t)(e - line);
+        *e = '\0';
+        line = e + 1;
+    }
+    g->acc = f[0], g->alen = unescape(f[0], len[0]);
+    g->user = f[1], g->ulen = unescape(f[1], len[1]);
+    g->event = f[2], g->elen = unescape(f[2], len[2]);
+    g->inw = f[4][0] == '1';
+    g->n = strtoull(f[5], NULL, 10);
+    g->min_ts = strtoll(f[6], NULL, 10);
+    g->max_ts = strtoll(f[7], NULL, 10);
+    return 0;
+}
+
+static int parse_groups(char *data, size_t len, groups_t *gs)
+{
+    char *p = data, *end = data + len;
+    while (p < end) {
+        char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            return -UP_EPARSE;
+        *nl = '\0';
+        if (gs->n == gs->cap) {
+            size_t cap = gs->cap ? gs->cap * 2 : 1024;
+            group_t *g = realloc(gs->g, cap * sizeof *g);
+            if (!g)
+                return -UP_ENOMEM;
+            gs->g = g, gs->cap = cap;
+        }
+        if (parse_group(p, &gs->g[gs->n]) < 0)
+            return -UP_EPARSE;
+        gs->n++;
+        p = nl + 1;
+    }
+    return 0;
+}
+
+/* The rollup's groups of one shard: the events de-duplicated by message id
+ * (events without one are all kept; of those with one, the first stored),
+ * then per (account, user, event, UTC day, ts <= cutoff) the count and the
+ * first and last ts. */
+static void groups_sql(const up_ch_t *ch, int64_t cutoff, up_buf_t *sql)
+{
+    const char *t = local_table(ch);
+    up_buf_printf(sql,
+        "SELECT a, u, e, toInt64(floor(t / 86400000)) AS day, t <= %lld AS inw, count(), min(t), max(t) FROM ("
+        " SELECT account_id AS a, user_id AS u, event AS e, ts AS t FROM %s.%s WHERE message_id = ''"
+        " UNION ALL"
+        " SELECT argMin(account_id, seq) AS a, argMin(user_id, seq) AS u, argMin(event, seq) AS e,"
+        " argMin(ts, seq) AS t FROM %s.%s WHERE message_id != '' GROUP BY message_id)"
+        " GROUP BY a, u, e, day, inw FORMAT TabSeparated",
+        (long long)cutoff, ch->db, t, ch->db, t);
+}
+
+static int cmp_str(const char *a, size_t an, const char *b, size_t bn)
+{
+    int c = memcmp(a, b, an < bn ? an : bn);
+    return c ? c : (an > bn) - (an < bn);
+}
+
+/* The order of first use: by first ts, ties by account, user, event. */
+static int cmp_group(const void *pa, const void *pb)
+{
+    const group_t *a = pa, *b = pb;
+    int c;
+    if (a->min_ts != b->min_ts)
+        return a->min_ts < b->min_ts ? -1 : 1;
+    if ((c = cmp_str(a->acc, a->alen, b->acc, b->alen)) || (c = cmp_str(a->user, a->ulen, b->user, b->ulen)))
+        return c;
+    return cmp_str(a->event, a->elen, b->event, b->elen);
+}
+
+/* Adds k events to the active-event count of pair p on day (an entry
+ * up_rollup_add has just made). */
+static void add_evd_count(up_pair_t *p, int32_t day, uint64_t k)
+{
+    for (uint32_t i = p->n_evd; i-- > 0;)
+        if (p->evd[i].day == day) {
+            p->evd[i].n += (uint32_t)k;
+            return;
+        }
+}
+
+/* One group folded: its first and last event through up_rollup_add (which
+ * sets every day, first and last use and key-action time they imply), and
+ * the count of the others added to the day's events. */
+static int fold_group(up_rollup_t *r, const group_t *g)
+{
+    int added;
+    int64_t uid = up_dict_intern(&r->dict[UP_KIND_USER], g->user, g->ulen, &added);
+    int64_t aid = up_dict_intern(&r->dict[UP_KIND_ACCOUNT], g->acc, g->alen, &added);
+    int64_t eid = up_dict_intern(&r->dict[UP_KIND_EVENT], g->event, g->elen, &added);
+    if (uid < 0 || aid < 0 || eid < 0)
+        return -UP_ENOMEM;
+    int64_t pid = up_rollup_pair(r, (uint32_t)aid, (uint32_t)uid, &added);
+    if (pid < 0 || !g->inw)
+        return pid < 0 ? (int)pid : 0;
+    up_ev_t ev = {g->min_ts, (uint32_t)pid, (uint32_t)eid};
+    int rc = up_rollup_add(r, &ev);
+    uint64_t folded = 1;
+    if (rc == 0 && g->n > 1) {
+        ev.ts = g->max_ts;
+        rc = up_rollup_add(r, &ev);
+        folded = 2;
+    }
+    if (rc < 0 || g->n <= folded)
+        return rc;
+    r->events += g->n - folded;
+    if (!r->evclass[eid].passive)
+        add_evd_count(&r->pairs[pid], up_day_of(g->min_ts), g->n - folded);
+    return 0;
+}
+
+int up_ch_fill(up_ch_t *ch, up_rollup_t *r, int64_t cutoff)
+{
+    up_buf_t sql = {0}, *ans = calloc((size_t)ch->n_urls, sizeof *ans);
+    groups_t gs = {0};
+    int rc = ans ? 0 : -UP_ENOMEM;
+    ch->err[0] = '\0';
+    if (rc == 0)
+        groups_sql(ch, cutoff, &sql);
+    for (int i = 0; rc == 0 && i < ch->n_urls; i++)
+        if ((rc = run(ch, i, sql.data, &ans[i])) == 0 && (rc = parse_groups(ans[i].data, ans[i].len, &gs)) < 0)
+            up_errf(ch->err, sizeof ch->err, rc, "ClickHouse at %s: cannot read its answer", ch->urls[i]);
+    if (rc == 0 && gs.n)
+        qsort(gs.g, gs.n, sizeof *gs.g, cmp_group);
+    for (size_t i = 0; rc == 0 && i < gs.n; i++)
+        rc = fold_group(r, &gs.g[i]);
+    for (int i = 0; ans && i < ch->n_urls; i++)
+        up_buf_free(&ans[i]);
+    free(ans);
+    free(gs.g);
+    up_buf_free(&sql);
+    return rc;
+}

@@ -1,0 +1,64 @@
+/* store_ch (store layer): the events of a store kept in ClickHouse instead of
+ * events.log, over ClickHouse's HTTP interface (libcurl). The CRM tables,
+ * the model and the engine settings stay in uptake.db beside it.
+ * Invariant: what up_ch_fill folds into a rollup equals what the embedded
+ * store folds from the same events: ClickHouse aggregates per (account,
+ * user, event, day) on each shard, de-duplicated by message id (the first
+ * stored wins), and the rows are folded through the same up_rollup_add.
+ * docs/scale-out.md describes the schema and what is not done yet. */
+#ifndef UP_STORE_CH_H
+#define UP_STORE_CH_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rollup.h"
+
+typedef struct up_ch up_ch_t;
+
+/* Rows per INSERT: a batch is sent when it holds this many events, and at
+ * every up_ch_flush. */
+#define UP_CH_BATCH_ROWS 100000
+
+/* Makes the store whose uptake.db is db a ClickHouse store: checks the
+ * settings (urls: one HTTP URL per shard, comma-separated, in the order of
+ * the cluster's shards; cluster NULL for a single server; database NULL
+ * for "uptake"), creates the database and the tables on every shard, then
+ * stores the settings in db's table engine_settings. Returns 0, or
+ * -UP_EUSAGE (bad settings) or -UP_EIO (ClickHouse said no) with the
+ * message in err. */
+int up_ch_init(sqlite3 *db, const char *urls, const char *cluster, const char *database,
+               char *err, size_t errlen);
+
+/* The ClickHouse settings of the store with uptake.db db: 0 with *out set
+ * (free with up_ch_free), 0 with *out NULL for an embedded store, or a
+ * negative UP_E* code with the message in err. */
+int up_ch_open(sqlite3 *db, up_ch_t **out, char *err, size_t errlen);
+void up_ch_free(up_ch_t *ch);
+
+/* Adds one event to the pending batch (sent when full). Returns 0 or
+ * -UP_EIO (up_ch_error says why) or -UP_ENOMEM. */
+int up_ch_append(up_ch_t *ch, int64_t ts, const char *user, size_t user_len, const char *account,
+                 size_t account_len, const char *event, size_t event_len, const char *msgid,
+                 size_t msgid_len);
+
+/* Sends the pending batch; returns when ClickHouse has accepted it (with a
+ * cluster, on the shards: insert_distributed_sync). Returns 0 or -UP_EIO. */
+int up_ch_flush(up_ch_t *ch);
+
+/* Sets the last error to "this report needs WHAT, which a ClickHouse store
+ * does not serve yet (see docs/scale-out.md)" and returns -UP_EINVAL: for
+ * what this slice does not do yet. */
+int up_ch_unsupported(up_ch_t *ch, const char *what);
+
+/* The last error, naming the shard's URL and what ClickHouse said, or "". */
+const char *up_ch_error(const up_ch_t *ch);
+
+/* Folds every stored event with ts <= cutoff into r (initialised, empty,
+ * over the store's model), shard by shard. Strings and pairs of later
+ * events are interned too, so that rollups of two cutoffs share their ids.
+ * Returns 0 or a negative UP_E* code with up_ch_error set. */
+int up_ch_fill(up_ch_t *ch, up_rollup_t *r, int64_t cutoff);
+
+#endif

@@ -1,0 +1,144 @@
+#!/bin/sh
+# The ClickHouse store against the embedded one, on a two-shard cluster of
+# two local clickhouse-server processes (cluster.sh): the demo's events land
+# on both shards, every report this slice serves is byte-identical to the
+# embedded store's, message ids de-duplicate a file imported twice, a report
+# that needs the event stream says so, and a shard that is down gives an
+# error naming it. Skipped (exit 0) without clickhouse-server.
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+SERVER=$(command -v clickhouse-server || { [ -x /usr/sbin/clickhouse-server ] && echo /usr/sbin/clickhouse-server; } || true)
+if [ -z "$SERVER" ]; then
+    echo "SKIP tests/clickhouse/run.sh: clickhouse-server is not installed (sh scripts/deps.sh installs it)"
+    exit 0
+fi
+. "$HERE/../cli/lib.inc"
+CL=$TMP/cluster
+trap 'sh "$HERE/cluster.sh" stop "$CL"; rm -rf "$TMP"' EXIT
+sh "$HERE/cluster.sh" start "$CL" || fail "the cluster did not start"
+URLS=$(cat "$CL/urls")
+URL1=${URLS%%,*}
+URL2=${URLS#*,}
+say "cluster uptake_test: $URL1 $URL2"
+
+# ch_count URL SQL: a number from one server
+ch_count() { curl -s --max-time 10 --data-binary "$2" "$1/"; }
+
+ok demo --out "$TMP/D" --accounts 20 --days 60 --seed 3 --last-day 2026-11-20
+D=$TMP/D
+N=$(($(wc -l < "$D/events.csv") - 1))
+
+# load STORE INIT-ARGS...: init with the demo model, then every demo file
+# (the events from $EVENTS)
+EVENTS=$D/events.csv
+load() {
+    store=$1
+    shift
+    ok --data "$store" init --model "$D/model.yaml" "$@"
+    for f in accounts users surveys outcomes subscriptions tickets milestones; do
+        ok --data "$store" import "$f" "$D/$f.csv" -q
+    done
+    ok --data "$store" import events "$EVENTS" -q
+}
+load "$TMP/emb"
+load "$TMP/ch" --engine clickhouse --clickhouse "$URLS" --cluster uptake_test
+
+# the events are on both shards, each once
+c1=$(ch_count "$URL1" "SELECT count() FROM uptake.events_local")
+c2=$(ch_count "$URL2" "SELECT count() FROM uptake.events_local")
+[ "$c1" -gt 0 ] && [ "$c2" -gt 0 ] || fail "events on shard 1: $c1, shard 2: $c2; expected some on each"
+[ $((c1 + c2)) -eq "$N" ] || fail "shards hold $c1 + $c2 events, the file $N"
+say "events: $c1 on shard 1 + $c2 on shard 2 = $N"
+# each account on one shard only
+both=$(ch_count "$URL1" "SELECT count() FROM (SELECT DISTINCT account_id FROM remote('127.0.0.1:$(sed -n 's:.*<tcp_port>\(.*\)</tcp_port>.*:\1:p' "$CL/s2/config.xml")', uptake.events_local)) WHERE account_id IN (SELECT DISTINCT account_id FROM uptake.events_local)")
+[ "$both" = 0 ] || fail "$both accounts have events on both shards"
+
+# same_report ARGS...: the report from both stores, byte for byte
+same_report() {
+    ok --data "$TMP/emb" report "$@" --format csv
+    cp "$TMP/out" "$TMP/emb.out"
+    ok --data "$TMP/ch" report "$@" --format csv
+    cmp -s "$TMP/emb.out" "$TMP/out" || fail "report $* differs between the embedded and the ClickHouse store"
+    [ -s "$TMP/out" ] || fail "report $* is empty"
+    say "same: report $*"
+}
+same_report accounts --as-of 2026-11-20
+same_report accounts --as-of 2026-11-01
+same_report features --as-of 2026-11-20
+same_report users --as-of 2026-11-20
+same_report stages --as-of 2026-11-20
+same_report gaps --as-of 2026-11-20
+same_report signals --as-of 2026-11-20
+same_report renewals --as-of 2026-11-20
+same_report retention --at 2026-10-01 --horizon 30 --by segment
+ok --data "$TMP/emb" status
+grep '^events ' "$TMP/out" > "$TMP/emb.status"
+ok --data "$TMP/ch" status
+grep '^events ' "$TMP/out" | cmp -s - "$TMP/emb.status" || fail "status: the event counts differ"
+
+# what this slice does not serve fails with a clear message
+for r in workflows "account acct0002" events; do
+    up --data "$TMP/ch" report $r --as-of 2026-11-20
+    expect_rc 1 "report $r on a ClickHouse store"
+    [ "$(cat "$TMP/err")" = "uptake report: this report needs the stream of events (workflows, error events, event counts), which a ClickHouse store does not serve yet (see docs/scale-out.md)" ] ||
+        fail "report $r: unexpected message"
+done
+say "report workflows, account, events: refused with the message"
+
+# message ids: the same file twice stores each event once (read-time
+# de-duplication: both copies are in the table, the first one counts)
+awk -F, 'NR == 1 { print $0 ",message_id"; next } { print $0 ",m" NR }' "$D/events.csv" > "$TMP/ids.csv"
+EVENTS=$TMP/ids.csv
+load "$TMP/ids" --engine clickhouse --clickhouse "$URLS" --cluster uptake_test --database uptake_ids
+ok --data "$TMP/ids" import events "$TMP/ids.csv" -q
+raw=$(($(ch_count "$URL1" "SELECT count() FROM uptake_ids.events_local") + $(ch_count "$URL2" "SELECT count() FROM uptake_ids.events_local")))
+[ "$raw" -eq $((2 * N)) ] || fail "uptake_ids holds $raw rows, expected $((2 * N)) (two imports of $N)"
+ok --data "$TMP/ids" status
+grep '^events ' "$TMP/out" | cmp -s - "$TMP/emb.status" || fail "after importing the file twice, status counts another number of events"
+ok --data "$TMP/ids" report accounts --as-of 2026-11-20 --format csv
+cp "$TMP/out" "$TMP/ids.out"
+ok --data "$TMP/emb" report accounts --as-of 2026-11-20 --format csv
+cmp -s "$TMP/out" "$TMP/ids.out" || fail "report accounts differs after importing the file with message ids twice"
+say "message ids: $raw rows stored, $N events counted, report accounts unchanged"
+
+# init's settings, checked before anything is created
+init_fails() {   # init_fails CODE MESSAGE ARGS...
+    code=$1 msg=$2
+    shift 2
+    up --data "$TMP/bad" init --model "$D/model.yaml" "$@"
+    expect_rc "$code" "init $*"
+    [ "$(cat "$TMP/err")" = "$msg" ] || fail "init $*: unexpected message"
+}
+init_fails 2 "uptake init: unknown --engine 'duck' (embedded or clickhouse)" --engine duck
+init_fails 2 "uptake init: --engine clickhouse needs --clickhouse URL" --engine clickhouse
+init_fails 2 "uptake init: --clickhouse, --cluster and --database go with --engine clickhouse" --cluster uptake_test
+init_fails 3 "uptake init: --clickhouse: 'ftp://x' is not an http:// or https:// URL" --engine clickhouse --clickhouse ftp://x
+init_fails 3 "uptake init: --database: 'a-b' is not a name of letters, digits and _" --engine clickhouse --clickhouse "$URL1" --database a-b
+init_fails 3 "uptake init: --clickhouse names 2 servers: name their cluster with --cluster" --engine clickhouse --clickhouse "$URLS"
+init_fails 3 "uptake init: ClickHouse at $URL1 has 2 shards in cluster 'uptake_test', but --clickhouse names 1 URLs (give one HTTP URL per shard, in the order of its remote_servers)" --engine clickhouse --clickhouse "$URL1" --cluster uptake_test
+say "init: bad engine settings refused with their messages"
+
+# ClickHouse refusing an insert (here: no Distributed table): exit 3, its words
+ch_count "$URL1" "DROP TABLE uptake_ids.events" > /dev/null
+up --data "$TMP/ids" import events "$TMP/ids.csv" -q
+expect_rc 3 "import without the events table"
+grep -q "^uptake import: $TMP/ids.csv: ClickHouse at $URL1 answered HTTP 404: Code: 60, .*Table uptake_ids.events doesn't exist.*; batches sent before this one stay stored (an import of the file again stores events with a message_id once)\$" "$TMP/err" ||
+    fail "import refused by ClickHouse: unexpected message"
+say "an insert ClickHouse refuses: exit 3 with what it said"
+
+# a shard that is down: the report names it; the import fails with exit 3
+pid2=$(cat "$CL/s2/pid")
+kill "$pid2"
+i=0
+while kill -0 "$pid2" 2>/dev/null && [ $i -lt 60 ]; do sleep 0.5; i=$((i + 1)); done
+kill -0 "$pid2" 2>/dev/null && fail "shard 2 did not stop within 30 s"
+up --data "$TMP/ch" report accounts --as-of 2026-11-20
+expect_rc 3 "report accounts with shard 2 down"
+[ "$(cat "$TMP/err")" = "uptake report: cannot reach ClickHouse at $URL2: Couldn't connect to server" ] ||
+    fail "report with a shard down: unexpected message"
+up --data "$TMP/ch" import events "$D/events.csv" -q --again
+expect_rc 3 "import with shard 2 down"
+[ "$(cat "$TMP/err")" = "uptake: $TMP/ch: cannot reach ClickHouse at $URL2: Couldn't connect to server" ] ||
+    fail "import with a shard down: unexpected message"
+say "shard 2 down: report and import fail naming the server"
+echo "PASS tests/clickhouse/run.sh"
