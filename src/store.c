@@ -346,6 +346,19 @@ static void damage_notice(up_store_t *s, const up_log_scan_t *sc)
              " and `uptake repair` to recover (see docs/store.md)");
 }
 
+static int pending_start(up_store_t *s, int64_t *start);
+
+/* For a reader: 1 + where an events import that has not finished began (its
+ * blocks are not stored as far as anyone was told; up_log_scan_t's limit),
+ * or 0: no limit. */
+static uint64_t read_limit(up_store_t *s)
+{
+    int64_t p;
+    if ((s->flags & UP_STORE_WRITE) || !s->db || pending_start(s, &p) < 0 || p < 0)
+        return 0;
+    return (uint64_t)p + 1;
+}
+
 /* Scans the log from start with the acknowledged mark, naming any damage in
  * the notice. */
 static int scan_log(up_store_t *s, uint64_t start, up_log_block_fn fn, void *ctx, int truncate,
@@ -353,6 +366,7 @@ static int scan_log(up_store_t *s, uint64_t start, up_log_block_fn fn, void *ctx
 {
     memset(sc, 0, sizeof *sc);
     sc->acked = s->mark.acked;
+    sc->limit = read_limit(s);
     int rc = up_store_log_scan(s->log_fd, start, fn, ctx, truncate, sc);
     if (rc == -UP_ECORRUPT && sc->what)
         damage_notice(s, sc);
@@ -1157,6 +1171,7 @@ int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *
     else {
         memset(&sc, 0, sizeof sc);
         sc.acked = s->mark.acked;
+        sc.limit = read_limit(s);
         rc = up_store_log_scan_window(s->log_fd, 0, ranges, n, from, T, scan_cb, &c, &sc);
         if (rc == -UP_ECORRUPT && sc.what)
             damage_notice(s, &sc);

@@ -559,7 +559,7 @@ static int scan_impl(int fd, uint64_t start, up_log_block_fn fn, void *ctx, int 
     sc->what = NULL;
     sc->short_log = 0;
     int rc = blk_init(&k, fd);
-    while (rc == 0 && off < k.size) {
+    while (rc == 0 && off < k.size && !(sc->limit && off + 1 >= sc->limit)) {
         uint64_t next;
         if (skip && skippable(&k, off, skip->ranges, skip->n, skip->from, skip->to, &next)) {
             off = next;
@@ -593,7 +593,7 @@ static int scan_impl(int fd, uint64_t start, up_log_block_fn fn, void *ctx, int 
         sc->short_log = 1;
         rc = -UP_ECORRUPT;
     }
-    if (rc == 0 && off < k.size) {
+    if (rc == 0 && off < k.size && !(sc->limit && off + 1 >= sc->limit)) {
         if (truncate && (ftruncate(fd, (off_t)off) < 0 || fsync(fd) < 0))
             rc = -UP_EIO;
         else

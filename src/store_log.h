@@ -49,6 +49,9 @@ typedef int (*up_log_block_fn)(void *ctx, const up_block_t *b);
  * mark, 0 when the store has none); the rest is output. */
 typedef struct {
     uint64_t acked;
+    uint64_t limit;        /* an input too: 0, or L + 1 to stop at the first block at or after
+                            * offset L (a reader beside an unfinished import reads only what
+                            * came before it) */
     uint64_t end;          /* the offset after the last good block */
     uint64_t cut;          /* bytes of a torn tail after end (0 normally) */
     /* with -UP_ECORRUPT: the damaged block at end */

@@ -1,5 +1,6 @@
 # An events import killed at any instant and run again stores every record
-# exactly once, with no message ids in the file: the import's start is
+# exactly once (and a report before the re-run sees none of the unfinished
+# import), with no message ids in the file: the import's start is
 # recorded before its first block and the next writer cuts an unfinished
 # import back; a file imported in full is recognised and skipped (--again
 # imports it once more). A file-size limit is a write error with its own
@@ -21,6 +22,9 @@ for delay in 0.02 0.08 0.15 0.22 0.3 0.38 0.5 0.7; do
     sleep "$delay"
     kill -9 "$P" 2>/dev/null || true
     wait "$P" 2>/dev/null || true
+    # a reader before any writer: none of an unfinished import, or all of a finished one
+    seen=$(stored_events "$S")
+    [ "$seen" = 0 ] || [ "$seen" = "$N" ] || fail "a reader after the kill at $delay s sees $seen events (0 or $N)"
     up --data "$S" import events "$D/events.csv"
     expect_rc 0 "the import run again (after $delay s)"
     expect_eq "$(stored_events "$S")" "$N" "killed after $delay s and run again"
