@@ -347,6 +347,12 @@ static int apply(sqlite3 *db, const up_model_t *m, const rule_t *rule, const up_
     return rc;
 }
 
+int up_alerts_data_stale(const up_model_t *m, int64_t last_ms, int64_t T)
+{
+    int hours = m->alert_settings.data_stale_hours;
+    return hours > 0 && last_ms > 0 && T - last_ms > (int64_t)hours * 3600000;
+}
+
 /* The store-wide data_stopped alert (alerts.h): opens when the last event is
  * more than data_stale_hours before T, resolves when data arrives again.
  * Sets st->data_stale. */
@@ -358,7 +364,7 @@ static int freshness(sqlite3 *db, const up_model_t *m, int64_t T, const char *to
     snprintf(r.when, sizeof r.when, "hours_since_last_event > %d", hours);
     up_account_t all = {.account_id = "", .name = "All accounts"};
     double since = st->last_event_ms > 0 ? floor((double)(T - st->last_event_ms) / 3600000.0) : NAN;
-    st->data_stale = hours > 0 && st->last_event_ms > 0 && T - st->last_event_ms > (int64_t)hours * 3600000;
+    st->data_stale = up_alerts_data_stale(m, st->last_event_ms, T);
     char last[40] = "", vals[160];
     if (st->last_event_ms > 0)
         up_time_fmt(last, st->last_event_ms);

@@ -34,6 +34,9 @@ typedef struct {
  * per-account rules are not evaluated (their alerts stay as they are) until
  * data arrives again; the alert then resolves. */
 #define UP_ALERT_DATA_STOPPED "data_stopped"
+/* 1 when a store whose last event is at last_ms (0: none) has stopped
+ * receiving data as of T under m's data_stale_hours. */
+int up_alerts_data_stale(const up_model_t *m, int64_t last_ms, int64_t T);
 
 /* Evaluates every enabled rule for every account as of T, updating the
  * alert tables through db (a read-write connection to the store's

@@ -2,6 +2,7 @@
  * rejects by field, requests by status class, latency histogram) and the
  * /metrics page in Prometheus text format. */
 #include "server_int.h"
+#include "alerts.h"
 #include "timeparse.h"
 
 #include "fmt.h"
@@ -130,11 +131,11 @@ void up_server_metrics_text(srv_t *sv, up_buf_t *b)
 
 void up_server_freshness(srv_t *sv, const up_store_stats_t *st, up_server_fresh_t *f)
 {
-    f->hours_setting = up_store_model(sv->store)->alert_settings.data_stale_hours;
+    const up_model_t *m = up_store_model(sv->store);
+    f->hours_setting = m->alert_settings.data_stale_hours;
     f->last_event_ms = st->events ? st->max_ts : 0;
     f->now_ms = now_ms();
-    f->stale = f->hours_setting > 0 && f->last_event_ms > 0 &&
-               f->now_ms - f->last_event_ms > (int64_t)f->hours_setting * 3600000;
+    f->stale = up_alerts_data_stale(m, f->last_event_ms, f->now_ms);
 }
 
 /* GET /healthz?detail=1: the store and the data's freshness as JSON (the
