@@ -2,7 +2,7 @@
 # bench/quick.sh [SIZE]: the import and the views against DuckDB, without the
 # SQLite peer (which takes minutes): SIZE demo events (default 10M), then
 #  - uptake import (the same 6 tables as the peer) and DuckDB's load, 3 times
-#    each, alternating, best of 3;
+#    each (REPS, default 3), alternating, the best;
 #  - the 4 reports (accounts, features, users, stages) against DuckDB's;
 #  - the views a CSM opens, each the best of 3: the portfolio, one account's
 #    page, stages, alerts evaluate (a second evaluation of the same day).
@@ -26,7 +26,7 @@ t() { /usr/bin/time -f %e -o "$out/t" "$@" >/dev/null 2>&1 || { echo "failed: $*
 "$uptake" demo --out "$data" --events "$n" --last-day "$asof" >/dev/null
 events=$(($(wc -l < "$data/events.csv") - 1))
 : >"$out/up_imp"; : >"$out/dk_imp"
-for i in 1 2 3; do
+for i in $(seq "${REPS:-3}"); do
     /usr/bin/time -f %e -o "$out/t" sh -c '
         rm -rf "$2/s" && "$1" --data "$2/s" init -q --model "$3/model.yaml" &&
         for x in accounts users surveys subscriptions outcomes events; do
