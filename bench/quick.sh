@@ -26,7 +26,8 @@ t() { /usr/bin/time -f %e -o "$out/t" "$@" >/dev/null 2>&1 || { echo "failed: $*
 "$uptake" demo --out "$data" --events "$n" --last-day "$asof" >/dev/null
 events=$(($(wc -l < "$data/events.csv") - 1))
 : >"$out/up_imp"; : >"$out/dk_imp"
-for i in $(seq "${REPS:-3}"); do
+reps=${REPS:-3}
+for i in $(seq "$reps"); do
     /usr/bin/time -f %e -o "$out/t" sh -c '
         rm -rf "$2/s" && "$1" --data "$2/s" init -q --model "$3/model.yaml" &&
         for x in accounts users surveys subscriptions outcomes events; do
@@ -55,7 +56,7 @@ echo "## bench/quick.sh $size: $events events, $accounts accounts ($(nproc) core
 echo
 echo "| step | uptake s | DuckDB s | ratio (DuckDB ÷ uptake) |"
 echo "|---|---:|---:|---:|"
-awk -v u="$up_imp" -v d="$dk_imp" 'BEGIN { printf "| import, 6 tables (best of 3) | %.2f | %.2f | %.2f× |\n", u, d, d / u }'
+awk -v u="$up_imp" -v d="$dk_imp" 'BEGIN { printf "| import, 6 tables (best of '"$reps"') | %.2f | %.2f | %.2f× |\n", u, d, d / u }'
 awk -v u="$up_rep" -v d="$dk_rep" 'BEGIN { printf "| 4 reports | %.2f | %.2f | %.2f× |\n", u, d, d / u }'
 echo
 echo "| view (best of 3) | seconds |"
