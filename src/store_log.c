@@ -788,7 +788,8 @@ int up_store_log_ranges_read(const char *path, up_log_range_t **out, size_t *n)
     /* by offset, and of the records of one offset (a log cut back and
      * written again) the last written only */
     up_log_range_t *r = *out;
-    qsort(r, *n, sizeof *r, cmp_range);
+    if (*n)   /* none (all damaged): r is NULL, which qsort may not take */
+        qsort(r, *n, sizeof *r, cmp_range);
     size_t k = 0;
     for (size_t i = 0; i < *n; i++) {
         if (k && r[k - 1].off == r[i].off)
