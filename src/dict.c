@@ -25,17 +25,22 @@ void up_dict_free(up_dict_t *d)
     memset(d, 0, sizeof *d);
 }
 
+static inline uint64_t slot_of(uint64_t h, uint32_t id)
+{
+    return (h >> 32) << 32 | ((uint64_t)id + 1);
+}
+
 /* Rebuilds the slot table with nslots slots (a power of two) from hashes[]. */
 static int rehash(up_dict_t *d, uint32_t nslots)
 {
-    uint32_t *slots = calloc(nslots, sizeof *slots);
+    uint64_t *slots = calloc(nslots, sizeof *slots);
     if (!slots)
         return -UP_ENOMEM;
     for (uint32_t id = 0; id < d->n; id++) {
         uint32_t i = (uint32_t)d->hashes[id] & (nslots - 1);
         while (slots[i])
             i = (i + 1) & (nslots - 1);
-        slots[i] = id + 1;
+        slots[i] = slot_of(d->hashes[id], id);
     }
     free(d->slots);
     d->slots = slots;
@@ -95,11 +100,11 @@ int64_t up_dict_find(const up_dict_t *d, const char *s, size_t n)
     uint64_t h = up_hash64(s, n, 0);
     uint32_t i = (uint32_t)h & d->mask;
     for (;;) {
-        uint32_t v = d->slots[i];
+        uint64_t v = d->slots[i];
         if (!v)
             return -1;
-        uint32_t id = v - 1;
-        if (d->hashes[id] == h && d->lens[id] == n && memcmp(d->strs[id], s, n) == 0)
+        uint32_t id = (uint32_t)v - 1;
+        if ((v >> 32) == (h >> 32) && d->lens[id] == n && memcmp(d->strs[id], s, n) == 0)
             return id;
         i = (i + 1) & d->mask;
     }
@@ -118,11 +123,11 @@ int64_t up_dict_intern(up_dict_t *d, const char *s, size_t n, int *added)
     uint64_t h = up_hash64(s, n, 0);
     uint32_t i = (uint32_t)h & d->mask;
     for (;;) {
-        uint32_t v = d->slots[i];
+        uint64_t v = d->slots[i];
         if (!v)
             break;
-        uint32_t id = v - 1;
-        if (d->hashes[id] == h && d->lens[id] == n && memcmp(d->strs[id], s, n) == 0)
+        uint32_t id = (uint32_t)v - 1;
+        if ((v >> 32) == (h >> 32) && d->lens[id] == n && memcmp(d->strs[id], s, n) == 0)
             return id;
         i = (i + 1) & d->mask;
     }
@@ -135,7 +140,7 @@ int64_t up_dict_intern(up_dict_t *d, const char *s, size_t n, int *added)
     d->strs[id] = copy;
     d->lens[id] = (uint32_t)n;
     d->hashes[id] = h;
-    d->slots[i] = id + 1;
+    d->slots[i] = slot_of(h, id);
     if (added)
         *added = 1;
     return id;

@@ -10,7 +10,8 @@
 #include "util.h"
 
 typedef struct {
-    uint32_t *slots;      /* id + 1, 0 = empty; open addressing */
+    uint64_t *slots;      /* hash >> 32 << 32 | id + 1, 0 = empty; open addressing: the
+                             high half rejects most other strings without touching them */
     uint64_t *hashes;     /* per id */
     char **strs;          /* per id, NUL-terminated */
     uint32_t *lens;       /* per id */

@@ -239,6 +239,18 @@ int64_t up_rollup_pair(up_rollup_t *r, uint32_t account, uint32_t user, int *add
     return r->n_pairs++;
 }
 
+int up_rollup_reserve_pairs(up_rollup_t *r, uint32_t n)
+{
+    if (n <= r->cap_pairs)
+        return 0;
+    up_pair_t *p = realloc(r->pairs, n * sizeof *p);
+    if (!p)
+        return -UP_ENOMEM;
+    r->pairs = p;
+    r->cap_pairs = n;
+    return 0;
+}
+
 static int in_list(char **list, size_t n, const char *s)
 {
     for (size_t i = 0; i < n; i++)
@@ -417,6 +429,11 @@ uint64_t up_rollup_events_between(const up_pair_t *p, int32_t from, int32_t to)
     for (uint32_t i = evd_lower(p->evd, p->n_evd, from); i < p->n_evd && p->evd[i].day <= to; i++)
         n += p->evd[i].n;
     return n;
+}
+
+int up_rollup_classify(up_rollup_t *r, uint32_t e)
+{
+    return classify(r, e);
 }
 
 int up_rollup_add(up_rollup_t *r, const up_ev_t *ev)

@@ -115,6 +115,12 @@ void up_rollup_free(up_rollup_t *r);
  * when new. */
 int64_t up_rollup_pair(up_rollup_t *r, uint32_t account, uint32_t user, int *added);
 
+/* Grows r->pairs to hold n pairs (a no-op when it does). 0 or -UP_ENOMEM. */
+int up_rollup_reserve_pairs(up_rollup_t *r, uint32_t n);
+/* Classifies event-name ids up to e from the model, when not yet done
+ * (up_rollup_add does it on first sight; a rollpipe producer does it first). */
+int up_rollup_classify(up_rollup_t *r, uint32_t e);
+
 /* Folds one event (ids already interned) into the rollup. */
 int up_rollup_add(up_rollup_t *r, const up_ev_t *ev);
 

@@ -9,6 +9,7 @@
 #include "store.h"
 #include "dedup.h"
 #include "store_ch.h"
+#include "rollpipe.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -64,7 +65,23 @@ struct up_store {
      * on first use */
     up_dedup_t *dedup;
     up_ch_t *ch;                /* the events are in ClickHouse (store_ch.h), or NULL */
+    /* an events import folds its events on a second thread (rollpipe.h);
+     * everything that reads the rollup stops it first (quiesce) */
+    int bulk;
+    up_rollpipe_t *pipe;
+    /* the last event's user, account and pair during an import: files group
+     * a user's events, so most lookups are the one before */
+    int64_t last_uid, last_aid, last_pid;
 };
+
+/* Folds what the import's second thread still holds and stops it: the
+ * rollup is whole again. Returns 0 or the error it met folding. */
+static int quiesce(up_store_t *s)
+{
+    int rc = up_rollpipe_stop(s->pipe);
+    s->pipe = NULL;
+    return rc;
+}
 
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS model(id INTEGER PRIMARY KEY CHECK (id = 1), text TEXT NOT NULL,"
@@ -721,6 +738,8 @@ int up_store_import_begin(up_store_t *s)
     if (rc < 0)
         return rc;
     s->import_start = s->log_end;
+    s->bulk = 1;
+    s->last_uid = s->last_aid = s->last_pid = -1;
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta(key, value) VALUES ('import_pending', ?)", -1, &st,
                            NULL) != SQLITE_OK)
@@ -733,12 +752,15 @@ int up_store_import_begin(up_store_t *s)
 
 int up_store_import_done(up_store_t *s)
 {
+    s->bulk = 0;
     return sqlite3_exec(s->db, "DELETE FROM meta WHERE key = 'import_pending'", NULL, NULL, NULL) == SQLITE_OK
          ? 0 : -UP_EDB;
 }
 
 void up_store_import_abort(up_store_t *s)
 {
+    s->bulk = 0;
+    quiesce(s);
     if (!(s->flags & UP_STORE_WRITE))
         return;
     /* the log back to where the import began (the mark first, when the
@@ -898,6 +920,9 @@ static int flush_block(up_store_t *s)
 
 int up_store_sync(up_store_t *s)
 {
+    int qrc = quiesce(s);
+    if (qrc < 0)
+        return qrc;
     if (!(s->flags & UP_STORE_WRITE) || !s->roll_ready)
         return 0;
     int64_t gen = users_gen(s);
@@ -947,6 +972,9 @@ void up_store_abandon(up_store_t *s)
 /* Makes s->roll usable: built, and in step with the users table. */
 static int ensure_rollup(up_store_t *s)
 {
+    int qrc = quiesce(s);
+    if (qrc < 0)
+        return qrc;
     if (!s->roll_ready) {
         int rc = build_rollup(s, 1);
         if (rc < 0)
@@ -969,8 +997,8 @@ int up_store_close(up_store_t *s)
 {
     if (!s)
         return 0;
-    int rc = 0;
-    if ((s->flags & UP_STORE_WRITE) && s->log_fd >= 0)
+    int rc = quiesce(s);
+    if (rc == 0 && (s->flags & UP_STORE_WRITE) && s->log_fd >= 0)
         rc = up_store_commit(s);
     /* the index's RAM part to disk, so that the next open need not scan the
      * log for it (a cache: failing to write it loses nothing) */
@@ -1264,6 +1292,12 @@ int up_store_warm(up_store_t *s, uint64_t *ids)
     return 0;
 }
 
+/* Is id (or -1) the string s[0..n) of d? */
+static int same_str(const up_dict_t *d, int64_t id, const char *s, size_t n)
+{
+    return id >= 0 && d->lens[id] == n && memcmp(d->strs[id], s, n) == 0;
+}
+
 int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len,
                     const char *account, size_t account_len, const char *event,
                     size_t event_len, const char *msgid, size_t msgid_len)
@@ -1283,15 +1317,30 @@ int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len
             return rc;
     }
     up_rollup_t *r = &s->roll;
+    if (s->bulk && !s->pipe && s->roll_ready && up_rollpipe_start(&s->pipe, r) < 0)
+        s->pipe = NULL;   /* no second thread: this one folds */
     int added;
-    int64_t uid = up_dict_intern(&r->dict[UP_KIND_USER], user, user_len, &added);
-    int64_t aid = up_dict_intern(&r->dict[UP_KIND_ACCOUNT], account, account_len, &added);
+    int64_t uid = s->bulk && same_str(&r->dict[UP_KIND_USER], s->last_uid, user, user_len)
+                ? s->last_uid : up_dict_intern(&r->dict[UP_KIND_USER], user, user_len, &added);
+    int64_t aid = s->bulk && same_str(&r->dict[UP_KIND_ACCOUNT], s->last_aid, account, account_len)
+                ? s->last_aid : up_dict_intern(&r->dict[UP_KIND_ACCOUNT], account, account_len, &added);
     int64_t eid = up_dict_intern(&r->dict[UP_KIND_EVENT], event, event_len, &added);
     if (uid < 0 || aid < 0 || eid < 0)
         return -UP_ENOMEM;
-    int64_t pid = up_rollup_pair(r, (uint32_t)aid, (uint32_t)uid, &added);
+    if (s->pipe && ((uint32_t)eid >= r->n_evclass || r->n_pairs == r->cap_pairs)) {
+        /* what moves r->evclass or r->pairs waits for the second thread */
+        if ((rc = up_rollpipe_drain(s->pipe)) < 0 || (rc = up_rollup_classify(r, (uint32_t)eid)) < 0 ||
+            (r->n_pairs == r->cap_pairs &&
+             (rc = up_rollup_reserve_pairs(r, r->cap_pairs ? r->cap_pairs * 2 : 1024)) < 0))
+            return rc;
+    }
+    int64_t pid = s->bulk && uid == s->last_uid && aid == s->last_aid && s->last_pid >= 0
+                ? s->last_pid : up_rollup_pair(r, (uint32_t)aid, (uint32_t)uid, &added);
     if (pid < 0)
         return (int)pid;
+    s->last_uid = uid;
+    s->last_aid = aid;
+    s->last_pid = pid;
     if (!s->pend) {
         s->pend = malloc(BLOCK_EVENTS * sizeof *s->pend);
         s->pend_mids = malloc(BLOCK_EVENTS * 2 * sizeof *s->pend_mids);
@@ -1305,7 +1354,7 @@ int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len
     if (h1 | h2)
         s->pend_has_mid = 1;
     s->n_pend++;
-    if ((rc = up_rollup_add(r, &ev)) < 0)
+    if ((rc = s->pipe ? up_rollpipe_add(s->pipe, &ev) : up_rollup_add(r, &ev)) < 0)
         return rc;
     if (ev.event < r->n_evclass && !r->evclass[ev.event].passive && r->evclass[ev.event].n_roles == 0)
         s->unmapped++;

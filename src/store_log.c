@@ -51,13 +51,40 @@ static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
     return -UP_ECORRUPT;
 }
 
-static const up_ev_t *sort_base;
-static int cmp_idx(const void *a, const void *b)
+typedef struct {
+    int64_t ts;
+    uint32_t i;
+} ts_idx_t;
+
+static int cmp_ts_idx(const void *a, const void *b)
 {
-    int64_t x = sort_base[*(const uint32_t *)a].ts, y = sort_base[*(const uint32_t *)b].ts;
-    if (x != y)
-        return x < y ? -1 : 1;
-    return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+    const ts_idx_t *x = a, *y = b;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* order = the indexes of ev by time, ties in arrival order. Events mostly
+ * arrive in time order (an export, a live stream): then nothing is sorted. */
+static int sort_by_ts(const up_ev_t *ev, uint32_t n, uint32_t *order)
+{
+    uint32_t i = 1;
+    while (i < n && ev[i - 1].ts <= ev[i].ts)
+        i++;
+    for (uint32_t j = 0; j < n; j++)
+        order[j] = j;
+    if (i >= n)
+        return 0;
+    ts_idx_t *k = malloc((size_t)n * sizeof *k);
+    if (!k)
+        return -UP_ENOMEM;
+    for (uint32_t j = 0; j < n; j++)
+        k[j] = (ts_idx_t){ev[j].ts, j};
+    qsort(k, n, sizeof *k, cmp_ts_idx);
+    for (uint32_t j = 0; j < n; j++)
+        order[j] = k[j].i;
+    free(k);
+    return 0;
 }
 
 static void wr32(uint8_t *p, uint32_t v)
@@ -133,10 +160,10 @@ int up_store_log_append(int fd, const up_block_t *b, int zstd_level, uint64_t *b
     uint32_t *order = malloc(((size_t)b->n_events + 1) * sizeof *order);
     if (!order)
         return -UP_ENOMEM;
-    for (uint32_t i = 0; i < b->n_events; i++)
-        order[i] = i;
-    sort_base = b->events;
-    qsort(order, b->n_events, sizeof *order, cmp_idx);
+    if (sort_by_ts(b->events, b->n_events, order) < 0) {
+        free(order);
+        return -UP_ENOMEM;
+    }
 
     up_buf_t raw = {0};
     int rc = encode(&raw, b, order);
