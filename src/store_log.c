@@ -443,6 +443,10 @@ static int ensure(uint8_t **buf, size_t *cap, size_t n)
 
 static int blk_decompress(blk_t *k)
 {
+    /* the frame names its size: a header that disagrees is damage, found
+     * before allocating what a damaged length asks for */
+    if (ZSTD_getFrameContentSize(k->cbuf, k->clen) != k->rlen)
+        return BLK_BAD_ZSTD;
     if (ensure(&k->rbuf, &k->rcap, k->rlen) < 0)
         return -UP_ENOMEM;
     size_t got = ZSTD_decompressDCtx(k->dctx, k->rbuf, k->rlen, k->cbuf, k->clen);
