@@ -67,7 +67,7 @@ static int extras(up_account_page_t *pg, up_store_t *s, const char *id, int64_t 
             up_engine_signals_workflow_share(m, pg->wf_row, pg->row->seats, share);
     }
     if (rc == 0)
-        rc = up_engine_account_extras(up_store_db(s), m, pg->row, pg->T, errors ? (aid >= 0 ? errors[aid] : 0) : -1, share,
+        rc = up_engine_account_extras(NULL, up_store_db(s), m, pg->row, pg->T, errors ? (aid >= 0 ? errors[aid] : 0) : -1, share,
                                &pg->extras);
     free(errors);
     free(share);

@@ -4,6 +4,7 @@
  * conditions too, written from the model's alert_settings, so every alert
  * explains itself with the same text and the values it read. */
 #include "alerts.h"
+#include "stmtcache.h"
 #include "backtest.h"
 
 #include "fmt.h"
@@ -147,10 +148,24 @@ static void account_vars(const up_account_metrics_t *row, vars_t *vs)
 
 /* ---- state -------------------------------------------------------------- */
 
+/* The statements an evaluation runs for every account and rule, prepared
+ * once per evaluation (stmtcache.h): evaluate sets it for its thread. */
+static _Thread_local up_stmt_cache_t *eval_stmts;
+
+static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **out)
+{
+    return up_stmt_prepare(eval_stmts, db, sql, out);
+}
+
+static void unprep(sqlite3_stmt *st)
+{
+    up_stmt_done(eval_stmts, st);
+}
+
 static int exec1(sqlite3 *db, const char *sql, const char *fmt, ...)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (prep(db, sql, &st) != SQLITE_OK)
         return -UP_EDB;
     va_list ap;
     va_start(ap, fmt);
@@ -166,7 +181,7 @@ static int exec1(sqlite3 *db, const char *sql, const char *fmt, ...)
     }
     va_end(ap);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    unprep(st);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -UP_EDB;
 }
 
@@ -274,8 +289,8 @@ static int apply(sqlite3 *db, const up_model_t *m, const rule_t *rule, const up_
                  const char *vals, const char *today, int32_t d0, const char *resolve_note, up_alerts_stats_t *st)
 {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(db, "SELECT id, state, snoozed_until FROM alerts WHERE account_id = ? AND rule = ?"
-                               " AND state IN ('open','acknowledged','snoozed')", -1, &q, NULL) != SQLITE_OK)
+    if (prep(db, "SELECT id, state, snoozed_until FROM alerts WHERE account_id = ? AND rule = ?"
+                 " AND state IN ('open','acknowledged','snoozed')", &q) != SQLITE_OK)
         return -UP_EDB;
     sqlite3_bind_text(q, 1, acc->account_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, rule->name, -1, SQLITE_STATIC);
@@ -287,7 +302,7 @@ static int apply(sqlite3 *db, const up_model_t *m, const rule_t *rule, const up_
         if (sqlite3_column_text(q, 2))
             snprintf(until, sizeof until, "%s", sqlite3_column_text(q, 2));
     }
-    sqlite3_finalize(q);
+    unprep(q);
     const char *owner = rule->owner ? rule->owner : acc->owner;
     char window[160];
     snprintf(window, sizeof window, "{\"as_of\":\"%s\",\"windows\":\"metrics.md: window(7), window(14), window(28)\"}",
@@ -310,15 +325,15 @@ static int apply(sqlite3 *db, const up_model_t *m, const rule_t *rule, const up_
         if (rule->cooldown_days > 0) {
             char from[16];
             up_date_fmt(from, d0 - rule->cooldown_days);
-            if (sqlite3_prepare_v2(db, "SELECT 1 FROM alerts WHERE account_id = ? AND rule = ? AND state = 'resolved'"
-                                       " AND resolved_at > ? AND resolved_at <= ?", -1, &q, NULL) != SQLITE_OK)
+            if (prep(db, "SELECT 1 FROM alerts WHERE account_id = ? AND rule = ? AND state = 'resolved'"
+                         " AND resolved_at > ? AND resolved_at <= ?", &q) != SQLITE_OK)
                 return -UP_EDB;
             sqlite3_bind_text(q, 1, acc->account_id, -1, SQLITE_STATIC);
             sqlite3_bind_text(q, 2, rule->name, -1, SQLITE_STATIC);
             sqlite3_bind_text(q, 3, from, -1, SQLITE_TRANSIENT);
             sqlite3_bind_text(q, 4, today, -1, SQLITE_STATIC);
             int cooling = sqlite3_step(q) == SQLITE_ROW;
-            sqlite3_finalize(q);
+            unprep(q);
             if (cooling) {
                 st->cooled_down++;
                 return 0;
@@ -384,6 +399,8 @@ static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, c
     up_date_fmt(today, p->d0);
     if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return -UP_EDB;
+    up_stmt_cache_t stmts = {0};
+    eval_stmts = &stmts;
     int rc = freshness(db, m, T, today, p->d0, st);
     for (uint32_t i = 0; i < p->n_rows && rc == 0 && !st->data_stale; i++) {
         const up_account_metrics_t *row = &p->rows[i];
@@ -403,6 +420,8 @@ static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, c
             up_buf_free(&b);
         }
     }
+    eval_stmts = NULL;
+    up_stmt_cache_free(&stmts);   /* before COMMIT: a statement still stepping would hold it */
     if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = -UP_EDB;
     if (rc < 0)

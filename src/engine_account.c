@@ -153,8 +153,8 @@ static int judge_targets(const up_model_t *m, const up_account_metrics_t *row, i
 }
 
 /* Tickets in window(28) and window(90), satisfaction, and friction. */
-static void tickets_of(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
-                       int64_t error_events_28d, up_account_extras_t *out)
+static void tickets_of(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row,
+                       int64_t T, int64_t error_events_28d, up_account_extras_t *out)
 {
     const char *id = row->account->account_id;
     int32_t d0 = up_day_of(T);
@@ -163,8 +163,8 @@ static void tickets_of(sqlite3 *db, const up_model_t *m, const up_account_metric
     double sat_sum = 0;
     int64_t sat_n = 0;
     /* a store written by an older uptake may lack a table: no rows then */
-    if (sqlite3_prepare_v2(db, "SELECT ts, priority, satisfaction FROM tickets WHERE account_id = ? AND ts <= ?",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (up_stmt_prepare(sc, db, "SELECT ts, priority, satisfaction FROM tickets WHERE account_id = ? AND ts <= ?",
+                        &st) != SQLITE_OK)
         st = NULL;
     if (st) {
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -185,7 +185,8 @@ static void tickets_of(sqlite3 *db, const up_model_t *m, const up_account_metric
             sat_n++;
         }
     }
-    sqlite3_finalize(st);
+    if (st)
+        up_stmt_done(sc, st);
     out->satisfaction_90d = sat_n ? sat_sum / (double)sat_n : NAN;
     int64_t frictions = out->tickets_28d + (error_events_28d > 0 ? error_events_28d : 0);
     out->friction = row->active_users ? (double)frictions / (double)row->active_users : NAN;
@@ -195,13 +196,13 @@ static void tickets_of(sqlite3 *db, const up_model_t *m, const up_account_metric
 
 /* The account's milestones by due date, overdue and stalled ones, and
  * velocity over the last 28 days. */
-static int milestones_of(sqlite3 *db, const char *id, int64_t T, up_account_extras_t *out)
+static int milestones_of(up_stmt_cache_t *sc, sqlite3 *db, const char *id, int64_t T, up_account_extras_t *out)
 {
     sqlite3_stmt *st;
     int32_t d0 = up_day_of(T);
     int64_t from28 = (int64_t)(d0 - 27) * UP_MS_PER_DAY;
-    if (sqlite3_prepare_v2(db, "SELECT name, due, done_at, owner FROM milestones WHERE account_id = ?"
-                               " ORDER BY due IS NULL, due, name", -1, &st, NULL) != SQLITE_OK)
+    if (up_stmt_prepare(sc, db, "SELECT name, due, done_at, owner FROM milestones WHERE account_id = ?"
+                                " ORDER BY due IS NULL, due, name", &st) != SQLITE_OK)
         st = NULL;
     if (st)
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -212,7 +213,7 @@ static int milestones_of(sqlite3 *db, const char *id, int64_t T, up_account_extr
             uint32_t c = cap ? cap * 2 : 8;
             up_milestone_t *q = realloc(out->milestones, c * sizeof *q);
             if (!q) {
-                sqlite3_finalize(st);
+                up_stmt_done(sc, st);
                 return -UP_ENOMEM;
             }
             out->milestones = q;
@@ -237,14 +238,16 @@ static int milestones_of(sqlite3 *db, const char *id, int64_t T, up_account_extr
         if (ms->due != UP_TS_NONE && ms->due >= from28 && ms->due <= T)
             due_28++;
     }
-    sqlite3_finalize(st);
+    if (st)
+        up_stmt_done(sc, st);
     out->done_per_week = (double)done_28 / 4.0;
     out->planned_per_week = (double)due_28 / 4.0;
     return 0;
 }
 
 /* NPS and CSAT per calendar month, the six ending with T's month. */
-static int surveys_of(sqlite3 *db, const up_model_t *m, const char *id, int64_t T, up_account_extras_t *out)
+static int surveys_of(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, const char *id, int64_t T,
+                      up_account_extras_t *out)
 {
     sqlite3_stmt *st;
     int32_t d0 = up_day_of(T);
@@ -261,8 +264,8 @@ static int surveys_of(sqlite3 *db, const up_model_t *m, const char *id, int64_t 
     }
     int64_t prom[UP_SURVEY_MONTHS] = {0}, detr[UP_SURVEY_MONTHS] = {0};
     double csat_sum[UP_SURVEY_MONTHS] = {0};
-    if (sqlite3_prepare_v2(db, "SELECT ts, kind, score FROM surveys WHERE account_id = ? AND ts >= ? AND ts <= ?",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (up_stmt_prepare(sc, db, "SELECT ts, kind, score FROM surveys WHERE account_id = ? AND ts >= ? AND ts <= ?",
+                        &st) != SQLITE_OK)
         return -UP_EDB;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, (int64_t)out->months[0].first_day * UP_MS_PER_DAY);
@@ -283,7 +286,7 @@ static int surveys_of(sqlite3 *db, const up_model_t *m, const char *id, int64_t 
             csat_sum[k] += score;
         }
     }
-    sqlite3_finalize(st);
+    up_stmt_done(sc, st);
     for (int k = 0; k < UP_SURVEY_MONTHS; k++) {
         if (out->months[k].nps_answers)
             out->months[k].nps = (double)(100 * (prom[k] - detr[k])) / (double)out->months[k].nps_answers;
@@ -293,18 +296,19 @@ static int surveys_of(sqlite3 *db, const up_model_t *m, const char *id, int64_t 
     return 0;
 }
 
-int up_engine_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
-                      int64_t error_events_28d, const double *workflow_share, up_account_extras_t *out)
+int up_engine_account_extras(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row,
+                             int64_t T, int64_t error_events_28d, const double *workflow_share,
+                             up_account_extras_t *out)
 {
     memset(out, 0, sizeof *out);
     out->error_events_28d = error_events_28d;
     int rc = judge_targets(m, row, T, workflow_share, out) < 0 ? -UP_ENOMEM : 0;
     if (rc == 0) {
-        tickets_of(db, m, row, T, error_events_28d, out);
-        rc = milestones_of(db, row->account->account_id, T, out);
+        tickets_of(sc, db, m, row, T, error_events_28d, out);
+        rc = milestones_of(sc, db, row->account->account_id, T, out);
     }
     if (rc == 0)
-        rc = surveys_of(db, m, row->account->account_id, T, out);
+        rc = surveys_of(sc, db, m, row->account->account_id, T, out);
     if (rc < 0)
         up_account_extras_free(out);
     return rc;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "stmtcache.h"
 
 #define UP_SURVEY_MONTHS 6
 
@@ -51,8 +52,9 @@ typedef struct {
  * workflow_share (per model workflow: users completing it in the week ending
  * with T's day / seats, NAN when unknown; NULL when not computed) gives the
  * value of a target on metric "workflow:NAME". */
-int up_engine_account_extras(sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
-                      int64_t error_events_28d, const double *workflow_share, up_account_extras_t *out);
+int up_engine_account_extras(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row,
+                             int64_t T, int64_t error_events_28d, const double *workflow_share,
+                             up_account_extras_t *out);
 
 struct up_store;
 /* Counts the use events (not passive, advanced included) of each model

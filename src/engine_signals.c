@@ -40,6 +40,7 @@ int up_engine_signals(const up_signals_src_t *src, up_portfolio_t *p)
 {
     int32_t d0 = up_day_of(src->T);
     uint32_t k = 0;
+    up_stmt_cache_t sc = {0};   /* the same three queries for every account */
     for (uint32_t i = 0; i < p->n_rows; i++) {
         up_account_metrics_t *row = &p->rows[i];
         const char *id = row->account->account_id;
@@ -53,14 +54,17 @@ int up_engine_signals(const up_signals_src_t *src, up_portfolio_t *p)
         int64_t errors = src->errors ? (aid >= 0 ? src->errors[aid] : 0) : -1;
         const double *share = src->workflow_share ? src->workflow_share + (size_t)i * src->m->n_workflows : NULL;
         up_account_extras_t x;
-        int rc = up_engine_account_extras(src->db, src->m, row, src->T, errors, share, &x);
-        if (rc == -UP_ENOMEM)
+        int rc = up_engine_account_extras(&sc, src->db, src->m, row, src->T, errors, share, &x);
+        if (rc == -UP_ENOMEM) {
+            up_stmt_cache_free(&sc);
             return rc;
+        }
         if (rc == 0) {
             crm_signals(&x, d0, src->T, row);
             up_account_extras_free(&x);
         }
     }
+    up_stmt_cache_free(&sc);
     return 0;
 }
 
