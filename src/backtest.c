@@ -2,6 +2,7 @@
 #include "backtest.h"
 
 #include "engine.h"
+#include "store.h"
 #include "timeparse.h"
 #include "view.h"
 
@@ -384,6 +385,123 @@ int up_backtest_run(up_store_t *s, int32_t d1, int32_t d2, int horizon, up_backt
     return run(s, d1, d2, horizon, 1, bt, err, errlen);
 }
 
+/* ---- the calibration kept across runs ----------------------------------
+ * Twelve month-end portfolios cost most of `alerts evaluate` on a large
+ * store, and they change only when the model, the CRM tables, or the
+ * events at or before the last month end change. uptake.db's
+ * calibration_cache keeps each result under a key of its day, horizon,
+ * model hash and the users and CRM generations (store.c's triggers), with
+ * the log point it was computed at; it is used again only while
+ * up_store_unchanged_to says no event at or before the last month end came
+ * after that point, so a kept result is always the one a new run gives. */
+
+typedef struct {
+    char key[128];
+    int64_t after;               /* the end of the last month end's day */
+} cal_key_t;
+
+static int cal_key(up_store_t *s, const up_bt_calibration_t *c, cal_key_t *k)
+{
+    sqlite3_stmt *st;
+    int64_t users_gen = -1, crm_gen = -1;
+    if (sqlite3_prepare_v2(up_store_db(s), "SELECT key, value FROM meta WHERE key IN ('users_gen', 'crm_gen')", -1,
+                           &st, NULL) != SQLITE_OK)
+        return -1;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        if (name && !strcmp(name, "users_gen"))
+            users_gen = sqlite3_column_int64(st, 1);
+        else if (name)
+            crm_gen = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (users_gen < 0 || crm_gen < 0)
+        return -1;   /* a store from before crm_gen: nothing is kept */
+    int32_t days[16];
+    uint32_t n = month_ends(c->from, c->to, c->horizon, days, 16);
+    if (n == 0 || n > 16)
+        return -1;
+    k->after = up_engine_end_of_day(days[n - 1]);
+    snprintf(k->key, sizeof k->key, "%d|%d|%016llx|%lld|%lld", (int)c->to, c->horizon,
+             (unsigned long long)up_store_model_hash(s), (long long)users_gen, (long long)crm_gen);
+    return 0;
+}
+
+/* 1 with c's snapshots and bands filled from the cache, 0 when it has none
+ * that still holds. */
+static int cal_lookup(up_store_t *s, const cal_key_t *k, up_bt_calibration_t *c)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(up_store_db(s), "SELECT log_end, last_off, last_crc, value FROM calibration_cache"
+                           " WHERE key = ? AND after = ?", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, k->key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, k->after);
+    int found = 0;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        up_store_point_t p = {(uint64_t)sqlite3_column_int64(st, 0), (uint64_t)sqlite3_column_int64(st, 1),
+                              (uint32_t)sqlite3_column_int64(st, 2)};
+        const char *v = (const char *)sqlite3_column_text(st, 3);
+        up_bt_calibration_t got = *c;
+        int used = 0, n = 0;
+        unsigned snaps;
+        if (v && sscanf(v, "%u%n", &snaps, &used) == 1) {
+            got.n_snaps = snaps;
+            for (n = 0; n < UP_BT_BANDS; n++) {
+                long long rows, churned;
+                int more;
+                if (sscanf(v + used, " %lld %lld%n", &rows, &churned, &more) != 2)
+                    break;
+                got.band[n].rows = rows;
+                got.band[n].churned = churned;
+                used += more;
+            }
+        }
+        if (n == UP_BT_BANDS && up_store_unchanged_to(s, &p, k->after)) {
+            *c = got;
+            found = 1;
+        }
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+/* Keeps c under k, on a connection of its own (the store's may be read-only);
+ * failing to keep it costs only the next run's time. */
+static void cal_keep(up_store_t *s, const cal_key_t *k, const up_bt_calibration_t *c)
+{
+    up_store_point_t p;
+    const char *path = sqlite3_db_filename(up_store_db(s), "main");
+    sqlite3 *db = NULL;
+    if (up_store_point(s, &p) < 0 || !path || !path[0] ||
+        sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return;
+    }
+    sqlite3_busy_timeout(db, 200);
+    char v[64 + UP_BT_BANDS * 48];
+    int len = snprintf(v, sizeof v, "%u", c->n_snaps);
+    for (int i = 0; i < UP_BT_BANDS && len > 0 && (size_t)len < sizeof v; i++)
+        len += snprintf(v + len, sizeof v - (size_t)len, " %lld %lld", (long long)c->band[i].rows,
+                        (long long)c->band[i].churned);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO calibration_cache(key, log_end, last_off, last_crc, after, value)"
+                           " VALUES (?, ?, ?, ?, ?, ?)", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, k->key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)p.end);
+        sqlite3_bind_int64(st, 3, (sqlite3_int64)p.last_off);
+        sqlite3_bind_int64(st, 4, p.last_crc);
+        sqlite3_bind_int64(st, 5, k->after);
+        sqlite3_bind_text(st, 6, v, -1, SQLITE_STATIC);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    /* the rows of days, models and generations gone by: the newest 64 stay */
+    sqlite3_exec(db, "DELETE FROM calibration_cache WHERE rowid NOT IN"
+                     " (SELECT rowid FROM calibration_cache ORDER BY rowid DESC LIMIT 64)", NULL, NULL, NULL);
+    sqlite3_close(db);
+}
+
 int up_backtest_calibration(up_store_t *s, int64_t T, int horizon, up_bt_calibration_t *out, char *err,
                             size_t errlen)
 {
@@ -393,6 +511,10 @@ int up_backtest_calibration(up_store_t *s, int64_t T, int horizon, up_bt_calibra
     out->horizon = horizon < 1 ? 1 : horizon;
     if (month_ends(out->from, out->to, out->horizon, NULL, 0) == 0)
         return 0;
+    cal_key_t k;
+    int keyed = cal_key(s, out, &k) == 0;
+    if (keyed && cal_lookup(s, &k, out))
+        return 0;
     up_backtest_t bt;
     int rc = run(s, out->from, out->to, out->horizon, 0, &bt, err, errlen);
     if (rc < 0)
@@ -400,6 +522,8 @@ int up_backtest_calibration(up_store_t *s, int64_t T, int horizon, up_bt_calibra
     out->n_snaps = bt.n_snaps;
     memcpy(out->band, bt.by_band, sizeof out->band);
     up_backtest_free(&bt);
+    if (keyed)
+        cal_keep(s, &k, out);
     return 0;
 }
 

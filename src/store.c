@@ -83,6 +83,11 @@ static int quiesce(up_store_t *s)
     return rc;
 }
 
+#define CRM_GEN_(t, op, tag) \
+    "CREATE TRIGGER IF NOT EXISTS crm_gen_" t "_" tag " AFTER " op " ON " t \
+    " BEGIN UPDATE meta SET value = value + 1 WHERE key = 'crm_gen'; END;"
+#define CRM_GEN(t) CRM_GEN_(t, "INSERT", "i") CRM_GEN_(t, "UPDATE", "u") CRM_GEN_(t, "DELETE", "d")
+
 static const char SCHEMA[] =
     "CREATE TABLE IF NOT EXISTS model(id INTEGER PRIMARY KEY CHECK (id = 1), text TEXT NOT NULL,"
     " name TEXT, set_at TEXT);"
@@ -132,7 +137,15 @@ static const char SCHEMA[] =
     "CREATE TRIGGER IF NOT EXISTS users_gen_profile_insert AFTER INSERT ON user_profiles"
     " BEGIN UPDATE meta SET value = value + 1 WHERE key = 'users_gen'; END;"
     "CREATE TRIGGER IF NOT EXISTS users_gen_profile_update AFTER UPDATE ON user_profiles"
-    " BEGIN UPDATE meta SET value = value + 1 WHERE key = 'users_gen'; END;";
+    " BEGIN UPDATE meta SET value = value + 1 WHERE key = 'users_gen'; END;"
+    /* crm_gen counts every change to the other CRM tables: results kept
+     * across runs (the churn calibration, backtest.c) name the generation
+     * they were computed on */
+    "INSERT OR IGNORE INTO meta(key, value) VALUES ('crm_gen', 0);"
+    CRM_GEN("accounts") CRM_GEN("subscriptions") CRM_GEN("churns") CRM_GEN("surveys") CRM_GEN("tickets")
+    CRM_GEN("milestones") CRM_GEN("outcomes")
+    "CREATE TABLE IF NOT EXISTS calibration_cache(key TEXT PRIMARY KEY, log_end INTEGER NOT NULL,"
+    " last_off INTEGER NOT NULL, last_crc INTEGER NOT NULL, after INTEGER NOT NULL, value TEXT NOT NULL);";
 
 static void set_err(char *err, size_t errlen, const char *fmt, const char *a, const char *b)
 {
@@ -1176,6 +1189,49 @@ static int scan_cb(void *ctx, const up_block_t *b)
         }
     }
     return 0;
+}
+
+uint64_t up_store_model_hash(const up_store_t *s)
+{
+    return s->model_hash;
+}
+
+int up_store_point(up_store_t *s, up_store_point_t *p)
+{
+    memset(p, 0, sizeof *p);
+    if (s->ch || !s->roll_ready)
+        return -UP_EINVAL;
+    p->end = s->log_end;
+    if (!p->end)
+        return 0;
+    char *path = path_in(s, "events.idx");
+    up_log_range_t *r = NULL;
+    size_t n = 0;
+    int rc = path ? up_store_log_ranges_read(path, &r, &n) : -UP_ENOMEM;
+    free(path);
+    rc = rc < 0 ? rc : -UP_EINVAL;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].off + 16 + r[i].clen == p->end) {   /* the block that ends the log */
+            p->last_off = r[i].off;
+            p->last_crc = r[i].hdr_crc;
+            rc = 0;
+        }
+    free(r);
+    return rc;
+}
+
+int up_store_unchanged_to(up_store_t *s, const up_store_point_t *p, int64_t T)
+{
+    if (s->ch || !s->roll_ready || s->log_end < p->end)
+        return 0;
+    char *path = path_in(s, "events.idx");
+    up_log_range_t *r = NULL;
+    size_t n = 0;
+    int ok = path && up_store_log_ranges_read(path, &r, &n) == 0 &&
+             up_store_log_unchanged(s->log_fd, r, n, p->last_off, p->last_crc, p->end, s->log_end, T);
+    free(path);
+    free(r);
+    return ok;
 }
 
 int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *want, uint32_t n_want,

@@ -61,6 +61,25 @@ int up_store_set_model(up_store_t *s, const char *text, size_t len, const char *
  * free it with up_rollup_free + free). */
 int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned);
 
+/* A hash of the model's text: results kept across runs name the model. */
+uint64_t up_store_model_hash(const up_store_t *s);
+
+/* A point in the log (for results kept across runs): its end, and the
+ * offset and header checksum of the block that ends there. */
+typedef struct {
+    uint64_t end, last_off;
+    uint32_t last_crc;
+} up_store_point_t;
+/* The point the store's rollup has folded to. Returns 0, or a negative
+ * code when it cannot be named (a ClickHouse store, no events.idx record
+ * for the last block): then nothing should be kept. */
+int up_store_point(up_store_t *s, up_store_point_t *p);
+/* 1 when everything at or before T (ms) is as it was at p: the log still
+ * holds the blocks before p, and every block written after p holds only
+ * events after T (by its events.idx record); 0 otherwise (when unsure). */
+int up_store_unchanged_to(up_store_t *s, const up_store_point_t *p, int64_t T);
+
+
 /* Calls fn for every stored event with ts <= T whose event-name id e has
  * e < n_want and want[e] set, block by block in log order (sorted by ts
  * within a block, not across blocks), and maybe for others too: with from >

@@ -135,6 +135,13 @@ int up_store_log_range_append(int idx_fd, int log_fd, uint64_t off, int64_t min_
  * offset wins). *out is malloc'd; a missing file is 0 records. */
 int up_store_log_ranges_read(const char *path, up_log_range_t **out, size_t *n);
 
+/* 1 when the log at fd still has the block at last_off (header checksum
+ * last_crc) ending at from, and every block in [from, end) has a record in
+ * ranges[0..n) (sorted by offset) that matches its header and holds no
+ * event at or before T; 0 otherwise. */
+int up_store_log_unchanged(int fd, const up_log_range_t *ranges, size_t n, uint64_t last_off, uint32_t last_crc,
+                           uint64_t from, uint64_t end, int64_t T);
+
 /* up_store_log_scan without truncating, skipping (not decompressing) every
  * block whose record in ranges[0..n) says it holds no event in [from, to]. */
 int up_store_log_scan_window(int fd, uint64_t start, const up_log_range_t *ranges, size_t n, int64_t from, int64_t to,
