@@ -1181,6 +1181,17 @@ int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *
     return rc;
 }
 
+int up_store_scan_account_events(up_store_t *s, const char *account, int64_t from, int64_t T, const uint8_t *want,
+                                 uint32_t n_want, up_event_fn fn, void *ctx)
+{
+    int rc;
+    if (!s->ch)
+        return up_store_scan_events(s, from, T, want, n_want, fn, ctx);
+    if ((rc = up_store_sync(s)) < 0 || (rc = ensure_rollup(s)) < 0)
+        return rc;
+    return up_ch_scan_events(s->ch, &s->roll, account, from, T, want, n_want, fn, ctx);
+}
+
 /* Opens the message-id index and adds what it lacks: the log after the
  * offset its files cover, and the pending events. */
 static int dedup_load(up_store_t *s)
