@@ -177,18 +177,26 @@ static void row(stream_t *st, char *line, size_t n)
         len[i] = (size_t)(tab - p);
         p = tab + 1;
     }
+    /* ts and seq must be whole numbers: an error ClickHouse appends to an
+     * answer it has begun ("Code: …") may follow a row cut short, and then
+     * ends up in the last field */
     char num[24];
-    if (len[3] == 0 || len[3] >= sizeof num) {
-        broken(st, line, n);
-        return;
-    }
-    memcpy(num, f[3], len[3]);
-    num[len[3]] = '\0';
-    char *nend;
-    int64_t ts = strtoll(num, &nend, 10);
-    if (*nend) {
-        broken(st, line, n);
-        return;
+    int64_t ts = 0;
+    for (int i = 3; i < 5; i++) {
+        char *nend;
+        if (len[i] == 0 || len[i] >= sizeof num) {
+            broken(st, line, n);
+            return;
+        }
+        memcpy(num, f[i], len[i]);
+        num[len[i]] = '\0';
+        long long v = strtoll(num, &nend, 10);
+        if (*nend || (i == 4 && num[0] == '-')) {
+            broken(st, line, n);
+            return;
+        }
+        if (i == 3)
+            ts = v;
     }
     int64_t pair = pair_of(st, f[0], len[0], f[1], len[1]);
     size_t elen = up_ch_tsv_unescape(f[2], len[2]);
