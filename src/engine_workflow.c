@@ -285,7 +285,7 @@ int up_engine_workflow_run(up_store_t *s, const up_rollup_t *r, const up_model_t
                                                      collect, &c)
            : up_store_scan_events(s, INT64_MIN, T, want, evd->n, collect, &c);   /* all accounts: every event, so
                                                    * that an account with old step events only has its row */
-    if (rc == 0)
+    if (rc == 0 && c.n)   /* none: c.ev is NULL, which qsort may not take */
         qsort(c.ev, c.n, sizeof *c.ev, cmp_ev);
     match_t x = {m, steps, ka_flags(m), NULL, out->d0 - 7 * UP_WF_WEEKS + 1,
                  (int64_t)(out->d0 - 27) * UP_MS_PER_DAY, out};

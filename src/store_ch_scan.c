@@ -138,7 +138,7 @@ static int broken(stream_t *st, const char *line, size_t n)
 {
     size_t len;
     char *err = up_ch_errbuf(st->ch, &len);
-    return st->rc = up_errf(err, len, -UP_EPARSE, "ClickHouse at %s: cannot read its answer at \"%.*s\"", st->url,
+    return st->rc = up_errf(err, len, -UP_EIO, "ClickHouse at %s: cannot read its answer at \"%.*s\"", st->url,
                             (int)(n > 300 ? 300 : n), line);
 }
 

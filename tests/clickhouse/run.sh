@@ -200,6 +200,43 @@ grep -q "^uptake import: $TMP/ids.csv: ClickHouse at $URL1 answered HTTP 404: Co
     fail "import refused by ClickHouse: unexpected message"
 say "an insert ClickHouse refuses: exit 3 with what it said"
 
+# an error ClickHouse appends to an answer it has begun (status 200, then
+# "Code: …" after a row cut short): the stream stops with it, the report
+# fails. A stand-in server answers the rollup's query with one group and the
+# stream's with one row, part of another and the error.
+cat > "$TMP/fake.py" <<'PY'
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        q = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+        body = b""
+        if "min(seq) AS s" in q:
+            body = b"a1\tu1\tboom\t1790000000000\t1\na1\tu1\tboom\t1790000000001\tCode: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero\n"
+        elif "GROUP BY a, u, e, day, inw" in q:
+            body = b"a1\tu1\tboom\t20717\t1\t2\t1790000000000\t1790000000001\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[1], "w").write(str(s.server_address[1]))
+s.serve_forever()
+PY
+python3 "$TMP/fake.py" "$TMP/fake.port" &
+fake=$!
+i=0
+while [ ! -s "$TMP/fake.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+FAKE=http://127.0.0.1:$(cat "$TMP/fake.port")
+ok --data "$TMP/fake" init --model "$D/model.yaml" --engine clickhouse --clickhouse "$FAKE"
+up --data "$TMP/fake" report events --as-of 2026-11-20
+kill "$fake"
+expect_rc 3 "report events on an answer that breaks off"
+[ "$(cat "$TMP/err")" = "uptake report: ClickHouse at $FAKE: cannot read its answer at \"a1	u1	boom	1790000000001	Code: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero\"" ] ||
+    fail "an answer that breaks off: unexpected message"
+say "an error appended to a begun answer: the report fails with it"
+
 # a shard that is down: the report names it; the import fails with exit 3
 pid2=$(cat "$CL/s2/pid")
 kill "$pid2"
