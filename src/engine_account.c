@@ -99,7 +99,8 @@ int up_engine_account_feature_uses(up_store_t *s, const up_rollup_t *r, const up
                 want[e] = 1, any = 1;
     }
     use_ctx_t c = {r, (int64_t)(up_day_of(T) - 27) * UP_MS_PER_DAY, aid, counts};
-    int rc = any ? up_store_scan_events(s, c.from, T, want, n, count_use, &c) : 0;
+    int rc = any ? up_store_scan_account_events(s, up_dict_str(&r->dict[UP_KIND_ACCOUNT], (uint32_t)aid), c.from, T,
+                                                want, n, count_use, &c) : 0;
     free(want);
     return rc;
 }

@@ -281,10 +281,11 @@ int up_engine_workflow_run(up_store_t *s, const up_rollup_t *r, const up_model_t
     int rc = step_ids(m, evd, want, steps);
     collect_t c = {NULL, 0, 0, 0, r, aid, 0};
     if (rc == 0)
-        rc = up_store_scan_events(s, aid >= 0 ? account_scan_from(m, out->d0) : INT64_MIN, T, want, evd->n,
-                                  collect, &c);   /* all accounts: every event, so that an account with
-                                                   * old step events only has its row */
-    if (rc == 0)
+        rc = aid >= 0 ? up_store_scan_account_events(s, account, account_scan_from(m, out->d0), T, want, evd->n,
+                                                     collect, &c)
+           : up_store_scan_events(s, INT64_MIN, T, want, evd->n, collect, &c);   /* all accounts: every event, so
+                                                   * that an account with old step events only has its row */
+    if (rc == 0 && c.n)   /* none: c.ev is NULL, which qsort may not take */
         qsort(c.ev, c.n, sizeof *c.ev, cmp_ev);
     match_t x = {m, steps, ka_flags(m), NULL, out->d0 - 7 * UP_WF_WEEKS + 1,
                  (int64_t)(out->d0 - 27) * UP_MS_PER_DAY, out};

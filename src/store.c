@@ -10,6 +10,7 @@
 #include "dedup.h"
 #include "store_ch.h"
 #include "rollpipe.h"
+#include "store_ch_scan.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -1240,8 +1241,8 @@ int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *
     int rc = up_store_sync(s);     /* pending events of a writer go first (no snapshot) */
     if (rc < 0)
         return rc;
-    if (s->ch)
-        return up_ch_unsupported(s->ch, "the stream of events (workflows, error events, event counts)");
+    if (s->ch)   /* ids of s->roll, as the log's are */
+        return (rc = ensure_rollup(s)) < 0 ? rc : up_ch_scan_events(s->ch, &s->roll, NULL, from, T, want, n_want, fn, ctx);
     scan_ctx_t c = {T, want, n_want, fn, ctx};
     up_log_scan_t sc;
     up_log_range_t *ranges = NULL;
@@ -1262,6 +1263,17 @@ int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *
     }
     free(ranges);
     return rc;
+}
+
+int up_store_scan_account_events(up_store_t *s, const char *account, int64_t from, int64_t T, const uint8_t *want,
+                                 uint32_t n_want, up_event_fn fn, void *ctx)
+{
+    int rc;
+    if (!s->ch)
+        return up_store_scan_events(s, from, T, want, n_want, fn, ctx);
+    if ((rc = up_store_sync(s)) < 0 || (rc = ensure_rollup(s)) < 0)
+        return rc;
+    return up_ch_scan_events(s->ch, &s->roll, account, from, T, want, n_want, fn, ctx);
 }
 
 /* Opens the message-id index and adds what it lacks: the log after the

@@ -91,6 +91,11 @@ int up_store_unchanged_to(up_store_t *s, const up_store_point_t *p, int64_t T);
 typedef int (*up_event_fn)(void *ctx, const up_ev_t *ev);
 int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *want, uint32_t n_want,
                          up_event_fn fn, void *ctx);
+/* up_store_scan_events for the events of one account (its id string): fn
+ * may still see others and must ignore them, as the embedded store reads
+ * the same blocks either way; a ClickHouse store sends only that account's. */
+int up_store_scan_account_events(up_store_t *s, const char *account, int64_t from, int64_t T, const uint8_t *want,
+                                 uint32_t n_want, up_event_fn fn, void *ctx);
 
 /* The events appended through this handle whose name the model neither
  * maps to a feature nor marks passive (an import's share of them warns). */

@@ -5,6 +5,7 @@
  * shard, and fold them on this side in one global order of first use so
  * that dictionary ids do not depend on which shard answered first. */
 #include "store_ch.h"
+#include "store_ch_scan.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -99,6 +100,42 @@ int up_ch_unsupported(up_ch_t *ch, const char *what)
 const char *up_ch_error(const up_ch_t *ch)
 {
     return ch ? ch->err : "";
+}
+
+/* ---- what store_ch_scan.c reads (store_ch_scan.h) ------------------------ */
+
+int up_ch_shards(const up_ch_t *ch)
+{
+    return ch->n_urls;
+}
+
+const char *up_ch_url(const up_ch_t *ch, int i)
+{
+    return ch->urls[i];
+}
+
+const char *up_ch_database(const up_ch_t *ch)
+{
+    return ch->db;
+}
+
+char *up_ch_errbuf(up_ch_t *ch, size_t *len)
+{
+    *len = sizeof ch->err;
+    return ch->err;
+}
+
+static const char *local_table(const up_ch_t *ch);
+static size_t unescape(char *s, size_t n);
+
+const char *up_ch_local_table(const up_ch_t *ch)
+{
+    return local_table(ch);
+}
+
+size_t up_ch_tsv_unescape(char *s, size_t n)
+{
+    return unescape(s, n);
 }
 
 /* ---- HTTP ---------------------------------------------------------------- */

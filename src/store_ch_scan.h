@@ -1,0 +1,42 @@
+/* store_ch_scan (store layer): the stream of events of a ClickHouse store,
+ * for what the rollup does not keep (workflow sequences, error-event and
+ * per-feature counts, the events report). store_ch.h has the store itself.
+ * Invariant: the stream holds the events up_ch_fill folds (de-duplicated by
+ * message id on each shard, the first stored wins), with the ids of the
+ * store's rollup, and each pair's events come in time order, equal times in
+ * the order they were stored: the order a pair's events have in the
+ * embedded store's log, which is all its consumers rely on. */
+#ifndef UP_STORE_CH_SCAN_H
+#define UP_STORE_CH_SCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rollup.h"
+#include "store_ch.h"
+
+/* Calls fn for every stored event with from <= ts <= T (from INT64_MIN: no
+ * lower bound) whose event-name id e (in r) has e < n_want and want[e] set,
+ * and, when account is not NULL, of that account only; shard after shard,
+ * each shard's events grouped by pair (account, user) and in time order
+ * within one, equal times in the order of storing. Ids are r's; an event
+ * whose strings or pair r does not know (stored after r was built) is left
+ * out. The answer is read as it arrives, a line at a time: memory does not
+ * grow with the number of events. Returns 0, fn's first non-zero value
+ * (which stops the scan), or a negative UP_E* code with up_ch_error set
+ * (naming the shard). */
+int up_ch_scan_events(up_ch_t *ch, up_rollup_t *r, const char *account, int64_t from, int64_t T,
+                      const uint8_t *want, uint32_t n_want, int (*fn)(void *ctx, const up_ev_t *ev), void *ctx);
+
+/* What store_ch.c lends store_ch_scan.c, whose struct stays private to it:
+ * the number of shards and the URL of shard i, the database, the table
+ * that holds a shard's own events, the buffer of the last error (*len its
+ * size), and TabSeparated unescaping in place (returns the new length). */
+int up_ch_shards(const up_ch_t *ch);
+const char *up_ch_url(const up_ch_t *ch, int i);
+const char *up_ch_database(const up_ch_t *ch);
+const char *up_ch_local_table(const up_ch_t *ch);
+char *up_ch_errbuf(up_ch_t *ch, size_t *len);
+size_t up_ch_tsv_unescape(char *s, size_t n);
+
+#endif
