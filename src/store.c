@@ -423,6 +423,11 @@ const char *up_store_engine_error(const up_store_t *s)
     return s->ch ? up_ch_error(s->ch) : "";
 }
 
+int up_store_is_clickhouse(const up_store_t *s)
+{
+    return s->ch != NULL;
+}
+
 /* Builds s->roll from the snapshot when it matches, then the log tail. */
 static int build_rollup(up_store_t *s, int allow_snapshot)
 {
@@ -793,7 +798,11 @@ static int open_parts(up_store_t *s, const char *dir, int flags, char *err, size
         set_err(err, errlen, "%s: cannot undo an unfinished import: %s", dir, strerror(errno));
         return rc;
     }
-    if (!(flags & UP_STORE_DEFER) || (flags & UP_STORE_WRITE)) {
+    /* a ClickHouse store's writer builds its rollup on first use only: its
+     * appends go to ClickHouse without it, so an import neither waits for a
+     * GROUP BY on every shard nor needs every shard up before it starts */
+    int ch_writer = s->ch && (flags & UP_STORE_WRITE);
+    if (!ch_writer && (!(flags & UP_STORE_DEFER) || (flags & UP_STORE_WRITE))) {
         rc = build_rollup(s, 1);
         if (rc < 0) {
             set_err(err, errlen, "%s: %s", dir, (rc == -UP_ECORRUPT || s->ch) && s->notice[0] ? s->notice : up_strerror(rc));
@@ -898,6 +907,8 @@ static int flush_block(up_store_t *s)
 
 int up_store_sync(up_store_t *s)
 {
+    if (s->ch && (s->flags & UP_STORE_WRITE) && !s->roll_ready)
+        return up_ch_flush(s->ch);   /* a writer that never read: only its batch to send */
     if (!(s->flags & UP_STORE_WRITE) || !s->roll_ready)
         return 0;
     int64_t gen = users_gen(s);
