@@ -100,9 +100,10 @@ int up_export_clickhouse(const char *src_dir, const char *out_dir, const char *u
         return up_errf(err, errlen, -UP_EUSAGE, "%s: its events are in ClickHouse already", src_dir);
     }
     if (mkdir(out_dir, 0755) < 0) {
+        int e = errno;
         up_store_close(s);
-        return up_errf(err, errlen, errno == EEXIST ? -UP_EUSAGE : -UP_EIO, "%s: %s (export makes a new store: name"
-                       " a directory that does not exist)", out_dir, strerror(errno));
+        return up_errf(err, errlen, e == EEXIST ? -UP_EUSAGE : -UP_EIO, "%s: %s (export makes a new store: name"
+                       " a directory that does not exist)", out_dir, strerror(e));
     }
     if ((rc = make_target_db(s, out_dir, urls, cluster, database, err, errlen)) < 0 ||
         (rc = up_store_open(&d, out_dir, UP_STORE_WRITE, err, errlen)) < 0 ||

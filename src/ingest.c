@@ -964,7 +964,7 @@ static void write_error(up_store_t *s, const char *path, int rc, const char *wha
 {
     if (up_store_engine_error(s)[0]) {   /* events in ClickHouse: its own words */
         snprintf(err, errlen, "%s: %s; what ClickHouse accepted before stays stored: import the same file"
-                 " again when it is back, and each event is stored once", path, up_store_engine_error(s));
+                 " again once that is fixed, and each event is stored once", path, up_store_engine_error(s));
         return;
     }
     int e = up_store_write_errno(s);
