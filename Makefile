@@ -17,7 +17,7 @@ CHARTJS ?= /usr/share/javascript/chart.js/chart.min.js
 UNITSRC  = $(wildcard tests/unit/test_*.c)
 UNITBIN  = $(UNITSRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test clickhouse unit fuzz fuzz-store fuzz-replay cli http web bench-web crosscheck crashtest check bench bench-quick bench-http bench-dedup install clean demo
+.PHONY: all test clickhouse unit fuzz fuzz-store fuzz-replay cli http web bench-web crosscheck crashtest check bench bench-quick bench-http bench-dedup bench-clickhouse install clean demo
 
 all: $(BUILD)/uptake
 
@@ -182,6 +182,11 @@ bench-web: $(BUILD)/uptake
 # import and views against DuckDB only (no SQLite): SIZE events, a few minutes
 bench-quick: $(BUILD)/uptake
 	sh bench/quick.sh $(SIZE)
+
+# the ClickHouse store (two shards on this machine) against the embedded one:
+# the events import and the portfolio report at SIZE events (bench/clickhouse.sh)
+bench-clickhouse: $(BUILD)/uptake
+	UPTAKE=$(abspath $(BUILD)/uptake) sh bench/clickhouse.sh $(SIZE)
 
 bench-http: $(BUILD)/uptake
 	UPTAKE=$(abspath $(BUILD)/uptake) sh bench/http.sh

@@ -2,6 +2,7 @@
  * after the verb; each option says which verbs accept it, so --help and
  * error messages come from the same table as the parser. */
 #include "cli.h"
+#include "export.h"
 #include "check.h"
 #include "demo.h"
 #include "engine.h"
@@ -52,7 +53,7 @@ enum {
 enum {
     V_INIT = 1, V_MODEL = 2, V_IMPORT = 4, V_REJECTS = 8, V_REPORT = 16, V_DEMO = 32,
     V_STATUS = 64, V_SERVE = 128, V_KEYS = 256, V_ALERTS = 512, V_TASKS = 1024, V_BACKTEST = 2048,
-    V_CHECK = 4096, V_REPAIR = 8192, V_ALL = 16383
+    V_CHECK = 4096, V_REPAIR = 8192, V_EXPORT = 16384, V_ALL = 32767
 };
 
 typedef struct {
@@ -77,7 +78,7 @@ static const opt_t OPTS[O_N] = {
     [O_SEGMENT] = {"segment", 0, "S", V_REPORT, "only accounts of this segment"},
     [O_SORT] = {"sort", 0, "COL", V_REPORT, "sort by a column; -COL sorts descending"},
     [O_EXPLAIN] = {"explain", 0, NULL, V_REPORT, "say why each empty value is empty"},
-    [O_OUT] = {"out", 'o', "DIR", V_DEMO, "directory to write the demo data set into"},
+    [O_OUT] = {"out", 'o', "DIR", V_DEMO | V_EXPORT, "demo: directory to write the demo data set into; export: the new store's directory"},
     [O_ACCOUNTS] = {"accounts", 0, "N", V_DEMO, "number of accounts (default 60)"},
     [O_DAYS] = {"days", 0, "D", V_DEMO | V_REPORT, "demo: days of history (default 180); report renewals: the window (default 90)"},
     [O_SEED] = {"seed", 0, "S", V_DEMO, "random seed; the same seed gives the same bytes (default 1)"},
@@ -99,7 +100,7 @@ static const opt_t OPTS[O_N] = {
     [O_AT] = {"at", 0, "DATE", V_REPORT, "report retention: the cohort's date D (the customers at its end)"},
     [O_HORIZON] = {"horizon", 0, "N", V_REPORT | V_BACKTEST, "report retention, backtest: days after D (N >= 1; backtest default 90)"},
     [O_FROM] = {"from", 0, "DATE", V_BACKTEST, "backtest: the first day a snapshot may fall on"},
-    [O_TO] = {"to", 0, "DATE", V_BACKTEST, "backtest: the last day whose outcomes are known (default: today)"},
+    [O_TO] = {"to", 0, "DATE", V_BACKTEST | V_EXPORT, "backtest: the last day whose outcomes are known (default: today); export: clickhouse"},
     [O_SUGGEST] = {"suggest-weights", 0, NULL, V_BACKTEST, "backtest: fit health weights on the earlier half, judge them on the later"},
     [O_AUDIENCE] = {"audience", 0, "A", V_REPORT, "report account --format html: customer (the QBR to send, default) or internal"},
     [O_VENDOR] = {"vendor", 0, "NAME", V_REPORT, "report account --format html: your company's name atop the customer's QBR"},
@@ -111,9 +112,9 @@ static const opt_t OPTS[O_N] = {
     [O_ALL] = {"all", 0, NULL, V_TASKS, "tasks list: done tasks too"},
     [O_DROP_DAMAGED] = {"drop-damaged", 0, NULL, V_REPAIR, "cut events.log at its first damaged block, losing the events from there on"},
     [O_ENGINE] = {"engine", 0, "E", V_INIT, "where the events go: embedded (events.log, default) or clickhouse (docs/scale-out.md)"},
-    [O_CLICKHOUSE] = {"clickhouse", 0, "URL", V_INIT, "--engine clickhouse: the HTTP URL of each shard, comma-separated, in the cluster's order"},
-    [O_CLUSTER] = {"cluster", 0, "NAME", V_INIT, "--engine clickhouse: the cluster of remote_servers to shard over (Distributed table)"},
-    [O_DATABASE] = {"database", 0, "DB", V_INIT, "--engine clickhouse: the ClickHouse database (default uptake)"},
+    [O_CLICKHOUSE] = {"clickhouse", 0, "URL", V_INIT | V_EXPORT, "--engine clickhouse: the HTTP URL of each shard, comma-separated, in the cluster's order"},
+    [O_CLUSTER] = {"cluster", 0, "NAME", V_INIT | V_EXPORT, "--engine clickhouse: the cluster of remote_servers to shard over (Distributed table)"},
+    [O_DATABASE] = {"database", 0, "DB", V_INIT | V_EXPORT, "--engine clickhouse: the ClickHouse database (default uptake)"},
     [O_HELP] = {"help", 'h', NULL, V_ALL, "show help"},
 };
 
@@ -146,6 +147,8 @@ static const verb_t VERBS[] = {
      "how well health and every metric predicted churn, on the store's own history"},
     {"check", V_CHECK, "check", "verify every file of the store (log blocks, snapshot, database)"},
     {"repair", V_REPAIR, "repair [--drop-damaged]", "rebuild what can be rebuilt; say what cannot"},
+    {"export", V_EXPORT, "export --to clickhouse --clickhouse URL[,URL...] [--cluster NAME] [--database DB] --out DIR",
+     "copy the store into a new one whose events are in ClickHouse (docs/scale-out.md)"},
 };
 #define NVERBS (sizeof VERBS / sizeof *VERBS)
 
@@ -1218,6 +1221,28 @@ static int cmd_check(const args_t *a, int repair)
     return rc < 0 ? UP_EXIT_STORE : rc > 0 ? UP_EXIT_FAIL : UP_EXIT_OK;
 }
 
+/* export: the store of --data into a new ClickHouse store at --out. */
+static int cmd_export(const args_t *a)
+{
+    if (a->npos != 1 || !a->val[O_TO] || strcmp(a->val[O_TO], "clickhouse") || !a->val[O_CLICKHOUSE] ||
+        !a->val[O_OUT]) {
+        fprintf(stderr, "usage: uptake %s\n", VERBS[NVERBS - 1].usage);
+        return UP_EXIT_USAGE;
+    }
+    char err[1024] = "";
+    uint64_t n = 0;
+    double t0 = now_s();
+    int rc = up_export_clickhouse(data_dir(a), a->val[O_OUT], a->val[O_CLICKHOUSE], a->val[O_CLUSTER],
+                                  a->val[O_DATABASE], stderr, &n, err, sizeof err);
+    if (rc < 0) {
+        fprintf(stderr, "uptake export: %s\n", err[0] ? err : up_strerror(rc));
+        return rc == -UP_EUSAGE ? UP_EXIT_USAGE : UP_EXIT_STORE;
+    }
+    printf("%s: %llu events sent to ClickHouse (%.2f s); the store at %s reads them\n", data_dir(a),
+           (unsigned long long)n, now_s() - t0, a->val[O_OUT]);
+    return UP_EXIT_OK;
+}
+
 int up_cli_main(int argc, char **argv)
 {
     args_t a;
@@ -1253,6 +1278,7 @@ int up_cli_main(int argc, char **argv)
     case V_BACKTEST: return cmd_backtest(&a);
     case V_CHECK: return cmd_check(&a, 0);
     case V_REPAIR: return cmd_check(&a, 1);
+    case V_EXPORT: return cmd_export(&a);
     }
     return UP_EXIT_USAGE;
 }

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -38,6 +39,11 @@ int64_t up_dict_intern(up_dict_t *d, const char *s, size_t n, int *added);
 int64_t up_dict_add_borrowed(up_dict_t *d, const char *s, size_t n);
 
 static inline const char *up_dict_str(const up_dict_t *d, uint32_t id) { return d->strs[id]; }
+/* Is id (or -1) the string s[0..n) of d? */
+static inline int up_dict_is(const up_dict_t *d, int64_t id, const char *s, size_t n)
+{
+    return id >= 0 && d->lens[id] == n && memcmp(d->strs[id], s, n) == 0;
+}
 
 /* A map from 64-bit keys to 32-bit values, open addressing. Keys are kept
  * as key + 1 so that an empty slot is 0 and a new table comes from calloc

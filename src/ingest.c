@@ -72,6 +72,7 @@ typedef struct {
     const char *source;             /* "file", or "http" for the server */
     const char *path;
     const char *identity;       /* an events file's (file_identity), or "" */
+    char synth[48];             /* ClickHouse: the message-id prefix of rows without one (ch_synth_prefix) */
     FILE *log;
     int logged;
     up_import_stats_t *st;
@@ -704,9 +705,15 @@ static int store_event(imp_t *im, const up_record_t *r)
         alen = strlen(account);
     } else if (alen > MAX_ID)
         return reject(im, "account_id", "longer than %d bytes", MAX_ID);
+    const char *mid = has(r, E_MSGID) ? r->val[E_MSGID] : NULL;
+    size_t mlen = mid ? r->len[E_MSGID] : 0;
+    char synth[80];
+    if (!mid && im->synth[0]) {   /* a row of a file into ClickHouse: an id from the file and its line */
+        int n = snprintf(synth, sizeof synth, "%s%ld", im->synth, r->line);
+        mid = synth, mlen = n > 0 ? (size_t)n : 0;
+    }
     int rc = up_store_append(im->s, ts, r->val[E_USER], r->len[E_USER], account, alen,
-                             r->val[E_EVENT], r->len[E_EVENT],
-                             has(r, E_MSGID) ? r->val[E_MSGID] : NULL, has(r, E_MSGID) ? r->len[E_MSGID] : 0);
+                             r->val[E_EVENT], r->len[E_EVENT], mid, mlen);
     if (rc < 0)
         return rc;
     if (rc == 1) {
@@ -901,14 +908,63 @@ static void record_identity(sqlite3 *db, const char *ident, const char *path, co
     sqlite3_finalize(q);
 }
 
+/* The prefix of the message ids an events import into ClickHouse gives the
+ * rows that have none: "uptake:" and 16 hex digits of SHA-256(identity,
+ * generation), then the line. Why: ClickHouse has no transaction across
+ * batches or shards, so a failed import leaves the batches (or the shards'
+ * parts of a batch) it accepted; with these ids, running the same import
+ * again stores each row once (read-time de-duplication, store_ch.c). The
+ * generation counts the finished imports of this identity, so that an
+ * import with --again after a finished one gets new ids and stores the
+ * events again, as the embedded store does. Nothing for a pipe (no
+ * identity): its rows keep no id. */
+static void ch_synth_prefix(sqlite3 *db, const char *ident, char out[48])
+{
+    out[0] = '\0';
+    if (!ident[0])
+        return;
+    char key[128];
+    snprintf(key, sizeof key, "ch_gen:%s", ident);
+    sqlite3_int64 gen = 0;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?", -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_ROW)
+            gen = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+    }
+    char text[160];
+    int n = snprintf(text, sizeof text, "%s/%lld", ident, (long long)gen);
+    unsigned char md[32];
+    SHA256((const unsigned char *)text, (size_t)n, md);
+    int k = snprintf(out, 48, "uptake:");
+    for (int i = 0; i < 8; i++)
+        k += snprintf(out + k, (size_t)(48 - k), "%02x", md[i]);
+    snprintf(out + k, (size_t)(48 - k), ":");
+}
+
+/* A finished import of this identity: the next one (--again) gets new ids. */
+static void ch_synth_next(sqlite3 *db, const char *ident)
+{
+    sqlite3_stmt *q;
+    char key[128];
+    snprintf(key, sizeof key, "ch_gen:%s", ident);
+    if (sqlite3_prepare_v2(db, "INSERT INTO meta(key, value) VALUES (?, 1)"
+                               " ON CONFLICT(key) DO UPDATE SET value = value + 1", -1, &q, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    sqlite3_step(q);
+    sqlite3_finalize(q);
+}
+
 /* "FILE: WHAT the event log: REASON", the reason as precise as the store
  * knows it: a full disk, the file size limit (SIGXFSZ is ignored, so it is
  * EFBIG), memory. */
 static void write_error(up_store_t *s, const char *path, int rc, const char *what, char *err, size_t errlen)
 {
     if (up_store_engine_error(s)[0]) {   /* events in ClickHouse: its own words */
-        snprintf(err, errlen, "%s: %s; batches sent before this one stay stored (an import of the file again"
-                 " stores events with a message_id once)", path, up_store_engine_error(s));
+        snprintf(err, errlen, "%s: %s; what ClickHouse accepted before stays stored: import the same file"
+                 " again once that is fixed, and each event is stored once", path, up_store_engine_error(s));
         return;
     }
     int e = up_store_write_errno(s);
@@ -945,8 +1001,11 @@ static int finish_events(up_store_t *s, imp_t *im, int keep, int rc, char *err, 
     record_import(im->db, UP_IMPORT_EVENTS, im->path, st);
     /* only files with events that have no message id: the others are
      * de-duplicated by their ids, and a re-run counts them as duplicates */
-    if (keep && crc == 0 && im->identity[0] && !st->partial && st->stored_no_id)
+    if (keep && crc == 0 && im->identity[0] && !st->partial && st->stored_no_id) {
         record_identity(im->db, im->identity, im->path, st);
+        if (im->synth[0])
+            ch_synth_next(im->db, im->identity);
+    }
     if (sqlite3_exec(im->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: cannot commit: %s", im->path, sqlite3_errmsg(im->db));
         sqlite3_exec(im->db, "ROLLBACK", NULL, NULL, NULL);
@@ -988,6 +1047,8 @@ static int ingest_any(up_store_t *s, up_import_kind_t kind, const char *path, in
         }
     }
     im.identity = ident;
+    if (kind == UP_IMPORT_EVENTS && up_store_is_clickhouse(s))
+        ch_synth_prefix(im.db, ident, im.synth);
     up_reader_t *rd;
     static const char *const required[] = {"ts user_id event", "account_id", "user_id account_id", "account_id ts kind score",
                                            "account_id start", "account_id metric ts", "account_id ts", "account_id name", "account_id ts"};

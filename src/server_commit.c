@@ -102,6 +102,11 @@ void *up_server_commit_thread(void *arg)
         }
         double t0 = mono_s();
         int rc = sv->store_broken ? -UP_EIO : commit_jobs(sv, jobs);
+        /* events in ClickHouse: the API's reader has no log to catch up
+         * with, so it is opened again (its rollup rebuilt from ClickHouse)
+         * on the next request after a commit */
+        if (rc == 0 && up_store_is_clickhouse(sv->store))
+            atomic_store(&sv->reader_stale, 1);
         if (sv->cfg.log_level >= 3) {
             size_t nj = 0, ne = 0;
             for (job_t *j = jobs; j; j = j->next)
@@ -109,7 +114,9 @@ void *up_server_commit_thread(void *arg)
             up_server_logf(sv, 3, "commit: %zu requests, %zu messages, %.2f ms", nj, ne, (mono_s() - t0) * 1000);
         }
         if (rc < 0 && !sv->store_broken) {
-            up_server_logf(sv, 0, "storage failure: %s; the requests waiting get 503", up_strerror(rc));
+            const char *why = up_store_engine_error(sv->store);   /* ClickHouse: the shard and its words */
+            up_server_logf(sv, 0, "storage failure: %s%s%s; the requests waiting get 503", up_strerror(rc),
+                           why[0] ? ": " : "", why);
             reopen_store(sv);
         }
         pthread_mutex_unlock(&sv->store_mu);

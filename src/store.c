@@ -454,6 +454,11 @@ const char *up_store_engine_error(const up_store_t *s)
     return s->ch ? up_ch_error(s->ch) : "";
 }
 
+int up_store_is_clickhouse(const up_store_t *s)
+{
+    return s->ch != NULL;
+}
+
 /* Builds s->roll from the snapshot when it matches, then the log tail. */
 static int build_rollup(up_store_t *s, int allow_snapshot)
 {
@@ -829,7 +834,11 @@ static int open_parts(up_store_t *s, const char *dir, int flags, char *err, size
         set_err(err, errlen, "%s: cannot undo an unfinished import: %s", dir, strerror(errno));
         return rc;
     }
-    if (!(flags & UP_STORE_DEFER) || (flags & UP_STORE_WRITE)) {
+    /* a ClickHouse store's writer builds its rollup on first use only: its
+     * appends go to ClickHouse without it, so an import neither waits for a
+     * GROUP BY on every shard nor needs every shard up before it starts */
+    int ch_writer = s->ch && (flags & UP_STORE_WRITE);
+    if (!ch_writer && (!(flags & UP_STORE_DEFER) || (flags & UP_STORE_WRITE))) {
         rc = build_rollup(s, 1);
         if (rc < 0) {
             set_err(err, errlen, "%s: %s", dir, (rc == -UP_ECORRUPT || s->ch) && s->notice[0] ? s->notice : up_strerror(rc));
@@ -937,6 +946,8 @@ int up_store_sync(up_store_t *s)
     int qrc = quiesce(s);
     if (qrc < 0)
         return qrc;
+    if (s->ch && (s->flags & UP_STORE_WRITE) && !s->roll_ready)
+        return up_ch_flush(s->ch);   /* a writer that never read: only its batch to send */
     if (!(s->flags & UP_STORE_WRITE) || !s->roll_ready)
         return 0;
     int64_t gen = users_gen(s);
@@ -1210,7 +1221,7 @@ int up_store_point(up_store_t *s, up_store_point_t *p)
     size_t n = 0;
     int rc = path ? up_store_log_ranges_read(path, &r, &n) : -UP_ENOMEM;
     free(path);
-    rc = rc < 0 ? rc : -UP_EINVAL;
+    rc = rc < 0 ? rc : -UP_EINVAL;   /* until the block that ends the log is found */
     for (size_t i = 0; i < n; i++)
         if (r[i].off + 16 + r[i].clen == p->end) {   /* the block that ends the log */
             p->last_off = r[i].off;
@@ -1360,12 +1371,6 @@ int up_store_warm(up_store_t *s, uint64_t *ids)
     return 0;
 }
 
-/* Is id (or -1) the string s[0..n) of d? */
-static int same_str(const up_dict_t *d, int64_t id, const char *s, size_t n)
-{
-    return id >= 0 && d->lens[id] == n && memcmp(d->strs[id], s, n) == 0;
-}
-
 int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len,
                     const char *account, size_t account_len, const char *event,
                     size_t event_len, const char *msgid, size_t msgid_len)
@@ -1388,9 +1393,9 @@ int up_store_append(up_store_t *s, int64_t ts, const char *user, size_t user_len
     if (s->bulk && !s->pipe && s->roll_ready && up_rollpipe_start(&s->pipe, r) < 0)
         s->pipe = NULL;   /* no second thread: this one folds */
     int added;
-    int64_t uid = s->bulk && same_str(&r->dict[UP_KIND_USER], s->last_uid, user, user_len)
+    int64_t uid = s->bulk && up_dict_is(&r->dict[UP_KIND_USER], s->last_uid, user, user_len)
                 ? s->last_uid : up_dict_intern(&r->dict[UP_KIND_USER], user, user_len, &added);
-    int64_t aid = s->bulk && same_str(&r->dict[UP_KIND_ACCOUNT], s->last_aid, account, account_len)
+    int64_t aid = s->bulk && up_dict_is(&r->dict[UP_KIND_ACCOUNT], s->last_aid, account, account_len)
                 ? s->last_aid : up_dict_intern(&r->dict[UP_KIND_ACCOUNT], account, account_len, &added);
     int64_t eid = up_dict_intern(&r->dict[UP_KIND_EVENT], event, event_len, &added);
     if (uid < 0 || aid < 0 || eid < 0)

@@ -163,6 +163,8 @@ int up_store_write_errno(const up_store_t *s);
 /* For a store whose events are in ClickHouse (docs/scale-out.md): the last
  * error talking to it, naming the shard's URL and what it said; else "". */
 const char *up_store_engine_error(const up_store_t *s);
+/* 1 when the store's events are in ClickHouse, 0 for events.log. */
+int up_store_is_clickhouse(const up_store_t *s);
 
 /* Records a rejected input record. */
 int up_store_reject(up_store_t *s, const char *source, const char *file, long line,

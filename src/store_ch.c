@@ -337,6 +337,20 @@ static uint64_t next_seq(up_ch_t *ch)
     return ch->last_seq;
 }
 
+/* Rows per INSERT: UP_CH_BATCH_ROWS, or UPTAKE_CH_BATCH_ROWS from the
+ * environment (1 to 1,000,000: above ClickHouse's max_insert_block_size a
+ * batch would no longer be one part per shard, written whole or not). */
+static size_t batch_rows(void)
+{
+    static size_t n;
+    if (!n) {
+        const char *e = getenv("UPTAKE_CH_BATCH_ROWS");
+        long v = e ? strtol(e, NULL, 10) : 0;
+        n = v >= 1 && v <= 1000000 ? (size_t)v : UP_CH_BATCH_ROWS;
+    }
+    return n;
+}
+
 int up_ch_append(up_ch_t *ch, int64_t ts, const char *user, size_t user_len, const char *account,
                  size_t account_len, const char *event, size_t event_len, const char *msgid,
                  size_t msgid_len)
@@ -347,7 +361,42 @@ int up_ch_append(up_ch_t *ch, int64_t ts, const char *user, size_t user_len, con
         put_field(b, msgid ? msgid : "", msgid ? msgid_len : 0, '\t') < 0 ||
         up_buf_printf(b, "%llu\n", (unsigned long long)next_seq(ch)) < 0)
         return -UP_ENOMEM;
-    return ++ch->rows >= UP_CH_BATCH_ROWS ? up_ch_flush(ch) : 0;
+    return ++ch->rows >= batch_rows() ? up_ch_flush(ch) : 0;
+}
+
+/* The first line of s, at most max bytes, without a trailing ':' or space. */
+static int first_line(const char *s, int max)
+{
+    int n = 0;
+    while (n < max && s[n] && s[n] != '\n')
+        n++;
+    while (n && (s[n - 1] == ':' || s[n - 1] == ' '))
+        n--;
+    return n;
+}
+
+/* After a failed insert: the first URL forwards each shard's rows, so its
+ * answer names a shard only by its TCP address. Asks every shard for
+ * SELECT 1 (5 s at most each) and, when one does not answer, puts its URL
+ * and number first in the error, the forwarder's words after. */
+static void blame_shard(up_ch_t *ch)
+{
+    char why[1024];
+    snprintf(why, sizeof why, "%s", ch->err);
+    up_buf_t out = {0};
+    for (int i = 0; i < ch->n_urls; i++) {
+        if (run(ch, i, "SELECT 1", &out) == 0)
+            continue;
+        char down[1024];
+        snprintf(down, sizeof down, "%s", ch->err);
+        if (i == 0)   /* the forwarder itself: its error says it */
+            snprintf(ch->err, sizeof ch->err, "ClickHouse shard 1 of %d is down: %.900s", ch->n_urls, why);
+        else
+            snprintf(ch->err, sizeof ch->err, "ClickHouse shard %d of %d is down: %.300s; the insert through %.200s"
+                     " failed: %.*s", i + 1, ch->n_urls, down, ch->urls[0], first_line(why, 400), why);
+        break;
+    }
+    up_buf_free(&out);   /* every shard answers: ch->err is still the insert's own error */
 }
 
 int up_ch_flush(up_ch_t *ch)
@@ -366,6 +415,8 @@ int up_ch_flush(up_ch_t *ch)
     up_buf_t out = {0};
     int rc = post(ch, ch->urls[0], params, ch->batch.data, ch->batch.len, &out);
     up_buf_free(&out);
+    if (rc < 0)
+        blame_shard(ch);
     if (rc == 0) {
         up_buf_reset(&ch->batch);
         ch->rows = 0;

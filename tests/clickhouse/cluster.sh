@@ -6,9 +6,14 @@
 #                          SELECT 1 over HTTP; writes DIR/urls (the two HTTP
 #                          URLs, comma-separated) and DIR/s1/pid, DIR/s2/pid
 #   cluster.sh stop DIR    stops both (TERM, then KILL after 20 s)
+#   cluster.sh stop-shard DIR N / start-shard DIR N
+#                          stops one server (N = 1 or 2), or starts it again
+#                          on its old ports and data, waiting (at most 60 s)
+#                          until it answers
 set -eu
-cmd=${1:?usage: cluster.sh start|stop DIR}
-dir=${2:?usage: cluster.sh start|stop DIR}
+cmd=${1:?usage: cluster.sh start|stop DIR | stop-shard|start-shard DIR N}
+dir=${2:?usage: cluster.sh start|stop DIR | stop-shard|start-shard DIR N}
+shard=${3:-}
 SERVER=${CLICKHOUSE_SERVER:-$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)}
 
 free_port() {
@@ -85,8 +90,24 @@ start() {
     done
 }
 
+start_shard() {   # start_shard N: the server of shard N again, on its config
+    [ -f "$dir/s$1/pid" ] && kill -0 "$(cat "$dir/s$1/pid")" 2>/dev/null && return 0
+    "$SERVER" --config-file="$dir/s$1/config.xml" >> "$dir/s$1/stdout.log" 2>&1 &
+    echo $! > "$dir/s$1/pid"
+    port=$(sed -n 's:.*<http_port>\(.*\)</http_port>.*:\1:p' "$dir/s$1/config.xml")
+    i=0
+    until answers "$port"; do
+        i=$((i + 1))
+        if [ $i -ge 120 ]; then
+            echo "cluster.sh: shard $1 did not answer SELECT 1 within 60 s; see $dir/s$1/error.log" >&2
+            return 1
+        fi
+        sleep 0.5
+    done
+}
+
 stop() {
-    for n in 1 2; do
+    for n in ${1:-1 2}; do
         [ -f "$dir/s$n/pid" ] || continue
         pid=$(cat "$dir/s$n/pid")
         kill "$pid" 2>/dev/null || true
@@ -103,5 +124,7 @@ stop() {
 case $cmd in
     start) start ;;
     stop) stop ;;
-    *) echo "usage: cluster.sh start|stop DIR" >&2; exit 2 ;;
+    stop-shard) stop "${shard:?stop-shard DIR N}" ;;
+    start-shard) start_shard "${shard:?start-shard DIR N}" ;;
+    *) echo "usage: cluster.sh start|stop DIR | stop-shard|start-shard DIR N" >&2; exit 2 ;;
 esac
