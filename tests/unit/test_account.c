@@ -255,7 +255,7 @@ static up_account_metrics_t row_of(up_account_t *acc, const char *id, const char
 
 static void extras(run_t *x, const up_account_metrics_t *row, int64_t errors, up_account_extras_t *out)
 {
-    assert_int_equal(up_engine_account_extras(up_store_db(x->s), up_store_model(x->s), row, x->T, errors, NULL, out), 0);
+    assert_int_equal(up_engine_account_extras(NULL, up_store_db(x->s), up_store_model(x->s), row, x->T, errors, NULL, out), 0);
 }
 
 /* Targets (docs/metrics.md choice 20). util: seats_utilization (MAU / seats)
