@@ -7,6 +7,7 @@
  * replays the rest. A crash inside a block write leaves a torn tail, which the
  * next writer cuts (a reader just stops before it). */
 #include "store.h"
+#include "store_int.h"
 #include "dedup.h"
 #include "store_ch.h"
 #include "rollpipe.h"
@@ -27,53 +28,6 @@
 #define BLOCK_EVENTS 65536
 #define ZSTD_LEVEL 3
 
-struct up_store {
-    uint64_t unmapped;   /* events appended whose name the model maps to nothing (up_store_unmapped) */
-    char *dir;
-    int flags;
-    int lock_fd, log_fd;
-    int ack_fd;                 /* events.ack, the acknowledged end of the log (writer only) */
-    int idx_fd;                 /* events.idx, the blocks' time ranges (writer only; -1: none) */
-    up_log_mark_t mark;         /* as last read or written */
-    uint64_t import_start;      /* the log's end when the events import in progress began */
-    int aborted;                /* an import's log write failed: no more writes (up_store_import_abort) */
-    int write_errno;            /* errno of the last failed log write or fsync */
-    sqlite3 *db;
-    sqlite3_stmt *reject_stmt;
-    sqlite3_stmt *profile_stmt;     /* one user's profile (new pairs of a writer) */
-    uint32_t profiled_pairs;        /* pairs of roll already given their profile */
-    char *model_text;
-    up_model_t *model;
-    /* models replaced by up_store_set_model, freed on close: a server's
-     * threads may still hold the old one (docs/server.md) */
-    up_model_t **retired;
-    char **retired_text;
-    size_t n_retired;
-    uint64_t model_hash;
-    up_rollup_t roll;
-    uint64_t log_end;           /* bytes of the log folded into roll */
-    int dirty;                  /* roll differs from the snapshot on disk */
-    int writer_active;          /* a reader opened while a writer held the store */
-    int roll_ready;             /* roll is built (not deferred) */
-    char notice[512];
-    /* pending block */
-    uint32_t persisted_strs[UP_KINDS], persisted_pairs;
-    up_ev_t *pend;
-    uint64_t *pend_mids;        /* 2 per pending event */
-    uint32_t n_pend;
-    int pend_has_mid;
-    /* de-duplication: the message-id index (src/dedup.c), a writer's, opened
-     * on first use */
-    up_dedup_t *dedup;
-    up_ch_t *ch;                /* the events are in ClickHouse (store_ch.h), or NULL */
-    /* an events import folds its events on a second thread (rollpipe.h);
-     * everything that reads the rollup stops it first (quiesce) */
-    int bulk;
-    up_rollpipe_t *pipe;
-    /* the last event's user, account and pair during an import: files group
-     * a user's events, so most lookups are the one before */
-    int64_t last_uid, last_aid, last_pid;
-};
 
 /* Folds what the import's second thread still holds and stops it: the
  * rollup is whole again. Returns 0 or the error it met folding. */
@@ -163,7 +117,7 @@ static char *path_in_dir(const char *dir, const char *name)
     return p;
 }
 
-static char *path_in(const up_store_t *s, const char *name)
+char *up_st_path_in(const up_store_t *s, const char *name)
 {
     return path_in_dir(s->dir, name);
 }
@@ -351,7 +305,7 @@ static int rollup_block_cb(void *ctx, const up_block_t *b)
 
 /* The notice for damage a scan found: which block, what failed, why it is
  * not a torn tail, and what to do. */
-static void damage_notice(up_store_t *s, const up_log_scan_t *sc)
+void up_st_damage_notice(up_store_t *s, const up_log_scan_t *sc)
 {
     char size[96] = "", why[96];
     unsigned long long at = sc->end, acked = sc->acked;
@@ -382,7 +336,7 @@ static int pending_start(up_store_t *s, int64_t *start);
 /* For a reader: 1 + where an events import that has not finished began (its
  * blocks are not stored as far as anyone was told; up_log_scan_t's limit),
  * or 0: no limit. */
-static uint64_t read_limit(up_store_t *s)
+uint64_t up_st_read_limit(up_store_t *s)
 {
     int64_t p;
     if ((s->flags & UP_STORE_WRITE) || !s->db || pending_start(s, &p) < 0 || p < 0)
@@ -392,15 +346,15 @@ static uint64_t read_limit(up_store_t *s)
 
 /* Scans the log from start with the acknowledged mark, naming any damage in
  * the notice. */
-static int scan_log(up_store_t *s, uint64_t start, up_log_block_fn fn, void *ctx, int truncate,
+int up_st_scan_log(up_store_t *s, uint64_t start, up_log_block_fn fn, void *ctx, int truncate,
                     up_log_scan_t *sc)
 {
     memset(sc, 0, sizeof *sc);
     sc->acked = s->mark.acked;
-    sc->limit = read_limit(s);
+    sc->limit = up_st_read_limit(s);
     int rc = up_store_log_scan(s->log_fd, start, fn, ctx, truncate, sc);
     if (rc == -UP_ECORRUPT && sc->what)
-        damage_notice(s, sc);
+        up_st_damage_notice(s, sc);
     return rc;
 }
 
@@ -408,7 +362,7 @@ static int scan_log(up_store_t *s, uint64_t start, up_log_block_fn fn, void *ctx
 static int replay(up_store_t *s, uint64_t start)
 {
     up_log_scan_t sc;
-    int rc = scan_log(s, start, rollup_block_cb, &s->roll, (s->flags & UP_STORE_WRITE) != 0, &sc);
+    int rc = up_st_scan_log(s, start, rollup_block_cb, &s->roll, (s->flags & UP_STORE_WRITE) != 0, &sc);
     if (rc < 0)
         return rc;
     uint64_t end = sc.end, cut = sc.cut;
@@ -470,7 +424,7 @@ static int build_rollup(up_store_t *s, int allow_snapshot)
     if (fstat(s->log_fd, &st) < 0)
         return -UP_EIO;
     if (allow_snapshot) {
-        char *p = path_in(s, "rollup.bin");
+        char *p = up_st_path_in(s, "rollup.bin");
         if (!p)
             return -UP_ENOMEM;
         char why[256] = "";
@@ -502,7 +456,7 @@ static int build_rollup(up_store_t *s, int allow_snapshot)
 /* Writes the rollup to DIR/tmp_name, fsynced. */
 static int snapshot_write(up_store_t *s, const char *tmp_name)
 {
-    char *tmp = path_in(s, tmp_name);
+    char *tmp = up_st_path_in(s, tmp_name);
     int rc = -UP_EIO;
     FILE *f = tmp ? fopen(tmp, "wb") : NULL;
     if (f) {
@@ -524,7 +478,7 @@ static int snapshot_write(up_store_t *s, const char *tmp_name)
 
 static int snapshot_install(up_store_t *s, const char *tmp_name)
 {
-    char *tmp = path_in(s, tmp_name), *dst = path_in(s, "rollup.bin");
+    char *tmp = up_st_path_in(s, tmp_name), *dst = up_st_path_in(s, "rollup.bin");
     int rc = tmp && dst && rename(tmp, dst) == 0 ? 0 : -UP_EIO;
     if (rc == 0)
         s->dirty = 0;
@@ -595,7 +549,7 @@ static int open_dir(const char *dir, int flags, char *err, size_t errlen)
 /* Opens the lock file; a writer takes the lock, a reader notes a writer. */
 static int take_lock(up_store_t *s, const char *dir, int flags, char *err, size_t errlen)
 {
-    char *p = path_in(s, "lock");
+    char *p = up_st_path_in(s, "lock");
     s->lock_fd = p ? open(p, ((flags & UP_STORE_WRITE) ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0644) : -1;
     free(p);
     if (s->lock_fd < 0) {
@@ -660,7 +614,7 @@ static int open_db(up_store_t *s, const char *dir, int flags, char *err, size_t 
  * to advance it. Read before the log's size, which is never below it. */
 static int open_mark(up_store_t *s, const char *dir, int flags, char *err, size_t errlen)
 {
-    char *p = path_in(s, "events.ack");
+    char *p = up_st_path_in(s, "events.ack");
     int rc = p ? up_store_log_mark_read(p, &s->mark) : -UP_ENOMEM;
     if (rc == 0 && (flags & UP_STORE_WRITE) && (s->ack_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
         rc = -UP_EIO;
@@ -683,7 +637,7 @@ static int open_log(up_store_t *s, const char *dir, int flags, char *err, size_t
     int rc = open_mark(s, dir, flags, err, errlen);
     if (rc < 0)
         return rc;
-    char *p = path_in(s, "events.log");
+    char *p = up_st_path_in(s, "events.log");
     s->log_fd = p ? open(p, ((flags & UP_STORE_WRITE) ? O_RDWR | O_CREAT | O_APPEND : O_RDONLY) | O_CLOEXEC, 0644) : -1;
     free(p);
     if (s->log_fd < 0 && !(flags & UP_STORE_WRITE)) {
@@ -695,7 +649,7 @@ static int open_log(up_store_t *s, const char *dir, int flags, char *err, size_t
         return -UP_EIO;
     }
     if (flags & UP_STORE_WRITE) {   /* a cache: without it scans read every block */
-        char *q = path_in(s, "events.idx");
+        char *q = up_st_path_in(s, "events.idx");
         s->idx_fd = q ? open(q, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
         free(q);
     }
@@ -995,7 +949,7 @@ void up_store_abandon(up_store_t *s)
 }
 
 /* Makes s->roll usable: built, and in step with the users table. */
-static int ensure_rollup(up_store_t *s)
+int up_st_ensure_rollup(up_store_t *s)
 {
     int qrc = quiesce(s);
     if (qrc < 0)
@@ -1091,7 +1045,7 @@ int up_store_set_model(up_store_t *s, const char *text, size_t len, const char *
     /* pending events belong to the log before the model changes, and a
      * damaged log keeps the model it has (it could not be rebuilt) */
     up_log_scan_t sc;
-    if ((rc = up_store_commit(s)) < 0 || (rc = scan_log(s, 0, NULL, NULL, 0, &sc)) < 0) {
+    if ((rc = up_store_commit(s)) < 0 || (rc = up_st_scan_log(s, 0, NULL, NULL, 0, &sc)) < 0) {
         if (rc == -UP_ECORRUPT && s->notice[0])
             snprintf(err, errlen, "%s", s->notice);
         free(copy);
@@ -1150,7 +1104,7 @@ int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned)
     int32_t d0 = up_day_of(T);
     int64_t end_of_day = (int64_t)(d0 + 1) * UP_MS_PER_DAY - 1;
     *owned = 0;
-    int rc0 = ensure_rollup(s);
+    int rc0 = up_st_ensure_rollup(s);
     if (rc0 < 0)
         return rc0;
     if (T >= s->roll.max_ts || T == end_of_day || s->roll.events == 0) {
@@ -1166,7 +1120,7 @@ int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned)
         return -UP_ENOMEM;
     up_rollup_init(r, s->model, T);
     up_log_scan_t sc;
-    rc = s->ch ? ch_fill(s, r) : scan_log(s, 0, cutoff_cb, r, 0, &sc);
+    rc = s->ch ? ch_fill(s, r) : up_st_scan_log(s, 0, cutoff_cb, r, 0, &sc);
     if (rc == 0)
         rc = sync_users(s, r, s->roll.users_gen);
     if (rc < 0) {
@@ -1179,113 +1133,6 @@ int up_store_rollup(up_store_t *s, int64_t T, up_rollup_t **out, int *owned)
     return 0;
 }
 
-typedef struct {
-    int64_t T;
-    const uint8_t *want;
-    uint32_t n_want;
-    up_event_fn fn;
-    void *ctx;
-} scan_ctx_t;
-
-static int scan_cb(void *ctx, const up_block_t *b)
-{
-    scan_ctx_t *c = ctx;
-    for (uint32_t i = 0; i < b->n_events; i++) {
-        const up_ev_t *ev = &b->events[i];
-        if (ev->ts > c->T)
-            break;   /* sorted within the block */
-        if (ev->event < c->n_want && c->want[ev->event]) {
-            int rc = c->fn(c->ctx, ev);
-            if (rc)
-                return rc;
-        }
-    }
-    return 0;
-}
-
-uint64_t up_store_model_hash(const up_store_t *s)
-{
-    return s->model_hash;
-}
-
-int up_store_point(up_store_t *s, up_store_point_t *p)
-{
-    memset(p, 0, sizeof *p);
-    if (s->ch || !s->roll_ready)
-        return -UP_EINVAL;
-    p->end = s->log_end;
-    if (!p->end)
-        return 0;
-    char *path = path_in(s, "events.idx");
-    up_log_range_t *r = NULL;
-    size_t n = 0;
-    int rc = path ? up_store_log_ranges_read(path, &r, &n) : -UP_ENOMEM;
-    free(path);
-    rc = rc < 0 ? rc : -UP_EINVAL;   /* until the block that ends the log is found */
-    for (size_t i = 0; i < n; i++)
-        if (r[i].off + 16 + r[i].clen == p->end) {   /* the block that ends the log */
-            p->last_off = r[i].off;
-            p->last_crc = r[i].hdr_crc;
-            rc = 0;
-        }
-    free(r);
-    return rc;
-}
-
-int up_store_unchanged_to(up_store_t *s, const up_store_point_t *p, int64_t T)
-{
-    if (s->ch || !s->roll_ready || s->log_end < p->end)
-        return 0;
-    char *path = path_in(s, "events.idx");
-    up_log_range_t *r = NULL;
-    size_t n = 0;
-    int ok = path && up_store_log_ranges_read(path, &r, &n) == 0 &&
-             up_store_log_unchanged(s->log_fd, r, n, p->last_off, p->last_crc, p->end, s->log_end, T);
-    free(path);
-    free(r);
-    return ok;
-}
-
-int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *want, uint32_t n_want,
-                         up_event_fn fn, void *ctx)
-{
-    int rc = up_store_sync(s);     /* pending events of a writer go first (no snapshot) */
-    if (rc < 0)
-        return rc;
-    if (s->ch)   /* ids of s->roll, as the log's are */
-        return (rc = ensure_rollup(s)) < 0 ? rc : up_ch_scan_events(s->ch, &s->roll, NULL, from, T, want, n_want, fn, ctx);
-    scan_ctx_t c = {T, want, n_want, fn, ctx};
-    up_log_scan_t sc;
-    up_log_range_t *ranges = NULL;
-    size_t n = 0;
-    char *p = from > INT64_MIN ? path_in(s, "events.idx") : NULL;
-    if (p && up_store_log_ranges_read(p, &ranges, &n) < 0)
-        n = 0;   /* unreadable: every block is read */
-    free(p);
-    if (!n)
-        rc = scan_log(s, 0, scan_cb, &c, 0, &sc);
-    else {
-        memset(&sc, 0, sizeof sc);
-        sc.acked = s->mark.acked;
-        sc.limit = read_limit(s);
-        rc = up_store_log_scan_window(s->log_fd, 0, ranges, n, from, T, scan_cb, &c, &sc);
-        if (rc == -UP_ECORRUPT && sc.what)
-            damage_notice(s, &sc);
-    }
-    free(ranges);
-    return rc;
-}
-
-int up_store_scan_account_events(up_store_t *s, const char *account, int64_t from, int64_t T, const uint8_t *want,
-                                 uint32_t n_want, up_event_fn fn, void *ctx)
-{
-    int rc;
-    if (!s->ch)
-        return up_store_scan_events(s, from, T, want, n_want, fn, ctx);
-    if ((rc = up_store_sync(s)) < 0 || (rc = ensure_rollup(s)) < 0)
-        return rc;
-    return up_ch_scan_events(s->ch, &s->roll, account, from, T, want, n_want, fn, ctx);
-}
 
 /* Opens the message-id index and adds what it lacks: the log after the
  * offset its files cover, and the pending events. */
@@ -1300,7 +1147,7 @@ static int dedup_load(up_store_t *s)
     if (rc < 0)
         return rc;
     up_log_scan_t sc;
-    rc = scan_log(s, up_dedup_covered(d), up_dedup_scan_block, d, 0, &sc);
+    rc = up_st_scan_log(s, up_dedup_covered(d), up_dedup_scan_block, d, 0, &sc);
     for (uint32_t i = 0; rc == 0 && s->pend_has_mid && i < s->n_pend; i++) {
         uint64_t h1 = s->pend_mids[2 * (size_t)i], h2 = s->pend_mids[2 * (size_t)i + 1];
         int added = (h1 | h2) ? up_dedup_add(d, h1, h2) : 0;
@@ -1331,7 +1178,7 @@ int up_store_refresh(up_store_t *s)
 {
     if ((s->flags & UP_STORE_WRITE) || !s->roll_ready)
         return 0;
-    char *p = path_in(s, "events.ack");
+    char *p = up_st_path_in(s, "events.ack");
     int rc0 = p ? up_store_log_mark_read(p, &s->mark) : -UP_ENOMEM;   /* before the log's size */
     free(p);
     if (rc0 < 0)
@@ -1346,7 +1193,7 @@ int up_store_refresh(up_store_t *s)
         if (rc < 0)
             return rc;
     }
-    return ensure_rollup(s);
+    return up_st_ensure_rollup(s);
 }
 
 int up_store_warm(up_store_t *s, uint64_t *ids)
@@ -1470,7 +1317,7 @@ int up_store_reject(up_store_t *s, const char *source, const char *file, long li
 void up_store_stats(up_store_t *s, up_store_stats_t *st)
 {
     memset(st, 0, sizeof *st);
-    if (ensure_rollup(s) < 0)
+    if (up_st_ensure_rollup(s) < 0)
         return;
     st->events = s->roll.events;
     st->log_bytes = s->log_end;
@@ -1491,7 +1338,7 @@ void up_store_stats(up_store_t *s, up_store_stats_t *st)
     st->event_names = s->roll.dict[UP_KIND_EVENT].n;
     st->min_ts = s->roll.min_ts;
     st->max_ts = s->roll.max_ts;
-    char *p = path_in(s, "rollup.bin");
+    char *p = up_st_path_in(s, "rollup.bin");
     struct stat sb;
     if (p && stat(p, &sb) == 0)
         st->snapshot_bytes = (uint64_t)sb.st_size;
