@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 #include <sys/stat.h>
@@ -141,9 +142,55 @@ static void crc_init(void)
 #if defined(__x86_64__) && defined(__GNUC__)
 /* SSE 4.2's crc32 instruction computes CRC-32C: about four times the tables'
  * speed, which matters for the snapshot's checksums on every open. */
+/* Three streams at once: the crc32 instruction takes three cycles and
+ * issues one per cycle, so a snapshot of hundreds of MB is checked three
+ * times as fast. A span of 3 x STRIDE bytes is three CRCs A, B, C (B and C
+ * from 0), joined as shift(shift(A) ^ B) ^ C, where shift(x) is the
+ * register after STRIDE zero bytes from x: linear, so a 32 x 32 bit
+ * matrix (shift_col[j] = shift(1 << j)), made once. */
+#define CRC_STRIDE 8192
+static uint32_t shift_col[32];
+static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
+
+__attribute__((target("sse4.2"))) static void shift_init(void)
+{
+    for (int j = 0; j < 32; j++) {
+        uint64_t c = 1u << j;
+        for (int i = 0; i < CRC_STRIDE / 8; i++)
+            c = __builtin_ia32_crc32di(c, 0);
+        shift_col[j] = (uint32_t)c;
+    }
+}
+
+static uint32_t crc_shift(uint32_t x)
+{
+    uint32_t r = 0;
+    for (int j = 0; x; j++, x >>= 1)
+        if (x & 1)
+            r ^= shift_col[j];
+    return r;
+}
+
 __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const unsigned char *s, size_t n)
 {
     uint64_t c = crc;
+    if (n >= 3 * CRC_STRIDE)
+        pthread_once(&shift_once, shift_init);
+    while (n >= 3 * CRC_STRIDE) {
+        uint64_t a = c, b = 0, d = 0;
+        for (size_t i = 0; i < CRC_STRIDE; i += 8) {
+            uint64_t va, vb, vd;
+            memcpy(&va, s + i, 8);
+            memcpy(&vb, s + CRC_STRIDE + i, 8);
+            memcpy(&vd, s + 2 * CRC_STRIDE + i, 8);
+            a = __builtin_ia32_crc32di(a, va);
+            b = __builtin_ia32_crc32di(b, vb);
+            d = __builtin_ia32_crc32di(d, vd);
+        }
+        c = crc_shift(crc_shift((uint32_t)a) ^ (uint32_t)b) ^ (uint32_t)d;
+        s += 3 * CRC_STRIDE;
+        n -= 3 * CRC_STRIDE;
+    }
     while (n >= 8) {
         uint64_t v;
         memcpy(&v, s, 8);
