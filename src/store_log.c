@@ -832,26 +832,16 @@ int up_store_log_ranges_read(const char *path, up_log_range_t **out, size_t *n)
     return 0;
 }
 
-/* The record of the block at off in ranges[0..n) (sorted by offset), or NULL. */
-static const up_log_range_t *range_at(const up_log_range_t *r, size_t n, uint64_t off)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r[mid].off < off)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && r[lo].off == off ? &r[lo] : NULL;
-}
-
-/* Whether the header at off is a block with this checksum and length. */
-static int header_is(int fd, uint64_t off, uint32_t crc, uint32_t clen)
+/* The checksum and length in the block header at off; 0, or -1 when
+ * there is no block header there. */
+static int header_at(int fd, uint64_t off, uint32_t *crc, uint32_t *clen)
 {
     uint8_t hdr[HDR];
-    return read_at(fd, hdr, HDR, off) == 0 && memcmp(hdr, MAGIC, 4) == 0 && rd32(hdr + 12) == crc &&
-           rd32(hdr + 4) == clen;
+    if (read_at(fd, hdr, HDR, off) != 0 || memcmp(hdr, MAGIC, 4) != 0)
+        return -1;
+    *crc = rd32(hdr + 12);
+    *clen = rd32(hdr + 4);
+    return 0;
 }
 
 int up_store_log_unchanged(int fd, const up_log_range_t *ranges, size_t n, uint64_t last_off, uint32_t last_crc,
@@ -862,13 +852,14 @@ int up_store_log_unchanged(int fd, const up_log_range_t *ranges, size_t n, uint6
     if (from > 0) {   /* the block that ended the log then is still there, unchanged */
         if (from <= last_off + HDR)
             return 0;
-        uint64_t clen = from - last_off - HDR;
-        if (clen > UINT32_MAX || !header_is(fd, last_off, last_crc, (uint32_t)clen))
+        uint32_t crc, clen;
+        if (header_at(fd, last_off, &crc, &clen) < 0 || crc != last_crc || last_off + HDR + clen != from)
             return 0;
     }
     for (uint64_t off = from; off < end;) {
-        const up_log_range_t *r = range_at(ranges, n, off);
-        if (!r || !header_is(fd, off, r->hdr_crc, r->clen))
+        uint32_t crc, clen;
+        const up_log_range_t *r = header_at(fd, off, &crc, &clen) == 0 ? range_of(ranges, n, off, crc, clen) : NULL;
+        if (!r)
             return 0;   /* a block without its record: not known */
         if (r->min_ts <= r->max_ts && r->min_ts <= T)
             return 0;

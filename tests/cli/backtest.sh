@@ -33,10 +33,7 @@ set -eu
 . "$(dirname "$0")/lib.inc"
 FX=$REPO/tests/fixtures/backtest
 S=$TMP/store
-ok --data "$S" init -q --model "$FX/model.yaml"
-for t in accounts subscriptions churn events; do
-    ok --data "$S" import -q "$t" "$FX/$t.csv"
-done
+backtest_store "$S"
 
 say "the snapshots: month ends, February of a leap year, D2 exactly"
 ok --data "$S" backtest --from 2024-01-15 --to 2024-05-30 --horizon 30 --format json

@@ -10,10 +10,7 @@ set -eu
 . "$(dirname "$0")/lib.inc"
 FX=$REPO/tests/fixtures/backtest
 S=$TMP/store
-ok --data "$S" init -q --model "$FX/model.yaml"
-for t in accounts subscriptions churn events; do
-    ok --data "$S" import -q "$t" "$FX/$t.csv"
-done
+backtest_store "$S"
 
 # prob: A's churn_probability in `report renewals`
 prob() {
@@ -56,8 +53,7 @@ P=$(prob)
 say "a CRM change (the accounts imported again) makes it be computed again"
 # the same events and CRM rows as a fresh store with both files: the same number
 F=$TMP/fresh
-ok --data "$F" init -q --model "$FX/model.yaml"
-for t in accounts subscriptions churn events; do ok --data "$F" import -q "$t" "$FX/$t.csv"; done
+backtest_store "$F"
 ok --data "$F" import -q events "$TMP/late.csv"
 ok --data "$F" import -q events "$TMP/early.csv"
 ok --data "$F" report renewals --as-of 2024-05-30 --days 30 --format json

@@ -19,10 +19,7 @@ set -eu
 . "$(dirname "$0")/lib.inc"
 FX=$REPO/tests/fixtures/backtest
 S=$TMP/store
-ok --data "$S" init -q --model "$FX/model.yaml"
-for t in accounts subscriptions churn events; do
-    ok --data "$S" import -q "$t" "$FX/$t.csv"
-done
+backtest_store "$S"
 
 say "the forecast row of A, by hand"
 ok --data "$S" report renewals --as-of 2024-05-30 --days 30 --format json
