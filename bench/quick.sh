@@ -24,6 +24,7 @@ data=$out/data
 best() { sort -n | head -1; }
 t() { /usr/bin/time -f %e -o "$out/t" "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; exit 1; }; cat "$out/t"; }
 "$uptake" demo --out "$data" --events "$n" --last-day "$asof" >/dev/null
+sync   # the generated files' writeback would otherwise land inside the first import's time
 events=$(($(wc -l < "$data/events.csv") - 1))
 : >"$out/up_imp"; : >"$out/dk_imp"
 reps=${REPS:-3}
