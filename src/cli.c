@@ -46,7 +46,7 @@
 enum {
     O_DATA, O_MODEL, O_MAP, O_MAP_FILE, O_STRICT, O_QUIET, O_AS_OF, O_FORMAT, O_ACCOUNT,
     O_SEGMENT, O_SORT, O_EXPLAIN, O_OUT, O_ACCOUNTS, O_DAYS, O_SEED, O_EVENTS, O_LAST_DAY, O_LIMIT,
-    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_EVENTS_ONLY, O_SERVER_SIDE, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_LOGO, O_DROP_DAMAGED, O_AGAIN, O_ENGINE, O_CLICKHOUSE, O_CLUSTER, O_DATABASE, O_HELP, O_N
+    O_FEATURE, O_TOP, O_LISTEN, O_CONFIG, O_LOG_LEVEL, O_ASSETS_DIR, O_STATE, O_UNTIL, O_WAIT, O_ALL, O_WRITE, O_READ, O_NAME, O_EVENTS_ONLY, O_SERVER_SIDE, O_STATUS, O_AT, O_HORIZON, O_BY, O_FROM, O_TO, O_SUGGEST, O_AUDIENCE, O_VENDOR, O_LOGO, O_DROP_DAMAGED, O_AGAIN, O_ENGINE, O_CLICKHOUSE, O_CLUSTER, O_DATABASE, O_USER, O_PASSWORD_FILE, O_INSERT_QUORUM, O_HELP, O_N
 };
 
 /* verbs, as bits */
@@ -115,6 +115,9 @@ static const opt_t OPTS[O_N] = {
     [O_CLICKHOUSE] = {"clickhouse", 0, "URL", V_INIT | V_EXPORT, "--engine clickhouse: the HTTP URL of each shard, comma-separated, in the cluster's order"},
     [O_CLUSTER] = {"cluster", 0, "NAME", V_INIT | V_EXPORT, "--engine clickhouse: the cluster of remote_servers to shard over (Distributed table)"},
     [O_DATABASE] = {"database", 0, "DB", V_INIT | V_EXPORT, "--engine clickhouse: the ClickHouse database (default uptake)"},
+    [O_USER] = {"user", 0, "U", V_INIT | V_EXPORT, "--engine clickhouse: the ClickHouse user (default: ClickHouse's default)"},
+    [O_PASSWORD_FILE] = {"password-file", 0, "FILE", V_INIT | V_EXPORT, "--engine clickhouse: the user's password is this file's first line (the store keeps the path, not the password)"},
+    [O_INSERT_QUORUM] = {"insert-quorum", 0, "N", V_INIT | V_EXPORT, "--engine clickhouse: inserts wait until N replicas have the rows (replicated tables; default 0, none)"},
     [O_HELP] = {"help", 'h', NULL, V_ALL, "show help"},
 };
 
@@ -126,7 +129,7 @@ typedef struct {
 } verb_t;
 
 static const verb_t VERBS[] = {
-    {"init", V_INIT, "init [--model FILE] [--engine clickhouse --clickhouse URL[,URL...] [--cluster NAME] [--database DB]]", "create a store with an adoption model"},
+    {"init", V_INIT, "init [--model FILE] [--engine clickhouse --clickhouse URL[,URL...] [--cluster NAME] [--database DB] [--user U [--password-file F]] [--insert-quorum N]]", "create a store with an adoption model"},
     {"model", V_MODEL, "model set FILE | model check FILE | model show | model suggest",
      "replace, validate or print the model; draft one from the events seen"},
     {"import", V_IMPORT, "import events|accounts|users|surveys|subscriptions|outcomes|tickets|milestones|churn FILE...", "load CSV or JSONL files (.gz too)"},
@@ -147,7 +150,7 @@ static const verb_t VERBS[] = {
      "how well health and every metric predicted churn, on the store's own history"},
     {"check", V_CHECK, "check", "verify every file of the store (log blocks, snapshot, database)"},
     {"repair", V_REPAIR, "repair [--drop-damaged]", "rebuild what can be rebuilt; say what cannot"},
-    {"export", V_EXPORT, "export --to clickhouse --clickhouse URL[,URL...] [--cluster NAME] [--database DB] --out DIR",
+    {"export", V_EXPORT, "export --to clickhouse --clickhouse URL[,URL...] [--cluster NAME] [--database DB] [--user U [--password-file F]] [--insert-quorum N] --out DIR",
      "copy the store into a new one whose events are in ClickHouse (docs/scale-out.md)"},
 };
 #define NVERBS (sizeof VERBS / sizeof *VERBS)
@@ -307,6 +310,25 @@ static char *read_file(const char *path, size_t *len)
 
 /* ---- init / model ------------------------------------------------------ */
 
+/* The ClickHouse options of init and export; -1 (said on stderr) when
+ * --insert-quorum is not a number. */
+static int ch_conf(const args_t *a, up_ch_conf_t *c)
+{
+    *c = (up_ch_conf_t){a->val[O_CLICKHOUSE], a->val[O_CLUSTER], a->val[O_DATABASE], a->val[O_USER],
+                        a->val[O_PASSWORD_FILE], 0};
+    if (a->val[O_INSERT_QUORUM]) {
+        char *end;
+        long q = strtol(a->val[O_INSERT_QUORUM], &end, 10);
+        if (*end || end == a->val[O_INSERT_QUORUM] || q < 0 || q > 64) {
+            fprintf(stderr, "uptake %s: --insert-quorum: '%s' is not a number from 0 to 64\n", a->verb->name,
+                    a->val[O_INSERT_QUORUM]);
+            return -1;
+        }
+        c->insert_quorum = (int)q;
+    }
+    return 0;
+}
+
 /* --engine and its options: 1 for ClickHouse, 0 for the embedded store,
  * -1 (said on stderr) for a usage error. */
 static int init_engine(const args_t *a)
@@ -321,8 +343,10 @@ static int init_engine(const args_t *a)
         fprintf(stderr, "uptake init: --engine clickhouse needs --clickhouse URL\n");
         return -1;
     }
-    if (!ch && (a->val[O_CLICKHOUSE] || a->val[O_CLUSTER] || a->val[O_DATABASE])) {
-        fprintf(stderr, "uptake init: --clickhouse, --cluster and --database go with --engine clickhouse\n");
+    if (!ch && (a->val[O_CLICKHOUSE] || a->val[O_CLUSTER] || a->val[O_DATABASE] || a->val[O_USER] ||
+                a->val[O_PASSWORD_FILE] || a->val[O_INSERT_QUORUM])) {
+        fprintf(stderr, "uptake init: --clickhouse, --cluster, --database, --user, --password-file and"
+                " --insert-quorum go with --engine clickhouse\n");
         return -1;
     }
     return ch;
@@ -335,7 +359,8 @@ static int cmd_init(const args_t *a)
         return UP_EXIT_USAGE;
     }
     int ch = init_engine(a);
-    if (ch < 0)
+    up_ch_conf_t conf;
+    if (ch < 0 || (ch && ch_conf(a, &conf) < 0))
         return UP_EXIT_USAGE;
     const char *text, *name;
     char *owned = NULL;
@@ -384,8 +409,7 @@ static int cmd_init(const args_t *a)
     }
     /* the engine first: a store whose schema could not be made has no model
      * yet, so init can be run again */
-    int rc = ch ? up_ch_init(up_store_db(s), a->val[O_CLICKHOUSE], a->val[O_CLUSTER], a->val[O_DATABASE], err,
-                             sizeof err) : 0;
+    int rc = ch ? up_ch_init(up_store_db(s), &conf, err, sizeof err) : 0;
     if (rc == 0)
         rc = up_store_set_model(s, text, len, name, err, sizeof err);
     free(owned);
@@ -1232,8 +1256,10 @@ static int cmd_export(const args_t *a)
     char err[1024] = "";
     uint64_t n = 0;
     double t0 = now_s();
-    int rc = up_export_clickhouse(data_dir(a), a->val[O_OUT], a->val[O_CLICKHOUSE], a->val[O_CLUSTER],
-                                  a->val[O_DATABASE], stderr, &n, err, sizeof err);
+    up_ch_conf_t conf;
+    if (ch_conf(a, &conf) < 0)
+        return UP_EXIT_USAGE;
+    int rc = up_export_clickhouse(data_dir(a), a->val[O_OUT], &conf, stderr, &n, err, sizeof err);
     if (rc < 0) {
         fprintf(stderr, "uptake export: %s\n", err[0] ? err : up_strerror(rc));
         return rc == -UP_EUSAGE ? UP_EXIT_USAGE : UP_EXIT_STORE;

@@ -59,8 +59,7 @@ static void id_prefix(const char *src_dir, char out[48])
 /* out_dir/uptake.db: a copy of the source's database (SQLite's online
  * backup, consistent even while a writer commits), made a ClickHouse
  * store's by up_ch_init. */
-static int make_target_db(up_store_t *s, const char *out_dir, const char *urls, const char *cluster,
-                          const char *database, char *err, size_t errlen)
+static int make_target_db(up_store_t *s, const char *out_dir, const up_ch_conf_t *conf, char *err, size_t errlen)
 {
     char *path = up_store_db_path(out_dir);
     sqlite3 *db = NULL;
@@ -78,15 +77,15 @@ static int make_target_db(up_store_t *s, const char *out_dir, const char *urls, 
     if (rc == 0)
         sqlite3_exec(db, "DELETE FROM meta WHERE key = 'import_pending'", NULL, NULL, NULL);
     if (rc == 0)
-        rc = up_ch_init(db, urls, cluster, database, err, errlen);
+        rc = up_ch_init(db, conf, err, errlen);
     if (db)
         sqlite3_close(db);
     free(path);
     return rc;
 }
 
-int up_export_clickhouse(const char *src_dir, const char *out_dir, const char *urls, const char *cluster,
-                         const char *database, FILE *progress, uint64_t *events, char *err, size_t errlen)
+int up_export_clickhouse(const char *src_dir, const char *out_dir, const up_ch_conf_t *conf, FILE *progress,
+                         uint64_t *events, char *err, size_t errlen)
 {
     *events = 0;
     up_store_t *s = NULL, *d = NULL;
@@ -105,7 +104,7 @@ int up_export_clickhouse(const char *src_dir, const char *out_dir, const char *u
         return up_errf(err, errlen, e == EEXIST ? -UP_EUSAGE : -UP_EIO, "%s: %s (export makes a new store: name"
                        " a directory that does not exist)", out_dir, strerror(e));
     }
-    if ((rc = make_target_db(s, out_dir, urls, cluster, database, err, errlen)) < 0 ||
+    if ((rc = make_target_db(s, out_dir, conf, err, errlen)) < 0 ||
         (rc = up_store_open(&d, out_dir, UP_STORE_WRITE, err, errlen)) < 0 ||
         (rc = up_store_rollup(s, INT64_MAX, &r, &owned)) < 0) {
         if (rc != -UP_EUSAGE && !err[0])

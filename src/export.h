@@ -6,15 +6,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "store_ch.h"
+
 /* Makes out_dir (which must not exist) a ClickHouse store: a copy of src's
  * uptake.db (model, CRM tables, keys, imports) with the engine settings of
- * urls, cluster and database (as for `uptake init --engine clickhouse`),
+ * conf (as for `uptake init --engine clickhouse`),
  * the schema created on every shard, then every event of src's log sent
  * in batches. Each row carries a message id derived from src's path and
  * its place in the log, so that an export run again after a failure stores
  * each event once. Progress lines go to progress (may be NULL). Returns 0
  * with *events set, or a negative UP_E* code with the message in err. */
-int up_export_clickhouse(const char *src_dir, const char *out_dir, const char *urls, const char *cluster,
-                         const char *database, FILE *progress, uint64_t *events, char *err, size_t errlen);
+int up_export_clickhouse(const char *src_dir, const char *out_dir, const up_ch_conf_t *conf, FILE *progress,
+                         uint64_t *events, char *err, size_t errlen);
 
 #endif

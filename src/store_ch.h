@@ -21,15 +21,28 @@ typedef struct up_ch up_ch_t;
  * every up_ch_flush. */
 #define UP_CH_BATCH_ROWS 100000
 
+/* What `init --engine clickhouse` is told. urls: one HTTP URL per shard,
+ * comma-separated, in the order of the cluster's shards; cluster NULL for a
+ * single server; database NULL for "uptake"; user NULL for ClickHouse's
+ * "default"; password_file NULL for no password (else a file whose first
+ * line is the password: the store keeps the file's absolute path, never
+ * the password); insert_quorum 0 for none (else sent with every insert:
+ * it matters with replicated tables, docs/scale-out.md). */
+typedef struct {
+    const char *urls, *cluster, *database, *user, *password_file;
+    int insert_quorum;
+} up_ch_conf_t;
+
 /* Makes the store whose uptake.db is db a ClickHouse store: checks the
- * settings (urls: one HTTP URL per shard, comma-separated, in the order of
- * the cluster's shards; cluster NULL for a single server; database NULL
- * for "uptake"), creates the database and the tables on every shard, then
- * stores the settings in db's table engine_settings. Returns 0, or
+ * settings in conf, creates the database and the tables on every shard,
+ * then stores the settings in db's table engine_settings. Returns 0, or
  * -UP_EUSAGE (bad settings) or -UP_EIO (ClickHouse said no) with the
  * message in err. */
-int up_ch_init(sqlite3 *db, const char *urls, const char *cluster, const char *database,
-               char *err, size_t errlen);
+int up_ch_init(sqlite3 *db, const up_ch_conf_t *conf, char *err, size_t errlen);
+
+/* Sets the store's credentials on a libcurl handle (curl: a CURL *), and
+ * makes sure libcurl is initialised; for every request to a shard. */
+void up_ch_curl_auth(const up_ch_t *ch, void *curl);
 
 /* The ClickHouse settings of the store with uptake.db db: 0 with *out set
  * (free with up_ch_free), 0 with *out NULL for an embedded store, or a

@@ -98,16 +98,9 @@ static int scan_sql(const up_ch_t *ch, const up_rollup_t *r, const char *account
     if (rc == 0 && account)
         rc = up_buf_printf(&f_acc, " AND message_id IN (SELECT message_id FROM %s.%s WHERE account_id = ", db, t) < 0 ||
              put_literal(&f_acc, account, strlen(account)) < 0 || up_buf_puts(&f_acc, ")") < 0 ? -UP_ENOMEM : 0;
-    if (rc == 0 &&
-        up_buf_printf(sql,
-            "SELECT a, u, e, t, s FROM ("
-            " SELECT account_id AS a, user_id AS u, event AS e, ts AS t, seq AS s FROM %s.%s"
-            " WHERE message_id = '' AND %s"
-            " UNION ALL"
-            " SELECT argMin(account_id, seq) AS a, argMin(user_id, seq) AS u, argMin(event, seq) AS e,"
-            " argMin(ts, seq) AS t, min(seq) AS s FROM %s.%s WHERE message_id != ''%s GROUP BY message_id)"
-            " WHERE %s ORDER BY a, u, t, s FORMAT TabSeparated",
-            db, t, f_raw.data, db, t, f_acc.data ? f_acc.data : "", f_out.data) < 0)
+    if (rc == 0 && (up_buf_puts(sql, "SELECT a, u, e, t, s FROM (") < 0 ||
+                    (rc = up_ch_dedup_sql(ch, sql, f_raw.data, f_acc.data ? f_acc.data : "", f_out.data)) < 0 ||
+                    up_buf_puts(sql, ") ORDER BY a, u, t, s FORMAT TabSeparated") < 0))
         rc = -UP_ENOMEM;
     up_buf_free(&in);
     up_buf_free(&f_raw);
@@ -245,14 +238,13 @@ static size_t on_chunk(char *p, size_t size, size_t nmemb, void *arg)
 /* Streams shard i's answer to sql through st. */
 static int scan_shard(stream_t *st, const char *sql)
 {
-    static int curl_ready;
-    if (!curl_ready++)
-        curl_global_init(CURL_GLOBAL_DEFAULT);
     size_t errlen;
     char *err = up_ch_errbuf(st->ch, &errlen), url[2048];
     snprintf(url, sizeof url, "%s/", st->url);
+    up_ch_curl_auth(st->ch, NULL);   /* libcurl initialised once */
     if (!(st->curl = curl_easy_init()))
         return -UP_ENOMEM;
+    up_ch_curl_auth(st->ch, st->curl);
     curl_easy_setopt(st->curl, CURLOPT_URL, url);
     curl_easy_setopt(st->curl, CURLOPT_POST, 1L);
     curl_easy_setopt(st->curl, CURLOPT_POSTFIELDS, sql);

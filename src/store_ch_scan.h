@@ -39,4 +39,12 @@ const char *up_ch_local_table(const up_ch_t *ch);
 char *up_ch_errbuf(up_ch_t *ch, size_t *len);
 size_t up_ch_tsv_unescape(char *s, size_t n);
 
+/* Appends to b the subquery of shard-local, de-duplicated events (columns
+ * a, u, e, t, s) that every read of a ClickHouse store is built on:
+ * raw_where filters rows kept as they are, out_where the winners of ids
+ * stored more than once, acc_narrow (or "") narrows those ids. Returns 0
+ * or -UP_ENOMEM. store_ch.c says how it works. */
+int up_ch_dedup_sql(const up_ch_t *ch, up_buf_t *b, const char *raw_where, const char *acc_narrow,
+                    const char *out_where);
+
 #endif

@@ -34,6 +34,12 @@ write_config() {   # write_config N HTTP TCP INTERSERVER TCP1 TCP2
       <profile>default</profile>
       <quota>default</quota>
     </default>
+    <uptake_pw>
+      <password>pw of the test</password>
+      <networks><ip>127.0.0.1</ip><ip>::1</ip></networks>
+      <profile>default</profile>
+      <quota>default</quota>
+    </uptake_pw>
   </users>
   <quotas><default></default></quotas>
 </yandex>

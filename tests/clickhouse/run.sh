@@ -185,12 +185,32 @@ init_fails() {   # init_fails CODE MESSAGE ARGS...
 }
 init_fails 2 "uptake init: unknown --engine 'duck' (embedded or clickhouse)" --engine duck
 init_fails 2 "uptake init: --engine clickhouse needs --clickhouse URL" --engine clickhouse
-init_fails 2 "uptake init: --clickhouse, --cluster and --database go with --engine clickhouse" --cluster uptake_test
+init_fails 2 "uptake init: --clickhouse, --cluster, --database, --user, --password-file and --insert-quorum go with --engine clickhouse" --cluster uptake_test
+init_fails 2 "uptake init: --insert-quorum: 'two' is not a number from 0 to 64" --engine clickhouse --clickhouse "$URL1" --insert-quorum two
+init_fails 3 "uptake init: --password-file goes with --user" --engine clickhouse --clickhouse "$URL1" --password-file /dev/null
+init_fails 3 "uptake init: --password-file $TMP/nope: No such file or directory" --engine clickhouse --clickhouse "$URL1" --user uptake_pw --password-file "$TMP/nope"
 init_fails 3 "uptake init: --clickhouse: 'ftp://x' is not an http:// or https:// URL" --engine clickhouse --clickhouse ftp://x
 init_fails 3 "uptake init: --database: 'a-b' is not a name of letters, digits and _" --engine clickhouse --clickhouse "$URL1" --database a-b
 init_fails 3 "uptake init: --clickhouse names 2 servers: name their cluster with --cluster" --engine clickhouse --clickhouse "$URLS"
 init_fails 3 "uptake init: ClickHouse at $URL1 has 2 shards in cluster 'uptake_test', but --clickhouse names 1 URLs (give one HTTP URL per shard, in the order of its remote_servers)" --engine clickhouse --clickhouse "$URL1" --cluster uptake_test
 say "init: bad engine settings refused with their messages"
+
+# a user with a password (cluster.sh's uptake_pw): the store keeps the path
+# of the password file, never the password; a wrong one is named as such
+printf 'pw of the test\n' > "$TMP/pw"
+printf 'not it\n' > "$TMP/badpw"
+init_fails 3 "uptake init: ClickHouse at $URL1 refused the user 'uptake_pw' (HTTP $(curl -s -o /dev/null -w '%{http_code}' -u 'uptake_pw:not it' --data-binary 'SELECT 1' "$URL1/")): check --user and --password-file against the server's users.xml" --engine clickhouse --clickhouse "$URLS" --cluster uptake_test --user uptake_pw --password-file "$TMP/badpw"
+load "$TMP/pwch" --engine clickhouse --clickhouse "$URLS" --cluster uptake_test --database uptake_pw --user uptake_pw --password-file "$TMP/pw"
+ok --data "$TMP/pwch" model set "$TMP/model2.yaml"
+same_out "$TMP/emb" "$TMP/pwch" report accounts --as-of 2026-11-20 --format csv
+same_out "$TMP/emb" "$TMP/pwch" report account acct0003 --as-of 2026-11-20 --format json
+! grep -q -a 'pw of the test' "$TMP/pwch/uptake.db" || fail "the password is in uptake.db"
+grep -q -a "$TMP/pw" "$TMP/pwch/uptake.db" || fail "the password file's path is not in uptake.db"
+printf 'changed\n' > "$TMP/pw"
+up --data "$TMP/pwch" report accounts --as-of 2026-11-20
+expect_rc 3 "report with a changed password"
+grep -q "refused the user 'uptake_pw'" "$TMP/err" || fail "a changed password: unexpected message"
+say "a user with a password file: reports equal; the password is not stored; a wrong one is named"
 
 # ClickHouse refusing an insert (here: no Distributed table): exit 3, its words
 ch_count "$URL1" "DROP TABLE uptake_ids.events" > /dev/null
@@ -210,10 +230,12 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         q = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
         body = b""
-        if "min(seq) AS s" in q:
-            body = b"a1\tu1\tboom\t1790000000000\t1\na1\tu1\tboom\t1790000000001\tCode: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero\n"
-        elif "GROUP BY a, u, e, day, inw" in q:
+        if "INSERT" in self.path:
+            open(sys.argv[1] + ".inserts", "a").write(self.path + "\n")
+        if "GROUP BY a, u, e, day, inw" in q:
             body = b"a1\tu1\tboom\t20717\t1\t2\t1790000000000\t1790000000001\n"
+        elif "ORDER BY a, u, t, s" in q:
+            body = b"a1\tu1\tboom\t1790000000000\t1\na1\tu1\tboom\t1790000000001\tCode: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero\n"
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -235,7 +257,18 @@ kill "$fake"
 expect_rc 3 "report events on an answer that breaks off"
 [ "$(cat "$TMP/err")" = "uptake report: ClickHouse at $FAKE: cannot read its answer at \"a1	u1	boom	1790000000001	Code: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero\"" ] ||
     fail "an answer that breaks off: unexpected message"
-say "an error appended to a begun answer: the report fails with it"
+# --insert-quorum goes with every insert (what ClickHouse makes of it is
+# its own: it waits for that many replicas of a replicated table)
+python3 "$TMP/fake.py" "$TMP/fake2.port" &
+fake=$!
+i=0
+while [ ! -s "$TMP/fake2.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+ok --data "$TMP/quorum" init --model "$D/model.yaml" --engine clickhouse --clickhouse "http://127.0.0.1:$(cat "$TMP/fake2.port")" --insert-quorum 2
+ok --data "$TMP/quorum" import events "$TMP/n1.csv" -q
+kill "$fake"
+[ "$(grep -c 'insert_distributed_sync=1&insert_quorum=2&query=INSERT' "$TMP/fake2.port.inserts")" = 1 ] ||
+    fail "--insert-quorum 2: not sent with the insert"
+say "an error appended to a begun answer: the report fails with it; --insert-quorum 2 sent with the insert"
 
 # a shard that is down: the report names it; the import fails with exit 3
 pid2=$(cat "$CL/s2/pid")
