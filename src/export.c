@@ -50,7 +50,7 @@ static void id_prefix(const char *src_dir, char out[48])
     const char *p = realpath(src_dir, real) ? real : src_dir;
     unsigned char md[32];
     SHA256((const unsigned char *)p, strlen(p), md);
-    int k = snprintf(out, 48, "uptake:x");
+    int k = snprintf(out, 48, "%sx", UP_CH_SYNTH_PREFIX);
     for (int i = 0; i < 8; i++)
         k += snprintf(out + k, (size_t)(48 - k), "%02x", md[i]);
     snprintf(out + k, (size_t)(48 - k), ":");

@@ -6,6 +6,7 @@
  * data). A record that fails validation is written to the rejects table with
  * the file, line, field and reason, and the import goes on. */
 #include "ingest.h"
+#include "store_ch.h"
 #include "timeparse.h"
 #include "util.h"
 
@@ -937,7 +938,7 @@ static void ch_synth_prefix(sqlite3 *db, const char *ident, char out[48])
     int n = snprintf(text, sizeof text, "%s/%lld", ident, (long long)gen);
     unsigned char md[32];
     SHA256((const unsigned char *)text, (size_t)n, md);
-    int k = snprintf(out, 48, "uptake:");
+    int k = snprintf(out, 48, "%s", UP_CH_SYNTH_PREFIX);
     for (int i = 0; i < 8; i++)
         k += snprintf(out + k, (size_t)(48 - k), "%02x", md[i]);
     snprintf(out + k, (size_t)(48 - k), ":");

@@ -29,6 +29,8 @@ struct up_ch {
     char *password;          /* read from password_file at open */
     char *password_file;     /* absolute, or NULL */
     int insert_quorum;
+    up_buf_t gdup;           /* "(h, h, …)": hashes of client ids with copies on two shards */
+    int gdup_ready;          /* gdup holds the answer of the current read */
     up_buf_t batch;
     size_t rows;
     uint64_t last_seq;
@@ -137,6 +139,7 @@ void up_ch_free(up_ch_t *ch)
     free(ch->password);
     free(ch->password_file);
     up_buf_free(&ch->batch);
+    up_buf_free(&ch->gdup);
     free(ch);
 }
 
@@ -209,6 +212,12 @@ static int refused_user(long status, const up_buf_t *out)
     return 0;
 }
 
+void up_ch_query_params(size_t sql_len, char *out, size_t outlen)
+{
+    size_t need = sql_len + 4096;
+    snprintf(out, outlen, "max_query_size=%zu", need > 262144 ? need : (size_t)262144);
+}
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void curl_start(void)
@@ -277,7 +286,9 @@ static int post(up_ch_t *ch, const char *url, const char *params, const char *bo
 /* Runs one statement (DDL or a SELECT) on shard i; the answer in out. */
 static int run(up_ch_t *ch, int i, const char *sql, up_buf_t *out)
 {
-    return post(ch, ch->urls[i], "", sql, strlen(sql), out);
+    char params[64];
+    up_ch_query_params(strlen(sql), params, sizeof params);
+    return post(ch, ch->urls[i], params, sql, strlen(sql), out);
 }
 
 /* ---- schema -------------------------------------------------------------- */
@@ -604,45 +615,123 @@ static int parse_groups(char *data, size_t len, groups_t *gs)
     return 0;
 }
 
+/* The hashes of the client message ids stored under more than one account
+ * (so possibly on two shards), into ch->gdup as "(h, h, …)" (empty when
+ * there are none, or without a cluster): asked once per read through the
+ * Distributed table, whose GROUP BY merges the shards' partial states.
+ * Copies under one account share a shard, and so do those of the ids
+ * uptake made up (UP_CH_SYNTH_PREFIX, left out): the shard's own grouping
+ * (L in up_ch_dedup_sql) handles them. When the
+ * first server cannot answer because a shard is down, the error names the
+ * shard that does not answer SELECT 1. */
+static int fetch_gdup(up_ch_t *ch)
+{
+    up_buf_reset(&ch->gdup);
+    ch->gdup_ready = 1;
+    if (!ch->cluster[0])
+        return 0;
+    char sql[512];
+    snprintf(sql, sizeof sql, "SELECT h FROM (SELECT cityHash64(message_id) AS h FROM %s.events"
+             " WHERE message_id != '' AND substring(message_id, 1, 1) != '\\xFF' GROUP BY h"
+             " HAVING min(account_id) != max(account_id))"
+             " ORDER BY h FORMAT TabSeparated", ch->db);
+    up_buf_t out = {0};
+    int rc = run(ch, 0, sql, &out);
+    if (rc < 0) {
+        char why[sizeof ch->err];
+        snprintf(why, sizeof why, "%s", ch->err);
+        for (int i = 0; i < ch->n_urls; i++)
+            if (run(ch, i, "SELECT 1", &out) < 0)
+                break;   /* ch->err: "cannot reach ClickHouse at URL: …" */
+            else if (i == ch->n_urls - 1)
+                snprintf(ch->err, sizeof ch->err, "%s", why);
+        up_buf_free(&out);
+        ch->gdup_ready = 0;
+        return rc;
+    }
+    const char *p = out.data ? out.data : "", *end = p + out.len;
+    size_t n = 0;
+    while (rc == 0 && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t k = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (k == 0 || k > 20 || strspn(p, "0123456789") < k)
+            rc = up_errf(ch->err, sizeof ch->err, -UP_EIO, "ClickHouse at %s: cannot read its answer at \"%.*s\"",
+                         ch->urls[0], (int)(k > 100 ? 100 : k), p);
+        else if (up_buf_append(&ch->gdup, n ? ", " : "(", n ? 2 : 1) < 0 || up_buf_append(&ch->gdup, p, k) < 0)
+            rc = -UP_ENOMEM;
+        n++;
+        p = nl ? nl + 1 : end;
+    }
+    if (rc == 0 && n && up_buf_append(&ch->gdup, ")", 1) < 0)
+        rc = -UP_ENOMEM;
+    if (rc < 0) {
+        up_buf_reset(&ch->gdup);
+        ch->gdup_ready = 0;
+    }
+    up_buf_free(&out);
+    return rc;
+}
+
 /* The de-duplicated events of one shard as a subquery with the columns a,
  * u, e, t (ts) and s (seq): events without a message id are all kept; of the
- * rows that share one, the first stored. Only ids that occur more than once
- * need the GROUP BY message_id, so the shard first finds those, by a 64-bit
- * hash (a GROUP BY over numbers, several times cheaper than over strings):
- * a row whose hash occurs once is the only row of its id and goes through as
- * it is; the rows of a hash that occurs more than once (duplicates, or a
- * rare collision of two ids) are grouped by the id itself, so the answer is
- * exact either way. raw_where filters the rows read as they are, out_where
- * the winners of the grouped ids (the row stored first decides the event's
- * time, name and account); acc_narrow (or "") narrows the grouped ids (for
- * one account: those with a row of it). */
-int up_ch_dedup_sql(const up_ch_t *ch, up_buf_t *b, const char *raw_where, const char *acc_narrow,
-                    const char *out_where)
+ * rows that share one, the first stored (the least seq).
+ *
+ * Only ids that occur more than once need grouping, so the shard first
+ * finds those, by a 64-bit hash (a GROUP BY over numbers, several times
+ * cheaper than over strings): L, the hashes that occur more than once on
+ * this shard, and G (fetch_gdup), those of client ids stored under more
+ * than one account, whose copies may lie on two shards. A row whose hash is in neither is the only row of its id
+ * and goes through as it is. The rows of a hash in L only (all copies here)
+ * are grouped by the id itself, argMin(…, seq) picking the first stored. A
+ * row of a hash in G is kept when its (id, seq) is the id's first stored in
+ * the whole cluster, which a GLOBAL IN over the Distributed table says. A
+ * hash that two different ids share only sends their rows the long way:
+ * every step that decides compares the ids themselves, so the answer is
+ * exact either way.
+ *
+ * raw_where filters the rows that go through as they are, out_where the
+ * first-stored rows of the other ids (the row stored first decides the
+ * event's time, name and account); acc_narrow (or "") narrows the ids of L
+ * (for one account: those with a row of it). */
+int up_ch_dedup_sql(up_ch_t *ch, up_buf_t *b, const char *raw_where, const char *acc_narrow, const char *out_where)
 {
-    const char *db = ch->db, *t = local_table(ch);
+    int rc = ch->gdup_ready ? 0 : fetch_gdup(ch);
+    if (rc < 0)
+        return rc;
+    const char *db = ch->db, *t = local_table(ch), *g = ch->gdup.len ? ch->gdup.data : NULL;
     char dup[512];
     snprintf(dup, sizeof dup, "SELECT h FROM (SELECT cityHash64(message_id) AS h FROM %s.%s WHERE message_id != ''"
              " GROUP BY h HAVING count() > 1)", db, t);
-    return up_buf_printf(b,
-        "SELECT account_id AS a, user_id AS u, event AS e, ts AS t, seq AS s FROM %s.%s"
-        " WHERE (message_id = '' OR cityHash64(message_id) NOT IN (%s)) AND %s"
-        " UNION ALL"
-        " SELECT a, u, e, t, s FROM (SELECT argMin(account_id, seq) AS a, argMin(user_id, seq) AS u,"
-        " argMin(event, seq) AS e, argMin(ts, seq) AS t, min(seq) AS s FROM %s.%s"
-        " WHERE message_id != '' AND cityHash64(message_id) IN (%s)%s GROUP BY message_id) WHERE %s",
-        db, t, dup, raw_where, db, t, dup, acc_narrow, out_where) < 0 ? -UP_ENOMEM : 0;
+    if (up_buf_printf(b, "SELECT account_id AS a, user_id AS u, event AS e, ts AS t, seq AS s FROM %s.%s"
+                      " WHERE (message_id = '' OR (cityHash64(message_id) NOT IN (%s)", db, t, dup) < 0 ||
+        (g && (up_buf_puts(b, " AND cityHash64(message_id) NOT IN ") < 0 || up_buf_puts(b, g) < 0)) ||
+        up_buf_printf(b, ")) AND %s UNION ALL SELECT a, u, e, t, s FROM (SELECT argMin(account_id, seq) AS a,"
+                      " argMin(user_id, seq) AS u, argMin(event, seq) AS e, argMin(ts, seq) AS t, min(seq) AS s"
+                      " FROM %s.%s WHERE message_id != '' AND cityHash64(message_id) IN (%s)", raw_where, db, t, dup) < 0 ||
+        (g && (up_buf_puts(b, " AND cityHash64(message_id) NOT IN ") < 0 || up_buf_puts(b, g) < 0)) ||
+        up_buf_printf(b, "%s GROUP BY message_id) WHERE %s", acc_narrow, out_where) < 0)
+        return -UP_ENOMEM;
+    if (g && (up_buf_printf(b, " UNION ALL SELECT a, u, e, t, s FROM (SELECT account_id AS a, user_id AS u,"
+                            " event AS e, ts AS t, seq AS s FROM %s.%s WHERE cityHash64(message_id) IN %s"
+                            " AND (message_id, seq) GLOBAL IN (SELECT message_id, min(seq) FROM %s.events"
+                            " WHERE cityHash64(message_id) IN %s GROUP BY message_id)) WHERE %s",
+                            db, t, g, db, g, out_where) < 0))
+        return -UP_ENOMEM;
+    return 0;
 }
 
 /* The rollup's groups of one shard: per (account, user, event, UTC day,
  * ts <= cutoff) of its de-duplicated events the count and the first and
  * last ts. */
-static int groups_sql(const up_ch_t *ch, int64_t cutoff, up_buf_t *sql)
+static int groups_sql(up_ch_t *ch, int64_t cutoff, up_buf_t *sql)
 {
+    int rc;
     if (up_buf_printf(sql, "SELECT a, u, e, toInt64(floor(t / 86400000)) AS day, t <= %lld AS inw, count(), min(t),"
-                      " max(t) FROM (", (long long)cutoff) < 0 || up_ch_dedup_sql(ch, sql, "1", "", "1") < 0 ||
-        up_buf_puts(sql, ") GROUP BY a, u, e, day, inw FORMAT TabSeparated") < 0)
+                      " max(t) FROM (", (long long)cutoff) < 0)
         return -UP_ENOMEM;
-    return 0;
+    if ((rc = up_ch_dedup_sql(ch, sql, "1", "", "1")) < 0)
+        return rc;
+    return up_buf_puts(sql, ") GROUP BY a, u, e, day, inw FORMAT TabSeparated") < 0 ? -UP_ENOMEM : 0;
 }
 
 static int cmp_str(const char *a, size_t an, const char *b, size_t bn)
@@ -718,7 +807,9 @@ static void *read_shard(void *arg)
 {
     shard_read_t *sr = arg;
     const char *url = sr->ch->urls[sr->shard];
-    sr->rc = post_to(sr->ch, url, "", sr->sql, strlen(sr->sql), &sr->ans, sr->err, sizeof sr->err);
+    char params[64];
+    up_ch_query_params(strlen(sr->sql), params, sizeof params);
+    sr->rc = post_to(sr->ch, url, params, sr->sql, strlen(sr->sql), &sr->ans, sr->err, sizeof sr->err);
     return NULL;
 }
 
@@ -731,6 +822,7 @@ int up_ch_fill(up_ch_t *ch, up_rollup_t *r, int64_t cutoff)
     groups_t gs = {0};
     int rc = sr && th && started ? 0 : -UP_ENOMEM;
     ch->err[0] = '\0';
+    ch->gdup_ready = 0;   /* asked again for every rollup: new events may have come */
     if (rc == 0)
         rc = groups_sql(ch, cutoff, &sql);
     /* every shard at once: each aggregates its own events, so the wait is

@@ -17,6 +17,13 @@
 
 typedef struct up_ch up_ch_t;
 
+/* The start of every message id uptake makes up for a row (a file's row
+ * without one, an exported event): a byte no client's id can hold, since
+ * ids are checked to be UTF-8 as they come in. Such an id always stands for
+ * the same event (same account, hence same shard), so only ids without it
+ * can have copies on two shards (store_ch.c, up_ch_dedup_sql). */
+#define UP_CH_SYNTH_PREFIX "\xff" "uptake:"
+
 /* Rows per INSERT: a batch is sent when it holds this many events, and at
  * every up_ch_flush. */
 #define UP_CH_BATCH_ROWS 100000

@@ -84,7 +84,7 @@ static int filter(up_buf_t *b, const char *acol, const char *ecol, const char *t
  * for one account the ids are first narrowed to those with a row of that
  * account, which keeps every row of each remaining id and so the same
  * winner. */
-static int scan_sql(const up_ch_t *ch, const up_rollup_t *r, const char *account, int64_t from, int64_t T,
+static int scan_sql(up_ch_t *ch, const up_rollup_t *r, const char *account, int64_t from, int64_t T,
                     const uint8_t *want, uint32_t n_want, up_buf_t *sql, uint32_t *n_names)
 {
     const char *db = up_ch_database(ch), *t = up_ch_local_table(ch);
@@ -98,9 +98,11 @@ static int scan_sql(const up_ch_t *ch, const up_rollup_t *r, const char *account
     if (rc == 0 && account)
         rc = up_buf_printf(&f_acc, " AND message_id IN (SELECT message_id FROM %s.%s WHERE account_id = ", db, t) < 0 ||
              put_literal(&f_acc, account, strlen(account)) < 0 || up_buf_puts(&f_acc, ")") < 0 ? -UP_ENOMEM : 0;
-    if (rc == 0 && (up_buf_puts(sql, "SELECT a, u, e, t, s FROM (") < 0 ||
-                    (rc = up_ch_dedup_sql(ch, sql, f_raw.data, f_acc.data ? f_acc.data : "", f_out.data)) < 0 ||
-                    up_buf_puts(sql, ") ORDER BY a, u, t, s FORMAT TabSeparated") < 0))
+    if (rc == 0 && up_buf_puts(sql, "SELECT a, u, e, t, s FROM (") < 0)
+        rc = -UP_ENOMEM;
+    if (rc == 0)
+        rc = up_ch_dedup_sql(ch, sql, f_raw.data, f_acc.data ? f_acc.data : "", f_out.data);
+    if (rc == 0 && up_buf_puts(sql, ") ORDER BY a, u, t, s FORMAT TabSeparated") < 0)
         rc = -UP_ENOMEM;
     up_buf_free(&in);
     up_buf_free(&f_raw);
@@ -240,7 +242,9 @@ static int scan_shard(stream_t *st, const char *sql)
 {
     size_t errlen;
     char *err = up_ch_errbuf(st->ch, &errlen), url[2048];
-    snprintf(url, sizeof url, "%s/", st->url);
+    char params[64];
+    up_ch_query_params(strlen(sql), params, sizeof params);
+    snprintf(url, sizeof url, "%s/?%s", st->url, params);
     up_ch_curl_auth(st->ch, NULL);   /* libcurl initialised once */
     if (!(st->curl = curl_easy_init()))
         return -UP_ENOMEM;
