@@ -5,7 +5,10 @@
 #    cluster.sh: two clickhouse-server processes on this machine) and into
 #    the embedded store;
 #  - `report accounts --as-of 2026-11-20 --format csv` on each, best of 3;
-#  - `uptake export --to clickhouse` of the embedded store (a third database).
+#  - the same events with a message_id column (ids as a client sends them,
+#    which the reads must de-duplicate across shards) into a third database;
+#  - `uptake export --to clickhouse` of the embedded store (a fourth database;
+#    skipped when EXPORT=0).
 # Both servers share this machine's cores with uptake, so the ClickHouse
 # numbers say what one box does, not what a real cluster does. Output:
 # bench/out/clickhouse.md. Skipped without clickhouse-server.
@@ -44,22 +47,32 @@ emb_imp=$(t "$uptake" --data "$out/emb" import -q events "$data/events.csv")
     --cluster uptake_test --database uptake_bench >/dev/null
 crm "$out/ch"
 ch_imp=$(t "$uptake" --data "$out/ch" import -q events "$data/events.csv")
-exp=$(t "$uptake" --data "$out/emb" export --to clickhouse --clickhouse "$urls" --cluster uptake_test \
-    --database uptake_bench_export --out "$out/exp")
-# the same events through a pipe: no file identity, so no ids are given to
-# the rows (ingest.c, ch_synth_prefix): what the read-time de-duplication of
-# those ids costs the report
-"$uptake" --data "$out/noid" init -q --model "$data/model.yaml" --engine clickhouse --clickhouse "$urls" \
-    --cluster uptake_test --database uptake_bench_noid >/dev/null
-crm "$out/noid"
-noid_imp=$(t sh -c 'cat "$2" | "$1" --data "$3" import -q events /dev/stdin' sh "$uptake" "$data/events.csv" "$out/noid")
-report() { for i in 1 2 3; do t "$uptake" --data "$1" report accounts --as-of "$asof" --format csv; done | best; }
+exp=skipped
+[ "${EXPORT:-1}" = 0 ] || exp=$(t "$uptake" --data "$out/emb" export --to clickhouse --clickhouse "$urls" \
+    --cluster uptake_test --database uptake_bench_export --out "$out/exp")
+# the same events, each with a message id of its own as a client sends them:
+# ids uptake did not make up may have copies under two accounts, on two
+# shards, so every read asks the cluster for those (store_ch.c, fetch_gdup)
+awk 'NR == 1 { print $0 ",message_id"; next } { print $0 ",c" NR }' "$data/events.csv" > "$out/ids.csv"
+"$uptake" --data "$out/cid" init -q --model "$data/model.yaml" --engine clickhouse --clickhouse "$urls" \
+    --cluster uptake_test --database uptake_bench_cid >/dev/null
+crm "$out/cid"
+cid_imp=$(t "$uptake" --data "$out/cid" import -q events "$out/ids.csv")
+"$uptake" --data "$out/eid" init -q --model "$data/model.yaml" >/dev/null
+crm "$out/eid"
+eid_imp=$(t "$uptake" --data "$out/eid" import -q events "$out/ids.csv")
+rm -f "$out/ids.csv"
+reps=${REPS:-3}
+report() { for i in $(seq "$reps"); do t "$uptake" --data "$1" report accounts --as-of "$asof" --format csv; done | best; }
 emb_rep=$(report "$out/emb")
 ch_rep=$(report "$out/ch")
-noid_rep=$(report "$out/noid")
+cid_rep=$(report "$out/cid")
+eid_rep=$(report "$out/eid")
 "$uptake" --data "$out/emb" report accounts --as-of "$asof" --format csv > "$out/emb.csv"
 "$uptake" --data "$out/ch" report accounts --as-of "$asof" --format csv > "$out/ch.csv"
-same=$(cmp -s "$out/emb.csv" "$out/ch.csv" && echo "byte-identical" || echo "DIFFERENT")
+"$uptake" --data "$out/cid" report accounts --as-of "$asof" --format csv > "$out/cid.csv"
+same=$(cmp -s "$out/emb.csv" "$out/ch.csv" && cmp -s "$out/emb.csv" "$out/cid.csv" && echo "byte-identical" ||
+    echo "DIFFERENT")
 # what each keeps on disk: events.log + rollup.bin, and the parts of both shards
 emb_mb=$(du -sm "$out/emb" | cut -f1)
 ch_bytes=0
@@ -73,11 +86,12 @@ echo
 echo "| step | embedded s | ClickHouse (2 shards) s | ratio (ClickHouse ÷ embedded) |"
 echo "|---|---:|---:|---:|"
 awk -v e="$emb_imp" -v c="$ch_imp" 'BEGIN { printf "| import events | %.2f | %.2f | %.2f× |\n", e, c, c / e }'
-awk -v e="$emb_rep" -v c="$ch_rep" 'BEGIN { printf "| report accounts --as-of '"$asof"' (best of 3) | %.2f | %.2f | %.2f× |\n", e, c, c / e }'
-awk -v i="$noid_imp" -v r="$noid_rep" 'BEGIN { printf "| ClickHouse, the file through a pipe (rows without ids): import; report | | %.2f; %.2f | |\n", i, r }'
+awk -v e="$emb_rep" -v c="$ch_rep" 'BEGIN { printf "| report accounts --as-of '"$asof"' (best of '"$reps"') | %.2f | %.2f | %.2f× |\n", e, c, c / e }'
+awk -v e="$eid_imp" -v c="$cid_imp" 'BEGIN { printf "| import events, each with a client message id | %.2f | %.2f | %.2f× |\n", e, c, c / e }'
+awk -v e="$eid_rep" -v c="$cid_rep" 'BEGIN { printf "| report accounts on those (best of '"$reps"') | %.2f | %.2f | %.2f× |\n", e, c, c / e }'
 echo
-echo "- export of the embedded store into a third database: $exp s"
-echo "- the two reports: $same"
+echo "- export of the embedded store into a fourth database: $exp s"
+echo "- the three reports (embedded, ClickHouse, ClickHouse with client ids): $same"
 echo "- on disk: the embedded store ${emb_mb} MB (events.log, rollup.bin, uptake.db); ClickHouse's parts $((ch_bytes / 1048576)) MB"
 echo "- ClickHouse $(curl -s --max-time 10 --data-binary 'SELECT version()' "${urls%%,*}/")"
 } > bench/out/clickhouse.md
