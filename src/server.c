@@ -58,12 +58,88 @@ void up_server_logf(srv_t *sv, int level, const char *fmt, ...)
 
 /* ---- the reader ---------------------------------------------------------- */
 
+/* Builds a reader of a ClickHouse store off the request path, then puts it
+ * in place of the one the API answers from meanwhile. */
+static void *build_ch_reader(void *arg)
+{
+    srv_t *sv = arg;
+    double t0 = mono_s();
+    pthread_mutex_lock(&sv->read_mu);
+    int epoch = sv->reader_epoch;
+    pthread_mutex_unlock(&sv->read_mu);
+    up_store_t *fresh = NULL;
+    char err[1024];
+    int rc = up_store_open(&fresh, sv->cfg.data, UP_STORE_READ, err, sizeof err);
+    pthread_mutex_lock(&sv->read_mu);
+    if (rc == 0 && epoch != sv->reader_epoch) {   /* a model change meanwhile: build again */
+        up_store_close(fresh);
+        atomic_store(&sv->reader_behind, 1);
+        t0 = 0;
+    } else if (rc < 0) {
+        up_server_logf(sv, 1, "cannot rebuild the API's figures from ClickHouse: %s; the previous ones stay,"
+                       " and the next request after clickhouse_refresh tries again", err);
+        atomic_store(&sv->reader_behind, 1);
+    } else {
+        up_store_close(sv->reader);
+        sv->reader = fresh;
+        up_server_logf(sv, 3, "the API's figures rebuilt from ClickHouse in %.2f s", mono_s() - t0);
+    }
+    sv->ch_built_at = t0;
+    sv->ch_building = 0;
+    pthread_mutex_unlock(&sv->read_mu);
+    return NULL;
+}
+
+/* A ClickHouse store that took events since the reader was built: with
+ * clickhouse_refresh 0 the reader is dropped (the caller opens another,
+ * and the request waits for it); otherwise, once clickhouse_refresh has
+ * passed since the last build, another is built on a thread of its own
+ * while requests are answered from this one. Under read_mu. */
+static void ch_catch_up(srv_t *sv)
+{
+    if (!sv->reader || !atomic_load(&sv->reader_behind) || sv->ch_building)
+        return;
+    if (sv->cfg.clickhouse_refresh_s == 0) {
+        atomic_store(&sv->reader_behind, 0);
+        up_store_close(sv->reader);
+        sv->reader = NULL;
+        return;
+    }
+    if (mono_s() - sv->ch_built_at < sv->cfg.clickhouse_refresh_s)
+        return;
+    if (sv->ch_builder_started) {   /* the last build has put its reader in place: it is ending */
+        pthread_join(sv->ch_builder, NULL);
+        sv->ch_builder_started = 0;
+    }
+    atomic_store(&sv->reader_behind, 0);
+    sv->ch_building = 1;
+    if (pthread_create(&sv->ch_builder, NULL, build_ch_reader, sv) == 0)
+        sv->ch_builder_started = 1;
+    else {   /* no thread: the request waits for a new reader */
+        sv->ch_building = 0;
+        up_store_close(sv->reader);
+        sv->reader = NULL;
+    }
+}
+
+void up_server_reader_stop(srv_t *sv)
+{
+    pthread_mutex_lock(&sv->read_mu);
+    int started = sv->ch_builder_started;
+    sv->ch_builder_started = 0;
+    pthread_mutex_unlock(&sv->read_mu);
+    if (started)
+        pthread_join(sv->ch_builder, NULL);
+}
+
 up_store_t *up_server_reader_get(srv_t *sv)
 {
     pthread_mutex_lock(&sv->read_mu);
+    ch_catch_up(sv);
     if (sv->reader && atomic_exchange(&sv->reader_stale, 0)) {
         up_store_close(sv->reader);
         sv->reader = NULL;
+        sv->reader_epoch++;
     }
     if (sv->reader && up_store_refresh(sv->reader) < 0) {
         up_server_logf(sv, 1, "the API's reader could not catch up with the log; opening it again");
@@ -72,6 +148,8 @@ up_store_t *up_server_reader_get(srv_t *sv)
     }
     if (!sv->reader) {
         char err[1024];
+        atomic_store(&sv->reader_behind, 0);
+        sv->ch_built_at = mono_s();
         if (up_store_open(&sv->reader, sv->cfg.data, UP_STORE_READ, err, sizeof err) < 0) {
             up_server_logf(sv, 0, "cannot open a reader for the API: %s", err);
             sv->reader = NULL;
@@ -869,6 +947,7 @@ static void stop_threads(srv_t *sv, threads_t *t)
  * error when rc was 0. */
 static int close_state(srv_t *sv, int rc, char *err, size_t errlen)
 {
+    up_server_reader_stop(sv);
     up_store_close(sv->reader);
     up_ingest_close(sv->ingest);
     int crc = sv->store ? up_store_close(sv->store) : 0;   /* writes the snapshot */

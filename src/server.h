@@ -21,6 +21,9 @@ typedef struct {
                                * connection opening or the previous answer on it (default 60) */
     int checkpoint_s;         /* write the rollup snapshot at most this often (default 60) */
     int alerts_every_s;       /* evaluate the alert rules this often; 0: never (default 3600) */
+    int clickhouse_refresh_s; /* a ClickHouse store: the API's figures are rebuilt in the background
+                               * at most this often after new events; 0: on the first request after
+                               * each commit, which waits for it (default 30) */
     uint32_t connections_per_ip;   /* connections open at once from one address; 0: no limit
                                * beyond the server's 1,000 (default 100) */
     uint32_t body_memory_mb;  /* request bodies held at once, as received plus the room to
@@ -35,7 +38,8 @@ void up_server_cfg_default(up_server_cfg_t *c, const char *data_dir);
 
 /* Reads a config file (YAML: a flat mapping of the keys above: data, listen,
  * log_level as error|warn|info|debug, queue_events, timeout, request_timeout,
- * checkpoint, alerts_every, connections_per_ip, body_memory_mb, vendor_name, vendor_logo)
+ * checkpoint, alerts_every, clickhouse_refresh, connections_per_ip, body_memory_mb,
+ * vendor_name, vendor_logo)
  * into c. Returns 0 or -UP_EPARSE with "FILE:LINE: key: reason" in err. */
 int up_server_cfg_load(up_server_cfg_t *c, const char *path, char *err, size_t errlen);
 

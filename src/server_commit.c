@@ -103,10 +103,10 @@ void *up_server_commit_thread(void *arg)
         double t0 = mono_s();
         int rc = sv->store_broken ? -UP_EIO : commit_jobs(sv, jobs);
         /* events in ClickHouse: the API's reader has no log to catch up
-         * with, so it is opened again (its rollup rebuilt from ClickHouse)
-         * on the next request after a commit */
+         * with, so another is built (its rollup asked of ClickHouse):
+         * up_server_reader_get says when */
         if (rc == 0 && up_store_is_clickhouse(sv->store))
-            atomic_store(&sv->reader_stale, 1);
+            atomic_store(&sv->reader_behind, 1);
         if (sv->cfg.log_level >= 3) {
             size_t nj = 0, ne = 0;
             for (job_t *j = jobs; j; j = j->next)

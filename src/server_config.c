@@ -20,6 +20,7 @@ void up_server_cfg_default(up_server_cfg_t *c, const char *data_dir)
     c->request_timeout_s = 60;
     c->checkpoint_s = 60;
     c->alerts_every_s = 3600;
+    c->clickhouse_refresh_s = 30;
     c->connections_per_ip = 100;
     c->body_memory_mb = 128;
 }
@@ -55,6 +56,10 @@ static int cfg_set(up_server_cfg_t *c, const char *key, const char *val, char *w
         if (!is_num || n < 0 || n > 604800)
             return snprintf(why, whylen, "expected seconds from 0 (never) to 604800"), -1;
         c->alerts_every_s = (int)n;
+    } else if (strcmp(key, "clickhouse_refresh") == 0) {
+        if (!is_num || n < 0 || n > 86400)
+            return snprintf(why, whylen, "expected seconds from 0 (every commit, waited for) to 86400"), -1;
+        c->clickhouse_refresh_s = (int)n;
     } else if (strcmp(key, "timeout") == 0 || strcmp(key, "request_timeout") == 0 ||
                strcmp(key, "checkpoint") == 0) {
         if (!is_num || n < 1 || n > 86400)
@@ -76,7 +81,7 @@ static int cfg_set(up_server_cfg_t *c, const char *key, const char *val, char *w
         snprintf(dst, cap, "%s", val);
     } else
         return snprintf(why, whylen, "unknown key (data, listen, log_level, queue_events, timeout,"
-                                     " request_timeout, checkpoint, alerts_every, connections_per_ip,"
+                                     " request_timeout, checkpoint, alerts_every, clickhouse_refresh, connections_per_ip,"
                                      " body_memory_mb, vendor_name, vendor_logo)"), -1;
     return 0;
 }

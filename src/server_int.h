@@ -50,6 +50,14 @@ typedef struct {
     up_store_t *reader;               /* a read-only handle, refreshed per request, so that
                                        * reports never hold up commits */
     atomic_int reader_stale;          /* the writer cut the log back: open the reader again */
+    atomic_int reader_behind;         /* a ClickHouse store took events since the reader was
+                                       * built: build another (up_server_reader_get) */
+    int ch_building;                  /* a rebuild runs on ch_builder (under read_mu) */
+    int ch_builder_started;           /* ch_builder is to be joined */
+    pthread_t ch_builder;
+    double ch_built_at;               /* monotonic s: the reader's rollup was asked for */
+    int reader_epoch;                 /* readers dropped as stale (under read_mu): a build
+                                       * begun before the last drop is thrown away */
     int store_gen;                    /* reopens of the writer (under store_mu) */
     pthread_mutex_t ck_mu;            /* the checkpoint thread's sleep */
     pthread_cond_t ck_wake;
@@ -143,6 +151,8 @@ enum MHD_Result up_server_respond_error(struct MHD_Connection *c, conn_t *cn, in
  * acknowledged event (opened on first use; reopened when a refresh fails),
  * or NULL (read_mu still held) when it cannot be opened. */
 up_store_t *up_server_reader_get(srv_t *sv);
+/* Waits for a rebuild of the reader that is under way (at shutdown). */
+void up_server_reader_stop(srv_t *sv);
 
 /* ---- server_commit.c ---- */
 

@@ -373,7 +373,8 @@ ok --data "$TMP/down" keys create --write
 WK=$(grep -o 'upw_[0-9a-zA-Z]*' "$TMP/out" | head -1)
 ok --data "$TMP/down" keys create --read
 RK=$(grep -o 'upr_[0-9a-zA-Z]*' "$TMP/out" | head -1)
-"$UPTAKE" --data "$TMP/down" serve --listen 127.0.0.1:0 2> "$TMP/server.err" &
+printf 'clickhouse_refresh: 2\nlog_level: debug\n' > "$TMP/serve.yaml"
+"$UPTAKE" --data "$TMP/down" serve --listen 127.0.0.1:0 --config "$TMP/serve.yaml" 2> "$TMP/server.err" &
 SPID=$!
 PORT= i=0
 while [ -z "$PORT" ]; do
@@ -405,8 +406,23 @@ sh "$HERE/cluster.sh" start-shard "$CL" 2 || fail "shard 2 did not start again"
 [ "$(post "$B2")" = 200 ] || fail "the batch again with shard 2 back: not 200"
 curl -s --max-time 60 -H "Authorization: Bearer $RK" "$BASE/api/v1/accounts/$acc2/users?as_of=2026-11-20" > "$TMP/body"
 grep -q '"user_id":"srv-u3"' "$TMP/body" || fail "the API does not show the batch retried after a 503"
+# clickhouse_refresh 2: a request right after a commit is answered from the
+# figures built before it (and may start a rebuild); the event shows once a
+# rebuild is in place (polled, 30 s at most)
+B3='{"batch":[{"type":"track","userId":"srv-u4","event":"report.view","timestamp":"2026-11-20T13:00:00Z","context":{"groupId":"'$acc2'"},"messageId":"srv-4"}]}'
+[ "$(post "$B3")" = 200 ] || fail "a third batch: not 200"
+curl -s --max-time 60 -H "Authorization: Bearer $RK" "$BASE/api/v1/accounts/$acc2/users?as_of=2026-11-20" > "$TMP/body"
+grep -q '"user_id":"srv-u3"' "$TMP/body" || fail "the API's answer right after a commit lacks the earlier events"
+! grep -q '"user_id":"srv-u4"' "$TMP/body" || fail "the API waited for a rebuild (clickhouse_refresh 2)"
+i=0
+until grep -q '"user_id":"srv-u4"' "$TMP/body"; do
+    i=$((i + 1)); [ $i -le 60 ] || fail "the API does not show the third batch within 30 s"
+    sleep 0.5
+    curl -s --max-time 60 -H "Authorization: Bearer $RK" "$BASE/api/v1/accounts/$acc2/users?as_of=2026-11-20" > "$TMP/body"
+done
+grep -q "the API's figures rebuilt from ClickHouse in" "$TMP/server.err" || fail "no rebuild in the server log"
 kill "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=
-say "serve: 200 after ClickHouse accepted, a re-sent batch counted once, 503 with a shard down, the API sees the events"
+say "serve: 200 after ClickHouse accepted, a re-sent batch counted once, 503 with a shard down, the API sees the events (rebuilt in the background after $i polls)"
 
 # ---- the write side: an embedded store moved into ClickHouse -----------
 ok --data "$TMP/emb" export --to clickhouse --clickhouse "$URLS" --cluster uptake_test --database uptake_export --out "$TMP/exp"
