@@ -437,4 +437,14 @@ done
 up --data "$TMP/emb" export --to clickhouse --clickhouse "$URLS" --cluster uptake_test --database uptake_export --out "$TMP/exp"
 expect_rc 2 "export into a directory that exists"
 say "export: $N events moved, reports equal the embedded store's"
+
+# the dashboard in Chromium on a ClickHouse store: tests/web/run.sh, every
+# page and its checks against the API (screenshots: tests/web/artifacts-clickhouse)
+if command -v node >/dev/null && { [ -n "${CHROMIUM:-}" ] || command -v chromium >/dev/null; }; then
+    WEB_CLICKHOUSE=$URLS WEB_ARTIFACTS="$HERE/../web/artifacts-clickhouse" sh "$HERE/../web/run.sh" > "$TMP/web.log" 2>&1 ||
+        { tail -20 "$TMP/web.log" >&2; fail "the dashboard on a ClickHouse store"; }
+    say "the dashboard on a ClickHouse store: $(grep -c '^  ' "$TMP/web.log") checks of tests/web passed"
+else
+    say "SKIP the dashboard on a ClickHouse store: node or chromium is not installed"
+fi
 echo "PASS tests/clickhouse/run.sh"

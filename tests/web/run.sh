@@ -1,7 +1,8 @@
 # The dashboard end to end in Debian's chromium (tests/web/dashboard.mjs):
 # a small demo store plus an account named <img src=x onerror=alert(1)>, the
 # real server with its embedded assets, a read token, and playwright-core.
-# Screenshots: tests/web/artifacts/. Usage: UPTAKE=/abs/path sh tests/web/run.sh
+# Screenshots: tests/web/artifacts/ (or WEB_ARTIFACTS). Usage: UPTAKE=/abs/path sh tests/web/run.sh
+# WEB_CLICKHOUSE=URL,URL runs it all on a ClickHouse store (tests/clickhouse/run.sh does).
 . "$(dirname "$0")/../cli/lib.inc"
 WEB=$REPO/tests/web
 command -v node >/dev/null || fail "node is required (scripts/deps.sh installs it)"
@@ -15,7 +16,14 @@ D=$TMP/demo
 # churn (the portfolio's "Show churned and prospects" and the ROC need them)
 ok demo --out "$D" --accounts 14 --days 200 --seed 6 --last-day 2026-11-20
 S=$TMP/store
-ok --data "$S" init -q --model "$D/model.yaml"
+# WEB_CLICKHOUSE=URL,URL (a two-shard cluster named uptake_test, as
+# tests/clickhouse/cluster.sh starts): the same on a ClickHouse store
+if [ -n "${WEB_CLICKHOUSE:-}" ]; then
+    ok --data "$S" init -q --model "$D/model.yaml" --engine clickhouse --clickhouse "$WEB_CLICKHOUSE" \
+        --cluster uptake_test --database "uptake_web$$"
+else
+    ok --data "$S" init -q --model "$D/model.yaml"
+fi
 for t in accounts users surveys outcomes subscriptions tickets milestones events; do
     ok --data "$S" import -q "$t" "$D/$t.csv"
 done
@@ -28,8 +36,9 @@ TOKEN=$(cat "$TMP/out")
 PID=
 trap 'if [ -n "$PID" ]; then kill -9 "$PID" 2>/dev/null || true; fi; rm -rf "$TMP"' EXIT
 serve_start "$S"
-rm -rf "$WEB/artifacts"
-CHROMIUM=$CHROMIUM timeout 180 node "$WEB/dashboard.mjs" "http://127.0.0.1:$PORT" "$TOKEN" "$WEB/artifacts" "$AS_OF" ||
-    fail "the dashboard test failed (screenshots in tests/web/artifacts)"
+ART=${WEB_ARTIFACTS:-$WEB/artifacts}
+rm -rf "$ART"
+CHROMIUM=$CHROMIUM timeout 180 node "$WEB/dashboard.mjs" "http://127.0.0.1:$PORT" "$TOKEN" "$ART" "$AS_OF" ||
+    fail "the dashboard test failed (screenshots in $ART)"
 serve_stop
 echo "ok $TEST_NAME"
