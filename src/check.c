@@ -41,6 +41,7 @@ typedef struct {
     int snap_on_block;          /* snap_off is the end of a block */
     /* uptake.db */
     int db_ok;
+    int clickhouse;             /* the events are in ClickHouse: the shards were checked */
 } ck_t;
 
 static void say(ck_t *c, int problem, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -252,6 +253,14 @@ static int run_checks(ck_t *c, const char *dir, char *err, size_t errlen)
     int snap_rc = -UP_ENOTFOUND;
     /* a deferred reader: the model, without replaying the log */
     int open_rc = up_store_open(&s, dir, UP_STORE_READ | UP_STORE_DEFER, oerr, sizeof oerr);
+    if (open_rc == 0 && up_store_is_clickhouse(s)) {   /* no log, no snapshot: the shards */
+        say(c, 0, "events: in ClickHouse (events.log and rollup.bin are not used)");
+        c->problems += up_store_check_clickhouse(s, c->out);
+        c->clickhouse = 1;
+        up_store_close(s);
+        check_db(c, dir);
+        return 0;
+    }
     if (open_rc == 0)
         load_snapshot(c, dir, s, why, sizeof why, &snap_rc);
     check_mark(c, dir);
@@ -273,7 +282,10 @@ int up_check_store(const char *dir, FILE *out, char *err, size_t errlen)
     int rc = run_checks(&c, dir, err, errlen);
     if (rc < 0)
         return rc;
-    if (c.problems)
+    if (c.problems && c.clickhouse)
+        fprintf(out, "%d problem%s found: what the lines above say is for ClickHouse's operator to fix; uptake does"
+                " not change its tables (see docs/scale-out.md)\n", c.problems, c.problems == 1 ? "" : "s");
+    else if (c.problems)
         fprintf(out, "%d problem%s found: `uptake repair` rebuilds what can be rebuilt (see docs/store.md)\n",
                 c.problems, c.problems == 1 ? "" : "s");
     else
@@ -420,6 +432,15 @@ int up_check_repair(const char *dir, int drop, FILE *out, char *err, size_t errl
     if (rc < 0)
         return rc;
     int left = 0;
+    if (c.clickhouse) {   /* what is wrong in ClickHouse is for its operator */
+        run_checks(&(ck_t){.out = out}, dir, err, errlen);
+        left = c.problems;
+        if (left)
+            fprintf(out, "not repaired: uptake does not change the ClickHouse tables; fix what the lines above say"
+                     " (docs/scale-out.md)\n");
+        fprintf(out, left ? "%d problem%s left\n" : "the store is whole\n", left, left == 1 ? "" : "s");
+        return left;
+    }
     if (!c.db_ok) {
         fprintf(out, "uptake.db: not repaired: SQLite's integrity check fails; restore uptake.db from a backup"
                 " (see docs/store.md)\n");

@@ -408,6 +408,11 @@ const char *up_store_engine_error(const up_store_t *s)
     return s->ch ? up_ch_error(s->ch) : "";
 }
 
+int up_store_check_clickhouse(up_store_t *s, FILE *out)
+{
+    return s->ch ? up_ch_check(s->ch, out) : 0;
+}
+
 int up_store_is_clickhouse(const up_store_t *s)
 {
     return s->ch != NULL;

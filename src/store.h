@@ -166,6 +166,10 @@ const char *up_store_engine_error(const up_store_t *s);
 /* 1 when the store's events are in ClickHouse, 0 for events.log. */
 int up_store_is_clickhouse(const up_store_t *s);
 
+/* `uptake check` of a ClickHouse store's events (store_ch.h,
+ * up_ch_check): one line per shard to out. Returns the problems found. */
+int up_store_check_clickhouse(up_store_t *s, FILE *out);
+
 /* Records a rejected input record. */
 int up_store_reject(up_store_t *s, const char *source, const char *file, long line,
                     const char *field, const char *reason, const char *record);

@@ -420,6 +420,125 @@ int up_ch_open(sqlite3 *db, up_ch_t **out, char *err, size_t errlen)
     return rc;
 }
 
+/* ---- check ---------------------------------------------------------------- */
+
+/* The first line of shard i's answer to sql, in buf: 0, or -UP_EIO with
+ * ch->err set. */
+static int ask(up_ch_t *ch, int i, const char *sql, char *buf, size_t len)
+{
+    up_buf_t out = {0};
+    int rc = run(ch, i, sql, &out);
+    size_t n = 0;
+    while (rc == 0 && out.data && n < out.len && out.data[n] != '\n' && n + 1 < len)
+        n++;
+    if (len) {
+        if (rc == 0 && n)
+            memcpy(buf, out.data, n);
+        buf[n] = '\0';
+    }
+    up_buf_free(&out);
+    return rc;
+}
+
+/* The slots [lo, hi) of cityHash64(account_id) % *total that shard i owns,
+ * from system.clusters as the first server sees it. */
+static int shard_slots(up_ch_t *ch, int i, uint64_t *lo, uint64_t *hi, uint64_t *total)
+{
+    char sql[512], line[4096];
+    snprintf(sql, sizeof sql, "SELECT arrayStringConcat(groupArray(toString(w)), ',') FROM (SELECT shard_num,"
+             " any(shard_weight) AS w FROM system.clusters WHERE cluster = '%s' GROUP BY shard_num ORDER BY shard_num)",
+             ch->cluster);
+    int rc = ask(ch, 0, sql, line, sizeof line);
+    if (rc < 0)
+        return rc;
+    uint64_t sum = 0;
+    int k = 0;
+    for (char *p = line; *p; k++) {
+        uint64_t w = strtoull(p, &p, 10);
+        if (k == i)
+            *lo = sum, *hi = sum + w;
+        sum += w;
+        if (*p == ',')
+            p++;
+    }
+    *total = sum;
+    return k > i && sum ? 0 : -UP_EINVAL;
+}
+
+int up_ch_check(up_ch_t *ch, FILE *out)
+{
+    static const char want[] = "ts Int64,user_id String,account_id String,event String,message_id String,seq UInt64";
+    const char *t = local_table(ch);
+    int problems = 0;
+    for (int i = 0; i < ch->n_urls; i++) {
+        char sql[1024], got[1024], head[300];
+        snprintf(head, sizeof head, "clickhouse shard %d of %d (%s)", i + 1, ch->n_urls, ch->urls[i]);
+        if (ask(ch, i, "SELECT 1", got, sizeof got) < 0) {
+            problems++;
+            if (out)
+                fprintf(out, "%s: %s\n", head, ch->err);
+            continue;
+        }
+        snprintf(sql, sizeof sql, "SELECT arrayStringConcat(groupArray(concat(name, ' ', type)), ',') FROM"
+                 " (SELECT name, type FROM system.columns WHERE database = '%s' AND table = '%s')",
+                 ch->db, t);
+        if (ask(ch, i, sql, got, sizeof got) < 0 || strcmp(got, want) != 0) {
+            problems++;
+            if (out)
+                fprintf(out, "%s: the table %s.%s%s%s\n", head, ch->db, t, ch->err[0] ? ": " : " ", ch->err[0] ? ch->err :
+                        !got[0] ? "is missing (`uptake init` with the same settings creates it)" :
+                        "has other columns than uptake writes");
+            continue;
+        }
+        if (ch->cluster[0]) {
+            snprintf(sql, sizeof sql, "SELECT engine FROM system.tables WHERE database = '%s' AND name = 'events'",
+                     ch->db);
+            if (ask(ch, i, sql, got, sizeof got) < 0 || strcmp(got, "Distributed") != 0) {
+                problems++;
+                if (out)
+                    fprintf(out, "%s: %s\n", head, ch->err[0] ? ch->err : "the Distributed table events is missing"
+                            " (`uptake init` with the same settings creates it)");
+                continue;
+            }
+        }
+        char rows[64] = "?";
+        snprintf(sql, sizeof sql, "SELECT count() FROM %s.%s", ch->db, t);
+        if (ask(ch, i, sql, rows, sizeof rows) < 0) {
+            problems++;
+            if (out)
+                fprintf(out, "%s: %s\n", head, ch->err);
+            continue;
+        }
+        uint64_t lo = 0, hi = 0, total = 0;
+        if (ch->cluster[0]) {
+            if (shard_slots(ch, i, &lo, &hi, &total) < 0) {
+                problems++;
+                if (out)
+                    fprintf(out, "%s: cannot read the shards' weights of cluster '%s'%s%s\n", head, ch->cluster,
+                            ch->err[0] ? ": " : "", ch->err);
+                continue;
+            }
+            snprintf(sql, sizeof sql, "SELECT count() FROM %s.%s WHERE NOT (cityHash64(account_id) %% %llu >= %llu"
+                     " AND cityHash64(account_id) %% %llu < %llu)", ch->db, t, (unsigned long long)total,
+                     (unsigned long long)lo, (unsigned long long)total, (unsigned long long)hi);
+            if (ask(ch, i, sql, got, sizeof got) < 0 || strcmp(got, "0") != 0) {
+                problems++;
+                if (out)
+                    fprintf(out, "%s: %s%s%s\n", head, ch->err[0] ? ch->err : got,
+                            ch->err[0] ? "" : strcmp(got, "1") ? " rows" : " row",
+                            ch->err[0] ? "" : " of accounts another shard owns (written around the Distributed"
+                            " table?): reports would count them apart from their account's other events");
+                continue;
+            }
+        }
+        if (out)
+            fprintf(out, "%s: ok (%s rows in %s.%s%s)\n", head, rows, ch->db, t,
+                    ch->cluster[0] ? ", each on the shard of its account" : "");
+    }
+    ch->err[0] = '\0';
+    return problems;
+}
+
 /* ---- writes -------------------------------------------------------------- */
 
 /* A TabSeparated field: backslash, tab and newline escaped. */

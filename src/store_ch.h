@@ -11,6 +11,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "rollup.h"
@@ -71,6 +72,14 @@ int up_ch_flush(up_ch_t *ch);
  * does not serve yet (see docs/scale-out.md)" and returns -UP_EINVAL: for
  * what this slice does not do yet. */
 int up_ch_unsupported(up_ch_t *ch, const char *what);
+
+/* Checks every shard and prints a line each to out (NULL: nothing printed):
+ * it answers; its events table has the columns uptake writes; with a
+ * cluster, the Distributed table is there and every row lies on the shard
+ * the Distributed table puts its account on (cityHash64(account_id) modulo
+ * the shards' weights, as system.clusters lists them); and how many rows it
+ * holds. Returns the number of problems found. */
+int up_ch_check(up_ch_t *ch, FILE *out);
 
 /* The last error, naming the shard's URL and what ClickHouse said, or "". */
 const char *up_ch_error(const up_ch_t *ch);

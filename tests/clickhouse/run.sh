@@ -208,6 +208,30 @@ else
     say "SKIP the edge-case sets: node is not installed (sh scripts/deps.sh installs it)"
 fi
 
+# uptake check on a ClickHouse store: each shard answers, has the table,
+# and holds only its own accounts' rows; a row written around the
+# Distributed table, or a missing table, is a problem (exit 1) that repair
+# leaves to ClickHouse's operator
+ok --data "$TMP/nch" check
+[ "$(grep -c '^clickhouse shard [12] of 2 (http://127.0.0.1:[0-9]*): ok ([0-9]* rows in uptake_names.events_local, each on the shard of its account)$' "$TMP/out")" = 2 ] ||
+    fail "check on a ClickHouse store: not two shards ok"
+grep -q '^no problems found$' "$TMP/out" || fail "check on a ClickHouse store: no verdict"
+acc_s2=$(ch_count "$URL2" "SELECT any(account_id) FROM uptake_names.events_local")
+ch_count "$URL1" "INSERT INTO uptake_names.events_local VALUES (1790000000000, 'stray', '$acc_s2', 'report.create', '', 1)" > /dev/null
+up --data "$TMP/nch" check
+expect_rc 1 "check with a row on the wrong shard"
+grep -q "^clickhouse shard 1 of 2 ($URL1): 1 row of accounts another shard owns (written around the Distributed table?): reports would count them apart from their account's other events\$" "$TMP/out" ||
+    fail "check: the row on the wrong shard is not named"
+ch_count "$URL1" "ALTER TABLE uptake_names.events_local DELETE WHERE user_id = 'stray'" > /dev/null
+ch_count "$URL2" "RENAME TABLE uptake_names.events_local TO uptake_names.events_gone" > /dev/null
+up --data "$TMP/nch" repair
+expect_rc 1 "repair with a table missing"
+grep -q "^clickhouse shard 2 of 2 ($URL2): the table uptake_names.events_local is missing (\`uptake init\` with the same settings creates it)\$" "$TMP/out" ||
+    fail "repair: the missing table is not named"
+grep -q "^not repaired: uptake does not change the ClickHouse tables" "$TMP/out" || fail "repair: no word on what it leaves"
+ch_count "$URL2" "RENAME TABLE uptake_names.events_gone TO uptake_names.events_local" > /dev/null
+say "check: two shards ok; a row on the wrong shard and a missing table named, left to the operator"
+
 # init's settings, checked before anything is created
 init_fails() {   # init_fails CODE MESSAGE ARGS...
     code=$1 msg=$2
