@@ -155,7 +155,8 @@ static void text_account(FILE *out, const up_model_t *m, const wf_account_t *a)
 int up_report_workflows(FILE *out, const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
                         up_workflows_t *w, int64_t T, up_format_t format)
 {
-    qsort_r(w->rows, w->n_rows, sizeof *w->rows, cmp_rows, (void *)r);
+    if (w->n_rows)   /* rows is NULL when there are none */
+        qsort_r(w->rows, w->n_rows, sizeof *w->rows, cmp_rows, (void *)r);
     up_table_t t;   /* CSV: the flat rows */
     up_table_init(&t, WF_COLS, W_N);
     up_buf_t b = {0};   /* JSON: accounts with their weeks and workflows */

@@ -110,4 +110,14 @@ sed 's/workflow:share/workflow:nope/' "$TMP/model-ka.yaml" >"$TMP/model-bad.yaml
 up model check "$TMP/model-bad.yaml"
 expect_nonzero "a key action naming no workflow"
 expect_grep "key_actions[0]: 'workflow:nope' names no workflow of the model" "$TMP/err" "the error"
+# a model without workflows: the report is its header alone (CSV), and
+# says so (table); this once tripped UndefinedBehaviorSanitizer (a sort of
+# no rows)
+printf 'features:\n  - {name: reports, events: [create, share]}\n' >"$TMP/model-none.yaml"
+ok --data "$TMP/none" init -q --model "$TMP/model-none.yaml"
+ok --data "$TMP/none" import -q events "$TMP/events.csv"
+ok --data "$TMP/none" report workflows --as-of 2026-03-31 --format csv
+[ "$(wc -l < "$TMP/out")" = 1 ] || fail "report workflows without workflows: more than the header"
+ok --data "$TMP/none" report workflows --as-of 2026-03-31
+expect_grep "The model has no workflows" "$TMP/out" "the table's sentence"
 echo "ok $TEST_NAME"
