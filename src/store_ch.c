@@ -656,19 +656,25 @@ int up_ch_flush(up_ch_t *ch)
 
 /* ---- reads --------------------------------------------------------------- */
 
-/* One group: an (account, user, event, day) of one shard, in or after the
- * cutoff. The strings point into the shard's answer. */
+/* One row of a shard's answer: an (account, user, event) with, for the
+ * days it has events in the cutoff, the day, the count and (a key
+ * action's only) the first and last ts of the day. Its strings point into
+ * the answer; its numbers are at off in the pool: days[nd], counts[nd],
+ * then firsts[nka] and lasts[nka] (nka is 0 or nd). */
 typedef struct {
     char *acc, *user, *event;
     size_t alen, ulen, elen;
-    int inw;
-    uint64_t n;
-    int64_t min_ts, max_ts;
+    int64_t first;            /* the first ts, in or after the cutoff: the order of first use */
+    int64_t min_in, max_in;   /* the first and last ts in the cutoff (when nd > 0) */
+    size_t off;
+    uint32_t nd, nka;
 } group_t;
 
 typedef struct {
     group_t *g;
     size_t n, cap;
+    int64_t *pool;
+    size_t pn, pcap;
 } groups_t;
 
 /* Undoes TabSeparated escaping in place; returns the new length. */
@@ -687,13 +693,42 @@ static size_t unescape(char *s, size_t n)
     return o;
 }
 
-/* Splits one answer line into its 8 fields. */
-static int parse_group(char *line, group_t *g)
+/* A ClickHouse array of whole numbers ("[1,2,3]", "[]") appended to the
+ * pool; *n its length. */
+static int parse_array(const char *f, size_t len, groups_t *gs, uint32_t *n)
 {
-    char *f[8];
-    size_t len[8];
-    for (int i = 0; i < 8; i++) {
-        char *e = strchr(line, i < 7 ? '\t' : '\0');
+    if (len < 2 || f[0] != '[' || f[len - 1] != ']')
+        return -UP_EPARSE;
+    *n = 0;
+    const char *p = f + 1, *end = f + len - 1;
+    while (p < end) {
+        char *q;
+        errno = 0;
+        long long v = strtoll(p, &q, 10);
+        if (q == p || q > end || errno || (q < end && *q != ','))
+            return -UP_EPARSE;
+        if (gs->pn == gs->pcap) {
+            size_t cap = gs->pcap ? gs->pcap * 2 : 4096;
+            int64_t *np = realloc(gs->pool, cap * sizeof *np);
+            if (!np)
+                return -UP_ENOMEM;
+            gs->pool = np, gs->pcap = cap;
+        }
+        gs->pool[gs->pn++] = v;
+        ++*n;
+        p = q < end ? q + 1 : q;
+    }
+    return 0;
+}
+
+/* One answer line: account, user, event, first, first and last in the
+ * cutoff, then the arrays of days, counts, firsts and lasts. */
+static int parse_group(char *line, groups_t *gs, group_t *g)
+{
+    char *f[10];
+    size_t len[10];
+    for (int i = 0; i < 10; i++) {
+        char *e = strchr(line, i < 9 ? '\t' : '\0');
         if (!e)
             return -UP_EPARSE;
         f[i] = line;
@@ -704,10 +739,26 @@ static int parse_group(char *line, group_t *g)
     g->acc = f[0], g->alen = unescape(f[0], len[0]);
     g->user = f[1], g->ulen = unescape(f[1], len[1]);
     g->event = f[2], g->elen = unescape(f[2], len[2]);
-    g->inw = f[4][0] == '1';
-    g->n = strtoull(f[5], NULL, 10);
-    g->min_ts = strtoll(f[6], NULL, 10);
-    g->max_ts = strtoll(f[7], NULL, 10);
+    char *end;
+    int64_t *v[3] = {&g->first, &g->min_in, &g->max_in};
+    for (int i = 0; i < 3; i++) {
+        errno = 0;
+        *v[i] = strtoll(f[3 + i], &end, 10);
+        if (end == f[3 + i] || *end || errno)
+            return -UP_EPARSE;
+    }
+    g->off = gs->pn;
+    uint32_t nd, nn, nmin, nmax;
+    int rc;
+    if ((rc = parse_array(f[6], len[6], gs, &nd)) < 0 || (rc = parse_array(f[7], len[7], gs, &nn)) < 0 ||
+        (rc = parse_array(f[8], len[8], gs, &nmin)) < 0 || (rc = parse_array(f[9], len[9], gs, &nmax)) < 0)
+        return rc;
+    if (nn != nd || nmin != nmax || (nmin && nmin != nd))
+        return -UP_EPARSE;
+    for (uint32_t i = 0; i < nd; i++)   /* days that up_day_of can give, counts of at least 1 */
+        if (gs->pool[g->off + i] < -1000000 || gs->pool[g->off + i] > 1000000 || gs->pool[g->off + nd + i] < 1)
+            return -UP_EPARSE;
+    g->nd = nd, g->nka = nmin;
     return 0;
 }
 
@@ -726,8 +777,9 @@ static int parse_groups(char *data, size_t len, groups_t *gs)
                 return -UP_ENOMEM;
             gs->g = g, gs->cap = cap;
         }
-        if (parse_group(p, &gs->g[gs->n]) < 0)
-            return -UP_EPARSE;
+        int rc = parse_group(p, gs, &gs->g[gs->n]);
+        if (rc < 0)
+            return rc;
         gs->n++;
         p = nl + 1;
     }
@@ -839,18 +891,40 @@ int up_ch_dedup_sql(up_ch_t *ch, up_buf_t *b, const char *raw_where, const char 
     return 0;
 }
 
-/* The rollup's groups of one shard: per (account, user, event, UTC day,
- * ts <= cutoff) of its de-duplicated events the count and the first and
- * last ts. */
-static int groups_sql(up_ch_t *ch, int64_t cutoff, up_buf_t *sql)
+/* The rollup's rows of one shard: its de-duplicated events grouped per
+ * (account, user, event, UTC day, ts <= cutoff, key action), then per
+ * (account, user, event): the first ts of all, the first and last ts in
+ * the cutoff, and for the days in the cutoff the day and count, and the
+ * day's first and last ts for a key action (which the rollup keeps per
+ * day), none for another event (the rollup keeps only its days, counts and
+ * first and last use). So what crosses the network is a row per account ×
+ * user × event name, with numbers for its active days. */
+static int groups_sql(up_ch_t *ch, const up_rollup_t *r, int64_t cutoff, up_buf_t *sql)
 {
     int rc;
-    if (up_buf_printf(sql, "SELECT a, u, e, toInt64(floor(t / 86400000)) AS day, t <= %lld AS inw, count(), min(t),"
-                      " max(t) FROM (", (long long)cutoff) < 0)
+    up_buf_t ka = {0};
+    const up_model_t *m = r->model;
+    for (size_t i = 0; m && i < m->n_key_actions; i++)
+        if (up_buf_puts(&ka, ka.len ? ", " : "e IN (") < 0 ||
+            up_ch_put_literal(&ka, m->key_actions[i], strlen(m->key_actions[i])) < 0) {
+            up_buf_free(&ka);
+            return -UP_ENOMEM;
+        }
+    if (ka.len ? up_buf_puts(&ka, ")") < 0 : up_buf_puts(&ka, "0") < 0) {
+        up_buf_free(&ka);
         return -UP_ENOMEM;
-    if ((rc = up_ch_dedup_sql(ch, sql, "1", "", "1")) < 0)
-        return rc;
-    return up_buf_puts(sql, ") GROUP BY a, u, e, day, inw FORMAT TabSeparated") < 0 ? -UP_ENOMEM : 0;
+    }
+    rc = up_buf_printf(sql, "SELECT a, u, e, min(mn), minIf(mn, inw), maxIf(mx, inw), groupArrayIf(day, inw),"
+                       " groupArrayIf(n, inw), groupArrayIf(mn, inw AND ka), groupArrayIf(mx, inw AND ka) FROM"
+                       " (SELECT a, u, e, toInt64(floor(t / 86400000)) AS day, t <= %lld AS inw, %s AS ka,"
+                       " count() AS n, min(t) AS mn, max(t) AS mx FROM (", (long long)cutoff, ka.data) < 0
+       ? -UP_ENOMEM : 0;
+    up_buf_free(&ka);
+    if (rc == 0)
+        rc = up_ch_dedup_sql(ch, sql, "1", "", "1");
+    if (rc == 0 && up_buf_puts(sql, ") GROUP BY a, u, e, day, inw, ka) GROUP BY a, u, e FORMAT TabSeparated") < 0)
+        rc = -UP_ENOMEM;
+    return rc;
 }
 
 static int cmp_str(const char *a, size_t an, const char *b, size_t bn)
@@ -864,8 +938,8 @@ static int cmp_group(const void *pa, const void *pb)
 {
     const group_t *a = pa, *b = pb;
     int c;
-    if (a->min_ts != b->min_ts)
-        return a->min_ts < b->min_ts ? -1 : 1;
+    if (a->first != b->first)
+        return a->first < b->first ? -1 : 1;
     if ((c = cmp_str(a->acc, a->alen, b->acc, b->alen)) || (c = cmp_str(a->user, a->ulen, b->user, b->ulen)))
         return c;
     return cmp_str(a->event, a->elen, b->event, b->elen);
@@ -882,10 +956,36 @@ static void add_evd_count(up_pair_t *p, int32_t day, uint64_t k)
         }
 }
 
-/* One group folded: its first and last event through up_rollup_add (which
- * sets every day, first and last use and key-action time they imply), and
- * the count of the others added to the day's events. */
-static int fold_group(up_rollup_t *r, const group_t *g)
+/* Folds the events of one day through up_rollup_add: at t1, and at t2
+ * when two is set and there are more (t2 may equal t1), then the count of
+ * the others onto the events and the day's active-event count. */
+static int fold_day(up_rollup_t *r, uint32_t pid, uint32_t eid, int64_t t1, int64_t t2, int two, uint64_t n)
+{
+    up_ev_t ev = {t1, pid, eid};
+    int rc = up_rollup_add(r, &ev);
+    uint64_t folded = 1;
+    if (rc == 0 && two && n > 1) {
+        ev.ts = t2;
+        rc = up_rollup_add(r, &ev);
+        folded = 2;
+    }
+    if (rc < 0 || n <= folded)
+        return rc;
+    r->events += n - folded;
+    if (!r->evclass[eid].passive)
+        add_evd_count(&r->pairs[pid], up_day_of(t1), n - folded);
+    return 0;
+}
+
+/* One row folded: its strings and pair interned (also for a row with no
+ * day in the cutoff, so that rollups of two cutoffs share their ids), then
+ * each day in the cutoff. What up_rollup_add keeps of an event is its day
+ * (the day sets and counts), the first and last ts of the pair, the first
+ * use and exposure of a feature, and for a key action the first and last
+ * time of each day: so a key action's day is folded at its first and last
+ * ts; another event's at its first ts in the cutoff on that day, its last
+ * on the last day, and any instant of the day between (the day's start). */
+static int fold_group(up_rollup_t *r, const groups_t *gs, const group_t *g)
 {
     int added;
     int64_t uid = up_dict_intern(&r->dict[UP_KIND_USER], g->user, g->ulen, &added);
@@ -894,22 +994,24 @@ static int fold_group(up_rollup_t *r, const group_t *g)
     if (uid < 0 || aid < 0 || eid < 0)
         return -UP_ENOMEM;
     int64_t pid = up_rollup_pair(r, (uint32_t)aid, (uint32_t)uid, &added);
-    if (pid < 0 || !g->inw)
+    if (pid < 0 || !g->nd)
         return pid < 0 ? (int)pid : 0;
-    up_ev_t ev = {g->min_ts, (uint32_t)pid, (uint32_t)eid};
-    int rc = up_rollup_add(r, &ev);
-    uint64_t folded = 1;
-    if (rc == 0 && g->n > 1) {
-        ev.ts = g->max_ts;
-        rc = up_rollup_add(r, &ev);
-        folded = 2;
+    const int64_t *days = gs->pool + g->off, *ns = days + g->nd, *mins = ns + g->nd, *maxs = mins + g->nka;
+    int32_t dmin = up_day_of(g->min_in), dmax = up_day_of(g->max_in);
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i < g->nd; i++) {
+        int32_t d = (int32_t)days[i];
+        uint64_t n = (uint64_t)ns[i];
+        if (g->nka)
+            rc = fold_day(r, (uint32_t)pid, (uint32_t)eid, mins[i], maxs[i], 1, n);
+        else if (d == dmin)
+            rc = fold_day(r, (uint32_t)pid, (uint32_t)eid, g->min_in, g->max_in, d == dmax, n);
+        else if (d == dmax)
+            rc = fold_day(r, (uint32_t)pid, (uint32_t)eid, g->max_in, g->max_in, 0, n);
+        else
+            rc = fold_day(r, (uint32_t)pid, (uint32_t)eid, (int64_t)d * UP_MS_PER_DAY, 0, 0, n);
     }
-    if (rc < 0 || g->n <= folded)
-        return rc;
-    r->events += g->n - folded;
-    if (!r->evclass[eid].passive)
-        add_evd_count(&r->pairs[pid], up_day_of(g->min_ts), g->n - folded);
-    return 0;
+    return rc;
 }
 
 /* One shard's part of up_ch_fill, on a thread of its own. */
@@ -943,7 +1045,7 @@ int up_ch_fill(up_ch_t *ch, up_rollup_t *r, int64_t cutoff)
     ch->err[0] = '\0';
     ch->gdup_ready = 0;   /* asked again for every rollup: new events may have come */
     if (rc == 0)
-        rc = groups_sql(ch, cutoff, &sql);
+        rc = groups_sql(ch, r, cutoff, &sql);
     /* every shard at once: each aggregates its own events, so the wait is
      * the slowest shard's, not the sum */
     for (int i = 0; rc == 0 && i < ch->n_urls; i++) {
@@ -964,13 +1066,14 @@ int up_ch_fill(up_ch_t *ch, up_rollup_t *r, int64_t cutoff)
     if (rc == 0 && gs.n)
         qsort(gs.g, gs.n, sizeof *gs.g, cmp_group);
     for (size_t i = 0; rc == 0 && i < gs.n; i++)
-        rc = fold_group(r, &gs.g[i]);
+        rc = fold_group(r, &gs, &gs.g[i]);
     for (int i = 0; sr && i < ch->n_urls; i++)
         up_buf_free(&sr[i].ans);
     free(sr);
     free(th);
     free(started);
     free(gs.g);
+    free(gs.pool);
     up_buf_free(&sql);
     return rc;
 }

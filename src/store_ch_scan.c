@@ -25,7 +25,7 @@
 
 /* s as a ClickHouse string literal: quoted, with backslash and quote
  * escaped and control bytes as \xHH, so that no name can end the literal. */
-static int put_literal(up_buf_t *b, const char *s, size_t n)
+int up_ch_put_literal(up_buf_t *b, const char *s, size_t n)
 {
     int rc = up_buf_append(b, "'", 1);
     for (size_t i = 0; rc == 0 && i < n; i++) {
@@ -52,7 +52,7 @@ static int in_list(const up_rollup_t *r, const uint8_t *want, uint32_t n_want, u
     for (uint32_t e = 0; e < lim; e++) {
         if (!want[e])
             continue;
-        if ((*n && up_buf_append(b, ", ", 2) < 0) || put_literal(b, up_dict_str(d, e), d->lens[e]) < 0)
+        if ((*n && up_buf_append(b, ", ", 2) < 0) || up_ch_put_literal(b, up_dict_str(d, e), d->lens[e]) < 0)
             return -UP_ENOMEM;
         ++*n;
     }
@@ -74,7 +74,7 @@ static int filter(up_buf_t *b, const char *acol, const char *ecol, const char *t
     if (rc == 0 && names[0])
         rc = up_buf_printf(b, " AND %s IN %s", ecol, names);
     if (rc == 0 && account && (rc = up_buf_printf(b, " AND %s = ", acol)) == 0)
-        rc = put_literal(b, account, strlen(account));
+        rc = up_ch_put_literal(b, account, strlen(account));
     return rc < 0 ? -UP_ENOMEM : 0;
 }
 
@@ -97,7 +97,7 @@ static int scan_sql(up_ch_t *ch, const up_rollup_t *r, const char *account, int6
         rc = filter(&f_out, "a", "e", "t", names, account, from, T);
     if (rc == 0 && account)
         rc = up_buf_printf(&f_acc, " AND message_id IN (SELECT message_id FROM %s.%s WHERE account_id = ", db, t) < 0 ||
-             put_literal(&f_acc, account, strlen(account)) < 0 || up_buf_puts(&f_acc, ")") < 0 ? -UP_ENOMEM : 0;
+             up_ch_put_literal(&f_acc, account, strlen(account)) < 0 || up_buf_puts(&f_acc, ")") < 0 ? -UP_ENOMEM : 0;
     if (rc == 0 && up_buf_puts(sql, "SELECT a, u, e, t, s FROM (") < 0)
         rc = -UP_ENOMEM;
     if (rc == 0)

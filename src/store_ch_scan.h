@@ -46,6 +46,11 @@ size_t up_ch_tsv_unescape(char *s, size_t n);
  * call of a read asks the cluster which client ids have copies on two
  * shards. Returns 0, -UP_ENOMEM, or -UP_EIO with up_ch_error set.
  * store_ch.c says how it works. */
+/* s (n bytes) as a ClickHouse string literal appended to b: quoted, with
+ * backslash and quote escaped and control bytes as \xHH, so that no name
+ * can end the literal. Returns 0 or -UP_ENOMEM. */
+int up_ch_put_literal(up_buf_t *b, const char *s, size_t n);
+
 /* The URL parameters of a query of sql_len bytes: max_query_size raised
  * above ClickHouse's 256 KiB default when the query is longer (a long list
  * of ids with copies under two accounts). */

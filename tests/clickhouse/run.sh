@@ -290,7 +290,7 @@ class H(http.server.BaseHTTPRequestHandler):
         if "INSERT" in self.path:
             open(sys.argv[1] + ".inserts", "a").write(self.path + "\n")
         if "GROUP BY a, u, e, day, inw" in q:
-            body = b"a1\tu1\tboom\t20717\t1\t2\t1790000000000\t1790000000001\n"
+            body = b"a1\tu1\tboom\t1790000000000\t1790000000000\t1790000000001\t[20717]\t[2]\t[]\t[]\n"
         elif "ORDER BY a, u, t, s" in q:
             body = b"a1\tu1\tboom\t1790000000000\t1\na1\tu1\tboom\t1790000000001\tCode: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero\n"
         self.send_response(200)
