@@ -122,6 +122,34 @@ static void ch_catch_up(srv_t *sv)
     }
 }
 
+int up_server_shard_down(srv_t *sv, char *why, size_t whylen)
+{
+    if (!sv->is_clickhouse)
+        return 0;
+    pthread_mutex_lock(&sv->sh_mu);   /* one look at a time; the others wait for it and use it */
+    double now = mono_s();
+    /* the writer's handle, under store_mu (a failed commit reopens it);
+     * while the committer holds it, the last look stands */
+    if ((sv->sh_at == 0 || now - sv->sh_at >= 5) && pthread_mutex_trylock(&sv->store_mu) == 0) {
+        int n = sv->store ? up_store_clickhouse_shards(sv->store) : 0;
+        sv->sh_down = 0;
+        for (int i = 0; i < n && !sv->sh_down; i++) {
+            const char *url;
+            char err[512];
+            if (up_store_clickhouse_ping(sv->store, i, &url, err, sizeof err) < 0) {
+                sv->sh_down = i + 1;
+                snprintf(sv->sh_why, sizeof sv->sh_why, "ClickHouse shard %d of %d is down: %.400s", i + 1, n, err);
+            }
+        }
+        pthread_mutex_unlock(&sv->store_mu);
+        sv->sh_at = mono_s();
+    }
+    int down = sv->sh_down;
+    snprintf(why, whylen, "%s", down ? sv->sh_why : "");
+    pthread_mutex_unlock(&sv->sh_mu);
+    return down;
+}
+
 void up_server_reader_stop(srv_t *sv)
 {
     pthread_mutex_lock(&sv->read_mu);
@@ -653,17 +681,26 @@ static int route_of(const char *url, const char *method)
 static enum MHD_Result dispatch(srv_t *sv, struct MHD_Connection *c, conn_t *cn, const char *url, const char *method)
 {
     switch (cn->route) {
-    case R_HEALTHZ:
+    case R_HEALTHZ: {
+        char why[512];
+        int down = up_server_shard_down(sv, why, sizeof why);   /* a ClickHouse store's shards */
         if (MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "detail")) {
             up_buf_t b = {0};
-            up_server_health_detail(sv, &b);
-            enum MHD_Result r = up_server_respond(c, cn, sv->store_broken ? 503 : 200, "application/json",
+            up_server_health_detail(sv, &b, down ? why : NULL);
+            enum MHD_Result r = up_server_respond(c, cn, sv->store_broken || down ? 503 : 200, "application/json",
                                                   b.data ? b.data : "", b.len, NULL, NULL);
             up_buf_free(&b);
             return r;
         }
+        if (down) {
+            char msg[600];
+            int n = snprintf(msg, sizeof msg, "store unavailable: %s\n", why);
+            return up_server_respond(c, cn, 503, "text/plain", msg, (size_t)(n < (int)sizeof msg ? n : (int)sizeof msg - 1),
+                                     NULL, NULL);
+        }
         return sv->store_broken ? up_server_respond(c, cn, 503, "text/plain", "store unavailable\n", 18, NULL, NULL)
                                 : up_server_respond(c, cn, 200, "text/plain", "ok\n", 3, NULL, NULL);
+    }
     case R_METRICS: {
         up_buf_t b = {0};
         up_server_metrics_text(sv, &b);
@@ -807,6 +844,7 @@ static int open_state(srv_t *sv, const up_server_cfg_t *cfg, char *err, size_t e
         free(sv->vendor_logo);
         return rc;
     }
+    sv->is_clickhouse = up_store_is_clickhouse(sv->store);
     if (up_store_notice(sv->store))
         up_server_logf(sv, 1, "%s", up_store_notice(sv->store));
     const char *gt = up_store_model(sv->store)->ingest.group_type;
@@ -840,6 +878,7 @@ static void init_sync(srv_t *sv)
     sv->keys_checked_ms = INT64_MIN / 2;
     pthread_mutex_init(&sv->store_mu, NULL);
     pthread_mutex_init(&sv->read_mu, NULL);
+    pthread_mutex_init(&sv->sh_mu, NULL);
     pthread_mutex_init(&sv->q_mu, NULL);
     pthread_mutex_init(&sv->key_mu, NULL);
     pthread_mutex_init(&sv->m_mu, NULL);

@@ -56,6 +56,11 @@ typedef struct {
     int ch_builder_started;           /* ch_builder is to be joined */
     pthread_t ch_builder;
     double ch_built_at;               /* monotonic s: the reader's rollup was asked for */
+    int is_clickhouse;                /* the store's events are in ClickHouse */
+    pthread_mutex_t sh_mu;            /* the shards' state below */
+    double sh_at;                     /* monotonic s of the last look (0: never) */
+    int sh_down;                      /* the first shard down, 1-based; 0: all answer */
+    char sh_why[512];                 /* why it does not answer */
     int reader_epoch;                 /* readers dropped as stale (under read_mu): a build
                                        * begun before the last drop is thrown away */
     int store_gen;                    /* reopens of the writer (under store_mu) */
@@ -151,6 +156,10 @@ enum MHD_Result up_server_respond_error(struct MHD_Connection *c, conn_t *cn, in
  * acknowledged event (opened on first use; reopened when a refresh fails),
  * or NULL (read_mu still held) when it cannot be opened. */
 up_store_t *up_server_reader_get(srv_t *sv);
+/* A ClickHouse store: 0 when every shard answers SELECT 1, else the first
+ * that does not (1-based) with why (at least whylen 512). Looked at most
+ * every 5 s; the answer is kept between. 0 for an embedded store. */
+int up_server_shard_down(srv_t *sv, char *why, size_t whylen);
 /* Waits for a rebuild of the reader that is under way (at shutdown). */
 void up_server_reader_stop(srv_t *sv);
 
@@ -215,6 +224,7 @@ typedef struct {
     int hours_setting, stale;
 } up_server_fresh_t;
 void up_server_freshness(srv_t *sv, const up_store_stats_t *st, up_server_fresh_t *f);
-void up_server_health_detail(srv_t *sv, up_buf_t *b);
+/* shard_down: why a ClickHouse shard does not answer, or NULL. */
+void up_server_health_detail(srv_t *sv, up_buf_t *b, const char *shard_down);
 
 #endif

@@ -140,7 +140,7 @@ void up_server_freshness(srv_t *sv, const up_store_stats_t *st, up_server_fresh_
 
 /* GET /healthz?detail=1: the store and the data's freshness as JSON (the
  * plain /healthz stays "ok" for load balancers). */
-void up_server_health_detail(srv_t *sv, up_buf_t *b)
+void up_server_health_detail(srv_t *sv, up_buf_t *b, const char *shard_down)
 {
     up_store_stats_t st;
     pthread_mutex_lock(&sv->store_mu);
@@ -152,8 +152,14 @@ void up_server_health_detail(srv_t *sv, up_buf_t *b)
     pthread_mutex_unlock(&sv->store_mu);
     up_server_fresh_t f;
     up_server_freshness(sv, &st, &f);
-    up_buf_printf(b, "{\"status\":\"%s\",\"store\":\"%s\",\"events\":%llu,\"last_event\":", broken ? "unavailable" : "ok",
-                  broken ? "unavailable" : "ok", (unsigned long long)st.events);
+    up_buf_printf(b, "{\"status\":\"%s\",\"store\":\"%s\",", broken || shard_down ? "unavailable" : "ok",
+                  broken || shard_down ? "unavailable" : "ok");
+    if (shard_down) {
+        up_buf_puts(b, "\"store_error\":");
+        up_fmt_json_str(b, shard_down);
+        up_buf_puts(b, ",");
+    }
+    up_buf_printf(b, "\"events\":%llu,\"last_event\":", (unsigned long long)st.events);
     if (f.last_event_ms > 0) {
         char t[40];
         up_time_fmt(t, f.last_event_ms);

@@ -278,6 +278,40 @@ static int post_to(const up_ch_t *ch, const char *url, const char *params, const
     return 0;
 }
 
+int up_ch_shard_count(const up_ch_t *ch)
+{
+    return ch->n_urls;
+}
+
+int up_ch_ping(const up_ch_t *ch, int i, const char **url, char *err, size_t errlen)
+{
+    *url = ch->urls[i];
+    char full[2048];
+    snprintf(full, sizeof full, "%s/?query=SELECT%%201", ch->urls[i]);
+    pthread_once(&curl_once, curl_start);
+    CURL *c = curl_easy_init();
+    if (!c)
+        return up_errf(err, errlen, -UP_ENOMEM, "out of memory");
+    up_buf_t out = {0};
+    up_ch_curl_auth(ch, c);
+    curl_easy_setopt(c, CURLOPT_URL, full);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 2L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 3L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode cc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    int rc = cc != CURLE_OK ? up_errf(err, errlen, -UP_EIO, "cannot reach ClickHouse at %s: %s", ch->urls[i],
+                                      curl_easy_strerror(cc))
+           : status != 200 ? up_errf(err, errlen, -UP_EIO, "ClickHouse at %s answered HTTP %ld to SELECT 1",
+                                     ch->urls[i], status) : 0;
+    up_buf_free(&out);
+    return rc;
+}
+
 static int post(up_ch_t *ch, const char *url, const char *params, const char *body, size_t len, up_buf_t *out)
 {
     return post_to(ch, url, params, body, len, out, ch->err, sizeof ch->err);

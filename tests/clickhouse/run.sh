@@ -425,9 +425,19 @@ sed -n 's/^events  *\([0-9][0-9]*\).*/\1/p' "$TMP/out" | grep -qx $((N + 2)) || 
 sh "$HERE/cluster.sh" stop-shard "$CL" 2
 B2='{"batch":[{"type":"track","userId":"srv-u3","event":"report.view","timestamp":"2026-11-20T12:00:00Z","context":{"groupId":"'$acc2'"},"messageId":"srv-3"}]}'
 [ "$(post "$B2")" = 503 ] || fail "a batch with shard 2 down: not 503"
+# /healthz says so too (a load balancer stops sending events here), naming the shard
+sleep 5   # the shards' state is looked at most every 5 s
+[ "$(curl -s -o "$TMP/hz" -w '%{http_code}' "$BASE/healthz")" = 503 ] || fail "/healthz with shard 2 down: not 503"
+grep -q "^store unavailable: ClickHouse shard 2 of 2 is down: cannot reach ClickHouse at $URL2" "$TMP/hz" ||
+    fail "/healthz with shard 2 down: the shard is not named"
+curl -s "$BASE/healthz?detail=1" > "$TMP/hz"
+grep -q '"status":"unavailable","store":"unavailable","store_error":"ClickHouse shard 2 of 2 is down' "$TMP/hz" ||
+    fail "/healthz?detail=1 with shard 2 down: not unavailable with the shard"
 grep -q "storage failure: .*ClickHouse shard 2 of 2 is down: cannot reach ClickHouse at $URL2" "$TMP/server.err" || fail "the server log does not name the shard that is down"
 sh "$HERE/cluster.sh" start-shard "$CL" 2 || fail "shard 2 did not start again"
 [ "$(post "$B2")" = 200 ] || fail "the batch again with shard 2 back: not 200"
+sleep 5
+[ "$(curl -s -o "$TMP/hz" -w '%{http_code}' "$BASE/healthz")" = 200 ] || fail "/healthz with shard 2 back: not 200"
 curl -s --max-time 60 -H "Authorization: Bearer $RK" "$BASE/api/v1/accounts/$acc2/users?as_of=2026-11-20" > "$TMP/body"
 grep -q '"user_id":"srv-u3"' "$TMP/body" || fail "the API does not show the batch retried after a 503"
 # clickhouse_refresh 2: a request right after a commit is answered from the
@@ -446,7 +456,7 @@ until grep -q '"user_id":"srv-u4"' "$TMP/body"; do
 done
 grep -q "the API's figures rebuilt from ClickHouse in" "$TMP/server.err" || fail "no rebuild in the server log"
 kill "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=
-say "serve: 200 after ClickHouse accepted, a re-sent batch counted once, 503 with a shard down, the API sees the events (rebuilt in the background after $i polls)"
+say "serve: 200 after ClickHouse accepted, a re-sent batch counted once, 503 (and /healthz 503 naming it) with a shard down, the API sees the events (rebuilt in the background after $i polls)"
 
 # ---- the write side: an embedded store moved into ClickHouse -----------
 ok --data "$TMP/emb" export --to clickhouse --clickhouse "$URLS" --cluster uptake_test --database uptake_export --out "$TMP/exp"
