@@ -53,6 +53,8 @@ exp=skipped
 # the same events, each with a message id of its own as a client sends them:
 # ids uptake did not make up may have copies under two accounts, on two
 # shards, so every read asks the cluster for those (store_ch.c, fetch_gdup)
+cid=${CID:-1}   # CID=0 skips this variant
+if [ "$cid" = 1 ]; then
 awk 'NR == 1 { print $0 ",message_id"; next } { print $0 ",c" NR }' "$data/events.csv" > "$out/ids.csv"
 "$uptake" --data "$out/cid" init -q --model "$data/model.yaml" --engine clickhouse --clickhouse "$urls" \
     --cluster uptake_test --database uptake_bench_cid >/dev/null
@@ -62,15 +64,19 @@ cid_imp=$(t "$uptake" --data "$out/cid" import -q events "$out/ids.csv")
 crm "$out/eid"
 eid_imp=$(t "$uptake" --data "$out/eid" import -q events "$out/ids.csv")
 rm -f "$out/ids.csv"
+fi
 reps=${REPS:-3}
 report() { for i in $(seq "$reps"); do t "$uptake" --data "$1" report accounts --as-of "$asof" --format csv; done | best; }
 emb_rep=$(report "$out/emb")
 ch_rep=$(report "$out/ch")
-cid_rep=$(report "$out/cid")
-eid_rep=$(report "$out/eid")
+[ "$cid" = 1 ] && cid_rep=$(report "$out/cid") && eid_rep=$(report "$out/eid")
 "$uptake" --data "$out/emb" report accounts --as-of "$asof" --format csv > "$out/emb.csv"
 "$uptake" --data "$out/ch" report accounts --as-of "$asof" --format csv > "$out/ch.csv"
-"$uptake" --data "$out/cid" report accounts --as-of "$asof" --format csv > "$out/cid.csv"
+if [ "$cid" = 1 ]; then
+    "$uptake" --data "$out/cid" report accounts --as-of "$asof" --format csv > "$out/cid.csv"
+else
+    cp "$out/emb.csv" "$out/cid.csv"
+fi
 same=$(cmp -s "$out/emb.csv" "$out/ch.csv" && cmp -s "$out/emb.csv" "$out/cid.csv" && echo "byte-identical" ||
     echo "DIFFERENT")
 # what each keeps on disk: events.log + rollup.bin, and the parts of both shards
@@ -87,11 +93,11 @@ echo "| step | embedded s | ClickHouse (2 shards) s | ratio (ClickHouse ÷ embed
 echo "|---|---:|---:|---:|"
 awk -v e="$emb_imp" -v c="$ch_imp" 'BEGIN { printf "| import events | %.2f | %.2f | %.2f× |\n", e, c, c / e }'
 awk -v e="$emb_rep" -v c="$ch_rep" 'BEGIN { printf "| report accounts --as-of '"$asof"' (best of '"$reps"') | %.2f | %.2f | %.2f× |\n", e, c, c / e }'
-awk -v e="$eid_imp" -v c="$cid_imp" 'BEGIN { printf "| import events, each with a client message id | %.2f | %.2f | %.2f× |\n", e, c, c / e }'
-awk -v e="$eid_rep" -v c="$cid_rep" 'BEGIN { printf "| report accounts on those (best of '"$reps"') | %.2f | %.2f | %.2f× |\n", e, c, c / e }'
+[ "$cid" = 0 ] || awk -v e="$eid_imp" -v c="$cid_imp" 'BEGIN { printf "| import events, each with a client message id | %.2f | %.2f | %.2f× |\n", e, c, c / e }'
+[ "$cid" = 0 ] || awk -v e="$eid_rep" -v c="$cid_rep" 'BEGIN { printf "| report accounts on those (best of '"$reps"') | %.2f | %.2f | %.2f× |\n", e, c, c / e }'
 echo
 echo "- export of the embedded store into a fourth database: $exp s"
-echo "- the three reports (embedded, ClickHouse, ClickHouse with client ids): $same"
+echo "- the reports (embedded, ClickHouse$([ "$cid" = 0 ] || echo ", ClickHouse with client ids")): $same"
 echo "- on disk: the embedded store ${emb_mb} MB (events.log, rollup.bin, uptake.db); ClickHouse's parts $((ch_bytes / 1048576)) MB"
 echo "- ClickHouse $(curl -s --max-time 10 --data-binary 'SELECT version()' "${urls%%,*}/")"
 } > bench/out/clickhouse.md
