@@ -39,13 +39,6 @@ const char *up_ch_local_table(const up_ch_t *ch);
 char *up_ch_errbuf(up_ch_t *ch, size_t *len);
 size_t up_ch_tsv_unescape(char *s, size_t n);
 
-/* Appends to b the subquery of shard-local, de-duplicated events (columns
- * a, u, e, t, s) that every read of a ClickHouse store is built on:
- * raw_where filters rows kept as they are, out_where the winners of ids
- * stored more than once, acc_narrow (or "") narrows those ids. The first
- * call of a read asks the cluster which client ids have copies on two
- * shards. Returns 0, -UP_ENOMEM, or -UP_EIO with up_ch_error set.
- * store_ch.c says how it works. */
 /* s (n bytes) as a ClickHouse string literal appended to b: quoted, with
  * backslash and quote escaped and control bytes as \xHH, so that no name
  * can end the literal. Returns 0 or -UP_ENOMEM. */
@@ -53,9 +46,16 @@ int up_ch_put_literal(up_buf_t *b, const char *s, size_t n);
 
 /* The URL parameters of a query of sql_len bytes: max_query_size raised
  * above ClickHouse's 256 KiB default when the query is longer (a long list
- * of ids with copies under two accounts). */
+ * of ids with copies on two shards). */
 void up_ch_query_params(size_t sql_len, char *out, size_t outlen);
 
+/* Appends to b the subquery of shard-local, de-duplicated events (columns
+ * a, u, e, t, s) that every read of a ClickHouse store is built on:
+ * raw_where filters rows kept as they are, out_where the winners of ids
+ * stored more than once, acc_narrow (or "") narrows those ids. The first
+ * call of a read asks the cluster which client ids have copies on two
+ * shards. Returns 0, -UP_ENOMEM, or -UP_EIO with up_ch_error set.
+ * store_ch.c says how it works. */
 int up_ch_dedup_sql(up_ch_t *ch, up_buf_t *b, const char *raw_where, const char *acc_narrow,
                     const char *out_where);
 
