@@ -74,7 +74,10 @@ $(BUILD)/tests/fuzz_reader_replay: fuzz/fuzz_reader.c fuzz/replay.c $(BUILD)/lib
 $(BUILD)/tests/fuzz_model_replay: fuzz/fuzz_model.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_model.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
 
-FUZZ_REPLAY = wire rules log rollup reader model
+$(BUILD)/tests/fuzz_config_replay: fuzz/fuzz_config.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_config.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
+
+FUZZ_REPLAY = wire rules log rollup reader model config
 fuzz-replay: $(FUZZ_REPLAY:%=$(BUILD)/tests/fuzz_%_replay)
 	@set -e; for f in $(FUZZ_REPLAY); do echo "== fuzz corpus $$f"; $(BUILD)/tests/fuzz_$${f}_replay fuzz/corpus/$$f/*; done
 
@@ -93,6 +96,8 @@ fuzz: $(BUILD)/libuptake.a
 	$(BUILD)/fuzz/fuzz_reader -max_total_time=$(FUZZ_SECONDS) -max_len=4096 fuzz/corpus/reader
 	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_model fuzz/fuzz_model.c $(FUZZ_LIB) $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_model -max_total_time=$(FUZZ_SECONDS) -max_len=4096 fuzz/corpus/model
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_config fuzz/fuzz_config.c src/server_config.c $(FUZZ_LIB) $(LDLIBS)
+	$(BUILD)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=2048 fuzz/corpus/config
 	$(MAKE) fuzz-store
 
 # the log block reader and the snapshot loader (make fuzz-store: these two alone;

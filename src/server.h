@@ -42,6 +42,8 @@ void up_server_cfg_default(up_server_cfg_t *c, const char *data_dir);
  * vendor_name, vendor_logo)
  * into c. Returns 0 or -UP_EPARSE with "FILE:LINE: key: reason" in err. */
 int up_server_cfg_load(up_server_cfg_t *c, const char *path, char *err, size_t errlen);
+/* The same from an open stream f (not closed), named path in messages. */
+int up_server_cfg_parse(up_server_cfg_t *c, FILE *f, const char *path, char *err, size_t errlen);
 
 /* Parses a log level name; -1 when unknown. */
 int up_server_log_level(const char *s);

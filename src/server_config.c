@@ -93,6 +93,13 @@ int up_server_cfg_load(up_server_cfg_t *c, const char *path, char *err, size_t e
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -UP_EIO;
     }
+    int rc = up_server_cfg_parse(c, f, path, err, errlen);
+    fclose(f);
+    return rc;
+}
+
+int up_server_cfg_parse(up_server_cfg_t *c, FILE *f, const char *path, char *err, size_t errlen)
+{
     yaml_parser_t p;
     yaml_parser_initialize(&p);
     yaml_parser_set_input_file(&p, f);
@@ -140,6 +147,5 @@ int up_server_cfg_load(up_server_cfg_t *c, const char *path, char *err, size_t e
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&p);
-    fclose(f);
     return rc;
 }
