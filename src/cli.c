@@ -426,7 +426,14 @@ static int cmd_init(const args_t *a)
         fprintf(stderr, "uptake init: no --model: the model is empty, so no event counts as a feature yet. Import your"
                         " events, run `uptake report events` to see their names, then write a model (docs/model.md)"
                         " and `uptake model set FILE` (no re-import). `--model demo` installs the demo data's model.\n");
-    return up_store_close(s) < 0 ? UP_EXIT_STORE : UP_EXIT_OK;
+    if (up_store_close(s) < 0)
+        return UP_EXIT_STORE;
+    if (ch) {   /* the store was made embedded, then turned to ClickHouse: its empty snapshot is not used */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/rollup.bin", data_dir(a));
+        unlink(path);
+    }
+    return UP_EXIT_OK;
 }
 
 static int cmd_model(const args_t *a)

@@ -50,7 +50,10 @@ c1=$(ch_count "$URL1" "SELECT count() FROM uptake.events_local")
 c2=$(ch_count "$URL2" "SELECT count() FROM uptake.events_local")
 [ "$c1" -gt 0 ] && [ "$c2" -gt 0 ] || fail "events on shard 1: $c1, shard 2: $c2; expected some on each"
 [ $((c1 + c2)) -eq "$N" ] || fail "shards hold $c1 + $c2 events, the file $N"
-say "events: $c1 on shard 1 + $c2 on shard 2 = $N"
+# and none on local disk: the store's events.log stays empty, and no rollup.bin is written
+[ ! -s "$TMP/ch/events.log" ] || fail "the ClickHouse store's events.log holds $(wc -c < "$TMP/ch/events.log") bytes"
+[ ! -e "$TMP/ch/rollup.bin" ] || fail "the ClickHouse store wrote a rollup.bin"
+say "events: $c1 on shard 1 + $c2 on shard 2 = $N; events.log empty, no rollup.bin"
 # each account on one shard only
 both=$(ch_count "$URL1" "SELECT count() FROM (SELECT DISTINCT account_id FROM remote('127.0.0.1:$(sed -n 's:.*<tcp_port>\(.*\)</tcp_port>.*:\1:p' "$CL/s2/config.xml")', uptake.events_local)) WHERE account_id IN (SELECT DISTINCT account_id FROM uptake.events_local)")
 [ "$both" = 0 ] || fail "$both accounts have events on both shards"
