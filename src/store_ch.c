@@ -237,9 +237,10 @@ void up_ch_curl_auth(const up_ch_t *ch, void *curl)
 
 /* POSTs body to url with the URL parameters params (already escaped);
  * the answer's body goes to out. A failure writes to err (errlen bytes)
- * naming url. Safe to call from several threads at once. */
+ * naming url. Gives up connecting after connect_s seconds, and on the
+ * whole request after total_s. Safe to call from several threads at once. */
 static int post_to(const up_ch_t *ch, const char *url, const char *params, const char *body, size_t len,
-                   up_buf_t *out, char *err, size_t errlen)
+                   up_buf_t *out, char *err, size_t errlen, long connect_s, long total_s)
 {
     char full[2048];
     snprintf(full, sizeof full, "%s/?%s", url, params);
@@ -255,8 +256,8 @@ static int post_to(const up_ch_t *ch, const char *url, const char *params, const
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 5L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 600L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, total_s);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     CURLcode cc = curl_easy_perform(c);
     long status = 0;
@@ -286,35 +287,15 @@ int up_ch_shard_count(const up_ch_t *ch)
 int up_ch_ping(const up_ch_t *ch, int i, const char **url, char *err, size_t errlen)
 {
     *url = ch->urls[i];
-    char full[2048];
-    snprintf(full, sizeof full, "%s/?query=SELECT%%201", ch->urls[i]);
-    pthread_once(&curl_once, curl_start);
-    CURL *c = curl_easy_init();
-    if (!c)
-        return up_errf(err, errlen, -UP_ENOMEM, "out of memory");
     up_buf_t out = {0};
-    up_ch_curl_auth(ch, c);
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 2L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 3L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    CURLcode cc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    int rc = cc != CURLE_OK ? up_errf(err, errlen, -UP_EIO, "cannot reach ClickHouse at %s: %s", ch->urls[i],
-                                      curl_easy_strerror(cc))
-           : status != 200 ? up_errf(err, errlen, -UP_EIO, "ClickHouse at %s answered HTTP %ld to SELECT 1",
-                                     ch->urls[i], status) : 0;
+    int rc = post_to(ch, ch->urls[i], "", "SELECT 1", 8, &out, err, errlen, 2, 3);
     up_buf_free(&out);
     return rc;
 }
 
 static int post(up_ch_t *ch, const char *url, const char *params, const char *body, size_t len, up_buf_t *out)
 {
-    return post_to(ch, url, params, body, len, out, ch->err, sizeof ch->err);
+    return post_to(ch, url, params, body, len, out, ch->err, sizeof ch->err, 5, 600);
 }
 
 /* Runs one statement (DDL or a SELECT) on shard i; the answer in out. */
@@ -1012,7 +993,7 @@ static void *read_shard(void *arg)
     up_ch_query_params(strlen(sr->sql), params, sizeof params);
     if (sr->extra[0])
         snprintf(params + strlen(params), sizeof params - strlen(params), "&%s", sr->extra);
-    sr->rc = post_to(sr->ch, url, params, sr->sql, strlen(sr->sql), &sr->ans, sr->err, sizeof sr->err);
+    sr->rc = post_to(sr->ch, url, params, sr->sql, strlen(sr->sql), &sr->ans, sr->err, sizeof sr->err, 5, 600);
     return NULL;
 }
 
