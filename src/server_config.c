@@ -41,11 +41,13 @@ static int cfg_set(up_server_cfg_t *c, const char *key, const char *val, char *w
     char *end;
     long n = strtol(val, &end, 10);
     int is_num = *val && !*end;
-    if (strcmp(key, "data") == 0)
-        snprintf(c->data, sizeof c->data, "%s", val);
-    else if (strcmp(key, "listen") == 0)
-        snprintf(c->listen, sizeof c->listen, "%s", val);
-    else if (strcmp(key, "log_level") == 0) {
+    if (strcmp(key, "data") == 0 || strcmp(key, "listen") == 0) {
+        char *dst = key[0] == 'd' ? c->data : c->listen;
+        size_t cap = key[0] == 'd' ? sizeof c->data : sizeof c->listen;
+        if (strlen(val) >= cap)   /* cut short, it would name another place */
+            return snprintf(why, whylen, "longer than %zu bytes", cap - 1), -1;
+        snprintf(dst, cap, "%s", val);
+    } else if (strcmp(key, "log_level") == 0) {
         if ((c->log_level = up_server_log_level(val)) < 0)
             return snprintf(why, whylen, "expected error, warn, info or debug, got '%s'", val), -1;
     } else if (strcmp(key, "queue_events") == 0) {

@@ -12,6 +12,12 @@ printf 'listen: 127.0.0.1:0\ncolour: red\n' >"$TMP/bad2.yaml"
 up --data "$S" serve --config "$TMP/bad2.yaml"
 expect_rc 2 "an unknown key"
 expect_grep "bad2.yaml:2: colour: unknown key" "$TMP/err" "unknown keys are refused"
+# a value longer than its field is refused, not cut short (a shorter
+# directory would be another store)
+printf 'data: /%s\n' "$(head -c 1100 /dev/zero | tr '\0' a)" >"$TMP/bad3.yaml"
+up --data "$S" serve --config "$TMP/bad3.yaml"
+expect_rc 2 "a data path over 1,023 bytes"
+expect_grep "bad3.yaml:1: data: longer than 1023 bytes" "$TMP/err" "the long value is refused with its limit"
 up --data "$S" serve --listen nowhere
 expect_rc 2 "--listen without a port"
 expect_grep "expected HOST:PORT" "$TMP/err" "the listen error says what is expected"
