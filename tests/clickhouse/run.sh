@@ -16,7 +16,8 @@ if [ -z "$SERVER" ]; then
 fi
 . "$HERE/../cli/lib.inc"
 CL=$TMP/cluster
-trap 'sh "$HERE/cluster.sh" stop "$CL"; rm -rf "$TMP"' EXIT
+fake=
+trap '{ [ -z "$fake" ] || kill "$fake" 2>/dev/null || true; }; sh "$HERE/cluster.sh" stop "$CL"; rm -rf "$TMP"' EXIT
 sh "$HERE/cluster.sh" start "$CL" || fail "the cluster did not start"
 URLS=$(cat "$CL/urls")
 URL1=${URLS%%,*}
@@ -313,7 +314,7 @@ while [ ! -s "$TMP/fake.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); do
 FAKE=http://127.0.0.1:$(cat "$TMP/fake.port")
 ok --data "$TMP/fake" init --model "$D/model.yaml" --engine clickhouse --clickhouse "$FAKE"
 up --data "$TMP/fake" report events --as-of 2026-11-20
-kill "$fake"
+kill "$fake"; fake=
 expect_rc 3 "report events on an answer that breaks off"
 [ "$(cat "$TMP/err")" = "uptake report: ClickHouse at $FAKE: cannot read its answer at \"a1	u1	boom	1790000000001	Code: 395, e.displayText() = DB::Exception: Value passed to 'throwIf' function is non zero\"" ] ||
     fail "an answer that breaks off: unexpected message"
@@ -325,7 +326,7 @@ i=0
 while [ ! -s "$TMP/fake2.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 ok --data "$TMP/quorum" init --model "$D/model.yaml" --engine clickhouse --clickhouse "http://127.0.0.1:$(cat "$TMP/fake2.port")" --insert-quorum 2
 ok --data "$TMP/quorum" import events "$TMP/n1.csv" -q
-kill "$fake"
+kill "$fake"; fake=
 [ "$(grep -c 'insert_distributed_sync=1&insert_quorum=2&query=INSERT' "$TMP/fake2.port.inserts")" = 1 ] ||
     fail "--insert-quorum 2: not sent with the insert"
 say "an error appended to a begun answer: the report fails with it; --insert-quorum 2 sent with the insert"
@@ -395,7 +396,7 @@ say "shard 2 stopped during an import: exit 3 naming it, $part rows left; the re
 
 # ---- the write side: uptake serve on a ClickHouse store -----------------
 SPID=
-trap '[ -z "$SPID" ] || kill "$SPID" 2>/dev/null; sh "$HERE/cluster.sh" stop "$CL"; rm -rf "$TMP"' EXIT
+trap '[ -z "$SPID" ] || kill "$SPID" 2>/dev/null; { [ -z "$fake" ] || kill "$fake" 2>/dev/null || true; }; sh "$HERE/cluster.sh" stop "$CL"; rm -rf "$TMP"' EXIT
 ok --data "$TMP/down" keys create --write
 WK=$(grep -o 'upw_[0-9a-zA-Z]*' "$TMP/out" | head -1)
 ok --data "$TMP/down" keys create --read
