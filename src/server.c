@@ -134,9 +134,8 @@ int up_server_shard_down(srv_t *sv, char *why, size_t whylen)
         int n = sv->store ? up_store_clickhouse_shards(sv->store) : 0;
         sv->sh_down = 0;
         for (int i = 0; i < n && !sv->sh_down; i++) {
-            const char *url;
             char err[512];
-            if (up_store_clickhouse_ping(sv->store, i, &url, err, sizeof err) < 0) {
+            if (up_store_clickhouse_ping(sv->store, i, err, sizeof err) < 0) {
                 sv->sh_down = i + 1;
                 snprintf(sv->sh_why, sizeof sv->sh_why, "ClickHouse shard %d of %d is down: %.400s", i + 1, n, err);
             }

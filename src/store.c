@@ -410,12 +410,12 @@ const char *up_store_engine_error(const up_store_t *s)
 
 int up_store_clickhouse_shards(const up_store_t *s)
 {
-    return s->ch ? up_ch_shard_count(s->ch) : 0;
+    return s->ch ? up_ch_shards(s->ch) : 0;
 }
 
-int up_store_clickhouse_ping(const up_store_t *s, int i, const char **url, char *err, size_t errlen)
+int up_store_clickhouse_ping(const up_store_t *s, int i, char *err, size_t errlen)
 {
-    return s->ch ? up_ch_ping(s->ch, i, url, err, errlen) : 0;
+    return s->ch ? up_ch_ping(s->ch, i, err, errlen) : 0;
 }
 
 int up_store_check_clickhouse(up_store_t *s, FILE *out)

@@ -173,7 +173,7 @@ int up_store_check_clickhouse(up_store_t *s, FILE *out);
 /* A ClickHouse store's shards (0 for an embedded store), and whether shard
  * i answers (store_ch.h, up_ch_ping); safe beside the writer's use. */
 int up_store_clickhouse_shards(const up_store_t *s);
-int up_store_clickhouse_ping(const up_store_t *s, int i, const char **url, char *err, size_t errlen);
+int up_store_clickhouse_ping(const up_store_t *s, int i, char *err, size_t errlen);
 
 /* Records a rejected input record. */
 int up_store_reject(up_store_t *s, const char *source, const char *file, long line,

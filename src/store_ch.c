@@ -11,7 +11,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -279,14 +278,8 @@ static int post_to(const up_ch_t *ch, const char *url, const char *params, const
     return 0;
 }
 
-int up_ch_shard_count(const up_ch_t *ch)
+int up_ch_ping(const up_ch_t *ch, int i, char *err, size_t errlen)
 {
-    return ch->n_urls;
-}
-
-int up_ch_ping(const up_ch_t *ch, int i, const char **url, char *err, size_t errlen)
-{
-    *url = ch->urls[i];
     up_buf_t out = {0};
     int rc = post_to(ch, ch->urls[i], "", "SELECT 1", 8, &out, err, errlen, 2, 3);
     up_buf_free(&out);
@@ -456,25 +449,20 @@ static int ask(up_ch_t *ch, int i, const char *sql, char *buf, size_t len)
 }
 
 /* The slots [lo, hi) of cityHash64(account_id) % *total that shard i owns,
- * from system.clusters as the first server sees it. */
-static int shard_slots(up_ch_t *ch, int i, uint64_t *lo, uint64_t *hi, uint64_t *total)
+ * from the shards' weights in order ("1,1", as system.clusters lists them). */
+static int shard_slots(const char *weights, int i, uint64_t *lo, uint64_t *hi, uint64_t *total)
 {
-    char sql[512], line[4096];
-    snprintf(sql, sizeof sql, "SELECT arrayStringConcat(groupArray(toString(w)), ',') FROM (SELECT shard_num,"
-             " any(shard_weight) AS w FROM system.clusters WHERE cluster = '%s' GROUP BY shard_num ORDER BY shard_num)",
-             ch->cluster);
-    int rc = ask(ch, 0, sql, line, sizeof line);
-    if (rc < 0)
-        return rc;
     uint64_t sum = 0;
     int k = 0;
-    for (char *p = line; *p; k++) {
-        uint64_t w = strtoull(p, &p, 10);
+    for (const char *p = weights; *p; k++) {
+        char *end;
+        uint64_t w = strtoull(p, &end, 10);
         if (k == i)
             *lo = sum, *hi = sum + w;
         sum += w;
-        if (*p == ',')
-            p++;
+        p = *end == ',' ? end + 1 : end;
+        if (end == p && *p)
+            break;   /* not a number: the caller refuses the list */
     }
     *total = sum;
     return k > i && sum ? 0 : -UP_EINVAL;
@@ -485,6 +473,7 @@ int up_ch_check(up_ch_t *ch, FILE *out)
     static const char want[] = "ts Int64,user_id String,account_id String,event String,message_id String,seq UInt64";
     const char *t = local_table(ch);
     int problems = 0;
+    char weights[4096] = "";   /* the shards' weights, asked once of the first shard that gets that far */
     for (int i = 0; i < ch->n_urls; i++) {
         char sql[1024], got[1024], head[300];
         snprintf(head, sizeof head, "clickhouse shard %d of %d (%s)", i + 1, ch->n_urls, ch->urls[i]);
@@ -526,7 +515,14 @@ int up_ch_check(up_ch_t *ch, FILE *out)
         }
         uint64_t lo = 0, hi = 0, total = 0;
         if (ch->cluster[0]) {
-            if (shard_slots(ch, i, &lo, &hi, &total) < 0) {
+            if (!weights[0]) {
+                snprintf(sql, sizeof sql, "SELECT arrayStringConcat(groupArray(toString(w)), ',') FROM (SELECT"
+                         " shard_num, any(shard_weight) AS w FROM system.clusters WHERE cluster = '%s'"
+                         " GROUP BY shard_num ORDER BY shard_num)", ch->cluster);
+                if (ask(ch, i, sql, weights, sizeof weights) < 0)
+                    weights[0] = '\0';
+            }
+            if (!weights[0] || shard_slots(weights, i, &lo, &hi, &total) < 0) {
                 problems++;
                 if (out)
                     fprintf(out, "%s: cannot read the shards' weights of cluster '%s'%s%s\n", head, ch->cluster,
@@ -979,7 +975,6 @@ typedef struct {
     const up_ch_t *ch;
     int shard;
     const char *sql;
-    const char *extra;    /* more URL parameters, or "" */
     up_buf_t ans;
     int rc;
     char err[1024];
@@ -989,10 +984,8 @@ static void *read_shard(void *arg)
 {
     shard_read_t *sr = arg;
     const char *url = sr->ch->urls[sr->shard];
-    char params[128];
+    char params[64];
     up_ch_query_params(strlen(sr->sql), params, sizeof params);
-    if (sr->extra[0])
-        snprintf(params + strlen(params), sizeof params - strlen(params), "&%s", sr->extra);
     sr->rc = post_to(sr->ch, url, params, sr->sql, strlen(sr->sql), &sr->ans, sr->err, sizeof sr->err, 5, 600);
     return NULL;
 }
@@ -1000,14 +993,14 @@ static void *read_shard(void *arg)
 /* Runs sql on every shard at once (a thread each: the wait is the slowest
  * shard's, not the sum), the answers in sr[i].ans (the caller frees them).
  * Returns 0, or the first failing shard's error in ch->err. */
-static int run_all(up_ch_t *ch, const char *sql, const char *extra, shard_read_t *sr)
+static int run_all(up_ch_t *ch, const char *sql, shard_read_t *sr)
 {
     pthread_t *th = calloc((size_t)ch->n_urls, sizeof *th);
     char *started = calloc((size_t)ch->n_urls, 1);
     int rc = th && started ? 0 : -UP_ENOMEM;
     for (int i = 0; rc == 0 && i < ch->n_urls; i++) {
         up_buf_free(&sr[i].ans);
-        sr[i] = (shard_read_t){.ch = ch, .shard = i, .sql = sql, .extra = extra};
+        sr[i] = (shard_read_t){.ch = ch, .shard = i, .sql = sql};
         started[i] = pthread_create(&th[i], NULL, read_shard, &sr[i]) == 0;
         if (!started[i])
             read_shard(&sr[i]);
@@ -1065,7 +1058,7 @@ static int fetch_gdup(up_ch_t *ch)
     uint64_t most = 0, passes = 1, found = 0;
     snprintf(sql, sizeof sql, "SELECT count() FROM %s.%s WHERE %s", ch->db, t, client);
     if (rc == 0)
-        rc = run_all(ch, sql, "", sr);
+        rc = run_all(ch, sql, sr);
     for (int i = 0; rc == 0 && i < ch->n_urls; i++) {
         uint64_t n = strtoull(sr[i].ans.data ? sr[i].ans.data : "0", NULL, 10);
         most = n > most ? n : most;
@@ -1076,7 +1069,7 @@ static int fetch_gdup(up_ch_t *ch)
         snprintf(sql, sizeof sql, "SELECT h FROM (SELECT cityHash64(message_id) AS h FROM %s.%s WHERE %s)"
                  " WHERE h >= %llu AND h <= %llu ORDER BY h FORMAT RowBinary", ch->db, t, client,
                  (unsigned long long)lo, (unsigned long long)hi);
-        if ((rc = run_all(ch, sql, "", sr)) < 0)
+        if ((rc = run_all(ch, sql, sr)) < 0)
             break;
         for (int i = 0; rc == 0 && i < ch->n_urls; i++) {
             pos[i] = 0;
@@ -1140,7 +1133,7 @@ int up_ch_fill(up_ch_t *ch, up_rollup_t *r, int64_t cutoff)
     if (rc == 0)
         rc = groups_sql(ch, r, cutoff, &sql);
     if (rc == 0)
-        rc = run_all(ch, sql.data, "", sr);
+        rc = run_all(ch, sql.data, sr);
     for (int i = 0; rc == 0 && i < ch->n_urls; i++)
         if ((rc = parse_groups(sr[i].ans.data, sr[i].ans.len, &gs)) < 0)
             up_errf(ch->err, sizeof ch->err, rc, "ClickHouse at %s: cannot read its answer", ch->urls[i]);

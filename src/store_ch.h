@@ -83,10 +83,9 @@ int up_ch_check(up_ch_t *ch, FILE *out);
 
 /* The number of shards, and whether shard i answers SELECT 1 within 2 s:
  * 0, or -UP_EIO with why in err ("cannot reach ClickHouse at URL: …").
- * Touches nothing else of ch, so it may run beside a writer's use of it;
- * *url is the shard's URL. */
-int up_ch_shard_count(const up_ch_t *ch);
-int up_ch_ping(const up_ch_t *ch, int i, const char **url, char *err, size_t errlen);
+ * Touches nothing else of ch, so it may run beside a writer's use of it. */
+int up_ch_shards(const up_ch_t *ch);
+int up_ch_ping(const up_ch_t *ch, int i, char *err, size_t errlen);
 
 /* The last error, naming the shard's URL and what ClickHouse said, or "". */
 const char *up_ch_error(const up_ch_t *ch);

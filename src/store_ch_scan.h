@@ -29,10 +29,9 @@ int up_ch_scan_events(up_ch_t *ch, up_rollup_t *r, const char *account, int64_t 
                       const uint8_t *want, uint32_t n_want, int (*fn)(void *ctx, const up_ev_t *ev), void *ctx);
 
 /* What store_ch.c lends store_ch_scan.c, whose struct stays private to it:
- * the number of shards and the URL of shard i, the database, the table
+ * (besides up_ch_shards, store_ch.h) the URL of shard i, the database, the table
  * that holds a shard's own events, the buffer of the last error (*len its
  * size), and TabSeparated unescaping in place (returns the new length). */
-int up_ch_shards(const up_ch_t *ch);
 const char *up_ch_url(const up_ch_t *ch, int i);
 const char *up_ch_database(const up_ch_t *ch);
 const char *up_ch_local_table(const up_ch_t *ch);
