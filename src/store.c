@@ -1025,6 +1025,7 @@ int up_store_close(up_store_t *s)
     free(s->retired_text);
     free(s->pend);
     free(s->pend_mids);
+    up_st_acct_scan_free(s);
     up_ch_free(s->ch);
     free(s->dir);
     free(s);

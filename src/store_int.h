@@ -59,6 +59,15 @@ struct up_store {
     /* the last event's user, account and pair during an import: files group
      * a user's events, so most lookups are the one before */
     int64_t last_uid, last_aid, last_pid;
+    /* the last account scan's events (store_scan.c): an account's page
+     * scans its account twice, and the second reads them from here */
+    struct {
+        char *account;
+        int64_t from, T;
+        uint64_t log_end;
+        up_ev_t *ev;
+        size_t n;
+    } acct_scan;
 };
 
 char *up_st_path_in(const up_store_t *s, const char *name);
@@ -66,5 +75,6 @@ void up_st_damage_notice(up_store_t *s, const up_log_scan_t *sc);
 uint64_t up_st_read_limit(up_store_t *s);
 int up_st_scan_log(up_store_t *s, uint64_t start, up_log_block_fn fn, void *ctx, int truncate, up_log_scan_t *sc);
 int up_st_ensure_rollup(up_store_t *s);
+void up_st_acct_scan_free(up_store_t *s);
 
 #endif

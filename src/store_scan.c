@@ -4,12 +4,13 @@
 #include "store_int.h"
 #include "store_ch_scan.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct {
     int64_t T;
-    const uint8_t *want;
+    const uint8_t *want;     /* NULL: every event name */
     uint32_t n_want;
     const uint64_t *pairs;   /* one account's pairs (bit per pair id), or NULL for every pair */
     uint32_t n_pairs;
@@ -24,7 +25,7 @@ static int scan_cb(void *ctx, const up_block_t *b)
         const up_ev_t *ev = &b->events[i];
         if (ev->ts > c->T)
             break;   /* sorted within the block */
-        if (ev->event < c->n_want && c->want[ev->event] &&
+        if ((!c->want || (ev->event < c->n_want && c->want[ev->event])) &&
             (!c->pairs || (ev->pair < c->n_pairs && (c->pairs[ev->pair >> 6] >> (ev->pair & 63) & 1)))) {
             int rc = c->fn(c->ctx, ev);
             if (rc)
@@ -113,6 +114,142 @@ int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *
     return scan_events(s, from, T, want, n_want, NULL, 0, fn, ctx);
 }
 
+/* ---- one account's events ---------------------------------------------- */
+
+typedef struct {
+    up_ev_t *ev;
+    size_t n, cap;
+} evvec_t;
+
+static int push_ev(void *ctx, const up_ev_t *ev)
+{
+    evvec_t *v = ctx;
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 1024;
+        up_ev_t *e = realloc(v->ev, cap * sizeof *e);
+        if (!e)
+            return -UP_ENOMEM;
+        v->ev = e;
+        v->cap = cap;
+    }
+    v->ev[v->n++] = *ev;
+    return 0;
+}
+
+/* One half of the log, scanned on a thread of its own into out. */
+typedef struct {
+    int fd;
+    uint64_t start;
+    const up_log_range_t *ranges;
+    size_t n;
+    int64_t from;
+    scan_ctx_t c;
+    evvec_t out;
+    up_log_scan_t sc;
+    int rc;
+} half_t;
+
+static void *scan_half(void *arg)
+{
+    half_t *h = arg;
+    h->c.ctx = &h->out;
+    h->rc = up_store_log_scan_window(h->fd, h->start, h->ranges, h->n, h->from, h->c.T, scan_cb, &h->c, &h->sc);
+    return NULL;
+}
+
+/* The offset of the block that halves the compressed bytes of the blocks
+ * holding events of [from, T], or 0 when there is no such split. */
+static uint64_t split_at(const up_log_range_t *r, size_t n, int64_t from, int64_t T)
+{
+    uint64_t total = 0, sum = 0;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].min_ts <= r[i].max_ts && r[i].max_ts >= from && r[i].min_ts <= T)
+            total += r[i].clen;
+    for (size_t i = 0; i < n; i++)
+        if (r[i].min_ts <= r[i].max_ts && r[i].max_ts >= from && r[i].min_ts <= T) {
+            if (sum && sum >= total / 2)
+                return r[i].off;
+            sum += r[i].clen;
+        }
+    return 0;
+}
+
+/* Every event of the pairs set in pairs with ts <= T, from the blocks that
+ * may hold events of [from, T], into out in log order: the blocks before
+ * the split on this thread and those after it on another, each decoding
+ * its own half (the decoding is what a scan costs). When the first half
+ * does not end exactly where the second began (events.idx out of step with
+ * the log), the log is read again on one thread. */
+static int account_scan(up_store_t *s, int64_t from, int64_t T, const uint64_t *pairs, uint32_t n_pairs,
+                        evvec_t *out)
+{
+    up_log_range_t *ranges = NULL;
+    size_t n = 0;
+    char *p = up_st_path_in(s, "events.idx");
+    if (p && up_store_log_ranges_read(p, &ranges, &n) < 0)
+        n = 0;   /* unreadable: every block is read */
+    free(p);
+    uint64_t limit = up_st_read_limit(s);
+    uint64_t mid = split_at(ranges, n, from, T);
+    if (limit && mid + 1 >= limit)
+        mid = 0;
+    half_t h[2];
+    memset(h, 0, sizeof h);
+    for (int k = 0; k < 2; k++) {
+        h[k] = (half_t){s->log_fd, k ? mid : 0, ranges, n, n ? from : INT64_MIN,
+                        {T, NULL, 0, pairs, n_pairs, push_ev, NULL}, {NULL, 0, 0}, {0}, 0};
+        h[k].sc.acked = s->mark.acked;
+        h[k].sc.limit = limit;
+    }
+    pthread_t tid;
+    int two = mid && pthread_create(&tid, NULL, scan_half, &h[1]) == 0;
+    if (two) {
+        h[0].sc.limit = mid + 1;   /* stop at the block the other thread starts with */
+        if (h[0].sc.acked > mid)
+            h[0].sc.acked = mid;
+    }
+    scan_half(&h[0]);
+    if (two)
+        pthread_join(tid, NULL);
+    if (two && h[0].rc == 0 && h[0].sc.end != mid) {   /* the halves do not meet: read it all here */
+        free(h[0].out.ev);
+        free(h[1].out.ev);
+        memset(&h[0].out, 0, sizeof h[0].out);
+        h[0].sc.limit = limit;
+        h[0].sc.acked = s->mark.acked;
+        scan_half(&h[0]);
+        two = 0;
+    }
+    free(ranges);
+    int rc = h[0].rc ? h[0].rc : two ? h[1].rc : 0;
+    const half_t *bad = h[0].rc ? &h[0] : &h[1];
+    if (rc == -UP_ECORRUPT && bad->sc.what)
+        up_st_damage_notice(s, &bad->sc);
+    if (rc == 0 && two && h[1].out.n) {   /* the second half after the first */
+        evvec_t v = {h[0].out.ev, h[0].out.n, h[0].out.cap};
+        for (size_t i = 0; rc == 0 && i < h[1].out.n; i++)
+            rc = push_ev(&v, &h[1].out.ev[i]);
+        h[0].out = (evvec_t){v.ev, v.n, v.cap};
+    }
+    free(h[1].out.ev);
+    if (rc < 0) {
+        free(h[0].out.ev);
+        return rc;
+    }
+    *out = h[0].out;
+    return 0;
+}
+
+void up_st_acct_scan_free(up_store_t *s)
+{
+    free(s->acct_scan.account);
+    free(s->acct_scan.ev);
+    memset(&s->acct_scan, 0, sizeof s->acct_scan);
+}
+
+/* An account's events kept for a later scan at most this many (16 bytes each). */
+#define ACCT_SCAN_KEEP (1u << 22)
+
 int up_store_scan_account_events(up_store_t *s, const char *account, int64_t from, int64_t T, const uint8_t *want,
                                  uint32_t n_want, up_event_fn fn, void *ctx)
 {
@@ -128,13 +265,37 @@ int up_store_scan_account_events(up_store_t *s, const char *account, int64_t fro
     int64_t aid = up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account));
     if (aid < 0)
         return 0;   /* no event of this account */
-    uint64_t *pairs = calloc((size_t)r->n_pairs / 64 + 1, sizeof *pairs);
-    if (!pairs)
-        return -UP_ENOMEM;
-    for (uint32_t i = 0; i < r->n_pairs; i++)
-        if (r->pairs[i].account == (uint32_t)aid)
-            pairs[i >> 6] |= 1ULL << (i & 63);
-    rc = scan_events(s, from, T, want, n_want, pairs, r->n_pairs, fn, ctx);
-    free(pairs);
+    int same = s->acct_scan.account && !strcmp(s->acct_scan.account, account) && s->acct_scan.log_end == s->log_end;
+    if (!same || from < s->acct_scan.from || T > s->acct_scan.T) {
+        /* the account's events of the window, and of the kept one's when it
+         * was the same account's (the page's second scan then reads them) */
+        int64_t f = same && s->acct_scan.from < from ? s->acct_scan.from : from;
+        int64_t t = same && s->acct_scan.T > T ? s->acct_scan.T : T;
+        uint64_t *pairs = calloc((size_t)r->n_pairs / 64 + 1, sizeof *pairs);
+        if (!pairs)
+            return -UP_ENOMEM;
+        for (uint32_t i = 0; i < r->n_pairs; i++)
+            if (r->pairs[i].account == (uint32_t)aid)
+                pairs[i >> 6] |= 1ULL << (i & 63);
+        evvec_t v = {NULL, 0, 0};
+        rc = account_scan(s, f, t, pairs, r->n_pairs, &v);
+        free(pairs);
+        up_st_acct_scan_free(s);
+        if (rc < 0)
+            return rc;
+        s->acct_scan.ev = v.ev;
+        s->acct_scan.n = v.n;
+        s->acct_scan.from = f;
+        s->acct_scan.T = t;
+        s->acct_scan.log_end = s->log_end;
+        s->acct_scan.account = v.n <= ACCT_SCAN_KEEP ? up_strdup(account) : NULL;
+    }
+    /* the kept events hold every name up to the kept T: those of this call */
+    const up_ev_t *ev = s->acct_scan.ev;
+    for (size_t i = 0; rc == 0 && i < s->acct_scan.n; i++)
+        if (ev[i].ts <= T && ev[i].event < n_want && want[ev[i].event])
+            rc = fn(ctx, &ev[i]);
+    if (!s->acct_scan.account)   /* too many to keep */
+        up_st_acct_scan_free(s);
     return rc;
 }

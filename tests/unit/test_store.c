@@ -229,6 +229,90 @@ static void test_bad_last_block_is_cut(void **state)
     assert_true(size_of(logpath) < size);
 }
 
+typedef struct {
+    int64_t ts[64];
+    int n;
+} seen_t;
+
+static int seen_cb(void *ctx, const up_ev_t *ev)
+{
+    seen_t *c = ctx;
+    assert_true(c->n < 64);
+    c->ts[c->n++] = ev->ts;
+    return 0;
+}
+
+/* Days (since the first event) of the events seen at or after day `from`. */
+static int days_from(const seen_t *c, int from, int *days)
+{
+    int n = 0;
+    for (int i = 0; i < c->n; i++)
+        if ((c->ts[i] - 1767225600000LL) / 86400000 >= from)
+            days[n++] = (int)((c->ts[i] - 1767225600000LL) / 86400000);
+    return n;
+}
+
+/* One account's events: four blocks of ten days (one event a day, account
+ * a on the even days, b on the odd ones). A window of two blocks is read on
+ * two threads, one half each, and comes out in log order; a second scan
+ * of the same account within the first one's window reads the kept events
+ * (it may see earlier ones too, which the contract lets fn ignore); a
+ * wider one reads the log again. */
+static void test_account_scan(void **state)
+{
+    (void)state;
+    char d2[64];
+    assert_int_equal(fx_mkdtemp(d2, sizeof d2, "acscan"), 0);
+    up_store_t *s = fx_create(d2, MODEL, "t");
+    for (int k = 0; k < 4; k++) {
+        for (int j = 0; j < 10; j++) {
+            char user[8];
+            int n = snprintf(user, sizeof user, "u%d", j % 3);
+            assert_int_equal(up_store_append(s, 1767225600000LL + (int64_t)(k * 10 + j) * 86400000 + 3600000, user,
+                                             (size_t)n, j % 2 ? "b" : "a", 1, "a", 1, NULL, 0), 1);
+        }
+        assert_int_equal(up_store_commit(s), 0);   /* a block each */
+    }
+    assert_int_equal(up_store_close(s), 0);
+    char err[512];
+    assert_int_equal(up_store_open(&s, d2, UP_STORE_READ, err, sizeof err), 0);
+    const uint8_t want[1] = {1};
+    int64_t day0 = 1767225600000LL;
+    /* days 20-35: blocks 2 and 3, a's even days up to 34, in order */
+    seen_t c = {{0}, 0};
+    assert_int_equal(up_store_scan_account_events(s, "a", day0 + 20 * 86400000LL, day0 + 36 * 86400000LL - 1, want, 1,
+                                                  seen_cb, &c), 0);
+    int days[64], n = days_from(&c, 20, days);
+    int expect1[] = {20, 22, 24, 26, 28, 30, 32, 34};
+    assert_int_equal(n, 8);
+    assert_int_equal(c.n, 8);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(days[i], expect1[i]);
+    /* days 30-33 from the kept events: 30 and 32 at or after day 30 */
+    memset(&c, 0, sizeof c);
+    assert_int_equal(up_store_scan_account_events(s, "a", day0 + 30 * 86400000LL, day0 + 34 * 86400000LL - 1, want, 1,
+                                                  seen_cb, &c), 0);
+    n = days_from(&c, 30, days);
+    assert_int_equal(n, 2);
+    assert_int_equal(days[0], 30);
+    assert_int_equal(days[1], 32);
+    /* every day: a's twenty, in order; b's none */
+    memset(&c, 0, sizeof c);
+    assert_int_equal(up_store_scan_account_events(s, "a", day0, day0 + 40 * 86400000LL, want, 1, seen_cb, &c), 0);
+    assert_int_equal(c.n, 20);
+    for (int i = 0; i < c.n; i++)
+        assert_int_equal((c.ts[i] - day0) / 86400000, 2 * i);
+    /* another account: its own events only (b, days 21-39 odd: 21..29 in block 2, 31..39 in block 3) */
+    memset(&c, 0, sizeof c);
+    assert_int_equal(up_store_scan_account_events(s, "b", day0 + 20 * 86400000LL, day0 + 40 * 86400000LL, want, 1,
+                                                  seen_cb, &c), 0);
+    assert_int_equal(c.n, 10);
+    for (int i = 0; i < c.n; i++)
+        assert_int_equal((c.ts[i] - day0) / 86400000, 21 + 2 * i);
+    up_store_close(s);
+    assert_int_equal(fx_rmdir(d2), 0);
+}
+
 static void test_missing_store(void **state)
 {
     (void)state;
@@ -249,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_damage_is_not_cut),
         cmocka_unit_test(test_bad_acknowledged_last_block_is_kept),
         cmocka_unit_test(test_bad_last_block_is_cut),
+        cmocka_unit_test(test_account_scan),
         cmocka_unit_test(test_missing_store),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
