@@ -41,7 +41,11 @@ int up_engine_signals(const up_signals_src_t *src, up_portfolio_t *p)
     int32_t d0 = up_day_of(src->T);
     uint32_t k = 0;
     up_stmt_cache_t sc = {0};   /* the same three queries for every account */
-    for (uint32_t i = 0; i < p->n_rows; i++) {
+    /* one read transaction for them all: each query on its own takes and
+     * drops SQLite's file locks (two fcntl and a stat per query) */
+    int own_txn = sqlite3_get_autocommit(src->db) && sqlite3_exec(src->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    int rc = 0;
+    for (uint32_t i = 0; i < p->n_rows && rc != -UP_ENOMEM; i++) {
         up_account_metrics_t *row = &p->rows[i];
         const char *id = row->account->account_id;
         /* both portfolios are sorted by account_id: walk them together */
@@ -54,18 +58,16 @@ int up_engine_signals(const up_signals_src_t *src, up_portfolio_t *p)
         int64_t errors = src->errors ? (aid >= 0 ? src->errors[aid] : 0) : -1;
         const double *share = src->workflow_share ? src->workflow_share + (size_t)i * src->m->n_workflows : NULL;
         up_account_extras_t x;
-        int rc = up_engine_account_extras(&sc, src->db, src->m, row, src->T, errors, share, &x);
-        if (rc == -UP_ENOMEM) {
-            up_stmt_cache_free(&sc);
-            return rc;
-        }
+        rc = up_engine_account_extras(&sc, src->db, src->m, row, src->T, errors, share, &x);
         if (rc == 0) {
             crm_signals(&x, d0, src->T, row);
             up_account_extras_free(&x);
         }
     }
-    up_stmt_cache_free(&sc);
-    return 0;
+    up_stmt_cache_free(&sc);   /* before the end of the transaction: none may still be stepping */
+    if (own_txn)
+        sqlite3_exec(src->db, "COMMIT", NULL, NULL, NULL);
+    return rc == -UP_ENOMEM ? rc : 0;
 }
 
 void up_engine_signals_workflow_share(const up_model_t *m, const up_wf_row_t *w, int64_t seats, double *out)
