@@ -15,23 +15,76 @@
 
 const char *const up_stage_names[UP_STAGES] = {"none", "aware", "trial", "regular", "mastery"};
 
-static const up_rollup_t *sort_roll;
+/* The order of the rows: by account_id, user_id (bytes), then feature. A
+ * pair's rows are made together, so the pairs are sorted (accounts by a
+ * rank computed once, users by their bytes within an account) and each
+ * pair's few rows by feature. */
+typedef struct {
+    uint32_t pair, start, n;
+} run_t;
 
-static int cmp_rows(const void *pa, const void *pb)
+static const up_rollup_t *sort_roll;
+static const uint32_t *sort_rank;    /* per account id: its place by bytes */
+
+static int cmp_account_ids(const void *pa, const void *pb)
 {
-    const up_stage_row_t *a = pa, *b = pb;
-    const up_pair_t *x = &sort_roll->pairs[a->pair], *y = &sort_roll->pairs[b->pair];
-    if (a->pair != b->pair) {
-        int c = strcmp(up_dict_str(&sort_roll->dict[UP_KIND_ACCOUNT], x->account),
-                       up_dict_str(&sort_roll->dict[UP_KIND_ACCOUNT], y->account));
-        if (c)
-            return c;
-        c = strcmp(up_dict_str(&sort_roll->dict[UP_KIND_USER], x->user),
-                   up_dict_str(&sort_roll->dict[UP_KIND_USER], y->user));
-        if (c)
-            return c;
+    const up_dict_t *d = &sort_roll->dict[UP_KIND_ACCOUNT];
+    return strcmp(up_dict_str(d, *(const uint32_t *)pa), up_dict_str(d, *(const uint32_t *)pb));
+}
+
+static int cmp_runs(const void *pa, const void *pb)
+{
+    const up_pair_t *x = &sort_roll->pairs[((const run_t *)pa)->pair], *y = &sort_roll->pairs[((const run_t *)pb)->pair];
+    if (x->account != y->account)
+        return sort_rank[x->account] < sort_rank[y->account] ? -1 : 1;
+    return strcmp(up_dict_str(&sort_roll->dict[UP_KIND_USER], x->user),
+                  up_dict_str(&sort_roll->dict[UP_KIND_USER], y->user));
+}
+
+static int sort_rows(const up_rollup_t *r, up_stages_t *out)
+{
+    uint32_t n_acc = r->dict[UP_KIND_ACCOUNT].n, n_runs = 0;
+    uint32_t *ids = malloc(((size_t)n_acc + 1) * sizeof *ids), *rank = malloc(((size_t)n_acc + 1) * sizeof *rank);
+    run_t *runs = malloc(((size_t)out->n_rows + 1) * sizeof *runs);
+    up_stage_row_t *rows = malloc(((size_t)out->n_rows + 1) * sizeof *rows);
+    if (!ids || !rank || !runs || !rows) {
+        free(ids);
+        free(rank);
+        free(runs);
+        free(rows);
+        return -UP_ENOMEM;
     }
-    return a->feature < b->feature ? -1 : a->feature > b->feature;
+    sort_roll = r;
+    for (uint32_t a = 0; a < n_acc; a++)
+        ids[a] = a;
+    qsort(ids, n_acc, sizeof *ids, cmp_account_ids);
+    for (uint32_t k = 0; k < n_acc; k++)
+        rank[ids[k]] = k;
+    sort_rank = rank;
+    for (uint32_t i = 0; i < out->n_rows; i++) {
+        if (!n_runs || out->rows[i].pair != runs[n_runs - 1].pair)
+            runs[n_runs++] = (run_t){out->rows[i].pair, i, 0};
+        runs[n_runs - 1].n++;
+    }
+    qsort(runs, n_runs, sizeof *runs, cmp_runs);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n_runs; i++) {
+        up_stage_row_t *run = rows + k;
+        memcpy(run, out->rows + runs[i].start, runs[i].n * sizeof *run);
+        for (uint32_t a = 1; a < runs[i].n; a++)   /* a pair has a row per feature at most */
+            for (uint32_t b = a; b > 0 && run[b - 1].feature > run[b].feature; b--) {
+                up_stage_row_t t = run[b];
+                run[b] = run[b - 1];
+                run[b - 1] = t;
+            }
+        k += runs[i].n;
+    }
+    free(out->rows);
+    out->rows = rows;
+    free(ids);
+    free(rank);
+    free(runs);
+    return 0;
 }
 
 int up_engine_stages(const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
@@ -123,12 +176,12 @@ int up_engine_stages(const up_rollup_t *r, const up_model_t *m, int64_t T, const
         }
     }
     free(hist);
-    sort_roll = r;
-    if (out->n_rows)
-        qsort(out->rows, out->n_rows, sizeof *out->rows, cmp_rows);
+    if (out->n_rows && sort_rows(r, out) < 0)
+        goto nomem_rows;
     return 0;
 nomem:
     free(hist);
+nomem_rows:
     up_stages_free(out);
     return -UP_ENOMEM;
 }

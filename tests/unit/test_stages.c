@@ -214,10 +214,48 @@ static void test_levels_and_seats(void **state)
     fx_run_close(&x);
 }
 
+/* The rows' order: account_id, then user_id by bytes, then feature, whatever
+ * the order the pairs and their features were first seen in. A store of its
+ * own: accounts "b" and "B" and "a", users "z", "Z", "y" and "\xc3\xa9"
+ * (é, after every ASCII byte), g used before f. Expected (bytes: 'B' 0x42 <
+ * 'a' 0x61 < 'b' 0x62; 'Z' < 'y' < 'z' < 0xc3):
+ *   B/Z f, a/y g, b/Z f, b/Z g, b/z f, b/é g */
+static void test_row_order(void **state)
+{
+    (void)state;
+    char d2[64];
+    assert_int_equal(fx_mkdtemp(d2, sizeof d2, "order"), 0);
+    up_store_t *s = fx_create(d2, MODEL, "t");
+    fx_ev(s, at(-1, 10, 0, 0), "z", "b", "f.use");
+    fx_ev(s, at(-1, 11, 0, 0), "\xc3\xa9", "b", "g.use");
+    fx_ev(s, at(-1, 12, 0, 0), "Z", "b", "g.use");
+    fx_ev(s, at(-1, 13, 0, 0), "Z", "b", "f.use");
+    fx_ev(s, at(-1, 14, 0, 0), "y", "a", "g.use");
+    fx_ev(s, at(-1, 15, 0, 0), "Z", "B", "f.use");
+    assert_int_equal(up_store_close(s), 0);
+    fx_run_t x;
+    fx_run_open(&x, d2, up_engine_end_of_day(D0));
+    up_stages_t st;
+    assert_int_equal(up_engine_stages(x.r, up_store_model(x.s), x.T, NULL, NULL, &st), 0);
+    static const char *const want[][3] = {{"B", "Z", "f"}, {"a", "y", "g"}, {"b", "Z", "f"},
+                                          {"b", "Z", "g"}, {"b", "z", "f"}, {"b", "\xc3\xa9", "g"}};
+    assert_int_equal(st.n_rows, 6);
+    for (uint32_t i = 0; i < st.n_rows; i++) {
+        const up_pair_t *p = &x.r->pairs[st.rows[i].pair];
+        assert_string_equal(up_dict_str(&x.r->dict[UP_KIND_ACCOUNT], p->account), want[i][0]);
+        assert_string_equal(up_dict_str(&x.r->dict[UP_KIND_USER], p->user), want[i][1]);
+        assert_string_equal(up_store_model(x.s)->features[st.rows[i].feature].name, want[i][2]);
+    }
+    up_stages_free(&st);
+    fx_run_close(&x);
+    assert_int_equal(fx_rmdir(d2), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stage_boundaries),
+        cmocka_unit_test(test_row_order),
         cmocka_unit_test(test_top_decile_exact),
         cmocka_unit_test(test_levels_and_seats),
     };
