@@ -59,6 +59,10 @@ struct up_store {
     /* the last event's user, account and pair during an import: files group
      * a user's events, so most lookups are the one before */
     int64_t last_uid, last_aid, last_pid;
+    /* users seen lately in an import, by hash (store.c, hot_user_t): the
+     * users of the hour a file is at, looked up without the dictionary */
+    struct hot_user *hot;
+    int64_t hot_event[64];      /* event-name ids by a cheap hash of the name (-1: none) */
     /* the last account scan's events (store_scan.c): an account's page
      * scans its account twice, and the second reads them from here */
     struct {

@@ -313,6 +313,60 @@ static void test_account_scan(void **state)
     assert_int_equal(fx_rmdir(d2), 0);
 }
 
+/* An import's shortcuts (store.c: recent users by hash, with their last
+ * account and pair; event names by length and end bytes) give the ids the
+ * dictionaries give: one user in two accounts alternating, 5,000 users (more
+ * than the 4,096 slots, so entries are replaced), a user id too long for a
+ * slot, and two names of equal length and ends ("axb", "ayb"). Each pair
+ * gets exactly its own events: every user 2 in each account it is in. */
+static void test_import_shortcuts(void **state)
+{
+    (void)state;
+    static const char M2[] = "features:\n  - name: f\n    core: true\n    events: [axb]\n"
+                             "  - name: g\n    core: true\n    events: [ayb]\n";
+    char d2[64];
+    assert_int_equal(fx_mkdtemp(d2, sizeof d2, "hot"), 0);
+    up_store_t *s = fx_create(d2, M2, "t");
+    assert_int_equal(up_store_import_begin(s), 0);
+    int64_t t0 = 1767225600000LL;
+    const char *acc[] = {"A", "B", "A", "B"}, *ev[] = {"axb", "ayb", "ayb", "axb"};
+    for (int k = 0; k < 4; k++)   /* u1 in A and B, alternating */
+        assert_int_equal(up_store_append(s, t0 + k, "u1", 2, acc[k], 1, ev[k], 3, NULL, 0), 1);
+    const char *longu = "a-user-id-longer-than-any-slot-holds-0123456789";
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(up_store_append(s, t0 + 10 + k, longu, strlen(longu), acc[k], 1, ev[k], 3, NULL, 0), 1);
+    char user[16];
+    for (int round = 0; round < 2; round++)   /* 5,000 users twice, in A, the second time in reverse */
+        for (int i = 0; i < 5000; i++) {
+            int u = round ? 4999 - i : i;
+            int n = snprintf(user, sizeof user, "v%d", u);
+            assert_int_equal(up_store_append(s, t0 + 100 + round * 5000 + i, user, (size_t)n, "A", 1,
+                                             (u + round) % 2 ? "ayb" : "axb", 3, NULL, 0), 1);
+        }
+    assert_int_equal(up_store_import_done(s), 0);
+    assert_int_equal(up_store_close(s), 0);
+    char err[512];
+    assert_int_equal(up_store_open(&s, d2, UP_STORE_READ, err, sizeof err), 0);
+    up_rollup_t *r;
+    int owned;
+    assert_int_equal(up_store_rollup(s, t0 + 86400000LL, &r, &owned), 0);
+    assert_int_equal(r->n_pairs, 5004);   /* u1 and the long one in A and B, 5,000 in A */
+    assert_int_equal(r->dict[UP_KIND_EVENT].n, 2);
+    for (uint32_t i = 0; i < r->n_pairs; i++) {
+        const up_pair_t *p = &r->pairs[i];
+        assert_int_equal(up_rollup_events_between(p, -100000, 100000), 2);
+        /* each pair used both features: u1 and the long one once each per
+         * account, the v users once in each round (the name alternates) */
+        assert_int_equal(p->n_pf, 2);
+    }
+    if (owned) {
+        up_rollup_free(r);
+        free(r);
+    }
+    up_store_close(s);
+    assert_int_equal(fx_rmdir(d2), 0);
+}
+
 static void test_missing_store(void **state)
 {
     (void)state;
@@ -334,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_bad_acknowledged_last_block_is_kept),
         cmocka_unit_test(test_bad_last_block_is_cut),
         cmocka_unit_test(test_account_scan),
+        cmocka_unit_test(test_import_shortcuts),
         cmocka_unit_test(test_missing_store),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
