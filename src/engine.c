@@ -617,8 +617,19 @@ static int cmp_row(const void *a, const void *b)
                   ((const up_account_metrics_t *)b)->account->account_id);
 }
 
+static int cmp_id_account(const void *key, const void *elem)
+{
+    return strcmp(key, ((const up_account_t *)elem)->account_id);
+}
+
 int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
                         int64_t T, up_portfolio_t *out)
+{
+    return up_engine_portfolio_of(r, m, e, T, NULL, out);
+}
+
+int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
+                           int64_t T, const char *only, up_portfolio_t *out)
 {
     memset(out, 0, sizeof *out);
     out->T = T;
@@ -660,7 +671,14 @@ int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_enti
     out->rows = calloc(e->n_accounts + n_extra + 1, sizeof *out->rows);
     if (!out->rows)
         goto done;
-    {
+    if (only) {
+        const up_account_t *acc = bsearch(only, e->accounts, e->n_accounts, sizeof *e->accounts, cmp_id_account);
+        if (!acc)
+            acc = bsearch(only, out->event_only, out->n_event_only, sizeof *out->event_only, cmp_id_account);
+        if (acc && (rc = account_metrics(&c, acc, &out->rows[0])) < 0)
+            goto done;
+        out->n_rows = acc != NULL;
+    } else {
         /* accounts are independent: two workers, each over every other one */
         uint32_t n = e->n_accounts + out->n_event_only;
         worker_t w[2] = {{&c, out, e, 0, 2, 0}, {&c, out, e, 1, 2, 0}};

@@ -86,6 +86,11 @@ typedef struct {
  * are borrowed and must outlive the portfolio. */
 int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
                         int64_t T, up_portfolio_t *out);
+/* The same with one row only: the account `only` (in the accounts table or
+ * seen in events by T), or none when it is neither; its row is the one the
+ * whole portfolio has (accounts are computed independently). */
+int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
+                           int64_t T, const char *only, up_portfolio_t *out);
 void up_portfolio_free(up_portfolio_t *p);
 
 /* The level of one account at the end of each day from_day .. to_day into

@@ -209,7 +209,11 @@ static int run_report(up_store_t *s, const up_report_req_t *q, FILE *out, char *
     what |= strcmp(q->what, "account") == 0 ? UP_VIEW_ALL : retention || renewals ? UP_VIEW_CUSTOMER
           : q->status ? q->status : q->o.account ? UP_VIEW_ALL : UP_VIEW_CUSTOMER;
     up_view_t v;
-    int rc = up_view_open(s, q->T, what, &v, err, errlen);
+    /* one account's page (but its HTML, which shows the portfolio too):
+     * that account's row only */
+    int one = strcmp(q->what, "account") == 0 && q->o.format != UP_FMT_HTML && !(what & UP_VIEW_SIGNALS);
+    int rc = one ? up_view_open_account(s, q->T, what, q->id, &v, err, errlen)
+                 : up_view_open(s, q->T, what, &v, err, errlen);
     if (rc < 0)
         return rc;
     if ((what & UP_VIEW_SIGNALS) && (rc = up_backtest_churn_probability(&v, err, errlen)) < 0) {

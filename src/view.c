@@ -153,7 +153,22 @@ static int select_status(up_view_t *v, unsigned what)
     return 0;
 }
 
+static int open_view(up_store_t *s, int64_t T, unsigned what, const char *only, up_view_t *v, char *err,
+                     size_t errlen);
+
 int up_view_open(up_store_t *s, int64_t T, unsigned what, up_view_t *v, char *err, size_t errlen)
+{
+    return open_view(s, T, what, NULL, v, err, errlen);
+}
+
+int up_view_open_account(up_store_t *s, int64_t T, unsigned what, const char *id, up_view_t *v, char *err,
+                         size_t errlen)
+{
+    return open_view(s, T, what & ~(unsigned)UP_VIEW_SIGNALS, id, v, err, errlen);
+}
+
+static int open_view(up_store_t *s, int64_t T, unsigned what, const char *only, up_view_t *v, char *err,
+                     size_t errlen)
 {
     memset(v, 0, sizeof *v);
     v->store = s;
@@ -176,7 +191,7 @@ int up_view_open(up_store_t *s, int64_t T, unsigned what, up_view_t *v, char *er
         t0 = up_now_s();
         /* workflow completions that are key actions, when the model has some */
         if ((rc = up_engine_workflow_key_actions(s, v->rollup, v->model, T, &v->entities, &v->wf_ka_)) < 0 ||
-            (rc = up_engine_portfolio(v->rollup, v->model, &v->entities, T, &v->portfolio)) < 0)
+            (rc = up_engine_portfolio_of(v->rollup, v->model, &v->entities, T, only, &v->portfolio)) < 0)
             fail(err, errlen, rc, NULL);
         if (rc == 0 && (what & UP_VIEW_SIGNALS))
             rc = signals(v, err, errlen);

@@ -56,6 +56,11 @@ typedef struct up_view {
 /* Builds the parts `what` asks for as of T. Returns 0, or a negative UP_E*
  * code with a sentence in err; the view is closed then. */
 int up_view_open(up_store_t *s, int64_t T, unsigned what, up_view_t *v, char *err, size_t errlen);
+/* up_view_open for one account's page: the portfolio holds that account's
+ * row only (none when the store does not know it). Not with
+ * UP_VIEW_SIGNALS, whose metrics compare accounts. */
+int up_view_open_account(up_store_t *s, int64_t T, unsigned what, const char *id, up_view_t *v, char *err,
+                         size_t errlen);
 void up_view_close(up_view_t *v);
 
 /* Opens a view at T (an end-of-day instant) with the rollup and entity

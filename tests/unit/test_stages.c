@@ -209,6 +209,24 @@ static void test_levels_and_seats(void **state)
             assert_true(fabs(row->breadth - 2.0 / 3.0) < 1e-15);
         }
     }
+    /* one account's row alone (an account page) is its row in the whole
+     * portfolio, every metric of the catalog; an unknown id has none */
+    for (uint32_t j = 0; j < p.n_rows; j++) {
+        up_portfolio_t one;
+        assert_int_equal(up_engine_portfolio_of(x.r, up_store_model(x.s), &e, T, p.rows[j].account->account_id, &one),
+                         0);
+        assert_int_equal(one.n_rows, 1);
+        assert_string_equal(one.rows[0].account->account_id, p.rows[j].account->account_id);
+        for (int id = 0; id < UP_M_N; id++) {
+            double a = up_engine_metric(&p.rows[j], id), b = up_engine_metric(&one.rows[0], id);
+            assert_true((isnan(a) && isnan(b)) || a == b);
+        }
+        up_portfolio_free(&one);
+    }
+    up_portfolio_t none;
+    assert_int_equal(up_engine_portfolio_of(x.r, up_store_model(x.s), &e, T, "no-such-account", &none), 0);
+    assert_int_equal(none.n_rows, 0);
+    up_portfolio_free(&none);
     up_portfolio_free(&p);
     up_entities_free(&e);
     fx_run_close(&x);
