@@ -284,25 +284,125 @@ static int history(sqlite3 *db, int64_t id, const char *at, const char *state, c
                  note);
 }
 
+/* The alerts open, acknowledged or snoozed when an evaluation starts, read
+ * at once (a query per account and rule cost more than the rules), sorted
+ * by (account, rule, state, id): the first of an (account, rule) is the
+ * row its index gives first. An evaluation applies each (account, rule)
+ * once, so what it changes is never looked up again. */
+typedef struct {
+    char *account, *rule, *state, *until, *vals, *window, *updated;
+    int64_t id;
+} live_t;
+
+typedef struct {
+    live_t *a;
+    size_t n;
+} lives_t;
+
+static int cmp_live(const void *pa, const void *pb)
+{
+    const live_t *a = pa, *b = pb;
+    int c = strcmp(a->account, b->account);
+    if (!c)
+        c = strcmp(a->rule, b->rule);
+    if (!c)
+        c = strcmp(a->state, b->state);
+    return c ? c : a->id < b->id ? -1 : a->id > b->id;
+}
+
+static void lives_free(lives_t *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        live_t *x = &l->a[i];
+        free(x->account), free(x->rule), free(x->state), free(x->until), free(x->vals), free(x->window);
+        free(x->updated);
+    }
+    free(l->a);
+    memset(l, 0, sizeof *l);
+}
+
+static char *col_dup(sqlite3_stmt *q, int i)
+{
+    const char *t = (const char *)sqlite3_column_text(q, i);
+    return t ? up_strdup(t) : NULL;
+}
+
+static int lives_load(sqlite3 *db, lives_t *l)
+{
+    memset(l, 0, sizeof *l);
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "SELECT id, account_id, rule, state, snoozed_until, vals, window, updated_at FROM alerts"
+                               " WHERE state IN ('open','acknowledged','snoozed')", -1, &q, NULL) != SQLITE_OK)
+        return -UP_EDB;
+    size_t cap = 0;
+    int rc = 0, step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        if (l->n == cap) {
+            cap = cap ? cap * 2 : 256;
+            live_t *a = realloc(l->a, cap * sizeof *a);
+            if (!a) {
+                rc = -UP_ENOMEM;
+                break;
+            }
+            l->a = a;
+        }
+        live_t *x = &l->a[l->n++];
+        x->id = sqlite3_column_int64(q, 0);
+        x->account = col_dup(q, 1), x->rule = col_dup(q, 2), x->state = col_dup(q, 3), x->until = col_dup(q, 4);
+        x->vals = col_dup(q, 5), x->window = col_dup(q, 6), x->updated = col_dup(q, 7);
+        if (!x->account || !x->rule || !x->state) {
+            rc = -UP_ENOMEM;   /* or a NULL in a NOT NULL column: nothing to match it with */
+            break;
+        }
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = -UP_EDB;
+    sqlite3_finalize(q);
+    if (rc < 0) {
+        lives_free(l);
+        return rc;
+    }
+    if (l->n)
+        qsort(l->a, l->n, sizeof *l->a, cmp_live);
+    return 0;
+}
+
+/* The first live alert of (account, rule), or NULL. */
+static const live_t *live_of(const lives_t *l, const char *account, const char *rule)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(l->a[mid].account, account);
+        if (!c)
+            c = strcmp(l->a[mid].rule, rule);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < l->n && !strcmp(l->a[lo].account, account) && !strcmp(l->a[lo].rule, rule) ? &l->a[lo] : NULL;
+}
+
+static int same_text(const char *a, const char *b)
+{
+    return a && b && !strcmp(a, b);
+}
+
 /* Applies one rule's verdict for one account. */
-static int apply(sqlite3 *db, const up_model_t *m, const rule_t *rule, const up_account_t *acc, int fires,
-                 const char *vals, const char *today, int32_t d0, const char *resolve_note, up_alerts_stats_t *st)
+static int apply(sqlite3 *db, const up_model_t *m, const lives_t *lives, const rule_t *rule, const up_account_t *acc,
+                 int fires, const char *vals, const char *today, int32_t d0, const char *resolve_note,
+                 up_alerts_stats_t *st)
 {
     sqlite3_stmt *q;
-    if (prep(db, "SELECT id, state, snoozed_until FROM alerts WHERE account_id = ? AND rule = ?"
-                 " AND state IN ('open','acknowledged','snoozed')", &q) != SQLITE_OK)
-        return -UP_EDB;
-    sqlite3_bind_text(q, 1, acc->account_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, rule->name, -1, SQLITE_STATIC);
-    int64_t id = -1;
+    const live_t *live = live_of(lives, acc->account_id, rule->name);
+    int64_t id = live ? live->id : -1;
     char state[16] = "", until[16] = "";
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        id = sqlite3_column_int64(q, 0);
-        snprintf(state, sizeof state, "%s", sqlite3_column_text(q, 1));
-        if (sqlite3_column_text(q, 2))
-            snprintf(until, sizeof until, "%s", sqlite3_column_text(q, 2));
+    if (live) {
+        snprintf(state, sizeof state, "%s", live->state);
+        if (live->until)
+            snprintf(until, sizeof until, "%s", live->until);
     }
-    unprep(q);
     const char *owner = rule->owner ? rule->owner : acc->owner;
     char window[160];
     snprintf(window, sizeof window, "{\"as_of\":\"%s\",\"windows\":\"metrics.md: window(7), window(14), window(28)\"}",
@@ -310,8 +410,10 @@ static int apply(sqlite3 *db, const up_model_t *m, const rule_t *rule, const up_
     int rc = 0;
     if (fires) {
         if (id >= 0) {
-            rc = exec1(db, "UPDATE alerts SET vals = ?, window = ?, updated_at = ? WHERE id = ?", "sssi", vals, window,
-                       today, id);
+            /* the same day again with the same values: the row already says so */
+            if (!same_text(live->vals, vals) || !same_text(live->window, window) || !same_text(live->updated, today))
+                rc = exec1(db, "UPDATE alerts SET vals = ?, window = ?, updated_at = ? WHERE id = ?", "sssi", vals,
+                           window, today, id);
             if (rc == 0 && !strcmp(state, "snoozed") && until[0] && strcmp(until, today) < 0) {
                 rc = exec1(db, "UPDATE alerts SET state = 'open', snoozed_until = NULL WHERE id = ?", "i", id);
                 if (rc == 0)
@@ -371,8 +473,8 @@ int up_alerts_data_stale(const up_model_t *m, int64_t last_ms, int64_t T)
 /* The store-wide data_stopped alert (alerts.h): opens when the last event is
  * more than data_stale_hours before T, resolves when data arrives again.
  * Sets st->data_stale. */
-static int freshness(sqlite3 *db, const up_model_t *m, int64_t T, const char *today, int32_t d0,
-                     up_alerts_stats_t *st)
+static int freshness(sqlite3 *db, const up_model_t *m, const lives_t *lives, int64_t T, const char *today,
+                     int32_t d0, up_alerts_stats_t *st)
 {
     int hours = m->alert_settings.data_stale_hours;
     rule_t r = {UP_ALERT_DATA_STOPPED, NULL, "", UP_SEV_CRITICAL, 0, NULL};
@@ -387,7 +489,7 @@ static int freshness(sqlite3 *db, const up_model_t *m, int64_t T, const char *to
         snprintf(vals, sizeof vals, "{\"last_event\":null,\"hours_since_last_event\":null}");
     else
         snprintf(vals, sizeof vals, "{\"last_event\":\"%s\",\"hours_since_last_event\":%.0f}", last, since);
-    return apply(db, m, &r, &all, st->data_stale, vals, today, d0, "data arrives again", st);
+    return apply(db, m, lives, &r, &all, st->data_stale, vals, today, d0, "data arrives again", st);
 }
 
 /* Every rule on every account of p, in one transaction; none while the data
@@ -401,7 +503,10 @@ static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, c
         return -UP_EDB;
     up_stmt_cache_t stmts = {0};
     eval_stmts = &stmts;
-    int rc = freshness(db, m, T, today, p->d0, st);
+    lives_t lives;
+    int rc = lives_load(db, &lives);
+    if (rc == 0)
+        rc = freshness(db, m, &lives, T, today, p->d0, st);
     for (uint32_t i = 0; i < p->n_rows && rc == 0 && !st->data_stale; i++) {
         const up_account_metrics_t *row = &p->rows[i];
         vars_t vs;
@@ -416,11 +521,12 @@ static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, c
             int fires = customer && up_val_true(up_cond_eval(rules[k].cond, lookup, &vs));
             up_buf_t b = {0};
             vals_json(rules[k].cond, &vs, &b);
-            rc = apply(db, m, &rules[k], row->account, fires, b.data ? b.data : "{}", today, p->d0, note, st);
+            rc = apply(db, m, &lives, &rules[k], row->account, fires, b.data ? b.data : "{}", today, p->d0, note, st);
             up_buf_free(&b);
         }
     }
     eval_stmts = NULL;
+    lives_free(&lives);
     up_stmt_cache_free(&stmts);   /* before COMMIT: a statement still stepping would hold it */
     if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         rc = -UP_EDB;

@@ -82,9 +82,13 @@ while [ "$day" != 2026-04-13 ]; do
     [ "$day" = 2026-03-08 ] && cp "$TMP/out" "$TMP/eval-0308"
     if [ "$day" = 2026-03-21 ]; then
         say "evaluating the same day again changes nothing"
+        ok --data "$S" alerts list --state all --format json
+        cp "$TMP/out" "$TMP/list-before"
         ok --data "$S" alerts evaluate --as-of "$day"
         expect_grep "0 opened," "$TMP/out" "a second evaluation of Mar 21"
         expect_grep "0 resolved," "$TMP/out" "a second evaluation of Mar 21"
+        ok --data "$S" alerts list --state all --format json
+        cmp -s "$TMP/list-before" "$TMP/out" || fail "a second evaluation of Mar 21 changed the alerts: $(diff "$TMP/list-before" "$TMP/out" | head -5)"
     fi
     day=$(python3 -c "import datetime,sys; print(datetime.date.fromisoformat(sys.argv[1]) + datetime.timedelta(days=1))" "$day")
 done
