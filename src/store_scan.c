@@ -215,6 +215,7 @@ static int account_scan(up_store_t *s, int64_t from, int64_t T, const uint64_t *
         free(h[0].out.ev);
         free(h[1].out.ev);
         memset(&h[0].out, 0, sizeof h[0].out);
+        memset(&h[1].out, 0, sizeof h[1].out);
         h[0].sc.limit = limit;
         h[0].sc.acked = s->mark.acked;
         scan_half(&h[0]);
