@@ -672,8 +672,10 @@ int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_e
     if (!out->rows)
         goto done;
     if (only) {
-        const up_account_t *acc = bsearch(only, e->accounts, e->n_accounts, sizeof *e->accounts, cmp_id_account);
-        if (!acc)
+        /* (bsearch may not take the NULL of an empty table) */
+        const up_account_t *acc = e->n_accounts ? bsearch(only, e->accounts, e->n_accounts, sizeof *e->accounts,
+                                                          cmp_id_account) : NULL;
+        if (!acc && out->n_event_only)
             acc = bsearch(only, out->event_only, out->n_event_only, sizeof *out->event_only, cmp_id_account);
         if (acc && (rc = account_metrics(&c, acc, &out->rows[0])) < 0)
             goto done;
