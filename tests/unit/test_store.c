@@ -342,8 +342,8 @@ static void test_account_scan(void **state)
 
 /* An import's shortcuts (store.c: recent users by hash, with their last
  * account and pair; event names by length and end bytes) give the ids the
- * dictionaries give: one user in two accounts alternating, 5,000 users (more
- * than the 4,096 slots, so entries are replaced), a user id too long for a
+ * dictionaries give: one user in two accounts alternating, 70,000 users (more
+ * than the 65,536 slots, so entries are replaced), a user id too long for a
  * slot, and two names of equal length and ends ("axb", "ayb"). Each pair
  * gets exactly its own events: every user 2 in each account it is in. */
 static void test_import_shortcuts(void **state)
@@ -363,11 +363,11 @@ static void test_import_shortcuts(void **state)
     for (int k = 0; k < 4; k++)
         assert_int_equal(up_store_append(s, t0 + 10 + k, longu, strlen(longu), acc[k], 1, ev[k], 3, NULL, 0), 1);
     char user[16];
-    for (int round = 0; round < 2; round++)   /* 5,000 users twice, in A, the second time in reverse */
-        for (int i = 0; i < 5000; i++) {
-            int u = round ? 4999 - i : i;
+    for (int round = 0; round < 2; round++)   /* 70,000 users twice, in A, the second time in reverse */
+        for (int i = 0; i < 70000; i++) {
+            int u = round ? 69999 - i : i;
             int n = snprintf(user, sizeof user, "v%d", u);
-            assert_int_equal(up_store_append(s, t0 + 100 + round * 5000 + i, user, (size_t)n, "A", 1,
+            assert_int_equal(up_store_append(s, t0 + 100 + round * 70000 + i, user, (size_t)n, "A", 1,
                                              (u + round) % 2 ? "ayb" : "axb", 3, NULL, 0), 1);
         }
     assert_int_equal(up_store_import_done(s), 0);
@@ -377,7 +377,7 @@ static void test_import_shortcuts(void **state)
     up_rollup_t *r;
     int owned;
     assert_int_equal(up_store_rollup(s, t0 + 86400000LL, &r, &owned), 0);
-    assert_int_equal(r->n_pairs, 5004);   /* u1 and the long one in A and B, 5,000 in A */
+    assert_int_equal(r->n_pairs, 70004);   /* u1 and the long one in A and B, 70,000 in A */
     assert_int_equal(r->dict[UP_KIND_EVENT].n, 2);
     for (uint32_t i = 0; i < r->n_pairs; i++) {
         const up_pair_t *p = &r->pairs[i];
