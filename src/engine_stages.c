@@ -23,22 +23,25 @@ typedef struct {
     uint32_t pair, start, n;
 } run_t;
 
-static const up_rollup_t *sort_roll;
-static const uint32_t *sort_rank;    /* per account id: its place by bytes */
+/* What the comparisons read (qsort_r: no state shared between threads). */
+typedef struct {
+    const up_rollup_t *r;
+    const uint32_t *rank;            /* per account id: its place by bytes */
+} order_t;
 
-static int cmp_account_ids(const void *pa, const void *pb)
+static int cmp_account_ids(const void *pa, const void *pb, void *arg)
 {
-    const up_dict_t *d = &sort_roll->dict[UP_KIND_ACCOUNT];
+    const up_dict_t *d = &((const order_t *)arg)->r->dict[UP_KIND_ACCOUNT];
     return strcmp(up_dict_str(d, *(const uint32_t *)pa), up_dict_str(d, *(const uint32_t *)pb));
 }
 
-static int cmp_runs(const void *pa, const void *pb)
+static int cmp_runs(const void *pa, const void *pb, void *arg)
 {
-    const up_pair_t *x = &sort_roll->pairs[((const run_t *)pa)->pair], *y = &sort_roll->pairs[((const run_t *)pb)->pair];
+    const order_t *o = arg;
+    const up_pair_t *x = &o->r->pairs[((const run_t *)pa)->pair], *y = &o->r->pairs[((const run_t *)pb)->pair];
     if (x->account != y->account)
-        return sort_rank[x->account] < sort_rank[y->account] ? -1 : 1;
-    return strcmp(up_dict_str(&sort_roll->dict[UP_KIND_USER], x->user),
-                  up_dict_str(&sort_roll->dict[UP_KIND_USER], y->user));
+        return o->rank[x->account] < o->rank[y->account] ? -1 : 1;
+    return strcmp(up_dict_str(&o->r->dict[UP_KIND_USER], x->user), up_dict_str(&o->r->dict[UP_KIND_USER], y->user));
 }
 
 static int sort_rows(const up_rollup_t *r, up_stages_t *out)
@@ -54,19 +57,18 @@ static int sort_rows(const up_rollup_t *r, up_stages_t *out)
         free(rows);
         return -UP_ENOMEM;
     }
-    sort_roll = r;
+    order_t o = {r, rank};
     for (uint32_t a = 0; a < n_acc; a++)
         ids[a] = a;
-    qsort(ids, n_acc, sizeof *ids, cmp_account_ids);
+    qsort_r(ids, n_acc, sizeof *ids, cmp_account_ids, &o);
     for (uint32_t k = 0; k < n_acc; k++)
         rank[ids[k]] = k;
-    sort_rank = rank;
     for (uint32_t i = 0; i < out->n_rows; i++) {
         if (!n_runs || out->rows[i].pair != runs[n_runs - 1].pair)
             runs[n_runs++] = (run_t){out->rows[i].pair, i, 0};
         runs[n_runs - 1].n++;
     }
-    qsort(runs, n_runs, sizeof *runs, cmp_runs);
+    qsort_r(runs, n_runs, sizeof *runs, cmp_runs, &o);
     uint32_t k = 0;
     for (uint32_t i = 0; i < n_runs; i++) {
         up_stage_row_t *run = rows + k;

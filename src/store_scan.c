@@ -78,22 +78,31 @@ int up_store_unchanged_to(up_store_t *s, const up_store_point_t *p, int64_t T)
     return ok;
 }
 
-static int scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *want, uint32_t n_want,
-                       const uint64_t *pairs, uint32_t n_pairs, up_event_fn fn, void *ctx)
+/* The block time ranges of events.idx into *out; 0 when there are none or
+ * the file cannot be read (every block is read then). */
+static size_t read_ranges(up_store_t *s, up_log_range_t **out)
+{
+    size_t n = 0;
+    char *p = up_st_path_in(s, "events.idx");
+    *out = NULL;
+    if (p && up_store_log_ranges_read(p, out, &n) < 0)
+        n = 0;
+    free(p);
+    return n;
+}
+
+int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *want, uint32_t n_want,
+                         up_event_fn fn, void *ctx)
 {
     int rc = up_store_sync(s);     /* pending events of a writer go first (no snapshot) */
     if (rc < 0)
         return rc;
     if (s->ch)   /* ids of s->roll, as the log's are */
         return (rc = up_st_ensure_rollup(s)) < 0 ? rc : up_ch_scan_events(s->ch, &s->roll, NULL, from, T, want, n_want, fn, ctx);
-    scan_ctx_t c = {T, want, n_want, pairs, n_pairs, fn, ctx};
+    scan_ctx_t c = {T, want, n_want, NULL, 0, fn, ctx};
     up_log_scan_t sc;
     up_log_range_t *ranges = NULL;
-    size_t n = 0;
-    char *p = from > INT64_MIN ? up_st_path_in(s, "events.idx") : NULL;
-    if (p && up_store_log_ranges_read(p, &ranges, &n) < 0)
-        n = 0;   /* unreadable: every block is read */
-    free(p);
+    size_t n = from > INT64_MIN ? read_ranges(s, &ranges) : 0;
     if (!n)
         rc = up_st_scan_log(s, 0, scan_cb, &c, 0, &sc);
     else {
@@ -106,12 +115,6 @@ static int scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *wa
     }
     free(ranges);
     return rc;
-}
-
-int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *want, uint32_t n_want,
-                         up_event_fn fn, void *ctx)
-{
-    return scan_events(s, from, T, want, n_want, NULL, 0, fn, ctx);
 }
 
 /* ---- one account's events ---------------------------------------------- */
@@ -183,12 +186,8 @@ static uint64_t split_at(const up_log_range_t *r, size_t n, int64_t from, int64_
 static int account_scan(up_store_t *s, int64_t from, int64_t T, const uint64_t *pairs, uint32_t n_pairs,
                         evvec_t *out)
 {
-    up_log_range_t *ranges = NULL;
-    size_t n = 0;
-    char *p = up_st_path_in(s, "events.idx");
-    if (p && up_store_log_ranges_read(p, &ranges, &n) < 0)
-        n = 0;   /* unreadable: every block is read */
-    free(p);
+    up_log_range_t *ranges;
+    size_t n = read_ranges(s, &ranges);
     uint64_t limit = up_st_read_limit(s);
     uint64_t mid = split_at(ranges, n, from, T);
     if (limit && mid + 1 >= limit)
@@ -227,10 +226,14 @@ static int account_scan(up_store_t *s, int64_t from, int64_t T, const uint64_t *
     if (rc == -UP_ECORRUPT && bad->sc.what)
         up_st_damage_notice(s, &bad->sc);
     if (rc == 0 && two && h[1].out.n) {   /* the second half after the first */
-        evvec_t v = {h[0].out.ev, h[0].out.n, h[0].out.cap};
-        for (size_t i = 0; rc == 0 && i < h[1].out.n; i++)
-            rc = push_ev(&v, &h[1].out.ev[i]);
-        h[0].out = (evvec_t){v.ev, v.n, v.cap};
+        size_t total = h[0].out.n + h[1].out.n;
+        up_ev_t *ev = realloc(h[0].out.ev, total * sizeof *ev);
+        if (!ev)
+            rc = -UP_ENOMEM;
+        else {
+            memcpy(ev + h[0].out.n, h[1].out.ev, h[1].out.n * sizeof *ev);
+            h[0].out = (evvec_t){ev, total, total};
+        }
     }
     free(h[1].out.ev);
     if (rc < 0) {
