@@ -35,18 +35,21 @@ static void put32(uint8_t *p, uint32_t v)
     memcpy(p, &v, 4);
 }
 
-/* The trailer's sections, their CRCs recomputed when its offsets are in order. */
+/* The trailer's sections, their CRCs recomputed when its offsets are in
+ * order, and the record sizes of this build (else the file is another
+ * format and stops there). */
 static void fix_checksums(uint8_t *b, size_t size, uint64_t hash)
 {
     memcpy(b + 8, &hash, 8);
     uint8_t *t = b + size - TRAILER;
-    uint64_t head = rd64(t), cold = rd64(t + 8), split = rd64(t + 24);
-    if (head >= HEAD && head <= split && cold >= 8 && split <= cold - 8 && cold <= size - TRAILER) {
+    uint64_t head = rd64(t), mid = rd64(t + 24);
+    if (head >= HEAD && head <= mid && mid <= size - TRAILER) {
         put32(t + 48, up_crc32c(0, b, head));
-        put32(t + 52, up_crc32c(0, b + head, split - head));
-        put32(t + 56, up_crc32c(0, b + split, cold - 8 - split));
-        put32(t + 60, up_crc32c(0, b + cold - 8, size - TRAILER - cold + 8));
+        put32(t + 52, up_crc32c(0, b + head, mid - head));
+        put32(t + 56, up_crc32c(0, b + mid, size - TRAILER - mid));
     }
+    uint16_t sizes[2] = {sizeof(up_pair_t), sizeof(up_pf_t)};
+    memcpy(t + 60, sizes, 4);
     put32(t + 68, up_crc32c(0, t, 68));
 }
 

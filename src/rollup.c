@@ -158,12 +158,17 @@ void up_rollup_init(up_rollup_t *r, const up_model_t *model, int64_t cutoff)
     r->users_gen = -1;
 }
 
+/* Frees what pair p owns and writes nothing: a snapshot's records are pages
+ * of a private mapping, which a write would copy. */
 static void pair_free(up_pair_t *p)
 {
-    up_days_free(&p->active);
+    if (!p->active.borrowed)
+        free(p->active.w);
     for (uint32_t i = 0; i < p->n_pf; i++) {
-        up_days_free(&p->pf[i].used);
-        up_days_free(&p->pf[i].advanced);
+        if (!p->pf[i].used.borrowed)
+            free(p->pf[i].used.w);
+        if (!p->pf[i].advanced.borrowed)
+            free(p->pf[i].advanced.w);
     }
     if (p->cap_pf)
         free(p->pf);
@@ -180,14 +185,13 @@ void up_rollup_free(up_rollup_t *r)
     up_map64_free(&r->pair_index);
     for (uint32_t i = 0; i < r->n_pairs; i++)
         pair_free(&r->pairs[i]);
-    free(r->pairs);
+    if (!r->pairs_mapped)
+        free(r->pairs);
     for (uint32_t i = 0; i < r->n_evclass; i++)
         free(r->evclass[i].roles);
     free(r->evclass);
     if (r->map)
         munmap(r->map, r->map_len);
-    if (r->pf_pool)
-        munmap(r->pf_pool, r->pf_pool_len);
     memset(r, 0, sizeof *r);
 }
 
@@ -222,12 +226,9 @@ int64_t up_rollup_pair(up_rollup_t *r, uint32_t account, uint32_t user, int *add
     if (!*added)
         return *slot;
     if (r->n_pairs == r->cap_pairs) {
-        uint32_t cap = r->cap_pairs ? r->cap_pairs * 2 : 1024;
-        up_pair_t *p = realloc(r->pairs, cap * sizeof *p);
-        if (!p)
-            return -UP_ENOMEM;
-        r->pairs = p;
-        r->cap_pairs = cap;
+        int rc = up_rollup_reserve_pairs(r, r->cap_pairs ? r->cap_pairs * 2 : 1024);
+        if (rc < 0)
+            return rc;
     }
     up_pair_t *p = &r->pairs[r->n_pairs];
     memset(p, 0, sizeof *p);
@@ -243,11 +244,17 @@ int up_rollup_reserve_pairs(up_rollup_t *r, uint32_t n)
 {
     if (n <= r->cap_pairs)
         return 0;
-    up_pair_t *p = realloc(r->pairs, n * sizeof *p);
+    up_pair_t *p;
+    if (r->pairs_mapped) {   /* the snapshot's records: copied out (their arrays stay borrowed) */
+        if ((p = malloc((size_t)n * sizeof *p)))
+            memcpy(p, r->pairs, (size_t)r->n_pairs * sizeof *p);
+    } else
+        p = realloc(r->pairs, (size_t)n * sizeof *p);
     if (!p)
         return -UP_ENOMEM;
     r->pairs = p;
     r->cap_pairs = n;
+    r->pairs_mapped = 0;
     return 0;
 }
 
@@ -514,60 +521,79 @@ int up_rollup_apply_block(up_rollup_t *r, const up_block_t *b)
     return 0;
 }
 
-/* Allocates a large array for a snapshot load: anonymous memory with
- * transparent huge pages requested, so that filling it costs a page fault per
- * 2 MiB instead of per 4 KiB. Freed with big_free. */
-static void *big_alloc(size_t n)
-{
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-        return NULL;
-    madvise(p, n, MADV_HUGEPAGE);
-    return p;
-}
-
 /* ---- snapshot ---------------------------------------------------------- */
 
-/* Layout (little-endian, native structs), in two regions so that a report
- * touches only what it reads:
- *   hot:  header; dictionaries (NUL-terminated strings); pair count; per pair
- *         a fixed record and its active bitmap, then per feature a record and
- *         its used bitmap; every array 8-byte aligned
- *   cold: key-action days, active events per day and advanced-use bitmaps,
- *         referenced by offset
- *   trailer: where the sections start, and a CRC-32C of each section (the
- *         header and dictionaries, each half of the pair records, the cold
- *         region) and of the trailer itself
- * The reader maps the file, checks every section's CRC and the bounds of
- * every index and offset it loads, and uses the bitmaps and arrays in place:
- * a file that fails any check is rebuilt from the log, never trusted. */
-#define SNAP_MAGIC "UPROLL09"
+/* Layout (little-endian, native structs, every part 8-byte aligned):
+ *   header:  magic, model hash, log offset, events, first and last ts, users
+ *            generation (56 bytes); the dictionaries (length and
+ *            NUL-terminated string each); the pair count
+ *   pairs:   up_pair_t[n_pairs], the records as they are in memory
+ *   pf:      up_pf_t[n_pf], each pair's feature records in one run, in pair
+ *            order
+ *   data:    per pair its active bitmap, its features' used and advanced
+ *            bitmaps, its key-action days and its days of active events
+ *   trailer: where the parts start, the address the file is laid out for,
+ *            the record sizes, and a CRC-32C of the header and of each half
+ *            of the rest (the two halves are checked on two threads), and of
+ *            the trailer itself
+ * The records' pointers hold the addresses their arrays have when the file
+ * is mapped at that address. A reader maps it there and uses every record in
+ * place: a report's open costs the checks, not a copy. When the address is
+ * taken (a second snapshot in one process) the reader maps it elsewhere and
+ * moves the pointers in its private mapping. Nothing is trusted before it is
+ * checked: every section's CRC, and behind it every id, count and pointer the
+ * reports follow; a file that fails any check is rebuilt from the log. */
+#define SNAP_MAGIC "UPROLL10"
 #define SNAP_HEAD 56                     /* magic and seven 8-byte fields */
 #define TRAILER_MAGIC 0x54525055u        /* "UPRT" */
 #define DAY_LIMIT (1 << 24)              /* |day| bound: far beyond any real date */
+/* 48 TiB: above the sanitizers' shadow memory, below where Linux puts
+ * programs, libraries and the heap */
+#define SNAP_BASE 0x300000000000ull
+#define SNAP_BASE_END 0x700000000000ull  /* a trailer's base must lie below */
 
 typedef struct {
-    uint64_t head_len;      /* bytes of the header and dictionaries (the pair records follow) */
-    uint64_t cold_off;      /* the cold region (its length is the 8 bytes before it) */
-    uint64_t split[4];      /* second half: first pair, file offset, pf index; pf total */
-    uint32_t crc[4];        /* head, first half of the pairs, second half, cold (with its length) */
+    uint64_t head_len;      /* bytes of the header and dictionaries: the pair records follow */
+    uint64_t pf_off;        /* the feature records */
+    uint64_t data_off;      /* the data region (it ends at the trailer) */
+    uint64_t mid;           /* where the second checksummed half starts */
+    uint64_t base;          /* the address the pointers assume the file is mapped at */
+    uint64_t n_pf;          /* feature records */
+    uint32_t crc[3];        /* [0, head_len), [head_len, mid), [mid, trailer) */
+    uint16_t pair_size, pf_size;   /* sizeof up_pair_t and up_pf_t: another build's layout is another format */
     uint32_t magic;
     uint32_t crc_self;      /* over the bytes before it */
 } snap_trailer_t;
+
+_Static_assert(sizeof(snap_trailer_t) == 72, "the trailer is 72 bytes");
+_Static_assert(sizeof(up_pair_t) % 8 == 0 && sizeof(up_pf_t) % 8 == 0, "records keep 8-byte alignment");
 
 typedef struct {
     FILE *f;
     uint64_t pos;
     uint32_t crc;           /* of the bytes written since the last section boundary */
+    uint64_t cut;           /* a section boundary inside a write: its CRC goes to *cut_crc */
+    uint32_t *cut_crc;
     int rc;
 } wr_t;
 
 static void w_all(wr_t *w, const void *p, size_t n)
 {
-    if (n && fwrite(p, 1, n, w->f) != n)
-        w->rc = -UP_EIO;
-    w->crc = up_crc32c(w->crc, p, n);
-    w->pos += n;
+    const uint8_t *s = p;
+    while (n) {
+        size_t k = w->cut_crc && w->pos < w->cut && n > w->cut - w->pos ? (size_t)(w->cut - w->pos) : n;
+        if (fwrite(s, 1, k, w->f) != k)
+            w->rc = -UP_EIO;
+        w->crc = up_crc32c(w->crc, s, k);
+        w->pos += k;
+        s += k;
+        n -= k;
+        if (w->cut_crc && w->pos == w->cut) {
+            *w->cut_crc = w->crc;
+            w->crc = 0;
+            w->cut_crc = NULL;
+        }
+    }
 }
 
 static void w_align(wr_t *w)
@@ -576,35 +602,6 @@ static void w_align(wr_t *w)
     if (w->pos % 8)
         w_all(w, zero, 8 - w->pos % 8);
 }
-
-/* Ends a section at the current position: its CRC goes to *crc. */
-static void w_section(wr_t *w, uint32_t *crc)
-{
-    *crc = w->crc;
-    w->crc = 0;
-}
-
-static void w_days(wr_t *w, const up_days_t *d)
-{
-    uint32_t nw = d->nw;
-    w_all(w, &d->base, 4);
-    w_all(w, &nw, 4);
-    w_all(w, d->w, (size_t)nw * 8);   /* at 8 alignment: the record before keeps it */
-}
-
-typedef struct {
-    uint32_t account, user, flags, n_ka, n_pf, n_evd;
-    int64_t created_at, first_ts, last_ts, first_ka_ts;
-    uint64_t ka_off;        /* into the cold region: n_ka key-action days, then n_evd event days */
-} snap_pair_t;
-
-typedef struct {
-    uint32_t feature;
-    int32_t adv_base;
-    uint32_t adv_nw, pad;
-    int64_t first_exposure_ts, first_use_ts;
-    uint64_t adv_off;       /* into the cold region */
-} snap_pf_t;
 
 static void w_head(wr_t *w, const up_rollup_t *r, uint64_t model_hash, uint64_t log_offset)
 {
@@ -627,71 +624,131 @@ static void w_head(wr_t *w, const up_rollup_t *r, uint64_t model_hash, uint64_t 
     w_align(w);
 }
 
-/* One pair's hot records to w, its cold arrays to cold. */
-static int w_pair(wr_t *w, up_buf_t *cold, const up_pair_t *p)
+static uint64_t ka_bytes(const up_pair_t *p)
 {
-    int rc = 0;
-    snap_pair_t sp = {p->account, p->user, p->flags, p->n_ka, p->n_pf, p->n_evd, p->created_at,
-                      p->first_ts, p->last_ts, p->first_ka_ts, cold->len};
-    rc |= up_buf_append(cold, p->ka, p->n_ka * sizeof *p->ka);
-    rc |= up_buf_append(cold, p->evd, p->n_evd * sizeof *p->evd);
-    rc |= up_buf_reserve(cold, 8);
-    while (rc == 0 && cold->len % 8)
-        cold->data[cold->len++] = 0;
-    w_align(w);
-    w_all(w, &sp, sizeof sp);
-    w_days(w, &p->active);
-    for (uint32_t j = 0; j < p->n_pf; j++) {
-        const up_pf_t *pf = &p->pf[j];
-        snap_pf_t sf = {pf->feature, pf->advanced.base, pf->advanced.nw, 0, pf->first_exposure_ts,
-                        pf->first_use_ts, cold->len};
-        rc |= up_buf_append(cold, pf->advanced.w, (size_t)pf->advanced.nw * 8);
-        w_all(w, &sf, sizeof sf);
-        w_days(w, &pf->used);
+    return ((uint64_t)p->n_ka * sizeof *p->ka + 7) & ~(uint64_t)7;
+}
+
+/* A pointer to file offset off, as the file is laid out (at SNAP_BASE). */
+static void *laid(uint64_t off)
+{
+    return (void *)(uintptr_t)(SNAP_BASE + off);
+}
+
+/* A day set as written: its words at *at in the data region (moved past). */
+static up_days_t w_days_at(const up_days_t *d, uint64_t *at)
+{
+    up_days_t o = {d->base, d->nw, d->nw > 0, d->nw ? laid(*at) : NULL};
+    *at += (uint64_t)d->nw * 8;
+    return o;
+}
+
+/* The pair records: pointers to where their arrays go, at *at (the data
+ * region, in the order w_data writes it) and *pf (the feature records). */
+static void w_pairs(wr_t *w, const up_rollup_t *r, uint64_t pf_off, uint64_t at)
+{
+    uint64_t pf = pf_off;
+    for (uint32_t i = 0; i < r->n_pairs && !w->rc; i++) {
+        const up_pair_t *p = &r->pairs[i];
+        up_pair_t q;
+        memset(&q, 0, sizeof q);   /* the padding too: the file's bytes depend on the rollup only */
+        q.account = p->account;
+        q.user = p->user;
+        q.flags = p->flags;
+        q.created_at = p->created_at;
+        q.first_ts = p->first_ts;
+        q.last_ts = p->last_ts;
+        q.first_ka_ts = p->first_ka_ts;
+        q.active = w_days_at(&p->active, &at);
+        q.n_pf = p->n_pf;
+        q.pf = p->n_pf ? laid(pf) : NULL;
+        pf += (uint64_t)p->n_pf * sizeof *p->pf;
+        for (uint32_t j = 0; j < p->n_pf; j++)
+            at += ((uint64_t)p->pf[j].used.nw + p->pf[j].advanced.nw) * 8;
+        q.n_ka = p->n_ka;
+        q.ka = p->n_ka ? laid(at) : NULL;
+        at += ka_bytes(p);
+        q.n_evd = p->n_evd;
+        q.evd = p->n_evd ? laid(at) : NULL;
+        at += (uint64_t)p->n_evd * sizeof *p->evd;
+        w_all(w, &q, sizeof q);
     }
-    return rc;
+}
+
+/* The feature records, their bitmaps where w_data writes them from at. */
+static void w_pfs(wr_t *w, const up_rollup_t *r, uint64_t at)
+{
+    for (uint32_t i = 0; i < r->n_pairs && !w->rc; i++) {
+        const up_pair_t *p = &r->pairs[i];
+        at += (uint64_t)p->active.nw * 8;
+        for (uint32_t j = 0; j < p->n_pf; j++) {
+            up_pf_t f;
+            memset(&f, 0, sizeof f);
+            f.feature = p->pf[j].feature;
+            f.first_exposure_ts = p->pf[j].first_exposure_ts;
+            f.first_use_ts = p->pf[j].first_use_ts;
+            f.used = w_days_at(&p->pf[j].used, &at);
+            f.advanced = w_days_at(&p->pf[j].advanced, &at);
+            w_all(w, &f, sizeof f);
+        }
+        at += ka_bytes(p) + (uint64_t)p->n_evd * sizeof *p->evd;
+    }
+}
+
+static void w_data(wr_t *w, const up_rollup_t *r)
+{
+    static const char zero[8] = {0};
+    for (uint32_t i = 0; i < r->n_pairs && !w->rc; i++) {
+        const up_pair_t *p = &r->pairs[i];
+        w_all(w, p->active.w, (size_t)p->active.nw * 8);
+        for (uint32_t j = 0; j < p->n_pf; j++) {
+            w_all(w, p->pf[j].used.w, (size_t)p->pf[j].used.nw * 8);
+            w_all(w, p->pf[j].advanced.w, (size_t)p->pf[j].advanced.nw * 8);
+        }
+        w_all(w, p->ka, (size_t)p->n_ka * sizeof *p->ka);
+        w_all(w, zero, (size_t)(ka_bytes(p) - (uint64_t)p->n_ka * sizeof *p->ka));
+        w_all(w, p->evd, (size_t)p->n_evd * sizeof *p->evd);
+    }
 }
 
 int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t log_offset)
 {
-    wr_t w = {f, 0, 0, 0};
-    up_buf_t cold = {0};
-    int rc = 0;
-    snap_trailer_t t = {.split = {r->n_pairs / 2, 0, 0, 0}, .magic = TRAILER_MAGIC};
+    wr_t w = {f, 0, 0, 0, NULL, 0};
+    snap_trailer_t t;
+    memset(&t, 0, sizeof t);
+    t.magic = TRAILER_MAGIC;
+    t.base = SNAP_BASE;
+    t.pair_size = sizeof(up_pair_t);
+    t.pf_size = sizeof(up_pf_t);
+    uint64_t data = 0;
+    for (uint32_t i = 0; i < r->n_pairs; i++) {
+        const up_pair_t *p = &r->pairs[i];
+        t.n_pf += p->n_pf;
+        data += (uint64_t)p->active.nw * 8 + ka_bytes(p) + (uint64_t)p->n_evd * sizeof *p->evd;
+        for (uint32_t j = 0; j < p->n_pf; j++)
+            data += ((uint64_t)p->pf[j].used.nw + p->pf[j].advanced.nw) * 8;
+    }
     w_head(&w, r, model_hash, log_offset);
     t.head_len = w.pos;
-    w_section(&w, &t.crc[0]);
-    uint64_t n_pf_total = 0;
-    int split_done = 0;
-    for (uint32_t i = 0; i < r->n_pairs && !w.rc && !rc; i++) {
-        if (i == t.split[0]) {   /* where the second half starts, so two threads can load */
-            w_align(&w);
-            t.split[1] = w.pos;
-            t.split[2] = n_pf_total;
-            w_section(&w, &t.crc[1]);
-            split_done = 1;
-        }
-        n_pf_total += r->pairs[i].n_pf;
-        rc |= w_pair(&w, &cold, &r->pairs[i]);
+    t.crc[0] = w.crc;
+    w.crc = 0;
+    t.pf_off = t.head_len + (uint64_t)r->n_pairs * sizeof(up_pair_t);
+    t.data_off = t.pf_off + t.n_pf * sizeof(up_pf_t);
+    t.mid = t.head_len + ((t.data_off + data - t.head_len) / 2 & ~(uint64_t)7);
+    w.cut = t.mid;
+    w.cut_crc = &t.crc[1];
+    if (t.mid == t.head_len) {   /* nothing before the middle: an empty first half */
+        t.crc[1] = 0;
+        w.cut_crc = NULL;
     }
-    w_align(&w);
-    if (!split_done) {           /* no pairs: the first half is empty, the second too */
-        t.split[1] = w.pos;
-        t.split[2] = 0;
-        w_section(&w, &t.crc[1]);
-    }
-    w_section(&w, &t.crc[2]);
-    uint64_t cold_len = cold.len;
-    w_all(&w, &cold_len, 8);
-    t.cold_off = w.pos;
-    w_all(&w, cold.data, cold.len);
-    up_buf_free(&cold);
-    w_section(&w, &t.crc[3]);
-    t.split[3] = n_pf_total;
+    w_pairs(&w, r, t.pf_off, t.data_off);
+    w_pfs(&w, r, t.data_off);
+    w_data(&w, r);
+    if (!w.rc && w.pos != t.data_off + data)
+        return -UP_EINVAL;   /* the three passes disagree: a bug, never a file */
+    t.crc[2] = w.crc;
     t.crc_self = up_crc32c(0, &t, offsetof(snap_trailer_t, crc_self));
     w_all(&w, &t, sizeof t);
-    if (rc)
-        return -UP_ENOMEM;
     return w.rc;
 }
 
@@ -731,30 +788,26 @@ static int days_ok(int32_t base, uint32_t nw)
     return nw <= UINT16_MAX && base % 64 == 0 && base > -DAY_LIMIT && base < DAY_LIMIT;
 }
 
-static int r_days(rd_t *c, up_days_t *d)
-{
-    uint32_t nw;
-    if (r_copy(c, &d->base, 4) || r_copy(c, &nw, 4) || !days_ok(d->base, nw))
-        return -UP_ECORRUPT;
-    d->nw = (uint16_t)nw;
-    d->w = nw ? (uint64_t *)(uintptr_t)r_take(c, (size_t)nw * 8) : NULL;
-    if (nw && !d->w)
-        return -UP_ECORRUPT;
-    d->borrowed = nw > 0;
-    return 0;
-}
-
-/* One contiguous run of pair records [first, end) in the file bytes
- * [from, to), whose feature records fill pf_pool[pf_first, pf_end). */
+/* The mapped file, as the record checks see it. */
 typedef struct {
     up_rollup_t *r;
-    const uint8_t *base, *from, *to, *cold;
-    uint64_t cold_len;
-    uint32_t first, end;
-    uint64_t pf_first, pf_end;
-    uint32_t crc;           /* what [from, to) must sum to */
-    uint32_t *seen;         /* per feature: the last pair (+1) that had it */
+    const snap_trailer_t *t;
+    uint8_t *map;
+    uint64_t data_end;      /* where the trailer starts */
+    int moved;              /* not mapped at t->base: every pointer is moved */
     uint32_t n_features;
+} snap_t;
+
+/* One half of the load: the CRC of the file bytes [from, to) and the checks
+ * of the pairs [first, end). */
+typedef struct {
+    const snap_t *s;
+    const uint8_t *from, *to;
+    uint32_t crc;           /* what [from, to) must sum to */
+    int crc_bad;
+    uint32_t first, end;
+    uint64_t pf_first, pf_next;   /* the feature records its pairs hold (pf_first UINT64_MAX: none) */
+    uint32_t *seen;         /* per feature: the last pair (+1) that had it */
     const char *why;        /* with rc: what was wrong */
     uint32_t bad_pair;
     int rc;
@@ -765,6 +818,32 @@ static int part_fail(load_part_t *lp, uint32_t pair, const char *why)
     lp->why = why;
     lp->bad_pair = pair;
     return -UP_ECORRUPT;
+}
+
+/* Where pointer v of a record points once mapped, when its n bytes lie in
+ * the file's bytes [lo, hi) at the alignment; NULL when they do not. */
+static void *mapped_at(const snap_t *s, const void *v, uint64_t n, uint64_t lo, uint64_t hi, unsigned align)
+{
+    uint64_t off = (uint64_t)(uintptr_t)v - s->t->base;   /* wraps far out of range below base */
+    if (off < lo || off > hi || n > hi - off || off % align)
+        return NULL;
+    return s->map + off;
+}
+
+/* A day set of a record: base and length in bounds, its words in the data
+ * region (NULL when none), marked borrowed (never freed). */
+static int days_check(const snap_t *s, up_days_t *d)
+{
+    if (!days_ok(d->base, d->nw) || d->borrowed != (d->nw > 0))
+        return -1;
+    if (!d->nw)
+        return d->w ? -1 : 0;
+    uint64_t *w = mapped_at(s, d->w, (uint64_t)d->nw * 8, s->t->data_off, s->data_end, 8);
+    if (!w)
+        return -1;
+    if (s->moved)
+        d->w = w;
+    return 0;
 }
 
 /* Key-action days and event days sorted, strictly, with sane contents. */
@@ -781,101 +860,77 @@ static const char *cold_arrays_bad(const up_pair_t *p)
     return NULL;
 }
 
-/* The fixed record of pair i: ids, flags and counts within bounds; its cold
- * arrays mapped and checked. */
-static int parse_pair(load_part_t *lp, const snap_pair_t *sp, uint32_t i, uint64_t pool_used)
+/* Pair record i in place: ids, flags and counts within bounds, nothing owned;
+ * its arrays in their regions, the feature records the next ones in order. */
+static int check_pair(load_part_t *lp, up_pair_t *p, uint32_t i)
 {
-    const up_rollup_t *r = lp->r;
-    if (sp->account >= r->dict[UP_KIND_ACCOUNT].n || sp->user >= r->dict[UP_KIND_USER].n)
+    const snap_t *s = lp->s;
+    const up_rollup_t *r = s->r;
+    if (p->account >= r->dict[UP_KIND_ACCOUNT].n || p->user >= r->dict[UP_KIND_USER].n)
         return part_fail(lp, i, "its account or user id is out of range");
-    if (sp->flags & ~(uint32_t)(UP_PAIR_IN_TABLE | UP_PAIR_CHAMPION | UP_PAIR_SPONSOR) ||
-        sp->n_pf > lp->n_features || pool_used + sp->n_pf > lp->pf_end)
-        return part_fail(lp, i, "its flags or feature count are out of range");
-    if (!(sp->first_ts <= sp->last_ts || (sp->first_ts == UP_TS_NONE && sp->last_ts == INT64_MIN)))
+    if (p->flags & ~(uint32_t)(UP_PAIR_IN_TABLE | UP_PAIR_CHAMPION | UP_PAIR_SPONSOR) ||
+        p->n_pf > s->n_features || p->cap_pf || p->cap_ka || p->cap_evd)
+        return part_fail(lp, i, "its flags or counts are out of range");
+    if (!(p->first_ts <= p->last_ts || (p->first_ts == UP_TS_NONE && p->last_ts == INT64_MIN)))
         return part_fail(lp, i, "its first event is after its last");
-    uint64_t evd_off = sp->ka_off + (uint64_t)sp->n_ka * sizeof(up_kaday_t);
-    if (sp->ka_off % 8 || sp->n_ka > lp->cold_len || sp->n_evd > lp->cold_len ||
-        evd_off + (uint64_t)sp->n_evd * sizeof(up_evday_t) > lp->cold_len)
-        return part_fail(lp, i, "its key-action days lie outside the cold region");
-    up_pair_t *p = &lp->r->pairs[i];
-    memset(p, 0, sizeof *p);
-    p->account = sp->account;
-    p->user = sp->user;
-    p->flags = sp->flags;
-    p->created_at = sp->created_at;
-    p->first_ts = sp->first_ts;
-    p->last_ts = sp->last_ts;
-    p->first_ka_ts = sp->first_ka_ts;
-    p->n_ka = sp->n_ka;
-    p->n_evd = sp->n_evd;
-    p->ka = sp->n_ka ? (up_kaday_t *)(uintptr_t)(lp->cold + sp->ka_off) : NULL;
-    p->evd = sp->n_evd ? (up_evday_t *)(uintptr_t)(lp->cold + evd_off) : NULL;
-    const char *why = cold_arrays_bad(p);
-    return why ? part_fail(lp, i, why) : 0;
-}
-
-/* Feature record j of pair i. */
-static int parse_pf(load_part_t *lp, rd_t *c, up_pf_t *pf, uint32_t i)
-{
-    snap_pf_t sf;
-    if (r_copy(c, &sf, sizeof sf))
-        return part_fail(lp, i, "its feature records run past their region");
-    if (sf.feature >= lp->n_features || lp->seen[sf.feature] == i + 1)
-        return part_fail(lp, i, "a feature id is out of range or repeated");
-    lp->seen[sf.feature] = i + 1;
-    if (!days_ok(sf.adv_base, sf.adv_nw) || sf.adv_off % 8 || sf.adv_off > lp->cold_len ||
-        (uint64_t)sf.adv_nw * 8 > lp->cold_len - sf.adv_off)
-        return part_fail(lp, i, "its advanced-use days lie outside the cold region");
-    memset(pf, 0, sizeof *pf);
-    pf->feature = sf.feature;
-    pf->first_exposure_ts = sf.first_exposure_ts;
-    pf->first_use_ts = sf.first_use_ts;
-    pf->advanced.base = sf.adv_base;
-    pf->advanced.nw = (uint16_t)sf.adv_nw;
-    pf->advanced.borrowed = sf.adv_nw > 0;
-    pf->advanced.w = sf.adv_nw ? (uint64_t *)(uintptr_t)(lp->cold + sf.adv_off) : NULL;
-    if (r_days(c, &pf->used) < 0)
-        return part_fail(lp, i, "its used days are out of range");
-    return 0;
-}
-
-static int parse_part(load_part_t *lp)
-{
-    up_rollup_t *r = lp->r;
-    if (up_crc32c(0, lp->from, (size_t)(lp->to - lp->from)) != lp->crc)
-        return part_fail(lp, lp->first, NULL);
-    rd_t c = {lp->from, lp->to};
-    uint64_t pool_used = lp->pf_first;
-    for (uint32_t i = lp->first; i < lp->end; i++) {
-        snap_pair_t sp;
-        int rc;
-        r_align(&c, lp->base);
-        if (r_copy(&c, &sp, sizeof sp))
-            return part_fail(lp, i, "its record runs past its region");
-        if ((rc = parse_pair(lp, &sp, i, pool_used)) < 0)
-            return rc;
-        up_pair_t *p = &r->pairs[i];
-        if (r_days(&c, &p->active) < 0)
-            return part_fail(lp, i, "its active days are out of range");
-        p->pf = sp.n_pf ? r->pf_pool + pool_used : NULL;   /* borrowed: cap_pf stays 0 */
-        pool_used += sp.n_pf;
-        for (uint32_t j = 0; j < sp.n_pf; j++, p->n_pf++)
-            if ((rc = parse_pf(lp, &c, &p->pf[j], i)) < 0)
-                return rc;
+    if (days_check(s, &p->active) < 0)
+        return part_fail(lp, i, "its active days are out of range");
+    const snap_trailer_t *t = s->t;
+    up_pf_t *pf = NULL;
+    if (p->n_pf) {
+        pf = mapped_at(s, p->pf, (uint64_t)p->n_pf * sizeof *pf, t->pf_off, t->data_off, 8);
+        uint64_t k = pf ? (uint64_t)((uint8_t *)pf - (s->map + t->pf_off)) / sizeof *pf : 0;
+        if (!pf || (uint64_t)((uint8_t *)pf - (s->map + t->pf_off)) % sizeof *pf ||
+            (lp->pf_first != UINT64_MAX && k != lp->pf_next))
+            return part_fail(lp, i, "its feature records are not the next ones");
+        if (lp->pf_first == UINT64_MAX)
+            lp->pf_first = k;
+        lp->pf_next = k + p->n_pf;
+    } else if (p->pf)
+        return part_fail(lp, i, "its feature records are not the next ones");
+    up_kaday_t *ka = p->n_ka ? mapped_at(s, p->ka, (uint64_t)p->n_ka * sizeof *ka, t->data_off, s->data_end, 4)
+                             : NULL;
+    up_evday_t *evd = p->n_evd ? mapped_at(s, p->evd, (uint64_t)p->n_evd * sizeof *evd, t->data_off,
+                                           s->data_end, 4) : NULL;
+    if (p->n_ka ? !ka : p->ka != NULL)
+        return part_fail(lp, i, "its key-action days lie outside the data region");
+    if (p->n_evd ? !evd : p->evd != NULL)
+        return part_fail(lp, i, "its days of active events lie outside the data region");
+    if (s->moved) {
+        p->pf = pf;
+        p->ka = ka;
+        p->evd = evd;
     }
-    r_align(&c, lp->base);
-    if (c.p != lp->to || pool_used != lp->pf_end)
-        return part_fail(lp, lp->end, "the pair records do not fill their region");
+    const char *why = cold_arrays_bad(p);
+    if (why)
+        return part_fail(lp, i, why);
+    for (uint32_t j = 0; j < p->n_pf; j++) {
+        if (pf[j].feature >= s->n_features || lp->seen[pf[j].feature] == i + 1)
+            return part_fail(lp, i, "a feature id is out of range or repeated");
+        lp->seen[pf[j].feature] = i + 1;
+        if (days_check(s, &pf[j].used) < 0 || days_check(s, &pf[j].advanced) < 0)
+            return part_fail(lp, i, "its used days are out of range");
+    }
     return 0;
 }
 
 static void *load_part(void *arg)
 {
     load_part_t *lp = arg;
-    lp->seen = calloc((size_t)lp->n_features + 1, sizeof *lp->seen);
-    lp->rc = lp->seen ? parse_part(lp) : -UP_ENOMEM;
+    if (lp->from) {
+        lp->crc_bad = up_crc32c(0, lp->from, (size_t)(lp->to - lp->from)) != lp->crc;
+        lp->from = NULL;   /* done: a second call checks the records only */
+    }
+    if (lp->first == lp->end)
+        return NULL;
+    lp->seen = calloc((size_t)lp->s->n_features + 1, sizeof *lp->seen);
+    lp->rc = lp->seen ? 0 : -UP_ENOMEM;
+    up_pair_t *pairs = lp->s->r->pairs;
+    for (uint32_t i = lp->first; i < lp->end && lp->rc == 0; i++)
+        lp->rc = check_pair(lp, &pairs[i], i);
     free(lp->seen);
     lp->seen = NULL;
+    lp->end = lp->first;
     return NULL;
 }
 
@@ -890,22 +945,15 @@ static int bad(char *why, size_t whylen, const char *fmt, ...)
     return -UP_ECORRUPT;
 }
 
-/* The trailer, checked: its own CRC and section offsets in order within the
- * file of size bytes. */
-static int read_trailer(const uint8_t *base, uint64_t size, snap_trailer_t *t, char *why, size_t whylen)
+/* The trailer's offsets in order within a file of size bytes. */
+static int trailer_ok(const snap_trailer_t *t, uint64_t size)
 {
-    memcpy(t, base + size - sizeof *t, sizeof *t);
-    if (t->magic != TRAILER_MAGIC || up_crc32c(0, t, offsetof(snap_trailer_t, crc_self)) != t->crc_self)
-        return bad(why, whylen, "its trailer (the last %zu bytes) fails its checksum", sizeof *t);
-    uint64_t cold_end = size - sizeof *t;
-    if (t->head_len < SNAP_HEAD || t->head_len % 8 || t->split[1] < t->head_len || t->split[1] % 8 ||
-        t->cold_off < 8 || t->split[1] > t->cold_off - 8 || t->cold_off % 8 || t->cold_off > cold_end ||
-        t->split[2] > t->split[3] || t->split[3] > size / sizeof(snap_pf_t))
-        return bad(why, whylen, "its trailer's offsets are out of range");
-    if (up_crc32c(0, base, t->head_len) != t->crc[0])
-        return bad(why, whylen, "the checksum of its header and dictionaries (bytes 0-%llu) does not match",
-                   (unsigned long long)t->head_len);
-    return 0;
+    uint64_t end = size - sizeof *t;
+    return t->head_len >= SNAP_HEAD && t->head_len % 8 == 0 && t->pf_off >= t->head_len &&
+           (t->pf_off - t->head_len) % sizeof(up_pair_t) == 0 && t->data_off >= t->pf_off &&
+           t->n_pf <= size / sizeof(up_pf_t) && t->data_off - t->pf_off == t->n_pf * sizeof(up_pf_t) &&
+           t->data_off <= end && t->mid >= t->head_len && t->mid <= end && t->mid % 8 == 0 &&
+           t->base % 4096 == 0 && t->base >= 4096 && t->base < SNAP_BASE_END;
 }
 
 /* The dictionaries, borrowed from the mapping. */
@@ -926,80 +974,70 @@ static int load_dicts(up_rollup_t *r, rd_t *c, char *why, size_t whylen)
     return 0;
 }
 
-/* The pair records in two halves, the second on its own thread; each must
- * end exactly where the next part begins. */
-static int load_pairs(up_rollup_t *r, const uint8_t *base, uint64_t size, const snap_trailer_t *t,
-                      uint32_t n_pairs, char *why, size_t whylen)
+/* The records in two halves, the second on its own thread: each half checks
+ * the CRC of its bytes and the records of its pairs. In place (not moved)
+ * nothing is written, so both run at once; a moved file's pointers are
+ * rewritten, so its records are checked after both CRCs. */
+static int load_pairs(const snap_t *s, uint32_t n_pairs, char *why, size_t whylen)
 {
-    size_t pairs_len = ((size_t)n_pairs + 1) * sizeof *r->pairs;
-    r->pairs = malloc(pairs_len);
-#ifdef MADV_HUGEPAGE
-    /* a large array comes from its own mapping: huge pages for its whole
-     * 2 MiB stretches, so that filling it faults once per 2 MiB, not 4 KiB
-     * (realloc and free treat it as before) */
-    uintptr_t lo = ((uintptr_t)r->pairs + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
-    uintptr_t hi = ((uintptr_t)r->pairs + pairs_len) & ~(uintptr_t)((2u << 20) - 1);
-    if (r->pairs && hi > lo)
-        madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-#endif
-    r->pf_pool_len = ((size_t)t->split[3] + 1) * sizeof *r->pf_pool;
-    r->pf_pool = big_alloc(r->pf_pool_len);
-    if (!r->pairs || !r->pf_pool)
-        return -UP_ENOMEM;
-    r->cap_pairs = n_pairs + 1;
-    const uint8_t *cold = base + t->cold_off;
-    uint64_t cold_len = size - sizeof *t - t->cold_off;
-    uint32_t nf = r->model ? (uint32_t)r->model->n_features : 0;
+    const snap_trailer_t *t = s->t;
+    const uint8_t *mid = s->map + t->mid;
     load_part_t parts[2] = {
-        {r, base, base + t->head_len, base + t->split[1], cold, cold_len, 0, (uint32_t)t->split[0], 0,
-         t->split[2], t->crc[1], NULL, nf, NULL, 0, 0},
-        {r, base, base + t->split[1], cold - 8, cold, cold_len, (uint32_t)t->split[0], n_pairs, t->split[2],
-         t->split[3], t->crc[2], NULL, nf, NULL, 0, 0},
+        {s, s->map + t->head_len, mid, t->crc[1], 0, 0, n_pairs / 2, UINT64_MAX, 0, NULL, NULL, 0, 0},
+        {s, mid, s->map + s->data_end, t->crc[2], 0, n_pairs / 2, n_pairs, UINT64_MAX, 0, NULL, NULL, 0, 0},
     };
-    pthread_t tid;
-    int threaded = n_pairs >= 4096 && pthread_create(&tid, NULL, load_part, &parts[1]) == 0;
-    int cold_ok = up_crc32c(0, cold - 8, (size_t)cold_len + 8) == t->crc[3];
-    load_part(&parts[0]);
-    if (threaded)
-        pthread_join(tid, NULL);
-    else
-        load_part(&parts[1]);
-    if (!cold_ok)
-        return bad(why, whylen, "the checksum of its cold region (bytes %llu-%llu) does not match",
-                   (unsigned long long)t->cold_off - 8, (unsigned long long)(size - sizeof *t));
+    for (int round = 0; round < 1 + s->moved; round++) {
+        if (s->moved && round == 0)
+            parts[0].end = parts[1].end = 0, parts[0].first = parts[1].first = 0;   /* CRCs only */
+        if (s->moved && round == 1) {
+            parts[0].first = 0, parts[0].end = n_pairs / 2;
+            parts[1].first = n_pairs / 2, parts[1].end = n_pairs;
+        }
+        pthread_t tid;
+        int threaded = s->data_end - t->head_len >= (1u << 20) && pthread_create(&tid, NULL, load_part, &parts[1]) == 0;
+        load_part(&parts[0]);
+        if (threaded)
+            pthread_join(tid, NULL);
+        else
+            load_part(&parts[1]);
+        for (int h = 0; h < 2; h++)
+            if (parts[h].crc_bad)
+                return bad(why, whylen, "the checksum of its records (bytes %llu-%llu) does not match",
+                           (unsigned long long)(h ? t->mid : t->head_len),
+                           (unsigned long long)(h ? s->data_end : t->mid));
+    }
     for (int h = 0; h < 2; h++) {
         const load_part_t *lp = &parts[h];
-        if (lp->rc == -UP_ECORRUPT && !lp->why)
-            return bad(why, whylen, "the checksum of its pair records (bytes %llu-%llu) does not match",
-                       (unsigned long long)(lp->from - base), (unsigned long long)(lp->to - base));
         if (lp->rc == -UP_ECORRUPT)
             return bad(why, whylen, "pair record %u: %s", lp->bad_pair, lp->why);
         if (lp->rc < 0)
             return lp->rc;
     }
-    r->n_pairs = n_pairs;
-    uint64_t stored_len;
-    memcpy(&stored_len, cold - 8, 8);
-    if (stored_len != cold_len)
-        return bad(why, whylen, "its cold region's length does not match the file");
+    uint64_t next = 0;   /* the halves' feature records meet and fill their region */
+    for (int h = 0; h < 2; h++)
+        if (parts[h].pf_first != UINT64_MAX) {
+            if (parts[h].pf_first != next)
+                return bad(why, whylen, "pair record %u: its feature records are not the next ones",
+                           h ? n_pairs / 2 : 0);
+            next = parts[h].pf_next;
+        }
+    if (next != t->n_pf)
+        return bad(why, whylen, "the feature records do not fill their region");
     return 0;
 }
 
 /* The mapped file: header, dictionaries and pairs, every section checked. */
-static int load_mapped(up_rollup_t *r, const uint8_t *base, uint64_t size, uint64_t model_hash,
-                       uint64_t *log_offset, char *why, size_t whylen)
+static int load_mapped(up_rollup_t *r, uint8_t *base, uint64_t size, const snap_trailer_t *t,
+                       uint64_t model_hash, uint64_t *log_offset, char *why, size_t whylen)
 {
-    snap_trailer_t t;
-    if (size < SNAP_HEAD + sizeof t || memcmp(base, SNAP_MAGIC, 8) != 0)
-        return -UP_ECORRUPT;            /* another format, or not a snapshot: no reason to give */
-    int rc = read_trailer(base, size, &t, why, whylen);
-    if (rc < 0)
-        return rc;
+    if (up_crc32c(0, base, t->head_len) != t->crc[0])
+        return bad(why, whylen, "the checksum of its header and dictionaries (bytes 0-%llu) does not match",
+                   (unsigned long long)t->head_len);
     uint64_t hash;
     memcpy(&hash, base + 8, 8);
     if (hash != model_hash)
         return -UP_ENOTFOUND;
-    rd_t c = {base + 16, base + t.head_len};
+    rd_t c = {base + 16, base + t->head_len};
     r_copy(&c, log_offset, 8);
     r_copy(&c, &r->events, 8);
     r_copy(&c, &r->min_ts, 8);
@@ -1009,17 +1047,25 @@ static int load_mapped(up_rollup_t *r, const uint8_t *base, uint64_t size, uint6
     /* map the file's pages in one call rather than a fault per page (the
      * checksums read every byte of it anyway);
      * older kernels say EINVAL: then pages fault in as read */
-    madvise((void *)(uintptr_t)base, (size_t)size, MADV_POPULATE_READ);
+    madvise(base, (size_t)size, MADV_POPULATE_READ);
 #endif
-    if ((rc = load_dicts(r, &c, why, whylen)) < 0)
+    int rc = load_dicts(r, &c, why, whylen);
+    if (rc < 0)
         return rc;
     uint32_t n_pairs;
-    if (r_copy(&c, &n_pairs, 4) || n_pairs > size / sizeof(snap_pair_t) || t.split[0] > n_pairs)
-        return bad(why, whylen, "its pair count is out of range");
+    if (r_copy(&c, &n_pairs, 4) || (uint64_t)n_pairs * sizeof(up_pair_t) != t->pf_off - t->head_len)
+        return bad(why, whylen, "its pair count does not fill the pair records");
     r_align(&c, base);
-    if (c.p != base + t.head_len)
+    if (c.p != base + t->head_len)
         return bad(why, whylen, "its dictionaries do not fill their region");
-    return load_pairs(r, base, size, &t, n_pairs, why, whylen);
+    snap_t s = {r, t, base, size - sizeof *t, (uint64_t)(uintptr_t)base != t->base,
+                r->model ? (uint32_t)r->model->n_features : 0};
+    r->pairs = (up_pair_t *)(void *)(base + t->head_len);
+    r->pairs_mapped = 1;
+    if ((rc = load_pairs(&s, n_pairs, why, whylen)) < 0)
+        return rc;
+    r->n_pairs = r->cap_pairs = n_pairs;
+    return 0;
 }
 
 int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64_t *log_offset,
@@ -1031,18 +1077,46 @@ int up_rollup_load(up_rollup_t *r, const char *path, uint64_t model_hash, uint64
     if (fd < 0)
         return -UP_ENOTFOUND;
     struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size < 64) {
+    snap_trailer_t t;
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)(SNAP_HEAD + sizeof t)) {
         close(fd);
         return -UP_ECORRUPT;
     }
-    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    uint64_t size = (uint64_t)st.st_size;
+    /* at the address every snapshot is laid out for, when it is free; else
+     * anywhere, and the pointers move. Private and writable: a report that
+     * folds in newer events changes its own copy of a page. */
+    void *map = MAP_FAILED;
+#ifdef MAP_FIXED_NOREPLACE
+    map = mmap((void *)(uintptr_t)SNAP_BASE, (size_t)size, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0);
+#endif
+    if (map == MAP_FAILED)
+        map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     close(fd);
     if (map == MAP_FAILED)
         return -UP_EIO;
+#ifdef MADV_HUGEPAGE
+    /* 2 MiB mappings: a page of 4 KiB costs its first touch each time a
+     * process maps it, which at a snapshot of hundreds of MB is most of a
+     * report's open; the file is written in 2 MiB pieces so that the page
+     * cache holds it in such pages (and a read from disk makes them) */
+    madvise(map, (size_t)size, MADV_HUGEPAGE);
+#endif
     r->map = map;
-    r->map_len = (size_t)st.st_size;
-    int rc = load_mapped(r, map, (uint64_t)st.st_size, model_hash, log_offset, why, whylen);
-    if (rc < 0)
+    r->map_len = (size_t)size;
+    const uint8_t *b = map;
+    memcpy(&t, b + size - sizeof t, sizeof t);
+    int rc = 0;
+    if (memcmp(b, SNAP_MAGIC, 8) != 0)
+        rc = -UP_ECORRUPT;   /* another format, or not a snapshot: no reason to give */
+    else if (t.magic != TRAILER_MAGIC || up_crc32c(0, &t, offsetof(snap_trailer_t, crc_self)) != t.crc_self)
+        rc = bad(why, whylen, "its trailer (the last %zu bytes) fails its checksum", sizeof t);
+    else if (t.pair_size != sizeof(up_pair_t) || t.pf_size != sizeof(up_pf_t))
+        rc = -UP_ECORRUPT;   /* another build's record layout: another format */
+    else if (!trailer_ok(&t, size))
+        rc = bad(why, whylen, "its trailer's offsets are out of range");
+    if (rc < 0 || (rc = load_mapped(r, map, size, &t, model_hash, log_offset, why, whylen)) < 0)
         return rc;
     r->index_stale = 1;
     for (uint32_t e = 0; e < r->dict[UP_KIND_EVENT].n; e++)

@@ -102,9 +102,8 @@ typedef struct {
     int64_t min_ts, max_ts;          /* over all folded events */
     int64_t users_gen;               /* the users table generation folded in (-1: none) */
     void *map;                       /* the mapped snapshot, or NULL */
-    up_pf_t *pf_pool;                /* pair × feature records of the snapshot (mmap'd) */
-    size_t pf_pool_len;
     size_t map_len;
+    int pairs_mapped;                /* pairs lies in map (copied out before it grows) */
 } up_rollup_t;
 
 /* Initialises an empty rollup over model (borrowed; must outlive it). */
@@ -133,9 +132,10 @@ int up_rollup_apply_block(up_rollup_t *r, const up_block_t *b);
  * reader can map it and use them in place. */
 int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t log_offset);
 
-/* Maps the snapshot at path into an initialised, empty r; the bitmaps stay in
- * the mapping (unmapped by up_rollup_free). Every section's CRC-32C and every
- * index, offset and order it loads is checked. Returns 0, -UP_ENOTFOUND when
+/* Maps the snapshot at path into an initialised, empty r; its pair and
+ * feature records, bitmaps and arrays are used in place in the (private)
+ * mapping, unmapped by up_rollup_free. Every section's CRC-32C and every
+ * index, pointer, offset and order it loads is checked. Returns 0, -UP_ENOTFOUND when
  * the file is missing or was built with another model (the caller rebuilds),
  * or -UP_ECORRUPT with what failed in why (empty when the file is of another
  * format, which is no damage). */

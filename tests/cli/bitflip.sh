@@ -3,9 +3,9 @@
 # events.log is detected or harmless, never a crash and never a silently
 # different number. A seeded, bounded loop (FLIPS per byte class) over the
 # small store of damage.inc:
-#   rollup.bin, by class (header, dictionaries, pair records, cold region,
-#   trailer): `report accounts` must print the undamaged report and warn that
-#   it rebuilt rollup.bin from the log;
+#   rollup.bin, by class (header, dictionaries, pair records, feature
+#   records, data, trailer): `report accounts` must print the undamaged
+#   report and warn that it rebuilt rollup.bin from the log;
 #   events.log, every block's header and payload (all below the mark): a
 #   reader still using the snapshot prints the undamaged report; `model set`
 #   (a writer that replays the whole log) exits 3 naming the block and
@@ -33,12 +33,12 @@ no_crash() {   # no_crash WHAT
 }
 N=0
 
-say "rollup.bin: $FLIPS flips in each of its five sections"
+say "rollup.bin: $FLIPS flips in each of its six sections"
 SNAP=$BASE/rollup.bin
 SN=$(size "$SNAP")
-HEAD=$(u64 "$SNAP" $((SN - 72))) COLD=$(u64 "$SNAP" $((SN - 64)))
-for class in "header 0 56" "dictionaries 56 $HEAD" "pair-records $HEAD $((COLD - 8))" \
-             "cold-region $((COLD - 8)) $((SN - 72))" "trailer $((SN - 72)) $SN"; do
+HEAD=$(u64 "$SNAP" $((SN - 72))) PF=$(u64 "$SNAP" $((SN - 64))) DATA=$(u64 "$SNAP" $((SN - 56)))
+for class in "header 0 56" "dictionaries 56 $HEAD" "pair-records $HEAD $PF" "feature-records $PF $DATA" \
+             "data $DATA $((SN - 72))" "trailer $((SN - 72)) $SN"; do
     set -- $class
     i=0
     while [ $i -lt "$FLIPS" ]; do

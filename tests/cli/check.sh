@@ -75,14 +75,14 @@ say "a flipped bit in rollup.bin's pair records: check names the section; a read
 copy_store
 SNAP=$S/rollup.bin
 SN=$(size "$SNAP")
-HEAD=$(u64 "$SNAP" $((SN - 72))) SPLIT=$(u64 "$SNAP" $((SN - 48)))
+HEAD=$(u64 "$SNAP" $((SN - 72))) SPLIT=$(u64 "$SNAP" $((SN - 48)))   # the second checksummed half
 flip "$SNAP" $((HEAD + 4)) 1     # the first pair's user id
 up --data "$S" check
 expect_rc 1 "check of a damaged snapshot"
-expect_grep "rollup.bin: the checksum of its pair records (bytes $HEAD-$SPLIT) does not match" "$TMP/out" "check names the section"
+expect_grep "rollup.bin: the checksum of its records (bytes $HEAD-$SPLIT) does not match" "$TMP/out" "check names the section"
 ok --data "$S" report accounts $as_of
 expect_same "$TMP/out" "$TMP/base.csv" "report after the rebuild"
-expect_eq "$(cat "$TMP/err")" "uptake: rollup.bin is damaged: the checksum of its pair records (bytes $HEAD-$SPLIT) does not match; rebuilt it from events.log" "the reader's warning"
+expect_eq "$(cat "$TMP/err")" "uptake: rollup.bin is damaged: the checksum of its records (bytes $HEAD-$SPLIT) does not match; rebuilt it from events.log" "the reader's warning"
 ok --data "$S" repair
 printf '%s\n' "rollup.bin: rebuilt from events.log (21 events)" "the store is whole" >"$TMP/want"
 expect_same "$TMP/out" "$TMP/want" "repair of the snapshot"
