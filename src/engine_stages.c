@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,103 +90,218 @@ static int sort_rows(const up_rollup_t *r, up_stages_t *out)
     return 0;
 }
 
-int up_engine_stages(const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
-                     const uint8_t *listed, up_stages_t *out)
+/* One half of the pairs, on its own thread: first the days each pair ×
+ * feature used in window(28) and its active blocks (kept per record, so that
+ * each bitmap is read once) with the histogram of days per feature; then,
+ * once both histograms are summed, each record's stage. */
+typedef struct {
+    const up_rollup_t *r;
+    const up_model_t *m;
+    int64_t T;
+    int32_t from;                    /* window(28) = bits 0 .. 27 from here */
+    int64_t account_id;              /* -1: every account; -2: none */
+    const uint8_t *listed;
+    uint32_t first, end;             /* pairs */
+    const uint32_t *pf_start;        /* per pair: its first record in days[] */
+    uint8_t *days, *blocks;          /* per pair × feature record */
+    int64_t (*hist)[29];             /* this half's, then (pass 2) the sum */
+    int64_t (*funnel)[UP_STAGES];
+    up_stage_row_t *rows;
+    uint32_t n_rows, cap;
+    int want_rows, pass, rc;
+} half_t;
+
+static void days_pass(half_t *h)
 {
-    memset(out, 0, sizeof *out);
-    const up_settings_t *set = &m->settings;
-    size_t nf = m->n_features;
-    int32_t d0 = up_day_of(T), from = d0 - 27;   /* window(28) = bits 0 .. 27 */
-    int64_t account_id = -1;
-    if (account) {
-        account_id = up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account));
-        if (account_id < 0)
-            account_id = -2;   /* no such account in the rollup: nothing matches */
-    }
-    /* days used in window(28), histogram per feature over every account */
-    int64_t (*hist)[29] = calloc(nf + 1, sizeof *hist);
-    out->funnel = calloc(nf + 1, sizeof *out->funnel);
-    out->n_features = (uint32_t)nf;
-    uint32_t cap = 0;
-    if (!hist || !out->funnel)
-        goto nomem;
-    for (uint32_t i = 0; i < r->n_pairs; i++) {
-        const up_pair_t *p = &r->pairs[i];
-        if (p->first_ts > T)
+    for (uint32_t i = h->first; i < h->end; i++) {
+        const up_pair_t *p = &h->r->pairs[i];
+        if (p->first_ts > h->T)
             continue;
         for (uint32_t j = 0; j < p->n_pf; j++) {
             const up_pf_t *pf = &p->pf[j];
-            if (pf->first_use_ts > T)
+            if (pf->first_use_ts > h->T)
                 continue;
             uint64_t w[2];
-            up_days_window128(&pf->used, from, w);
-            int days = up_rollup_bits128_count(w, 0, 27);
+            up_days_window128(&pf->used, h->from, w);
+            int days = up_rollup_bits128_count(w, 0, 27), blocks = 0;
+            for (int k = 0; k < 4; k++)   /* block k = D0-7k-6 .. D0-7k */
+                blocks += up_rollup_bits128_count(w, 21 - 7 * k, 27 - 7 * k) > 0;
+            h->days[h->pf_start[i] + j] = (uint8_t)days;
+            h->blocks[h->pf_start[i] + j] = (uint8_t)blocks;
             if (days)
-                hist[pf->feature][days]++;
+                h->hist[pf->feature][days]++;
         }
     }
+}
+
+static void stage_pass(half_t *h)
+{
+    const up_settings_t *set = &h->m->settings;
+    size_t nf = h->m->n_features;
     int64_t top_scaled = llround(set->stage_mastery_top * 1e6);
-    for (uint32_t i = 0; i < r->n_pairs; i++) {
-        const up_pair_t *p = &r->pairs[i];
-        if ((account_id != -1 && (int64_t)p->account != account_id) || (listed && !listed[p->account]))
+    for (uint32_t i = h->first; i < h->end; i++) {
+        const up_pair_t *p = &h->r->pairs[i];
+        if ((h->account_id != -1 && (int64_t)p->account != h->account_id) || (h->listed && !h->listed[p->account]))
             continue;
-        int known = p->first_ts <= T ||
-                    ((p->flags & UP_PAIR_IN_TABLE) && (p->created_at == UP_TS_NONE || p->created_at <= T));
+        int known = p->first_ts <= h->T ||
+                    ((p->flags & UP_PAIR_IN_TABLE) && (p->created_at == UP_TS_NONE || p->created_at <= h->T));
         if (!known)
             continue;
         for (size_t f = 0; f < nf; f++)
-            out->funnel[f][UP_STAGE_NONE]++;
-        if (p->first_ts > T)
+            h->funnel[f][UP_STAGE_NONE]++;
+        if (p->first_ts > h->T)
             continue;
         for (uint32_t j = 0; j < p->n_pf; j++) {
             const up_pf_t *pf = &p->pf[j];
-            int used = pf->first_use_ts <= T, exposed = pf->first_exposure_ts <= T;
+            int used = pf->first_use_ts <= h->T, exposed = pf->first_exposure_ts <= h->T;
             if (!used && !exposed)
                 continue;
             up_stage_row_t row = {i, pf->feature, UP_STAGE_AWARE, 0};
             if (used) {
-                uint64_t w[2], adv[2];
-                up_days_window128(&pf->used, from, w);
-                row.days_used_28d = up_rollup_bits128_count(w, 0, 27);
-                int blocks = 0;
-                for (int k = 0; k < 4; k++)   /* block k = D0-7k-6 .. D0-7k */
-                    blocks += up_rollup_bits128_count(w, 21 - 7 * k, 27 - 7 * k) > 0;
-                row.stage = blocks >= set->stage_regular_blocks ? UP_STAGE_REGULAR : UP_STAGE_TRIAL;
+                row.days_used_28d = h->days[h->pf_start[i] + j];
+                row.stage = h->blocks[h->pf_start[i] + j] >= set->stage_regular_blocks ? UP_STAGE_REGULAR
+                                                                                         : UP_STAGE_TRIAL;
                 if (row.stage == UP_STAGE_REGULAR) {
-                    up_days_window128(&pf->advanced, from, adv);
+                    uint64_t adv[2];
+                    up_days_window128(&pf->advanced, h->from, adv);
                     int64_t n = 0, more = 0;
                     for (int d = 1; d <= 28; d++) {
-                        n += hist[pf->feature][d];
+                        n += h->hist[pf->feature][d];
                         if (d > row.days_used_28d)
-                            more += hist[pf->feature][d];
+                            more += h->hist[pf->feature][d];
                     }
                     if (up_rollup_bits128_count(adv, 0, 27) > 0 ||
                         (row.days_used_28d > 0 && more * 1000000 < top_scaled * n))
                         row.stage = UP_STAGE_MASTERY;
                 }
             }
-            out->funnel[pf->feature][UP_STAGE_NONE]--;
-            out->funnel[pf->feature][row.stage]++;
-            if (out->n_rows == cap) {
-                uint32_t c = cap ? cap * 2 : 1024;
-                up_stage_row_t *rows = realloc(out->rows, c * sizeof *rows);
-                if (!rows)
-                    goto nomem;
-                out->rows = rows;
-                cap = c;
+            h->funnel[pf->feature][UP_STAGE_NONE]--;
+            h->funnel[pf->feature][row.stage]++;
+            if (!h->want_rows)
+                continue;
+            if (h->n_rows == h->cap) {
+                uint32_t c = h->cap ? h->cap * 2 : 1024;
+                up_stage_row_t *rows = realloc(h->rows, c * sizeof *rows);
+                if (!rows) {
+                    h->rc = -UP_ENOMEM;
+                    return;
+                }
+                h->rows = rows;
+                h->cap = c;
             }
-            out->rows[out->n_rows++] = row;
+            h->rows[h->n_rows++] = row;
         }
     }
+}
+
+static void *half_run(void *arg)
+{
+    half_t *h = arg;
+    if (h->pass == 1)
+        days_pass(h);
+    else
+        stage_pass(h);
+    return NULL;
+}
+
+/* Both halves of one pass, the second on its own thread when there are
+ * enough pairs to be worth it. */
+static void run_pass(half_t h[2], int pass)
+{
+    h[0].pass = h[1].pass = pass;
+    pthread_t tid;
+    int threaded = h[1].end - h[1].first >= 4096 && pthread_create(&tid, NULL, half_run, &h[1]) == 0;
+    half_run(&h[0]);
+    if (threaded)
+        pthread_join(tid, NULL);
+    else
+        half_run(&h[1]);
+}
+
+/* The stages as of T; with want_rows 0 the funnel alone (no rows kept, none
+ * sorted). */
+static int stages_run(const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
+                      const uint8_t *listed, int want_rows, up_stages_t *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t nf = m->n_features;
+    int64_t account_id = -1;
+    if (account) {
+        account_id = up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account));
+        if (account_id < 0)
+            account_id = -2;   /* no such account in the rollup: nothing matches */
+    }
+    half_t h[2];
+    memset(h, 0, sizeof h);
+    uint32_t *pf_start = malloc(((size_t)r->n_pairs + 1) * sizeof *pf_start);
+    size_t n_pf = 0;
+    for (uint32_t i = 0; pf_start && i < r->n_pairs; i++) {
+        pf_start[i] = (uint32_t)n_pf;
+        n_pf += r->pairs[i].n_pf;
+    }
+    uint8_t *days = malloc(n_pf + 1), *blocks = malloc(n_pf + 1);
+    int64_t (*hist)[29] = calloc(2 * (nf + 1), sizeof *hist);
+    int64_t (*funnel2)[UP_STAGES] = calloc(nf + 1, sizeof *funnel2);
+    out->funnel = calloc(nf + 1, sizeof *out->funnel);
+    out->n_features = (uint32_t)nf;
+    int rc = -UP_ENOMEM;
+    if (!pf_start || n_pf > UINT32_MAX || !days || !blocks || !hist || !funnel2 || !out->funnel)
+        goto done;
+    for (int k = 0; k < 2; k++) {
+        h[k] = (half_t){r, m, T, up_day_of(T) - 27, account_id, listed, k ? r->n_pairs / 2 : 0,
+                        k ? r->n_pairs : r->n_pairs / 2, pf_start, days, blocks, hist + k * (nf + 1),
+                        k ? funnel2 : out->funnel, NULL, 0, 0, want_rows, 0, 0};
+    }
+    /* days used in window(28), histogram per feature over every account */
+    run_pass(h, 1);
+    for (size_t f = 0; f < nf; f++)
+        for (int d = 0; d < 29; d++)
+            hist[f][d] += hist[nf + 1 + f][d];
+    h[1].hist = hist;
+    run_pass(h, 2);
+    if ((rc = h[0].rc < 0 ? h[0].rc : h[1].rc) < 0)
+        goto done;
+    for (size_t f = 0; f < nf; f++)
+        for (int k = 0; k < UP_STAGES; k++)
+            out->funnel[f][k] += funnel2[f][k];
+    /* the rows in pair order: the first half's, then the second's */
+    out->rows = h[0].rows;
+    out->n_rows = h[0].n_rows;
+    h[0].rows = NULL;
+    if (h[1].n_rows) {
+        up_stage_row_t *all = realloc(out->rows, ((size_t)out->n_rows + h[1].n_rows) * sizeof *all);
+        if (!all) {
+            rc = -UP_ENOMEM;
+            goto done;
+        }
+        memcpy(all + out->n_rows, h[1].rows, (size_t)h[1].n_rows * sizeof *all);
+        out->rows = all;
+        out->n_rows += h[1].n_rows;
+    }
+    rc = out->n_rows ? sort_rows(r, out) : 0;
+done:
+    free(h[0].rows);
+    free(h[1].rows);
+    free(pf_start);
+    free(days);
+    free(blocks);
     free(hist);
-    if (out->n_rows && sort_rows(r, out) < 0)
-        goto nomem_rows;
-    return 0;
-nomem:
-    free(hist);
-nomem_rows:
-    up_stages_free(out);
-    return -UP_ENOMEM;
+    free(funnel2);
+    if (rc < 0)
+        up_stages_free(out);
+    return rc;
+}
+
+int up_engine_stages(const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
+                     const uint8_t *listed, up_stages_t *out)
+{
+    return stages_run(r, m, T, account, listed, 1, out);
+}
+
+int up_engine_stage_funnel(const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
+                           const uint8_t *listed, up_stages_t *out)
+{
+    return stages_run(r, m, T, account, listed, 0, out);
 }
 
 void up_stages_free(up_stages_t *s)

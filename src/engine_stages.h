@@ -38,6 +38,9 @@ typedef struct {
  * accounts, as metrics.md says). Returns 0 or -UP_ENOMEM. */
 int up_engine_stages(const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
                      const uint8_t *listed, up_stages_t *out);
+/* The same funnel without the rows (n_rows 0): what `report stages` shows. */
+int up_engine_stage_funnel(const up_rollup_t *r, const up_model_t *m, int64_t T, const char *account,
+                           const uint8_t *listed, up_stages_t *out);
 void up_stages_free(up_stages_t *s);
 
 #endif

@@ -82,12 +82,15 @@ static int report_stages(const up_view_t *v, const up_report_req_t *q, FILE *out
     uint8_t *listed = NULL;
     if ((q->status || !account) && !(listed = up_view_status_mask(v, q->status)))
         return up_errf(err, errlen, -UP_ENOMEM, "%s", up_strerror(-UP_ENOMEM));
-    int rc = up_engine_stages(r, v->model, q->T, account, listed, &st);
+    /* `report users` lists the rows; `report stages` shows the funnel alone */
+    int users = strcmp(q->what, "users") == 0;
+    int rc = users ? up_engine_stages(r, v->model, q->T, account, listed, &st)
+                   : up_engine_stage_funnel(r, v->model, q->T, account, listed, &st);
     free(listed);
     if (rc == 0 && account && up_dict_find(&r->dict[UP_KIND_ACCOUNT], account, strlen(account)) < 0) {
         rc = up_errf(err, errlen, -UP_ENOTFOUND, "no account '%s' in the events", account);
     } else if (rc == 0) {
-        rc = strcmp(q->what, "users") == 0 ? up_report_users(out, r, v->model, q->T, &st, q->o.format)
+        rc = users ? up_report_users(out, r, v->model, q->T, &st, q->o.format)
                                            : up_report_users_stages(out, v->model, q->T, &st, q->feature, q->o.format);
         if (rc == -UP_ENOTFOUND) {
             size_t len = (size_t)snprintf(err, errlen, "no feature '%s' in the model; its features are:", q->feature);
