@@ -519,6 +519,8 @@ static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, c
         st->accounts += customer;
         for (size_t k = 0; k < n_rules && rc == 0; k++) {
             int fires = customer && up_val_true(up_cond_eval(rules[k].cond, lookup, &vs));
+            if (!fires && !live_of(&lives, row->account->account_id, rules[k].name))
+                continue;   /* nothing to open, nothing to resolve: apply would write nothing */
             up_buf_t b = {0};
             vals_json(rules[k].cond, &vs, &b);
             rc = apply(db, m, &lives, &rules[k], row->account, fires, b.data ? b.data : "{}", today, p->d0, note, st);

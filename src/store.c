@@ -92,8 +92,12 @@ static const char SCHEMA[] =
     " UNIQUE (account_id, ts));"
     "CREATE TABLE IF NOT EXISTS milestones(account_id TEXT NOT NULL, name TEXT NOT NULL, due INTEGER,"
     " done_at INTEGER, owner TEXT, PRIMARY KEY (account_id, name));"
-    /* covers the NPS query of a report: no table reads, no sort */
-    "CREATE INDEX IF NOT EXISTS surveys_nps ON surveys(kind, account_id, ts, score);"
+    /* covers the NPS query of a report (no table reads, no sort) and an
+     * account's surveys of the last months (alerts, the account page: a
+     * range of its rows); it replaces surveys_nps(kind, account_id, ts,
+     * score), which served the first alone */
+    "CREATE INDEX IF NOT EXISTS surveys_account ON surveys(account_id, ts, kind, score);"
+    "DROP INDEX IF EXISTS surveys_nps;"
     /* users_gen counts every change to the users table, so the snapshot,
      * which carries the users' created_at and roles per pair, knows when it
      * is stale */
