@@ -17,6 +17,13 @@ void up_fmt_double(char *out, size_t outlen, double v)
         snprintf(out, outlen, signbit(v) ? "-0.0" : "0.0");
         return;
     }
+    /* an integer below 2^53: doubles there are at most 1 apart, so every
+     * digit of it is needed and no more: the integer itself, positional
+     * (below 10^16) */
+    if (fabs(v) < 9007199254740992.0 && v == (double)(long long)v) {
+        snprintf(out, outlen, "%lld.0", (long long)v);
+        return;
+    }
     /* round-tripping is monotone in the precision. Most ratios need 16 or
      * 17 digits and most counts very few, so look at 15 digits first and
      * search below it only when it already round-trips */
