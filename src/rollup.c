@@ -977,7 +977,7 @@ static int load_dicts(up_rollup_t *r, rd_t *c, char *why, size_t whylen)
 /* The records in two halves, the second on its own thread: each half checks
  * the CRC of its bytes and the records of its pairs. In place (not moved)
  * nothing is written, so both run at once; a moved file's pointers are
- * rewritten, so its records are checked after both CRCs. */
+ * rewritten, so its records are checked after both CRCs, on one thread. */
 static int load_pairs(const snap_t *s, uint32_t n_pairs, char *why, size_t whylen)
 {
     const snap_trailer_t *t = s->t;
@@ -993,8 +993,11 @@ static int load_pairs(const snap_t *s, uint32_t n_pairs, char *why, size_t whyle
             parts[0].first = 0, parts[0].end = n_pairs / 2;
             parts[1].first = n_pairs / 2, parts[1].end = n_pairs;
         }
+        /* a moved file's records are rewritten on one thread: a damaged file
+         * could point both halves at the same feature records */
         pthread_t tid;
-        int threaded = s->data_end - t->head_len >= (1u << 20) && pthread_create(&tid, NULL, load_part, &parts[1]) == 0;
+        int threaded = s->data_end - t->head_len >= (1u << 20) && !(s->moved && round == 1) &&
+                       pthread_create(&tid, NULL, load_part, &parts[1]) == 0;
         load_part(&parts[0]);
         if (threaded)
             pthread_join(tid, NULL);
