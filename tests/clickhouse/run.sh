@@ -376,7 +376,7 @@ kill -CONT "$ipid"
 set +e; wait "$ipid"; RC=$?; set -e
 expect_rc 3 "import with shard 2 stopped during it"
 grep -q "^uptake import: $D/events.csv:[0-9]*: ClickHouse shard 2 of 2 is down: cannot reach ClickHouse at $URL2: Couldn't connect to server; the insert through $URL1 failed: ClickHouse at $URL1 answered HTTP 500: Code: 210, .*; what ClickHouse accepted before stays stored: import the same file again once that is fixed, and each event is stored once\$" "$TMP/err" ||
-    fail "import with shard 2 stopped during it: unexpected message"
+    fail "import with shard 2 stopped during it: unexpected message: $(cat "$TMP/err")"
 sh "$HERE/cluster.sh" start-shard "$CL" 2 || fail "shard 2 did not start again"
 part=$(rows_in uptake_down)
 [ "$part" -ge 5000 ] && [ "$part" -lt "$N" ] || fail "ClickHouse holds $part rows after the failed import; expected 5,000 or more, not all $N"
