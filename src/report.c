@@ -337,9 +337,6 @@ static const up_col_t EXTRA_COLS[X_N] = {
     [X_NULLS] = {"null_reasons", UP_COL_JSON, NULL, 0, UP_SHOW_PLAIN, UP_COL_NOCSV, NULL, NULL},
 };
 
-/* CSV and JSON of `report accounts`: one table, its columns the catalog's
- * (COLS), then the account's fields (CSV: five of them) and, in JSON unless
- * compact, the health components and the null reasons. */
 /* The number cells of rows [first, end), formatted into text (CELL bytes a
  * cell, NCOLS a row): the shortest round-trip digits cost most of writing a
  * portfolio, so two threads format them before the rows are written. */
@@ -381,6 +378,9 @@ static char *format_all_cells(const up_account_metrics_t **rows, uint32_t n)
     return text;
 }
 
+/* CSV and JSON of `report accounts`: one table, its columns the catalog's
+ * (COLS), then the account's fields (CSV: five of them) and, in JSON unless
+ * compact, the health components and the null reasons. */
 static int write_accounts(FILE *out, const up_portfolio_t *p, const up_account_metrics_t **rows, uint32_t n,
                           const up_report_opts_t *o)
 {
