@@ -91,7 +91,7 @@ static int report_stages(const up_view_t *v, const up_report_req_t *q, FILE *out
         rc = up_errf(err, errlen, -UP_ENOTFOUND, "no account '%s' in the events", account);
     } else if (rc == 0) {
         rc = users ? up_report_users(out, r, v->model, q->T, &st, q->o.format)
-                                           : up_report_users_stages(out, v->model, q->T, &st, q->feature, q->o.format);
+                   : up_report_users_stages(out, v->model, q->T, &st, q->feature, q->o.format);
         if (rc == -UP_ENOTFOUND) {
             size_t len = (size_t)snprintf(err, errlen, "no feature '%s' in the model; its features are:", q->feature);
             for (size_t f = 0; f < v->model->n_features && len < errlen; f++)

@@ -629,6 +629,15 @@ static uint64_t ka_bytes(const up_pair_t *p)
     return ((uint64_t)p->n_ka * sizeof *p->ka + 7) & ~(uint64_t)7;
 }
 
+/* Bytes of a pair's feature bitmaps (used and advanced) in the data region. */
+static uint64_t pf_words_bytes(const up_pair_t *p)
+{
+    uint64_t n = 0;
+    for (uint32_t j = 0; j < p->n_pf; j++)
+        n += ((uint64_t)p->pf[j].used.nw + p->pf[j].advanced.nw) * 8;
+    return n;
+}
+
 /* A pointer to file offset off, as the file is laid out (at SNAP_BASE). */
 static void *laid(uint64_t off)
 {
@@ -663,8 +672,7 @@ static void w_pairs(wr_t *w, const up_rollup_t *r, uint64_t pf_off, uint64_t at)
         q.n_pf = p->n_pf;
         q.pf = p->n_pf ? laid(pf) : NULL;
         pf += (uint64_t)p->n_pf * sizeof *p->pf;
-        for (uint32_t j = 0; j < p->n_pf; j++)
-            at += ((uint64_t)p->pf[j].used.nw + p->pf[j].advanced.nw) * 8;
+        at += pf_words_bytes(p);
         q.n_ka = p->n_ka;
         q.ka = p->n_ka ? laid(at) : NULL;
         at += ka_bytes(p);
@@ -724,9 +732,7 @@ int up_rollup_save(const up_rollup_t *r, FILE *f, uint64_t model_hash, uint64_t 
     for (uint32_t i = 0; i < r->n_pairs; i++) {
         const up_pair_t *p = &r->pairs[i];
         t.n_pf += p->n_pf;
-        data += (uint64_t)p->active.nw * 8 + ka_bytes(p) + (uint64_t)p->n_evd * sizeof *p->evd;
-        for (uint32_t j = 0; j < p->n_pf; j++)
-            data += ((uint64_t)p->pf[j].used.nw + p->pf[j].advanced.nw) * 8;
+        data += (uint64_t)p->active.nw * 8 + pf_words_bytes(p) + ka_bytes(p) + (uint64_t)p->n_evd * sizeof *p->evd;
     }
     w_head(&w, r, model_hash, log_offset);
     t.head_len = w.pos;
@@ -799,13 +805,14 @@ typedef struct {
 } snap_t;
 
 /* One half of the load: the CRC of the file bytes [from, to) and the checks
- * of the pairs [first, end). */
+ * of the pairs [first, end), each when asked for. */
 typedef struct {
     const snap_t *s;
     const uint8_t *from, *to;
     uint32_t crc;           /* what [from, to) must sum to */
     int crc_bad;
     uint32_t first, end;
+    int do_crc, do_records;
     uint64_t pf_first, pf_next;   /* the feature records its pairs hold (pf_first UINT64_MAX: none) */
     uint32_t *seen;         /* per feature: the last pair (+1) that had it */
     const char *why;        /* with rc: what was wrong */
@@ -879,9 +886,8 @@ static int check_pair(load_part_t *lp, up_pair_t *p, uint32_t i)
     up_pf_t *pf = NULL;
     if (p->n_pf) {
         pf = mapped_at(s, p->pf, (uint64_t)p->n_pf * sizeof *pf, t->pf_off, t->data_off, 8);
-        uint64_t k = pf ? (uint64_t)((uint8_t *)pf - (s->map + t->pf_off)) / sizeof *pf : 0;
-        if (!pf || (uint64_t)((uint8_t *)pf - (s->map + t->pf_off)) % sizeof *pf ||
-            (lp->pf_first != UINT64_MAX && k != lp->pf_next))
+        uint64_t off = pf ? (uint64_t)((uint8_t *)pf - (s->map + t->pf_off)) : 0, k = off / sizeof *pf;
+        if (!pf || off % sizeof *pf || (lp->pf_first != UINT64_MAX && k != lp->pf_next))
             return part_fail(lp, i, "its feature records are not the next ones");
         if (lp->pf_first == UINT64_MAX)
             lp->pf_first = k;
@@ -917,11 +923,9 @@ static int check_pair(load_part_t *lp, up_pair_t *p, uint32_t i)
 static void *load_part(void *arg)
 {
     load_part_t *lp = arg;
-    if (lp->from) {
+    if (lp->do_crc)
         lp->crc_bad = up_crc32c(0, lp->from, (size_t)(lp->to - lp->from)) != lp->crc;
-        lp->from = NULL;   /* done: a second call checks the records only */
-    }
-    if (lp->first == lp->end)
+    if (!lp->do_records)
         return NULL;
     lp->seen = calloc((size_t)lp->s->n_features + 1, sizeof *lp->seen);
     lp->rc = lp->seen ? 0 : -UP_ENOMEM;
@@ -930,8 +934,19 @@ static void *load_part(void *arg)
         lp->rc = check_pair(lp, &pairs[i], i);
     free(lp->seen);
     lp->seen = NULL;
-    lp->end = lp->first;
     return NULL;
+}
+
+/* Both halves, the second on a thread of its own when two is set. */
+static void load_halves(load_part_t parts[2], int two)
+{
+    pthread_t tid;
+    int threaded = two && pthread_create(&tid, NULL, load_part, &parts[1]) == 0;
+    load_part(&parts[0]);
+    if (threaded)
+        pthread_join(tid, NULL);
+    else
+        load_part(&parts[1]);
 }
 
 /* A load failure: -UP_ECORRUPT with what was wrong in why. */
@@ -983,31 +998,21 @@ static int load_pairs(const snap_t *s, uint32_t n_pairs, char *why, size_t whyle
     const snap_trailer_t *t = s->t;
     const uint8_t *mid = s->map + t->mid;
     load_part_t parts[2] = {
-        {s, s->map + t->head_len, mid, t->crc[1], 0, 0, n_pairs / 2, UINT64_MAX, 0, NULL, NULL, 0, 0},
-        {s, mid, s->map + s->data_end, t->crc[2], 0, n_pairs / 2, n_pairs, UINT64_MAX, 0, NULL, NULL, 0, 0},
+        {s, s->map + t->head_len, mid, t->crc[1], 0, 0, n_pairs / 2, 1, !s->moved, UINT64_MAX, 0, NULL, NULL, 0, 0},
+        {s, mid, s->map + s->data_end, t->crc[2], 0, n_pairs / 2, n_pairs, 1, !s->moved, UINT64_MAX, 0, NULL, NULL,
+         0, 0},
     };
-    for (int round = 0; round < 1 + s->moved; round++) {
-        if (s->moved && round == 0)
-            parts[0].end = parts[1].end = 0, parts[0].first = parts[1].first = 0;   /* CRCs only */
-        if (s->moved && round == 1) {
-            parts[0].first = 0, parts[0].end = n_pairs / 2;
-            parts[1].first = n_pairs / 2, parts[1].end = n_pairs;
-        }
-        /* a moved file's records are rewritten on one thread: a damaged file
-         * could point both halves at the same feature records */
-        pthread_t tid;
-        int threaded = s->data_end - t->head_len >= (1u << 20) && !(s->moved && round == 1) &&
-                       pthread_create(&tid, NULL, load_part, &parts[1]) == 0;
-        load_part(&parts[0]);
-        if (threaded)
-            pthread_join(tid, NULL);
-        else
-            load_part(&parts[1]);
+    load_halves(parts, s->data_end - t->head_len >= (1u << 20));
+    for (int h = 0; h < 2; h++)
+        if (parts[h].crc_bad)
+            return bad(why, whylen, "the checksum of its records (bytes %llu-%llu) does not match",
+                       (unsigned long long)(h ? t->mid : t->head_len), (unsigned long long)(h ? s->data_end : t->mid));
+    if (s->moved) {
+        /* its records are rewritten on one thread: a damaged file could
+         * point both halves at the same feature records */
         for (int h = 0; h < 2; h++)
-            if (parts[h].crc_bad)
-                return bad(why, whylen, "the checksum of its records (bytes %llu-%llu) does not match",
-                           (unsigned long long)(h ? t->mid : t->head_len),
-                           (unsigned long long)(h ? s->data_end : t->mid));
+            parts[h].do_crc = 0, parts[h].do_records = 1;
+        load_halves(parts, 0);
     }
     for (int h = 0; h < 2; h++) {
         const load_part_t *lp = &parts[h];
