@@ -15,6 +15,34 @@ static char *col_str_in(up_arena_t *a, sqlite3_stmt *st, int i)
 }
 #define col_str(st, i) col_str_in(&e->strings, st, i)
 
+/* An account id column: the previous row's copy when it is the same id (the
+ * rows come in account_id order), else a new copy. */
+static char *col_id(up_entities_t *e, sqlite3_stmt *st, int i, char *prev)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    if (!t)
+        return NULL;
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    if (prev && strncmp(prev, (const char *)t, n) == 0 && prev[n] == '\0')
+        return prev;
+    return up_arena_strndup(&e->strings, (const char *)t, n);
+}
+
+/* SELECT ... [WHERE where [AND account_id = only]] ORDER BY order; the
+ * account id is bound to parameter 9 so that the others keep theirs. */
+static int prep(sqlite3 *db, const char *select, const char *where, const char *order, const char *only,
+                sqlite3_stmt **st)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql, "%s%s%s%s%s ORDER BY %s", select, where || only ? " WHERE " : "", where ? where : "",
+             where && only ? " AND " : "", only ? "account_id = ?9" : "", order);
+    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+        return -1;
+    if (only && sqlite3_bind_text(*st, 9, only, -1, SQLITE_STATIC) != SQLITE_OK)
+        return -1;
+    return 0;
+}
+
 static int32_t col_day(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -37,16 +65,17 @@ static int grow(void **p, uint32_t *cap, uint32_t n, size_t size)
     return 0;
 }
 
-int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_entities_t *e,
-                     char *err, size_t errlen)
+int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, unsigned parts, const char *only,
+                     up_entities_t *e, char *err, size_t errlen)
 {
     memset(e, 0, sizeof *e);
     sqlite3_stmt *st = NULL;
     uint32_t cap = 0;
     int rc = -UP_EDB;
-    if (sqlite3_prepare_v2(db,
+    char *prev = NULL;
+    if (prep(db,
             "SELECT account_id, name, seats, contract_start, renewal_date, arr, segment, owner,"
-            " churned_at, plan FROM accounts ORDER BY account_id", -1, &st, NULL) != SQLITE_OK)
+            " churned_at, plan FROM accounts", NULL, "account_id", only, &st) < 0)
         goto fail;
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (grow((void **)&e->accounts, &cap, e->n_accounts, sizeof *e->accounts) < 0)
@@ -69,17 +98,20 @@ int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_ent
     }
     sqlite3_finalize(st);
     cap = 0;
-    if (sqlite3_prepare_v2(db,
-            "SELECT account_id, ts, score FROM surveys WHERE kind = 'nps' AND ts >= ? AND ts <= ?"
-            " ORDER BY account_id, ts", -1, &st, NULL) != SQLITE_OK)
+    if (!(parts & UP_ENT_SURVEYS))
+        st = NULL;
+    else if (prep(db, "SELECT account_id, ts, score FROM surveys", "kind = 'nps' AND ts >= ?1 AND ts <= ?2",
+                  "account_id, ts", only, &st) < 0)
         goto fail;
-    sqlite3_bind_int64(st, 1, survey_from);
-    sqlite3_bind_int64(st, 2, survey_to);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    else {
+        sqlite3_bind_int64(st, 1, survey_from);
+        sqlite3_bind_int64(st, 2, survey_to);
+    }
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
         if (grow((void **)&e->surveys, &cap, e->n_surveys, sizeof *e->surveys) < 0)
             goto nomem;
         up_survey_t *s = &e->surveys[e->n_surveys++];
-        s->account_id = col_str(st, 0);
+        s->account_id = prev = col_id(e, st, 0, prev);
         s->ts = sqlite3_column_int64(st, 1);
         s->score = sqlite3_column_double(st, 2);
         if (!s->account_id)
@@ -87,14 +119,14 @@ int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_ent
     }
     sqlite3_finalize(st);
     cap = 0;
-    if (sqlite3_prepare_v2(db, "SELECT account_id, start, end, seats, arr FROM subscriptions ORDER BY account_id",
-                           -1, &st, NULL) != SQLITE_OK)
+    prev = NULL;
+    if (prep(db, "SELECT account_id, start, end, seats, arr FROM subscriptions", NULL, "account_id", only, &st) < 0)
         goto fail;
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (grow((void **)&e->subscriptions, &cap, e->n_subscriptions, sizeof *e->subscriptions) < 0)
             goto nomem;
         up_subscription_t *b = &e->subscriptions[e->n_subscriptions++];
-        b->account_id = col_str(st, 0);
+        b->account_id = prev = col_id(e, st, 0, prev);
         b->start = sqlite3_column_int64(st, 1);
         b->end = sqlite3_column_type(st, 2) == SQLITE_NULL ? UP_TS_NONE : sqlite3_column_int64(st, 2);
         b->seats = sqlite3_column_int64(st, 3);
@@ -104,15 +136,19 @@ int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_ent
     }
     sqlite3_finalize(st);
     cap = 0;
-    if (sqlite3_prepare_v2(db, "SELECT account_id, metric, ts, value, target, due FROM outcomes WHERE ts <= ?"
-                               " ORDER BY account_id, metric, ts, seq", -1, &st, NULL) != SQLITE_OK)
+    prev = NULL;
+    if (!(parts & UP_ENT_OUTCOMES))
+        st = NULL;
+    else if (prep(db, "SELECT account_id, metric, ts, value, target, due FROM outcomes", "ts <= ?1",
+                  "account_id, metric, ts, seq", only, &st) < 0)
         goto fail;
-    sqlite3_bind_int64(st, 1, survey_to);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    else
+        sqlite3_bind_int64(st, 1, survey_to);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
         if (grow((void **)&e->outcomes, &cap, e->n_outcomes, sizeof *e->outcomes) < 0)
             goto nomem;
         up_outcome_t *o = &e->outcomes[e->n_outcomes++];
-        o->account_id = col_str(st, 0);
+        o->account_id = prev = col_id(e, st, 0, prev);
         o->metric = col_str(st, 1);
         o->ts = sqlite3_column_int64(st, 2);
         o->value = sqlite3_column_double(st, 3);
@@ -125,13 +161,16 @@ int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_ent
     cap = 0;
     /* a store written before the churn table existed, opened read-only, has
      * none: no churns then (a writer creates the table when it opens) */
-    if (sqlite3_prepare_v2(db, "SELECT account_id, ts FROM churns ORDER BY account_id, ts", -1, &st, NULL) != SQLITE_OK)
+    prev = NULL;
+    if (prep(db, "SELECT account_id, ts FROM churns", NULL, "account_id, ts", only, &st) < 0) {
+        sqlite3_finalize(st);
         st = NULL;
+    }
     while (st && sqlite3_step(st) == SQLITE_ROW) {
         if (grow((void **)&e->churns, &cap, e->n_churns, sizeof *e->churns) < 0)
             goto nomem;
         up_churn_t *k = &e->churns[e->n_churns++];
-        k->account_id = col_str(st, 0);
+        k->account_id = prev = col_id(e, st, 0, prev);
         k->ts = sqlite3_column_int64(st, 1);
         if (!k->account_id)
             goto nomem;

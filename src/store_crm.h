@@ -80,12 +80,17 @@ typedef struct {
     up_arena_t strings;       /* every string above */
 } up_entities_t;
 
-/* Loads the accounts, the subscriptions, the churns, the outcomes with
- * ts <= survey_to and the NPS answers with ts in [survey_from, survey_to].
- * Returns 0, or a negative UP_E* code with a sentence in err (e is then
- * empty). */
-int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, up_entities_t *e,
-                     char *err, size_t errlen);
+/* The parts of up_entities_load beyond the accounts, subscriptions and
+ * churns (what an account's status needs). */
+enum { UP_ENT_SURVEYS = 1, UP_ENT_OUTCOMES = 2, UP_ENT_ALL = 3 };
+
+/* Loads the accounts, the subscriptions, the churns, and as parts asks the
+ * outcomes with ts <= survey_to and the NPS answers with ts in
+ * [survey_from, survey_to]; only those of account `only` when it is not
+ * NULL. Returns 0, or a negative UP_E* code with a sentence in err (e is
+ * then empty). */
+int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, unsigned parts, const char *only,
+                     up_entities_t *e, char *err, size_t errlen);
 void up_entities_free(up_entities_t *e);
 
 #endif

@@ -20,6 +20,8 @@ static int fail(char *err, size_t errlen, int rc, const char *why)
 typedef struct {
     sqlite3 *db;
     int64_t survey_from, survey_to;
+    unsigned parts;
+    const char *only;
     up_entities_t e;
     int rc;
     char err[512];
@@ -30,15 +32,18 @@ static void *entities_thread(void *arg)
 {
     entities_job_t *job = arg;
     double t = up_now_s();
-    job->rc = up_entities_load(job->db, job->survey_from, job->survey_to, &job->e, job->err, sizeof job->err);
+    job->rc = up_entities_load(job->db, job->survey_from, job->survey_to, job->parts, job->only, &job->e, job->err,
+                               sizeof job->err);
     job->secs = up_now_s() - t;
     return NULL;
 }
 
-/* The rollup and, on a second thread meanwhile, the entity tables. */
-static int load(up_view_t *v, unsigned what, int64_t survey_from, char *err, size_t errlen)
+/* The rollup and, on a second thread meanwhile, the entity tables (those of
+ * account `only` when it is not NULL). */
+static int load(up_view_t *v, unsigned what, int64_t survey_from, const char *only, char *err, size_t errlen)
 {
-    entities_job_t job = {up_store_db(v->store), survey_from, v->T, {0}, 0, "", 0};
+    entities_job_t job = {up_store_db(v->store), survey_from, v->T,
+                          what & UP_VIEW_LIFECYCLE ? 0u : (unsigned)UP_ENT_ALL, only, {0}, 0, "", 0};
     pthread_t tid;
     int threaded = 0;
     if (what & UP_VIEW_ENTITIES) {
@@ -48,8 +53,10 @@ static int load(up_view_t *v, unsigned what, int64_t survey_from, char *err, siz
     }
     int owned = 0, rc = 0;
     up_rollup_t *r = NULL;
+    double t = up_now_s();
     if (what & UP_VIEW_ROLLUP)
         rc = up_store_rollup(v->store, v->T, &r, &owned);
+    v->secs_rollup = up_now_s() - t;
     if (threaded)
         pthread_join(tid, NULL);
     if (rc == 0) {
@@ -178,14 +185,14 @@ static int open_view(up_store_t *s, int64_t T, unsigned what, const char *only, 
     if (what & UP_VIEW_SIGNALS)
         what |= UP_VIEW_PORTFOLIO;
     if (what & UP_VIEW_PORTFOLIO)
-        what |= UP_VIEW_ROLLUP | UP_VIEW_ENTITIES;
+        what = (what | UP_VIEW_ROLLUP | UP_VIEW_ENTITIES) & ~(unsigned)UP_VIEW_LIFECYCLE;
     /* the NPS answers of the window of T, or of the earlier instant too */
     int64_t survey_from = up_engine_nps_from(v->model, T);
     if (what & UP_VIEW_SIGNALS)
         survey_from = up_engine_nps_from(
             v->model, up_engine_end_of_day(v->d0 - v->model->alert_settings.health_drop_days));
     double t0 = up_now_s();
-    int rc = load(v, what, survey_from, err, errlen);
+    int rc = load(v, what, survey_from, only, err, errlen);
     v->secs_load = up_now_s() - t0;
     if (rc == 0 && (what & UP_VIEW_PORTFOLIO)) {
         t0 = up_now_s();
@@ -211,7 +218,7 @@ int up_view_open_span(up_store_t *s, int64_t since, int64_t T, up_view_t *v, cha
     v->model = up_store_model(s);
     v->T = T;
     v->d0 = up_day_of(T);
-    int rc = load(v, UP_VIEW_ROLLUP | UP_VIEW_ENTITIES, up_engine_nps_from(v->model, since), err, errlen);
+    int rc = load(v, UP_VIEW_ROLLUP | UP_VIEW_ENTITIES, up_engine_nps_from(v->model, since), NULL, err, errlen);
     if (rc < 0)
         up_view_close(v);
     return rc;

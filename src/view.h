@@ -29,6 +29,10 @@ enum {
     UP_VIEW_CHURNED = 32,
     UP_VIEW_PROSPECT = 64,
     UP_VIEW_ALL = 16 | 32 | 64,
+    /* With UP_VIEW_ENTITIES: only the tables an account's status needs (the
+     * accounts, subscriptions and churns), not the NPS answers and outcomes.
+     * A portfolio loads them all. */
+    UP_VIEW_LIFECYCLE = 128,
 };
 
 /* The UP_VIEW_* status bits of a --status value (customer, churned,
@@ -44,7 +48,7 @@ typedef struct up_view {
     up_entities_t entities;       /* empty unless UP_VIEW_ENTITIES */
     up_portfolio_t portfolio;     /* empty unless UP_VIEW_PORTFOLIO */
     up_portfolio_t before;        /* with UP_VIEW_SIGNALS: the portfolio health_drop_days before T */
-    double secs_load, secs_entities, secs_metrics;   /* phase times (UPTAKE_TIMING) */
+    double secs_load, secs_rollup, secs_entities, secs_metrics;   /* phase times (UPTAKE_TIMING) */
     /* private */
     up_rollup_t *rollup_owned_;
     up_workflows_t wf_ka_;
@@ -57,8 +61,9 @@ typedef struct up_view {
  * code with a sentence in err; the view is closed then. */
 int up_view_open(up_store_t *s, int64_t T, unsigned what, up_view_t *v, char *err, size_t errlen);
 /* up_view_open for one account's page: the portfolio holds that account's
- * row only (none when the store does not know it). Not with
- * UP_VIEW_SIGNALS, whose metrics compare accounts. */
+ * row only (none when the store does not know it), and the entity tables
+ * that account's rows only. Not with UP_VIEW_SIGNALS, whose metrics compare
+ * accounts. */
 int up_view_open_account(up_store_t *s, int64_t T, unsigned what, const char *id, up_view_t *v, char *err,
                          size_t errlen);
 void up_view_close(up_view_t *v);

@@ -84,7 +84,7 @@ static inline void fx_run_entities(fx_run_t *x)
 {
     char err[512];
     assert_int_equal(up_entities_load(up_store_db(x->s), up_engine_nps_from(up_store_model(x->s), x->T), x->T,
-                                      &x->e, err, sizeof err), 0);
+                                      UP_ENT_ALL, NULL, &x->e, err, sizeof err), 0);
     x->has_e = 1;
 }
 

@@ -191,8 +191,8 @@ static void test_levels_and_seats(void **state)
     up_entities_t e;
     up_portfolio_t p;
     char err[512];
-    assert_int_equal(up_entities_load(up_store_db(x.s), up_engine_nps_from(up_store_model(x.s), T), T, &e, err,
-                                      sizeof err), 0);
+    assert_int_equal(up_entities_load(up_store_db(x.s), up_engine_nps_from(up_store_model(x.s), T), T, UP_ENT_ALL,
+                                      NULL, &e, err, sizeof err), 0);
     assert_int_equal(up_engine_portfolio(x.r, up_store_model(x.s), &e, T, &p), 0);
     const up_level_t want[] = {UP_LEVEL_HIGH, UP_LEVEL_LOW, UP_LEVEL_EFFECTIVE, UP_LEVEL_HIGH, UP_LEVEL_HIGH};
     for (int i = 0; i < 5; i++) {
