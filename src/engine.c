@@ -641,9 +641,11 @@ int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_e
     int rc = -UP_ENOMEM;
     if (!seen || group_pairs(&c) < 0)
         goto done;
-    /* accounts seen in events by T but not in the accounts table */
+    /* accounts seen in events by T but not in the accounts table (of them
+     * only the one asked for: the entity tables may hold its rows alone) */
+    int64_t only_id = only ? up_dict_find(&r->dict[UP_KIND_ACCOUNT], only, strlen(only)) : -1;
     for (uint32_t i = 0; i < r->n_pairs; i++)
-        if (r->pairs[i].first_ts <= T)
+        if (r->pairs[i].first_ts <= T && (!only || r->pairs[i].account == only_id))
             seen[r->pairs[i].account] = 1;
     for (uint32_t i = 0; i < e->n_accounts; i++) {
         int64_t a = up_dict_find(&r->dict[UP_KIND_ACCOUNT], e->accounts[i].account_id,
