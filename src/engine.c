@@ -225,35 +225,46 @@ static void fold_active(const ctx_t *c, uint32_t i, const up_pair_t *p, const ui
     }
 }
 
-/* One pass over the account's pairs. A pair is a users-table user
- * (created_at and role from the table), an event-only user, or both. */
-static void scan_pairs(const ctx_t *c, int64_t aid, up_account_metrics_t *row, scan_t *s)
+/* One pair of the account (its i-th) into row and s. A pair is a
+ * users-table user (created_at and role from the table), an event-only
+ * user, or both; known[0] counts the first, known[1] the second. */
+static void scan_pair(const ctx_t *c, uint32_t i, const up_pair_t *p, up_account_metrics_t *row, scan_t *s,
+                      int64_t known[2])
+{
+    int exists = p->first_ts <= c->T;   /* has an event by T */
+    uint64_t w[2] = {0, 0};
+    if (exists)
+        up_days_window128(&p->active, c->d0 - 83, w);
+    if (p->flags & UP_PAIR_IN_TABLE) {
+        if (p->created_at == UP_TS_NONE || p->created_at <= c->T) {
+            known[0]++;
+            if (p->created_at != UP_TS_NONE)
+                activation_of(c, i, p, s);
+            if (p->flags & UP_PAIR_CHAMPION) {
+                s->champions++;
+                s->champions_active += up_rollup_bits128_count(w, 70, 83) > 0;
+            }
+        }
+    } else if (exists)
+        known[1]++;   /* an event-only user is known once it has an event */
+    if (exists)
+        fold_active(c, i, p, w, row, s);
+}
+
+/* One pass over the account's pairs for the instant of c[k], k < n (two at
+ * most: each pair's records are read once for both). */
+static void scan_pairs(const ctx_t *const *c, int n, int64_t aid, up_account_metrics_t *const *row, scan_t *s)
 {
     if (aid < 0)
         return;
-    int64_t event_known = 0, table_known = 0;
-    for (uint32_t i = c->acc_start[aid]; i < c->acc_start[aid + 1]; i++) {
-        const up_pair_t *p = &c->r->pairs[c->acc_pairs[i]];
-        int exists = p->first_ts <= c->T;   /* has an event by T */
-        uint64_t w[2] = {0, 0};
-        if (exists)
-            up_days_window128(&p->active, c->d0 - 83, w);
-        if (p->flags & UP_PAIR_IN_TABLE) {
-            if (p->created_at == UP_TS_NONE || p->created_at <= c->T) {
-                table_known++;
-                if (p->created_at != UP_TS_NONE)
-                    activation_of(c, i, p, s);
-                if (p->flags & UP_PAIR_CHAMPION) {
-                    s->champions++;
-                    s->champions_active += up_rollup_bits128_count(w, 70, 83) > 0;
-                }
-            }
-        } else if (exists)
-            event_known++;   /* an event-only user is known once it has an event */
-        if (exists)
-            fold_active(c, i, p, w, row, s);
+    int64_t known[2][2] = {{0, 0}, {0, 0}};
+    for (uint32_t i = c[0]->acc_start[aid]; i < c[0]->acc_start[aid + 1]; i++) {
+        const up_pair_t *p = &c[0]->r->pairs[c[0]->acc_pairs[i]];
+        for (int k = 0; k < n; k++)
+            scan_pair(c[k], i, p, row[k], &s[k], known[k]);
     }
-    row->known_users = table_known + event_known;
+    for (int k = 0; k < n; k++)
+        row[k]->known_users = known[k][0] + known[k][1];
 }
 
 /* Breadth, depth, feature adoption, stickiness and the WAU trend. */
@@ -497,7 +508,8 @@ static void derived_of(const ctx_t *c, const up_account_t *acc, up_account_metri
     row->friction_flag = -1;
 }
 
-static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row)
+/* An account's row before its pairs are scanned. */
+static int metrics_start(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row, scan_t *s)
 {
     size_t nf = c->m->n_features;
     memset(row, 0, sizeof *row);
@@ -505,23 +517,50 @@ static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_m
     row->seats = up_engine_seats_at(c->e, acc, c->T);
     row->feature_users = calloc(nf + 1, sizeof *row->feature_users);
     row->feature_adoption = calloc(nf + 1, sizeof *row->feature_adoption);
-    scan_t s = {0, 0, 0, 0, 0, UP_TS_NONE, UP_TS_NONE, UP_NO_DAY, {0, 0}, calloc(nf + 1, 1)};
-    if (!row->feature_users || !row->feature_adoption || !s.core_used) {
-        free(s.core_used);
+    *s = (scan_t){0, 0, 0, 0, 0, UP_TS_NONE, UP_TS_NONE, UP_NO_DAY, {0, 0}, calloc(nf + 1, 1)};
+    if (!row->feature_users || !row->feature_adoption || !s->core_used) {
+        free(s->core_used);
         return -UP_ENOMEM;
     }
-    int64_t aid = up_dict_find(&c->r->dict[UP_KIND_ACCOUNT], acc->account_id, strlen(acc->account_id));
-    scan_pairs(c, aid, row, &s);
+    return 0;
+}
+
+/* The rest of the row from what the scan gathered. */
+static void metrics_finish(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row, scan_t *s)
+{
     row->active_users = row->mau;
-    usage_ratios(c, row, &s);
-    free(s.core_used);
-    value_and_habit(c, acc, row, &s);
-    row->days_since_last_active = s.last_active == UP_NO_DAY ? INT64_MIN : (int64_t)(c->d0 - s.last_active);
+    usage_ratios(c, row, s);
+    free(s->core_used);
+    value_and_habit(c, acc, row, s);
+    row->days_since_last_active = s->last_active == UP_NO_DAY ? INT64_MIN : (int64_t)(c->d0 - s->last_active);
     nps_of(c, acc, row);
     health_of(c, row);
     level_of(c, acc, row);
     derived_of(c, acc, row);
+}
+
+/* The account's row as of each c[k] (k < n, n <= 2) into row[k]; acc[k] is
+ * the account's record for that row. */
+static int account_metrics_at(const ctx_t *const *c, int n, const up_account_t *const *acc,
+                              up_account_metrics_t *const *row)
+{
+    scan_t s[2];
+    for (int k = 0; k < n; k++)
+        if (metrics_start(c[k], acc[k], row[k], &s[k]) < 0) {
+            while (k-- > 0)
+                free(s[k].core_used);
+            return -UP_ENOMEM;
+        }
+    int64_t aid = up_dict_find(&c[0]->r->dict[UP_KIND_ACCOUNT], acc[0]->account_id, strlen(acc[0]->account_id));
+    scan_pairs(c, n, aid, row, s);
+    for (int k = 0; k < n; k++)
+        metrics_finish(c[k], acc[k], row[k], &s[k]);
     return 0;
+}
+
+static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row)
+{
+    return account_metrics_at(&c, 1, &acc, &row);
 }
 
 double up_engine_metric(const up_account_metrics_t *row, int id)
@@ -543,8 +582,9 @@ double up_engine_metric(const up_account_metrics_t *row, int id)
 }
 
 typedef struct {
-    const ctx_t *c;
-    up_portfolio_t *out;
+    const ctx_t *c[2];
+    up_portfolio_t *out[2];
+    const int32_t *second;   /* per event-only account of out[0]: its index in out[1]'s, or -1 */
     const up_entities_t *e;
     uint32_t first, step;
     int rc;
@@ -553,11 +593,20 @@ typedef struct {
 static void *worker_run(void *arg)
 {
     worker_t *w = arg;
-    uint32_t n = w->e->n_accounts + w->out->n_event_only;
+    uint32_t na = w->e->n_accounts, n = na + w->out[0]->n_event_only;
     for (uint32_t i = w->first; i < n && w->rc == 0; i += w->step) {
-        const up_account_t *acc = i < w->e->n_accounts ? &w->e->accounts[i]
-                                                        : &w->out->event_only[i - w->e->n_accounts];
-        w->rc = account_metrics(w->c, acc, &w->out->rows[i]);
+        const up_account_t *acc[2];
+        up_account_metrics_t *row[2];
+        acc[0] = i < na ? &w->e->accounts[i] : &w->out[0]->event_only[i - na];
+        row[0] = &w->out[0]->rows[i];
+        int n_at = 1;
+        if (w->out[1] && (i < na || w->second[i - na] >= 0)) {   /* the account exists at the second instant */
+            uint32_t j = i < na ? i : na + (uint32_t)w->second[i - na];
+            acc[1] = i < na ? acc[0] : &w->out[1]->event_only[j - na];
+            row[1] = &w->out[1]->rows[j];
+            n_at = 2;
+        }
+        w->rc = account_metrics_at(w->c, n_at, acc, row);
     }
     return NULL;
 }
@@ -628,21 +677,21 @@ int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_enti
     return up_engine_portfolio_of(r, m, e, T, NULL, out);
 }
 
-int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
-                           int64_t T, const char *only, up_portfolio_t *out)
+/* The accounts seen in events by T but not in the accounts table (of them
+ * only `only` when it is not NULL: the entity tables may hold its rows
+ * alone) into out->event_only, sorted by id; out->rows allocated for every
+ * account. */
+static int portfolio_start(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e, int64_t T,
+                           const char *only, up_portfolio_t *out)
 {
     memset(out, 0, sizeof *out);
     out->T = T;
     out->d0 = up_day_of(T);
     out->model = m;
-    ctx_t c = {r, m, e, T, out->d0, NULL, NULL};
     uint32_t n_acc = r->dict[UP_KIND_ACCOUNT].n;
     uint8_t *seen = calloc(n_acc + 1, 1);
-    int rc = -UP_ENOMEM;
-    if (!seen || group_pairs(&c) < 0)
-        goto done;
-    /* accounts seen in events by T but not in the accounts table (of them
-     * only the one asked for: the entity tables may hold its rows alone) */
+    if (!seen)
+        return -UP_ENOMEM;
     int64_t only_id = only ? up_dict_find(&r->dict[UP_KIND_ACCOUNT], only, strlen(only)) : -1;
     for (uint32_t i = 0; i < r->n_pairs; i++)
         if (r->pairs[i].first_ts <= T && (!only || r->pairs[i].account == only_id))
@@ -656,6 +705,7 @@ int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_e
     uint32_t n_extra = 0;
     for (uint32_t a = 0; a < n_acc; a++)
         n_extra += seen[a];
+    int rc = -UP_ENOMEM;
     out->event_only = calloc(n_extra + 1, sizeof *out->event_only);
     if (!out->event_only)
         goto done;
@@ -671,41 +721,106 @@ int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_e
     }
     qsort(out->event_only, out->n_event_only, sizeof *out->event_only, cmp_account);
     out->rows = calloc(e->n_accounts + n_extra + 1, sizeof *out->rows);
-    if (!out->rows)
-        goto done;
-    if (only) {
+    rc = out->rows ? 0 : -UP_ENOMEM;
+done:
+    free(seen);
+    return rc;
+}
+
+/* Every account's row as of T into out, and with out2 as of T2 <= T too
+ * (each account's pairs read once for both), on two threads. */
+static int portfolios(ctx_t *c, const ctx_t *c2, up_portfolio_t *out, up_portfolio_t *out2)
+{
+    const up_entities_t *e = c->e;
+    int32_t *second = NULL;
+    if (out2) {
+        /* out2's accounts known from events only are some of out's (an
+         * event by T2 is one by T), both lists sorted by id */
+        second = malloc(((size_t)out->n_event_only + 1) * sizeof *second);
+        if (!second)
+            return -UP_ENOMEM;
+        uint32_t j = 0;
+        for (uint32_t i = 0; i < out->n_event_only; i++) {
+            int hit = j < out2->n_event_only &&
+                      strcmp(out->event_only[i].account_id, out2->event_only[j].account_id) == 0;
+            second[i] = hit ? (int32_t)j++ : -1;
+        }
+        if (j != out2->n_event_only) {   /* cannot be: T2 > T */
+            free(second);
+            return -UP_EINVAL;
+        }
+    }
+    /* accounts are independent: two workers, each over every other one */
+    uint32_t n = e->n_accounts + out->n_event_only;
+    worker_t w[2] = {{{c, c2}, {out, out2}, second, e, 0, 2, 0}, {{c, c2}, {out, out2}, second, e, 1, 2, 0}};
+    pthread_t tid;
+    int threaded = n >= 256 && pthread_create(&tid, NULL, worker_run, &w[1]) == 0;
+    if (!threaded)
+        w[0].step = 1;
+    worker_run(&w[0]);
+    if (threaded)
+        pthread_join(tid, NULL);
+    free(second);
+    out->n_rows = n;   /* (set before a failure too, for up_portfolio_free) */
+    if (out2)
+        out2->n_rows = e->n_accounts + out2->n_event_only;
+    int rc = w[0].rc < 0 ? w[0].rc : w[1].rc;
+    if (rc < 0)
+        return rc;
+    qsort(out->rows, out->n_rows, sizeof *out->rows, cmp_row);
+    if (out2)
+        qsort(out2->rows, out2->n_rows, sizeof *out2->rows, cmp_row);
+    return 0;
+}
+
+int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
+                           int64_t T, const char *only, up_portfolio_t *out)
+{
+    ctx_t c = {r, m, e, T, up_day_of(T), NULL, NULL};
+    int rc = portfolio_start(r, m, e, T, only, out);
+    if (rc == 0)
+        rc = group_pairs(&c);
+    if (rc == 0 && only) {
         /* (bsearch may not take the NULL of an empty table) */
         const up_account_t *acc = e->n_accounts ? bsearch(only, e->accounts, e->n_accounts, sizeof *e->accounts,
                                                           cmp_id_account) : NULL;
         if (!acc && out->n_event_only)
             acc = bsearch(only, out->event_only, out->n_event_only, sizeof *out->event_only, cmp_id_account);
-        if (acc && (rc = account_metrics(&c, acc, &out->rows[0])) < 0)
-            goto done;
-        out->n_rows = acc != NULL;
-    } else {
-        /* accounts are independent: two workers, each over every other one */
-        uint32_t n = e->n_accounts + out->n_event_only;
-        worker_t w[2] = {{&c, out, e, 0, 2, 0}, {&c, out, e, 1, 2, 0}};
-        pthread_t tid;
-        int threaded = n >= 256 && pthread_create(&tid, NULL, worker_run, &w[1]) == 0;
-        if (!threaded)
-            w[0].step = 1;
-        worker_run(&w[0]);
-        if (threaded)
-            pthread_join(tid, NULL);
-        out->n_rows = n;
-        rc = w[0].rc < 0 ? w[0].rc : w[1].rc;
-        if (rc < 0)
-            goto done;
-    }
-    qsort(out->rows, out->n_rows, sizeof *out->rows, cmp_row);
-    rc = 0;
-done:
+        if (acc)
+            rc = account_metrics(&c, acc, &out->rows[0]);
+        out->n_rows = rc == 0 && acc != NULL;
+    } else if (rc == 0)
+        rc = portfolios(&c, NULL, out, NULL);
     free(c.acc_start);
     free(c.acc_pairs);
-    free(seen);
     if (rc < 0)
         up_portfolio_free(out);
+    return rc;
+}
+
+int up_engine_portfolio_two(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e, int64_t T,
+                            int64_t T2, up_portfolio_t *out, up_portfolio_t *out2)
+{
+    ctx_t c = {r, m, e, T, up_day_of(T), NULL, NULL};
+    memset(out2, 0, sizeof *out2);
+    if (T2 > T)
+        return -UP_EINVAL;
+    int rc = portfolio_start(r, m, e, T, NULL, out);
+    if (rc == 0)
+        rc = portfolio_start(r, m, e, T2, NULL, out2);
+    if (rc == 0)
+        rc = group_pairs(&c);
+    ctx_t c2 = c;
+    c2.T = T2;
+    c2.d0 = up_day_of(T2);
+    if (rc == 0)
+        rc = portfolios(&c, &c2, out, out2);
+    free(c.acc_start);
+    free(c.acc_pairs);
+    if (rc < 0) {
+        up_portfolio_free(out);
+        up_portfolio_free(out2);
+    }
     return rc;
 }
 

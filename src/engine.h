@@ -91,6 +91,11 @@ int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_enti
  * whole portfolio has (accounts are computed independently). */
 int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
                            int64_t T, const char *only, up_portfolio_t *out);
+/* The portfolios as of T into out and as of T2 <= T into out2, the same as
+ * up_engine_portfolio gives for each, each account's pairs read once for
+ * both. On failure both are empty. */
+int up_engine_portfolio_two(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e, int64_t T,
+                            int64_t T2, up_portfolio_t *out, up_portfolio_t *out2);
 void up_portfolio_free(up_portfolio_t *p);
 
 /* The level of one account at the end of each day from_day .. to_day into

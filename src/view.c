@@ -77,15 +77,12 @@ static int load(up_view_t *v, unsigned what, int64_t survey_from, const char *on
     return job.rc < 0 ? fail(err, errlen, job.rc, job.err) : 0;
 }
 
-/* The portfolio health_drop_days before T, the champions gone quiet, the
- * error events, and from them every row's signal metrics. */
+/* The champions gone quiet, the error events, and from them (and the
+ * portfolio health_drop_days before T) every row's signal metrics. */
 static int signals(up_view_t *v, char *err, size_t errlen)
 {
     const up_model_t *m = v->model;
-    int64_t T_before = up_engine_end_of_day(v->d0 - m->alert_settings.health_drop_days);
-    int rc = up_engine_portfolio(v->rollup, m, &v->entities, T_before, &v->before);
-    if (rc < 0)
-        return fail(err, errlen, rc, NULL);
+    int rc = 0;
     int8_t *quiet = malloc(v->rollup->dict[UP_KIND_ACCOUNT].n + 1);
     int64_t *errors = NULL;
     if (!quiet)
@@ -197,8 +194,16 @@ static int open_view(up_store_t *s, int64_t T, unsigned what, const char *only, 
     if (rc == 0 && (what & UP_VIEW_PORTFOLIO)) {
         t0 = up_now_s();
         /* workflow completions that are key actions, when the model has some */
+        /* with the signals, the portfolio health_drop_days before T too (an
+         * instant before T: after T when T is at the beginning of time) */
+        int64_t T_before = up_engine_end_of_day(v->d0 - v->model->alert_settings.health_drop_days);
         if ((rc = up_engine_workflow_key_actions(s, v->rollup, v->model, T, &v->entities, &v->wf_ka_)) < 0 ||
-            (rc = up_engine_portfolio_of(v->rollup, v->model, &v->entities, T, only, &v->portfolio)) < 0)
+            (rc = (what & UP_VIEW_SIGNALS) && T_before <= T
+                      ? up_engine_portfolio_two(v->rollup, v->model, &v->entities, T, T_before, &v->portfolio,
+                                                &v->before)
+                      : up_engine_portfolio_of(v->rollup, v->model, &v->entities, T, only, &v->portfolio)) < 0 ||
+            ((what & UP_VIEW_SIGNALS) && T_before > T &&
+             (rc = up_engine_portfolio(v->rollup, v->model, &v->entities, T_before, &v->before)) < 0))
             fail(err, errlen, rc, NULL);
         if (rc == 0 && (what & UP_VIEW_SIGNALS))
             rc = signals(v, err, errlen);
