@@ -802,6 +802,7 @@ int up_engine_portfolio_two(const up_rollup_t *r, const up_model_t *m, const up_
                             int64_t T2, up_portfolio_t *out, up_portfolio_t *out2)
 {
     ctx_t c = {r, m, e, T, up_day_of(T), NULL, NULL};
+    memset(out, 0, sizeof *out);
     memset(out2, 0, sizeof *out2);
     if (T2 > T)
         return -UP_EINVAL;

@@ -16,6 +16,7 @@
  *   u4: key D0 08:00:00.001 (1 ms past created + 14 days: not activated)
  *   u5: c.use D0-27 00:00:00.000 (first instant of window(28));
  *       b.use D0-28 23:59:59 (one second before it)
+ *   u6: a.use D0+2 (after T: known from D0+2 on)
  * DAU = {u1, u4} = 2; WAU (D0-6..D0) = {u1, u2, u4} = 3; WAU(T-7d) = {u1} = 1
  * (u2's tour on D0-10 is passive); MAU = {u1, u2, u4, u5} = 4.
  * known_users = u1, u2, u4 (u3 created after T) + u5 = 4; breadth = 4/4 = 1.
@@ -93,6 +94,7 @@ static void build(void)
     fx_ev_id(s, at(0, 8, 0, 0, 1), "u4", "X", "key", NULL, 1);
     fx_ev_id(s, at(-27, 0, 0, 0, 0), "u5", "X", "c.use", NULL, 1);
     fx_ev_id(s, at(-28, 23, 59, 59, 0), "u5", "X", "b.use", NULL, 1);
+    fx_ev_id(s, at(2, 9, 0, 0, 0), "u6", "X", "a.use", NULL, 1);
     fx_ev_id(s, at(-3, 9, 0, 0, 0), "v1", "Y", "b.use", NULL, 1);
     fx_ev_id(s, at(0, 9, 0, 0, 0), "v1", "Y", "login", NULL, 1);
     fx_ev_id(s, at(3, 9, 0, 0, 0), "w1", "W", "b.use", NULL, 1);
@@ -218,6 +220,66 @@ static void test_window_edges(void **state)
     fx_run_close(&x);
 }
 
+/* Both instants in one pass (the signals' portfolio and the one
+ * health_drop_days before it): as of T = end of D0+3 and T2 = end of D0.
+ * At T2 the rows are X, Y, Z with the values worked out above (X: WAU 3,
+ * MAU 4, known users 4, health 68.00595238095238); at T W is known from its
+ * b.use on D0+3 too (4 rows), and X has a fifth known user, u6 (first event
+ * D0+2; u3 is created on D0+5, after T). Every metric of every row equals the one-instant portfolio's
+ * at the same instant. The entity tables hold the NPS answers from T2's
+ * window on, as the signals load them. */
+static void test_two_instants(void **state)
+{
+    (void)state;
+    int64_t T = up_engine_end_of_day(D0 + 3), T2 = up_engine_end_of_day(D0);
+    run_t x;
+    fx_run_open(&x, dir, T);
+    char err[512];
+    const up_model_t *m = up_store_model(x.s);
+    assert_int_equal(up_entities_load(up_store_db(x.s), up_engine_nps_from(m, T2), T, UP_ENT_ALL, NULL, &x.e, err,
+                                      sizeof err), 0);
+    x.has_e = 1;
+    up_portfolio_t two[2], one[2];
+    assert_int_equal(up_engine_portfolio_two(x.r, m, &x.e, T, T2, &two[0], &two[1]), 0);
+    assert_int_equal(up_engine_portfolio(x.r, m, &x.e, T, &one[0]), 0);
+    assert_int_equal(up_engine_portfolio(x.r, m, &x.e, T2, &one[1]), 0);
+    assert_int_equal(two[0].n_rows, 4);
+    assert_int_equal(two[1].n_rows, 3);
+    assert_non_null(row(&two[0], "W"));
+    assert_null(row(&two[1], "W"));
+    const up_account_metrics_t *r = row(&two[1], "X");
+    assert_non_null(r);
+    assert_int_equal(r->wau, 3);
+    assert_int_equal(r->mau, 4);
+    assert_int_equal(r->known_users, 4);
+    assert_true(r->health == 68.00595238095238);
+    assert_int_equal(row(&two[0], "X")->known_users, 5);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(two[k].n_rows, one[k].n_rows);
+        for (uint32_t i = 0; i < one[k].n_rows; i++) {
+            const up_account_metrics_t *a = &two[k].rows[i], *b = &one[k].rows[i];
+            assert_string_equal(a->account->account_id, b->account->account_id);
+            assert_int_equal(a->known_users, b->known_users);
+            for (int id = 0; id < UP_M_N; id++) {
+                double va = up_engine_metric(a, id), vb = up_engine_metric(b, id);
+                if (!(va == vb || (isnan(va) && isnan(vb))))
+                    fail_msg("%s as of %s: metric %s is %.17g in one pass, %.17g alone",
+                             a->account->account_id, k ? "T2" : "T", up_metric_info[id].name, va, vb);
+            }
+            for (size_t f = 0; f < m->n_features; f++)
+                assert_int_equal(a->feature_users[f], b->feature_users[f]);
+        }
+    }
+    /* a second instant after the first is refused */
+    up_portfolio_t bad[2];
+    assert_int_equal(up_engine_portfolio_two(x.r, m, &x.e, T2, T, &bad[0], &bad[1]), -UP_EINVAL);
+    for (int k = 0; k < 2; k++) {
+        up_portfolio_free(&two[k]);
+        up_portfolio_free(&one[k]);
+    }
+    fx_run_close(&x);
+}
+
 /* The model changes without re-import: c becomes core → depth 2/3 for X
  * (a and c used in window, b not). */
 static void test_model_change(void **state)
@@ -266,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_accounts_y_z),
         cmocka_unit_test(test_midday_cutoff),
         cmocka_unit_test(test_window_edges),
+        cmocka_unit_test(test_two_instants),
         cmocka_unit_test(test_model_change),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
