@@ -249,6 +249,13 @@ static int64_t account_scan_from(const up_model_t *m, int32_t d0)
 {
     int64_t within = 0;
     for (size_t k = 0; k < m->n_workflows; k++) {
+        /* of three steps or more, an attempt begun before that span can
+         * complete before the series and so reset a later attempt that
+         * completes in it (a step of the later one may come before the
+         * reset): only every event gives what the whole log gives. Of two
+         * steps it cannot: the later attempt's start is its own. */
+        if (m->workflows[k].n_steps > 2)
+            return INT64_MIN;
         for (size_t i = 0; i < m->n_key_actions; i++)
             if (!strncmp(m->key_actions[i], "workflow:", 9) && !strcmp(m->key_actions[i] + 9, m->workflows[k].name))
                 return INT64_MIN;

@@ -8,6 +8,7 @@
  * next writer cuts (a reader just stops before it). */
 #include "store.h"
 #include "store_int.h"
+#include "acx.h"
 #include "dedup.h"
 #include "store_ch.h"
 #include "rollpipe.h"
@@ -528,6 +529,8 @@ static int snapshot_install(up_store_t *s, const char *tmp_name)
 
 static int save_snapshot(up_store_t *s)
 {
+    if ((s->flags & UP_STORE_WRITE) && !s->ch && s->roll_ready)
+        up_st_acx_update(s);
     if (!(s->flags & UP_STORE_WRITE) || !s->dirty || s->ch)
         return 0;
     int rc = snapshot_write(s, "rollup.bin.tmp");
@@ -1057,6 +1060,7 @@ int up_store_close(up_store_t *s)
     free(s->pend);
     free(s->pend_mids);
     up_st_acct_scan_free(s);
+    up_acx_close(s->acx);
     free(s->hot);
     up_ch_free(s->ch);
     free(s->dir);

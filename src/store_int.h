@@ -63,6 +63,10 @@ struct up_store {
      * users of the hour a file is at, looked up without the dictionary */
     struct hot_user *hot;
     int64_t hot_event[64];      /* event-name ids by a cheap hash of the name (-1: none) */
+    /* the log grouped by account (acx.h), opened on a reader's first account
+     * scan; NULL when there is none or it does not match the log */
+    struct up_acx *acx;
+    int acx_tried;
     /* the last account scan's events (store_scan.c): an account's page
      * scans its account twice, and the second reads them from here */
     struct {
@@ -80,5 +84,8 @@ uint64_t up_st_read_limit(up_store_t *s);
 int up_st_scan_log(up_store_t *s, uint64_t start, up_log_block_fn fn, void *ctx, int truncate, up_log_scan_t *sc);
 int up_st_ensure_rollup(up_store_t *s);
 void up_st_acct_scan_free(up_store_t *s);
+/* A writer's update of the log grouped by account (acx.h): 0, or a notice
+ * when it failed (it is a cache: the store is intact). */
+void up_st_acx_update(up_store_t *s);
 
 #endif

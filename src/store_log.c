@@ -23,16 +23,21 @@
 #define TS_LIMIT (1LL << 50)   /* ms: some 35,000 years either side of 1970; the rollup's days fit */
 static const char MAGIC[4] = {'U', 'P', 'B', '1'};
 
+static int header_at(int fd, uint64_t off, uint32_t *crc, uint32_t *clen);
+
 static int put_varint(up_buf_t *b, uint64_t v)
 {
-    uint8_t tmp[10];
-    int n = 0;
+    if (up_buf_reserve(b, 10) < 0)
+        return -UP_ENOMEM;
+    uint8_t *p = (uint8_t *)b->data + b->len, *start = p;
     while (v >= 0x80) {
-        tmp[n++] = (uint8_t)(v | 0x80);
+        *p++ = (uint8_t)(v | 0x80);
         v >>= 7;
     }
-    tmp[n++] = (uint8_t)v;
-    return up_buf_append(b, tmp, (size_t)n);
+    *p++ = (uint8_t)v;
+    b->len += (size_t)(p - start);
+    b->data[b->len] = '\0';
+    return 0;
 }
 
 static int get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
@@ -723,6 +728,40 @@ int up_store_log_verify(int fd, uint64_t acked, up_log_verify_fn fn, void *ctx)
     }
     blk_free(&k);
     return rc;
+}
+
+int up_store_log_read_blocks(int fd, const up_log_blockref_t *refs, size_t n, up_log_block_fn fn, void *ctx,
+                             const char **what, size_t *bad)
+{
+    blk_t k;
+    int rc = blk_init(&k, fd);
+    *what = NULL;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        uint8_t hdr[HDR];
+        int status = k.size < HDR || refs[i].off > k.size - HDR || read_at(fd, hdr, HDR, refs[i].off) != 0
+                         ? BLK_SHORT : BLK_OK;
+        if (status == BLK_OK && (memcmp(hdr, MAGIC, 4) != 0 || rd32(hdr + 4) != refs[i].clen ||
+                                 rd32(hdr + 12) != refs[i].hdr_crc)) {
+            *what = "does not carry the header its record says";
+            rc = -UP_ECORRUPT;
+        } else if (status == BLK_OK && (status = blk_read(&k, refs[i].off)) < 0)
+            rc = status;
+        if (rc == 0 && status != BLK_OK) {
+            *what = BLK_WHAT[status];
+            rc = -UP_ECORRUPT;
+        }
+        if (rc == 0 && (rc = decode(k.rbuf, k.rbuf + k.rlen, fn, ctx)) == -UP_ECORRUPT && !*what)
+            *what = BLK_WHAT[BLK_BAD_DECODE];
+        if (rc == -UP_ECORRUPT)
+            *bad = i;
+    }
+    blk_free(&k);
+    return rc;
+}
+
+int up_store_log_header(int fd, uint64_t off, uint32_t *hdr_crc, uint32_t *clen)
+{
+    return header_at(fd, off, hdr_crc, clen);
 }
 
 /* ---- the mark ------------------------------------------------------------ */

@@ -90,6 +90,26 @@ typedef int (*up_log_verify_fn)(void *ctx, const up_log_blockinfo_t *bi);
  * or a negative UP_E* code (an I/O error). */
 int up_store_log_verify(int fd, uint64_t acked, up_log_verify_fn fn, void *ctx);
 
+/* A block to read by up_store_log_read_blocks: its offset, and the header
+ * checksum and payload length its header must carry. */
+typedef struct {
+    uint64_t off;
+    uint32_t hdr_crc, clen;
+} up_log_blockref_t;
+
+/* Reads the blocks refs[0..n) of fd in that order, each checked (its header
+ * must carry hdr_crc and clen, its payload must pass its checksum,
+ * decompress and decode), and hands each to fn. Returns 0, fn's first
+ * non-zero value, -UP_ECORRUPT with *what saying what failed and *bad the
+ * index of the block (fn may return -UP_ECORRUPT too: *what is then NULL
+ * unless fn's block failed a check), or another negative UP_E* code. */
+int up_store_log_read_blocks(int fd, const up_log_blockref_t *refs, size_t n, up_log_block_fn fn, void *ctx,
+                             const char **what, size_t *bad);
+
+/* The header checksum and payload length of the block at off: 0, or -1
+ * when no block header is there. */
+int up_store_log_header(int fd, uint64_t off, uint32_t *hdr_crc, uint32_t *clen);
+
 /* The acknowledged end of the log, kept in its own small file (DIR/events.ack)
  * of two 32-byte slots written in turn, each with a sequence number and a
  * CRC-32C, so that a write torn by a crash leaves the other slot readable. */

@@ -2,6 +2,7 @@
  * not keep: workflows, error events, use counts), and naming points of the
  * log for results kept across runs. The store's state: store_int.h. */
 #include "store_int.h"
+#include "acx.h"
 #include "store_ch_scan.h"
 
 #include <pthread.h>
@@ -177,6 +178,75 @@ static uint64_t split_at(const up_log_range_t *r, size_t n, int64_t from, int64_
     return 0;
 }
 
+void up_st_acx_update(up_store_t *s)
+{
+    /* zstd level 1: the log's own level (3) would double the time and save
+     * little on blocks this size */
+    int rc = up_acx_update(s->dir, s->log_fd, s->mark.acked, s->log_end, s->roll.pairs, s->roll.n_pairs,
+                           up_acx_min_bytes(), 1);
+    if (rc < 0) {
+        size_t l = strlen(s->notice);
+        snprintf(s->notice + l, sizeof s->notice - l, "%scannot write events.acx (%s); the log is intact and"
+                 " readers read it instead", l ? "; " : "", up_strerror(rc));
+    }
+}
+
+/* The store's log grouped by account, opened on first use: NULL when there
+ * is none, it does not match the log (a notice says so), or a reader beside
+ * an unfinished import may not read all it covers. */
+static up_acx_t *acx_of(up_store_t *s)
+{
+    if (!s->acx_tried) {
+        s->acx_tried = 1;
+        char why[256] = "";
+        if (up_acx_open(s->dir, s->log_fd, s->log_end, &s->acx, why, sizeof why) == 0 && !s->acx && why[0]) {
+            size_t l = strlen(s->notice);
+            snprintf(s->notice + l, sizeof s->notice - l, "%s%s; read events.log instead", l ? "; " : "", why);
+        }
+    }
+    uint64_t limit = up_st_read_limit(s);
+    return s->acx && !(limit && up_acx_covered(s->acx) >= limit) ? s->acx : NULL;
+}
+
+/* account_scan from the log grouped by account: the account's group's
+ * blocks of [from, T], then the log after the part they cover. Returns
+ * -UP_ENOTFOUND when there is no such log (or it fails a check: a notice
+ * says which, and the caller reads the log). */
+static int acx_scan(up_store_t *s, int64_t from, int64_t T, uint32_t aid, const uint64_t *pairs, uint32_t n_pairs,
+                    evvec_t *out)
+{
+    up_acx_t *x = acx_of(s);
+    if (!x)
+        return -UP_ENOTFOUND;
+    scan_ctx_t c = {T, NULL, 0, pairs, n_pairs, push_ev, out};
+    char why[256] = "";
+    int rc = up_acx_scan(x, aid, from, T, s->roll.pairs, s->roll.n_pairs, scan_cb, &c, why, sizeof why);
+    if (rc == 0) {
+        up_log_range_t *ranges;
+        size_t n = read_ranges(s, &ranges);
+        up_log_scan_t sc;
+        memset(&sc, 0, sizeof sc);
+        sc.acked = s->mark.acked;
+        sc.limit = up_st_read_limit(s);
+        rc = up_store_log_scan_window(s->log_fd, up_acx_covered(x), ranges, n, n ? from : INT64_MIN, T, scan_cb, &c,
+                                      &sc);
+        free(ranges);
+        if (rc == -UP_ECORRUPT && sc.what)
+            up_st_damage_notice(s, &sc);
+        return rc;
+    }
+    if (rc == -UP_ECORRUPT) {
+        size_t l = strlen(s->notice);
+        snprintf(s->notice + l, sizeof s->notice - l, "%s%s; read events.log instead", l ? "; " : "", why);
+        up_acx_close(s->acx);
+        s->acx = NULL;
+        free(out->ev);
+        *out = (evvec_t){NULL, 0, 0};
+        return -UP_ENOTFOUND;
+    }
+    return rc;
+}
+
 /* Every event of the pairs set in pairs with ts <= T, from the blocks that
  * may hold events of [from, T], into out in log order: the blocks before
  * the split on this thread and those after it on another, each decoding
@@ -282,7 +352,9 @@ int up_store_scan_account_events(up_store_t *s, const char *account, int64_t fro
             if (r->pairs[i].account == (uint32_t)aid)
                 pairs[i >> 6] |= 1ULL << (i & 63);
         evvec_t v = {NULL, 0, 0};
-        rc = account_scan(s, f, t, pairs, r->n_pairs, &v);
+        rc = acx_scan(s, f, t, (uint32_t)aid, pairs, r->n_pairs, &v);
+        if (rc == -UP_ENOTFOUND)
+            rc = account_scan(s, f, t, pairs, r->n_pairs, &v);
         free(pairs);
         up_st_acct_scan_free(s);
         if (rc < 0)
