@@ -191,9 +191,11 @@ int up_acx_open(const char *dir, int log_fd, uint64_t log_end, up_acx_t **out, c
         uint32_t crc, clen;
         if (x->fd < 0 || fstat(x->fd, &st) < 0 || (uint64_t)st.st_size < x->ix.data_end)
             rc = bad(why, whylen, "events.acx is missing or shorter than its index says");
-        else if (x->ix.covered > log_end ||
-                 (x->ix.covered && (up_store_log_header(log_fd, x->ix.last_off, &crc, &clen) < 0 ||
-                                    crc != x->ix.last_crc || x->ix.last_off + BLK_HDR + clen != x->ix.covered)))
+        else if (x->ix.covered > log_end)
+            rc = bad(why, whylen, "events.acx does not match events.log (it covers the log to offset %llu, past"
+                     " its end)", (unsigned long long)x->ix.covered);
+        else if (x->ix.covered && (up_store_log_header(log_fd, x->ix.last_off, &crc, &clen) < 0 ||
+                                   crc != x->ix.last_crc || x->ix.last_off + BLK_HDR + clen != x->ix.covered))
             rc = bad(why, whylen, "events.acx does not match events.log (its block at byte %llu is not the one"
                      " the index names)", (unsigned long long)x->ix.last_off);
     }
@@ -288,6 +290,57 @@ int up_acx_scan(up_acx_t *x, uint32_t account, int64_t from, int64_t to, const u
     free(sel);
     free(refs);
     return rc;
+}
+
+/* What up_acx_verify sums, checking each block as check_block does but the
+ * accounts' groups. */
+typedef struct {
+    const up_acx_entry_t *e;
+    size_t i;
+    uint64_t events;
+    const char *why;
+} verify_t;
+
+static int verify_block(void *ctx, const up_block_t *b)
+{
+    verify_t *v = ctx;
+    const up_acx_entry_t *e = &v->e[v->i++];
+    if (b->n_strs || b->n_pairs || b->n_events != e->n_events) {
+        v->why = "it holds other than the events its record says";
+        return -UP_ECORRUPT;
+    }
+    for (uint32_t k = 0; k < b->n_events; k++)
+        if (b->events[k].ts < e->min_ts || b->events[k].ts > e->max_ts) {
+            v->why = "an event lies outside the times its record says";
+            return -UP_ECORRUPT;
+        }
+    v->events += b->n_events;
+    return 0;
+}
+
+int up_acx_verify(up_acx_t *x, uint64_t *events, char *why, size_t whylen)
+{
+    *events = 0;
+    up_log_blockref_t *refs = malloc((x->ix.n + 1) * sizeof *refs);
+    if (!refs)
+        return -UP_ENOMEM;
+    for (size_t i = 0; i < x->ix.n; i++)
+        refs[i] = (up_log_blockref_t){x->ix.e[i].off, x->ix.e[i].hdr_crc, x->ix.e[i].clen};
+    verify_t v = {x->ix.e, 0, 0, NULL};
+    const char *what = NULL;
+    size_t at = 0;
+    int rc = up_store_log_read_blocks(x->fd, refs, x->ix.n, verify_block, &v, &what, &at);
+    if (rc == -UP_ECORRUPT)
+        bad(why, whylen, "its block at byte %llu %s", (unsigned long long)refs[at].off,
+            v.why ? v.why : what ? what : "fails a check");
+    free(refs);
+    *events = v.events;
+    return rc;
+}
+
+size_t up_acx_blocks(const up_acx_t *x)
+{
+    return x->ix.n;
 }
 
 uint64_t up_acx_min_bytes(void)

@@ -73,6 +73,15 @@ uint64_t up_acx_covered(const up_acx_t *x);
 int up_acx_scan(up_acx_t *x, uint32_t account, int64_t from, int64_t to, const up_pair_t *pairs, uint32_t n_pairs,
                 up_log_block_fn fn, void *ctx, char *why, size_t whylen);
 
+/* Reads every block of events.acx as a scan would (header as recorded,
+ * checksum, decoding, the events and times its record says); *events
+ * receives how many it holds. Returns 0, -UP_ECORRUPT with what failed in
+ * why, or another negative UP_E* code. For `uptake check`: which group an
+ * event's account is in is checked by the scans (they know the pairs). */
+int up_acx_verify(up_acx_t *x, uint64_t *events, char *why, size_t whylen);
+/* The blocks the index lists. */
+size_t up_acx_blocks(const up_acx_t *x);
+
 /* A writer's update: the log open on log_fd up to log_end (its blocks below
  * acked acknowledged) into events.acx and a new index, when at least
  * min_bytes of it are not covered yet. pairs (n_pairs) say each pair's

@@ -4,12 +4,14 @@
  * (up_store_log_verify goes on past damage, so that every damaged block is
  * named), the mark, the snapshot (loaded as a report would, so its checksums
  * and bounds are checked, then compared with the log) and SQLite's
- * integrity_check. A finding is a problem (counted; check exits non-zero) or
+ * integrity_check, and the log grouped by account (events.acx: every block
+ * read, its events counted against the log's). A finding is a problem (counted; check exits non-zero) or
  * a note (a torn tail, a snapshot of another model: what the next open
  * handles by itself). Repair acts on what the check found, in the order that
  * keeps the store consistent: the log (only with drop_damaged), the mark,
- * then the snapshot, rebuilt by a writer's open. */
+ * then the snapshot and events.acx, rebuilt by a writer's open. */
 #include "check.h"
+#include "acx.h"
 #include "rollup.h"
 #include "store.h"
 #include "store_log.h"
@@ -39,6 +41,10 @@ typedef struct {
     int snap_bad;               /* damaged or at odds with the log */
     uint64_t snap_off, snap_events, events_at_snap;
     int snap_on_block;          /* snap_off is the end of a block */
+    /* events.acx */
+    uint64_t acx_covered;       /* the log it covers, [0, acx_covered) (0: none) */
+    uint64_t events_at_acx;     /* the log's events there */
+    int acx_on_block;           /* acx_covered is the end of a block */
     /* uptake.db */
     int db_ok;
     int clickhouse;             /* the events are in ClickHouse: the shards were checked */
@@ -96,6 +102,9 @@ static int block_cb(void *ctx, const up_log_blockinfo_t *bi)
         if (c->snap_ok && bi->off + bi->len <= c->snap_off)
             c->events_at_snap += (uint64_t)bi->events;
         c->snap_on_block |= bi->off + bi->len == c->snap_off;
+        if (bi->off + bi->len <= c->acx_covered)
+            c->events_at_acx += (uint64_t)bi->events;
+        c->acx_on_block |= bi->off + bi->len == c->acx_covered;
         return 0;
     }
     if (c->first_bad == UINT64_MAX) {
@@ -167,6 +176,56 @@ static void check_log(ck_t *c, const char *dir)
         say(c, 0, "events.log: %llu damaged of %llu blocks; cutting the log at offset %llu would lose %s",
             (unsigned long long)c->damaged, (unsigned long long)(c->blocks + c->damaged),
             (unsigned long long)c->first_bad, events_phrase(ev, sizeof ev, c->lost_events, c->lost_uncounted));
+}
+
+/* events.acx: its index loaded as a reader would (before the log's walk,
+ * which counts the log's events in the part it covers), then every block
+ * read; *x is left open for report_acx. */
+static void load_acx(ck_t *c, const char *dir, up_acx_t **x, char *why, size_t whylen)
+{
+    char p[4096];
+    path_of(p, sizeof p, dir, "events.log");
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    *x = NULL;
+    why[0] = '\0';
+    if (fd >= 0 && fstat(fd, &st) == 0 && up_acx_open(dir, fd, (uint64_t)st.st_size, x, why, whylen) == 0 && *x)
+        c->acx_covered = up_acx_covered(*x);
+    if (fd >= 0)
+        close(fd);
+}
+
+static void report_acx(ck_t *c, up_acx_t *x, const char *why)
+{
+    if (!x && why[0]) {
+        if (c->first_bad != UINT64_MAX)   /* the log's damage is the problem */
+            say(c, 0, "%s; `uptake repair` rebuilds it once the log is whole", why);
+        else
+            say(c, 1, "%s (readers read events.log instead; `uptake repair` rebuilds it)", why);
+        return;
+    }
+    if (!x) {
+        say(c, 0, "events.acx: none yet (a writer builds it once %llu bytes of the log are not in it)",
+            (unsigned long long)up_acx_min_bytes());
+        return;
+    }
+    uint64_t events;
+    char bwhy[256];
+    int rc = up_acx_verify(x, &events, bwhy, sizeof bwhy);
+    if (rc == -UP_ECORRUPT)
+        say(c, 1, "events.acx: %s (readers read events.log instead; `uptake repair` rebuilds it)", bwhy);
+    else if (rc < 0)
+        say(c, 1, "events.acx: cannot read it: %s", up_strerror(rc));
+    else if (c->first_bad != UINT64_MAX && c->first_bad < c->acx_covered)
+        say(c, 0, "events.acx: checksums ok (%llu events through offset %llu; the damaged log cannot be"
+            " compared with it)", (unsigned long long)events, (unsigned long long)c->acx_covered);
+    else if (!c->acx_on_block || events != c->events_at_acx)
+        say(c, 1, "events.acx: it holds %llu events through offset %llu, but events.log holds %llu there"
+            " (`uptake repair` rebuilds it)", (unsigned long long)events, (unsigned long long)c->acx_covered,
+            (unsigned long long)c->events_at_acx);
+    else
+        say(c, 0, "events.acx: ok (%zu blocks, %llu events through offset %llu)", up_acx_blocks(x),
+            (unsigned long long)events, (unsigned long long)c->acx_covered);
 }
 
 /* Loads rollup.bin as an open would, before the log's walk (which counts the
@@ -263,6 +322,9 @@ static int run_checks(ck_t *c, const char *dir, char *err, size_t errlen)
     }
     if (open_rc == 0)
         load_snapshot(c, dir, s, why, sizeof why, &snap_rc);
+    up_acx_t *acx = NULL;
+    char acx_why[256];
+    load_acx(c, dir, &acx, acx_why, sizeof acx_why);
     check_mark(c, dir);
     check_log(c, dir);
     if (open_rc == 0)
@@ -271,6 +333,8 @@ static int run_checks(ck_t *c, const char *dir, char *err, size_t errlen)
         say(c, 1, "rollup.bin: not checked: %s", oerr[0] ? oerr : up_strerror(open_rc));
         c->snap_bad = 1;
     }
+    report_acx(c, acx, acx_why);
+    up_acx_close(acx);
     up_store_close(s);
     check_db(c, dir);
     return 0;
@@ -400,14 +464,18 @@ static int repair_log(ck_t *c, const char *dir, int drop, FILE *out, char *err, 
     return rc;
 }
 
-/* rollup.bin rebuilt by a writer's open (which also cuts a torn tail). */
+/* rollup.bin and events.acx rebuilt by a writer's open and close (which
+ * also cuts a torn tail). */
 static int rebuild_snapshot(const char *dir, FILE *out, char *err, size_t errlen)
 {
     char p[4096];
-    path_of(p, sizeof p, dir, "rollup.bin");
-    if (unlink(p) != 0 && errno != ENOENT) {
-        snprintf(err, errlen, "%s: cannot remove rollup.bin: %s", dir, strerror(errno));
-        return -UP_EIO;
+    static const char *const caches[] = {"rollup.bin", "events.acx.idx", "events.acx"};
+    for (size_t i = 0; i < sizeof caches / sizeof *caches; i++) {
+        path_of(p, sizeof p, dir, caches[i]);
+        if (unlink(p) != 0 && errno != ENOENT) {
+            snprintf(err, errlen, "%s: cannot remove %s: %s", dir, caches[i], strerror(errno));
+            return -UP_EIO;
+        }
     }
     up_store_t *s;
     int rc = up_store_open(&s, dir, UP_STORE_WRITE, err, errlen);
@@ -422,6 +490,13 @@ static int rebuild_snapshot(const char *dir, FILE *out, char *err, size_t errlen
         return rc;
     }
     fprintf(out, "rollup.bin: rebuilt from events.log (%llu events)\n", (unsigned long long)st.events);
+    path_of(p, sizeof p, dir, "events.acx.idx");
+    struct stat sb;
+    if (stat(p, &sb) == 0)
+        fprintf(out, "events.acx: rebuilt from events.log\n");
+    else
+        fprintf(out, "events.acx: removed; a writer builds it again once %llu bytes of the log are not in it\n",
+                (unsigned long long)up_acx_min_bytes());
     return 0;
 }
 

@@ -10,11 +10,16 @@
 #   reader still using the snapshot prints the undamaged report; `model set`
 #   (a writer that replays the whole log) exits 3 naming the block and
 #   leaves the file whole; `check` exits 1 naming the block; a reader
-#   without the snapshot exits 3 or prints the undamaged report.
+#   without the snapshot exits 3 or prints the undamaged report;
+#   events.acx and events.acx.idx (the log grouped by account): the account
+#   pages print what they print from the log, with a notice when they had
+#   to read it.
 # Any exit code >= 128 or sanitizer report is a crash.
 set -eu
 . "$(dirname "$0")/lib.inc"
 . "$(dirname "$0")/damage.inc"
+# every writer brings events.acx up to date, however little it adds
+export UPTAKE_ACX_MIN_BYTES=0
 FLIPS=${FLIPS:-4}
 SEED=${SEED:-20261120}
 make_store
@@ -96,5 +101,38 @@ for b in $BLOCKS; do
         done
     done
 done
+say "events.acx and its index: $FLIPS flips in each, every one harmless or detected"
+# the account pages read events.acx (every writer of damage.inc's store
+# brought it up to date: UPTAKE_ACX_MIN_BYTES=0); without it they read
+# the log, and must print the same
+copy_store
+rm "$S/events.acx.idx"
+for a in acme zeta; do
+    ok --data "$S" report account "$a" $as_of
+    cp "$TMP/out" "$TMP/page-$a.csv"
+    ok --data "$BASE" report account "$a" $as_of
+    expect_same "$TMP/out" "$TMP/page-$a.csv" "account $a: the page from events.acx"
+done
+for file in events.acx events.acx.idx; do
+    FS=$(size "$BASE/$file")
+    i=0
+    while [ $i -lt "$FLIPS" ]; do
+        next; at=$((R % FS)); next; bit=$((R % 8))
+        what="$file byte $at bit $bit"
+        copy_store
+        flip "$S/$file" "$at" "$bit"
+        for a in acme zeta; do
+            up --data "$S" report account "$a" $as_of
+            no_crash "$what: account $a"
+            expect_rc 0 "$what: account $a"
+            expect_same "$TMP/out" "$TMP/page-$a.csv" "$what: account $a"
+            if [ -s "$TMP/err" ]; then
+                expect_grep "; read events.log instead" "$TMP/err" "$what: account $a: the notice"
+            fi
+        done
+        i=$((i + 1)); N=$((N + 1))
+    done
+done
+
 say "$N flips: each detected, none a crash or a silent difference"
 echo "ok $TEST_NAME"

@@ -6,7 +6,10 @@
 set -eu
 . "$(dirname "$0")/lib.inc"
 . "$(dirname "$0")/damage.inc"
+# every writer brings events.acx up to date, however little it adds
+export UPTAKE_ACX_MIN_BYTES=0
 make_store
+ACXN=$(u64 "$BASE/events.acx.idx" 40)   # its blocks
 LOGSIZE=$(size "$BASE/events.log")
 log_blocks "$BASE/events.log"
 set -- $BLOCKS
@@ -21,6 +24,7 @@ ok --data "$BASE" check
 printf '%s\n' "events.ack: ok (acknowledged up to offset $LOGSIZE)" \
     "events.log: ok (4 blocks, 21 events, $LOGSIZE bytes)" \
     "rollup.bin: ok (21 events through offset $LOGSIZE)" \
+    "events.acx: ok ($ACXN blocks, 21 events through offset $LOGSIZE)" \
     "uptake.db: ok (SQLite's integrity_check)" \
     "no problems found" >"$TMP/want"
 expect_same "$TMP/out" "$TMP/want" "check of an intact store"
@@ -34,6 +38,7 @@ printf '%s\n' "events.ack: ok (acknowledged up to offset $LOGSIZE)" \
     "events.log: offset $B2: $LEN2 bytes: the block there fails its checksum (holding 3 events)" \
     "events.log: 1 damaged of 4 blocks; cutting the log at offset $B2 would lose 5 events" \
     "rollup.bin: checksums and bounds ok (21 events through offset $LOGSIZE; the damaged log cannot confirm them)" \
+    "events.acx: checksums ok (21 events through offset $LOGSIZE; the damaged log cannot be compared with it)" \
     "uptake.db: ok (SQLite's integrity_check)" \
     "1 problem found: \`uptake repair\` rebuilds what can be rebuilt (see docs/store.md)" >"$TMP/want"
 expect_same "$TMP/out" "$TMP/want" "check of a damaged block"
@@ -63,6 +68,7 @@ say "repair --drop-damaged: cuts at block 2, keeps the bytes cut, rebuilds the s
 ok --data "$S" repair --drop-damaged
 printf '%s\n' "events.log: cut at offset $B2: dropped 5 events; the bytes cut are kept in events.log.dropped-$B2" \
     "rollup.bin: rebuilt from events.log (16 events)" \
+    "events.acx: rebuilt from events.log" \
     "the store is whole" >"$TMP/want"
 expect_same "$TMP/out" "$TMP/want" "repair --drop-damaged"
 expect_eq "$(size "$S/events.log"),$(size "$S/events.log.dropped-$B2")" "$B2,$((LOGSIZE - B2))" "log and kept bytes"
@@ -84,7 +90,8 @@ ok --data "$S" report accounts $as_of
 expect_same "$TMP/out" "$TMP/base.csv" "report after the rebuild"
 expect_eq "$(cat "$TMP/err")" "uptake: rollup.bin is damaged: the checksum of its records (bytes $HEAD-$SPLIT) does not match; rebuilt it from events.log" "the reader's warning"
 ok --data "$S" repair
-printf '%s\n' "rollup.bin: rebuilt from events.log (21 events)" "the store is whole" >"$TMP/want"
+printf '%s\n' "rollup.bin: rebuilt from events.log (21 events)" "events.acx: rebuilt from events.log" \
+    "the store is whole" >"$TMP/want"
 expect_same "$TMP/out" "$TMP/want" "repair of the snapshot"
 ok --data "$S" check
 expect_grep "no problems found" "$TMP/out" "check after repairing the snapshot"
@@ -100,7 +107,8 @@ ok --data "$S" report accounts $as_of
 expect_grep "uptake: events.ack is damaged (no record in it passes its checksum); events.log is read as if it had no acknowledged end until a writer rewrites it (run \`uptake check\`)" "$TMP/err" "the reader's warning"
 ok --data "$S" repair
 printf '%s\n' "events.ack: rewritten (acknowledged up to offset $LOGSIZE)" \
-    "rollup.bin: rebuilt from events.log (21 events)" "the store is whole" >"$TMP/want"
+    "rollup.bin: rebuilt from events.log (21 events)" "events.acx: rebuilt from events.log" \
+    "the store is whole" >"$TMP/want"
 expect_same "$TMP/out" "$TMP/want" "repair of the mark"
 ok --data "$S" check
 expect_grep "events.ack: ok (acknowledged up to offset $LOGSIZE)" "$TMP/out" "the mark after repair"
@@ -115,6 +123,7 @@ printf '%s\n' "events.ack: ok (acknowledged up to offset $LOGSIZE)" \
     "events.log: offset $((LOGSIZE - 5)): 5 acknowledged bytes are missing (the file ends before its acknowledged end, offset $LOGSIZE)" \
     "events.log: 1 damaged of 4 blocks; cutting the log at offset $B3 would lose 0 events and those of 1 damaged block that cannot be counted" \
     "rollup.bin: checksums and bounds ok (21 events through offset $LOGSIZE; the damaged log cannot confirm them)" \
+    "events.acx does not match events.log (it covers the log to offset $LOGSIZE, past its end); \`uptake repair\` rebuilds it once the log is whole" \
     "uptake.db: ok (SQLite's integrity_check)" \
     "2 problems found: \`uptake repair\` rebuilds what can be rebuilt (see docs/store.md)" >"$TMP/want"
 expect_same "$TMP/out" "$TMP/want" "check of a log cut inside its last block"
@@ -125,6 +134,31 @@ expect_eq "$(size "$S/events.log")" $((LOGSIZE - 5)) "nothing cut"
 truncate -s "$B3" "$S/events.log"
 up --data "$S" check
 expect_grep "events.log: offset $B3: $LEN3 acknowledged bytes are missing (the file ends before its acknowledged end, offset $LOGSIZE)" "$TMP/out" "a log that ends at a block boundary"
+
+say "a flipped bit in events.acx's first block: check names it; the account page reads the log; repair rebuilds it"
+ok --data "$BASE" report account acme $as_of
+cp "$TMP/out" "$TMP/page.csv"
+copy_store
+flip "$S/events.acx" 20 3
+up --data "$S" check
+expect_rc 1 "check of a damaged events.acx"
+expect_grep "events.acx: its block at byte 0 fails its checksum (readers read events.log instead; \`uptake repair\` rebuilds it)" "$TMP/out" "check names the block"
+expect_grep "1 problem found" "$TMP/out" "one problem"
+for a in $(cut -d, -f1 "$FIX/accounts.csv" | sed 1d) zeta; do
+    ok --data "$BASE" report account "$a" $as_of
+    cp "$TMP/out" "$TMP/want"
+    ok --data "$S" report account "$a" $as_of
+    expect_same "$TMP/out" "$TMP/want" "account $a from the log"
+done
+ok --data "$S" report account acme $as_of
+expect_same "$TMP/out" "$TMP/page.csv" "the account page from the log"
+ok --data "$S" repair
+printf '%s\n' "rollup.bin: rebuilt from events.log (21 events)" "events.acx: rebuilt from events.log" \
+    "the store is whole" >"$TMP/want"
+expect_same "$TMP/out" "$TMP/want" "repair of events.acx"
+ok --data "$S" check
+expect_grep "events.acx: ok (" "$TMP/out" "events.acx after repair"
+expect_grep "no problems found" "$TMP/out" "check after repairing events.acx"
 
 say "usage"
 up --data "$BASE" check extra
