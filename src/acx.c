@@ -213,6 +213,21 @@ int up_acx_open(const char *dir, int log_fd, uint64_t log_end, up_acx_t **out, c
     return 0;
 }
 
+int up_acx_adopt(up_acx_index_t *ix, int fd, up_acx_t **out)
+{
+    up_acx_t *x = calloc(1, sizeof *x);
+    *out = x;
+    if (!x) {
+        close(fd);
+        up_acx_index_free(ix);
+        return -UP_ENOMEM;
+    }
+    x->fd = fd;
+    x->ix = *ix;
+    memset(ix, 0, sizeof *ix);
+    return 0;
+}
+
 void up_acx_close(up_acx_t *x)
 {
     if (!x)

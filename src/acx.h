@@ -66,6 +66,12 @@ void up_acx_close(up_acx_t *x);
 /* The log bytes the index covers: [0, covered). */
 uint64_t up_acx_covered(const up_acx_t *x);
 
+/* An index already parsed (taken over: ix is left empty) over the file
+ * open on fd (taken over too, closed by up_acx_close), without the checks
+ * up_acx_open makes against the log: for tests and the fuzzer. 0 or
+ * -UP_ENOMEM (fd is closed then). */
+int up_acx_adopt(up_acx_index_t *ix, int fd, up_acx_t **out);
+
 /* Hands fn the blocks of account id `account`'s group that hold events of
  * [from, to], in the order they were written, each checked; pairs (n_pairs
  * of them) say each event's account. Returns 0, fn's first non-zero value,

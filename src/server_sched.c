@@ -86,6 +86,13 @@ void *up_server_sched_checkpoints(void *arg)
             if (rc == 0)
                 up_server_logf(sv, 3, "checkpoint: rollup.bin written from the reader in %.2f s", mono_s() - t0);
         }
+        /* the log grouped by account, from the same reader (it writes only
+         * once enough of the log is not in it yet) */
+        if (rd && rc >= 0) {
+            double t1 = mono_s();
+            up_store_acx_update(rd);
+            up_server_logf(sv, 3, "checkpoint: events.acx brought up to date in %.2f s", mono_s() - t1);
+        }
         pthread_mutex_unlock(&sv->read_mu);
         if (rc < 0)
             up_server_logf(sv, 1, "cannot write rollup.bin (the log is intact; will retry)");

@@ -128,6 +128,11 @@ int up_store_refresh(up_store_t *s);
 int up_store_snapshot_write(up_store_t *s, const char *tmp_name);
 int up_store_snapshot_install(up_store_t *s, const char *tmp_name);
 
+/* Brings the log grouped by account (DIR/events.acx, acx.h) up to the
+ * log's end when enough of it is not covered: for the server's checkpoint,
+ * from its reader. A failure is a notice (it is a cache). */
+void up_store_acx_update(up_store_t *s);
+
 /* Builds now what the first append would otherwise build on the spot: the
  * message-id index (it reads every block of the log: seconds on a big
  * store) and the dictionary and pair indexes a snapshot load defers. *ids

@@ -178,6 +178,12 @@ static uint64_t split_at(const up_log_range_t *r, size_t n, int64_t from, int64_
     return 0;
 }
 
+void up_store_acx_update(up_store_t *s)
+{
+    if (!s->ch && s->roll_ready && up_store_sync(s) == 0)
+        up_st_acx_update(s);
+}
+
 void up_st_acx_update(up_store_t *s)
 {
     /* zstd level 1: the log's own level (3) would double the time and save
@@ -188,6 +194,11 @@ void up_st_acx_update(up_store_t *s)
         size_t l = strlen(s->notice);
         snprintf(s->notice + l, sizeof s->notice - l, "%scannot write events.acx (%s); the log is intact and"
                  " readers read it instead", l ? "; " : "", up_strerror(rc));
+    }
+    if (rc > 0) {   /* a scan opens the new index */
+        up_acx_close(s->acx);
+        s->acx = NULL;
+        s->acx_tried = 0;
     }
 }
 
