@@ -120,4 +120,33 @@ ok --data "$TMP/none" report workflows --as-of 2026-03-31 --format csv
 [ "$(wc -l < "$TMP/out")" = 1 ] || fail "report workflows without workflows: more than the header"
 ok --data "$TMP/none" report workflows --as-of 2026-03-31
 expect_grep "The model has no workflows" "$TMP/out" "the table's sentence"
+say "a workflow of three steps: the account page counts what the whole log counts"
+# abc = X -> Y -> Z within 1d. As of 2026-03-31 the 12 weeks begin Jan 7; an
+# attempt counted in them starts at most 1d before: Jan 6. u9 (acme):
+#   X Jan 5 23:00 (alone in the first import: a block that ends before Jan 6),
+#   Y Jan 6 01:00, X 02:00, Z 03:00: completes the attempt of Jan 5 23:00
+#   (before the weeks, not counted) and uses the Z up, resetting the attempt
+#   begun at 02:00; Y 05:00 then has no X before it; Z Jan 7 01:00 completes
+#   nothing. The whole log: no completion in any week. Read from Jan 6 on only,
+#   the attempt of 02:00 would survive and complete on Jan 7 (week 1): the
+#   page reads every event for a workflow of three steps or more.
+printf 'features:\n  - {name: f, events: [X, Y, Z]}\nworkflows:\n  - {name: abc, steps: [X, Y, Z], within: 1d}\n' \
+    >"$TMP/model3.yaml"
+printf 'ts,user_id,account_id,event\n2026-01-05T23:00:00Z,u9,acme,X\n' >"$TMP/early.csv"
+printf 'ts,user_id,account_id,event\n%s\n%s\n%s\n%s\n%s\n' 2026-01-06T01:00:00Z,u9,acme,Y 2026-01-06T02:00:00Z,u9,acme,X \
+    2026-01-06T03:00:00Z,u9,acme,Z 2026-01-06T05:00:00Z,u9,acme,Y 2026-01-07T01:00:00Z,u9,acme,Z >"$TMP/rest.csv"
+for acx in "" 0; do   # the page from the log, then from events.acx
+    T3=$TMP/store3-$acx
+    UPTAKE_ACX_MIN_BYTES=${acx:-100000000} ok --data "$T3" init -q --model "$TMP/model3.yaml"
+    for f in early rest; do UPTAKE_ACX_MIN_BYTES=${acx:-100000000} ok --data "$T3" import -q events "$TMP/$f.csv"; done
+    [ -z "$acx" ] || [ -f "$T3/events.acx.idx" ] || fail "no events.acx with UPTAKE_ACX_MIN_BYTES=0"
+    ok --data "$T3" report workflows --as-of 2026-03-31 --format csv
+    expect_eq "$(awk -F, 'NR > 1 && $6 != 0' "$TMP/out")" "" "abc: no completion in any week"
+    ok --data "$T3" report account acme --as-of 2026-03-31 --format json
+    python3 - "$TMP/out" <<'PY' || fail "abc on the account page${acx:+ (events.acx)}"
+import json, sys
+w = {x["workflow"]: x for x in json.load(open(sys.argv[1]))["workflows"]}
+assert w["abc"]["completions"] == [0] * 12, w["abc"]
+PY
+done
 echo "ok $TEST_NAME"
