@@ -89,7 +89,8 @@ int up_acx_parse(const uint8_t *p, size_t len, up_acx_index_t *x, char *why, siz
     x->n = (size_t)get64(p + 40);
     if (get32(p + 28) != UP_ACX_GROUPS)
         return bad(why, whylen, "it groups the accounts in %u, not %u", get32(p + 28), UP_ACX_GROUPS);
-    if (x->covered == 0 ? x->n || x->data_end || x->last_off : x->last_off > x->covered - BLK_HDR - 1) {
+    if (x->covered == 0 ? x->n || x->data_end || x->last_off
+                        : x->covered <= BLK_HDR || x->last_off > x->covered - BLK_HDR - 1) {
         x->n = 0;
         return bad(why, whylen, "the part of the log it covers is impossible");
     }
