@@ -122,15 +122,6 @@ int up_acx_parse(const uint8_t *p, size_t len, up_acx_index_t *x, char *why, siz
     return 0;
 }
 
-static char *path_in(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 /* The whole file at path into *buf (at most IDX_MAX bytes): 0, -UP_ENOTFOUND,
  * -UP_ECORRUPT (too big), -UP_EIO or -UP_ENOMEM. */
 static int slurp(const char *path, uint8_t **buf, size_t *len)
@@ -167,7 +158,7 @@ int up_acx_open(const char *dir, int log_fd, uint64_t log_end, up_acx_t **out, c
     *out = NULL;
     if (whylen)
         why[0] = '\0';
-    char *ip = path_in(dir, "events.acx.idx"), *dp = path_in(dir, "events.acx");
+    char *ip = up_path_join(dir, "events.acx.idx"), *dp = up_path_join(dir, "events.acx");
     uint8_t *buf = NULL;
     size_t len = 0;
     int rc = ip && dp ? slurp(ip, &buf, &len) : -UP_ENOMEM;
@@ -506,7 +497,7 @@ static int write_index(const char *dir, const build_t *b, uint64_t covered, uint
 {
     size_t len = IDX_HEAD + b->n_e * IDX_REC + 8;
     uint8_t *p = calloc(1, len);
-    char *tmp = path_in(dir, "events.acx.idx.tmp"), *dst = path_in(dir, "events.acx.idx");
+    char *tmp = up_path_join(dir, "events.acx.idx.tmp"), *dst = up_path_join(dir, "events.acx.idx");
     int rc = p && tmp && dst ? 0 : -UP_ENOMEM;
     if (rc == 0) {
         memcpy(p, IDX_MAGIC, 8);
@@ -584,7 +575,7 @@ int up_acx_update(const char *dir, int log_fd, uint64_t acked, uint64_t log_end,
         old->ix.n = 0;
     }
     up_acx_close(old);
-    char *dp = path_in(dir, "events.acx");
+    char *dp = up_path_join(dir, "events.acx");
     b.fd = dp ? open(dp, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
     free(dp);
     /* blocks past the index's end are what a crash left: cut them */

@@ -282,11 +282,7 @@ static void run_name(char *buf, size_t n, uint64_t from, uint64_t to)
 
 static char *path_of(const up_dedup_t *d, const char *name)
 {
-    size_t n = strlen(d->dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", d->dir, name);
-    return p;
+    return up_path_join(d->dir, name);
 }
 
 static void unlink_name(const up_dedup_t *d, const char *name)

@@ -130,23 +130,14 @@ static void set_err(char *err, size_t errlen, const char *fmt, const char *a, co
         snprintf(err, errlen, fmt, a, b);
 }
 
-static char *path_in_dir(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 char *up_st_path_in(const up_store_t *s, const char *name)
 {
-    return path_in_dir(s->dir, name);
+    return up_path_join(s->dir, name);
 }
 
 char *up_store_db_path(const char *dir)
 {
-    return path_in_dir(dir, "uptake.db");
+    return up_path_join(dir, "uptake.db");
 }
 
 /* The users table's generation, or -2 when it cannot be read (an old store

@@ -272,6 +272,15 @@ void up_arena_free(up_arena_t *a)
     a->used = a->cap = 0;
 }
 
+char *up_path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
 char *up_strdup(const char *s)
 {
     return up_strndup(s, strlen(s));

@@ -78,6 +78,8 @@ int up_mkdir_p(const char *dir, char *err, size_t errlen);
 
 /* strdup / strndup that return NULL on out-of-memory. */
 char *up_strdup(const char *s);
+/* "dir/name", malloc'd, or NULL when out of memory. */
+char *up_path_join(const char *dir, const char *name);
 char *up_strndup(const char *s, size_t n);
 
 /* Lower-cases and trims ASCII whitespace in place; returns s. */
