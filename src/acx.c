@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -544,25 +545,58 @@ static int write_index(const char *dir, const build_t *b, uint64_t covered, uint
     return rc;
 }
 
+/* The index as it stands and how much of the log it covers: 1 when at
+ * least min_bytes of the log are not covered (*old then holds it, or NULL
+ * when there is none), 0 when not, or a negative UP_E* code. */
+static int needs_update(const char *dir, int log_fd, uint64_t log_end, uint64_t min_bytes, up_acx_t **old)
+{
+    char why[256];
+    int rc = up_acx_open(dir, log_fd, log_end, old, why, sizeof why);
+    if (rc < 0)
+        return rc;
+    uint64_t covered = *old ? (*old)->ix.covered : 0;
+    if (log_end <= covered || log_end - covered < min_bytes || log_end - covered < BLK_HDR) {
+        up_acx_close(*old);
+        *old = NULL;
+        return 0;
+    }
+    return 1;
+}
+
 int up_acx_update(const char *dir, int log_fd, uint64_t acked, uint64_t log_end, const up_pair_t *pairs,
                   uint32_t n_pairs, uint64_t min_bytes, int zstd_level)
 {
     up_acx_t *old = NULL;
-    char why[256];
-    int rc = up_acx_open(dir, log_fd, log_end, &old, why, sizeof why);
-    if (rc < 0)
+    int rc = needs_update(dir, log_fd, log_end, min_bytes, &old);
+    up_acx_close(old);
+    if (rc <= 0)
         return rc;
-    uint64_t covered = old ? old->ix.covered : 0;
-    if (log_end <= covered || log_end - covered < min_bytes || log_end - covered < BLK_HDR) {
-        up_acx_close(old);
-        return 0;
-    }
     build_t b;
     memset(&b, 0, sizeof b);
+    char *dp = up_path_join(dir, "events.acx");
+    b.fd = dp ? open(dp, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+    free(dp);
+    if (b.fd < 0)
+        return -UP_EIO;
+    /* one updater at a time: a server's committer and its checkpoint may
+     * both try; the one that finds the file locked leaves it to the other */
+    if (flock(b.fd, LOCK_EX | LOCK_NB) != 0) {
+        int busy = errno == EWOULDBLOCK;
+        close(b.fd);
+        return busy ? 0 : -UP_EIO;
+    }
+    /* under the lock, the index again: the other may have just written it */
+    old = NULL;
+    if ((rc = needs_update(dir, log_fd, log_end, min_bytes, &old)) <= 0) {
+        close(b.fd);
+        return rc;
+    }
+    uint64_t covered = old ? old->ix.covered : 0;
     b.level = zstd_level;
     b.n_pairs = n_pairs;
     if (!(b.group = malloc((size_t)n_pairs + 1))) {
         up_acx_close(old);
+        close(b.fd);
         return -UP_ENOMEM;
     }
     for (uint32_t i = 0; i < n_pairs; i++)
@@ -575,11 +609,8 @@ int up_acx_update(const char *dir, int log_fd, uint64_t acked, uint64_t log_end,
         old->ix.n = 0;
     }
     up_acx_close(old);
-    char *dp = up_path_join(dir, "events.acx");
-    b.fd = dp ? open(dp, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
-    free(dp);
     /* blocks past the index's end are what a crash left: cut them */
-    rc = b.fd < 0 || ftruncate(b.fd, (off_t)b.end) != 0 ? -UP_EIO : 0;
+    rc = ftruncate(b.fd, (off_t)b.end) != 0 ? -UP_EIO : 0;
     pthread_mutex_init(&b.mu, NULL);
     pthread_cond_init(&b.cv, NULL);
     pthread_t tid;

@@ -10,11 +10,13 @@
  * sessions; some events share a millisecond with the one before (the order
  * of a user's events at one instant is the log's). The first session builds
  * events.acx (UPTAKE_ACX_MIN_BYTES=0: every writer brings it up to date);
- * the second, with a large minimum, leaves its events to the log. */
+ * the second, with a large minimum, leaves its events to the log; a writer
+ * that finds the file locked by another updater leaves it too. */
 #include "fixture.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -226,6 +228,19 @@ static void test_acx(void **state)
     same_as_log(all_from, T, notice, sizeof notice);
     assert_string_equal(notice, "");
     assert_true(size_of("events.acx") > data);
+    /* another updater holds events.acx (a server's committer and its
+     * checkpoint): this writer leaves it alone, the next one catches up */
+    off_t before = size_of("events.acx");
+    int held = open(path("events.acx"), O_RDONLY);
+    assert_true(held >= 0);
+    assert_int_equal(flock(held, LOCK_EX), 0);
+    add_events(6010, 6020);
+    assert_int_equal(size_of("events.acx"), before);
+    close(held);
+    add_events(6020, 6030);
+    assert_true(size_of("events.acx") > before);
+    same_as_log(all_from, T, notice, sizeof notice);
+    assert_string_equal(notice, "");
     /* and it covers the whole log again */
     char why[256];
     up_acx_t *x;
