@@ -32,31 +32,6 @@ struct up_acx {
     up_acx_index_t ix;
 };
 
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
 static int bad(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int bad(char *why, size_t whylen, const char *fmt, ...)
 {
@@ -79,17 +54,17 @@ int up_acx_parse(const uint8_t *p, size_t len, up_acx_index_t *x, char *why, siz
     memset(x, 0, sizeof *x);
     if (len < IDX_HEAD + 8 || len > IDX_MAX || memcmp(p, IDX_MAGIC, 8) != 0)
         return bad(why, whylen, "it is not an index of events.acx");
-    if ((len - IDX_HEAD - 8) % IDX_REC != 0 || get64(p + 40) != (len - IDX_HEAD - 8) / IDX_REC)
-        return bad(why, whylen, "its length does not match its %llu records", (unsigned long long)get64(p + 40));
-    if (up_crc32c(0, p, len - 8) != get32(p + len - 8) || get32(p + len - 4) != 0)
+    if ((len - IDX_HEAD - 8) % IDX_REC != 0 || up_rd64(p + 40) != (len - IDX_HEAD - 8) / IDX_REC)
+        return bad(why, whylen, "its length does not match its %llu records", (unsigned long long)up_rd64(p + 40));
+    if (up_crc32c(0, p, len - 8) != up_rd32(p + len - 8) || up_rd32(p + len - 4) != 0)
         return bad(why, whylen, "it fails its checksum");
-    x->covered = get64(p + 8);
-    x->last_off = get64(p + 16);
-    x->last_crc = get32(p + 24);
-    x->data_end = get64(p + 32);
-    x->n = (size_t)get64(p + 40);
-    if (get32(p + 28) != UP_ACX_GROUPS)
-        return bad(why, whylen, "it groups the accounts in %u, not %u", get32(p + 28), UP_ACX_GROUPS);
+    x->covered = up_rd64(p + 8);
+    x->last_off = up_rd64(p + 16);
+    x->last_crc = up_rd32(p + 24);
+    x->data_end = up_rd64(p + 32);
+    x->n = (size_t)up_rd64(p + 40);
+    if (up_rd32(p + 28) != UP_ACX_GROUPS)
+        return bad(why, whylen, "it groups the accounts in %u, not %u", up_rd32(p + 28), UP_ACX_GROUPS);
     if (x->covered == 0 ? x->n || x->data_end || x->last_off
                         : x->covered <= BLK_HDR || x->last_off > x->covered - BLK_HDR - 1) {
         x->n = 0;
@@ -101,13 +76,13 @@ int up_acx_parse(const uint8_t *p, size_t len, up_acx_index_t *x, char *why, siz
     for (size_t i = 0; i < x->n; i++) {
         const uint8_t *r = p + IDX_HEAD + i * IDX_REC;
         up_acx_entry_t *e = &x->e[i];
-        e->off = get64(r);
-        e->min_ts = (int64_t)get64(r + 8);
-        e->max_ts = (int64_t)get64(r + 16);
-        e->group = get32(r + 24);
-        e->clen = get32(r + 28);
-        e->hdr_crc = get32(r + 32);
-        e->n_events = get32(r + 36);
+        e->off = up_rd64(r);
+        e->min_ts = (int64_t)up_rd64(r + 8);
+        e->max_ts = (int64_t)up_rd64(r + 16);
+        e->group = up_rd32(r + 24);
+        e->clen = up_rd32(r + 28);
+        e->hdr_crc = up_rd32(r + 32);
+        e->n_events = up_rd32(r + 36);
         if (e->off != next || e->group >= UP_ACX_GROUPS || e->clen == 0 || e->clen > IDX_MAX ||
             e->n_events == 0 || e->n_events > UP_ACX_BLOCK_EVENTS || e->min_ts > e->max_ts ||
             e->min_ts <= -TS_LIMIT || e->max_ts >= TS_LIMIT) {
@@ -236,20 +211,22 @@ uint64_t up_acx_covered(const up_acx_t *x)
     return x->ix.covered;
 }
 
-/* The checks on each block read for a scan. */
+/* The checks on each block read: the events its record says, of its
+ * times, and (with pairs) of accounts of its group; then fn, if any. */
 typedef struct {
     const up_acx_entry_t *const *sel;   /* the records read, in order */
     size_t i;
-    const up_pair_t *pairs;
+    const up_pair_t *pairs;             /* NULL: the groups are not checked */
     uint32_t n_pairs;
     up_log_block_fn fn;
     void *ctx;
+    uint64_t events;
     const char *why;
-} scan_t;
+} check_t;
 
 static int check_block(void *ctx, const up_block_t *b)
 {
-    scan_t *c = ctx;
+    check_t *c = ctx;
     const up_acx_entry_t *e = c->sel[c->i++];
     if (b->n_strs || b->n_pairs || b->n_events != e->n_events) {
         c->why = "it holds other than the events its record says";
@@ -261,88 +238,57 @@ static int check_block(void *ctx, const up_block_t *b)
             c->why = "an event lies outside the times its record says";
             return -UP_ECORRUPT;
         }
-        if (ev->pair >= c->n_pairs || c->pairs[ev->pair].account % UP_ACX_GROUPS != e->group) {
+        if (c->pairs && (ev->pair >= c->n_pairs || c->pairs[ev->pair].account % UP_ACX_GROUPS != e->group)) {
             c->why = "an event is of an account of another group";
             return -UP_ECORRUPT;
         }
     }
-    return c->fn(c->ctx, b);
+    c->events += b->n_events;
+    return c->fn ? c->fn(c->ctx, b) : 0;
 }
 
-int up_acx_scan(up_acx_t *x, uint32_t account, int64_t from, int64_t to, const up_pair_t *pairs, uint32_t n_pairs,
-                up_log_block_fn fn, void *ctx, char *why, size_t whylen)
+/* Reads the blocks of the records asked for (all when group < 0; else
+ * group's that meet [from, to]), each checked by check_block with c; what
+ * failed into why with prefix. */
+static int read_records(up_acx_t *x, int64_t group, int64_t from, int64_t to, check_t *c, const char *prefix,
+                        char *why, size_t whylen)
 {
-    uint32_t g = account % UP_ACX_GROUPS;
-    size_t n = 0;
-    for (size_t i = 0; i < x->ix.n; i++)
-        n += x->ix.e[i].group == g && x->ix.e[i].max_ts >= from && x->ix.e[i].min_ts <= to;
-    const up_acx_entry_t **sel = malloc((n + 1) * sizeof *sel);
-    up_log_blockref_t *refs = malloc((n + 1) * sizeof *refs);
+    const up_acx_entry_t **sel = malloc((x->ix.n + 1) * sizeof *sel);
+    up_log_blockref_t *refs = malloc((x->ix.n + 1) * sizeof *refs);
     int rc = sel && refs ? 0 : -UP_ENOMEM;
-    n = 0;
+    size_t n = 0;
     for (size_t i = 0; rc == 0 && i < x->ix.n; i++) {
         const up_acx_entry_t *e = &x->ix.e[i];
-        if (e->group == g && e->max_ts >= from && e->min_ts <= to) {
+        if (group < 0 || (e->group == group && e->max_ts >= from && e->min_ts <= to)) {
             sel[n] = e;
             refs[n++] = (up_log_blockref_t){e->off, e->hdr_crc, e->clen};
         }
     }
-    scan_t c = {sel, 0, pairs, n_pairs, fn, ctx, NULL};
+    c->sel = sel;
     const char *what = NULL;
     size_t at = 0;
     if (rc == 0)
-        rc = up_store_log_read_blocks(x->fd, refs, n, check_block, &c, &what, &at);
+        rc = up_store_log_read_blocks(x->fd, refs, n, check_block, c, &what, &at);
     if (rc == -UP_ECORRUPT)
-        bad(why, whylen, "events.acx is damaged: its block at byte %llu %s", (unsigned long long)refs[at].off,
-            c.why ? c.why : what ? what : "fails a check");
+        bad(why, whylen, "%sits block at byte %llu %s", prefix, (unsigned long long)refs[at].off,
+            c->why ? c->why : what ? what : "fails a check");
     free(sel);
     free(refs);
     return rc;
 }
 
-/* What up_acx_verify sums, checking each block as check_block does but the
- * accounts' groups. */
-typedef struct {
-    const up_acx_entry_t *e;
-    size_t i;
-    uint64_t events;
-    const char *why;
-} verify_t;
-
-static int verify_block(void *ctx, const up_block_t *b)
+int up_acx_scan(up_acx_t *x, uint32_t account, int64_t from, int64_t to, const up_pair_t *pairs, uint32_t n_pairs,
+                up_log_block_fn fn, void *ctx, char *why, size_t whylen)
 {
-    verify_t *v = ctx;
-    const up_acx_entry_t *e = &v->e[v->i++];
-    if (b->n_strs || b->n_pairs || b->n_events != e->n_events) {
-        v->why = "it holds other than the events its record says";
-        return -UP_ECORRUPT;
-    }
-    for (uint32_t k = 0; k < b->n_events; k++)
-        if (b->events[k].ts < e->min_ts || b->events[k].ts > e->max_ts) {
-            v->why = "an event lies outside the times its record says";
-            return -UP_ECORRUPT;
-        }
-    v->events += b->n_events;
-    return 0;
+    check_t c = {NULL, 0, pairs, n_pairs, fn, ctx, 0, NULL};
+    return read_records(x, account % UP_ACX_GROUPS, from, to, &c, "events.acx is damaged: ", why, whylen);
 }
 
 int up_acx_verify(up_acx_t *x, uint64_t *events, char *why, size_t whylen)
 {
-    *events = 0;
-    up_log_blockref_t *refs = malloc((x->ix.n + 1) * sizeof *refs);
-    if (!refs)
-        return -UP_ENOMEM;
-    for (size_t i = 0; i < x->ix.n; i++)
-        refs[i] = (up_log_blockref_t){x->ix.e[i].off, x->ix.e[i].hdr_crc, x->ix.e[i].clen};
-    verify_t v = {x->ix.e, 0, 0, NULL};
-    const char *what = NULL;
-    size_t at = 0;
-    int rc = up_store_log_read_blocks(x->fd, refs, x->ix.n, verify_block, &v, &what, &at);
-    if (rc == -UP_ECORRUPT)
-        bad(why, whylen, "its block at byte %llu %s", (unsigned long long)refs[at].off,
-            v.why ? v.why : what ? what : "fails a check");
-    free(refs);
-    *events = v.events;
+    check_t c = {NULL, 0, NULL, 0, NULL, NULL, 0, NULL};
+    int rc = read_records(x, -1, INT64_MIN, INT64_MAX, &c, "", why, whylen);
+    *events = c.events;
     return rc;
 }
 
@@ -502,24 +448,24 @@ static int write_index(const char *dir, const build_t *b, uint64_t covered, uint
     int rc = p && tmp && dst ? 0 : -UP_ENOMEM;
     if (rc == 0) {
         memcpy(p, IDX_MAGIC, 8);
-        put64(p + 8, covered);
-        put64(p + 16, last_off);
-        put32(p + 24, last_crc);
-        put32(p + 28, UP_ACX_GROUPS);
-        put64(p + 32, b->end);
-        put64(p + 40, b->n_e);
+        up_wr64(p + 8, covered);
+        up_wr64(p + 16, last_off);
+        up_wr32(p + 24, last_crc);
+        up_wr32(p + 28, UP_ACX_GROUPS);
+        up_wr64(p + 32, b->end);
+        up_wr64(p + 40, b->n_e);
         for (size_t i = 0; i < b->n_e; i++) {
             uint8_t *r = p + IDX_HEAD + i * IDX_REC;
             const up_acx_entry_t *e = &b->e[i];
-            put64(r, e->off);
-            put64(r + 8, (uint64_t)e->min_ts);
-            put64(r + 16, (uint64_t)e->max_ts);
-            put32(r + 24, e->group);
-            put32(r + 28, e->clen);
-            put32(r + 32, e->hdr_crc);
-            put32(r + 36, e->n_events);
+            up_wr64(r, e->off);
+            up_wr64(r + 8, (uint64_t)e->min_ts);
+            up_wr64(r + 16, (uint64_t)e->max_ts);
+            up_wr32(r + 24, e->group);
+            up_wr32(r + 28, e->clen);
+            up_wr32(r + 32, e->hdr_crc);
+            up_wr32(r + 36, e->n_events);
         }
-        put32(p + len - 8, up_crc32c(0, p, len - 8));
+        up_wr32(p + len - 8, up_crc32c(0, p, len - 8));
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         size_t done = 0;
         while (fd >= 0 && done < len) {
@@ -652,8 +598,7 @@ int up_acx_update(const char *dir, int log_fd, uint64_t acked, uint64_t log_end,
         rc = -UP_EIO;
     if (rc == 0)
         rc = write_index(dir, &b, log_end, last, last_crc);
-    if (b.fd >= 0)
-        close(b.fd);
+    close(b.fd);
     for (uint32_t g = 0; g < UP_ACX_GROUPS; g++)
         free(b.buf[g]);
     free(b.group);

@@ -57,31 +57,6 @@ struct up_dedup {
     uint64_t disk_searches, merges, dropped;
 };
 
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
 static int mid_cmp(mid_t a, mid_t b)
 {
     if (a.h1 != b.h1)
@@ -269,8 +244,8 @@ static int reader_next(reader_t *r)
         r->pos = 0;
         r->n = (size_t)recs * REC;
     }
-    r->head.h1 = rd64(r->buf + r->pos);
-    r->head.h2 = rd64(r->buf + r->pos + 8);
+    r->head.h1 = up_rd64(r->buf + r->pos);
+    r->head.h2 = up_rd64(r->buf + r->pos + 8);
     r->pos += REC;
     return 1;
 }
@@ -313,15 +288,15 @@ static int run_open(const up_dedup_t *d, const char *name, uint64_t from, uint64
     if (fd < 0)
         return -1;
     int ok = to <= log_size && read_at(fd, h, RUN_HDR, 0) == 0 && fstat(fd, &st) == 0 &&
-             memcmp(h, RUN_MAGIC, 8) == 0 && up_crc32c(0, h, 52) == rd32(h + 52) &&
-             rd64(h + 16) == from && rd64(h + 24) == to && rd64(h + 8) <= (UINT64_MAX - RUN_HDR) / REC &&
-             (uint64_t)st.st_size == RUN_HDR + rd64(h + 8) * REC &&
+             memcmp(h, RUN_MAGIC, 8) == 0 && up_crc32c(0, h, 52) == up_rd32(h + 52) &&
+             up_rd64(h + 16) == from && up_rd64(h + 24) == to && up_rd64(h + 8) <= (UINT64_MAX - RUN_HDR) / REC &&
+             (uint64_t)st.st_size == RUN_HDR + up_rd64(h + 8) * REC &&
              log_anchor(d, to, anchor) == 0 && memcmp(anchor, h + 32, 16) == 0;
     if (!ok) {
         close(fd);
         return -1;
     }
-    *count = rd64(h + 8);
+    *count = up_rd64(h + 8);
     return fd;
 }
 
@@ -365,7 +340,7 @@ static int run_read(const run_t *r, uint64_t at, uint64_t n, mid_t *buf)
     if (read_at(r->fd, raw, (size_t)n * REC, RUN_HDR + at * REC) < 0)
         return -UP_EIO;
     for (uint64_t i = 0; i < n; i++)
-        buf[i] = (mid_t){rd64(raw + i * REC), rd64(raw + i * REC + 8)};
+        buf[i] = (mid_t){up_rd64(raw + i * REC), up_rd64(raw + i * REC + 8)};
     return 0;
 }
 
@@ -519,7 +494,7 @@ static int read_run(const up_dedup_t *d, size_t i, reader_t *r, uint64_t *bloom,
         return got;
     if (read_at(d->runs[i].fd, h, RUN_HDR, 0) < 0)
         return -UP_EIO;
-    return !sorted || rd32(h + 48) != r->crc;
+    return !sorted || up_rd32(h + 48) != r->crc;
 }
 
 /* A new Bloom filter over every run, of the size for the ids on disk. A run
@@ -636,7 +611,7 @@ int up_dedup_scan_block(void *ctx, const up_block_t *b)
     uint8_t hdr[LOG_HDR];
     if (read_at(d->log_fd, hdr, LOG_HDR, d->scan_off) < 0 || memcmp(hdr, "UPB1", 4) != 0)
         return -UP_EIO;
-    d->scan_off += LOG_HDR + rd32(hdr + 4);
+    d->scan_off += LOG_HDR + up_rd32(hdr + 4);
     return up_dedup_full(d) ? up_dedup_persist(d, d->scan_off) : 0;
 }
 
@@ -658,8 +633,8 @@ static int writer_put(writer_t *w, mid_t k)
         w->crc = up_crc32c(w->crc, w->buf, w->n);
         w->n = 0;
     }
-    wr64(w->buf + w->n, k.h1);
-    wr64(w->buf + w->n + 8, k.h2);
+    up_wr64(w->buf + w->n, k.h1);
+    up_wr64(w->buf + w->n + 8, k.h2);
     w->n += REC;
     w->count++;
     return 0;
@@ -727,11 +702,11 @@ static int write_run_file(up_dedup_t *d, size_t first, uint64_t from, uint64_t t
     if (rc < 0)
         return rc;
     memcpy(h, RUN_MAGIC, 8);
-    wr64(h + 8, w->count);
-    wr64(h + 16, from);
-    wr64(h + 24, to);
-    wr32(h + 48, w->crc);
-    wr32(h + 52, up_crc32c(0, h, 52));
+    up_wr64(h + 8, w->count);
+    up_wr64(h + 16, from);
+    up_wr64(h + 24, to);
+    up_wr32(h + 48, w->crc);
+    up_wr32(h + 52, up_crc32c(0, h, 52));
     return pwrite(w->fd, h, RUN_HDR, 0) == RUN_HDR && fsync(w->fd) == 0 ? 0 : -UP_EIO;
 }
 

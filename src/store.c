@@ -17,6 +17,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -316,6 +317,19 @@ static int rollup_block_cb(void *ctx, const up_block_t *b)
     return up_rollup_apply_block(ctx, b);
 }
 
+void up_st_notice(up_store_t *s, const char *fmt, ...)
+{
+    size_t l = strlen(s->notice);
+    if (l && l + 2 < sizeof s->notice) {
+        memcpy(s->notice + l, "; ", 3);
+        l += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->notice + l, sizeof s->notice - l, fmt, ap);
+    va_end(ap);
+}
+
 /* The notice for damage a scan found: which block, what failed, why it is
  * not a torn tail, and what to do. */
 void up_st_damage_notice(up_store_t *s, const up_log_scan_t *sc)
@@ -339,9 +353,8 @@ void up_st_damage_notice(up_store_t *s, const up_log_scan_t *sc)
     else
         snprintf(s->notice, sizeof s->notice, "events.log is damaged: the block at offset %llu (%s) %s"
                  " and %s, so it is not an interrupted write", at, size, sc->what, why);
-    size_t l = strlen(s->notice);
-    snprintf(s->notice + l, sizeof s->notice - l, "; nothing was cut. Run `uptake check` for details"
-             " and `uptake repair` to recover (see docs/store.md)");
+    up_st_notice(s, "nothing was cut. Run `uptake check` for details and `uptake repair` to recover"
+                 " (see docs/store.md)");
 }
 
 static int pending_start(up_store_t *s, int64_t *start);
@@ -385,12 +398,9 @@ static int replay(up_store_t *s, uint64_t start)
     /* a reader beside a running writer sees the block being written as a
      * tail: that is not damage, so it says nothing */
     if (cut && !s->writer_active) {
-        size_t l = strlen(s->notice);
-        snprintf(s->notice + l, sizeof s->notice - l,
-                 "%sevents.log: found a torn tail of %llu bytes after offset %llu (an interrupted write"
-                 " that was never acknowledged); %s",
-                 l ? "; " : "", (unsigned long long)cut, (unsigned long long)end,
-                 (s->flags & UP_STORE_WRITE) ? "cut it" : "ignored it (read-only open)");
+        up_st_notice(s, "events.log: found a torn tail of %llu bytes after offset %llu (an interrupted write"
+                     " that was never acknowledged); %s", (unsigned long long)cut, (unsigned long long)end,
+                     (s->flags & UP_STORE_WRITE) ? "cut it" : "ignored it (read-only open)");
     }
     return 0;
 }
@@ -464,13 +474,10 @@ static int build_rollup(up_store_t *s, int allow_snapshot)
             up_rollup_free(&s->roll);
             up_rollup_init(&s->roll, s->model, INT64_MAX);
             start = 0;
-            size_t l = strlen(s->notice);
             if (rc == -UP_ECORRUPT && why[0])
-                snprintf(s->notice + l, sizeof s->notice - l, "%srollup.bin is damaged: %s; rebuilt it from"
-                         " events.log", l ? "; " : "", why);
+                up_st_notice(s, "rollup.bin is damaged: %s; rebuilt it from events.log", why);
             else if (rc != -UP_ENOTFOUND && st.st_size > 0)
-                snprintf(s->notice + l, sizeof s->notice - l,
-                         "%srollup.bin did not match the log; rebuilt it from events.log", l ? "; " : "");
+                up_st_notice(s, "rollup.bin did not match the log; rebuilt it from events.log");
         }
     }
     s->profiled_pairs = s->roll.n_pairs;   /* the snapshot's pairs carry their profiles */
@@ -725,10 +732,9 @@ static int undo_unfinished_import(up_store_t *s)
             return -UP_EIO;
         if (ftruncate(s->log_fd, (off_t)start) != 0 || fsync(s->log_fd) != 0)
             return -UP_EIO;
-        size_t l = strlen(s->notice);
-        snprintf(s->notice + l, sizeof s->notice - l, "%san events import was interrupted before it finished:"
-                 " its %llu bytes of events were never reported stored; cut them (run that import again)",
-                 l ? "; " : "", (unsigned long long)st.st_size - (unsigned long long)start);
+        up_st_notice(s, "an events import was interrupted before it finished: its %llu bytes of events were"
+                     " never reported stored; cut them (run that import again)",
+                     (unsigned long long)st.st_size - (unsigned long long)start);
     }
     return sqlite3_exec(s->db, "DELETE FROM meta WHERE key = 'import_pending'", NULL, NULL, NULL) == SQLITE_OK
          ? 0 : -UP_EDB;
@@ -802,9 +808,8 @@ static int settle_writer(up_store_t *s, const char *dir, char *err, size_t errle
     }
     /* the snapshot is a cache: a full disk must not keep the store shut */
     if (save_snapshot(s) < 0) {
-        size_t l = strlen(s->notice);
-        snprintf(s->notice + l, sizeof s->notice - l, "%scannot write rollup.bin (%s); the log is intact"
-                 " and readers rebuild from it", l ? "; " : "", strerror(errno));
+        up_st_notice(s, "cannot write rollup.bin (%s); the log is intact and readers rebuild from it",
+                     strerror(errno));
     }
     return 0;
 }

@@ -80,6 +80,8 @@ struct up_store {
 
 char *up_st_path_in(const up_store_t *s, const char *name);
 void up_st_damage_notice(up_store_t *s, const up_log_scan_t *sc);
+/* Adds a sentence to the store's notice (after "; " when it has one). */
+void up_st_notice(up_store_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t up_st_read_limit(up_store_t *s);
 int up_st_scan_log(up_store_t *s, uint64_t start, up_log_block_fn fn, void *ctx, int truncate, up_log_scan_t *sc);
 int up_st_ensure_rollup(up_store_t *s);

@@ -126,19 +126,6 @@ static int sort_by_ts(const up_ev_t *ev, uint32_t n, uint32_t *order)
     return 0;
 }
 
-static void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static int write_all(int fd, const void *p, size_t n)
 {
     const char *s = p;
@@ -224,11 +211,11 @@ int up_store_log_append(int fd, const up_block_t *b, int zstd_level, uint64_t *b
         return -UP_EIO;
     }
     memcpy(out, MAGIC, 4);
-    wr32(out + 4, (uint32_t)clen);
-    wr32(out + 8, (uint32_t)raw.len);
+    up_wr32(out + 4, (uint32_t)clen);
+    up_wr32(out + 8, (uint32_t)raw.len);
     uint32_t crc = up_crc32c(0, out + 4, 8);
     crc = up_crc32c(crc, out + HDR, clen);
-    wr32(out + 12, crc);
+    up_wr32(out + 12, crc);
     up_buf_free(&raw);
     rc = write_all(fd, out, HDR + clen);
     free(out);
@@ -502,8 +489,8 @@ static int blk_read(blk_t *k, uint64_t off)
         return BLK_SHORT;
     if (memcmp(hdr, MAGIC, 4) != 0)
         return BLK_NO_MAGIC;
-    k->clen = rd32(hdr + 4);
-    k->rlen = rd32(hdr + 8);
+    k->clen = up_rd32(hdr + 4);
+    k->rlen = up_rd32(hdr + 8);
     if (k->size - off - HDR < k->clen)
         return BLK_PAST_END;
     if (k->rlen > (1u << 30))
@@ -514,7 +501,7 @@ static int blk_read(blk_t *k, uint64_t off)
     if (r != 0)
         return r < 0 ? r : BLK_SHORT;
     uint32_t c = up_crc32c(0, hdr + 4, 8);
-    if (up_crc32c(c, k->cbuf, k->clen) != rd32(hdr + 12))
+    if (up_crc32c(c, k->cbuf, k->clen) != up_rd32(hdr + 12))
         return BLK_BAD_CRC;
     return blk_decompress(k);
 }
@@ -587,10 +574,10 @@ static int skippable(blk_t *k, uint64_t off, const up_log_range_t *r, size_t n, 
     uint8_t hdr[HDR];
     if (!n || k->size - off < HDR || read_at(k->fd, hdr, HDR, off) != 0 || memcmp(hdr, MAGIC, 4) != 0)
         return 0;
-    uint32_t clen = rd32(hdr + 4);
+    uint32_t clen = up_rd32(hdr + 4);
     if (k->size - off - HDR < clen)
         return 0;
-    const up_log_range_t *x = range_of(r, n, off, rd32(hdr + 12), clen);
+    const up_log_range_t *x = range_of(r, n, off, up_rd32(hdr + 12), clen);
     if (!x || (x->min_ts <= x->max_ts && x->max_ts >= from && x->min_ts <= to))
         return 0;
     *next = off + HDR + clen;
@@ -740,8 +727,8 @@ int up_store_log_read_blocks(int fd, const up_log_blockref_t *refs, size_t n, up
         uint8_t hdr[HDR];
         int status = k.size < HDR || refs[i].off > k.size - HDR || read_at(fd, hdr, HDR, refs[i].off) != 0
                          ? BLK_SHORT : BLK_OK;
-        if (status == BLK_OK && (memcmp(hdr, MAGIC, 4) != 0 || rd32(hdr + 4) != refs[i].clen ||
-                                 rd32(hdr + 12) != refs[i].hdr_crc)) {
+        if (status == BLK_OK && (memcmp(hdr, MAGIC, 4) != 0 || up_rd32(hdr + 4) != refs[i].clen ||
+                                 up_rd32(hdr + 12) != refs[i].hdr_crc)) {
             *what = "does not carry the header its record says";
             rc = -UP_ECORRUPT;
         } else if (status == BLK_OK && (status = blk_read(&k, refs[i].off)) < 0)
@@ -771,7 +758,7 @@ static const char MARK_MAGIC[4] = {'U', 'P', 'A', 'K'};
 
 static int slot_read(const uint8_t *p, uint64_t *seq, uint64_t *acked)
 {
-    if (memcmp(p, MARK_MAGIC, 4) != 0 || up_crc32c(0, p + 8, SLOT - 8) != rd32(p + 4))
+    if (memcmp(p, MARK_MAGIC, 4) != 0 || up_crc32c(0, p + 8, SLOT - 8) != up_rd32(p + 4))
         return -1;
     memcpy(seq, p + 8, 8);
     memcpy(acked, p + 16, 8);
@@ -819,7 +806,7 @@ int up_store_log_mark_write(int fd, up_log_mark_t *m, uint64_t acked)
     memcpy(slot, MARK_MAGIC, 4);
     memcpy(slot + 8, &seq, 8);
     memcpy(slot + 16, &acked, 8);
-    wr32(slot + 4, up_crc32c(0, slot + 8, SLOT - 8));
+    up_wr32(slot + 4, up_crc32c(0, slot + 8, SLOT - 8));
     off_t at = (off_t)(seq % 2) * SLOT;
     if (pwrite(fd, slot, SLOT, at) != SLOT || fdatasync(fd) != 0)
         return -UP_EIO;
@@ -912,8 +899,8 @@ static int header_at(int fd, uint64_t off, uint32_t *crc, uint32_t *clen)
     uint8_t hdr[HDR];
     if (read_at(fd, hdr, HDR, off) != 0 || memcmp(hdr, MAGIC, 4) != 0)
         return -1;
-    *crc = rd32(hdr + 12);
-    *clen = rd32(hdr + 4);
+    *crc = up_rd32(hdr + 12);
+    *clen = up_rd32(hdr + 4);
     return 0;
 }
 

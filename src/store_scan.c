@@ -92,6 +92,29 @@ static size_t read_ranges(up_store_t *s, up_log_range_t **out)
     return n;
 }
 
+/* The log's blocks from offset start through c's events: those that may
+ * hold events of [from, T] when events.idx says which (every block when
+ * from is INT64_MIN or it says nothing); damage goes to the notice. */
+static int scan_from(up_store_t *s, uint64_t start, int64_t from, int64_t T, scan_ctx_t *c)
+{
+    up_log_scan_t sc;
+    up_log_range_t *ranges = NULL;
+    size_t n = from > INT64_MIN ? read_ranges(s, &ranges) : 0;
+    int rc;
+    if (!n)
+        rc = up_st_scan_log(s, start, scan_cb, c, 0, &sc);
+    else {
+        memset(&sc, 0, sizeof sc);
+        sc.acked = s->mark.acked;
+        sc.limit = up_st_read_limit(s);
+        rc = up_store_log_scan_window(s->log_fd, start, ranges, n, from, T, scan_cb, c, &sc);
+        if (rc == -UP_ECORRUPT && sc.what)
+            up_st_damage_notice(s, &sc);
+    }
+    free(ranges);
+    return rc;
+}
+
 int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *want, uint32_t n_want,
                          up_event_fn fn, void *ctx)
 {
@@ -101,21 +124,7 @@ int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *
     if (s->ch)   /* ids of s->roll, as the log's are */
         return (rc = up_st_ensure_rollup(s)) < 0 ? rc : up_ch_scan_events(s->ch, &s->roll, NULL, from, T, want, n_want, fn, ctx);
     scan_ctx_t c = {T, want, n_want, NULL, 0, fn, ctx};
-    up_log_scan_t sc;
-    up_log_range_t *ranges = NULL;
-    size_t n = from > INT64_MIN ? read_ranges(s, &ranges) : 0;
-    if (!n)
-        rc = up_st_scan_log(s, 0, scan_cb, &c, 0, &sc);
-    else {
-        memset(&sc, 0, sizeof sc);
-        sc.acked = s->mark.acked;
-        sc.limit = up_st_read_limit(s);
-        rc = up_store_log_scan_window(s->log_fd, 0, ranges, n, from, T, scan_cb, &c, &sc);
-        if (rc == -UP_ECORRUPT && sc.what)
-            up_st_damage_notice(s, &sc);
-    }
-    free(ranges);
-    return rc;
+    return scan_from(s, 0, from, T, &c);
 }
 
 /* ---- one account's events ---------------------------------------------- */
@@ -191,9 +200,8 @@ void up_st_acx_update(up_store_t *s)
     int rc = up_acx_update(s->dir, s->log_fd, s->mark.acked, s->log_end, s->roll.pairs, s->roll.n_pairs,
                            up_acx_min_bytes(), 1);
     if (rc < 0) {
-        size_t l = strlen(s->notice);
-        snprintf(s->notice + l, sizeof s->notice - l, "%scannot write events.acx (%s); the log is intact and"
-                 " readers read it instead", l ? "; " : "", up_strerror(rc));
+        up_st_notice(s, "cannot write events.acx (%s); the log is intact and readers read it instead",
+                     up_strerror(rc));
     }
     if (rc > 0) {   /* a scan opens the new index */
         up_acx_close(s->acx);
@@ -210,10 +218,8 @@ static up_acx_t *acx_of(up_store_t *s)
     if (!s->acx_tried) {
         s->acx_tried = 1;
         char why[256] = "";
-        if (up_acx_open(s->dir, s->log_fd, s->log_end, &s->acx, why, sizeof why) == 0 && !s->acx && why[0]) {
-            size_t l = strlen(s->notice);
-            snprintf(s->notice + l, sizeof s->notice - l, "%s%s; read events.log instead", l ? "; " : "", why);
-        }
+        if (up_acx_open(s->dir, s->log_fd, s->log_end, &s->acx, why, sizeof why) == 0 && !s->acx && why[0])
+            up_st_notice(s, "%s; read events.log instead", why);
     }
     uint64_t limit = up_st_read_limit(s);
     return s->acx && !(limit && up_acx_covered(s->acx) >= limit) ? s->acx : NULL;
@@ -232,23 +238,10 @@ static int acx_scan(up_store_t *s, int64_t from, int64_t T, uint32_t aid, const 
     scan_ctx_t c = {T, NULL, 0, pairs, n_pairs, push_ev, out};
     char why[256] = "";
     int rc = up_acx_scan(x, aid, from, T, s->roll.pairs, s->roll.n_pairs, scan_cb, &c, why, sizeof why);
-    if (rc == 0) {
-        up_log_range_t *ranges;
-        size_t n = read_ranges(s, &ranges);
-        up_log_scan_t sc;
-        memset(&sc, 0, sizeof sc);
-        sc.acked = s->mark.acked;
-        sc.limit = up_st_read_limit(s);
-        rc = up_store_log_scan_window(s->log_fd, up_acx_covered(x), ranges, n, n ? from : INT64_MIN, T, scan_cb, &c,
-                                      &sc);
-        free(ranges);
-        if (rc == -UP_ECORRUPT && sc.what)
-            up_st_damage_notice(s, &sc);
-        return rc;
-    }
+    if (rc == 0)
+        return scan_from(s, up_acx_covered(x), from, T, &c);
     if (rc == -UP_ECORRUPT) {
-        size_t l = strlen(s->notice);
-        snprintf(s->notice + l, sizeof s->notice - l, "%s%s; read events.log instead", l ? "; " : "", why);
+        up_st_notice(s, "%s; read events.log instead", why);
         up_acx_close(s->acx);
         s->acx = NULL;
         free(out->ev);

@@ -56,6 +56,26 @@ uint64_t up_hash64(const void *p, size_t n, uint64_t seed);
 /* CRC-32C (Castagnoli) of bytes, continuing from crc (start with 0). */
 uint32_t up_crc32c(uint32_t crc, const void *p, size_t n);
 
+/* Little-endian integers of the store's files, read from and written to p. */
+static inline uint32_t up_rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t up_rd64(const uint8_t *p)
+{
+    return (uint64_t)up_rd32(p) | (uint64_t)up_rd32(p + 4) << 32;
+}
+static inline void up_wr32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+static inline void up_wr64(uint8_t *p, uint64_t v)
+{
+    up_wr32(p, (uint32_t)v);
+    up_wr32(p + 4, (uint32_t)(v >> 32));
+}
+
 
 /* An arena: many small allocations freed in one call. Chunks of at least
  * 256 KiB; pointers stay valid until up_arena_free. */
