@@ -619,6 +619,7 @@ static int group_pairs(ctx_t *c)
     uint32_t n_acc = r->dict[UP_KIND_ACCOUNT].n;
     c->acc_start = calloc(n_acc + 2, sizeof *c->acc_start);
     c->acc_pairs = malloc((r->n_pairs + 1) * sizeof *c->acc_pairs);
+    up_prefault(c->acc_pairs, (r->n_pairs + 1) * sizeof *c->acc_pairs);
     uint32_t *fill = malloc((n_acc + 1) * sizeof *fill);
     if (!c->acc_start || !c->acc_pairs || !fill) {
         free(fill);
@@ -720,7 +721,7 @@ static int portfolio_start(const up_rollup_t *r, const up_model_t *m, const up_e
         x->arr = NAN;
     }
     qsort(out->event_only, out->n_event_only, sizeof *out->event_only, cmp_account);
-    out->rows = calloc(e->n_accounts + n_extra + 1, sizeof *out->rows);
+    out->rows = up_calloc_big(e->n_accounts + n_extra + 1, sizeof *out->rows);
     rc = out->rows ? 0 : -UP_ENOMEM;
 done:
     free(seen);

@@ -297,22 +297,39 @@ static int surveys_of(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, con
     return 0;
 }
 
-int up_engine_account_extras(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row,
-                             int64_t T, int64_t error_events_28d, const double *workflow_share,
-                             up_account_extras_t *out)
+/* The extras; full: the targets and the survey months too (the signals
+ * read only the tickets, friction and milestones). */
+static int extras(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
+                  int64_t error_events_28d, const double *workflow_share, int full, up_account_extras_t *out)
 {
     memset(out, 0, sizeof *out);
     out->error_events_28d = error_events_28d;
-    int rc = judge_targets(m, row, T, workflow_share, out) < 0 ? -UP_ENOMEM : 0;
+    for (int k = 0; k < UP_SURVEY_MONTHS; k++)
+        out->months[k].nps = out->months[k].csat = NAN;
+    int rc = full && judge_targets(m, row, T, workflow_share, out) < 0 ? -UP_ENOMEM : 0;
     if (rc == 0) {
         tickets_of(sc, db, m, row, T, error_events_28d, out);
         rc = milestones_of(sc, db, row->account->account_id, T, out);
     }
-    if (rc == 0)
+    if (rc == 0 && full)
         rc = surveys_of(sc, db, m, row->account->account_id, T, out);
     if (rc < 0)
         up_account_extras_free(out);
     return rc;
+}
+
+int up_engine_account_extras(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row,
+                             int64_t T, int64_t error_events_28d, const double *workflow_share,
+                             up_account_extras_t *out)
+{
+    return extras(sc, db, m, row, T, error_events_28d, workflow_share, 1, out);
+}
+
+int up_engine_account_signal_facts(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m,
+                                   const up_account_metrics_t *row, int64_t T, int64_t error_events_28d,
+                                   up_account_extras_t *out)
+{
+    return extras(sc, db, m, row, T, error_events_28d, NULL, 0, out);
 }
 
 void up_account_extras_free(up_account_extras_t *x)

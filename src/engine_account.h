@@ -56,6 +56,12 @@ int up_engine_account_extras(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t 
                              int64_t T, int64_t error_events_28d, const double *workflow_share,
                              up_account_extras_t *out);
 
+/* What the signals read of the extras: the tickets, friction and
+ * milestones; the targets and survey months are left empty (months NAN). */
+int up_engine_account_signal_facts(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m,
+                                   const up_account_metrics_t *row, int64_t T, int64_t error_events_28d,
+                                   up_account_extras_t *out);
+
 struct up_store;
 /* Counts the use events (not passive, advanced included) of each model
  * feature by account aid in window(28) of T into counts[n_features] (an

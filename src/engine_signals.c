@@ -56,9 +56,8 @@ int up_engine_signals(const up_signals_src_t *src, up_portfolio_t *p)
         int64_t aid = up_dict_find(&src->r->dict[UP_KIND_ACCOUNT], id, strlen(id));
         row->champion_quiet = aid >= 0 ? src->quiet[aid] : -1;
         int64_t errors = src->errors ? (aid >= 0 ? src->errors[aid] : 0) : -1;
-        const double *share = src->workflow_share ? src->workflow_share + (size_t)i * src->m->n_workflows : NULL;
         up_account_extras_t x;
-        rc = up_engine_account_extras(&sc, src->db, src->m, row, src->T, errors, share, &x);
+        rc = up_engine_account_signal_facts(&sc, src->db, src->m, row, src->T, errors, &x);
         if (rc == 0) {
             crm_signals(&x, d0, src->T, row);
             up_account_extras_free(&x);

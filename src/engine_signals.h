@@ -22,7 +22,6 @@ typedef struct {
     const int8_t *quiet;            /* per account id: up_engine_people_champions_quiet */
     const int64_t *errors;          /* per account id: up_engine_account_error_counts, or NULL when the model lists none */
     const up_portfolio_t *before;   /* the portfolio health_drop_days before T */
-    const double *workflow_share;   /* per row × model workflow (up_view_workflow_share), or NULL */
 } up_signals_src_t;
 
 /* Fills the signal metrics of every row of p (sorted by account_id, as

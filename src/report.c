@@ -367,6 +367,7 @@ static char *format_all_cells(const up_account_metrics_t **rows, uint32_t n)
     char *text = n >= 1024 ? malloc((size_t)n * NCOLS * CELL) : NULL;
     if (!text)
         return NULL;
+    up_prefault(text, (size_t)n * NCOLS * CELL);
     cells_t w[2] = {{rows, 0, n / 2, text}, {rows, n / 2, n, text}};
     pthread_t tid;
     int threaded = pthread_create(&tid, NULL, format_cells, &w[1]) == 0;

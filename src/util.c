@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 static const char *const messages[] = {
@@ -409,4 +410,25 @@ size_t up_utf8_check(const char *s, size_t n)
         i += len;
     }
     return n;
+}
+
+void up_prefault(void *p, size_t n)
+{
+    if (!p || n < (1u << 20))
+        return;
+    uintptr_t lo = ((uintptr_t)p + 4095) & ~(uintptr_t)4095, hi = ((uintptr_t)p + n) & ~(uintptr_t)4095;
+#ifdef MADV_HUGEPAGE
+    madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+    madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+#endif
+}
+
+void *up_calloc_big(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    if (p)
+        up_prefault(p, n * size);
+    return p;
 }

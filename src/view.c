@@ -93,13 +93,8 @@ static int signals(up_view_t *v, char *err, size_t errlen)
         snprintf(err, errlen, "cannot count error events: %s", up_strerror(rc));
         return rc;
     }
-    const double *share = NULL;
-    for (size_t i = 0; i < m->n_targets && rc == 0; i++)
-        if (!strncmp(m->targets[i].metric, "workflow:", 9))
-            share = up_view_workflow_share(v, &rc);
-    up_signals_src_t src = {up_store_db(v->store), m, v->rollup, v->T, quiet, errors, &v->before, share};
-    if (rc == 0)
-        rc = up_engine_signals(&src, &v->portfolio);
+    up_signals_src_t src = {up_store_db(v->store), m, v->rollup, v->T, quiet, errors, &v->before};
+    rc = up_engine_signals(&src, &v->portfolio);
     free(quiet);
     free(errors);
     return rc < 0 ? fail(err, errlen, rc, NULL) : 0;
