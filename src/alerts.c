@@ -368,20 +368,34 @@ static int lives_load(sqlite3 *db, lives_t *l)
 }
 
 /* The first live alert of (account, rule), or NULL. */
-static const live_t *live_of(const lives_t *l, const char *account, const char *rule)
+/* The live alerts of one account: lives sorted by (account, rule) from
+ * its first one, n of them. */
+static lives_t lives_of(const lives_t *l, const char *account)
 {
     size_t lo = 0, hi = l->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(l->a[mid].account, account);
-        if (!c)
-            c = strcmp(l->a[mid].rule, rule);
-        if (c < 0)
+        if (strcmp(l->a[mid].account, account) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < l->n && !strcmp(l->a[lo].account, account) && !strcmp(l->a[lo].rule, rule) ? &l->a[lo] : NULL;
+    size_t end = lo;
+    while (end < l->n && !strcmp(l->a[end].account, account))
+        end++;
+    lives_t r = *l;
+    r.a = l->a + lo;
+    r.n = end - lo;
+    return r;
+}
+
+/* The live alert of rule among one account's (lives_of). */
+static const live_t *live_of(const lives_t *mine, const char *rule)
+{
+    for (size_t i = 0; i < mine->n; i++)
+        if (!strcmp(mine->a[i].rule, rule))
+            return &mine->a[i];
+    return NULL;
 }
 
 static int same_text(const char *a, const char *b)
@@ -390,12 +404,12 @@ static int same_text(const char *a, const char *b)
 }
 
 /* Applies one rule's verdict for one account. */
-static int apply(sqlite3 *db, const up_model_t *m, const lives_t *lives, const rule_t *rule, const up_account_t *acc,
+static int apply(sqlite3 *db, const up_model_t *m, const lives_t *mine, const rule_t *rule, const up_account_t *acc,
                  int fires, const char *vals, const char *today, int32_t d0, const char *resolve_note,
                  up_alerts_stats_t *st)
 {
     sqlite3_stmt *q;
-    const live_t *live = live_of(lives, acc->account_id, rule->name);
+    const live_t *live = live_of(mine, rule->name);
     int64_t id = live ? live->id : -1;
     char state[16] = "", until[16] = "";
     if (live) {
@@ -489,7 +503,8 @@ static int freshness(sqlite3 *db, const up_model_t *m, const lives_t *lives, int
         snprintf(vals, sizeof vals, "{\"last_event\":null,\"hours_since_last_event\":null}");
     else
         snprintf(vals, sizeof vals, "{\"last_event\":\"%s\",\"hours_since_last_event\":%.0f}", last, since);
-    return apply(db, m, lives, &r, &all, st->data_stale, vals, today, d0, "data arrives again", st);
+    lives_t mine = lives_of(lives, all.account_id);
+    return apply(db, m, &mine, &r, &all, st->data_stale, vals, today, d0, "data arrives again", st);
 }
 
 /* Every rule on every account of p, in one transaction; none while the data
@@ -517,13 +532,14 @@ static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, c
         const char *note = customer ? "the condition cleared"
                          : row->status == UP_STATUS_CHURNED ? "the account churned" : "the account is a prospect";
         st->accounts += customer;
+        lives_t mine = lives_of(&lives, row->account->account_id);
         for (size_t k = 0; k < n_rules && rc == 0; k++) {
             int fires = customer && up_val_true(up_cond_eval(rules[k].cond, lookup, &vs));
-            if (!fires && !live_of(&lives, row->account->account_id, rules[k].name))
+            if (!fires && !live_of(&mine, rules[k].name))
                 continue;   /* nothing to open, nothing to resolve: apply would write nothing */
             up_buf_t b = {0};
             vals_json(rules[k].cond, &vs, &b);
-            rc = apply(db, m, &lives, &rules[k], row->account, fires, b.data ? b.data : "{}", today, p->d0, note, st);
+            rc = apply(db, m, &mine, &rules[k], row->account, fires, b.data ? b.data : "{}", today, p->d0, note, st);
             up_buf_free(&b);
         }
     }

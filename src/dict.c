@@ -48,13 +48,16 @@ static int rehash(up_dict_t *d, uint32_t nslots)
     return 0;
 }
 
-static int grow_ids(up_dict_t *d)
+/* Room for cap ids: their strings and lengths, and their hashes when the
+ * dict has its index (a lazy one gets them in build_index). */
+static int grow_to(up_dict_t *d, uint32_t cap)
 {
-    uint32_t cap = d->cap_ids ? d->cap_ids * 2 : 256;
-    uint64_t *hashes = realloc(d->hashes, cap * sizeof *hashes);
-    if (!hashes)
-        return -UP_ENOMEM;
-    d->hashes = hashes;
+    if (!d->lazy || d->hashes) {
+        uint64_t *hashes = realloc(d->hashes, cap * sizeof *hashes);
+        if (!hashes)
+            return -UP_ENOMEM;
+        d->hashes = hashes;
+    }
     char **strs = realloc(d->strs, cap * sizeof *strs);
     if (!strs)
         return -UP_ENOMEM;
@@ -67,8 +70,29 @@ static int grow_ids(up_dict_t *d)
     return 0;
 }
 
+static int grow_ids(up_dict_t *d)
+{
+    return grow_to(d, d->cap_ids ? d->cap_ids * 2 : 256);
+}
+
+int up_dict_reserve_borrowed(up_dict_t *d, uint32_t n)
+{
+    if (n <= d->cap_ids - d->n)
+        return 0;
+    if (d->n == 0 && !d->hashes)
+        d->lazy = 1;   /* only borrowed ids follow: no hashes until the index is built */
+    uint64_t cap = (uint64_t)d->n + n;
+    if (cap > UINT32_MAX - 1)
+        return -UP_ENOMEM;
+    int rc = grow_to(d, (uint32_t)cap);
+    up_prefault(d->strs, cap * sizeof *d->strs);
+    up_prefault(d->lens, cap * sizeof *d->lens);
+    return rc;
+}
+
 int64_t up_dict_add_borrowed(up_dict_t *d, const char *s, size_t n)
 {
+    d->lazy = 1;   /* (before growing: a dict without hashes gets them with its index) */
     if (d->n == d->cap_ids && grow_ids(d) < 0)
         return -UP_ENOMEM;
     d->strs[d->n] = (char *)(uintptr_t)s;
@@ -80,6 +104,8 @@ int64_t up_dict_add_borrowed(up_dict_t *d, const char *s, size_t n)
 /* Builds the hash index of a dict filled by up_dict_add_borrowed. */
 static int build_index(up_dict_t *d)
 {
+    if (!d->hashes && d->cap_ids && !(d->hashes = malloc(d->cap_ids * sizeof *d->hashes)))
+        return -UP_ENOMEM;
     for (uint32_t id = 0; id < d->n; id++)
         d->hashes[id] = up_hash64(d->strs[id], d->lens[id], 0);
     uint32_t nslots = 1024;

@@ -37,6 +37,9 @@ int64_t up_dict_intern(up_dict_t *d, const char *s, size_t n, int *added);
  * snapshot whose strings are known to be distinct. The hash index is built
  * on the first find or intern. Returns the id or -UP_ENOMEM. */
 int64_t up_dict_add_borrowed(up_dict_t *d, const char *s, size_t n);
+/* Room for n more ids added by up_dict_add_borrowed, in one allocation
+ * (their hashes come when the index is built). */
+int up_dict_reserve_borrowed(up_dict_t *d, uint32_t n);
 
 static inline const char *up_dict_str(const up_dict_t *d, uint32_t id) { return d->strs[id]; }
 /* Is id (or -1) the string s[0..n) of d? */

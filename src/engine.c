@@ -197,8 +197,8 @@ static void fold_active(const ctx_t *c, uint32_t i, const up_pair_t *p, const ui
     if (last != UP_NO_DAY && (s->last_active == UP_NO_DAY || last > s->last_active))
         s->last_active = last;
     row->dau += up_rollup_bits128_count(w, 83, 83);
-    row->wau += up_rollup_bits128_count(w, 77, 83) > 0;
-    row->wau_prev += up_rollup_bits128_count(w, 70, 76) > 0;
+    row->wau += up_rollup_bits128_any(w, 77, 83);
+    row->wau_prev += up_rollup_bits128_any(w, 70, 76);
     int days28 = up_rollup_bits128_count(w, 56, 83);
     if (days28) {
         row->mau++;
@@ -242,7 +242,7 @@ static void scan_pair(const ctx_t *c, uint32_t i, const up_pair_t *p, up_account
                 activation_of(c, i, p, s);
             if (p->flags & UP_PAIR_CHAMPION) {
                 s->champions++;
-                s->champions_active += up_rollup_bits128_count(w, 70, 83) > 0;
+                s->champions_active += up_rollup_bits128_any(w, 70, 83);
             }
         }
     } else if (exists)
@@ -346,7 +346,7 @@ static void value_and_habit(const ctx_t *c, const up_account_t *acc, up_account_
         if (acc->contract_start != UP_NO_DAY && first_day < acc->contract_start)
             continue;
         blocks++;
-        blocks_active += up_rollup_bits128_count(s->acc_days, 77 - 7 * k, 83 - 7 * k) > 0;
+        blocks_active += up_rollup_bits128_any(s->acc_days, 77 - 7 * k, 83 - 7 * k);
     }
     if (blocks)
         row->consistency = (double)blocks_active / (double)blocks;

@@ -71,7 +71,9 @@ int up_days_set(up_days_t *d, int32_t day)
     return 0;
 }
 
-int up_days_count(const up_days_t *d, int32_t from, int32_t to)
+/* The days [from, to] of d word by word: count them, or (any) stop at the
+ * first word that has one. */
+static int days_in(const up_days_t *d, int32_t from, int32_t to, int any)
 {
     if (!d->nw)
         return 0;
@@ -86,15 +88,23 @@ int up_days_count(const up_days_t *d, int32_t from, int32_t to)
         int32_t wi = lo / 64, bit = lo % 64;
         int32_t last = wi * 64 + 63 < hi ? 63 : hi - wi * 64;
         uint64_t mask = (last == 63 ? ~0ULL : ((1ULL << (last + 1)) - 1)) & (~0ULL << bit);
-        count += __builtin_popcountll(d->w[wi] & mask);
+        uint64_t v = d->w[wi] & mask;
+        if (any && v)
+            return 1;
+        count += up_pop64(v);
         lo = wi * 64 + 64;
     }
     return count;
 }
 
+int up_days_count(const up_days_t *d, int32_t from, int32_t to)
+{
+    return days_in(d, from, to, 0);
+}
+
 int up_days_any(const up_days_t *d, int32_t from, int32_t to)
 {
-    return up_days_count(d, from, to) > 0;
+    return days_in(d, from, to, 1) > 0;
 }
 
 /* 64 bits of d starting at bit offset off (relative to base); zeros outside. */
@@ -118,23 +128,6 @@ void up_days_window128(const up_days_t *d, int32_t from, uint64_t out[2])
     int64_t off = (int64_t)from - d->base;
     out[0] = get64(d, off);
     out[1] = get64(d, off + 64);
-}
-
-int up_rollup_bits128_count(const uint64_t w[2], int lo, int hi)
-{
-    int count = 0;
-    for (int k = 0; k < 2; k++) {
-        int a = lo - 64 * k, b = hi - 64 * k;
-        if (b < 0 || a > 63)
-            continue;
-        if (a < 0)
-            a = 0;
-        if (b > 63)
-            b = 63;
-        uint64_t mask = (b == 63 ? ~0ULL : ((1ULL << (b + 1)) - 1)) & (~0ULL << a);
-        count += __builtin_popcountll(w[k] & mask);
-    }
-    return count;
 }
 
 void up_days_free(up_days_t *d)
@@ -978,6 +971,11 @@ static int load_dicts(up_rollup_t *r, rd_t *c, char *why, size_t whylen)
         uint32_t n, len;
         if (r_copy(c, &n, 4))
             return bad(why, whylen, "its dictionaries run past their region");
+        /* each string takes 5 bytes at least: no more room than the region holds */
+        if ((uint64_t)n * 5 > (uint64_t)(c->end - c->p))
+            return bad(why, whylen, "its dictionaries run past their region");
+        if (up_dict_reserve_borrowed(&r->dict[k], n) < 0)
+            return -UP_ENOMEM;
         for (uint32_t i = 0; i < n; i++) {
             const char *str;
             if (r_copy(c, &len, 4) || !(str = r_take(c, (size_t)len + 1)) || str[len] != '\0')

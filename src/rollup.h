@@ -35,8 +35,54 @@ int up_days_any(const up_days_t *d, int32_t from, int32_t to);
 void up_days_free(up_days_t *d);
 /* Bits of days from .. from + 127 into out[0] (days from .. from+63) and out[1]. */
 void up_days_window128(const up_days_t *d, int32_t from, uint64_t out[2]);
+
+/* Set bits of x: the CPU's instruction when the build targets it, else
+ * a few shifts and adds (GCC's generic builtin is a library call). */
+static inline int up_pop64(uint64_t x)
+{
+#ifdef __POPCNT__
+    return __builtin_popcountll(x);
+#else
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+    return (int)((x * 0x0101010101010101ULL) >> 56);
+#endif
+}
+
+/* The bits lo .. hi (inclusive, 0 <= lo <= hi < 128) of a 128-bit window,
+ * as two masked words. */
+static inline void up_bits128_mask(const uint64_t w[2], int lo, int hi, uint64_t out[2])
+{
+    for (int k = 0; k < 2; k++) {
+        int a = lo - 64 * k, b = hi - 64 * k;
+        if (b < 0 || a > 63) {
+            out[k] = 0;
+            continue;
+        }
+        if (a < 0)
+            a = 0;
+        if (b > 63)
+            b = 63;
+        out[k] = w[k] & (b == 63 ? ~0ULL : ((1ULL << (b + 1)) - 1)) & (~0ULL << a);
+    }
+}
+
 /* Set bits of a 128-bit window in positions lo .. hi (inclusive, 0 <= lo <= hi < 128). */
-int up_rollup_bits128_count(const uint64_t w[2], int lo, int hi);
+static inline int up_rollup_bits128_count(const uint64_t w[2], int lo, int hi)
+{
+    uint64_t m[2];
+    up_bits128_mask(w, lo, hi, m);
+    return up_pop64(m[0]) + up_pop64(m[1]);
+}
+
+/* 1 when any bit lo .. hi of the window is set. */
+static inline int up_rollup_bits128_any(const uint64_t w[2], int lo, int hi)
+{
+    uint64_t m[2];
+    up_bits128_mask(w, lo, hi, m);
+    return (m[0] | m[1]) != 0;
+}
 
 /* One pair × feature. */
 typedef struct {

@@ -60,6 +60,7 @@ static int grow(void **p, uint32_t *cap, uint32_t n, size_t size)
     void *q = realloc(*p, c * size);
     if (!q)
         return -UP_ENOMEM;
+    up_prefault((char *)q + (size_t)*cap * size, (size_t)(c - *cap) * size);
     *p = q;
     *cap = c;
     return 0;

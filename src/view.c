@@ -132,20 +132,25 @@ static int select_status(up_view_t *v, unsigned what)
         bits = UP_VIEW_CUSTOMER;
     if (bits == UP_VIEW_ALL || !p->n_rows)
         return 0;
-    up_account_metrics_t *tmp = malloc((size_t)p->n_rows * sizeof *tmp);
+    /* a stable partition: the listed rows move up in place, the others wait
+     * in a copy of their own (fewer, usually) and follow them */
+    uint32_t n_out = 0;
+    for (uint32_t i = 0; i < p->n_rows; i++)
+        n_out += (bits & ((unsigned)UP_VIEW_CUSTOMER << p->rows[i].status)) == 0;
+    up_account_metrics_t *tmp = malloc(((size_t)n_out + 1) * sizeof *tmp);
     if (!tmp)
         return -UP_ENOMEM;
-    uint32_t k = 0, listed = 0;
-    for (int pass = 0; pass < 2; pass++) {
-        for (uint32_t i = 0; i < p->n_rows; i++) {
-            int in = (bits & ((unsigned)UP_VIEW_CUSTOMER << p->rows[i].status)) != 0;
-            if (in == !pass)
-                tmp[k++] = p->rows[i];
-        }
-        if (pass == 0)
-            listed = k;
+    uint32_t listed = 0, k = 0;
+    for (uint32_t i = 0; i < p->n_rows; i++) {
+        if (bits & ((unsigned)UP_VIEW_CUSTOMER << p->rows[i].status)) {
+            if (listed != i)
+                p->rows[listed] = p->rows[i];
+            listed++;
+        } else
+            tmp[k++] = p->rows[i];
     }
-    memcpy(p->rows, tmp, (size_t)p->n_rows * sizeof *tmp);
+    if (k)
+        memcpy(p->rows + listed, tmp, (size_t)k * sizeof *tmp);
     free(tmp);
     v->n_rows_all_ = p->n_rows;
     p->n_rows = listed;
