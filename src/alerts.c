@@ -297,6 +297,7 @@ typedef struct {
 typedef struct {
     live_t *a;
     size_t n;
+    up_arena_t strings;   /* the rows' texts */
 } lives_t;
 
 static int cmp_live(const void *pa, const void *pb)
@@ -312,27 +313,33 @@ static int cmp_live(const void *pa, const void *pb)
 
 static void lives_free(lives_t *l)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        live_t *x = &l->a[i];
-        free(x->account), free(x->rule), free(x->state), free(x->until), free(x->vals), free(x->window);
-        free(x->updated);
-    }
+    up_arena_free(&l->strings);
     free(l->a);
     memset(l, 0, sizeof *l);
 }
 
-static char *col_dup(sqlite3_stmt *q, int i)
+/* Column i's text in the arena; NULL for SQL NULL, or out of memory
+ * (then *nomem is set). */
+static char *col_dup(lives_t *l, sqlite3_stmt *q, int i, int *nomem)
 {
     const char *t = (const char *)sqlite3_column_text(q, i);
-    return t ? up_strdup(t) : NULL;
+    if (!t)
+        return NULL;
+    char *c = up_arena_strndup(&l->strings, t, (size_t)sqlite3_column_bytes(q, i));
+    if (!c)
+        *nomem = 1;
+    return c;
 }
 
 static int lives_load(sqlite3 *db, lives_t *l)
 {
     memset(l, 0, sizeof *l);
     sqlite3_stmt *q;
+    /* in the order of cmp_live (SQLite's BINARY collation compares as
+     * strcmp does), so that the sort below only checks */
     if (sqlite3_prepare_v2(db, "SELECT id, account_id, rule, state, snoozed_until, vals, window, updated_at FROM alerts"
-                               " WHERE state IN ('open','acknowledged','snoozed')", -1, &q, NULL) != SQLITE_OK)
+                               " WHERE state IN ('open','acknowledged','snoozed') ORDER BY account_id, rule, state, id",
+                           -1, &q, NULL) != SQLITE_OK)
         return -UP_EDB;
     size_t cap = 0;
     int rc = 0, step;
@@ -347,10 +354,12 @@ static int lives_load(sqlite3 *db, lives_t *l)
             l->a = a;
         }
         live_t *x = &l->a[l->n++];
+        int nomem = 0;
         x->id = sqlite3_column_int64(q, 0);
-        x->account = col_dup(q, 1), x->rule = col_dup(q, 2), x->state = col_dup(q, 3), x->until = col_dup(q, 4);
-        x->vals = col_dup(q, 5), x->window = col_dup(q, 6), x->updated = col_dup(q, 7);
-        if (!x->account || !x->rule || !x->state) {
+        x->account = col_dup(l, q, 1, &nomem), x->rule = col_dup(l, q, 2, &nomem), x->state = col_dup(l, q, 3, &nomem);
+        x->until = col_dup(l, q, 4, &nomem), x->vals = col_dup(l, q, 5, &nomem), x->window = col_dup(l, q, 6, &nomem);
+        x->updated = col_dup(l, q, 7, &nomem);
+        if (nomem || !x->account || !x->rule || !x->state) {
             rc = -UP_ENOMEM;   /* or a NULL in a NOT NULL column: nothing to match it with */
             break;
         }
@@ -362,12 +371,14 @@ static int lives_load(sqlite3 *db, lives_t *l)
         lives_free(l);
         return rc;
     }
-    if (l->n)
-        qsort(l->a, l->n, sizeof *l->a, cmp_live);
+    for (size_t i = 1; i < l->n; i++)
+        if (cmp_live(&l->a[i - 1], &l->a[i]) > 0) {
+            qsort(l->a, l->n, sizeof *l->a, cmp_live);
+            break;
+        }
     return 0;
 }
 
-/* The first live alert of (account, rule), or NULL. */
 /* The live alerts of one account: lives sorted by (account, rule) from
  * its first one, n of them. */
 static lives_t lives_of(const lives_t *l, const char *account)
@@ -570,9 +581,15 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
         up_store_stats_t ss;
         up_store_stats(s, &ss);
         st->last_event_ms = ss.events ? ss.max_ts : 0;
-        if ((rc = up_backtest_churn_probability(&v, err, errlen)) == 0 &&
-            (rc = evaluate(db, m, &v.portfolio, rules, n_rules, T, st)) < 0)
+        double t0 = up_now_s(), t1 = t0;
+        if ((rc = up_backtest_churn_probability(&v, err, errlen)) == 0 && ((t1 = up_now_s()),
+            (rc = evaluate(db, m, &v.portfolio, rules, n_rules, T, st)) < 0))
             snprintf(err, errlen, "cannot write the alert tables: %s", sqlite3_errmsg(db));
+        if (getenv("UPTAKE_TIMING"))
+            fprintf(stderr, "timing: rollup+entities %.3f s (rollup %.3f s; entities %.3f s on a second thread),"
+                    " metrics %.3f s (of which signals %.3f s), churn probability %.3f s, rules %.3f s\n",
+                    v.secs_load, v.secs_rollup, v.secs_entities, v.secs_metrics, v.secs_signals, t1 - t0,
+                    up_now_s() - t1);
         up_view_close(&v);
     }
     rules_free(rules, n_rules);

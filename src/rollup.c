@@ -176,7 +176,9 @@ void up_rollup_free(up_rollup_t *r)
     for (int k = 0; k < UP_KINDS; k++)
         up_dict_free(&r->dict[k]);
     up_map64_free(&r->pair_index);
-    for (uint32_t i = 0; i < r->n_pairs; i++)
+    /* a snapshot's pairs own nothing until an event is folded into them:
+     * then no need to walk them all */
+    for (uint32_t i = 0; i < r->n_pairs && (!r->pairs_mapped || r->folded); i++)
         pair_free(&r->pairs[i]);
     if (!r->pairs_mapped)
         free(r->pairs);
@@ -440,6 +442,7 @@ int up_rollup_add(up_rollup_t *r, const up_ev_t *ev)
 {
     if (ev->ts > r->cutoff)
         return 0;
+    r->folded = 1;
     if (ev->event >= r->n_evclass && classify(r, ev->event) < 0)
         return -UP_ENOMEM;
     const up_evclass_t *ec = &r->evclass[ev->event];

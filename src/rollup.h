@@ -150,6 +150,7 @@ typedef struct {
     void *map;                       /* the mapped snapshot, or NULL */
     size_t map_len;
     int pairs_mapped;                /* pairs lies in map (copied out before it grows) */
+    int folded;                      /* up_rollup_add has run: pairs may own arrays */
 } up_rollup_t;
 
 /* Initialises an empty rollup over model (borrowed; must outlive it). */

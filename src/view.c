@@ -205,8 +205,11 @@ static int open_view(up_store_t *s, int64_t T, unsigned what, const char *only, 
             ((what & UP_VIEW_SIGNALS) && T_before > T &&
              (rc = up_engine_portfolio(v->rollup, v->model, &v->entities, T_before, &v->before)) < 0))
             fail(err, errlen, rc, NULL);
-        if (rc == 0 && (what & UP_VIEW_SIGNALS))
+        if (rc == 0 && (what & UP_VIEW_SIGNALS)) {
+            double t1 = up_now_s();
             rc = signals(v, err, errlen);
+            v->secs_signals = up_now_s() - t1;
+        }
         if (rc == 0 && (rc = select_status(v, what)) < 0)
             fail(err, errlen, rc, NULL);
         v->secs_metrics = up_now_s() - t0;

@@ -49,6 +49,7 @@ typedef struct up_view {
     up_portfolio_t portfolio;     /* empty unless UP_VIEW_PORTFOLIO */
     up_portfolio_t before;        /* with UP_VIEW_SIGNALS: the portfolio health_drop_days before T */
     double secs_load, secs_rollup, secs_entities, secs_metrics;   /* phase times (UPTAKE_TIMING) */
+    double secs_signals;          /* of secs_metrics, the signals' */
     /* private */
     up_rollup_t *rollup_owned_;
     up_workflows_t wf_ka_;
