@@ -12,6 +12,9 @@
 /* Formats a double with the fewest digits that read back to the same value
  * (like Python's repr); writes into out (>= 32 bytes). */
 void up_fmt_double(char *out, size_t outlen, double v);
+/* The same by printf and strtod alone (up_fmt_double takes exact integer
+ * arithmetic where it can): the reference the tests hold it to. */
+void up_fmt_double_printf(char *out, size_t outlen, double v);
 
 /* Appends s as a JSON string literal (quotes included) to b: always valid
  * UTF-8 (a byte that is not well-formed UTF-8 becomes U+FFFD), control
