@@ -5,7 +5,8 @@ PKGS     = yaml-0.1 sqlite3 libzstd jansson zlib libmicrohttpd libcrypto libcurl
 CFLAGS  ?= -O2 -g
 # override: the project's flags stay when CFLAGS or LDLIBS come from the command line (make check)
 override CFLAGS  += -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $(shell pkg-config --cflags $(PKGS))
-override LDLIBS  += $(shell pkg-config --libs $(PKGS)) -lm -pthread
+# libcurl and libmicrohttpd are opened when first used (src/dynlib.c), not linked
+override LDLIBS  += $(shell pkg-config --libs $(filter-out libcurl libmicrohttpd,$(PKGS))) -ldl -lm -pthread
 BUILD   ?= build
 
 SRC      = $(wildcard src/*.c)

@@ -9,7 +9,7 @@
 
 #include "util.h"
 
-#include <curl/curl.h>
+#include "dynlib.h"
 #include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,19 +33,20 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx)
 static long post(const char *url, const char *body, const char *secret, int64_t id, const char *event, int timeout_s,
                  char *err, size_t errlen)
 {
-    CURL *c = curl_easy_init();
+    CURL *c = up_curl()->easy_init();
     if (!c) {
-        snprintf(err, errlen, "cannot start libcurl");
+        snprintf(err, errlen, "cannot start libcurl%s%s", up_curl_missing() ? ": " : "",
+                 up_curl_missing() ? up_curl_missing() : "");
         return 0;
     }
     struct curl_slist *h = NULL;
     char line[160];
-    h = curl_slist_append(h, "Content-Type: application/json");
-    h = curl_slist_append(h, "User-Agent: uptake-playbook/1");
+    h = up_curl()->slist_append(h, "Content-Type: application/json");
+    h = up_curl()->slist_append(h, "User-Agent: uptake-playbook/1");
     snprintf(line, sizeof line, "X-Uptake-Delivery: %lld", (long long)id);
-    h = curl_slist_append(h, line);
+    h = up_curl()->slist_append(h, line);
     snprintf(line, sizeof line, "X-Uptake-Event: alert.%s", !strcmp(event, "open") ? "opened" : "resolved");
-    h = curl_slist_append(h, line);
+    h = up_curl()->slist_append(h, line);
     if (secret && *secret) {
         unsigned char mac[32];
         unsigned int maclen = 0;
@@ -53,26 +54,26 @@ static long post(const char *url, const char *body, const char *secret, int64_t 
         int n = snprintf(line, sizeof line, "X-Uptake-Signature: sha256=");
         for (unsigned i = 0; i < maclen; i++)
             n += snprintf(line + n, sizeof line - (size_t)n, "%02x", mac[i]);
-        h = curl_slist_append(h, line);
+        h = up_curl()->slist_append(h, line);
     }
     char curl_err[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)timeout_s);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    up_curl()->easy_setopt(c, CURLOPT_URL, url);
+    up_curl()->easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    up_curl()->easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    up_curl()->easy_setopt(c, CURLOPT_TIMEOUT, (long)timeout_s);
+    up_curl()->easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)timeout_s);
+    up_curl()->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    up_curl()->easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    up_curl()->easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+    up_curl()->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     long status = 0;
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = up_curl()->easy_perform(c);
     if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        up_curl()->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     else
-        snprintf(err, errlen, "%s", curl_err[0] ? curl_err : curl_easy_strerror(rc));
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
+        snprintf(err, errlen, "%s", curl_err[0] ? curl_err : up_curl()->easy_strerror(rc));
+    up_curl()->slist_free_all(h);
+    up_curl()->easy_cleanup(c);
     return status;
 }
 

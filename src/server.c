@@ -202,7 +202,7 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_conte
     srv_t *sv = cls;
     pthread_mutex_lock(&sv->dl_mu);
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *ci = up_mhd()->get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
         *socket_context = NULL;
         for (int i = 0; ci && i < CONN_LIMIT; i++)
             if (!sv->slots[i].used) {
@@ -219,7 +219,7 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_conte
 
 static void slot_set(srv_t *sv, struct MHD_Connection *c, double deadline)
 {
-    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const union MHD_ConnectionInfo *ci = up_mhd()->get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     if (!ci || !ci->socket_context)
         return;
     pthread_mutex_lock(&sv->dl_mu);
@@ -277,16 +277,16 @@ static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 enum MHD_Result up_server_respond(struct MHD_Connection *c, conn_t *cn, int status, const char *ctype,
                                const char *body, size_t len, const char *extra_name, const char *extra_val)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r = up_mhd()->create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", ctype);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    up_mhd()->add_response_header(r, "Content-Type", ctype);
+    up_mhd()->add_response_header(r, "Cache-Control", "no-store");
+    up_mhd()->add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (extra_name)
-        MHD_add_response_header(r, extra_name, extra_val);
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
+        up_mhd()->add_response_header(r, extra_name, extra_val);
+    enum MHD_Result ret = up_mhd()->queue_response(c, (unsigned)status, r);
+    up_mhd()->destroy_response(r);
     cn->status = status;
     return ret;
 }
@@ -304,7 +304,7 @@ enum MHD_Result up_server_respond_error(struct MHD_Connection *c, conn_t *cn, in
 
 static const char *api_arg(void *ctx, const char *key)
 {
-    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+    return up_mhd()->lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
 }
 
 static enum MHD_Result handle_api(srv_t *sv, struct MHD_Connection *c, conn_t *cn, const char *url,
@@ -338,7 +338,7 @@ static enum MHD_Result handle_api(srv_t *sv, struct MHD_Connection *c, conn_t *c
          * the dashboard); it touches no event, account or key */
         if (strcmp(action, "ack") && strcmp(action, "resolve") && strcmp(action, "snooze"))
             return up_server_respond_error(c, cn, 404, "alert actions: ack, resolve, snooze (?until=DATE)");
-        const char *until = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "until");
+        const char *until = up_mhd()->lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "until");
         int32_t until_day;
         if (!strcmp(action, "snooze") && (!until || up_date_parse(until, strlen(until), &until_day) < 0))
             return up_server_respond_error(c, cn, 400, "snooze needs ?until=YYYY-MM-DD");
@@ -384,17 +384,17 @@ static enum MHD_Result handle_api(srv_t *sv, struct MHD_Connection *c, conn_t *c
  * or ?key=): what the product's front end may show this user now. */
 static enum MHD_Result handle_nudges(srv_t *sv, struct MHD_Connection *c, conn_t *cn)
 {
-    const char *key = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "key");
+    const char *key = up_mhd()->lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "key");
     char basic_user[128] = "";
     size_t klen = 0;
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *auth = up_mhd()->lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (!key && auth && strncasecmp(auth, "Basic ", 6) == 0) {
         char *pass = NULL;
-        char *u = MHD_basic_auth_get_username_password(c, &pass);
+        char *u = up_mhd()->basic_auth_get_username_password(c, &pass);
         if (u)
             snprintf(basic_user, sizeof basic_user, "%s", u);
-        MHD_free(u);
-        MHD_free(pass);
+        up_mhd()->free(u);
+        up_mhd()->free(pass);
         key = basic_user[0] ? basic_user : NULL;
     }
     if (!key)
@@ -405,8 +405,8 @@ static enum MHD_Result handle_nudges(srv_t *sv, struct MHD_Connection *c, conn_t
     if (scope == 2)
         return up_server_respond_error(c, cn, 403, "this write key is events-only: nudges need a server-side write"
                                                    " key (`uptake keys create --write --server-side`)");
-    const char *user = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user_id");
-    const char *account = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "account_id");
+    const char *user = up_mhd()->lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "user_id");
+    const char *account = up_mhd()->lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "account_id");
     if (!user || !*user)
         return up_server_respond_error(c, cn, 400, "user_id: required");
     up_buf_t out = {0};
@@ -434,18 +434,18 @@ static const char CSP[] = "default-src 'none'; script-src 'self'; style-src 'sel
 static enum MHD_Result respond_asset(struct MHD_Connection *c, conn_t *cn, int status, const char *mime,
                                      const void *data, size_t len, int from_disk)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)data,
+    struct MHD_Response *r = up_mhd()->create_response_from_buffer(len, (void *)data,
                                                              from_disk ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", mime);
-    MHD_add_response_header(r, "Content-Security-Policy", CSP);
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "X-Frame-Options", "DENY");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-    MHD_add_response_header(r, "Cache-Control", from_disk ? "no-store" : "no-cache");
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
+    up_mhd()->add_response_header(r, "Content-Type", mime);
+    up_mhd()->add_response_header(r, "Content-Security-Policy", CSP);
+    up_mhd()->add_response_header(r, "X-Content-Type-Options", "nosniff");
+    up_mhd()->add_response_header(r, "X-Frame-Options", "DENY");
+    up_mhd()->add_response_header(r, "Referrer-Policy", "no-referrer");
+    up_mhd()->add_response_header(r, "Cache-Control", from_disk ? "no-store" : "no-cache");
+    enum MHD_Result ret = up_mhd()->queue_response(c, (unsigned)status, r);
+    up_mhd()->destroy_response(r);
     cn->status = status;
     return ret;
 }
@@ -503,8 +503,8 @@ static up_wire_req_t ingest_req(srv_t *sv, struct MHD_Connection *c, conn_t *cn,
         .method = method,
         .path = url,
         .query = q ? q + 1 : NULL,
-        .content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"),
-        .authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
+        .content_encoding = up_mhd()->lookup_connection_value(c, MHD_HEADER_KIND, "Content-Encoding"),
+        .authorization = up_mhd()->lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"),
         .received_ms = now_ms(),
         .group_type = cn->group_type,
     };
@@ -683,7 +683,7 @@ static enum MHD_Result dispatch(srv_t *sv, struct MHD_Connection *c, conn_t *cn,
     case R_HEALTHZ: {
         char why[512];
         int down = up_server_shard_down(sv, why, sizeof why);   /* a ClickHouse store's shards */
-        if (MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "detail")) {
+        if (up_mhd()->lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "detail")) {
             up_buf_t b = {0};
             up_server_health_detail(sv, &b, down ? why : NULL);
             enum MHD_Result r = up_server_respond(c, cn, sv->store_broken || down ? 503 : 200, "application/json",
@@ -919,7 +919,11 @@ static void start_threads(srv_t *sv, threads_t *t)
 static int serve_until_signal(srv_t *sv, struct sockaddr_in *sa, sigset_t *sigs, char *err, size_t errlen)
 {
     const up_server_cfg_t *cfg = &sv->cfg;
-    struct MHD_Daemon *d = MHD_start_daemon(
+    if (up_mhd_missing()) {
+        snprintf(err, errlen, "the server needs libmicrohttpd (Debian package libmicrohttpd12): %s", up_mhd_missing());
+        return -UP_EIO;
+    }
+    struct MHD_Daemon *d = up_mhd()->start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG,
         0, NULL, NULL, handler, sv,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
@@ -935,7 +939,7 @@ static int serve_until_signal(srv_t *sv, struct sockaddr_in *sa, sigset_t *sigs,
         snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, strerror(errno));
         return -UP_EIO;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info = up_mhd()->get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     char host[64];
     inet_ntop(AF_INET, &sa->sin_addr, host, sizeof host);
     up_server_logf(sv, 0 > sv->cfg.log_level ? 0 : sv->cfg.log_level >= 1 ? 1 : 0,
@@ -944,12 +948,12 @@ static int serve_until_signal(srv_t *sv, struct sockaddr_in *sa, sigset_t *sigs,
     sigwait(sigs, &sig);
     up_server_logf(sv, 1, "%s: draining requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     /* stop accepting; let the requests in flight finish (bounded) */
-    MHD_quiesce_daemon(d);
+    up_mhd()->quiesce_daemon(d);
     for (int i = 0; i < 300 && atomic_load(&sv->in_flight) > 0; i++) {
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    MHD_stop_daemon(d);
+    up_mhd()->stop_daemon(d);
     return 0;
 }
 

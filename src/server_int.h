@@ -19,7 +19,7 @@
 #include "util.h"
 #include "wire.h"
 
-#include <microhttpd.h>
+#include "dynlib.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>

@@ -11,7 +11,7 @@
 
 const char *up_server_session_bearer(struct MHD_Connection *c, size_t *len)
 {
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *h = up_mhd()->lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     if (!h || strncasecmp(h, "Bearer ", 7) != 0)
         return NULL;
     h += 7;
@@ -56,7 +56,7 @@ int up_server_session_ok(srv_t *sv, const char *id, size_t len)
 
 const char *up_server_session_cookie(struct MHD_Connection *c, size_t *len)
 {
-    const char *id = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SESSION_COOKIE);
+    const char *id = up_mhd()->lookup_connection_value(c, MHD_COOKIE_KIND, SESSION_COOKIE);
     if (id)
         *len = strlen(id);
     return id;
@@ -64,9 +64,9 @@ const char *up_server_session_cookie(struct MHD_Connection *c, size_t *len)
 
 int up_server_session_same_origin(struct MHD_Connection *c)
 {
-    const char *site = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
-    const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
-    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    const char *site = up_mhd()->lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    const char *origin = up_mhd()->lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+    const char *host = up_mhd()->lookup_connection_value(c, MHD_HEADER_KIND, "Host");
     if (site)
         return strcmp(site, "same-origin") == 0;
     if (!origin)
@@ -77,15 +77,15 @@ int up_server_session_same_origin(struct MHD_Connection *c)
 
 static enum MHD_Result redirect(struct MHD_Connection *c, conn_t *cn, const char *to, const char *cookie)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *r = up_mhd()->create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!r)
         return MHD_NO;
-    MHD_add_response_header(r, "Location", to);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
+    up_mhd()->add_response_header(r, "Location", to);
+    up_mhd()->add_response_header(r, "Cache-Control", "no-store");
     if (cookie)
-        MHD_add_response_header(r, "Set-Cookie", cookie);
-    enum MHD_Result ret = MHD_queue_response(c, 303, r);
-    MHD_destroy_response(r);
+        up_mhd()->add_response_header(r, "Set-Cookie", cookie);
+    enum MHD_Result ret = up_mhd()->queue_response(c, 303, r);
+    up_mhd()->destroy_response(r);
     cn->status = 303;
     return ret;
 }

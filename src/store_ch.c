@@ -9,7 +9,7 @@
 #include "timeparse.h"
 #include "util.h"
 
-#include <curl/curl.h>
+#include "dynlib.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -217,21 +217,13 @@ void up_ch_query_params(size_t sql_len, char *out, size_t outlen)
     snprintf(out, outlen, "max_query_size=%zu", need > 262144 ? need : (size_t)262144);
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_start(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 void up_ch_curl_auth(const up_ch_t *ch, void *curl)
 {
-    pthread_once(&curl_once, curl_start);
     if (!curl || !ch->user[0])
         return;
-    curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-    curl_easy_setopt(curl, CURLOPT_USERNAME, ch->user);
-    curl_easy_setopt(curl, CURLOPT_PASSWORD, ch->password ? ch->password : "");
+    up_curl()->easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    up_curl()->easy_setopt(curl, CURLOPT_USERNAME, ch->user);
+    up_curl()->easy_setopt(curl, CURLOPT_PASSWORD, ch->password ? ch->password : "");
 }
 
 /* POSTs body to url with the URL parameters params (already escaped);
@@ -243,27 +235,28 @@ static int post_to(const up_ch_t *ch, const char *url, const char *params, const
 {
     char full[2048];
     snprintf(full, sizeof full, "%s/?%s", url, params);
-    pthread_once(&curl_once, curl_start);
-    CURL *c = curl_easy_init();
+    CURL *c = up_curl()->easy_init();
     if (!c)
-        return -UP_ENOMEM;
+        return up_curl_missing() ? up_errf(err, errlen, -UP_EIO, "cannot reach ClickHouse at %s: %s", url,
+                                           up_curl_missing())
+                                 : -UP_ENOMEM;
     up_buf_reset(out);
     up_ch_curl_auth(ch, c);
-    curl_easy_setopt(c, CURLOPT_URL, full);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, total_s);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    CURLcode cc = curl_easy_perform(c);
+    up_curl()->easy_setopt(c, CURLOPT_URL, full);
+    up_curl()->easy_setopt(c, CURLOPT_POST, 1L);
+    up_curl()->easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    up_curl()->easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    up_curl()->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    up_curl()->easy_setopt(c, CURLOPT_WRITEDATA, out);
+    up_curl()->easy_setopt(c, CURLOPT_CONNECTTIMEOUT, connect_s);
+    up_curl()->easy_setopt(c, CURLOPT_TIMEOUT, total_s);
+    up_curl()->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    CURLcode cc = up_curl()->easy_perform(c);
     long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
+    up_curl()->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    up_curl()->easy_cleanup(c);
     if (cc != CURLE_OK)
-        return up_errf(err, errlen, -UP_EIO, "cannot reach ClickHouse at %s: %s", url, curl_easy_strerror(cc));
+        return up_errf(err, errlen, -UP_EIO, "cannot reach ClickHouse at %s: %s", url, up_curl()->easy_strerror(cc));
     if (status != 200 && refused_user(status, out))
         return up_errf(err, errlen, -UP_EIO, "ClickHouse at %s refused the user '%s' (HTTP %ld): check --user and"
                        " --password-file against the server's users.xml", url, ch->user[0] ? ch->user : "default",
@@ -645,14 +638,14 @@ int up_ch_flush(up_ch_t *ch)
     char q[512], params[1024];
     snprintf(q, sizeof q, "INSERT INTO %s.events (ts, user_id, account_id, event, message_id, seq) FORMAT TabSeparated",
              ch->db);
-    char *esc = curl_easy_escape(NULL, q, 0);
+    char *esc = up_curl()->easy_escape(NULL, q, 0);
     if (!esc)
         return -UP_ENOMEM;
     int k = snprintf(params, sizeof params, "insert_distributed_sync=1");
     if (ch->insert_quorum > 0)
         k += snprintf(params + k, sizeof params - (size_t)k, "&insert_quorum=%d", ch->insert_quorum);
     snprintf(params + k, sizeof params - (size_t)k, "&query=%s", esc);
-    curl_free(esc);
+    up_curl()->free(esc);
     up_buf_t out = {0};
     int rc = post(ch, ch->urls[0], params, ch->batch.data, ch->batch.len, &out);
     up_buf_free(&out);

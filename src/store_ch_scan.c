@@ -9,7 +9,7 @@
 #include "store_ch_scan.h"
 #include "util.h"
 
-#include <curl/curl.h>
+#include "dynlib.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,7 +207,7 @@ static size_t on_chunk(char *p, size_t size, size_t nmemb, void *arg)
     stream_t *st = arg;
     size_t n = size * nmemb;
     if (!st->status)
-        curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &st->status);
+        up_curl()->easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &st->status);
     if (st->status != 200) {   /* ClickHouse says why: keep the start of it */
         size_t room = st->body.len < 600 ? 600 - st->body.len : 0;
         return up_buf_append(&st->body, p, n < room ? n : room) < 0 ? 0 : n;
@@ -245,32 +245,33 @@ static int scan_shard(stream_t *st, const char *sql)
     char params[64];
     up_ch_query_params(strlen(sql), params, sizeof params);
     snprintf(url, sizeof url, "%s/?%s", st->url, params);
-    up_ch_curl_auth(st->ch, NULL);   /* libcurl initialised once */
-    if (!(st->curl = curl_easy_init()))
-        return -UP_ENOMEM;
+    if (!(st->curl = up_curl()->easy_init()))
+        return up_curl_missing() ? up_errf(err, errlen, -UP_EIO, "cannot reach ClickHouse at %s: %s", st->url,
+                                           up_curl_missing())
+                                 : -UP_ENOMEM;
     up_ch_curl_auth(st->ch, st->curl);
-    curl_easy_setopt(st->curl, CURLOPT_URL, url);
-    curl_easy_setopt(st->curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(st->curl, CURLOPT_POSTFIELDS, sql);
-    curl_easy_setopt(st->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(sql));
-    curl_easy_setopt(st->curl, CURLOPT_WRITEFUNCTION, on_chunk);
-    curl_easy_setopt(st->curl, CURLOPT_WRITEDATA, st);
-    curl_easy_setopt(st->curl, CURLOPT_CONNECTTIMEOUT, 5L);
+    up_curl()->easy_setopt(st->curl, CURLOPT_URL, url);
+    up_curl()->easy_setopt(st->curl, CURLOPT_POST, 1L);
+    up_curl()->easy_setopt(st->curl, CURLOPT_POSTFIELDS, sql);
+    up_curl()->easy_setopt(st->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(sql));
+    up_curl()->easy_setopt(st->curl, CURLOPT_WRITEFUNCTION, on_chunk);
+    up_curl()->easy_setopt(st->curl, CURLOPT_WRITEDATA, st);
+    up_curl()->easy_setopt(st->curl, CURLOPT_CONNECTTIMEOUT, 5L);
     /* no bound on the whole transfer, which lasts as long as the stream is
      * long and its consumer slow; only on ten minutes of silence (a sort
      * on the server before the first row included) */
-    curl_easy_setopt(st->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(st->curl, CURLOPT_LOW_SPEED_TIME, 600L);
-    curl_easy_setopt(st->curl, CURLOPT_NOSIGNAL, 1L);
-    CURLcode cc = curl_easy_perform(st->curl);
+    up_curl()->easy_setopt(st->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    up_curl()->easy_setopt(st->curl, CURLOPT_LOW_SPEED_TIME, 600L);
+    up_curl()->easy_setopt(st->curl, CURLOPT_NOSIGNAL, 1L);
+    CURLcode cc = up_curl()->easy_perform(st->curl);
     if (!st->status)
-        curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &st->status);
-    curl_easy_cleanup(st->curl);
+        up_curl()->easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &st->status);
+    up_curl()->easy_cleanup(st->curl);
     st->curl = NULL;
     if (st->rc)   /* fn stopped the scan, or a line did not parse */
         return st->rc;
     if (cc != CURLE_OK)
-        return up_errf(err, errlen, -UP_EIO, "cannot reach ClickHouse at %s: %s", st->url, curl_easy_strerror(cc));
+        return up_errf(err, errlen, -UP_EIO, "cannot reach ClickHouse at %s: %s", st->url, up_curl()->easy_strerror(cc));
     if (st->status != 200) {
         size_t n = st->body.len;
         while (n && (st->body.data[n - 1] == '\n' || st->body.data[n - 1] == ' '))
