@@ -849,18 +849,28 @@ static int days_check(const snap_t *s, up_days_t *d)
     return 0;
 }
 
-/* Key-action days and event days sorted, strictly, with sane contents. */
+/* Key-action days and event days sorted, strictly, with sane contents.
+ * The loops look at every entry without branching (they run over a third of
+ * a snapshot's bytes at every open), and say which array failed. */
 static const char *cold_arrays_bad(const up_pair_t *p)
 {
-    for (uint32_t i = 0; i < p->n_ka; i++)
-        if ((i && p->ka[i].day <= p->ka[i - 1].day) || p->ka[i].day <= -DAY_LIMIT || p->ka[i].day >= DAY_LIMIT ||
-            p->ka[i].min_ms < 0 || p->ka[i].min_ms > p->ka[i].max_ms || p->ka[i].max_ms >= UP_MS_PER_DAY)
-            return "its key-action days are out of order or out of range";
-    for (uint32_t i = 0; i < p->n_evd; i++)
-        if ((i && p->evd[i].day <= p->evd[i - 1].day) || p->evd[i].n == 0 || p->evd[i].day <= -DAY_LIMIT ||
-            p->evd[i].day >= DAY_LIMIT)
-            return "its days of active events are out of order or out of range";
-    return NULL;
+    const up_kaday_t *ka = p->ka;
+    const up_evday_t *evd = p->evd;
+    int32_t prev = -DAY_LIMIT;   /* every day must be above it: in range, in order */
+    unsigned bad = 0;
+    for (uint32_t i = 0; i < p->n_ka; i++) {
+        bad |= (unsigned)(ka[i].day <= prev) | (unsigned)(ka[i].day >= DAY_LIMIT) | (unsigned)(ka[i].min_ms < 0) |
+               (unsigned)(ka[i].min_ms > ka[i].max_ms) | (unsigned)(ka[i].max_ms >= (int32_t)UP_MS_PER_DAY);
+        prev = ka[i].day;
+    }
+    if (bad)
+        return "its key-action days are out of order or out of range";
+    prev = -DAY_LIMIT;
+    for (uint32_t i = 0; i < p->n_evd; i++) {
+        bad |= (unsigned)(evd[i].day <= prev) | (unsigned)(evd[i].n == 0) | (unsigned)(evd[i].day >= DAY_LIMIT);
+        prev = evd[i].day;
+    }
+    return bad ? "its days of active events are out of order or out of range" : NULL;
 }
 
 /* Pair record i in place: ids, flags and counts within bounds, nothing owned;
