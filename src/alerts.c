@@ -335,11 +335,10 @@ static int lives_load(sqlite3 *db, lives_t *l)
 {
     memset(l, 0, sizeof *l);
     sqlite3_stmt *q;
-    /* in the order of cmp_live (SQLite's BINARY collation compares as
-     * strcmp does), so that the sort below only checks */
+    /* in the table's order (an ORDER BY through the index reads the rows
+     * at random: ten times slower), sorted below unless already sorted */
     if (sqlite3_prepare_v2(db, "SELECT id, account_id, rule, state, snoozed_until, vals, window, updated_at FROM alerts"
-                               " WHERE state IN ('open','acknowledged','snoozed') ORDER BY account_id, rule, state, id",
-                           -1, &q, NULL) != SQLITE_OK)
+                               " WHERE state IN ('open','acknowledged','snoozed')", -1, &q, NULL) != SQLITE_OK)
         return -UP_EDB;
     size_t cap = 0;
     int rc = 0, step;
@@ -578,9 +577,10 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
     if ((rc = up_alerts_init(db)) < 0)
         snprintf(err, errlen, "cannot create the alert tables: %s", sqlite3_errmsg(db));
     else if ((rc = up_view_open(s, T, UP_VIEW_SIGNALS | UP_VIEW_ALL, &v, err, errlen)) == 0) {
-        up_store_stats_t ss;
-        up_store_stats(s, &ss);
-        st->last_event_ms = ss.events ? ss.max_ts : 0;
+        uint64_t events;
+        int64_t max_ts;
+        up_store_events_span(s, &events, &max_ts);
+        st->last_event_ms = events ? max_ts : 0;
         double t0 = up_now_s(), t1 = t0;
         if ((rc = up_backtest_churn_probability(&v, err, errlen)) == 0 && ((t1 = up_now_s()),
             (rc = evaluate(db, m, &v.portfolio, rules, n_rules, T, st)) < 0))

@@ -865,8 +865,10 @@ static int open_state(srv_t *sv, const up_server_cfg_t *cfg, char *err, size_t e
         sv->alerts_db = NULL;
     }
     free(dbpath);
-    if (sv->alerts_db)
+    if (sv->alerts_db) {
         sqlite3_busy_timeout(sv->alerts_db, 5000);
+        sqlite3_exec(sv->alerts_db, "PRAGMA mmap_size = 1073741824", NULL, NULL, NULL);   /* as the store's */
+    }
     return 0;
 }
 

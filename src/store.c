@@ -1388,6 +1388,16 @@ int up_store_reject(up_store_t *s, const char *source, const char *file, long li
     return rc;
 }
 
+void up_store_events_span(up_store_t *s, uint64_t *events, int64_t *max_ts)
+{
+    *events = 0;
+    *max_ts = INT64_MIN;
+    if (up_st_ensure_rollup(s) < 0)
+        return;
+    *events = s->roll.events;
+    *max_ts = s->roll.max_ts;
+}
+
 void up_store_stats(up_store_t *s, up_store_stats_t *st)
 {
     memset(st, 0, sizeof *st);

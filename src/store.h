@@ -190,6 +190,9 @@ typedef struct {
     uint32_t pairs, users, accounts, event_names;
     int64_t min_ts, max_ts;
 } up_store_stats_t;
+/* The events folded in and the time of the latest (0 and INT64_MIN when
+ * none): what up_store_stats says of them, without its pass over the pairs. */
+void up_store_events_span(up_store_t *s, uint64_t *events, int64_t *max_ts);
 void up_store_stats(up_store_t *s, up_store_stats_t *st);
 
 #endif
