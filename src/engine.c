@@ -62,6 +62,7 @@ typedef struct {
     int64_t T;
     int32_t d0;
     uint32_t *acc_start, *acc_pairs;   /* CSR: pairs of account dict id a */
+    int64_t *acc_first;     /* per account dict id: its pairs' first event (UP_TS_NONE: none) */
 } ctx_t;
 
 static double clamp100(double v)
@@ -612,21 +613,29 @@ static void *worker_run(void *arg)
 }
 
 /* Groups the rollup's pairs by account (a counting sort): the pairs of
- * account id a are acc_pairs[acc_start[a] .. acc_start[a + 1]). */
+ * account id a are acc_pairs[acc_start[a] .. acc_start[a + 1]); and each
+ * account's first event, in the same pass. */
 static int group_pairs(ctx_t *c)
 {
     const up_rollup_t *r = c->r;
     uint32_t n_acc = r->dict[UP_KIND_ACCOUNT].n;
     c->acc_start = calloc(n_acc + 2, sizeof *c->acc_start);
+    c->acc_first = malloc((n_acc + 1) * sizeof *c->acc_first);
     c->acc_pairs = malloc((r->n_pairs + 1) * sizeof *c->acc_pairs);
     up_prefault(c->acc_pairs, (r->n_pairs + 1) * sizeof *c->acc_pairs);
     uint32_t *fill = malloc((n_acc + 1) * sizeof *fill);
-    if (!c->acc_start || !c->acc_pairs || !fill) {
+    if (!c->acc_start || !c->acc_first || !c->acc_pairs || !fill) {
         free(fill);
         return -UP_ENOMEM;
     }
-    for (uint32_t i = 0; i < r->n_pairs; i++)
-        c->acc_start[r->pairs[i].account + 1]++;
+    for (uint32_t a = 0; a <= n_acc; a++)
+        c->acc_first[a] = UP_TS_NONE;
+    for (uint32_t i = 0; i < r->n_pairs; i++) {
+        const up_pair_t *p = &r->pairs[i];
+        c->acc_start[p->account + 1]++;
+        if (p->first_ts < c->acc_first[p->account])
+            c->acc_first[p->account] = p->first_ts;
+    }
     for (uint32_t a = 0; a < n_acc; a++)
         c->acc_start[a + 1] += c->acc_start[a];
     memcpy(fill, c->acc_start, (n_acc + 1) * sizeof *fill);
@@ -639,7 +648,7 @@ static int group_pairs(ctx_t *c)
 int up_engine_level_history(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
                             const up_account_t *acc, int32_t from_day, int32_t to_day, up_level_t *out)
 {
-    ctx_t c = {r, m, e, 0, 0, NULL, NULL};
+    ctx_t c = {r, m, e, 0, 0, NULL, NULL, NULL};
     int rc = group_pairs(&c);
     for (int32_t d = from_day; rc == 0 && d <= to_day; d++) {
         up_account_metrics_t row;
@@ -653,6 +662,7 @@ int up_engine_level_history(const up_rollup_t *r, const up_model_t *m, const up_
     }
     free(c.acc_start);
     free(c.acc_pairs);
+    free(c.acc_first);
     return rc;
 }
 
@@ -681,9 +691,9 @@ int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_enti
 /* The accounts seen in events by T but not in the accounts table (of them
  * only `only` when it is not NULL: the entity tables may hold its rows
  * alone) into out->event_only, sorted by id; out->rows allocated for every
- * account. */
+ * account. acc_first: each account's first event (group_pairs). */
 static int portfolio_start(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e, int64_t T,
-                           const char *only, up_portfolio_t *out)
+                           const char *only, const int64_t *acc_first, up_portfolio_t *out)
 {
     memset(out, 0, sizeof *out);
     out->T = T;
@@ -694,9 +704,8 @@ static int portfolio_start(const up_rollup_t *r, const up_model_t *m, const up_e
     if (!seen)
         return -UP_ENOMEM;
     int64_t only_id = only ? up_dict_find(&r->dict[UP_KIND_ACCOUNT], only, strlen(only)) : -1;
-    for (uint32_t i = 0; i < r->n_pairs; i++)
-        if (r->pairs[i].first_ts <= T && (!only || r->pairs[i].account == only_id))
-            seen[r->pairs[i].account] = 1;
+    for (uint32_t a = 0; a < n_acc; a++)
+        seen[a] = acc_first[a] <= T && (!only || a == only_id);
     for (uint32_t i = 0; i < e->n_accounts; i++) {
         int64_t a = up_dict_find(&r->dict[UP_KIND_ACCOUNT], e->accounts[i].account_id,
                                  strlen(e->accounts[i].account_id));
@@ -777,10 +786,11 @@ static int portfolios(ctx_t *c, const ctx_t *c2, up_portfolio_t *out, up_portfol
 int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
                            int64_t T, const char *only, up_portfolio_t *out)
 {
-    ctx_t c = {r, m, e, T, up_day_of(T), NULL, NULL};
-    int rc = portfolio_start(r, m, e, T, only, out);
+    ctx_t c = {r, m, e, T, up_day_of(T), NULL, NULL, NULL};
+    memset(out, 0, sizeof *out);
+    int rc = group_pairs(&c);
     if (rc == 0)
-        rc = group_pairs(&c);
+        rc = portfolio_start(r, m, e, T, only, c.acc_first, out);
     if (rc == 0 && only) {
         /* (bsearch may not take the NULL of an empty table) */
         const up_account_t *acc = e->n_accounts ? bsearch(only, e->accounts, e->n_accounts, sizeof *e->accounts,
@@ -794,6 +804,7 @@ int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_e
         rc = portfolios(&c, NULL, out, NULL);
     free(c.acc_start);
     free(c.acc_pairs);
+    free(c.acc_first);
     if (rc < 0)
         up_portfolio_free(out);
     return rc;
@@ -802,16 +813,16 @@ int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_e
 int up_engine_portfolio_two(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e, int64_t T,
                             int64_t T2, up_portfolio_t *out, up_portfolio_t *out2)
 {
-    ctx_t c = {r, m, e, T, up_day_of(T), NULL, NULL};
+    ctx_t c = {r, m, e, T, up_day_of(T), NULL, NULL, NULL};
     memset(out, 0, sizeof *out);
     memset(out2, 0, sizeof *out2);
     if (T2 > T)
         return -UP_EINVAL;
-    int rc = portfolio_start(r, m, e, T, NULL, out);
+    int rc = group_pairs(&c);
     if (rc == 0)
-        rc = portfolio_start(r, m, e, T2, NULL, out2);
+        rc = portfolio_start(r, m, e, T, NULL, c.acc_first, out);
     if (rc == 0)
-        rc = group_pairs(&c);
+        rc = portfolio_start(r, m, e, T2, NULL, c.acc_first, out2);
     ctx_t c2 = c;
     c2.T = T2;
     c2.d0 = up_day_of(T2);
@@ -819,6 +830,7 @@ int up_engine_portfolio_two(const up_rollup_t *r, const up_model_t *m, const up_
         rc = portfolios(&c, &c2, out, out2);
     free(c.acc_start);
     free(c.acc_pairs);
+    free(c.acc_first);
     if (rc < 0) {
         up_portfolio_free(out);
         up_portfolio_free(out2);
