@@ -153,13 +153,91 @@ static int judge_targets(const up_model_t *m, const up_account_metrics_t *row, i
     return 0;
 }
 
+/* ---- tickets and milestones, a row at a time --------------------------- */
+
+/* One ticket of the account (ts <= T) into out. */
+static void ticket_add(up_account_extras_t *out, int64_t T, int64_t ts, const char *prio, int has_sat, double sat,
+                       double *sat_sum, int64_t *sat_n)
+{
+    int32_t d0 = up_day_of(T);
+    int64_t from28 = (int64_t)(d0 - 27) * UP_MS_PER_DAY, from90 = (int64_t)(d0 - 89) * UP_MS_PER_DAY;
+    if (ts >= from28)
+        out->tickets_28d++;
+    if (ts < from90)
+        return;
+    out->tickets_90d++;
+    if (prio && (!strcmp(prio, "high") || !strcmp(prio, "urgent") || !strcmp(prio, "critical")))
+        out->urgent_90d++;
+    if (has_sat) {
+        *sat_sum += sat;
+        (*sat_n)++;
+    }
+}
+
+/* Satisfaction and friction once the account's tickets are in. */
+static void tickets_done(const up_model_t *m, const up_account_metrics_t *row, int64_t error_events_28d,
+                         double sat_sum, int64_t sat_n, up_account_extras_t *out)
+{
+    out->satisfaction_90d = sat_n ? sat_sum / (double)sat_n : NAN;
+    int64_t frictions = out->tickets_28d + (error_events_28d > 0 ? error_events_28d : 0);
+    out->friction = row->active_users ? (double)frictions / (double)row->active_users : NAN;
+    out->friction_flag = !isnan(out->friction) && out->friction >= 0.5 && !isnan(row->breadth) &&
+                         row->breadth >= m->settings.level_breadth_min;
+}
+
+/* The ticket columns of st from column c on (ts, priority, satisfaction). */
+static void ticket_row(sqlite3_stmt *st, int c, up_account_extras_t *out, int64_t T, double *sat_sum, int64_t *sat_n)
+{
+    ticket_add(out, T, sqlite3_column_int64(st, c), (const char *)sqlite3_column_text(st, c + 1),
+               sqlite3_column_type(st, c + 2) != SQLITE_NULL, sqlite3_column_double(st, c + 2), sat_sum, sat_n);
+}
+
+/* One milestone (in due order) from the columns of st from column c on
+ * (name, due, done_at, owner) into out. */
+static int milestone_row(sqlite3_stmt *st, int c, int64_t T, up_account_extras_t *out, uint32_t *cap,
+                         int64_t *done_28, int64_t *due_28)
+{
+    int32_t d0 = up_day_of(T);
+    int64_t from28 = (int64_t)(d0 - 27) * UP_MS_PER_DAY;
+    if (out->n_milestones == *cap) {
+        uint32_t nc = *cap ? *cap * 2 : 8;
+        up_milestone_t *q = realloc(out->milestones, nc * sizeof *q);
+        if (!q)
+            return -UP_ENOMEM;
+        out->milestones = q;
+        *cap = nc;
+    }
+    up_milestone_t *ms = &out->milestones[out->n_milestones++];
+    memset(ms, 0, sizeof *ms);
+    const char *name = (const char *)sqlite3_column_text(st, c), *owner = (const char *)sqlite3_column_text(st, c + 3);
+    snprintf(ms->name, sizeof ms->name, "%s", name ? name : "");
+    snprintf(ms->owner, sizeof ms->owner, "%s", owner ? owner : "");
+    ms->due = col_ts(st, c + 1);
+    ms->done_at = col_ts(st, c + 2);
+    int done = ms->done_at != UP_TS_NONE && ms->done_at <= T;
+    out->done += done;
+    if (!done && ms->due != UP_TS_NONE && ms->due < T) {
+        ms->overdue_days = (int)(d0 - up_day_of(ms->due));
+        out->overdue++;
+        out->stalled += ms->overdue_days >= 7;
+    }
+    if (done && ms->done_at >= from28)
+        (*done_28)++;
+    if (ms->due != UP_TS_NONE && ms->due >= from28 && ms->due <= T)
+        (*due_28)++;
+    return 0;
+}
+
+static void milestones_done(int64_t done_28, int64_t due_28, up_account_extras_t *out)
+{
+    out->done_per_week = (double)done_28 / 4.0;
+    out->planned_per_week = (double)due_28 / 4.0;
+}
+
 /* Tickets in window(28) and window(90), satisfaction, and friction. */
 static void tickets_of(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row,
                        int64_t T, int64_t error_events_28d, up_account_extras_t *out)
 {
-    const char *id = row->account->account_id;
-    int32_t d0 = up_day_of(T);
-    int64_t from28 = (int64_t)(d0 - 27) * UP_MS_PER_DAY, from90 = (int64_t)(d0 - 89) * UP_MS_PER_DAY;
     sqlite3_stmt *st;
     double sat_sum = 0;
     int64_t sat_n = 0;
@@ -168,31 +246,14 @@ static void tickets_of(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, co
                         &st) != SQLITE_OK)
         st = NULL;
     if (st) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 1, row->account->account_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, T);
     }
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        int64_t ts = sqlite3_column_int64(st, 0);
-        const char *prio = (const char *)sqlite3_column_text(st, 1);
-        if (ts >= from28)
-            out->tickets_28d++;
-        if (ts < from90)
-            continue;
-        out->tickets_90d++;
-        if (prio && (!strcmp(prio, "high") || !strcmp(prio, "urgent") || !strcmp(prio, "critical")))
-            out->urgent_90d++;
-        if (sqlite3_column_type(st, 2) != SQLITE_NULL) {
-            sat_sum += sqlite3_column_double(st, 2);
-            sat_n++;
-        }
-    }
+    while (st && sqlite3_step(st) == SQLITE_ROW)
+        ticket_row(st, 0, out, T, &sat_sum, &sat_n);
     if (st)
         up_stmt_done(sc, st);
-    out->satisfaction_90d = sat_n ? sat_sum / (double)sat_n : NAN;
-    int64_t frictions = out->tickets_28d + (error_events_28d > 0 ? error_events_28d : 0);
-    out->friction = row->active_users ? (double)frictions / (double)row->active_users : NAN;
-    out->friction_flag = !isnan(out->friction) && out->friction >= 0.5 && !isnan(row->breadth) &&
-                         row->breadth >= m->settings.level_breadth_min;
+    tickets_done(m, row, error_events_28d, sat_sum, sat_n, out);
 }
 
 /* The account's milestones by due date, overdue and stalled ones, and
@@ -200,8 +261,6 @@ static void tickets_of(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, co
 static int milestones_of(up_stmt_cache_t *sc, sqlite3 *db, const char *id, int64_t T, up_account_extras_t *out)
 {
     sqlite3_stmt *st;
-    int32_t d0 = up_day_of(T);
-    int64_t from28 = (int64_t)(d0 - 27) * UP_MS_PER_DAY;
     if (up_stmt_prepare(sc, db, "SELECT name, due, done_at, owner FROM milestones WHERE account_id = ?"
                                 " ORDER BY due IS NULL, due, name", &st) != SQLITE_OK)
         st = NULL;
@@ -209,41 +268,103 @@ static int milestones_of(up_stmt_cache_t *sc, sqlite3 *db, const char *id, int64
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     uint32_t cap = 0;
     int64_t done_28 = 0, due_28 = 0;
-    while (st && sqlite3_step(st) == SQLITE_ROW) {
-        if (out->n_milestones == cap) {
-            uint32_t c = cap ? cap * 2 : 8;
-            up_milestone_t *q = realloc(out->milestones, c * sizeof *q);
-            if (!q) {
-                up_stmt_done(sc, st);
-                return -UP_ENOMEM;
-            }
-            out->milestones = q;
-            cap = c;
-        }
-        up_milestone_t *ms = &out->milestones[out->n_milestones++];
-        memset(ms, 0, sizeof *ms);
-        const char *name = (const char *)sqlite3_column_text(st, 0), *owner = (const char *)sqlite3_column_text(st, 3);
-        snprintf(ms->name, sizeof ms->name, "%s", name ? name : "");
-        snprintf(ms->owner, sizeof ms->owner, "%s", owner ? owner : "");
-        ms->due = col_ts(st, 1);
-        ms->done_at = col_ts(st, 2);
-        int done = ms->done_at != UP_TS_NONE && ms->done_at <= T;
-        out->done += done;
-        if (!done && ms->due != UP_TS_NONE && ms->due < T) {
-            ms->overdue_days = (int)(d0 - up_day_of(ms->due));
-            out->overdue++;
-            out->stalled += ms->overdue_days >= 7;
-        }
-        if (done && ms->done_at >= from28)
-            done_28++;
-        if (ms->due != UP_TS_NONE && ms->due >= from28 && ms->due <= T)
-            due_28++;
-    }
+    int rc = 0;
+    while (rc == 0 && st && sqlite3_step(st) == SQLITE_ROW)
+        rc = milestone_row(st, 0, T, out, &cap, &done_28, &due_28);
     if (st)
         up_stmt_done(sc, st);
-    out->done_per_week = (double)done_28 / 4.0;
-    out->planned_per_week = (double)due_28 / 4.0;
+    milestones_done(done_28, due_28, out);
+    return rc;
+}
+
+/* ---- the same for every account of a portfolio, two queries in all ------ */
+
+struct up_facts_cursor {
+    sqlite3_stmt *st;
+    int row;                /* st is on a row */
+};
+
+static void cursor_open(up_facts_cursor_t *c, sqlite3 *db, const char *sql, int64_t T)
+{
+    memset(c, 0, sizeof *c);
+    /* a store written by an older uptake may lack a table: no rows then */
+    if (sqlite3_prepare_v2(db, sql, -1, &c->st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(c->st);
+        c->st = NULL;
+        return;
+    }
+    if (sqlite3_bind_parameter_count(c->st) > 0)
+        sqlite3_bind_int64(c->st, 1, T);
+    c->row = sqlite3_step(c->st) == SQLITE_ROW;
+}
+
+/* Moves c to the first row of account id (or past it) and says whether it
+ * is on one: rows come by account_id, as SQLite's BINARY collation orders
+ * them, which is strcmp's order for text without NUL. */
+static int cursor_at(up_facts_cursor_t *c, const char *id)
+{
+    while (c->row) {
+        const char *a = (const char *)sqlite3_column_text(c->st, 0);
+        int cmp = a ? strcmp(a, id) : -1;
+        if (cmp >= 0)
+            return cmp == 0;
+        c->row = sqlite3_step(c->st) == SQLITE_ROW;
+    }
     return 0;
+}
+
+int up_engine_signal_facts_open(sqlite3 *db, int64_t T, up_signal_facts_t *f)
+{
+    memset(f, 0, sizeof *f);
+    f->T = T;
+    f->tickets = malloc(sizeof *f->tickets);
+    f->milestones = malloc(sizeof *f->milestones);
+    if (!f->tickets || !f->milestones) {
+        free(f->tickets);
+        free(f->milestones);
+        memset(f, 0, sizeof *f);
+        return -UP_ENOMEM;
+    }
+    cursor_open(f->tickets, db, "SELECT account_id, ts, priority, satisfaction FROM tickets WHERE ts <= ?1"
+                                " ORDER BY account_id", T);
+    cursor_open(f->milestones, db, "SELECT account_id, name, due, done_at, owner FROM milestones"
+                                   " ORDER BY account_id, due IS NULL, due, name", T);
+    return 0;
+}
+
+int up_engine_signal_facts_next(up_signal_facts_t *f, const up_model_t *m, const up_account_metrics_t *row,
+                                int64_t error_events_28d, up_account_extras_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->error_events_28d = error_events_28d;
+    for (int k = 0; k < UP_SURVEY_MONTHS; k++)
+        out->months[k].nps = out->months[k].csat = NAN;
+    const char *id = row->account->account_id;
+    double sat_sum = 0;
+    int64_t sat_n = 0;
+    for (up_facts_cursor_t *c = f->tickets; cursor_at(c, id); c->row = sqlite3_step(c->st) == SQLITE_ROW)
+        ticket_row(c->st, 1, out, f->T, &sat_sum, &sat_n);
+    tickets_done(m, row, error_events_28d, sat_sum, sat_n, out);
+    uint32_t cap = 0;
+    int64_t done_28 = 0, due_28 = 0;
+    int rc = 0;
+    for (up_facts_cursor_t *c = f->milestones; rc == 0 && cursor_at(c, id); c->row = sqlite3_step(c->st) == SQLITE_ROW)
+        rc = milestone_row(c->st, 1, f->T, out, &cap, &done_28, &due_28);
+    milestones_done(done_28, due_28, out);
+    if (rc < 0)
+        up_account_extras_free(out);
+    return rc;
+}
+
+void up_engine_signal_facts_close(up_signal_facts_t *f)
+{
+    if (f->tickets)
+        sqlite3_finalize(f->tickets->st);
+    if (f->milestones)
+        sqlite3_finalize(f->milestones->st);
+    free(f->tickets);
+    free(f->milestones);
+    memset(f, 0, sizeof *f);
 }
 
 /* NPS and CSAT per calendar month, the six ending with T's month. */
@@ -297,39 +418,22 @@ static int surveys_of(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, con
     return 0;
 }
 
-/* The extras; full: the targets and the survey months too (the signals
- * read only the tickets, friction and milestones). */
-static int extras(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row, int64_t T,
-                  int64_t error_events_28d, const double *workflow_share, int full, up_account_extras_t *out)
-{
-    memset(out, 0, sizeof *out);
-    out->error_events_28d = error_events_28d;
-    for (int k = 0; k < UP_SURVEY_MONTHS; k++)
-        out->months[k].nps = out->months[k].csat = NAN;
-    int rc = full && judge_targets(m, row, T, workflow_share, out) < 0 ? -UP_ENOMEM : 0;
-    if (rc == 0) {
-        tickets_of(sc, db, m, row, T, error_events_28d, out);
-        rc = milestones_of(sc, db, row->account->account_id, T, out);
-    }
-    if (rc == 0 && full)
-        rc = surveys_of(sc, db, m, row->account->account_id, T, out);
-    if (rc < 0)
-        up_account_extras_free(out);
-    return rc;
-}
-
 int up_engine_account_extras(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m, const up_account_metrics_t *row,
                              int64_t T, int64_t error_events_28d, const double *workflow_share,
                              up_account_extras_t *out)
 {
-    return extras(sc, db, m, row, T, error_events_28d, workflow_share, 1, out);
-}
-
-int up_engine_account_signal_facts(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m,
-                                   const up_account_metrics_t *row, int64_t T, int64_t error_events_28d,
-                                   up_account_extras_t *out)
-{
-    return extras(sc, db, m, row, T, error_events_28d, NULL, 0, out);
+    memset(out, 0, sizeof *out);
+    out->error_events_28d = error_events_28d;
+    int rc = judge_targets(m, row, T, workflow_share, out) < 0 ? -UP_ENOMEM : 0;
+    if (rc == 0) {
+        tickets_of(sc, db, m, row, T, error_events_28d, out);
+        rc = milestones_of(sc, db, row->account->account_id, T, out);
+    }
+    if (rc == 0)
+        rc = surveys_of(sc, db, m, row->account->account_id, T, out);
+    if (rc < 0)
+        up_account_extras_free(out);
+    return rc;
 }
 
 void up_account_extras_free(up_account_extras_t *x)

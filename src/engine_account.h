@@ -56,11 +56,21 @@ int up_engine_account_extras(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t 
                              int64_t T, int64_t error_events_28d, const double *workflow_share,
                              up_account_extras_t *out);
 
-/* What the signals read of the extras: the tickets, friction and
- * milestones; the targets and survey months are left empty (months NAN). */
-int up_engine_account_signal_facts(up_stmt_cache_t *sc, sqlite3 *db, const up_model_t *m,
-                                   const up_account_metrics_t *row, int64_t T, int64_t error_events_28d,
-                                   up_account_extras_t *out);
+/* What the signals read of the extras (the tickets, friction and
+ * milestones; the targets and survey months left empty, months NAN), for
+ * every account of a portfolio from two queries walked in account order:
+ * open, then next for each row in account_id order (each call fills out,
+ * to be freed with up_account_extras_free), then close. The same values
+ * as up_engine_account_extras gives for each. */
+typedef struct up_facts_cursor up_facts_cursor_t;
+typedef struct {
+    int64_t T;
+    up_facts_cursor_t *tickets, *milestones;
+} up_signal_facts_t;
+int up_engine_signal_facts_open(sqlite3 *db, int64_t T, up_signal_facts_t *f);
+int up_engine_signal_facts_next(up_signal_facts_t *f, const up_model_t *m, const up_account_metrics_t *row,
+                                int64_t error_events_28d, up_account_extras_t *out);
+void up_engine_signal_facts_close(up_signal_facts_t *f);
 
 struct up_store;
 /* Counts the use events (not passive, advanced included) of each model

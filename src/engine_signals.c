@@ -40,12 +40,13 @@ int up_engine_signals(const up_signals_src_t *src, up_portfolio_t *p)
 {
     int32_t d0 = up_day_of(src->T);
     uint32_t k = 0;
-    up_stmt_cache_t sc = {0};   /* the same three queries for every account */
-    /* one read transaction for them all: each query on its own takes and
-     * drops SQLite's file locks (two fcntl and a stat per query) */
+    /* the tickets and milestones of every account from two queries, in
+     * one read transaction (each query on its own takes and drops SQLite's
+     * file locks) */
     int own_txn = sqlite3_get_autocommit(src->db) && sqlite3_exec(src->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
-    int rc = 0;
-    for (uint32_t i = 0; i < p->n_rows && rc != -UP_ENOMEM; i++) {
+    up_signal_facts_t facts;
+    int rc = up_engine_signal_facts_open(src->db, src->T, &facts);
+    for (uint32_t i = 0; i < p->n_rows && rc == 0; i++) {
         up_account_metrics_t *row = &p->rows[i];
         const char *id = row->account->account_id;
         /* both portfolios are sorted by account_id: walk them together */
@@ -57,13 +58,13 @@ int up_engine_signals(const up_signals_src_t *src, up_portfolio_t *p)
         row->champion_quiet = aid >= 0 ? src->quiet[aid] : -1;
         int64_t errors = src->errors ? (aid >= 0 ? src->errors[aid] : 0) : -1;
         up_account_extras_t x;
-        rc = up_engine_account_signal_facts(&sc, src->db, src->m, row, src->T, errors, &x);
+        rc = up_engine_signal_facts_next(&facts, src->m, row, errors, &x);
         if (rc == 0) {
             crm_signals(&x, d0, src->T, row);
             up_account_extras_free(&x);
         }
     }
-    up_stmt_cache_free(&sc);   /* before the end of the transaction: none may still be stepping */
+    up_engine_signal_facts_close(&facts);   /* before the end of the transaction: none may still be stepping */
     if (own_txn)
         sqlite3_exec(src->db, "COMMIT", NULL, NULL, NULL);
     return rc == -UP_ENOMEM ? rc : 0;
