@@ -19,7 +19,6 @@ static int fail(char *err, size_t errlen, int rc, const char *why)
 
 typedef struct {
     sqlite3 *db;
-    char *own_path;         /* uptake.db, to read on a connection of the thread's own; NULL: db */
     int64_t survey_from, survey_to;
     unsigned parts;
     const char *only;
@@ -33,24 +32,8 @@ static void *entities_thread(void *arg)
 {
     entities_job_t *job = arg;
     double t = up_now_s();
-    /* a read-only connection of its own, without SQLite's per-call mutex
-     * (one thread uses it): a lock and an unlock for every step and column
-     * of some 150,000 rows were a fifth of this load; the store's connection
-     * when it cannot be opened */
-    sqlite3 *own = NULL, *db = job->db;
-    if (job->own_path) {
-        if (sqlite3_open_v2(job->own_path, &own, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) == SQLITE_OK) {
-            sqlite3_busy_timeout(own, 10000);
-            sqlite3_exec(own, "PRAGMA mmap_size = 1073741824", NULL, NULL, NULL);
-            db = own;
-        } else {
-            sqlite3_close(own);
-            own = NULL;
-        }
-    }
-    job->rc = up_entities_load(db, job->survey_from, job->survey_to, job->parts, job->only, &job->e, job->err,
+    job->rc = up_entities_load(job->db, job->survey_from, job->survey_to, job->parts, job->only, &job->e, job->err,
                                sizeof job->err);
-    sqlite3_close(own);
     job->secs = up_now_s() - t;
     return NULL;
 }
@@ -59,16 +42,11 @@ static void *entities_thread(void *arg)
  * account `only` when it is not NULL). */
 static int load(up_view_t *v, unsigned what, int64_t survey_from, const char *only, char *err, size_t errlen)
 {
-    sqlite3 *db = up_store_db(v->store);
-    entities_job_t job = {db, NULL, survey_from, v->T, what & UP_VIEW_LIFECYCLE ? 0u : (unsigned)UP_ENT_ALL, only,
-                          {0}, 0, "", 0};
+    entities_job_t job = {up_store_db(v->store), survey_from, v->T,
+                          what & UP_VIEW_LIFECYCLE ? 0u : (unsigned)UP_ENT_ALL, only, {0}, 0, "", 0};
     pthread_t tid;
     int threaded = 0;
     if (what & UP_VIEW_ENTITIES) {
-        /* its own connection sees what the store's sees only when the
-         * store's has no transaction open (whose changes it would miss) */
-        if (sqlite3_get_autocommit(db))
-            job.own_path = up_store_db_path(up_store_dir(v->store));
         threaded = pthread_create(&tid, NULL, entities_thread, &job) == 0;
         if (!threaded)
             entities_thread(&job);
@@ -81,7 +59,6 @@ static int load(up_view_t *v, unsigned what, int64_t survey_from, const char *on
     v->secs_rollup = up_now_s() - t;
     if (threaded)
         pthread_join(tid, NULL);
-    free(job.own_path);
     if (rc == 0) {
         v->rollup = r;
         v->rollup_owned_ = owned ? r : NULL;
