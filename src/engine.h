@@ -82,6 +82,21 @@ typedef struct {
     uint32_t n_event_only;
 } up_portfolio_t;
 
+/* The rollup's pairs grouped by account (a counting sort): the pairs of
+ * account dict id a are acc_pairs[acc_start[a] .. acc_start[a + 1]), in id
+ * order; acc_first[a] is the first event of any of them (UP_TS_NONE when
+ * none). Every portfolio over a rollup starts from it: a caller computing
+ * several can compute it once (while it waits for something else) and hand
+ * it to the _grouped functions, as long as no event is folded into the
+ * rollup meanwhile (given groups of another size they compute their own). */
+typedef struct {
+    uint32_t *acc_start, *acc_pairs;
+    int64_t *acc_first;
+    uint32_t n_accounts, n_pairs;   /* of the rollup it was computed from */
+} up_pair_groups_t;
+int up_engine_group_pairs(const up_rollup_t *r, up_pair_groups_t *g);
+void up_engine_pair_groups_free(up_pair_groups_t *g);
+
 /* Computes every account's metrics as of T. The rollup, model and entities
  * are borrowed and must outlive the portfolio. */
 int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
@@ -96,6 +111,13 @@ int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_e
  * both. On failure both are empty. */
 int up_engine_portfolio_two(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e, int64_t T,
                             int64_t T2, up_portfolio_t *out, up_portfolio_t *out2);
+/* up_engine_portfolio_of and up_engine_portfolio_two from groups g of r
+ * (NULL: computed here). */
+int up_engine_portfolio_grouped(const up_rollup_t *r, const up_pair_groups_t *g, const up_model_t *m,
+                                const up_entities_t *e, int64_t T, const char *only, up_portfolio_t *out);
+int up_engine_portfolio_two_grouped(const up_rollup_t *r, const up_pair_groups_t *g, const up_model_t *m,
+                                    const up_entities_t *e, int64_t T, int64_t T2, up_portfolio_t *out,
+                                    up_portfolio_t *out2);
 void up_portfolio_free(up_portfolio_t *p);
 
 /* The level of one account at the end of each day from_day .. to_day into

@@ -57,6 +57,10 @@ static int load(up_view_t *v, unsigned what, int64_t survey_from, const char *on
     if (what & UP_VIEW_ROLLUP)
         rc = up_store_rollup(v->store, v->T, &r, &owned);
     v->secs_rollup = up_now_s() - t;
+    /* while the entity tables load: the pairs by account, which the
+     * portfolios start from (without them they group their own) */
+    if (rc == 0 && r && (what & UP_VIEW_PORTFOLIO) && up_engine_group_pairs(r, &v->groups_) < 0)
+        memset(&v->groups_, 0, sizeof v->groups_);
     if (threaded)
         pthread_join(tid, NULL);
     if (rc == 0) {
@@ -199,11 +203,13 @@ static int open_view(up_store_t *s, int64_t T, unsigned what, const char *only, 
         int64_t T_before = up_engine_end_of_day(v->d0 - v->model->alert_settings.health_drop_days);
         if ((rc = up_engine_workflow_key_actions(s, v->rollup, v->model, T, &v->entities, &v->wf_ka_)) < 0 ||
             (rc = (what & UP_VIEW_SIGNALS) && T_before <= T
-                      ? up_engine_portfolio_two(v->rollup, v->model, &v->entities, T, T_before, &v->portfolio,
-                                                &v->before)
-                      : up_engine_portfolio_of(v->rollup, v->model, &v->entities, T, only, &v->portfolio)) < 0 ||
+                      ? up_engine_portfolio_two_grouped(v->rollup, &v->groups_, v->model, &v->entities, T, T_before,
+                                                        &v->portfolio, &v->before)
+                      : up_engine_portfolio_grouped(v->rollup, &v->groups_, v->model, &v->entities, T, only,
+                                                    &v->portfolio)) < 0 ||
             ((what & UP_VIEW_SIGNALS) && T_before > T &&
-             (rc = up_engine_portfolio(v->rollup, v->model, &v->entities, T_before, &v->before)) < 0))
+             (rc = up_engine_portfolio_grouped(v->rollup, &v->groups_, v->model, &v->entities, T_before, NULL,
+                                               &v->before)) < 0))
             fail(err, errlen, rc, NULL);
         if (rc == 0 && (what & UP_VIEW_SIGNALS)) {
             double t1 = up_now_s();
@@ -238,7 +244,7 @@ int up_view_portfolio_at(up_view_t *v, int64_t T2, up_portfolio_t *out, char *er
     up_workflows_t wf;
     int rc = up_engine_workflow_key_actions(v->store, v->rollup, v->model, T2, &v->entities, &wf);
     if (rc == 0)
-        rc = up_engine_portfolio(v->rollup, v->model, &v->entities, T2, out);
+        rc = up_engine_portfolio_grouped(v->rollup, &v->groups_, v->model, &v->entities, T2, NULL, out);
     up_workflows_free(&wf);
     v->entities.ka_pair = NULL;
     v->entities.ka_ts = NULL;
@@ -283,6 +289,7 @@ void up_view_close(up_view_t *v)
     up_portfolio_free(&v->before);
     up_portfolio_free(&v->portfolio);
     up_workflows_free(&v->wf_ka_);
+    up_engine_pair_groups_free(&v->groups_);
     if (v->have_entities_)
         up_entities_free(&v->entities);
     if (v->rollup_owned_) {

@@ -52,6 +52,7 @@ typedef struct up_view {
     double secs_signals;          /* of secs_metrics, the signals' */
     /* private */
     up_rollup_t *rollup_owned_;
+    up_pair_groups_t groups_;     /* the rollup's pairs by account, for the portfolios */
     up_workflows_t wf_ka_;
     double *share_;
     int have_entities_;
