@@ -144,6 +144,17 @@ static int cmp_str(const char *a, const char *b)
         (hi) = l_;                                                           \
     } while (0)
 
+/* The rows [lo, hi) of account acc in entity table arr (UP_ROWS_* t):
+ * found when the entities were loaded, or searched for. */
+#define ROWS_OF(e, acc, arr, n, t, lo, hi)                                   \
+    do {                                                                     \
+        if ((acc)->has_rows) {                                               \
+            (lo) = (acc)->rows[t][0];                                        \
+            (hi) = (acc)->rows[t][1];                                        \
+        } else                                                               \
+            RANGE_OF(arr, n, account_id, (acc)->account_id, lo, hi);         \
+    } while (0)
+
 /* What one pass over an account's pairs gathers. */
 typedef struct {
     int64_t sum_dau, cohort, activated, champions, champions_active, first_ka;
@@ -367,7 +378,7 @@ static void nps_of(const ctx_t *c, const up_account_t *acc, up_account_metrics_t
 {
     const up_settings_t *set = &c->m->settings;
     uint32_t s_lo, s_hi;
-    RANGE_OF(c->e->surveys, c->e->n_surveys, account_id, acc->account_id, s_lo, s_hi);
+    ROWS_OF(c->e, acc, c->e->surveys, c->e->n_surveys, UP_ROWS_SURVEYS, s_lo, s_hi);
     int64_t answers = 0, promoters = 0, detractors = 0;
     int64_t nps_from = (int64_t)(c->d0 - (set->nps_window_days - 1)) * UP_MS_PER_DAY;
     for (uint32_t i = s_lo; i < s_hi; i++) {
@@ -443,7 +454,7 @@ static void level_of(const ctx_t *c, const up_account_t *acc, up_account_metrics
     const up_settings_t *set = &c->m->settings;
     int64_t T = c->T;
     uint32_t o_lo, o_hi;
-    RANGE_OF(c->e->outcomes, c->e->n_outcomes, account_id, acc->account_id, o_lo, o_hi);
+    ROWS_OF(c->e, acc, c->e->outcomes, c->e->n_outcomes, UP_ROWS_OUTCOMES, o_lo, o_hi);
     for (uint32_t i = o_lo; i < o_hi;) {
         uint32_t j = i, last = i;
         while (j < o_hi && strcmp(c->e->outcomes[j].metric, c->e->outcomes[i].metric) == 0) {
@@ -901,7 +912,7 @@ int64_t up_engine_seats_at(const up_entities_t *e, const up_account_t *acc, int6
 {
     /* with subscriptions loaded, seats are those active at T */
     uint32_t b_lo, b_hi;
-    RANGE_OF(e->subscriptions, e->n_subscriptions, account_id, acc->account_id, b_lo, b_hi);
+    ROWS_OF(e, acc, e->subscriptions, e->n_subscriptions, UP_ROWS_SUBSCRIPTIONS, b_lo, b_hi);
     if (b_hi == b_lo)
         return acc->seats;
     int64_t seats = 0;
@@ -932,7 +943,7 @@ up_status_t up_engine_status_at(const up_entities_t *e, const up_account_t *acc,
             later_start = 1;
     }
     uint32_t lo, hi;
-    RANGE_OF(e->subscriptions, e->n_subscriptions, account_id, acc->account_id, lo, hi);
+    ROWS_OF(e, acc, e->subscriptions, e->n_subscriptions, UP_ROWS_SUBSCRIPTIONS, lo, hi);
     for (uint32_t i = lo; i < hi; i++) {
         int64_t t = e->subscriptions[i].start;
         if (t <= T) {
@@ -943,7 +954,7 @@ up_status_t up_engine_status_at(const up_entities_t *e, const up_account_t *acc,
     }
     if (acc->churned_at != UP_NO_DAY && day_start(acc->churned_at) <= T)
         last_churn = day_start(acc->churned_at);
-    RANGE_OF(e->churns, e->n_churns, account_id, acc->account_id, lo, hi);
+    ROWS_OF(e, acc, e->churns, e->n_churns, UP_ROWS_CHURNS, lo, hi);
     for (uint32_t i = lo; i < hi; i++)
         if (e->churns[i].ts <= T && e->churns[i].ts > last_churn)
             last_churn = e->churns[i].ts;
@@ -958,7 +969,7 @@ up_status_t up_engine_status_at(const up_entities_t *e, const up_account_t *acc,
 double up_engine_contract_arr_at(const up_entities_t *e, const up_account_t *acc, int64_t T)
 {
     uint32_t lo, hi;
-    RANGE_OF(e->subscriptions, e->n_subscriptions, account_id, acc->account_id, lo, hi);
+    ROWS_OF(e, acc, e->subscriptions, e->n_subscriptions, UP_ROWS_SUBSCRIPTIONS, lo, hi);
     if (hi == lo)
         return acc->arr;
     /* subscriptions exist: those active with an ARR are what is paid (0 when none) */
@@ -976,7 +987,7 @@ int32_t up_engine_renewal_day(const up_entities_t *e, const up_account_t *acc)
     if (acc->renewal_date != UP_NO_DAY)
         return acc->renewal_date;
     uint32_t lo, hi;
-    RANGE_OF(e->subscriptions, e->n_subscriptions, account_id, acc->account_id, lo, hi);
+    ROWS_OF(e, acc, e->subscriptions, e->n_subscriptions, UP_ROWS_SUBSCRIPTIONS, lo, hi);
     int64_t last_start = INT64_MIN, end = UP_TS_NONE;
     for (uint32_t i = lo; i < hi; i++) {
         const up_subscription_t *b = &e->subscriptions[i];
@@ -999,7 +1010,7 @@ int up_engine_churned_between(const up_entities_t *e, const up_account_t *acc, i
     if (acc->churned_at != UP_NO_DAY && day_start(acc->churned_at) > from && day_start(acc->churned_at) <= to)
         return 1;
     uint32_t lo, hi;
-    RANGE_OF(e->churns, e->n_churns, account_id, acc->account_id, lo, hi);
+    ROWS_OF(e, acc, e->churns, e->n_churns, UP_ROWS_CHURNS, lo, hi);
     for (uint32_t i = lo; i < hi; i++)
         if (e->churns[i].ts > from && e->churns[i].ts <= to)
             return 1;
@@ -1017,8 +1028,8 @@ static int cmp_lifecycle(const void *pa, const void *pb)
 int up_engine_lifecycle(const up_entities_t *e, const up_account_t *acc, up_lifecycle_event_t **out, uint32_t *n)
 {
     uint32_t lo, hi, klo, khi;
-    RANGE_OF(e->subscriptions, e->n_subscriptions, account_id, acc->account_id, lo, hi);
-    RANGE_OF(e->churns, e->n_churns, account_id, acc->account_id, klo, khi);
+    ROWS_OF(e, acc, e->subscriptions, e->n_subscriptions, UP_ROWS_SUBSCRIPTIONS, lo, hi);
+    ROWS_OF(e, acc, e->churns, e->n_churns, UP_ROWS_CHURNS, klo, khi);
     up_lifecycle_event_t *ev = malloc(((size_t)(hi - lo) + (khi - klo) + 3) * sizeof *ev);
     if (!ev)
         return -UP_ENOMEM;

@@ -66,6 +66,35 @@ static int grow(void **p, uint32_t *cap, uint32_t n, size_t size)
     return 0;
 }
 
+/* Each table account's rows in the other tables, by one walk of each
+ * (every table is sorted by account_id as strcmp orders it). */
+#define ROWS_OF(arr, n, t)                                                   \
+    do {                                                                     \
+        uint32_t j_ = 0;                                                     \
+        for (uint32_t i_ = 0; i_ < e->n_accounts; i_++) {                    \
+            up_account_t *a_ = &e->accounts[i_];                             \
+            while (j_ < (n) && strcmp((arr)[j_].account_id, a_->account_id) < 0) \
+                j_++;                                                        \
+            a_->rows[t][0] = j_;                                             \
+            while (j_ < (n) && strcmp((arr)[j_].account_id, a_->account_id) == 0) \
+                j_++;                                                        \
+            a_->rows[t][1] = j_;                                             \
+        }                                                                    \
+    } while (0)
+
+static void index_rows(up_entities_t *e)
+{
+    for (uint32_t i = 1; i < e->n_accounts; i++)
+        if (strcmp(e->accounts[i - 1].account_id, e->accounts[i].account_id) >= 0)
+            return;   /* not strictly in order (cannot be: a primary key, by BINARY): search instead */
+    ROWS_OF(e->surveys, e->n_surveys, UP_ROWS_SURVEYS);
+    ROWS_OF(e->subscriptions, e->n_subscriptions, UP_ROWS_SUBSCRIPTIONS);
+    ROWS_OF(e->outcomes, e->n_outcomes, UP_ROWS_OUTCOMES);
+    ROWS_OF(e->churns, e->n_churns, UP_ROWS_CHURNS);
+    for (uint32_t i = 0; i < e->n_accounts; i++)
+        e->accounts[i].has_rows = true;
+}
+
 int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, unsigned parts, const char *only,
                      up_entities_t *e, char *err, size_t errlen)
 {
@@ -177,6 +206,7 @@ int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, unsign
             goto nomem;
     }
     sqlite3_finalize(st);
+    index_rows(e);
     return 0;
 nomem:
     rc = -UP_ENOMEM;

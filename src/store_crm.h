@@ -16,6 +16,9 @@
 
 #define UP_NO_DAY INT32_MIN
 
+/* The entity tables an account's rows are found in (up_account_t.rows). */
+enum { UP_ROWS_SURVEYS, UP_ROWS_SUBSCRIPTIONS, UP_ROWS_OUTCOMES, UP_ROWS_CHURNS, UP_ROWS_N };
+
 /* An account as the CRM tables describe it (or as first seen in events). */
 typedef struct {
     char *account_id, *name, *segment, *owner, *plan;
@@ -23,6 +26,11 @@ typedef struct {
     int32_t contract_start, renewal_date, churned_at;   /* UP_NO_DAY when unset */
     double arr;                                          /* NAN when unset */
     bool in_table;
+    /* with has_rows (an account of up_entities_load's table): its rows
+     * [rows[t][0], rows[t][1]) of each entity table t, as a search by
+     * account_id finds them; otherwise they are searched for */
+    bool has_rows;
+    uint32_t rows[UP_ROWS_N][2];
 } up_account_t;
 
 /* An NPS answer. */
