@@ -521,10 +521,11 @@ static void derived_of(const ctx_t *c, const up_account_t *acc, up_account_metri
 }
 
 /* An account's row before its pairs are scanned. */
-static int metrics_start(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row, scan_t *s)
+static int metrics_start(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row, scan_t *s, int zeroed)
 {
     size_t nf = c->m->n_features;
-    memset(row, 0, sizeof *row);
+    if (!zeroed)
+        memset(row, 0, sizeof *row);
     row->account = acc;
     row->seats = up_engine_seats_at(c->e, acc, c->T);
     row->feature_users = calloc(nf + 1, sizeof *row->feature_users);
@@ -554,11 +555,11 @@ static void metrics_finish(const ctx_t *c, const up_account_t *acc, up_account_m
 /* The account's row as of each c[k] (k < n, n <= 2) into row[k]; acc[k] is
  * the account's record for that row. */
 static int account_metrics_at(const ctx_t *const *c, int n, const up_account_t *const *acc,
-                              up_account_metrics_t *const *row)
+                              up_account_metrics_t *const *row, int zeroed)
 {
     scan_t s[2];
     for (int k = 0; k < n; k++)
-        if (metrics_start(c[k], acc[k], row[k], &s[k]) < 0) {
+        if (metrics_start(c[k], acc[k], row[k], &s[k], zeroed) < 0) {
             while (k-- > 0)
                 free(s[k].core_used);
             return -UP_ENOMEM;
@@ -572,7 +573,7 @@ static int account_metrics_at(const ctx_t *const *c, int n, const up_account_t *
 
 static int account_metrics(const ctx_t *c, const up_account_t *acc, up_account_metrics_t *row)
 {
-    return account_metrics_at(&c, 1, &acc, &row);
+    return account_metrics_at(&c, 1, &acc, &row, 0);
 }
 
 double up_engine_metric(const up_account_metrics_t *row, int id)
@@ -618,7 +619,7 @@ static void *worker_run(void *arg)
             row[1] = &w->out[1]->rows[j];
             n_at = 2;
         }
-        w->rc = account_metrics_at(w->c, n_at, acc, row);
+        w->rc = account_metrics_at(w->c, n_at, acc, row, 1);   /* rows of a calloc */
     }
     return NULL;
 }

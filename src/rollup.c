@@ -427,9 +427,17 @@ static int add_evd(up_pair_t *p, int32_t day)
 
 uint64_t up_rollup_events_between(const up_pair_t *p, int32_t from, int32_t to)
 {
+    /* the window is most often at the end of the days (the last 28 as of
+     * a recent day): walk back to it from the end, a few entries in cache;
+     * one far from the end is searched for */
+    uint32_t i = p->n_evd, steps = 0;
+    while (i > 0 && p->evd[i - 1].day > to && steps++ < 32)
+        i--;
+    if (i > 0 && p->evd[i - 1].day > to)
+        i = evd_lower(p->evd, p->n_evd, to == INT32_MAX ? to : to + 1);
     uint64_t n = 0;
-    for (uint32_t i = evd_lower(p->evd, p->n_evd, from); i < p->n_evd && p->evd[i].day <= to; i++)
-        n += p->evd[i].n;
+    for (; i > 0 && p->evd[i - 1].day >= from; i--)
+        n += p->evd[i - 1].n;
     return n;
 }
 
