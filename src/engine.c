@@ -63,6 +63,7 @@ typedef struct {
     int32_t d0;
     uint32_t *acc_start, *acc_pairs;   /* CSR: pairs of account dict id a */
     int64_t *acc_first;     /* per account dict id: its pairs' first event (UP_TS_NONE: none) */
+    int health_only;        /* only health and the metrics it scores (UP_PORTFOLIO_SECOND_HEALTH) */
 } ctx_t;
 
 static double clamp100(double v)
@@ -199,12 +200,37 @@ static int32_t last_day_upto(const up_days_t *d, int32_t to)
     return UP_NO_DAY;
 }
 
+/* What health scores of one active pair: the weekly and monthly actives,
+ * the active days and events of window(28), the core features used. */
+static void fold_health(const ctx_t *c, const up_pair_t *p, const uint64_t w[2], up_account_metrics_t *row,
+                        scan_t *s)
+{
+    row->wau += up_rollup_bits128_any(w, 77, 83);
+    row->wau_prev += up_rollup_bits128_any(w, 70, 76);
+    int days28 = up_rollup_bits128_count(w, 56, 83);
+    if (days28) {
+        row->mau++;
+        s->sum_dau += days28;
+        row->events_28d += (int64_t)up_rollup_events_between(p, c->d0 - 27, c->d0);
+    }
+    for (uint32_t j = 0; j < p->n_pf; j++) {
+        const up_pf_t *pf = &p->pf[j];
+        if (c->m->features[pf->feature].core && !s->core_used[pf->feature] && pf->first_use_ts <= c->T &&
+            up_days_any(&pf->used, c->d0 - 27, c->d0))
+            s->core_used[pf->feature] = 1;
+    }
+}
+
 /* Folds one active pair (with an event by T) into the counts of row and s. */
 static void fold_active(const ctx_t *c, uint32_t i, const up_pair_t *p, const uint64_t w[2],
                         up_account_metrics_t *row, scan_t *s)
 {
     s->acc_days[0] |= w[0];
     s->acc_days[1] |= w[1];
+    if (c->health_only) {
+        fold_health(c, p, w, row, s);
+        return;
+    }
     int32_t last = last_day_upto(&p->active, c->d0);
     if (last != UP_NO_DAY && (s->last_active == UP_NO_DAY || last > s->last_active))
         s->last_active = last;
@@ -250,9 +276,9 @@ static void scan_pair(const ctx_t *c, uint32_t i, const up_pair_t *p, up_account
     if (p->flags & UP_PAIR_IN_TABLE) {
         if (p->created_at == UP_TS_NONE || p->created_at <= c->T) {
             known[0]++;
-            if (p->created_at != UP_TS_NONE)
+            if (p->created_at != UP_TS_NONE && !c->health_only)
                 activation_of(c, i, p, s);
-            if (p->flags & UP_PAIR_CHAMPION) {
+            if ((p->flags & UP_PAIR_CHAMPION) && !c->health_only) {
                 s->champions++;
                 s->champions_active += up_rollup_bits128_any(w, 70, 83);
             }
@@ -297,8 +323,9 @@ static void usage_ratios(const ctx_t *c, up_account_metrics_t *row, const scan_t
             n_core++;
             n_core_used += s->core_used[f];
         }
-        row->feature_adoption[f] = row->active_users > 0
-            ? (double)row->feature_users[f] / (double)row->active_users : NAN;
+        if (row->feature_adoption)
+            row->feature_adoption[f] = row->active_users > 0
+                ? (double)row->feature_users[f] / (double)row->active_users : NAN;
     }
     row->core_features = (int64_t)n_core;
     row->core_used = (int64_t)n_core_used;
@@ -528,10 +555,12 @@ static int metrics_start(const ctx_t *c, const up_account_t *acc, up_account_met
         memset(row, 0, sizeof *row);
     row->account = acc;
     row->seats = up_engine_seats_at(c->e, acc, c->T);
-    row->feature_users = calloc(nf + 1, sizeof *row->feature_users);
-    row->feature_adoption = calloc(nf + 1, sizeof *row->feature_adoption);
+    if (!c->health_only) {
+        row->feature_users = calloc(nf + 1, sizeof *row->feature_users);
+        row->feature_adoption = calloc(nf + 1, sizeof *row->feature_adoption);
+    }
     *s = (scan_t){0, 0, 0, 0, 0, UP_TS_NONE, UP_TS_NONE, UP_NO_DAY, {0, 0}, calloc(nf + 1, 1)};
-    if (!row->feature_users || !row->feature_adoption || !s->core_used) {
+    if ((!c->health_only && (!row->feature_users || !row->feature_adoption)) || !s->core_used) {
         free(s->core_used);
         return -UP_ENOMEM;
     }
@@ -548,6 +577,8 @@ static void metrics_finish(const ctx_t *c, const up_account_t *acc, up_account_m
     row->days_since_last_active = s->last_active == UP_NO_DAY ? INT64_MIN : (int64_t)(c->d0 - s->last_active);
     nps_of(c, acc, row);
     health_of(c, row);
+    if (c->health_only)
+        return;
     level_of(c, acc, row);
     derived_of(c, acc, row);
 }
@@ -685,7 +716,7 @@ static int use_groups(ctx_t *c, const up_pair_groups_t *g, up_pair_groups_t *own
 int up_engine_level_history(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
                             const up_account_t *acc, int32_t from_day, int32_t to_day, up_level_t *out)
 {
-    ctx_t c = {r, m, e, 0, 0, NULL, NULL, NULL};
+    ctx_t c = {r, m, e, 0, 0, NULL, NULL, NULL, 0};
     up_pair_groups_t own;
     int rc = use_groups(&c, NULL, &own);
     for (int32_t d = from_day; rc == 0 && d <= to_day; d++) {
@@ -839,7 +870,7 @@ int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_e
 int up_engine_portfolio_grouped(const up_rollup_t *r, const up_pair_groups_t *g, const up_model_t *m,
                                 const up_entities_t *e, int64_t T, const char *only, up_portfolio_t *out)
 {
-    ctx_t c = {r, m, e, T, up_day_of(T), NULL, NULL, NULL};
+    ctx_t c = {r, m, e, T, up_day_of(T), NULL, NULL, NULL, 0};
     memset(out, 0, sizeof *out);
     up_pair_groups_t own;
     int rc = use_groups(&c, g, &own);
@@ -865,14 +896,14 @@ int up_engine_portfolio_grouped(const up_rollup_t *r, const up_pair_groups_t *g,
 int up_engine_portfolio_two(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e, int64_t T,
                             int64_t T2, up_portfolio_t *out, up_portfolio_t *out2)
 {
-    return up_engine_portfolio_two_grouped(r, NULL, m, e, T, T2, out, out2);
+    return up_engine_portfolio_two_grouped(r, NULL, m, e, T, T2, 0, out, out2);
 }
 
 int up_engine_portfolio_two_grouped(const up_rollup_t *r, const up_pair_groups_t *g, const up_model_t *m,
-                                    const up_entities_t *e, int64_t T, int64_t T2, up_portfolio_t *out,
-                                    up_portfolio_t *out2)
+                                    const up_entities_t *e, int64_t T, int64_t T2, unsigned flags,
+                                    up_portfolio_t *out, up_portfolio_t *out2)
 {
-    ctx_t c = {r, m, e, T, up_day_of(T), NULL, NULL, NULL};
+    ctx_t c = {r, m, e, T, up_day_of(T), NULL, NULL, NULL, 0};
     memset(out, 0, sizeof *out);
     memset(out2, 0, sizeof *out2);
     if (T2 > T)
@@ -886,6 +917,7 @@ int up_engine_portfolio_two_grouped(const up_rollup_t *r, const up_pair_groups_t
     ctx_t c2 = c;
     c2.T = T2;
     c2.d0 = up_day_of(T2);
+    c2.health_only = (flags & UP_PORTFOLIO_SECOND_HEALTH) != 0;
     if (rc == 0)
         rc = portfolios(&c, &c2, out, out2);
     up_engine_pair_groups_free(&own);

@@ -112,12 +112,17 @@ int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_e
 int up_engine_portfolio_two(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e, int64_t T,
                             int64_t T2, up_portfolio_t *out, up_portfolio_t *out2);
 /* up_engine_portfolio_of and up_engine_portfolio_two from groups g of r
- * (NULL: computed here). */
+ * (NULL: computed here). With UP_PORTFOLIO_SECOND_HEALTH in flags the rows
+ * as of T2 hold only what the signals read of them: health (the same value
+ * as in a whole row) and the metrics it scores (breadth, depth, stickiness,
+ * consistency, wau_trend, nps, intensity); the other fields are left
+ * unset and feature_users and feature_adoption NULL. */
+enum { UP_PORTFOLIO_SECOND_HEALTH = 1 };
 int up_engine_portfolio_grouped(const up_rollup_t *r, const up_pair_groups_t *g, const up_model_t *m,
                                 const up_entities_t *e, int64_t T, const char *only, up_portfolio_t *out);
 int up_engine_portfolio_two_grouped(const up_rollup_t *r, const up_pair_groups_t *g, const up_model_t *m,
-                                    const up_entities_t *e, int64_t T, int64_t T2, up_portfolio_t *out,
-                                    up_portfolio_t *out2);
+                                    const up_entities_t *e, int64_t T, int64_t T2, unsigned flags,
+                                    up_portfolio_t *out, up_portfolio_t *out2);
 void up_portfolio_free(up_portfolio_t *p);
 
 /* The level of one account at the end of each day from_day .. to_day into

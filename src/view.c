@@ -204,7 +204,7 @@ static int open_view(up_store_t *s, int64_t T, unsigned what, const char *only, 
         if ((rc = up_engine_workflow_key_actions(s, v->rollup, v->model, T, &v->entities, &v->wf_ka_)) < 0 ||
             (rc = (what & UP_VIEW_SIGNALS) && T_before <= T
                       ? up_engine_portfolio_two_grouped(v->rollup, &v->groups_, v->model, &v->entities, T, T_before,
-                                                        &v->portfolio, &v->before)
+                                                        UP_PORTFOLIO_SECOND_HEALTH, &v->portfolio, &v->before)
                       : up_engine_portfolio_grouped(v->rollup, &v->groups_, v->model, &v->entities, T, only,
                                                     &v->portfolio)) < 0 ||
             ((what & UP_VIEW_SIGNALS) && T_before > T &&

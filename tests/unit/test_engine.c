@@ -270,6 +270,33 @@ static void test_two_instants(void **state)
                 assert_int_equal(a->feature_users[f], b->feature_users[f]);
         }
     }
+    /* the signals' variant: as of T2 only health and the metrics it scores,
+     * each the whole row's (X's health 68.00595238095238 above) */
+    up_portfolio_t lean[2];
+    static const int scored[] = {UP_M_HEALTH, UP_M_BREADTH, UP_M_DEPTH, UP_M_STICKINESS, UP_M_CONSISTENCY,
+                                 UP_M_WAU_TREND, UP_M_NPS, UP_M_INTENSITY};
+    assert_int_equal(up_engine_portfolio_two_grouped(x.r, NULL, m, &x.e, T, T2, UP_PORTFOLIO_SECOND_HEALTH, &lean[0],
+                                                     &lean[1]), 0);
+    assert_int_equal(lean[1].n_rows, one[1].n_rows);
+    assert_true(row(&lean[1], "X")->health == 68.00595238095238);
+    for (uint32_t i = 0; i < one[1].n_rows; i++) {
+        const up_account_metrics_t *a = &lean[1].rows[i], *b = &one[1].rows[i];
+        assert_string_equal(a->account->account_id, b->account->account_id);
+        assert_null(a->feature_users);
+        for (size_t j = 0; j < sizeof scored / sizeof *scored; j++) {
+            double va = up_engine_metric(a, scored[j]), vb = up_engine_metric(b, scored[j]);
+            if (!(va == vb || (isnan(va) && isnan(vb))))
+                fail_msg("%s as of T2: %s is %.17g in the health-only pass, %.17g alone", a->account->account_id,
+                         up_metric_info[scored[j]].name, va, vb);
+        }
+    }
+    for (uint32_t i = 0; i < one[0].n_rows; i++)   /* as of T every metric, as above */
+        for (int id = 0; id < UP_M_N; id++) {
+            double va = up_engine_metric(&lean[0].rows[i], id), vb = up_engine_metric(&one[0].rows[i], id);
+            assert_true(va == vb || (isnan(va) && isnan(vb)));
+        }
+    up_portfolio_free(&lean[0]);
+    up_portfolio_free(&lean[1]);
     /* a second instant after the first is refused */
     up_portfolio_t bad[2];
     assert_int_equal(up_engine_portfolio_two(x.r, m, &x.e, T2, T, &bad[0], &bad[1]), -UP_EINVAL);
