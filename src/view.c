@@ -61,6 +61,9 @@ static int load(up_view_t *v, unsigned what, int64_t survey_from, const char *on
      * portfolios start from (without them they group their own) */
     if (rc == 0 && r && (what & UP_VIEW_PORTFOLIO) && up_engine_group_pairs(r, &v->groups_) < 0)
         memset(&v->groups_, 0, sizeof v->groups_);
+    /* and for the signals, the champions gone quiet (the rollup's alone) */
+    if (rc == 0 && r && (what & UP_VIEW_SIGNALS) && (v->quiet_ = malloc(r->dict[UP_KIND_ACCOUNT].n + 1)))
+        up_engine_people_champions_quiet(r, v->T, v->model->alert_settings.champion_quiet_share, v->quiet_);
     if (threaded)
         pthread_join(tid, NULL);
     if (rc == 0) {
@@ -87,11 +90,14 @@ static int signals(up_view_t *v, char *err, size_t errlen)
 {
     const up_model_t *m = v->model;
     int rc = 0;
-    int8_t *quiet = malloc(v->rollup->dict[UP_KIND_ACCOUNT].n + 1);
+    int8_t *quiet = v->quiet_;   /* computed while the entity tables loaded, or now */
     int64_t *errors = NULL;
-    if (!quiet)
-        return fail(err, errlen, -UP_ENOMEM, NULL);
-    up_engine_people_champions_quiet(v->rollup, v->T, m->alert_settings.champion_quiet_share, quiet);
+    v->quiet_ = NULL;
+    if (!quiet) {
+        if (!(quiet = malloc(v->rollup->dict[UP_KIND_ACCOUNT].n + 1)))
+            return fail(err, errlen, -UP_ENOMEM, NULL);
+        up_engine_people_champions_quiet(v->rollup, v->T, m->alert_settings.champion_quiet_share, quiet);
+    }
     if ((rc = up_engine_account_error_counts(v->store, v->rollup, m, v->T, &errors)) < 0) {
         free(quiet);
         snprintf(err, errlen, "cannot count error events: %s", up_strerror(rc));
@@ -290,6 +296,7 @@ void up_view_close(up_view_t *v)
     up_portfolio_free(&v->portfolio);
     up_workflows_free(&v->wf_ka_);
     up_engine_pair_groups_free(&v->groups_);
+    free(v->quiet_);
     if (v->have_entities_)
         up_entities_free(&v->entities);
     if (v->rollup_owned_) {

@@ -53,6 +53,7 @@ typedef struct up_view {
     /* private */
     up_rollup_t *rollup_owned_;
     up_pair_groups_t groups_;     /* the rollup's pairs by account, for the portfolios */
+    int8_t *quiet_;               /* with the signals: up_engine_people_champions_quiet per account id */
     up_workflows_t wf_ka_;
     double *share_;
     int have_entities_;
