@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -517,6 +518,41 @@ static int freshness(sqlite3 *db, const up_model_t *m, const lives_t *lives, int
     return apply(db, m, &mine, &r, &all, st->data_stale, vals, today, d0, "data arrives again", st);
 }
 
+/* Which rules fire on which accounts, and the values each fired one names:
+ * pure, so worked out on a thread of its own while the live alerts load. An
+ * account that is not a customer at T fires nothing. */
+typedef struct {
+    const up_portfolio_t *p;
+    const rule_t *rules;
+    size_t n_rules;
+    uint8_t *fires;         /* [account][rule] */
+    char **vals;            /* [account][rule]: the JSON of a fired rule's variables, else NULL */
+    int rc;
+} verdicts_t;
+
+static void *verdicts(void *arg)
+{
+    verdicts_t *d = arg;
+    for (uint32_t i = 0; i < d->p->n_rows && d->rc == 0; i++) {
+        const up_account_metrics_t *row = &d->p->rows[i];
+        if (row->status != UP_STATUS_CUSTOMER)
+            continue;
+        vars_t vs;
+        account_vars(row, &vs);
+        for (size_t k = 0; k < d->n_rules; k++) {
+            size_t at = (size_t)i * d->n_rules + k;
+            if (!(d->fires[at] = (uint8_t)up_val_true(up_cond_eval(d->rules[k].cond, lookup, &vs))))
+                continue;
+            up_buf_t b = {0};
+            vals_json(d->rules[k].cond, &vs, &b);
+            if (!b.data)
+                d->rc = -UP_ENOMEM;
+            d->vals[at] = b.data;
+        }
+    }
+    return NULL;
+}
+
 /* Every rule on every account of p, in one transaction; none while the data
  * has stopped arriving (freshness). */
 static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, const rule_t *rules, size_t n_rules,
@@ -524,18 +560,31 @@ static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, c
 {
     char today[16];
     up_date_fmt(today, p->d0);
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return -UP_EDB;
+    size_t cells = (size_t)p->n_rows * n_rules + 1;
+    verdicts_t d = {p, rules, n_rules, calloc(cells, 1), calloc(cells, sizeof(char *)), 0};
+    if (!d.fires || !d.vals) {
+        free(d.fires);
+        free(d.vals);
+        return -UP_ENOMEM;
+    }
+    pthread_t tid;
+    int threaded = pthread_create(&tid, NULL, verdicts, &d) == 0;
+    int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : -UP_EDB;
     up_stmt_cache_t stmts = {0};
     eval_stmts = &stmts;
-    lives_t lives;
-    int rc = lives_load(db, &lives);
+    lives_t lives = {0};
+    if (rc == 0)
+        rc = lives_load(db, &lives);
+    if (threaded)
+        pthread_join(tid, NULL);
+    else
+        verdicts(&d);
+    if (rc == 0)
+        rc = d.rc;
     if (rc == 0)
         rc = freshness(db, m, &lives, T, today, p->d0, st);
     for (uint32_t i = 0; i < p->n_rows && rc == 0 && !st->data_stale; i++) {
         const up_account_metrics_t *row = &p->rows[i];
-        vars_t vs;
-        account_vars(row, &vs);
         /* an account that is not a customer at T opens nothing, and what it
          * had open resolves with the reason */
         int customer = row->status == UP_STATUS_CUSTOMER;
@@ -543,16 +592,28 @@ static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, c
                          : row->status == UP_STATUS_CHURNED ? "the account churned" : "the account is a prospect";
         st->accounts += customer;
         lives_t mine = lives_of(&lives, row->account->account_id);
+        vars_t vs;
+        int have_vs = 0;
         for (size_t k = 0; k < n_rules && rc == 0; k++) {
-            int fires = customer && up_val_true(up_cond_eval(rules[k].cond, lookup, &vs));
+            size_t at = (size_t)i * n_rules + k;
+            int fires = d.fires[at];
             if (!fires && !live_of(&mine, rules[k].name))
                 continue;   /* nothing to open, nothing to resolve: apply would write nothing */
             up_buf_t b = {0};
-            vals_json(rules[k].cond, &vs, &b);
-            rc = apply(db, m, &mine, &rules[k], row->account, fires, b.data ? b.data : "{}", today, p->d0, note, st);
+            if (!fires) {   /* a live alert that resolves: the values it had cleared with */
+                if (!have_vs)
+                    account_vars(row, &vs), have_vs = 1;
+                vals_json(rules[k].cond, &vs, &b);
+            }
+            const char *vals = fires ? d.vals[at] : b.data;
+            rc = apply(db, m, &mine, &rules[k], row->account, fires, vals ? vals : "{}", today, p->d0, note, st);
             up_buf_free(&b);
         }
     }
+    for (size_t c = 0; c + 1 < cells; c++)
+        free(d.vals[c]);
+    free(d.vals);
+    free(d.fires);
     eval_stmts = NULL;
     lives_free(&lives);
     up_stmt_cache_free(&stmts);   /* before COMMIT: a statement still stepping would hold it */
