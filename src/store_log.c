@@ -611,6 +611,10 @@ static int scan_impl(int fd, uint64_t start, up_log_block_fn fn, void *ctx, int 
 {
     blk_t k;
     uint64_t off = start;
+    /* with a limit, what lies past it was never reported stored (an events
+     * import that has not finished: its last step moves the mark just
+     * before its transaction), so the acknowledged end ends there too */
+    uint64_t acked = sc->limit && sc->acked > sc->limit - 1 ? sc->limit - 1 : sc->acked;
     sc->cut = sc->bad_len = 0;
     sc->bad_events = -1;
     sc->what = NULL;
@@ -638,14 +642,14 @@ static int scan_impl(int fd, uint64_t start, up_log_block_fn fn, void *ctx, int 
         }
         /* below the mark every block was acknowledged: whatever is wrong is
          * damage, and cutting there would destroy acknowledged events */
-        if (off >= sc->acked && torn(&k, status, off))
+        if (off >= acked && torn(&k, status, off))
             break;
         damaged(&k, status, off, sc);
         rc = -UP_ECORRUPT;
     }
-    if (rc == 0 && off < sc->acked) {
+    if (rc == 0 && off < acked) {
         sc->what = "is missing: the file ends before its acknowledged end";
-        sc->bad_len = sc->acked - off;
+        sc->bad_len = acked - off;
         sc->end = off;
         sc->short_log = 1;
         rc = -UP_ECORRUPT;

@@ -31,6 +31,23 @@ for delay in 0.02 0.08 0.15 0.22 0.3 0.38 0.5 0.7; do
     [ -e "$S/rollup.bin.tmp" ] && fail "a temporary snapshot is left (after $delay s)"
 done
 
+say "killed between its last step's mark and its transaction: a reader sees none of it, the next import stores it once"
+# the state such a kill leaves (found at 0.17 s on this file): every block
+# written and the mark at the log's end, the import still pending, neither
+# its imports row nor a snapshot of it yet
+S=$TMP/lastmark
+ok --data "$S" init -q --model "$D/model.yaml"
+ok --data "$S" import -q events "$D/events.csv"
+sqlite3 "$S/uptake.db" "INSERT OR REPLACE INTO meta(key, value) VALUES ('import_pending', 0); DELETE FROM imports; DELETE FROM import_files"
+rm -f "$S/rollup.bin" "$S/events.acx" "$S/events.acx.idx"
+up --data "$S" status
+expect_rc 0 "a reader beside the unfinished import (was: events.log is damaged, exit 3)"
+expect_grep "events      0 (- .. -)" "$TMP/out" "it sees none of the import"
+up --data "$S" import events "$D/events.csv"
+expect_rc 0 "the import run again"
+expect_grep "an events import was interrupted before it finished" "$TMP/err" "it says it cut the unfinished one"
+expect_eq "$(stored_events "$S")" "$N" "every row once"
+
 say "a file imported in full is skipped; --again imports it once more"
 up --data "$TMP/clean" import events "$D/events.csv"
 expect_rc 0 "the same file again"
