@@ -200,10 +200,9 @@ static int32_t last_day_upto(const up_days_t *d, int32_t to)
     return UP_NO_DAY;
 }
 
-/* What health scores of one active pair: the weekly and monthly actives,
- * the active days and events of window(28), the core features used. */
-static void fold_health(const ctx_t *c, const up_pair_t *p, const uint64_t w[2], up_account_metrics_t *row,
-                        scan_t *s)
+/* One active pair's weeks and month: the weekly and monthly actives, the
+ * active days and events of window(28). */
+static void fold_weeks(const ctx_t *c, const up_pair_t *p, const uint64_t w[2], up_account_metrics_t *row, scan_t *s)
 {
     row->wau += up_rollup_bits128_any(w, 77, 83);
     row->wau_prev += up_rollup_bits128_any(w, 70, 76);
@@ -213,6 +212,14 @@ static void fold_health(const ctx_t *c, const up_pair_t *p, const uint64_t w[2],
         s->sum_dau += days28;
         row->events_28d += (int64_t)up_rollup_events_between(p, c->d0 - 27, c->d0);
     }
+}
+
+/* What health scores of one active pair: its weeks and month, the core
+ * features used. */
+static void fold_health(const ctx_t *c, const up_pair_t *p, const uint64_t w[2], up_account_metrics_t *row,
+                        scan_t *s)
+{
+    fold_weeks(c, p, w, row, s);
     for (uint32_t j = 0; j < p->n_pf; j++) {
         const up_pf_t *pf = &p->pf[j];
         if (c->m->features[pf->feature].core && !s->core_used[pf->feature] && pf->first_use_ts <= c->T &&
@@ -235,14 +242,7 @@ static void fold_active(const ctx_t *c, uint32_t i, const up_pair_t *p, const ui
     if (last != UP_NO_DAY && (s->last_active == UP_NO_DAY || last > s->last_active))
         s->last_active = last;
     row->dau += up_rollup_bits128_count(w, 83, 83);
-    row->wau += up_rollup_bits128_any(w, 77, 83);
-    row->wau_prev += up_rollup_bits128_any(w, 70, 76);
-    int days28 = up_rollup_bits128_count(w, 56, 83);
-    if (days28) {
-        row->mau++;
-        s->sum_dau += days28;
-        row->events_28d += (int64_t)up_rollup_events_between(p, c->d0 - 27, c->d0);
-    }
+    fold_weeks(c, p, w, row, s);
     if (p->first_ka_ts < s->first_ka)
         s->first_ka = p->first_ka_ts;
     if (p->first_ts < s->first_event)
