@@ -85,8 +85,10 @@ int up_dict_reserve_borrowed(up_dict_t *d, uint32_t n)
     if (cap > UINT32_MAX - 1)
         return -UP_ENOMEM;
     int rc = grow_to(d, (uint32_t)cap);
-    up_prefault(d->strs, cap * sizeof *d->strs);
-    up_prefault(d->lens, cap * sizeof *d->lens);
+    if (rc == 0) {
+        up_prefault(d->strs, cap * sizeof *d->strs);
+        up_prefault(d->lens, cap * sizeof *d->lens);
+    }
     return rc;
 }
 
