@@ -379,9 +379,14 @@ static int lives_load(sqlite3 *db, lives_t *l)
     return 0;
 }
 
-/* The live alerts of one account: lives sorted by (account, rule) from
- * its first one, n of them. */
-static lives_t lives_of(const lives_t *l, const char *account)
+/* The live alerts of one account, a run of lives (sorted by account and
+ * rule): borrowed, never freed. */
+typedef struct {
+    const live_t *a;
+    size_t n;
+} mine_t;
+
+static mine_t lives_of(const lives_t *l, const char *account)
 {
     size_t lo = 0, hi = l->n;
     while (lo < hi) {
@@ -394,14 +399,11 @@ static lives_t lives_of(const lives_t *l, const char *account)
     size_t end = lo;
     while (end < l->n && !strcmp(l->a[end].account, account))
         end++;
-    lives_t r = *l;
-    r.a = l->a + lo;
-    r.n = end - lo;
-    return r;
+    return (mine_t){l->a + lo, end - lo};
 }
 
 /* The live alert of rule among one account's (lives_of). */
-static const live_t *live_of(const lives_t *mine, const char *rule)
+static const live_t *live_of(const mine_t *mine, const char *rule)
 {
     for (size_t i = 0; i < mine->n; i++)
         if (!strcmp(mine->a[i].rule, rule))
@@ -415,7 +417,7 @@ static int same_text(const char *a, const char *b)
 }
 
 /* Applies one rule's verdict for one account. */
-static int apply(sqlite3 *db, const up_model_t *m, const lives_t *mine, const rule_t *rule, const up_account_t *acc,
+static int apply(sqlite3 *db, const up_model_t *m, const mine_t *mine, const rule_t *rule, const up_account_t *acc,
                  int fires, const char *vals, const char *today, int32_t d0, const char *resolve_note,
                  up_alerts_stats_t *st)
 {
@@ -514,7 +516,7 @@ static int freshness(sqlite3 *db, const up_model_t *m, const lives_t *lives, int
         snprintf(vals, sizeof vals, "{\"last_event\":null,\"hours_since_last_event\":null}");
     else
         snprintf(vals, sizeof vals, "{\"last_event\":\"%s\",\"hours_since_last_event\":%.0f}", last, since);
-    lives_t mine = lives_of(lives, all.account_id);
+    mine_t mine = lives_of(lives, all.account_id);
     return apply(db, m, &mine, &r, &all, st->data_stale, vals, today, d0, "data arrives again", st);
 }
 
@@ -591,7 +593,7 @@ static int evaluate(sqlite3 *db, const up_model_t *m, const up_portfolio_t *p, c
         const char *note = customer ? "the condition cleared"
                          : row->status == UP_STATUS_CHURNED ? "the account churned" : "the account is a prospect";
         st->accounts += customer;
-        lives_t mine = lives_of(&lives, row->account->account_id);
+        mine_t mine = lives_of(&lives, row->account->account_id);
         vars_t vs;
         int have_vs = 0;
         for (size_t k = 0; k < n_rules && rc == 0; k++) {

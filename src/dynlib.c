@@ -38,10 +38,10 @@ static up_mhd_api_t mhd_api = {.start_daemon = no_start_daemon};
 static char mhd_why[256];
 static pthread_once_t mhd_once = PTHREAD_ONCE_INIT;
 
-/* Opens the first of names that opens, each symbol of syms into the
- * matching slot of table; on failure the table is left as it is and why
- * says what was missing. */
-static void open_lib(const char *const *names, const char *const *syms, void **table, size_t n, char *why,
+/* Opens the first of names that opens and fills api (n function
+ * pointers, in the order of syms) with its symbols; on failure api is left
+ * as it is (the stand-ins) and why says what was missing. */
+static void open_lib(const char *const *names, const char *const *syms, size_t n, void *api, char *why,
                      size_t whylen)
 {
     void *h = NULL;
@@ -54,14 +54,15 @@ static void open_lib(const char *const *names, const char *const *syms, void **t
         return;
     }
     void *found[16];
+    _Static_assert(sizeof(up_curl_api_t) <= sizeof found && sizeof(up_mhd_api_t) <= sizeof found,
+                   "room for every symbol");
     for (size_t i = 0; i < n; i++)
         if (!(found[i] = dlsym(h, syms[i]))) {
             snprintf(why, whylen, "%s has no %s", names[0], syms[i]);
             dlclose(h);
             return;
         }
-    for (size_t i = 0; i < n; i++)
-        table[i] = found[i];
+    memcpy(api, found, n * sizeof *found);
 }
 
 static void curl_open(void)
@@ -72,13 +73,8 @@ static void curl_open(void)
                                        "curl_easy_strerror", "curl_easy_escape", "curl_free",
                                        "curl_slist_append", "curl_slist_free_all"};
     _Static_assert(sizeof syms / sizeof *syms == sizeof(up_curl_api_t) / sizeof(void *), "a symbol per slot");
-    void *table[sizeof syms / sizeof *syms];
-    memcpy(table, &curl_api, sizeof table);
-    open_lib(names, syms, table, sizeof syms / sizeof *syms, curl_why, sizeof curl_why);
-    if (curl_why[0])
-        return;
-    memcpy(&curl_api, table, sizeof table);
-    if (curl_api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    open_lib(names, syms, sizeof syms / sizeof *syms, &curl_api, curl_why, sizeof curl_why);
+    if (!curl_why[0] && curl_api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         snprintf(curl_why, sizeof curl_why, "libcurl would not start (curl_global_init failed)");
 }
 
@@ -90,7 +86,7 @@ const up_curl_api_t *up_curl(void)
 
 const char *up_curl_missing(void)
 {
-    pthread_once(&curl_once, curl_open);
+    up_curl();
     return curl_why[0] ? curl_why : NULL;
 }
 
@@ -103,11 +99,7 @@ static void mhd_open(void)
                                        "MHD_add_response_header", "MHD_queue_response", "MHD_destroy_response",
                                        "MHD_basic_auth_get_username_password", "MHD_free"};
     _Static_assert(sizeof syms / sizeof *syms == sizeof(up_mhd_api_t) / sizeof(void *), "a symbol per slot");
-    void *table[sizeof syms / sizeof *syms];
-    memcpy(table, &mhd_api, sizeof table);
-    open_lib(names, syms, table, sizeof syms / sizeof *syms, mhd_why, sizeof mhd_why);
-    if (!mhd_why[0])
-        memcpy(&mhd_api, table, sizeof table);
+    open_lib(names, syms, sizeof syms / sizeof *syms, &mhd_api, mhd_why, sizeof mhd_why);
 }
 
 const up_mhd_api_t *up_mhd(void)
@@ -118,6 +110,6 @@ const up_mhd_api_t *up_mhd(void)
 
 const char *up_mhd_missing(void)
 {
-    pthread_once(&mhd_once, mhd_open);
+    up_mhd();
     return mhd_why[0] ? mhd_why : NULL;
 }

@@ -61,8 +61,7 @@ typedef struct {
     const up_entities_t *e;
     int64_t T;
     int32_t d0;
-    uint32_t *acc_start, *acc_pairs;   /* CSR: pairs of account dict id a */
-    int64_t *acc_first;     /* per account dict id: its pairs' first event (UP_TS_NONE: none) */
+    const up_pair_groups_t *g;   /* the pairs by account (up_engine_group_pairs) */
     int health_only;        /* only health and the metrics it scores (UP_PORTFOLIO_SECOND_HEALTH) */
 } ctx_t;
 
@@ -178,7 +177,7 @@ static void activation_of(const ctx_t *c, uint32_t i, const up_pair_t *p, scan_t
     if (until > c->T)
         until = c->T;
     if (ka_between(p, p->created_at, until) ||
-        (c->e->n_ka_extra && extra_between(c->e, c->acc_pairs[i], p->created_at, until)))
+        (c->e->n_ka_extra && extra_between(c->e, c->g->acc_pairs[i], p->created_at, until)))
         s->activated++;
 }
 
@@ -249,7 +248,7 @@ static void fold_active(const ctx_t *c, uint32_t i, const up_pair_t *p, const ui
         s->first_event = p->first_ts;
     if (c->e->n_ka_extra) {
         size_t lo, hi;
-        extra_range(c->e, c->acc_pairs[i], &lo, &hi);
+        extra_range(c->e, c->g->acc_pairs[i], &lo, &hi);
         if (hi > lo && c->e->ka_ts[lo] < s->first_ka)
             s->first_ka = c->e->ka_ts[lo];
     }
@@ -296,8 +295,9 @@ static void scan_pairs(const ctx_t *const *c, int n, int64_t aid, up_account_met
     if (aid < 0)
         return;
     int64_t known[2][2] = {{0, 0}, {0, 0}};
-    for (uint32_t i = c[0]->acc_start[aid]; i < c[0]->acc_start[aid + 1]; i++) {
-        const up_pair_t *p = &c[0]->r->pairs[c[0]->acc_pairs[i]];
+    const up_pair_groups_t *g = c[0]->g;
+    for (uint32_t i = g->acc_start[aid]; i < g->acc_start[aid + 1]; i++) {
+        const up_pair_t *p = &c[0]->r->pairs[g->acc_pairs[i]];
         for (int k = 0; k < n; k++)
             scan_pair(c[k], i, p, row[k], &s[k], known[k]);
     }
@@ -707,16 +707,14 @@ static int use_groups(ctx_t *c, const up_pair_groups_t *g, up_pair_groups_t *own
             return rc;
         g = own;
     }
-    c->acc_start = g->acc_start;
-    c->acc_pairs = g->acc_pairs;
-    c->acc_first = g->acc_first;
+    c->g = g;
     return 0;
 }
 
 int up_engine_level_history(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e,
                             const up_account_t *acc, int32_t from_day, int32_t to_day, up_level_t *out)
 {
-    ctx_t c = {r, m, e, 0, 0, NULL, NULL, NULL, 0};
+    ctx_t c = {r, m, e, 0, 0, NULL, 0};
     up_pair_groups_t own;
     int rc = use_groups(&c, NULL, &own);
     for (int32_t d = from_day; rc == 0 && d <= to_day; d++) {
@@ -769,7 +767,7 @@ int up_engine_portfolio(const up_rollup_t *r, const up_model_t *m, const up_enti
 /* The accounts seen in events by T but not in the accounts table (of them
  * only `only` when it is not NULL: the entity tables may hold its rows
  * alone) into out->event_only, sorted by id; out->rows allocated for every
- * account. acc_first: each account's first event (group_pairs). */
+ * account. acc_first: each account's first event (up_engine_group_pairs). */
 static int portfolio_start(const up_rollup_t *r, const up_model_t *m, const up_entities_t *e, int64_t T,
                            const char *only, const int64_t *acc_first, up_portfolio_t *out)
 {
@@ -870,12 +868,12 @@ int up_engine_portfolio_of(const up_rollup_t *r, const up_model_t *m, const up_e
 int up_engine_portfolio_grouped(const up_rollup_t *r, const up_pair_groups_t *g, const up_model_t *m,
                                 const up_entities_t *e, int64_t T, const char *only, up_portfolio_t *out)
 {
-    ctx_t c = {r, m, e, T, up_day_of(T), NULL, NULL, NULL, 0};
+    ctx_t c = {r, m, e, T, up_day_of(T), NULL, 0};
     memset(out, 0, sizeof *out);
     up_pair_groups_t own;
     int rc = use_groups(&c, g, &own);
     if (rc == 0)
-        rc = portfolio_start(r, m, e, T, only, c.acc_first, out);
+        rc = portfolio_start(r, m, e, T, only, c.g->acc_first, out);
     if (rc == 0 && only) {
         /* (bsearch may not take the NULL of an empty table) */
         const up_account_t *acc = e->n_accounts ? bsearch(only, e->accounts, e->n_accounts, sizeof *e->accounts,
@@ -903,7 +901,7 @@ int up_engine_portfolio_two_grouped(const up_rollup_t *r, const up_pair_groups_t
                                     const up_entities_t *e, int64_t T, int64_t T2, unsigned flags,
                                     up_portfolio_t *out, up_portfolio_t *out2)
 {
-    ctx_t c = {r, m, e, T, up_day_of(T), NULL, NULL, NULL, 0};
+    ctx_t c = {r, m, e, T, up_day_of(T), NULL, 0};
     memset(out, 0, sizeof *out);
     memset(out2, 0, sizeof *out2);
     if (T2 > T)
@@ -911,9 +909,9 @@ int up_engine_portfolio_two_grouped(const up_rollup_t *r, const up_pair_groups_t
     up_pair_groups_t own;
     int rc = use_groups(&c, g, &own);
     if (rc == 0)
-        rc = portfolio_start(r, m, e, T, NULL, c.acc_first, out);
+        rc = portfolio_start(r, m, e, T, NULL, c.g->acc_first, out);
     if (rc == 0)
-        rc = portfolio_start(r, m, e, T2, NULL, c.acc_first, out2);
+        rc = portfolio_start(r, m, e, T2, NULL, c.g->acc_first, out2);
     ctx_t c2 = c;
     c2.T = T2;
     c2.d0 = up_day_of(T2);

@@ -20,12 +20,17 @@
 
 typedef unsigned __int128 u128;
 
+/* 10^k for the k the exact path needs: 0 .. 19 (v below 10^15 with 17
+ * digits, down to 10^-3), every one a uint64_t. */
+static const uint64_t POW10[20] = {
+    1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL, 100000000ULL, 1000000000ULL,
+    10000000000ULL, 100000000000ULL, 1000000000000ULL, 10000000000000ULL, 100000000000000ULL, 1000000000000000ULL,
+    10000000000000000ULL, 100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL
+};
+
 static u128 pow10_u128(int k)
 {
-    u128 p = 1;
-    while (k-- > 0)
-        p *= 10;
-    return p;
+    return POW10[k];
 }
 
 /* m / 2^Q against 10^e: -1, 0 or 1 (|e| small, m < 2^53, Q <= 62). */
@@ -63,6 +68,8 @@ static int shortest_exact(double v, char digits[24], int *exp10)
         E--;
     while (cmp_pow10(m, Q, E + 1) >= 0)
         E++;
+    if (E < -4 || E > 15)
+        return 0;   /* (cannot be in the range above; POW10 covers the rest) */
     /* v's rounding interval in units of 2^-(Q+2): strtod reads a decimal
      * strictly inside as v, and one on an end too when m is even */
     u128 hi = (u128)(4 * m + 2), lo = frac == 0 && eb > 1 ? (u128)(4 * m - 1) : (u128)(4 * m - 2);

@@ -271,7 +271,8 @@ static int scan_shard(stream_t *st, const char *sql)
     if (st->rc)   /* fn stopped the scan, or a line did not parse */
         return st->rc;
     if (cc != CURLE_OK)
-        return up_errf(err, errlen, -UP_EIO, "cannot reach ClickHouse at %s: %s", st->url, up_curl()->easy_strerror(cc));
+        return up_errf(err, errlen, -UP_EIO, "cannot reach ClickHouse at %s: %s", st->url,
+                       up_curl()->easy_strerror(cc));
     if (st->status != 200) {
         size_t n = st->body.len;
         while (n && (st->body.data[n - 1] == '\n' || st->body.data[n - 1] == ' '))

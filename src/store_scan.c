@@ -122,7 +122,8 @@ int up_store_scan_events(up_store_t *s, int64_t from, int64_t T, const uint8_t *
     if (rc < 0)
         return rc;
     if (s->ch)   /* ids of s->roll, as the log's are */
-        return (rc = up_st_ensure_rollup(s)) < 0 ? rc : up_ch_scan_events(s->ch, &s->roll, NULL, from, T, want, n_want, fn, ctx);
+        return (rc = up_st_ensure_rollup(s)) < 0
+             ? rc : up_ch_scan_events(s->ch, &s->roll, NULL, from, T, want, n_want, fn, ctx);
     scan_ctx_t c = {T, want, n_want, NULL, 0, fn, ctx};
     return scan_from(s, 0, from, T, &c);
 }
