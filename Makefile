@@ -72,6 +72,9 @@ $(BUILD)/tests/fuzz_rollup_replay: fuzz/fuzz_rollup.c fuzz/replay.c $(BUILD)/lib
 $(BUILD)/tests/fuzz_acx_replay: fuzz/fuzz_acx.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_acx.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
 
+$(BUILD)/tests/fuzz_entcache_replay: fuzz/fuzz_entcache.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_entcache.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
+
 $(BUILD)/tests/fuzz_reader_replay: fuzz/fuzz_reader.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_reader.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
 
@@ -81,7 +84,7 @@ $(BUILD)/tests/fuzz_model_replay: fuzz/fuzz_model.c fuzz/replay.c $(BUILD)/libup
 $(BUILD)/tests/fuzz_config_replay: fuzz/fuzz_config.c fuzz/replay.c $(BUILD)/libuptake.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Isrc -o $@ fuzz/fuzz_config.c fuzz/replay.c $(BUILD)/libuptake.a $(LDLIBS)
 
-FUZZ_REPLAY = wire rules log rollup acx reader model config
+FUZZ_REPLAY = wire rules log rollup acx entcache reader model config
 fuzz-replay: $(FUZZ_REPLAY:%=$(BUILD)/tests/fuzz_%_replay)
 	@set -e; for f in $(FUZZ_REPLAY); do echo "== fuzz corpus $$f"; $(BUILD)/tests/fuzz_$${f}_replay fuzz/corpus/$$f/*; done
 
@@ -104,17 +107,19 @@ fuzz: $(BUILD)/libuptake.a
 	$(BUILD)/fuzz/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=2048 fuzz/corpus/config
 	$(MAKE) fuzz-store
 
-# the log block reader, the snapshot loader and the log grouped by account
-# (make fuzz-store: these three alone; new finds go to build/fuzz/{log,rollup,acx},
-# not to the committed corpus)
+# the log block reader, the snapshot loader, the log grouped by account and
+# the entity tables' cache (make fuzz-store: these four alone; new finds go to
+# build/fuzz/{log,rollup,acx,entcache}, not to the committed corpus)
 fuzz-store: $(BUILD)/libuptake.a
-	mkdir -p $(BUILD)/fuzz $(BUILD)/fuzz/log $(BUILD)/fuzz/rollup $(BUILD)/fuzz/acx
+	mkdir -p $(BUILD)/fuzz $(BUILD)/fuzz/log $(BUILD)/fuzz/rollup $(BUILD)/fuzz/acx $(BUILD)/fuzz/entcache
 	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_log fuzz/fuzz_log.c $(FUZZ_LIB) $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_log -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/log fuzz/corpus/log
 	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_rollup fuzz/fuzz_rollup.c $(FUZZ_LIB) $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_rollup -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/rollup fuzz/corpus/rollup
 	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_acx fuzz/fuzz_acx.c $(FUZZ_LIB) $(LDLIBS)
 	$(BUILD)/fuzz/fuzz_acx -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/acx fuzz/corpus/acx
+	$(FUZZ_CC) -o $(BUILD)/fuzz/fuzz_entcache fuzz/fuzz_entcache.c $(FUZZ_LIB) $(LDLIBS)
+	$(BUILD)/fuzz/fuzz_entcache -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/fuzz/entcache fuzz/corpus/entcache
 
 # the real client libraries against `uptake serve`, the captured requests
 # replayed, and the kill -9 crash test (20 rounds; `make crashtest`: 1,000)

@@ -4,6 +4,7 @@
  * conditions too, written from the model's alert_settings, so every alert
  * explains itself with the same text and the values it read. */
 #include "alerts.h"
+#include "entcache.h"
 #include "stmtcache.h"
 #include "backtest.h"
 
@@ -648,12 +649,24 @@ int up_alerts_evaluate(up_store_t *s, sqlite3 *db, int64_t T, up_alerts_stats_t 
         if ((rc = up_backtest_churn_probability(&v, err, errlen)) == 0 && ((t1 = up_now_s()),
             (rc = evaluate(db, m, &v.portfolio, rules, n_rules, T, st)) < 0))
             snprintf(err, errlen, "cannot write the alert tables: %s", sqlite3_errmsg(db));
-        if (getenv("UPTAKE_TIMING"))
-            fprintf(stderr, "timing: rollup+entities %.3f s (rollup %.3f s; entities %.3f s on a second thread),"
-                    " metrics %.3f s (of which signals %.3f s), churn probability %.3f s, rules %.3f s\n",
-                    v.secs_load, v.secs_rollup, v.secs_entities, v.secs_metrics, v.secs_signals, t1 - t0,
+        int timing = getenv("UPTAKE_TIMING") != NULL, cached = v.entities_cached;
+        if (timing)
+            fprintf(stderr, "timing: rollup+entities %.3f s (rollup %.3f s; entities %.3f s on a second thread,"
+                    " %s), metrics %.3f s (of which signals %.3f s), churn probability %.3f s, rules %.3f s\n",
+                    v.secs_load, v.secs_rollup, v.secs_entities,
+                    cached == 1 ? "from their cache" : "from the tables", v.secs_metrics, v.secs_signals, t1 - t0,
                     up_now_s() - t1);
         up_view_close(&v);
+        /* the entity tables' cache was missing, old or damaged: written anew
+         * for the next view (a cache: an error costs nothing but time) */
+        if (rc == 0 && cached == 0) {
+            double t2 = up_now_s();
+            char cerr[256] = "";
+            int w = up_entcache_write(db, cerr, sizeof cerr);
+            if (timing)
+                fprintf(stderr, "timing: entity cache %s in %.3f s%s%s\n", w > 0 ? "written" : "not written",
+                        up_now_s() - t2, cerr[0] ? ": " : "", cerr);
+        }
     }
     rules_free(rules, n_rules);
     return rc;

@@ -12,6 +12,7 @@
  * then the snapshot and events.acx, rebuilt by a writer's open. */
 #include "check.h"
 #include "acx.h"
+#include "entcache.h"
 #include "rollup.h"
 #include "store.h"
 #include "store_log.h"
@@ -47,6 +48,7 @@ typedef struct {
     int acx_on_block;           /* acx_covered is the end of a block */
     /* uptake.db */
     int db_ok;
+    int cache_bad;              /* its entity cache is damaged (entcache.h) */
     int clickhouse;             /* the events are in ClickHouse: the shards were checked */
 } ck_t;
 
@@ -291,8 +293,23 @@ static void check_db(ck_t *c, const char *dir)
         sqlite3_exec(db, "PRAGMA integrity_check", integrity_row, c, &msg) != SQLITE_OK) {
         c->db_ok = 0;
         say(c, 1, "uptake.db: cannot check it: %s", msg ? msg : db ? sqlite3_errmsg(db) : "out of memory");
-    } else if (c->db_ok)
+    } else if (c->db_ok) {
         say(c, 0, "uptake.db: ok (SQLite's integrity_check)");
+        /* the entity tables' cache, when there is one: checksum and bounds */
+        int stale;
+        int64_t gen;
+        char why[256];
+        int rc = up_entcache_check(db, &stale, &gen, why, sizeof why);
+        if (rc < 0) {
+            c->cache_bad = 1;
+            say(c, 1, "uptake.db: its entity cache is damaged: %s (views read the tables instead; `uptake repair`"
+                " removes it)", why);
+        } else if (rc == 1)
+            say(c, 0, "uptake.db: entity cache ok (the tables as of change %lld)", (long long)gen);
+        else if (stale)
+            say(c, 0, "uptake.db: entity cache of an earlier change (%lld) of the tables: views read the tables"
+                " until `alerts evaluate` writes it again", (long long)gen);
+    }
     sqlite3_free(msg);
     sqlite3_close(db);
     free(p);
@@ -500,6 +517,24 @@ static int rebuild_snapshot(const char *dir, FILE *out, char *err, size_t errlen
     return 0;
 }
 
+/* A damaged entity cache: removed (a cache; the next evaluation writes it). */
+static int drop_entity_cache(const char *dir, FILE *out, char *err, size_t errlen)
+{
+    char *p = up_store_db_path(dir);
+    sqlite3 *db = NULL;
+    int ok = p && sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+             sqlite3_busy_timeout(db, 10000) == SQLITE_OK &&
+             sqlite3_exec(db, "DELETE FROM entities_cache", NULL, NULL, NULL) == SQLITE_OK;
+    if (!ok)
+        snprintf(err, errlen, "%s: cannot remove the entity cache: %s", dir,
+                 db ? sqlite3_errmsg(db) : "out of memory");
+    else
+        fprintf(out, "uptake.db: the damaged entity cache removed (`alerts evaluate` writes it again)\n");
+    sqlite3_close(db);
+    free(p);
+    return ok ? 0 : -UP_EDB;
+}
+
 int up_check_repair(const char *dir, int drop, FILE *out, char *err, size_t errlen)
 {
     ck_t c = {0};
@@ -521,6 +556,8 @@ int up_check_repair(const char *dir, int drop, FILE *out, char *err, size_t errl
                 " (see docs/store.md)\n");
         left++;
     }
+    if (c.db_ok && c.cache_bad && (rc = drop_entity_cache(dir, out, err, errlen)) < 0)
+        return rc;
     if ((rc = repair_log(&c, dir, drop, out, err, errlen)) < 0)
         return rc;
     left += rc;

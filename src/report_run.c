@@ -243,9 +243,10 @@ static int run_report(up_store_t *s, const up_report_req_t *q, FILE *out, char *
     if ((retention || renewals) && rc < 0 && !err[0])
         up_errf(err, errlen, rc, "%s", up_strerror(rc));
     if (getenv("UPTAKE_TIMING"))
-        fprintf(stderr, "timing: rollup+entities %.3f s (rollup %.3f s; entities %.3f s on a second thread),"
+        fprintf(stderr, "timing: rollup+entities %.3f s (rollup %.3f s; entities %.3f s on a second thread, %s),"
                 " metrics %.3f s, report %.3f s\n",
-                v.secs_load, v.secs_rollup, v.secs_entities, v.secs_metrics, up_now_s() - t0);
+                v.secs_load, v.secs_rollup, v.secs_entities,
+                v.entities_cached == 1 ? "from their cache" : "from the tables", v.secs_metrics, up_now_s() - t0);
     up_view_close(&v);
     return rc;
 }

@@ -82,7 +82,7 @@ static int grow(void **p, uint32_t *cap, uint32_t n, size_t size)
         }                                                                    \
     } while (0)
 
-static void index_rows(up_entities_t *e)
+void up_entities_index(up_entities_t *e)
 {
     for (uint32_t i = 1; i < e->n_accounts; i++)
         if (strcmp(e->accounts[i - 1].account_id, e->accounts[i].account_id) >= 0)
@@ -206,7 +206,7 @@ int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, unsign
             goto nomem;
     }
     sqlite3_finalize(st);
-    index_rows(e);
+    up_entities_index(e);
     return 0;
 nomem:
     rc = -UP_ENOMEM;

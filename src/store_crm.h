@@ -99,6 +99,9 @@ enum { UP_ENT_SURVEYS = 1, UP_ENT_OUTCOMES = 2, UP_ENT_ALL = 3 };
  * then empty). */
 int up_entities_load(sqlite3 *db, int64_t survey_from, int64_t survey_to, unsigned parts, const char *only,
                      up_entities_t *e, char *err, size_t errlen);
+/* Finds each table account's rows in the other tables (up_account_t.rows),
+ * when the accounts are in strict order; up_entities_load does it. */
+void up_entities_index(up_entities_t *e);
 void up_entities_free(up_entities_t *e);
 
 #endif

@@ -4,6 +4,7 @@
 #include "engine_account.h"
 #include "engine_people.h"
 #include "engine_signals.h"
+#include "entcache.h"
 #include "timeparse.h"
 
 #include <pthread.h>
@@ -26,14 +27,28 @@ typedef struct {
     int rc;
     char err[512];
     double secs;
+    int cached;             /* as up_view_t.entities_cached */
 } entities_job_t;
 
 static void *entities_thread(void *arg)
 {
     entities_job_t *job = arg;
     double t = up_now_s();
-    job->rc = up_entities_load(job->db, job->survey_from, job->survey_to, job->parts, job->only, &job->e, job->err,
-                               sizeof job->err);
+    job->cached = -1;
+    if (!job->only) {   /* the whole portfolio's: from their cache when it is current and whole */
+        char why[128];
+        int rc = up_entcache_read(job->db, job->survey_from, job->survey_to, job->parts, &job->e, why, sizeof why);
+        job->cached = rc == 0;
+        if (rc == -UP_ENOMEM) {
+            job->rc = rc;
+            snprintf(job->err, sizeof job->err, "reading entity tables: out of memory");
+            job->secs = up_now_s() - t;
+            return NULL;
+        }
+    }
+    if (job->cached != 1)
+        job->rc = up_entities_load(job->db, job->survey_from, job->survey_to, job->parts, job->only, &job->e,
+                                   job->err, sizeof job->err);
     job->secs = up_now_s() - t;
     return NULL;
 }
@@ -43,9 +58,10 @@ static void *entities_thread(void *arg)
 static int load(up_view_t *v, unsigned what, int64_t survey_from, const char *only, char *err, size_t errlen)
 {
     entities_job_t job = {up_store_db(v->store), survey_from, v->T,
-                          what & UP_VIEW_LIFECYCLE ? 0u : (unsigned)UP_ENT_ALL, only, {0}, 0, "", 0};
+                          what & UP_VIEW_LIFECYCLE ? 0u : (unsigned)UP_ENT_ALL, only, {0}, 0, "", 0, -1};
     pthread_t tid;
     int threaded = 0;
+    v->entities_cached = -1;
     if (what & UP_VIEW_ENTITIES) {
         threaded = pthread_create(&tid, NULL, entities_thread, &job) == 0;
         if (!threaded)
@@ -72,6 +88,7 @@ static int load(up_view_t *v, unsigned what, int64_t survey_from, const char *on
     }
     if (what & UP_VIEW_ENTITIES) {
         v->secs_entities = job.secs;
+        v->entities_cached = job.cached;
         if (job.rc == 0) {
             v->entities = job.e;
             v->have_entities_ = 1;

@@ -50,6 +50,11 @@ typedef struct up_view {
     up_portfolio_t before;        /* with UP_VIEW_SIGNALS: the portfolio health_drop_days before T */
     double secs_load, secs_rollup, secs_entities, secs_metrics;   /* phase times (UPTAKE_TIMING) */
     double secs_signals;          /* of secs_metrics, the signals' */
+    /* the whole portfolio's entity tables: 1 read from their cache
+     * (entcache.h), 0 from the tables because the cache is missing, of an
+     * older generation or damaged (a writer then writes it anew), -1 from
+     * the tables for another reason (one account, no entities) */
+    int entities_cached;
     /* private */
     up_rollup_t *rollup_owned_;
     up_pair_groups_t groups_;     /* the rollup's pairs by account, for the portfolios */
