@@ -378,10 +378,10 @@ int up_entcache_read(sqlite3 *db, int64_t from, int64_t to, unsigned parts, up_e
         return -UP_ENOTFOUND;   /* no cache table, or no row */
     uint8_t head[HEAD];
     int n = sqlite3_blob_bytes(bh);
-    if (n < (int)HEAD || sqlite3_blob_read(bh, head, (int)HEAD, 0) != SQLITE_OK ||
+    if (n < (int)HEAD || (size_t)n > UP_ENTCACHE_MAX || sqlite3_blob_read(bh, head, (int)HEAD, 0) != SQLITE_OK ||
         up_entcache_gen_of(head, HEAD) != gen) {
         sqlite3_blob_close(bh);
-        return -UP_ENOTFOUND;   /* another generation (or not ours: the decode would say) */
+        return -UP_ENOTFOUND;   /* another generation, or not a blob we wrote (check says which) */
     }
     /* into a block of our own, faulted in at once, rather than SQLite's copy */
     uint8_t *buf = malloc((size_t)n);
