@@ -3,13 +3,16 @@
  * The check reads every file of the store and modifies none: each log block
  * (up_store_log_verify goes on past damage, so that every damaged block is
  * named), the mark, the snapshot (loaded as a report would, so its checksums
- * and bounds are checked, then compared with the log) and SQLite's
- * integrity_check, and the log grouped by account (events.acx: every block
- * read, its events counted against the log's). A finding is a problem (counted; check exits non-zero) or
- * a note (a torn tail, a snapshot of another model: what the next open
- * handles by itself). Repair acts on what the check found, in the order that
- * keeps the store consistent: the log (only with drop_damaged), the mark,
- * then the snapshot and events.acx, rebuilt by a writer's open. */
+ * and bounds are checked, then compared with the log), SQLite's
+ * integrity_check and the entity tables' cache in uptake.db (entcache.h: its
+ * checksum and bounds), and the log grouped by account (events.acx: every
+ * block read, its events counted against the log's). A finding is a problem
+ * (counted; check exits non-zero) or a note (a torn tail, a snapshot of
+ * another model, a cache of an earlier change: what the next open or
+ * evaluation handles by itself). Repair acts on what the check found, in the
+ * order that keeps the store consistent: a damaged entity cache removed, the
+ * log (only with drop_damaged), the mark, then the snapshot and events.acx,
+ * rebuilt by a writer's open. */
 #include "check.h"
 #include "acx.h"
 #include "entcache.h"
