@@ -457,15 +457,15 @@ int up_entcache_check(sqlite3 *db, int *stale, int64_t *gen, char *why, size_t w
         *gen = sqlite3_column_int64(st, 0);
         *stale = !sqlite3_column_int(st, 1);
         const void *blob = sqlite3_column_blob(st, 2);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
         up_entities_t e;
-        rc = blob ? up_entcache_decode(blob, (size_t)sqlite3_column_bytes(st, 2), INT64_MIN, INT64_MAX, UP_ENT_ALL,
-                                       &e, why, whylen)
+        rc = blob ? up_entcache_decode(blob, len, INT64_MIN, INT64_MAX, UP_ENT_ALL, &e, why, whylen)
                   : (snprintf(why, whylen, "it is empty"), -UP_ECORRUPT);
         if (rc == 0) {
             up_entities_free(&e);
-            if (up_entcache_gen_of(blob, (size_t)sqlite3_column_bytes(st, 2)) != *gen) {
-                snprintf(why, whylen, "it names generation %lld, its row %lld",
-                         (long long)up_entcache_gen_of(blob, (size_t)sqlite3_column_bytes(st, 2)), (long long)*gen);
+            int64_t named = up_entcache_gen_of(blob, len);
+            if (named != *gen) {
+                snprintf(why, whylen, "it names generation %lld, its row %lld", (long long)named, (long long)*gen);
                 rc = -UP_ECORRUPT;
             } else
                 rc = *stale ? 0 : 1;
